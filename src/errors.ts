@@ -1,0 +1,116 @@
+/** Names of every error class geochunks throws; used by {@link isGeochunksError}. */
+export type GeochunksErrorName =
+  | "SourceError"
+  | "InvalidHdf5Error"
+  | "UnsupportedHdf5Error"
+  | "UnsupportedFilterError"
+  | "NotAGranuleError"
+  | "InvalidAoiError"
+  | "StoreError"
+  | "IndexMismatchError";
+
+/**
+ * An I/O failure. `status` is HTTP-like for every backend: 404 missing, 403 denied,
+ * 409 object changed since it was first read, 416 range past the end, 5xx server failure.
+ */
+export class SourceError extends Error {
+  override readonly name = "SourceError";
+  readonly status: number;
+  readonly url: string;
+  constructor(message: string, opts: { status: number; url: string; cause?: unknown }) {
+    super(message, { cause: opts.cause });
+    this.status = opts.status;
+    this.url = opts.url;
+  }
+}
+
+/** The bytes are not a valid HDF5 file (bad signature, out-of-range address, truncation...). */
+export class InvalidHdf5Error extends Error {
+  override readonly name = "InvalidHdf5Error";
+  /** File address (bytes) of the structure that failed to parse, when known. */
+  readonly address: number | undefined;
+  constructor(message: string, opts: { address?: number; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.address = opts.address;
+  }
+}
+
+/** A valid HDF5 feature this reader does not implement (yet). */
+export class UnsupportedHdf5Error extends Error {
+  override readonly name = "UnsupportedHdf5Error";
+  readonly feature: string;
+  constructor(feature: string, message: string, opts: { cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.feature = feature;
+  }
+}
+
+/** A dataset uses a filter (compression) that cannot be decoded. */
+export class UnsupportedFilterError extends Error {
+  override readonly name = "UnsupportedFilterError";
+  readonly filterId: number;
+  readonly dataset: string;
+  constructor(filterId: number, dataset: string) {
+    super(`unsupported HDF5 filter ${filterId} in ${dataset}`);
+    this.filterId = filterId;
+    this.dataset = dataset;
+  }
+}
+
+/** An HDF5 file that is not a granule of the expected product (missing groups or datasets). */
+export class NotAGranuleError extends Error {
+  override readonly name = "NotAGranuleError";
+  readonly input: string;
+  constructor(input: string, message: string, opts: { cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.input = input;
+  }
+}
+
+/** An area of interest that cannot be used: wrong GeoJSON, unclosed ring, self-intersection... */
+export class InvalidAoiError extends Error {
+  override readonly name = "InvalidAoiError";
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+  }
+}
+
+/** A store directory that is missing, unreadable or inconsistent. */
+export class StoreError extends Error {
+  override readonly name = "StoreError";
+  readonly store: string;
+  constructor(store: string, message: string, opts: { cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.store = store;
+  }
+}
+
+/** A granule changed (size, ETag or mtime) since it was indexed; its byte offsets cannot be trusted. */
+export class IndexMismatchError extends Error {
+  override readonly name = "IndexMismatchError";
+  readonly granule: string;
+  constructor(granule: string, message: string) {
+    super(message);
+    this.granule = granule;
+  }
+}
+
+/**
+ * True when `err` is a geochunks error, optionally of one of the given names. Works across
+ * package copies, where `instanceof` does not.
+ */
+export function isGeochunksError(err: unknown, ...names: GeochunksErrorName[]): err is Error {
+  if (!(err instanceof Error)) return false;
+  const known: readonly string[] = [
+    "SourceError",
+    "InvalidHdf5Error",
+    "UnsupportedHdf5Error",
+    "UnsupportedFilterError",
+    "NotAGranuleError",
+    "InvalidAoiError",
+    "StoreError",
+    "IndexMismatchError",
+  ];
+  if (!known.includes(err.name)) return false;
+  return names.length === 0 || (names as string[]).includes(err.name);
+}

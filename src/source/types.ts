@@ -1,0 +1,23 @@
+/** Options accepted by every read. */
+export interface ReadOptions {
+  /** Aborts the read; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Random access to the bytes of one object: a local file, an HTTP(S) URL or an S3 object.
+ *
+ * Offsets and lengths are plain numbers (bytes). Returned arrays may be views into a larger
+ * buffer: callers must not assume `byteOffset === 0`.
+ */
+export interface ByteSource {
+  /** Where the bytes live (`file:`, `http(s):` or `s3:`). */
+  readonly url: URL;
+  /** Total size in bytes; memoised by implementations. */
+  size(opts?: ReadOptions): Promise<number>;
+  /**
+   * Reads exactly `length` bytes starting at `offset`.
+   * @throws SourceError with status 416 when the range passes the end of the object.
+   */
+  read(offset: number, length: number, opts?: ReadOptions): Promise<Uint8Array>;
+}
