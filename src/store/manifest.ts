@@ -1,0 +1,93 @@
+/** The store manifest: the single file that says which part files are visible. */
+import { randomBytes } from "node:crypto";
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { StoreError } from "../errors.js";
+
+/** Name of the manifest file inside a store directory. */
+export const MANIFEST_NAME = "manifest.json";
+
+/** Format marker written into every manifest. */
+export const STORE_FORMAT = "geochunks-store";
+
+/** One indexing commit: a set of part files, one per table, holding the rows of some granules. */
+export interface PartSet {
+  /** Unique id; part file names carry it. */
+  id: string;
+  /** Relative paths (from the store root) of this set's part files, by table. */
+  files: { granules: string; arrays: string; chunks: string; chunk_cells: string };
+  /** Granules whose rows are in this set. */
+  granules: string[];
+}
+
+/** What a query must check before trusting a granule's byte offsets. */
+export interface GranuleFingerprint {
+  url: string;
+  size: number;
+  etag: string | null;
+  mtime: number | null;
+  /** Id of the part set holding this granule's rows. */
+  part: string;
+}
+
+/** Contents of `manifest.json`. */
+export interface Manifest {
+  format: typeof STORE_FORMAT;
+  version: 1;
+  /** H3 resolution of `h3_cells` and `chunk_cells`. */
+  h3_resolution: number;
+  /** ISO 8601 time of the last commit. */
+  updated: string;
+  parts: PartSet[];
+  granules: Record<string, GranuleFingerprint>;
+}
+
+/** A new, empty manifest. */
+export function emptyManifest(h3Resolution: number): Manifest {
+  return {
+    format: STORE_FORMAT,
+    version: 1,
+    h3_resolution: h3Resolution,
+    updated: new Date().toISOString(),
+    parts: [],
+    granules: {},
+  };
+}
+
+/** Reads and checks a store's manifest; undefined when the directory has none. */
+export async function readManifest(dir: string): Promise<Manifest | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, MANIFEST_NAME), "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new StoreError(dir, `${dir}: cannot read ${MANIFEST_NAME}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(text) as Manifest;
+  } catch (err) {
+    throw new StoreError(dir, `${dir}: ${MANIFEST_NAME} is not valid JSON`, { cause: err });
+  }
+  if (manifest.format !== STORE_FORMAT || manifest.version !== 1) {
+    throw new StoreError(dir, `${dir}: not a geochunks store (format ${String(manifest.format)})`);
+  }
+  return manifest;
+}
+
+/**
+ * Replaces the manifest atomically: written to a temporary name, then renamed over the old one, so
+ * readers see either the old or the new store, never a mix.
+ */
+export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  const tmp = join(dir, `.${MANIFEST_NAME}.${randomBytes(6).toString("hex")}.tmp`);
+  await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+  await rename(tmp, join(dir, MANIFEST_NAME));
+}
+
+/** A fresh part-set id: time-ordered and unique across processes. */
+export function newPartId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
+}

@@ -1,0 +1,70 @@
+/**
+ * The one module that talks to the Parquet library. Tables are Apache Arrow tables; files are
+ * written zstd-compressed with column statistics, so DuckDB can skip row groups.
+ */
+import { readFile } from "node:fs/promises";
+import { type RecordBatch, Table, tableFromIPC, tableToIPC } from "apache-arrow";
+import * as pw from "parquet-wasm";
+
+/** Options for writing Parquet. */
+export interface ParquetWriteOptions {
+  /** File key-value metadata, e.g. `geo` for GeoParquet. */
+  metadata?: Record<string, string>;
+  /** Maximum rows per row group. Default 65 536, small enough for bbox statistics to prune. */
+  rowGroupSize?: number;
+}
+
+/** Default rows per row group: DuckDB prunes by row-group min/max, so spatially sorted small groups skip most data. */
+export const DEFAULT_ROW_GROUP_SIZE = 65_536;
+
+function writerProperties(opts: ParquetWriteOptions): pw.WriterProperties {
+  let builder = new pw.WriterPropertiesBuilder()
+    .setCompression(pw.Compression.ZSTD)
+    .setMaxRowGroupSize(opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE)
+    .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
+    .setCreatedBy("geochunks");
+  if (opts.metadata) builder = builder.setKeyValueMetadata(new Map(Object.entries(opts.metadata)));
+  return builder.build();
+}
+
+/** Serialises an Arrow table to Parquet bytes. */
+export function tableToParquet(table: Table, opts: ParquetWriteOptions = {}): Uint8Array {
+  const wasmTable = pw.Table.fromIPCStream(tableToIPC(table, "stream"));
+  return pw.writeParquet(wasmTable, writerProperties(opts));
+}
+
+/**
+ * Serialises a stream of Arrow record batches to a stream of Parquet bytes; each batch becomes at
+ * least one row group, so memory stays bounded by the batch size.
+ */
+export async function batchesToParquetStream(
+  batches: AsyncIterable<RecordBatch>,
+  opts: ParquetWriteOptions = {},
+): Promise<ReadableStream<Uint8Array>> {
+  const iterator = batches[Symbol.asyncIterator]();
+  const input = new ReadableStream({
+    async pull(controller) {
+      const next = await iterator.next();
+      if (next.done) {
+        controller.close();
+        return;
+      }
+      const ipc = tableToIPC(new Table([next.value]), "stream");
+      for (const batch of pw.Table.fromIPCStream(ipc).recordBatches()) controller.enqueue(batch);
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+  return pw.transformParquetStream(input, writerProperties(opts));
+}
+
+/** Parses Parquet bytes into an Arrow table. */
+export function parquetToTable(bytes: Uint8Array): Table {
+  return tableFromIPC(pw.readParquet(bytes).intoIPCStream());
+}
+
+/** Reads a Parquet file into an Arrow table. */
+export async function readParquetFile(path: string): Promise<Table> {
+  return parquetToTable(await readFile(path));
+}

@@ -1,0 +1,197 @@
+/** Row types of the store's tables (DESIGN §2) and their Arrow encodings. */
+import {
+  Table as ArrowTable,
+  Binary,
+  Bool,
+  type DataType,
+  Field,
+  Float64,
+  Int8,
+  Int16,
+  Int32,
+  Int64,
+  List,
+  makeData,
+  makeVector,
+  Struct,
+  type Table,
+  Timestamp,
+  TimeUnit,
+  Uint32,
+  Uint64,
+  Utf8,
+  type Vector,
+  vectorFromArray,
+} from "apache-arrow";
+import type { Bbox } from "./geo.js";
+
+/** One indexed file. Times are nanoseconds since the Unix epoch, UTC. */
+export interface GranuleRow {
+  granule_id: string;
+  url: string;
+  size: number;
+  etag: string | null;
+  /** Modification time of a local file, ms since the Unix epoch. */
+  mtime: number | null;
+  product: string;
+  release: string;
+  rgt: number;
+  cycle: number;
+  region: number;
+  sc_orient: number;
+  time_start: bigint;
+  time_end: bigint;
+  bbox: Bbox;
+  /** WKB Polygon of the granule's bounding polygon. */
+  geometry: Uint8Array;
+}
+
+/** One HDF5 dataset of an indexed granule: what a query needs to decode its chunks. */
+export interface ArrayRow {
+  granule_id: string;
+  path: string;
+  dtype: string;
+  shape: number[];
+  chunk_shape: number[] | null;
+  /** JSON list of {id, name, flags, params}. */
+  filters: string;
+  /** JSON of the fill value (bigint as string), "null" when undefined. */
+  fill_value: string;
+  /** JSON object of the dataset attributes. */
+  attrs: string;
+}
+
+/** Where one stored chunk of one dataset lives. */
+export interface ChunkRefRow {
+  path: string;
+  /** First row (along-track element) of the stored chunk. */
+  chunk_start: number;
+  offset: number;
+  size: number;
+  filter_mask: number;
+}
+
+/** One along-track row range of one beam: the unit of spatial selection. */
+export interface ChunkRow {
+  chunk_id: string;
+  granule_id: string;
+  beam: string;
+  spot: number;
+  strong: boolean;
+  row_start: number;
+  row_count: number;
+  time_start: bigint;
+  time_end: bigint;
+  bbox: Bbox;
+  /** WKB LineString (or MultiLineString when split at the antimeridian) footprint. */
+  geometry: Uint8Array;
+  h3_cells: bigint[];
+  refs: ChunkRefRow[];
+}
+
+/** One (H3 cell, chunk) pair; the table is sorted by cell. */
+export interface ChunkCellRow {
+  h3_cell: bigint;
+  chunk_id: string;
+}
+
+const nsUtc = () => new Timestamp(TimeUnit.NANOSECOND, "UTC");
+const bboxType = () =>
+  new Struct(["xmin", "ymin", "xmax", "ymax"].map((k) => new Field(k, new Float64(), false)));
+const listOf = (type: ConstructorParameters<typeof Field>[1]) => new List(new Field("item", type, false));
+const refType = () =>
+  new Struct([
+    new Field("path", new Utf8(), false),
+    new Field("chunk_start", new Int64(), false),
+    new Field("offset", new Int64(), false),
+    new Field("size", new Int64(), false),
+    new Field("filter_mask", new Uint32(), false),
+  ]);
+
+/** One column: `pick` applied to every row, typed as `type`. */
+function col<R, T extends DataType>(rows: R[], pick: (row: R) => unknown, type: T): Vector<T> {
+  return vectorFromArray(rows.map(pick), type) as Vector<T>;
+}
+
+function timestamps(values: bigint[]): Vector {
+  return makeVector(makeData({ type: nsUtc(), length: values.length, data: BigInt64Array.from(values) }));
+}
+
+/** Arrow table of granule rows. */
+export function granulesTable(rows: GranuleRow[]): Table {
+  return new ArrowTable({
+    granule_id: col(rows, (r) => r.granule_id, new Utf8()),
+    url: col(rows, (r) => r.url, new Utf8()),
+    size: col(rows, (r) => BigInt(r.size), new Int64()),
+    etag: col(rows, (r) => r.etag, new Utf8()),
+    mtime: col(rows, (r) => r.mtime, new Float64()),
+    product: col(rows, (r) => r.product, new Utf8()),
+    release: col(rows, (r) => r.release, new Utf8()),
+    rgt: col(rows, (r) => r.rgt, new Int16()),
+    cycle: col(rows, (r) => r.cycle, new Int16()),
+    region: col(rows, (r) => r.region, new Int8()),
+    sc_orient: col(rows, (r) => r.sc_orient, new Int8()),
+    time_start: timestamps(rows.map((r) => r.time_start)),
+    time_end: timestamps(rows.map((r) => r.time_end)),
+    bbox: col(rows, (r) => r.bbox, bboxType()),
+    geometry: col(rows, (r) => r.geometry, new Binary()),
+  });
+}
+
+/** Arrow table of array rows. */
+export function arraysTable(rows: ArrayRow[]): Table {
+  const str = (pick: (r: ArrayRow) => string) => col(rows, pick, new Utf8());
+  return new ArrowTable({
+    granule_id: str((r) => r.granule_id),
+    path: str((r) => r.path),
+    dtype: str((r) => r.dtype),
+    shape: vectorFromArray(
+      rows.map((r) => r.shape.map(BigInt)),
+      listOf(new Int64()),
+    ),
+    chunk_shape: col(rows, (r) => r.chunk_shape?.map(BigInt) ?? null, listOf(new Int64())),
+    filters: str((r) => r.filters),
+    fill_value: str((r) => r.fill_value),
+    attrs: str((r) => r.attrs),
+  });
+}
+
+/** Arrow table of chunk rows (the GeoParquet `chunks` table). */
+export function chunksTable(rows: ChunkRow[]): Table {
+  return new ArrowTable({
+    chunk_id: col(rows, (r) => r.chunk_id, new Utf8()),
+    granule_id: col(rows, (r) => r.granule_id, new Utf8()),
+    beam: col(rows, (r) => r.beam, new Utf8()),
+    spot: col(rows, (r) => r.spot, new Int8()),
+    strong: col(rows, (r) => r.strong, new Bool()),
+    row_start: col(rows, (r) => BigInt(r.row_start), new Int64()),
+    row_count: col(rows, (r) => r.row_count, new Int32()),
+    time_start: timestamps(rows.map((r) => r.time_start)),
+    time_end: timestamps(rows.map((r) => r.time_end)),
+    bbox: col(rows, (r) => r.bbox, bboxType()),
+    geometry: col(rows, (r) => r.geometry, new Binary()),
+    h3_cells: col(rows, (r) => r.h3_cells, listOf(new Uint64())),
+    refs: col(rows, (r) => r.refs.map(refToArrow), listOf(refType())),
+  });
+}
+
+function refToArrow(ref: ChunkRefRow) {
+  return {
+    path: ref.path,
+    chunk_start: BigInt(ref.chunk_start),
+    offset: BigInt(ref.offset),
+    size: BigInt(ref.size),
+    filter_mask: ref.filter_mask,
+  };
+}
+
+/** Arrow table of (cell, chunk) pairs, sorted by cell. */
+export function chunkCellsTable(rows: ChunkCellRow[]): Table {
+  const sorted = [...rows].sort((a, b) =>
+    a.h3_cell < b.h3_cell ? -1 : a.h3_cell > b.h3_cell ? 1 : a.chunk_id.localeCompare(b.chunk_id),
+  );
+  return new ArrowTable({
+    h3_cell: col(sorted, (r) => r.h3_cell, new Uint64()),
+    chunk_id: col(sorted, (r) => r.chunk_id, new Utf8()),
+  });
+}
