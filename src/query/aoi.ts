@@ -1,0 +1,542 @@
+import { InvalidAoiError } from "../errors.js";
+import { orient2d } from "./pip.js";
+
+/** An axis-aligned box in degrees: [xmin (west lon), ymin (south lat), xmax (east lon), ymax (north lat)]. */
+export type Bbox = [xmin: number, ymin: number, xmax: number, ymax: number];
+
+/** The same box as a struct, as stored in the `bbox` column of the chunk index. */
+export interface BboxStruct {
+  xmin: number;
+  ymin: number;
+  xmax: number;
+  ymax: number;
+}
+
+/** One polygon of an AOI: ring 0 is the outer ring, the others are holes. */
+export interface AoiPolygon {
+  /** Closed rings (first position == last), interleaved [lon0, lat0, lon1, lat1, ...] in degrees. */
+  rings: Float64Array[];
+  /** Bounding box of the outer ring (holes cannot extend it), degrees. */
+  bbox: Bbox;
+}
+
+/**
+ * A validated area of interest in lon/lat degrees (OGC:CRS84): one or more polygons, each with
+ * closed, non-self-intersecting rings inside [-180, 180] x [-90, 90]. Points are inside by the
+ * even-odd rule per polygon, with boundaries inclusive (see `pointsInAoi`).
+ */
+export interface Aoi {
+  polygons: AoiPolygon[];
+  /** Bounding box of all polygons, degrees. */
+  bbox: Bbox;
+}
+
+/** Options of {@link parseAoi}. */
+export interface ParseAoiOptions {
+  /** Names the input (a file name, "--polygon") at the start of every error message. Default "AOI". */
+  source?: string;
+}
+
+/** A polygon as nested positions, before validation: rings of [lon, lat] pairs. */
+type RawPolygon = unknown;
+
+const BBOX_PATTERN = /^\s*([^,\s]+)\s*,\s*([^,\s]+)\s*,\s*([^,\s]+)\s*,\s*([^,\s]+)\s*$/;
+
+/**
+ * Parses an area of interest given as GeoJSON text (Polygon, MultiPolygon, Feature,
+ * FeatureCollection or GeometryCollection of those; holes allowed), WKT (POLYGON or
+ * MULTIPOLYGON, optional Z/M ordinates ignored, optional `SRID=4326;` prefix), or a bbox string
+ * "minx,miny,maxx,maxy" in degrees. Positions beyond two ordinates (altitude) are ignored.
+ *
+ * Antimeridian-crossing AOIs are refused: a ring that jumps more than 180 degrees of longitude
+ * between consecutive positions must be split into a MultiPolygon at +-180 first.
+ *
+ * @example
+ * parseAoi("-45.4,62.6,-44.6,63.0", { source: "--polygon" });
+ * @throws InvalidAoiError with a one-line message starting with `source` when the text is none
+ *   of the forms above, has the wrong GeoJSON types or nesting, non-finite or out-of-range
+ *   coordinates, unclosed rings, rings with fewer than 4 positions, self-intersecting rings,
+ *   an empty FeatureCollection, a bbox with min > max, or an antimeridian jump.
+ */
+export function parseAoi(text: string, opts: ParseAoiOptions = {}): Aoi {
+  const source = opts.source ?? "AOI";
+  const trimmed = text.trim();
+  if (trimmed === "") throw fail(source, "is empty, expected GeoJSON, WKT or minx,miny,maxx,maxy");
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) return parseGeoJsonText(source, trimmed);
+  if (/^[A-Za-z]/.test(trimmed)) return buildAoi(source, parseWkt(source, trimmed));
+  const box = BBOX_PATTERN.exec(trimmed);
+  if (box) return parseBbox(source, box.slice(1, 5));
+  throw fail(
+    source,
+    `is not GeoJSON, WKT (POLYGON, MULTIPOLYGON) or a bbox minx,miny,maxx,maxy: starts with ${JSON.stringify(trimmed.slice(0, 40))}`,
+  );
+}
+
+/**
+ * The AOI as a GeoJSON geometry: a Polygon when it has one polygon, else a MultiPolygon. Used in
+ * output metadata and to hand the AOI to DuckDB (`ST_GeomFromGeoJSON`).
+ */
+export function aoiToGeoJSON(aoi: Aoi): object {
+  const polygons = aoi.polygons.map((p) => p.rings.map(ringPositions));
+  if (polygons.length === 1) return { type: "Polygon", coordinates: polygons[0] };
+  return { type: "MultiPolygon", coordinates: polygons };
+}
+
+/**
+ * Whether two boxes (tuples [xmin, ymin, xmax, ymax] or {xmin, ymin, xmax, ymax} structs, degrees)
+ * intersect. Edges are inclusive: boxes that only touch intersect. Boxes with a NaN never do.
+ */
+export function bboxIntersects(
+  a: readonly [number, number, number, number] | BboxStruct,
+  b: readonly [number, number, number, number] | BboxStruct,
+): boolean {
+  const [axmin, aymin, axmax, aymax] = "xmin" in a ? [a.xmin, a.ymin, a.xmax, a.ymax] : a;
+  const [bxmin, bymin, bxmax, bymax] = "xmin" in b ? [b.xmin, b.ymin, b.xmax, b.ymax] : b;
+  return axmin <= bxmax && bxmin <= axmax && aymin <= bymax && bymin <= aymax;
+}
+
+function fail(source: string, what: string, cause?: unknown): InvalidAoiError {
+  return new InvalidAoiError(`${source}: ${what}`, { cause });
+}
+
+function ringPositions(ring: Float64Array): number[][] {
+  const out: number[][] = [];
+  for (let k = 0; k < ring.length; k += 2) out.push([ring[k]!, ring[k + 1]!]);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// bbox
+
+function parseBbox(source: string, fields: string[]): Aoi {
+  const values = fields.map(Number);
+  fields.forEach((f, i) => {
+    if (!Number.isFinite(values[i]))
+      throw fail(source, `bbox value ${i + 1} ${JSON.stringify(f)} is not a finite number`);
+  });
+  const [xmin, ymin, xmax, ymax] = values as [number, number, number, number];
+  if (xmin > xmax) {
+    throw fail(
+      source,
+      `bbox minx ${xmin} > maxx ${xmax} (an antimeridian-crossing box must be split into two at +-180)`,
+    );
+  }
+  if (ymin > ymax) throw fail(source, `bbox miny ${ymin} > maxy ${ymax}`);
+  for (const [name, v, limit] of [
+    ["minx", xmin, 180],
+    ["maxx", xmax, 180],
+    ["miny", ymin, 90],
+    ["maxy", ymax, 90],
+  ] as const) {
+    if (Math.abs(v) > limit) throw fail(source, `bbox ${name} ${v} is outside [-${limit}, ${limit}]`);
+  }
+  const ring = Float64Array.of(xmin, ymin, xmax, ymin, xmax, ymax, xmin, ymax, xmin, ymin);
+  return { polygons: [{ rings: [ring], bbox: [xmin, ymin, xmax, ymax] }], bbox: [xmin, ymin, xmax, ymax] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GeoJSON
+
+function parseGeoJsonText(source: string, text: string): Aoi {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw fail(source, `is not valid JSON (${(err as Error).message})`, err);
+  }
+  const polygons: RawPolygon[] = [];
+  collectGeoJsonPolygons(source, value, "GeoJSON", polygons);
+  return buildAoi(source, polygons);
+}
+
+const NON_AREA_TYPES = new Set(["Point", "MultiPoint", "LineString", "MultiLineString"]);
+
+function collectGeoJsonPolygons(source: string, value: unknown, where: string, out: RawPolygon[]): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw fail(source, `${where} is not a GeoJSON object: ${preview(value)}`);
+  }
+  const obj = value as Record<string, unknown>;
+  const type = obj.type;
+  switch (type) {
+    case "FeatureCollection": {
+      const features = obj.features;
+      if (!Array.isArray(features)) throw fail(source, `${where} FeatureCollection has no "features" array`);
+      if (features.length === 0) throw fail(source, `${where} FeatureCollection is empty (0 features)`);
+      features.forEach((f, i) => {
+        collectGeoJsonPolygons(source, f, `feature ${i}`, out);
+      });
+      return;
+    }
+    case "GeometryCollection": {
+      const geometries = obj.geometries;
+      if (!Array.isArray(geometries) || geometries.length === 0) {
+        throw fail(source, `${where} GeometryCollection has no geometries`);
+      }
+      geometries.forEach((g, i) => {
+        collectGeoJsonPolygons(source, g, `${where} geometry ${i}`, out);
+      });
+      return;
+    }
+    case "Feature":
+      if (obj.geometry === null || obj.geometry === undefined) throw fail(source, `${where} has no geometry`);
+      collectGeoJsonPolygons(source, obj.geometry, where, out);
+      return;
+    case "Polygon":
+    case "MultiPolygon": {
+      const coordinates = obj.coordinates;
+      if (!Array.isArray(coordinates)) throw fail(source, `${where} ${type} has no "coordinates" array`);
+      if (coordinates.length === 0) throw fail(source, `${where} ${type} has empty coordinates`);
+      if (type === "Polygon") out.push(coordinates);
+      else {
+        for (const polygon of coordinates) {
+          if (!Array.isArray(polygon) || !Array.isArray(polygon[0]) || !Array.isArray(polygon[0][0])) {
+            throw fail(
+              source,
+              `${where} MultiPolygon coordinates are nested wrongly: expected [[[[lon, lat], ...]]], found ${preview(polygon)} as a polygon`,
+            );
+          }
+          out.push(polygon);
+        }
+      }
+      return;
+    }
+    default:
+      if (typeof type === "string" && NON_AREA_TYPES.has(type)) {
+        throw fail(
+          source,
+          `${where} is a GeoJSON ${type}, not an area: expected Polygon, MultiPolygon, Feature or FeatureCollection of those`,
+        );
+      }
+      throw fail(source, `${where} has unsupported GeoJSON type ${preview(type)}`);
+  }
+}
+
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// WKT
+
+const WKT_TOKEN = /\s*([A-Za-z]+|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[(),;=])/y;
+
+const WKT_NON_AREA_TYPES = new Set([
+  "POINT",
+  "MULTIPOINT",
+  "LINESTRING",
+  "MULTILINESTRING",
+  "GEOMETRYCOLLECTION",
+  "TRIANGLE",
+  "TIN",
+  "POLYHEDRALSURFACE",
+]);
+
+interface WktCursor {
+  text: string;
+  pos: number;
+}
+
+function nextWktToken(source: string, c: WktCursor): string | undefined {
+  WKT_TOKEN.lastIndex = c.pos;
+  const m = WKT_TOKEN.exec(c.text);
+  if (!m) {
+    if (/^\s*$/.test(c.text.slice(c.pos))) return undefined;
+    throw fail(source, `WKT syntax error at character ${c.pos}: ${preview(c.text.slice(c.pos, c.pos + 20))}`);
+  }
+  c.pos = WKT_TOKEN.lastIndex;
+  return m[1];
+}
+
+function expectWktToken(source: string, c: WktCursor, expected: string): void {
+  const at = c.pos;
+  const token = nextWktToken(source, c);
+  if (token !== expected) {
+    throw fail(
+      source,
+      `WKT syntax error at character ${at}: expected "${expected}", found ${token ?? "end of text"}`,
+    );
+  }
+}
+
+function peekWktToken(source: string, c: WktCursor): string | undefined {
+  const saved = c.pos;
+  const token = nextWktToken(source, c);
+  c.pos = saved;
+  return token;
+}
+
+function parseWkt(source: string, text: string): RawPolygon[] {
+  const c: WktCursor = { text, pos: 0 };
+  let word = nextWktToken(source, c)?.toUpperCase();
+  if (word === "SRID") {
+    expectWktToken(source, c, "=");
+    const srid = nextWktToken(source, c);
+    if (srid !== "4326") throw fail(source, `WKT SRID ${srid} is not supported, only 4326 (lon/lat degrees)`);
+    expectWktToken(source, c, ";");
+    word = nextWktToken(source, c)?.toUpperCase();
+  }
+  if (word !== "POLYGON" && word !== "MULTIPOLYGON") {
+    if (word !== undefined && WKT_NON_AREA_TYPES.has(word)) {
+      throw fail(source, `WKT ${word} is not an area: expected POLYGON or MULTIPOLYGON`);
+    }
+    throw fail(
+      source,
+      `is not GeoJSON, WKT (POLYGON, MULTIPOLYGON) or a bbox minx,miny,maxx,maxy: starts with ${preview(text.slice(0, 40))}`,
+    );
+  }
+  const dims = peekWktToken(source, c)?.toUpperCase();
+  if (dims === "Z" || dims === "M" || dims === "ZM") nextWktToken(source, c);
+  if (peekWktToken(source, c)?.toUpperCase() === "EMPTY") throw fail(source, `WKT ${word} is EMPTY`);
+  const polygons =
+    word === "POLYGON" ? [parseWktPolygon(source, c)] : parseWktList(source, c, parseWktPolygon);
+  const rest = nextWktToken(source, c);
+  if (rest !== undefined) throw fail(source, `WKT has unexpected text after the geometry: ${rest}`);
+  return polygons;
+}
+
+function parseWktList<T>(source: string, c: WktCursor, item: (source: string, c: WktCursor) => T): T[] {
+  expectWktToken(source, c, "(");
+  const items = [item(source, c)];
+  for (;;) {
+    const at = c.pos;
+    const token = nextWktToken(source, c);
+    if (token === ")") return items;
+    if (token !== ",") {
+      throw fail(
+        source,
+        `WKT syntax error at character ${at}: expected "," or ")", found ${token ?? "end of text"}`,
+      );
+    }
+    items.push(item(source, c));
+  }
+}
+
+function parseWktPolygon(source: string, c: WktCursor): number[][][] {
+  return parseWktList(source, c, (s, cc) => parseWktList(s, cc, parseWktPosition));
+}
+
+function parseWktPosition(source: string, c: WktCursor): number[] {
+  const position: number[] = [];
+  for (;;) {
+    const at = c.pos;
+    const token = peekWktToken(source, c);
+    if (token === "," || token === ")") break;
+    nextWktToken(source, c);
+    if (token === undefined || !/^[-+.\d]/.test(token)) {
+      throw fail(
+        source,
+        `WKT syntax error at character ${at}: expected a number, found ${token ?? "end of text"}`,
+      );
+    }
+    position.push(Number(token));
+  }
+  if (position.length < 2 || position.length > 4) {
+    throw fail(
+      source,
+      `WKT position at character ${c.pos} has ${position.length} ordinates, expected 2 to 4`,
+    );
+  }
+  return position;
+}
+
+// ---------------------------------------------------------------------------------------------
+// validation shared by GeoJSON and WKT
+
+function buildAoi(source: string, raw: RawPolygon[]): Aoi {
+  const polygons = raw.map((polygon, p) => buildPolygon(source, polygon, p));
+  const bbox: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const { bbox: b } of polygons) {
+    bbox[0] = Math.min(bbox[0], b[0]);
+    bbox[1] = Math.min(bbox[1], b[1]);
+    bbox[2] = Math.max(bbox[2], b[2]);
+    bbox[3] = Math.max(bbox[3], b[3]);
+  }
+  return { polygons, bbox };
+}
+
+function buildPolygon(source: string, polygon: RawPolygon, p: number): AoiPolygon {
+  if (!Array.isArray(polygon) || polygon.length === 0) {
+    throw fail(source, `polygon ${p} is not a non-empty array of rings: ${preview(polygon)}`);
+  }
+  const rings = polygon.map((ring, r) => buildRing(source, ring, `ring ${r} of polygon ${p}`));
+  const outer = rings[0]!;
+  const bbox: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
+  for (let k = 0; k < outer.length; k += 2) {
+    bbox[0] = Math.min(bbox[0], outer[k]!);
+    bbox[1] = Math.min(bbox[1], outer[k + 1]!);
+    bbox[2] = Math.max(bbox[2], outer[k]!);
+    bbox[3] = Math.max(bbox[3], outer[k + 1]!);
+  }
+  // Holes are not required to lie inside the outer ring; extend the box so the prefilter stays exact.
+  for (const hole of rings.slice(1)) {
+    for (let k = 0; k < hole.length; k += 2) {
+      bbox[0] = Math.min(bbox[0], hole[k]!);
+      bbox[1] = Math.min(bbox[1], hole[k + 1]!);
+      bbox[2] = Math.max(bbox[2], hole[k]!);
+      bbox[3] = Math.max(bbox[3], hole[k + 1]!);
+    }
+  }
+  return { rings, bbox };
+}
+
+function formatPosition(ring: Float64Array, k: number): string {
+  return `[${ring[2 * k]}, ${ring[2 * k + 1]}]`;
+}
+
+function buildRing(source: string, raw: unknown, name: string): Float64Array {
+  if (!Array.isArray(raw)) {
+    throw fail(source, `${name} is not an array of positions: ${preview(raw)} (coordinates nested wrongly?)`);
+  }
+  const ring = new Float64Array(raw.length * 2);
+  raw.forEach((position: unknown, k) => {
+    if (!Array.isArray(position) || position.length < 2) {
+      throw fail(
+        source,
+        `position ${k} of ${name} is not a [lon, lat] array: ${preview(position)} (coordinates nested wrongly?)`,
+      );
+    }
+    const [lon, lat] = position as unknown[];
+    for (const v of [lon, lat]) {
+      if (typeof v !== "number")
+        throw fail(source, `position ${k} of ${name} has a non-number coordinate ${preview(v)}`);
+      if (!Number.isFinite(v))
+        throw fail(source, `position ${k} of ${name} has a non-finite coordinate ${v}`);
+    }
+    if (Math.abs(lon as number) > 180) {
+      throw fail(source, `position ${k} of ${name} has longitude ${lon} outside [-180, 180]`);
+    }
+    if (Math.abs(lat as number) > 90)
+      throw fail(source, `position ${k} of ${name} has latitude ${lat} outside [-90, 90]`);
+    ring[2 * k] = lon as number;
+    ring[2 * k + 1] = lat as number;
+  });
+  validateRing(source, ring, name);
+  return ring;
+}
+
+function validateRing(source: string, ring: Float64Array, name: string): void {
+  const n = ring.length / 2;
+  if (n < 4) throw fail(source, `${name} has ${n} positions, a ring needs at least 4 (first == last)`);
+  const last = n - 1;
+  if (ring[0] !== ring[2 * last] || ring[1] !== ring[2 * last + 1]) {
+    throw fail(
+      source,
+      `${name} is not closed (first ${formatPosition(ring, 0)}, last ${formatPosition(ring, last)})`,
+    );
+  }
+  for (let k = 0; k < last; k++) {
+    const jump = Math.abs(ring[2 * k + 2]! - ring[2 * k]!);
+    if (jump > 180) {
+      throw fail(
+        source,
+        `${name} jumps ${jump} degrees of longitude between positions ${k} ${formatPosition(ring, k)} and ${k + 1} ${formatPosition(ring, k + 1)}: antimeridian-crossing AOIs are not supported yet, split the AOI into a MultiPolygon at +-180`,
+      );
+    }
+  }
+  const distinct = countDistinctVertices(ring);
+  if (distinct < 3)
+    throw fail(source, `${name} is degenerate: it has ${distinct} distinct positions, at least 3 needed`);
+  const crossing = findSelfIntersection(ring);
+  if (crossing) {
+    const [i, j] = crossing;
+    throw fail(
+      source,
+      `${name} self-intersects: edge ${i} ${formatPosition(ring, i)}-${formatPosition(ring, i + 1)} meets edge ${j} ${formatPosition(ring, j)}-${formatPosition(ring, j + 1)}`,
+    );
+  }
+}
+
+/** Number of vertices of a closed ring once consecutive repeats are dropped. */
+function countDistinctVertices(ring: Float64Array): number {
+  let count = 0;
+  for (let k = 0; k + 2 < ring.length; k += 2) {
+    if (ring[k] !== ring[k + 2] || ring[k + 1] !== ring[k + 3]) count++;
+  }
+  return count;
+}
+
+/** Whether (px, py), known collinear with segment a-b, lies within its closed extent. */
+function withinSegment(ax: number, ay: number, bx: number, by: number, px: number, py: number): boolean {
+  return Math.min(ax, bx) <= px && px <= Math.max(ax, bx) && Math.min(ay, by) <= py && py <= Math.max(ay, by);
+}
+
+/** Whether closed segments a-b and c-d share at least one point (exact). */
+function segmentsMeet(
+  ax: number,
+  ay: number,
+  bx: number,
+  by: number,
+  cx: number,
+  cy: number,
+  dx: number,
+  dy: number,
+): boolean {
+  const o1 = Math.sign(orient2d(ax, ay, bx, by, cx, cy));
+  const o2 = Math.sign(orient2d(ax, ay, bx, by, dx, dy));
+  const o3 = Math.sign(orient2d(cx, cy, dx, dy, ax, ay));
+  const o4 = Math.sign(orient2d(cx, cy, dx, dy, bx, by));
+  if (o1 * o2 < 0 && o3 * o4 < 0) return true;
+  return (
+    (o1 === 0 && withinSegment(ax, ay, bx, by, cx, cy)) ||
+    (o2 === 0 && withinSegment(ax, ay, bx, by, dx, dy)) ||
+    (o3 === 0 && withinSegment(cx, cy, dx, dy, ax, ay)) ||
+    (o4 === 0 && withinSegment(cx, cy, dx, dy, bx, by))
+  );
+}
+
+/**
+ * Finds two edges of a closed ring that meet anywhere except at the vertex two consecutive edges
+ * share (a crossing, a touch, a collinear overlap or a spike back along the previous edge).
+ * Zero-length edges (repeated positions) are skipped. Returns the position indices starting the
+ * two edges, or undefined. Sweeps edges sorted by west end, so it is near O(n log n) for
+ * ordinary rings.
+ */
+function findSelfIntersection(ring: Float64Array): [number, number] | undefined {
+  const starts: number[] = [];
+  const n = ring.length / 2 - 1;
+  for (let k = 0; k < n; k++) {
+    if (ring[2 * k] !== ring[2 * k + 2] || ring[2 * k + 1] !== ring[2 * k + 3]) starts.push(k);
+  }
+  const m = starts.length;
+  if (m < 3) return undefined;
+  const west = (e: number) => Math.min(ring[2 * starts[e]!]!, ring[2 * starts[e]! + 2]!);
+  const order = Array.from({ length: m }, (_, e) => e).sort((a, b) => west(a) - west(b));
+  for (let oi = 0; oi < m; oi++) {
+    const e = order[oi]!;
+    const a = 2 * starts[e]!;
+    const [ax, ay, bx, by] = [ring[a]!, ring[a + 1]!, ring[a + 2]!, ring[a + 3]!];
+    const east = Math.max(ax, bx);
+    for (let oj = oi + 1; oj < m; oj++) {
+      const f = order[oj]!;
+      if (west(f) > east) break;
+      const c = 2 * starts[f]!;
+      const [cx, cy, dx, dy] = [ring[c]!, ring[c + 1]!, ring[c + 2]!, ring[c + 3]!];
+      if (Math.max(cy, dy) < Math.min(ay, by) || Math.min(cy, dy) > Math.max(ay, by)) continue;
+      const [lo, hi] = e < f ? [e, f] : [f, e];
+      if (hi - lo === 1 || (lo === 0 && hi === m - 1)) {
+        // Consecutive edges share one vertex; they are invalid only when one folds back onto the other.
+        if (foldsBack(ring, starts[lo]!, starts[hi]!, lo === 0 && hi === m - 1))
+          return [starts[lo]!, starts[hi]!];
+        continue;
+      }
+      if (segmentsMeet(ax, ay, bx, by, cx, cy, dx, dy)) return [starts[lo]!, starts[hi]!];
+    }
+  }
+  return undefined;
+}
+
+/** Whether two consecutive edges (sharing a vertex) overlap along more than that vertex. */
+function foldsBack(ring: Float64Array, first: number, second: number, wrapped: boolean): boolean {
+  // Edge p -> q followed by edge q -> r (when wrapped, the edge starting at `second` comes first).
+  const [s1, s2] = wrapped ? [second, first] : [first, second];
+  const px = ring[2 * s1]!;
+  const py = ring[2 * s1 + 1]!;
+  const qx = ring[2 * s2]!;
+  const qy = ring[2 * s2 + 1]!;
+  const rx = ring[2 * s2 + 2]!;
+  const ry = ring[2 * s2 + 3]!;
+  if (orient2d(px, py, qx, qy, rx, ry) !== 0) return false;
+  // Collinear: they overlap when r turns back towards p, i.e. (r - q) points against (q - p).
+  return (rx - qx) * (qx - px) + (ry - qy) * (qy - py) < 0;
+}
