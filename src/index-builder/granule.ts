@@ -1,0 +1,266 @@
+/** One ATL06 granule -> the store rows that describe it (granule, arrays, chunks, chunk cells). */
+import { NotAGranuleError } from "../errors.js";
+import { Hdf5File } from "../hdf5/index.js";
+import type { ChunkRef, DatasetInfo, NumericArray } from "../hdf5/types.js";
+import {
+  ATL06_BEAMS,
+  ATL06_COORDINATES,
+  beamLayout,
+  deltaTimeToUnixNs,
+  parseAtl06Name,
+  segmentGroup,
+} from "../products/atl06.js";
+import type { ByteSource } from "../source/types.js";
+import { EMPTY_BBOX, unionBbox } from "../store/geo.js";
+import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "../store/schema.js";
+import type { StoreBatch } from "../store/store.js";
+import { wkbPolygon } from "../store/wkb.js";
+import { bboxOf, footprintOf, h3CellsOf } from "./geometry.js";
+
+/** Options for {@link indexGranule}. */
+export interface IndexGranuleOptions {
+  /** H3 resolution of the chunk cells. */
+  h3Resolution: number;
+  /** What identifies this version of the file: size in bytes, and ETag or mtime (ms). */
+  fingerprint: { size: number; etag: string | null; mtime: number | null };
+  signal?: AbortSignal;
+}
+
+/** Granule id of a URL: the file name without its `.h5` extension. */
+export function granuleIdOf(url: URL): string {
+  const name = decodeURIComponent(url.pathname.split("/").pop() ?? "");
+  return name.replace(/\.(h5|hdf5|he5|nc)$/i, "");
+}
+
+/**
+ * Reads an ATL06 granule's metadata and its latitude, longitude and delta_time arrays, and returns
+ * the rows that index it: one chunk row per latitude chunk of each beam.
+ * @throws NotAGranuleError when the file is HDF5 but has no ATL06 beam groups.
+ * @throws InvalidHdf5Error when the file is not readable HDF5.
+ */
+export async function indexGranule(source: ByteSource, opts: IndexGranuleOptions): Promise<StoreBatch> {
+  const file = await Hdf5File.open(source, { signal: opts.signal });
+  const granuleId = granuleIdOf(source.url);
+  const input = source.url.protocol === "file:" ? decodeURIComponent(source.url.pathname) : source.url.href;
+  const beams: string[] = [];
+  for (const beam of ATL06_BEAMS) {
+    if ((await file.kindOf(segmentGroup(beam), opts)) === "group") beams.push(beam);
+  }
+  if (beams.length === 0) {
+    throw new NotAGranuleError(input, `${input}: not an ATL06 granule (no /gt*/land_ice_segments group)`);
+  }
+  const orbit = await readOrbit(file, granuleId, opts);
+  const batch: StoreBatch = { granules: [], arrays: [], chunks: [], chunkCells: [] };
+  for (const beam of beams) {
+    const layout = beamLayout(beam, orbit.sc_orient) ?? { spot: 0, strong: false };
+    await indexBeam(file, { granuleId, beam, ...layout }, batch, opts);
+  }
+  batch.granules.push(await granuleRow(file, { granuleId, url: source.url.href, orbit, batch }, opts));
+  return batch;
+}
+
+interface Orbit {
+  rgt: number;
+  cycle: number;
+  region: number;
+  sc_orient: number;
+  release: string;
+}
+
+/** A dataset's values, or undefined when the file has no dataset at `path` (optional metadata). */
+async function readOptional(file: Hdf5File, path: string, opts: { signal?: AbortSignal }) {
+  if ((await file.kindOf(path, opts)) !== "dataset") return undefined;
+  return file.read(path, opts);
+}
+
+async function readScalar(file: Hdf5File, path: string, opts: { signal?: AbortSignal }) {
+  const values = await readOptional(file, path, opts);
+  const first = values?.[0];
+  return first === undefined ? undefined : typeof first === "bigint" ? Number(first) : first;
+}
+
+async function readOrbit(file: Hdf5File, granuleId: string, opts: { signal?: AbortSignal }): Promise<Orbit> {
+  const name = parseAtl06Name(granuleId);
+  const num = async (path: string, fallback: number | undefined) => {
+    const v = await readScalar(file, path, opts);
+    return typeof v === "number" ? v : typeof v === "string" ? Number(v) : (fallback ?? 0);
+  };
+  const release = await readScalar(file, "/ancillary_data/release", opts);
+  return {
+    rgt: await num("/orbit_info/rgt", name?.rgt),
+    cycle: await num("/orbit_info/cycle_number", name?.cycle),
+    region: await num("/ancillary_data/start_region", name?.region),
+    sc_orient: await num("/orbit_info/sc_orient", 0),
+    release: typeof release === "string" ? release.trim() : (name?.release ?? ""),
+  };
+}
+
+interface BeamContext {
+  granuleId: string;
+  beam: string;
+  spot: number;
+  strong: boolean;
+}
+
+async function readFloat64(
+  file: Hdf5File,
+  path: string,
+  opts: { signal?: AbortSignal },
+): Promise<Float64Array> {
+  const values = await file.read(path, opts);
+  if (values instanceof Float64Array) return values;
+  if (Array.isArray(values) || values instanceof BigInt64Array || values instanceof BigUint64Array) {
+    throw new NotAGranuleError(path, `${path}: expected a numeric array`);
+  }
+  return Float64Array.from(values as Exclude<NumericArray, BigInt64Array | BigUint64Array>);
+}
+
+async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, opts: IndexGranuleOptions) {
+  const group = segmentGroup(ctx.beam);
+  const lat = await readFloat64(file, `${group}/${ATL06_COORDINATES.lat}`, opts);
+  const lon = await readFloat64(file, `${group}/${ATL06_COORDINATES.lon}`, opts);
+  const time = await readFloat64(file, `${group}/${ATL06_COORDINATES.time}`, opts);
+  const n = lat.length;
+  const datasets: { info: DatasetInfo; refs: ChunkRef[] }[] = [];
+  for (const path of await file.listDatasets(opts)) {
+    if (!path.startsWith(`${group}/`)) continue;
+    const info = await file.dataset(path, opts);
+    if (!info || info.shape[0] !== n) continue;
+    const refs = await file.chunkRefs(path, opts);
+    datasets.push({ info, refs });
+    batch.arrays.push(arrayRow(ctx.granuleId, info));
+  }
+  const latInfo = datasets.find((d) => d.info.path.endsWith(`/${ATL06_COORDINATES.lat}`))!.info;
+  const step = latInfo.chunkShape?.[0] ?? n;
+  for (let start = 0; start < n; start += step) {
+    const end = Math.min(n, start + step);
+    const row = chunkRow(ctx, { start, end, lat, lon, time, h3Resolution: opts.h3Resolution });
+    row.refs = datasets.flatMap((d) => refsOverlapping(d.info, d.refs, start, end));
+    batch.chunks.push(row);
+    for (const h3_cell of row.h3_cells) batch.chunkCells.push({ h3_cell, chunk_id: row.chunk_id });
+  }
+}
+
+function refsOverlapping(info: DatasetInfo, refs: ChunkRef[], start: number, end: number): ChunkRefRow[] {
+  const rows = info.chunkShape?.[0] ?? info.shape[0] ?? 0;
+  return refs
+    .filter((r) => r.coords[0]! < end && r.coords[0]! + rows > start)
+    .map((r) => ({
+      path: info.path,
+      chunk_start: r.coords[0]!,
+      offset: r.offset,
+      size: r.size,
+      filter_mask: r.filterMask,
+    }));
+}
+
+interface ChunkArrays {
+  start: number;
+  end: number;
+  lat: Float64Array;
+  lon: Float64Array;
+  time: Float64Array;
+  h3Resolution: number;
+}
+
+function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
+  let tmin = Number.POSITIVE_INFINITY;
+  let tmax = Number.NEGATIVE_INFINITY;
+  for (let i = a.start; i < a.end; i++) {
+    const t = a.time[i]!;
+    if (t < tmin) tmin = t;
+    if (t > tmax) tmax = t;
+  }
+  return {
+    chunk_id: `${ctx.granuleId}/${ctx.beam}/${a.start}`,
+    granule_id: ctx.granuleId,
+    beam: ctx.beam,
+    spot: ctx.spot,
+    strong: ctx.strong,
+    row_start: a.start,
+    row_count: a.end - a.start,
+    time_start: deltaTimeToUnixNs(tmin),
+    time_end: deltaTimeToUnixNs(tmax),
+    bbox: bboxOf(a.lon, a.lat, a.start, a.end),
+    geometry: footprintOf(a.lon, a.lat, a.start, a.end),
+    h3_cells: h3CellsOf(a.lon, a.lat, a.start, a.end, a.h3Resolution),
+    refs: [],
+  };
+}
+
+/** JSON that survives bigint and non-finite numbers. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    typeof v === "bigint" ? v.toString() : typeof v === "number" && !Number.isFinite(v) ? String(v) : v,
+  );
+}
+
+function arrayRow(granuleId: string, info: DatasetInfo): ArrayRow {
+  return {
+    granule_id: granuleId,
+    path: info.path,
+    dtype: info.dtype,
+    shape: info.shape,
+    chunk_shape: info.chunkShape,
+    filters: toJson(info.filters),
+    fill_value: toJson(info.fillValue),
+    attrs: toJson(info.attrs),
+  };
+}
+
+interface GranuleContext {
+  granuleId: string;
+  url: string;
+  orbit: Orbit;
+  batch: StoreBatch;
+}
+
+async function granuleRow(
+  file: Hdf5File,
+  ctx: GranuleContext,
+  opts: IndexGranuleOptions,
+): Promise<GranuleRow> {
+  const chunks = ctx.batch.chunks;
+  const bbox = chunks.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
+  const times = chunks.flatMap((c) => [c.time_start, c.time_end]);
+  return {
+    granule_id: ctx.granuleId,
+    url: ctx.url,
+    size: opts.fingerprint.size,
+    etag: opts.fingerprint.etag,
+    mtime: opts.fingerprint.mtime,
+    product: "ATL06",
+    release: ctx.orbit.release,
+    rgt: ctx.orbit.rgt,
+    cycle: ctx.orbit.cycle,
+    region: ctx.orbit.region,
+    sc_orient: ctx.orbit.sc_orient,
+    time_start: times.reduce((a, b) => (b < a ? b : a), times[0] ?? 0n),
+    time_end: times.reduce((a, b) => (b > a ? b : a), times[0] ?? 0n),
+    bbox,
+    geometry: await boundingPolygon(file, bbox, opts),
+  };
+}
+
+/** The granule's `orbit_info/bounding_polygon_*` as WKB, or its bbox when the file has none. */
+async function boundingPolygon(
+  file: Hdf5File,
+  bbox: GranuleRow["bbox"],
+  opts: { signal?: AbortSignal },
+): Promise<Uint8Array> {
+  const lat = await readOptional(file, "/orbit_info/bounding_polygon_lat1", opts);
+  const lon = await readOptional(file, "/orbit_info/bounding_polygon_lon1", opts);
+  if (
+    lat instanceof Float64Array &&
+    lon instanceof Float64Array &&
+    lat.length >= 4 &&
+    lat.length === lon.length
+  ) {
+    const ring: number[] = [];
+    for (let i = 0; i < lat.length; i++) ring.push(lon[i]!, lat[i]!);
+    if (ring[0] !== ring[ring.length - 2] || ring[1] !== ring[ring.length - 1]) ring.push(ring[0]!, ring[1]!);
+    return wkbPolygon([ring]);
+  }
+  const { xmin, ymin, xmax, ymax } = bbox;
+  return wkbPolygon([[xmin, ymin, xmax, ymin, xmax, ymax, xmin, ymax, xmin, ymin]]);
+}
