@@ -6,6 +6,7 @@ export type GeochunksErrorName =
   | "UnsupportedFilterError"
   | "NotAGranuleError"
   | "InvalidAoiError"
+  | "InvalidQueryError"
   | "StoreError"
   | "IndexMismatchError";
 
@@ -75,6 +76,14 @@ export class InvalidAoiError extends Error {
   }
 }
 
+/** A query that cannot run as asked: unknown variable or beam, end before start... */
+export class InvalidQueryError extends Error {
+  override readonly name = "InvalidQueryError";
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+  }
+}
+
 /** A store directory that is missing, unreadable or inconsistent. */
 export class StoreError extends Error {
   override readonly name = "StoreError";
@@ -108,6 +117,7 @@ export function isGeochunksError(err: unknown, ...names: GeochunksErrorName[]): 
     "UnsupportedFilterError",
     "NotAGranuleError",
     "InvalidAoiError",
+    "InvalidQueryError",
     "StoreError",
     "IndexMismatchError",
   ];

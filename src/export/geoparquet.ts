@@ -1,0 +1,72 @@
+/** GeoParquet results: record batches in, one GeoParquet 1.1 file out, written atomically. */
+import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { rename, rm, writeFile } from "node:fs/promises";
+import { Writable } from "node:stream";
+import { type RecordBatch, Schema, Table } from "apache-arrow";
+import type { BboxArray } from "../store/geo.js";
+import { geoMetadata } from "../store/geo.js";
+import { batchesToParquetStream, tableToParquet } from "../store/parquet.js";
+
+/** Options for {@link writeGeoParquet}. */
+export interface WriteGeoParquetOptions {
+  /** WKB geometry column. Default "geometry". */
+  geometryColumn?: string;
+  /** GeoParquet geometry types of that column. Default ["Point"]. */
+  geometryTypes?: string[];
+  /**
+   * A bbox containing every geometry, written as the `geo` bbox before the rows are known (the
+   * file streams); for a query result, the AOI's bbox.
+   */
+  bbox?: BboxArray;
+  /** Schema to write when there are no batches at all (a valid empty file). */
+  emptySchema?: Schema;
+  /** Rows per row group. Default 65 536. */
+  rowGroupSize?: number;
+}
+
+/**
+ * Streams record batches into a GeoParquet 1.1 file at `path`. The file is written under a
+ * temporary name and renamed when complete, so a failure leaves no partial output.
+ * @returns the number of rows written.
+ * @example
+ * const rows = await writeGeoParquet(store.query({ aoi }), "out.parquet", { bbox: aoi.bbox });
+ */
+export async function writeGeoParquet(
+  batches: AsyncIterable<RecordBatch>,
+  path: string,
+  opts: WriteGeoParquetOptions = {},
+): Promise<number> {
+  const geo = geoMetadata({
+    column: opts.geometryColumn,
+    geometryTypes: opts.geometryTypes ?? ["Point"],
+    bbox: opts.bbox,
+  });
+  const writeOpts = { metadata: { geo }, rowGroupSize: opts.rowGroupSize };
+  const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
+  let rows = 0;
+  try {
+    const iterator = batches[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    if (first.done) {
+      const empty = new Table(opts.emptySchema ?? new Schema([]));
+      await writeFile(tmp, tableToParquet(empty, writeOpts));
+    } else {
+      async function* counted(): AsyncGenerator<RecordBatch> {
+        let next: IteratorResult<RecordBatch> = first;
+        while (!next.done) {
+          rows += next.value.numRows;
+          yield next.value;
+          next = await iterator.next();
+        }
+      }
+      const stream = await batchesToParquetStream(counted(), writeOpts);
+      await stream.pipeTo(Writable.toWeb(createWriteStream(tmp)));
+    }
+    await rename(tmp, path);
+    return rows;
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}

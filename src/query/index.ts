@@ -1,0 +1,114 @@
+/** Query entry point: plan over a store's index, then stream result batches. */
+import type { RecordBatch, Schema } from "apache-arrow";
+import { InvalidQueryError } from "../errors.js";
+import { ATL06_DEFAULT_VARS, segmentGroup } from "../products/atl06.js";
+import type { Store } from "../store/store.js";
+import { arrayKey, executePlan, type QueryStats } from "./execute.js";
+import { planQuery, type QuerySpec, queryVariables, type ReadPlan } from "./plan.js";
+import { resultBatch } from "./result.js";
+
+export type { Aoi } from "./aoi.js";
+export { parseAoi } from "./aoi.js";
+export type { QueryStats } from "./execute.js";
+export { pointInAoi, pointsInAoi } from "./pip.js";
+export type { ByteRange, ChunkRead, GranulePlan, QuerySpec, ReadPlan } from "./plan.js";
+export { coalesceRanges, DEFAULT_MAX_GAP, planQuery } from "./plan.js";
+
+/** Options for {@link prepareQuery}. */
+export interface PrepareOptions {
+  /** Largest gap (bytes) read through when coalescing ranges. Default {@link DEFAULT_MAX_GAP}. */
+  maxGap?: number;
+  /** Range requests in flight per granule. Default 8. */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+/** A planned query: inspect `plan`, then iterate `run()` for the result batches. */
+export interface PreparedQuery {
+  plan: ReadPlan;
+  /** Counters, complete once `run()` has been iterated to the end. */
+  stats: QueryStats;
+  /** Schema of an empty result (the batches of a non-empty one have the same columns). */
+  emptySchema: Schema;
+  run(): AsyncGenerator<RecordBatch>;
+}
+
+/** Loads the store's index and plans the query; no granule is read until `run()`. */
+export async function prepareQuery(
+  store: Store,
+  spec: QuerySpec,
+  opts: PrepareOptions = {},
+): Promise<PreparedQuery> {
+  const started = performance.now();
+  const [granules, chunks, arrays] = await Promise.all([store.granules(), store.chunks(), store.arrays()]);
+  const variables = queryVariables(ATL06_DEFAULT_VARS, spec.vars);
+  const plan = planQuery({ granules, chunks }, spec, { variables, maxGap: opts.maxGap });
+  const stats: QueryStats = {
+    granules: 0,
+    chunks_candidate: plan.chunksCandidate,
+    chunks_read: 0,
+    requests: 0,
+    bytes_read: 0,
+    bytes_minimal: 0,
+    rows: 0,
+    seconds: 0,
+  };
+  const byKey = new Map(arrays.map((a) => [arrayKey(a.granule_id, a.path), a]));
+  checkVariables(plan, byKey, spec.vars ?? []);
+  return {
+    plan,
+    stats,
+    emptySchema: emptySchema(spec.vars ?? []),
+    async *run() {
+      try {
+        yield* executePlan(plan, spec, {
+          arrays: byKey,
+          variables,
+          stats,
+          concurrency: opts.concurrency,
+          signal: opts.signal,
+        });
+      } finally {
+        stats.seconds = (performance.now() - started) / 1000;
+      }
+    },
+  };
+}
+
+/** Every extra variable must exist in every beam the plan reads, or the result would lose a column. */
+function checkVariables(plan: ReadPlan, arrays: ReadonlyMap<string, unknown>, extra: readonly string[]) {
+  for (const g of plan.granules) {
+    for (const beam of new Set(g.chunks.map((c) => c.chunk.beam))) {
+      for (const v of extra) {
+        if (!arrays.has(arrayKey(g.granule.granule_id, `${segmentGroup(beam)}/${v}`))) {
+          throw new InvalidQueryError(
+            `variable ${v} is not a per-segment dataset of ${g.granule.granule_id} ${segmentGroup(beam)}`,
+          );
+        }
+      }
+    }
+  }
+}
+
+/** Result schema with no rows; extra variables default to float64 when no granule tells their type. */
+function emptySchema(extra: readonly string[]): Schema {
+  const none = new Float64Array(0);
+  return resultBatch({
+    lat: none,
+    lon: none,
+    time: new BigInt64Array(0),
+    granule_id: "",
+    beam: "",
+    track_id: "",
+    rgt: 0,
+    cycle: 0,
+    spot: 0,
+    vars: [
+      { name: "h_li", values: new Float32Array(0) },
+      { name: "h_li_sigma", values: new Float32Array(0) },
+      { name: "atl06_quality_summary", values: new Int8Array(0) },
+      { name: "segment_id", values: new Int32Array(0) },
+      ...extra.map((v) => ({ name: v.split("/").pop()!, values: none })),
+    ],
+  }).schema;
+}
