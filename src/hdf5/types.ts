@@ -1,7 +1,14 @@
 /** Plain-data descriptions of HDF5 objects, shared by the reader, the store and the query engine. */
 
 /** An attribute value: scalars for scalar attributes, arrays for simple dataspaces. */
-export type AttrValue = string | number | bigint | boolean | null | AttrValue[] | { [field: string]: AttrValue };
+export type AttrValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | AttrValue[]
+  | { [field: string]: AttrValue };
 
 /** A filter of a dataset's pipeline, in application order (as written by HDF5). */
 export interface FilterInfo {

@@ -1,0 +1,47 @@
+import { UnsupportedHdf5Error } from "../errors.js";
+import type { Cursor } from "./cursor.js";
+import { cString, cursorOf, padTo, readBytes, readUint8, readUint16LE } from "./cursor.js";
+import { elementCount, parseDataspace } from "./dataspace.js";
+import { parseDatatype } from "./datatype.js";
+import type { AttrValue } from "./types.js";
+import { decodeElements, shapeValues } from "./values.js";
+
+/** A decoded attribute. */
+export interface Attribute {
+  name: string;
+  value: AttrValue;
+}
+
+/** Attribute message flag bits: datatype / dataspace stored as shared messages. */
+const SHARED_TYPE = 0x01;
+const SHARED_SPACE = 0x02;
+
+/**
+ * Parses an attribute message (versions 1-3) and decodes its value: a scalar for scalar dataspaces, a
+ * (nested) array for simple ones, null for null dataspaces and for types needing more I/O (vlen, shared).
+ * @throws InvalidHdf5Error when truncated; UnsupportedHdf5Error for unknown versions.
+ */
+export function parseAttribute(view: DataView, offset: number, lengthSize: number): Attribute {
+  const c: Cursor = { view, offset };
+  const version = readUint8(c);
+  if (version < 1 || version > 3) {
+    throw new UnsupportedHdf5Error("attribute", `attribute message version ${version} is not supported`);
+  }
+  const flags = readUint8(c); // reserved (zero) in version 1
+  const nameSize = readUint16LE(c);
+  const typeSize = readUint16LE(c);
+  const spaceSize = readUint16LE(c);
+  if (version === 3) c.offset += 1; // name character set
+  const pad = (n: number) => (version === 1 ? padTo(n, 8) : n);
+  const name = cString(readBytes(c, pad(nameSize), "attribute name"));
+  const typeBytes = readBytes(c, pad(typeSize), "attribute datatype");
+  const spaceBytes = readBytes(c, pad(spaceSize), "attribute dataspace");
+  if (flags & (SHARED_TYPE | SHARED_SPACE)) return { name, value: null };
+  const type = parseDatatype(cursorOf(typeBytes).view, 0);
+  const space = parseDataspace(cursorOf(spaceBytes).view, 0, lengthSize);
+  if (space.kind === "null") return { name, value: null };
+  const count = elementCount(space);
+  const available = Math.max(0, c.view.byteLength - c.offset);
+  const data = readBytes(c, Math.min(count * type.size, available), "attribute data");
+  return { name, value: shapeValues(decodeElements(data, type, count), space.shape) };
+}

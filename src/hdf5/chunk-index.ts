@@ -1,0 +1,109 @@
+import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
+import type { ReadOptions } from "../source/types.js";
+import { readChunkKey, readLeaves } from "./btree-v1.js";
+import type { Cursor } from "./cursor.js";
+import { UNDEFINED_ADDRESS } from "./cursor.js";
+import type { DatasetMeta } from "./dataset.js";
+import type { ChunkedLayout } from "./layout.js";
+import type { MetaReader } from "./reader.js";
+import type { ChunkRef } from "./types.js";
+
+/**
+ * Lists where a dataset's stored data lives: every allocated chunk (chunked), one ref (contiguous), or none
+ * (compact, or never written). Offsets are absolute; refs are sorted by coordinates.
+ * @throws InvalidHdf5Error for a corrupt index or a chunk outside the file; UnsupportedHdf5Error for
+ *   chunk index types not implemented (fixed and extensible arrays, v2 B-trees).
+ */
+export async function readChunkRefs(
+  meta: MetaReader,
+  ds: DatasetMeta,
+  opts?: ReadOptions,
+): Promise<ChunkRef[]> {
+  const { layout, dataspace } = ds;
+  const rank = dataspace.shape.length;
+  if (layout.kind === "compact") return [];
+  if (layout.kind === "contiguous") {
+    if (layout.address === UNDEFINED_ADDRESS || layout.size === 0) return [];
+    return checked(meta, ds, [
+      { coords: zeros(rank), offset: layout.address, size: layout.size, filterMask: 0 },
+    ]);
+  }
+  if (layout.address === UNDEFINED_ADDRESS) return [];
+  return checked(meta, ds, sortByCoords(await readChunked(meta, ds, layout, opts)));
+}
+
+async function readChunked(
+  meta: MetaReader,
+  ds: DatasetMeta,
+  layout: ChunkedLayout,
+  opts?: ReadOptions,
+): Promise<ChunkRef[]> {
+  const rank = ds.dataspace.shape.length;
+  if (layout.index === "btree-v1") {
+    const shape = { offsetSize: meta.offsetSize, lengthSize: meta.lengthSize, rank };
+    const readKey = (c: Cursor) => readChunkKey(c, rank);
+    const leaves = await readLeaves(meta, layout.address, { type: 1, shape, readKey }, opts);
+    return leaves.map(({ key, child }) => ({
+      coords: key.coords,
+      offset: child,
+      size: key.size,
+      filterMask: key.filterMask,
+    }));
+  }
+  const chunkBytes = layout.chunkShape.reduce((a, b) => a * b, 1) * layout.elementSize;
+  if (layout.index === "single") {
+    const { size, filterMask } = layout.single ?? { size: chunkBytes, filterMask: 0 };
+    return [{ coords: zeros(rank), offset: layout.address, size, filterMask }];
+  }
+  if (layout.index === "implicit") {
+    return gridCoords(ds.dataspace.shape, layout.chunkShape).map((coords, i) => ({
+      coords,
+      offset: layout.address + i * chunkBytes,
+      size: chunkBytes,
+      filterMask: 0,
+    }));
+  }
+  throw new UnsupportedHdf5Error(
+    "chunk-index",
+    `chunk index ${layout.index} of ${ds.info.path} is not supported`,
+  );
+}
+
+/** First-element coordinates of every chunk of a grid, row-major. */
+export function gridCoords(shape: number[], chunkShape: number[]): number[][] {
+  let out: number[][] = [[]];
+  shape.forEach((n, d) => {
+    const step = chunkShape[d]!;
+    const starts = Array.from({ length: Math.ceil(n / step) }, (_, i) => i * step);
+    out = out.flatMap((prefix) => starts.map((s) => [...prefix, s]));
+  });
+  return out;
+}
+
+/** Converts to absolute offsets and checks each ref against the file size. */
+function checked(meta: MetaReader, ds: DatasetMeta, refs: ChunkRef[]): ChunkRef[] {
+  return refs.map((ref) => {
+    const offset = meta.baseAddress + ref.offset;
+    if (offset + ref.size > meta.fileSize || ref.offset < 0) {
+      throw new InvalidHdf5Error(
+        `chunk [${ref.coords}] of ${ds.info.path} at address ${ref.offset} (+${ref.size}) lies outside the file (size ${meta.fileSize})`,
+        { address: ref.offset },
+      );
+    }
+    return { ...ref, offset };
+  });
+}
+
+function sortByCoords(refs: ChunkRef[]): ChunkRef[] {
+  return refs.sort((a, b) => {
+    for (let i = 0; i < a.coords.length; i++) {
+      const d = a.coords[i]! - b.coords[i]!;
+      if (d !== 0) return d;
+    }
+    return 0;
+  });
+}
+
+function zeros(rank: number): number[] {
+  return Array.from({ length: rank }, () => 0);
+}

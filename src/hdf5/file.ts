@@ -1,0 +1,240 @@
+import { InvalidHdf5Error } from "../errors.js";
+import { withBlockCache } from "../source/cache.js";
+import type { ByteSource, ReadOptions } from "../source/types.js";
+import { readChunkRefs } from "./chunk-index.js";
+import { cursorOf } from "./cursor.js";
+import { readDatasetValues } from "./data.js";
+import type { DatasetMeta } from "./dataset.js";
+import { isDatasetHeader, isGroupHeader, parseDatasetHeader, readAttributes } from "./dataset.js";
+import { readDenseLinks } from "./dense.js";
+import { isDense, parseLink, parseLinkInfo } from "./links.js";
+import type { ObjectHeader } from "./object-header.js";
+import { MSG, readObjectHeader } from "./object-header.js";
+import type { MetaReader } from "./reader.js";
+import { readSuperblock } from "./superblock.js";
+import { parseSymbolTableMessage, readSymbolTable } from "./symbol-table.js";
+import type { AttrValue, ChunkRef, DatasetInfo, NumericArray } from "./types.js";
+
+/** Options of {@link Hdf5File.open}. */
+export interface Hdf5OpenOptions extends ReadOptions {
+  /**
+   * Block size of the metadata read cache, bytes; default 64 KiB. Metadata reads go through one block
+   * cache per open file; chunk data reads go straight to the source.
+   */
+  blockSize?: number;
+}
+
+/** Group and dataset paths of a file. */
+export interface Hdf5Tree {
+  /** Every group path except the root, sorted. */
+  groups: string[];
+  /** Every dataset path, sorted depth-first. */
+  datasets: string[];
+}
+
+/**
+ * An open HDF5 file read through a {@link ByteSource}: groups, attributes, dataset metadata, chunk
+ * locations and whole-dataset reads. Object headers and group listings are cached (as promises).
+ * @example
+ * const h5 = await Hdf5File.open(await openFileSource("ATL06.h5"));
+ * const refs = await h5.chunkRefs("/gt1l/land_ice_segments/h_li");
+ */
+export class Hdf5File {
+  /** The source given to {@link Hdf5File.open} (uncached). */
+  readonly source: ByteSource;
+  /** Superblock version (0-3). */
+  readonly superblockVersion: number;
+  readonly #meta: MetaReader;
+  readonly #root: number;
+  readonly #headers = new Map<number, Promise<ObjectHeader>>();
+  readonly #groups = new Map<number, Promise<Map<string, number>>>();
+
+  private constructor(source: ByteSource, meta: MetaReader, superblock: { version: number; root: number }) {
+    this.source = source;
+    this.#meta = meta;
+    this.superblockVersion = superblock.version;
+    this.#root = superblock.root;
+  }
+
+  /**
+   * Reads the superblock and the root group's header.
+   * @throws InvalidHdf5Error when the bytes are not HDF5 or the file is truncated; SourceError for I/O.
+   */
+  static async open(source: ByteSource, opts: Hdf5OpenOptions = {}): Promise<Hdf5File> {
+    const fileSize = await source.size(opts);
+    const cached = withBlockCache(source, opts.blockSize ? { blockSize: opts.blockSize } : {});
+    const sb = await readSuperblock(cached, fileSize, opts);
+    const meta = { source: cached, fileSize, ...sb };
+    const file = new Hdf5File(source, meta, { version: sb.version, root: sb.rootAddress });
+    const root = await file.#header(sb.rootAddress, opts);
+    if (!isGroupHeader(root)) {
+      throw new InvalidHdf5Error(`root object at address ${sb.rootAddress} is not a group`, {
+        address: sb.rootAddress,
+      });
+    }
+    return file;
+  }
+
+  /** Sorted child names of the group at `path`; undefined when the path is missing or not a group. */
+  async listGroup(path: string, opts?: ReadOptions): Promise<string[] | undefined> {
+    const address = await this.#resolve(path, opts);
+    if (address === undefined) return undefined;
+    const header = await this.#header(address, opts);
+    if (!isGroupHeader(header)) return undefined;
+    return [...(await this.#children(address, opts)).keys()].sort(byName);
+  }
+
+  /** Kind of the object at `path`, or undefined when missing (or a committed datatype). */
+  async kindOf(path: string, opts?: ReadOptions): Promise<"group" | "dataset" | undefined> {
+    const address = await this.#resolve(path, opts);
+    if (address === undefined) return undefined;
+    const header = await this.#header(address, opts);
+    return isDatasetHeader(header) ? "dataset" : isGroupHeader(header) ? "group" : undefined;
+  }
+
+  /** Attributes of the group at `path`; undefined when missing or not a group. */
+  async groupAttrs(path: string, opts?: ReadOptions): Promise<Record<string, AttrValue> | undefined> {
+    const address = await this.#resolve(path, opts);
+    if (address === undefined) return undefined;
+    const header = await this.#header(address, opts);
+    return isGroupHeader(header) ? readAttributes(this.#meta, header, opts) : undefined;
+  }
+
+  /** Metadata of the dataset at `path`; undefined (never an error) when missing or not a dataset. */
+  async dataset(path: string, opts?: ReadOptions): Promise<DatasetInfo | undefined> {
+    return (await this.#dataset(path, opts))?.info;
+  }
+
+  /** Every dataset path in the file, sorted depth-first. */
+  async listDatasets(opts?: ReadOptions): Promise<string[]> {
+    return (await this.tree(opts)).datasets;
+  }
+
+  /** Every group (except the root) and dataset path; each object is visited once even if linked twice. */
+  async tree(opts?: ReadOptions): Promise<Hdf5Tree> {
+    const groups: string[] = [];
+    const datasets: string[] = [];
+    const seen = new Set<number>([this.#root]);
+    const walk = async (path: string, address: number): Promise<void> => {
+      opts?.signal?.throwIfAborted();
+      const children = [...(await this.#children(address, opts)).entries()].sort(([a], [b]) => byName(a, b));
+      const kinds = await Promise.all(children.map(([, child]) => this.#header(child, opts)));
+      for (const [i, [name, child]] of children.entries()) {
+        const childPath = `${path}/${name}`;
+        if (isDatasetHeader(kinds[i]!)) datasets.push(childPath);
+        else if (isGroupHeader(kinds[i]!) && !seen.has(child)) {
+          seen.add(child);
+          groups.push(childPath);
+          await walk(childPath, child);
+        }
+      }
+    };
+    await walk("", this.#root);
+    return { groups, datasets };
+  }
+
+  /**
+   * Where the dataset's stored data lives: chunked -> every allocated chunk from the index, sorted by
+   * coordinates; contiguous -> one ref; compact or never written -> [].
+   * @throws InvalidHdf5Error when `path` is not a dataset or its index is corrupt.
+   */
+  async chunkRefs(path: string, opts?: ReadOptions): Promise<ChunkRef[]> {
+    return readChunkRefs(this.#meta, await this.#requireDataset(path, opts), opts);
+  }
+
+  /**
+   * Reads and decodes the whole dataset: numeric -> typed array of the native type, strings -> string[].
+   * @throws InvalidHdf5Error when `path` is not a dataset; UnsupportedHdf5Error / UnsupportedFilterError
+   *   for datatypes or filters this reader cannot decode.
+   */
+  async read(path: string, opts?: ReadOptions): Promise<NumericArray | string[]> {
+    const ds = await this.#requireDataset(path, opts);
+    const refs = await readChunkRefs(this.#meta, ds, opts);
+    return readDatasetValues(this.source, ds, refs, opts);
+  }
+
+  async #requireDataset(path: string, opts?: ReadOptions): Promise<DatasetMeta> {
+    const ds = await this.#dataset(path, opts);
+    if (!ds) throw new InvalidHdf5Error(`no dataset at ${path} in ${this.source.url.href}`);
+    return ds;
+  }
+
+  async #dataset(path: string, opts?: ReadOptions): Promise<DatasetMeta | undefined> {
+    const address = await this.#resolve(path, opts);
+    if (address === undefined) return undefined;
+    const header = await this.#header(address, opts);
+    if (!isDatasetHeader(header)) return undefined;
+    const attrs = await readAttributes(this.#meta, header, opts);
+    return parseDatasetHeader(header, { path: normalize(path), attrs }, this.#meta);
+  }
+
+  /** Object header address at `path`, or undefined when a component is missing. */
+  async #resolve(path: string, opts?: ReadOptions): Promise<number | undefined> {
+    let address = this.#root;
+    for (const name of path.split("/").filter((part) => part !== "" && part !== ".")) {
+      const header = await this.#header(address, opts);
+      if (!isGroupHeader(header)) return undefined;
+      const next = (await this.#children(address, opts)).get(name);
+      if (next === undefined) return undefined;
+      address = next;
+    }
+    return address;
+  }
+
+  #header(address: number, opts?: ReadOptions): Promise<ObjectHeader> {
+    return memo(this.#headers, address, () => readObjectHeader(this.#meta, address, opts));
+  }
+
+  #children(address: number, opts?: ReadOptions): Promise<Map<string, number>> {
+    return memo(this.#groups, address, async () =>
+      readChildren(this.#meta, await this.#header(address, opts), opts),
+    );
+  }
+}
+
+/** Name -> header address of a group's hard links (soft and external links are skipped). */
+async function readChildren(
+  meta: MetaReader,
+  header: ObjectHeader,
+  opts?: ReadOptions,
+): Promise<Map<string, number>> {
+  const table = header.messages.find((m) => m.type === MSG.symbolTable);
+  if (table) {
+    const addresses = parseSymbolTableMessage(cursorOf(table.body).view, 0, meta.offsetSize);
+    return readSymbolTable(meta, addresses, opts);
+  }
+  const links = header.messages
+    .filter((m) => m.type === MSG.link)
+    .map((m) => parseLink(cursorOf(m.body).view, 0, meta.offsetSize));
+  const info = header.messages.find((m) => m.type === MSG.linkInfo);
+  const linkInfo = info && parseLinkInfo(cursorOf(info.body).view, 0, meta.offsetSize);
+  if (linkInfo && isDense(linkInfo)) {
+    const dense = { heapAddress: linkInfo.heapAddress, nameIndexAddress: linkInfo.nameIndexAddress };
+    links.push(...(await readDenseLinks(meta, dense, opts)));
+  }
+  const out = new Map<string, number>();
+  for (const link of links) if (link.address !== undefined) out.set(link.name, link.address);
+  return out;
+}
+
+/** Caches a promise per key and forgets it when it rejects, so a later call retries. */
+function memo<K, V>(cache: Map<K, Promise<V>>, key: K, make: () => Promise<V>): Promise<V> {
+  let p = cache.get(key);
+  if (!p) {
+    p = make();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
+
+function normalize(path: string): string {
+  return `/${path
+    .split("/")
+    .filter((part) => part !== "" && part !== ".")
+    .join("/")}`;
+}
+
+function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,125 @@
+import { inflateSync } from "node:zlib";
+import { InvalidHdf5Error, UnsupportedFilterError } from "../errors.js";
+import { itemSize } from "./dtype.js";
+import type { DecodeSpec, FilterInfo } from "./types.js";
+
+/**
+ * Decodes one stored chunk into the raw element bytes of a full chunk (`product(chunkShape) * itemsize`),
+ * undoing the pipeline in reverse order and skipping filters whose bit is set in `filterMask`.
+ * @throws UnsupportedFilterError for filters other than deflate, shuffle and fletcher32;
+ *   InvalidHdf5Error for corrupt data, a failed checksum, or a decoded size that does not match.
+ */
+export function decodeChunk(stored: Uint8Array, spec: DecodeSpec, filterMask: number): Uint8Array {
+  const size = itemSize(spec.dtype);
+  const expected = spec.chunkShape.reduce((a, b) => a * b, 1) * size;
+  let bytes = stored;
+  for (let i = spec.filters.length - 1; i >= 0; i--) {
+    if (filterMask & (1 << i)) continue;
+    bytes = applyReverse(bytes, spec.filters[i]!, spec, size);
+  }
+  if (bytes.length !== expected) {
+    throw new InvalidHdf5Error(
+      `chunk of ${spec.path} decodes to ${bytes.length} bytes; expected ${expected}`,
+    );
+  }
+  return bytes;
+}
+
+function applyReverse(bytes: Uint8Array, filter: FilterInfo, spec: DecodeSpec, size: number): Uint8Array {
+  switch (filter.id) {
+    case 1:
+      return inflate(bytes, spec.path);
+    case 2:
+      return unshuffle(bytes, filter.params[0] ?? size);
+    case 3:
+      return verifyFletcher32(bytes, spec.path);
+    default:
+      throw new UnsupportedFilterError(filter.id, spec.path);
+  }
+}
+
+function inflate(bytes: Uint8Array, path: string): Uint8Array {
+  try {
+    return inflateSync(bytes);
+  } catch (err) {
+    throw new InvalidHdf5Error(`deflate stream of a chunk of ${path} is corrupt (${bytes.length} bytes)`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Undoes HDF5's byte shuffle: byte k of element i was stored at `k * n + i`. Bytes past the last whole
+ * element were stored unshuffled and are copied as they are.
+ */
+export function unshuffle(src: Uint8Array, elementSize: number): Uint8Array {
+  if (elementSize <= 1 || src.length < elementSize) return src;
+  const n = Math.floor(src.length / elementSize);
+  const out = new Uint8Array(src.length);
+  if (elementSize === 4 || elementSize === 8) unshuffleWords(src, out, n, elementSize);
+  else {
+    for (let k = 0; k < elementSize; k++) {
+      const plane = k * n;
+      for (let i = 0; i < n; i++) out[i * elementSize + k] = src[plane + i]!;
+    }
+  }
+  out.set(src.subarray(n * elementSize), n * elementSize);
+  return out;
+}
+
+/** Fast path: assembles whole 32-bit words (little-endian host) from four byte planes at a time. */
+function unshuffleWords(src: Uint8Array, out: Uint8Array, n: number, elementSize: number): void {
+  const words = new Uint32Array(out.buffer, 0, (n * elementSize) / 4);
+  const perElement = elementSize / 4;
+  for (let w = 0; w < perElement; w++) {
+    const p0 = 4 * w * n;
+    const p1 = p0 + n;
+    const p2 = p1 + n;
+    const p3 = p2 + n;
+    for (let i = 0; i < n; i++) {
+      words[i * perElement + w] =
+        src[p0 + i]! | (src[p1 + i]! << 8) | (src[p2 + i]! << 16) | (src[p3 + i]! << 24);
+    }
+  }
+}
+
+/** HDF5's Fletcher-32 over big-endian 16-bit words (odd last byte padded with zero). */
+export function fletcher32(data: Uint8Array): number {
+  let sum1 = 0;
+  let sum2 = 0;
+  const words = data.length >> 1;
+  for (let i = 0; i < words; ) {
+    const end = Math.min(i + 360, words);
+    for (; i < end; i++) {
+      sum1 += (data[2 * i]! << 8) | data[2 * i + 1]!;
+      sum2 += sum1;
+    }
+    sum1 = (sum1 & 0xffff) + (sum1 >>> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >>> 16);
+  }
+  if (data.length & 1) {
+    sum1 += data[data.length - 1]! << 8;
+    sum2 += sum1;
+    sum1 = (sum1 & 0xffff) + (sum1 >>> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >>> 16);
+  }
+  sum1 = (sum1 & 0xffff) + (sum1 >>> 16);
+  sum2 = (sum2 & 0xffff) + (sum2 >>> 16);
+  return ((sum2 << 16) | sum1) >>> 0;
+}
+
+/** Checks and strips the 4-byte checksum HDF5 appends (little-endian; old files swap its byte pairs). */
+function verifyFletcher32(bytes: Uint8Array, path: string): Uint8Array {
+  if (bytes.length < 4)
+    throw new InvalidHdf5Error(`fletcher32 chunk of ${path} is only ${bytes.length} bytes`);
+  const data = bytes.subarray(0, bytes.length - 4);
+  const stored = new DataView(bytes.buffer, bytes.byteOffset + data.length, 4).getUint32(0, true);
+  const sum = fletcher32(data);
+  const swapped = (((sum & 0x00ff00ff) << 8) | ((sum >>> 8) & 0x00ff00ff)) >>> 0;
+  if (stored !== sum && stored !== swapped) {
+    throw new InvalidHdf5Error(
+      `fletcher32 checksum mismatch in a chunk of ${path}: stored ${stored}, computed ${sum}`,
+    );
+  }
+  return data;
+}

@@ -1,0 +1,181 @@
+import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
+import type { ReadOptions } from "../source/types.js";
+import type { Cursor } from "./cursor.js";
+import {
+  cursorOf,
+  latin1,
+  readAddress,
+  readBytes,
+  readUint8,
+  readUint16LE,
+  readUint32LE,
+  readUintLE,
+} from "./cursor.js";
+import type { MetaReader } from "./reader.js";
+import { parseAt, readAt, readRaw } from "./reader.js";
+
+/** Header message types this reader understands. */
+export const MSG = {
+  nil: 0x00,
+  dataspace: 0x01,
+  linkInfo: 0x02,
+  datatype: 0x03,
+  fillValueOld: 0x04,
+  fillValue: 0x05,
+  link: 0x06,
+  layout: 0x08,
+  filterPipeline: 0x0b,
+  attribute: 0x0c,
+  continuation: 0x10,
+  symbolTable: 0x11,
+  attributeInfo: 0x15,
+} as const;
+
+/** One header message: its type, flags and the bytes of its body. */
+export interface HeaderMessage {
+  type: number;
+  flags: number;
+  body: Uint8Array;
+}
+
+/** The messages of an object header, continuation blocks included, in file order. */
+export interface ObjectHeader {
+  version: 1 | 2;
+  messages: HeaderMessage[];
+}
+
+/** Where a block of messages lives (the first block or a continuation). */
+interface Block {
+  address: number;
+  length: number;
+}
+
+/** Upper bound on continuation blocks per header, which stops cycles in corrupt files. */
+const MAX_CONTINUATIONS = 10_000;
+/** Bytes read first from a header: a v1 prefix is 16, a v2 prefix at most 48. */
+const PREFIX_READ_SIZE = 48;
+
+/** Message-flag bit: the message body is stored in the shared-message heap. */
+export const MESSAGE_SHARED = 0x02;
+
+/**
+ * Reads the object header at `address` (v1, or v2 `OHDR`) with all its continuation blocks.
+ * @throws InvalidHdf5Error for bad signatures, versions, or addresses outside the file.
+ */
+export async function readObjectHeader(
+  meta: MetaReader,
+  address: number,
+  opts?: ReadOptions,
+): Promise<ObjectHeader> {
+  const prefixLength = Math.min(PREFIX_READ_SIZE, meta.fileSize - meta.baseAddress - address);
+  const prefix = await readAt(meta, address, Math.max(prefixLength, 0), "object header", opts);
+  const isV2 = prefix.view.byteLength >= 4 && latin1(readBytes({ ...prefix }, 4)) === "OHDR";
+  const first = parseAt(address, "object header", () =>
+    isV2 ? parsePrefixV2(prefix, address) : parsePrefixV1(prefix, address),
+  );
+  const messages: HeaderMessage[] = [];
+  const queue: Block[] = [first];
+  const seen = new Set<number>();
+  for (let i = 0; i < queue.length; i++) {
+    const block = queue[i]!;
+    if (seen.has(block.address) || seen.size > MAX_CONTINUATIONS) {
+      throw new InvalidHdf5Error(`object header at ${address} has a continuation cycle at ${block.address}`, {
+        address: block.address,
+      });
+    }
+    seen.add(block.address);
+    const bytes = await readRaw(meta, block.address, block.length, "object header block", opts);
+    const parsed = parseAt(block.address, "object header block", () =>
+      isV2 ? parseMessagesV2(bytes, i > 0, first.flags) : parseMessagesV1(bytes),
+    );
+    for (const m of parsed) {
+      if (m.type === MSG.continuation) queue.push(parseContinuation(m.body, meta));
+      else messages.push(m);
+    }
+  }
+  return { version: isV2 ? 2 : 1, messages };
+}
+
+interface FirstBlock extends Block {
+  flags: number;
+}
+
+/** Parses the 16-byte v1 prefix; messages start right after it. */
+export function parsePrefixV1(c: Cursor, address: number): FirstBlock {
+  const version = readUint8(c);
+  if (version !== 1) {
+    throw new InvalidHdf5Error(`object header at ${address} has version ${version}; expected 1 or OHDR`, {
+      address,
+    });
+  }
+  c.offset += 1 + 2 + 4; // reserved, message count, reference count
+  const length = readUint32LE(c);
+  return { address: address + 16, length, flags: 0 };
+}
+
+/** Parses a v2 `OHDR` prefix; the block given covers the messages of chunk 0 (its checksum excluded). */
+export function parsePrefixV2(c: Cursor, address: number): FirstBlock {
+  c.offset += 4; // OHDR
+  const version = readUint8(c);
+  if (version !== 2) {
+    throw new UnsupportedHdf5Error(
+      "object-header",
+      `object header at ${address} has OHDR version ${version}`,
+    );
+  }
+  const flags = readUint8(c);
+  if (flags & 0x20) c.offset += 16; // access, modification, change, birth times
+  if (flags & 0x10) c.offset += 4; // attribute phase change values
+  const length = readUintLE(c, 1 << (flags & 0x03), "chunk 0 size");
+  return { address: address + c.offset, length, flags };
+}
+
+/** Parses v1 messages: type(2) size(2) flags(1) reserved(3) then the body. */
+export function parseMessagesV1(bytes: Uint8Array): HeaderMessage[] {
+  const c = cursorOf(bytes);
+  const out: HeaderMessage[] = [];
+  while (c.offset + 8 <= bytes.length) {
+    const type = readUint16LE(c);
+    const size = readUint16LE(c);
+    const flags = readUint8(c);
+    c.offset += 3;
+    out.push({ type, flags, body: readBytes(c, size, `message type ${type}`) });
+  }
+  return out;
+}
+
+/**
+ * Parses v2 messages (`OCHK` signature on continuation blocks; 4-byte checksum at the end):
+ * type(1) size(2) flags(1), plus a 2-byte creation order when header flag bit 2 is set.
+ */
+export function parseMessagesV2(
+  bytes: Uint8Array,
+  isContinuation: boolean,
+  headerFlags: number,
+): HeaderMessage[] {
+  const c = cursorOf(bytes);
+  if (isContinuation && latin1(readBytes(c, 4, "OCHK signature")) !== "OCHK") {
+    throw new InvalidHdf5Error("object header continuation block lacks its OCHK signature");
+  }
+  const end = bytes.length - (isContinuation ? 4 : 0);
+  const headerSize = headerFlags & 0x04 ? 6 : 4;
+  const out: HeaderMessage[] = [];
+  while (c.offset + headerSize <= end) {
+    const type = readUint8(c);
+    const size = readUint16LE(c);
+    const flags = readUint8(c);
+    if (headerFlags & 0x04) c.offset += 2;
+    if (c.offset + size > end)
+      throw new InvalidHdf5Error(`message type ${type} of ${size} bytes overruns its block`);
+    out.push({ type, flags, body: readBytes(c, size, `message type ${type}`) });
+  }
+  return out;
+}
+
+/** Continuation message: address and length of the next block of messages. */
+function parseContinuation(body: Uint8Array, meta: MetaReader): Block {
+  const c = cursorOf(body);
+  const address = readAddress(c, meta.offsetSize);
+  const length = readUintLE(c, meta.lengthSize, "continuation length");
+  return { address, length };
+}

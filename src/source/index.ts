@@ -1,0 +1,10 @@
+/** Byte sources: local files, memory, and wrappers that add behaviour. */
+export type { BlockCacheOptions } from "./cache.js";
+export { DEFAULT_BLOCK_SIZE, withBlockCache } from "./cache.js";
+export { FileSource, openFileSource } from "./file.js";
+export { fromBytes } from "./memory.js";
+export type { OpenedSource } from "./open.js";
+export { openSource } from "./open.js";
+export type { ReadStats } from "./stats.js";
+export { withReadStats } from "./stats.js";
+export type { ByteSource, ReadOptions } from "./types.js";
