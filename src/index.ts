@@ -1,0 +1,45 @@
+/**
+ * geochunks: spatially indexed chunk references for ICESat-2 HDF5 granules.
+ *
+ * @example
+ * import { index, openStore, writeGeoParquet } from "geochunks";
+ * await index(["granule.h5"], { store: "idx" });
+ * const store = await openStore("idx");
+ * const result = store.query({ aoi: "-45.4,62.6,-44.6,63.0" });
+ * await writeGeoParquet(result, "out.parquet", { bbox: result.aoi.bbox });
+ */
+export type { GeochunksStore, QueryInput, QueryResult } from "./api.js";
+export { index, openStore, toAoi } from "./api.js";
+export { mapLimit } from "./concurrency.js";
+export type { GeochunksErrorName } from "./errors.js";
+export {
+  IndexMismatchError,
+  InvalidAoiError,
+  InvalidHdf5Error,
+  InvalidQueryError,
+  isGeochunksError,
+  NotAGranuleError,
+  SourceError,
+  StoreError,
+  UnsupportedFilterError,
+  UnsupportedHdf5Error,
+} from "./errors.js";
+export type { WriteGeoParquetOptions } from "./export/geoparquet.js";
+export { writeGeoParquet } from "./export/geoparquet.js";
+export type {
+  AttrValue,
+  ChunkRef,
+  DatasetInfo,
+  DecodeSpec,
+  FilterInfo,
+  InspectReport,
+  NumericArray,
+} from "./hdf5/index.js";
+export { decodeChunk, Hdf5File, inspectHdf5 } from "./hdf5/index.js";
+export type { GranuleStatus, IndexOptions, IndexReport } from "./index-builder/index.js";
+export type { Aoi, ByteRange, QuerySpec, QueryStats, ReadPlan } from "./query/index.js";
+export { coalesceRanges, parseAoi, planQuery, pointsInAoi } from "./query/index.js";
+export type { ByteSource, ReadOptions } from "./source/index.js";
+export { openSource, withReadStats } from "./source/index.js";
+export type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "./store/schema.js";
+export type { SqlResult } from "./store/sql.js";
