@@ -1,9 +1,17 @@
 import { InvalidHdf5Error } from "../errors.js";
 import type { ReadOptions } from "../source/types.js";
 import type { Cursor } from "./cursor.js";
-import { expectSignature, readAddress, readUint8, readUint16LE, readUint32LE, readUintLE } from "./cursor.js";
+import {
+  cursorOf,
+  expectSignature,
+  readAddress,
+  readUint8,
+  readUint16LE,
+  readUint32LE,
+  readUintLE,
+} from "./cursor.js";
 import type { MetaReader } from "./reader.js";
-import { parseAt, readAt } from "./reader.js";
+import { parseAt, readAt, readRaw } from "./reader.js";
 
 /** Key of a chunk B-tree (type 1): stored size, filter mask and element offsets of a chunk. */
 export interface ChunkKey {
@@ -77,7 +85,13 @@ export function readChunkKey(c: Cursor, rank: number): ChunkKey {
   return { size, filterMask, coords };
 }
 
-/** Reads one node at `address` (two reads: the header, then exactly the used entries). */
+/**
+ * Bytes read first from a node: the header and, for 1-D chunk trees, up to 8 entries, so small trees
+ * take one read.
+ */
+const NODE_READ_SIZE = 192;
+
+/** Reads one node at `address`: one read when its used entries fit in the first {@link NODE_READ_SIZE} bytes. */
 export async function readNode<K>(
   meta: MetaReader,
   address: number,
@@ -85,10 +99,15 @@ export async function readNode<K>(
   readKey: (c: Cursor) => K,
   opts?: ReadOptions,
 ): Promise<BTreeNode<K>> {
-  const head = await readAt(meta, address, HEADER_BYTES(meta.offsetSize), "B-tree node", opts);
-  const { type, level, entries } = parseNodeHeader(head.view, 0, address);
+  const headerBytes = HEADER_BYTES(meta.offsetSize);
+  const guess = Math.max(headerBytes, Math.min(NODE_READ_SIZE, meta.fileSize - meta.baseAddress - address));
+  const head = await readRaw(meta, address, guess, "B-tree node", opts);
+  const { type, level, entries } = parseNodeHeader(cursorOf(head).view, 0, address);
   const length = entries * (keySize(type, shape) + meta.offsetSize) + keySize(type, shape);
-  const body = await readAt(meta, address + head.view.byteLength, length, "B-tree node entries", opts);
+  const body =
+    headerBytes + length <= head.length
+      ? cursorOf(head.subarray(headerBytes, headerBytes + length))
+      : await readAt(meta, address + headerBytes, length, "B-tree node entries", opts);
   const parsed = parseAt(address, "B-tree node", () => parseNodeEntries(body, entries, shape, readKey));
   return { type, level, ...parsed };
 }

@@ -1,4 +1,5 @@
 import { InvalidHdf5Error } from "../errors.js";
+import type { BlockCacheOptions } from "../source/cache.js";
 import { withBlockCache } from "../source/cache.js";
 import type { ByteSource, ReadOptions } from "../source/types.js";
 import { readChunkRefs } from "./chunk-index.js";
@@ -18,10 +19,11 @@ import type { AttrValue, ChunkRef, DatasetInfo, NumericArray } from "./types.js"
 /** Options of {@link Hdf5File.open}. */
 export interface Hdf5OpenOptions extends ReadOptions {
   /**
-   * Block size of the metadata read cache, bytes; default 64 KiB. Metadata reads go through one block
-   * cache per open file; chunk data reads go straight to the source.
+   * Metadata read cache: block size and largest gap joined into one request, bytes (defaults 1 KiB and
+   * 2 KiB). Metadata reads go through one block cache per open file; chunk data reads of
+   * {@link Hdf5File.read} go straight to the source.
    */
-  blockSize?: number;
+  cache?: Omit<BlockCacheOptions, "cache">;
 }
 
 /** Group and dataset paths of a file. */
@@ -62,7 +64,7 @@ export class Hdf5File {
    */
   static async open(source: ByteSource, opts: Hdf5OpenOptions = {}): Promise<Hdf5File> {
     const fileSize = await source.size(opts);
-    const cached = withBlockCache(source, opts.blockSize ? { blockSize: opts.blockSize } : {});
+    const cached = withBlockCache(source, opts.cache);
     const sb = await readSuperblock(cached, fileSize, opts);
     const meta = { source: cached, fileSize, ...sb };
     const file = new Hdf5File(source, meta, { version: sb.version, root: sb.rootAddress });
@@ -110,27 +112,29 @@ export class Hdf5File {
     return (await this.tree(opts)).datasets;
   }
 
-  /** Every group (except the root) and dataset path; each object is visited once even if linked twice. */
+  /**
+   * Every group (except the root) and dataset path, sorted depth-first. Sibling groups are walked
+   * concurrently so that their reads are batched; each group is visited once even if linked twice.
+   */
   async tree(opts?: ReadOptions): Promise<Hdf5Tree> {
-    const groups: string[] = [];
-    const datasets: string[] = [];
     const seen = new Set<number>([this.#root]);
-    const walk = async (path: string, address: number): Promise<void> => {
+    const walk = async (path: string, address: number): Promise<Hdf5Tree> => {
       opts?.signal?.throwIfAborted();
       const children = [...(await this.#children(address, opts)).entries()].sort(([a], [b]) => byName(a, b));
-      const kinds = await Promise.all(children.map(([, child]) => this.#header(child, opts)));
-      for (const [i, [name, child]] of children.entries()) {
+      const headers = await Promise.all(children.map(([, child]) => this.#header(child, opts)));
+      const parts = children.map(async ([name, child], i): Promise<Hdf5Tree> => {
         const childPath = `${path}/${name}`;
-        if (isDatasetHeader(kinds[i]!)) datasets.push(childPath);
-        else if (isGroupHeader(kinds[i]!) && !seen.has(child)) {
-          seen.add(child);
-          groups.push(childPath);
-          await walk(childPath, child);
-        }
-      }
+        if (isDatasetHeader(headers[i]!)) return { groups: [], datasets: [childPath] };
+        if (!isGroupHeader(headers[i]!) || seen.has(child)) return { groups: [], datasets: [] };
+        seen.add(child);
+        const below = await walk(childPath, child);
+        return { groups: [childPath, ...below.groups], datasets: below.datasets };
+      });
+      const done = await Promise.all(parts);
+      return { groups: done.flatMap((d) => d.groups), datasets: done.flatMap((d) => d.datasets) };
     };
-    await walk("", this.#root);
-    return { groups, datasets };
+    const tree = await walk("", this.#root);
+    return { groups: [...tree.groups].sort(byName), datasets: tree.datasets };
   }
 
   /**

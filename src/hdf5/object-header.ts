@@ -12,7 +12,7 @@ import {
   readUintLE,
 } from "./cursor.js";
 import type { MetaReader } from "./reader.js";
-import { parseAt, readAt, readRaw } from "./reader.js";
+import { parseAt, readRaw } from "./reader.js";
 
 /** Header message types this reader understands. */
 export const MSG = {
@@ -52,8 +52,11 @@ interface Block {
 
 /** Upper bound on continuation blocks per header, which stops cycles in corrupt files. */
 const MAX_CONTINUATIONS = 10_000;
-/** Bytes read first from a header: a v1 prefix is 16, a v2 prefix at most 48. */
-const PREFIX_READ_SIZE = 48;
+/**
+ * Bytes read first from a header (a v1 prefix is 16, a v2 prefix at most 48): the median ATL06 header is
+ * under 400 bytes, so one read usually holds the whole first block and saves a round trip.
+ */
+const HEAD_READ_SIZE = 512;
 
 /** Message-flag bit: the message body is stored in the shared-message heap. */
 export const MESSAGE_SHARED = 0x02;
@@ -67,9 +70,10 @@ export async function readObjectHeader(
   address: number,
   opts?: ReadOptions,
 ): Promise<ObjectHeader> {
-  const prefixLength = Math.min(PREFIX_READ_SIZE, meta.fileSize - meta.baseAddress - address);
-  const prefix = await readAt(meta, address, Math.max(prefixLength, 0), "object header", opts);
-  const isV2 = prefix.view.byteLength >= 4 && latin1(readBytes({ ...prefix }, 4)) === "OHDR";
+  const headLength = Math.max(0, Math.min(HEAD_READ_SIZE, meta.fileSize - meta.baseAddress - address));
+  const head = await readRaw(meta, address, headLength, "object header", opts);
+  const prefix = cursorOf(head);
+  const isV2 = head.length >= 4 && latin1(head.subarray(0, 4)) === "OHDR";
   const first = parseAt(address, "object header", () =>
     isV2 ? parsePrefixV2(prefix, address) : parsePrefixV1(prefix, address),
   );
@@ -84,7 +88,10 @@ export async function readObjectHeader(
       });
     }
     seen.add(block.address);
-    const bytes = await readRaw(meta, block.address, block.length, "object header block", opts);
+    const inHead = block.address - address + block.length <= head.length && block.address >= address;
+    const bytes = inHead
+      ? head.subarray(block.address - address, block.address - address + block.length)
+      : await readRaw(meta, block.address, block.length, "object header block", opts);
     const parsed = parseAt(block.address, "object header block", () =>
       isV2 ? parseMessagesV2(bytes, i > 0, first.flags) : parseMessagesV1(bytes),
     );

@@ -1,40 +1,84 @@
 import { SourceError } from "../errors.js";
 import { checkRange } from "./file.js";
-import type { ByteSource, ReadOptions } from "./types.js";
+import type { ByteSource } from "./types.js";
 
 /**
- * Block size of {@link withBlockCache}: HDF5 writers pack metadata into small blocks spread among the
- * data, so one 64 KiB read usually answers many consecutive object-header and B-tree reads.
+ * Default block size of {@link withBlockCache}, bytes. In ATL06 granules the object headers fill the
+ * first third of the file but each chunk B-tree node sits among its chunks' data, so big blocks mostly
+ * read data: on the 3.5 MB granule, listing every dataset and chunk took 801 requests / 40 % of the file
+ * with 1 KiB blocks, 522 / 57 % with 2 KiB and 271 / 69 % with 4 KiB (no gap joining).
  */
-export const DEFAULT_BLOCK_SIZE = 64 * 1024;
+export const DEFAULT_BLOCK_SIZE = 1024;
+
+/**
+ * Default largest run of unwanted bytes read to join two wanted blocks into one request, bytes. With
+ * 1 KiB blocks, joining across 2 KiB gaps cut requests by a third (801 -> 538) for 8 % more bytes.
+ */
+export const DEFAULT_MAX_GAP = 2 * 1024;
 
 /** Options of {@link withBlockCache}. */
 export interface BlockCacheOptions {
   /** Size of the aligned blocks fetched and kept, bytes; default {@link DEFAULT_BLOCK_SIZE}. */
   blockSize?: number;
+  /** Missing blocks at most this many bytes apart are fetched in one request; default {@link DEFAULT_MAX_GAP}. */
+  maxGap?: number;
   /** Where blocks are kept, keyed by block index; a plain `Map` (the default) fits. Never evicted here. */
   cache?: Map<number, Promise<Uint8Array>>;
 }
 
+interface Deferred {
+  resolve(bytes: Uint8Array): void;
+  reject(err: unknown): void;
+}
+
 /**
- * Serves reads from aligned blocks kept in a cache; missing consecutive blocks are fetched with one read.
- * In-flight blocks are shared, so concurrent readers of the same block cause one request. A failed
- * fetch is forgotten, so a retry reads again. The given source is not modified.
+ * Serves reads from aligned blocks kept in a cache. Reads issued together (in the same turn of the event
+ * loop, e.g. under one `Promise.all`) are batched: their missing blocks are sorted and fetched in as few
+ * requests as {@link BlockCacheOptions.maxGap} allows. Concurrent readers of a block share one fetch; a
+ * failed fetch is forgotten so a retry reads again. The given source is not modified.
  */
 export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {}): ByteSource {
   const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const maxGapBlocks = Math.floor((opts.maxGap ?? DEFAULT_MAX_GAP) / blockSize);
   if (!Number.isSafeInteger(blockSize) || blockSize <= 0)
     throw new RangeError(`invalid block size ${blockSize}`);
   const cache = opts.cache ?? new Map<number, Promise<Uint8Array>>();
+  const pending = new Map<number, Deferred>();
+  let scheduled = false;
+  let fileSize = 0;
+
+  const flush = () => {
+    scheduled = false;
+    const wanted = [...pending.keys()].sort((a, b) => a - b);
+    const deferreds = new Map(pending);
+    pending.clear();
+    for (const [first, last] of runs(wanted, maxGapBlocks)) {
+      fetchRun(source, { first, last, blockSize, fileSize }, { cache, deferreds });
+    }
+  };
+
+  const want = (block: number): Promise<Uint8Array> => {
+    const cached = cache.get(block);
+    if (cached) return cached;
+    const promise = new Promise<Uint8Array>((resolve, reject) => pending.set(block, { resolve, reject }));
+    promise.catch(() => cache.delete(block));
+    cache.set(block, promise);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+    return promise;
+  };
+
   return {
     url: source.url,
     size: (o) => source.size(o),
     async read(offset, length, o) {
       checkRange(offset, length, source.url);
-      const size = await source.size(o);
-      if (offset + length > size) {
+      fileSize = await source.size(o);
+      if (offset + length > fileSize) {
         throw new SourceError(
-          `range ${offset}+${length} passes the end of ${source.url.href} (size ${size})`,
+          `range ${offset}+${length} passes the end of ${source.url.href} (size ${fileSize})`,
           {
             status: 416,
             url: source.url.href,
@@ -44,50 +88,53 @@ export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {})
       if (length === 0) return new Uint8Array(0);
       const first = Math.floor(offset / blockSize);
       const last = Math.floor((offset + length - 1) / blockSize);
-      fetchMissing(source, cache, { first, last, blockSize, size }, o);
-      const blocks = await Promise.all(range(first, last).map((b) => cache.get(b)!));
+      const blocks = await Promise.all(Array.from({ length: last - first + 1 }, (_, i) => want(first + i)));
+      o?.signal?.throwIfAborted();
       return assemble(blocks, offset - first * blockSize, length);
     },
   };
 }
 
-interface BlockSpan {
+/** Groups sorted block indices into [first, last] runs, joining blocks at most `maxGap` blocks apart. */
+export function runs(sorted: readonly number[], maxGap: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (const b of sorted) {
+    const run = out[out.length - 1];
+    if (run && b - run[1] - 1 <= maxGap) run[1] = b;
+    else out.push([b, b]);
+  }
+  return out;
+}
+
+interface Run {
   first: number;
   last: number;
   blockSize: number;
-  size: number;
+  fileSize: number;
 }
 
-/** Starts one read per run of consecutive missing blocks and stores a promise per block. */
-function fetchMissing(
+/** Reads one run and settles its wanted blocks; blocks read only as gap filler are cached too. */
+function fetchRun(
   source: ByteSource,
-  cache: Map<number, Promise<Uint8Array>>,
-  span: BlockSpan,
-  opts: ReadOptions | undefined,
+  run: Run,
+  state: { cache: Map<number, Promise<Uint8Array>>; deferreds: Map<number, Deferred> },
 ): void {
-  let b = span.first;
-  while (b <= span.last) {
-    if (cache.has(b)) {
-      b += 1;
-      continue;
-    }
-    let end = b;
-    while (end + 1 <= span.last && !cache.has(end + 1)) end += 1;
-    const start = b * span.blockSize;
-    const stop = Math.min((end + 1) * span.blockSize, span.size);
-    const run = source.read(start, stop - start, opts);
-    for (let k = b; k <= end; k++) {
-      const from = (k - b) * span.blockSize;
-      const block = run.then((bytes) => bytes.subarray(from, Math.min(from + span.blockSize, bytes.length)));
-      block.catch(() => cache.delete(k));
-      cache.set(k, block);
-    }
-    b = end + 1;
-  }
-}
-
-function range(first: number, last: number): number[] {
-  return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+  const start = run.first * run.blockSize;
+  const stop = Math.min((run.last + 1) * run.blockSize, run.fileSize);
+  source.read(start, stop - start).then(
+    (bytes) => {
+      for (let k = run.first; k <= run.last; k++) {
+        const from = (k - run.first) * run.blockSize;
+        const block = bytes.subarray(from, Math.min(from + run.blockSize, bytes.length));
+        const deferred = state.deferreds.get(k);
+        if (deferred) deferred.resolve(block);
+        else if (!state.cache.has(k)) state.cache.set(k, Promise.resolve(block));
+      }
+    },
+    (err: unknown) => {
+      for (let k = run.first; k <= run.last; k++) state.deferreds.get(k)?.reject(err);
+    },
+  );
 }
 
 /** Cuts `length` bytes starting `skip` bytes into the concatenation of `blocks`. */
