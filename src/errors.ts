@@ -124,3 +124,12 @@ export function isGeochunksError(err: unknown, ...names: GeochunksErrorName[]): 
   if (!known.includes(err.name)) return false;
   return names.length === 0 || (names as string[]).includes(err.name);
 }
+
+/**
+ * Makes an error's message start with the input it concerns (a file or URL), keeping its class,
+ * fields and cause; errors that already name the input are returned unchanged.
+ */
+export function namingInput(err: unknown, input: string): unknown {
+  if (err instanceof Error && !err.message.includes(input)) err.message = `${input}: ${err.message}`;
+  return err;
+}

@@ -1,11 +1,22 @@
 /** Thin wrapper over node:util parseArgs that turns its errors into usage errors. */
-import { type ParseArgsConfig, parseArgs } from "node:util";
+import { parseArgs } from "node:util";
 import { UsageError } from "./errors.js";
 
+/** Option values of a command: booleans for flags, strings for options with a value. */
+export type CommandValues<T extends OptionSpecs> = {
+  [K in keyof T]?: T[K]["type"] extends "boolean" ? boolean : string;
+};
+
+type OptionSpecs = Record<string, { type: "string" | "boolean" }>;
+
 /** Parses `argv` for one command; unknown options and missing values are usage errors. */
-export function parseCommand<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T) {
+export function parseCommand<T extends OptionSpecs>(
+  argv: string[],
+  options: T,
+): { values: CommandValues<T>; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values: parsed.values as CommandValues<T>, positionals: parsed.positionals };
   } catch (err) {
     throw new UsageError((err as Error).message, { cause: err });
   }

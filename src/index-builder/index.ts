@@ -2,6 +2,7 @@
 import { stat } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { mapLimit } from "../concurrency.js";
+import { namingInput } from "../errors.js";
 import { openSource, withReadStats } from "../source/index.js";
 import type { ByteSource } from "../source/types.js";
 import { Store, type StoreBatch } from "../store/store.js";
@@ -98,6 +99,8 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
       report.bytesRead += stats.bytes;
       report.requests += stats.requests;
       opts.onProgress?.({ done: ++done, total: inputs.length, input, status });
+    } catch (err) {
+      throw namingInput(err, input);
     } finally {
       await opened.close();
     }

@@ -1,4 +1,5 @@
 /** `geochunks inspect <file|url> [--json]`: the HDF5 tree with every chunk's location. */
+import { namingInput } from "../../errors.js";
 import { inspectHdf5 } from "../../hdf5/index.js";
 import { openSource } from "../../source/index.js";
 import { parseCommand } from "../args.js";
@@ -10,9 +11,14 @@ export const INSPECT_USAGE = "geochunks inspect <file|url> [--json]";
 export async function inspectCommand(argv: string[], out: (text: string) => void): Promise<void> {
   const { values, positionals } = parseCommand(argv, { json: { type: "boolean" } });
   if (positionals.length !== 1) throw new UsageError(`usage: ${INSPECT_USAGE}`);
-  const source = await openSource(positionals[0]!);
+  const input = positionals[0]!;
+  const source = await openSource(input).catch((err) => {
+    throw namingInput(err, input);
+  });
   try {
-    const report = await inspectHdf5(source);
+    const report = await inspectHdf5(source).catch((err) => {
+      throw namingInput(err, input);
+    });
     if (values.json) {
       out(JSON.stringify(report, null, 2));
       return;
