@@ -37,7 +37,10 @@ async function main() {
   const store = await openStore(storeDir);
   const result = store.query({ aoi });
   const out = join(cache, "greenland.parquet");
-  const rows = await writeGeoParquet(result, out, { bbox: result.aoi.bbox, emptySchema: await result.schema() });
+  const rows = await writeGeoParquet(result, out, {
+    bbox: result.aoi.bbox,
+    emptySchema: await result.schema(),
+  });
   console.log(`3. Greenland polygon query -> ${rows} segments in ${show(out)}`);
   console.log(`   stats ${JSON.stringify(result.stats)}`);
 
