@@ -62,7 +62,7 @@ export class FileSource implements ByteSource {
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.#handle.read(out, done, length - done, offset + done);
+      const bytesRead = await this.#readOnce(out, done, offset + done);
       if (bytesRead === 0) {
         throw new SourceError(`file ${this.url.href} ended at ${offset + done} while reading`, {
           status: 416,
@@ -75,7 +75,15 @@ export class FileSource implements ByteSource {
     return out;
   }
 
-  /** Closes the file handle; later reads fail. */
+  async #readOnce(out: Uint8Array, at: number, position: number): Promise<number> {
+    try {
+      return (await this.#handle.read(out, at, out.length - at, position)).bytesRead;
+    } catch (err) {
+      throw mapFsError(err, this.url);
+    }
+  }
+
+  /** Closes the file handle; later reads fail with a SourceError. */
   async close(): Promise<void> {
     await this.#handle.close();
   }
