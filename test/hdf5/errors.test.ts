@@ -51,7 +51,9 @@ describe.skipIf(granules.length === 0)("damaged copies of a real granule", () =>
       await expect(openPath(path)).rejects.toThrow(InvalidHdf5Error);
     }
     writeFileSync(join(dir, "t.h5"), original.subarray(0, 500_000));
-    await expect(openPath(join(dir, "t.h5"))).rejects.toThrow(/truncated.*end of file at \d+ but size is 500000/);
+    await expect(openPath(join(dir, "t.h5"))).rejects.toThrow(
+      /truncated.*end of file at \d+ but size is 500000/,
+    );
   });
 
   it("reports a corrupted signature as InvalidHdf5Error", async () => {

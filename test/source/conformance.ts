@@ -62,7 +62,7 @@ export function describeByteSource(
           (_, i) => [(i * 1337) % (size - 3000), 100 + i * 50] as const,
         );
         const results = await Promise.all(ranges.map(([o, l]) => source.read(o, l)));
-        results.forEach((bytes, i) => expectOffsetBytes(bytes, ranges[i]![0], ranges[i]![1]));
+        for (const [i, bytes] of results.entries()) expectOffsetBytes(bytes, ranges[i]![0], ranges[i]![1]);
       }));
 
     it("throws SourceError 416 for a range past the end or a negative range", () =>

@@ -103,9 +103,9 @@ describe("withBlockCache", () => {
     const cached = withBlockCache(counted, { blockSize: 1000, maxGap: 2000 });
     // blocks 0, 2, 5 (gap 1 block, then gap 2 blocks -> one run 0..5) and 50 (far -> own run)
     const reads = [0, 2000, 5000, 50_000].map((at) => cached.read(at + 10, 100));
-    (await Promise.all(reads)).forEach((bytes, i) =>
-      expectOffsetBytes(bytes, [0, 2000, 5000, 50_000][i]! + 10, 100),
-    );
+    const starts = [0, 2000, 5000, 50_000];
+    for (const [i, bytes] of (await Promise.all(reads)).entries())
+      expectOffsetBytes(bytes, starts[i]! + 10, 100);
     expect(stats).toEqual({ requests: 2, bytes: 7000 });
     expectOffsetBytes(await cached.read(3000, 2000), 3000, 2000); // gap blocks were kept
     expect(stats.requests).toBe(2);
