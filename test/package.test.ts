@@ -1,0 +1,84 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import * as api from "../src/index.js";
+import { ROOT } from "./support/cli.js";
+
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+
+function sources(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => join(ROOT, dir, f));
+}
+
+describe("package shape", () => {
+  it("core folders import only node built-ins and each other", () => {
+    const core = [
+      ...sources("src/source"),
+      ...sources("src/hdf5"),
+      ...sources("src/products"),
+      join(ROOT, "src/query/plan.ts"),
+    ];
+    for (const file of core) {
+      const imports = [...readFileSync(file, "utf8").matchAll(/from "([^"]+)"/g)].map((m) => m[1]!);
+      for (const spec of imports)
+        expect(spec.startsWith(".") || spec.startsWith("node:"), `${file}: ${spec}`).toBe(true);
+    }
+  });
+
+  it("each edge dependency is imported by one module", () => {
+    const edges = {
+      "h3-js": "src/index-builder/geometry.ts",
+      "parquet-wasm": "src/store/parquet.ts",
+      "@duckdb/node-api": "src/store/sql.ts",
+    };
+    const all = sources("src");
+    for (const [dep, owner] of Object.entries(edges)) {
+      const users = all.filter((f) => readFileSync(f, "utf8").includes(`from "${dep}"`));
+      expect(users.map((f) => f.slice(ROOT.length))).toEqual([owner]);
+    }
+  });
+
+  it("pins dependencies exactly and lists types first in exports", () => {
+    for (const deps of [pkg.dependencies, pkg.devDependencies]) {
+      for (const [name, version] of Object.entries(deps as Record<string, string>)) {
+        expect(version, name).toMatch(/^\d+\.\d+\.\d+/);
+      }
+    }
+    expect(Object.keys(pkg.exports["."])[0]).toBe("types");
+    expect(pkg.bin.geochunks).toBe("./dist/cli/main.js");
+  });
+
+  it("public API", () => {
+    expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
+      [
+        "Hdf5File",
+        "IndexMismatchError",
+        "InvalidAoiError",
+        "InvalidHdf5Error",
+        "InvalidQueryError",
+        "NotAGranuleError",
+        "SourceError",
+        "StoreError",
+        "UnsupportedFilterError",
+        "UnsupportedHdf5Error",
+        "coalesceRanges",
+        "decodeChunk",
+        "index",
+        "inspectHdf5",
+        "isGeochunksError",
+        "mapLimit",
+        "openSource",
+        "openStore",
+        "parseAoi",
+        "planQuery",
+        "pointsInAoi",
+        "toAoi",
+        "withReadStats",
+        "writeGeoParquet",
+      ]
+    `);
+  });
+});

@@ -1,0 +1,122 @@
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import type { StoreBatch } from "../../src/store/store.js";
+import { Store } from "../../src/store/store.js";
+import { wkbLineString, wkbPolygon } from "../../src/store/wkb.js";
+
+function batch(id: string, size: number): StoreBatch {
+  const bbox = { xmin: 1, ymin: 2, xmax: 3, ymax: 4 };
+  return {
+    granules: [
+      {
+        granule_id: id,
+        url: `file:///data/${id}.h5`,
+        size,
+        etag: null,
+        mtime: 1000,
+        product: "ATL06",
+        release: "006",
+        rgt: 878,
+        cycle: 20,
+        region: 2,
+        sc_orient: 0,
+        time_start: 1692202985579207123n,
+        time_end: 1692202995579207123n,
+        bbox,
+        geometry: wkbPolygon([[1, 2, 3, 2, 3, 4, 1, 2]]),
+      },
+    ],
+    arrays: [
+      {
+        granule_id: id,
+        path: "/gt1l/land_ice_segments/h_li",
+        dtype: "<f4",
+        shape: [20000],
+        chunk_shape: [10000],
+        filters: '[{"id":1}]',
+        fill_value: "3.4028234663852886e+38",
+        attrs: "{}",
+      },
+    ],
+    chunks: [
+      {
+        chunk_id: `${id}/gt1l/0`,
+        granule_id: id,
+        beam: "gt1l",
+        spot: 1,
+        strong: true,
+        row_start: 0,
+        row_count: 10000,
+        time_start: 1692202985579207123n,
+        time_end: 1692202995579207123n,
+        bbox,
+        geometry: wkbLineString([1, 2, 3, 4]),
+        h3_cells: [604189641255419903n, 18446744073709551615n],
+        refs: [
+          {
+            path: "/gt1l/land_ice_segments/h_li",
+            chunk_start: 0,
+            offset: 2 ** 40,
+            size: 33205,
+            filter_mask: 0,
+          },
+        ],
+      },
+    ],
+    chunkCells: [{ h3_cell: 604189641255419903n, chunk_id: `${id}/gt1l/0` }],
+  };
+}
+
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("store commits", () => {
+  it("round-trips every column exactly, 64-bit values included", async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-store-"));
+    const store = await Store.open(dir, { create: true });
+    const b = batch("G1", 100);
+    await store.commit(b);
+    const reopened = await Store.open(dir);
+    expect(await reopened.granules()).toEqual(b.granules);
+    expect(await reopened.arrays()).toEqual(b.arrays);
+    expect(await reopened.chunks()).toEqual(b.chunks);
+  });
+
+  it("appends without rewriting, replaces a changed granule, and removes obsolete parts", async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-store-"));
+    const store = await Store.open(dir, { create: true });
+    await store.commit(batch("G1", 100));
+    const first = readdirSync(join(dir, "chunks"));
+    await store.commit(batch("G2", 200));
+    expect(readdirSync(join(dir, "chunks"))).toEqual(expect.arrayContaining(first));
+    await store.commit(batch("G1", 150));
+    const granules = await (await Store.open(dir)).granules();
+    expect(granules.map((g) => [g.granule_id, g.size]).sort()).toEqual([
+      ["G1", 150],
+      ["G2", 200],
+    ]);
+    expect(readdirSync(join(dir, "chunks"))).not.toEqual(expect.arrayContaining(first));
+    expect(Object.keys(store.manifest.granules).sort()).toEqual(["G1", "G2"]);
+    expect(readdirSync(dir).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("refuses a commit when another writer committed since open", async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-store-"));
+    const a = await Store.open(dir, { create: true });
+    const b = await Store.open(dir);
+    await new Promise((r) => setTimeout(r, 5));
+    await a.commit(batch("G1", 100));
+    await expect(b.commit(batch("G2", 100))).rejects.toThrow(/another writer/);
+    expect((await Store.open(dir)).manifest.parts).toHaveLength(1);
+  });
+
+  it("names a missing store and a directory that is not a store", async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-store-"));
+    await expect(Store.open(join(dir, "nope"))).rejects.toThrow(/nope: no such store/);
+    await expect(Store.open(dir)).rejects.toThrow(/not a geochunks store/);
+  });
+});
