@@ -10,6 +10,8 @@ import { decodeElements, shapeValues } from "./values.js";
 export interface Attribute {
   name: string;
   value: AttrValue;
+  /** Set for variable-length strings, whose text lives in the global heap: descriptors and shape. */
+  vlen?: { data: Uint8Array; count: number; shape: number[] };
 }
 
 /** Attribute message flag bits: datatype / dataspace stored as shared messages. */
@@ -18,7 +20,8 @@ const SHARED_SPACE = 0x02;
 
 /**
  * Parses an attribute message (versions 1-3) and decodes its value: a scalar for scalar dataspaces, a
- * (nested) array for simple ones, null for null dataspaces and for types needing more I/O (vlen, shared).
+ * (nested) array for simple ones, null for null dataspaces and shared types. Variable-length strings need the
+ * global heap: their descriptors are returned in `vlen` for the caller to resolve.
  * @throws InvalidHdf5Error when truncated; UnsupportedHdf5Error for unknown versions.
  */
 export function parseAttribute(view: DataView, offset: number, lengthSize: number): Attribute {
@@ -43,5 +46,7 @@ export function parseAttribute(view: DataView, offset: number, lengthSize: numbe
   const count = elementCount(space);
   const available = Math.max(0, c.view.byteLength - c.offset);
   const data = readBytes(c, Math.min(count * type.size, available), "attribute data");
+  if (type.typeClass === 9 && type.vlenString)
+    return { name, value: null, vlen: { data, count, shape: space.shape } };
   return { name, value: shapeValues(decodeElements(data, type, count), space.shape) };
 }

@@ -1,5 +1,6 @@
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { ReadOptions } from "../source/types.js";
+import type { Attribute } from "./attribute.js";
 import { parseAttribute } from "./attribute.js";
 import { cursorOf } from "./cursor.js";
 import type { Dataspace } from "./dataspace.js";
@@ -9,13 +10,14 @@ import { parseDatatype } from "./datatype.js";
 import { parseAttributeInfo, readDenseAttributes } from "./dense.js";
 import { parseFillValue, parseFillValueOld } from "./fill-value.js";
 import { parseFilterPipeline } from "./filter-pipeline.js";
+import { readVlenStrings } from "./global-heap.js";
 import type { Layout } from "./layout.js";
 import { parseLayout } from "./layout.js";
 import type { HeaderMessage, ObjectHeader } from "./object-header.js";
 import { MESSAGE_SHARED, MSG } from "./object-header.js";
 import type { MetaReader } from "./reader.js";
 import type { AttrValue, DatasetInfo, FilterInfo } from "./types.js";
-import { decodeElement } from "./values.js";
+import { decodeElement, shapeValues } from "./values.js";
 
 /** Everything parsed from a dataset's object header, public and internal. */
 export interface DatasetMeta {
@@ -79,20 +81,21 @@ export async function readAttributes(
   header: ObjectHeader,
   opts?: ReadOptions,
 ): Promise<Record<string, AttrValue>> {
-  const attrs: Record<string, AttrValue> = {};
+  const found: Attribute[] = [];
   for (const m of header.messages) {
     if (m.type !== MSG.attribute || m.flags & MESSAGE_SHARED) continue;
-    const { name, value } = parseAttribute(view(m.body), 0, meta.lengthSize);
-    attrs[name] = value;
+    found.push(parseAttribute(view(m.body), 0, meta.lengthSize));
   }
   const info = first(header, MSG.attributeInfo);
   if (info) {
-    const dense = await readDenseAttributes(
-      meta,
-      parseAttributeInfo(view(info.body), 0, meta.offsetSize),
-      opts,
-    );
-    for (const { name, value } of dense) attrs[name] = value;
+    const dense = parseAttributeInfo(view(info.body), 0, meta.offsetSize);
+    found.push(...(await readDenseAttributes(meta, dense, opts)));
+  }
+  const attrs: Record<string, AttrValue> = {};
+  for (const a of found) {
+    if (!a.vlen) attrs[a.name] = a.value;
+    else
+      attrs[a.name] = shapeValues(await readVlenStrings(meta, a.vlen.data, a.vlen.count, opts), a.vlen.shape);
   }
   return attrs;
 }

@@ -1,0 +1,96 @@
+import { InvalidHdf5Error } from "../errors.js";
+import type { ReadOptions } from "../source/types.js";
+import type { Cursor } from "./cursor.js";
+import {
+  cursorOf,
+  expectSignature,
+  padTo,
+  readAddress,
+  readBytes,
+  readUint8,
+  readUint16LE,
+  readUint32LE,
+  readUintLE,
+} from "./cursor.js";
+import type { MetaReader } from "./reader.js";
+import { parseAt, readAt, readRaw } from "./reader.js";
+
+/** Objects of one global heap collection, by index. */
+export type GlobalHeapCollection = Map<number, Uint8Array>;
+
+/** Parses a global heap collection (`GCOL`) whose bytes start at `offset`. */
+export function parseGlobalHeap(
+  view: DataView,
+  offset: number,
+  address: number,
+  lengthSize: number,
+): GlobalHeapCollection {
+  const c: Cursor = { view, offset };
+  expectSignature(c, "GCOL", address);
+  const version = readUint8(c);
+  if (version !== 1)
+    throw new InvalidHdf5Error(`global heap at ${address} has version ${version}`, { address });
+  c.offset += 3;
+  const size = readUintLE(c, lengthSize, "collection size");
+  const end = Math.min(offset + size, view.byteLength);
+  const objects: GlobalHeapCollection = new Map();
+  while (c.offset + 8 + lengthSize <= end) {
+    const index = readUint16LE(c);
+    c.offset += 6; // reference count, reserved
+    const objectSize = readUintLE(c, lengthSize, "object size");
+    if (index === 0) break; // free space runs to the end
+    objects.set(index, readBytes(c, objectSize, "global heap object"));
+    c.offset = offset + padTo(c.offset - offset, 8);
+  }
+  return objects;
+}
+
+/** Reads a whole global heap collection. */
+export async function readGlobalHeap(
+  meta: MetaReader,
+  address: number,
+  opts?: ReadOptions,
+): Promise<GlobalHeapCollection> {
+  const head = await readAt(meta, address, 8 + meta.lengthSize, "global heap", opts);
+  head.offset = 8;
+  const size = readUintLE(head, meta.lengthSize, "collection size");
+  const bytes = await readRaw(meta, address, size, "global heap collection", opts);
+  return parseAt(address, "global heap", () =>
+    parseGlobalHeap(cursorOf(bytes).view, 0, address, meta.lengthSize),
+  );
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+/**
+ * Decodes `count` variable-length strings whose descriptors (length(4), collection address, object index(4))
+ * are packed in `data`; collections are read once each. Null descriptors give "".
+ */
+export async function readVlenStrings(
+  meta: MetaReader,
+  data: Uint8Array,
+  count: number,
+  opts?: ReadOptions,
+): Promise<string[]> {
+  const c = cursorOf(data);
+  const refs = Array.from({ length: count }, () => {
+    const length = readUint32LE(c);
+    return { length, address: readAddress(c, meta.offsetSize), index: readUint32LE(c) };
+  });
+  const collections = new Map<number, Promise<GlobalHeapCollection>>();
+  for (const r of refs) {
+    if (r.address > 0 && !collections.has(r.address))
+      collections.set(r.address, readGlobalHeap(meta, r.address, opts));
+  }
+  return Promise.all(
+    refs.map(async (r) => {
+      if (r.address <= 0 || r.length === 0) return "";
+      const object = (await collections.get(r.address)!).get(r.index);
+      if (!object)
+        throw new InvalidHdf5Error(`global heap ${r.address} has no object ${r.index}`, {
+          address: r.address,
+        });
+      return utf8.decode(object.subarray(0, r.length)).replace(/\0+$/, "");
+    }),
+  );
+}
