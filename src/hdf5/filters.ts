@@ -40,7 +40,8 @@ function applyReverse(bytes: Uint8Array, filter: FilterInfo, spec: DecodeSpec, s
 
 function inflate(bytes: Uint8Array, path: string): Uint8Array {
   try {
-    return inflateSync(bytes);
+    const out = inflateSync(bytes);
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength); // a plain view, not a Buffer
   } catch (err) {
     throw new InvalidHdf5Error(`deflate stream of a chunk of ${path} is corrupt (${bytes.length} bytes)`, {
       cause: err,
