@@ -1,6 +1,7 @@
-import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
+import { InvalidHdf5Error } from "../errors.js";
 import type { ReadOptions } from "../source/types.js";
 import { readChunkKey, readLeaves } from "./btree-v1.js";
+import { readBTreeV2ChunkRefs, readExtensibleArrayRefs, readFixedArrayRefs } from "./chunk-arrays.js";
 import type { Cursor } from "./cursor.js";
 import { UNDEFINED_ADDRESS } from "./cursor.js";
 import type { DatasetMeta } from "./dataset.js";
@@ -12,7 +13,7 @@ import type { ChunkRef } from "./types.js";
  * Lists where a dataset's stored data lives: every allocated chunk (chunked), one ref (contiguous), or none
  * (compact, or never written). Offsets are absolute; refs are sorted by coordinates.
  * @throws InvalidHdf5Error for a corrupt index or a chunk outside the file; UnsupportedHdf5Error for
- *   chunk index types not implemented (fixed and extensible arrays, v2 B-trees).
+ *   paged fixed or extensible array blocks.
  */
 export async function readChunkRefs(
   meta: MetaReader,
@@ -55,18 +56,22 @@ async function readChunked(
     const { size, filterMask } = layout.single ?? { size: chunkBytes, filterMask: 0 };
     return [{ coords: zeros(rank), offset: layout.address, size, filterMask }];
   }
-  if (layout.index === "implicit") {
-    return gridCoords(ds.dataspace.shape, layout.chunkShape).map((coords, i) => ({
-      coords,
-      offset: layout.address + i * chunkBytes,
-      size: chunkBytes,
-      filterMask: 0,
-    }));
-  }
-  throw new UnsupportedHdf5Error(
-    "chunk-index",
-    `chunk index ${layout.index} of ${ds.info.path} is not supported`,
-  );
+  if (layout.index === "implicit") return implicitRefs(ds, layout, chunkBytes);
+  if (layout.index === "fixed-array") return readFixedArrayRefs(meta, ds, layout, opts);
+  if (layout.index === "extensible-array") return readExtensibleArrayRefs(meta, ds, layout, opts);
+  return readBTreeV2ChunkRefs(meta, ds, layout, opts);
+}
+
+/** Implicit index: every chunk of the maximum extent is allocated, in row-major order, from the address. */
+function implicitRefs(ds: DatasetMeta, layout: ChunkedLayout, chunkBytes: number): ChunkRef[] {
+  const { shape, maxshape } = ds.dataspace;
+  const grid = shape.map((n, d) => Math.ceil((maxshape[d] ?? n) / layout.chunkShape[d]!));
+  const order = grid.map((_, d) => d);
+  return gridCoords(shape, layout.chunkShape).map((coords) => {
+    let index = 0;
+    for (const d of order) index = index * grid[d]! + coords[d]! / layout.chunkShape[d]!;
+    return { coords, offset: layout.address + index * chunkBytes, size: chunkBytes, filterMask: 0 };
+  });
 }
 
 /** First-element coordinates of every chunk of a grid, row-major. */

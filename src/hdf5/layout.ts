@@ -61,7 +61,7 @@ export function parseLayout(
   const c: Cursor = { view, offset };
   const version = readUint8(c);
   if (version === 1 || version === 2) return parseV1V2(c, sizes.offsetSize);
-  if (version !== 3 && version !== 4) {
+  if (version !== 3 && version !== 4 && version !== 5) {
     throw new UnsupportedHdf5Error("layout", `data layout message version ${version} is not supported`);
   }
   const layoutClass = readUint8(c);

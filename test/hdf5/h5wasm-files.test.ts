@@ -122,3 +122,87 @@ describe.each(variants)("files written by h5wasm: %s", (name, libver) => {
     expect(await file.groupAttrs("/beam/latitude")).toBeUndefined();
   });
 });
+
+/** Datasets that make the HDF5 library pick each version-4/5 layout chunk index. */
+function writeChunkIndexes(path: string, libver: LibverBounds): void {
+  const f = new h5wasm.File(path, "w", { libver });
+  const seq = (n: number) => new Float64Array(series(n, (i) => i * 1.5 - 7));
+  const grid = () => new Int32Array(series(30 * 7, (i) => i * 13 - 99));
+  const gzip = { compression: "gzip" as const, compression_opts: 1 };
+  f.create_dataset({ name: "fixed", data: seq(25_000), chunks: [10_000], ...gzip });
+  f.create_dataset({ name: "fixed2d", data: grid(), shape: [30, 7], chunks: [8, 4] });
+  f.create_dataset({ name: "ext", data: seq(25_000), chunks: [10_000], maxshape: [null] });
+  f.create_dataset({ name: "ext_many", data: seq(3000), chunks: [10], maxshape: [null], ...gzip });
+  f.create_dataset({ name: "ext_many_raw", data: seq(3000), chunks: [10], maxshape: [null] });
+  f.create_dataset({ name: "ext_col", data: grid(), shape: [30, 7], chunks: [8, 4], maxshape: [30, null] });
+  f.create_dataset({ name: "single", data: seq(100), chunks: [100], ...gzip });
+  f.create_dataset({ name: "bt2", data: grid(), shape: [30, 7], chunks: [8, 4], maxshape: [null, null] });
+  f.create_dataset({
+    name: "bt2z",
+    data: grid(),
+    shape: [30, 7],
+    chunks: [8, 4],
+    maxshape: [null, null],
+    ...gzip,
+  });
+  f.close();
+}
+
+const CHUNK_COUNTS: Record<string, number> = {
+  "/bt2": 8,
+  "/bt2z": 8,
+  "/ext": 3,
+  "/ext_col": 8,
+  "/ext_many": 300,
+  "/ext_many_raw": 300,
+  "/fixed": 3,
+  "/fixed2d": 8,
+  "/single": 1,
+};
+
+describe.each([["v114" as const], ["latest" as const]])(
+  "chunk indexes of layout versions 4/5 (libver %s): fixed array, extensible array, v2 B-tree, single chunk",
+  (libver) => {
+    const path = join(dir, `indexes-${libver}.h5`);
+    let source: FileSource;
+    let file: Hdf5File;
+    let oracle: InstanceType<typeof h5wasm.File>;
+    beforeAll(async () => {
+      await h5wasm.ready;
+      writeChunkIndexes(path, libver);
+      source = await openFileSource(path);
+      file = await Hdf5File.open(source);
+      oracle = new h5wasm.File(path, "r");
+    });
+    afterAll(async () => {
+      oracle.close();
+      await source.close();
+    });
+
+    it("finds every chunk and decodes every dataset exactly", async () => {
+      expect(file.superblockVersion).toBe(3);
+      const paths = await file.listDatasets();
+      expect(paths).toEqual(Object.keys(CHUNK_COUNTS));
+      for (const path of paths) {
+        const refs = await file.chunkRefs(path);
+        expect({ path, chunks: refs.length }).toEqual({ path, chunks: CHUNK_COUNTS[path] });
+        const expected = (oracle.get(path) as InstanceType<typeof h5wasm.Dataset>).value;
+        expect({ path, value: await file.read(path) }).toEqual({ path, value: expected });
+      }
+    });
+
+    it("places extensible-array chunks with the unlimited dimension first", async () => {
+      const refs = await file.chunkRefs("/ext_col");
+      expect(refs.map((r) => r.coords)).toEqual([
+        [0, 0],
+        [0, 4],
+        [8, 0],
+        [8, 4],
+        [16, 0],
+        [16, 4],
+        [24, 0],
+        [24, 4],
+      ]);
+    });
+  },
+);
