@@ -2,6 +2,7 @@ import { UnsupportedHdf5Error } from "../errors.js";
 import type { Cursor } from "./cursor.js";
 import { cString, cursorOf, padTo, readBytes, readUint8, readUint16LE } from "./cursor.js";
 import { elementCount, parseDataspace } from "./dataspace.js";
+import type { Datatype } from "./datatype.js";
 import { parseDatatype } from "./datatype.js";
 import type { AttrValue } from "./types.js";
 import { decodeElements, shapeValues } from "./values.js";
@@ -10,8 +11,8 @@ import { decodeElements, shapeValues } from "./values.js";
 export interface Attribute {
   name: string;
   value: AttrValue;
-  /** Set for variable-length strings, whose text lives in the global heap: descriptors and shape. */
-  vlen?: { data: Uint8Array; count: number; shape: number[] };
+  /** Set for variable-length types, whose values live in the global heap: descriptors, type and shape. */
+  vlen?: { data: Uint8Array; count: number; shape: number[]; type: Datatype };
 }
 
 /** Attribute message flag bits: datatype / dataspace stored as shared messages. */
@@ -20,7 +21,7 @@ const SHARED_SPACE = 0x02;
 
 /**
  * Parses an attribute message (versions 1-3) and decodes its value: a scalar for scalar dataspaces, a
- * (nested) array for simple ones, null for null dataspaces and shared types. Variable-length strings need the
+ * (nested) array for simple ones, null for null dataspaces and shared types. Variable-length values need the
  * global heap: their descriptors are returned in `vlen` for the caller to resolve.
  * @throws InvalidHdf5Error when truncated; UnsupportedHdf5Error for unknown versions.
  */
@@ -46,7 +47,6 @@ export function parseAttribute(view: DataView, offset: number, lengthSize: numbe
   const count = elementCount(space);
   const available = Math.max(0, c.view.byteLength - c.offset);
   const data = readBytes(c, Math.min(count * type.size, available), "attribute data");
-  if (type.typeClass === 9 && type.vlenString)
-    return { name, value: null, vlen: { data, count, shape: space.shape } };
+  if (type.typeClass === 9) return { name, value: null, vlen: { data, count, shape: space.shape, type } };
   return { name, value: shapeValues(decodeElements(data, type, count), space.shape) };
 }

@@ -10,7 +10,7 @@ import { parseDatatype } from "./datatype.js";
 import { parseAttributeInfo, readDenseAttributes } from "./dense.js";
 import { parseFillValue, parseFillValueOld } from "./fill-value.js";
 import { parseFilterPipeline } from "./filter-pipeline.js";
-import { readVlenStrings } from "./global-heap.js";
+import { readVlenValues } from "./global-heap.js";
 import type { Layout } from "./layout.js";
 import { parseLayout } from "./layout.js";
 import type { HeaderMessage, ObjectHeader } from "./object-header.js";
@@ -94,8 +94,10 @@ export async function readAttributes(
   const attrs: Record<string, AttrValue> = {};
   for (const a of found) {
     if (!a.vlen) attrs[a.name] = a.value;
-    else
-      attrs[a.name] = shapeValues(await readVlenStrings(meta, a.vlen.data, a.vlen.count, opts), a.vlen.shape);
+    else {
+      const { data, count, type, shape } = a.vlen;
+      attrs[a.name] = shapeValues(await readVlenValues(meta, data, count, type, opts), shape);
+    }
   }
   return attrs;
 }

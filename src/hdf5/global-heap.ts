@@ -12,8 +12,11 @@ import {
   readUint32LE,
   readUintLE,
 } from "./cursor.js";
+import type { Datatype } from "./datatype.js";
 import type { MetaReader } from "./reader.js";
 import { parseAt, readAt, readRaw } from "./reader.js";
+import type { AttrValue } from "./types.js";
+import { decodeElements } from "./values.js";
 
 /** Objects of one global heap collection, by index. */
 export type GlobalHeapCollection = Map<number, Uint8Array>;
@@ -63,15 +66,18 @@ export async function readGlobalHeap(
 const utf8 = new TextDecoder("utf-8");
 
 /**
- * Decodes `count` variable-length strings whose descriptors (length(4), collection address, object index(4))
- * are packed in `data`; collections are read once each. Null descriptors give "".
+ * Decodes `count` variable-length values whose descriptors (length(4), collection address, object
+ * index(4)) are packed in `data`: strings for vlen strings, arrays of base-type values for sequences
+ * (object references come back as addresses). Collections are read once each; null descriptors give ""
+ * or [].
  */
-export async function readVlenStrings(
+export async function readVlenValues(
   meta: MetaReader,
   data: Uint8Array,
   count: number,
+  type: Datatype,
   opts?: ReadOptions,
-): Promise<string[]> {
+): Promise<AttrValue[]> {
   const c = cursorOf(data);
   const refs = Array.from({ length: count }, () => {
     const length = readUint32LE(c);
@@ -79,18 +85,22 @@ export async function readVlenStrings(
   });
   const collections = new Map<number, Promise<GlobalHeapCollection>>();
   for (const r of refs) {
-    if (r.address > 0 && !collections.has(r.address))
+    if (r.address > 0 && !collections.has(r.address)) {
       collections.set(r.address, readGlobalHeap(meta, r.address, opts));
+    }
   }
+  const empty = type.vlenString ? "" : [];
   return Promise.all(
     refs.map(async (r) => {
-      if (r.address <= 0 || r.length === 0) return "";
+      if (r.address <= 0 || r.length === 0) return empty;
       const object = (await collections.get(r.address)!).get(r.index);
-      if (!object)
+      if (!object) {
         throw new InvalidHdf5Error(`global heap ${r.address} has no object ${r.index}`, {
           address: r.address,
         });
-      return utf8.decode(object.subarray(0, r.length)).replace(/\0+$/, "");
+      }
+      if (type.vlenString) return utf8.decode(object.subarray(0, r.length)).replace(/\0+$/, "");
+      return type.base ? decodeElements(object, type.base, r.length) : null;
     }),
   );
 }

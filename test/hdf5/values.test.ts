@@ -54,6 +54,37 @@ describe.skipIf(granules.length === 0)("decoded values equal h5wasm (the HDF5 C 
         expect(strings).toBeGreaterThan(5);
         expect(paths.some((p) => p.includes("/land_ice_segments/"))).toBe(true);
       });
+
+      it("every attribute of every group and dataset (references excepted)", async () => {
+        const { groups, datasets } = await file.tree();
+        let compared = 0;
+        for (const path of ["/", ...groups, ...datasets]) {
+          const ours = datasets.includes(path)
+            ? (await file.dataset(path))!.attrs
+            : (await file.groupAttrs(path))!;
+          const attrs = (oracle.get(path) as InstanceType<typeof h5wasm.Group>).attrs;
+          expect({ path, names: Object.keys(ours).sort() }).toEqual({
+            path,
+            names: Object.keys(attrs).sort(),
+          });
+          for (const [name, attr] of Object.entries(attrs)) {
+            if (name === "DIMENSION_LIST" || name === "REFERENCE_LIST") continue;
+            const value = attr.value;
+            const expected = ArrayBuffer.isView(value) ? Array.from(value as Float64Array) : value;
+            expect({ path, name, value: ours[name] }).toEqual({ path, name, value: expected });
+            compared += 1;
+          }
+        }
+        expect(compared).toBeGreaterThan(1000);
+      });
+
+      it("resolves dimension-scale references to object addresses", async () => {
+        const h = (await file.dataset("/gt1l/land_ice_segments/h_li"))!.attrs;
+        const t = (await file.dataset("/gt1l/land_ice_segments/delta_time"))!.attrs;
+        expect(h.DIMENSION_LIST).toEqual([[expect.any(Number)]]);
+        expect(t.CLASS).toBe("DIMENSION_SCALE");
+        expect(t.REFERENCE_LIST).toContainEqual({ dataset: expect.any(Number), dimension: 0 });
+      });
     });
   }
 });
