@@ -100,3 +100,22 @@ describe.skipIf(granules.length === 0)("damaged copies of a real granule", () =>
     expect((err as Error).message).toMatch(/outside the file/);
   });
 });
+
+describe.skipIf(granules.length === 0)("cancellation", () => {
+  it("rejects with the signal's reason when aborted before or during a walk", async () => {
+    const source = await openFileSource(granules[0]!);
+    try {
+      const file = await Hdf5File.open(source);
+      const early = new AbortController();
+      early.abort(new Error("stopped early"));
+      await expect(file.listDatasets({ signal: early.signal })).rejects.toThrow("stopped early");
+      const late = new AbortController();
+      const walk = file.listDatasets({ signal: late.signal });
+      late.abort(new Error("stopped late"));
+      await expect(walk).rejects.toThrow("stopped late");
+      expect((await file.listDatasets()).length).toBeGreaterThan(200); // nothing poisoned the caches
+    } finally {
+      await source.close();
+    }
+  });
+});
