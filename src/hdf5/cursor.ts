@@ -23,11 +23,13 @@ export function need(c: Cursor, n: number, what: string): void {
   }
 }
 
+/** Reads one byte and advances. */
 export function readUint8(c: Cursor): number {
   need(c, 1, "uint8");
   return c.view.getUint8(c.offset++);
 }
 
+/** Reads a little-endian uint16 and advances. */
 export function readUint16LE(c: Cursor): number {
   need(c, 2, "uint16");
   const v = c.view.getUint16(c.offset, true);
@@ -35,6 +37,7 @@ export function readUint16LE(c: Cursor): number {
   return v;
 }
 
+/** Reads a little-endian uint32 and advances. */
 export function readUint32LE(c: Cursor): number {
   need(c, 4, "uint32");
   const v = c.view.getUint32(c.offset, true);

@@ -39,6 +39,7 @@ export interface ChunkedLayout {
   pageBits?: number;
 }
 
+/** Where a dataset's raw data is stored. */
 export type Layout = CompactLayout | ContiguousLayout | ChunkedLayout;
 
 const INDEX_TYPES: Record<number, ChunkIndexType> = {
