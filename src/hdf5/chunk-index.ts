@@ -1,10 +1,13 @@
 import { InvalidHdf5Error } from "../errors.js";
 import type { ReadOptions } from "../source/types.js";
 import { readChunkKey, readLeaves } from "./btree-v1.js";
-import { readBTreeV2ChunkRefs, readExtensibleArrayRefs, readFixedArrayRefs } from "./chunk-arrays.js";
+import { readBTreeV2Records } from "./btree-v2.js";
+import { chunkBytesOf, readElement } from "./chunk-elements.js";
 import type { Cursor } from "./cursor.js";
-import { UNDEFINED_ADDRESS } from "./cursor.js";
+import { cursorOf, readUintLE, UNDEFINED_ADDRESS } from "./cursor.js";
 import type { DatasetMeta } from "./dataset.js";
+import { readExtensibleArrayRefs } from "./extensible-array.js";
+import { readFixedArrayRefs } from "./fixed-array.js";
 import type { ChunkedLayout } from "./layout.js";
 import type { MetaReader } from "./reader.js";
 import type { ChunkRef } from "./types.js";
@@ -76,6 +79,8 @@ function implicitRefs(ds: DatasetMeta, layout: ChunkedLayout, chunkBytes: number
 
 /** First-element coordinates of every chunk of a grid, row-major. */
 export function gridCoords(shape: number[], chunkShape: number[]): number[][] {
+  const count = shape.reduce((a, n, d) => a * Math.ceil(n / chunkShape[d]!), 1);
+  if (count > 10_000_000) throw new InvalidHdf5Error(`chunk grid of ${count} chunks is implausibly large`);
   let out: number[][] = [[]];
   shape.forEach((n, d) => {
     const step = chunkShape[d]!;
@@ -111,4 +116,31 @@ function sortByCoords(refs: ChunkRef[]): ChunkRef[] {
 
 function zeros(rank: number): number[] {
   return Array.from({ length: rank }, () => 0);
+}
+
+/**
+ * Reads a version-2 B-tree chunk index (record types 10 and 11; datasets with several unlimited
+ * dimensions). Records hold scaled (chunk-index) coordinates.
+ */
+export async function readBTreeV2ChunkRefs(
+  meta: MetaReader,
+  ds: DatasetMeta,
+  layout: ChunkedLayout,
+  opts?: ReadOptions,
+): Promise<ChunkRef[]> {
+  const rank = ds.dataspace.shape.length;
+  const records = await readBTreeV2Records(meta, layout.address, opts);
+  const filtered = ds.info.filters.length > 0;
+  return records.map((record) => {
+    const c = cursorOf(record);
+    const elementSize = record.length - 8 * rank;
+    const element = readElement(c, {
+      offsetSize: meta.offsetSize,
+      elementSize,
+      filtered,
+      chunkBytes: chunkBytesOf(layout),
+    });
+    const coords = layout.chunkShape.map((n) => readUintLE(c, 8, "scaled offset") * n);
+    return { coords, offset: element.address, size: element.size, filterMask: element.filterMask };
+  });
 }

@@ -1,133 +1,17 @@
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { ReadOptions } from "../source/types.js";
-import { readBTreeV2Records } from "./btree-v2.js";
+import type { Element, ElementShape } from "./chunk-elements.js";
+import { chunkBytesOf, coordsOf, gridOf, readElement, toRefs } from "./chunk-elements.js";
 import type { Cursor } from "./cursor.js";
-import {
-  cursorOf,
-  expectSignature,
-  readAddress,
-  readUint8,
-  readUint32LE,
-  readUintLE,
-  UNDEFINED_ADDRESS,
-} from "./cursor.js";
+import { expectSignature, readAddress, readUint8, readUintLE, UNDEFINED_ADDRESS } from "./cursor.js";
 import type { DatasetMeta } from "./dataset.js";
 import type { ChunkedLayout } from "./layout.js";
 import type { MetaReader } from "./reader.js";
 import { parseAt, readAt } from "./reader.js";
 import type { ChunkRef } from "./types.js";
 
-/** One chunk index element: where a chunk is, its stored size and filter mask. */
-interface Element {
-  address: number;
-  size: number;
-  filterMask: number;
-}
-
-/** What decoding index elements needs: address size, element size, and the unfiltered chunk size. */
-interface ElementShape {
-  offsetSize: number;
-  elementSize: number;
-  filtered: boolean;
-  chunkBytes: number;
-}
-
-/** Reads one element: an address, plus stored size and filter mask for filtered chunks. */
-function readElement(c: Cursor, e: ElementShape): Element {
-  const address = readAddress(c, e.offsetSize);
-  if (!e.filtered) return { address, size: e.chunkBytes, filterMask: 0 };
-  const size = readUintLE(c, e.elementSize - e.offsetSize - 4, "chunk size");
-  return { address, size, filterMask: readUint32LE(c) };
-}
-
-function chunkBytesOf(layout: ChunkedLayout): number {
-  return layout.chunkShape.reduce((a, b) => a * b, 1) * layout.elementSize;
-}
-
-/**
- * Converts a linear chunk index to element coordinates. `order` lists dimensions from slowest to fastest
- * (the extensible array puts its unlimited dimension first); `grid` is chunks per dimension.
- */
-export function coordsOf(index: number, grid: number[], chunkShape: number[], order: number[]): number[] {
-  const coords = new Array<number>(grid.length).fill(0);
-  for (let k = order.length - 1; k >= 0; k--) {
-    const d = order[k]!;
-    const n = k === 0 ? Number.POSITIVE_INFINITY : grid[d]!;
-    coords[d] = (index % n) * chunkShape[d]!;
-    index = Math.floor(index / n);
-  }
-  return coords;
-}
-
-/** Chunks per dimension over the maximum extent (the current extent for unlimited dimensions). */
-function gridOf(ds: DatasetMeta, layout: ChunkedLayout): number[] {
-  const { shape, maxshape } = ds.dataspace;
-  return shape.map((n, d) => Math.ceil((maxshape[d] ?? n) / layout.chunkShape[d]!));
-}
-
-/** Keeps allocated elements inside the current extent, as chunk refs. */
-function toRefs(
-  ds: DatasetMeta,
-  elements: { index: number; element: Element }[],
-  place: (i: number) => number[],
-) {
-  const refs: ChunkRef[] = [];
-  for (const { index, element } of elements) {
-    if (element.address === UNDEFINED_ADDRESS) continue;
-    const coords = place(index);
-    if (coords.some((c, d) => c >= ds.dataspace.shape[d]!)) continue;
-    refs.push({ coords, offset: element.address, size: element.size, filterMask: element.filterMask });
-  }
-  return refs;
-}
-
-/**
- * Reads a Fixed Array chunk index (`FAHD` + `FADB`; datasets with fixed maximum dimensions).
- * @throws UnsupportedHdf5Error for paged data blocks.
- */
-export async function readFixedArrayRefs(
-  meta: MetaReader,
-  ds: DatasetMeta,
-  layout: ChunkedLayout,
-  opts?: ReadOptions,
-): Promise<ChunkRef[]> {
-  const at = layout.address;
-  const head = await readAt(meta, at, 12 + meta.lengthSize + meta.offsetSize, "fixed array header", opts);
-  const h = parseAt(at, "fixed array header", () => {
-    expectSignature(head, "FAHD", at);
-    head.offset += 2; // version, client id
-    const filtered = ds.info.filters.length > 0;
-    const shape = {
-      offsetSize: meta.offsetSize,
-      elementSize: readUint8(head),
-      filtered,
-      chunkBytes: chunkBytesOf(layout),
-    };
-    const pageBits = readUint8(head);
-    const count = readUintLE(head, meta.lengthSize, "fixed array entries");
-    return { shape, pageBits, count, block: readAddress(head, meta.offsetSize) };
-  });
-  if (h.block === UNDEFINED_ADDRESS) return [];
-  if (h.count > 2 ** h.pageBits)
-    throw new UnsupportedHdf5Error("chunk-index", `paged fixed array index of ${ds.info.path}`);
-  const prefix = 6 + meta.offsetSize;
-  const c = await readAt(
-    meta,
-    h.block,
-    prefix + h.count * h.shape.elementSize,
-    "fixed array data block",
-    opts,
-  );
-  expectSignature(c, "FADB", h.block);
-  c.offset = prefix;
-  const elements = Array.from({ length: h.count }, (_, index) => ({
-    index,
-    element: readElement(c, h.shape),
-  }));
-  const grid = gridOf(ds, layout);
-  const order = grid.map((_, d) => d);
-  return toRefs(ds, elements, (i) => coordsOf(i, grid, layout.chunkShape, order));
-}
+/** More chunks than any real dataset has: a larger count means a corrupt index. */
+const MAX_CHUNKS = 100_000_000;
 
 /** Layout facts of an extensible array, from its header. */
 interface EaHeader {
@@ -218,6 +102,9 @@ export async function readExtensibleArrayRefs(
   };
   const h = parseAt(at, "extensible array header", () => parseEaHeader(c, at, meta, base));
   if (h.indexBlock === UNDEFINED_ADDRESS || h.maxIndexSet === 0) return [];
+  if (h.maxIndexSet > MAX_CHUNKS) {
+    throw new InvalidHdf5Error(`extensible array at ${at} claims ${h.maxIndexSet} chunks`, { address: at });
+  }
   const elements = await readEaElements(meta, h, opts);
   const unlimited = Math.max(0, ds.dataspace.maxshape.indexOf(null));
   const order = [unlimited, ...ds.dataspace.shape.map((_, d) => d).filter((d) => d !== unlimited)];
@@ -304,31 +191,4 @@ async function readDataBlock(
     index: block.start + i,
     element: readElement(c, h.shape),
   }));
-}
-
-/**
- * Reads a version-2 B-tree chunk index (record types 10 and 11; datasets with several unlimited
- * dimensions). Records hold scaled (chunk-index) coordinates.
- */
-export async function readBTreeV2ChunkRefs(
-  meta: MetaReader,
-  ds: DatasetMeta,
-  layout: ChunkedLayout,
-  opts?: ReadOptions,
-): Promise<ChunkRef[]> {
-  const rank = ds.dataspace.shape.length;
-  const records = await readBTreeV2Records(meta, layout.address, opts);
-  const filtered = ds.info.filters.length > 0;
-  return records.map((record) => {
-    const c = cursorOf(record);
-    const elementSize = record.length - 8 * rank;
-    const element = readElement(c, {
-      offsetSize: meta.offsetSize,
-      elementSize,
-      filtered,
-      chunkBytes: chunkBytesOf(layout),
-    });
-    const coords = layout.chunkShape.map((n) => readUintLE(c, 8, "scaled offset") * n);
-    return { coords, offset: element.address, size: element.size, filterMask: element.filterMask };
-  });
 }
