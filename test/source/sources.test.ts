@@ -88,6 +88,19 @@ describe("withReadStats", () => {
 });
 
 describe("withBlockCache", () => {
+  it("joins sorted blocks into runs across gaps of at most maxGap blocks", () => {
+    expect(runs([1, 2, 5, 9, 10, 20], 2)).toEqual([
+      [1, 5],
+      [9, 10],
+      [20, 20],
+    ]);
+    expect(runs([1, 2, 5], 0)).toEqual([
+      [1, 2],
+      [5, 5],
+    ]);
+    expect(runs([], 3)).toEqual([]);
+  });
+
   it("answers repeated reads from the cache", async () => {
     const { source: counted, stats } = withReadStats(fromBytes(offsetBytes(10_000)));
     const cached = withBlockCache(counted, { blockSize: 1024, maxGap: 0 });
