@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { SourceError } from "../../src/errors.js";
+import { runs } from "../../src/source/cache.js";
 import {
   fromBytes,
   openFileSource,
