@@ -4,6 +4,8 @@ import type { DatasetMeta } from "./dataset.js";
 import { elementCount } from "./dataspace.js";
 import { toTypedArray } from "./dtype.js";
 import { decodeChunk } from "./filters.js";
+import { readVlenValues } from "./global-heap.js";
+import type { MetaReader } from "./reader.js";
 import type { ChunkRef, DatasetInfo, DecodeSpec, NumericArray } from "./types.js";
 import { decodeFixedString } from "./values.js";
 
@@ -17,32 +19,35 @@ export function decodeSpecOf(info: DatasetInfo): DecodeSpec {
 }
 
 /**
- * Reads and decodes a whole dataset: numeric types as a typed array (host order), fixed-length strings as
- * strings. Unallocated chunks and parts hold the fill value.
+ * Reads and decodes a whole dataset: numeric types as a typed array (host order), fixed- and
+ * variable-length strings as strings. Unallocated chunks and parts hold the fill value.
  * @throws UnsupportedHdf5Error for other datatypes; decode errors from {@link decodeChunk}.
  */
 export async function readDatasetValues(
+  meta: MetaReader,
   source: ByteSource,
   ds: DatasetMeta,
   refs: ChunkRef[],
   opts?: ReadOptions,
 ): Promise<NumericArray | string[]> {
   const { datatype } = ds;
-  if (datatype.typeClass !== 0 && datatype.typeClass !== 1 && datatype.typeClass !== 3) {
+  const vlenString = datatype.typeClass === 9 && datatype.vlenString === true;
+  if (datatype.typeClass !== 0 && datatype.typeClass !== 1 && datatype.typeClass !== 3 && !vlenString) {
     throw new UnsupportedHdf5Error(
       "datatype",
       `dataset ${ds.info.path} has datatype ${ds.info.dtype}, not readable`,
     );
   }
-  const raw = filled(elementCount(ds.dataspace), datatype.size, ds.fill);
+  const count = elementCount(ds.dataspace);
+  const raw = filled(count, datatype.size, ds.fill);
   if (ds.layout.kind === "compact") raw.set(ds.layout.data.subarray(0, raw.length));
   else if (ds.layout.kind === "contiguous") {
-    if (refs[0])
-      raw.set((await source.read(refs[0].offset, Math.min(refs[0].size, raw.length), opts)).subarray(0));
+    if (refs[0]) raw.set(await source.read(refs[0].offset, Math.min(refs[0].size, raw.length), opts));
   } else {
     await readChunksInto(raw, source, ds, refs, opts);
   }
   if (datatype.typeClass === 3) return splitStrings(raw, datatype.size, datatype.stringPad);
+  if (vlenString) return (await readVlenValues(meta, raw, count, datatype, opts)) as string[];
   return toTypedArray(raw, ds.info.dtype);
 }
 
@@ -53,7 +58,9 @@ async function readChunksInto(
   refs: ChunkRef[],
   opts?: ReadOptions,
 ): Promise<void> {
-  const spec = decodeSpecOf(ds.info);
+  // variable-length descriptors are decoded as raw bytes here and resolved afterwards
+  const dtype = ds.datatype.typeClass === 9 ? `|V${ds.datatype.size}` : ds.info.dtype;
+  const spec = { ...decodeSpecOf(ds.info), dtype };
   await Promise.all(
     refs.map(async (ref) => {
       const stored = await source.read(ref.offset, ref.size, opts);

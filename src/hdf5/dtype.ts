@@ -4,16 +4,16 @@ import type { NumericArray } from "./types.js";
 /** A parsed numpy-style dtype string. */
 export interface ParsedDtype {
   order: "<" | ">" | "|";
-  kind: "f" | "i" | "u" | "S";
+  kind: "f" | "i" | "u" | "S" | "V";
   size: number;
 }
 
 /**
- * Parses a numpy-style dtype (`<f8`, `>i4`, `|u1`, `|S27`).
+ * Parses a numpy-style dtype (`<f8`, `>i4`, `|u1`, `|S27`, `|V16` for raw bytes).
  * @throws UnsupportedHdf5Error for `other:<class>` and anything else this reader cannot decode.
  */
 export function parseDtype(dtype: string): ParsedDtype {
-  const m = /^([<>|])([fiuS])(\d+)$/.exec(dtype);
+  const m = /^([<>|])([fiuSV])(\d+)$/.exec(dtype);
   if (!m) throw new UnsupportedHdf5Error("datatype", `datatype ${dtype} cannot be decoded`);
   return { order: m[1] as ParsedDtype["order"], kind: m[2] as ParsedDtype["kind"], size: Number(m[3]) };
 }

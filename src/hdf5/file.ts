@@ -154,7 +154,7 @@ export class Hdf5File {
   async read(path: string, opts?: ReadOptions): Promise<NumericArray | string[]> {
     const ds = await this.#requireDataset(path, opts);
     const refs = await readChunkRefs(this.#meta, ds, opts);
-    return readDatasetValues(this.source, ds, refs, opts);
+    return readDatasetValues(this.#meta, this.source, ds, refs, opts);
   }
 
   async #requireDataset(path: string, opts?: ReadOptions): Promise<DatasetMeta> {

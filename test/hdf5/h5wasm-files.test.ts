@@ -49,6 +49,7 @@ function writeSample(path: string, libver: LibverBounds | undefined): void {
     chunks: [16],
   });
   g.create_dataset({ name: "u16", data: new Uint16Array(series(33, (i) => i * 1000)) });
+  g.create_dataset({ name: "names", data: ["gt1l", "gt1r", "a longer name", ""] });
   const many = f.create_group("many");
   for (let i = 0; i < 20; i++)
     many.create_dataset({ name: `v${String(i).padStart(2, "0")}`, data: new Float64Array([i]) });
@@ -87,7 +88,7 @@ describe.each(variants)("files written by h5wasm: %s", (name, libver) => {
     expect(await file.listGroup("/beam/latitude")).toBeUndefined();
     expect(await file.dataset("/beam")).toBeUndefined();
     expect(await file.dataset("/beam/missing")).toBeUndefined();
-    expect((await file.listDatasets()).length).toBe(26);
+    expect((await file.listDatasets()).length).toBe(27);
   });
 
   it("decodes every dataset exactly", async () => {
@@ -108,6 +109,8 @@ describe.each(variants)("files written by h5wasm: %s", (name, libver) => {
     expect(grid.filters.map((f) => [f.id, f.params])).toEqual([[2, [4]]]);
     expect((await file.chunkRefs("/beam/grid")).length).toBe(8);
     expect((await file.dataset("/beam/h"))!.layout).toBe("contiguous");
+    expect((await file.dataset("/beam/names"))!.dtype).toBe("other:vlen");
+    expect(await file.read("/beam/names")).toEqual(["gt1l", "gt1r", "a longer name", ""]);
   });
 
   it("reads group attributes, compact and dense", async () => {
