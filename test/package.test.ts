@@ -30,7 +30,7 @@ describe("package shape", () => {
 
   it("each edge dependency is imported by one module", () => {
     const edges = {
-      "h3-js": "src/index-builder/geometry.ts",
+      "h3-js": "src/store/h3.ts",
       "parquet-wasm": "src/store/parquet.ts",
       "@duckdb/node-api": "src/store/sql.ts",
     };

@@ -5,6 +5,7 @@ import { INDEX_USAGE, indexCommand } from "./commands/index.js";
 import { INSPECT_USAGE, inspectCommand } from "./commands/inspect.js";
 import { QUERY_USAGE, queryCommand } from "./commands/query.js";
 import { SQL_USAGE, sqlCommand } from "./commands/sql.js";
+import { COMMIT_USAGE, COMPACT_USAGE, commitCommand, compactCommand } from "./commands/store.js";
 import { errorLine, exitCodeOf, UsageError } from "./errors.js";
 
 const COMMANDS: Record<string, (argv: string[], out: (text: string) => void) => Promise<void>> = {
@@ -12,12 +13,14 @@ const COMMANDS: Record<string, (argv: string[], out: (text: string) => void) => 
   index: indexCommand,
   query: queryCommand,
   sql: sqlCommand,
+  commit: commitCommand,
+  compact: compactCommand,
 };
 
 /** Usage text of the command. */
 export const USAGE = [
   "usage:",
-  ...[INSPECT_USAGE, INDEX_USAGE, QUERY_USAGE, SQL_USAGE].map((u) => `  ${u}`),
+  ...[INSPECT_USAGE, INDEX_USAGE, QUERY_USAGE, SQL_USAGE, COMMIT_USAGE, COMPACT_USAGE].map((u) => `  ${u}`),
 ].join("\n");
 
 /** Runs the command line `argv` (without node and script); returns the exit code. */

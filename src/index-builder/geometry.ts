@@ -1,15 +1,12 @@
 /** Per-chunk geography from flat coordinate arrays: bbox, footprint line, H3 cells. */
-import { areNeighborCells, gridPathCells, latLngToCell } from "h3-js";
 import type { Bbox } from "../store/geo.js";
+import { validLonLat } from "../store/h3.js";
 import { wkbLineString, wkbMultiLineString } from "../store/wkb.js";
 
 /** Most vertices kept in a chunk's footprint line; 10 000 segments (200 km) keep a vertex every ~3 km. */
 export const FOOTPRINT_MAX_VERTICES = 64;
 
-/** True for a usable coordinate pair (fill values and NaN are skipped everywhere). */
-export function validLonLat(lon: number, lat: number): boolean {
-  return lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90;
-}
+export { trackCells as h3CellsOf, validLonLat } from "../store/h3.js";
 
 /** Bounding box of the valid points in [start, end); all-infinite when there are none. */
 export function bboxOf(lon: Float64Array, lat: Float64Array, start: number, end: number): Bbox {
@@ -56,42 +53,5 @@ export function footprintOf(lon: Float64Array, lat: Float64Array, start: number,
     if (Math.abs(x - prev) > 180) parts.push([]);
     parts[parts.length - 1]!.push(x, y);
     prev = x;
-  }
-}
-
-/**
- * H3 cells (as unsigned 64-bit integers) of every valid point in [start, end) at `resolution`,
- * plus the cells on the grid path between consecutive points whose cells are not neighbours, so
- * the track leaves no hole. Sorted ascending.
- */
-export function h3CellsOf(
-  lon: Float64Array,
-  lat: Float64Array,
-  start: number,
-  end: number,
-  resolution: number,
-): bigint[] {
-  const cells = new Set<string>();
-  let prev: string | undefined;
-  for (let i = start; i < end; i++) {
-    if (!validLonLat(lon[i]!, lat[i]!)) continue;
-    const cell = latLngToCell(lat[i]!, lon[i]!, resolution);
-    if (cell === prev) continue;
-    if (prev !== undefined && !areNeighborCells(prev, cell)) {
-      for (const between of safeGridPath(prev, cell)) cells.add(between);
-    }
-    cells.add(cell);
-    prev = cell;
-  }
-  return [...cells].map((c) => BigInt(`0x${c}`)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** Grid path between two cells; empty when H3 cannot compute one (across pentagons or faces). */
-function safeGridPath(a: string, b: string): string[] {
-  try {
-    return gridPathCells(a, b);
-  } catch {
-    // H3 has no path across some pentagon distortions; the two end cells are still recorded.
-    return [];
   }
 }

@@ -51,10 +51,12 @@ export async function indexGranule(source: ByteSource, opts: IndexGranuleOptions
   }
   const orbit = await readOrbit(file, granuleId, opts);
   const batch: StoreBatch = { granules: [], arrays: [], chunks: [], chunkCells: [] };
-  for (const beam of beams) {
-    const layout = beamLayout(beam, orbit.sc_orient) ?? { spot: 0, strong: false };
-    await indexBeam(file, { granuleId, beam, ...layout }, batch, opts);
-  }
+  await Promise.all(
+    beams.map((beam) => {
+      const layout = beamLayout(beam, orbit.sc_orient) ?? { spot: 0, strong: false };
+      return indexBeam(file, { granuleId, beam, ...layout }, batch, opts);
+    }),
+  );
   batch.granules.push(await granuleRow(file, { granuleId, url: source.url.href, orbit, batch }, opts));
   return batch;
 }
@@ -121,15 +123,13 @@ async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, op
   const lon = await readFloat64(file, `${group}/${ATL06_COORDINATES.lon}`, opts);
   const time = await readFloat64(file, `${group}/${ATL06_COORDINATES.time}`, opts);
   const n = lat.length;
-  const datasets: { info: DatasetInfo; refs: ChunkRef[] }[] = [];
-  for (const path of await file.listDatasets(opts)) {
-    if (!path.startsWith(`${group}/`)) continue;
-    const info = await file.dataset(path, opts);
-    if (!info || info.shape[0] !== n) continue;
-    const refs = await file.chunkRefs(path, opts);
-    datasets.push({ info, refs });
-    batch.arrays.push(arrayRow(ctx.granuleId, info));
-  }
+  const paths = (await file.listDatasets(opts)).filter((p) => p.startsWith(`${group}/`));
+  // Issued together so the reader's block cache merges their metadata reads into few requests.
+  const infos = await Promise.all(paths.map((p) => file.dataset(p, opts)));
+  const perSegment = infos.filter((info): info is DatasetInfo => info !== undefined && info.shape[0] === n);
+  const refs = await Promise.all(perSegment.map((info) => file.chunkRefs(info.path, opts)));
+  const datasets = perSegment.map((info, i) => ({ info, refs: refs[i]! }));
+  for (const { info } of datasets) batch.arrays.push(arrayRow(ctx.granuleId, info));
   const latInfo = datasets.find((d) => d.info.path.endsWith(`/${ATL06_COORDINATES.lat}`))!.info;
   const step = latInfo.chunkShape?.[0] ?? n;
   for (let start = 0; start < n; start += step) {

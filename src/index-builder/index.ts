@@ -5,6 +5,7 @@ import { mapLimit } from "../concurrency.js";
 import { namingInput } from "../errors.js";
 import { openSource, withReadStats } from "../source/index.js";
 import type { ByteSource } from "../source/types.js";
+import { mergeBatches } from "../store/parts.js";
 import { Store, type StoreBatch } from "../store/store.js";
 import { granuleIdOf, indexGranule } from "./granule.js";
 
@@ -18,6 +19,12 @@ export interface IndexOptions {
   concurrency?: number;
   /** H3 resolution for a new store (an existing store keeps its own). */
   h3Resolution?: number;
+  /**
+   * Index only this shard of the inputs (by a hash of each file name, so every machine given the
+   * same list picks disjoint sets) and stage the rows instead of committing them; a later
+   * `commitStaged` (the `geochunks commit` step) makes all shards visible at once.
+   */
+  shard?: { index: number; count: number };
   /** Called after each granule, e.g. for a progress bar. */
   onProgress?: (event: { done: number; total: number; input: string; status: GranuleStatus }) => void;
   signal?: AbortSignal;
@@ -36,6 +43,10 @@ export interface IndexReport {
   requests: number;
   /** Total size of the inputs, bytes. */
   bytesTotal: number;
+  /** Stored size of the latitude, longitude and delta_time chunks of the indexed granules, bytes. */
+  bytesCoordinates: number;
+  /** True when the rows were staged for a later commit (sharded runs). */
+  staged: boolean;
   chunks: number;
   seconds: number;
 }
@@ -65,12 +76,15 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     bytesRead: 0,
     requests: 0,
     bytesTotal: 0,
+    bytesCoordinates: 0,
+    staged: opts.shard !== undefined,
     chunks: 0,
     seconds: 0,
   };
   const batches: StoreBatch[] = [];
   let done = 0;
-  await mapLimit(inputs, opts.concurrency ?? 4, async (input) => {
+  const mine = opts.shard ? inputs.filter((input) => inShard(input, opts.shard!)) : inputs;
+  await mapLimit(mine, opts.concurrency ?? 4, async (input) => {
     const opened = await openSource(input);
     const { source, stats } = withReadStats(opened);
     try {
@@ -94,27 +108,51 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
         });
         batches.push(batch);
         report.chunks += batch.chunks.length;
+        report.bytesCoordinates += coordinateBytes(batch);
       }
       report[status].push(id);
       report.bytesRead += stats.bytes;
       report.requests += stats.requests;
-      opts.onProgress?.({ done: ++done, total: inputs.length, input, status });
+      opts.onProgress?.({ done: ++done, total: mine.length, input, status });
     } catch (err) {
       throw namingInput(err, input);
     } finally {
       await opened.close();
     }
   });
-  if (batches.length > 0) await store.commit(mergeBatches(batches));
+  if (batches.length > 0) {
+    if (opts.shard) await store.stage(mergeBatches(batches));
+    else await store.commit(mergeBatches(batches));
+  }
+  for (const list of [report.added, report.replaced, report.unchanged]) list.sort();
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }
 
-function mergeBatches(batches: StoreBatch[]): StoreBatch {
-  return {
-    granules: batches.flatMap((b) => b.granules),
-    arrays: batches.flatMap((b) => b.arrays),
-    chunks: batches.flatMap((b) => b.chunks),
-    chunkCells: batches.flatMap((b) => b.chunkCells),
-  };
+/** FNV-1a hash of a file name, stable across machines and runs. */
+function nameHash(input: string): number {
+  const name = input.split(/[\\/]/).pop() ?? input;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** Whether an input belongs to shard `index` of `count`. */
+export function inShard(input: string, shard: { index: number; count: number }): boolean {
+  return nameHash(input) % shard.count === shard.index;
+}
+
+const COORDINATE_PATH = /\/(latitude|longitude|delta_time)$/;
+
+function coordinateBytes(batch: StoreBatch): number {
+  let sum = 0;
+  const seen = new Set<number>();
+  for (const chunk of batch.chunks) {
+    for (const ref of chunk.refs) {
+      if (!COORDINATE_PATH.test(ref.path) || seen.has(ref.offset)) continue;
+      seen.add(ref.offset);
+      sum += ref.size;
+    }
+  }
+  return sum;
 }

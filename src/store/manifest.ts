@@ -10,12 +10,20 @@ export const MANIFEST_NAME = "manifest.json";
 /** Format marker written into every manifest. */
 export const STORE_FORMAT = "geochunks-store";
 
-/** One indexing commit: a set of part files, one per table, holding the rows of some granules. */
+/** The four tables of a store. */
+export const STORE_TABLES = ["granules", "arrays", "chunks", "chunk_cells"] as const;
+/** A table name of the store. */
+export type StoreTable = (typeof STORE_TABLES)[number];
+
+/**
+ * One indexing commit: part files holding the rows of some granules. `chunks` and `chunk_cells`
+ * are split into hive-style partitions by cycle (`chunks/cycle=20/part-<id>.parquet`).
+ */
 export interface PartSet {
   /** Unique id; part file names carry it. */
   id: string;
   /** Relative paths (from the store root) of this set's part files, by table. */
-  files: { granules: string; arrays: string; chunks: string; chunk_cells: string };
+  files: Record<StoreTable, string[]>;
   /** Granules whose rows are in this set. */
   granules: string[];
 }
@@ -30,10 +38,16 @@ export interface GranuleFingerprint {
   part: string;
 }
 
+/** A part set written by a shard job, waiting for `commit`: `staged/<id>.json`. */
+export interface StagedPartSet {
+  part: PartSet;
+  fingerprints: Record<string, Omit<GranuleFingerprint, "part">>;
+}
+
 /** Contents of `manifest.json`. */
 export interface Manifest {
   format: typeof STORE_FORMAT;
-  version: 1;
+  version: 2;
   /** H3 resolution of `h3_cells` and `chunk_cells`. */
   h3_resolution: number;
   /** ISO 8601 time of the last commit. */
@@ -46,7 +60,7 @@ export interface Manifest {
 export function emptyManifest(h3Resolution: number): Manifest {
   return {
     format: STORE_FORMAT,
-    version: 1,
+    version: 2,
     h3_resolution: h3Resolution,
     updated: new Date().toISOString(),
     parts: [],
@@ -71,7 +85,7 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   } catch (err) {
     throw new StoreError(dir, `${dir}: ${MANIFEST_NAME} is not valid JSON`, { cause: err });
   }
-  if (manifest.format !== STORE_FORMAT || manifest.version !== 1) {
+  if (manifest.format !== STORE_FORMAT || manifest.version !== 2) {
     throw new StoreError(dir, `${dir}: not a geochunks store (format ${String(manifest.format)})`);
   }
   return manifest;

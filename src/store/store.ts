@@ -1,41 +1,26 @@
 /** A chunk-index store on local disk: Parquet part files made visible by one JSON manifest. */
-import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { StoreError } from "../errors.js";
-import { EMPTY_BBOX, geoMetadata, unionBbox } from "./geo.js";
+import { withStoreLock } from "./lock.js";
 import {
   emptyManifest,
+  type GranuleFingerprint,
   type Manifest,
-  newPartId,
   type PartSet,
   readManifest,
+  STORE_TABLES,
+  type StagedPartSet,
+  type StoreTable,
   writeManifest,
 } from "./manifest.js";
-import { readParquetFile, tableToParquet } from "./parquet.js";
+import { readParquetFile } from "./parquet.js";
+import { mergeBatches, readPartSet, type StoreBatch, writePartSet } from "./parts.js";
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
-import {
-  type ArrayRow,
-  arraysTable,
-  type ChunkCellRow,
-  type ChunkRow,
-  chunkCellsTable,
-  chunksTable,
-  type GranuleRow,
-  granulesTable,
-} from "./schema.js";
+import type { ArrayRow, ChunkRow, GranuleRow } from "./schema.js";
 
-/** The four tables of a store. */
-export const STORE_TABLES = ["granules", "arrays", "chunks", "chunk_cells"] as const;
-/** A table name of the store. */
-export type StoreTable = (typeof STORE_TABLES)[number];
-
-/** Rows of some granules, to be committed together. */
-export interface StoreBatch {
-  granules: GranuleRow[];
-  arrays: ArrayRow[];
-  chunks: ChunkRow[];
-  chunkCells: ChunkCellRow[];
-}
+export { STORE_TABLES, type StoreTable } from "./manifest.js";
+export type { StoreBatch } from "./parts.js";
 
 /** Options for {@link Store.open}. */
 export interface OpenStoreOptions {
@@ -51,7 +36,18 @@ export interface OpenStoreOptions {
  */
 export const DEFAULT_H3_RESOLUTION = 6;
 
-/** An open store. Reads see the manifest as it was when opened (a snapshot). */
+/** Folder of part sets written by shard jobs and not yet committed. */
+const STAGED_DIR = "staged";
+
+/** What a commit changed. */
+export interface CommitReport {
+  /** Granules now visible that were not before, or were replaced. */
+  granules: string[];
+  /** Part sets made visible. */
+  parts: number;
+}
+
+/** An open store. Reads see the manifest as it was when opened or last committed (a snapshot). */
 export class Store {
   readonly dir: string;
   #manifest: Manifest;
@@ -79,9 +75,14 @@ export class Store {
       );
     }
     await mkdir(dir, { recursive: true });
-    const fresh = emptyManifest(opts.h3Resolution ?? DEFAULT_H3_RESOLUTION);
-    await writeManifest(dir, fresh);
-    return new Store(dir, fresh);
+    const created = await withStoreLock(dir, async () => {
+      const raced = await readManifest(dir);
+      if (raced) return raced;
+      const fresh = emptyManifest(opts.h3Resolution ?? DEFAULT_H3_RESOLUTION);
+      await writeManifest(dir, fresh);
+      return fresh;
+    });
+    return new Store(dir, created);
   }
 
   /** The manifest snapshot this handle reads. */
@@ -91,7 +92,7 @@ export class Store {
 
   /** Absolute paths of the visible part files of a table. */
   files(table: StoreTable): string[] {
-    return this.#manifest.parts.map((p) => join(this.dir, p.files[table]));
+    return this.#manifest.parts.flatMap((p) => p.files[table].map((f) => join(this.dir, f)));
   }
 
   /** All granule rows. */
@@ -114,126 +115,143 @@ export class Store {
   }
 
   /**
-   * Makes `batch` visible, replacing earlier rows of the granules in `replace` (and of any granule
-   * in the batch). Part files are written first, then the manifest is swapped atomically: a crash
-   * leaves the store as before or as after.
-   * @throws StoreError when another writer committed since this handle was opened.
+   * Makes `batch` visible, replacing earlier rows of its granules and of those in `replace`. Part
+   * files are written first, then, holding the store lock, the manifest is re-read, rebased and
+   * swapped atomically: a crash leaves the store as before or as after, and concurrent writers
+   * take turns without losing each other's granules.
+   * @throws StoreError when the lock stays held by a live writer too long.
    */
-  async commit(batch: StoreBatch, opts: { replace?: string[] } = {}): Promise<void> {
-    const onDisk = await readManifest(this.dir);
-    if (onDisk && onDisk.updated !== this.#manifest.updated) {
-      throw new StoreError(
-        this.dir,
-        `${this.dir}: store changed by another writer since it was opened; retry`,
+  async commit(batch: StoreBatch, opts: { replace?: string[] } = {}): Promise<CommitReport> {
+    const staged = batch.granules.length > 0 ? [await this.#writeStaged(batch)] : [];
+    return this.#apply(staged, opts.replace ?? []);
+  }
+
+  /**
+   * Writes `batch` as a staged part set (`staged/<id>.json`), invisible to readers until
+   * {@link Store.commitStaged}: what each shard job of a parallel indexing run does.
+   */
+  async stage(batch: StoreBatch): Promise<PartSet> {
+    const staged = await this.#writeStaged(batch);
+    const path = join(this.dir, STAGED_DIR, `${staged.part.id}.json`);
+    await mkdir(join(this.dir, STAGED_DIR), { recursive: true });
+    await writeFile(`${path}.tmp`, JSON.stringify(staged));
+    await rename(`${path}.tmp`, path);
+    return staged.part;
+  }
+
+  /** Makes every staged part set visible in one manifest swap (later stages win for a granule). */
+  async commitStaged(): Promise<CommitReport> {
+    const dir = join(this.dir, STAGED_DIR);
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
+    const staged = await Promise.all(
+      names.map(async (n) => JSON.parse(await readFile(join(dir, n), "utf8")) as StagedPartSet),
+    );
+    const report = await this.#apply(staged, []);
+    await Promise.all(names.map((n) => rm(join(dir, n), { force: true })));
+    return report;
+  }
+
+  /**
+   * Rewrites all visible rows as one part set (per cycle partition) and removes the old parts and
+   * any orphaned files a crashed writer left. Query results do not change.
+   */
+  async compact(): Promise<{ before: number; after: number }> {
+    return withStoreLock(this.dir, async () => {
+      const disk = (await readManifest(this.dir))!;
+      const before = disk.parts.length;
+      if (before <= 1) {
+        this.#manifest = disk;
+        await this.#removeOrphans(disk);
+        return { before, after: before };
+      }
+      const rows = mergeBatches(
+        await Promise.all(disk.parts.map((p) => readPartSet(this.dir, p, () => true))),
       );
-    }
-    const dropped = new Set([...(opts.replace ?? []), ...batch.granules.map((g) => g.granule_id)]);
-    const kept: PartSet[] = [];
-    const rewritten: PartSet[] = [];
+      const part = await writePartSet(this.dir, rows);
+      const next: Manifest = {
+        ...disk,
+        updated: new Date().toISOString(),
+        parts: [part],
+        granules: Object.fromEntries(
+          Object.entries(disk.granules).map(([id, g]) => [id, { ...g, part: part.id }]),
+        ),
+      };
+      await writeManifest(this.dir, next);
+      this.#manifest = next;
+      await this.#removeOrphans(next);
+      return { before, after: 1 };
+    });
+  }
+
+  async #writeStaged(batch: StoreBatch): Promise<StagedPartSet> {
+    const part = await writePartSet(this.dir, batch);
+    const fingerprints = Object.fromEntries(
+      batch.granules.map((g) => [g.granule_id, { url: g.url, size: g.size, etag: g.etag, mtime: g.mtime }]),
+    );
+    return { part, fingerprints };
+  }
+
+  async #apply(staged: StagedPartSet[], replace: string[]): Promise<CommitReport> {
+    if (staged.length === 0 && replace.length === 0) return { granules: [], parts: 0 };
     const obsolete: PartSet[] = [];
-    for (const part of this.#manifest.parts) {
+    const next = await withStoreLock(this.dir, async () => {
+      let current = (await readManifest(this.dir)) ?? this.#manifest;
+      for (const [i, s] of staged.entries()) {
+        const dropped = new Set([...s.part.granules, ...(i === 0 ? replace : [])]);
+        current = await this.#rebase(current, dropped, obsolete);
+        current.parts.push(s.part);
+        for (const [id, f] of Object.entries(s.fingerprints))
+          current.granules[id] = { ...f, part: s.part.id };
+      }
+      if (staged.length === 0) current = await this.#rebase(current, new Set(replace), obsolete);
+      current.updated = new Date().toISOString();
+      await writeManifest(this.dir, current);
+      return current;
+    });
+    this.#manifest = next;
+    const live = new Set(next.parts.map((p) => p.id));
+    const files = obsolete
+      .filter((p) => !live.has(p.id))
+      .flatMap((p) => STORE_TABLES.flatMap((t) => p.files[t]));
+    await Promise.all(files.map((f) => rm(join(this.dir, f), { force: true })));
+    return { granules: staged.flatMap((s) => s.part.granules), parts: staged.length };
+  }
+
+  /** A copy of `m` without the rows of `dropped`: parts holding them are rewritten without them. */
+  async #rebase(m: Manifest, dropped: Set<string>, obsolete: PartSet[]): Promise<Manifest> {
+    const parts: PartSet[] = [];
+    const granules: Record<string, GranuleFingerprint> = {};
+    for (const [id, g] of Object.entries(m.granules)) if (!dropped.has(id)) granules[id] = g;
+    for (const part of m.parts) {
       if (!part.granules.some((g) => dropped.has(g))) {
-        kept.push(part);
+        parts.push(part);
         continue;
       }
       obsolete.push(part);
-      const rest = await this.#partRows(part, (id) => !dropped.has(id));
-      if (rest.granules.length > 0) rewritten.push(await writePartSet(this.dir, rest));
+      const rest = await readPartSet(this.dir, part, (id) => !dropped.has(id));
+      if (rest.granules.length === 0) continue;
+      const rewritten = await writePartSet(this.dir, rest);
+      parts.push(rewritten);
+      for (const id of rewritten.granules) granules[id] = { ...granules[id]!, part: rewritten.id };
     }
-    const added = batch.granules.length > 0 ? [await writePartSet(this.dir, batch)] : [];
-    const next: Manifest = {
-      ...this.#manifest,
-      updated: new Date().toISOString(),
-      parts: [...kept, ...rewritten, ...added],
-      granules: Object.fromEntries(
-        Object.entries(this.#manifest.granules).filter(([id]) => !dropped.has(id)),
-      ),
-    };
-    for (const part of rewritten) {
-      for (const id of part.granules) next.granules[id] = { ...this.#manifest.granules[id]!, part: part.id };
-    }
-    for (const g of batch.granules) {
-      next.granules[g.granule_id] = {
-        url: g.url,
-        size: g.size,
-        etag: g.etag,
-        mtime: g.mtime,
-        part: added[0]!.id,
-      };
-    }
-    await writeManifest(this.dir, next);
-    this.#manifest = next;
-    await Promise.all(
-      obsolete.flatMap((p) => Object.values(p.files).map((f) => rm(join(this.dir, f), { force: true }))),
-    );
+    return { ...m, parts, granules };
   }
 
-  async #partRows(part: PartSet, keep: (granuleId: string) => boolean): Promise<StoreBatch> {
-    const read = (t: StoreTable) => readParquetFile(join(this.dir, part.files[t]));
-    const chunks = chunkRows(await read("chunks")).filter((r) => keep(r.granule_id));
-    const chunkIds = new Set(chunks.map((c) => c.chunk_id));
-    const cells = (await read("chunk_cells")).toArray().map((r) => ({
-      h3_cell: r.h3_cell as bigint,
-      chunk_id: r.chunk_id as string,
-    }));
-    return {
-      granules: granuleRows(await read("granules")).filter((r) => keep(r.granule_id)),
-      arrays: arrayRows(await read("arrays")).filter((r) => keep(r.granule_id)),
-      chunks,
-      chunkCells: cells.filter((c) => chunkIds.has(c.chunk_id)),
-    };
+  /** Deletes part files no manifest entry or staged set refers to (left by crashed writers). */
+  async #removeOrphans(m: Manifest): Promise<void> {
+    const live = new Set(m.parts.flatMap((p) => STORE_TABLES.flatMap((t) => p.files[t])));
+    const stagedDir = join(this.dir, STAGED_DIR);
+    for (const name of await readdir(stagedDir).catch(() => [] as string[])) {
+      const s = JSON.parse(await readFile(join(stagedDir, name), "utf8")) as StagedPartSet;
+      for (const t of STORE_TABLES) for (const f of s.part.files[t]) live.add(f);
+    }
+    for (const table of STORE_TABLES) {
+      const entries = await readdir(join(this.dir, table), { recursive: true }).catch(() => [] as string[]);
+      for (const rel of entries) {
+        const file = `${table}/${String(rel)}`;
+        if (!file.endsWith(".parquet") && !file.endsWith(".tmp")) continue;
+        if (!live.has(file)) await rm(join(this.dir, file), { force: true });
+      }
+    }
   }
-}
-
-/** Sort key that keeps nearby chunks together, so bbox statistics of row groups prune well. */
-function spatialOrder(a: ChunkRow, b: ChunkRow): number {
-  return Math.floor(a.bbox.ymin) - Math.floor(b.bbox.ymin) || a.bbox.xmin - b.bbox.xmin;
-}
-
-async function writeParquetAtomic(dir: string, file: string, bytes: Uint8Array): Promise<void> {
-  const target = join(dir, file);
-  await mkdir(join(target, ".."), { recursive: true });
-  await writeFile(`${target}.tmp`, bytes);
-  await rename(`${target}.tmp`, target);
-}
-
-async function writePartSet(dir: string, batch: StoreBatch): Promise<PartSet> {
-  const id = newPartId();
-  const files = {
-    granules: `granules/part-${id}.parquet`,
-    arrays: `arrays/part-${id}.parquet`,
-    chunks: `chunks/part-${id}.parquet`,
-    chunk_cells: `chunk_cells/part-${id}.parquet`,
-  };
-  const chunks = [...batch.chunks].sort(spatialOrder);
-  const chunkBbox = chunks.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
-  const granuleBbox = batch.granules.reduce((acc, g) => unionBbox(acc, g.bbox), EMPTY_BBOX);
-  const asArray = (b: typeof EMPTY_BBOX) =>
-    [b.xmin, b.ymin, b.xmax, b.ymax] as [number, number, number, number];
-  await writeParquetAtomic(
-    dir,
-    files.granules,
-    tableToParquet(granulesTable(batch.granules), {
-      metadata: {
-        geo: geoMetadata({ geometryTypes: ["Polygon"], bbox: asArray(granuleBbox), covering: "bbox" }),
-      },
-    }),
-  );
-  await writeParquetAtomic(dir, files.arrays, tableToParquet(arraysTable(batch.arrays)));
-  await writeParquetAtomic(
-    dir,
-    files.chunks,
-    tableToParquet(chunksTable(chunks), {
-      metadata: {
-        geo: geoMetadata({
-          geometryTypes: ["LineString", "MultiLineString"],
-          bbox: asArray(chunkBbox),
-          covering: "bbox",
-        }),
-      },
-      rowGroupSize: 4096,
-    }),
-  );
-  await writeParquetAtomic(dir, files.chunk_cells, tableToParquet(chunkCellsTable(batch.chunkCells)));
-  return { id, files, granules: batch.granules.map((g) => g.granule_id) };
 }

@@ -6,7 +6,7 @@ import { expandInputs } from "../inputs.js";
 import { progressReporter } from "../progress.js";
 
 export const INDEX_USAGE =
-  "geochunks index <inputs...> --store DIR [--product auto|ATL06] [--h3-res N] [--concurrency N]";
+  "geochunks index <inputs...> --store DIR [--product auto|ATL06] [--h3-res N] [--concurrency N] [--shard i/n]";
 
 /** Runs `index`. */
 export async function indexCommand(argv: string[], out: (text: string) => void): Promise<void> {
@@ -15,6 +15,7 @@ export async function indexCommand(argv: string[], out: (text: string) => void):
     product: { type: "string" },
     "h3-res": { type: "string" },
     concurrency: { type: "string" },
+    shard: { type: "string" },
     quiet: { type: "boolean" },
   });
   const store = required(values.store, "--store DIR");
@@ -24,6 +25,7 @@ export async function indexCommand(argv: string[], out: (text: string) => void):
     throw new UsageError(`--product ${product} is not supported yet (ATL06 only)`);
   const h3Resolution = integerOption(values["h3-res"], "--h3-res", 0, 15);
   const concurrency = integerOption(values.concurrency, "--concurrency", 1, 256);
+  const shard = shardOption(values.shard);
   const inputs = await expandInputs(list(positionals.join(",")) ?? []);
   if (inputs.length === 0) throw new UsageError("no granules found in the inputs");
   const progress = progressReporter(values.quiet ? undefined : process.stderr);
@@ -31,14 +33,31 @@ export async function indexCommand(argv: string[], out: (text: string) => void):
     store,
     h3Resolution,
     concurrency,
+    shard,
     onProgress: (e) => progress.update(e.done, e.total),
   });
   progress.done();
+  const where = report.staged
+    ? `staged in ${store} (run geochunks commit --store ${store} once every shard is done)`
+    : `into ${store}`;
+  const share = report.bytesTotal > 0 ? ((100 * report.bytesRead) / report.bytesTotal).toFixed(1) : "0";
+  const perCoordinates =
+    report.bytesCoordinates > 0 ? (report.bytesRead / report.bytesCoordinates).toFixed(2) : "-";
   out(
     `indexed ${report.added.length} added, ${report.replaced.length} replaced, ${report.unchanged.length} unchanged ` +
-      `granules (${report.chunks} chunks) into ${store} in ${report.seconds.toFixed(2)} s; ` +
-      `read ${report.bytesRead} of ${report.bytesTotal} bytes in ${report.requests} requests`,
+      `granules (${report.chunks} chunks) ${where} in ${report.seconds.toFixed(2)} s; read ${report.bytesRead} bytes ` +
+      `in ${report.requests} requests (${share}% of ${report.bytesTotal} bytes; ${perCoordinates} x the lat/lon/time chunks)`,
   );
+}
+
+/** `--shard i/n`: shard i (0-based) of n. */
+function shardOption(value: string | undefined): { index: number; count: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index >= count) throw new UsageError(`--shard ${value} is not i/n with 0 <= i < n`);
+  return { index, count };
 }
 
 function integerOption(
