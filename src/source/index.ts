@@ -2,9 +2,15 @@
 export type { BlockCacheOptions } from "./cache.js";
 export { DEFAULT_BLOCK_SIZE, withBlockCache } from "./cache.js";
 export { FileSource, openFileSource } from "./file.js";
+export type { FetchLike, HttpFingerprint, HttpSourceOptions, HttpStats } from "./http.js";
+export { DEFAULT_HTTP_CONCURRENCY, DEFAULT_HTTP_TIMEOUT_MS, HttpSource, openHttpSource } from "./http.js";
+export type { Limiter } from "./limit.js";
+export { createLimiter } from "./limit.js";
 export { fromBytes } from "./memory.js";
 export type { OpenedSource } from "./open.js";
 export { openSource } from "./open.js";
+export type { BackoffOptions } from "./retry.js";
+export { backoffDelay, DEFAULT_RETRIES } from "./retry.js";
 export type { ReadStats } from "./stats.js";
 export { withReadStats } from "./stats.js";
 export type { ByteSource, ReadOptions } from "./types.js";

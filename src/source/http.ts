@@ -1,0 +1,537 @@
+import { SourceError } from "../errors.js";
+import { checkRange } from "./file.js";
+import type { Limiter } from "./limit.js";
+import { createLimiter } from "./limit.js";
+import type { BackoffOptions } from "./retry.js";
+import { DEFAULT_RETRIES, retrying } from "./retry.js";
+import type { ByteSource, ReadOptions } from "./types.js";
+
+/** Default largest number of requests one {@link HttpSource} has in flight. */
+export const DEFAULT_HTTP_CONCURRENCY = 16;
+
+/**
+ * Default stall timeout, milliseconds: an attempt fails (and is retried) when no response headers or
+ * body bytes arrive for this long. It bounds silence, not transfer time, so large bodies on slow links
+ * still complete.
+ */
+export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+
+/** A `fetch`-compatible function; wrap the global `fetch` to add tokens or request signing. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+/** Options of {@link HttpSource.open}. */
+export interface HttpSourceOptions {
+  /** Sends the requests; default the global `fetch` (keep-alive connections). This is where auth goes. */
+  fetch?: FetchLike;
+  /** Extra request headers sent with every request (e.g. `Authorization`); never shown in errors. */
+  headers?: Record<string, string>;
+  /** Requests in flight at once for this source; default {@link DEFAULT_HTTP_CONCURRENCY}. */
+  concurrency?: number;
+  /** A limiter shared with other sources (bounds all their requests together); overrides `concurrency`. */
+  limiter?: Limiter;
+  /** Retries of 5xx, 429, network errors, truncated bodies and stalls; default {@link DEFAULT_RETRIES}. */
+  retries?: number;
+  /** Backoff between retries; defaults in `retry.ts` (100 ms base, 5 s cap, full jitter). */
+  backoff?: BackoffOptions;
+  /** Stall timeout per attempt, milliseconds; default {@link DEFAULT_HTTP_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
+/** What identifies the version of the object that was read (recorded by the indexer). */
+export interface HttpFingerprint {
+  /** Object size, bytes. */
+  size: number;
+  /** The ETag pinned at the first response, as sent (quotes included). */
+  etag: string | undefined;
+  /** The Last-Modified pinned at the first response (HTTP date). */
+  lastModified: string | undefined;
+}
+
+/** Request counters of an {@link HttpSource}. */
+export interface HttpStats {
+  /** HTTP requests sent, retries and HEAD included. */
+  requests: number;
+  /** Attempts that failed transiently and were tried again. */
+  retries: number;
+  /** Body bytes received. */
+  bytes: number;
+}
+
+/** Bytes of the object starting at file offset `start`. */
+interface Got {
+  start: number;
+  bytes: Uint8Array;
+}
+
+type Handler<T> = (res: Response, progress: () => void) => Promise<T>;
+
+/** One logical request; `early` may answer it without sending anything (checked in each attempt). */
+interface Call<T> {
+  method: "GET" | "HEAD";
+  range?: string;
+  early?: () => Promise<T | undefined>;
+}
+
+/**
+ * An HTTP(S) object read with range GETs. Size comes from the first ranged response's Content-Range
+ * (or a HEAD, falling back to `bytes=0-0` when HEAD is forbidden, as on presigned URLs). The first
+ * ETag (else Last-Modified) is pinned: a later response with another one fails with SourceError 409,
+ * so data of two versions is never mixed. A server that ignores ranges (200 with the whole body) is
+ * detected and its body is kept and sliced for every later read.
+ * @example
+ * const src = await HttpSource.open("https://data.example/ATL06.h5", { headers: { Authorization } });
+ * const bytes = await src.read(0, 1024);
+ */
+export class HttpSource implements ByteSource {
+  /** The object's URL with any credentials (user info, signature or token parameters) redacted. */
+  readonly url: URL;
+  readonly #target: string;
+  readonly #headers: Headers;
+  readonly #secrets: string[];
+  readonly #fetch: FetchLike;
+  readonly #limiter: Limiter;
+  readonly #retries: number;
+  readonly #backoff: BackoffOptions;
+  readonly #timeoutMs: number;
+  readonly #stats: HttpStats = { requests: 0, retries: 0, bytes: 0 };
+  #known: number | undefined;
+  #size: Promise<number> | undefined;
+  #whole: Promise<Uint8Array> | undefined;
+  #pinned = false;
+  #etag: string | undefined;
+  #lastModified: string | undefined;
+
+  private constructor(target: URL, opts: HttpSourceOptions) {
+    const { url, secrets, authorization } = splitCredentials(target);
+    this.url = url;
+    // fetch refuses URLs with user info; it travels as a Basic Authorization header instead.
+    const bare = new URL(target.href);
+    bare.username = "";
+    bare.password = "";
+    this.#target = bare.href;
+    this.#headers = new Headers({ "accept-encoding": "identity" });
+    if (authorization) this.#headers.set("authorization", authorization);
+    for (const [name, value] of Object.entries(opts.headers ?? {})) {
+      this.#headers.set(name, value);
+      if (SENSITIVE_HEADER.test(name)) secrets.push(value);
+    }
+    this.#secrets = secrets.filter((s) => s.length >= 4);
+    this.#fetch = opts.fetch ?? ((u, init) => fetch(u, init));
+    this.#limiter = opts.limiter ?? createLimiter(opts.concurrency ?? DEFAULT_HTTP_CONCURRENCY);
+    this.#retries = opts.retries ?? DEFAULT_RETRIES;
+    this.#backoff = opts.backoff ?? {};
+    this.#timeoutMs = opts.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
+  }
+
+  /**
+   * Prepares an HTTP(S) source; no request is sent until the first `size` or `read`.
+   * @throws SourceError 400 for a malformed URL, 501 for a scheme other than http: or https:.
+   */
+  static async open(url: string | URL, opts: HttpSourceOptions = {}): Promise<HttpSource> {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch (err) {
+      throw new SourceError("malformed URL", { status: 400, url: "", cause: err });
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+      const { url: safe } = splitCredentials(parsed);
+      throw new SourceError(`scheme ${parsed.protocol} of ${safe.href} is not HTTP(S)`, {
+        status: 501,
+        url: safe.href,
+      });
+    }
+    return new HttpSource(parsed, opts);
+  }
+
+  /** The pinned ETag, once a response has been seen. */
+  get etag(): string | undefined {
+    return this.#etag;
+  }
+
+  /** The pinned Last-Modified date, once a response has been seen. */
+  get lastModified(): string | undefined {
+    return this.#lastModified;
+  }
+
+  /** A copy of the request counters. */
+  get stats(): HttpStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Object size in bytes: known after any read, else learned with one HEAD (or `bytes=0-0` GET when
+   * HEAD is forbidden). Memoised; a failure is forgotten so the next call asks again.
+   * @throws SourceError 404/403 and friends, 5xx after the retries.
+   */
+  size(opts?: ReadOptions): Promise<number> {
+    opts?.signal?.throwIfAborted();
+    if (this.#known !== undefined) return Promise.resolve(this.#known);
+    // The probe is shared by concurrent callers, so it runs without any one caller's signal.
+    this.#size ??= this.#probeSize().catch((err: unknown) => {
+      this.#size = undefined;
+      throw err;
+    });
+    return raceSignal(this.#size, opts?.signal);
+  }
+
+  /** Size, ETag and Last-Modified of the version being read (sends a request only if none was sent). */
+  async fingerprint(opts?: ReadOptions): Promise<HttpFingerprint> {
+    const size = await this.size(opts);
+    return { size, etag: this.#etag, lastModified: this.#lastModified };
+  }
+
+  /**
+   * Reads exactly `length` bytes at `offset` with one range GET (retried when transient).
+   * @throws SourceError 416 past the end; 404/403 for a missing or denied object; 409 when the object
+   *   changed since the first response; 5xx/502 (network, truncation)/504 (stall) after the retries.
+   */
+  async read(offset: number, length: number, opts?: ReadOptions): Promise<Uint8Array> {
+    checkRange(offset, length, this.url);
+    const signal = opts?.signal;
+    signal?.throwIfAborted();
+    if (length === 0) {
+      const size = await this.size(opts);
+      if (offset > size) throw this.#pastEnd(offset, length);
+      return new Uint8Array(0);
+    }
+    if (this.#known !== undefined && offset + length > this.#known) throw this.#pastEnd(offset, length);
+    const got = await this.#get(offset, length, signal);
+    if (offset + length > got.start + got.bytes.length) throw this.#pastEnd(offset, length);
+    signal?.throwIfAborted();
+    return got.bytes.subarray(offset - got.start, offset - got.start + length);
+  }
+
+  /** Drops the kept body of a server that ignores ranges; the source stays usable. */
+  async close(): Promise<void> {
+    this.#whole = undefined;
+  }
+
+  async #probeSize(): Promise<number> {
+    const size = await this.#request({ method: "HEAD" }, undefined, async (res) => {
+      // Presigned URLs are signed for GET only, so HEAD gets 403 (S3) or 405 (some CDNs).
+      if (res.status === 403 || res.status === 405 || res.status === 501) return discard(res, undefined);
+      await this.#check(res, "HEAD");
+      const length = contentLength(res);
+      return discard(res, length);
+    });
+    if (size !== undefined) return this.#learnSize(size);
+    try {
+      await this.#get(0, 1, undefined);
+    } catch (err) {
+      // An empty object answers bytes=0-0 with 416 and Content-Range "bytes */0".
+      if (!(err instanceof SourceError && err.status === 416 && this.#known === 0)) throw err;
+    }
+    if (this.#known === undefined) {
+      throw new SourceError(`${this.url.href} reports no size`, { status: 502, url: this.url.href });
+    }
+    return this.#known;
+  }
+
+  async #get(offset: number, length: number, signal: AbortSignal | undefined): Promise<Got> {
+    // Once a server is known to ignore ranges, reads (also those queued behind the limiter) use its body.
+    const kept = async (): Promise<Got | undefined> => {
+      const whole = this.#whole;
+      // When the kept body failed (its reader aborted, say), fall through and ask again.
+      const bytes = whole && (await raceSignal(whole, signal).catch(() => undefined));
+      return bytes && { start: 0, bytes };
+    };
+    const early = await kept();
+    if (early) return early;
+    const range = `bytes=${offset}-${offset + length - 1}`;
+    return this.#request({ method: "GET", range, early: kept }, signal, async (res, progress) => {
+      if (res.status === 416) {
+        const total = parseContentRange(res.headers.get("content-range"))?.total;
+        await discard(res, undefined);
+        if (total !== undefined) this.#learnSize(total);
+        throw this.#pastEnd(offset, length);
+      }
+      await this.#check(res, range);
+      if (res.status === 200) return { start: 0, bytes: await this.#wholeBody(res, progress, range) };
+      const cr = parseContentRange(res.headers.get("content-range"));
+      if (res.status !== 206 || !cr || cr.start === undefined || cr.start > offset) {
+        await discard(res, undefined);
+        const what = `HTTP ${res.status} with Content-Range ${res.headers.get("content-range")}`;
+        throw this.#error(502, `${this.url.href} answered ${range} with ${what}`);
+      }
+      if (cr.total !== undefined) this.#learnSize(cr.total);
+      return { start: cr.start, bytes: await this.#body(res, cr.end - cr.start + 1, progress, range) };
+    });
+  }
+
+  /** Reads a 200 answer to a range request: the server ignores ranges, so keep the body for later reads. */
+  async #wholeBody(res: Response, progress: () => void, range: string): Promise<Uint8Array> {
+    if (this.#whole) {
+      await discard(res, undefined);
+      return this.#whole;
+    }
+    const whole = this.#body(res, contentLength(res), progress, range).then((bytes) => {
+      this.#learnSize(bytes.length);
+      return bytes;
+    });
+    this.#whole = whole;
+    whole.catch(() => {
+      if (this.#whole === whole) this.#whole = undefined;
+    });
+    return whole;
+  }
+
+  /** One request, retried when transient; each attempt holds a limiter slot and has a stall timer. */
+  async #request<T>(what: Call<T>, signal: AbortSignal | undefined, handle: Handler<T>): Promise<T> {
+    let attempts = 0;
+    try {
+      return await retrying(
+        () => {
+          attempts += 1;
+          return this.#limiter.run(() => this.#attempt(what, signal, handle), signal);
+        },
+        {
+          ...this.#backoff,
+          retries: this.#retries,
+          signal,
+          retryable: isTransient,
+          onRetry: () => {
+            this.#stats.retries += 1;
+          },
+        },
+      );
+    } catch (err) {
+      if (attempts > 1 && err instanceof SourceError && isTransient(err)) {
+        throw this.#error(err.status, `${err.message} (gave up after ${attempts} attempts)`, err);
+      }
+      throw err;
+    }
+  }
+
+  async #attempt<T>(what: Call<T>, signal: AbortSignal | undefined, handle: Handler<T>): Promise<T> {
+    const stall = new AbortController();
+    const timer = setTimeout(() => stall.abort(), this.#timeoutMs);
+    const progress = () => timer.refresh();
+    const headers = new Headers(this.#headers);
+    if (what.range) headers.set("range", what.range);
+    const label = what.range ?? what.method;
+    const early = await what.early?.();
+    if (early !== undefined) return early;
+    this.#stats.requests += 1;
+    try {
+      const res = await this.#fetch(this.#target, {
+        method: what.method,
+        headers,
+        signal: signal ? AbortSignal.any([signal, stall.signal]) : stall.signal,
+      });
+      progress();
+      return await handle(res, progress);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      if (stall.signal.aborted) {
+        throw this.#error(504, `${this.url.href} sent nothing for ${this.#timeoutMs} ms (${label})`, err);
+      }
+      // Tear down the connection of a body left half read.
+      stall.abort();
+      if (err instanceof SourceError) throw err;
+      throw this.#error(502, `network error reading ${this.url.href} (${label}): ${reasonOf(err)}`, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Throws the SourceError for a status that is not a success, after reading the error body. */
+  async #check(res: Response, label: string): Promise<void> {
+    if (res.ok) return this.#pin(res);
+    const code = /<Code>([A-Za-z]{1,64})<\/Code>/.exec(await smallText(res))?.[1];
+    const detail = `HTTP ${res.status}${code ? ` ${code}` : ""}`;
+    if (res.status === 404 || res.status === 410)
+      throw this.#error(404, `${this.url.href} not found (${detail})`);
+    if (res.status === 401 || res.status === 403) {
+      throw this.#error(res.status, `access to ${this.url.href} denied (${detail})`);
+    }
+    throw this.#error(res.status, `${this.url.href} answered ${detail} (${label})`);
+  }
+
+  /** Pins the first ETag (else Last-Modified); throws 409 when a later response carries another. */
+  #pin(res: Response): void {
+    const etag = res.headers.get("etag") ?? undefined;
+    const lastModified = res.headers.get("last-modified") ?? undefined;
+    if (!this.#pinned) {
+      this.#pinned = etag !== undefined || lastModified !== undefined;
+      this.#etag = etag;
+      this.#lastModified = lastModified;
+      return;
+    }
+    if (this.#etag !== undefined) {
+      if (etag !== undefined && strong(etag) !== strong(this.#etag))
+        throw this.#changed(`ETag ${this.#etag} -> ${etag}`);
+    } else if (lastModified !== undefined && lastModified !== this.#lastModified) {
+      throw this.#changed(`Last-Modified ${this.#lastModified} -> ${lastModified}`);
+    }
+  }
+
+  #learnSize(size: number): number {
+    if (this.#known === undefined) this.#known = size;
+    else if (this.#known !== size) throw this.#changed(`size ${this.#known} -> ${size}`);
+    return size;
+  }
+
+  /** Reads a body of `expected` bytes (unknown: whatever comes); shorter or longer fails with 502. */
+  async #body(
+    res: Response,
+    expected: number | undefined,
+    progress: () => void,
+    label: string,
+  ): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    const out = expected === undefined ? undefined : new Uint8Array(expected);
+    let got = 0;
+    const reader = res.body?.getReader();
+    for (;;) {
+      const chunk = reader ? await reader.read() : { done: true as const, value: undefined };
+      if (chunk.done) break;
+      progress();
+      this.#stats.bytes += chunk.value.length;
+      if (out && got + chunk.value.length > out.length) {
+        await reader?.cancel();
+        throw this.#error(502, `body of ${this.url.href} (${label}) is longer than ${expected} bytes`);
+      }
+      if (out) out.set(chunk.value, got);
+      else parts.push(chunk.value);
+      got += chunk.value.length;
+    }
+    if (out && got < out.length) {
+      throw this.#error(502, `body of ${this.url.href} (${label}) ended after ${got} of ${expected} bytes`);
+    }
+    return out ?? concat(parts, got);
+  }
+
+  #pastEnd(offset: number, length: number): SourceError {
+    const size = this.#known === undefined ? "" : ` (size ${this.#known})`;
+    return this.#error(416, `range ${offset}+${length} passes the end of ${this.url.href}${size}`);
+  }
+
+  #changed(what: string): SourceError {
+    return this.#error(409, `${this.url.href} changed since first read (${what})`);
+  }
+
+  /** A SourceError about this object, with every known secret scrubbed from the message. */
+  #error(status: number, message: string, cause?: unknown): SourceError {
+    let text = message;
+    for (const secret of this.#secrets) text = text.replaceAll(secret, "***");
+    return new SourceError(text, { status, url: this.url.href, cause });
+  }
+}
+
+/**
+ * Opens an HTTP(S) URL as a {@link ByteSource}; see {@link HttpSource}.
+ * @throws SourceError 400 for a malformed URL, 501 for a scheme other than http: or https:.
+ */
+export function openHttpSource(url: string | URL, opts?: HttpSourceOptions): Promise<HttpSource> {
+  return HttpSource.open(url, opts);
+}
+
+/** Header names whose values are credentials. */
+const SENSITIVE_HEADER = /authorization|cookie|token|secret|key|signature|credential/i;
+
+/** Query parameter names whose values are credentials (presigned S3/CloudFront/Azure URLs, tokens). */
+const SENSITIVE_PARAM = /signature|credential|token|secret|password|key|^sig$|^policy$|^auth/i;
+
+/** Statuses (and failures mapped onto them) worth retrying: server errors, throttling, timeouts. */
+function isTransient(err: unknown): boolean {
+  if (!(err instanceof SourceError)) return false;
+  const s = err.status;
+  return s === 408 || s === 429 || (s >= 500 && s !== 501 && s !== 505);
+}
+
+/** Splits user info and secret query values off a URL: the redacted URL, the secrets, a Basic header. */
+function splitCredentials(target: URL): { url: URL; secrets: string[]; authorization?: string } {
+  const url = new URL(target.href);
+  const secrets: string[] = [];
+  let authorization: string | undefined;
+  if (url.username || url.password) {
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    authorization = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+    secrets.push(password, url.password, authorization.slice(6));
+    url.username = "";
+    url.password = "";
+  }
+  const names = [...url.searchParams.keys()].filter((name) => SENSITIVE_PARAM.test(name));
+  for (const name of names) {
+    for (const value of url.searchParams.getAll(name)) secrets.push(value, encodeURIComponent(value));
+    url.searchParams.set(name, "REDACTED");
+  }
+  return { url, secrets, authorization };
+}
+
+/** Parses `bytes a-b/n`, `bytes a-b/*` or `bytes *\/n`. */
+function parseContentRange(
+  header: string | null,
+): { start: number; end: number; total?: number } | { start: undefined; total?: number } | undefined {
+  const m = /^bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)$/i.exec(header?.trim() ?? "");
+  if (!m) return undefined;
+  const total = m[3] === "*" ? undefined : Number(m[3]);
+  if (m[1] === undefined) return { start: undefined, total };
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  return end < start ? undefined : { start, end, total };
+}
+
+function contentLength(res: Response): number | undefined {
+  const value = res.headers.get("content-length");
+  return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+/** Releases a response body that is not needed, then returns `value`. */
+async function discard<T>(res: Response, value: T): Promise<T> {
+  await res.body?.cancel();
+  return value;
+}
+
+/** The first KiB of an error body (S3 puts its error code there); the rest is dropped. */
+async function smallText(res: Response): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return "";
+  const first = await reader.read();
+  await reader.cancel();
+  return first.done ? "" : new TextDecoder().decode(first.value.subarray(0, 1024));
+}
+
+/** Resolves or rejects as `promise` does, or rejects with the signal's reason when it aborts first. */
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** A short reason for a network failure: the system error code when there is one. */
+function reasonOf(err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  if (cause instanceof Error && "code" in cause && typeof cause.code === "string") return cause.code;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+function strong(etag: string): string {
+  return etag.startsWith("W/") ? etag.slice(2) : etag;
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
