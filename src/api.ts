@@ -22,6 +22,8 @@ export interface QueryInput {
   vars?: string[];
   /** Largest byte gap read through when coalescing ranges. */
   maxGap?: number;
+  /** Candidate chunk test in the index: "bbox" (default) or "h3" (the AOI's H3 cover). */
+  selection?: "bbox" | "h3";
   signal?: AbortSignal;
 }
 

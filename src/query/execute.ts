@@ -24,6 +24,9 @@ export interface QueryStats {
   bytes_minimal: number;
   rows: number;
   seconds: number;
+  /** How candidate chunks were found: "bbox" or "h3" (with the cover's cell count). */
+  selection?: string;
+  cover_cells?: number;
 }
 
 /** Options for {@link executePlan}. */

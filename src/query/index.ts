@@ -2,6 +2,7 @@
 import type { RecordBatch, Schema } from "apache-arrow";
 import { InvalidQueryError } from "../errors.js";
 import { ATL06_DEFAULT_VARS, segmentGroup } from "../products/atl06.js";
+import { type SelectionMethod, selectChunks } from "../store/select.js";
 import type { Store } from "../store/store.js";
 import { arrayKey, executePlan, type QueryStats } from "./execute.js";
 import { planQuery, type QuerySpec, queryVariables, type ReadPlan } from "./plan.js";
@@ -20,6 +21,8 @@ export interface PrepareOptions {
   maxGap?: number;
   /** Range requests in flight per granule. Default 8. */
   concurrency?: number;
+  /** How candidate chunks are found in the index. Default {@link DEFAULT_SELECTION}. */
+  selection?: SelectionMethod;
   signal?: AbortSignal;
 }
 
@@ -33,6 +36,13 @@ export interface PreparedQuery {
   run(): AsyncGenerator<RecordBatch>;
 }
 
+/**
+ * Default candidate test: bbox statistics of the Hilbert-sorted `chunks` parts. The H3 cover
+ * selects the same or fewer chunks (cells follow the track, a bbox covers its whole extent) at the
+ * cost of computing the cover; see bench/select.ts for the measurement behind this default.
+ */
+export const DEFAULT_SELECTION: SelectionMethod = "bbox";
+
 /** Loads the store's index and plans the query; no granule is read until `run()`. */
 export async function prepareQuery(
   store: Store,
@@ -40,7 +50,14 @@ export async function prepareQuery(
   opts: PrepareOptions = {},
 ): Promise<PreparedQuery> {
   const started = performance.now();
-  const [granules, chunks, arrays] = await Promise.all([store.granules(), store.chunks(), store.arrays()]);
+  const { granules, chunks, arrays, coverCells } = await selectChunks(store, {
+    bboxes: spec.aoi.polygons.map((p) => p.bbox),
+    polygons: spec.aoi.polygons.map((p) => p.rings),
+    start: spec.start ? BigInt(spec.start.getTime()) * 1_000_000n : undefined,
+    end: spec.end ? BigInt(spec.end.getTime()) * 1_000_000n : undefined,
+    beams: spec.beams,
+    method: opts.selection ?? DEFAULT_SELECTION,
+  });
   const variables = queryVariables(ATL06_DEFAULT_VARS, spec.vars);
   const plan = planQuery({ granules, chunks }, spec, { variables, maxGap: opts.maxGap });
   const stats: QueryStats = {
@@ -52,6 +69,8 @@ export async function prepareQuery(
     bytes_minimal: 0,
     rows: 0,
     seconds: 0,
+    selection: opts.selection ?? DEFAULT_SELECTION,
+    ...(coverCells === undefined ? {} : { cover_cells: coverCells }),
   };
   const byKey = new Map(arrays.map((a) => [arrayKey(a.granule_id, a.path), a]));
   checkVariables(plan, byKey, spec.vars ?? []);

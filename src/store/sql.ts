@@ -1,5 +1,5 @@
 /** DuckDB SQL over a store: its tables as views over the manifest's part files. */
-import { DuckDBInstance } from "@duckdb/node-api";
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { StoreError } from "../errors.js";
 import { STORE_TABLES, type Store } from "./store.js";
 
@@ -14,6 +14,21 @@ export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
+/** A DuckDB connection, as {@link withConnection} lends it. */
+export type SqlConnection = DuckDBConnection;
+
+/** Runs `fn` with a fresh in-memory DuckDB connection (2 threads), closed afterwards. */
+export async function withConnection<T>(fn: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(":memory:", { threads: "2" });
+  const connection = await instance.connect();
+  try {
+    return await fn(connection);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
 /**
  * Runs SQL with the store's tables (`granules`, `arrays`, `chunks`, `chunk_cells`) as views, plus
  * any extra `views` given as name -> Parquet file (e.g. a query result). DuckDB reads the `geometry`
@@ -25,12 +40,10 @@ export async function runSql(
   sql: string,
   opts: { views?: Record<string, string> } = {},
 ): Promise<SqlResult> {
-  const instance = await DuckDBInstance.create(":memory:", { threads: "2" });
-  const connection = await instance.connect();
-  try {
-    if (store.manifest.parts.length === 0) {
-      throw new StoreError(store.dir, `${store.dir}: store has no granules yet; index some first`);
-    }
+  if (store.manifest.parts.length === 0) {
+    throw new StoreError(store.dir, `${store.dir}: store has no granules yet; index some first`);
+  }
+  return withConnection(async (connection) => {
     for (const table of STORE_TABLES) {
       const files = store.files(table).map(sqlString).join(", ");
       await connection.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet([${files}])`);
@@ -42,10 +55,7 @@ export async function runSql(
     }
     const reader = await connection.runAndReadAll(sql);
     return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
+  });
 }
 
 /** Formats a SQL answer as an aligned text table, CSV or JSON lines. */

@@ -4,10 +4,11 @@ import { readFile } from "node:fs/promises";
 import { openStore } from "../../api.js";
 import { writeGeoParquet } from "../../export/geoparquet.js";
 import { list, parseCommand, required } from "../args.js";
+import { UsageError } from "../errors.js";
 
 export const QUERY_USAGE =
   "geochunks query --store DIR --polygon AOI --out OUT.parquet [--start ISO8601] [--end ISO8601] " +
-  "[--beams gt1l,...|strong|weak] [--vars h_li,...] [--stats] [--dry-run]";
+  "[--beams gt1l,...|strong|weak] [--vars h_li,...] [--select bbox|h3] [--stats] [--dry-run]";
 
 /** The AOI text: the file's contents when the argument names a file, else the argument itself. */
 async function aoiText(arg: string): Promise<{ text: string; source: string }> {
@@ -25,6 +26,7 @@ export async function queryCommand(argv: string[], out: (text: string) => void):
     end: { type: "string" },
     beams: { type: "string" },
     vars: { type: "string" },
+    select: { type: "string" },
     stats: { type: "boolean" },
     "dry-run": { type: "boolean" },
   });
@@ -32,6 +34,9 @@ export async function queryCommand(argv: string[], out: (text: string) => void):
   const { text, source } = await aoiText(required(values.polygon, "--polygon AOI"));
   const dryRun = values["dry-run"] ?? false;
   const outPath = dryRun ? undefined : required(values.out, "--out OUT.parquet");
+  const selection = values.select ?? "bbox";
+  if (selection !== "bbox" && selection !== "h3")
+    throw new UsageError(`--select ${selection} is not bbox or h3`);
   const store = await openStore(storeDir);
   const { toAoi } = await import("../../api.js");
   const result = store.query({
@@ -40,6 +45,7 @@ export async function queryCommand(argv: string[], out: (text: string) => void):
     end: values.end,
     beams: list(values.beams),
     vars: list(values.vars),
+    selection,
   });
   if (dryRun) {
     const plan = await result.plan();

@@ -1,0 +1,180 @@
+/** Chunk selection in DuckDB: the query reads only index rows that can hold answer points. */
+import type { BboxArray } from "./geo.js";
+import { polygonCover } from "./h3.js";
+import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "./schema.js";
+import { sqlString, withConnection } from "./sql.js";
+import type { Store } from "./store.js";
+
+/** How candidate chunks are found. */
+export type SelectionMethod = "bbox" | "h3";
+
+/** What a query asks of the index. */
+export interface ChunkSelection {
+  /** Bounding boxes of the AOI's polygons; a chunk is a candidate when its bbox meets any. */
+  bboxes: BboxArray[];
+  /** The AOI's polygons (rings of interleaved lon/lat), for the H3 cover. */
+  polygons: readonly (readonly Float64Array[])[];
+  /** Inclusive start, ns since the Unix epoch. */
+  start?: bigint;
+  /** Exclusive end, ns since the Unix epoch. */
+  end?: bigint;
+  /** Beam names and/or "strong"/"weak"; all when empty. */
+  beams?: string[];
+  /** Candidate test. Default "bbox". */
+  method?: SelectionMethod;
+}
+
+/** Index rows a query needs: its candidate chunks, their granules and the arrays to decode them. */
+export interface SelectedIndex {
+  granules: GranuleRow[];
+  chunks: ChunkRow[];
+  arrays: ArrayRow[];
+  /** Cells of the AOI's H3 cover when the H3 method ran. */
+  coverCells?: number;
+}
+
+const list = (files: string[]) => `[${files.map(sqlString).join(", ")}]`;
+const num = (v: unknown) => (typeof v === "bigint" ? Number(v) : (v as number));
+
+const floorDiv = (a: bigint, b: bigint) => (a >= 0n ? a / b : -((-a + b - 1n) / b));
+
+/** A TIMESTAMPTZ literal of microseconds since the Unix epoch, UTC. */
+function timestampLiteral(micros: bigint): string {
+  const ms = floorDiv(micros, 1000n);
+  const iso = new Date(Number(ms)).toISOString(); // 2020-01-01T00:00:00.123Z
+  const sub = (micros - ms * 1000n).toString().padStart(3, "0");
+  return `TIMESTAMPTZ '${iso.slice(0, 23)}${sub}+00:00'`;
+}
+
+function whereClause(sel: ChunkSelection, cover: bigint[] | undefined, cellFiles: string[]): string {
+  const parts: string[] = [];
+  const boxes = sel.bboxes.map(
+    ([xmin, ymin, xmax, ymax]) =>
+      `(bbox.xmin <= ${xmax} AND bbox.xmax >= ${xmin} AND bbox.ymin <= ${ymax} AND bbox.ymax >= ${ymin})`,
+  );
+  parts.push(`(${boxes.join(" OR ") || "false"})`);
+  if (cover) {
+    const cells = cover.length ? cover.map((c) => `${c}::UBIGINT`).join(", ") : "NULL";
+    parts.push(
+      `chunk_id IN (SELECT chunk_id FROM read_parquet(${list(cellFiles)}) WHERE h3_cell IN (${cells}))`,
+    );
+  }
+  // Stored times are nanoseconds; DuckDB reads them truncated to microseconds, so round the
+  // window outwards to whole microseconds to never drop a chunk that ends inside it.
+  if (sel.start !== undefined) parts.push(`time_end >= ${timestampLiteral(floorDiv(sel.start, 1000n))}`);
+  if (sel.end !== undefined) parts.push(`time_start < ${timestampLiteral(floorDiv(sel.end, 1000n) + 1n)}`);
+  const beams = sel.beams ?? [];
+  if (beams.length > 0) {
+    const names = beams.filter((b) => b !== "strong" && b !== "weak");
+    const alts = [`beam IN (${names.map(sqlString).join(", ") || "NULL"})`];
+    if (beams.includes("strong")) alts.push("strong");
+    if (beams.includes("weak")) alts.push("NOT strong");
+    parts.push(`(${alts.join(" OR ")})`);
+  }
+  return parts.join(" AND ");
+}
+
+function chunkRow(r: Record<string, unknown>): ChunkRow {
+  const bbox = r.bbox as Record<string, number>;
+  return {
+    chunk_id: r.chunk_id as string,
+    granule_id: r.granule_id as string,
+    beam: r.beam as string,
+    spot: r.spot as number,
+    strong: r.strong as boolean,
+    row_start: num(r.row_start),
+    row_count: r.row_count as number,
+    time_start: r.ts as bigint,
+    time_end: r.te as bigint,
+    bbox: { xmin: bbox.xmin!, ymin: bbox.ymin!, xmax: bbox.xmax!, ymax: bbox.ymax! },
+    geometry: new Uint8Array(),
+    h3_cells: [],
+    refs: (r.refs as Record<string, unknown>[]).map(
+      (ref): ChunkRefRow => ({
+        path: ref.path as string,
+        chunk_start: num(ref.chunk_start),
+        offset: num(ref.offset),
+        size: num(ref.size),
+        filter_mask: num(ref.filter_mask),
+      }),
+    ),
+  };
+}
+
+function granuleRow(r: Record<string, unknown>): GranuleRow {
+  const bbox = r.bbox as Record<string, number>;
+  return {
+    granule_id: r.granule_id as string,
+    url: r.url as string,
+    size: num(r.size),
+    etag: (r.etag as string | null) ?? null,
+    mtime: (r.mtime as number | null) ?? null,
+    product: r.product as string,
+    release: r.release as string,
+    rgt: r.rgt as number,
+    cycle: r.cycle as number,
+    region: r.region as number,
+    sc_orient: r.sc_orient as number,
+    time_start: r.ts as bigint,
+    time_end: r.te as bigint,
+    bbox: { xmin: bbox.xmin!, ymin: bbox.ymin!, xmax: bbox.xmax!, ymax: bbox.ymax! },
+    geometry: new Uint8Array(),
+  };
+}
+
+function arrayRow(r: Record<string, unknown>): ArrayRow {
+  const ints = (v: unknown) => (v == null ? null : (v as unknown[]).map(num));
+  return {
+    granule_id: r.granule_id as string,
+    path: r.path as string,
+    dtype: r.dtype as string,
+    shape: ints(r.shape) ?? [],
+    chunk_shape: ints(r.chunk_shape),
+    filters: r.filters as string,
+    fill_value: r.fill_value as string,
+    attrs: r.attrs as string,
+  };
+}
+
+/**
+ * Finds the candidate chunks of a query with DuckDB, pruning row groups by the `bbox` statistics
+ * (and, with the H3 method, by the sorted `chunk_cells` table), then loads only their granules'
+ * rows of `granules` and `arrays`.
+ */
+export async function selectChunks(store: Store, sel: ChunkSelection): Promise<SelectedIndex> {
+  if (store.manifest.parts.length === 0) return { granules: [], chunks: [], arrays: [] };
+  const cover = sel.method === "h3" ? polygonCover(sel.polygons, store.manifest.h3_resolution) : undefined;
+  return withConnection(async (db) => {
+    const where = whereClause(sel, cover, store.files("chunk_cells"));
+    const chunks = (
+      await db.runAndReadAll(
+        `SELECT chunk_id, granule_id, beam, spot, strong, row_start, row_count, epoch_ns(time_start) AS ts,
+                epoch_ns(time_end) AS te, bbox, refs
+           FROM read_parquet(${list(store.files("chunks"))}, hive_partitioning = false) WHERE ${where}`,
+      )
+    )
+      .getRowObjectsJS()
+      .map((r) => chunkRow(r as Record<string, unknown>));
+    const ids = [...new Set(chunks.map((c) => c.granule_id))];
+    if (ids.length === 0) return { granules: [], chunks, arrays: [], coverCells: cover?.length };
+    const inIds = `granule_id IN (${ids.map(sqlString).join(", ")})`;
+    const granules = (
+      await db.runAndReadAll(
+        `SELECT granule_id, url, size, etag, mtime, product, release, rgt, cycle, region, sc_orient,
+                epoch_ns(time_start) AS ts, epoch_ns(time_end) AS te, bbox
+           FROM read_parquet(${list(store.files("granules"))}) WHERE ${inIds}`,
+      )
+    )
+      .getRowObjectsJS()
+      .map((r) => granuleRow(r as Record<string, unknown>));
+    const arrays = (
+      await db.runAndReadAll(
+        `SELECT granule_id, path, dtype, shape, chunk_shape, filters, fill_value, attrs
+           FROM read_parquet(${list(store.files("arrays"))}) WHERE ${inIds}`,
+      )
+    )
+      .getRowObjectsJS()
+      .map((r) => arrayRow(r as Record<string, unknown>));
+    return { granules, chunks, arrays, coverCells: cover?.length };
+  });
+}
