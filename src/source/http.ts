@@ -124,8 +124,10 @@ export class HttpSource implements ByteSource {
   }
 
   /**
-   * Prepares an HTTP(S) source; no request is sent until the first `size` or `read`.
-   * @throws SourceError 400 for a malformed URL, 501 for a scheme other than http: or https:.
+   * Prepares an HTTP(S) source; no request is sent until the first `size` or `read`. User info in the
+   * URL is sent as a Basic Authorization header.
+   * @throws SourceError 400 for a malformed URL, 501 for a scheme other than http: or https:;
+   *   RangeError for a `concurrency` that is not a positive integer.
    */
   static async open(url: string | URL, opts: HttpSourceOptions = {}): Promise<HttpSource> {
     let parsed: URL;
@@ -304,14 +306,14 @@ export class HttpSource implements ByteSource {
   }
 
   async #attempt<T>(what: Call<T>, signal: AbortSignal | undefined, handle: Handler<T>): Promise<T> {
-    const stall = new AbortController();
-    const timer = setTimeout(() => stall.abort(), this.#timeoutMs);
-    const progress = () => timer.refresh();
+    const early = await what.early?.();
+    if (early !== undefined) return early;
     const headers = new Headers(this.#headers);
     if (what.range) headers.set("range", what.range);
     const label = what.range ?? what.method;
-    const early = await what.early?.();
-    if (early !== undefined) return early;
+    const stall = new AbortController();
+    const timer = setTimeout(() => stall.abort(), this.#timeoutMs);
+    const progress = () => timer.refresh();
     this.#stats.requests += 1;
     try {
       const res = await this.#fetch(this.#target, {
