@@ -16,6 +16,12 @@ export const DEFAULT_HTTP_CONCURRENCY = 16;
  */
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 
+/**
+ * Default largest body kept from a server that ignores ranges, bytes. Such a server sends the whole object
+ * for every read, so it is kept in memory once; past this size that would crowd out the query itself.
+ */
+export const DEFAULT_MAX_WHOLE_BYTES = 1024 * 1024 * 1024;
+
 /** A `fetch`-compatible function; wrap the global `fetch` to add tokens or request signing. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
@@ -29,12 +35,20 @@ export interface HttpSourceOptions {
   concurrency?: number;
   /** A limiter shared with other sources (bounds all their requests together); overrides `concurrency`. */
   limiter?: Limiter;
-  /** Retries of 5xx, 429, network errors, truncated bodies and stalls; default {@link DEFAULT_RETRIES}. */
+  /**
+   * Retries of 5xx, 429, network errors, truncated bodies and stalls; default {@link DEFAULT_RETRIES}.
+   * A Retry-After header lengthens the wait (up to the backoff maximum).
+   */
   retries?: number;
   /** Backoff between retries; defaults in `retry.ts` (100 ms base, 5 s cap, full jitter). */
   backoff?: BackoffOptions;
   /** Stall timeout per attempt, milliseconds; default {@link DEFAULT_HTTP_TIMEOUT_MS}. */
   timeoutMs?: number;
+  /**
+   * Largest object read whole from a server that answers range requests with 200, bytes; a larger one
+   * fails with SourceError 501. Default {@link DEFAULT_MAX_WHOLE_BYTES}.
+   */
+  maxWholeBytes?: number;
 }
 
 /** What identifies the version of the object that was read (recorded by the indexer). */
@@ -93,6 +107,7 @@ export class HttpSource implements ByteSource {
   readonly #retries: number;
   readonly #backoff: BackoffOptions;
   readonly #timeoutMs: number;
+  readonly #maxWholeBytes: number;
   readonly #stats: HttpStats = { requests: 0, retries: 0, bytes: 0 };
   #known: number | undefined;
   #size: Promise<number> | undefined;
@@ -121,6 +136,7 @@ export class HttpSource implements ByteSource {
     this.#retries = opts.retries ?? DEFAULT_RETRIES;
     this.#backoff = opts.backoff ?? {};
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
+    this.#maxWholeBytes = opts.maxWholeBytes ?? DEFAULT_MAX_WHOLE_BYTES;
   }
 
   /**
@@ -267,7 +283,12 @@ export class HttpSource implements ByteSource {
       await discard(res, undefined);
       return this.#whole;
     }
-    const whole = this.#body(res, contentLength(res), progress, range).then((bytes) => {
+    const length = contentLength(res);
+    if (length !== undefined && length > this.#maxWholeBytes) {
+      await discard(res, undefined);
+      throw this.#tooBig(length);
+    }
+    const whole = this.#body(res, length, progress, range).then((bytes) => {
       this.#learnSize(bytes.length);
       return bytes;
     });
@@ -292,6 +313,7 @@ export class HttpSource implements ByteSource {
           retries: this.#retries,
           signal,
           retryable: isTransient,
+          delayHint: (err) => (err instanceof SourceError ? RETRY_AFTER.get(err) : undefined),
           onRetry: () => {
             this.#stats.retries += 1;
           },
@@ -347,7 +369,10 @@ export class HttpSource implements ByteSource {
     if (res.status === 401 || res.status === 403) {
       throw this.#error(res.status, `access to ${this.url.href} denied (${detail})`);
     }
-    throw this.#error(res.status, `${this.url.href} answered ${detail} (${label})`);
+    const err = this.#error(res.status, `${this.url.href} answered ${detail} (${label})`);
+    const wait = retryAfterMs(res.headers.get("retry-after"));
+    if (wait !== undefined) RETRY_AFTER.set(err, wait);
+    throw err;
   }
 
   /** Pins the first ETag (else Last-Modified); throws 409 when a later response carries another. */
@@ -397,6 +422,10 @@ export class HttpSource implements ByteSource {
       if (out) out.set(chunk.value, got);
       else parts.push(chunk.value);
       got += chunk.value.length;
+      if (!out && got > this.#maxWholeBytes) {
+        await reader?.cancel();
+        throw this.#tooBig(got);
+      }
     }
     if (out && got < out.length) {
       throw this.#error(502, `body of ${this.url.href} (${label}) ended after ${got} of ${expected} bytes`);
@@ -407,6 +436,11 @@ export class HttpSource implements ByteSource {
   #pastEnd(offset: number, length: number): SourceError {
     const size = this.#known === undefined ? "" : ` (size ${this.#known})`;
     return this.#error(416, `range ${offset}+${length} passes the end of ${this.url.href}${size}`);
+  }
+
+  #tooBig(bytes: number): SourceError {
+    const message = `${this.url.href} ignores range requests and its body (${bytes} bytes or more) is larger than maxWholeBytes ${this.#maxWholeBytes}`;
+    return this.#error(501, message);
   }
 
   #changed(what: string): SourceError {
@@ -434,6 +468,17 @@ const SENSITIVE_HEADER = /authorization|cookie|token|secret|key|signature|creden
 
 /** Query parameter names whose values are credentials (presigned S3/CloudFront/Azure URLs, tokens). */
 const SENSITIVE_PARAM = /signature|credential|token|secret|password|key|^sig$|^policy$|^auth/i;
+
+/** Waits asked for by a 429 or 503's Retry-After header, milliseconds. */
+const RETRY_AFTER = new WeakMap<SourceError, number>();
+
+/** Parses Retry-After: delay seconds or an HTTP date. */
+function retryAfterMs(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
 
 /** Statuses (and failures mapped onto them) worth retrying: server errors, throttling, timeouts. */
 function isTransient(err: unknown): boolean {

@@ -3,7 +3,13 @@ export type { BlockCacheOptions } from "./cache.js";
 export { DEFAULT_BLOCK_SIZE, withBlockCache } from "./cache.js";
 export { FileSource, openFileSource } from "./file.js";
 export type { FetchLike, HttpFingerprint, HttpSourceOptions, HttpStats } from "./http.js";
-export { DEFAULT_HTTP_CONCURRENCY, DEFAULT_HTTP_TIMEOUT_MS, HttpSource, openHttpSource } from "./http.js";
+export {
+  DEFAULT_HTTP_CONCURRENCY,
+  DEFAULT_HTTP_TIMEOUT_MS,
+  DEFAULT_MAX_WHOLE_BYTES,
+  HttpSource,
+  openHttpSource,
+} from "./http.js";
 export type { Limiter } from "./limit.js";
 export { createLimiter } from "./limit.js";
 export { fromBytes } from "./memory.js";

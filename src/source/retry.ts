@@ -41,6 +41,11 @@ export interface RetryOptions extends BackoffOptions {
   retries?: number;
   /** Whether a failure is transient and worth another attempt. */
   retryable(err: unknown): boolean;
+  /**
+   * Smallest wait the failure itself asks for (a server's Retry-After), milliseconds; the wait is then the
+   * larger of this and the backoff, still capped at `maxMs`.
+   */
+  delayHint?(err: unknown): number | undefined;
   /** Called before each backoff wait (for counting); must not throw. */
   onRetry?(attempt: number, err: unknown, delayMs: number): void;
   /** Aborts the wait between attempts; no attempt starts after it aborts. */
@@ -61,7 +66,8 @@ export async function retrying<T>(attempt: (n: number) => Promise<T>, opts: Retr
       return await attempt(n);
     } catch (err) {
       if (n >= retries || opts.signal?.aborted || !opts.retryable(err)) throw err;
-      const delay = backoffDelay(n, opts);
+      const hint = Math.min(opts.delayHint?.(err) ?? 0, opts.maxMs ?? DEFAULT_BACKOFF_MAX_MS);
+      const delay = Math.max(backoffDelay(n, opts), hint);
       opts.onRetry?.(n, err, delay);
       await sleep(delay, opts.signal);
     }

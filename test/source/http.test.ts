@@ -251,6 +251,16 @@ describe("http source: status handling", () => {
     }
   });
 
+  it("refuses to keep a whole body larger than maxWholeBytes", async () => {
+    const name = serve(offsetBytes(30_000));
+    ignoring.resetStats();
+    const source = await HttpSource.open(`${ignoring.url}${name}`, { ...FAST, maxWholeBytes: 10_000 });
+    const err = await rejection(source.read(0, 10));
+    expect(err.status).toBe(501);
+    expect(err.message).toMatch(/ignores range requests .*30000 bytes.* maxWholeBytes 10000/);
+    expect(ignoring.stats.requests).toBe(1);
+  });
+
   it("maps 416 from the server to SourceError 416 without retrying", async () => {
     const source = await openServed(1_000);
     const err = await rejection(source.read(1_000, 10));
@@ -300,6 +310,23 @@ describe("http source: retries", () => {
     expect(err.message).toMatch(/HTTP 503 SlowDown .*gave up after 3 attempts/);
     expect(err.cause).toBeInstanceOf(SourceError);
     expect(server.stats.requests).toBe(3);
+  });
+
+  it("waits at least what Retry-After asks, capped at the backoff maximum", async () => {
+    const retryAfter: typeof fetch = async (url, init) => {
+      const res = await fetch(url, init);
+      if (res.status !== 503) return res;
+      const headers = new Headers(res.headers);
+      headers.set("retry-after", "1");
+      return new Response(res.body, { status: 503, headers });
+    };
+    const source = await openServed(1_000, { fetch: retryAfter, backoff: { baseMs: 1, maxMs: 250 } });
+    server.setFault(firstN(1, "503"));
+    const t0 = performance.now();
+    expectOffsetBytes(await source.read(0, 10), 0, 10);
+    const waited = performance.now() - t0;
+    expect(waited).toBeGreaterThanOrEqual(245);
+    expect(waited).toBeLessThan(900);
   });
 
   it("retries connection resets mid-body", async () => {
