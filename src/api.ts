@@ -22,8 +22,8 @@ export interface QueryInput {
   vars?: string[];
   /** Largest byte gap read through when coalescing ranges. */
   maxGap?: number;
-  /** Candidate chunk test in the index: "bbox" (default) or "h3" (the AOI's H3 cover). */
-  selection?: "bbox" | "h3";
+  /** Candidate chunk test in the index: "bbox", "h3" (the AOI's H3 cover) or "auto" (default). */
+  selection?: "bbox" | "h3" | "auto";
   signal?: AbortSignal;
 }
 

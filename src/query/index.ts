@@ -37,11 +37,10 @@ export interface PreparedQuery {
 }
 
 /**
- * Default candidate test: bbox statistics of the Hilbert-sorted `chunks` parts. The H3 cover
- * selects the same or fewer chunks (cells follow the track, a bbox covers its whole extent) at the
- * cost of computing the cover; see bench/select.ts for the measurement behind this default.
+ * Default candidate test: "auto" uses the AOI's H3 cover against `chunk_cells` unless the cover
+ * would be large, then bbox statistics (measurement in bench/select.ts and `chooseSelection`).
  */
-export const DEFAULT_SELECTION: SelectionMethod = "bbox";
+export const DEFAULT_SELECTION: SelectionMethod = "auto";
 
 /** Loads the store's index and plans the query; no granule is read until `run()`. */
 export async function prepareQuery(
@@ -50,7 +49,7 @@ export async function prepareQuery(
   opts: PrepareOptions = {},
 ): Promise<PreparedQuery> {
   const started = performance.now();
-  const { granules, chunks, arrays, coverCells } = await selectChunks(store, {
+  const { granules, chunks, arrays, method, coverCells } = await selectChunks(store, {
     bboxes: spec.aoi.polygons.map((p) => p.bbox),
     polygons: spec.aoi.polygons.map((p) => p.rings),
     start: spec.start ? BigInt(spec.start.getTime()) * 1_000_000n : undefined,
@@ -69,7 +68,7 @@ export async function prepareQuery(
     bytes_minimal: 0,
     rows: 0,
     seconds: 0,
-    selection: opts.selection ?? DEFAULT_SELECTION,
+    selection: method,
     ...(coverCells === undefined ? {} : { cover_cells: coverCells }),
   };
   const byKey = new Map(arrays.map((a) => [arrayKey(a.granule_id, a.path), a]));

@@ -8,7 +8,7 @@ import { UsageError } from "../errors.js";
 
 export const QUERY_USAGE =
   "geochunks query --store DIR --polygon AOI --out OUT.parquet [--start ISO8601] [--end ISO8601] " +
-  "[--beams gt1l,...|strong|weak] [--vars h_li,...] [--select bbox|h3] [--stats] [--dry-run]";
+  "[--beams gt1l,...|strong|weak] [--vars h_li,...] [--select auto|bbox|h3] [--stats] [--dry-run]";
 
 /** The AOI text: the file's contents when the argument names a file, else the argument itself. */
 async function aoiText(arg: string): Promise<{ text: string; source: string }> {
