@@ -1,10 +1,7 @@
 /** Indexing runs: many granules into one store, skipping unchanged files and replacing changed ones. */
-import { stat } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { mapLimit } from "../concurrency.js";
 import { namingInput } from "../errors.js";
-import { openSource, withReadStats } from "../source/index.js";
-import type { ByteSource } from "../source/types.js";
+import { fingerprintChange, fingerprintOf, openSource, withReadStats } from "../source/index.js";
 import { mergeBatches } from "../store/parts.js";
 import { Store, type StoreBatch } from "../store/store.js";
 import { granuleIdOf, indexGranule } from "./granule.js";
@@ -51,12 +48,6 @@ export interface IndexReport {
   seconds: number;
 }
 
-async function fingerprintOf(source: ByteSource, opts: { signal?: AbortSignal }) {
-  const size = await source.size(opts);
-  const mtime = source.url.protocol === "file:" ? (await stat(fileURLToPath(source.url))).mtimeMs : null;
-  return { size, etag: null, mtime };
-}
-
 /**
  * Indexes ATL06 granules (paths or URLs) into the store at `opts.store`. A granule already in the
  * store with the same size and ETag/mtime is skipped; a changed one replaces its old rows. All new
@@ -88,17 +79,12 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     const opened = await openSource(input);
     const { source, stats } = withReadStats(opened);
     try {
-      const fingerprint = await fingerprintOf(source, opts);
+      const fingerprint = await fingerprintOf(opened, opts);
       report.bytesTotal += fingerprint.size;
       const id = granuleIdOf(source.url);
       const old = known[id];
       let status: GranuleStatus = old ? "replaced" : "added";
-      if (
-        old &&
-        old.url === source.url.href &&
-        old.size === fingerprint.size &&
-        old.mtime === fingerprint.mtime
-      ) {
+      if (old && old.url === source.url.href && fingerprintChange(old, fingerprint) === undefined) {
         status = "unchanged";
       } else {
         const batch = await indexGranule(source, {

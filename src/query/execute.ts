@@ -1,13 +1,12 @@
 /** Query execution: fetch the planned ranges, decode the chunks, keep the points inside, emit batches. */
-import { stat } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import type { RecordBatch } from "apache-arrow";
 import { mapLimit } from "../concurrency.js";
 import { IndexMismatchError } from "../errors.js";
 import { decodeChunk, itemSize, toTypedArray } from "../hdf5/index.js";
 import type { DecodeSpec, FilterInfo, NumericArray } from "../hdf5/types.js";
 import { ATL06_COORDINATES, deltaTimeToUnixNs, parseAtl06Name, trackId } from "../products/atl06.js";
-import { openSource, withReadStats } from "../source/index.js";
+import { fingerprintChange, fingerprintOf, openSource, withReadStats } from "../source/index.js";
+import type { ByteSource } from "../source/types.js";
 import type { ArrayRow, ChunkRefRow } from "../store/schema.js";
 import { pointsInAoi } from "./pip.js";
 import type { ByteRange, ChunkRead, GranulePlan, QuerySpec, ReadPlan } from "./plan.js";
@@ -71,7 +70,7 @@ async function fetchGranule(g: GranulePlan, opts: ExecuteOptions): Promise<Fetch
   const opened = await openSource(g.granule.url);
   try {
     const { source, stats } = withReadStats(opened);
-    await checkFingerprint(g, source.url, await source.size(opts));
+    await checkFingerprint(g, opened, opts);
     const buffers = await mapLimit(g.ranges, opts.concurrency ?? 8, (r) =>
       source.read(r.offset, r.length, opts),
     );
@@ -83,24 +82,13 @@ async function fetchGranule(g: GranulePlan, opts: ExecuteOptions): Promise<Fetch
   }
 }
 
-/** Refuses a file whose size or mtime differs from what the index recorded. */
-async function checkFingerprint(g: GranulePlan, url: URL, size: number): Promise<void> {
+/** Refuses a file whose size, ETag or mtime differs from what the index recorded. */
+async function checkFingerprint(g: GranulePlan, source: ByteSource, opts: ExecuteOptions): Promise<void> {
   const { granule } = g;
-  const name = granule.granule_id;
-  if (size !== granule.size) {
-    throw new IndexMismatchError(
-      name,
-      `${name}: file changed since it was indexed (size ${size}, indexed ${granule.size}); re-index it`,
-    );
-  }
-  if (url.protocol === "file:" && granule.mtime !== null) {
-    const mtime = (await stat(fileURLToPath(url))).mtimeMs;
-    if (mtime !== granule.mtime) {
-      throw new IndexMismatchError(
-        name,
-        `${name}: file changed since it was indexed (modified ${new Date(mtime).toISOString()}); re-index it`,
-      );
-    }
+  const change = fingerprintChange(granule, await fingerprintOf(source, opts));
+  if (change) {
+    const name = granule.granule_id;
+    throw new IndexMismatchError(name, `${name}: file changed since it was indexed (${change}); re-index it`);
   }
 }
 

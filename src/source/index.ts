@@ -2,6 +2,8 @@
 export type { BlockCacheOptions } from "./cache.js";
 export { DEFAULT_BLOCK_SIZE, withBlockCache } from "./cache.js";
 export { FileSource, openFileSource } from "./file.js";
+export type { Fingerprint } from "./fingerprint.js";
+export { fingerprintChange, fingerprintOf } from "./fingerprint.js";
 export type { FetchLike, HttpFingerprint, HttpSourceOptions, HttpStats } from "./http.js";
 export {
   DEFAULT_HTTP_CONCURRENCY,
