@@ -6,8 +6,8 @@ import { toTypedArray } from "./dtype.js";
 import { decodeChunk } from "./filters.js";
 import { readVlenValues } from "./global-heap.js";
 import type { MetaReader } from "./reader.js";
-import type { ChunkRef, DatasetInfo, DecodeSpec, NumericArray } from "./types.js";
-import { decodeFixedString } from "./values.js";
+import type { ChunkRef, DatasetInfo, DatasetValues, DecodeSpec } from "./types.js";
+import { decodeElements, decodeFixedString } from "./values.js";
 
 /**
  * Builds what {@link decodeChunk} needs from a dataset's metadata. For unchunked datasets the "chunk" is
@@ -18,61 +18,107 @@ export function decodeSpecOf(info: DatasetInfo): DecodeSpec {
   return { path, dtype, chunkShape: chunkShape ?? info.shape, filters };
 }
 
+/** Rows `[start, stop)` of the first dimension of a dataset (all of it for scalars). */
+export interface RowWindow {
+  start: number;
+  stop: number;
+}
+
 /**
- * Reads and decodes a whole dataset: numeric types as a typed array (host order), fixed- and
- * variable-length strings as strings. Unallocated chunks and parts hold the fill value.
- * @throws UnsupportedHdf5Error for other datatypes; decode errors from {@link decodeChunk}.
+ * Reads and decodes a dataset, or the rows of `window`: numeric, enum and bitfield types as a typed array
+ * (host order), opaque types as raw bytes, fixed- and variable-length strings as strings, compounds as
+ * objects, array types as nested arrays, variable-length sequences as arrays, object references as
+ * addresses. Only the chunks that overlap the window are read; unallocated parts hold the fill value.
+ * @throws UnsupportedHdf5Error for datatypes without a decoding; decode errors from {@link decodeChunk}.
  */
 export async function readDatasetValues(
   meta: MetaReader,
   source: ByteSource,
   ds: DatasetMeta,
   refs: ChunkRef[],
-  opts?: ReadOptions,
-): Promise<NumericArray | string[]> {
-  const { datatype } = ds;
-  const vlenString = datatype.typeClass === 9 && datatype.vlenString === true;
-  if (datatype.typeClass !== 0 && datatype.typeClass !== 1 && datatype.typeClass !== 3 && !vlenString) {
-    throw new UnsupportedHdf5Error(
-      "datatype",
-      `dataset ${ds.info.path} has datatype ${ds.info.dtype}, not readable`,
-    );
-  }
-  const count = elementCount(ds.dataspace);
+  opts: ReadOptions & { window?: RowWindow } = {},
+): Promise<DatasetValues> {
+  const { datatype, dataspace } = ds;
+  const window = windowOf(ds, opts.window);
+  const count = elementCount(dataspace) === 0 ? 0 : window.shape.reduce((a, b) => a * b, 1);
   const raw = filled(count, datatype.size, ds.fill);
-  if (ds.layout.kind === "compact") raw.set(ds.layout.data.subarray(0, raw.length));
-  else if (ds.layout.kind === "contiguous") {
-    if (refs[0]) raw.set(await source.read(refs[0].offset, Math.min(refs[0].size, raw.length), opts));
-  } else {
-    await readChunksInto(raw, source, ds, refs, opts);
+  if (count > 0) await readWindowInto(raw, source, ds, { refs, window }, opts);
+  return decodeValues(meta, ds, raw, count, opts);
+}
+
+/** The window as start coordinates and shape over every dimension. */
+function windowOf(ds: DatasetMeta, rows: RowWindow | undefined): { start: number[]; shape: number[] } {
+  const shape = [...ds.dataspace.shape];
+  const start = shape.map(() => 0);
+  if (rows && shape.length > 0) {
+    const n = shape[0]!;
+    const from = Math.min(Math.max(0, rows.start), n);
+    start[0] = from;
+    shape[0] = Math.max(0, Math.min(rows.stop, n) - from);
   }
-  if (datatype.typeClass === 3) return splitStrings(raw, datatype.size, datatype.stringPad);
-  if (vlenString) return (await readVlenValues(meta, raw, count, datatype, opts)) as string[];
-  return toTypedArray(raw, ds.info.dtype);
+  return { start, shape };
+}
+
+async function readWindowInto(
+  raw: Uint8Array,
+  source: ByteSource,
+  ds: DatasetMeta,
+  at: { refs: ChunkRef[]; window: { start: number[]; shape: number[] } },
+  opts: ReadOptions,
+): Promise<void> {
+  const { layout, datatype, dataspace } = ds;
+  const { refs, window } = at;
+  const whole = { shape: dataspace.shape, coords: dataspace.shape.map(() => 0) };
+  if (layout.kind === "compact") {
+    copyChunk(raw, window, { ...whole, bytes: padded(layout.data, datatype.size, dataspace) }, datatype.size);
+  } else if (layout.kind === "contiguous") {
+    if (!refs[0]) return;
+    const rowBytes = dataspace.shape.slice(1).reduce((a, b) => a * b, 1) * datatype.size;
+    const from = (window.start[0] ?? 0) * rowBytes;
+    const length = Math.min(raw.length, Math.max(0, refs[0].size - from));
+    raw.set(await source.read(refs[0].offset + from, length, opts));
+  } else {
+    await readChunksInto(raw, source, ds, at, opts);
+  }
+}
+
+/** Compact data shorter than the dataspace is padded with zeros (as the HDF5 library reads it). */
+function padded(data: Uint8Array, size: number, space: DatasetMeta["dataspace"]): Uint8Array {
+  const total = elementCount(space) * size;
+  if (data.length >= total) return data;
+  const out = new Uint8Array(total);
+  out.set(data);
+  return out;
 }
 
 async function readChunksInto(
   raw: Uint8Array,
   source: ByteSource,
   ds: DatasetMeta,
-  refs: ChunkRef[],
-  opts?: ReadOptions,
+  at: { refs: ChunkRef[]; window: { start: number[]; shape: number[] } },
+  opts: ReadOptions,
 ): Promise<void> {
-  // variable-length descriptors are decoded as raw bytes here and resolved afterwards
-  const dtype = ds.datatype.typeClass === 9 ? `|V${ds.datatype.size}` : ds.info.dtype;
+  const { window } = at;
+  // everything but plain numbers is decoded from raw element bytes afterwards
+  const dtype = /^[<>|][fiu]\d+$/.test(ds.info.dtype) ? ds.info.dtype : `|V${ds.datatype.size}`;
   const spec = { ...decodeSpecOf(ds.info), dtype };
+  const wanted = at.refs.filter((ref) =>
+    ref.coords.every(
+      (c, d) => c < window.start[d]! + window.shape[d]! && c + spec.chunkShape[d]! > window.start[d]!,
+    ),
+  );
   await Promise.all(
-    refs.map(async (ref) => {
+    wanted.map(async (ref) => {
       const stored = await source.read(ref.offset, ref.size, opts);
-      const chunk = decodeChunk(stored, spec, ref.filterMask);
-      copyChunk(
-        raw,
-        ds.dataspace.shape,
-        { bytes: chunk, shape: spec.chunkShape, coords: ref.coords },
-        ds.datatype.size,
-      );
+      const chunk = decodeChunk(stored, spec, ref.filterMask, chunkLabel(ref));
+      copyChunk(raw, window, { bytes: chunk, shape: spec.chunkShape, coords: ref.coords }, ds.datatype.size);
     }),
   );
+}
+
+/** How error messages name a chunk: its coordinates and file offset. */
+function chunkLabel(ref: ChunkRef): string {
+  return `chunk [${ref.coords}] at offset ${ref.offset}`;
 }
 
 /** A decoded chunk placed at `coords` (element coordinates of its first element). */
@@ -83,40 +129,70 @@ export interface PlacedChunk {
 }
 
 /**
- * Copies the part of a decoded chunk that lies inside the dataset into the dataset's row-major buffer;
- * edge chunks are cut to the dataset's extent.
+ * Copies the part of a decoded chunk that lies inside a window of the dataset into the window's
+ * row-major buffer. `window` is the dataset's shape (window at the origin) or `{ start, shape }`.
  */
-export function copyChunk(out: Uint8Array, shape: number[], chunk: PlacedChunk, itemSize: number): void {
+export function copyChunk(
+  out: Uint8Array,
+  window: number[] | { start: number[]; shape: number[] },
+  chunk: PlacedChunk,
+  itemSize: number,
+): void {
+  const shape = Array.isArray(window) ? window : window.shape;
+  const start = Array.isArray(window) ? window.map(() => 0) : window.start;
   const rank = shape.length;
   if (rank === 0) {
     out.set(chunk.bytes.subarray(0, itemSize));
     return;
   }
-  const extent = shape.map((n, d) => Math.max(0, Math.min(chunk.shape[d]!, n - chunk.coords[d]!)));
-  if (extent.some((n) => n === 0)) return;
-  const rowBytes = extent[rank - 1]! * itemSize;
-  const index = new Array<number>(rank - 1).fill(0);
+  const lo = shape.map((_, d) => Math.max(chunk.coords[d]!, start[d]!));
+  const hi = shape.map((n, d) => Math.min(chunk.coords[d]! + chunk.shape[d]!, start[d]! + n));
+  if (lo.some((l, d) => l >= hi[d]!)) return;
+  const rowBytes = (hi[rank - 1]! - lo[rank - 1]!) * itemSize;
+  const index = [...lo];
   for (;;) {
     let src = 0;
     let dst = 0;
     for (let d = 0; d < rank; d++) {
-      const i = d < rank - 1 ? index[d]! : 0;
-      src = src * chunk.shape[d]! + i;
-      dst = dst * shape[d]! + chunk.coords[d]! + i;
+      src = src * chunk.shape[d]! + index[d]! - chunk.coords[d]!;
+      dst = dst * shape[d]! + index[d]! - start[d]!;
     }
     out.set(chunk.bytes.subarray(src * itemSize, src * itemSize + rowBytes), dst * itemSize);
-    if (!advance(index, extent)) return;
+    if (!advance(index, lo, hi)) return;
   }
 }
 
-/** Steps a row-major index over all but the last dimension; false when done. */
-function advance(index: number[], extent: number[]): boolean {
-  for (let d = index.length - 1; d >= 0; d--) {
+/** Steps a row-major index over all but the last dimension within [lo, hi); false when done. */
+function advance(index: number[], lo: number[], hi: number[]): boolean {
+  for (let d = index.length - 2; d >= 0; d--) {
     index[d]! += 1;
-    if (index[d]! < extent[d]!) return true;
-    index[d] = 0;
+    if (index[d]! < hi[d]!) return true;
+    index[d] = lo[d]!;
   }
   return false;
+}
+
+/** Turns raw element bytes into values according to the datatype class. */
+async function decodeValues(
+  meta: MetaReader,
+  ds: DatasetMeta,
+  raw: Uint8Array,
+  count: number,
+  opts: ReadOptions,
+): Promise<DatasetValues> {
+  const { datatype } = ds;
+  const cls = datatype.typeClass;
+  if (/^[<>|][fiu]\d+$/.test(ds.info.dtype) && (cls <= 1 || cls === 4 || cls === 8)) {
+    return toTypedArray(raw, ds.info.dtype);
+  }
+  if (cls === 5) return raw;
+  if (cls === 3) return splitStrings(raw, datatype.size, datatype.stringPad);
+  if (cls === 9) return readVlenValues(meta, raw, count, datatype, opts);
+  if (cls === 6 || cls === 7 || cls === 10) return decodeElements(raw, datatype, count);
+  throw new UnsupportedHdf5Error(
+    "datatype",
+    `dataset ${ds.info.path} has datatype ${ds.info.dtype}, which cannot be decoded`,
+  );
 }
 
 /** A buffer of `count` elements, each set to `fill` (zeros when undefined). */

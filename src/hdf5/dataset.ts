@@ -50,6 +50,21 @@ export function parseDatasetHeader(
   known: { path: string; attrs: Record<string, AttrValue> },
   meta: MetaReader,
 ): DatasetMeta {
+  try {
+    return parseDatasetMessages(header, known, meta);
+  } catch (err) {
+    // name the dataset in every parse error, keeping the error's class and fields
+    if (err instanceof Error && !err.message.includes(known.path))
+      err.message = `dataset ${known.path}: ${err.message}`;
+    throw err;
+  }
+}
+
+function parseDatasetMessages(
+  header: ObjectHeader,
+  known: { path: string; attrs: Record<string, AttrValue> },
+  meta: MetaReader,
+): DatasetMeta {
   const { path, attrs } = known;
   const body = (type: number) => requiredBody(header, type, path);
   const dataspace = parseDataspace(view(body(MSG.dataspace)), 0, meta.lengthSize);

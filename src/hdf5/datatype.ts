@@ -1,4 +1,4 @@
-import { UnsupportedHdf5Error } from "../errors.js";
+import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { Cursor } from "./cursor.js";
 import { cString, readUint8, readUint32LE } from "./cursor.js";
 
@@ -32,6 +32,8 @@ export interface Datatype {
   members?: { name: string; offset: number; type: Datatype }[];
   /** Base type of vlen, array and enum types. */
   base?: Datatype;
+  /** Dimensions of an array type's elements. */
+  dims?: number[];
   /** For vlen: true when it is a variable-length string. */
   vlenString?: boolean;
 }
@@ -41,10 +43,16 @@ export interface Datatype {
  * @throws InvalidHdf5Error when the body is truncated.
  */
 export function parseDatatype(view: DataView, offset: number): Datatype {
-  return parseType({ view, offset });
+  return parseType({ view, offset }, 0);
 }
 
-function parseType(c: Cursor): Datatype {
+/** Deepest nesting of compound, array, enum and vlen types accepted; real files nest two or three. */
+const MAX_TYPE_DEPTH = 32;
+
+function parseType(c: Cursor, depth: number): Datatype {
+  if (depth > MAX_TYPE_DEPTH) {
+    throw new InvalidHdf5Error(`datatype nests deeper than ${MAX_TYPE_DEPTH} levels at offset ${c.offset}`);
+  }
   const classAndVersion = readUint8(c);
   const typeClass = classAndVersion & 0x0f;
   const version = classAndVersion >> 4;
@@ -61,11 +69,20 @@ function parseType(c: Cursor): Datatype {
   if (typeClass === 0) return fixedPoint(c, t, bits);
   if (typeClass === 1) return float(c, t, bits);
   if (typeClass === 3) return { ...t, dtype: `|S${size}` };
-  if (typeClass === 6) return { ...t, members: compoundMembers(c, bits & 0xffff, version, size) };
-  if (typeClass === 9) return { ...t, vlenString: (bits & 0x0f) === 1, base: parseType(c) };
-  if (typeClass === 8) return enumType(c, t, bits & 0xffff, version);
-  if (typeClass === 10) return arrayType(c, t, version);
-  skipProperties(c, typeClass, bits);
+  if (typeClass === 6)
+    return { ...t, members: compoundMembers(c, { count: bits & 0xffff, version, size }, depth) };
+  if (typeClass === 9) return { ...t, vlenString: (bits & 0x0f) === 1, base: parseType(c, depth + 1) };
+  if (typeClass === 8) return enumType(c, t, { count: bits & 0xffff, version }, depth);
+  if (typeClass === 10) return arrayType(c, t, version, depth);
+  if (typeClass === 4) {
+    c.offset += 4; // bit offset, precision
+    return { ...t, dtype: `${orderChar(t)}u${size}` };
+  }
+  if (typeClass === 5) {
+    c.offset += bits & 0xff; // padded ASCII tag
+    return { ...t, dtype: `|V${size}` };
+  }
+  if (typeClass === 2) c.offset += 2; // time: bit precision
   return t;
 }
 
@@ -88,7 +105,8 @@ function orderChar(t: Datatype): string {
 }
 
 /** Compound members; names are NUL-terminated (padded to 8 bytes before version 3). */
-function compoundMembers(c: Cursor, count: number, version: number, size: number) {
+function compoundMembers(c: Cursor, shape: { count: number; version: number; size: number }, depth: number) {
+  const { count, version, size } = shape;
   const members: NonNullable<Datatype["members"]> = [];
   const offsetBytes = size < 256 ? 1 : size < 65536 ? 2 : size < 16777216 ? 3 : 4;
   for (let i = 0; i < count; i++) {
@@ -101,16 +119,29 @@ function compoundMembers(c: Cursor, count: number, version: number, size: number
       offset = readUint32LE(c);
     }
     if (version === 1) c.offset += 1 + 3 + 4 + 4 + 16; // dimensionality, reserved, permutation, reserved, dims
-    members.push({ name, offset, type: parseType(c) });
+    const type = parseType(c, depth + 1);
+    if (offset + type.size > size) {
+      throw new InvalidHdf5Error(
+        `compound member ${name} at byte ${offset} (${type.size} bytes) overruns its ${size}-byte type`,
+      );
+    }
+    members.push({ name, offset, type });
   }
   return members;
 }
 
-function enumType(c: Cursor, t: Datatype, count: number, version: number): Datatype {
-  const base = parseType(c);
+function enumType(
+  c: Cursor,
+  t: Datatype,
+  shape: { count: number; version: number },
+  depth: number,
+): Datatype {
+  const { count, version } = shape;
+  const base = parseType(c, depth + 1);
   for (let i = 0; i < count; i++) readName(c, version < 3);
   c.offset += count * base.size;
-  return { ...t, base, signed: base.signed, littleEndian: base.littleEndian };
+  const dtype = base.typeClass === 0 ? base.dtype : t.dtype;
+  return { ...t, dtype, base, signed: base.signed, littleEndian: base.littleEndian };
 }
 
 function readName(c: Cursor, padded: boolean): string {
@@ -121,17 +152,17 @@ function readName(c: Cursor, padded: boolean): string {
   return cString(bytes.subarray(0, length));
 }
 
-function arrayType(c: Cursor, t: Datatype, version: number): Datatype {
+function arrayType(c: Cursor, t: Datatype, version: number, depth: number): Datatype {
   const rank = readUint8(c);
-  c.offset += version < 3 ? 3 + rank * 8 : rank * 4; // reserved, sizes (and permutation before v3)
-  return { ...t, base: parseType(c) };
-}
-
-/** Skips the properties of classes decoded only as `other:<class>`, so compound parsing stays aligned. */
-function skipProperties(c: Cursor, typeClass: number, bits: number): void {
-  if (typeClass === 2)
-    c.offset += 2; // time: bit precision
-  else if (typeClass === 4)
-    c.offset += 4; // bitfield: bit offset, precision
-  else if (typeClass === 5) c.offset += bits & 0xff; // opaque: padded ASCII tag
+  if (version < 3) c.offset += 3; // reserved
+  const dims = Array.from({ length: rank }, () => readUint32LE(c));
+  if (version < 3) c.offset += rank * 4; // permutation indices
+  const base = parseType(c, depth + 1);
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (base.size * count !== t.size) {
+    throw new InvalidHdf5Error(
+      `array datatype of ${t.size} bytes has dimensions [${dims}] of ${base.size}-byte elements`,
+    );
+  }
+  return { ...t, base, dims };
 }

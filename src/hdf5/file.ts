@@ -1,4 +1,4 @@
-import { InvalidHdf5Error } from "../errors.js";
+import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { BlockCacheOptions } from "../source/cache.js";
 import { withBlockCache } from "../source/cache.js";
 import type { ByteSource, ReadOptions } from "../source/types.js";
@@ -8,13 +8,15 @@ import { readDatasetValues } from "./data.js";
 import type { DatasetMeta } from "./dataset.js";
 import { isDatasetHeader, isGroupHeader, parseDatasetHeader, readAttributes } from "./dataset.js";
 import { readDenseLinks } from "./dense.js";
+import type { ChunkIndexType } from "./layout.js";
+import type { Link } from "./links.js";
 import { isDense, parseLink, parseLinkInfo } from "./links.js";
 import type { ObjectHeader } from "./object-header.js";
 import { MSG, readObjectHeader } from "./object-header.js";
 import type { MetaReader } from "./reader.js";
 import { readSuperblock } from "./superblock.js";
 import { parseSymbolTableMessage, readSymbolTable } from "./symbol-table.js";
-import type { AttrValue, ChunkRef, DatasetInfo, NumericArray } from "./types.js";
+import type { AttrValue, ChunkRef, DatasetInfo, DatasetValues } from "./types.js";
 
 /** Options of {@link Hdf5File.open}. */
 export interface Hdf5OpenOptions extends ReadOptions {
@@ -49,7 +51,7 @@ export class Hdf5File {
   readonly #meta: MetaReader;
   readonly #root: number;
   readonly #headers = new Map<number, Promise<ObjectHeader>>();
-  readonly #groups = new Map<number, Promise<Map<string, number>>>();
+  readonly #groups = new Map<number, Promise<Map<string, Link>>>();
 
   private constructor(source: ByteSource, meta: MetaReader, superblock: { version: number; root: number }) {
     this.source = source;
@@ -120,7 +122,9 @@ export class Hdf5File {
     const seen = new Set<number>([this.#root]);
     const walk = async (path: string, address: number): Promise<Hdf5Tree> => {
       opts?.signal?.throwIfAborted();
-      const children = [...(await this.#children(address, opts)).entries()].sort(([a], [b]) => byName(a, b));
+      const children = [...(await this.#children(address, opts)).entries()]
+        .flatMap(([name, link]) => (link.address === undefined ? [] : [[name, link.address] as const]))
+        .sort(([a], [b]) => byName(a, b));
       const headers = await Promise.all(children.map(([, child]) => this.#header(child, opts)));
       const parts = children.map(async ([name, child], i): Promise<Hdf5Tree> => {
         const childPath = `${path}/${name}`;
@@ -147,14 +151,34 @@ export class Hdf5File {
   }
 
   /**
-   * Reads and decodes the whole dataset: numeric -> typed array of the native type, strings -> string[].
-   * @throws InvalidHdf5Error when `path` is not a dataset; UnsupportedHdf5Error / UnsupportedFilterError
-   *   for datatypes or filters this reader cannot decode.
+   * Reads and decodes the whole dataset: numbers, enums and bitfields -> typed array of the native type,
+   * strings -> string[], compounds -> objects, array types -> nested arrays, opaque -> raw bytes
+   * (see {@link DatasetValues}).
+   * @throws InvalidHdf5Error when `path` is not a dataset or its data is corrupt (a failed fletcher32
+   *   checksum names the chunk); UnsupportedHdf5Error / UnsupportedFilterError for datatypes or filters
+   *   this reader cannot decode.
    */
-  async read(path: string, opts?: ReadOptions): Promise<NumericArray | string[]> {
+  async read(path: string, opts?: ReadOptions): Promise<DatasetValues> {
     const ds = await this.#requireDataset(path, opts);
     const refs = await readChunkRefs(this.#meta, ds, opts);
     return readDatasetValues(this.#meta, this.source, ds, refs, opts);
+  }
+
+  /**
+   * Reads rows `[start, stop)` of the first dimension (clamped to the extent), fetching only the chunks
+   * that overlap them; values as {@link Hdf5File.read} gives them. Scalars ignore the range.
+   * @throws as {@link Hdf5File.read}.
+   */
+  async readSlice(path: string, start: number, stop: number, opts?: ReadOptions): Promise<DatasetValues> {
+    const ds = await this.#requireDataset(path, opts);
+    const refs = await readChunkRefs(this.#meta, ds, opts);
+    return readDatasetValues(this.#meta, this.source, ds, refs, { ...opts, window: { start, stop } });
+  }
+
+  /** The chunk index of a chunked dataset ("btree-v1", "fixed-array"...), or null for other layouts. */
+  async chunkIndex(path: string, opts?: ReadOptions): Promise<ChunkIndexType | null> {
+    const { layout } = await this.#requireDataset(path, opts);
+    return layout.kind === "chunked" ? layout.index : null;
   }
 
   async #requireDataset(path: string, opts?: ReadOptions): Promise<DatasetMeta> {
@@ -172,15 +196,34 @@ export class Hdf5File {
     return parseDatasetHeader(header, { path: normalize(path), attrs }, this.#meta);
   }
 
-  /** Object header address at `path`, or undefined when a component is missing. */
-  async #resolve(path: string, opts?: ReadOptions): Promise<number | undefined> {
+  /**
+   * Object header address at `path`, or undefined when a component is missing. Soft links are followed
+   * (at most {@link MAX_SOFT_LINKS} of them).
+   * @throws UnsupportedHdf5Error when the path goes through an external link.
+   */
+  async #resolve(path: string, opts?: ReadOptions, hops = 0): Promise<number | undefined> {
     let address = this.#root;
-    for (const name of path.split("/").filter((part) => part !== "" && part !== ".")) {
+    const parts = path.split("/").filter((part) => part !== "" && part !== ".");
+    for (const [i, name] of parts.entries()) {
       const header = await this.#header(address, opts);
       if (!isGroupHeader(header)) return undefined;
-      const next = (await this.#children(address, opts)).get(name);
-      if (next === undefined) return undefined;
-      address = next;
+      const link = (await this.#children(address, opts)).get(name);
+      if (link === undefined) return undefined;
+      if (link.external) {
+        throw new UnsupportedHdf5Error(
+          "external-link",
+          `${normalize(path)} goes through an external link to ${link.external.file}:${link.external.path}`,
+        );
+      }
+      if (link.soft !== undefined) {
+        if (hops >= MAX_SOFT_LINKS) {
+          throw new InvalidHdf5Error(`${normalize(path)}: more than ${MAX_SOFT_LINKS} soft links (a cycle?)`);
+        }
+        const base = link.soft.startsWith("/") ? "" : parts.slice(0, i).join("/");
+        const rest = parts.slice(i + 1).join("/");
+        return this.#resolve(`${base}/${link.soft}/${rest}`, opts, hops + 1);
+      }
+      address = link.address!;
     }
     return address;
   }
@@ -189,23 +232,26 @@ export class Hdf5File {
     return memo(this.#headers, address, () => readObjectHeader(this.#meta, address, opts));
   }
 
-  #children(address: number, opts?: ReadOptions): Promise<Map<string, number>> {
+  #children(address: number, opts?: ReadOptions): Promise<Map<string, Link>> {
     return memo(this.#groups, address, async () =>
       readChildren(this.#meta, await this.#header(address, opts), opts),
     );
   }
 }
 
-/** Name -> header address of a group's hard links (soft and external links are skipped). */
+/** Soft links followed while resolving one path; more means a cycle. */
+const MAX_SOFT_LINKS = 32;
+
+/** Name -> link of a group's members (hard, soft and external). */
 async function readChildren(
   meta: MetaReader,
   header: ObjectHeader,
   opts?: ReadOptions,
-): Promise<Map<string, number>> {
+): Promise<Map<string, Link>> {
   const table = header.messages.find((m) => m.type === MSG.symbolTable);
   if (table) {
     const addresses = parseSymbolTableMessage(cursorOf(table.body).view, 0, meta.offsetSize);
-    return readSymbolTable(meta, addresses, opts);
+    return new Map((await readSymbolTable(meta, addresses, opts)).map((link) => [link.name, link]));
   }
   const links = header.messages
     .filter((m) => m.type === MSG.link)
@@ -216,9 +262,7 @@ async function readChildren(
     const dense = { heapAddress: linkInfo.heapAddress, nameIndexAddress: linkInfo.nameIndexAddress };
     links.push(...(await readDenseLinks(meta, dense, opts)));
   }
-  const out = new Map<string, number>();
-  for (const link of links) if (link.address !== undefined) out.set(link.name, link.address);
-  return out;
+  return new Map(links.map((link) => [link.name, link]));
 }
 
 /** Caches a promise per key and forgets it when it rejects, so a later call retries. */

@@ -3,47 +3,58 @@ import { InvalidHdf5Error, UnsupportedFilterError } from "../errors.js";
 import { itemSize } from "./dtype.js";
 import type { DecodeSpec, FilterInfo } from "./types.js";
 
+/** Slack allowed above the chunk size when inflating: a checksum or padding, never a deflate bomb. */
+const INFLATE_SLACK_BYTES = 64 * 1024;
+
 /**
  * Decodes one stored chunk into the raw element bytes of a full chunk (`product(chunkShape) * itemsize`),
- * undoing the pipeline in reverse order and skipping filters whose bit is set in `filterMask`.
- * @throws UnsupportedFilterError for filters other than deflate, shuffle and fletcher32;
- *   InvalidHdf5Error for corrupt data, a failed checksum, or a decoded size that does not match.
+ * undoing the pipeline in reverse order and skipping filters whose bit is set in `filterMask`. `chunk`
+ * names the chunk in error messages (default "a chunk").
+ * @throws UnsupportedFilterError (naming the filter id and dataset) for filters other than deflate,
+ *   shuffle and fletcher32; InvalidHdf5Error for corrupt data, a failed checksum, or a decoded size that
+ *   does not match.
  */
-export function decodeChunk(stored: Uint8Array, spec: DecodeSpec, filterMask: number): Uint8Array {
+export function decodeChunk(
+  stored: Uint8Array,
+  spec: DecodeSpec,
+  filterMask: number,
+  chunk = "a chunk",
+): Uint8Array {
   const size = itemSize(spec.dtype);
   const expected = spec.chunkShape.reduce((a, b) => a * b, 1) * size;
+  const unsupported = spec.filters.find((f, i) => !(filterMask & (1 << i)) && !DECODED.has(f.id));
+  if (unsupported) throw new UnsupportedFilterError(unsupported.id, spec.path);
+  const where = `${chunk} of ${spec.path}`;
   let bytes = stored;
   for (let i = spec.filters.length - 1; i >= 0; i--) {
     if (filterMask & (1 << i)) continue;
-    bytes = applyReverse(bytes, spec.filters[i]!, spec, size);
+    bytes = applyReverse(bytes, spec.filters[i]!, { where, size, limit: expected + INFLATE_SLACK_BYTES });
   }
   if (bytes.length !== expected) {
-    throw new InvalidHdf5Error(
-      `chunk of ${spec.path} decodes to ${bytes.length} bytes; expected ${expected}`,
-    );
+    throw new InvalidHdf5Error(`${where} decodes to ${bytes.length} bytes; expected ${expected}`);
   }
   return bytes;
 }
 
-function applyReverse(bytes: Uint8Array, filter: FilterInfo, spec: DecodeSpec, size: number): Uint8Array {
-  switch (filter.id) {
-    case 1:
-      return inflate(bytes, spec.path);
-    case 2:
-      return unshuffle(bytes, filter.params[0] ?? size);
-    case 3:
-      return verifyFletcher32(bytes, spec.path);
-    default:
-      throw new UnsupportedFilterError(filter.id, spec.path);
-  }
+/** Filters this reader undoes: deflate, shuffle, fletcher32. */
+const DECODED = new Set([1, 2, 3]);
+
+function applyReverse(
+  bytes: Uint8Array,
+  filter: FilterInfo,
+  at: { where: string; size: number; limit: number },
+): Uint8Array {
+  if (filter.id === 1) return inflate(bytes, at.where, at.limit);
+  if (filter.id === 2) return unshuffle(bytes, filter.params[0] || at.size);
+  return verifyFletcher32(bytes, at.where);
 }
 
-function inflate(bytes: Uint8Array, path: string): Uint8Array {
+function inflate(bytes: Uint8Array, where: string, limit: number): Uint8Array {
   try {
-    const out = inflateSync(bytes);
+    const out = inflateSync(bytes, { maxOutputLength: limit });
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength); // a plain view, not a Buffer
   } catch (err) {
-    throw new InvalidHdf5Error(`deflate stream of a chunk of ${path} is corrupt (${bytes.length} bytes)`, {
+    throw new InvalidHdf5Error(`deflate stream of ${where} is corrupt (${bytes.length} bytes)`, {
       cause: err,
     });
   }
@@ -110,17 +121,14 @@ export function fletcher32(data: Uint8Array): number {
 }
 
 /** Checks and strips the 4-byte checksum HDF5 appends (little-endian; old files swap its byte pairs). */
-function verifyFletcher32(bytes: Uint8Array, path: string): Uint8Array {
-  if (bytes.length < 4)
-    throw new InvalidHdf5Error(`fletcher32 chunk of ${path} is only ${bytes.length} bytes`);
+function verifyFletcher32(bytes: Uint8Array, where: string): Uint8Array {
+  if (bytes.length < 4) throw new InvalidHdf5Error(`fletcher32 ${where} is only ${bytes.length} bytes`);
   const data = bytes.subarray(0, bytes.length - 4);
   const stored = new DataView(bytes.buffer, bytes.byteOffset + data.length, 4).getUint32(0, true);
   const sum = fletcher32(data);
   const swapped = (((sum & 0x00ff00ff) << 8) | ((sum >>> 8) & 0x00ff00ff)) >>> 0;
   if (stored !== sum && stored !== swapped) {
-    throw new InvalidHdf5Error(
-      `fletcher32 checksum mismatch in a chunk of ${path}: stored ${stored}, computed ${sum}`,
-    );
+    throw new InvalidHdf5Error(`fletcher32 checksum mismatch in ${where}: stored ${stored}, computed ${sum}`);
   }
   return data;
 }

@@ -6,4 +6,13 @@ export { Hdf5File } from "./file.js";
 export { decodeChunk, fletcher32, unshuffle } from "./filters.js";
 export type { InspectDataset, InspectReport, JsonValue } from "./inspect.js";
 export { inspectHdf5, jsonSafe } from "./inspect.js";
-export type { AttrValue, ChunkRef, DatasetInfo, DecodeSpec, FilterInfo, NumericArray } from "./types.js";
+export type { ChunkIndexType } from "./layout.js";
+export type {
+  AttrValue,
+  ChunkRef,
+  DatasetInfo,
+  DatasetValues,
+  DecodeSpec,
+  FilterInfo,
+  NumericArray,
+} from "./types.js";

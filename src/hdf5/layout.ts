@@ -73,10 +73,10 @@ export function parseLayout(
   }
   if (layoutClass === 2)
     return version === 3 ? parseChunkedV3(c, sizes.offsetSize) : parseChunkedV4(c, sizes);
-  throw new UnsupportedHdf5Error(
-    "layout",
-    `data layout class ${layoutClass} (virtual or unknown) is not supported`,
-  );
+  if (layoutClass === 3) {
+    throw new UnsupportedHdf5Error("virtual-dataset", "virtual datasets (layout class 3) are not supported");
+  }
+  throw new UnsupportedHdf5Error("layout", `data layout class ${layoutClass} is not supported`);
 }
 
 function parseChunkedV3(c: Cursor, offsetSize: number): ChunkedLayout {

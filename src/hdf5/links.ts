@@ -1,12 +1,16 @@
 import { UnsupportedHdf5Error } from "../errors.js";
 import type { Cursor } from "./cursor.js";
-import { readAddress, readBytes, readUint8, readUintLE, UNDEFINED_ADDRESS } from "./cursor.js";
+import { readAddress, readBytes, readUint8, readUint16LE, readUintLE, UNDEFINED_ADDRESS } from "./cursor.js";
 
 /** A link message: a name and, for hard links, the object header address (soft/external: undefined). */
 export interface Link {
   name: string;
   /** Object header address of a hard link; undefined for soft and external links. */
   address: number | undefined;
+  /** Target path of a soft link. */
+  soft?: string;
+  /** Target of an external link: file name and object path in it. */
+  external?: { file: string; path: string };
 }
 
 const utf8 = new TextDecoder("utf-8");
@@ -26,7 +30,15 @@ export function parseLink(view: DataView, offset: number, offsetSize: number): L
   if (flags & 0x10) c.offset += 1; // name character set
   const nameLength = readUintLE(c, 1 << (flags & 0x03), "link name length");
   const name = utf8.decode(readBytes(c, nameLength, "link name"));
-  return { name, address: type === 0 ? readAddress(c, offsetSize) : undefined };
+  if (type === 0) return { name, address: readAddress(c, offsetSize) };
+  if (type === 1)
+    return { name, address: undefined, soft: utf8.decode(readBytes(c, readUint16LE(c), "soft link")) };
+  if (type === 64) {
+    const value = readBytes(c, readUint16LE(c), "external link");
+    const [file = "", path = ""] = utf8.decode(value.subarray(1)).split("\0");
+    return { name, address: undefined, external: { file, path } };
+  }
+  return { name, address: undefined };
 }
 
 /** Link info message (type 0x02): where dense link storage lives, if any. */

@@ -20,7 +20,7 @@ export interface Superblock {
   baseAddress: number;
   /** Address of the root group's object header. */
   rootAddress: number;
-  /** End-of-file address recorded by the writer, relative to the base address. */
+  /** End-of-file address recorded by the writer (the file size, user block included). */
   eofAddress: number;
 }
 
@@ -116,9 +116,10 @@ export async function readSuperblock(
     const bytes = await source.read(at, length, opts);
     if (!hasSignature(bytes.subarray(0, 8))) continue;
     const sb = parseTruncationSafe(bytes, at);
-    if (sb.baseAddress + sb.eofAddress > fileSize) {
+    // the HDF5 library compares the stored end of file with the whole file's size, user block included
+    if (sb.eofAddress > fileSize) {
       throw new InvalidHdf5Error(
-        `file is truncated: superblock records end of file at ${sb.baseAddress + sb.eofAddress} but size is ${fileSize}`,
+        `file is truncated: superblock records end of file at ${sb.eofAddress} but size is ${fileSize}`,
         { address: at },
       );
     }

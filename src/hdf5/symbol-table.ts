@@ -9,8 +9,10 @@ import {
   readAddress,
   readUint8,
   readUint16LE,
+  readUint32LE,
   readUintLE,
 } from "./cursor.js";
+import type { Link } from "./links.js";
 import type { MetaReader } from "./reader.js";
 import { parseAt, readAt, readRaw } from "./reader.js";
 
@@ -24,6 +26,8 @@ export interface LocalHeap {
 export interface SymbolEntry {
   nameOffset: number;
   address: number;
+  /** For soft links (cache type 2): offset of the link value in the local heap. */
+  softOffset?: number;
 }
 
 /** Parses a local heap header (`HEAP`, version 0). */
@@ -62,8 +66,13 @@ export function parseSymbolNode(
   return Array.from({ length: count }, () => {
     const nameOffset = readUintLE(c, offsetSize, "link name offset");
     const objectAddress = readAddress(c, offsetSize);
-    c.offset += 4 + 4 + 16; // cache type, reserved, scratch pad
-    return { nameOffset, address: objectAddress };
+    const cacheType = readUint32LE(c);
+    c.offset += 4; // reserved
+    const softOffset = cacheType === 2 ? readUint32LE(c) : undefined;
+    c.offset += cacheType === 2 ? 12 : 16; // rest of the scratch pad
+    return softOffset === undefined
+      ? { nameOffset, address: objectAddress }
+      : { nameOffset, address: objectAddress, softOffset };
   });
 }
 
@@ -74,13 +83,13 @@ function symbolNodeSize(count: number, offsetSize: number): number {
 
 /**
  * Reads the members of an old-style group (symbol table message): B-tree v1 type 0, its SNODs and the
- * local heap holding the names. Returns name -> object header address.
+ * local heap holding the names. Returns the group's links (hard, or soft with their target path).
  */
 export async function readSymbolTable(
   meta: MetaReader,
   table: { btree: number; heap: number },
   opts?: ReadOptions,
-): Promise<Map<string, number>> {
+): Promise<Link[]> {
   const heapHead = await readAt(
     meta,
     table.heap,
@@ -96,9 +105,11 @@ export async function readSymbolTable(
   const readKey = (c: Cursor) => readUintLE(c, meta.lengthSize, "heap offset");
   const leaves = await readLeaves(meta, table.btree, { type: 0, shape, readKey }, opts);
   const nodes = await Promise.all(leaves.map(({ child }) => readSymbolNodeAt(meta, child, opts)));
-  const out = new Map<string, number>();
-  for (const entry of nodes.flat()) out.set(heapString(names, entry.nameOffset, table.heap), entry.address);
-  return out;
+  return nodes.flat().map((entry) => {
+    const name = heapString(names, entry.nameOffset, table.heap);
+    if (entry.softOffset === undefined) return { name, address: entry.address };
+    return { name, address: undefined, soft: heapString(names, entry.softOffset, table.heap) };
+  });
 }
 
 async function readSymbolNodeAt(

@@ -80,3 +80,10 @@ export type NumericArray =
   | Uint32Array
   | BigInt64Array
   | BigUint64Array;
+
+/**
+ * Values of a dataset as {@link Hdf5File.read} returns them: a typed array for numbers, enums and
+ * bitfields (raw bytes for opaque types), strings for string types, plain values (objects for
+ * compounds, nested arrays for array types and sequences, addresses for object references) otherwise.
+ */
+export type DatasetValues = NumericArray | string[] | AttrValue[];

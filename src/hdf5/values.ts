@@ -6,12 +6,14 @@ const utf8 = new TextDecoder("utf-8");
 /**
  * Decodes one element of `type` at byte `offset` of `view` into a plain value: numbers (64-bit integers
  * as number when safe, else bigint), strings for fixed-length strings, the address for object references,
- * objects for compounds; null for what cannot be decoded without more I/O (vlen, region references).
+ * objects for compounds, nested arrays for array types, unsigned integers for bitfields, byte lists for
+ * opaque types; null for what cannot be decoded without more I/O (vlen, region references).
  */
 export function decodeElement(view: DataView, offset: number, type: Datatype): AttrValue {
   if (offset + type.size > view.byteLength) return null;
   switch (type.typeClass) {
     case 0:
+    case 4:
       return decodeInteger(view, offset, type.size, type.signed, type.littleEndian);
     case 1:
       return decodeFloat(view, offset, type.size, type.littleEndian);
@@ -28,6 +30,10 @@ export function decodeElement(view: DataView, offset: number, type: Datatype): A
       return type.base ? decodeElement(view, offset, type.base) : null;
     case 6:
       return decodeCompound(view, offset, type);
+    case 10:
+      return decodeArray(view, offset, type);
+    case 5:
+      return Array.from(new Uint8Array(view.buffer, view.byteOffset + offset, type.size));
     default:
       return null;
   }
@@ -74,6 +80,14 @@ function decodeCompound(view: DataView, offset: number, type: Datatype): AttrVal
   const out: { [field: string]: AttrValue } = {};
   for (const m of type.members ?? []) out[m.name] = decodeElement(view, offset + m.offset, m.type);
   return out;
+}
+
+function decodeArray(view: DataView, offset: number, type: Datatype): AttrValue {
+  const base = type.base;
+  if (!base || !type.dims) return null;
+  const count = type.dims.reduce((a, b) => a * b, 1);
+  const flat = Array.from({ length: count }, (_, i) => decodeElement(view, offset + i * base.size, base));
+  return shapeValues(flat, type.dims);
 }
 
 /** Nests a flat list into the shape given (row-major); scalars come back as the single value. */

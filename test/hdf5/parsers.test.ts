@@ -224,11 +224,11 @@ describe("layout", () => {
 });
 
 describe("links", () => {
-  it("parses hard links and skips soft links' targets", () => {
+  it("parses hard links and soft links' targets", () => {
     const hard = bytes(1, 0x00, 4, "gt1l", u64(800));
     expect(parseLink(view(hard), 0, 8)).toEqual({ name: "gt1l", address: 800 });
     const soft = bytes(1, 0x08 | 0x10, 1, 0, 3, "ref", u16(4), "/abc");
-    expect(parseLink(view(soft), 0, 8)).toEqual({ name: "ref", address: undefined });
+    expect(parseLink(view(soft), 0, 8)).toEqual({ name: "ref", address: undefined, soft: "/abc" });
   });
 });
 
