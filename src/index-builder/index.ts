@@ -22,6 +22,8 @@ export interface IndexOptions {
    * `commitStaged` (the `geochunks commit` step) makes all shards visible at once.
    */
   shard?: { index: number; count: number };
+  /** Called after the part files are written and before the manifest swap (orchestration, crash tests). */
+  beforeCommit?: () => Promise<void>;
   /** Called after each granule, e.g. for a progress bar. */
   onProgress?: (event: { done: number; total: number; input: string; status: GranuleStatus }) => void;
   signal?: AbortSignal;
@@ -108,7 +110,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
   });
   if (batches.length > 0) {
     if (opts.shard) await store.stage(mergeBatches(batches));
-    else await store.commit(mergeBatches(batches));
+    else await store.commit(mergeBatches(batches), { beforeSwap: opts.beforeCommit });
   }
   for (const list of [report.added, report.replaced, report.unchanged]) list.sort();
   report.seconds = (performance.now() - started) / 1000;

@@ -118,11 +118,15 @@ export class Store {
    * Makes `batch` visible, replacing earlier rows of its granules and of those in `replace`. Part
    * files are written first, then, holding the store lock, the manifest is re-read, rebased and
    * swapped atomically: a crash leaves the store as before or as after, and concurrent writers
-   * take turns without losing each other's granules.
+   * take turns without losing each other's granules. `beforeSwap` runs between the two steps.
    * @throws StoreError when the lock stays held by a live writer too long.
    */
-  async commit(batch: StoreBatch, opts: { replace?: string[] } = {}): Promise<CommitReport> {
+  async commit(
+    batch: StoreBatch,
+    opts: { replace?: string[]; beforeSwap?: () => Promise<void> } = {},
+  ): Promise<CommitReport> {
     const staged = batch.granules.length > 0 ? [await this.#writeStaged(batch)] : [];
+    await opts.beforeSwap?.();
     return this.#apply(staged, opts.replace ?? []);
   }
 

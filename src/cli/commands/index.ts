@@ -34,6 +34,7 @@ export async function indexCommand(argv: string[], out: (text: string) => void):
     h3Resolution,
     concurrency,
     shard,
+    beforeCommit: pauseBeforeCommit(),
     onProgress: (e) => progress.update(e.done, e.total),
   });
   progress.done();
@@ -48,6 +49,19 @@ export async function indexCommand(argv: string[], out: (text: string) => void):
       `granules (${report.chunks} chunks) ${where} in ${report.seconds.toFixed(2)} s; read ${report.bytesRead} bytes ` +
       `in ${report.requests} requests (${share}% of ${report.bytesTotal} bytes; ${perCoordinates} x the lat/lon/time chunks)`,
   );
+}
+
+/**
+ * GEOCHUNKS_PAUSE_BEFORE_COMMIT_MS holds a run between writing its part files and swapping the
+ * manifest, so crash-consistency tests can kill it exactly there.
+ */
+function pauseBeforeCommit(): (() => Promise<void>) | undefined {
+  const ms = Number(process.env.GEOCHUNKS_PAUSE_BEFORE_COMMIT_MS ?? "");
+  if (!(ms > 0)) return undefined;
+  return async () => {
+    process.stderr.write("geochunks: parts written, pausing before commit\n");
+    await new Promise((r) => setTimeout(r, ms));
+  };
 }
 
 /** `--shard i/n`: shard i (0-based) of n. */
