@@ -1,13 +1,15 @@
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { ReadOptions } from "../source/types.js";
+import { verifyChecksum } from "./checksum.js";
 import type { Element, ElementShape } from "./chunk-elements.js";
 import { chunkBytesOf, coordsOf, gridOf, readElement, toRefs } from "./chunk-elements.js";
 import type { Cursor } from "./cursor.js";
 import { expectSignature, readAddress, readUint8, readUintLE, UNDEFINED_ADDRESS } from "./cursor.js";
 import type { DatasetMeta } from "./dataset.js";
+import { readPage } from "./fixed-array.js";
 import type { ChunkedLayout } from "./layout.js";
 import type { MetaReader } from "./reader.js";
-import { parseAt, readAt } from "./reader.js";
+import { parseAt, readAt, readRaw } from "./reader.js";
 import type { ChunkRef } from "./types.js";
 
 /** More chunks than any real dataset has: a larger count means a corrupt index. */
@@ -43,7 +45,14 @@ function parseEaHeader(
   const maxIndexSet = readUintLE(c, meta.lengthSize, "max index set");
   readUintLE(c, meta.lengthSize, "element count");
   const indexBlock = readAddress(c, meta.offsetSize);
-  if (dataBlockMin === 0 || secondaryMinPointers === 0 || maxBits > 64) {
+  verifyChecksum(
+    new Uint8Array(c.view.buffer, c.view.byteOffset, c.view.byteLength),
+    c.offset,
+    "extensible array header",
+    at,
+  );
+  const pow2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
+  if (!pow2(dataBlockMin) || !pow2(secondaryMinPointers) || maxBits > 64 || pageBits > 32) {
     throw new InvalidHdf5Error(`extensible array at ${at} has invalid parameters`, { address: at });
   }
   return {
@@ -78,8 +87,9 @@ function superBlocks(h: EaHeader) {
 
 /**
  * Reads an Extensible Array chunk index (`EAHD`, `EAIB`, `EASB`, `EADB`; datasets with one unlimited
- * dimension). Linear chunk indices put the unlimited dimension first.
- * @throws UnsupportedHdf5Error for paged data blocks.
+ * dimension), paged data blocks included; every block's checksum is verified. Linear chunk indices put
+ * the unlimited dimension first.
+ * @throws InvalidHdf5Error for bad signatures, checksums or addresses outside the file.
  */
 export async function readExtensibleArrayRefs(
   meta: MetaReader,
@@ -120,8 +130,10 @@ async function readEaElements(meta: MetaReader, h: EaHeader, opts?: ReadOptions)
   const prefix = 6 + meta.offsetSize;
   const size =
     prefix + h.indexElements * h.shape.elementSize + (directBlocks + secondaries) * meta.offsetSize;
-  const c = await readAt(meta, h.indexBlock, size, "extensible array index block", opts);
-  expectSignature(c, "EAIB", h.indexBlock);
+  const bytes = await readRaw(meta, h.indexBlock, size + 4, "extensible array index block", opts);
+  const c = parseAt(h.indexBlock, "extensible array index block", () =>
+    checkedBlock(bytes, "EAIB", h.indexBlock, size),
+  );
   c.offset = prefix;
   const out = Array.from({ length: h.indexElements }, (_, index) => ({
     index,
@@ -132,63 +144,124 @@ async function readEaElements(meta: MetaReader, h: EaHeader, opts?: ReadOptions)
   const jobs: Promise<{ index: number; element: Element }[]>[] = [];
   for (const [s, info] of sblks.entries()) {
     if (info.start >= h.maxIndexSet) break;
-    const addresses =
+    const secondary =
       s < directSuper
-        ? blockAddresses.slice(info.firstBlock, info.firstBlock + info.blocks)
-        : await readSecondary(
-            meta,
-            h,
-            { address: superAddresses[s - directSuper]!, blocks: info.blocks },
-            opts,
-          );
-    addresses.forEach((address, d) => {
+        ? {
+            addresses: blockAddresses.slice(info.firstBlock, info.firstBlock + info.blocks),
+            pages: undefined,
+          }
+        : await readSecondary(meta, h, { address: superAddresses[s - directSuper]!, ...info }, opts);
+    secondary.addresses.forEach((address, d) => {
       const start = info.start + d * info.elements;
       if (address !== UNDEFINED_ADDRESS && start < h.maxIndexSet) {
-        jobs.push(readDataBlock(meta, h, { address, start, elements: info.elements }, opts));
+        const block = { address, start, elements: info.elements, pages: secondary.pages?.[d] };
+        jobs.push(readDataBlock(meta, h, block, opts));
       }
     });
   }
   return [...out, ...(await Promise.all(jobs)).flat()];
 }
 
-/** Data block addresses of a secondary block (`EASB`); all undefined when the block was never allocated. */
+/** Bit `i` of a bitmap, most significant bit first (as HDF5 stores page-initialised flags). */
+function bitSet(bitmap: Uint8Array, i: number): boolean {
+  return ((bitmap[i >> 3] ?? 0) & (0x80 >> (i & 7))) !== 0;
+}
+
+/** Pages of a data block of `elements` elements; 0 when the block is not paged. */
+function pagesOf(h: EaHeader, elements: number): number {
+  return elements > 2 ** h.pageBits ? elements / 2 ** h.pageBits : 0;
+}
+
+function checkedBlock(bytes: Uint8Array, signature: string, address: number, end: number): Cursor {
+  const c: Cursor = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
+  expectSignature(c, signature, address);
+  verifyChecksum(bytes, end, `extensible array block ${signature}`, address);
+  return c;
+}
+
+/**
+ * Data block addresses of a secondary block (`EASB`), and for paged data blocks which of their pages
+ * were initialised; all undefined when the block was never allocated.
+ */
 async function readSecondary(
   meta: MetaReader,
   h: EaHeader,
-  block: { address: number; blocks: number },
+  block: { address: number; blocks: number; elements: number },
   opts?: ReadOptions,
-): Promise<number[]> {
-  if (block.address === UNDEFINED_ADDRESS) return new Array<number>(block.blocks).fill(UNDEFINED_ADDRESS);
+): Promise<{ addresses: number[]; pages: boolean[][] | undefined }> {
+  if (block.address === UNDEFINED_ADDRESS) {
+    return { addresses: new Array<number>(block.blocks).fill(UNDEFINED_ADDRESS), pages: undefined };
+  }
+  const pages = pagesOf(h, block.elements);
+  const bitmapBytes = block.blocks * Math.ceil(pages / 8);
   const prefix = 6 + meta.offsetSize + Math.ceil(h.maxBits / 8);
-  const c = await readAt(
-    meta,
-    block.address,
-    prefix + block.blocks * meta.offsetSize,
-    "extensible array secondary block",
-    opts,
-  );
-  expectSignature(c, "EASB", block.address);
-  c.offset = prefix;
-  return Array.from({ length: block.blocks }, () => readAddress(c, meta.offsetSize));
+  const size = prefix + bitmapBytes + block.blocks * meta.offsetSize;
+  const bytes = await readRaw(meta, block.address, size + 4, "extensible array secondary block", opts);
+  return parseAt(block.address, "extensible array secondary block", () => {
+    const c = checkedBlock(bytes, "EASB", block.address, size);
+    const bitmap = bytes.subarray(prefix, prefix + bitmapBytes);
+    c.offset = prefix + bitmapBytes;
+    const addresses = Array.from({ length: block.blocks }, () => readAddress(c, meta.offsetSize));
+    if (pages === 0) return { addresses, pages: undefined };
+    // the bitmap takes ceil(pages / 8) bytes per data block, but its bits run on from block to block
+    const init = addresses.map((_, d) =>
+      Array.from({ length: pages }, (_, p) => bitSet(bitmap, d * pages + p)),
+    );
+    return { addresses, pages: init };
+  });
 }
 
-/** Elements of one data block (`EADB`). */
+/** Elements of one data block (`EADB`), plain or paged; checksums verified. */
 async function readDataBlock(
   meta: MetaReader,
   h: EaHeader,
-  block: { address: number; start: number; elements: number },
+  block: { address: number; start: number; elements: number; pages: boolean[] | undefined },
   opts?: ReadOptions,
-) {
-  if (block.elements > 2 ** h.pageBits) {
-    throw new UnsupportedHdf5Error("chunk-index", `paged extensible array data block at ${block.address}`);
-  }
+): Promise<{ index: number; element: Element }[]> {
   const prefix = 6 + meta.offsetSize + Math.ceil(h.maxBits / 8);
-  const bytes = prefix + block.elements * h.shape.elementSize;
-  const c = await readAt(meta, block.address, bytes, "extensible array data block", opts);
-  expectSignature(c, "EADB", block.address);
-  c.offset = prefix;
-  return Array.from({ length: block.elements }, (_, i) => ({
-    index: block.start + i,
-    element: readElement(c, h.shape),
-  }));
+  const pages = pagesOf(h, block.elements);
+  if (pages > 0) {
+    if (!block.pages) {
+      throw new UnsupportedHdf5Error(
+        "chunk-index",
+        `paged extensible array data block at ${block.address} outside a secondary block`,
+      );
+    }
+    return readPagedDataBlock(meta, h, { ...block, pages: block.pages }, prefix, opts);
+  }
+  const size = prefix + block.elements * h.shape.elementSize;
+  const bytes = await readRaw(meta, block.address, size + 4, "extensible array data block", opts);
+  return parseAt(block.address, "extensible array data block", () => {
+    const c = checkedBlock(bytes, "EADB", block.address, size);
+    c.offset = prefix;
+    return Array.from({ length: block.elements }, (_, i) => ({
+      index: block.start + i,
+      element: readElement(c, h.shape),
+    }));
+  });
+}
+
+async function readPagedDataBlock(
+  meta: MetaReader,
+  h: EaHeader,
+  block: { address: number; start: number; pages: boolean[] },
+  prefix: number,
+  opts?: ReadOptions,
+): Promise<{ index: number; element: Element }[]> {
+  const head = await readRaw(meta, block.address, prefix + 4, "extensible array data block", opts);
+  parseAt(block.address, "extensible array data block", () =>
+    checkedBlock(head, "EADB", block.address, prefix),
+  );
+  const perPage = 2 ** h.pageBits;
+  const pageBytes = perPage * h.shape.elementSize + 4;
+  const jobs = block.pages.flatMap((initialised, p) => {
+    if (!initialised) return [];
+    const page = {
+      address: block.address + prefix + 4 + p * pageBytes,
+      first: block.start + p * perPage,
+      count: perPage,
+    };
+    return [readPage(meta, page, h.shape, opts)];
+  });
+  return (await Promise.all(jobs)).flat();
 }
