@@ -14,7 +14,8 @@ import { isDense, parseLink, parseLinkInfo } from "./links.js";
 import type { ObjectHeader } from "./object-header.js";
 import { MSG, readObjectHeader } from "./object-header.js";
 import type { MetaReader } from "./reader.js";
-import { readSuperblock } from "./superblock.js";
+import type { FileSpaceInfo } from "./superblock.js";
+import { parseFileSpaceInfo, readSuperblock } from "./superblock.js";
 import { parseSymbolTableMessage, readSymbolTable } from "./symbol-table.js";
 import type { AttrValue, ChunkRef, DatasetInfo, DatasetValues } from "./types.js";
 
@@ -48,16 +49,23 @@ export class Hdf5File {
   readonly source: ByteSource;
   /** Superblock version (0-3). */
   readonly superblockVersion: number;
+  /** File-space strategy and page size from the superblock extension; undefined when not recorded. */
+  readonly fileSpace: FileSpaceInfo | undefined;
   readonly #meta: MetaReader;
   readonly #root: number;
   readonly #headers = new Map<number, Promise<ObjectHeader>>();
   readonly #groups = new Map<number, Promise<Map<string, Link>>>();
 
-  private constructor(source: ByteSource, meta: MetaReader, superblock: { version: number; root: number }) {
+  private constructor(
+    source: ByteSource,
+    meta: MetaReader,
+    superblock: { version: number; root: number; fileSpace: FileSpaceInfo | undefined },
+  ) {
     this.source = source;
     this.#meta = meta;
     this.superblockVersion = superblock.version;
     this.#root = superblock.root;
+    this.fileSpace = superblock.fileSpace;
   }
 
   /**
@@ -69,7 +77,8 @@ export class Hdf5File {
     const cached = withBlockCache(source, opts.cache);
     const sb = await readSuperblock(cached, fileSize, opts);
     const meta = { source: cached, fileSize, ...sb };
-    const file = new Hdf5File(source, meta, { version: sb.version, root: sb.rootAddress });
+    const fileSpace = await readFileSpace(meta, sb.extensionAddress, opts);
+    const file = new Hdf5File(source, meta, { version: sb.version, root: sb.rootAddress, fileSpace });
     const root = await file.#header(sb.rootAddress, opts);
     if (!isGroupHeader(root)) {
       throw new InvalidHdf5Error(`root object at address ${sb.rootAddress} is not a group`, {
@@ -237,6 +246,18 @@ export class Hdf5File {
       readChildren(this.#meta, await this.#header(address, opts), opts),
     );
   }
+}
+
+/** The file space info message of the superblock extension, if there is one. */
+async function readFileSpace(
+  meta: MetaReader,
+  extension: number | undefined,
+  opts?: ReadOptions,
+): Promise<FileSpaceInfo | undefined> {
+  if (extension === undefined) return undefined;
+  const header = await readObjectHeader(meta, extension, opts);
+  const message = header.messages.find((m) => m.type === MSG.fileSpaceInfo);
+  return message && parseFileSpaceInfo(cursorOf(message.body).view, 0, meta.lengthSize);
 }
 
 /** Soft links followed while resolving one path; more means a cycle. */

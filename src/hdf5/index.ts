@@ -7,6 +7,7 @@ export { decodeChunk, fletcher32, unshuffle } from "./filters.js";
 export type { InspectDataset, InspectReport, JsonValue } from "./inspect.js";
 export { inspectHdf5, jsonSafe } from "./inspect.js";
 export type { ChunkIndexType } from "./layout.js";
+export type { FileSpaceInfo } from "./superblock.js";
 export type {
   AttrValue,
   ChunkRef,

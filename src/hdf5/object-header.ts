@@ -1,5 +1,6 @@
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { ReadOptions } from "../source/types.js";
+import { verifyChecksum } from "./checksum.js";
 import type { Cursor } from "./cursor.js";
 import {
   cursorOf,
@@ -29,6 +30,7 @@ export const MSG = {
   continuation: 0x10,
   symbolTable: 0x11,
   attributeInfo: 0x15,
+  fileSpaceInfo: 0x17,
 } as const;
 
 /** One header message: its type, flags and the bytes of its body. */
@@ -88,10 +90,7 @@ export async function readObjectHeader(
       });
     }
     seen.add(block.address);
-    const inHead = block.address - address + block.length <= head.length && block.address >= address;
-    const bytes = inHead
-      ? head.subarray(block.address - address, block.address - address + block.length)
-      : await readRaw(meta, block.address, block.length, "object header block", opts);
+    const bytes = await blockBytes(meta, { head, address, isV2, index: i, block }, opts);
     const parsed = parseAt(block.address, "object header block", () =>
       isV2 ? parseMessagesV2(bytes, i > 0, first.flags) : parseMessagesV1(bytes),
     );
@@ -101,6 +100,38 @@ export async function readObjectHeader(
     }
   }
   return { version: isV2 ? 2 : 1, messages };
+}
+
+/**
+ * The bytes of one block of messages, from the first read when it holds them. Version-2 blocks are
+ * checked against their lookup3 checksum: chunk 0's covers the prefix and follows its messages;
+ * a continuation's ends the block.
+ */
+async function blockBytes(
+  meta: MetaReader,
+  at: { head: Uint8Array; address: number; isV2: boolean; index: number; block: Block },
+  opts?: ReadOptions,
+): Promise<Uint8Array> {
+  const { head, address, isV2, index, block } = at;
+  const span =
+    isV2 && index === 0
+      ? { address, length: block.address - address + block.length + 4 }
+      : { address: block.address, length: block.length };
+  const from = span.address - address;
+  const bytes =
+    from >= 0 && from + span.length <= head.length
+      ? head.subarray(from, from + span.length)
+      : await readRaw(meta, span.address, span.length, "object header block", opts);
+  if (!isV2) return bytes;
+  verifyChecksum(
+    bytes,
+    span.length - 4,
+    index === 0 ? "object header" : "object header continuation",
+    span.address,
+  );
+  return index === 0
+    ? bytes.subarray(block.address - address, block.address - address + block.length)
+    : bytes;
 }
 
 interface FirstBlock extends Block {

@@ -1,7 +1,8 @@
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { ByteSource, ReadOptions } from "../source/types.js";
+import { verifyChecksum } from "./checksum.js";
 import type { Cursor } from "./cursor.js";
-import { cursorOf, readAddress, readBytes, readUint8, readUint32LE, UNDEFINED_ADDRESS } from "./cursor.js";
+import { cursorOf, readAddress, readBytes, readUint8, readUintLE, UNDEFINED_ADDRESS } from "./cursor.js";
 
 /** The 8-byte HDF5 format signature. */
 export const HDF5_SIGNATURE = Uint8Array.of(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a);
@@ -22,6 +23,8 @@ export interface Superblock {
   rootAddress: number;
   /** End-of-file address recorded by the writer (the file size, user block included). */
   eofAddress: number;
+  /** Address of the superblock extension (an object header), versions 2-3; undefined when absent. */
+  extensionAddress?: number;
 }
 
 /**
@@ -41,6 +44,12 @@ export function parseSuperblock(view: DataView, offset: number): Superblock {
     );
   }
   return version <= 1 ? parseV0V1(c, version, offset) : parseV2V3(c, version, offset);
+}
+
+/** Verifies the lookup3 checksum that ends a version 2-3 superblock starting at `start` in the view. */
+function checkSuperblockSum(c: Cursor, start: number, position: number): void {
+  const bytes = new Uint8Array(c.view.buffer, c.view.byteOffset + start, c.view.byteLength - start);
+  verifyChecksum(bytes, c.offset - start, "superblock", position);
 }
 
 function parseV0V1(c: Cursor, version: number, position: number): Superblock {
@@ -65,11 +74,12 @@ function parseV2V3(c: Cursor, version: number, position: number): Superblock {
   checkSizes(offsetSize, lengthSize, position);
   c.offset += 1; // consistency flags
   const baseAddress = readAddress(c, offsetSize);
-  readAddress(c, offsetSize); // superblock extension
+  const extension = readAddress(c, offsetSize);
   const eofAddress = readAddress(c, offsetSize);
   const rootAddress = readAddress(c, offsetSize);
-  readUint32LE(c); // checksum (not verified)
-  return finish({ version, position, offsetSize, lengthSize, baseAddress, rootAddress, eofAddress });
+  checkSuperblockSum(c, position, position);
+  const sb = { version, position, offsetSize, lengthSize, baseAddress, rootAddress, eofAddress };
+  return finish(extension === UNDEFINED_ADDRESS ? sb : { ...sb, extensionAddress: extension });
 }
 
 function finish(sb: Superblock): Superblock {
@@ -142,4 +152,32 @@ function parseTruncationSafe(bytes: Uint8Array, at: number): Superblock {
     }
     throw err;
   }
+}
+
+/** File-space settings from the superblock extension (HDF5 1.10+); paged aggregation when "page". */
+export interface FileSpaceInfo {
+  /** File-space handling strategy. */
+  strategy: "fsm-aggr" | "page" | "aggr" | "none";
+  /** File-space page size, bytes (meaningful for "page"). */
+  pageSize: number;
+}
+
+const STRATEGIES: readonly FileSpaceInfo["strategy"][] = ["fsm-aggr", "page", "aggr", "none"];
+
+/**
+ * Parses a file space info message (type 0x17, version 1): strategy, persistence, threshold, page size.
+ * Version 0 (HDF5 1.10.0) has no page size and gives undefined.
+ */
+export function parseFileSpaceInfo(
+  view: DataView,
+  offset: number,
+  lengthSize: number,
+): FileSpaceInfo | undefined {
+  const c: Cursor = { view, offset };
+  if (readUint8(c) !== 1) return undefined;
+  const strategy = STRATEGIES[readUint8(c)] ?? "none";
+  c.offset += 1; // persisting free space
+  readUintLE(c, lengthSize, "free-space threshold");
+  const pageSize = readUintLE(c, lengthSize, "file space page size");
+  return { strategy, pageSize };
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../../src/errors.js";
 import { parseAttribute } from "../../src/hdf5/attribute.js";
 import { parseNodeEntries, parseNodeHeader, readChunkKey } from "../../src/hdf5/btree-v1.js";
+import { lookup3, verifyChecksum } from "../../src/hdf5/checksum.js";
 import { cursorOf, readAddress, readUintLE, UNDEFINED_ADDRESS } from "../../src/hdf5/cursor.js";
 import { parseDataspace } from "../../src/hdf5/dataspace.js";
 import { parseDatatype } from "../../src/hdf5/datatype.js";
@@ -81,8 +82,11 @@ describe("superblock", () => {
   });
 
   it("parses version 2 and rejects unknown versions and sizes", () => {
-    const v2 = bytes(SIG, 2, 8, 8, 0, u64(0), UNDEF, u64(800), u64(48), u32(0));
+    const body = bytes(SIG, 2, 8, 8, 0, u64(0), UNDEF, u64(800), u64(48));
+    const v2 = bytes(body, u32(lookup3(body)));
     expect(parseSuperblock(view(v2), 0)).toMatchObject({ version: 2, rootAddress: 48, eofAddress: 800 });
+    v2[13] = 1; // any changed byte (here the base address) fails the checksum
+    expect(() => parseSuperblock(view(v2), 0)).toThrow(/superblock at address 0 fails its checksum/);
     expect(() => parseSuperblock(view(bytes(SIG, 4, 8, 8)), 0)).toThrow(UnsupportedHdf5Error);
     expect(() => parseSuperblock(view(bytes(SIG, 2, 3, 8, 0, u64(0))), 0)).toThrow(/offset size 3/);
     expect(() => parseSuperblock(view(bytes("not hdf5 at all")), 0)).toThrow(InvalidHdf5Error);
@@ -91,6 +95,27 @@ describe("superblock", () => {
   it("searches 0, 512, 1024, ... for the signature", () => {
     expect(signatureOffsets(5000)).toEqual([0, 512, 1024, 2048, 4096]);
     expect(signatureOffsets(100)).toEqual([0]);
+  });
+});
+
+describe("lookup3 checksum", () => {
+  it("matches the reference vectors of Bob Jenkins' lookup3.c", () => {
+    const text = new TextEncoder().encode("Four score and seven years ago");
+    expect(lookup3(new Uint8Array(0))).toBe(0xdeadbeef);
+    expect(lookup3(new Uint8Array(0), 0xdeadbeef)).toBe(0xbd5b7dde);
+    expect(lookup3(text)).toBe(0x17770551);
+    expect(lookup3(text, 1)).toBe(0xcd628161);
+  });
+
+  it("verifies the checksum stored after a structure and names its address on a mismatch", () => {
+    const body = bytes("FAHD", 0, 1, 2, 3);
+    const good = bytes(body, u32(lookup3(body)));
+    expect(() => verifyChecksum(good, body.length, "fixed array header", 4096)).not.toThrow();
+    good[5] ^= 1;
+    expect(() => verifyChecksum(good, body.length, "fixed array header", 4096)).toThrow(
+      /fixed array header at address 4096 fails its checksum/,
+    );
+    expect(() => verifyChecksum(body, body.length, "x", 1)).toThrow(/too short/);
   });
 });
 
