@@ -132,13 +132,39 @@ async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, op
   for (const { info } of datasets) batch.arrays.push(arrayRow(ctx.granuleId, info));
   const latInfo = datasets.find((d) => d.info.path.endsWith(`/${ATL06_COORDINATES.lat}`))!.info;
   const step = latInfo.chunkShape?.[0] ?? n;
-  for (let start = 0; start < n; start += step) {
-    const end = Math.min(n, start + step);
-    const row = chunkRow(ctx, { start, end, lat, lon, time, h3Resolution: opts.h3Resolution });
-    row.refs = datasets.flatMap((d) => refsOverlapping(d.info, d.refs, start, end));
-    batch.chunks.push(row);
-    for (const h3_cell of row.h3_cells) batch.chunkCells.push({ h3_cell, chunk_id: row.chunk_id });
+  for (let chunkStart = 0; chunkStart < n; chunkStart += step) {
+    const refs = datasets.flatMap((d) =>
+      refsOverlapping(d.info, d.refs, chunkStart, Math.min(n, chunkStart + step)),
+    );
+    for (const [start, end] of antimeridianRuns(lon, chunkStart, Math.min(n, chunkStart + step))) {
+      const row = chunkRow(ctx, { start, end, lat, lon, time, h3Resolution: opts.h3Resolution });
+      row.refs = refs;
+      batch.chunks.push(row);
+      for (const h3_cell of row.h3_cells) batch.chunkCells.push({ h3_cell, chunk_id: row.chunk_id });
+    }
   }
+}
+
+/**
+ * Splits rows [start, end) where the track crosses the antimeridian (a longitude jump over 180
+ * degrees), so that no chunk row's bbox spans the whole longitude range: such a row would match
+ * every query and widen the statistics of its row group. The pieces share their stored chunks.
+ */
+export function antimeridianRuns(lon: Float64Array, start: number, end: number): [number, number][] {
+  const runs: [number, number][] = [];
+  let runStart = start;
+  let prev = Number.NaN;
+  for (let i = start; i < end; i++) {
+    const x = lon[i]!;
+    if (!(x >= -180 && x <= 180)) continue;
+    if (Math.abs(x - prev) > 180) {
+      runs.push([runStart, i]);
+      runStart = i;
+    }
+    prev = x;
+  }
+  runs.push([runStart, end]);
+  return runs.filter(([a, b]) => b > a);
 }
 
 function refsOverlapping(info: DatasetInfo, refs: ChunkRef[], start: number, end: number): ChunkRefRow[] {
