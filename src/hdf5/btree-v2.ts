@@ -1,5 +1,6 @@
 import { InvalidHdf5Error } from "../errors.js";
 import type { ReadOptions } from "../source/types.js";
+import { verifyChecksum } from "./checksum.js";
 import type { Cursor } from "./cursor.js";
 import {
   expectSignature,
@@ -47,6 +48,8 @@ export function parseBTreeV2Header(
   c.offset += 2; // split and merge percents
   const rootAddress = readAddress(c, meta.offsetSize);
   const rootRecords = readUint16LE(c);
+  readUintLE(c, meta.lengthSize, "total records");
+  verifyChecksum(bytesOf(c), c.offset, "v2 B-tree header", address);
   if (depth > MAX_DEPTH || recordSize === 0 || nodeSize <= NODE_OVERHEAD) {
     throw new InvalidHdf5Error(
       `v2 B-tree at ${address} has depth ${depth}, node size ${nodeSize}, record size ${recordSize}`,
@@ -111,12 +114,20 @@ export async function readBTreeV2Records(
     expectSignature(c, depth === 0 ? "BTLF" : "BTIN", node);
     c.offset += 2; // version, type
     const records = Array.from({ length: count }, () => readBytes(c, h.recordSize, "v2 B-tree record"));
+    const children =
+      depth === 0
+        ? []
+        : Array.from({ length: count + 1 }, () => readChild(c, meta.offsetSize, layout, depth));
+    verifyChecksum(bytesOf(c), c.offset, "v2 B-tree node", node);
     if (depth === 0) return records;
-    const children = Array.from({ length: count + 1 }, () => readChild(c, meta.offsetSize, layout, depth));
     const below = await Promise.all(children.map((child) => visit(child.address, depth - 1, child.records)));
     return below.flatMap((part, i) => (i < records.length ? [...part, records[i]!] : part));
   };
   return visit(h.rootAddress, h.depth, h.rootRecords);
+}
+
+function bytesOf(c: Cursor): Uint8Array {
+  return new Uint8Array(c.view.buffer, c.view.byteOffset, c.view.byteLength);
 }
 
 function readChild(c: Cursor, offsetSize: number, layout: PointerLayout, depth: number) {

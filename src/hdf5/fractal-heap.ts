@@ -1,5 +1,6 @@
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { ReadOptions } from "../source/types.js";
+import { verifyChecksum } from "./checksum.js";
 import type { Cursor } from "./cursor.js";
 import {
   cursorOf,
@@ -55,6 +56,14 @@ export function parseFractalHeap(
   c.offset += 2; // starting rows of the root indirect block
   const rootAddress = readAddress(c, meta.offsetSize);
   const rootRows = readUint16LE(c);
+  if (filterLength === 0) {
+    verifyChecksum(
+      new Uint8Array(view.buffer, view.byteOffset + offset, c.offset - offset + 4),
+      c.offset - offset,
+      "fractal heap header",
+      address,
+    );
+  }
   checkGeometry(address, tableWidth, startBlockSize, maxDirectBlockSize, maxHeapBits);
   const idLengthBytes = Math.min(limitSize(maxDirectBlockSize), limitSize(maxManaged));
   return {
