@@ -10,6 +10,11 @@ import { Store } from "../../src/store/store.js";
 import { realGranules } from "../hdf5/granules.js";
 
 let dir: string;
+
+function values(node: unknown): Float64Array {
+  if (!(node instanceof h5wasm.Dataset)) throw new Error("not a dataset");
+  return node.value as Float64Array;
+}
 let files: string[];
 
 describe("H3 cells of every chunk hold every point of the chunk (real and synthetic granules)", () => {
@@ -35,8 +40,8 @@ describe("H3 cells of every chunk hold every point of the chunk (real and synthe
       try {
         for (const chunk of chunks.filter((c) => c.granule_id === id)) {
           const group = `/${chunk.beam}/land_ice_segments`;
-          const lat = (f.get(`${group}/latitude`) as h5wasm.Dataset).value as Float64Array;
-          const lon = (f.get(`${group}/longitude`) as h5wasm.Dataset).value as Float64Array;
+          const lat = values(f.get(`${group}/latitude`));
+          const lon = values(f.get(`${group}/longitude`));
           const own = new Set(chunk.h3_cells);
           for (let i = chunk.row_start; i < chunk.row_start + chunk.row_count; i++) {
             const cell = BigInt(`0x${latLngToCell(lat[i]!, lon[i]!, resolution)}`);
