@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `geochunks` command: argument dispatch, one-line errors, exit codes. */
 import { pathToFileURL } from "node:url";
+import { CAT_USAGE, catCommand } from "./commands/cat.js";
 import { INDEX_USAGE, indexCommand } from "./commands/index.js";
 import { INSPECT_USAGE, inspectCommand } from "./commands/inspect.js";
 import { QUERY_USAGE, queryCommand } from "./commands/query.js";
@@ -10,6 +11,7 @@ import { errorLine, exitCodeOf, UsageError } from "./errors.js";
 
 const COMMANDS: Record<string, (argv: string[], out: (text: string) => void) => Promise<void>> = {
   inspect: inspectCommand,
+  cat: catCommand,
   index: indexCommand,
   query: queryCommand,
   sql: sqlCommand,
@@ -20,7 +22,9 @@ const COMMANDS: Record<string, (argv: string[], out: (text: string) => void) => 
 /** Usage text of the command. */
 export const USAGE = [
   "usage:",
-  ...[INSPECT_USAGE, INDEX_USAGE, QUERY_USAGE, SQL_USAGE, COMMIT_USAGE, COMPACT_USAGE].map((u) => `  ${u}`),
+  ...[INSPECT_USAGE, CAT_USAGE, INDEX_USAGE, QUERY_USAGE, SQL_USAGE, COMMIT_USAGE, COMPACT_USAGE].map(
+    (u) => `  ${u}`,
+  ),
 ].join("\n");
 
 /** Runs the command line `argv` (without node and script); returns the exit code. */

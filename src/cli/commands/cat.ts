@@ -1,0 +1,118 @@
+/** `geochunks cat <file|url> <dataset> [--slice START:STOP] [--json]`: a dataset's values. */
+import { namingInput } from "../../errors.js";
+import type { AttrValue, DatasetValues } from "../../hdf5/index.js";
+import { Hdf5File } from "../../hdf5/index.js";
+import { openSource } from "../../source/index.js";
+import { parseCommand } from "../args.js";
+import { UsageError } from "../errors.js";
+
+export const CAT_USAGE = "geochunks cat <file|url> <dataset> [--slice START:STOP] [--json]";
+
+/**
+ * Runs `cat`: prints the values of one dataset, one row (element along the first dimension) per line,
+ * or one JSON array with `--json`. `--slice START:STOP` selects rows `[START, STOP)` (either end may be
+ * left out) and reads only the chunks that hold them. 64-bit integers are printed exactly; compounds as
+ * JSON objects; opaque elements as hex.
+ * @throws UsageError for bad arguments or a path that is not a dataset.
+ */
+export async function catCommand(argv: string[], out: (text: string) => void): Promise<void> {
+  const { values, positionals } = parseCommand(argv, {
+    json: { type: "boolean" },
+    slice: { type: "string" },
+  });
+  if (positionals.length !== 2) throw new UsageError(`usage: ${CAT_USAGE}`);
+  const [input, path] = positionals as [string, string];
+  const slice = parseSlice(values.slice);
+  const source = await openSource(input).catch((err) => {
+    throw namingInput(err, input);
+  });
+  try {
+    const file = await Hdf5File.open(source);
+    const info = await file.dataset(path);
+    if (!info) throw new UsageError(`${input}: no dataset at ${path}`);
+    const rows = info.shape[0] ?? 1;
+    const start = slice.start ?? 0;
+    const stop = Math.min(slice.stop ?? rows, rows);
+    const data =
+      slice.start === undefined && slice.stop === undefined
+        ? await file.read(path)
+        : await file.readSlice(path, start, stop);
+    const shape =
+      info.shape.length === 0 ? [] : [Math.max(0, stop - Math.min(start, stop)), ...info.shape.slice(1)];
+    const printed = rowsOf(data, info.dtype, shape);
+    if (values.json) out(`[${printed.map(toJson).join(",")}]`);
+    else
+      for (const row of printed)
+        out(typeof row === "string" || typeof row === "number" ? String(row) : toJson(row));
+  } catch (err) {
+    throw namingInput(err, input);
+  } finally {
+    await source.close();
+  }
+}
+
+/** A `--slice` value: `START:STOP`, `START:` or `:STOP`, non-negative integers. */
+export function parseSlice(text: string | undefined): { start?: number; stop?: number } {
+  if (text === undefined) return {};
+  const m = /^(\d*):(\d*)$/.exec(text.trim());
+  if (!m || (m[1] === "" && m[2] === ""))
+    throw new UsageError(`--slice ${text}: expected START:STOP, e.g. 0:100`);
+  const start = m[1] === "" ? undefined : Number(m[1]);
+  const stop = m[2] === "" ? undefined : Number(m[2]);
+  if (start !== undefined && stop !== undefined && stop < start) {
+    throw new UsageError(`--slice ${text}: STOP ${stop} is before START ${start}`);
+  }
+  return { ...(start !== undefined && { start }), ...(stop !== undefined && { stop }) };
+}
+
+/** A printable value: plain values plus bigints (printed exactly). */
+type Printable = AttrValue;
+
+/** Splits flat values into rows along the first dimension, nesting the inner dimensions. */
+function rowsOf(data: DatasetValues, dtype: string, shape: number[]): Printable[] {
+  const opaque = /^\|V(\d+)$/.exec(dtype);
+  let flat: Printable[];
+  if (opaque && data instanceof Uint8Array) {
+    const size = Number(opaque[1]);
+    flat = Array.from({ length: data.length / size }, (_, i) =>
+      Buffer.from(data.subarray(i * size, (i + 1) * size)).toString("hex"),
+    );
+  } else if (data instanceof Float32Array) flat = Array.from(data, shortestFloat32);
+  else flat = Array.isArray(data) ? data : Array.from(data as ArrayLike<number | bigint>);
+  if (shape.length <= 1) return flat;
+  const inner = shape.slice(1);
+  const step = inner.reduce((a, b) => a * b, 1);
+  return Array.from({ length: shape[0]! }, (_, i) => nest(flat.slice(i * step, (i + 1) * step), inner));
+}
+
+function nest(values: Printable[], shape: number[]): Printable {
+  if (shape.length <= 1) return values;
+  const step = shape.slice(1).reduce((a, b) => a * b, 1);
+  return Array.from({ length: shape[0]! }, (_, i) =>
+    nest(values.slice(i * step, (i + 1) * step), shape.slice(1)),
+  );
+}
+
+/** The shortest decimal that reads back as the same float32 (what numpy prints). */
+function shortestFloat32(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  for (let p = 1; p < 9; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === x) return y;
+  }
+  return x;
+}
+
+/** JSON text with bigints as exact integer literals and non-finite numbers as strings. */
+export function toJson(value: Printable): string {
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "number")
+    return Number.isFinite(value) ? JSON.stringify(value) : JSON.stringify(String(value));
+  if (Array.isArray(value)) return `[${value.map(toJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
