@@ -4,10 +4,14 @@ import { UsageError } from "./errors.js";
 
 /** Option values of a command: booleans for flags, strings for options with a value. */
 export type CommandValues<T extends OptionSpecs> = {
-  [K in keyof T]?: T[K]["type"] extends "boolean" ? boolean : string;
+  [K in keyof T]?: T[K]["type"] extends "boolean"
+    ? boolean
+    : T[K]["multiple"] extends true
+      ? string[]
+      : string;
 };
 
-type OptionSpecs = Record<string, { type: "string" | "boolean" }>;
+type OptionSpecs = Record<string, { type: "string" | "boolean"; multiple?: boolean }>;
 
 /** Parses `argv` for one command; unknown options and missing values are usage errors. */
 export function parseCommand<T extends OptionSpecs>(

@@ -85,8 +85,14 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   } catch (err) {
     throw new StoreError(dir, `${dir}: ${MANIFEST_NAME} is not valid JSON`, { cause: err });
   }
-  if (manifest.format !== STORE_FORMAT || manifest.version !== 2) {
+  if (manifest.format !== STORE_FORMAT) {
     throw new StoreError(dir, `${dir}: not a geochunks store (format ${String(manifest.format)})`);
+  }
+  if (manifest.version !== 2) {
+    throw new StoreError(
+      dir,
+      `${dir}: store format version ${manifest.version} is not supported (expected 2); re-index into a new store`,
+    );
   }
   return manifest;
 }

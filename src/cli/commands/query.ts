@@ -34,9 +34,10 @@ export async function queryCommand(argv: string[], out: (text: string) => void):
   const { text, source } = await aoiText(required(values.polygon, "--polygon AOI"));
   const dryRun = values["dry-run"] ?? false;
   const outPath = dryRun ? undefined : required(values.out, "--out OUT.parquet");
-  const selection = values.select ?? "bbox";
-  if (selection !== "bbox" && selection !== "h3")
-    throw new UsageError(`--select ${selection} is not bbox or h3`);
+  const selection = values.select ?? "auto";
+  if (selection !== "bbox" && selection !== "h3" && selection !== "auto") {
+    throw new UsageError(`--select ${selection} is not auto, bbox or h3`);
+  }
   const store = await openStore(storeDir);
   const { toAoi } = await import("../../api.js");
   const result = store.query({
