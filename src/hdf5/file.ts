@@ -22,9 +22,10 @@ import type { AttrValue, ChunkRef, DatasetInfo, DatasetValues } from "./types.js
 /** Options of {@link Hdf5File.open}. */
 export interface Hdf5OpenOptions extends ReadOptions {
   /**
-   * Metadata read cache: block size and largest gap joined into one request, bytes (defaults 1 KiB and
-   * 2 KiB). Metadata reads go through one block cache per open file; chunk data reads of
-   * {@link Hdf5File.read} go straight to the source.
+   * Metadata read cache: block size, largest gap joined into one request and read-ahead, bytes (defaults
+   * 1 KiB, 2 KiB and {@link DEFAULT_READ_AHEAD}). Metadata reads go through one block cache per open
+   * file; in files with paged aggregation (pages up to 16 MiB) it reads whole file-space pages instead,
+   * unless a block size is given here. Chunk data reads of {@link Hdf5File.read} go straight to the source.
    */
   cache?: Omit<BlockCacheOptions, "cache">;
 }
@@ -74,10 +75,10 @@ export class Hdf5File {
    */
   static async open(source: ByteSource, opts: Hdf5OpenOptions = {}): Promise<Hdf5File> {
     const fileSize = await source.size(opts);
-    const cached = withBlockCache(source, opts.cache);
-    const sb = await readSuperblock(cached, fileSize, opts);
-    const meta = { source: cached, fileSize, ...sb };
-    const fileSpace = await readFileSpace(meta, sb.extensionAddress, opts);
+    const first = withBlockCache(source, { readAhead: DEFAULT_READ_AHEAD, ...opts.cache });
+    const sb = await readSuperblock(first, fileSize, opts);
+    const fileSpace = await readFileSpace({ source: first, fileSize, ...sb }, sb.extensionAddress, opts);
+    const meta = { source: metadataCache(source, first, fileSpace, opts.cache), fileSize, ...sb };
     const file = new Hdf5File(source, meta, { version: sb.version, root: sb.rootAddress, fileSpace });
     const root = await file.#header(sb.rootAddress, opts);
     if (!isGroupHeader(root)) {
@@ -246,6 +247,32 @@ export class Hdf5File {
       readChildren(this.#meta, await this.#header(address, opts), opts),
     );
   }
+}
+
+/**
+ * Bytes read ahead of each metadata miss. Metadata clusters (a group's headers, a dataset's header and
+ * its attributes, a B-tree's nodes), so one read usually brings the next few structures: on a full-size
+ * synthetic ATL06 granule, opening the six beams' core datasets took 133 requests without read-ahead
+ * and far fewer with 16 KiB (see the design note for the measurements).
+ */
+export const DEFAULT_READ_AHEAD = 16 * 1024;
+
+/** Largest page the metadata cache reads whole; bigger pages fall back to blocks with read-ahead. */
+const MAX_PAGE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The metadata cache: with paged aggregation, metadata sits in pages of its own, so whole pages are
+ * fetched (aligned, one request each); otherwise the first cache, with read-ahead.
+ */
+function metadataCache(
+  source: ByteSource,
+  first: ByteSource,
+  fileSpace: FileSpaceInfo | undefined,
+  options: Hdf5OpenOptions["cache"],
+): ByteSource {
+  const page = fileSpace?.strategy === "page" ? fileSpace.pageSize : 0;
+  if (page < 512 || page > MAX_PAGE_BYTES || options?.blockSize !== undefined) return first;
+  return withBlockCache(source, { blockSize: page, maxGap: 0 });
 }
 
 /** The file space info message of the superblock extension, if there is one. */

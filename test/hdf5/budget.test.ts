@@ -6,17 +6,18 @@ import { fromBytes, openFileSource, withReadStats } from "../../src/source/index
 import { MISSING_GRANULES, realGranules } from "./granules.js";
 
 /**
- * Request and byte budgets of metadata reads with the default block cache (1 KiB blocks, 2 KiB gaps),
- * measured and pinned with ~20 % headroom. Opening + listing every dataset reads the object headers
- * (mostly attributes); chunk refs add about one small read per chunk B-tree node, which sit among the
- * data. Pinned on an in-memory copy, where batching is deterministic; over a file, how reads batch
- * depends on I/O timing.
+ * Request and byte budgets of metadata reads with the default block cache (1 KiB blocks, 2 KiB gaps,
+ * 16 KiB read-ahead), measured and pinned with ~20 % headroom. Opening + listing every dataset reads the
+ * object headers (mostly attributes); chunk refs add about one read per chunk B-tree node, which sit
+ * among the data. Read-ahead trades bytes for round trips: without it the first granule took 569
+ * requests / 1627 KiB for everything. Pinned on an in-memory copy, where batching is deterministic;
+ * over a file, how reads batch depends on I/O timing.
  */
 const BUDGETS: Record<string, { list: [number, number]; all: [number, number] }> = {
-  // measured: open 2 requests; list 299 requests / 949 KiB; all 569 requests / 1627 KiB (of 3412 KiB)
-  ATL06_20230816161508_08782002_006_02: { list: [360, 1140 * 1024], all: [680, 1950 * 1024] },
-  // measured: open 2 requests; list 134 requests / 431 KiB; all 171 requests / 720 KiB (of 1541 KiB)
-  ATL06_20230816234629_08822013_006_01: { list: [165, 520 * 1024], all: [205, 870 * 1024] },
+  // measured: open 1 request; list 93 requests / 1222 KiB; all 145 requests / 2660 KiB (of 3412 KiB)
+  ATL06_20230816161508_08782002_006_02: { list: [112, 1470 * 1024], all: [175, 3200 * 1024] },
+  // measured: open 1 request; list 42 requests / 592 KiB; all 59 requests / 887 KiB (of 1541 KiB)
+  ATL06_20230816234629_08822013_006_01: { list: [51, 710 * 1024], all: [71, 1065 * 1024] },
 };
 
 const granules = realGranules();
@@ -38,7 +39,7 @@ describe.skipIf(granules.length === 0)("metadata read budgets on the real granul
       it("opens, lists every dataset and every chunk ref within budget", async () => {
         const { source, stats } = withReadStats(fromBytes(bytes));
         const h5 = await Hdf5File.open(source);
-        expect(stats.requests).toBeLessThanOrEqual(2);
+        expect(stats.requests).toBeLessThanOrEqual(1);
         const paths = await h5.listDatasets();
         expect(paths.length).toBeGreaterThan(200);
         expect(stats.requests).toBeLessThanOrEqual(budget!.list[0]);
@@ -47,7 +48,7 @@ describe.skipIf(granules.length === 0)("metadata read budgets on the real granul
         expect(refs.flat().length).toBeGreaterThan(100);
         expect(stats.requests).toBeLessThanOrEqual(budget!.all[0]);
         expect(stats.bytes).toBeLessThanOrEqual(budget!.all[1]);
-        expect(stats.bytes).toBeLessThan(0.6 * bytes.length);
+        expect(stats.bytes).toBeLessThan(0.95 * bytes.length);
       });
 
       it("inspectHdf5 stays within the same budget", async () => {
@@ -58,11 +59,11 @@ describe.skipIf(granules.length === 0)("metadata read budgets on the real granul
         expect(stats.bytes).toBeLessThanOrEqual(budget!.all[1]);
       });
 
-      it("reads far less than the file through a file source too", async () => {
+      it("stays within twice the budget through a file source too", async () => {
         const { source, stats } = withReadStats(file);
         await inspectHdf5(source);
         expect(stats.requests).toBeLessThanOrEqual(2 * budget!.all[0]);
-        expect(stats.bytes).toBeLessThan(0.6 * bytes.length);
+        expect(stats.bytes).toBeLessThan(bytes.length);
       });
     });
   }
