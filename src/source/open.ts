@@ -1,31 +1,52 @@
 import { fileURLToPath } from "node:url";
 import { SourceError } from "../errors.js";
+import type { BearerTokenOptions } from "./earthdata.js";
+import { withBearerToken } from "./earthdata.js";
 import { openFileSource } from "./file.js";
 import type { HttpSourceOptions } from "./http.js";
 import { openHttpSource } from "./http.js";
+import type { S3SourceOptions } from "./s3.js";
 import type { ByteSource } from "./types.js";
 
 /** A byte source that may hold an OS resource; call `close` when done (a no-op for others). */
 export type OpenedSource = ByteSource & { close(): Promise<void> };
 
+/** Options of remote sources; the library never reads them from the environment (the CLI does). */
+export interface SourceOptions {
+  /**
+   * Options of HTTP(S) sources (auth headers or `fetch`, concurrency, retries, timeout); the shared ones
+   * (limiter, concurrency, retries, backoff, timeout) apply to S3 requests too.
+   */
+  http?: HttpSourceOptions;
+  /** Options of `s3:` sources (region, endpoint, credentials); none means anonymous requests to AWS. */
+  s3?: S3SourceOptions;
+  /** A bearer token (Earthdata Login) for HTTPS sources, sent only to its allowed hosts. */
+  bearer?: BearerTokenOptions;
+}
+
 /**
  * Opens a byte source by URL scheme: a plain path or `file:` URL opens a local file, `http:` and `https:`
- * an HTTP source (no request is sent until the first read).
- * @param opts.http options of HTTP(S) sources (auth headers or `fetch`, concurrency, retries, timeout).
- * @throws SourceError 404 for a missing file; 501 for `s3:`, which is not supported yet, and for any other
- *   scheme.
+ * an HTTP source, `s3:` an S3 source (its module is loaded on first use). No request is sent until the
+ * first read.
+ * @throws SourceError 404 for a missing file; 400 for a malformed `s3:` URL; 501 for any other scheme.
  */
-export async function openSource(
-  pathOrUrl: string | URL,
-  opts: { http?: HttpSourceOptions } = {},
-): Promise<OpenedSource> {
+export async function openSource(pathOrUrl: string | URL, opts: SourceOptions = {}): Promise<OpenedSource> {
   const scheme = schemeOf(pathOrUrl);
   if (scheme === undefined) return openFileSource(pathOrUrl);
   if (scheme === "file:") return openFileSource(fileURLToPath(pathOrUrl));
-  if (scheme === "http:" || scheme === "https:") return openHttpSource(pathOrUrl, opts.http);
+  if (scheme === "http:" || scheme === "https:") {
+    const http = opts.bearer
+      ? { ...opts.http, fetch: withBearerToken(opts.bearer, opts.http?.fetch) }
+      : opts.http;
+    return openHttpSource(pathOrUrl, http);
+  }
+  if (scheme === "s3:") {
+    const { openS3Source } = await import("./s3.js");
+    const { headers: _headers, fetch: _fetch, ...shared } = opts.http ?? {};
+    return openS3Source(pathOrUrl, { ...shared, ...opts.s3 });
+  }
   const href = String(pathOrUrl);
-  const what = scheme === "s3:" ? "not supported yet" : "unknown";
-  throw new SourceError(`source scheme ${scheme} of ${href} is ${what}`, { status: 501, url: href });
+  throw new SourceError(`source scheme ${scheme} of ${href} is unknown`, { status: 501, url: href });
 }
 
 /** The URL scheme (with colon), or undefined for a plain path (including Windows drive letters). */

@@ -482,12 +482,13 @@ describe("http source: credentials", () => {
 });
 
 describe("openSource", () => {
-  it("routes http and https to the HTTP source, keeps s3 unsupported", async () => {
+  it("routes http and https to the HTTP source, s3 to the S3 source (tested in s3.test.ts)", async () => {
     expect(await openSource("http://127.0.0.1:9/x.h5")).toBeInstanceOf(HttpSource);
     expect(await openSource(new URL("https://127.0.0.1:9/x.h5"))).toBeInstanceOf(HttpSource);
-    const err = await rejection(openSource("s3://bucket/key.h5"));
+    expect((await openSource("s3://bucket/key.h5")).url.href).toBe("s3://bucket/key.h5");
+    const err = await rejection(openSource("gs://bucket/key.h5"));
     expect(err.status).toBe(501);
-    expect(err.message).toMatch(/not supported yet/);
+    expect(err.message).toMatch(/unknown/);
   });
 
   it("refuses other schemes in HttpSource.open", async () => {

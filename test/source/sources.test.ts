@@ -66,11 +66,11 @@ describe("openSource", () => {
     await source.close();
   });
 
-  it("says clearly that s3 is not supported yet", async () => {
-    for (const url of ["s3://bucket/key.h5"]) {
+  it("says clearly that a scheme is unknown", async () => {
+    for (const url of ["gs://bucket/key.h5"]) {
       const err = await openSource(url).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SourceError);
-      expect((err as SourceError).message).toMatch(/not supported yet/);
+      expect((err as SourceError).message).toMatch(/scheme gs: of gs:\/\/bucket\/key.h5 is unknown/);
       expect((err as SourceError).url).toBe(url);
     }
   });
