@@ -1,4 +1,12 @@
 import { InvalidAoiError } from "../errors.js";
+import {
+  cutPolygon,
+  isPlanar,
+  type RingOnGlobe,
+  type UnwrappedRing,
+  unwrappedPositions,
+  unwrapRing,
+} from "./aoi-sphere.js";
 import { orient2d } from "./pip.js";
 
 /** An axis-aligned box in degrees: [xmin (west lon), ymin (south lat), xmax (east lon), ymax (north lat)]. */
@@ -22,8 +30,10 @@ export interface AoiPolygon {
 
 /**
  * A validated area of interest in lon/lat degrees (OGC:CRS84): one or more polygons, each with
- * closed, non-self-intersecting rings inside [-180, 180] x [-90, 90]. Points are inside by the
- * even-odd rule per polygon, with boundaries inclusive (see `pointsInAoi`).
+ * closed, non-self-intersecting rings inside [-180, 180] x [-90, 90]. Edges are straight lines in
+ * lon/lat (not great circles). Points are inside by the even-odd rule per polygon, with boundaries
+ * inclusive (see `pointsInAoi`). AOIs that cross the antimeridian are held cut at +-180 into
+ * several polygons, and AOIs round a pole closed through it (an edge along latitude +-90).
  */
 export interface Aoi {
   polygons: AoiPolygon[];
@@ -48,15 +58,24 @@ const BBOX_PATTERN = /^\s*([^,\s]+)\s*,\s*([^,\s]+)\s*,\s*([^,\s]+)\s*,\s*([^,\s
  * MULTIPOLYGON, optional Z/M ordinates ignored, optional `SRID=4326;` prefix), or a bbox string
  * "minx,miny,maxx,maxy" in degrees. Positions beyond two ordinates (altitude) are ignored.
  *
- * Antimeridian-crossing AOIs are refused: a ring that jumps more than 180 degrees of longitude
- * between consecutive positions must be split into a MultiPolygon at +-180 first.
+ * On the globe: a ring that is valid as written inside [-180, 180] (edges between -180 and 180
+ * included, as a bbox polygon has) is taken as written. Otherwise every edge runs the shorter way
+ * round in longitude (an edge of exactly 180 degrees the way it is written), so a ring may cross the
+ * antimeridian written with a jump (179 then -179) or with longitudes continuing past +-180 (up to
+ * +-360), and a bbox with minx > maxx crosses it. Such rings are cut at +-180 into a MultiPolygon of
+ * parts within [-180, 180]. A ring whose longitude goes once round (a ring round a pole) is closed
+ * through the pole on its side of the equator. To draw an edge longer than 180 degrees of
+ * longitude, add positions along it.
  *
  * @example
  * parseAoi("-45.4,62.6,-44.6,63.0", { source: "--polygon" });
  * @throws InvalidAoiError with a one-line message starting with `source` when the text is none
  *   of the forms above, has the wrong GeoJSON types or nesting, non-finite or out-of-range
  *   coordinates, unclosed rings, rings with fewer than 4 positions, self-intersecting rings,
- *   an empty FeatureCollection, a bbox with min > max, or an antimeridian jump.
+ *   an empty FeatureCollection, a bbox with miny > maxy; on the globe, a ring that crosses
+ *   itself once read across the antimeridian, spans 360 degrees or more of longitude without
+ *   going round a pole, goes round more than once, or goes round while touching or crossing the
+ *   equator (which pole it encloses is then ambiguous) or touching its pole.
  */
 export function parseAoi(text: string, opts: ParseAoiOptions = {}): Aoi {
   const source = opts.source ?? "AOI";
@@ -115,12 +134,6 @@ function parseBbox(source: string, fields: string[]): Aoi {
       throw fail(source, `bbox value ${i + 1} ${JSON.stringify(f)} is not a finite number`);
   });
   const [xmin, ymin, xmax, ymax] = values as [number, number, number, number];
-  if (xmin > xmax) {
-    throw fail(
-      source,
-      `bbox minx ${xmin} > maxx ${xmax} (an antimeridian-crossing box must be split into two at +-180)`,
-    );
-  }
   if (ymin > ymax) throw fail(source, `bbox miny ${ymin} > maxy ${ymax}`);
   for (const [name, v, limit] of [
     ["minx", xmin, 180],
@@ -129,6 +142,21 @@ function parseBbox(source: string, fields: string[]): Aoi {
     ["maxy", ymax, 90],
   ] as const) {
     if (Math.abs(v) > limit) throw fail(source, `bbox ${name} ${v} is outside [-${limit}, ${limit}]`);
+  }
+  if (xmin > xmax) {
+    // As in GeoJSON bboxes: west > east crosses the antimeridian.
+    const east = xmax + 360;
+    return buildAoi(source, [
+      [
+        [
+          [xmin, ymin],
+          [east, ymin],
+          [east, ymax],
+          [xmin, ymax],
+          [xmin, ymin],
+        ],
+      ],
+    ]);
   }
   const ring = Float64Array.of(xmin, ymin, xmax, ymin, xmax, ymax, xmin, ymax, xmin, ymin);
   return { polygons: [{ rings: [ring], bbox: [xmin, ymin, xmax, ymax] }], bbox: [xmin, ymin, xmax, ymax] };
@@ -344,7 +372,7 @@ function parseWktPosition(source: string, c: WktCursor): number[] {
 // validation shared by GeoJSON and WKT
 
 function buildAoi(source: string, raw: RawPolygon[]): Aoi {
-  const polygons = raw.map((polygon, p) => buildPolygon(source, polygon, p));
+  const polygons = raw.flatMap((polygon, p) => buildPolygons(source, polygon, p));
   const bbox: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
   for (const { bbox: b } of polygons) {
     bbox[0] = Math.min(bbox[0], b[0]);
@@ -355,29 +383,154 @@ function buildAoi(source: string, raw: RawPolygon[]): Aoi {
   return { polygons, bbox };
 }
 
-function buildPolygon(source: string, polygon: RawPolygon, p: number): AoiPolygon {
+/** One input polygon: as given when every ring is planar, else cut at the antimeridian into several. */
+function buildPolygons(source: string, polygon: RawPolygon, p: number): AoiPolygon[] {
   if (!Array.isArray(polygon) || polygon.length === 0) {
     throw fail(source, `polygon ${p} is not a non-empty array of rings: ${preview(polygon)}`);
   }
-  const rings = polygon.map((ring, r) => buildRing(source, ring, `ring ${r} of polygon ${p}`));
-  const outer = rings[0]!;
-  const bbox: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
-  for (let k = 0; k < outer.length; k += 2) {
-    bbox[0] = Math.min(bbox[0], outer[k]!);
-    bbox[1] = Math.min(bbox[1], outer[k + 1]!);
-    bbox[2] = Math.max(bbox[2], outer[k]!);
-    bbox[3] = Math.max(bbox[3], outer[k + 1]!);
+  const readings = polygon.map((ring, r) => {
+    const name = `ring ${r} of polygon ${p}`;
+    return readRing(source, buildRing(source, ring, name), name);
+  });
+  if (readings.every((r) => r.planar)) return [withBbox(readings.map((r) => r.ring.given))];
+  let parts: Float64Array[][];
+  try {
+    parts = cutPolygon(readings);
+  } catch (err) {
+    throw fail(source, `polygon ${p} cannot be cut at the antimeridian: ${(err as Error).message}`, err);
   }
-  // Holes are not required to lie inside the outer ring; extend the box so the prefilter stays exact.
-  for (const hole of rings.slice(1)) {
-    for (let k = 0; k < hole.length; k += 2) {
-      bbox[0] = Math.min(bbox[0], hole[k]!);
-      bbox[1] = Math.min(bbox[1], hole[k + 1]!);
-      bbox[2] = Math.max(bbox[2], hole[k]!);
-      bbox[3] = Math.max(bbox[3], hole[k + 1]!);
+  if (parts.length === 0) throw fail(source, `polygon ${p} has no area once cut at the antimeridian`);
+  return parts.map(withBbox);
+}
+
+function withBbox(rings: Float64Array[]): AoiPolygon {
+  // Holes are not required to lie inside the outer ring; the box covers every ring so the prefilter stays exact.
+  const bbox: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const ring of rings) {
+    for (let k = 0; k < ring.length; k += 2) {
+      bbox[0] = Math.min(bbox[0], ring[k]!);
+      bbox[1] = Math.min(bbox[1], ring[k + 1]!);
+      bbox[2] = Math.max(bbox[2], ring[k]!);
+      bbox[3] = Math.max(bbox[3], ring[k + 1]!);
     }
   }
   return { rings, bbox };
+}
+
+/** How a ring is read: planar (as written) or on the globe, with the pole it winds round. */
+interface RingReading extends RingOnGlobe {
+  planar: boolean;
+}
+
+/** Whether every longitude is within [-180, 180] and every edge is at most 180 long or runs from -180 to 180. */
+function writtenPlanar(ring: Float64Array): { planar: boolean; fullTurnEdges: boolean } {
+  let fullTurnEdges = false;
+  if (ring[0] !== ring[ring.length - 2]) return { planar: false, fullTurnEdges };
+  for (let k = 0; k < ring.length; k += 2) {
+    if (Math.abs(ring[k]!) > 180) return { planar: false, fullTurnEdges };
+    if (k + 2 < ring.length) {
+      const d = Math.abs(ring[k + 2]! - ring[k]!);
+      if (d === 360) fullTurnEdges = true;
+      else if (d > 180) return { planar: false, fullTurnEdges };
+    }
+  }
+  return { planar: true, fullTurnEdges };
+}
+
+function readRing(source: string, ring: Float64Array, name: string): RingReading {
+  const written = writtenPlanar(ring);
+  let planarError: unknown;
+  if (written.planar) {
+    try {
+      validateRing(source, ring, name);
+      const turns = new Int32Array(ring.length / 2);
+      return { planar: true, ring: { given: ring, turns, winding: 0 } };
+    } catch (err) {
+      // An edge from -180 to 180 may also be a zero-length step across the antimeridian.
+      if (!written.fullTurnEdges) throw err;
+      planarError = err;
+    }
+  }
+  const unwrapped = unwrapRing(ring);
+  if (isPlanar(unwrapped)) {
+    validateRing(source, ring, name);
+    return { planar: true, ring: unwrapped };
+  }
+  try {
+    return { planar: false, ring: unwrapped, pole: validateOnGlobe(source, unwrapped, name) };
+  } catch (err) {
+    throw planarError ?? err;
+  }
+}
+
+const ON_GLOBE = "read with edges over 180 degrees of longitude crossing the antimeridian";
+
+/** Validates an unwrapped ring on the cylinder; returns the pole a ring winding round the axis encloses. */
+function validateOnGlobe(source: string, u: UnwrappedRing, name: string): 1 | -1 | undefined {
+  const pos = unwrappedPositions(u);
+  const n = pos.length / 2 - 1;
+  const distinct = countDistinctVertices(pos);
+  if (distinct < 3)
+    throw fail(source, `${name} is degenerate (${ON_GLOBE}): it has ${distinct} distinct positions`);
+  let xmin = Infinity;
+  let xmax = -Infinity;
+  let ymin = Infinity;
+  let ymax = -Infinity;
+  for (let k = 0; k < pos.length; k += 2) {
+    xmin = Math.min(xmin, pos[k]!);
+    xmax = Math.max(xmax, pos[k]!);
+    ymin = Math.min(ymin, pos[k + 1]!);
+    ymax = Math.max(ymax, pos[k + 1]!);
+  }
+  const span = xmax - xmin;
+  if (Math.abs(u.winding) > 1) {
+    throw fail(
+      source,
+      `${name} goes ${Math.abs(u.winding)} times round the pole (${ON_GLOBE}); at most once`,
+    );
+  }
+  if (u.winding === 0 && span >= 360) {
+    throw fail(
+      source,
+      `${name} spans ${span} degrees of longitude (${ON_GLOBE}), it must span less than 360`,
+    );
+  }
+  // On the cylinder, the ring must not meet its copy one turn round either.
+  const path = u.winding === 0 ? pos : doubled(pos, 360 * u.winding);
+  const crossing = findSelfIntersection(path, { closed: u.winding === 0 });
+  if (crossing) {
+    const [i, j] = crossing.map((e) => e % n) as [number, number];
+    throw fail(
+      source,
+      `${name} self-intersects (${ON_GLOBE}): edge ${i} ${formatPosition(u.given, i)}-${formatPosition(u.given, i + 1)} meets edge ${j} ${formatPosition(u.given, j)}-${formatPosition(u.given, j + 1)}`,
+    );
+  }
+  if (u.winding === 0) return undefined;
+  if (ymin < 0 === ymax > 0 || (ymin === 0 && ymax === 0)) {
+    throw fail(
+      source,
+      `${name} goes once round the Earth's axis between latitudes ${ymin} and ${ymax} (${ON_GLOBE}), so which pole it encloses is ambiguous: add the edge along latitude 90 or -90 explicitly, or cut it at +-180`,
+    );
+  }
+  const pole = ymax > 0 ? 1 : -1;
+  if (ymax === 90 || ymin === -90) {
+    throw fail(
+      source,
+      `${name} goes round the ${pole > 0 ? "north" : "south"} pole and touches it; give positions off the pole`,
+    );
+  }
+  return pole;
+}
+
+/** The open path of an unwrapped ring followed by itself one turn round (sharing the seam position). */
+function doubled(pos: Float64Array, shift: number): Float64Array {
+  const out = new Float64Array(pos.length * 2 - 2);
+  out.set(pos);
+  for (let k = 2; k < pos.length; k += 2) {
+    out[pos.length - 2 + k] = pos[k]! + shift;
+    out[pos.length - 1 + k] = pos[k + 1]!;
+  }
+  return out;
 }
 
 function formatPosition(ring: Float64Array, k: number): string {
@@ -403,37 +556,33 @@ function buildRing(source: string, raw: unknown, name: string): Float64Array {
       if (!Number.isFinite(v))
         throw fail(source, `position ${k} of ${name} has a non-finite coordinate ${v}`);
     }
-    if (Math.abs(lon as number) > 180) {
-      throw fail(source, `position ${k} of ${name} has longitude ${lon} outside [-180, 180]`);
+    if (Math.abs(lon as number) > 360) {
+      throw fail(
+        source,
+        `position ${k} of ${name} has longitude ${lon} outside [-360, 360] (beyond +-180 it continues across the antimeridian)`,
+      );
     }
     if (Math.abs(lat as number) > 90)
       throw fail(source, `position ${k} of ${name} has latitude ${lat} outside [-90, 90]`);
     ring[2 * k] = lon as number;
     ring[2 * k + 1] = lat as number;
   });
-  validateRing(source, ring, name);
-  return ring;
-}
-
-function validateRing(source: string, ring: Float64Array, name: string): void {
   const n = ring.length / 2;
   if (n < 4) throw fail(source, `${name} has ${n} positions, a ring needs at least 4 (first == last)`);
   const last = n - 1;
-  if (ring[0] !== ring[2 * last] || ring[1] !== ring[2 * last + 1]) {
+  // Written with continuing longitudes, a ring round a pole may end one turn from where it began.
+  const dx = Math.abs(ring[0]! - ring[2 * last]!);
+  if ((dx !== 0 && dx !== 360) || ring[1] !== ring[2 * last + 1]) {
     throw fail(
       source,
       `${name} is not closed (first ${formatPosition(ring, 0)}, last ${formatPosition(ring, last)})`,
     );
   }
-  for (let k = 0; k < last; k++) {
-    const jump = Math.abs(ring[2 * k + 2]! - ring[2 * k]!);
-    if (jump > 180) {
-      throw fail(
-        source,
-        `${name} jumps ${jump} degrees of longitude between positions ${k} ${formatPosition(ring, k)} and ${k + 1} ${formatPosition(ring, k + 1)}: antimeridian-crossing AOIs are not supported yet, split the AOI into a MultiPolygon at +-180`,
-      );
-    }
-  }
+  return ring;
+}
+
+/** Checks a closed ring read as written in the plane: enough distinct positions, no self-intersection. */
+function validateRing(source: string, ring: Float64Array, name: string): void {
   const distinct = countDistinctVertices(ring);
   if (distinct < 3)
     throw fail(source, `${name} is degenerate: it has ${distinct} distinct positions, at least 3 needed`);
@@ -486,13 +635,16 @@ function segmentsMeet(
 }
 
 /**
- * Finds two edges of a closed ring that meet anywhere except at the vertex two consecutive edges
+ * Finds two edges of a closed ring (or, with `closed: false`, an open path) that meet anywhere except at the vertex two consecutive edges
  * share (a crossing, a touch, a collinear overlap or a spike back along the previous edge).
  * Zero-length edges (repeated positions) are skipped. Returns the position indices starting the
  * two edges, or undefined. Sweeps edges sorted by west end, so it is near O(n log n) for
  * ordinary rings.
  */
-function findSelfIntersection(ring: Float64Array): [number, number] | undefined {
+function findSelfIntersection(
+  ring: Float64Array,
+  opts: { closed: boolean } = { closed: true },
+): [number, number] | undefined {
   const starts: number[] = [];
   const n = ring.length / 2 - 1;
   for (let k = 0; k < n; k++) {
@@ -514,10 +666,10 @@ function findSelfIntersection(ring: Float64Array): [number, number] | undefined 
       const [cx, cy, dx, dy] = [ring[c]!, ring[c + 1]!, ring[c + 2]!, ring[c + 3]!];
       if (Math.max(cy, dy) < Math.min(ay, by) || Math.min(cy, dy) > Math.max(ay, by)) continue;
       const [lo, hi] = e < f ? [e, f] : [f, e];
-      if (hi - lo === 1 || (lo === 0 && hi === m - 1)) {
+      const wrapped = opts.closed && lo === 0 && hi === m - 1;
+      if (hi - lo === 1 || wrapped) {
         // Consecutive edges share one vertex; they are invalid only when one folds back onto the other.
-        if (foldsBack(ring, starts[lo]!, starts[hi]!, lo === 0 && hi === m - 1))
-          return [starts[lo]!, starts[hi]!];
+        if (foldsBack(ring, starts[lo]!, starts[hi]!, wrapped)) return [starts[lo]!, starts[hi]!];
         continue;
       }
       if (segmentsMeet(ax, ay, bx, by, cx, cy, dx, dy)) return [starts[lo]!, starts[hi]!];
