@@ -4,6 +4,7 @@ import { InvalidQueryError } from "./errors.js";
 import { type IndexOptions, type IndexReport, indexGranules } from "./index-builder/index.js";
 import { type Aoi, parseAoi } from "./query/aoi.js";
 import { type PreparedQuery, prepareQuery, type QueryStats, type ReadPlan } from "./query/index.js";
+import type { SourceOptions } from "./source/index.js";
 import type { GranuleRow } from "./store/schema.js";
 import { runSql, type SqlResult } from "./store/sql.js";
 import { Store } from "./store/store.js";
@@ -20,10 +21,16 @@ export interface QueryInput {
   beams?: string[];
   /** Extra per-segment variables, relative to `land_ice_segments` (e.g. `ground_track/x_atc`). */
   vars?: string[];
+  /** Keep only best-quality segments (`atl06_quality_summary == 0`). Default false. */
+  quality?: boolean;
+  /** Granules fetched and decoded at the same time. Default 4. */
+  granuleConcurrency?: number;
   /** Largest byte gap read through when coalescing ranges. */
   maxGap?: number;
   /** Candidate chunk test in the index: "bbox", "h3" (the AOI's H3 cover) or "auto" (default). */
   selection?: "bbox" | "h3" | "auto";
+  /** How granules are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
+  source?: SourceOptions;
   signal?: AbortSignal;
 }
 
@@ -86,7 +93,11 @@ export async function openStore(dir: string): Promise<GeochunksStore> {
         throw new InvalidQueryError(`end ${end.toISOString()} is not after start ${start.toISOString()}`);
       let prepared: Promise<PreparedQuery> | undefined;
       const prepare = () => {
-        prepared ??= prepareQuery(store, { aoi, start, end, beams: input.beams, vars: input.vars }, input);
+        prepared ??= prepareQuery(
+          store,
+          { aoi, start, end, beams: input.beams, vars: input.vars, quality: input.quality },
+          input,
+        );
         return prepared;
       };
       const stats: QueryStats = {

@@ -2,6 +2,7 @@
 import type { RecordBatch, Schema } from "apache-arrow";
 import { InvalidQueryError } from "../errors.js";
 import { ATL06_DEFAULT_VARS, segmentGroup } from "../products/atl06.js";
+import type { SourceOptions } from "../source/index.js";
 import { type SelectionMethod, selectChunks } from "../store/select.js";
 import type { Store } from "../store/store.js";
 import { arrayKey, executePlan, type QueryStats } from "./execute.js";
@@ -21,8 +22,12 @@ export interface PrepareOptions {
   maxGap?: number;
   /** Range requests in flight per granule. Default 8. */
   concurrency?: number;
+  /** Granules fetched and decoded at the same time. Default 4. */
+  granuleConcurrency?: number;
   /** How candidate chunks are found in the index. Default {@link DEFAULT_SELECTION}. */
   selection?: SelectionMethod;
+  /** How granules are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
+  source?: SourceOptions;
   signal?: AbortSignal;
 }
 
@@ -84,6 +89,9 @@ export async function prepareQuery(
           variables,
           stats,
           concurrency: opts.concurrency,
+          granuleConcurrency: opts.granuleConcurrency,
+          maxGap: opts.maxGap,
+          source: opts.source,
           signal: opts.signal,
         });
       } finally {

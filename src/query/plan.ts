@@ -12,6 +12,8 @@ export interface QuerySpec {
   end?: Date;
   /** Beam names (`gt1l`...) and/or `strong` / `weak`; all beams when absent or empty. */
   beams?: string[];
+  /** Keep only best-quality segments (`atl06_quality_summary == 0`). Default false. */
+  quality?: boolean;
   /**
    * Extra variables, as paths relative to the beam's segment group (`ground_track/x_atc`), read
    * besides latitude, longitude, delta_time and the product's default variables.
@@ -37,8 +39,10 @@ export interface GranulePlan {
   granule: GranuleRow;
   /** In result order: beam, then along-track. */
   chunks: ChunkRead[];
-  /** Coalesced ranges covering every ref of `chunks`, by offset. */
+  /** Coalesced ranges covering every ref of `chunks`, by offset: the most the query reads. */
   ranges: ByteRange[];
+  /** Coalescing gap the ranges were made with, bytes. */
+  maxGap: number;
 }
 
 /** The whole plan: what `--dry-run` prints. */
@@ -54,11 +58,13 @@ export interface ReadPlan {
 
 /**
  * Largest hole between two needed byte ranges that is read through rather than split into two
- * requests. At 20-60 ms per request and >=50 MB/s, 64 KiB of unused bytes (about 1 ms) is far
- * cheaper than a round trip; the chunks of one ATL06 chunk row are usually adjacent or interleaved
- * with other datasets' chunks of a few KiB to tens of KiB. To be tuned by the query benchmark.
+ * requests. Measured (bench/query-gap.ts and the real release-006 granules): ranges of one granule
+ * are fetched concurrently, so fewer requests bought no wall time at 20 or 60 ms latency for gaps
+ * up to 256 KiB, while bytes grew fast: on the real granules a box query read 1.00x bytes_minimal
+ * at 0-1 KiB, 1.07x at 4 KiB, 1.42x at 16 KiB and 4.2x at 64 KiB (metadata and other datasets'
+ * chunks sit between a chunk row's chunks). 4 KiB joins chunks separated only by small metadata.
  */
-export const DEFAULT_MAX_GAP = 64 * 1024;
+export const DEFAULT_MAX_GAP = 4 * 1024;
 
 /** Nanoseconds since the Unix epoch of a date. */
 const toNs = (d: Date) => BigInt(d.getTime()) * 1_000_000n;
@@ -131,7 +137,8 @@ export function planQuery(
     const wanted = chunks.flatMap((c) =>
       [...c.refs.values()].flat().map((r) => ({ offset: r.offset, length: r.size })),
     );
-    granules.push({ granule, chunks, ranges: coalesceRanges(wanted, opts.maxGap) });
+    const maxGap = opts.maxGap ?? DEFAULT_MAX_GAP;
+    granules.push({ granule, chunks, ranges: coalesceRanges(wanted, maxGap), maxGap });
   }
   const ranges = granules.flatMap((g) => g.ranges);
   return {

@@ -8,7 +8,7 @@ import { UsageError } from "../errors.js";
 
 export const QUERY_USAGE =
   "geochunks query --store DIR --polygon AOI --out OUT.parquet [--start ISO8601] [--end ISO8601] " +
-  "[--beams gt1l,...|strong|weak] [--vars h_li,...] [--select auto|bbox|h3] [--stats] [--dry-run]";
+  "[--beams gt1l,...|strong|weak] [--vars h_li,...] [--quality] [--select auto|bbox|h3] [--stats] [--dry-run]";
 
 /** The AOI text: the file's contents when the argument names a file, else the argument itself. */
 async function aoiText(arg: string): Promise<{ text: string; source: string }> {
@@ -27,6 +27,7 @@ export async function queryCommand(argv: string[], out: (text: string) => void):
     beams: { type: "string" },
     vars: { type: "string" },
     select: { type: "string" },
+    quality: { type: "boolean" },
     stats: { type: "boolean" },
     "dry-run": { type: "boolean" },
   });
@@ -47,6 +48,7 @@ export async function queryCommand(argv: string[], out: (text: string) => void):
     beams: list(values.beams),
     vars: list(values.vars),
     selection,
+    quality: values.quality ?? false,
   });
   if (dryRun) {
     const plan = await result.plan();
