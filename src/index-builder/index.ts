@@ -1,6 +1,7 @@
 /** Indexing runs: many granules into one store, skipping unchanged files and replacing changed ones. */
 import { mapLimit } from "../concurrency.js";
 import { namingInput } from "../errors.js";
+import type { SourceOptions } from "../source/index.js";
 import { fingerprintChange, fingerprintOf, openSource, withReadStats } from "../source/index.js";
 import { mergeBatches } from "../store/parts.js";
 import { Store, type StoreBatch } from "../store/store.js";
@@ -26,6 +27,8 @@ export interface IndexOptions {
   beforeCommit?: () => Promise<void>;
   /** Called after each granule, e.g. for a progress bar. */
   onProgress?: (event: { done: number; total: number; input: string; status: GranuleStatus }) => void;
+  /** How inputs are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
+  source?: SourceOptions;
   signal?: AbortSignal;
 }
 
@@ -78,7 +81,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
   let done = 0;
   const mine = opts.shard ? inputs.filter((input) => inShard(input, opts.shard!)) : inputs;
   await mapLimit(mine, opts.concurrency ?? 4, async (input) => {
-    const opened = await openSource(input);
+    const opened = await openSource(input, opts.source);
     const { source, stats } = withReadStats(opened);
     try {
       const fingerprint = await fingerprintOf(opened, opts);

@@ -1,0 +1,135 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { index, isGeochunksError, openStore, type SourceError, writeGeoParquet } from "../../src/index.js";
+import type { SourceOptions } from "../../src/source/index.js";
+import { realGranules } from "../hdf5/granules.js";
+import { bruteForceAtl06 } from "../support/oracle.js";
+import { readResultRows } from "../support/results.js";
+import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
+
+const granules = realGranules();
+const KEY: TestKey = {
+  accessKeyId: "ASIAE2EGEOCHUNKS",
+  secretAccessKey: "e2e-secret-value-0123456789abcdef",
+  sessionToken: "e2e-session-token-FEDCBA9876543210",
+};
+const BOX = {
+  type: "Polygon",
+  coordinates: [
+    [
+      [158.6, 58.0],
+      [158.8, 58.0],
+      [158.8, 58.4],
+      [158.6, 58.4],
+      [158.6, 58.0],
+    ],
+  ],
+};
+const toMicros = (rows: { time_ns: bigint }[]) =>
+  rows.map((r) => ({ ...r, time_ns: (r.time_ns / 1000n) * 1000n }));
+
+if (granules.length === 0) console.warn("test/e2e/s3.test.ts: no real ATL06 granules found; skipping");
+
+/** Every file under `dir`, as text (Parquet metadata and manifests included). */
+function storeText(dir: string): string {
+  return readdirSync(dir, { recursive: true })
+    .map(String)
+    .map((f) => {
+      try {
+        return readFileSync(join(dir, f)).toString("latin1");
+      } catch {
+        return "";
+      }
+    })
+    .join("\n");
+}
+
+describe.skipIf(granules.length === 0)("index and query s3:// granules on a loopback S3 server", () => {
+  let dir: string;
+  let server: S3TestServer;
+  let oracle: Awaited<ReturnType<typeof bruteForceAtl06>>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-s3-e2e-"));
+    server = await startS3Server({
+      buckets: ["private-atl06", "public-atl06"],
+      privateBuckets: ["private-atl06"],
+      keys: [KEY],
+    });
+    for (const g of granules) {
+      const bytes = readFileSync(g);
+      await server.put("private-atl06", `ATLAS/ATL06/006/${basename(g)}`, bytes);
+      await server.put("public-atl06", basename(g), bytes);
+    }
+    oracle = toMicros(await bruteForceAtl06(granules, BOX));
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const signed = (): SourceOptions => ({ s3: { endpoint: server.endpoint, credentials: KEY } });
+  const queryRows = async (store: string, out: string, source: SourceOptions) => {
+    const result = (await openStore(store)).query({ aoi: BOX, source });
+    await writeGeoParquet(result, out, { bbox: result.aoi.bbox });
+    return readResultRows(out);
+  };
+
+  it("gives exactly the local result from a private bucket with temporary credentials, storing no secret", async () => {
+    const store = join(dir, "private");
+    const urls = granules.map((g) => `s3://private-atl06/ATLAS/ATL06/006/${basename(g)}`);
+    const report = await index(urls, { store, source: signed() });
+    expect(report.added).toHaveLength(granules.length);
+    const rows = await (await openStore(store)).granules();
+    expect(rows.map((g) => g.url).sort()).toEqual([...urls].sort());
+    expect(rows.every((g) => /^"[0-9a-f]{32}"$/.test(g.etag ?? ""))).toBe(true);
+    expect(oracle.length).toBeGreaterThan(0);
+    expect(await queryRows(store, join(dir, "private.parquet"), signed())).toEqual(oracle);
+    const text = storeText(store) + readFileSync(join(dir, "private.parquet")).toString("latin1");
+    for (const secret of [KEY.secretAccessKey, KEY.sessionToken!]) expect(text).not.toContain(secret);
+    expect((await index(urls, { store, source: signed() })).unchanged).toHaveLength(granules.length);
+  });
+
+  it("gives exactly the local result from an anonymous bucket with no credentials", async () => {
+    const store = join(dir, "public");
+    const urls = granules.map((g) => `s3://public-atl06/${basename(g)}`);
+    const anonymous: SourceOptions = { s3: { endpoint: server.endpoint } };
+    await index(urls, { store, source: anonymous });
+    expect(await queryRows(store, join(dir, "public.parquet"), anonymous)).toEqual(oracle);
+    expect(
+      server.seen.filter((r) => r.path.startsWith("/public-atl06/")).every((r) => !r.headers.authorization),
+    ).toBe(true);
+  });
+
+  it("refuses wrong credentials with 403 naming the object, without the secret, leaving store and output untouched", async () => {
+    const store = join(dir, "private");
+    const before = storeText(store);
+    const wrong: SourceOptions = {
+      s3: { endpoint: server.endpoint, credentials: { ...KEY, secretAccessKey: "not-the-secret-at-all" } },
+    };
+    const first = `s3://private-atl06/ATLAS/ATL06/006/${basename(granules[0]!)}`;
+    const failed = (await index([first], { store, source: wrong }).catch((e: unknown) => e)) as SourceError;
+    expect(isGeochunksError(failed, "SourceError")).toBe(true);
+    expect(failed.status).toBe(403);
+    expect(failed.message).toMatch(
+      /^access to s3:\/\/private-atl06\/ATLAS\/ATL06\/006\/ATL06_\S+\.h5 denied \(HTTP 403 SignatureDoesNotMatch\)/,
+    );
+    const out = join(dir, "denied.parquet");
+    const denied = (await queryRows(store, out, wrong).catch((e: unknown) => e)) as SourceError;
+    expect(denied.status).toBe(403);
+    expect(denied.url).toMatch(/^s3:\/\/private-atl06\/ATLAS\/ATL06\/006\/ATL06_\S+\.h5$/);
+    for (const err of [failed, denied]) {
+      expect(`${err.message} ${String(err.stack)} ${JSON.stringify(err)}`).not.toContain(
+        "not-the-secret-at-all",
+      );
+    }
+    expect(readdirSync(dir).filter((f) => f.startsWith("denied"))).toEqual([]);
+    expect(storeText(store)).toBe(before);
+    const anonymous = (await index([first], { store, source: { s3: { endpoint: server.endpoint } } }).catch(
+      (e: unknown) => e,
+    )) as SourceError;
+    expect(anonymous.message).toMatch(/denied \(HTTP 403 AccessDenied\)/);
+  });
+});
