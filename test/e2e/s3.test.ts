@@ -1,10 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { index, isGeochunksError, openStore, type SourceError, writeGeoParquet } from "../../src/index.js";
 import type { SourceOptions } from "../../src/source/index.js";
 import { realGranules } from "../hdf5/granules.js";
+import { type CliRun, ROOT } from "../support/cli.js";
 import { bruteForceAtl06 } from "../support/oracle.js";
 import { readResultRows } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
@@ -31,6 +33,26 @@ const toMicros = (rows: { time_ns: bigint }[]) =>
   rows.map((r) => ({ ...r, time_ns: (r.time_ns / 1000n) * 1000n }));
 
 if (granules.length === 0) console.warn("test/e2e/s3.test.ts: no real ATL06 granules found; skipping");
+
+/** Runs the command line with exactly the given environment (plus PATH), like a user's shell. */
+function cli(args: string[], env: Record<string, string>): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/main.ts`, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
 
 /** Every file under `dir`, as text (Parquet metadata and manifests included). */
 function storeText(dir: string): string {
@@ -131,5 +153,45 @@ describe.skipIf(granules.length === 0)("index and query s3:// granules on a loop
       (e: unknown) => e,
     )) as SourceError;
     expect(anonymous.message).toMatch(/denied \(HTTP 403 AccessDenied\)/);
+  });
+
+  it("the CLI reads credentials from the environment and prints no secret; wrong ones exit 2 with one line", async () => {
+    const home = join(dir, "home");
+    mkdirSync(home, { recursive: true });
+    const env = {
+      HOME: home,
+      AWS_ACCESS_KEY_ID: KEY.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
+      AWS_SESSION_TOKEN: KEY.sessionToken!,
+      AWS_ENDPOINT_URL: server.endpoint,
+    };
+    const store = join(dir, "cli-store");
+    const out = join(dir, "cli.parquet");
+    const urls = granules.map((g) => `s3://private-atl06/ATLAS/ATL06/006/${basename(g)}`);
+    const indexed = await cli(["index", ...urls, "--store", store, "--quiet"], env);
+    expect(indexed.stderr).toBe("");
+    expect(indexed.code).toBe(0);
+    const polygon = JSON.stringify(BOX);
+    const queried = await cli(
+      ["query", "--store", store, "--polygon", polygon, "--out", out, "--stats"],
+      env,
+    );
+    expect(queried.code).toBe(0);
+    expect(await readResultRows(out)).toEqual(oracle);
+    const wrong = { ...env, AWS_SECRET_ACCESS_KEY: "wrong-secret-from-env" };
+    const failed = await cli(
+      ["query", "--store", store, "--polygon", polygon, "--out", join(dir, "cli-wrong.parquet")],
+      wrong,
+    );
+    expect(failed.code).toBe(2);
+    expect(failed.stderr.trim().split("\n")).toHaveLength(1);
+    expect(failed.stderr).toMatch(
+      /^geochunks: access to s3:\/\/private-atl06\/\S+ denied \(HTTP 403 SignatureDoesNotMatch\)/,
+    );
+    expect(readdirSync(dir).filter((f) => f.startsWith("cli-wrong"))).toEqual([]);
+    const printed = [indexed, queried, failed].map((r) => r.stdout + r.stderr).join("\n");
+    for (const secret of [KEY.secretAccessKey, KEY.sessionToken!, "wrong-secret-from-env"]) {
+      expect(printed).not.toContain(secret);
+    }
   });
 });

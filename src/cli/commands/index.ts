@@ -1,12 +1,14 @@
 /** `geochunks index <inputs...> --store DIR`: index granules into a store. */
 import { indexGranules } from "../../index-builder/index.js";
 import { list, parseCommand, required } from "../args.js";
+import { SOURCE_FLAGS, SOURCE_USAGE, sourceOptionsFrom } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { expandInputs } from "../inputs.js";
 import { progressReporter } from "../progress.js";
 
 export const INDEX_USAGE =
-  "geochunks index <inputs...> --store DIR [--product auto|ATL06] [--h3-res N] [--concurrency N] [--shard i/n]";
+  "geochunks index <inputs...> --store DIR [--product auto|ATL06] [--h3-res N] [--concurrency N] [--shard i/n] " +
+  SOURCE_USAGE;
 
 /** Runs `index`. */
 export async function indexCommand(argv: string[], out: (text: string) => void): Promise<void> {
@@ -17,6 +19,7 @@ export async function indexCommand(argv: string[], out: (text: string) => void):
     concurrency: { type: "string" },
     shard: { type: "string" },
     quiet: { type: "boolean" },
+    ...SOURCE_FLAGS,
   });
   const store = required(values.store, "--store DIR");
   if (positionals.length === 0) throw new UsageError(`no inputs; usage: ${INDEX_USAGE}`);
@@ -35,6 +38,7 @@ export async function indexCommand(argv: string[], out: (text: string) => void):
     concurrency,
     shard,
     beforeCommit: pauseBeforeCommit(),
+    source: sourceOptionsFrom(values),
     onProgress: (e) => progress.update(e.done, e.total),
   });
   progress.done();

@@ -4,11 +4,13 @@ import { readFile } from "node:fs/promises";
 import { openStore } from "../../api.js";
 import { writeGeoParquet } from "../../export/geoparquet.js";
 import { list, parseCommand, required } from "../args.js";
+import { SOURCE_FLAGS, SOURCE_USAGE, sourceOptionsFrom } from "../credentials.js";
 import { UsageError } from "../errors.js";
 
 export const QUERY_USAGE =
   "geochunks query --store DIR --polygon AOI --out OUT.parquet [--start ISO8601] [--end ISO8601] " +
-  "[--beams gt1l,...|strong|weak] [--vars h_li,...] [--quality] [--select auto|bbox|h3] [--stats] [--dry-run]";
+  "[--beams gt1l,...|strong|weak] [--vars h_li,...] [--quality] [--select auto|bbox|h3] [--stats] [--dry-run] " +
+  SOURCE_USAGE;
 
 /** The AOI text: the file's contents when the argument names a file, else the argument itself. */
 async function aoiText(arg: string): Promise<{ text: string; source: string }> {
@@ -30,6 +32,7 @@ export async function queryCommand(argv: string[], out: (text: string) => void):
     quality: { type: "boolean" },
     stats: { type: "boolean" },
     "dry-run": { type: "boolean" },
+    ...SOURCE_FLAGS,
   });
   const storeDir = required(values.store, "--store DIR");
   const { text, source } = await aoiText(required(values.polygon, "--polygon AOI"));
@@ -49,6 +52,7 @@ export async function queryCommand(argv: string[], out: (text: string) => void):
     vars: list(values.vars),
     selection,
     quality: values.quality ?? false,
+    source: sourceOptionsFrom(values),
   });
   if (dryRun) {
     const plan = await result.plan();
