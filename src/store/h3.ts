@@ -1,6 +1,7 @@
 /** H3 cells of the store: per-chunk cells along a track, and the cover of a query polygon. */
 import {
   areNeighborCells,
+  gridDisk,
   gridPathCells,
   latLngToCell,
   POLYGON_TO_CELLS_FLAGS,
@@ -84,23 +85,47 @@ function safeGridPath(a: string, b: string): string[] {
 }
 
 /**
+ * Longest edge, degrees of longitude or latitude, handed to H3 when covering a polygon. AOI edges
+ * are straight in lon/lat; over 0.25 degrees a great circle between the same ends parts from such
+ * an edge by under 10 m, so the cover does not depend on how H3 joins positions, and the one-cell
+ * margin of {@link polygonCover} absorbs the rest.
+ */
+export const COVER_EDGE_DEG = 0.25;
+
+/**
  * Every cell at `resolution` that overlaps any of the polygons (rings as interleaved lon/lat,
- * closed), so no chunk touching the polygon is missed. Sorted, without duplicates.
+ * closed, edges straight in lon/lat), so no chunk touching the polygon is missed: the H3 cover of
+ * the polygon with edges densified to {@link COVER_EDGE_DEG}, plus every neighbour of those cells
+ * (a margin of one cell: H3 tests straight-sided cell outlines, and a chunk's cells are those of its
+ * points and of grid paths between them). Polygons must span at most 180
+ * degrees of longitude and stay off the poles, which H3 polygons cannot express; the caller
+ * selects those by bbox. Sorted, without duplicates.
  */
 export function polygonCover(polygons: readonly (readonly Float64Array[])[], resolution: number): bigint[] {
-  const cells = new Set<bigint>();
+  const found = new Set<string>();
   for (const rings of polygons) {
-    const latLng = rings.map((ring) => {
-      const out: [number, number][] = [];
-      for (let i = 0; i < ring.length; i += 2) out.push([ring[i + 1]!, ring[i]!]);
-      return out;
-    });
-    const found = polygonToCellsExperimental(
+    const latLng = rings.map(densifiedLatLng);
+    for (const c of polygonToCellsExperimental(
       latLng,
       resolution,
       POLYGON_TO_CELLS_FLAGS.containmentOverlapping,
-    );
-    for (const c of found) cells.add(cellToBigint(c));
+    )) {
+      found.add(c);
+    }
   }
+  const cells = new Set<bigint>();
+  for (const c of found) for (const n of gridDisk(c, 1)) cells.add(cellToBigint(n));
   return [...cells].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A ring as [lat, lng] pairs with positions added so that no edge is longer than {@link COVER_EDGE_DEG}. */
+function densifiedLatLng(ring: Float64Array): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i + 2 < ring.length; i += 2) {
+    const [x0, y0, x1, y1] = [ring[i]!, ring[i + 1]!, ring[i + 2]!, ring[i + 3]!];
+    const steps = Math.max(1, Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0)) / COVER_EDGE_DEG));
+    for (let s = 0; s < steps; s++) out.push([y0 + ((y1 - y0) * s) / steps, x0 + ((x1 - x0) * s) / steps]);
+  }
+  out.push([ring[ring.length - 1]!, ring[ring.length - 2]!]);
+  return out;
 }

@@ -22,8 +22,26 @@ const CELL_AREA_KM2 = [
  */
 export const MAX_COVER_CELLS = 20_000;
 
-/** "h3" when the AOI's cover at `resolution` is small enough to join cheaply, else "bbox". */
+/**
+ * Most latitude, degrees, of a polygon the H3 cover handles: H3 polygons cannot contain a pole,
+ * so AOI parts reaching closer to one (polar caps are closed along latitude +-90) select by bbox.
+ */
+export const COVER_MAX_LAT = 89;
+
+/**
+ * Whether a polygon with this bbox (degrees) can be covered with H3 cells: at most 180 degrees of
+ * longitude (H3 reads wider edges as crossing the antimeridian) and off the poles.
+ */
+export function isCoverable([xmin, ymin, xmax, ymax]: BboxArray): boolean {
+  return xmax - xmin <= 180 && ymax <= COVER_MAX_LAT && ymin >= -COVER_MAX_LAT;
+}
+
+/**
+ * "h3" when the AOI's cover at `resolution` is small enough to join cheaply and every polygon can
+ * be covered ({@link isCoverable}), else "bbox".
+ */
 export function chooseSelection(bboxes: readonly BboxArray[], resolution: number): "bbox" | "h3" {
+  if (!bboxes.every(isCoverable)) return "bbox";
   let km2 = 0;
   for (const [xmin, ymin, xmax, ymax] of bboxes) {
     const midLat = ((ymin + ymax) / 2) * (Math.PI / 180);
@@ -72,18 +90,28 @@ function timestampLiteral(micros: bigint): string {
   return `TIMESTAMPTZ '${iso.slice(0, 23)}${sub}+00:00'`;
 }
 
-function whereClause(sel: ChunkSelection, cover: bigint[] | undefined, cellFiles: string[]): string {
+const boxPredicate = ([xmin, ymin, xmax, ymax]: BboxArray) =>
+  `(bbox.xmin <= ${xmax} AND bbox.xmax >= ${xmin} AND bbox.ymin <= ${ymax} AND bbox.ymax >= ${ymin})`;
+
+/**
+ * The WHERE clause of the chunk query. With a cover, chunks near covered polygons must also have a
+ * cell in it; polygons left out of the cover (`covered[i]` false) match by bbox alone.
+ */
+function whereClause(
+  sel: ChunkSelection,
+  cover: { cells: bigint[]; covered: boolean[] } | undefined,
+  cellFiles: string[],
+): string {
   const parts: string[] = [];
-  const boxes = sel.bboxes.map(
-    ([xmin, ymin, xmax, ymax]) =>
-      `(bbox.xmin <= ${xmax} AND bbox.xmax >= ${xmin} AND bbox.ymin <= ${ymax} AND bbox.ymax >= ${ymin})`,
-  );
-  parts.push(`(${boxes.join(" OR ") || "false"})`);
   if (cover) {
-    const cells = cover.length ? cover.map((c) => `${c}::UBIGINT`).join(", ") : "NULL";
-    parts.push(
-      `chunk_id IN (SELECT chunk_id FROM read_parquet(${list(cellFiles)}) WHERE h3_cell IN (${cells}))`,
-    );
+    const cells = cover.cells.length ? cover.cells.map((c) => `${c}::UBIGINT`).join(", ") : "NULL";
+    const near = sel.bboxes.filter((_, i) => cover.covered[i]).map(boxPredicate);
+    const rest = sel.bboxes.filter((_, i) => !cover.covered[i]).map(boxPredicate);
+    const inCells = `chunk_id IN (SELECT chunk_id FROM read_parquet(${list(cellFiles)}) WHERE h3_cell IN (${cells}))`;
+    const alternatives = [...(near.length ? [`((${near.join(" OR ")}) AND ${inCells})`] : []), ...rest];
+    parts.push(`(${alternatives.join(" OR ")})`);
+  } else {
+    parts.push(`(${sel.bboxes.map(boxPredicate).join(" OR ") || "false"})`);
   }
   // Stored times are nanoseconds; DuckDB reads them truncated to microseconds, so round the
   // window outwards to whole microseconds to never drop a chunk that ends inside it.
@@ -170,11 +198,24 @@ function arrayRow(r: Record<string, unknown>): ArrayRow {
 export async function selectChunks(store: Store, sel: ChunkSelection): Promise<SelectedIndex> {
   if (store.manifest.parts.length === 0) return { granules: [], chunks: [], arrays: [], method: "bbox" };
   const resolution = store.manifest.h3_resolution;
-  const method =
+  const covered = sel.bboxes.map(isCoverable);
+  const chosen =
     sel.method === "bbox" || sel.method === "h3" ? sel.method : chooseSelection(sel.bboxes, resolution);
-  const cover = method === "h3" ? polygonCover(sel.polygons, resolution) : undefined;
+  // Polygons H3 cannot express (polar caps, over 180 degrees wide) always select by bbox.
+  const method = chosen === "h3" && covered.some(Boolean) ? "h3" : "bbox";
+  const cover =
+    method === "h3"
+      ? {
+          cells: polygonCover(
+            sel.polygons.filter((_, i) => covered[i]),
+            resolution,
+          ),
+          covered,
+        }
+      : undefined;
   return withConnection(async (db) => {
     const where = whereClause(sel, cover, store.files("chunk_cells"));
+    const coverCells = cover?.cells.length;
     const chunks = (
       await db.runAndReadAll(
         `SELECT chunk_id, granule_id, beam, spot, strong, row_start, row_count, epoch_ns(time_start) AS ts,
@@ -185,7 +226,7 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
       .getRowObjectsJS()
       .map((r) => chunkRow(r as Record<string, unknown>));
     const ids = [...new Set(chunks.map((c) => c.granule_id))];
-    if (ids.length === 0) return { granules: [], chunks, arrays: [], method, coverCells: cover?.length };
+    if (ids.length === 0) return { granules: [], chunks, arrays: [], method, coverCells };
     const inIds = `granule_id IN (${ids.map(sqlString).join(", ")})`;
     const granules = (
       await db.runAndReadAll(
@@ -204,6 +245,6 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
     )
       .getRowObjectsJS()
       .map((r) => arrayRow(r as Record<string, unknown>));
-    return { granules, chunks, arrays, method, coverCells: cover?.length };
+    return { granules, chunks, arrays, method, coverCells };
   });
 }

@@ -1,10 +1,13 @@
 import { booleanPointInPolygon } from "@turf/turf";
 import type { MultiPolygon, Polygon } from "geojson";
+import { latLngToCell } from "h3-js";
 import { describe, expect, it } from "vitest";
 import { isGeochunksError } from "../../src/errors.js";
 import { type Aoi, aoiToGeoJSON, parseAoi } from "../../src/query/aoi.js";
 import { ringLocation } from "../../src/query/aoi-sphere.js";
 import { pointInAoi } from "../../src/query/pip.js";
+import { cellToBigint, polygonCover } from "../../src/store/h3.js";
+import { isCoverable } from "../../src/store/select.js";
 
 const polygonJson = (...rings: number[][][]) => JSON.stringify({ type: "Polygon", coordinates: rings });
 
@@ -370,6 +373,45 @@ describe("ambiguous rings are refused", () => {
         ]),
       ),
     ).toMatch(/ring 0 of polygon 0 spans 370 degrees of longitude .* it must span less than 360/);
+  });
+});
+
+describe("H3 cover of cut and wide polygons", () => {
+  it("holds the cell of every point inside (edges straight in lon/lat, not great circles)", () => {
+    const random = mulberry32(5);
+    const aois = [
+      parseAoi(polygonJson(JUMP)),
+      parseAoi("179.7,69.85,-179.75,70.15"),
+      // Long east-west edges: the great circle between the corners runs over a degree north of the edge.
+      parseAoi("0,60,40,61"),
+      parseAoi("-10,-71,30,-70"),
+    ];
+    for (const aoi of aois) {
+      const parts = aoi.polygons.filter((p) => isCoverable(p.bbox));
+      expect(parts).toHaveLength(aoi.polygons.length);
+      const cover = new Set(
+        polygonCover(
+          parts.map((p) => p.rings),
+          6,
+        ),
+      );
+      let inside = 0;
+      for (let i = 0; i < 20_000; i++) {
+        const [xmin, ymin, xmax, ymax] = aoi.polygons[i % aoi.polygons.length]!.bbox;
+        const lon = xmin + random() * (xmax - xmin);
+        const lat = i % 4 === 0 ? (random() < 0.5 ? ymin : ymax) : ymin + random() * (ymax - ymin);
+        if (!pointInAoi(aoi, lon, lat)) continue;
+        inside++;
+        expect(cover.has(cellToBigint(latLngToCell(lat, lon, 6))), `${lon}, ${lat}`).toBe(true);
+      }
+      expect(inside).toBeGreaterThan(1000);
+    }
+  });
+
+  it("polar caps and polygons over 180 degrees wide are left to bbox selection", () => {
+    expect(isCoverable(parseAoi("-180,80,180,90").bbox)).toBe(false);
+    expect(isCoverable(parseAoi("-100,0,100,10").bbox)).toBe(false);
+    expect(isCoverable(parseAoi("-10,0,10,10").bbox)).toBe(true);
   });
 });
 
