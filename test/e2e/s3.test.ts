@@ -7,7 +7,7 @@ import { index, isGeochunksError, openStore, type SourceError, writeGeoParquet }
 import type { SourceOptions } from "../../src/source/index.js";
 import { realGranules } from "../hdf5/granules.js";
 import { type CliRun, ROOT } from "../support/cli.js";
-import { bruteForceAtl06 } from "../support/oracle.js";
+import { bruteForceAtl06, type OracleRow } from "../support/oracle.js";
 import { readResultRows } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
 
@@ -29,8 +29,7 @@ const BOX = {
     ],
   ],
 };
-const toMicros = (rows: { time_ns: bigint }[]) =>
-  rows.map((r) => ({ ...r, time_ns: (r.time_ns / 1000n) * 1000n }));
+const toMicros = (rows: OracleRow[]) => rows.map((r) => ({ ...r, time_ns: (r.time_ns / 1000n) * 1000n }));
 
 if (granules.length === 0) console.warn("test/e2e/s3.test.ts: no real ATL06 granules found; skipping");
 
@@ -71,7 +70,7 @@ function storeText(dir: string): string {
 describe.skipIf(granules.length === 0)("index and query s3:// granules on a loopback S3 server", () => {
   let dir: string;
   let server: S3TestServer;
-  let oracle: Awaited<ReturnType<typeof bruteForceAtl06>>;
+  let oracle: OracleRow[];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "geochunks-s3-e2e-"));
