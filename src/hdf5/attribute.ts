@@ -1,4 +1,4 @@
-import { UnsupportedHdf5Error } from "../errors.js";
+import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { Cursor } from "./cursor.js";
 import { cString, cursorOf, padTo, readBytes, readUint8, readUint16LE } from "./cursor.js";
 import { elementCount, parseDataspace } from "./dataspace.js";
@@ -46,6 +46,11 @@ export function parseAttribute(view: DataView, offset: number, lengthSize: numbe
   if (space.kind === "null") return { name, value: null };
   const count = elementCount(space);
   const available = Math.max(0, c.view.byteLength - c.offset);
+  if (count * Math.max(type.size, 1) > available) {
+    throw new InvalidHdf5Error(
+      `attribute ${name} holds ${count} elements of ${type.size} bytes but its message has ${available} bytes left`,
+    );
+  }
   const data = readBytes(c, Math.min(count * type.size, available), "attribute data");
   if (type.typeClass === 9) return { name, value: null, vlen: { data, count, shape: space.shape, type } };
   return { name, value: shapeValues(decodeElements(data, type, count), space.shape) };

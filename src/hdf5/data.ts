@@ -41,9 +41,22 @@ export async function readDatasetValues(
   const { datatype, dataspace } = ds;
   const window = windowOf(ds, opts.window);
   const count = elementCount(dataspace) === 0 ? 0 : window.shape.reduce((a, b) => a * b, 1);
+  checkCount(ds, count);
   const raw = filled(count, datatype.size, ds.fill);
   if (count > 0) await readWindowInto(raw, source, ds, { refs, window }, opts);
   return decodeValues(meta, ds, raw, count, opts);
+}
+
+/** Most elements decoded into plain values (compounds, strings...) in one read; typed arrays may hold more. */
+const MAX_PLAIN_VALUES = 1 << 24;
+
+function checkCount(ds: DatasetMeta, count: number): void {
+  const plain = !/^[<>|][fiuV]\d+$/.test(ds.info.dtype);
+  if ((count > 0 && ds.datatype.size === 0) || (plain && count > MAX_PLAIN_VALUES)) {
+    throw new InvalidHdf5Error(
+      `dataset ${ds.info.path} of ${count} elements of ${ds.datatype.size} bytes (${ds.info.dtype}) cannot be read at once`,
+    );
+  }
 }
 
 /** The window as start coordinates and shape over every dimension. */
@@ -202,9 +215,10 @@ function filled(count: number, size: number, fill: Uint8Array | undefined): Uint
     throw new InvalidHdf5Error(`dataset of ${count} elements of ${size} bytes is too large to read at once`);
   }
   const out = new Uint8Array(total);
-  if (fill?.some((b) => b !== 0)) {
-    for (let i = 0; i < total; i += size) out.set(fill.subarray(0, size), i);
-  }
+  if (total === 0 || !fill?.some((b) => b !== 0)) return out;
+  out.set(fill.subarray(0, Math.min(size, total)));
+  // doubling copies: log2(count) calls instead of one per element
+  for (let done = size; done < total; done *= 2) out.copyWithin(done, 0, Math.min(done, total - done));
   return out;
 }
 
