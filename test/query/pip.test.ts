@@ -289,6 +289,19 @@ describe("pointsInAoi", () => {
     );
   });
 
+  it("a cut AOI: points on +-180 and at the pole, batch equal to one by one", () => {
+    const across = parseAoi("170,50,-170,60");
+    const polar = parseAoi("POLYGON ((0 85, 90 85, 180 85, -90 85, 0 85))");
+    const lon = Float64Array.of(180, -180, 175, -175, 0, 180, -180, 45, -180, 180);
+    const lat = Float64Array.of(55, 55, 60, 50, 55, 61, 49, 90, 85, 84.9);
+    expect([...pointsInAoi(across, lon, lat)]).toEqual([1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
+    expect([...pointsInAoi(polar, lon, lat)]).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 1, 0]);
+    for (let i = 0; i < lon.length; i++) {
+      expect(pointInAoi(across, lon[i]!, lat[i]!)).toBe(pointsInAoi(across, lon, lat)[i] === 1);
+      expect(pointInAoi(polar, lon[i]!, lat[i]!)).toBe(pointsInAoi(polar, lon, lat)[i] === 1);
+    }
+  });
+
   it("handles empty input", () => {
     expect(pointsInAoi(parseAoi("0,0,1,1"), new Float64Array(0), new Float64Array(0)).length).toBe(0);
   });
