@@ -15,7 +15,7 @@ import { EMPTY_BBOX, unionBbox } from "../store/geo.js";
 import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "../store/schema.js";
 import type { StoreBatch } from "../store/store.js";
 import { wkbPolygon } from "../store/wkb.js";
-import { bboxOf, footprintOf, h3CellsOf } from "./geometry.js";
+import { bboxOf, footprintError, footprintOf, h3CellsOf } from "./geometry.js";
 
 /** Options for {@link indexGranule}. */
 export interface IndexGranuleOptions {
@@ -209,6 +209,7 @@ function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
     time_end: deltaTimeToUnixNs(tmax),
     bbox: bboxOf(a.lon, a.lat, a.start, a.end),
     geometry: footprintOf(a.lon, a.lat, a.start, a.end),
+    footprint_error: footprintError(a.lon, a.lat, a.start, a.end),
     h3_cells: h3CellsOf(a.lon, a.lat, a.start, a.end, a.h3Resolution),
     refs: [],
   };

@@ -2,6 +2,7 @@
 import { ATL06_COORDINATES, segmentGroup } from "../products/atl06.js";
 import type { ChunkRefRow, ChunkRow, GranuleRow } from "../store/schema.js";
 import { type Aoi, bboxIntersects } from "./aoi.js";
+import { footprintNearAoi } from "./footprint.js";
 
 /** What to select. */
 export interface QuerySpec {
@@ -69,9 +70,13 @@ export const DEFAULT_MAX_GAP = 4 * 1024;
 /** Nanoseconds since the Unix epoch of a date. */
 const toNs = (d: Date) => BigInt(d.getTime()) * 1_000_000n;
 
-/** Whether a chunk row can hold points the query wants (bbox, time range, beam). */
+/**
+ * Whether a chunk row can hold points the query wants: its bbox meets a polygon's bbox, its
+ * footprint line comes within its recorded error of the AOI, and its time range and beam match.
+ */
 export function chunkMatches(chunk: ChunkRow, spec: QuerySpec): boolean {
   if (!spec.aoi.polygons.some((p) => bboxIntersects(p.bbox, chunk.bbox))) return false;
+  if (!footprintNearAoi(chunk.geometry, chunk.footprint_error, spec.aoi)) return false;
   if (spec.start && chunk.time_end < toNs(spec.start)) return false;
   if (spec.end && chunk.time_start >= toNs(spec.end)) return false;
   const beams = spec.beams ?? [];

@@ -97,6 +97,7 @@ export function chunkRows(table: Table): ChunkRow[] {
     time_end: ns(r.time_end),
     bbox: bbox(r.bbox),
     geometry: bytes(r.geometry),
+    footprint_error: r.footprint_error as number,
     h3_cells: Array.from(r.h3_cells as Iterable<bigint>),
     refs: refRows(r.refs),
   }));

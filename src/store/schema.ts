@@ -85,6 +85,8 @@ export interface ChunkRow {
   bbox: Bbox;
   /** WKB LineString (or MultiLineString when split at the antimeridian) footprint. */
   geometry: Uint8Array;
+  /** Largest distance (lon/lat degrees) from any point of the row to the footprint line. */
+  footprint_error: number;
   h3_cells: bigint[];
   refs: ChunkRefRow[];
 }
@@ -170,6 +172,7 @@ export function chunksTable(rows: ChunkRow[]): Table {
     time_end: timestamps(rows.map((r) => r.time_end)),
     bbox: col(rows, (r) => r.bbox, bboxType()),
     geometry: col(rows, (r) => r.geometry, new Binary()),
+    footprint_error: col(rows, (r) => r.footprint_error, new Float64()),
     h3_cells: col(rows, (r) => r.h3_cells, listOf(new Uint64())),
     refs: col(rows, (r) => r.refs.map(refToArrow), listOf(refType())),
   });

@@ -141,7 +141,8 @@ function chunkRow(r: Record<string, unknown>): ChunkRow {
     time_start: r.ts as bigint,
     time_end: r.te as bigint,
     bbox: { xmin: bbox.xmin!, ymin: bbox.ymin!, xmax: bbox.xmax!, ymax: bbox.ymax! },
-    geometry: new Uint8Array(),
+    geometry: new Uint8Array(r.wkb as Uint8Array),
+    footprint_error: r.footprint_error as number,
     h3_cells: [],
     refs: (r.refs as Record<string, unknown>[]).map(
       (ref): ChunkRefRow => ({
@@ -219,7 +220,7 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
     const chunks = (
       await db.runAndReadAll(
         `SELECT chunk_id, granule_id, beam, spot, strong, row_start, row_count, epoch_ns(time_start) AS ts,
-                epoch_ns(time_end) AS te, bbox, refs
+                epoch_ns(time_end) AS te, bbox, ST_AsWKB(geometry) AS wkb, footprint_error, refs
            FROM read_parquet(${list(store.files("chunks"))}, hive_partitioning = false) WHERE ${where}`,
       )
     )

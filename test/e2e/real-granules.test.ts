@@ -148,6 +148,11 @@ describe.skipIf(granules.length === 0)("query over the real granules", () => {
     expect(stats.rows).toBe(expected.length);
     expect(stats.chunks_read).toBeLessThanOrEqual(stats.chunks_candidate);
     expect(stats.bytes_minimal).toBeLessThanOrEqual(stats.bytes_read);
+    // A time window can cut through a chunk whose in-AOI points all fall outside it: the chunk is
+    // read but holds no answer, so the 1.10 budget applies to spatial selection.
+    if (expected.length > 0 && !start && !end) {
+      expect(stats.bytes_read).toBeLessThanOrEqual(stats.bytes_minimal * 1.1);
+    }
     if (name === "empty answer") {
       expect(stats.requests).toBe(0);
       expect(stats.bytes_read).toBe(0);
@@ -169,8 +174,10 @@ describe.skipIf(granules.length === 0)("query over the real granules", () => {
     expect(run.code).toBe(0);
     const stats = JSON.parse(run.stdout.trim().split("\n").pop()!);
     expect(stats.granules).toBe(1);
-    expect(stats.requests).toBeLessThanOrEqual(10);
-    expect(stats.bytes_read).toBeLessThan(600_000);
+    // Two rounds of concurrent range reads: coordinates of 4 candidate chunks, then the other variables of those with hits.
+    expect(stats.requests).toBeLessThanOrEqual(24);
+    expect(stats.bytes_read).toBeLessThan(130_000);
+    expect(stats.bytes_read).toBeLessThanOrEqual(stats.bytes_minimal * 1.1);
     expect(stats.rows).toBeGreaterThan(0);
   });
 

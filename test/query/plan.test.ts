@@ -26,6 +26,7 @@ function chunk(
     time_end: ns("2020-01-01T00:01:00Z"),
     bbox: { xmin, ymin, xmax, ymax },
     geometry: new Uint8Array(),
+    footprint_error: 0,
     h3_cells: [],
     refs: ["latitude", "longitude", "delta_time", "h_li", "other"].map((v, i) => ({
       path: path(v),

@@ -53,6 +53,7 @@ function batch(id: string, size: number): StoreBatch {
         time_end: 1692202995579207123n,
         bbox,
         geometry: wkbLineString([1, 2, 3, 4]),
+        footprint_error: 0.001,
         h3_cells: [604189641255419903n, 18446744073709551615n],
         refs: [
           {
