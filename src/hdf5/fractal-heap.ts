@@ -1,5 +1,6 @@
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { ReadOptions } from "../source/types.js";
+import { readBTreeV2Records } from "./btree-v2.js";
 import { verifyChecksum } from "./checksum.js";
 import type { Cursor } from "./cursor.js";
 import {
@@ -10,6 +11,7 @@ import {
   readUint16LE,
   readUint32LE,
   readUintLE,
+  UNDEFINED_ADDRESS,
 } from "./cursor.js";
 import type { MetaReader } from "./reader.js";
 import { parseAt, readAt, readRaw } from "./reader.js";
@@ -27,6 +29,8 @@ export interface FractalHeap {
   rootAddress: number;
   /** Rows of the root indirect block; 0 when the root is a direct block. */
   rootRows: number;
+  /** v2 B-tree indexing huge objects by ID; UNDEFINED_ADDRESS (-1) when there are none. */
+  hugeIndex: number;
   /** Bytes of the length field of managed heap IDs. */
   idLengthBytes: number;
 }
@@ -47,7 +51,9 @@ export function parseFractalHeap(
   const filterLength = readUint16LE(c);
   c.offset += 1; // flags
   const maxManaged = readUint32LE(c);
-  c.offset += meta.lengthSize + meta.offsetSize + meta.lengthSize + meta.offsetSize; // huge ids, free space
+  readUintLE(c, meta.lengthSize, "next huge object id");
+  const hugeIndex = readAddress(c, meta.offsetSize);
+  c.offset += meta.lengthSize + meta.offsetSize; // free space amount and manager
   c.offset += 8 * meta.lengthSize; // managed/huge/tiny space and object counts
   const tableWidth = readUint16LE(c);
   const startBlockSize = readUintLE(c, meta.lengthSize, "starting block size");
@@ -77,6 +83,7 @@ export function parseFractalHeap(
     rootAddress,
     rootRows,
     idLengthBytes,
+    hugeIndex,
   };
 }
 
@@ -118,8 +125,9 @@ function maxDirectRows(heap: FractalHeap): number {
 
 /**
  * Returns the bytes of the object a heap ID designates: managed objects are read from their direct block,
- * tiny objects come from the ID itself.
- * @throws UnsupportedHdf5Error for huge objects and filtered heaps; InvalidHdf5Error for bad IDs.
+ * tiny objects come from the ID itself, huge objects (too big for a direct block) from where the ID or
+ * the heap's huge-object B-tree says.
+ * @throws UnsupportedHdf5Error for filtered heaps; InvalidHdf5Error for bad IDs.
  */
 export async function readHeapObject(
   meta: MetaReader,
@@ -129,6 +137,7 @@ export async function readHeapObject(
 ): Promise<Uint8Array> {
   const kind = (id[0]! >> 4) & 0x03;
   if (kind === 2) return id.subarray(1, 1 + (id[0]! & 0x0f) + 1);
+  if (kind === 1 && !heap.filtered) return readHugeObject(meta, heap, id, opts);
   if (kind !== 0 || heap.filtered) {
     throw new UnsupportedHdf5Error(
       "fractal-heap",
@@ -145,6 +154,46 @@ export async function readHeapObject(
     });
   }
   return readRaw(meta, block.address + (offset - block.heapOffset), length, "heap object", opts);
+}
+
+/**
+ * A huge object: its address and length are in the ID when the ID is long enough, else in the heap's
+ * v2 B-tree of huge objects (record type 1: address, length, ID).
+ */
+async function readHugeObject(
+  meta: MetaReader,
+  heap: FractalHeap,
+  id: Uint8Array,
+  opts?: ReadOptions,
+): Promise<Uint8Array> {
+  const c = cursorOf(id, 1);
+  if (id.length >= 1 + meta.offsetSize + meta.lengthSize) {
+    const address = readAddress(c, meta.offsetSize);
+    return readRaw(
+      meta,
+      address,
+      readUintLE(c, meta.lengthSize, "huge object length"),
+      "huge heap object",
+      opts,
+    );
+  }
+  const key = readUintLE(c, id.length - 1, "huge object id");
+  if (heap.hugeIndex === UNDEFINED_ADDRESS) {
+    throw new InvalidHdf5Error(
+      `fractal heap at ${heap.address} has huge object ${key} but no huge-object index`,
+    );
+  }
+  for (const record of await readBTreeV2Records(meta, heap.hugeIndex, opts)) {
+    const r = cursorOf(record);
+    const address = readAddress(r, meta.offsetSize);
+    const length = readUintLE(r, meta.lengthSize, "huge object length");
+    if (readUintLE(r, meta.lengthSize, "huge object id") === key) {
+      return readRaw(meta, address, length, "huge heap object", opts);
+    }
+  }
+  throw new InvalidHdf5Error(`fractal heap at ${heap.address} has no huge object ${key}`, {
+    address: heap.address,
+  });
 }
 
 interface DirectBlock {

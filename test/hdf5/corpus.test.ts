@@ -29,6 +29,19 @@ describe.each(corpusFiles())("corpus file $truth.file", ({ path, truth }) => {
     for (const [name, value] of Object.entries(truth.root_attrs)) expect(attrs?.[name]).toEqual(value);
   });
 
+  it("decodes compact, dense and large attributes", async () => {
+    for (const group of ["/attrs_compact", "/attrs_dense", "/ordered"]) {
+      const attrs = await file.groupAttrs(group);
+      if (!attrs) continue;
+      expect(attrs).toMatchObject({ units: "meters", fixed_str: "ATL06", scale: 0.5, valid_range: [-100, 100] });
+      expect(attrs.big).toBe(2n ** 63n + 5n);
+      const extras = Object.keys(attrs).filter((k) => k.startsWith("extra_"));
+      for (const k of extras) expect(attrs[k]).toBe(Number(k.slice(6)));
+    }
+    const large = await file.groupAttrs("/attrs_large");
+    if (large) expect(large.large).toEqual(Array.from({ length: 20000 }, (_, i) => i));
+  });
+
   for (const [dsPath, t] of Object.entries(truth.datasets)) {
     it(`${dsPath}: metadata, chunk refs and values`, async () => {
       if (t.error?.startsWith("UnsupportedHdf5Error")) {
@@ -51,6 +64,7 @@ describe.each(corpusFiles())("corpus file $truth.file", ({ path, truth }) => {
         return { id, flags, params: id === 6 ? params.slice(0, t.filters[i]?.params.length) : params };
       });
       expect(filters).toEqual(t.filters);
+      expect(Object.keys(info.attrs).sort()).toEqual([...t.attrs].sort());
       if (t.index) expect(await file.chunkIndex(dsPath)).toBe(t.index);
       await checkRefs(file, dsPath, t, truth.userblock);
       await checkValues(file, dsPath, t);
