@@ -130,7 +130,10 @@ async function runCase(base: Baseline, bytes: Uint8Array, touched: number[]): Pr
     const values = await settle(() => file.read(path));
     const now = report?.datasets.find((d) => d.path === path);
     if (values === undefined || original.values === undefined || !now) continue;
+    // the dtype string of compound, array, vlen and reference types does not show their members, so a
+    // changed member name or offset would pass unseen: only types fully named by their dtype are compared
     const untouched =
+      !now.dtype.startsWith("other:") &&
       metaKey(now) === original.meta &&
       original.spans.every(([a, b]) => b <= truncatedAt && !touched.some((t) => t >= a && t < b));
     if (untouched && !sameValues(values, original.values)) {
@@ -159,7 +162,7 @@ function inputs(): { name: string; load: () => Promise<Uint8Array>; weight: numb
 describe("mutation: damaged files end in a typed error or correct values, quickly", () => {
   const files = inputs();
   const unit = CASES / files.reduce((a, f) => a + f.weight, 0);
-  it.each(files)("$name", async ({ name, load, weight }) => {
+  it.each(files)("$name", { timeout: Math.max(120_000, CASES * 3000) }, async ({ name, load, weight }) => {
     const started0 = performance.now();
     const base = await baseline(await load());
     // a hang shows as a case far slower than reading the whole intact file
