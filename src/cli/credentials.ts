@@ -17,11 +17,12 @@ export const SOURCE_FLAGS = {
   anonymous: { type: "boolean" },
   "token-env": { type: "string" },
   "token-hosts": { type: "string" },
+  "max-requests": { type: "string" },
 } as const;
 
 /** Usage text of {@link SOURCE_FLAGS}. */
 export const SOURCE_USAGE =
-  "[--region R] [--endpoint URL] [--profile P | --anonymous] [--token-env VAR] [--token-hosts h1,*.h2]";
+  "[--region R] [--endpoint URL] [--profile P | --anonymous] [--token-env VAR] [--token-hosts h1,*.h2] [--max-requests N]";
 
 /** Values of {@link SOURCE_FLAGS} as parsed. */
 export interface SourceFlags {
@@ -31,7 +32,15 @@ export interface SourceFlags {
   anonymous?: boolean;
   "token-env"?: string;
   "token-hosts"?: string;
+  "max-requests"?: string;
 }
+
+/**
+ * Default bound on requests in flight over a whole run: the executor's default (4 granules at once, 8
+ * range requests each), so the bound changes nothing until thousands of granules would otherwise pile
+ * up sockets behind retries and slow servers.
+ */
+export const DEFAULT_MAX_REQUESTS = 32;
 
 /** Environment variable holding the Earthdata Login token unless `--token-env` names another. */
 export const DEFAULT_TOKEN_ENV = "EARTHDATA_TOKEN";
@@ -58,7 +67,12 @@ export function sourceOptionsFrom(
   const credentials = anonymous ? undefined : credentialsOf(flags, env, profile, name);
   const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? profile.region;
   const endpoint = flags.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL ?? profile.endpoint_url;
+  const maxRequests = Number(flags["max-requests"] ?? DEFAULT_MAX_REQUESTS);
+  if (!Number.isInteger(maxRequests) || maxRequests < 1 || maxRequests > 4096) {
+    throw new UsageError(`--max-requests ${flags["max-requests"]} is not an integer in 1..4096`);
+  }
   const options: SourceOptions = {
+    maxRequests,
     s3: {
       ...(region ? { region } : {}),
       ...(endpoint ? { endpoint } : {}),

@@ -5,6 +5,8 @@ import { withBearerToken } from "./earthdata.js";
 import { openFileSource } from "./file.js";
 import type { HttpSourceOptions } from "./http.js";
 import { openHttpSource } from "./http.js";
+import type { Limiter } from "./limit.js";
+import { createLimiter } from "./limit.js";
 import type { S3SourceOptions } from "./s3.js";
 import type { ByteSource } from "./types.js";
 
@@ -22,6 +24,27 @@ export interface SourceOptions {
   s3?: S3SourceOptions;
   /** A bearer token (Earthdata Login) for HTTPS sources, sent only to its allowed hosts. */
   bearer?: BearerTokenOptions;
+  /**
+   * Largest number of requests in flight at once over every HTTP(S) and S3 source opened with this
+   * same options object (an index or query run passes one object for all its granules), so a run over
+   * thousands of granules never holds more sockets than this. Overrides `http.limiter`. Default: no
+   * shared bound, each source keeps its own `http.concurrency`.
+   */
+  maxRequests?: number;
+}
+
+/** The limiter shared by the sources opened with one options object. */
+const SHARED_LIMITERS = new WeakMap<SourceOptions, Limiter>();
+
+/** `opts.http` with the shared limiter of `opts.maxRequests`, if any. */
+function httpOptionsOf(opts: SourceOptions): HttpSourceOptions | undefined {
+  if (opts.maxRequests === undefined) return opts.http;
+  let limiter = SHARED_LIMITERS.get(opts);
+  if (!limiter) {
+    limiter = createLimiter(opts.maxRequests);
+    SHARED_LIMITERS.set(opts, limiter);
+  }
+  return { ...opts.http, limiter };
 }
 
 /**
@@ -35,14 +58,13 @@ export async function openSource(pathOrUrl: string | URL, opts: SourceOptions = 
   if (scheme === undefined) return openFileSource(pathOrUrl);
   if (scheme === "file:") return openFileSource(fileURLToPath(pathOrUrl));
   if (scheme === "http:" || scheme === "https:") {
-    const http = opts.bearer
-      ? { ...opts.http, fetch: withBearerToken(opts.bearer, opts.http?.fetch) }
-      : opts.http;
+    const base = httpOptionsOf(opts);
+    const http = opts.bearer ? { ...base, fetch: withBearerToken(opts.bearer, base?.fetch) } : base;
     return openHttpSource(pathOrUrl, http);
   }
   if (scheme === "s3:") {
     const { openS3Source } = await import("./s3.js");
-    const { headers: _headers, fetch: _fetch, ...shared } = opts.http ?? {};
+    const { headers: _headers, fetch: _fetch, ...shared } = httpOptionsOf(opts) ?? {};
     return openS3Source(pathOrUrl, { ...shared, ...opts.s3 });
   }
   const href = String(pathOrUrl);

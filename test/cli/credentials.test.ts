@@ -50,6 +50,12 @@ describe("sourceOptionsFrom", () => {
     ).toMatchObject({ region: "ap-south-1", endpoint: "http://x:1" });
   });
 
+  it("bounds requests in flight over the whole run", () => {
+    expect(sourceOptionsFrom({}, {}, home).maxRequests).toBe(32);
+    expect(sourceOptionsFrom({ "max-requests": "4" }, {}, home).maxRequests).toBe(4);
+    expect(() => sourceOptionsFrom({ "max-requests": "0" }, {}, home)).toThrow(/--max-requests 0/);
+  });
+
   it("goes anonymous on request or when nothing is found", () => {
     expect(sourceOptionsFrom({ anonymous: true }, {}, home).s3?.credentials).toBeUndefined();
     expect(sourceOptionsFrom({}, { AWS_NO_SIGN_REQUEST: "true" }, home).s3?.credentials).toBeUndefined();

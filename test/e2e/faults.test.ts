@@ -219,3 +219,74 @@ describe.skipIf(granules.length === 0)("faults while indexing and querying over 
     expect(existsSync(join(dir, "clean"))).toBe(true);
   });
 });
+
+describe.skipIf(granules.length === 0)("a bound on requests in flight over a whole run", () => {
+  const SMALL = "ATL06_20230816234629_08822013_006_01";
+  const COPIES = 8;
+  const AOI = {
+    type: "Polygon",
+    coordinates: [
+      [
+        [52.6, -46.4],
+        [52.8, -46.4],
+        [52.8, -46.3],
+        [52.6, -46.3],
+        [52.6, -46.4],
+      ],
+    ],
+  };
+  let dir: string;
+  let server: RangeServer;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-limits-"));
+    mkdirSync(join(dir, "www"));
+    server = await startRangeServer({ root: join(dir, "www"), latencyMs: 5 });
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.skipIf(!granules.some((g) => basename(g).startsWith(SMALL)))(
+    "index and query of many granules never exceed maxRequests, and give every copy's rows",
+    async () => {
+      const small = granules.find((g) => basename(g).startsWith(SMALL))!;
+      // Copies under other acquisition seconds are distinct granules with the same points.
+      const names = Array.from(
+        { length: COPIES },
+        (_, i) => `ATL06_202308162346${10 + i}_08822013_006_01.h5`,
+      );
+      for (const name of names) copyFileSync(small, join(dir, "www", name));
+      const urls = names.map((n) => new URL(n, server.url).href);
+      const source: SourceOptions = { maxRequests: 3, http: { backoff: { baseMs: 1, maxMs: 10 } } };
+      const store = join(dir, "store");
+      server.resetStats();
+      // Without the bound, 8 granules indexed at once have more than 3 requests in flight.
+      await index(urls, { store: join(dir, "unbounded"), concurrency: 8 });
+      expect(server.stats.maxInFlight).toBeGreaterThan(3);
+      server.resetStats();
+      await index(urls, { store, concurrency: 8, source });
+      expect(server.stats.maxInFlight).toBeLessThanOrEqual(3);
+      expect(server.stats.requests).toBeGreaterThan(COPIES);
+      server.resetStats();
+      const result = (await openStore(store)).query({
+        aoi: AOI,
+        source,
+        granuleConcurrency: 6,
+      });
+      const out = join(dir, "many.parquet");
+      await writeGeoParquet(result, out, { bbox: result.aoi.bbox });
+      expect(server.stats.maxInFlight).toBeLessThanOrEqual(3);
+      const rows = await readResultRows(out);
+      const one = toMicros(await bruteForceAtl06([small], AOI));
+      expect(one.length).toBeGreaterThan(0);
+      expect(rows).toHaveLength(COPIES * one.length);
+      const strip = (r: OracleRow) => ({ ...r, granule_id: "" });
+      for (let i = 0; i < COPIES; i++) {
+        const mine = rows.filter((r) => r.granule_id === names[i]!.replace(".h5", ""));
+        expect(mine.map(strip)).toEqual(one.map(strip));
+      }
+    },
+  );
+});
