@@ -1,0 +1,268 @@
+/**
+ * The benchmark harness: serves the archive from the loopback range server, builds the index over the
+ * HTTP URLs (index-build section), then runs every contender on the same granule list, same server and
+ * same latency, checks each result against the brute-force oracle and collects times, requests and bytes.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { startRangeServer } from "../../fixtures/servers/range-server.js";
+import { index, openStore } from "../../src/index.js";
+import { bruteForceAtl06 } from "../../test/support/oracle.js";
+import type { Contender, ListedGranule, RunContext } from "../contenders/types.js";
+import type { BenchAoi } from "./aois.js";
+import { granulesMeeting } from "./granules.js";
+import { runPeer } from "./python.js";
+import { digestKeys, granuleIdOf, type RowSet, rowKey } from "./rows.js";
+import { measureQueryRss, type RssResult } from "./rss.js";
+import { dirSize, median } from "./stats.js";
+
+export interface HarnessOptions {
+  /** Directory served by the range server; every file of `files` must be in it. */
+  granuleDir: string;
+  files: string[];
+  latencies: number[];
+  /** Bandwidth cap of each response, bytes per second. */
+  bytesPerSecond?: number;
+  reps: number;
+  /** Runs of contenders marked `slow`. Default `reps`. */
+  slowReps?: number;
+  aois: BenchAoi[];
+  contenders: Contender[];
+  granuleConcurrency: number;
+  /** Store, outputs and the oracle cache. */
+  workDir: string;
+  /** Latencies of the index-build section (the store is rebuilt at each; the last one is queried). */
+  indexLatencies: number[];
+  /** Compare index building with H5Coro reading the same lat/lon/time arrays (when available). */
+  h5coroLatLon?: { src: string; line: number };
+  /** Measure geochunks' peak RSS on a query over this AOI (a child process, latency 0). */
+  rssAoi?: BenchAoi;
+  log?: (line: string) => void;
+}
+
+/** One contender at one latency on one AOI. */
+export interface ContenderRow {
+  aoi: string;
+  latency: number;
+  contender: string;
+  /** Median wall time, seconds. */
+  seconds: number;
+  times: number[];
+  requests: number;
+  bytes: number;
+  /** geochunks' bytes_minimal for this AOI. */
+  bytesMinimal: number;
+  rows: number;
+  hash: string;
+  matchesOracle: boolean;
+  versions?: Record<string, string>;
+}
+
+export interface SkippedContender {
+  contender: string;
+  reason: string;
+}
+
+export interface IndexBuildRow {
+  latency: number;
+  tool: string;
+  granules: number;
+  seconds: number;
+  granulesPerSecond: number;
+  requestsPerGranule: number;
+  bytesPerGranule: number;
+  /** Bytes read / total file size. */
+  bytesFraction: number;
+  storeBytes?: number;
+}
+
+export interface HarnessResult {
+  granules: { total: number; bytes: number };
+  aois: { name: string; listed: string[]; oracle: RowSet; bytesMinimal: number }[];
+  rows: ContenderRow[];
+  skipped: SkippedContender[];
+  indexBuild: IndexBuildRow[];
+  rss?: RssResult;
+  storeDir: string;
+}
+
+/** The oracle's row set for files and an AOI, cached on disk (it reads every point with h5wasm + turf). */
+async function oracleRowSet(workDir: string, files: string[], aoi: BenchAoi): Promise<RowSet> {
+  const key = createHash("sha256")
+    .update(JSON.stringify([files.map((f) => basename(f)).sort(), aoi.geometry]))
+    .digest("hex")
+    .slice(0, 16);
+  const path = join(workDir, "oracle", `${aoi.name}-${key}.json`);
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as RowSet;
+  } catch {
+    const rows = await bruteForceAtl06(files, aoi.geometry);
+    const set = digestKeys(rows.map((r) => rowKey(r.granule_id, r.beam, r.segment_id)));
+    await mkdir(join(workDir, "oracle"), { recursive: true });
+    await writeFile(path, JSON.stringify(set));
+    return set;
+  }
+}
+
+export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
+  const log = opts.log ?? (() => undefined);
+  await mkdir(opts.workDir, { recursive: true });
+  const outDir = join(opts.workDir, "out");
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  const storeDir = join(opts.workDir, "store");
+  const server = await startRangeServer({
+    root: opts.granuleDir,
+    latencyMs: 0,
+    bytesPerSecond: opts.bytesPerSecond,
+  });
+  try {
+    const all: ListedGranule[] = opts.files.map((file) => ({
+      granule_id: granuleIdOf(file),
+      url: new URL(basename(file), server.url).href,
+      file,
+    }));
+    let totalBytes = 0;
+    for (const g of all) totalBytes += (await stat(g.file)).size;
+
+    // Index build (the store every geochunks query uses), and H5Coro reading the same arrays.
+    const indexBuild: IndexBuildRow[] = [];
+    for (const latency of opts.indexLatencies.length > 0 ? opts.indexLatencies : [0]) {
+      server.setLatency(latency);
+      await rm(storeDir, { recursive: true, force: true });
+      server.resetStats();
+      const report = await index(
+        all.map((g) => g.url),
+        { store: storeDir, concurrency: opts.granuleConcurrency },
+      );
+      const row = buildRow("geochunks index", latency, all.length, report.seconds, server.stats, totalBytes);
+      row.storeBytes = await dirSize(storeDir);
+      indexBuild.push(row);
+      log(`index build at ${latency} ms: ${report.seconds.toFixed(1)} s, ${server.stats.requests} requests`);
+      if (opts.indexLatencies.length > 0 && opts.h5coroLatLon) {
+        server.resetStats();
+        const answer = await runPeer("h5coro-latlon", {
+          urls: all.map((g) => g.url),
+          workers: opts.granuleConcurrency,
+          cache_line_size: opts.h5coroLatLon.line,
+          h5coro_src: opts.h5coroLatLon.src,
+        });
+        indexBuild.push(
+          buildRow("h5coro lat/lon/time", latency, all.length, answer.seconds, server.stats, totalBytes),
+        );
+        log(`h5coro lat/lon/time at ${latency} ms: ${answer.seconds.toFixed(1)} s`);
+      }
+    }
+
+    const store = await openStore(storeDir);
+    const granuleRows = await store.granules();
+    const byId = new Map(all.map((g) => [g.granule_id, g]));
+    const rows: ContenderRow[] = [];
+    const skipped: SkippedContender[] = [];
+    const available: Contender[] = [];
+    for (const c of opts.contenders) {
+      const reason = await c.unavailable();
+      if (reason) {
+        skipped.push({ contender: c.name, reason });
+        log(`skipping ${c.name}: ${reason}`);
+      } else available.push(c);
+    }
+    const aois: HarnessResult["aois"] = [];
+    for (const aoi of opts.aois) {
+      const listed = granulesMeeting(granuleRows, aoi.geometry).map((g) => byId.get(g.granule_id)!);
+      const oracle = await oracleRowSet(
+        opts.workDir,
+        listed.map((g) => g.file),
+        aoi,
+      );
+      log(`${aoi.name}: ${listed.length} of ${all.length} granules listed, oracle ${oracle.rows} rows`);
+      const ctx: RunContext = {
+        aoi,
+        listed,
+        all,
+        storeDir,
+        outDir,
+        granuleConcurrency: opts.granuleConcurrency,
+      };
+      for (const c of available) await c.prepare?.(ctx);
+      const aoiInfo = { name: aoi.name, listed: listed.map((g) => g.granule_id), oracle, bytesMinimal: 0 };
+      aois.push(aoiInfo);
+      for (const latency of opts.latencies) {
+        server.setLatency(latency);
+        for (const c of available) {
+          const times: number[] = [];
+          let requests = 0;
+          let bytes = 0;
+          let set: RowSet | undefined;
+          let versions: Record<string, string> | undefined;
+          const reps = c.slow ? (opts.slowReps ?? opts.reps) : opts.reps;
+          for (let rep = 0; rep < reps; rep++) {
+            server.resetStats();
+            const t0 = performance.now();
+            const outcome = await c.run(ctx);
+            const wall = (performance.now() - t0) / 1000;
+            times.push(outcome.seconds ?? wall);
+            requests = server.stats.requests;
+            bytes = server.stats.bytes;
+            versions = outcome.versions;
+            if (outcome.bytesMinimal !== undefined) aoiInfo.bytesMinimal = outcome.bytesMinimal;
+            set ??= await outcome.rows();
+          }
+          const row: ContenderRow = {
+            aoi: aoi.name,
+            latency,
+            contender: c.name,
+            seconds: median(times),
+            times: times.map((t) => Number(t.toFixed(3))),
+            requests,
+            bytes,
+            bytesMinimal: 0,
+            rows: set!.rows,
+            hash: set!.hash,
+            matchesOracle: set!.rows === oracle.rows && set!.hash === oracle.hash,
+            versions,
+          };
+          rows.push(row);
+          log(
+            `${aoi.name} ${latency} ms ${c.name}: ${row.seconds.toFixed(2)} s, ${requests} req, ${(bytes / 1e6).toFixed(1)} MB, ${row.rows} rows${row.matchesOracle ? "" : " (DIFFERS FROM ORACLE)"}`,
+          );
+        }
+      }
+      for (const r of rows) if (r.aoi === aoi.name) r.bytesMinimal = aoiInfo.bytesMinimal;
+    }
+    let rss: RssResult | undefined;
+    if (opts.rssAoi) {
+      server.setLatency(0);
+      rss = await measureQueryRss(storeDir, opts.rssAoi, opts.workDir, opts.granuleConcurrency);
+      log(
+        `peak RSS, ${opts.rssAoi.name} query: ${(rss.maxRssBytes / 1e6).toFixed(0)} MB for ${rss.rows} rows`,
+      );
+      await rm(join(opts.workDir, `rss-${opts.rssAoi.name}.parquet`), { force: true });
+    }
+    const granules = { total: all.length, bytes: totalBytes };
+    return { granules, aois, rows, skipped, indexBuild, rss, storeDir };
+  } finally {
+    await server.close();
+  }
+}
+
+function buildRow(
+  tool: string,
+  latency: number,
+  granules: number,
+  seconds: number,
+  stats: { requests: number; bytes: number },
+  totalBytes: number,
+): IndexBuildRow {
+  return {
+    latency,
+    tool,
+    granules,
+    seconds: Number(seconds.toFixed(3)),
+    granulesPerSecond: Number((granules / seconds).toFixed(3)),
+    requestsPerGranule: Number((stats.requests / granules).toFixed(1)),
+    bytesPerGranule: Math.round(stats.bytes / granules),
+    bytesFraction: Number((stats.bytes / totalBytes).toFixed(4)),
+  };
+}

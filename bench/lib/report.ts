@@ -1,0 +1,255 @@
+/** The benchmark's outputs: goal checks, a Markdown report and a hand-made SVG chart. */
+import type { ContenderRow, HarnessResult } from "./harness.js";
+import type { MachineInfo } from "./stats.js";
+import { mb } from "./stats.js";
+
+/** Everything written to results/<date>.json. */
+export interface BenchReport {
+  date: string;
+  mode: "full" | "quick";
+  command: string;
+  machine: MachineInfo;
+  /** Load average (1, 5, 15 min) when the run ended. */
+  loadAtEnd: number[];
+  source: string;
+  granuleConcurrency: number;
+  reps: number;
+  slowReps: number;
+  latencies: number[];
+  bytesPerSecond: number | null;
+  contenders: { name: string; description: string }[];
+  result: HarnessResult;
+  goals: GoalCheck[];
+}
+
+export interface GoalCheck {
+  aoi: string;
+  latency: number;
+  goal: string;
+  target: string;
+  value: number | null;
+  met: boolean | null;
+  note?: string;
+}
+
+const find = (rows: ContenderRow[], aoi: string, latency: number, name: string) =>
+  rows.find((r) => r.aoi === aoi && r.latency === latency && r.contender === name);
+
+/** The issue's goals at 20 and 60 ms (and any other latency run), per AOI. */
+export function checkGoals(result: HarnessResult, latencies: number[]): GoalCheck[] {
+  const out: GoalCheck[] = [];
+  for (const { name: aoi } of result.aois) {
+    for (const latency of latencies.filter((l) => l >= 20)) {
+      const g = find(result.rows, aoi, latency, "geochunks");
+      if (!g) continue;
+      const h = find(result.rows, aoi, latency, "h5coro");
+      const downloads = ["download-h5wasm", "download-h5py"]
+        .map((n) => find(result.rows, aoi, latency, n))
+        .filter((r): r is ContenderRow => r !== undefined)
+        .sort((a, b) => a.seconds - b.seconds);
+      const ratio = (x: number | undefined, y: number) => (x === undefined ? null : x / y);
+      const push = (
+        goal: string,
+        target: string,
+        value: number | null,
+        ok: (v: number) => boolean,
+        note?: string,
+      ) => out.push({ aoi, latency, goal, target, value, met: value === null ? null : ok(value), note });
+      push(
+        "time: h5coro / geochunks",
+        ">= 5",
+        ratio(h?.seconds, g.seconds),
+        (v) => v >= 5,
+        h ? undefined : "h5coro skipped",
+      );
+      push(
+        "time: download-then-read / geochunks",
+        ">= 50",
+        ratio(downloads[0]?.seconds, g.seconds),
+        (v) => v >= 50,
+        downloads[0] ? `fastest download contender: ${downloads[0].contender}` : "no download contender",
+      );
+      push(
+        "bytes: h5coro / geochunks",
+        ">= 10",
+        ratio(h?.bytes, g.bytes),
+        (v) => v >= 10,
+        h ? undefined : "h5coro skipped",
+      );
+      push("bytes_read / bytes_minimal (geochunks)", "<= 1.10", g.bytes / g.bytesMinimal, (v) => v <= 1.1);
+    }
+  }
+  return out;
+}
+
+const fmt = (v: number, digits = 2) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(digits));
+
+/** The Markdown report. */
+export function markdownReport(r: BenchReport): string {
+  const m = r.machine;
+  const lines = [
+    `# geochunks benchmark, ${r.date}${r.mode === "quick" ? " (quick)" : ""}`,
+    "",
+    `Command: \`${r.command}\``,
+    "",
+    `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB memory, ${m.platform}; Node ${m.node}; ${m.python ?? "no python3"}. Load average at start ${m.loadAverage.join(" / ")}, at end ${r.loadAtEnd.join(" / ")} (1/5/15 min).`,
+    "",
+    `Source: ${r.source}; latencies ${r.latencies.join(", ")} ms per request; bandwidth ${r.bytesPerSecond ? `${mb(r.bytesPerSecond)} MB/s per response` : "uncapped"}. Granules processed ${r.granuleConcurrency} at a time by every contender. Time = median of ${r.reps} run(s) for geochunks and no-index, ${r.slowReps} for the slow contenders (h5coro, downloads); the Python peers' time excludes interpreter start-up.`,
+    "",
+    `Archive: ${r.result.granules.total} full-size synthetic ATL06 granules (release-006 layout), ${mb(r.result.granules.bytes)} MB.`,
+    "",
+    "Contenders:",
+    ...r.contenders.map((c) => `- **${c.name}**: ${c.description}`),
+    ...r.result.skipped.map((s) => `- skipped **${s.contender}**: ${s.reason}`),
+    "",
+  ];
+  for (const aoi of r.result.aois) {
+    lines.push(
+      `## Query: ${aoi.name} AOI`,
+      "",
+      `${aoi.listed.length} granules listed (bounding polygon meets the AOI); oracle ${aoi.oracle.rows} rows (sha256 ${aoi.oracle.hash.slice(0, 12)}); bytes_minimal ${mb(aoi.bytesMinimal)} MB.`,
+      "",
+      "| latency ms | contender | time s | requests | bytes read MB | bytes / bytes_minimal | rows | = oracle | time x geochunks | bytes x geochunks |",
+      "|---|---|---|---|---|---|---|---|---|---|",
+    );
+    for (const latency of r.latencies) {
+      const g = find(r.result.rows, aoi.name, latency, "geochunks");
+      for (const row of r.result.rows.filter((x) => x.aoi === aoi.name && x.latency === latency)) {
+        lines.push(
+          `| ${latency} | ${row.contender} | ${fmt(row.seconds)} | ${row.requests} | ${mb(row.bytes)} | ${fmt(row.bytes / row.bytesMinimal)} | ${row.rows} | ${row.matchesOracle ? "yes" : "**no**"} | ${g ? fmt(row.seconds / g.seconds, 1) : ""} | ${g ? fmt(row.bytes / g.bytes, 1) : ""} |`,
+        );
+      }
+    }
+    lines.push("");
+  }
+  if (r.goals.length > 0) {
+    lines.push(
+      "## Goals",
+      "",
+      "| AOI | latency ms | goal | target | value | met |",
+      "|---|---|---|---|---|---|",
+    );
+    for (const g of r.goals) {
+      const met = g.met === null ? "n/a" : g.met ? "yes" : "**no**";
+      lines.push(
+        `| ${g.aoi} | ${g.latency} | ${g.goal}${g.note ? ` (${g.note})` : ""} | ${g.target} | ${g.value === null ? "-" : fmt(g.value)} | ${met} |`,
+      );
+    }
+    lines.push("");
+  }
+  if (r.result.indexBuild.length > 0) {
+    lines.push(
+      "## Index build",
+      "",
+      `All ${r.result.granules.total} granules over HTTP. geochunks builds the store (lat/lon/time chunks, footprints, H3 cells); H5Coro reads the same latitude, longitude and delta_time arrays of every beam and nothing else.`,
+      "",
+      "| latency ms | tool | seconds | granules / s | requests / granule | MB read / granule | read / file size | store MB |",
+      "|---|---|---|---|---|---|---|---|",
+    );
+    for (const b of r.result.indexBuild) {
+      lines.push(
+        `| ${b.latency} | ${b.tool} | ${fmt(b.seconds)} | ${fmt(b.granulesPerSecond)} | ${b.requestsPerGranule} | ${mb(b.bytesPerGranule)} | ${fmt(b.bytesFraction, 3)} | ${b.storeBytes === undefined ? "" : mb(b.storeBytes)} |`,
+      );
+    }
+    lines.push("");
+  }
+  const rss = r.result.rss;
+  if (rss) {
+    lines.push(
+      "## Memory",
+      "",
+      `geochunks query over the ${rss.aoi} AOI (every point of every granule) to GeoParquet, in a child process at latency 0: ${rss.rows} rows in ${fmt(rss.seconds)} s, peak RSS ${mb(rss.maxRssBytes)} MB (granule concurrency ${rss.granuleConcurrency}; GeoParquet ${mb(rss.parquetBytes)} MB).`,
+      "",
+    );
+  }
+  return lines.join("\n");
+}
+
+const COLORS: Record<string, string> = {
+  geochunks: "#1b9e77",
+  "no-index": "#7570b3",
+  h5coro: "#d95f02",
+  "download-h5wasm": "#e7298a",
+  "download-h5py": "#a6761d",
+};
+
+const esc = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
+
+/** Grouped bars (log scale) of time and bytes read per contender, one group per AOI and latency. */
+export function svgChart(r: BenchReport): string {
+  const contenders = [...new Set(r.result.rows.map((x) => x.contender))];
+  const groups = r.result.aois.flatMap((a) => r.latencies.map((latency) => ({ aoi: a.name, latency })));
+  const bar = 16;
+  const gap = 26;
+  const groupWidth = contenders.length * bar + gap;
+  const left = 70;
+  const width = Math.max(640, left + groups.length * groupWidth + 20);
+  const panelHeight = 220;
+  const top = 60;
+  const panels = [
+    {
+      title: "wall time, s (log scale)",
+      value: (x: ContenderRow) => x.seconds,
+      label: (v: number) => fmt(v, v < 10 ? 2 : 1),
+    },
+    {
+      title: "bytes read, MB (log scale)",
+      value: (x: ContenderRow) => x.bytes / 1e6,
+      label: (v: number) => fmt(v, 1),
+    },
+  ];
+  const parts: string[] = [];
+  const height = top + panels.length * (panelHeight + 70) + 10;
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${left}" y="20" font-size="14" font-weight="bold">geochunks benchmark ${esc(r.date)}: ${r.result.granules.total} full-size ATL06 granules over loopback HTTP</text>`,
+  );
+  contenders.forEach((c, i) => {
+    const x = left + i * 130;
+    parts.push(
+      `<rect x="${x}" y="32" width="12" height="12" fill="${COLORS[c] ?? "#666"}"/>`,
+      `<text x="${x + 16}" y="42">${esc(c)}</text>`,
+    );
+  });
+  panels.forEach((panel, p) => {
+    const y0 = top + p * (panelHeight + 70) + 20;
+    const values = r.result.rows.map(panel.value).filter((v) => v > 0);
+    const lo = 10 ** Math.floor(Math.log10(Math.min(...values)));
+    const hi = 10 ** Math.ceil(Math.log10(Math.max(...values)));
+    const scale = (v: number) =>
+      y0 + panelHeight - ((Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * panelHeight;
+    parts.push(`<text x="${left}" y="${y0 - 6}" font-weight="bold">${esc(panel.title)}</text>`);
+    for (let d = lo; d <= hi * 1.0001; d *= 10) {
+      const y = scale(d).toFixed(1);
+      parts.push(
+        `<line x1="${left}" x2="${width - 10}" y1="${y}" y2="${y}" stroke="#ddd"/>`,
+        `<text x="${left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${d >= 1 ? d.toFixed(0) : d.toPrecision(1)}</text>`,
+      );
+    }
+    groups.forEach((g, gi) => {
+      const gx = left + gi * groupWidth + gap / 2;
+      contenders.forEach((c, ci) => {
+        const row = find(r.result.rows, g.aoi, g.latency, c);
+        if (!row) return;
+        const v = panel.value(row);
+        const y = scale(Math.max(v, lo));
+        const x = gx + ci * bar;
+        parts.push(
+          `<rect x="${x}" y="${y.toFixed(1)}" width="${bar - 2}" height="${(y0 + panelHeight - y).toFixed(1)}" fill="${COLORS[c] ?? "#666"}"><title>${esc(`${c}, ${g.aoi}, ${g.latency} ms: ${panel.label(v)}`)}</title></rect>`,
+          `<text x="${x + bar / 2 - 1}" y="${(y - 3).toFixed(1)}" font-size="8" text-anchor="middle">${panel.label(v)}</text>`,
+        );
+      });
+      const cx = gx + (contenders.length * bar) / 2;
+      parts.push(
+        `<text x="${cx}" y="${y0 + panelHeight + 14}" text-anchor="middle">${g.latency} ms</text>`,
+        `<text x="${cx}" y="${y0 + panelHeight + 27}" text-anchor="middle" fill="#555">${esc(g.aoi)}</text>`,
+      );
+    });
+    parts.push(
+      `<line x1="${left}" x2="${width - 10}" y1="${y0 + panelHeight}" y2="${y0 + panelHeight}" stroke="#333"/>`,
+    );
+  });
+  parts.push("</svg>");
+  return `${parts.join("\n")}\n`;
+}

@@ -1,0 +1,56 @@
+/** Small numeric helpers and the machine description recorded with every result. */
+import { execFileSync } from "node:child_process";
+import { readdir, stat } from "node:fs/promises";
+import { cpus, freemem, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Total size of the files under `dir`, bytes. */
+export async function dirSize(dir: string): Promise<number> {
+  let sum = 0;
+  for (const name of await readdir(dir, { recursive: true })) {
+    const info = await stat(join(dir, String(name)));
+    if (info.isFile()) sum += info.size;
+  }
+  return sum;
+}
+
+/** What the machine is and how busy it is now. */
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  memoryBytes: number;
+  freeMemoryBytes: number;
+  loadAverage: number[];
+  node: string;
+  platform: string;
+  python?: string;
+}
+
+export function machineInfo(): MachineInfo {
+  let python: string | undefined;
+  try {
+    python = execFileSync("python3", ["--version"], { encoding: "utf8" }).trim();
+  } catch {
+    python = undefined;
+  }
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    memoryBytes: totalmem(),
+    freeMemoryBytes: freemem(),
+    loadAverage: loadavg().map((x) => Number(x.toFixed(2))),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    python,
+  };
+}
+
+/** Bytes as MB with one decimal. */
+export const mb = (bytes: number) => (bytes / 1e6).toFixed(1);

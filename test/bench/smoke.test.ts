@@ -1,0 +1,68 @@
+/**
+ * Smoke test of the benchmark harness: two small synthetic granules, latency 0, the geochunks, no-index
+ * and download contenders. Rows must equal the oracle and geochunks must read the fewest bytes; no
+ * timing assertions.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { downloadH5wasm } from "../../bench/contenders/download.js";
+import { geochunks } from "../../bench/contenders/geochunks.js";
+import { noIndex } from "../../bench/contenders/no-index.js";
+import { greenlandAoi } from "../../bench/lib/aois.js";
+import { type HarnessResult, runHarness } from "../../bench/lib/harness.js";
+import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+describe("benchmark harness (smoke)", () => {
+  let dir: string;
+  let result: HarnessResult;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "geochunks-bench-smoke-"));
+    const granuleDir = join(dir, "granules");
+    const files: string[] = [];
+    for (const opts of demoGranuleSet().slice(0, 2)) files.push(await writeSyntheticAtl06(granuleDir, opts));
+    result = await runHarness({
+      granuleDir,
+      files,
+      latencies: [0],
+      reps: 1,
+      aois: [await greenlandAoi(root)],
+      contenders: [geochunks, noIndex, downloadH5wasm],
+      granuleConcurrency: 2,
+      workDir: join(dir, "work"),
+      indexLatencies: [0],
+    });
+  });
+
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("lists both granules and finds answer rows", () => {
+    expect(result.aois).toHaveLength(1);
+    expect(result.aois[0]!.listed).toHaveLength(2);
+    expect(result.aois[0]!.oracle.rows).toBeGreaterThan(0);
+    expect(result.indexBuild[0]!.granules).toBe(2);
+  });
+
+  it("gives every contender the oracle's rows", () => {
+    expect(result.rows.map((r) => r.contender)).toEqual(["geochunks", "no-index", "download-h5wasm"]);
+    for (const row of result.rows) {
+      expect(row.rows, row.contender).toBe(result.aois[0]!.oracle.rows);
+      expect(row.hash, row.contender).toBe(result.aois[0]!.oracle.hash);
+      expect(row.matchesOracle).toBe(true);
+    }
+  });
+
+  it("reads fewer bytes with geochunks than with the others", () => {
+    const [g, ...others] = result.rows;
+    expect(g!.bytes).toBeGreaterThan(0);
+    expect(g!.bytes).toBeGreaterThanOrEqual(g!.bytesMinimal);
+    for (const other of others) expect(g!.bytes, other.contender).toBeLessThan(other.bytes);
+  });
+});
