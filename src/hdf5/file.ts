@@ -12,7 +12,7 @@ import type { ChunkIndexType } from "./layout.js";
 import type { Link } from "./links.js";
 import { isDense, parseLink, parseLinkInfo } from "./links.js";
 import type { ObjectHeader } from "./object-header.js";
-import { MSG, readObjectHeader } from "./object-header.js";
+import { MSG, readObjectHeader, resolveShared } from "./object-header.js";
 import type { MetaReader } from "./reader.js";
 import type { FileSpaceInfo } from "./superblock.js";
 import { parseFileSpaceInfo, readSuperblock } from "./superblock.js";
@@ -203,7 +203,8 @@ export class Hdf5File {
     const header = await this.#header(address, opts);
     if (!isDatasetHeader(header)) return undefined;
     const attrs = await readAttributes(this.#meta, header, opts);
-    return parseDatasetHeader(header, { path: normalize(path), attrs }, this.#meta);
+    const resolved = await resolveShared(header, this.#meta.offsetSize, (at) => this.#header(at, opts));
+    return parseDatasetHeader(resolved, { path: normalize(path), attrs }, this.#meta);
   }
 
   /**

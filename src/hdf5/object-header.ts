@@ -217,3 +217,41 @@ function parseContinuation(body: Uint8Array, meta: MetaReader): Block {
   const length = readUintLE(c, meta.lengthSize, "continuation length");
   return { address, length };
 }
+
+/**
+ * Replaces shared messages stored in another object's header (committed datatypes, shared dataspaces)
+ * by that header's message of the same type. Messages in the shared-message heap stay as they are.
+ * @throws InvalidHdf5Error when the named object lacks the message.
+ */
+export async function resolveShared(
+  header: ObjectHeader,
+  offsetSize: number,
+  readHeader: (address: number) => Promise<ObjectHeader>,
+): Promise<ObjectHeader> {
+  if (!header.messages.some((m) => m.flags & MESSAGE_SHARED)) return header;
+  const messages = await Promise.all(
+    header.messages.map(async (m) => {
+      const address = m.flags & MESSAGE_SHARED ? sharedAddress(m.body, offsetSize) : undefined;
+      if (address === undefined) return m;
+      const target = (await readHeader(address)).messages.find((t) => t.type === m.type);
+      if (!target) {
+        throw new InvalidHdf5Error(`shared message of type ${m.type} points at ${address}, which lacks it`, {
+          address,
+        });
+      }
+      return { ...target, flags: target.flags & ~MESSAGE_SHARED };
+    }),
+  );
+  return { ...header, messages };
+}
+
+/** Object header address of a shared message (versions 1-3, kind "committed"); undefined otherwise. */
+function sharedAddress(body: Uint8Array, offsetSize: number): number | undefined {
+  const c = cursorOf(body);
+  const version = readUint8(c);
+  const kind = readUint8(c);
+  if (version === 1)
+    c.offset += 6; // reserved
+  else if (version !== 2 && !(version === 3 && kind === 2)) return undefined;
+  return readAddress(c, offsetSize);
+}
