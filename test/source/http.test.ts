@@ -418,14 +418,15 @@ describe("http source: concurrency and latency", () => {
   it("pays the injected latency per request, overlapped by concurrency", async () => {
     server.setLatency(40);
     const source = await openServed(100_000, { concurrency: 10 });
-    let t0 = performance.now();
+    const t0 = performance.now();
     for (let i = 0; i < 5; i++) await source.read(i * 100, 100);
-    const sequential = performance.now() - t0;
-    t0 = performance.now();
+    // A lower bound only: injected latency cannot be skipped, however loaded the machine is.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(5 * 38);
+    const sequentialPeak = server.stats.maxInFlight;
     await Promise.all(Array.from({ length: 10 }, (_, i) => source.read(i * 100, 100)));
-    const parallel = performance.now() - t0;
-    expect(sequential).toBeGreaterThanOrEqual(5 * 38);
-    expect(parallel).toBeLessThan(5 * 40);
+    expect(sequentialPeak).toBe(1);
+    // Overlap is shown by the server seeing requests in flight together, not by timing.
+    expect(server.stats.maxInFlight).toBeGreaterThanOrEqual(5);
     expect(server.stats.requests).toBe(15);
   });
 
