@@ -6,7 +6,6 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { startRangeServer } from "../../fixtures/servers/range-server.js";
 import { index, openStore } from "../../src/index.js";
 import { bruteForceAtl06 } from "../../test/support/oracle.js";
 import type { Contender, ListedGranule, RunContext } from "../contenders/types.js";
@@ -15,6 +14,7 @@ import { granulesMeeting } from "./granules.js";
 import { runPeer } from "./python.js";
 import { digestKeys, granuleIdOf, type RowSet, rowKey } from "./rows.js";
 import { measureQueryRss, type RssResult } from "./rss.js";
+import { startServerProcess } from "./server.js";
 import { dirSize, median } from "./stats.js";
 
 export interface HarnessOptions {
@@ -112,11 +112,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const storeDir = join(opts.workDir, "store");
-  const server = await startRangeServer({
-    root: opts.granuleDir,
-    latencyMs: 0,
-    bytesPerSecond: opts.bytesPerSecond,
-  });
+  const server = await startServerProcess(opts.granuleDir, opts.bytesPerSecond);
   try {
     const all: ListedGranule[] = opts.files.map((file) => ({
       granule_id: granuleIdOf(file),
@@ -129,19 +125,28 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
     // Index build (the store every geochunks query uses), and H5Coro reading the same arrays.
     const indexBuild: IndexBuildRow[] = [];
     for (const latency of opts.indexLatencies.length > 0 ? opts.indexLatencies : [0]) {
-      server.setLatency(latency);
+      await server.setLatency(latency);
       await rm(storeDir, { recursive: true, force: true });
-      server.resetStats();
+      await server.resetStats();
       const report = await index(
         all.map((g) => g.url),
         { store: storeDir, concurrency: opts.granuleConcurrency },
       );
-      const row = buildRow("geochunks index", latency, all.length, report.seconds, server.stats, totalBytes);
+      const row = buildRow(
+        "geochunks index",
+        latency,
+        all.length,
+        report.seconds,
+        await server.stats(),
+        totalBytes,
+      );
       row.storeBytes = await dirSize(storeDir);
       indexBuild.push(row);
-      log(`index build at ${latency} ms: ${report.seconds.toFixed(1)} s, ${server.stats.requests} requests`);
+      log(
+        `index build at ${latency} ms: ${report.seconds.toFixed(1)} s, ${row.requestsPerGranule} requests per granule`,
+      );
       if (opts.indexLatencies.length > 0 && opts.h5coroLatLon) {
-        server.resetStats();
+        await server.resetStats();
         const answer = await runPeer("h5coro-latlon", {
           urls: all.map((g) => g.url),
           workers: opts.granuleConcurrency,
@@ -149,7 +154,14 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
           h5coro_src: opts.h5coroLatLon.src,
         });
         indexBuild.push(
-          buildRow("h5coro lat/lon/time", latency, all.length, answer.seconds, server.stats, totalBytes),
+          buildRow(
+            "h5coro lat/lon/time",
+            latency,
+            all.length,
+            answer.seconds,
+            await server.stats(),
+            totalBytes,
+          ),
         );
         log(`h5coro lat/lon/time at ${latency} ms: ${answer.seconds.toFixed(1)} s`);
       }
@@ -189,7 +201,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
       const aoiInfo = { name: aoi.name, listed: listed.map((g) => g.granule_id), oracle, bytesMinimal: 0 };
       aois.push(aoiInfo);
       for (const latency of opts.latencies) {
-        server.setLatency(latency);
+        await server.setLatency(latency);
         for (const c of available) {
           const times: number[] = [];
           let requests = 0;
@@ -198,13 +210,14 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
           let versions: Record<string, string> | undefined;
           const reps = c.slow ? (opts.slowReps ?? opts.reps) : opts.reps;
           for (let rep = 0; rep < reps; rep++) {
-            server.resetStats();
+            await server.resetStats();
             const t0 = performance.now();
             const outcome = await c.run(ctx);
             const wall = (performance.now() - t0) / 1000;
             times.push(outcome.seconds ?? wall);
-            requests = server.stats.requests;
-            bytes = server.stats.bytes;
+            const served = await server.stats();
+            requests = served.requests;
+            bytes = served.bytes;
             versions = outcome.versions;
             if (outcome.bytesMinimal !== undefined) aoiInfo.bytesMinimal = outcome.bytesMinimal;
             set ??= await outcome.rows();
@@ -233,7 +246,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
     }
     let rss: RssResult | undefined;
     if (opts.rssAoi) {
-      server.setLatency(0);
+      await server.setLatency(0);
       rss = await measureQueryRss(storeDir, opts.rssAoi, opts.workDir, opts.granuleConcurrency);
       log(
         `peak RSS, ${opts.rssAoi.name} query: ${(rss.maxRssBytes / 1e6).toFixed(0)} MB for ${rss.rows} rows`,

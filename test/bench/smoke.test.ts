@@ -1,9 +1,9 @@
 /**
- * Smoke test of the benchmark harness: two small synthetic granules, latency 0, the geochunks, no-index
+ * Smoke test of the benchmark harness: two small synthetic granules (50,000 rows per beam), latency 0, the geochunks, no-index
  * and download contenders. Rows must equal the oracle and geochunks must read the fewest bytes; no
  * timing assertions.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +13,7 @@ import { geochunks } from "../../bench/contenders/geochunks.js";
 import { noIndex } from "../../bench/contenders/no-index.js";
 import { greenlandAoi } from "../../bench/lib/aois.js";
 import { type HarnessResult, runHarness } from "../../bench/lib/harness.js";
-import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
+import { demoGranuleSet, nominalStart, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -24,8 +24,15 @@ describe("benchmark harness (smoke)", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "geochunks-bench-smoke-"));
     const granuleDir = join(dir, "granules");
+    await mkdir(granuleDir);
     const files: string[] = [];
-    for (const opts of demoGranuleSet().slice(0, 2)) files.push(await writeSyntheticAtl06(granuleDir, opts));
+    // 50,000 rows per beam (five chunks): the AOI covers a small part of each track, as in real granules.
+    for (const opts of demoGranuleSet().slice(0, 2)) {
+      const segmentsPerBeam = 50_000;
+      const through = opts.through!;
+      const start = nominalStart(opts.rgt, opts.cycle, through.lat, opts.ascending ?? false, segmentsPerBeam);
+      files.push(await writeSyntheticAtl06(granuleDir, { ...opts, start, segmentsPerBeam }));
+    }
     result = await runHarness({
       granuleDir,
       files,

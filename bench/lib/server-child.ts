@@ -1,0 +1,33 @@
+/**
+ * Child process running the loopback range server, so that serving bytes never shares an event loop or a
+ * thread with the contender being timed. Driven over IPC by {@link startServerProcess}.
+ *
+ *   node --import tsx bench/lib/server-child.ts ROOT [BYTES_PER_SECOND]
+ */
+import { startRangeServer } from "../../fixtures/servers/range-server.js";
+
+interface Command {
+  id: number;
+  cmd: "latency" | "reset" | "stats" | "close";
+  ms?: number;
+}
+
+const [root, bytesPerSecond] = process.argv.slice(2);
+const server = await startRangeServer({
+  root: root!,
+  bytesPerSecond: bytesPerSecond ? Number(bytesPerSecond) : undefined,
+});
+const send = (message: object) => process.send?.(message);
+process.on("message", async (m: Command) => {
+  if (m.cmd === "latency") server.setLatency(m.ms ?? 0);
+  if (m.cmd === "reset") server.resetStats();
+  const stats = { ...server.stats };
+  if (m.cmd === "close") {
+    await server.close();
+    send({ id: m.id, stats });
+    process.disconnect();
+    return;
+  }
+  send({ id: m.id, stats });
+});
+send({ ready: server.url });

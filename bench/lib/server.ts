@@ -1,0 +1,51 @@
+/** The range server in its own process (bench/lib/server-child.ts), driven over IPC. */
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { RangeServerStats } from "../../fixtures/servers/range-server.js";
+
+export interface ServerProcess {
+  /** Base URL with a trailing slash. */
+  url: string;
+  setLatency(ms: number): Promise<void>;
+  resetStats(): Promise<void>;
+  stats(): Promise<RangeServerStats>;
+  close(): Promise<void>;
+}
+
+export async function startServerProcess(root: string, bytesPerSecond?: number): Promise<ServerProcess> {
+  const script = fileURLToPath(new URL("./server-child.ts", import.meta.url));
+  const cwd = fileURLToPath(new URL("../..", import.meta.url));
+  const args = bytesPerSecond ? [root, String(bytesPerSecond)] : [root];
+  const child: ChildProcess = fork(script, args, { cwd, execArgv: ["--import", "tsx"], stdio: "inherit" });
+  const waiting = new Map<number, (stats: RangeServerStats) => void>();
+  let next = 0;
+  const url = await new Promise<string>((done, fail) => {
+    child.once("error", fail);
+    child.once("exit", (code) => fail(new Error(`range server process exited with ${code}`)));
+    child.on("message", (m: { ready?: string; id?: number; stats?: RangeServerStats }) => {
+      if (m.ready) done(m.ready);
+      else if (m.id !== undefined) {
+        waiting.get(m.id)?.(m.stats!);
+        waiting.delete(m.id);
+      }
+    });
+  });
+  const call = (cmd: string, ms?: number) =>
+    new Promise<RangeServerStats>((done) => {
+      const id = next++;
+      waiting.set(id, done);
+      child.send({ id, cmd, ms });
+    });
+  return {
+    url,
+    setLatency: async (ms) => void (await call("latency", ms)),
+    resetStats: async () => void (await call("reset")),
+    stats: () => call("stats"),
+    async close() {
+      child.removeAllListeners("exit");
+      const exited = new Promise<void>((done) => child.once("exit", () => done()));
+      await call("close");
+      await exited;
+    },
+  };
+}
