@@ -179,11 +179,11 @@ const esc = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
 export function svgChart(r: BenchReport): string {
   const contenders = [...new Set(r.result.rows.map((x) => x.contender))];
   const groups = r.result.aois.flatMap((a) => r.latencies.map((latency) => ({ aoi: a.name, latency })));
-  const bar = 16;
-  const gap = 26;
-  const groupWidth = contenders.length * bar + gap;
+  const bar = 22;
   const left = 70;
-  const width = Math.max(640, left + groups.length * groupWidth + 20);
+  const width = Math.max(760, left + groups.length * (contenders.length * bar + 30) + 20);
+  const groupWidth = (width - left - 20) / groups.length;
+  const gap = groupWidth - contenders.length * bar;
   const panelHeight = 220;
   const top = 60;
   const panels = [
@@ -203,7 +203,7 @@ export function svgChart(r: BenchReport): string {
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${left}" y="20" font-size="14" font-weight="bold">geochunks benchmark ${esc(r.date)}: ${r.result.granules.total} full-size ATL06 granules over loopback HTTP</text>`,
+    `<text x="${left}" y="20" font-size="13" font-weight="bold">geochunks benchmark ${esc(r.date)}: ${r.result.granules.total} full-size ATL06 granules over loopback HTTP</text>`,
   );
   contenders.forEach((c, i) => {
     const x = left + i * 130;
