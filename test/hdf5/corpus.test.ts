@@ -33,7 +33,12 @@ describe.each(corpusFiles())("corpus file $truth.file", ({ path, truth }) => {
     for (const group of ["/attrs_compact", "/attrs_dense", "/ordered"]) {
       const attrs = await file.groupAttrs(group);
       if (!attrs) continue;
-      expect(attrs).toMatchObject({ units: "meters", fixed_str: "ATL06", scale: 0.5, valid_range: [-100, 100] });
+      expect(attrs).toMatchObject({
+        units: "meters",
+        fixed_str: "ATL06",
+        scale: 0.5,
+        valid_range: [-100, 100],
+      });
       expect(attrs.big).toBe(2n ** 63n + 5n);
       const extras = Object.keys(attrs).filter((k) => k.startsWith("extra_"));
       for (const k of extras) expect(attrs[k]).toBe(Number(k.slice(6)));
