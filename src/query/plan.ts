@@ -40,7 +40,10 @@ export interface GranulePlan {
   granule: GranuleRow;
   /** In result order: beam, then along-track. */
   chunks: ChunkRead[];
-  /** Coalesced ranges covering every ref of `chunks`, by offset: the most the query reads. */
+  /**
+   * Coalesced ranges covering every ref of `chunks`: the coordinate round, then the other
+   * variables' round (read only for chunk rows with hits). The most the query reads.
+   */
   ranges: ByteRange[];
   /** Coalescing gap the ranges were made with, bytes. */
   maxGap: number;
@@ -66,6 +69,8 @@ export interface ReadPlan {
  * chunks sit between a chunk row's chunks). 4 KiB joins chunks separated only by small metadata.
  */
 export const DEFAULT_MAX_GAP = 4 * 1024;
+
+const COORDINATES: readonly string[] = Object.values(ATL06_COORDINATES);
 
 /** Nanoseconds since the Unix epoch of a date. */
 const toNs = (d: Date) => BigInt(d.getTime()) * 1_000_000n;
@@ -139,11 +144,20 @@ export function planQuery(
     const chunks = byGranule.get(granule.granule_id);
     if (!chunks) continue;
     chunks.sort((a, b) => a.chunk.beam.localeCompare(b.chunk.beam) || a.chunk.row_start - b.chunk.row_start);
-    const wanted = chunks.flatMap((c) =>
-      [...c.refs.values()].flat().map((r) => ({ offset: r.offset, length: r.size })),
-    );
     const maxGap = opts.maxGap ?? DEFAULT_MAX_GAP;
-    granules.push({ granule, chunks, ranges: coalesceRanges(wanted, maxGap), maxGap });
+    const rangesOf = (keep: (variable: string) => boolean) =>
+      coalesceRanges(
+        chunks.flatMap((c) =>
+          [...c.refs]
+            .filter(([v]) => keep(v))
+            .flatMap(([, refs]) => refs.map((r) => ({ offset: r.offset, length: r.size }))),
+        ),
+        maxGap,
+      );
+    // The executor's two rounds: coordinates of every candidate, then the rest for chunks with hits.
+    const first = rangesOf((v) => COORDINATES.includes(v));
+    const second = rangesOf((v) => !COORDINATES.includes(v));
+    granules.push({ granule, chunks, ranges: [...first, ...second], maxGap });
   }
   const ranges = granules.flatMap((g) => g.ranges);
   return {
