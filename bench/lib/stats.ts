@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { readdir, stat } from "node:fs/promises";
 import { cpus, freemem, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
+import { PYTHON } from "./python.js";
 
 /** Median of a non-empty list. */
 export function median(values: readonly number[]): number {
@@ -36,7 +37,7 @@ export interface MachineInfo {
 export function machineInfo(): MachineInfo {
   let python: string | undefined;
   try {
-    python = execFileSync("python3", ["--version"], { encoding: "utf8" }).trim();
+    python = `${execFileSync(PYTHON, ["--version"], { encoding: "utf8" }).trim()} (${PYTHON})`;
   } catch {
     python = undefined;
   }
