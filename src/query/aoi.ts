@@ -179,7 +179,19 @@ function parseGeoJsonText(source: string, text: string): Aoi {
 
 const NON_AREA_TYPES = new Set(["Point", "MultiPoint", "LineString", "MultiLineString"]);
 
-function collectGeoJsonPolygons(source: string, value: unknown, where: string, out: RawPolygon[]): void {
+/** Deepest nesting of Features and collections accepted; real AOIs use two or three levels. */
+const MAX_GEOJSON_NESTING = 32;
+
+function collectGeoJsonPolygons(
+  source: string,
+  value: unknown,
+  where: string,
+  out: RawPolygon[],
+  depth = 0,
+): void {
+  if (depth > MAX_GEOJSON_NESTING) {
+    throw fail(source, `GeoJSON collections are nested more than ${MAX_GEOJSON_NESTING} levels deep`);
+  }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw fail(source, `${where} is not a GeoJSON object: ${preview(value)}`);
   }
@@ -191,7 +203,7 @@ function collectGeoJsonPolygons(source: string, value: unknown, where: string, o
       if (!Array.isArray(features)) throw fail(source, `${where} FeatureCollection has no "features" array`);
       if (features.length === 0) throw fail(source, `${where} FeatureCollection is empty (0 features)`);
       features.forEach((f, i) => {
-        collectGeoJsonPolygons(source, f, `feature ${i}`, out);
+        collectGeoJsonPolygons(source, f, `feature ${i}`, out, depth + 1);
       });
       return;
     }
@@ -201,13 +213,19 @@ function collectGeoJsonPolygons(source: string, value: unknown, where: string, o
         throw fail(source, `${where} GeometryCollection has no geometries`);
       }
       geometries.forEach((g, i) => {
-        collectGeoJsonPolygons(source, g, `${where} geometry ${i}`, out);
+        collectGeoJsonPolygons(
+          source,
+          g,
+          depth === 0 ? `geometry ${i}` : `${where}, geometry ${i}`,
+          out,
+          depth + 1,
+        );
       });
       return;
     }
     case "Feature":
       if (obj.geometry === null || obj.geometry === undefined) throw fail(source, `${where} has no geometry`);
-      collectGeoJsonPolygons(source, obj.geometry, where, out);
+      collectGeoJsonPolygons(source, obj.geometry, where, out, depth + 1);
       return;
     case "Polygon":
     case "MultiPolygon": {

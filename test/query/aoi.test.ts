@@ -410,3 +410,26 @@ describe("parseAoi refuses bad input with one clear line naming the input", () =
     expect(() => parseAoi("nonsense")).toThrow(/^AOI: /);
   });
 });
+
+describe("deeply nested GeoJSON", () => {
+  it("is refused in one line, however deep, without overflowing the stack", () => {
+    const poly = JSON.stringify({
+      type: "Polygon",
+      coordinates: [
+        [
+          [0, 0],
+          [1, 0],
+          [1, 1],
+          [0, 1],
+          [0, 0],
+        ],
+      ],
+    });
+    for (const n of [33, 5_000, 100_000]) {
+      const text = `${'{"type":"GeometryCollection","geometries":['.repeat(n)}${poly}${"]}".repeat(n)}`;
+      expect(() => parseAoi(text, { source: "deep.json" })).toThrow(
+        /^deep\.json: GeoJSON collections are nested more than 32 levels deep$/,
+      );
+    }
+  });
+});
