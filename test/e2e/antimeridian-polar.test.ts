@@ -7,7 +7,7 @@ import { type RangeServer, startRangeServer } from "../../fixtures/servers/range
 import { index, openStore, writeGeoParquet } from "../../src/index.js";
 import { aoiToGeoJSON, parseAoi } from "../../src/query/aoi.js";
 import { bruteForceAtl06, type OracleRow } from "../support/oracle.js";
-import { readResultRows } from "../support/results.js";
+import { readResultRows, toMicros } from "../support/results.js";
 
 /*
  * Queries across the antimeridian and round the north pole over synthetic granules whose tracks
@@ -31,8 +31,6 @@ const GRANULES = [
   through(25, 1100, 9, 87.8, -150, false),
   through(26, 700, 10, 87.2, 100, false),
 ];
-
-const toMicros = (rows: OracleRow[]) => rows.map((r) => ({ ...r, time_ns: (r.time_ns / 1000n) * 1000n }));
 
 /** Each query: the AOI as users write it, and the same area as planar GeoJSON for the oracle. */
 const QUERIES = {

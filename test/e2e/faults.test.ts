@@ -15,26 +15,13 @@ import { index, isGeochunksError, openStore, writeGeoParquet } from "../../src/i
 import type { SourceOptions } from "../../src/source/index.js";
 import { MISSING_GRANULES, realGranules } from "../hdf5/granules.js";
 import { bruteForceAtl06, type OracleRow } from "../support/oracle.js";
-import { readResultRows } from "../support/results.js";
+import { REAL_BOX as BOX, readResultRows, toMicros } from "../support/results.js";
 
 const granules = realGranules();
 if (granules.length === 0) console.warn(`test/e2e/faults.test.ts: ${MISSING_GRANULES}`);
 
-const BOX = {
-  type: "Polygon",
-  coordinates: [
-    [
-      [158.6, 58.0],
-      [158.8, 58.0],
-      [158.8, 58.4],
-      [158.6, 58.4],
-      [158.6, 58.0],
-    ],
-  ],
-};
 /** Short backoff and stall timeout so that retried faults cost milliseconds, not seconds. */
 const SOURCE: SourceOptions = { http: { retries: 4, backoff: { baseMs: 1, maxMs: 10 }, timeoutMs: 400 } };
-const toMicros = (rows: OracleRow[]) => rows.map((r) => ({ ...r, time_ns: (r.time_ns / 1000n) * 1000n }));
 
 /**
  * For every distinct request (method, path, range), or one in `every` of them, the faults in order on

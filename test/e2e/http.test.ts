@@ -6,23 +6,9 @@ import { type RangeServer, startRangeServer } from "../../fixtures/servers/range
 import { index, isGeochunksError, openStore, writeGeoParquet } from "../../src/index.js";
 import { realGranules } from "../hdf5/granules.js";
 import { bruteForceAtl06 } from "../support/oracle.js";
-import { readResultRows } from "../support/results.js";
+import { REAL_BOX as BOX, readResultRows, toMicros } from "../support/results.js";
 
 const granules = realGranules();
-const BOX = {
-  type: "Polygon",
-  coordinates: [
-    [
-      [158.6, 58.0],
-      [158.8, 58.0],
-      [158.8, 58.4],
-      [158.6, 58.4],
-      [158.6, 58.0],
-    ],
-  ],
-};
-const toMicros = (rows: { time_ns: bigint }[]) =>
-  rows.map((r) => ({ ...r, time_ns: (r.time_ns / 1000n) * 1000n }));
 
 describe.skipIf(granules.length === 0)("index and query through a loopback HTTP range server", () => {
   let dir: string;

@@ -5,23 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MISSING_GRANULES, realGranules } from "../hdf5/granules.js";
 import { runCli } from "../support/cli.js";
 import { bruteForceAtl06 } from "../support/oracle.js";
-import { duckdb, readResultRows } from "../support/results.js";
+import { REAL_BOX as BOX, duckdb, readResultRows, toMicros } from "../support/results.js";
 
 const granules = realGranules();
 
 // AOIs over the real granules (Kamchatka track of RGT 878; southern Indian Ocean track of RGT 882).
-const BOX = {
-  type: "Polygon",
-  coordinates: [
-    [
-      [158.6, 58.0],
-      [158.8, 58.0],
-      [158.8, 58.4],
-      [158.6, 58.4],
-      [158.6, 58.0],
-    ],
-  ],
-};
 const CONCAVE = {
   type: "Polygon",
   coordinates: [
@@ -94,10 +82,6 @@ const NOWHERE = {
 };
 
 if (granules.length === 0) console.warn(MISSING_GRANULES);
-
-/** DuckDB reads Parquet nanosecond timestamps as microsecond TIMESTAMPTZ (truncating). */
-const toMicros = (rows: { time_ns: bigint }[]) =>
-  rows.map((r) => ({ ...r, time_ns: (r.time_ns / 1000n) * 1000n }));
 
 describe.skipIf(granules.length === 0)("query over the real granules", () => {
   let dir: string;

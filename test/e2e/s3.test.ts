@@ -8,7 +8,7 @@ import type { SourceOptions } from "../../src/source/index.js";
 import { realGranules } from "../hdf5/granules.js";
 import { type CliRun, ROOT } from "../support/cli.js";
 import { bruteForceAtl06, type OracleRow } from "../support/oracle.js";
-import { readResultRows } from "../support/results.js";
+import { REAL_BOX as BOX, readResultRows, toMicros } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
 
 const granules = realGranules();
@@ -17,19 +17,6 @@ const KEY: TestKey = {
   secretAccessKey: "e2e-secret-value-0123456789abcdef",
   sessionToken: "e2e-session-token-FEDCBA9876543210",
 };
-const BOX = {
-  type: "Polygon",
-  coordinates: [
-    [
-      [158.6, 58.0],
-      [158.8, 58.0],
-      [158.8, 58.4],
-      [158.6, 58.4],
-      [158.6, 58.0],
-    ],
-  ],
-};
-const toMicros = (rows: OracleRow[]) => rows.map((r) => ({ ...r, time_ns: (r.time_ns / 1000n) * 1000n }));
 
 if (granules.length === 0) console.warn("test/e2e/s3.test.ts: no real ATL06 granules found; skipping");
 

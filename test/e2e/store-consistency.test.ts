@@ -7,11 +7,9 @@ import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/genera
 import { openStore, writeGeoParquet } from "../../src/index.js";
 import { ROOT, runCli } from "../support/cli.js";
 import { bruteForceAtl06 } from "../support/oracle.js";
-import { readResultRows } from "../support/results.js";
+import { readResultRows, toMicros } from "../support/results.js";
 
 const GREENLAND = JSON.parse(readFileSync(join(ROOT, "examples/greenland.geojson"), "utf8")).geometry;
-const toMicros = (rows: { time_ns: bigint }[]) =>
-  rows.map((r) => ({ ...r, time_ns: (r.time_ns / 1000n) * 1000n }));
 const idOf = (file: string) => basename(file).replace(/\.h5$/, "");
 
 let dir: string;

@@ -6,11 +6,9 @@ import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/genera
 import { index, openStore, writeGeoParquet } from "../../src/index.js";
 import { ROOT } from "../support/cli.js";
 import { bruteForceAtl06 } from "../support/oracle.js";
-import { duckdb, readResultRows } from "../support/results.js";
+import { duckdb, readResultRows, toMicros } from "../support/results.js";
 
 const GREENLAND = JSON.parse(readFileSync(join(ROOT, "examples/greenland.geojson"), "utf8")).geometry;
-const toMicros = (rows: { time_ns: bigint }[]) =>
-  rows.map((r) => ({ ...r, time_ns: (r.time_ns / 1000n) * 1000n }));
 
 describe("Greenland query over synthetic release-006 granules", () => {
   let dir: string;

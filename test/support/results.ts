@@ -31,3 +31,22 @@ export async function readResultRows(path: string): Promise<OracleRow[]> {
     atl06_quality_summary: r.atl06_quality_summary as number,
   }));
 }
+
+/** DuckDB reads Parquet nanosecond timestamps as microsecond TIMESTAMPTZ (truncating): compare oracle rows at that precision. */
+export function toMicros<T extends { time_ns: bigint }>(rows: T[]): T[] {
+  return rows.map((r) => ({ ...r, time_ns: (r.time_ns / 1000n) * 1000n }));
+}
+
+/** A box over the Kamchatka track (RGT 878) of the real granule ATL06_20230816161508_08782002_006_02. */
+export const REAL_BOX = {
+  type: "Polygon",
+  coordinates: [
+    [
+      [158.6, 58.0],
+      [158.8, 58.0],
+      [158.8, 58.4],
+      [158.6, 58.4],
+      [158.6, 58.0],
+    ],
+  ],
+};
