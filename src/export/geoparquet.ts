@@ -23,7 +23,12 @@ export interface WriteGeoParquetOptions {
   emptySchema?: Schema;
   /** Rows per row group. Default 65 536. */
   rowGroupSize?: number;
+  /** Columns to dictionary-encode (others plain). Default: the result's repeated string columns. */
+  dictionaryColumns?: string[];
 }
+
+/** String columns of a query result that repeat one value per chunk row. */
+export const RESULT_DICTIONARY_COLUMNS = ["track_id", "granule_id", "beam"];
 
 /**
  * Streams record batches into a GeoParquet 1.1 file at `path`. The file is written under a
@@ -42,7 +47,11 @@ export async function writeGeoParquet(
     geometryTypes: opts.geometryTypes ?? ["Point"],
     bbox: opts.bbox,
   });
-  const writeOpts = { metadata: { geo }, rowGroupSize: opts.rowGroupSize };
+  const writeOpts = {
+    metadata: { geo },
+    rowGroupSize: opts.rowGroupSize,
+    dictionaryColumns: opts.dictionaryColumns ?? RESULT_DICTIONARY_COLUMNS,
+  };
   const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
   let rows = 0;
   try {

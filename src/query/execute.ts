@@ -215,11 +215,19 @@ interface DecodedArray {
   row: ArrayRow;
 }
 
+/** Parsed decode specs by array row: every chunk row of a dataset shares one. */
+const decodeSpecs = new WeakMap<ArrayRow, DecodedArray>();
+
 function decodeSpecOf(opts: ExecuteOptions, granuleId: string, path: string): DecodedArray | undefined {
   const row = opts.arrays.get(arrayKey(granuleId, path));
   if (!row?.chunk_shape) return undefined;
-  const filters = JSON.parse(row.filters) as FilterInfo[];
-  return { row, spec: { path, dtype: row.dtype, chunkShape: row.chunk_shape, filters } };
+  let decoded = decodeSpecs.get(row);
+  if (!decoded) {
+    const filters = JSON.parse(row.filters) as FilterInfo[];
+    decoded = { row, spec: { path, dtype: row.dtype, chunkShape: row.chunk_shape, filters } };
+    decodeSpecs.set(row, decoded);
+  }
+  return decoded;
 }
 
 /** Values of one variable for rows [start, start + count) of a beam, from its stored chunks; fill where none. */
@@ -255,7 +263,16 @@ export function columnName(variable: string): string {
   return variable.split("/").pop()!;
 }
 
+const fills = new WeakMap<DecodedArray, number | undefined>();
+
 function fillOf(a: DecodedArray): number | undefined {
+  if (fills.has(a)) return fills.get(a);
+  const fill = parseFill(a);
+  fills.set(a, fill);
+  return fill;
+}
+
+function parseFill(a: DecodedArray): number | undefined {
   const attrs = JSON.parse(a.row.attrs) as Record<string, unknown>;
   const fill = attrs._FillValue;
   const value = Array.isArray(fill) ? fill[0] : fill;
@@ -331,9 +348,12 @@ function decodeChunkRow(
   }
   if (n === 0) return undefined;
   opts.stats.rows += n;
+  // Gather through the kept indices: n steps per column instead of a full chunk row each.
+  const kept = new Int32Array(n);
+  for (let i = 0, j = 0; i < mask.length; i++) if (mask[i]) kept[j++] = i;
   const pick = <T extends NumericArray>(values: T): T => {
     const out = new (values.constructor as { new (n: number): T })(n);
-    for (let i = 0, j = 0; i < values.length; i++) if (mask[i]) out[j++] = values[i]!;
+    for (let j = 0; j < n; j++) out[j] = values[kept[j]!]!;
     return out;
   };
   const vars = columns.flatMap(({ name, decoded }) => {

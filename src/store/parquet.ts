@@ -12,6 +12,13 @@ export interface ParquetWriteOptions {
   metadata?: Record<string, string>;
   /** Maximum rows per row group. Default 65 536, small enough for bbox statistics to prune. */
   rowGroupSize?: number;
+  /**
+   * Columns to dictionary-encode; when given, every other column is written plainly. Dictionary
+   * pages cost more than half the write time of a float-heavy result and make it larger under
+   * zstd (measured on a 259 542-row Greenland result: 1330 ms / 11.6 MB with dictionaries
+   * everywhere, 543 ms / 9.1 MB without), so results keep them only for repeated strings.
+   */
+  dictionaryColumns?: string[];
 }
 
 /** Default rows per row group: DuckDB prunes by row-group min/max, so spatially sorted small groups skip most data. */
@@ -24,6 +31,10 @@ function writerProperties(opts: ParquetWriteOptions): pw.WriterProperties {
     .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
     .setCreatedBy("geochunks");
   if (opts.metadata) builder = builder.setKeyValueMetadata(new Map(Object.entries(opts.metadata)));
+  if (opts.dictionaryColumns) {
+    builder = builder.setDictionaryEnabled(false);
+    for (const column of opts.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
+  }
   return builder.build();
 }
 
