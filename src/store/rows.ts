@@ -5,7 +5,7 @@ import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "./schema.js";
 
 type Plain = Record<string, unknown>;
 
-/** Column values as plain JS, in row order; nested values via their `toJSON`. */
+/** Column values as plain JS, in row order; nested values as plain objects and arrays. */
 function plainRows(table: Table): Plain[] {
   const out: Plain[] = [];
   for (let i = 0; i < table.numRows; i++) out.push({});
@@ -21,23 +21,35 @@ function plainRows(table: Table): Plain[] {
       }
       continue;
     }
-    for (const value of column) out[i++]![field.name] = value;
+    for (const value of column) out[i++]![field.name] = plain(value);
   }
   return out;
 }
 
 const num = (v: unknown): number => (typeof v === "bigint" ? Number(v) : (v as number));
-const ns = (v: unknown): bigint => v as bigint;
 const bbox = (v: unknown): Bbox => {
-  const b = (v as { toJSON(): Bbox }).toJSON();
+  const b = v as Bbox;
   return { xmin: b.xmin, ymin: b.ymin, xmax: b.xmax, ymax: b.ymax };
 };
 const numbers = (v: unknown): number[] => Array.from(v as Iterable<unknown>, num);
-const bytes = (v: unknown): Uint8Array => v as Uint8Array;
+const bytes = (v: unknown): Uint8Array => (v == null ? new Uint8Array() : new Uint8Array(v as Uint8Array));
 
-/** Granule rows of a `granules` part. */
-export function granuleRows(table: Table): GranuleRow[] {
-  return plainRows(table).map((r) => ({
+/** Arrow nested values (struct rows, list vectors) as plain objects and arrays. */
+function plain(v: unknown): unknown {
+  if (v === null || typeof v !== "object" || v instanceof Uint8Array) return v;
+  if (typeof (v as { toJSON?: unknown }).toJSON === "function" && !Array.isArray(v)) {
+    const json = (v as { toJSON(): unknown }).toJSON();
+    return Array.isArray(json) ? json.map(plain) : json;
+  }
+  return Array.isArray(v) ? v.map(plain) : v;
+}
+
+/**
+ * A granule row from plain values, as both Arrow (after {@link plain}) and DuckDB give them.
+ * Times are bigint nanoseconds; a missing geometry becomes empty.
+ */
+export function granuleFromPlain(r: Plain): GranuleRow {
+  return {
     granule_id: r.granule_id as string,
     url: r.url as string,
     size: num(r.size),
@@ -49,43 +61,30 @@ export function granuleRows(table: Table): GranuleRow[] {
     cycle: r.cycle as number,
     region: r.region as number,
     sc_orient: r.sc_orient as number,
-    time_start: ns(r.time_start),
-    time_end: ns(r.time_end),
+    time_start: r.time_start as bigint,
+    time_end: r.time_end as bigint,
     bbox: bbox(r.bbox),
     geometry: bytes(r.geometry),
-  }));
+  };
 }
 
-/** Array rows of an `arrays` part. */
-export function arrayRows(table: Table): ArrayRow[] {
-  return plainRows(table).map((r) => ({
+/** An array row from plain values. */
+export function arrayFromPlain(r: Plain): ArrayRow {
+  return {
     granule_id: r.granule_id as string,
     path: r.path as string,
     dtype: r.dtype as string,
-    shape: numbers(r.shape),
+    shape: r.shape == null ? [] : numbers(r.shape),
     chunk_shape: r.chunk_shape == null ? null : numbers(r.chunk_shape),
     filters: r.filters as string,
     fill_value: r.fill_value as string,
     attrs: r.attrs as string,
-  }));
+  };
 }
 
-function refRows(v: unknown): ChunkRefRow[] {
-  return Array.from(v as Iterable<{ toJSON(): Plain }>, (ref) => {
-    const r = ref.toJSON();
-    return {
-      path: r.path as string,
-      chunk_start: num(r.chunk_start),
-      offset: num(r.offset),
-      size: num(r.size),
-      filter_mask: num(r.filter_mask),
-    };
-  });
-}
-
-/** Chunk rows of a `chunks` part. */
-export function chunkRows(table: Table): ChunkRow[] {
-  return plainRows(table).map((r) => ({
+/** A chunk row from plain values; missing cells become an empty list. */
+export function chunkFromPlain(r: Plain): ChunkRow {
+  return {
     chunk_id: r.chunk_id as string,
     granule_id: r.granule_id as string,
     beam: r.beam as string,
@@ -93,12 +92,35 @@ export function chunkRows(table: Table): ChunkRow[] {
     strong: r.strong as boolean,
     row_start: num(r.row_start),
     row_count: r.row_count as number,
-    time_start: ns(r.time_start),
-    time_end: ns(r.time_end),
+    time_start: r.time_start as bigint,
+    time_end: r.time_end as bigint,
     bbox: bbox(r.bbox),
     geometry: bytes(r.geometry),
     footprint_error: r.footprint_error as number,
-    h3_cells: Array.from(r.h3_cells as Iterable<bigint>),
-    refs: refRows(r.refs),
-  }));
+    h3_cells: r.h3_cells == null ? [] : Array.from(r.h3_cells as Iterable<bigint>),
+    refs: (r.refs as Plain[]).map(
+      (ref): ChunkRefRow => ({
+        path: ref.path as string,
+        chunk_start: num(ref.chunk_start),
+        offset: num(ref.offset),
+        size: num(ref.size),
+        filter_mask: num(ref.filter_mask),
+      }),
+    ),
+  };
+}
+
+/** Granule rows of a `granules` part. */
+export function granuleRows(table: Table): GranuleRow[] {
+  return plainRows(table).map(granuleFromPlain);
+}
+
+/** Array rows of an `arrays` part. */
+export function arrayRows(table: Table): ArrayRow[] {
+  return plainRows(table).map(arrayFromPlain);
+}
+
+/** Chunk rows of a `chunks` part. */
+export function chunkRows(table: Table): ChunkRow[] {
+  return plainRows(table).map(chunkFromPlain);
 }

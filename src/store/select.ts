@@ -1,7 +1,8 @@
 /** Chunk selection in DuckDB: the query reads only index rows that can hold answer points. */
 import type { BboxArray } from "./geo.js";
 import { polygonCover } from "./h3.js";
-import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "./schema.js";
+import { arrayFromPlain, chunkFromPlain, granuleFromPlain } from "./rows.js";
+import type { ArrayRow, ChunkRow, GranuleRow } from "./schema.js";
 import { sqlString, withConnection } from "./sql.js";
 import type { Store } from "./store.js";
 
@@ -78,7 +79,6 @@ export interface SelectedIndex {
 }
 
 const list = (files: string[]) => `[${files.map(sqlString).join(", ")}]`;
-const num = (v: unknown) => (typeof v === "bigint" ? Number(v) : (v as number));
 
 const floorDiv = (a: bigint, b: bigint) => (a >= 0n ? a / b : -((-a + b - 1n) / b));
 
@@ -128,69 +128,6 @@ function whereClause(
   return parts.join(" AND ");
 }
 
-function chunkRow(r: Record<string, unknown>): ChunkRow {
-  const bbox = r.bbox as Record<string, number>;
-  return {
-    chunk_id: r.chunk_id as string,
-    granule_id: r.granule_id as string,
-    beam: r.beam as string,
-    spot: r.spot as number,
-    strong: r.strong as boolean,
-    row_start: num(r.row_start),
-    row_count: r.row_count as number,
-    time_start: r.ts as bigint,
-    time_end: r.te as bigint,
-    bbox: { xmin: bbox.xmin!, ymin: bbox.ymin!, xmax: bbox.xmax!, ymax: bbox.ymax! },
-    geometry: new Uint8Array(r.wkb as Uint8Array),
-    footprint_error: r.footprint_error as number,
-    h3_cells: [],
-    refs: (r.refs as Record<string, unknown>[]).map(
-      (ref): ChunkRefRow => ({
-        path: ref.path as string,
-        chunk_start: num(ref.chunk_start),
-        offset: num(ref.offset),
-        size: num(ref.size),
-        filter_mask: num(ref.filter_mask),
-      }),
-    ),
-  };
-}
-
-function granuleRow(r: Record<string, unknown>): GranuleRow {
-  const bbox = r.bbox as Record<string, number>;
-  return {
-    granule_id: r.granule_id as string,
-    url: r.url as string,
-    size: num(r.size),
-    etag: (r.etag as string | null) ?? null,
-    mtime: (r.mtime as number | null) ?? null,
-    product: r.product as string,
-    release: r.release as string,
-    rgt: r.rgt as number,
-    cycle: r.cycle as number,
-    region: r.region as number,
-    sc_orient: r.sc_orient as number,
-    time_start: r.ts as bigint,
-    time_end: r.te as bigint,
-    bbox: { xmin: bbox.xmin!, ymin: bbox.ymin!, xmax: bbox.xmax!, ymax: bbox.ymax! },
-    geometry: new Uint8Array(),
-  };
-}
-
-function arrayRow(r: Record<string, unknown>): ArrayRow {
-  const ints = (v: unknown) => (v == null ? null : (v as unknown[]).map(num));
-  return {
-    granule_id: r.granule_id as string,
-    path: r.path as string,
-    dtype: r.dtype as string,
-    shape: ints(r.shape) ?? [],
-    chunk_shape: ints(r.chunk_shape),
-    filters: r.filters as string,
-    fill_value: r.fill_value as string,
-    attrs: r.attrs as string,
-  };
-}
-
 /**
  * Finds the candidate chunks of a query with DuckDB, pruning row groups by the `bbox` statistics
  * (and, with the H3 method, by the sorted `chunk_cells` table), then loads only their granules'
@@ -219,25 +156,25 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
     const coverCells = cover?.cells.length;
     const chunks = (
       await db.runAndReadAll(
-        `SELECT chunk_id, granule_id, beam, spot, strong, row_start, row_count, epoch_ns(time_start) AS ts,
-                epoch_ns(time_end) AS te, bbox, ST_AsWKB(geometry) AS wkb, footprint_error, refs
+        `SELECT chunk_id, granule_id, beam, spot, strong, row_start, row_count, epoch_ns(time_start) AS time_start,
+                epoch_ns(time_end) AS time_end, bbox, ST_AsWKB(geometry) AS geometry, footprint_error, refs
            FROM read_parquet(${list(store.files("chunks"))}, hive_partitioning = false) WHERE ${where}`,
       )
     )
       .getRowObjectsJS()
-      .map((r) => chunkRow(r as Record<string, unknown>));
+      .map((r) => chunkFromPlain(r as Record<string, unknown>));
     const ids = [...new Set(chunks.map((c) => c.granule_id))];
     if (ids.length === 0) return { granules: [], chunks, arrays: [], method, coverCells };
     const inIds = `granule_id IN (${ids.map(sqlString).join(", ")})`;
     const granules = (
       await db.runAndReadAll(
         `SELECT granule_id, url, size, etag, mtime, product, release, rgt, cycle, region, sc_orient,
-                epoch_ns(time_start) AS ts, epoch_ns(time_end) AS te, bbox
+                epoch_ns(time_start) AS time_start, epoch_ns(time_end) AS time_end, bbox
            FROM read_parquet(${list(store.files("granules"))}) WHERE ${inIds}`,
       )
     )
       .getRowObjectsJS()
-      .map((r) => granuleRow(r as Record<string, unknown>));
+      .map((r) => granuleFromPlain(r as Record<string, unknown>));
     const arrays = (
       await db.runAndReadAll(
         `SELECT granule_id, path, dtype, shape, chunk_shape, filters, fill_value, attrs
@@ -245,7 +182,7 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
       )
     )
       .getRowObjectsJS()
-      .map((r) => arrayRow(r as Record<string, unknown>));
+      .map((r) => arrayFromPlain(r as Record<string, unknown>));
     return { granules, chunks, arrays, method, coverCells };
   });
 }
