@@ -48,7 +48,7 @@ describe("package shape", () => {
       }
     }
     expect(Object.keys(pkg.exports["."])[0]).toBe("types");
-    expect(pkg.bin.geochunks).toBe("./dist/cli/main.js");
+    expect(pkg.bin.geochunks).toBe("./dist/cli/bin.js");
   });
 
   it("public API", () => {

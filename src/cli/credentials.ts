@@ -8,23 +8,9 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { AwsCredentials, SourceOptions } from "../source/index.js";
 import { UsageError } from "./errors.js";
+import type { OptionSpec } from "./program.js";
 
-/** parseArgs specs of the source options shared by the commands that read granules. */
-export const SOURCE_FLAGS = {
-  region: { type: "string" },
-  endpoint: { type: "string" },
-  profile: { type: "string" },
-  anonymous: { type: "boolean" },
-  "token-env": { type: "string" },
-  "token-hosts": { type: "string" },
-  "max-requests": { type: "string" },
-} as const;
-
-/** Usage text of {@link SOURCE_FLAGS}. */
-export const SOURCE_USAGE =
-  "[--region R] [--endpoint URL] [--profile P | --anonymous] [--token-env VAR] [--token-hosts h1,*.h2] [--max-requests N]";
-
-/** Values of {@link SOURCE_FLAGS} as parsed. */
+/** Values of {@link SOURCE_OPTIONS} as parsed. */
 export interface SourceFlags {
   region?: string;
   endpoint?: string;
@@ -44,6 +30,66 @@ export const DEFAULT_MAX_REQUESTS = 32;
 
 /** Environment variable holding the Earthdata Login token unless `--token-env` names another. */
 export const DEFAULT_TOKEN_ENV = "EARTHDATA_TOKEN";
+
+/** The options of commands that open granules or stores: S3, HTTP tokens and request bounds. */
+export const SOURCE_OPTIONS: readonly OptionSpec[] = [
+  {
+    flags: "--region <region>",
+    meaning: "S3 region",
+    default: "AWS_REGION, AWS_DEFAULT_REGION or the profile's region",
+    example: "--region us-west-2",
+  },
+  {
+    flags: "--endpoint <url>",
+    meaning: "S3-compatible endpoint",
+    default: "AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or the profile's endpoint_url, else AWS",
+    example: "--endpoint http://127.0.0.1:9000",
+  },
+  {
+    flags: "--profile <name>",
+    meaning: "AWS profile of ~/.aws/credentials and ~/.aws/config",
+    default: "the AWS_* keys, else AWS_PROFILE or default",
+    example: "--profile work",
+  },
+  {
+    flags: "--anonymous",
+    meaning: "unsigned S3 requests (public buckets)",
+    default: "signed when credentials are found",
+    example: "--anonymous",
+  },
+  {
+    flags: "--token-env <var>",
+    meaning: "environment variable holding a bearer token for HTTPS sources (Earthdata Login)",
+    default: DEFAULT_TOKEN_ENV,
+    example: "--token-env EDL_TOKEN",
+  },
+  {
+    flags: "--token-hosts <hosts>",
+    meaning: "hosts the bearer token is sent to (comma-separated, * wildcards)",
+    default: "NASA Earthdata hosts",
+    example: "--token-hosts data.example.org,*.example.org",
+  },
+  {
+    flags: "--max-requests <n>",
+    meaning: "bound on requests in flight over the whole run (1..4096)",
+    default: String(DEFAULT_MAX_REQUESTS),
+    example: "--max-requests 64",
+  },
+];
+
+/** Source flags from commander's (camel-cased) option values. */
+export function sourceFlagsOf(opts: Record<string, unknown>): SourceFlags {
+  const str = (v: unknown) => (v === undefined ? undefined : String(v));
+  return {
+    region: str(opts.region),
+    endpoint: str(opts.endpoint),
+    profile: str(opts.profile),
+    anonymous: opts.anonymous === true,
+    "token-env": str(opts.tokenEnv),
+    "token-hosts": str(opts.tokenHosts),
+    "max-requests": str(opts.maxRequests),
+  };
+}
 
 /**
  * Builds source options. S3 credentials come from `--profile`, else `AWS_ACCESS_KEY_ID` /

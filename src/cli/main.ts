@@ -1,54 +1,98 @@
-#!/usr/bin/env node
-/** The `geochunks` command: argument dispatch, one-line errors, exit codes. */
-import { pathToFileURL } from "node:url";
-import { CAT_USAGE, catCommand } from "./commands/cat.js";
-import { INDEX_USAGE, indexCommand } from "./commands/index.js";
-import { INSPECT_USAGE, inspectCommand } from "./commands/inspect.js";
-import { QUERY_USAGE, queryCommand } from "./commands/query.js";
-import { SQL_USAGE, sqlCommand } from "./commands/sql.js";
-import { COMMIT_USAGE, COMPACT_USAGE, commitCommand, compactCommand } from "./commands/store.js";
+/** The `geochunks` command: the program, one-line errors, exit codes. `bin.ts` runs it. */
+import { CommanderError } from "commander";
+import { catCommand } from "./commands/cat.js";
+import { indexCommand } from "./commands/index.js";
+import { inspectCommand } from "./commands/inspect.js";
+import { queryCommand } from "./commands/query.js";
+import { sqlCommand } from "./commands/sql.js";
+import { commitCommand, compactCommand } from "./commands/store.js";
 import { errorLine, exitCodeOf, UsageError } from "./errors.js";
+import { Command, type Io, packageVersion } from "./program.js";
 
-const COMMANDS: Record<string, (argv: string[], out: (text: string) => void) => Promise<void>> = {
-  inspect: inspectCommand,
-  cat: catCommand,
-  index: indexCommand,
-  query: queryCommand,
-  sql: sqlCommand,
-  commit: commitCommand,
-  compact: compactCommand,
+/** The program with every command, writing to `io`. Commander errors are thrown, never exit. */
+export function buildProgram(io: Io): Command {
+  const program = new Command("geochunks")
+    .description(
+      "Query NASA ICESat-2 HDF5 granules by place and time without copying them: index their chunks " +
+        "into a GeoParquet store, then read only the chunks under a polygon.",
+    )
+    .version(packageVersion(), "-V, --version", "print the version")
+    .helpOption("-h, --help", "show help")
+    .helpCommand("help [command]", "show help for a command")
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureHelp({ sortSubcommands: false, helpWidth: 100 })
+    .configureOutput({
+      writeOut: (text) => io.out(text.replace(/\n$/, "")),
+      writeErr: (text) => io.err(text.replace(/\n$/, "")),
+      // Errors are printed once, as one line, by main().
+      outputError: () => undefined,
+    });
+  program.addHelpText(
+    "after",
+    "\nExit codes: 0 ok, 1 runtime failure, 2 bad arguments or bad input, 3 some inputs skipped.\n" +
+      "Run `geochunks help <command>` for a command's options, defaults and examples.\n",
+  );
+  for (const add of [
+    inspectCommand,
+    catCommand,
+    indexCommand,
+    queryCommand,
+    sqlCommand,
+    commitCommand,
+    compactCommand,
+  ])
+    add(program, io);
+  return program;
+}
+
+const stdio: Io = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
 };
 
-/** Usage text of the command. */
-export const USAGE = [
-  "usage:",
-  ...[INSPECT_USAGE, CAT_USAGE, INDEX_USAGE, QUERY_USAGE, SQL_USAGE, COMMIT_USAGE, COMPACT_USAGE].map(
-    (u) => `  ${u}`,
-  ),
-].join("\n");
+/** Runs the command line `argv` (without node and script), throwing what a command throws. */
+export async function runCommand(argv: string[], io: Io = stdio): Promise<number> {
+  const program = buildProgram(io);
+  if (argv[0] === "help" && argv[1] !== undefined) {
+    const names = program.commands.map((c) => c.name());
+    // Commander would print the general help for an unknown name; say what is wrong instead.
+    if (!names.includes(argv[1]))
+      throw new UsageError(`help: unknown command '${argv[1]}'; commands are ${names.join(", ")}`);
+  }
+  await program.parseAsync(argv, { from: "user" });
+  return io.exitCode ?? 0;
+}
+
+/** The one-line message of a commander error: "unknown option '--polgon' (did you mean --polygon?)". */
+function commanderLine(err: CommanderError): string {
+  return err.message
+    .replace(/^error: /, "")
+    .replace(" is invalid. ", " is invalid: ")
+    .split("\n")
+    .map((l) => l.trim().replace(/^\(Did you mean/, "(did you mean"))
+    .filter(Boolean)
+    .join(" ");
+}
 
 /** Runs the command line `argv` (without node and script); returns the exit code. */
 export async function main(
   argv: string[],
-  out: (text: string) => void = (t) => process.stdout.write(`${t}\n`),
+  out: (text: string) => void = stdio.out,
+  err: (text: string) => void = stdio.err,
 ): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    out(USAGE);
-    return name === undefined ? 2 : 0;
-  }
-  const command = COMMANDS[name];
   try {
-    if (!command) throw new UsageError(`unknown command ${name}\n${USAGE}`);
-    await command(rest, out);
-    return 0;
-  } catch (err) {
-    process.stderr.write(`${errorLine(err)}\n`);
-    if (process.env.GEOCHUNKS_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
-    return exitCodeOf(err);
+    return await runCommand(argv, { out, err });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
+      // `help [command]` exits 0; `geochunks` alone printed the help to stderr and is a usage error.
+      if (e.code === "commander.help") return e.exitCode === 0 ? 0 : 2;
+      err(`geochunks: ${commanderLine(e)}`);
+      return 2;
+    }
+    err(errorLine(e));
+    if (process.env.GEOCHUNKS_DEBUG) err(String((e as Error).stack));
+    return exitCodeOf(e);
   }
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  process.exitCode = await main(process.argv.slice(2));
 }

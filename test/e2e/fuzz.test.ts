@@ -373,7 +373,7 @@ function child(args: string[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
-      [`--max-old-space-size=${HEAP_MB}`, "--import", "tsx", `${ROOT}src/cli/main.ts`, ...args],
+      [`--max-old-space-size=${HEAP_MB}`, "--import", "tsx", `${ROOT}src/cli/bin.ts`, ...args],
       { cwd: ROOT, env: { ...process.env, GEOCHUNKS_DEBUG: "" } },
     );
     let stdout = "";

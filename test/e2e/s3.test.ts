@@ -23,7 +23,7 @@ if (granules.length === 0) console.warn("test/e2e/s3.test.ts: no real ATL06 gran
 /** Runs the command line with exactly the given environment (plus PATH), like a user's shell. */
 function cli(args: string[], env: Record<string, string>): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/main.ts`, ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/bin.ts`, ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", ...env },
     });

@@ -30,7 +30,7 @@ async function expectStore(store: string, expected: string[]) {
 
 /** Starts `geochunks index` and resolves once its stderr matches `until` (then the caller kills it). */
 function startIndex(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/main.ts`, "index", ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/bin.ts`, "index", ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
   });

@@ -14,7 +14,7 @@ export interface CliRun {
 /** Runs the `geochunks` command line from source in a child process. */
 export function runCli(args: string[], opts: { cwd?: string } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/main.ts`, ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/bin.ts`, ...args], {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, GEOCHUNKS_DEBUG: "" },
     });

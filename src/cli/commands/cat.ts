@@ -3,25 +3,55 @@ import { namingInput } from "../../errors.js";
 import type { AttrValue, DatasetValues } from "../../hdf5/index.js";
 import { Hdf5File } from "../../hdf5/index.js";
 import { openSource } from "../../source/index.js";
-import { parseCommand } from "../args.js";
 import { UsageError } from "../errors.js";
+import { addOptions, type Command, examples, type Io } from "../program.js";
 
-export const CAT_USAGE = "geochunks cat <file|url> <dataset> [--slice START:STOP] [--json]";
+/** Adds `cat` to the program. */
+export function catCommand(program: Command, io: Io): void {
+  const command = program
+    .command("cat")
+    .description(
+      "print a dataset's values, one row per line (reads only the chunks the slice needs); 64-bit " +
+        "integers exact, floats as the shortest text that reads back the same, -0 kept",
+    )
+    .argument("<file|url>", "an HDF5 file: local path, http(s):// or s3:// URL")
+    .argument("<dataset>", "the dataset's path in the file, e.g. /gt1l/land_ice_segments/h_li");
+  addOptions(command, [
+    {
+      flags: "--slice <start:stop>",
+      meaning: "rows [START, STOP) along the first dimension; either end may be left out",
+      default: "all rows",
+      example: "--slice 0:100",
+    },
+    {
+      flags: "--json",
+      meaning: "print one JSON array instead of one value per line",
+      default: "text",
+      example: "--json",
+    },
+  ]);
+  examples(command, [
+    "geochunks cat granule.h5 /gt1l/land_ice_segments/h_li --slice 0:3",
+    "geochunks cat granule.h5 /ancillary_data/data_start_utc --json",
+  ]);
+  command.action((input: string, path: string, opts: { slice?: string; json?: boolean }) =>
+    cat(input, path, opts, io.out),
+  );
+}
 
 /**
- * Runs `cat`: prints the values of one dataset, one row (element along the first dimension) per line,
- * or one JSON array with `--json`. `--slice START:STOP` selects rows `[START, STOP)` (either end may be
- * left out) and reads only the chunks that hold them. 64-bit integers are printed exactly; compounds as
- * JSON objects; opaque elements as hex.
+ * Prints the values of one dataset, one row (element along the first dimension) per line, or one
+ * JSON array with `--json`. `--slice START:STOP` selects rows `[START, STOP)` (either end may be
+ * left out) and reads only the chunks that hold them. 64-bit integers are printed exactly; compounds
+ * as JSON objects; opaque elements as hex.
  * @throws UsageError for bad arguments or a path that is not a dataset.
  */
-export async function catCommand(argv: string[], out: (text: string) => void): Promise<void> {
-  const { values, positionals } = parseCommand(argv, {
-    json: { type: "boolean" },
-    slice: { type: "string" },
-  });
-  if (positionals.length !== 2) throw new UsageError(`usage: ${CAT_USAGE}`);
-  const [input, path] = positionals as [string, string];
+async function cat(
+  input: string,
+  path: string,
+  values: { slice?: string; json?: boolean },
+  out: (text: string) => void,
+): Promise<void> {
   const slice = parseSlice(values.slice);
   const source = await openSource(input).catch((err) => {
     throw namingInput(err, input);

@@ -1,44 +1,101 @@
 /** `geochunks index <inputs...> --store DIR`: index granules into a store. */
 import { indexGranules } from "../../index-builder/index.js";
-import { list, parseCommand, required } from "../args.js";
-import { SOURCE_FLAGS, SOURCE_USAGE, sourceOptionsFrom } from "../credentials.js";
+import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { expandInputs } from "../inputs.js";
+import {
+  addOptions,
+  type Command,
+  examples,
+  InvalidArgumentError,
+  type Io,
+  integerIn,
+  list,
+  oneOf,
+} from "../program.js";
 import { progressReporter } from "../progress.js";
 
-export const INDEX_USAGE =
-  "geochunks index <inputs...> --store DIR [--product auto|ATL06] [--h3-res N] [--concurrency N] [--shard i/n] " +
-  SOURCE_USAGE;
+interface IndexFlags extends Record<string, unknown> {
+  store: string;
+  product?: string;
+  h3Res?: number;
+  concurrency?: number;
+  shard?: { index: number; count: number };
+  quiet?: boolean;
+}
 
-/** Runs `index`. */
-export async function indexCommand(argv: string[], out: (text: string) => void): Promise<void> {
-  const { values, positionals } = parseCommand(argv, {
-    store: { type: "string" },
-    product: { type: "string" },
-    "h3-res": { type: "string" },
-    concurrency: { type: "string" },
-    shard: { type: "string" },
-    quiet: { type: "boolean" },
-    ...SOURCE_FLAGS,
-  });
-  const store = required(values.store, "--store DIR");
-  if (positionals.length === 0) throw new UsageError(`no inputs; usage: ${INDEX_USAGE}`);
-  const product = values.product ?? "auto";
-  if (!["auto", "ATL06"].includes(product))
-    throw new UsageError(`--product ${product} is not supported yet (ATL06 only)`);
-  const h3Resolution = integerOption(values["h3-res"], "--h3-res", 0, 15);
-  const concurrency = integerOption(values.concurrency, "--concurrency", 1, 256);
-  const shard = shardOption(values.shard);
+/** Adds `index` to the program. */
+export function indexCommand(program: Command, io: Io): void {
+  const command = program
+    .command("index")
+    .description(
+      "index granules into a store (created when missing): every chunk's byte range, bbox, footprint, " +
+        "H3 cells and time range. Unchanged granules are skipped, changed ones replaced; new rows become " +
+        "visible in one atomic commit.",
+    )
+    .argument(
+      "<inputs...>",
+      'granules: files, folders, globs ("dir/*.h5"), http(s):// or s3:// URLs, or @list.txt (one per line)',
+    );
+  addOptions(command, [
+    { flags: "--store <dir>", meaning: "the store folder", required: true, example: "--store idx" },
+    {
+      flags: "--product <name>",
+      meaning: "product of the granules: auto (from each file's metadata) or ATL06",
+      default: "auto",
+      example: "--product ATL06",
+      parse: oneOf(["auto", "ATL06"]),
+    },
+    {
+      flags: "--h3-res <n>",
+      meaning: "H3 resolution of the chunk cells of a new store (0..15; an existing store keeps its own)",
+      default: "6",
+      example: "--h3-res 7",
+      parse: integerIn(0, 15),
+    },
+    {
+      flags: "--concurrency <n>",
+      meaning: "granules read at the same time (1..256)",
+      default: "4",
+      example: "--concurrency 8",
+      parse: integerIn(1, 256),
+    },
+    {
+      flags: "--shard <i/n>",
+      meaning:
+        "index only shard i (0-based) of n of the inputs and stage it; `geochunks commit` publishes all shards",
+      default: "all inputs, committed",
+      example: "--shard 0/4",
+      parse: shardOption,
+    },
+    {
+      flags: "--quiet",
+      meaning: "no progress bar",
+      default: "a progress bar on a terminal",
+      example: "--quiet",
+    },
+    ...SOURCE_OPTIONS,
+  ]);
+  examples(command, [
+    'geochunks index ".cache/demo/granules/*.h5" --store idx',
+    "geochunks index @granules.txt --store idx --concurrency 8",
+    "geochunks index s3://bucket/atl06/ATL06_20190601202758_10330303_006_01.h5 --store idx --anonymous",
+  ]);
+  command.action((inputs: string[], opts: IndexFlags) => runIndex(inputs, opts, io));
+}
+
+async function runIndex(positionals: string[], values: IndexFlags, io: Io): Promise<void> {
+  const store = values.store;
   const inputs = await expandInputs(list(positionals.join(",")) ?? []);
-  if (inputs.length === 0) throw new UsageError("no granules found in the inputs");
+  if (inputs.length === 0) throw new UsageError(`no granules found in ${positionals.join(" ")}`);
   const progress = progressReporter(values.quiet ? undefined : process.stderr);
   const report = await indexGranules(inputs, {
     store,
-    h3Resolution,
-    concurrency,
-    shard,
+    h3Resolution: values.h3Res,
+    concurrency: values.concurrency,
+    shard: values.shard,
     beforeCommit: pauseBeforeCommit(),
-    source: sourceOptionsFrom(values),
+    source: sourceOptionsFrom(sourceFlagsOf(values)),
     onProgress: (e) => progress.update(e.done, e.total),
   });
   progress.done();
@@ -48,7 +105,7 @@ export async function indexCommand(argv: string[], out: (text: string) => void):
   const share = report.bytesTotal > 0 ? ((100 * report.bytesRead) / report.bytesTotal).toFixed(1) : "0";
   const perCoordinates =
     report.bytesCoordinates > 0 ? (report.bytesRead / report.bytesCoordinates).toFixed(2) : "-";
-  out(
+  io.out(
     `indexed ${report.added.length} added, ${report.replaced.length} replaced, ${report.unchanged.length} unchanged ` +
       `granules (${report.chunks} chunks) ${where} in ${report.seconds.toFixed(2)} s; read ${report.bytesRead} bytes ` +
       `in ${report.requests} requests (${share}% of ${report.bytesTotal} bytes; ${perCoordinates} x the lat/lon/time chunks)`,
@@ -69,24 +126,10 @@ function pauseBeforeCommit(): (() => Promise<void>) | undefined {
 }
 
 /** `--shard i/n`: shard i (0-based) of n. */
-function shardOption(value: string | undefined): { index: number; count: number } | undefined {
-  if (value === undefined) return undefined;
+function shardOption(value: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(value);
   const index = Number(m?.[1]);
   const count = Number(m?.[2]);
-  if (!m || count < 1 || index >= count) throw new UsageError(`--shard ${value} is not i/n with 0 <= i < n`);
+  if (!m || count < 1 || index >= count) throw new InvalidArgumentError("not i/n with 0 <= i < n");
   return { index, count };
-}
-
-function integerOption(
-  value: string | undefined,
-  flag: string,
-  min: number,
-  max: number,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`${flag} ${value} is not an integer in ${min}..${max}`);
-  return n;
 }

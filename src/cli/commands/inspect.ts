@@ -2,16 +2,29 @@
 import { namingInput } from "../../errors.js";
 import { inspectHdf5 } from "../../hdf5/index.js";
 import { openSource } from "../../source/index.js";
-import { parseCommand } from "../args.js";
-import { UsageError } from "../errors.js";
+import { addOptions, type Command, examples, type Io } from "../program.js";
 
-export const INSPECT_USAGE = "geochunks inspect <file|url> [--json]";
+/** Adds `inspect` to the program. */
+export function inspectCommand(program: Command, io: Io): void {
+  const command = program
+    .command("inspect")
+    .description("list every group, dataset and chunk (byte offset, size, filters) of an HDF5 file")
+    .argument("<file|url>", "an HDF5 file: local path, http(s):// or s3:// URL");
+  addOptions(command, [
+    { flags: "--json", meaning: "print the full report as JSON", default: "text", example: "--json" },
+  ]);
+  examples(command, [
+    "geochunks inspect ATL06_20190601202758_10330303_006_01.h5",
+    "geochunks inspect granule.h5 --json",
+  ]);
+  command.action((input: string, opts: { json?: boolean }) => inspect(input, opts, io.out));
+}
 
-/** Runs `inspect`, writing to `out`. */
-export async function inspectCommand(argv: string[], out: (text: string) => void): Promise<void> {
-  const { values, positionals } = parseCommand(argv, { json: { type: "boolean" } });
-  if (positionals.length !== 1) throw new UsageError(`usage: ${INSPECT_USAGE}`);
-  const input = positionals[0]!;
+async function inspect(
+  input: string,
+  values: { json?: boolean },
+  out: (text: string) => void,
+): Promise<void> {
   const source = await openSource(input).catch((err) => {
     throw namingInput(err, input);
   });
@@ -24,7 +37,7 @@ export async function inspectCommand(argv: string[], out: (text: string) => void
       return;
     }
     out(
-      `${positionals[0]}: HDF5 superblock v${report.superblock_version}, ${report.size} bytes, ${report.datasets.length} datasets`,
+      `${input}: HDF5 superblock v${report.superblock_version}, ${report.size} bytes, ${report.datasets.length} datasets`,
     );
     for (const d of report.datasets) {
       const filters = d.filters.map((f) => f.name).join("+") || "none";

@@ -1,66 +1,161 @@
-/** `geochunks query --store DIR --polygon AOI --out OUT.parquet`: a polygon subset as GeoParquet. */
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { openStore } from "../../api.js";
+/** `geochunks query --store DIR --polygon AOI --out OUT`: a polygon subset as GeoParquet (or another format). */
+import { existsSync, statSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { openStore, toAoi } from "../../api.js";
+import { InvalidAoiError } from "../../errors.js";
 import { writeGeoParquet } from "../../export/geoparquet.js";
-import { list, parseCommand, required } from "../args.js";
-import { SOURCE_FLAGS, SOURCE_USAGE, sourceOptionsFrom } from "../credentials.js";
+import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom } from "../credentials.js";
 import { UsageError } from "../errors.js";
+import { addOptions, type Command, examples, type Io, integerIn, list, oneOf } from "../program.js";
 
-export const QUERY_USAGE =
-  "geochunks query --store DIR --polygon AOI --out OUT.parquet [--start ISO8601] [--end ISO8601] " +
-  "[--beams gt1l,...|strong|weak] [--vars h_li,...] [--quality] [--select auto|bbox|h3] [--stats] [--dry-run] " +
-  SOURCE_USAGE;
+interface QueryFlags extends Record<string, unknown> {
+  store: string;
+  polygon: string;
+  out?: string;
+  start?: string;
+  end?: string;
+  beams?: string;
+  vars?: string;
+  select?: "auto" | "bbox" | "h3";
+  quality?: boolean;
+  concurrency?: number;
+  stats?: boolean;
+  dryRun?: boolean;
+}
+
+/** Adds `query` to the program. */
+export function queryCommand(program: Command, io: Io): void {
+  const command = program
+    .command("query")
+    .description(
+      "every land-ice segment inside a polygon (and time range, beams), read from only the chunks that " +
+        "can hold one; rows ordered by granule, beam, time",
+    );
+  addOptions(command, [
+    {
+      flags: "--store <dir>",
+      meaning: "the store made by `geochunks index`",
+      required: true,
+      example: "--store idx",
+    },
+    {
+      flags: "--polygon <aoi>",
+      meaning:
+        "area of interest: a GeoJSON file or text (Polygon, MultiPolygon, Feature, FeatureCollection), WKT, " +
+        "or minx,miny,maxx,maxy in degrees; points inside by the even-odd rule, boundary inclusive",
+      required: true,
+      example: "--polygon -50,60,-40,70",
+    },
+    {
+      flags: "--out <file>",
+      meaning: "output file; its folder is created when missing",
+      default: "required unless --dry-run",
+      example: "--out out/greenland.parquet",
+    },
+    {
+      flags: "--start <time>",
+      meaning: "inclusive start of the time range, ISO 8601 (UTC unless an offset is given)",
+      default: "no lower bound",
+      example: "--start 2019-06-01",
+    },
+    {
+      flags: "--end <time>",
+      meaning: "exclusive end of the time range, ISO 8601",
+      default: "no upper bound",
+      example: "--end 2020-01-01T00:00:00Z",
+    },
+    {
+      flags: "--beams <list>",
+      meaning: "beams by name (gt1l, gt1r, gt2l, gt2r, gt3l, gt3r) and/or strong, weak",
+      default: "all beams",
+      example: "--beams gt1l,strong",
+    },
+    {
+      flags: "--vars <list>",
+      meaning: "extra per-segment variables, relative to the beam's land_ice_segments group",
+      default: "none",
+      example: "--vars ground_track/x_atc,fit_statistics/n_fit_photons",
+    },
+    {
+      flags: "--quality",
+      meaning: "keep only best-quality segments (atl06_quality_summary == 0)",
+      default: "all segments",
+      example: "--quality",
+    },
+    {
+      flags: "--select <how>",
+      meaning: "candidate chunk test in the index: h3 (the AOI's H3 cover), bbox, or auto",
+      default: "auto",
+      example: "--select bbox",
+      parse: oneOf(["auto", "bbox", "h3"]),
+    },
+    {
+      flags: "--concurrency <n>",
+      meaning: "granules fetched and decoded at the same time (1..256)",
+      default: "4",
+      example: "--concurrency 8",
+      parse: integerIn(1, 256),
+    },
+    {
+      flags: "--stats",
+      meaning: "print the query statistics (requests, bytes read, rows) as JSON",
+      default: "one summary line",
+      example: "--stats",
+    },
+    {
+      flags: "--dry-run",
+      meaning: "print the read plan (chunks, ranges, bytes per granule) without reading any granule",
+      default: "run the query",
+      example: "--dry-run",
+    },
+    ...SOURCE_OPTIONS,
+  ]);
+  examples(command, [
+    "geochunks query --store idx --polygon examples/greenland.geojson --out out/greenland.parquet --stats",
+    "geochunks query --store idx --polygon -50,60,-40,70 --beams strong --start 2021-01-01 --out out/box.parquet",
+    'geochunks query --store idx --polygon "POLYGON((-46 62,-44 62,-44 63,-46 63,-46 62))" --dry-run',
+  ]);
+  command.action((opts: QueryFlags) => runQuery(opts, io));
+}
+
+const INLINE_AOI = /^\s*([{[]|[A-Za-z]+\s*\(|-?[\d.]+(e[+-]?\d+)?\s*,)/i;
 
 /** The AOI text: the file's contents when the argument names a file, else the argument itself. */
 async function aoiText(arg: string): Promise<{ text: string; source: string }> {
-  if (existsSync(arg)) return { text: await readFile(arg, "utf8"), source: arg };
+  if (existsSync(arg)) {
+    if (statSync(arg).isDirectory()) throw new InvalidAoiError(`${arg}: is a folder, not an AOI file`);
+    return { text: await readFile(arg, "utf8"), source: arg };
+  }
+  // Not a file: inline GeoJSON, WKT or a bbox; anything else was meant as a file name.
+  if (!INLINE_AOI.test(arg)) throw new InvalidAoiError(`${arg}: no such file`);
   return { text: arg, source: "--polygon" };
 }
 
-/** Runs `query`. */
-export async function queryCommand(argv: string[], out: (text: string) => void): Promise<void> {
-  const { values } = parseCommand(argv, {
-    store: { type: "string" },
-    polygon: { type: "string" },
-    out: { type: "string" },
-    start: { type: "string" },
-    end: { type: "string" },
-    beams: { type: "string" },
-    vars: { type: "string" },
-    select: { type: "string" },
-    quality: { type: "boolean" },
-    stats: { type: "boolean" },
-    "dry-run": { type: "boolean" },
-    ...SOURCE_FLAGS,
-  });
-  const storeDir = required(values.store, "--store DIR");
-  const { text, source } = await aoiText(required(values.polygon, "--polygon AOI"));
-  const dryRun = values["dry-run"] ?? false;
-  const outPath = dryRun ? undefined : required(values.out, "--out OUT.parquet");
-  const selection = values.select ?? "auto";
-  if (selection !== "bbox" && selection !== "h3" && selection !== "auto") {
-    throw new UsageError(`--select ${selection} is not auto, bbox or h3`);
-  }
-  const store = await openStore(storeDir);
-  const { toAoi } = await import("../../api.js");
+async function runQuery(values: QueryFlags, io: Io): Promise<void> {
+  const { text, source } = await aoiText(values.polygon);
+  const dryRun = values.dryRun ?? false;
+  if (!dryRun && values.out === undefined) throw new UsageError("missing --out FILE (or --dry-run)");
+  const aoi = toAoi(text, source);
+  const store = await openStore(values.store);
   const result = store.query({
-    aoi: toAoi(text, source),
+    aoi,
     start: values.start,
     end: values.end,
     beams: list(values.beams),
     vars: list(values.vars),
-    selection,
+    selection: values.select ?? "auto",
     quality: values.quality ?? false,
-    source: sourceOptionsFrom(values),
+    granuleConcurrency: values.concurrency,
+    source: sourceOptionsFrom(sourceFlagsOf(values)),
   });
   if (dryRun) {
     const plan = await result.plan();
     for (const g of plan.granules) {
       const bytes = g.ranges.reduce((s, r) => s + r.length, 0);
-      out(`${g.granule.granule_id}: ${g.chunks.length} chunks, ${g.ranges.length} ranges, ${bytes} bytes`);
+      io.out(`${g.granule.granule_id}: ${g.chunks.length} chunks, ${g.ranges.length} ranges, ${bytes} bytes`);
     }
-    out(
+    io.out(
       JSON.stringify({
         granules: plan.granules.length,
         chunks_candidate: plan.chunksCandidate,
@@ -70,8 +165,13 @@ export async function queryCommand(argv: string[], out: (text: string) => void):
     );
     return;
   }
+  const outPath = values.out!;
+  const folder = dirname(resolve(outPath));
+  await mkdir(folder, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`--out ${outPath}: cannot create the folder ${folder} (${err.code ?? err.message})`);
+  });
   const schema = await result.schema();
-  const rows = await writeGeoParquet(result, outPath!, { bbox: result.aoi.bbox, emptySchema: schema });
-  if (values.stats) out(JSON.stringify(result.stats));
-  else out(`wrote ${rows} rows to ${outPath}`);
+  const rows = await writeGeoParquet(result, outPath, { bbox: result.aoi.bbox, emptySchema: schema });
+  if (values.stats) io.out(JSON.stringify(result.stats));
+  else io.out(`wrote ${rows} rows to ${outPath}`);
 }

@@ -1,31 +1,53 @@
 /** `geochunks sql --store DIR "SQL"`: DuckDB over the store's tables. */
 import { formatSqlResult, runSql } from "../../store/sql.js";
 import { Store } from "../../store/store.js";
-import { parseCommand, required } from "../args.js";
 import { UsageError } from "../errors.js";
+import { addOptions, type Command, examples, type Io, oneOf } from "../program.js";
 
-export const SQL_USAGE =
-  'geochunks sql --store DIR "<SQL>" [--format table|csv|json] [--view NAME=FILE.parquet ...]';
+interface SqlFlags {
+  store: string;
+  format?: "table" | "csv" | "json";
+  view?: string[];
+}
 
-/** Runs `sql`. */
-export async function sqlCommand(argv: string[], out: (text: string) => void): Promise<void> {
-  const { values, positionals } = parseCommand(argv, {
-    store: { type: "string" },
-    format: { type: "string" },
-    view: { type: "string", multiple: true },
+/** Adds `sql` to the program. */
+export function sqlCommand(program: Command, io: Io): void {
+  const command = program
+    .command("sql")
+    .description(
+      "run DuckDB SQL over the store's views granules, arrays, chunks (GeoParquet) and chunk_cells " +
+        "(one row per H3 cell and chunk)",
+    )
+    .argument("<sql>", "one SQL statement");
+  addOptions(command, [
+    { flags: "--store <dir>", meaning: "the store folder", required: true, example: "--store idx" },
+    {
+      flags: "--format <format>",
+      meaning: "output: an aligned table, CSV with a header, or JSON rows",
+      default: "table",
+      example: "--format csv",
+      parse: oneOf(["table", "csv", "json"]),
+    },
+    {
+      flags: "--view <name=file.parquet>",
+      meaning: "also expose a Parquet file (a query result) as a view; repeatable",
+      default: "none",
+      example: "--view result=out/greenland.parquet",
+      repeat: true,
+    },
+  ]);
+  examples(command, [
+    'geochunks sql --store idx "SELECT cycle, count(*) AS granules FROM granules GROUP BY cycle ORDER BY cycle"',
+    'geochunks sql --store idx --view result=out/greenland.parquet "SELECT beam, count(*) FROM result GROUP BY beam"',
+  ]);
+  command.action(async (sql: string, opts: SqlFlags) => {
+    const store = await Store.open(opts.store);
+    const views: Record<string, string> = {};
+    for (const v of opts.view ?? []) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(v);
+      if (!m) throw new UsageError(`--view ${v} is not NAME=FILE.parquet`);
+      views[m[1]!] = m[2]!;
+    }
+    io.out(formatSqlResult(await runSql(store, sql, { views }), opts.format ?? "table"));
   });
-  const dir = required(values.store, "--store DIR");
-  if (positionals.length !== 1) throw new UsageError(`usage: ${SQL_USAGE}`);
-  const format = values.format ?? "table";
-  if (format !== "table" && format !== "csv" && format !== "json") {
-    throw new UsageError(`--format ${format} is not one of table, csv, json`);
-  }
-  const store = await Store.open(dir);
-  const views: Record<string, string> = {};
-  for (const v of values.view ?? []) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(v);
-    if (!m) throw new UsageError(`--view ${v} is not NAME=FILE.parquet`);
-    views[m[1]!] = m[2]!;
-  }
-  out(formatSqlResult(await runSql(store, positionals[0]!, { views }), format));
 }

@@ -1,25 +1,33 @@
 /** `geochunks commit --store DIR` and `geochunks compact --store DIR`: store maintenance. */
 import { Store } from "../../store/store.js";
-import { parseCommand, required } from "../args.js";
-import { UsageError } from "../errors.js";
+import { addOptions, type Command, examples, type Io } from "../program.js";
 
-export const COMMIT_USAGE = "geochunks commit --store DIR";
-export const COMPACT_USAGE = "geochunks compact --store DIR";
+const STORE = { flags: "--store <dir>", meaning: "the store folder", required: true, example: "--store idx" };
 
-/** Runs `commit`: makes every staged shard visible in one manifest swap. */
-export async function commitCommand(argv: string[], out: (text: string) => void): Promise<void> {
-  const { values, positionals } = parseCommand(argv, { store: { type: "string" } });
-  if (positionals.length > 0) throw new UsageError(`usage: ${COMMIT_USAGE}`);
-  const dir = required(values.store, "--store DIR");
-  const report = await (await Store.open(dir)).commitStaged();
-  out(`committed ${report.parts} staged part sets (${report.granules.length} granules) into ${dir}`);
+/** Adds `commit` to the program: makes every staged shard visible in one manifest swap. */
+export function commitCommand(program: Command, io: Io): void {
+  const command = program
+    .command("commit")
+    .description("publish every part set staged by `geochunks index --shard i/n` runs, in one manifest swap");
+  addOptions(command, [STORE]);
+  examples(command, ["geochunks commit --store idx"]);
+  command.action(async (opts: { store: string }) => {
+    const report = await (await Store.open(opts.store)).commitStaged();
+    io.out(
+      `committed ${report.parts} staged part sets (${report.granules.length} granules) into ${opts.store}`,
+    );
+  });
 }
 
-/** Runs `compact`: merges all part sets into one, removing orphaned files. */
-export async function compactCommand(argv: string[], out: (text: string) => void): Promise<void> {
-  const { values, positionals } = parseCommand(argv, { store: { type: "string" } });
-  if (positionals.length > 0) throw new UsageError(`usage: ${COMPACT_USAGE}`);
-  const dir = required(values.store, "--store DIR");
-  const { before, after } = await (await Store.open(dir)).compact();
-  out(`compacted ${dir}: ${before} part sets -> ${after}`);
+/** Adds `compact` to the program: merges all part sets into one, removing orphaned files. */
+export function compactCommand(program: Command, io: Io): void {
+  const command = program
+    .command("compact")
+    .description("merge the store's part sets into one and remove files left by crashed writers");
+  addOptions(command, [STORE]);
+  examples(command, ["geochunks compact --store idx"]);
+  command.action(async (opts: { store: string }) => {
+    const { before, after } = await (await Store.open(opts.store)).compact();
+    io.out(`compacted ${opts.store}: ${before} part sets -> ${after}`);
+  });
 }

@@ -1,0 +1,184 @@
+/**
+ * The command and the library as users get them: the packed tarball installed into another project
+ * (and globally), run through npx, the .bin link, `npm run` and a global bin; the library imported
+ * by its package name. Results equal the brute-force oracle.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
+import { ROOT } from "../support/cli.js";
+import { bruteForceAtl06 } from "../support/oracle.js";
+import { readResultRows, toMicros } from "../support/results.js";
+
+const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
+const BOX = "-46,62,-44,63.5";
+const BOX_GEOJSON = {
+  type: "Polygon",
+  coordinates: [
+    [
+      [-46, 62],
+      [-44, 62],
+      [-44, 63.5],
+      [-46, 63.5],
+      [-46, 62],
+    ],
+  ],
+};
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program in `cwd` with a clean npm environment (no variables of the outer `npm test`). */
+function run(cmd: string, args: string[], cwd: string): Run {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_")),
+  );
+  const r = spawnSync(cmd, args, { cwd, env: { ...env, GEOCHUNKS_DEBUG: "" }, encoding: "utf8" });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("the packed package, installed", () => {
+  let dir: string;
+  let project: string;
+  let tarball: string;
+  let granules: string[];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-installed-"));
+    execFileSync("npm", ["pack", "--pack-destination", dir, "--silent"], { cwd: ROOT, stdio: "pipe" });
+    tarball = join(dir, readdirSync(dir).find((f) => f.endsWith(".tgz"))!);
+    project = join(dir, "project");
+    mkdirSync(project);
+    writeFileSync(
+      join(project, "package.json"),
+      JSON.stringify({
+        name: "user-project",
+        version: "1.0.0",
+        private: true,
+        type: "module",
+        scripts: { geochunks: "geochunks" },
+      }),
+    );
+    const install = run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], project);
+    expect(install.code, install.stderr).toBe(0);
+    mkdirSync(join(project, "granules"));
+    granules = [];
+    for (const opts of demoGranuleSet().slice(0, 2))
+      granules.push(await writeSyntheticAtl06(join(project, "granules"), opts));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("answers --version and --help through npx, the .bin link and npm run", () => {
+    for (const [cmd, args] of [
+      ["npx", ["geochunks", "--version"]],
+      [join(project, "node_modules/.bin/geochunks"), ["--version"]],
+      ["npm", ["run", "--silent", "geochunks", "--", "--version"]],
+    ] as const) {
+      const r = run(cmd, [...args], project);
+      expect(r.code, `${cmd} ${args.join(" ")}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.trim()).toBe(VERSION);
+    }
+    const help = run("npx", ["geochunks", "--help"], project);
+    expect(help.code).toBe(0);
+    for (const name of ["inspect", "cat", "index", "query", "sql", "commit", "compact", "help"])
+      expect(help.stdout).toMatch(new RegExp(`^  ${name} `, "m"));
+    const queryHelp = run("npx", ["geochunks", "help", "query"], project);
+    expect(queryHelp.code).toBe(0);
+    expect(queryHelp.stdout).toContain("--polygon <aoi>");
+    expect(queryHelp.stdout.replace(/\s+/g, " ")).toContain(
+      "--concurrency <n> granules fetched and decoded at the same time (1..256) (default: 4; e.g. --concurrency 8)",
+    );
+    expect(run("npx", ["geochunks", "query", "--help"], project).stdout).toBe(queryHelp.stdout);
+  });
+
+  it("indexes and queries with a west/south bbox through npx, equal to the oracle", async () => {
+    const index = run("npx", ["geochunks", "index", "granules/*.h5", "--store", "idx", "--quiet"], project);
+    expect(index.code, index.stderr).toBe(0);
+    expect(index.stdout).toMatch(/^indexed 2 added, 0 replaced, 0 unchanged granules/);
+    const query = run(
+      "npx",
+      ["geochunks", "query", "--store", "idx", "--polygon", BOX, "--out", "out/deep/box.parquet"],
+      project,
+    );
+    expect(query.code, query.stderr).toBe(0);
+    const expected = await bruteForceAtl06(granules, BOX_GEOJSON);
+    expect(expected.length).toBeGreaterThan(1000);
+    expect(query.stdout.trim()).toBe(`wrote ${expected.length} rows to out/deep/box.parquet`);
+    expect(await readResultRows(join(project, "out/deep/box.parquet"))).toEqual(toMicros(expected));
+  });
+
+  it("refuses an unknown command or option with a suggestion, exit 2", () => {
+    const cmd = run("npx", ["geochunks", "qurey"], project);
+    expect(cmd.code).toBe(2);
+    expect(cmd.stderr.trim()).toBe("geochunks: unknown command 'qurey' (did you mean query?)");
+    const opt = run("npx", ["geochunks", "query", "--store", "idx", "--polgon", BOX], project);
+    expect(opt.code).toBe(2);
+    expect(opt.stderr.trim()).toBe("geochunks: unknown option '--polgon' (did you mean --polygon?)");
+  });
+
+  it("ends quietly with exit 0 when the reader of a pipe closes early", () => {
+    const r = run(
+      "bash",
+      [
+        "-c",
+        "npx geochunks sql --store idx --format csv 'SELECT * FROM range(2000000)' | head -n 2; echo status \${PIPESTATUS[0]}",
+      ],
+      project,
+    );
+    expect(r.stdout.trim().split("\n")).toEqual(["range", "0", "status 0"]);
+    expect(r.stderr).toBe("");
+  });
+
+  it("is importable by its package name", () => {
+    writeFileSync(
+      join(project, "count.js"),
+      [
+        'import { openStore } from "geochunks";',
+        'const store = await openStore("idx");',
+        `const result = store.query({ aoi: "${BOX}" });`,
+        "let rows = 0;",
+        "for await (const batch of result) rows += batch.numRows;",
+        "console.log(JSON.stringify({ rows, granules: (await store.granules()).length }));",
+      ].join("\n"),
+    );
+    const r = run("node", ["count.js"], project);
+    expect(r.code, r.stderr).toBe(0);
+    const { rows, granules: n } = JSON.parse(r.stdout);
+    expect(n).toBe(2);
+    const out = run(
+      "npx",
+      [
+        "geochunks",
+        "sql",
+        "--store",
+        "idx",
+        "--view",
+        "r=out/deep/box.parquet",
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM r",
+      ],
+      project,
+    );
+    expect(out.stdout.trim().split("\n")[1]).toBe(String(rows));
+  });
+
+  it("works installed globally", () => {
+    const prefix = join(dir, "global");
+    const install = run(
+      "npm",
+      ["install", "-g", "--prefix", prefix, "--no-audit", "--no-fund", "--prefer-offline", tarball],
+      dir,
+    );
+    expect(install.code, install.stderr).toBe(0);
+    const r = run(join(prefix, "bin", "geochunks"), ["--version"], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(VERSION);
+  });
+});
