@@ -1,5 +1,4 @@
 /** `geochunks index <inputs...> --store DIR`: index granules into a store. */
-import { indexGranules } from "../../index-builder/index.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { expandInputs } from "../inputs.js";
@@ -89,6 +88,7 @@ async function runIndex(positionals: string[], values: IndexFlags, io: Io): Prom
   const inputs = await expandInputs(list(positionals.join(",")) ?? []);
   if (inputs.length === 0) throw new UsageError(`no granules found in ${positionals.join(" ")}`);
   const progress = progressReporter(values.quiet ? undefined : process.stderr);
+  const { indexGranules } = await import("../../index-builder/index.js");
   const report = await indexGranules(inputs, {
     store,
     h3Resolution: values.h3Res,

@@ -2,9 +2,7 @@
 import { existsSync, statSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { openStore, toAoi } from "../../api.js";
 import { InvalidAoiError } from "../../errors.js";
-import { writeGeoParquet } from "../../export/geoparquet.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io, integerIn, list, oneOf } from "../program.js";
@@ -136,6 +134,8 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
   const { text, source } = await aoiText(values.polygon);
   const dryRun = values.dryRun ?? false;
   if (!dryRun && values.out === undefined) throw new UsageError("missing --out FILE (or --dry-run)");
+  // The engine loads only when a query runs, so help and argument errors answer at once.
+  const { openStore, toAoi } = await import("../../api.js");
   const aoi = toAoi(text, source);
   const store = await openStore(values.store);
   const result = store.query({
@@ -170,6 +170,7 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
   await mkdir(folder, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`--out ${outPath}: cannot create the folder ${folder} (${err.code ?? err.message})`);
   });
+  const { writeGeoParquet } = await import("../../export/geoparquet.js");
   const schema = await result.schema();
   const rows = await writeGeoParquet(result, outPath, { bbox: result.aoi.bbox, emptySchema: schema });
   if (values.stats) io.out(JSON.stringify(result.stats));

@@ -1,6 +1,4 @@
 /** `geochunks sql --store DIR "SQL"`: DuckDB over the store's tables. */
-import { formatSqlResult, runSql } from "../../store/sql.js";
-import { Store } from "../../store/store.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io, oneOf } from "../program.js";
 
@@ -41,6 +39,8 @@ export function sqlCommand(program: Command, io: Io): void {
     'geochunks sql --store idx --view result=out/greenland.parquet "SELECT beam, count(*) FROM result GROUP BY beam"',
   ]);
   command.action(async (sql: string, opts: SqlFlags) => {
+    const { Store } = await import("../../store/store.js");
+    const { formatSqlResult, runSql } = await import("../../store/sql.js");
     const store = await Store.open(opts.store);
     const views: Record<string, string> = {};
     for (const v of opts.view ?? []) {

@@ -1,5 +1,4 @@
 /** `geochunks commit --store DIR` and `geochunks compact --store DIR`: store maintenance. */
-import { Store } from "../../store/store.js";
 import { addOptions, type Command, examples, type Io } from "../program.js";
 
 const STORE = { flags: "--store <dir>", meaning: "the store folder", required: true, example: "--store idx" };
@@ -12,6 +11,7 @@ export function commitCommand(program: Command, io: Io): void {
   addOptions(command, [STORE]);
   examples(command, ["geochunks commit --store idx"]);
   command.action(async (opts: { store: string }) => {
+    const { Store } = await import("../../store/store.js");
     const report = await (await Store.open(opts.store)).commitStaged();
     io.out(
       `committed ${report.parts} staged part sets (${report.granules.length} granules) into ${opts.store}`,
@@ -27,6 +27,7 @@ export function compactCommand(program: Command, io: Io): void {
   addOptions(command, [STORE]);
   examples(command, ["geochunks compact --store idx"]);
   command.action(async (opts: { store: string }) => {
+    const { Store } = await import("../../store/store.js");
     const { before, after } = await (await Store.open(opts.store)).compact();
     io.out(`compacted ${opts.store}: ${before} part sets -> ${after}`);
   });
