@@ -65,11 +65,17 @@ function toDate(value: Date | string | undefined, what: string): Date | undefine
   return date;
 }
 
+/** Options of {@link toAoi}. */
+export interface ToAoiOptions {
+  /** CRS of the AOI's coordinates ("EPSG:3413", "EPSG:3031", "EPSG:4326"); default: the GeoJSON crs member, else lon/lat. */
+  crs?: string;
+}
+
 /** Parses an AOI given in any accepted form. */
-export function toAoi(aoi: QueryInput["aoi"], source = "AOI"): Aoi {
-  if (typeof aoi === "string") return parseAoi(aoi, { source });
+export function toAoi(aoi: QueryInput["aoi"], source = "AOI", opts: ToAoiOptions = {}): Aoi {
+  if (typeof aoi === "string") return parseAoi(aoi, { source, crs: opts.crs });
   if ("polygons" in aoi && "bbox" in aoi) return aoi as Aoi;
-  return parseAoi(JSON.stringify(aoi), { source });
+  return parseAoi(JSON.stringify(aoi), { source, crs: opts.crs });
 }
 
 /**

@@ -18,7 +18,7 @@ interface Example {
 }
 
 /** The `$ ` command lines of the README's code blocks, each with the output lines shown under it. */
-export function readmeExamples(text: string): Example[] {
+function readmeExamples(text: string): Example[] {
   const examples: Example[] = [];
   let inBlock = false;
   let current: Example | undefined;

@@ -1,12 +1,12 @@
 /** GeoParquet results: record batches in, one GeoParquet 1.1 file out, written atomically. */
-import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { rename, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { type RecordBatch, Schema, Table } from "apache-arrow";
 import type { BboxArray } from "../store/geo.js";
 import { geoMetadata } from "../store/geo.js";
 import { batchesToParquetStream, tableToParquet } from "../store/parquet.js";
+import { writeAtomically } from "./atomic.js";
 
 /** Options for {@link writeGeoParquet}. */
 export interface WriteGeoParquetOptions {
@@ -31,9 +31,11 @@ export interface WriteGeoParquetOptions {
 export const RESULT_DICTIONARY_COLUMNS = ["track_id", "granule_id", "beam"];
 
 /**
- * Streams record batches into a GeoParquet 1.1 file at `path`. The file is written under a
- * temporary name and renamed when complete, so a failure leaves no partial output.
+ * Streams record batches into a GeoParquet 1.1 file at `path`. The parent folder is created; the
+ * file is written under a temporary name and renamed when complete, so a failure leaves no
+ * partial output.
  * @returns the number of rows written.
+ * @throws InvalidQueryError when the output folder cannot be created or the file cannot be written.
  * @example
  * const rows = await writeGeoParquet(store.query({ aoi }), "out.parquet", { bbox: aoi.bbox });
  */
@@ -52,30 +54,25 @@ export async function writeGeoParquet(
     rowGroupSize: opts.rowGroupSize,
     dictionaryColumns: opts.dictionaryColumns ?? RESULT_DICTIONARY_COLUMNS,
   };
-  const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
-  let rows = 0;
-  try {
+  return writeAtomically(path, async (tmp) => {
+    let rows = 0;
     const iterator = batches[Symbol.asyncIterator]();
     const first = await iterator.next();
     if (first.done) {
       const empty = new Table(opts.emptySchema ?? new Schema([]));
-      await writeFile(tmp, tableToParquet(empty, writeOpts));
-    } else {
-      async function* counted(): AsyncGenerator<RecordBatch> {
-        let next: IteratorResult<RecordBatch> = first;
-        while (!next.done) {
-          rows += next.value.numRows;
-          yield next.value;
-          next = await iterator.next();
-        }
-      }
-      const stream = await batchesToParquetStream(counted(), writeOpts);
-      await stream.pipeTo(Writable.toWeb(createWriteStream(tmp)));
+      await writeFile(tmp, tableToParquet(empty, writeOpts), { flag: "wx" });
+      return rows;
     }
-    await rename(tmp, path);
+    async function* counted(): AsyncGenerator<RecordBatch> {
+      let next: IteratorResult<RecordBatch> = first;
+      while (!next.done) {
+        rows += next.value.numRows;
+        yield next.value;
+        next = await iterator.next();
+      }
+    }
+    const stream = await batchesToParquetStream(counted(), writeOpts);
+    await stream.pipeTo(Writable.toWeb(createWriteStream(tmp, { flags: "wx" })));
     return rows;
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  });
 }

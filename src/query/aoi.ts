@@ -45,6 +45,11 @@ export interface Aoi {
 export interface ParseAoiOptions {
   /** Names the input (a file name, "--polygon") at the start of every error message. Default "AOI". */
   source?: string;
+  /**
+   * CRS of the coordinates: "EPSG:4326"/"CRS84" (lon, lat degrees), "EPSG:3413" or "EPSG:3031"
+   * (polar stereographic metres). Default: a GeoJSON `crs` member, else lon/lat degrees.
+   */
+  crs?: string;
 }
 
 /** A polygon as nested positions, before validation: rings of [lon, lat] pairs. */

@@ -127,7 +127,8 @@ describe("the packed package, installed", () => {
       "bash",
       [
         "-c",
-        "npx geochunks sql --store idx --format csv 'SELECT * FROM range(2000000)' | head -n 2; echo status \${PIPESTATUS[0]}",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash variable, expanded by bash
+        "npx geochunks sql --store idx --format csv 'SELECT * FROM range(2000000)' | head -n 2; echo status ${PIPESTATUS[0]}",
       ],
       project,
     );

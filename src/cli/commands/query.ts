@@ -1,8 +1,8 @@
 /** `geochunks query --store DIR --polygon AOI --out OUT`: a polygon subset as GeoParquet (or another format). */
 import { existsSync, statSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
 import { InvalidAoiError } from "../../errors.js";
+import { formatOf, OUTPUT_FORMATS } from "../../export/formats.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io, integerIn, list, oneOf } from "../program.js";
@@ -11,6 +11,8 @@ interface QueryFlags extends Record<string, unknown> {
   store: string;
   polygon: string;
   out?: string;
+  format?: string;
+  crs?: string;
   start?: string;
   end?: string;
   beams?: string;
@@ -46,10 +48,25 @@ export function queryCommand(program: Command, io: Io): void {
       example: "--polygon -50,60,-40,70",
     },
     {
+      flags: "--crs <crs>",
+      meaning:
+        "coordinate reference system of the AOI's coordinates: EPSG:4326/CRS84 (lon, lat degrees), " +
+        "EPSG:3413 (NSIDC sea ice polar stereographic north) or EPSG:3031 (Antarctic polar stereographic), in metres; " +
+        "a GeoJSON crs member says the same",
+      default: "the GeoJSON crs member, else lon/lat degrees",
+      example: "--crs EPSG:3413",
+    },
+    {
       flags: "--out <file>",
-      meaning: "output file; its folder is created when missing",
+      meaning: `output file, format from its extension: ${OUTPUT_FORMATS.map((f) => f.extensions.join("|")).join(", ")}; its folder is created when missing`,
       default: "required unless --dry-run",
       example: "--out out/greenland.parquet",
+    },
+    {
+      flags: "--format <name>",
+      meaning: `output format whatever the extension: ${OUTPUT_FORMATS.map((f) => `${f.name} (${f.title})`).join(", ")}`,
+      default: "from the --out extension",
+      example: "--format geojsonl",
     },
     {
       flags: "--start <time>",
@@ -134,9 +151,11 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
   const { text, source } = await aoiText(values.polygon);
   const dryRun = values.dryRun ?? false;
   if (!dryRun && values.out === undefined) throw new UsageError("missing --out FILE (or --dry-run)");
+  // An unknown extension is refused before any work is done.
+  const format = values.out === undefined ? undefined : formatOf(values.out, values.format);
   // The engine loads only when a query runs, so help and argument errors answer at once.
   const { openStore, toAoi } = await import("../../api.js");
-  const aoi = toAoi(text, source);
+  const aoi = toAoi(text, source, { crs: values.crs });
   const store = await openStore(values.store);
   const result = store.query({
     aoi,
@@ -166,13 +185,9 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
     return;
   }
   const outPath = values.out!;
-  const folder = dirname(resolve(outPath));
-  await mkdir(folder, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError(`--out ${outPath}: cannot create the folder ${folder} (${err.code ?? err.message})`);
-  });
-  const { writeGeoParquet } = await import("../../export/geoparquet.js");
+  const { writeResult } = await import("../../export/formats.js");
   const schema = await result.schema();
-  const rows = await writeGeoParquet(result, outPath, { bbox: result.aoi.bbox, emptySchema: schema });
+  const rows = await writeResult(result, outPath, { format, bbox: result.aoi.bbox, emptySchema: schema });
   if (values.stats) io.out(JSON.stringify(result.stats));
   else io.out(`wrote ${rows} rows to ${outPath}`);
 }

@@ -1,0 +1,47 @@
+/** Writing an output file atomically: parent folder created, temporary name, rename on success. */
+import { randomBytes } from "node:crypto";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { InvalidQueryError } from "../errors.js";
+
+/** Error codes that mean the output path itself cannot be written (bad input, not a runtime failure). */
+const UNWRITABLE = new Set(["EACCES", "EPERM", "EROFS", "EISDIR", "ENOTDIR", "EEXIST", "ENOENT"]);
+
+/**
+ * Creates the parent folder of `path` (mkdir -p), then runs `write` on a temporary file name in
+ * that folder and renames it to `path` once `write` resolves; on failure the temporary file is
+ * removed and nothing is left at `path`.
+ * @throws InvalidQueryError naming the folder when it cannot be created, or naming `path` when it
+ * is a folder or cannot be written (read-only folder, permission denied).
+ */
+export async function writeAtomically<T>(path: string, write: (tmp: string) => Promise<T>): Promise<T> {
+  const folder = dirname(resolve(path));
+  try {
+    await mkdir(folder, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "error";
+    throw new InvalidQueryError(`${dirname(path)}: cannot create the output folder (${code})`, {
+      cause: err,
+    });
+  }
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+    throw new InvalidQueryError(`${path}: is a folder, not an output file name`);
+  }
+  const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    const result = await write(tmp);
+    await rename(tmp, path);
+    return result;
+  } catch (err) {
+    await rm(tmp, { force: true, recursive: true });
+    throw unwritable(err, path, tmp) ?? err;
+  }
+}
+
+/** A file system error on the temporary file, restated as one line about `path`. */
+function unwritable(err: unknown, path: string, tmp: string): InvalidQueryError | undefined {
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  if (!(e instanceof Error) || !e.code || !UNWRITABLE.has(e.code)) return undefined;
+  if (e.path !== tmp && e.path !== path && e.dest !== path) return undefined;
+  return new InvalidQueryError(`${path}: cannot write the output (${e.code})`, { cause: err });
+}

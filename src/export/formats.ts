@@ -1,0 +1,106 @@
+/** Result output formats: names, file extensions, and one entry point that writes any of them. */
+import { extname } from "node:path";
+import type { RecordBatch, Schema } from "apache-arrow";
+import { InvalidQueryError } from "../errors.js";
+import type { BboxArray } from "../store/geo.js";
+import { writeCsv } from "./csv.js";
+import { writeFlatGeobuf } from "./flatgeobuf.js";
+import { writeGeoJson, writeGeoJsonLines } from "./geojson.js";
+import { writeGeoPackage } from "./geopackage.js";
+import { writeGeoParquet } from "./geoparquet.js";
+
+/** A result file format. */
+export type OutputFormat = "parquet" | "geojson" | "geojsonl" | "csv" | "fgb" | "gpkg";
+
+/** One output format: its name (the `--format` value), file extensions (first = preferred) and title. */
+export interface OutputFormatInfo {
+  name: OutputFormat;
+  extensions: readonly string[];
+  title: string;
+}
+
+/** Every output format, in the order help texts list them. */
+export const OUTPUT_FORMATS: readonly OutputFormatInfo[] = [
+  { name: "parquet", extensions: [".parquet", ".geoparquet"], title: "GeoParquet 1.1" },
+  { name: "geojson", extensions: [".geojson", ".json"], title: "GeoJSON FeatureCollection" },
+  {
+    name: "geojsonl",
+    extensions: [".geojsonl", ".ndjson", ".geojsons"],
+    title: "newline-delimited GeoJSON",
+  },
+  { name: "csv", extensions: [".csv"], title: "CSV with lat and lon columns" },
+  { name: "fgb", extensions: [".fgb"], title: "FlatGeobuf" },
+  { name: "gpkg", extensions: [".gpkg"], title: "GeoPackage" },
+];
+
+function validList(): string {
+  return OUTPUT_FORMATS.map((f) => `${f.name} (${f.extensions.join(", ")})`).join(", ");
+}
+
+/**
+ * The format of an output file: `explicit` when given (a format name, or one of its extensions
+ * with or without the dot), otherwise the extension of `path` (case-insensitive).
+ * @throws InvalidQueryError naming `path` and listing the valid formats and extensions, for an
+ * unknown format name or extension.
+ * @example
+ * formatOf("out/greenland.fgb"); // "fgb"
+ * formatOf("out/result.txt", "ndjson"); // "geojsonl"
+ */
+export function formatOf(path: string, explicit?: string): OutputFormat {
+  if (explicit !== undefined) {
+    const wanted = explicit.toLowerCase().replace(/^\./, "");
+    const format = OUTPUT_FORMATS.find((f) => f.name === wanted || f.extensions.includes(`.${wanted}`));
+    if (format) return format.name;
+    throw new InvalidQueryError(`${path}: unknown output format "${explicit}"; valid: ${validList()}`);
+  }
+  const ext = extname(path).toLowerCase();
+  const format = OUTPUT_FORMATS.find((f) => f.extensions.includes(ext));
+  if (format) return format.name;
+  const what = ext === "" ? "has no extension" : `has an unknown extension "${ext}"`;
+  throw new InvalidQueryError(`${path}: output file ${what}; valid: ${validList()}`);
+}
+
+/** Options for {@link writeResult}. */
+export interface WriteResultOptions {
+  /** Output format. Default: from the extension of the path ({@link formatOf}). */
+  format?: OutputFormat;
+  /** A bbox containing every point (for a query, the AOI's): GeoParquet `geo` and GeoJSON `bbox`. */
+  bbox?: BboxArray;
+  /** Schema written when there are no batches at all, so an empty result is a valid empty file. */
+  emptySchema?: Schema;
+}
+
+/**
+ * Streams query result batches into `path` in one of the {@link OUTPUT_FORMATS}. The parent
+ * folder is created; the file is written under a temporary name in that folder and renamed when
+ * complete, so a failure leaves neither a partial file nor the temporary one. Memory is bounded by
+ * one batch.
+ * @returns the number of rows written.
+ * @throws InvalidQueryError for an unknown format or extension, an output folder that cannot be
+ * created, or an output path that is a folder or cannot be written.
+ * @example
+ * const result = store.query({ aoi });
+ * const rows = await writeResult(result, "out/greenland.gpkg", { bbox: result.aoi.bbox });
+ */
+export async function writeResult(
+  batches: AsyncIterable<RecordBatch>,
+  path: string,
+  opts: WriteResultOptions = {},
+): Promise<number> {
+  const format = formatOf(path, opts.format);
+  const rowOpts = { emptySchema: opts.emptySchema };
+  switch (format) {
+    case "parquet":
+      return writeGeoParquet(batches, path, { bbox: opts.bbox, emptySchema: opts.emptySchema });
+    case "geojson":
+      return writeGeoJson(batches, path, { ...rowOpts, bbox: opts.bbox });
+    case "geojsonl":
+      return writeGeoJsonLines(batches, path, rowOpts);
+    case "csv":
+      return writeCsv(batches, path, rowOpts);
+    case "fgb":
+      return writeFlatGeobuf(batches, path, rowOpts);
+    case "gpkg":
+      return writeGeoPackage(batches, path, rowOpts);
+  }
+}
