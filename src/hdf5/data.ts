@@ -2,7 +2,7 @@ import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { ByteSource, ReadOptions } from "../source/types.js";
 import type { DatasetMeta } from "./dataset.js";
 import { elementCount } from "./dataspace.js";
-import { toTypedArray } from "./dtype.js";
+import { float16ToFloat32Array, toTypedArray } from "./dtype.js";
 import { decodeChunk } from "./filters.js";
 import { readVlenValues } from "./global-heap.js";
 import type { MetaReader } from "./reader.js";
@@ -26,9 +26,10 @@ export interface RowWindow {
 
 /**
  * Reads and decodes a dataset, or the rows of `window`: numeric, enum and bitfield types as a typed array
- * (host order), opaque types as raw bytes, fixed- and variable-length strings as strings, compounds as
- * objects, array types as nested arrays, variable-length sequences as arrays, object references as
- * addresses. Only the chunks that overlap the window are read; unallocated parts hold the fill value.
+ * (host order; half floats as an exact Float32Array), opaque types as raw bytes, fixed- and
+ * variable-length strings as strings, compounds as objects, array types as nested arrays,
+ * variable-length sequences as arrays, object references as addresses. Only the chunks that overlap
+ * the window are read; unallocated parts hold the fill value.
  * @throws UnsupportedHdf5Error for datatypes without a decoding; decode errors from {@link decodeChunk}.
  */
 export async function readDatasetValues(
@@ -196,6 +197,7 @@ async function decodeValues(
   const { datatype } = ds;
   const cls = datatype.typeClass;
   if (/^[<>|][fiu]\d+$/.test(ds.info.dtype) && (cls <= 1 || cls === 4 || cls === 8)) {
+    if (cls === 1 && datatype.size === 2) return float16ToFloat32Array(raw, datatype.littleEndian);
     return toTypedArray(raw, ds.info.dtype);
   }
   if (cls === 5) return raw;

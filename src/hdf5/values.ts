@@ -1,4 +1,5 @@
 import type { Datatype } from "./datatype.js";
+import { decodeFloat16 } from "./dtype.js";
 import type { AttrValue } from "./types.js";
 
 const utf8 = new TextDecoder("utf-8");
@@ -71,6 +72,7 @@ function decodeInteger(
 }
 
 function decodeFloat(view: DataView, offset: number, size: number, le: boolean): number | null {
+  if (size === 2) return decodeFloat16(view.getUint16(offset, le));
   if (size === 4) return view.getFloat32(offset, le);
   if (size === 8) return view.getFloat64(offset, le);
   return null;

@@ -70,10 +70,8 @@ async function cat(
     const shape =
       info.shape.length === 0 ? [] : [Math.max(0, stop - Math.min(start, stop)), ...info.shape.slice(1)];
     const printed = rowsOf(data, info.dtype, shape);
-    if (values.json) out(`[${printed.map(toJson).join(",")}]`);
-    else
-      for (const row of printed)
-        out(typeof row === "string" || typeof row === "number" ? String(row) : toJson(row));
+    if (values.json) out(`[${printed.map((row) => toJson(row)).join(",")}]`);
+    else for (const row of printed) out(typeof row === "string" ? row : toJson(row, { text: true }));
   } catch (err) {
     throw namingInput(err, input);
   } finally {
@@ -107,7 +105,8 @@ function rowsOf(data: DatasetValues, dtype: string, shape: number[]): Printable[
     flat = Array.from({ length: data.length / size }, (_, i) =>
       Buffer.from(data.subarray(i * size, (i + 1) * size)).toString("hex"),
     );
-  } else if (data instanceof Float32Array) flat = Array.from(data, shortestFloat32);
+  } else if (data instanceof Float32Array)
+    flat = Array.from(data, /^[<>]f2$/.test(dtype) ? shortestFloat16 : shortestFloat32);
   else flat = Array.isArray(data) ? data : Array.from(data as ArrayLike<number | bigint>);
   if (shape.length <= 1) return flat;
   const inner = shape.slice(1);
@@ -125,20 +124,57 @@ function nest(values: Printable[], shape: number[]): Printable {
 
 /** The shortest decimal that reads back as the same float32 (what numpy prints). */
 function shortestFloat32(x: number): number {
+  return shortestAs(x, Math.fround, 9);
+}
+
+/** The shortest decimal that reads back as the same float16 (what numpy prints). */
+function shortestFloat16(x: number): number {
+  return shortestAs(x, roundToFloat16, 5);
+}
+
+function shortestAs(x: number, round: (y: number) => number, digits: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
-  for (let p = 1; p < 9; p++) {
+  for (let p = 1; p < digits; p++) {
     const y = Number(x.toPrecision(p));
-    if (Math.fround(y) === x) return y;
+    if (round(y) === x) return y;
   }
   return x;
 }
 
-/** JSON text with bigints as exact integer literals and non-finite numbers as strings. */
-export function toJson(value: Printable): string {
+/** Largest float16 (65504) plus half an ulp: from here on a number rounds to infinity. */
+const FLOAT16_OVERFLOW = 65520;
+
+/** `x` rounded to the nearest float16, ties to even (Math.f16round, which Node 20 lacks). */
+export function roundToFloat16(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const a = Math.abs(x);
+  if (a >= FLOAT16_OVERFLOW) return Math.sign(x) * Number.POSITIVE_INFINITY;
+  // Subnormals share the smallest exponent; above, the ulp is 2^-10 of the power of two below `a`.
+  let exponent = Math.max(-14, Math.floor(Math.log2(a)));
+  if (2 ** exponent > a) exponent -= 1;
+  const ulp = 2 ** (Math.max(-14, exponent) - 10);
+  return Math.sign(x) * roundHalfEven(a / ulp) * ulp;
+}
+
+function roundHalfEven(q: number): number {
+  const floor = Math.floor(q);
+  const rest = q - floor;
+  if (rest !== 0.5) return rest < 0.5 ? floor : floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * JSON text with bigints as exact integer literals, negative zero as `-0` (as h5dump prints it) and
+ * non-finite numbers as strings; with `text`, a bare number or bigint is printed without quotes.
+ */
+export function toJson(value: Printable, opts: { text?: boolean } = {}): string {
   if (typeof value === "bigint") return value.toString();
-  if (typeof value === "number")
-    return Number.isFinite(value) ? JSON.stringify(value) : JSON.stringify(String(value));
-  if (Array.isArray(value)) return `[${value.map(toJson).join(",")}]`;
+  if (typeof value === "number") {
+    if (Object.is(value, -0)) return "-0";
+    if (Number.isFinite(value)) return JSON.stringify(value);
+    return opts.text ? String(value) : JSON.stringify(String(value));
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => toJson(v)).join(",")}]`;
   if (value !== null && typeof value === "object") {
     return `{${Object.entries(value)
       .map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`)
