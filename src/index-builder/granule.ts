@@ -7,7 +7,6 @@ import {
   ATL06_COORDINATES,
   beamLayout,
   deltaTimeToUnixNs,
-  parseAtl06Name,
   segmentGroup,
 } from "../products/atl06.js";
 import type { ByteSource } from "../source/types.js";
@@ -26,10 +25,71 @@ export interface IndexGranuleOptions {
   signal?: AbortSignal;
 }
 
-/** Granule id of a URL: the file name without its `.h5` extension. */
-export function granuleIdOf(url: URL): string {
-  const name = decodeURIComponent(url.pathname.split("/").pop() ?? "");
-  return name.replace(/\.(h5|hdf5|he5|nc)$/i, "");
+/**
+ * What makes a granule the granule it is, read from the file's own metadata and never from its
+ * name: a renamed copy has the same identity, and two copies of one granule share one store entry.
+ */
+export interface GranuleIdentity {
+  /**
+   * The producer's granule id: `/METADATA/DatasetIdentification` `fileName` without its extension
+   * (and without a subsetter's `processed_` prefix); when the file has none, built from the fields
+   * below as `ATL06_YYYYMMDDhhmmss_RRRRCCGG_RRR_VV`.
+   */
+  granule_id: string;
+  /** Product short name, e.g. "ATL06". */
+  product: string;
+  /** Release and processing version, e.g. "006" and "01". */
+  release: string;
+  version: string;
+  rgt: number;
+  cycle: number;
+  region: number;
+  /** Granule start and end as the file states them, UTC ISO 8601. */
+  start: string;
+  end: string;
+}
+
+/** An opened ATL06 granule: its file, identity, beams and spacecraft orientation. */
+export interface OpenedGranule {
+  file: Hdf5File;
+  identity: GranuleIdentity;
+  beams: string[];
+  scOrient: number;
+  /** URL of the source it was read from. */
+  url: string;
+}
+
+/** The input as messages name it: a path for local files, else the URL. */
+function inputName(url: URL): string {
+  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
+}
+
+/**
+ * Opens a granule and reads what identifies it (a few small metadata reads, no coordinates).
+ * @throws NotAGranuleError when the file is HDF5 but another product or has no ATL06 beam groups.
+ * @throws InvalidHdf5Error when the file is not readable HDF5.
+ */
+export async function openGranule(
+  source: ByteSource,
+  opts: { signal?: AbortSignal } = {},
+): Promise<OpenedGranule> {
+  const file = await Hdf5File.open(source, { signal: opts.signal });
+  const input = inputName(source.url);
+  const root = (await file.groupAttrs("/", opts)) ?? {};
+  const product = text(root.short_name) ?? text(root.identifier_product_type);
+  if (product !== undefined && product !== ATL06_PRODUCT) {
+    throw new NotAGranuleError(input, `${input}: not an ATL06 granule (product ${product})`);
+  }
+  const beams: string[] = [];
+  for (const beam of ATL06_BEAMS) {
+    if ((await file.kindOf(segmentGroup(beam), opts)) === "group") beams.push(beam);
+  }
+  if (beams.length === 0) {
+    throw new NotAGranuleError(input, `${input}: not an ATL06 granule (no /gt*/land_ice_segments group)`);
+  }
+  const identity = await readIdentity(file, root, beams[0]!, opts);
+  const scOrient = (await readNumber(file, ["/orbit_info/sc_orient"], opts)) ?? 0;
+  return { file, identity, beams, scOrient, url: source.url.href };
 }
 
 /**
@@ -39,34 +99,31 @@ export function granuleIdOf(url: URL): string {
  * @throws InvalidHdf5Error when the file is not readable HDF5.
  */
 export async function indexGranule(source: ByteSource, opts: IndexGranuleOptions): Promise<StoreBatch> {
-  const file = await Hdf5File.open(source, { signal: opts.signal });
-  const granuleId = granuleIdOf(source.url);
-  const input = source.url.protocol === "file:" ? decodeURIComponent(source.url.pathname) : source.url.href;
-  const beams: string[] = [];
-  for (const beam of ATL06_BEAMS) {
-    if ((await file.kindOf(segmentGroup(beam), opts)) === "group") beams.push(beam);
-  }
-  if (beams.length === 0) {
-    throw new NotAGranuleError(input, `${input}: not an ATL06 granule (no /gt*/land_ice_segments group)`);
-  }
-  const orbit = await readOrbit(file, granuleId, opts);
+  return indexOpenedGranule(await openGranule(source, opts), opts);
+}
+
+/** The store rows of a granule opened with {@link openGranule}. */
+export async function indexOpenedGranule(g: OpenedGranule, opts: IndexGranuleOptions): Promise<StoreBatch> {
+  const granuleId = g.identity.granule_id;
   const batch: StoreBatch = { granules: [], arrays: [], chunks: [], chunkCells: [] };
   await Promise.all(
-    beams.map((beam) => {
-      const layout = beamLayout(beam, orbit.sc_orient) ?? { spot: 0, strong: false };
-      return indexBeam(file, { granuleId, beam, ...layout }, batch, opts);
+    g.beams.map((beam) => {
+      const layout = beamLayout(beam, g.scOrient) ?? { spot: 0, strong: false };
+      return indexBeam(g.file, { granuleId, beam, ...layout }, batch, opts);
     }),
   );
-  batch.granules.push(await granuleRow(file, { granuleId, url: source.url.href, orbit, batch }, opts));
+  batch.granules.push(await granuleRow(g.file, { granule: g, batch }, opts));
   return batch;
 }
 
-interface Orbit {
-  rgt: number;
-  cycle: number;
-  region: number;
-  sc_orient: number;
-  release: string;
+const ATL06_PRODUCT = "ATL06";
+
+/** A string attribute or dataset value, trimmed; undefined when absent or empty. */
+function text(value: unknown): string | undefined {
+  const first = Array.isArray(value) ? value[0] : value;
+  if (typeof first !== "string") return undefined;
+  const trimmed = first.replace(/\0+$/, "").trim();
+  return trimmed === "" ? undefined : trimmed;
 }
 
 /** A dataset's values, or undefined when the file has no dataset at `path` (optional metadata). */
@@ -75,26 +132,79 @@ async function readOptional(file: Hdf5File, path: string, opts: { signal?: Abort
   return file.read(path, opts);
 }
 
-async function readScalar(file: Hdf5File, path: string, opts: { signal?: AbortSignal }) {
-  const values = await readOptional(file, path, opts);
-  const first = values?.[0];
-  return first === undefined ? undefined : typeof first === "bigint" ? Number(first) : first;
+/** The first value of the first of `paths` the file has, as a number. */
+async function readNumber(file: Hdf5File, paths: string[], opts: { signal?: AbortSignal }) {
+  for (const path of paths) {
+    const first = (await readOptional(file, path, opts))?.[0];
+    const n = typeof first === "bigint" ? Number(first) : typeof first === "string" ? Number(first) : first;
+    if (typeof n === "number" && Number.isFinite(n)) return n;
+  }
+  return undefined;
 }
 
-async function readOrbit(file: Hdf5File, granuleId: string, opts: { signal?: AbortSignal }): Promise<Orbit> {
-  const name = parseAtl06Name(granuleId);
-  const num = async (path: string, fallback: number | undefined) => {
-    const v = await readScalar(file, path, opts);
-    return typeof v === "number" ? v : typeof v === "string" ? Number(v) : (fallback ?? 0);
+/** The first value of the first of `paths` the file has, as text. */
+async function readText(file: Hdf5File, paths: string[], opts: { signal?: AbortSignal }) {
+  for (const path of paths) {
+    const value = text(await readOptional(file, path, opts));
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+const pad = (n: number, width: number) => String(n).padStart(width, "0");
+
+/** `YYYYMMDDhhmmss` of an ISO 8601 UTC time, or undefined when it is not one. */
+function stamp(iso: string | undefined): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(iso ?? "");
+  return m ? m.slice(1).join("") : undefined;
+}
+
+async function readIdentity(
+  file: Hdf5File,
+  root: Record<string, unknown>,
+  firstBeam: string,
+  opts: { signal?: AbortSignal },
+): Promise<GranuleIdentity> {
+  const release = await readText(file, ["/ancillary_data/release"], opts);
+  const version = await readText(file, ["/ancillary_data/version"], opts);
+  const rgt = await readNumber(file, ["/orbit_info/rgt", "/ancillary_data/start_rgt"], opts);
+  const cycle = await readNumber(file, ["/orbit_info/cycle_number", "/ancillary_data/start_cycle"], opts);
+  const region = await readNumber(file, ["/ancillary_data/start_region"], opts);
+  let start =
+    (await readText(file, ["/ancillary_data/granule_start_utc"], opts)) ?? text(root.time_coverage_start);
+  const end =
+    (await readText(file, ["/ancillary_data/granule_end_utc"], opts)) ?? text(root.time_coverage_end);
+  if (stamp(start) === undefined) {
+    // Stripped of its time metadata: the first segment's time, which no rename changes either.
+    const first = (
+      await file.readSlice(`${segmentGroup(firstBeam)}/${ATL06_COORDINATES.time}`, 0, 1, opts)
+    )[0];
+    if (typeof first === "number" && Number.isFinite(first)) {
+      start = new Date(Number(deltaTimeToUnixNs(first) / 1_000_000n)).toISOString();
+    }
+  }
+  const identity: GranuleIdentity = {
+    granule_id: "",
+    product: ATL06_PRODUCT,
+    release: release ?? "",
+    version: version ?? "",
+    rgt: rgt ?? 0,
+    cycle: cycle ?? 0,
+    region: region ?? 0,
+    start: start ?? "",
+    end: end ?? "",
   };
-  const release = await readScalar(file, "/ancillary_data/release", opts);
-  return {
-    rgt: await num("/orbit_info/rgt", name?.rgt),
-    cycle: await num("/orbit_info/cycle_number", name?.cycle),
-    region: await num("/ancillary_data/start_region", name?.region),
-    sc_orient: await num("/orbit_info/sc_orient", 0),
-    release: typeof release === "string" ? release.trim() : (name?.release ?? ""),
-  };
+  const dataset = await file.groupAttrs("/METADATA/DatasetIdentification", opts);
+  const producer = text(dataset?.fileName)
+    ?.split("/")
+    .pop()
+    ?.replace(/\.(h5|hdf5|he5|nc)$/i, "")
+    .replace(/^processed_/, "");
+  identity.granule_id =
+    producer ||
+    `${ATL06_PRODUCT}_${stamp(start) ?? "00000000000000"}_${pad(identity.rgt, 4)}${pad(identity.cycle, 2)}` +
+      `${pad(identity.region, 2)}_${release ?? "000"}_${version ?? "00"}`;
+  return identity;
 }
 
 interface BeamContext {
@@ -236,9 +346,7 @@ function arrayRow(granuleId: string, info: DatasetInfo): ArrayRow {
 }
 
 interface GranuleContext {
-  granuleId: string;
-  url: string;
-  orbit: Orbit;
+  granule: OpenedGranule;
   batch: StoreBatch;
 }
 
@@ -250,18 +358,19 @@ async function granuleRow(
   const chunks = ctx.batch.chunks;
   const bbox = chunks.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
   const times = chunks.flatMap((c) => [c.time_start, c.time_end]);
+  const { identity } = ctx.granule;
   return {
-    granule_id: ctx.granuleId,
-    url: ctx.url,
+    granule_id: identity.granule_id,
+    url: ctx.granule.url,
     size: opts.fingerprint.size,
     etag: opts.fingerprint.etag,
     mtime: opts.fingerprint.mtime,
-    product: "ATL06",
-    release: ctx.orbit.release,
-    rgt: ctx.orbit.rgt,
-    cycle: ctx.orbit.cycle,
-    region: ctx.orbit.region,
-    sc_orient: ctx.orbit.sc_orient,
+    product: identity.product,
+    release: identity.release,
+    rgt: identity.rgt,
+    cycle: identity.cycle,
+    region: identity.region,
+    sc_orient: ctx.granule.scOrient,
     time_start: times.reduce((a, b) => (b < a ? b : a), times[0] ?? 0n),
     time_end: times.reduce((a, b) => (b > a ? b : a), times[0] ?? 0n),
     bbox,

@@ -1,17 +1,21 @@
 /** Indexing runs: many granules into one store, skipping unchanged files and replacing changed ones. */
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { mapLimit } from "../concurrency.js";
-import { namingInput } from "../errors.js";
-import type { SourceOptions } from "../source/index.js";
+import { isGeochunksError, namingInput } from "../errors.js";
+import type { OpenedSource, SourceOptions } from "../source/index.js";
 import { fingerprintChange, fingerprintOf, openSource, withReadStats } from "../source/index.js";
+import { type GranuleFingerprint, readManifest } from "../store/manifest.js";
 import { mergeBatches } from "../store/parts.js";
-import { Store, type StoreBatch } from "../store/store.js";
-import { granuleIdOf, indexGranule } from "./granule.js";
+import { DEFAULT_H3_RESOLUTION, Store, type StoreBatch } from "../store/store.js";
+import { indexOpenedGranule, openGranule } from "./granule.js";
 
-export { granuleIdOf, indexGranule } from "./granule.js";
+export type { GranuleIdentity, OpenedGranule } from "./granule.js";
+export { indexGranule, indexOpenedGranule, openGranule } from "./granule.js";
 
 /** Options for {@link indexGranules}. */
 export interface IndexOptions {
-  /** Store directory; created when missing. */
+  /** Store directory; created when missing (only once a granule is indexed). */
   store: string;
   /** Granules read at the same time. Default 4. */
   concurrency?: number;
@@ -23,23 +27,63 @@ export interface IndexOptions {
    * `commitStaged` (the `geochunks commit` step) makes all shards visible at once.
    */
   shard?: { index: number; count: number };
+  /**
+   * Fail the whole run, writing nothing, on the first input that cannot be indexed. Default false:
+   * such inputs are skipped and listed in {@link IndexReport.skipped}, and the others are indexed.
+   */
+  strict?: boolean;
   /** Called after the part files are written and before the manifest swap (orchestration, crash tests). */
   beforeCommit?: () => Promise<void>;
-  /** Called after each granule, e.g. for a progress bar. */
-  onProgress?: (event: { done: number; total: number; input: string; status: GranuleStatus }) => void;
+  /** Called after each input, e.g. for a progress bar. */
+  onProgress?: (event: IndexProgress) => void;
   /** How inputs are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
   source?: SourceOptions;
   signal?: AbortSignal;
 }
 
-/** What happened to one input. */
-export type GranuleStatus = "added" | "replaced" | "unchanged";
+/**
+ * What happened to one input: indexed as a new granule (`added`) or over its earlier rows
+ * (`replaced`), left as indexed (`unchanged`), recognised as a copy of a granule indexed from
+ * another input (`duplicate`), or not indexable (`skipped`).
+ */
+export type GranuleStatus = "added" | "replaced" | "unchanged" | "duplicate" | "skipped";
+
+/** One input done. */
+export interface IndexProgress {
+  done: number;
+  total: number;
+  input: string;
+  status: GranuleStatus;
+  /** Why a `skipped` input could not be indexed; which input a `duplicate` is a copy of. */
+  reason?: string;
+}
+
+/** An input that could not be indexed, and why. */
+export interface SkippedInput {
+  input: string;
+  /** The error's message without the input's name, e.g. "not an ATL06 granule (product ATL08)". */
+  reason: string;
+  /** The error itself (InvalidHdf5Error, NotAGranuleError, SourceError 404...). */
+  error: Error;
+}
+
+/** An input holding a granule already indexed from another input (a renamed copy). */
+export interface DuplicateInput {
+  input: string;
+  granule_id: string;
+  /** The input (this run) or stored location (earlier runs; a path for local files) indexed instead. */
+  sameAs: string;
+}
 
 /** Summary of an indexing run. */
 export interface IndexReport {
   added: string[];
   replaced: string[];
   unchanged: string[];
+  /** Inputs that could not be indexed (corrupt, not HDF5, another product, missing), in input order. */
+  skipped: SkippedInput[];
+  /** Inputs recognised as copies of a granule indexed from another input, in input order. */
+  duplicates: DuplicateInput[];
   /** Bytes read from the granules while indexing, and the requests that read them. */
   bytesRead: number;
   requests: number;
@@ -53,22 +97,43 @@ export interface IndexReport {
   seconds: number;
 }
 
+/** What one input came to. */
+type Outcome =
+  | { kind: "added" | "replaced"; id: string; batch: StoreBatch; replace: string[] }
+  | { kind: "unchanged"; id: string }
+  | { kind: "duplicate"; id: string; sameAs: string }
+  | { kind: "skipped"; skip: SkippedInput };
+
 /**
  * Indexes ATL06 granules (paths or URLs) into the store at `opts.store`. A granule already in the
  * store with the same size and ETag/mtime is skipped; a changed one replaces its old rows. All new
  * rows become visible in one atomic commit at the end, so a failure leaves the store unchanged.
- * @throws NotAGranuleError, InvalidHdf5Error, SourceError naming the failing input.
+ *
+ * Granules are identified by their own metadata, never by file name: an input holding a granule
+ * already indexed from another input that is still there unchanged (this run's earliest copy, or
+ * the stored one) is reported in `duplicates` and not indexed again. An input that cannot be
+ * indexed (corrupt or truncated, not HDF5, another product, missing) is reported in `skipped`;
+ * with `strict` it fails the run instead, and nothing is written.
+ * @throws the first bad input's error (NotAGranuleError, InvalidHdf5Error, SourceError...) when
+ * `strict` is set or no input could be used at all; SourceError for failures that are not the
+ * input's fault (access denied by a server, 5xx after retries, an object changed while read).
  * @example
  * const report = await indexGranules(["ATL06_20230816161508_08782002_006_02.h5"], { store: "idx" });
+ * for (const s of report.skipped) console.error(`${s.input}: skipped: ${s.reason}`);
  */
 export async function indexGranules(inputs: readonly string[], opts: IndexOptions): Promise<IndexReport> {
   const started = performance.now();
-  const store = await Store.open(opts.store, { create: true, h3Resolution: opts.h3Resolution });
-  const known = store.manifest.granules;
+  // A store is created only when something is committed: a run that indexes nothing leaves none.
+  const manifest = await readManifest(opts.store);
+  const h3Resolution = manifest?.h3_resolution ?? opts.h3Resolution ?? DEFAULT_H3_RESOLUTION;
+  const known: Readonly<Record<string, GranuleFingerprint>> = manifest?.granules ?? {};
+  const storedAt = new Map(Object.entries(known).map(([id, g]) => [g.url, id]));
   const report: IndexReport = {
     added: [],
     replaced: [],
     unchanged: [],
+    skipped: [],
+    duplicates: [],
     bytesRead: 0,
     requests: 0,
     bytesTotal: 0,
@@ -77,47 +142,194 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     chunks: 0,
     seconds: 0,
   };
-  const batches: StoreBatch[] = [];
-  let done = 0;
   const mine = opts.shard ? inputs.filter((input) => inShard(input, opts.shard!)) : inputs;
-  await mapLimit(mine, opts.concurrency ?? 4, async (input) => {
-    const opened = await openSource(input, opts.source);
-    const { source, stats } = withReadStats(opened);
+  const outcomes = new Array<Outcome | undefined>(mine.length);
+  const copies = new RunCopies();
+  let done = 0;
+  let stop = false;
+  await mapLimit(mine, opts.concurrency ?? 4, async (input, i) => {
+    if (stop) return;
+    let opened: OpenedSource | undefined;
     try {
-      const fingerprint = await fingerprintOf(opened, opts);
-      report.bytesTotal += fingerprint.size;
-      const id = granuleIdOf(source.url);
-      const old = known[id];
-      let status: GranuleStatus = old ? "replaced" : "added";
-      if (old && old.url === source.url.href && fingerprintChange(old, fingerprint) === undefined) {
-        status = "unchanged";
-      } else {
-        const batch = await indexGranule(source, {
-          h3Resolution: store.manifest.h3_resolution,
-          fingerprint,
-          signal: opts.signal,
-        });
-        batches.push(batch);
-        report.chunks += batch.chunks.length;
-        report.bytesCoordinates += coordinateBytes(batch);
+      opened = await openSource(input, opts.source);
+      const { source, stats } = withReadStats(opened);
+      try {
+        const fingerprint = await fingerprintOf(opened, opts);
+        report.bytesTotal += fingerprint.size;
+        const url = source.url.href;
+        const storedId = storedAt.get(url);
+        if (storedId !== undefined && fingerprintChange(known[storedId]!, fingerprint) === undefined) {
+          outcomes[i] = { kind: "unchanged", id: storedId };
+          return;
+        }
+        const granule = await openGranule(source, opts);
+        const id = granule.identity.granule_id;
+        const stored = known[id];
+        if (stored && stored.url !== url && (await stillThere(stored, opts))) {
+          outcomes[i] = { kind: "duplicate", id, sameAs: displayName(stored.url) };
+          return;
+        }
+        const earlier = await copies.earlierCopy(id, i);
+        if (earlier !== undefined) {
+          outcomes[i] = { kind: "duplicate", id, sameAs: mine[earlier]! };
+          return;
+        }
+        const indexing = indexOpenedGranule(granule, { h3Resolution, fingerprint, signal: opts.signal });
+        copies.add(id, i, indexing);
+        const batch = await indexing;
+        // This url held another granule before: its rows no longer describe any file.
+        const replace = storedId !== undefined && storedId !== id ? [storedId] : [];
+        outcomes[i] = { kind: stored ? "replaced" : "added", id, batch, replace };
+      } finally {
+        report.bytesRead += stats.bytes;
+        report.requests += stats.requests;
       }
-      report[status].push(id);
-      report.bytesRead += stats.bytes;
-      report.requests += stats.requests;
-      opts.onProgress?.({ done: ++done, total: mine.length, input, status });
     } catch (err) {
-      throw namingInput(err, input);
+      const named = namingInput(err, input);
+      if (!isBadInput(named)) throw named;
+      outcomes[i] = { kind: "skipped", skip: { input, reason: reasonOf(named, input), error: named } };
+      if (opts.strict) stop = true;
     } finally {
-      await opened.close();
+      await opened?.close();
+      const o = outcomes[i];
+      if (o) {
+        const reason =
+          o.kind === "skipped"
+            ? o.skip.reason
+            : o.kind === "duplicate"
+              ? `same granule as ${o.sameAs}`
+              : undefined;
+        opts.onProgress?.({ done: ++done, total: mine.length, input, status: o.kind, reason });
+      }
     }
   });
+  copies.settle(outcomes, mine);
+  const skipped = outcomes.flatMap((o) => (o?.kind === "skipped" ? [o.skip] : []));
+  // Strict runs fail on any bad input; others only when no input could be used at all.
+  if (skipped.length > 0 && (opts.strict || skipped.length === mine.length)) throw skipped[0]!.error;
+  const batches: StoreBatch[] = [];
+  const replace: string[] = [];
+  for (const [i, o] of outcomes.entries()) {
+    if (!o) continue;
+    if (o.kind === "skipped") report.skipped.push(o.skip);
+    else if (o.kind === "duplicate")
+      report.duplicates.push({ input: mine[i]!, granule_id: o.id, sameAs: o.sameAs });
+    else report[o.kind].push(o.id);
+    if (o.kind === "added" || o.kind === "replaced") {
+      batches.push(o.batch);
+      replace.push(...o.replace);
+      report.chunks += o.batch.chunks.length;
+      report.bytesCoordinates += coordinateBytes(o.batch);
+    }
+  }
   if (batches.length > 0) {
+    const store = await Store.open(opts.store, { create: true, h3Resolution });
     if (opts.shard) await store.stage(mergeBatches(batches));
-    else await store.commit(mergeBatches(batches), { beforeSwap: opts.beforeCommit });
+    else await store.commit(mergeBatches(batches), { replace, beforeSwap: opts.beforeCommit });
   }
   for (const list of [report.added, report.replaced, report.unchanged]) list.sort();
   report.seconds = (performance.now() - started) / 1000;
   return report;
+}
+
+/**
+ * Copies of one granule among this run's inputs: the earliest input (by position) that indexes
+ * wins; a later one waits for earlier copies in flight and stands down if one of them succeeds, so
+ * a truncated earlier copy never hides a good later one.
+ */
+class RunCopies {
+  readonly #runs = new Map<string, { index: number; ok: Promise<boolean> }[]>();
+
+  /** Position of an earlier input that indexed granule `id`, after waiting for those in flight. */
+  async earlierCopy(id: string, index: number): Promise<number | undefined> {
+    for (;;) {
+      const earlier = (this.#runs.get(id) ?? []).filter((r) => r.index < index);
+      if (earlier.length === 0) return undefined;
+      const results = await Promise.all(earlier.map((r) => r.ok));
+      const first = earlier.filter((_, k) => results[k]).sort((a, b) => a.index - b.index)[0];
+      if (first) return first.index;
+      // All failed: forget them, and look again (another may have started meanwhile).
+      this.#runs.set(
+        id,
+        (this.#runs.get(id) ?? []).filter((r) => !earlier.includes(r)),
+      );
+    }
+  }
+
+  /** Records input `index` indexing granule `id`. */
+  add(id: string, index: number, indexing: Promise<unknown>): void {
+    const ok = indexing.then(
+      () => true,
+      () => false,
+    );
+    this.#runs.set(id, [...(this.#runs.get(id) ?? []), { index, ok }]);
+  }
+
+  /** A later copy that finished before an earlier one started becomes the earlier one's duplicate. */
+  settle(outcomes: (Outcome | undefined)[], inputs: readonly string[]): void {
+    const first = new Map<string, number>();
+    for (const [i, o] of outcomes.entries()) {
+      if (o?.kind !== "added" && o?.kind !== "replaced") continue;
+      const winner = first.get(o.id);
+      if (winner === undefined) first.set(o.id, i);
+      else outcomes[i] = { kind: "duplicate", id: o.id, sameAs: inputs[winner]! };
+    }
+  }
+}
+
+/** Whether the stored copy of a granule is still where and as it was indexed. */
+async function stillThere(stored: GranuleFingerprint, opts: IndexOptions): Promise<boolean> {
+  try {
+    const source = await openSource(stored.url, opts.source);
+    try {
+      return fingerprintChange(stored, await fingerprintOf(source, opts)) === undefined;
+    } finally {
+      await source.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** A stored URL as users name it: a path for local files. */
+function displayName(url: string): string {
+  return url.startsWith("file:") ? fileURLToPath(url) : url;
+}
+
+/**
+ * Whether an error is the input's own fault, so that the run can go on without it: not HDF5,
+ * corrupt or truncated, another product, a feature or filter we cannot read, missing or unreadable.
+ * Denied access, server failures and objects changing while read fail the run: they are about the
+ * environment, and a later run would index the same inputs.
+ */
+function isBadInput(err: unknown): err is Error {
+  if (
+    isGeochunksError(
+      err,
+      "InvalidHdf5Error",
+      "UnsupportedHdf5Error",
+      "UnsupportedFilterError",
+      "NotAGranuleError",
+    )
+  )
+    return true;
+  if (isGeochunksError(err, "SourceError")) {
+    const { status, url } = err as Error & { status: number; url: string };
+    return status === 404 || status === 416 || (status === 403 && url.startsWith("file:"));
+  }
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return (
+    err instanceof Error &&
+    (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR" || code === "EACCES")
+  );
+}
+
+/** An error's message without the name of the input it starts with. */
+function reasonOf(err: Error, input: string): string {
+  const names = /^[a-z][a-z0-9+.-]+:\/\//i.test(input) ? [input] : [input, resolve(input)];
+  for (const name of names)
+    if (err.message.startsWith(`${name}: `)) return err.message.slice(name.length + 2);
+  return err.message;
 }
 
 /** FNV-1a hash of a file name, stable across machines and runs. */

@@ -21,6 +21,7 @@ interface IndexFlags extends Record<string, unknown> {
   concurrency?: number;
   shard?: { index: number; count: number };
   quiet?: boolean;
+  strict?: boolean;
 }
 
 /** Adds `index` to the program. */
@@ -30,7 +31,10 @@ export function indexCommand(program: Command, io: Io): void {
     .description(
       "index granules into a store (created when missing): every chunk's byte range, bbox, footprint, " +
         "H3 cells and time range. Unchanged granules are skipped, changed ones replaced; new rows become " +
-        "visible in one atomic commit.",
+        "visible in one atomic commit. An input that cannot be indexed (corrupt, not HDF5, another product, " +
+        "missing) is skipped with its reason and the run ends with exit code 3; a copy of a granule already " +
+        "indexed from another file (granules are told apart by their metadata, not their names) is skipped " +
+        "with a note.",
     )
     .argument(
       "<inputs...>",
@@ -68,6 +72,12 @@ export function indexCommand(program: Command, io: Io): void {
       parse: shardOption,
     },
     {
+      flags: "--strict",
+      meaning: "any input that cannot be indexed fails the whole run (exit code 2) and nothing is written",
+      default: "skip such inputs, index the others, exit code 3",
+      example: "--strict",
+    },
+    {
       flags: "--quiet",
       meaning: "no progress bar",
       default: "a progress bar on a terminal",
@@ -89,27 +99,64 @@ async function runIndex(positionals: string[], values: IndexFlags, io: Io): Prom
   if (inputs.length === 0) throw new UsageError(`no granules found in ${positionals.join(" ")}`);
   const progress = progressReporter(values.quiet ? undefined : process.stderr);
   const { indexGranules } = await import("../../index-builder/index.js");
-  const report = await indexGranules(inputs, {
-    store,
-    h3Resolution: values.h3Res,
-    concurrency: values.concurrency,
-    shard: values.shard,
-    beforeCommit: pauseBeforeCommit(),
-    source: sourceOptionsFrom(sourceFlagsOf(values)),
-    onProgress: (e) => progress.update(e.done, e.total),
-  });
+  const skipped: { input: string; reason: string }[] = [];
+  let total = 0;
+  let report: Awaited<ReturnType<typeof indexGranules>>;
+  try {
+    report = await indexGranules(inputs, {
+      store,
+      h3Resolution: values.h3Res,
+      concurrency: values.concurrency,
+      shard: values.shard,
+      strict: values.strict ?? false,
+      beforeCommit: pauseBeforeCommit(),
+      source: sourceOptionsFrom(sourceFlagsOf(values)),
+      onProgress: (e) => {
+        total = e.total;
+        if (e.status === "skipped") skipped.push({ input: e.input, reason: e.reason ?? "" });
+        progress.update(e.done, e.total);
+      },
+    });
+  } catch (err) {
+    progress.done();
+    // Every one of several inputs was bad: list them all, then fail; one bad input is its own error.
+    if (!values.strict && total > 1 && skipped.length === total) {
+      for (const s of inInputOrder(skipped, inputs)) io.err(`${s.input}: skipped: ${s.reason}`);
+      throw new UsageError(`no granule indexed: all ${total} inputs were skipped; nothing written`);
+    }
+    throw err;
+  }
   progress.done();
+  for (const s of report.skipped) io.err(`${s.input}: skipped: ${s.reason}`);
+  for (const d of report.duplicates) io.err(`${d.input}: skipped: same granule as ${d.sameAs}`);
   const where = report.staged
     ? `staged in ${store} (run geochunks commit --store ${store} once every shard is done)`
     : `into ${store}`;
   const share = report.bytesTotal > 0 ? ((100 * report.bytesRead) / report.bytesTotal).toFixed(1) : "0";
   const perCoordinates =
     report.bytesCoordinates > 0 ? (report.bytesRead / report.bytesCoordinates).toFixed(2) : "-";
+  const notes = [
+    report.skipped.length > 0 ? `${report.skipped.length} skipped` : "",
+    report.duplicates.length > 0
+      ? `${report.duplicates.length} duplicate${report.duplicates.length === 1 ? "" : "s"}`
+      : "",
+  ].filter(Boolean);
   io.out(
     `indexed ${report.added.length} added, ${report.replaced.length} replaced, ${report.unchanged.length} unchanged ` +
-      `granules (${report.chunks} chunks) ${where} in ${report.seconds.toFixed(2)} s; read ${report.bytesRead} bytes ` +
+      `granules (${report.chunks} chunks)${notes.length > 0 ? `, ${notes.join(", ")}` : ""} ${where} in ` +
+      `${report.seconds.toFixed(2)} s; read ${report.bytesRead} bytes ` +
       `in ${report.requests} requests (${share}% of ${report.bytesTotal} bytes; ${perCoordinates} x the lat/lon/time chunks)`,
   );
+  // Some inputs could not be indexed: the good ones are committed, and the exit code says so.
+  // A duplicate is not an error: the granule is indexed, from the other file.
+  if (report.skipped.length > 0) io.exitCode = EXIT_SKIPPED;
+}
+
+/** Exit code of a run that indexed what it could but skipped some inputs. */
+const EXIT_SKIPPED = 3;
+
+function inInputOrder<T extends { input: string }>(items: T[], inputs: readonly string[]): T[] {
+  return [...items].sort((a, b) => inputs.indexOf(a.input) - inputs.indexOf(b.input));
 }
 
 /**
