@@ -7,6 +7,17 @@ import {
   unwrappedPositions,
   unwrapRing,
 } from "./aoi-sphere.js";
+import {
+  type AoiCrs,
+  checkProjectedPosition,
+  crsNameOfMember,
+  crsOfName,
+  MAX_DENSIFIED_VERTICES,
+  type ProjectedCrs,
+  projectedRingToLonLat,
+  projectionOf,
+  SUPPORTED_CRS,
+} from "./crs.js";
 import { orient2d } from "./pip.js";
 
 /** An axis-aligned box in degrees: [xmin (west lon), ymin (south lat), xmax (east lon), ymax (north lat)]. */
@@ -47,7 +58,8 @@ export interface ParseAoiOptions {
   source?: string;
   /**
    * CRS of the coordinates: "EPSG:4326"/"CRS84" (lon, lat degrees), "EPSG:3413" or "EPSG:3031"
-   * (polar stereographic metres). Default: a GeoJSON `crs` member, else lon/lat degrees.
+   * (polar stereographic metres), in any form `crsOfName` accepts. A GeoJSON `crs` member (or WKT
+   * `SRID=`) that names another CRS is refused. Default: a GeoJSON `crs` member, else lon/lat degrees.
    */
   crs?: string;
 }
@@ -60,8 +72,10 @@ const BBOX_PATTERN = /^\s*([^,\s]+)\s*,\s*([^,\s]+)\s*,\s*([^,\s]+)\s*,\s*([^,\s
 /**
  * Parses an area of interest given as GeoJSON text (Polygon, MultiPolygon, Feature,
  * FeatureCollection or GeometryCollection of those; holes allowed), WKT (POLYGON or
- * MULTIPOLYGON, optional Z/M ordinates ignored, optional `SRID=4326;` prefix), or a bbox string
- * "minx,miny,maxx,maxy" in degrees. Positions beyond two ordinates (altitude) are ignored.
+ * MULTIPOLYGON, optional Z/M ordinates ignored, optional `SRID=4326;` prefix, or `SRID=3413;` and
+ * `SRID=3031;` when the crs option says the same), or a bbox string
+ * "minx,miny,maxx,maxy" in degrees (metres under a projected crs). Positions beyond two
+ * ordinates (altitude) are ignored.
  *
  * On the globe: a ring that is valid as written inside [-180, 180] (edges between -180 and 180
  * included, as a bbox polygon has) is taken as written. Otherwise every edge runs the shorter way
@@ -72,6 +86,12 @@ const BBOX_PATTERN = /^\s*([^,\s]+)\s*,\s*([^,\s]+)\s*,\s*([^,\s]+)\s*,\s*([^,\s
  * through the pole on its side of the equator. To draw an edge longer than 180 degrees of
  * longitude, add positions along it.
  *
+ * In polar stereographic metres (`opts.crs` or a top-level GeoJSON `crs` member naming EPSG:3413
+ * or EPSG:3031), edges are straight in the projection: each is densified and inverse-projected
+ * into lon/lat (see `projectedRingToLonLat`), a ring round the pole encloses it, and a bbox is a
+ * rectangle in the projection. Any other CRS is refused, never ignored. GeoJSON positions are
+ * read lon, lat even under EPSG:4326, as GDAL reads GeoJSON.
+ *
  * @example
  * parseAoi("-45.4,62.6,-44.6,63.0", { source: "--polygon" });
  * @throws InvalidAoiError with a one-line message starting with `source` when the text is none
@@ -80,16 +100,24 @@ const BBOX_PATTERN = /^\s*([^,\s]+)\s*,\s*([^,\s]+)\s*,\s*([^,\s]+)\s*,\s*([^,\s
  *   an empty FeatureCollection, a bbox with miny > maxy; on the globe, a ring that crosses
  *   itself once read across the antimeridian, spans 360 degrees or more of longitude without
  *   going round a pole, goes round more than once, or goes round while touching or crossing the
- *   equator (which pole it encloses is then ambiguous) or touching its pole.
+ *   equator (which pole it encloses is then ambiguous) or touching its pole; a CRS other than
+ *   lon/lat, EPSG:3413 or EPSG:3031, a GeoJSON `crs` member that is not of type "name", a
+ *   crs option that disagrees with the GeoJSON `crs` member or WKT SRID, nested `crs` members
+ *   that disagree with the AOI's; projected positions beyond the equator, or rings that need
+ *   more than `MAX_DENSIFIED_VERTICES` vertices in lon/lat.
  */
 export function parseAoi(text: string, opts: ParseAoiOptions = {}): Aoi {
   const source = opts.source ?? "AOI";
+  const crs = opts.crs === undefined ? undefined : { crs: namedCrs(source, opts.crs, ""), name: opts.crs };
   const trimmed = text.trim();
   if (trimmed === "") throw fail(source, "is empty, expected GeoJSON, WKT or minx,miny,maxx,maxy");
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) return parseGeoJsonText(source, trimmed);
-  if (/^[A-Za-z]/.test(trimmed)) return buildAoi(source, parseWkt(source, trimmed));
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) return parseGeoJsonText(source, trimmed, crs);
+  if (/^[A-Za-z]/.test(trimmed)) {
+    const wkt = parseWkt(source, trimmed);
+    return buildAoi(source, wkt.polygons, wktCrs(source, wkt.srid, crs));
+  }
   const box = BBOX_PATTERN.exec(trimmed);
-  if (box) return parseBbox(source, box.slice(1, 5));
+  if (box) return parseBbox(source, box.slice(1, 5), crs?.crs ?? "OGC:CRS84");
   throw fail(
     source,
     `is not GeoJSON, WKT (POLYGON, MULTIPOLYGON) or a bbox minx,miny,maxx,maxy: starts with ${JSON.stringify(trimmed.slice(0, 40))}`,
@@ -123,6 +151,51 @@ function fail(source: string, what: string, cause?: unknown): InvalidAoiError {
   return new InvalidAoiError(`${source}: ${what}`, { cause });
 }
 
+// ---------------------------------------------------------------------------------------------
+// CRS
+
+/** The CRS a name stands for; `of` says where the name came from, for the message. */
+function namedCrs(source: string, name: string, of: string): AoiCrs {
+  const crs = crsOfName(name);
+  if (crs === undefined) throw fail(source, `crs ${name}${of} is not supported; valid: ${SUPPORTED_CRS}`);
+  return crs;
+}
+
+/** A CRS and the name it was given by. */
+interface NamedCrs {
+  crs: AoiCrs;
+  name: string;
+}
+
+/** The CRS of a WKT with an optional SRID prefix, given the crs option. */
+function wktCrs(source: string, srid: string | undefined, option: NamedCrs | undefined): AoiCrs {
+  if (srid === undefined) return option?.crs ?? "OGC:CRS84";
+  const fromSrid = crsOfName(`EPSG:${srid}`);
+  if (fromSrid === undefined || (fromSrid !== "OGC:CRS84" && option === undefined)) {
+    // Only SRID=4326 selects a CRS on its own; a projected one must be confirmed by the crs option.
+    throw fail(
+      source,
+      `WKT SRID ${srid} is not supported${fromSrid === undefined ? "" : " without the crs option"}; valid: SRID 4326 (lon/lat degrees), or 3413 and 3031 with the crs option EPSG:3413 or EPSG:3031`,
+    );
+  }
+  if (option !== undefined && option.crs !== fromSrid) {
+    throw fail(source, `the crs option ${option.name} disagrees with the WKT SRID ${srid}`);
+  }
+  return fromSrid;
+}
+
+/** The CRS of a GeoJSON object's `crs` member, or undefined without one (or with `"crs": null`). */
+function memberCrs(source: string, obj: Record<string, unknown>, where: string): NamedCrs | undefined {
+  if (obj.crs === undefined || obj.crs === null) return undefined;
+  let name: string;
+  try {
+    name = crsNameOfMember(obj.crs);
+  } catch (err) {
+    throw fail(source, `${where} ${(err as Error).message}`, err);
+  }
+  return { crs: namedCrs(source, name, ` of the ${where} crs member`), name };
+}
+
 function ringPositions(ring: Float64Array): number[][] {
   const out: number[][] = [];
   for (let k = 0; k < ring.length; k += 2) out.push([ring[k]!, ring[k + 1]!]);
@@ -132,7 +205,7 @@ function ringPositions(ring: Float64Array): number[][] {
 // ---------------------------------------------------------------------------------------------
 // bbox
 
-function parseBbox(source: string, fields: string[]): Aoi {
+function parseBbox(source: string, fields: string[], crs: AoiCrs): Aoi {
   const values = fields.map(Number);
   fields.forEach((f, i) => {
     if (!Number.isFinite(values[i]))
@@ -140,6 +213,19 @@ function parseBbox(source: string, fields: string[]): Aoi {
   });
   const [xmin, ymin, xmax, ymax] = values as [number, number, number, number];
   if (ymin > ymax) throw fail(source, `bbox miny ${ymin} > maxy ${ymax}`);
+  const projection = projectionOf(crs);
+  if (projection) {
+    // A rectangle in the projection, whose edges are densified like any other ring's.
+    if (xmin > xmax) throw fail(source, `bbox minx ${xmin} > maxx ${xmax} (in ${crs} metres)`);
+    const rectangle = [
+      [xmin, ymin],
+      [xmax, ymin],
+      [xmax, ymax],
+      [xmin, ymax],
+      [xmin, ymin],
+    ];
+    return buildAoi(source, [[rectangle]], crs);
+  }
   for (const [name, v, limit] of [
     ["minx", xmin, 180],
     ["maxx", xmax, 180],
@@ -170,16 +256,24 @@ function parseBbox(source: string, fields: string[]): Aoi {
 // ---------------------------------------------------------------------------------------------
 // GeoJSON
 
-function parseGeoJsonText(source: string, text: string): Aoi {
+function parseGeoJsonText(source: string, text: string, option: NamedCrs | undefined): Aoi {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
     throw fail(source, `is not valid JSON (${(err as Error).message})`, err);
   }
+  const member =
+    typeof value === "object" && value !== null && !Array.isArray(value)
+      ? memberCrs(source, value as Record<string, unknown>, "GeoJSON")
+      : undefined;
+  if (member && option !== undefined && member.crs !== option.crs) {
+    throw fail(source, `the crs option ${option.name} disagrees with the GeoJSON crs member ${member.name}`);
+  }
+  const crs = option?.crs ?? member?.crs ?? "OGC:CRS84";
   const polygons: RawPolygon[] = [];
-  collectGeoJsonPolygons(source, value, "GeoJSON", polygons);
-  return buildAoi(source, polygons);
+  collectGeoJsonPolygons(source, value, "GeoJSON", polygons, crs);
+  return buildAoi(source, polygons, crs);
 }
 
 const NON_AREA_TYPES = new Set(["Point", "MultiPoint", "LineString", "MultiLineString"]);
@@ -192,6 +286,7 @@ function collectGeoJsonPolygons(
   value: unknown,
   where: string,
   out: RawPolygon[],
+  crs: AoiCrs,
   depth = 0,
 ): void {
   if (depth > MAX_GEOJSON_NESTING) {
@@ -201,6 +296,16 @@ function collectGeoJsonPolygons(
     throw fail(source, `${where} is not a GeoJSON object: ${preview(value)}`);
   }
   const obj = value as Record<string, unknown>;
+  if (depth > 0) {
+    // A crs member below the top level is not honoured, so it must agree rather than be ignored.
+    const nested = memberCrs(source, obj, where);
+    if (nested && nested.crs !== crs) {
+      throw fail(
+        source,
+        `${where} has crs ${nested.name}, unlike the AOI's ${crs}: one CRS per AOI, as a top-level crs member`,
+      );
+    }
+  }
   const type = obj.type;
   switch (type) {
     case "FeatureCollection": {
@@ -208,7 +313,7 @@ function collectGeoJsonPolygons(
       if (!Array.isArray(features)) throw fail(source, `${where} FeatureCollection has no "features" array`);
       if (features.length === 0) throw fail(source, `${where} FeatureCollection is empty (0 features)`);
       features.forEach((f, i) => {
-        collectGeoJsonPolygons(source, f, `feature ${i}`, out, depth + 1);
+        collectGeoJsonPolygons(source, f, `feature ${i}`, out, crs, depth + 1);
       });
       return;
     }
@@ -223,6 +328,7 @@ function collectGeoJsonPolygons(
           g,
           depth === 0 ? `geometry ${i}` : `${where}, geometry ${i}`,
           out,
+          crs,
           depth + 1,
         );
       });
@@ -230,7 +336,7 @@ function collectGeoJsonPolygons(
     }
     case "Feature":
       if (obj.geometry === null || obj.geometry === undefined) throw fail(source, `${where} has no geometry`);
-      collectGeoJsonPolygons(source, obj.geometry, where, out, depth + 1);
+      collectGeoJsonPolygons(source, obj.geometry, where, out, crs, depth + 1);
       return;
     case "Polygon":
     case "MultiPolygon": {
@@ -317,13 +423,16 @@ function peekWktToken(source: string, c: WktCursor): string | undefined {
   return token;
 }
 
-function parseWkt(source: string, text: string): RawPolygon[] {
+/** Polygons of a WKT text, with the SRID of its `SRID=n;` prefix when it has one. */
+function parseWkt(source: string, text: string): { polygons: RawPolygon[]; srid?: string } {
   const c: WktCursor = { text, pos: 0 };
   let word = nextWktToken(source, c)?.toUpperCase();
+  let srid: string | undefined;
   if (word === "SRID") {
     expectWktToken(source, c, "=");
-    const srid = nextWktToken(source, c);
-    if (srid !== "4326") throw fail(source, `WKT SRID ${srid} is not supported, only 4326 (lon/lat degrees)`);
+    srid = nextWktToken(source, c);
+    if (srid === undefined || !/^\d+$/.test(srid))
+      throw fail(source, `WKT SRID ${srid ?? "(none)"} is not a number`);
     expectWktToken(source, c, ";");
     word = nextWktToken(source, c)?.toUpperCase();
   }
@@ -343,7 +452,7 @@ function parseWkt(source: string, text: string): RawPolygon[] {
     word === "POLYGON" ? [parseWktPolygon(source, c)] : parseWktList(source, c, parseWktPolygon);
   const rest = nextWktToken(source, c);
   if (rest !== undefined) throw fail(source, `WKT has unexpected text after the geometry: ${rest}`);
-  return polygons;
+  return { polygons, srid };
 }
 
 function parseWktList<T>(source: string, c: WktCursor, item: (source: string, c: WktCursor) => T): T[] {
@@ -394,8 +503,10 @@ function parseWktPosition(source: string, c: WktCursor): number[] {
 // ---------------------------------------------------------------------------------------------
 // validation shared by GeoJSON and WKT
 
-function buildAoi(source: string, raw: RawPolygon[]): Aoi {
-  const polygons = raw.flatMap((polygon, p) => buildPolygons(source, polygon, p));
+function buildAoi(source: string, raw: RawPolygon[], crs: AoiCrs = "OGC:CRS84"): Aoi {
+  const projection = projectionOf(crs);
+  const budget = { left: MAX_DENSIFIED_VERTICES };
+  const polygons = raw.flatMap((polygon, p) => buildPolygons(source, polygon, p, projection, budget));
   const bbox: Bbox = [Infinity, Infinity, -Infinity, -Infinity];
   for (const { bbox: b } of polygons) {
     bbox[0] = Math.min(bbox[0], b[0]);
@@ -406,14 +517,32 @@ function buildAoi(source: string, raw: RawPolygon[]): Aoi {
   return { polygons, bbox };
 }
 
-/** One input polygon: as given when every ring is planar, else cut at the antimeridian into several. */
-function buildPolygons(source: string, polygon: RawPolygon, p: number): AoiPolygon[] {
+/**
+ * One input polygon: as given when every ring is planar, else cut at the antimeridian into
+ * several. Projected rings are validated in the projection, then turned into lon/lat rings.
+ */
+function buildPolygons(
+  source: string,
+  polygon: RawPolygon,
+  p: number,
+  projection: ProjectedCrs | undefined,
+  budget: { left: number },
+): AoiPolygon[] {
   if (!Array.isArray(polygon) || polygon.length === 0) {
     throw fail(source, `polygon ${p} is not a non-empty array of rings: ${preview(polygon)}`);
   }
   const readings = polygon.map((ring, r) => {
     const name = `ring ${r} of polygon ${p}`;
-    return readRing(source, buildRing(source, ring, name), name);
+    if (!projection) return readRing(source, buildRing(source, ring, name), name);
+    const projected = buildRing(source, ring, name, projection);
+    validateRing(source, projected, name);
+    let lonLat: Float64Array;
+    try {
+      lonLat = projectedRingToLonLat(projected, projection, budget);
+    } catch (err) {
+      throw fail(source, `${name} ${(err as Error).message}`, err);
+    }
+    return readRing(source, lonLat, `${name} (in lon/lat from ${projection.code})`);
   });
   if (readings.every((r) => r.planar)) return [withBbox(readings.map((r) => r.ring.given))];
   let parts: Float64Array[][];
@@ -560,7 +689,8 @@ function formatPosition(ring: Float64Array, k: number): string {
   return `[${ring[2 * k]}, ${ring[2 * k + 1]}]`;
 }
 
-function buildRing(source: string, raw: unknown, name: string): Float64Array {
+/** A ring's positions, checked: in lon/lat degrees, or in metres of `projection` when given. */
+function buildRing(source: string, raw: unknown, name: string, projection?: ProjectedCrs): Float64Array {
   if (!Array.isArray(raw)) {
     throw fail(source, `${name} is not an array of positions: ${preview(raw)} (coordinates nested wrongly?)`);
   }
@@ -569,7 +699,7 @@ function buildRing(source: string, raw: unknown, name: string): Float64Array {
     if (!Array.isArray(position) || position.length < 2) {
       throw fail(
         source,
-        `position ${k} of ${name} is not a [lon, lat] array: ${preview(position)} (coordinates nested wrongly?)`,
+        `position ${k} of ${name} is not a ${projection ? "[x, y]" : "[lon, lat]"} array: ${preview(position)} (coordinates nested wrongly?)`,
       );
     }
     const [lon, lat] = position as unknown[];
@@ -579,6 +709,16 @@ function buildRing(source: string, raw: unknown, name: string): Float64Array {
       if (!Number.isFinite(v))
         throw fail(source, `position ${k} of ${name} has a non-finite coordinate ${v}`);
     }
+    ring[2 * k] = lon as number;
+    ring[2 * k + 1] = lat as number;
+    if (projection) {
+      try {
+        checkProjectedPosition(projection, lon as number, lat as number);
+      } catch (err) {
+        throw fail(source, `position ${k} of ${name} [${lon}, ${lat}] ${(err as Error).message}`, err);
+      }
+      return;
+    }
     if (Math.abs(lon as number) > 360) {
       throw fail(
         source,
@@ -587,15 +727,13 @@ function buildRing(source: string, raw: unknown, name: string): Float64Array {
     }
     if (Math.abs(lat as number) > 90)
       throw fail(source, `position ${k} of ${name} has latitude ${lat} outside [-90, 90]`);
-    ring[2 * k] = lon as number;
-    ring[2 * k + 1] = lat as number;
   });
   const n = ring.length / 2;
   if (n < 4) throw fail(source, `${name} has ${n} positions, a ring needs at least 4 (first == last)`);
   const last = n - 1;
   // Written with continuing longitudes, a ring round a pole may end one turn from where it began.
   const dx = Math.abs(ring[0]! - ring[2 * last]!);
-  if ((dx !== 0 && dx !== 360) || ring[1] !== ring[2 * last + 1]) {
+  if ((dx !== 0 && (dx !== 360 || projection)) || ring[1] !== ring[2 * last + 1]) {
     throw fail(
       source,
       `${name} is not closed (first ${formatPosition(ring, 0)}, last ${formatPosition(ring, last)})`,
