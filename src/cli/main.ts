@@ -1,6 +1,7 @@
 /** The `geochunks` command: the program, one-line errors, exit codes. `bin.ts` runs it. */
 import { CommanderError } from "commander";
 import { catCommand } from "./commands/cat.js";
+import { describeCommand } from "./commands/describe.js";
 import { indexCommand } from "./commands/index.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { queryCommand } from "./commands/query.js";
@@ -39,6 +40,7 @@ export function buildProgram(io: Io): Command {
     indexCommand,
     queryCommand,
     sqlCommand,
+    describeCommand,
     commitCommand,
     compactCommand,
   ])
