@@ -1,55 +1,55 @@
 /**
  * The library API in a script: index granules, query a polygon with filters, consume Arrow record
- * batches, write GeoParquet, and ask SQL questions of the index.
+ * batches, collect rows, write GeoParquet, and ask SQL questions of the index. It imports the
+ * package by its name, so it runs unchanged in a project that depends on geochunks.
  *
- *   npx tsx examples/api.ts [granules...]     (default: the demo's synthetic granules)
+ *   npx tsx examples/api.ts [inputs...]
+ *
+ * Inputs are what `geochunks index` takes: files, folders, globs ("dir/*.h5"), http(s):// or
+ * s3:// URLs, @list.txt. Default: the demo's synthetic granules (`npm run demo` makes them).
  */
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { demoGranuleSet, writeSyntheticAtl06 } from "../fixtures/atl06/generate.js";
-import { index, isGeochunksError, openStore, writeGeoParquet } from "../src/index.js";
+import { index, isGeochunksError, openStore, writeGeoParquet } from "geochunks";
 
-const cache = fileURLToPath(new URL("../.cache/example/", import.meta.url));
+const DEFAULT_INPUTS = [".cache/demo/granules/*.h5"];
+const STORE = ".cache/example/store";
 
 async function main(inputs: string[]) {
-  // Default: the demo's synthetic granules, generated once (shared with `npm run demo`).
-  const demoDir = fileURLToPath(new URL("../.cache/demo/granules/", import.meta.url));
-  await mkdir(demoDir, { recursive: true });
-  const granules = inputs.length
-    ? inputs
-    : await Promise.all(demoGranuleSet().map((o) => writeSyntheticAtl06(demoDir, { ...o, reuse: true })));
+  // 1. Index (appends; unchanged granules are skipped on a second run). The report is plain JSON.
+  const report = await index(inputs.length ? inputs : DEFAULT_INPUTS, { store: STORE });
+  console.log(`index: ${JSON.stringify(report)}`);
 
-  // 1. Index (appends; unchanged granules are skipped on a second run).
-  const report = await index(granules, { store: join(cache, "store") });
-  console.log(`added ${report.added.length}, unchanged ${report.unchanged.length}`);
+  // 2. The indexed granules: times as ISO 8601 text, the bounding polygon as GeoJSON.
+  const store = await openStore(STORE);
+  for (const g of await store.granules()) {
+    console.log(`${g.granule_id}: cycle ${g.cycle}, ${g.time_start} .. ${g.time_end}`);
+  }
 
-  // 2. Query: strong beams only, one year, two extra variables.
-  const store = await openStore(join(cache, "store"));
-  const result = store.query({
-    aoi: {
-      type: "Polygon",
-      coordinates: [
-        [
-          [-45.4, 62.6],
-          [-44.6, 62.6],
-          [-44.6, 63.0],
-          [-45.4, 63.0],
-          [-45.4, 62.6],
-        ],
+  // 3. Query: strong beams only, one year, two extra variables. The plan reads no granule.
+  const aoi = {
+    type: "Polygon",
+    coordinates: [
+      [
+        [-45.4, 62.6],
+        [-44.6, 62.6],
+        [-44.6, 63.0],
+        [-45.4, 63.0],
+        [-45.4, 62.6],
       ],
-    },
+    ],
+  };
+  const filters = {
     start: "2019-01-01T00:00:00Z",
     end: "2020-01-01T00:00:00Z",
     beams: ["strong"],
     vars: ["ground_track/x_atc", "fit_statistics/n_fit_photons"],
-  });
+  };
+  const result = store.query({ aoi, ...filters });
   const plan = await result.plan();
   console.log(
     `plan: ${plan.granules.length} granules, ${plan.chunksCandidate} chunks, ${plan.requests} ranges, ${plan.bytes} bytes`,
   );
 
-  // 3. Arrow record batches stream out; each is one chunk row's points inside the polygon.
+  // 4. Arrow record batches stream out; each is one chunk row's points inside the polygon.
   let rows = 0;
   for await (const batch of result) {
     rows += batch.numRows;
@@ -58,12 +58,22 @@ async function main(inputs: string[]) {
   }
   console.log(`${rows} rows; stats ${JSON.stringify(result.stats)}`);
 
-  // 4. The same query straight to GeoParquet.
-  const again = store.query({ aoi: result.aoi, beams: ["strong"] });
-  const written = await writeGeoParquet(again, join(cache, "strong.parquet"), { bbox: again.aoi.bbox });
-  console.log(`wrote ${written} rows to strong.parquet`);
+  // 5. Or collect a query: plain rows (time as ISO 8601 text with nanoseconds, JSON-ready)...
+  const plain = await store.query({ aoi, ...filters }).toRows();
+  if (plain.length > 0) console.log(`first row ${JSON.stringify(plain[0])}`);
+  // ...or one Arrow table.
+  const table = await store.query({ aoi, beams: ["gt1l"] }).toTable();
+  console.log(`gt1l table: ${table.numRows} rows, columns ${table.schema.names.join(", ")}`);
 
-  // 5. SQL over the index.
+  // 6. The same query straight to GeoParquet.
+  const again = store.query({ aoi: result.aoi, beams: ["strong"] });
+  const written = await writeGeoParquet(again, ".cache/example/strong.parquet", {
+    bbox: again.aoi.bbox,
+    emptySchema: await again.schema(),
+  });
+  console.log(`wrote ${written} rows to .cache/example/strong.parquet`);
+
+  // 7. SQL over the index.
   const sql = await store.sql(
     "SELECT cycle, count(*) AS granules FROM granules GROUP BY cycle ORDER BY cycle",
   );
@@ -72,6 +82,10 @@ async function main(inputs: string[]) {
 
 main(process.argv.slice(2)).catch((err) => {
   // Library errors carry a name and typed fields; scripts can branch on them.
-  console.error(isGeochunksError(err) ? `${err.name}: ${err.message}` : err);
+  if (isGeochunksError(err, "SourceError") && process.argv.length <= 2) {
+    console.error(`${err.message}: run \`npm run demo\` first, or give granules as arguments`);
+  } else {
+    console.error(isGeochunksError(err) ? `${err.name}: ${err.message}` : err);
+  }
   process.exitCode = isGeochunksError(err) ? 2 : 1;
 });

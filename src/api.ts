@@ -1,11 +1,21 @@
 /** The library API: the command line's capabilities for scripts. */
-import type { RecordBatch } from "apache-arrow";
-import { InvalidQueryError } from "./errors.js";
+import { type RecordBatch, type Schema, Table } from "apache-arrow";
+import { InvalidQueryError, SourceError } from "./errors.js";
 import { type IndexOptions, type IndexReport, indexGranules } from "./index-builder/index.js";
+import { expandInputs } from "./index-builder/inputs.js";
+import { ATL06_BEAMS } from "./products/atl06.js";
 import { type Aoi, parseAoi } from "./query/aoi.js";
-import { type PreparedQuery, prepareQuery, type QueryStats, type ReadPlan } from "./query/index.js";
+import {
+  type ByteRange,
+  type PreparedQuery,
+  prepareQuery,
+  type QueryStats,
+  type ReadPlan,
+} from "./query/index.js";
+import { batchRows, isoFromNs, type ResultRow } from "./query/rows.js";
 import type { SourceOptions } from "./source/index.js";
-import type { GranuleRow } from "./store/schema.js";
+import type { Bbox } from "./store/geo.js";
+import type { ChunkRefRow, ChunkRow, GranuleRow } from "./store/schema.js";
 import { runSql, type SqlResult } from "./store/sql.js";
 import { Store } from "./store/store.js";
 
@@ -17,7 +27,10 @@ export interface QueryInput {
   start?: Date | string;
   /** Exclusive end of the time range (Date or ISO 8601). */
   end?: Date | string;
-  /** Beam names (`gt1l`...) and/or `strong` / `weak`. Default: all. */
+  /**
+   * Beam names (`gt1l`, `gt1r`, `gt2l`, `gt2r`, `gt3l`, `gt3r`) and/or `strong` / `weak`. Default:
+   * all. Any other name (`gt4l`, `GT1L`) is refused with an InvalidQueryError.
+   */
   beams?: string[];
   /** Extra per-segment variables, relative to `land_ice_segments` (e.g. `ground_track/x_atc`). */
   vars?: string[];
@@ -34,23 +47,101 @@ export interface QueryInput {
   signal?: AbortSignal;
 }
 
-/** A running query: iterate it for Arrow record batches (rows ordered by granule, beam, time). */
+/**
+ * A running query: iterate it for Arrow record batches (rows ordered by granule, beam, time), or
+ * collect it with {@link QueryResult.toTable} or {@link QueryResult.toRows}. A result is read once.
+ */
 export interface QueryResult extends AsyncIterable<RecordBatch> {
   /** The read plan (granules, chunks, byte ranges), computed without reading any granule. */
-  plan(): Promise<ReadPlan>;
+  plan(): Promise<QueryPlan>;
   /** Counters; complete after iteration ends. */
   readonly stats: QueryStats;
   /** The parsed AOI. */
   readonly aoi: Aoi;
   /** Schema of the result (also valid when it is empty). */
-  schema(): Promise<PreparedQuery["emptySchema"]>;
+  schema(): Promise<Schema>;
+  /**
+   * Reads the whole result into one Arrow table (the result's schema when no row matches). Times
+   * stay `timestamp[ns, UTC]`, and `geometry` stays WKB.
+   */
+  toTable(): Promise<Table>;
+  /**
+   * Reads the whole result as plain objects that `JSON.stringify` accepts: `time` as ISO 8601 UTC
+   * text with nanoseconds, no `geometry` (`lon`, `lat` are the point), fill values as null.
+   */
+  toRows(): Promise<ResultRow[]>;
+}
+
+/**
+ * One indexed granule, JSON-serialisable: times as ISO 8601 UTC text (nanoseconds for the
+ * granule's span), sizes and counts as numbers, the bounding polygon as GeoJSON.
+ */
+export interface GranuleInfo {
+  granule_id: string;
+  url: string;
+  /** Bytes. */
+  size: number;
+  etag: string | null;
+  /** Modification time of the file or object when it was indexed (milliseconds), when known. */
+  mtime: string | null;
+  product: string;
+  release: string;
+  rgt: number;
+  cycle: number;
+  region: number;
+  sc_orient: number;
+  time_start: string;
+  time_end: string;
+  bbox: Bbox;
+  /** Bounding polygon of the granule's tracks in lon/lat; null when the index holds none. */
+  geometry: { type: "Polygon"; coordinates: number[][][] } | null;
+}
+
+/** One chunk row a query reads: an along-track row range of one beam. */
+export interface PlannedChunk {
+  chunk_id: string;
+  granule_id: string;
+  beam: string;
+  spot: number;
+  strong: boolean;
+  row_start: number;
+  row_count: number;
+  time_start: string;
+  time_end: string;
+  bbox: Bbox;
+  /** Largest distance (lon/lat degrees) from any point of the row to its footprint line. */
+  footprint_error: number;
+  /** Stored chunks by variable (path relative to the beam's segment group). */
+  refs: Record<string, ChunkRefRow[]>;
+}
+
+/** The reads of one granule. */
+export interface GranuleReads {
+  granule: GranuleInfo;
+  /** In result order: beam, then along-track. */
+  chunks: PlannedChunk[];
+  /** Coalesced byte ranges covering every ref of `chunks`: the most the query reads. */
+  ranges: ByteRange[];
+  /** Coalescing gap the ranges were made with, bytes. */
+  maxGap: number;
+}
+
+/** A query's read plan, JSON-serialisable (what `geochunks query --dry-run` summarises). */
+export interface QueryPlan {
+  granules: GranuleReads[];
+  /** Chunk rows of the index whose bbox, time and beam match the query. */
+  chunksCandidate: number;
+  /** Sum of the lengths of all ranges, bytes. */
+  bytes: number;
+  /** Number of ranges (one request each). */
+  requests: number;
 }
 
 /** An open chunk-index store. */
 export interface GeochunksStore {
   readonly dir: string;
   /** The indexed granules. */
-  granules(): Promise<GranuleRow[]>;
+  granules(): Promise<GranuleInfo[]>;
   /** Starts a polygon query; nothing is read until the result is iterated or planned. */
   query(input: QueryInput): QueryResult;
   /** Runs DuckDB SQL over the views granules, arrays, chunks, chunk_cells. */
@@ -63,6 +154,85 @@ function toDate(value: Date | string | undefined, what: string): Date | undefine
   if (Number.isNaN(date.getTime()))
     throw new InvalidQueryError(`${what} ${String(value)} is not an ISO 8601 time`);
   return date;
+}
+
+/** Names {@link QueryInput.beams} accepts. */
+const BEAM_NAMES: readonly string[] = [...ATL06_BEAMS, "strong", "weak"];
+
+function checkBeams(beams: readonly string[] | undefined): void {
+  for (const beam of beams ?? []) {
+    if (BEAM_NAMES.includes(beam)) continue;
+    const hint = BEAM_NAMES.includes(beam.toLowerCase()) ? " (names are lower case)" : "";
+    throw new InvalidQueryError(`beam ${beam} is not one of ${BEAM_NAMES.join(", ")}${hint}`);
+  }
+}
+
+/** Coordinates of a WKB Polygon, or null for anything else. */
+function polygonOf(wkb: Uint8Array): GranuleInfo["geometry"] {
+  if (wkb.length < 9) return null;
+  const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
+  const le = wkb[0] === 1;
+  if (view.getUint32(1, le) !== 3) return null;
+  const coordinates: number[][][] = [];
+  let at = 9;
+  for (let r = view.getUint32(5, le); r > 0; r--) {
+    const ring: number[][] = [];
+    let n = view.getUint32(at, le);
+    for (at += 4; n > 0; n--, at += 16) ring.push([view.getFloat64(at, le), view.getFloat64(at + 8, le)]);
+    coordinates.push(ring);
+  }
+  return { type: "Polygon", coordinates };
+}
+
+function granuleInfo(g: GranuleRow): GranuleInfo {
+  return {
+    granule_id: g.granule_id,
+    url: g.url,
+    size: g.size,
+    etag: g.etag,
+    mtime: g.mtime === null ? null : new Date(g.mtime).toISOString(),
+    product: g.product,
+    release: g.release,
+    rgt: g.rgt,
+    cycle: g.cycle,
+    region: g.region,
+    sc_orient: g.sc_orient,
+    time_start: isoFromNs(g.time_start),
+    time_end: isoFromNs(g.time_end),
+    bbox: g.bbox,
+    geometry: polygonOf(g.geometry),
+  };
+}
+
+function plannedChunk(chunk: ChunkRow, refs: Map<string, ChunkRefRow[]>): PlannedChunk {
+  return {
+    chunk_id: chunk.chunk_id,
+    granule_id: chunk.granule_id,
+    beam: chunk.beam,
+    spot: chunk.spot,
+    strong: chunk.strong,
+    row_start: chunk.row_start,
+    row_count: chunk.row_count,
+    time_start: isoFromNs(chunk.time_start),
+    time_end: isoFromNs(chunk.time_end),
+    bbox: chunk.bbox,
+    footprint_error: chunk.footprint_error,
+    refs: Object.fromEntries(refs),
+  };
+}
+
+function queryPlan(plan: ReadPlan): QueryPlan {
+  return {
+    granules: plan.granules.map((g) => ({
+      granule: granuleInfo(g.granule),
+      chunks: g.chunks.map((c) => plannedChunk(c.chunk, c.refs)),
+      ranges: g.ranges.map((r) => ({ ...r })),
+      maxGap: g.maxGap,
+    })),
+    chunksCandidate: plan.chunksCandidate,
+    bytes: plan.bytes,
+    requests: plan.requests,
+  };
 }
 
 /** Options of {@link toAoi}. */
@@ -89,7 +259,7 @@ export async function openStore(dir: string): Promise<GeochunksStore> {
   const store = await Store.open(dir);
   return {
     dir,
-    granules: () => store.granules(),
+    granules: async () => (await store.granules()).map(granuleInfo),
     sql: (text) => runSql(store, text),
     query(input) {
       const aoi = toAoi(input.aoi);
@@ -97,6 +267,7 @@ export async function openStore(dir: string): Promise<GeochunksStore> {
       const end = toDate(input.end, "end");
       if (start && end && end <= start)
         throw new InvalidQueryError(`end ${end.toISOString()} is not after start ${start.toISOString()}`);
+      checkBeams(input.beams);
       let prepared: Promise<PreparedQuery> | undefined;
       const prepare = () => {
         prepared ??= prepareQuery(
@@ -116,10 +287,10 @@ export async function openStore(dir: string): Promise<GeochunksStore> {
         rows: 0,
         seconds: 0,
       };
-      return {
+      const result: QueryResult = {
         aoi,
         stats,
-        plan: async () => (await prepare()).plan,
+        plan: async () => queryPlan((await prepare()).plan),
         schema: async () => (await prepare()).emptySchema,
         async *[Symbol.asyncIterator]() {
           const q = await prepare();
@@ -129,16 +300,38 @@ export async function openStore(dir: string): Promise<GeochunksStore> {
             Object.assign(stats, q.stats);
           }
         },
+        async toTable() {
+          const batches: RecordBatch[] = [];
+          for await (const batch of result) batches.push(batch);
+          return batches.length > 0 ? new Table(batches) : new Table(await result.schema());
+        },
+        async toRows() {
+          const rows: ResultRow[] = [];
+          for await (const batch of result) for (const row of batchRows(batch)) rows.push(row);
+          return rows;
+        },
       };
+      return result;
     },
   };
 }
 
 /**
- * Indexes granules (paths or URLs) into a store, creating it when missing.
+ * Indexes granules into a store, creating it when missing. Inputs are what `geochunks index`
+ * takes: files, folders (their `.h5` files), globs in the last path component (`"dir/*.h5"`),
+ * http(s):// and s3:// URLs, and `@list.txt` files with one input per line.
+ * @throws SourceError (404) for a glob that matches nothing or inputs that hold no granule;
+ * NotAGranuleError, InvalidHdf5Error, SourceError naming a failing granule.
  * @example
- * await index(["ATL06_20230816161508_08782002_006_02.h5"], { store: "idx" });
+ * const report = await index(["granules/*.h5", "@more.txt"], { store: "idx" });
+ * console.log(JSON.stringify(report));
  */
-export function index(inputs: readonly string[], opts: IndexOptions): Promise<IndexReport> {
-  return indexGranules(inputs, opts);
+export async function index(inputs: string | readonly string[], opts: IndexOptions): Promise<IndexReport> {
+  const given = typeof inputs === "string" ? [inputs] : inputs;
+  const granules = await expandInputs(given);
+  if (given.length > 0 && granules.length === 0) {
+    const what = given.join(" ");
+    throw new SourceError(`no granules found in ${what}`, { status: 404, url: what });
+  }
+  return indexGranules(granules, opts);
 }

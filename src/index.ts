@@ -3,12 +3,22 @@
  *
  * @example
  * import { index, openStore, writeGeoParquet } from "geochunks";
- * await index(["granule.h5"], { store: "idx" });
+ * await index(["granules/*.h5"], { store: "idx" });
  * const store = await openStore("idx");
  * const result = store.query({ aoi: "-45.4,62.6,-44.6,63.0" });
  * await writeGeoParquet(result, "out.parquet", { bbox: result.aoi.bbox });
+ * const rows = await store.query({ aoi: "-45.4,62.6,-44.6,63.0", beams: ["strong"] }).toRows();
  */
-export type { GeochunksStore, QueryInput, QueryResult } from "./api.js";
+export type {
+  GeochunksStore,
+  GranuleInfo,
+  GranuleReads,
+  PlannedChunk,
+  QueryInput,
+  QueryPlan,
+  QueryResult,
+  ToAoiOptions,
+} from "./api.js";
 export { index, openStore, toAoi } from "./api.js";
 export { mapLimit } from "./concurrency.js";
 export type { GeochunksErrorName } from "./errors.js";
@@ -39,6 +49,7 @@ export { decodeChunk, Hdf5File, inspectHdf5 } from "./hdf5/index.js";
 export type { GranuleStatus, IndexOptions, IndexReport } from "./index-builder/index.js";
 export type { Aoi, ByteRange, QuerySpec, QueryStats, ReadPlan } from "./query/index.js";
 export { coalesceRanges, parseAoi, planQuery, pointsInAoi } from "./query/index.js";
+export type { ResultRow } from "./query/rows.js";
 export type { ByteSource, ReadOptions } from "./source/index.js";
 export { openSource, withReadStats } from "./source/index.js";
 export type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "./store/schema.js";
