@@ -63,8 +63,8 @@ export interface SkippedInput {
   input: string;
   /** The error's message without the input's name, e.g. "not an ATL06 granule (product ATL08)". */
   reason: string;
-  /** The error itself (InvalidHdf5Error, NotAGranuleError, SourceError 404...). */
-  error: Error;
+  /** Name of the error class: "InvalidHdf5Error", "NotAGranuleError", "SourceError" (404, 416)... */
+  error: string;
 }
 
 /** An input holding a granule already indexed from another input (a renamed copy). */
@@ -102,7 +102,7 @@ type Outcome =
   | { kind: "added" | "replaced"; id: string; batch: StoreBatch; replace: string[] }
   | { kind: "unchanged"; id: string }
   | { kind: "duplicate"; id: string; sameAs: string }
-  | { kind: "skipped"; skip: SkippedInput };
+  | { kind: "skipped"; skip: SkippedInput; error: Error };
 
 /**
  * Indexes ATL06 granules (paths or URLs) into the store at `opts.store`. A granule already in the
@@ -187,7 +187,8 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     } catch (err) {
       const named = namingInput(err, input);
       if (!isBadInput(named)) throw named;
-      outcomes[i] = { kind: "skipped", skip: { input, reason: reasonOf(named, input), error: named } };
+      const skip = { input, reason: reasonOf(named, input), error: named.name };
+      outcomes[i] = { kind: "skipped", skip, error: named };
       if (opts.strict) stop = true;
     } finally {
       await opened?.close();
@@ -204,9 +205,9 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     }
   });
   copies.settle(outcomes, mine);
-  const skipped = outcomes.flatMap((o) => (o?.kind === "skipped" ? [o.skip] : []));
+  const failed = outcomes.flatMap((o) => (o?.kind === "skipped" ? [o.error] : []));
   // Strict runs fail on any bad input; others only when no input could be used at all.
-  if (skipped.length > 0 && (opts.strict || skipped.length === mine.length)) throw skipped[0]!.error;
+  if (failed.length > 0 && (opts.strict || failed.length === mine.length)) throw failed[0]!;
   const batches: StoreBatch[] = [];
   const replace: string[] = [];
   for (const [i, o] of outcomes.entries()) {

@@ -4,7 +4,7 @@ import { mapLimit } from "../concurrency.js";
 import { IndexMismatchError, InvalidQueryError } from "../errors.js";
 import { decodeChunk, itemSize, toTypedArray } from "../hdf5/index.js";
 import type { DecodeSpec, FilterInfo, NumericArray } from "../hdf5/types.js";
-import { ATL06_COORDINATES, deltaTimeToUnixNs, parseAtl06Name, trackId } from "../products/atl06.js";
+import { ATL06_COORDINATES, deltaTimeToUnixNs, trackId } from "../products/atl06.js";
 import { fingerprintChange, fingerprintOf, openSource, withReadStats } from "../source/index.js";
 import type { ByteSource } from "../source/types.js";
 import type { ArrayRow, ChunkRefRow } from "../store/schema.js";
@@ -33,6 +33,11 @@ export interface QueryStats {
   /** How candidate chunks were found: "bbox" or "h3" (with the cover's cell count). */
   selection?: string;
   cover_cells?: number;
+  /**
+   * What the result lacks, one line each, e.g. a variable some granules do not have (subsetted
+   * files), whose rows hold nulls for it; absent when there is nothing to say.
+   */
+  warnings?: string[];
 }
 
 /** Options for {@link executePlan}. */
@@ -41,6 +46,11 @@ export interface ExecuteOptions {
   arrays: ReadonlyMap<string, ArrayRow>;
   /** Variables read besides coordinates and time, relative to the segment group. */
   variables: readonly string[];
+  /**
+   * Element types (HDF5 dtype, e.g. "<f4") of variables some granules lack: their rows get a
+   * column of nulls of this type, so every batch has the same columns.
+   */
+  missingTypes?: ReadonlyMap<string, string>;
   /** Counters updated while running. */
   stats: QueryStats;
   /** Range requests in flight per granule. Default 8. */
@@ -357,7 +367,12 @@ function decodeChunkRow(
     return out;
   };
   const vars = columns.flatMap(({ name, decoded }) => {
-    if (!decoded) return [];
+    if (!decoded) {
+      const dtype = opts.missingTypes?.get(name);
+      if (dtype === undefined) return [];
+      const values = toTypedArray(new Uint8Array(n * itemSize(dtype)), dtype);
+      return [{ name: columnName(name), values, valid: new Uint8Array(n) }];
+    }
     const picked = pick(decoded.values);
     const fill = fillOf(decoded.a);
     const isFloat = picked instanceof Float32Array || picked instanceof Float64Array;
@@ -367,17 +382,21 @@ function decodeChunkRow(
     for (let i = 0; i < n; i++) valid[i] = picked[i] === fill32 ? 0 : 1;
     return [{ name: columnName(name), values: picked, valid }];
   });
-  const name = parseAtl06Name(id);
   return resultBatch({
     lat: pick(hits.lat),
     lon: pick(hits.lon),
     time: pick(hits.time),
     granule_id: id,
     beam: chunk.beam,
-    track_id: trackId(name?.trackField ?? `${g.granule.rgt}`, chunk.beam),
+    track_id: trackId(trackField(g.granule), chunk.beam),
     rgt: g.granule.rgt,
     cycle: g.granule.cycle,
     spot: chunk.spot,
     vars,
   });
+}
+
+/** The `RRRRCCGG` field of a granule, from its indexed metadata (never its file name). */
+export function trackField(g: { rgt: number; cycle: number; region: number }): string {
+  return `${String(g.rgt).padStart(4, "0")}${String(g.cycle).padStart(2, "0")}${String(g.region).padStart(2, "0")}`;
 }

@@ -1,9 +1,10 @@
 /** Query entry point: plan over a store's index, then stream result batches. */
 import type { RecordBatch, Schema } from "apache-arrow";
 import { InvalidQueryError } from "../errors.js";
-import { ATL06_DEFAULT_VARS, segmentGroup } from "../products/atl06.js";
+import { ATL06_COORDINATES, ATL06_DEFAULT_VARS, segmentGroup } from "../products/atl06.js";
 import type { SourceOptions } from "../source/index.js";
-import { type SelectionMethod, selectChunks } from "../store/select.js";
+import type { ArrayRow } from "../store/schema.js";
+import { type SelectionMethod, segmentVariableType, selectChunks } from "../store/select.js";
 import type { Store } from "../store/store.js";
 import { arrayKey, executePlan, type QueryStats } from "./execute.js";
 import { planQuery, type QuerySpec, queryVariables, type ReadPlan } from "./plan.js";
@@ -77,7 +78,8 @@ export async function prepareQuery(
     ...(coverCells === undefined ? {} : { cover_cells: coverCells }),
   };
   const byKey = new Map(arrays.map((a) => [arrayKey(a.granule_id, a.path), a]));
-  checkVariables(plan, byKey, spec.vars ?? []);
+  const missing = await missingVariables(store, plan, byKey, variables, spec.vars ?? []);
+  if (missing.warnings.length > 0) stats.warnings = missing.warnings;
   return {
     plan,
     stats,
@@ -87,6 +89,7 @@ export async function prepareQuery(
         yield* executePlan(plan, spec, {
           arrays: byKey,
           variables,
+          missingTypes: missing.types,
           stats,
           concurrency: opts.concurrency,
           granuleConcurrency: opts.granuleConcurrency,
@@ -101,19 +104,51 @@ export async function prepareQuery(
   };
 }
 
-/** Every extra variable must exist in every beam the plan reads, or the result would lose a column. */
-function checkVariables(plan: ReadPlan, arrays: ReadonlyMap<string, unknown>, extra: readonly string[]) {
-  for (const g of plan.granules) {
-    for (const beam of new Set(g.chunks.map((c) => c.chunk.beam))) {
-      for (const v of extra) {
-        if (!arrays.has(arrayKey(g.granule.granule_id, `${segmentGroup(beam)}/${v}`))) {
-          throw new InvalidQueryError(
-            `variable ${v} is not a per-segment dataset of ${g.granule.granule_id} ${segmentGroup(beam)}`,
-          );
-        }
-      }
+/** Types of the default variables, for granules that lack one (subsetted files). */
+const DEFAULT_TYPES: Readonly<Record<string, string>> = {
+  h_li: "<f4",
+  h_li_sigma: "<f4",
+  atl06_quality_summary: "<i1",
+  segment_id: "<i4",
+};
+
+/**
+ * Variables some of the granules read lack (files subsetted to fewer variables): each gets a
+ * column of nulls in their rows, of its type in the other granules, and one warning naming them.
+ * @throws InvalidQueryError for an extra variable no granule of the store has (a typo, most likely).
+ */
+async function missingVariables(
+  store: Store,
+  plan: ReadPlan,
+  arrays: ReadonlyMap<string, ArrayRow>,
+  variables: readonly string[],
+  extra: readonly string[],
+): Promise<{ types: Map<string, string>; warnings: string[] }> {
+  const types = new Map<string, string>();
+  const warnings: string[] = [];
+  const coordinates: readonly string[] = Object.values(ATL06_COORDINATES);
+  for (const v of variables.filter((name) => !coordinates.includes(name))) {
+    const lacking: string[] = [];
+    let dtype: string | undefined;
+    for (const g of plan.granules) {
+      const rows = [...new Set(g.chunks.map((c) => c.chunk.beam))].map((beam) =>
+        arrays.get(arrayKey(g.granule.granule_id, `${segmentGroup(beam)}/${v}`)),
+      );
+      dtype ??= rows.find((r) => r !== undefined)?.dtype;
+      if (rows.some((r) => r === undefined)) lacking.push(g.granule.granule_id);
     }
+    if (lacking.length === 0) continue;
+    dtype ??= extra.includes(v) ? await segmentVariableType(store, v) : DEFAULT_TYPES[v];
+    if (dtype === undefined) {
+      throw new InvalidQueryError(`variable ${v} is not a per-segment dataset of any indexed granule`);
+    }
+    types.set(v, dtype);
+    warnings.push(
+      `variable ${v} is missing from ${lacking.length} of ${plan.granules.length} granules read ` +
+        `(null in their rows): ${lacking.join(", ")}`,
+    );
   }
+  return { types, warnings };
 }
 
 /** Result schema with no rows; extra variables default to float64 when no granule tells their type. */

@@ -186,3 +186,20 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
     return { granules, chunks, arrays, method, coverCells };
   });
 }
+
+/**
+ * The element type (HDF5 dtype) of a per-segment variable (`ground_track/x_atc`) in any granule of
+ * the store, or undefined when no granule has it.
+ */
+export async function segmentVariableType(store: Store, variable: string): Promise<string | undefined> {
+  if (store.manifest.parts.length === 0) return undefined;
+  return withConnection(async (db) => {
+    const rows = (
+      await db.runAndReadAll(
+        `SELECT dtype FROM read_parquet(${list(store.files("arrays"))})
+          WHERE suffix(path, ${sqlString(`/land_ice_segments/${variable}`)}) LIMIT 1`,
+      )
+    ).getRowObjectsJS();
+    return rows.length > 0 ? String(rows[0]!.dtype) : undefined;
+  });
+}
