@@ -35,6 +35,7 @@ import {
   writeHdf5File,
 } from "../../fixtures/hdf5-writer/index.js";
 import { main } from "../../src/cli/main.js";
+import { Hdf5File, openSource } from "../../src/index.js";
 import { bruteForceAtl06 } from "../support/oracle.js";
 import { duckdb, readResultRows, toMicros } from "../support/results.js";
 
@@ -247,6 +248,32 @@ describe("a mixed and messy archive", () => {
       /^indexed 0 added, 0 replaced, 0 unchanged granules \(0 chunks\), 1 duplicate /,
     );
     expect(listing(store)).toBe(before);
+  });
+
+  it("a corrupt copy listed first does not hide the good copy listed after it", async () => {
+    const store = join(dir, "corrupt");
+    // Metadata intact, so it is recognised as the same granule; one beam's latitude chunks overwritten.
+    const corrupt = join(dir, "0 corrupt copy.h5");
+    const bytes = Buffer.from(readFileSync(good[0]!));
+    const source = await openSource(good[0]!);
+    try {
+      const file = await Hdf5File.open(source);
+      for (const ref of await file.chunkRefs("/gt2l/land_ice_segments/latitude"))
+        bytes.fill(0x5a, ref.offset, ref.offset + ref.size);
+    } finally {
+      await source.close();
+    }
+    writeFileSync(corrupt, bytes);
+    const run = await cli(["index", corrupt, good[0]!, "--store", store, "--quiet", "--concurrency", "2"]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toEqual([
+      expect.stringMatching(new RegExp(`^${literal(corrupt)}: skipped: deflate stream .* is corrupt`)),
+    ]);
+    expect(run.stdout[0]).toMatch(
+      /^indexed 1 added, 0 replaced, 0 unchanged granules \(\d+ chunks\), 1 skipped into /,
+    );
+    const urls = await cli(["sql", "--store", store, "--format", "json", "SELECT url FROM granules"]);
+    expect(urls.stdout.filter(Boolean).map((l) => JSON.parse(l).url)).toEqual([pathToFileURL(good[0]!).href]);
   });
 
   it("a stored copy that was moved away is replaced by the copy found now", async () => {
