@@ -49,6 +49,28 @@ export interface HttpSourceOptions {
    * fails with SourceError 501. Default {@link DEFAULT_MAX_WHOLE_BYTES}.
    */
   maxWholeBytes?: number;
+  /**
+   * Told of conditions worth a user's attention that do not stop the reads, at most once per source
+   * per code; the library prints nothing itself. Default: none.
+   */
+  onWarning?: (warning: SourceWarning) => void;
+}
+
+/** Something a source noticed about its server that costs time or bytes but does not fail the reads. */
+export interface SourceWarning {
+  /** `ignores-range`: the server answered a range request with 200 and the whole object. */
+  code: "ignores-range";
+  /** The object's URL, credentials redacted. */
+  url: string;
+  /** Scheme, host and port of the server, e.g. `http://127.0.0.1:8080`. */
+  origin: string;
+  /** Bytes received for the whole object. */
+  bytes: number;
+  /**
+   * One line saying what happened: "https://host ignores Range requests; whole objects are
+   * downloaded (N bytes for ATL06_x.h5)".
+   */
+  message: string;
 }
 
 /** What identifies the version of the object that was read (recorded by the indexer). */
@@ -67,7 +89,11 @@ export interface HttpStats {
   requests: number;
   /** Attempts that failed transiently and were tried again. */
   retries: number;
-  /** Body bytes received. */
+  /**
+   * Body bytes received: what a 206 carried, or the whole object when the server ignored the range.
+   * A duplicate whole body (another request for the same object was already answered with one) is
+   * cancelled after its headers; only bytes read before that count.
+   */
   bytes: number;
 }
 
@@ -91,7 +117,7 @@ interface Call<T> {
  * (or a HEAD, falling back to `bytes=0-0` when HEAD is forbidden, as on presigned URLs). The first
  * ETag (else Last-Modified) is pinned: a later response with another one fails with SourceError 409,
  * so data of two versions is never mixed. A server that ignores ranges (200 with the whole body) is
- * detected and its body is kept and sliced for every later read.
+ * detected, reported once to `onWarning`, and its body is kept and sliced for every later read.
  * @example
  * const src = await HttpSource.open("https://data.example/ATL06.h5", { headers: { Authorization } });
  * const bytes = await src.read(0, 1024);
@@ -108,7 +134,9 @@ export class HttpSource implements ByteSource {
   readonly #backoff: BackoffOptions;
   readonly #timeoutMs: number;
   readonly #maxWholeBytes: number;
+  readonly #onWarning: HttpSourceOptions["onWarning"];
   readonly #stats: HttpStats = { requests: 0, retries: 0, bytes: 0 };
+  #warned = false;
   #known: number | undefined;
   #size: Promise<number> | undefined;
   #whole: Promise<Uint8Array> | undefined;
@@ -137,6 +165,7 @@ export class HttpSource implements ByteSource {
     this.#backoff = opts.backoff ?? {};
     this.#timeoutMs = opts.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
     this.#maxWholeBytes = opts.maxWholeBytes ?? DEFAULT_MAX_WHOLE_BYTES;
+    this.#onWarning = opts.onWarning;
   }
 
   /**
@@ -290,6 +319,7 @@ export class HttpSource implements ByteSource {
     }
     const whole = this.#body(res, length, progress, range).then((bytes) => {
       this.#learnSize(bytes.length);
+      this.#warnIgnoredRange(bytes.length);
       return bytes;
     });
     this.#whole = whole;
@@ -297,6 +327,20 @@ export class HttpSource implements ByteSource {
       if (this.#whole === whole) this.#whole = undefined;
     });
     return whole;
+  }
+
+  /** Tells `onWarning`, once, that this object's server sends whole objects for range requests. */
+  #warnIgnoredRange(bytes: number): void {
+    if (this.#warned || !this.#onWarning) return;
+    this.#warned = true;
+    const { origin, href, pathname } = this.url;
+    const name = decodeURIComponent(pathname.split("/").pop() ?? "") || href;
+    const message = `${origin} ignores Range requests; whole objects are downloaded (${bytes} bytes for ${name})`;
+    try {
+      this.#onWarning({ code: "ignores-range", url: href, origin, bytes, message });
+    } catch {
+      // An observer's failure must not fail the read it observes.
+    }
   }
 
   /** One request, retried when transient; each attempt holds a limiter slot and has a stall timer. */

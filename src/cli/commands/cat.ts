@@ -2,9 +2,16 @@
 import { namingInput } from "../../errors.js";
 import type { AttrValue, DatasetValues } from "../../hdf5/index.js";
 import { Hdf5File } from "../../hdf5/index.js";
-import { openSource } from "../../source/index.js";
+import { openSource, withReadStats } from "../../source/index.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io } from "../program.js";
+import { warnOncePerHost } from "../warnings.js";
+
+interface CatFlags {
+  slice?: string;
+  json?: boolean;
+  stats?: boolean;
+}
 
 /** Adds `cat` to the program. */
 export function catCommand(program: Command, io: Io): void {
@@ -29,33 +36,35 @@ export function catCommand(program: Command, io: Io): void {
       default: "text",
       example: "--json",
     },
+    {
+      flags: "--stats",
+      meaning: "print the requests sent and bytes received as one JSON line on stderr, after the values",
+      default: "no statistics",
+      example: "--stats",
+    },
   ]);
   examples(command, [
     "geochunks cat granule.h5 /gt1l/land_ice_segments/h_li --slice 0:3",
     "geochunks cat granule.h5 /ancillary_data/data_start_utc --json",
   ]);
-  command.action((input: string, path: string, opts: { slice?: string; json?: boolean }) =>
-    cat(input, path, opts, io.out),
-  );
+  command.action((input: string, path: string, opts: CatFlags) => cat(input, path, opts, io));
 }
 
 /**
  * Prints the values of one dataset, one row (element along the first dimension) per line, or one
  * JSON array with `--json`. `--slice START:STOP` selects rows `[START, STOP)` (either end may be
  * left out) and reads only the chunks that hold them. 64-bit integers are printed exactly; compounds
- * as JSON objects; opaque elements as hex.
+ * as JSON objects; opaque elements as hex. With `--stats`, `{"requests":N,"bytes_read":M}` follows
+ * on stderr: what went over the wire for a remote file.
  * @throws UsageError for bad arguments or a path that is not a dataset.
  */
-async function cat(
-  input: string,
-  path: string,
-  values: { slice?: string; json?: boolean },
-  out: (text: string) => void,
-): Promise<void> {
+async function cat(input: string, path: string, values: CatFlags, io: Io): Promise<void> {
+  const out = io.out;
   const slice = parseSlice(values.slice);
-  const source = await openSource(input).catch((err) => {
+  const opened = await openSource(input, { http: { onWarning: warnOncePerHost(io.err) } }).catch((err) => {
     throw namingInput(err, input);
   });
+  const { source, stats } = withReadStats(opened);
   try {
     const file = await Hdf5File.open(source);
     const info = await file.dataset(path);
@@ -72,10 +81,11 @@ async function cat(
     const printed = rowsOf(data, info.dtype, shape);
     if (values.json) out(`[${printed.map((row) => toJson(row)).join(",")}]`);
     else for (const row of printed) out(typeof row === "string" ? row : toJson(row, { text: true }));
+    if (values.stats) io.err(JSON.stringify({ requests: stats.requests, bytes_read: stats.bytes }));
   } catch (err) {
     throw namingInput(err, input);
   } finally {
-    await source.close();
+    await opened.close();
   }
 }
 
