@@ -32,21 +32,18 @@ export interface IndexGranuleOptions {
 export interface GranuleIdentity {
   /**
    * The producer's granule id: `/METADATA/DatasetIdentification` `fileName` without its extension
-   * (and without a subsetter's `processed_` prefix); when the file has none, built from the fields
-   * below as `ATL06_YYYYMMDDhhmmss_RRRRCCGG_RRR_VV`.
+   * (and without a subsetter's `processed_` prefix). A file without one gets
+   * `ATL06_YYYYMMDDhhmmss_RRRRCCGG_RRR_VV` from its granule start time (`granule_start_utc`, else
+   * `time_coverage_start`, else the first segment's time), RGT, cycle, region, release and version.
    */
   granule_id: string;
-  /** Product short name, e.g. "ATL06". */
+  /** Product short name, "ATL06". */
   product: string;
-  /** Release and processing version, e.g. "006" and "01". */
+  /** Release, e.g. "006". */
   release: string;
-  version: string;
   rgt: number;
   cycle: number;
   region: number;
-  /** Granule start and end as the file states them, UTC ISO 8601. */
-  start: string;
-  end: string;
 }
 
 /** An opened ATL06 granule: its file, identity, beams and spacecraft orientation. */
@@ -165,46 +162,35 @@ async function readIdentity(
   firstBeam: string,
   opts: { signal?: AbortSignal },
 ): Promise<GranuleIdentity> {
-  const release = await readText(file, ["/ancillary_data/release"], opts);
-  const version = await readText(file, ["/ancillary_data/version"], opts);
-  const rgt = await readNumber(file, ["/orbit_info/rgt", "/ancillary_data/start_rgt"], opts);
-  const cycle = await readNumber(file, ["/orbit_info/cycle_number", "/ancillary_data/start_cycle"], opts);
-  const region = await readNumber(file, ["/ancillary_data/start_region"], opts);
-  let start =
-    (await readText(file, ["/ancillary_data/granule_start_utc"], opts)) ?? text(root.time_coverage_start);
-  const end =
-    (await readText(file, ["/ancillary_data/granule_end_utc"], opts)) ?? text(root.time_coverage_end);
-  if (stamp(start) === undefined) {
-    // Stripped of its time metadata: the first segment's time, which no rename changes either.
-    const first = (
-      await file.readSlice(`${segmentGroup(firstBeam)}/${ATL06_COORDINATES.time}`, 0, 1, opts)
-    )[0];
-    if (typeof first === "number" && Number.isFinite(first)) {
-      start = new Date(Number(deltaTimeToUnixNs(first) / 1_000_000n)).toISOString();
-    }
-  }
-  const identity: GranuleIdentity = {
-    granule_id: "",
-    product: ATL06_PRODUCT,
-    release: release ?? "",
-    version: version ?? "",
-    rgt: rgt ?? 0,
-    cycle: cycle ?? 0,
-    region: region ?? 0,
-    start: start ?? "",
-    end: end ?? "",
-  };
+  const release = (await readText(file, ["/ancillary_data/release"], opts)) ?? "";
+  const rgt = (await readNumber(file, ["/orbit_info/rgt", "/ancillary_data/start_rgt"], opts)) ?? 0;
+  const cycle =
+    (await readNumber(file, ["/orbit_info/cycle_number", "/ancillary_data/start_cycle"], opts)) ?? 0;
+  const region = (await readNumber(file, ["/ancillary_data/start_region"], opts)) ?? 0;
   const dataset = await file.groupAttrs("/METADATA/DatasetIdentification", opts);
   const producer = text(dataset?.fileName)
     ?.split("/")
     .pop()
     ?.replace(/\.(h5|hdf5|he5|nc)$/i, "")
     .replace(/^processed_/, "");
-  identity.granule_id =
-    producer ||
-    `${ATL06_PRODUCT}_${stamp(start) ?? "00000000000000"}_${pad(identity.rgt, 4)}${pad(identity.cycle, 2)}` +
-      `${pad(identity.region, 2)}_${release ?? "000"}_${version ?? "00"}`;
-  return identity;
+  const identity = { product: ATL06_PRODUCT, release, rgt, cycle, region };
+  if (producer) return { granule_id: producer, ...identity };
+  // No producer id: built from the fields it stands for.
+  const version = (await readText(file, ["/ancillary_data/version"], opts)) ?? "00";
+  let start =
+    stamp(await readText(file, ["/ancillary_data/granule_start_utc"], opts)) ??
+    stamp(text(root.time_coverage_start));
+  if (start === undefined) {
+    // Stripped of its time metadata: the first segment's time, which no rename changes either.
+    const path = `${segmentGroup(firstBeam)}/${ATL06_COORDINATES.time}`;
+    const first = (await file.readSlice(path, 0, 1, opts))[0];
+    if (typeof first === "number" && Number.isFinite(first)) {
+      start = stamp(new Date(Number(deltaTimeToUnixNs(first) / 1_000_000n)).toISOString());
+    }
+  }
+  const track = `${pad(rgt, 4)}${pad(cycle, 2)}${pad(region, 2)}`;
+  const granule_id = `${ATL06_PRODUCT}_${start ?? "00000000000000"}_${track}_${release || "000"}_${version}`;
+  return { granule_id, ...identity };
 }
 
 interface BeamContext {

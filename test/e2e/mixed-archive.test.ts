@@ -250,6 +250,31 @@ describe("a mixed and messy archive", () => {
     expect(listing(store)).toBe(before);
   });
 
+  it("builds the id from the metadata fields of a file without a producer id", async () => {
+    const store = join(dir, "stripped");
+    const opts = { ...demoGranuleSet()[3]!, segmentsPerBeam: 3000 };
+    const tree = buildAtl06Tree(synthesizeAtl06(opts));
+    tree.members.delete("METADATA");
+    const noName = join(dir, "no producer id.h5");
+    await writeHdf5File(noName, tree);
+    // Nor any granule time: the first segment's time stands in.
+    const ancillary = tree.members.get("ancillary_data");
+    if (ancillary?.kind === "group") ancillary.members.delete("granule_start_utc");
+    tree.attrs.splice(
+      tree.attrs.findIndex((a) => a.name === "time_coverage_start"),
+      1,
+    );
+    const noTime = join(dir, "no times.h5");
+    await writeHdf5File(noTime, tree);
+    const run = await cli(["index", noName, noTime, "--store", store, "--quiet"]);
+    expect(run.code, run.stderr.join("\n")).toBe(0);
+    expect(run.stderr).toEqual([`${noTime}: skipped: same granule as ${noName}`]);
+    const ids = await cli(["sql", "--store", store, "--format", "json", "SELECT granule_id FROM granules"]);
+    expect(ids.stdout.filter(Boolean).map((l) => JSON.parse(l).granule_id)).toEqual([
+      basename(atl06FileName(opts), ".h5"),
+    ]);
+  });
+
   it("a corrupt copy listed first does not hide the good copy listed after it", async () => {
     const store = join(dir, "corrupt");
     // Metadata intact, so it is recognised as the same granule; one beam's latitude chunks overwritten.
