@@ -143,6 +143,10 @@ async function aoiText(arg: string): Promise<{ text: string; source: string }> {
     return { text: await readFile(arg, "utf8"), source: arg };
   }
   // Not a file: inline GeoJSON, WKT or a bbox; anything else was meant as a file name.
+  if (arg.trim() === "")
+    throw new InvalidAoiError(
+      "--polygon: is empty, expected a GeoJSON or WKT file or text, or minx,miny,maxx,maxy",
+    );
   if (!INLINE_AOI.test(arg)) throw new InvalidAoiError(`${arg}: no such file`);
   return { text: arg, source: "--polygon" };
 }
