@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { AwsCredentials, SourceOptions } from "../source/index.js";
 import { UsageError } from "./errors.js";
 import type { OptionSpec } from "./program.js";
+import { warnOncePerHost } from "./warnings.js";
 
 /** Values of {@link SOURCE_OPTIONS} as parsed. */
 export interface SourceFlags {
@@ -217,4 +218,12 @@ export function parseIni(text: string): Map<string, Record<string, string>> {
       current[line.slice(0, eq).trim().toLowerCase()] = line.slice(eq + 1).trim();
   }
   return sections;
+}
+
+/**
+ * `options` with source warnings (a server that ignores Range requests) printed through `io.err`,
+ * once per server for the whole run.
+ */
+export function withWarnings(options: SourceOptions, io: { err(text: string): void }): SourceOptions {
+  return { ...options, http: { ...options.http, onWarning: warnOncePerHost((line) => io.err(line)) } };
 }

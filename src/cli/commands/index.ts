@@ -1,5 +1,5 @@
 /** `geochunks index <inputs...> --store DIR`: index granules into a store. */
-import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom } from "../credentials.js";
+import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { expandInputs } from "../inputs.js";
 import {
@@ -110,7 +110,7 @@ async function runIndex(positionals: string[], values: IndexFlags, io: Io): Prom
       shard: values.shard,
       strict: values.strict ?? false,
       beforeCommit: pauseBeforeCommit(),
-      source: sourceOptionsFrom(sourceFlagsOf(values)),
+      source: withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io),
       onProgress: (e) => {
         total = e.total;
         if (e.status === "skipped") skipped.push({ input: e.input, reason: e.reason ?? "" });

@@ -3,7 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { InvalidAoiError } from "../../errors.js";
 import { formatOf, OUTPUT_FORMATS } from "../../export/formats.js";
-import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom } from "../credentials.js";
+import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io, integerIn, list, oneOf } from "../program.js";
 
@@ -170,7 +170,7 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
     selection: values.select ?? "auto",
     quality: values.quality ?? false,
     granuleConcurrency: values.concurrency,
-    source: sourceOptionsFrom(sourceFlagsOf(values)),
+    source: withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io),
   });
   if (dryRun) {
     const plan = await result.plan();
