@@ -7,6 +7,7 @@
  * const store = await openStore("idx");
  * const result = store.query({ aoi: "-45.4,62.6,-44.6,63.0" });
  * await writeGeoParquet(result, "out.parquet", { bbox: result.aoi.bbox });
+ * await writeResult(store.query({ aoi: "-45.4,62.6,-44.6,63.0" }), "out/points.gpkg");
  * const rows = await store.query({ aoi: "-45.4,62.6,-44.6,63.0", beams: ["strong"] }).toRows();
  */
 export type {
@@ -34,6 +35,8 @@ export {
   UnsupportedFilterError,
   UnsupportedHdf5Error,
 } from "./errors.js";
+export type { OutputFormat, OutputFormatInfo, WriteResultOptions } from "./export/formats.js";
+export { formatOf, OUTPUT_FORMATS, writeResult } from "./export/formats.js";
 export type { WriteGeoParquetOptions } from "./export/geoparquet.js";
 export { writeGeoParquet } from "./export/geoparquet.js";
 export type {
