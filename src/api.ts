@@ -320,8 +320,12 @@ export async function openStore(dir: string): Promise<GeochunksStore> {
  * Indexes granules into a store, creating it when missing. Inputs are what `geochunks index`
  * takes: files, folders (their `.h5` files), globs in the last path component (`"dir/*.h5"`),
  * http(s):// and s3:// URLs, and `@list.txt` files with one input per line.
- * @throws SourceError (404) for a glob that matches nothing or inputs that hold no granule;
- * NotAGranuleError, InvalidHdf5Error, SourceError naming a failing granule.
+ * Inputs that cannot be indexed (corrupt, not HDF5, another product, missing) are listed in the
+ * report's `skipped`, copies of a granule already indexed in `duplicates`; the good ones are
+ * committed.
+ * @throws SourceError (404) for a glob that matches nothing or inputs that hold no granule; with
+ * `strict`, or when no input could be indexed, the error of the first bad input
+ * (NotAGranuleError, InvalidHdf5Error, SourceError naming it).
  * @example
  * const report = await index(["granules/*.h5", "@more.txt"], { store: "idx" });
  * console.log(JSON.stringify(report));

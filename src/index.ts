@@ -49,7 +49,14 @@ export type {
   NumericArray,
 } from "./hdf5/index.js";
 export { decodeChunk, Hdf5File, inspectHdf5 } from "./hdf5/index.js";
-export type { GranuleStatus, IndexOptions, IndexReport } from "./index-builder/index.js";
+export type {
+  DuplicateInput,
+  GranuleStatus,
+  IndexOptions,
+  IndexProgress,
+  IndexReport,
+  SkippedInput,
+} from "./index-builder/index.js";
 export type { Aoi, ByteRange, QuerySpec, QueryStats, ReadPlan } from "./query/index.js";
 export { coalesceRanges, parseAoi, planQuery, pointsInAoi } from "./query/index.js";
 export type { ResultRow } from "./query/rows.js";

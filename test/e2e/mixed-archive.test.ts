@@ -360,9 +360,10 @@ describe("a variable some granules lack (a subsetted file)", () => {
     expect(run.code, run.stderr.join("\n")).toBe(0);
     const stats = JSON.parse(run.stdout[0]!) as { warnings?: string[]; granules: number };
     expect(stats.granules).toBe(2);
-    expect(stats.warnings).toEqual([
-      `variable ground_track/x_atc is missing from 1 of 2 granules read (null in their rows): ${subsetId}`,
-    ]);
+    const warning = `variable ground_track/x_atc is missing from 1 of 2 granules read (null in their rows): ${subsetId}`;
+    expect(stats.warnings).toEqual([warning]);
+    // The command says so once on stderr.
+    expect(run.stderr).toEqual([`warning: ${warning}`]);
     const counts = await duckdb(
       `SELECT granule_id, count(*) AS n, count(x_atc) AS valid FROM read_parquet('${out}') GROUP BY ALL ORDER BY 1`,
     );

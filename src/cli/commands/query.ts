@@ -192,6 +192,7 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
   const { writeResult } = await import("../../export/formats.js");
   const schema = await result.schema();
   const rows = await writeResult(result, outPath, { format, bbox: result.aoi.bbox, emptySchema: schema });
+  for (const warning of result.stats.warnings ?? []) io.err(`warning: ${warning}`);
   if (values.stats) io.out(JSON.stringify(result.stats));
   else io.out(`wrote ${rows} rows to ${outPath}`);
 }
