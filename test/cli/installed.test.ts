@@ -134,6 +134,17 @@ describe("the packed package, installed", () => {
     );
     expect(r.stdout.trim().split("\n")).toEqual(["range", "0", "status 0"]);
     expect(r.stderr).toBe("");
+    const cat = run(
+      "bash",
+      [
+        "-c",
+        `npx geochunks cat '${granules[0]}' /gt1l/land_ice_segments/h_li | head -n 2; echo status \${PIPESTATUS[0]}`,
+      ],
+      project,
+    );
+    expect(cat.stdout.trim().split("\n")).toHaveLength(3);
+    expect(cat.stdout.trim().split("\n")[2]).toBe("status 0");
+    expect(cat.stderr).toBe("");
   });
 
   it("is importable by its package name", () => {
