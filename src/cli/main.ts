@@ -53,14 +53,47 @@ const stdio: Io = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
+/** Edit distance of two short words (insertions, deletions, substitutions, adjacent swaps). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The name of `names` closest to `word`, when it is close enough to be a likely misspelling. */
+function closest(word: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(word.length * 0.4)) + 1;
+  for (const name of names) {
+    const d = distance(word.toLowerCase(), name);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
 /** Runs the command line `argv` (without node and script), throwing what a command throws. */
 export async function runCommand(argv: string[], io: Io = stdio): Promise<number> {
   const program = buildProgram(io);
   if (argv[0] === "help" && argv[1] !== undefined) {
     const names = program.commands.map((c) => c.name());
     // Commander would print the general help for an unknown name; say what is wrong instead.
-    if (!names.includes(argv[1]))
-      throw new UsageError(`help: unknown command '${argv[1]}'; commands are ${names.join(", ")}`);
+    if (!names.includes(argv[1])) {
+      const near = closest(argv[1], names);
+      const hint = near ? ` (did you mean ${near}?)` : "";
+      throw new UsageError(`help: unknown command '${argv[1]}'${hint}; commands are ${names.join(", ")}`);
+    }
   }
   await program.parseAsync(argv, { from: "user" });
   return io.exitCode ?? 0;

@@ -47,7 +47,7 @@ describe("command-line arguments", () => {
   });
 
   it("every command has help listing each option with its default and an example", async () => {
-    for (const name of ["inspect", "cat", "index", "query", "sql", "commit", "compact"]) {
+    for (const name of ["inspect", "cat", "index", "query", "sql", "describe", "commit", "compact"]) {
       const r = await runCli(["help", name]);
       expect(r.code).toBe(0);
       const text = r.stdout.replace(/\s+/g, " ");
@@ -58,10 +58,18 @@ describe("command-line arguments", () => {
       for (const option of options) {
         const help = text.slice(text.indexOf(option));
         expect(help.slice(0, 400), `${name} ${option}`).toMatch(
-          /\((required|default: [^)]*)(; e\.g\. [^)]*)?\)/,
+          /\((required|default: [^)]*); e\.g\. [^)]*\)/,
         );
       }
     }
+  });
+
+  it("help for a misspelt command names the closest one", async () => {
+    const r = await runCli(["help", "qurey"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      "geochunks: help: unknown command 'qurey' (did you mean query?); commands are inspect, cat, index, query, sql, describe, commit, compact",
+    );
   });
 
   it.each([
