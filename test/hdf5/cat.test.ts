@@ -50,6 +50,12 @@ describe("geochunks cat", () => {
     expect(await cat(LATEST, "/types/opaque_v5")).toEqual(["6162636465", "0001020304"]);
     expect(await cat(LATEST, "/types/array_2x3_i2", "--slice", "1:2")).toEqual(["[[6,7,8],[9,10,11]]"]);
     expect(await cat(LATEST, "/layouts/chunked_2d_edges", "--slice", "36:")).toHaveLength(1);
+    // Negative ends count from the end, as in Python: the same rows as the positive slice.
+    const all = await cat(LATEST, "/layouts/chunked_2d_edges");
+    expect(await cat(LATEST, "/layouts/chunked_2d_edges", "--slice", "-1:")).toEqual(all.slice(-1));
+    expect(await cat(LATEST, "/layouts/chunked_2d_edges", "--slice", "-5:-2")).toEqual(all.slice(-5, -2));
+    expect(await cat(LATEST, "/layouts/chunked_2d_edges", "--slice=:-30")).toEqual(all.slice(0, -30));
+    expect(await cat(LATEST, "/layouts/chunked_2d_edges", "--slice", "-1000:2")).toEqual(all.slice(-1000, 2));
     expect(await cat(LATEST, "/types/scalar_f8")).toEqual(["6.25"]);
   });
 

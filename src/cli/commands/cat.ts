@@ -26,7 +26,9 @@ export function catCommand(program: Command, io: Io): void {
   addOptions(command, [
     {
       flags: "--slice <start:stop>",
-      meaning: "rows [START, STOP) along the first dimension; either end may be left out",
+      meaning:
+        "rows [START, STOP) along the first dimension; either end may be left out, and a negative one counts " +
+        "from the end (-3: is the last three rows)",
       default: "all rows",
       example: "--slice 0:100",
     },
@@ -70,8 +72,9 @@ async function cat(input: string, path: string, values: CatFlags, io: Io): Promi
     const info = await file.dataset(path);
     if (!info) throw new UsageError(`${input}: no dataset at ${path}`);
     const rows = info.shape[0] ?? 1;
-    const start = slice.start ?? 0;
-    const stop = Math.min(slice.stop ?? rows, rows);
+    const fromEnd = (i: number) => (i < 0 ? Math.max(0, rows + i) : i);
+    const start = Math.min(fromEnd(slice.start ?? 0), rows);
+    const stop = Math.max(start, Math.min(fromEnd(slice.stop ?? rows), rows));
     const data =
       slice.start === undefined && slice.stop === undefined
         ? await file.read(path)
@@ -89,15 +92,18 @@ async function cat(input: string, path: string, values: CatFlags, io: Io): Promi
   }
 }
 
-/** A `--slice` value: `START:STOP`, `START:` or `:STOP`, non-negative integers. */
+/**
+ * A `--slice` value: `START:STOP`, `START:` or `:STOP`, integers; a negative one counts from the
+ * end of the dataset, as in Python (resolved once the row count is known).
+ */
 export function parseSlice(text: string | undefined): { start?: number; stop?: number } {
   if (text === undefined) return {};
-  const m = /^(\d*):(\d*)$/.exec(text.trim());
-  if (!m || (m[1] === "" && m[2] === ""))
+  const m = /^(-?\d*):(-?\d*)$/.exec(text.trim());
+  if (!m || (m[1] === "" && m[2] === "") || m[1] === "-" || m[2] === "-")
     throw new UsageError(`--slice ${text}: expected START:STOP, e.g. 0:100`);
   const start = m[1] === "" ? undefined : Number(m[1]);
   const stop = m[2] === "" ? undefined : Number(m[2]);
-  if (start !== undefined && stop !== undefined && stop < start) {
+  if (start !== undefined && stop !== undefined && Math.sign(start) === Math.sign(stop) && stop < start) {
     throw new UsageError(`--slice ${text}: STOP ${stop} is before START ${start}`);
   }
   return { ...(start !== undefined && { start }), ...(stop !== undefined && { stop }) };
