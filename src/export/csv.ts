@@ -2,7 +2,7 @@
 import type { RecordBatch } from "apache-arrow";
 import { writeAtomically } from "./atomic.js";
 import { cellText, propertyColumns, propertyFields, type RowWriterOptions } from "./columns.js";
-import { writeText } from "./text.js";
+import { type TextLayout, writeText } from "./text.js";
 
 /** A CSV field: quoted when it holds a comma, quote or line break (quotes doubled); "" for an empty string. */
 export function csvField(text: string | null): string {
@@ -37,16 +37,19 @@ export function writeCsv(
   path: string,
   opts: RowWriterOptions = {},
 ): Promise<number> {
-  return writeAtomically(path, (tmp) =>
-    writeText(batches, tmp, {
-      head: (first) => {
-        const schema = first?.schema ?? opts.emptySchema;
-        if (!schema) return "";
-        const names = propertyFields(schema, opts.geometryColumn).map((f) => csvField(f.name));
-        return `${names.join(",")}\n`;
-      },
-      rows: (batch) => csvRows(batch, opts),
-      tail: () => "",
-    }),
-  );
+  return writeAtomically(path, (tmp) => writeText(batches, tmp, csvLayout(opts)));
+}
+
+/** The text layout of CSV: a header row, then one line per row. */
+export function csvLayout(opts: RowWriterOptions = {}): TextLayout {
+  return {
+    head: (first) => {
+      const schema = first?.schema ?? opts.emptySchema;
+      if (!schema) return "";
+      const names = propertyFields(schema, opts.geometryColumn).map((f) => csvField(f.name));
+      return `${names.join(",")}\n`;
+    },
+    rows: (batch) => csvRows(batch, opts),
+    tail: () => "",
+  };
 }

@@ -3,11 +3,12 @@ import { extname } from "node:path";
 import type { RecordBatch, Schema } from "apache-arrow";
 import { InvalidQueryError } from "../errors.js";
 import type { BboxArray } from "../store/geo.js";
-import { writeCsv } from "./csv.js";
+import { csvLayout, writeCsv } from "./csv.js";
 import { writeFlatGeobuf } from "./flatgeobuf.js";
-import { writeGeoJson, writeGeoJsonLines } from "./geojson.js";
+import { geoJsonLayout, geoJsonLinesLayout, writeGeoJson, writeGeoJsonLines } from "./geojson.js";
 import { writeGeoPackage } from "./geopackage.js";
 import { writeGeoParquet } from "./geoparquet.js";
+import { writeTextToStream } from "./text.js";
 
 /** A result file format. */
 export type OutputFormat = "parquet" | "geojson" | "geojsonl" | "csv" | "fgb" | "gpkg";
@@ -33,6 +34,12 @@ export const OUTPUT_FORMATS: readonly OutputFormatInfo[] = [
   { name: "gpkg", extensions: [".gpkg"], title: "GeoPackage" },
 ];
 
+/** The output path that means standard output. */
+export const STDOUT = "-";
+
+/** Formats that can be streamed to standard output (text, written front to back). */
+const STREAMABLE: ReadonlySet<OutputFormat> = new Set(["csv", "geojsonl", "geojson"]);
+
 function validList(): string {
   return OUTPUT_FORMATS.map((f) => `${f.name} (${f.extensions.join(", ")})`).join(", ");
 }
@@ -50,8 +57,19 @@ export function formatOf(path: string, explicit?: string): OutputFormat {
   if (explicit !== undefined) {
     const wanted = explicit.toLowerCase().replace(/^\./, "");
     const format = OUTPUT_FORMATS.find((f) => f.name === wanted || f.extensions.includes(`.${wanted}`));
-    if (format) return format.name;
-    throw new InvalidQueryError(`${path}: unknown output format "${explicit}"; valid: ${validList()}`);
+    if (!format)
+      throw new InvalidQueryError(`${path}: unknown output format "${explicit}"; valid: ${validList()}`);
+    if (path === STDOUT && !STREAMABLE.has(format.name)) {
+      throw new InvalidQueryError(
+        `${path}: ${format.title} cannot be written to standard output; use ${[...STREAMABLE].join(", ")} or a file`,
+      );
+    }
+    return format.name;
+  }
+  if (path === STDOUT) {
+    throw new InvalidQueryError(
+      `${path}: standard output needs --format ${[...STREAMABLE].join(", ")} (the other formats need a file)`,
+    );
   }
   const ext = extname(path).toLowerCase();
   const format = OUTPUT_FORMATS.find((f) => f.extensions.includes(ext));
@@ -71,7 +89,8 @@ export interface WriteResultOptions {
 }
 
 /**
- * Streams query result batches into `path` in one of the {@link OUTPUT_FORMATS}. The parent
+ * Streams query result batches into `path` in one of the {@link OUTPUT_FORMATS}; `path` "-" is
+ * standard output (CSV, GeoJSON or GeoJSON lines, given by `format`). The parent
  * folder is created; the file is written under a temporary name in that folder and renamed when
  * complete, so a failure leaves neither a partial file nor the temporary one. Memory is bounded by
  * one batch.
@@ -89,6 +108,15 @@ export async function writeResult(
 ): Promise<number> {
   const format = formatOf(path, opts.format);
   const rowOpts = { emptySchema: opts.emptySchema };
+  if (path === STDOUT) {
+    const layout =
+      format === "csv"
+        ? csvLayout(rowOpts)
+        : format === "geojson"
+          ? geoJsonLayout({ ...rowOpts, bbox: opts.bbox })
+          : geoJsonLinesLayout(rowOpts);
+    return writeTextToStream(batches, process.stdout, layout);
+  }
   switch (format) {
     case "parquet":
       return writeGeoParquet(batches, path, { bbox: opts.bbox, emptySchema: opts.emptySchema });

@@ -10,7 +10,7 @@ import {
   propertyColumns,
   type RowWriterOptions,
 } from "./columns.js";
-import { writeText } from "./text.js";
+import { type TextLayout, writeText } from "./text.js";
 
 /** Options for {@link writeGeoJson} and {@link writeGeoJsonLines}. */
 export interface GeoJsonWriteOptions extends RowWriterOptions {
@@ -59,17 +59,20 @@ export function writeGeoJson(
   path: string,
   opts: GeoJsonWriteOptions = {},
 ): Promise<number> {
+  return writeAtomically(path, (tmp) => writeText(batches, tmp, geoJsonLayout(opts)));
+}
+
+/** The text layout of a GeoJSON FeatureCollection. */
+export function geoJsonLayout(opts: GeoJsonWriteOptions = {}): TextLayout {
   const bbox = opts.bbox?.every(Number.isFinite) ? `"bbox":${JSON.stringify(opts.bbox)},` : "";
-  return writeAtomically(path, (tmp) =>
-    writeText(batches, tmp, {
-      head: () => `{"type":"FeatureCollection",${bbox}"features":[\n`,
-      rows: (batch, index) => {
-        const lines = features(batch, opts);
-        return lines.length === 0 ? "" : (index === 0 ? "" : ",\n") + lines.join(",\n");
-      },
-      tail: () => "\n]}\n",
-    }),
-  );
+  return {
+    head: () => `{"type":"FeatureCollection",${bbox}"features":[\n`,
+    rows: (batch, index) => {
+      const lines = features(batch, opts);
+      return lines.length === 0 ? "" : (index === 0 ? "" : ",\n") + lines.join(",\n");
+    },
+    tail: () => "\n]}\n",
+  };
 }
 
 /**
@@ -83,14 +86,17 @@ export function writeGeoJsonLines(
   path: string,
   opts: RowWriterOptions = {},
 ): Promise<number> {
-  return writeAtomically(path, (tmp) =>
-    writeText(batches, tmp, {
-      head: () => "",
-      rows: (batch) =>
-        features(batch, opts)
-          .map((line) => `${line}\n`)
-          .join(""),
-      tail: () => "",
-    }),
-  );
+  return writeAtomically(path, (tmp) => writeText(batches, tmp, geoJsonLinesLayout(opts)));
+}
+
+/** The text layout of newline-delimited GeoJSON. */
+export function geoJsonLinesLayout(opts: RowWriterOptions = {}): TextLayout {
+  return {
+    head: () => "",
+    rows: (batch) =>
+      features(batch, opts)
+        .map((line) => `${line}\n`)
+        .join(""),
+    tail: () => "",
+  };
 }

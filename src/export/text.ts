@@ -12,6 +12,27 @@ export interface TextLayout {
   tail: () => string;
 }
 
+/** Where text goes: one call per batch, resolved when the text may be dropped. */
+type TextSink = (text: string) => Promise<unknown>;
+
+async function writeTo(
+  batches: AsyncIterable<RecordBatch>,
+  sink: TextSink,
+  layout: TextLayout,
+): Promise<number> {
+  let rows = 0;
+  let started = false;
+  for await (const batch of batches) {
+    const head = started ? "" : layout.head(batch);
+    started = true;
+    await sink(head + layout.rows(batch, rows));
+    rows += batch.numRows;
+  }
+  if (!started) await sink(layout.head(undefined));
+  await sink(layout.tail());
+  return rows;
+}
+
 /**
  * Writes `batches` as text to `file`, one write per batch, so memory is bounded by the text of one
  * batch. @returns the number of rows written.
@@ -23,18 +44,32 @@ export async function writeText(
 ): Promise<number> {
   const handle = await open(file, "wx");
   try {
-    let rows = 0;
-    let started = false;
-    for await (const batch of batches) {
-      const head = started ? "" : layout.head(batch);
-      started = true;
-      await handle.write(head + layout.rows(batch, rows));
-      rows += batch.numRows;
-    }
-    if (!started) await handle.write(layout.head(undefined));
-    await handle.write(layout.tail());
-    return rows;
+    return await writeTo(batches, (text) => handle.write(text), layout);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Writes `batches` as text to a stream (standard output), waiting for it to drain after each batch,
+ * so memory stays bounded by the text of one batch however slow the reader.
+ * @returns the number of rows written.
+ */
+export function writeTextToStream(
+  batches: AsyncIterable<RecordBatch>,
+  stream: NodeJS.WritableStream,
+  layout: TextLayout,
+): Promise<number> {
+  const sink = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      stream.once("error", onError);
+      const done = () => {
+        stream.removeListener("error", onError);
+        resolve();
+      };
+      if (stream.write(text)) done();
+      else stream.once("drain", done);
+    });
+  return writeTo(batches, sink, layout);
 }

@@ -5,13 +5,22 @@
  * GeoParquet result, which itself equals the brute-force oracle.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { index } from "../../src/index.js";
-import { runCli } from "../support/cli.js";
+import { ROOT, runCli } from "../support/cli.js";
 import { bruteForceAtl06 } from "../support/oracle.js";
 import { duckdb, readResultRows, toMicros } from "../support/results.js";
 
@@ -269,6 +278,56 @@ describe("query output formats, read back by GDAL and DuckDB", () => {
     const r = await runCli(["query", "--store", store, "--polygon", BOX, "--out", out, "--format", "ndjson"]);
     expect(r.code, r.stderr).toBe(0);
     expectSameRows(gdalRows(`GeoJSONSeq:${out}`), reference, "datetime");
+  });
+
+  it("--out - streams CSV, GeoJSON lines or GeoJSON to standard output, the same text as the file", async () => {
+    for (const [format, ext] of [
+      ["csv", "csv"],
+      ["geojsonl", "geojsonl"],
+      ["geojson", "geojson"],
+    ] as const) {
+      const file = join(dir, "out", `stdout-twin.${ext}`);
+      const written = await runCli(["query", "--store", store, "--polygon", BOX, "--out", file]);
+      expect(written.code, written.stderr).toBe(0);
+      const r = await runCli([
+        "query",
+        "--store",
+        store,
+        "--polygon",
+        BOX,
+        "--out",
+        "-",
+        "--format",
+        format,
+        "--stats",
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe(readFileSync(file, "utf8"));
+      // The statistics go to standard error, out of the data's way.
+      expect(JSON.parse(r.stderr).rows).toBe(reference.length);
+    }
+    // GDAL reads the piped GeoJSON lines.
+    const piped = spawnSync(
+      "bash",
+      [
+        "-c",
+        `npx tsx src/cli/bin.ts query --store '${store}' --polygon ${BOX} --out - --format geojsonl | head -n 500 | ogr2ogr -f CSV /vsistdout/ GeoJSONSeq:/vsistdin/ -lco GEOMETRY=AS_XY; echo "status \${PIPESTATUS[0]} \${PIPESTATUS[2]}" >&2`,
+      ],
+      { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 30 },
+    );
+    // geochunks ends quietly with exit 0 when head closes the pipe; GDAL reads the 500 lines.
+    expect(piped.stderr).toBe("status 0 0\n");
+    expect(parseCsv(piped.stdout).rows).toHaveLength(500);
+    for (const [args, message] of [
+      [[], "-: standard output needs --format csv, geojsonl, geojson"],
+      [["--format", "gpkg"], "-: GeoPackage cannot be written to standard output"],
+    ] as const) {
+      const r = await runCli(["query", "--store", store, "--polygon", BOX, "--out", "-", ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain(message);
+    }
   });
 
   it("an empty result is a valid empty file in every format", async () => {

@@ -2,7 +2,7 @@
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { InvalidAoiError } from "../../errors.js";
-import { formatOf, OUTPUT_FORMATS } from "../../export/formats.js";
+import { formatOf, OUTPUT_FORMATS, STDOUT } from "../../export/formats.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io, integerIn, list, oneOf } from "../program.js";
@@ -58,7 +58,7 @@ export function queryCommand(program: Command, io: Io): void {
     },
     {
       flags: "--out <file>",
-      meaning: `output file, format from its extension: ${OUTPUT_FORMATS.map((f) => f.extensions.join("|")).join(", ")}; its folder is created when missing`,
+      meaning: `output file, format from its extension: ${OUTPUT_FORMATS.map((f) => f.extensions.join("|")).join(", ")}; its folder is created when missing; - is standard output (with --format csv, geojson or geojsonl)`,
       default: "required unless --dry-run",
       example: "--out out/greenland.parquet",
     },
@@ -193,6 +193,8 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
   const schema = await result.schema();
   const rows = await writeResult(result, outPath, { format, bbox: result.aoi.bbox, emptySchema: schema });
   for (const warning of result.stats.warnings ?? []) io.err(`warning: ${warning}`);
-  if (values.stats) io.out(JSON.stringify(result.stats));
-  else io.out(`wrote ${rows} rows to ${outPath}`);
+  // With the rows on standard output, the summary goes to standard error.
+  const say = outPath === STDOUT ? io.err : io.out;
+  if (values.stats) say(JSON.stringify(result.stats));
+  else if (outPath !== STDOUT) say(`wrote ${rows} rows to ${outPath}`);
 }
