@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../fixtures/atl06/generate.js";
 import { ROOT, runCli } from "./support/cli.js";
 import { bruteForceAtl06, type OracleRow } from "./support/oracle.js";
+import { ATL06_RESULT_COLUMNS } from "./support/results.js";
 
 type Geochunks = typeof import("geochunks");
 type ResultRow = import("geochunks").ResultRow;
@@ -139,21 +140,7 @@ describe("the library by its package name", () => {
     const expected = await bruteForceAtl06(files, GREENLAND);
     expect(expected.length).toBeGreaterThan(5_000);
     expect(asOracle(rows)).toEqual(expected);
-    expect(Object.keys(rows[0]!)).toEqual([
-      "lat",
-      "lon",
-      "time",
-      "h_li",
-      "h_li_sigma",
-      "atl06_quality_summary",
-      "track_id",
-      "granule_id",
-      "beam",
-      "rgt",
-      "cycle",
-      "spot",
-      "segment_id",
-    ]);
+    expect(Object.keys(rows[0]!)).toEqual(ATL06_RESULT_COLUMNS);
     expect(roundTrip(rows)).toEqual(rows);
     expect(result.stats.rows).toBe(rows.length);
     expect(roundTrip(result.stats)).toEqual(result.stats);

@@ -37,22 +37,11 @@ import {
 import { main } from "../../src/cli/main.js";
 import { Hdf5File, openSource } from "../../src/index.js";
 import { bruteForceAtl06 } from "../support/oracle.js";
-import { duckdb, readResultRows, toMicros } from "../support/results.js";
+import { boxPolygon, duckdb, readResultRows, toMicros } from "../support/results.js";
 
 /** A box through the middle of the three small demo granules. */
 const BOX = "-45.2,62.6,-44.9,62.9";
-const BOX_GEOJSON = {
-  type: "Polygon",
-  coordinates: [
-    [
-      [-45.2, 62.6],
-      [-44.9, 62.6],
-      [-44.9, 62.9],
-      [-45.2, 62.9],
-      [-45.2, 62.6],
-    ],
-  ],
-};
+const BOX_GEOJSON = boxPolygon(-45.2, 62.6, -44.9, 62.9);
 
 interface Run {
   code: number;

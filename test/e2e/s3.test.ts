@@ -9,23 +9,12 @@ import type { SourceOptions } from "../../src/source/index.js";
 import { realGranules } from "../hdf5/granules.js";
 import { type CliRun, ROOT } from "../support/cli.js";
 import { bruteForceAtl06, type OracleRow } from "../support/oracle.js";
-import { REAL_BOX, readResultRows, toMicros } from "../support/results.js";
+import { boxPolygon, REAL_BOX, readResultRows, toMicros } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
 
 const real = realGranules();
 /** A box over the first two demo granules, for the synthetic run. */
-const SYNTHETIC_BOX = {
-  type: "Polygon",
-  coordinates: [
-    [
-      [-45.4, 62.6],
-      [-44.6, 62.6],
-      [-44.6, 63.0],
-      [-45.4, 63.0],
-      [-45.4, 62.6],
-    ],
-  ],
-};
+const SYNTHETIC_BOX = boxPolygon(-45.4, 62.6, -44.6, 63.0);
 const KEY: TestKey = {
   accessKeyId: "ASIAE2EGEOCHUNKS",
   secretAccessKey: "e2e-secret-value-0123456789abcdef",

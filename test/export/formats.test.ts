@@ -22,74 +22,25 @@ import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/genera
 import { index } from "../../src/index.js";
 import { ROOT, runCli } from "../support/cli.js";
 import { bruteForceAtl06 } from "../support/oracle.js";
-import { duckdb, readResultRows, toMicros } from "../support/results.js";
+import {
+  ATL06_RESULT_COLUMNS,
+  boxPolygon,
+  duckdb,
+  parseCsv,
+  readResultRows,
+  toMicros,
+} from "../support/results.js";
 
 const BOX = "-45.4,62.6,-44.6,63.0";
-const BOX_GEOJSON = {
-  type: "Polygon",
-  coordinates: [
-    [
-      [-45.4, 62.6],
-      [-44.6, 62.6],
-      [-44.6, 63.0],
-      [-45.4, 63.0],
-      [-45.4, 62.6],
-    ],
-  ],
-};
+const BOX_GEOJSON = boxPolygon(-45.4, 62.6, -44.6, 63.0);
 const FAR_AWAY = "10,10,10.5,10.5";
 
-/** Columns every result has, besides geometry, in result order. */
-const COLUMNS = [
-  "lat",
-  "lon",
-  "time",
-  "h_li",
-  "h_li_sigma",
-  "atl06_quality_summary",
-  "track_id",
-  "granule_id",
-  "beam",
-  "rgt",
-  "cycle",
-  "spot",
-  "segment_id",
-];
+const COLUMNS = ATL06_RESULT_COLUMNS;
 
 interface Row {
   x: number;
   y: number;
   values: Record<string, string>;
-}
-
-/** Parses CSV text (RFC 4180 quoting, as GDAL writes it). */
-function parseCsv(text: string): { header: string[]; rows: string[][] } {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") {
-      record.push(field);
-      field = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = "";
-    } else field += c;
-  }
-  if (field !== "" || record.length > 0) records.push([...record, field]);
-  return { header: records[0] ?? [], rows: records.slice(1) };
 }
 
 /** A file's features as GDAL reads them: X, Y of the point and every field as GDAL's text. */

@@ -50,3 +50,66 @@ export const REAL_BOX = {
     ],
   ],
 };
+
+/** A GeoJSON Polygon of the box minx,miny,maxx,maxy (degrees), counter-clockwise. */
+export function boxPolygon(minx: number, miny: number, maxx: number, maxy: number) {
+  return {
+    type: "Polygon",
+    coordinates: [
+      [
+        [minx, miny],
+        [maxx, miny],
+        [maxx, maxy],
+        [minx, maxy],
+        [minx, miny],
+      ],
+    ],
+  };
+}
+
+/** Columns of an ATL06 query result besides geometry, in result order. */
+export const ATL06_RESULT_COLUMNS = [
+  "lat",
+  "lon",
+  "time",
+  "h_li",
+  "h_li_sigma",
+  "atl06_quality_summary",
+  "track_id",
+  "granule_id",
+  "beam",
+  "rgt",
+  "cycle",
+  "spot",
+  "segment_id",
+];
+
+/** Parses CSV text (RFC 4180 quoting, as GDAL writes it) into a header and rows of fields. */
+export function parseCsv(text: string): { header: string[]; rows: string[][] } {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") {
+      record.push(field);
+      field = "";
+    } else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = "";
+    } else field += c;
+  }
+  if (field !== "" || record.length > 0) records.push([...record, field]);
+  return { header: records[0] ?? [], rows: records.slice(1) };
+}
