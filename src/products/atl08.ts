@@ -1,5 +1,6 @@
 /** ICESat-2 ATL08 (Land and Vegetation Height), release 006 layout: the product profile. */
 import { InvalidQueryError } from "../errors.js";
+import { ATL06 } from "./atl06.js";
 import {
   findIcesat2Beams,
   ICESAT2_BEAM_KINDS,
@@ -14,6 +15,11 @@ import { GPS_SINCE_2018 } from "./time.js";
 
 /** The fill value of ATL08 float32 variables (`h_canopy`, `h_te_best_fit`...): the largest finite float32. */
 export const ATL08_FLOAT_FILL = Math.fround(3.4028235e38);
+
+/** The per-beam columns every ICESat-2 result has, as ATL06 defines them: track_id, the shared ones, rgt, cycle, spot. */
+const ICESAT2_BEAM_COLUMNS = ATL06.columns.filter(
+  (c) => typeof c === "string" || ["track_id", "rgt", "cycle", "spot"].includes(c.name),
+);
 
 /** `canopy_rh_conf` values: 0 canopy < 5%, 1 canopy > 5% but ground < 5%, 2 both > 5% of the photons. */
 const RH_CONF_LEVELS = [0, 1, 2] as const;
@@ -50,13 +56,7 @@ export const ATL08: ProductProfile = {
     { name: "h_te_best_fit", type: "float32", source: { kind: "dataset", path: "terrain/h_te_best_fit" } },
     { name: "canopy_rh_conf", type: "int8", source: { kind: "dataset", path: "canopy/canopy_rh_conf" } },
     { name: "night_flag", type: "int32", source: { kind: "dataset", path: "night_flag" } },
-    { name: "track_id", type: "utf8", source: { kind: "beam", value: icesat2TrackId } },
-    "granule_id",
-    "product",
-    "beam",
-    { name: "rgt", type: "int16", source: { kind: "beam", value: (g) => g.track } },
-    { name: "cycle", type: "int16", source: { kind: "beam", value: (g) => g.cycle } },
-    { name: "spot", type: "int8", source: { kind: "beam", value: (g, beam) => icesat2Layout(beam, g).spot } },
+    ...ICESAT2_BEAM_COLUMNS,
     { name: "segment_id_beg", type: "int32", source: { kind: "dataset", path: "segment_id_beg" } },
   ],
   filters: [

@@ -13,17 +13,13 @@ import type {
 import { attrText } from "./profile.js";
 import { GPS_SINCE_2018 } from "./time.js";
 
-/** The eight GEDI beam groups in product order: four coverage beams, then four full power beams. */
-export const GEDI_BEAMS = [
-  "BEAM0000",
-  "BEAM0001",
-  "BEAM0010",
-  "BEAM0011",
-  "BEAM0101",
-  "BEAM0110",
-  "BEAM1000",
-  "BEAM1011",
-] as const;
+/** GEDI beam numbers in product order: coverage beams 0-3, full power beams 5, 6, 8 and 11. */
+const GEDI_BEAM_NUMBERS = [0, 1, 2, 3, 5, 6, 8, 11] as const;
+
+/** The eight GEDI beam groups in product order, named by their beam numbers in four binary digits. */
+export const GEDI_BEAMS: readonly string[] = GEDI_BEAM_NUMBERS.map(
+  (n) => `BEAM${n.toString(2).padStart(4, "0")}`,
+);
 
 /** Beam classes `--beams` accepts for GEDI. */
 export const GEDI_BEAM_KINDS = ["coverage", "full"] as const;

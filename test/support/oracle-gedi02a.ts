@@ -1,3 +1,4 @@
+import { GEDI_BEAMS } from "../../fixtures/gedi02a/variables.js";
 import type { Area, BruteForceOptions, OracleValue } from "./oracle-atl08.js";
 import { datasetAt, eachGranule, insideArea, readColumn, rowReader, timeFilter } from "./oracle-atl08.js";
 
@@ -5,18 +6,6 @@ import { datasetAt, eachGranule, insideArea, readColumn, rowReader, timeFilter }
  * Brute-force oracle for GEDI L2A queries: every shot of every granule read with the HDF5 C library
  * (h5wasm), tested against the AOI with turf. Shot numbers stay exact 64-bit integers (bigint).
  */
-
-/** GEDI L2A beam groups, in the order rows are returned. */
-export const GEDI_BEAMS = [
-  "BEAM0000",
-  "BEAM0001",
-  "BEAM0010",
-  "BEAM0011",
-  "BEAM0101",
-  "BEAM0110",
-  "BEAM1000",
-  "BEAM1011",
-] as const;
 
 /** Options of {@link bruteForceGedi02a}. */
 export interface GediOracleOptions extends BruteForceOptions {
@@ -56,7 +45,8 @@ export interface GediOracleRow {
 /**
  * Every GEDI L2A shot of `files` inside `aoiGeoJSON` (boundary inclusive, turf `booleanPointInPolygon` on
  * lat_lowestmode/lon_lowestmode), optionally within a time range, a set of beams and the quality filter.
- * Absent beams are skipped. Rows are ordered by granule_id, beam (BEAM0000..BEAM1011), delta_time, then
+ * Absent beams are skipped. Rows are ordered by granule_id, beam (BEAM0000..BEAM1011, the generator's
+ * GEDI_BEAMS), delta_time, then
  * shot_number.
  *
  * @param files local GEDI02_A granule paths
