@@ -62,8 +62,8 @@ function asOracle(rows: ResultRow[]): OracleRow[] {
     lat: r.lat,
     lon: r.lon,
     time_ns: nsOfIso(r.time),
-    h_li: r.h_li,
-    h_li_sigma: r.h_li_sigma,
+    h_li: r.h_li as number | null,
+    h_li_sigma: r.h_li_sigma as number | null,
     atl06_quality_summary: r.atl06_quality_summary as number,
   }));
 }
@@ -148,12 +148,14 @@ describe("the library by its package name", () => {
       "atl06_quality_summary",
       "track_id",
       "granule_id",
+      "product",
       "beam",
       "rgt",
       "cycle",
       "spot",
       "segment_id",
     ]);
+    expect(new Set(rows.map((r) => r.product))).toEqual(new Set(["ATL06"]));
     expect(roundTrip(rows)).toEqual(rows);
     expect(result.stats.rows).toBe(rows.length);
     expect(roundTrip(result.stats)).toEqual(result.stats);

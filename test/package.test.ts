@@ -62,12 +62,14 @@ describe("package shape", () => {
         "InvalidHdf5Error",
         "InvalidQueryError",
         "NotAGranuleError",
+        "OUTPUT_FORMATS",
         "SourceError",
         "StoreError",
         "UnsupportedFilterError",
         "UnsupportedHdf5Error",
         "coalesceRanges",
         "decodeChunk",
+        "formatOf",
         "index",
         "inspectHdf5",
         "isGeochunksError",
@@ -80,6 +82,7 @@ describe("package shape", () => {
         "toAoi",
         "withReadStats",
         "writeGeoParquet",
+        "writeResult",
       ]
     `);
   });

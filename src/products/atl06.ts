@@ -10,16 +10,7 @@ import {
   readIcesat2Granule,
 } from "./icesat2.js";
 import { type ProductProfile, registerProfile } from "./profile.js";
-import { GPS_SECONDS_2018, GPS_SINCE_2018 } from "./time.js";
-
-/** The six ATLAS ground-track beams, in product order. */
-export const ATL06_BEAMS = ICESAT2_BEAMS;
-
-/** Seconds from the Unix epoch to the ATLAS SDP epoch 2018-01-01T00:00:00Z (UTC; no leap second since 2017). */
-export const ATLAS_EPOCH_UNIX_SECONDS = 1_514_764_800;
-
-/** `atlas_sdp_gps_epoch`: GPS seconds (since 1980-01-06T00:00:00Z) of the ATLAS epoch 2018-01-01T00:00:00Z. */
-export const ATLAS_SDP_GPS_EPOCH = GPS_SECONDS_2018;
+import { GPS_SINCE_2018 } from "./time.js";
 
 /** The QA flag value of a best-quality segment. */
 const BEST_QUALITY = 0;
@@ -29,7 +20,7 @@ export const ATL06: ProductProfile = {
   name: "ATL06",
   title: "ICESat-2 ATL06 Land Ice Height",
   shortNames: ["ATL06"],
-  rowNoun: ["land-ice segment", "land-ice segments"],
+  rowNoun: ["segment", "segments"],
   beams: ICESAT2_BEAMS,
   beamKinds: ICESAT2_BEAM_KINDS,
   rows: "land_ice_segments",
@@ -62,6 +53,7 @@ export const ATL06: ProductProfile = {
       },
     },
   ],
+  exampleVars: ["ground_track/x_atc", "fit_statistics/n_fit_photons"],
   findBeams: (file, opts) => findIcesat2Beams(file, "land_ice_segments", opts),
   readGranule: (file, ctx) =>
     readIcesat2Granule(file, {
@@ -133,14 +125,3 @@ export function deltaTimeToUnixNs(deltaTime: number): bigint {
 export function dateToDeltaTime(date: Date): number {
   return GPS_SINCE_2018.fromDate(date);
 }
-
-/** Per-segment group of a beam, relative to the file root. */
-export function segmentGroup(beam: string): string {
-  return `/${beam}/${ATL06.rows}`;
-}
-
-/** Variables read for every query: coordinates and time, relative to the segment group. */
-export const ATL06_COORDINATES = ATL06.coordinates;
-
-/** Variables in every ATL06 result besides coordinates and time (DESIGN §4). */
-export const ATL06_DEFAULT_VARS = ["h_li", "h_li_sigma", "atl06_quality_summary", "segment_id"] as const;

@@ -85,6 +85,9 @@ export type ColumnSource =
       value: (granule: GranuleAttributes, beam: string) => string | number | null;
     };
 
+/** A source that reads a dataset (not a per-beam value): what filters read. */
+export type DatasetSource = Extract<ColumnSource, { path: string }>;
+
 /** One column of a query result besides the shared ones. */
 export interface ResultColumn {
   /** Column name in the result, e.g. "h_li", "track_id". */
@@ -93,6 +96,11 @@ export interface ResultColumn {
   type: ColumnType;
   /** Where the values come from. */
   source: ColumnSource;
+  /**
+   * Whether the column may hold nulls. Default: true for datasets (fill values become nulls),
+   * false for per-beam values, whose function must then never return null.
+   */
+  nullable?: boolean;
 }
 
 /**
@@ -127,7 +135,7 @@ export interface ProfileFilter {
    * Datasets the filter reads for every row, given all filter values of the query (a filter may
    * depend on another, e.g. `cnf` on `surface`). Empty for a filter that only sets a parameter.
    */
-  sources(values: Readonly<Record<string, FilterValue>>): readonly ColumnSource[];
+  sources(values: Readonly<Record<string, FilterValue>>): readonly DatasetSource[];
   /**
    * Clears `keep[i]` for the rows the filter drops. `columns` holds the values of
    * {@link ProfileFilter.sources}, in order, for the rows of one chunk row; rows already dropped
@@ -207,6 +215,8 @@ export interface ProductProfile {
   columns: readonly (ResultColumn | SharedColumn)[];
   /** Filters the query offers for this product. */
   filters: readonly ProfileFilter[];
+  /** A few `--vars` names of this product for help texts, e.g. ["ground_track/x_atc"]; optional. */
+  exampleVars?: readonly string[];
   /**
    * Beam groups of `file` that hold this product's row group, in product order; empty when the
    * file has none (then it is not a granule of this product).
@@ -341,4 +351,21 @@ export function datasetPath(profile: ProductProfile, beam: string, relative: str
 export function resultColumnNames(profile: ProductProfile): string[] {
   const names = profile.columns.map((c) => (typeof c === "string" ? c : c.name));
   return ["lat", "lon", "time", ...names, "geometry"];
+}
+
+/**
+ * Dataset paths of a profile's first beam, for examples in help texts: its first dataset column
+ * (else its latitude) and its time coordinate, e.g. `/gt1l/land_ice_segments/h_li`.
+ */
+export function exampleDatasets(profile: ProductProfile): { variable: string; time: string } {
+  const beam = profile.beams[0]!;
+  const column = profile.columns.find((c) => typeof c !== "string" && c.source.kind === "dataset");
+  const variable =
+    column && typeof column !== "string" && "path" in column.source
+      ? column.source.path
+      : profile.coordinates.lat;
+  return {
+    variable: datasetPath(profile, beam, variable),
+    time: datasetPath(profile, beam, profile.coordinates.time),
+  };
 }

@@ -40,6 +40,7 @@ const COLUMNS = [
   "atl06_quality_summary",
   "track_id",
   "granule_id",
+  "product",
   "beam",
   "rgt",
   "cycle",
