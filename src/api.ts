@@ -3,13 +3,16 @@ import { type RecordBatch, type Schema, Table } from "apache-arrow";
 import { InvalidQueryError, SourceError } from "./errors.js";
 import { type IndexOptions, type IndexReport, indexGranules } from "./index-builder/index.js";
 import { expandInputs } from "./index-builder/inputs.js";
-import { ATL06_BEAMS } from "./products/atl06.js";
+import type { FilterValue } from "./products/index.js";
 import { type Aoi, parseAoi } from "./query/aoi.js";
 import {
   type ByteRange,
+  checkBeams,
   type PreparedQuery,
   prepareQuery,
   type QueryStats,
+  queryFilters,
+  queryProfile,
   type ReadPlan,
 } from "./query/index.js";
 import { batchRows, isoFromNs, type ResultRow } from "./query/rows.js";
@@ -28,14 +31,21 @@ export interface QueryInput {
   /** Exclusive end of the time range (Date or ISO 8601). */
   end?: Date | string;
   /**
-   * Beam names (`gt1l`, `gt1r`, `gt2l`, `gt2r`, `gt3l`, `gt3r`) and/or `strong` / `weak`. Default:
-   * all. Any other name (`gt4l`, `GT1L`) is refused with an InvalidQueryError.
+   * The product to query, e.g. "ATL06". Default: the store's only product; required when the
+   * store holds several (an InvalidQueryError lists them).
+   */
+  product?: string;
+  /**
+   * Beam names of the product (ICESat-2 `gt1l`...`gt3r`) and/or beam kinds (`strong` / `weak`).
+   * Default: all. Any other name (`gt4l`, `GT1L`) is refused with an InvalidQueryError.
    */
   beams?: string[];
-  /** Extra per-segment variables, relative to `land_ice_segments` (e.g. `ground_track/x_atc`). */
+  /** Extra row-rate variables, relative to the beam's row group (ATL06: `ground_track/x_atc`). */
   vars?: string[];
-  /** Keep only best-quality segments (`atl06_quality_summary == 0`). Default false. */
+  /** The product's quality filter (ATL06: `atl06_quality_summary == 0`); the same as `filters: { quality: true }`. Default false. */
   quality?: boolean;
+  /** Values of the product's filters by name; a flag's value is `true`. */
+  filters?: Record<string, FilterValue>;
   /** Granules fetched and decoded at the same time. Default 4. */
   granuleConcurrency?: number;
   /** Largest byte gap read through when coalescing ranges. */
@@ -84,12 +94,19 @@ export interface GranuleInfo {
   etag: string | null;
   /** Modification time of the file or object when it was indexed (milliseconds), when known. */
   mtime: string | null;
+  /** Product, e.g. "ATL06". */
   product: string;
   release: string;
-  rgt: number;
-  cycle: number;
-  region: number;
-  sc_orient: number;
+  /** Absolute orbit number, when the product has one. */
+  orbit: number | null;
+  /** Ground track (ICESat-2 RGT, GEDI track), when known. */
+  track: number | null;
+  /** Repeat cycle (ICESat-2), null for products without. */
+  cycle: number | null;
+  /** Granule region of an orbit (ICESat-2 region, GEDI sub-orbit granule), when known. */
+  region: number | null;
+  /** The product's own granule attributes, e.g. `{ sc_orient: 0 }` for ICESat-2. */
+  attrs: Record<string, string | number>;
   time_start: string;
   time_end: string;
   bbox: Bbox;
@@ -102,8 +119,8 @@ export interface PlannedChunk {
   chunk_id: string;
   granule_id: string;
   beam: string;
-  spot: number;
-  strong: boolean;
+  /** The beam's kind in its granule ("strong", "weak"...; "" when unknown). */
+  beam_kind: string;
   row_start: number;
   row_count: number;
   time_start: string;
@@ -111,7 +128,7 @@ export interface PlannedChunk {
   bbox: Bbox;
   /** Largest distance (lon/lat degrees) from any point of the row to its footprint line. */
   footprint_error: number;
-  /** Stored chunks by variable (path relative to the beam's segment group). */
+  /** Stored chunks by variable (path relative to the beam's row group). */
   refs: Record<string, ChunkRefRow[]>;
 }
 
@@ -156,17 +173,6 @@ function toDate(value: Date | string | undefined, what: string): Date | undefine
   return date;
 }
 
-/** Names {@link QueryInput.beams} accepts. */
-const BEAM_NAMES: readonly string[] = [...ATL06_BEAMS, "strong", "weak"];
-
-function checkBeams(beams: readonly string[] | undefined): void {
-  for (const beam of beams ?? []) {
-    if (BEAM_NAMES.includes(beam)) continue;
-    const hint = BEAM_NAMES.includes(beam.toLowerCase()) ? " (names are lower case)" : "";
-    throw new InvalidQueryError(`beam ${beam} is not one of ${BEAM_NAMES.join(", ")}${hint}`);
-  }
-}
-
 /** Coordinates of a WKB Polygon, or null for anything else. */
 function polygonOf(wkb: Uint8Array): GranuleInfo["geometry"] {
   if (wkb.length < 9) return null;
@@ -193,10 +199,11 @@ function granuleInfo(g: GranuleRow): GranuleInfo {
     mtime: g.mtime === null ? null : new Date(g.mtime).toISOString(),
     product: g.product,
     release: g.release,
-    rgt: g.rgt,
+    orbit: g.orbit,
+    track: g.track,
     cycle: g.cycle,
     region: g.region,
-    sc_orient: g.sc_orient,
+    attrs: { ...g.attrs },
     time_start: isoFromNs(g.time_start),
     time_end: isoFromNs(g.time_end),
     bbox: g.bbox,
@@ -209,8 +216,7 @@ function plannedChunk(chunk: ChunkRow, refs: Map<string, ChunkRefRow[]>): Planne
     chunk_id: chunk.chunk_id,
     granule_id: chunk.granule_id,
     beam: chunk.beam,
-    spot: chunk.spot,
-    strong: chunk.strong,
+    beam_kind: chunk.beam_kind,
     row_start: chunk.row_start,
     row_count: chunk.row_count,
     time_start: isoFromNs(chunk.time_start),
@@ -267,12 +273,23 @@ export async function openStore(dir: string): Promise<GeochunksStore> {
       const end = toDate(input.end, "end");
       if (start && end && end <= start)
         throw new InvalidQueryError(`end ${end.toISOString()} is not after start ${start.toISOString()}`);
-      checkBeams(input.beams);
+      const profile = queryProfile(store, input.product);
+      queryFilters(profile, input);
+      checkBeams(profile, input.beams);
       let prepared: Promise<PreparedQuery> | undefined;
       const prepare = () => {
         prepared ??= prepareQuery(
           store,
-          { aoi, start, end, beams: input.beams, vars: input.vars, quality: input.quality },
+          {
+            aoi,
+            start,
+            end,
+            beams: input.beams,
+            vars: input.vars,
+            product: profile?.name ?? input.product,
+            quality: input.quality,
+            filters: input.filters,
+          },
           input,
         );
         return prepared;

@@ -63,8 +63,8 @@ function asOracle(rows: ResultRow[]): OracleRow[] {
     lat: r.lat,
     lon: r.lon,
     time_ns: nsOfIso(r.time),
-    h_li: r.h_li,
-    h_li_sigma: r.h_li_sigma,
+    h_li: r.h_li as number | null,
+    h_li_sigma: r.h_li_sigma as number | null,
     atl06_quality_summary: r.atl06_quality_summary as number,
   }));
 }
@@ -141,6 +141,7 @@ describe("the library by its package name", () => {
     expect(expected.length).toBeGreaterThan(5_000);
     expect(asOracle(rows)).toEqual(expected);
     expect(Object.keys(rows[0]!)).toEqual(ATL06_RESULT_COLUMNS);
+    expect(new Set(rows.map((r) => r.product))).toEqual(new Set(["ATL06"]));
     expect(roundTrip(rows)).toEqual(rows);
     expect(result.stats.rows).toBe(rows.length);
     expect(roundTrip(result.stats)).toEqual(result.stats);

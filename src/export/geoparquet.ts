@@ -2,7 +2,7 @@
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { Writable } from "node:stream";
-import { type RecordBatch, Schema, Table } from "apache-arrow";
+import { DataType, type RecordBatch, Schema, Table } from "apache-arrow";
 import type { BboxArray } from "../store/geo.js";
 import { geoMetadata } from "../store/geo.js";
 import { batchesToParquetStream, tableToParquet } from "../store/parquet.js";
@@ -27,8 +27,13 @@ export interface WriteGeoParquetOptions {
   dictionaryColumns?: string[];
 }
 
-/** String columns of a query result that repeat one value per chunk row. */
-export const RESULT_DICTIONARY_COLUMNS = ["track_id", "granule_id", "beam"];
+/**
+ * Columns dictionary-encoded by default: the result's string columns, which repeat one value per
+ * chunk row (granule, product, beam, track ids).
+ */
+function stringColumns(schema: Schema): string[] {
+  return schema.fields.filter((f) => DataType.isUtf8(f.type)).map((f) => f.name);
+}
 
 /**
  * Streams record batches into a GeoParquet 1.1 file at `path`. The parent folder is created; the
@@ -49,17 +54,18 @@ export async function writeGeoParquet(
     geometryTypes: opts.geometryTypes ?? ["Point"],
     bbox: opts.bbox,
   });
-  const writeOpts = {
-    metadata: { geo },
-    rowGroupSize: opts.rowGroupSize,
-    dictionaryColumns: opts.dictionaryColumns ?? RESULT_DICTIONARY_COLUMNS,
-  };
   return writeAtomically(path, async (tmp) => {
     let rows = 0;
     const iterator = batches[Symbol.asyncIterator]();
     const first = await iterator.next();
+    const schema = first.done ? (opts.emptySchema ?? new Schema([])) : first.value.schema;
+    const writeOpts = {
+      metadata: { geo },
+      rowGroupSize: opts.rowGroupSize,
+      dictionaryColumns: opts.dictionaryColumns ?? stringColumns(schema),
+    };
     if (first.done) {
-      const empty = new Table(opts.emptySchema ?? new Schema([]));
+      const empty = new Table(schema);
       await writeFile(tmp, tableToParquet(empty, writeOpts), { flag: "wx" });
       return rows;
     }

@@ -1,14 +1,15 @@
-/** One ATL06 granule -> the store rows that describe it (granule, arrays, chunks, chunk cells). */
+/** One granule of any registered product -> the store rows that describe it (granule, arrays, chunks, chunk cells). */
 import { NotAGranuleError } from "../errors.js";
 import { Hdf5File } from "../hdf5/index.js";
 import type { ChunkRef, DatasetInfo, NumericArray } from "../hdf5/types.js";
 import {
-  ATL06_BEAMS,
-  ATL06_COORDINATES,
-  beamLayout,
-  deltaTimeToUnixNs,
-  segmentGroup,
-} from "../products/atl06.js";
+  datasetPath,
+  detectProfile,
+  type GranuleAttributes,
+  type ProductProfile,
+  registeredProfiles,
+  rowGroupOf,
+} from "../products/index.js";
 import type { ByteSource } from "../source/types.js";
 import { EMPTY_BBOX, unionBbox } from "../store/geo.js";
 import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "../store/schema.js";
@@ -22,36 +23,24 @@ export interface IndexGranuleOptions {
   h3Resolution: number;
   /** What identifies this version of the file: size in bytes, and ETag or mtime (ms). */
   fingerprint: { size: number; etag: string | null; mtime: number | null };
+  /** Only this product (a registered profile's name); default: whatever the file's metadata says. */
+  product?: string;
   signal?: AbortSignal;
 }
 
 /**
  * What makes a granule the granule it is, read from the file's own metadata and never from its
- * name: a renamed copy has the same identity, and two copies of one granule share one store entry.
+ * name by its product's profile: a renamed copy has the same identity, and two copies of one
+ * granule share one store entry.
  */
-export interface GranuleIdentity {
-  /**
-   * The producer's granule id: `/METADATA/DatasetIdentification` `fileName` without its extension
-   * (and without a subsetter's `processed_` prefix). A file without one gets
-   * `ATL06_YYYYMMDDhhmmss_RRRRCCGG_RRR_VV` from its granule start time (`granule_start_utc`, else
-   * `time_coverage_start`, else the first segment's time), RGT, cycle, region, release and version.
-   */
-  granule_id: string;
-  /** Product short name, "ATL06". */
-  product: string;
-  /** Release, e.g. "006". */
-  release: string;
-  rgt: number;
-  cycle: number;
-  region: number;
-}
+export type GranuleIdentity = GranuleAttributes;
 
-/** An opened ATL06 granule: its file, identity, beams and spacecraft orientation. */
+/** An opened granule: its file, product profile, identity and beams. */
 export interface OpenedGranule {
   file: Hdf5File;
+  profile: ProductProfile;
   identity: GranuleIdentity;
   beams: string[];
-  scOrient: number;
   /** URL of the source it was read from. */
   url: string;
 }
@@ -61,38 +50,54 @@ function inputName(url: URL): string {
   return url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
 }
 
-/**
- * Opens a granule and reads what identifies it (a few small metadata reads, no coordinates).
- * @throws NotAGranuleError when the file is HDF5 but another product or has no ATL06 beam groups.
- * @throws InvalidHdf5Error when the file is not readable HDF5.
- */
-export async function openGranule(
-  source: ByteSource,
-  opts: { signal?: AbortSignal } = {},
-): Promise<OpenedGranule> {
-  const file = await Hdf5File.open(source, { signal: opts.signal });
-  const input = inputName(source.url);
-  const root = (await file.groupAttrs("/", opts)) ?? {};
-  const product = text(root.short_name) ?? text(root.identifier_product_type);
-  if (product !== undefined && product !== ATL06_PRODUCT) {
-    throw new NotAGranuleError(input, `${input}: not an ATL06 granule (product ${product})`);
-  }
-  const beams: string[] = [];
-  for (const beam of ATL06_BEAMS) {
-    if ((await file.kindOf(segmentGroup(beam), opts)) === "group") beams.push(beam);
-  }
-  if (beams.length === 0) {
-    throw new NotAGranuleError(input, `${input}: not an ATL06 granule (no /gt*/land_ice_segments group)`);
-  }
-  const identity = await readIdentity(file, root, beams[0]!, opts);
-  const scOrient = (await readNumber(file, ["/orbit_info/sc_orient"], opts)) ?? 0;
-  return { file, identity, beams, scOrient, url: source.url.href };
+/** "ATL06", "ATL03 or ATL06", "ATL03, ATL06 or GEDI02_A": the products a file could have been. */
+function productList(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? "known") : `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
 }
 
 /**
- * Reads an ATL06 granule's metadata and its latitude, longitude and delta_time arrays, and returns
+ * Opens a granule, finds its product from its metadata (root `short_name`, else its group tree)
+ * and reads what identifies it (a few small metadata reads, no coordinates).
+ * @throws NotAGranuleError when the file is HDF5 but of no registered product (or not of
+ * `opts.product`), or has none of its product's beam groups.
+ * @throws InvalidHdf5Error when the file is not readable HDF5.
+ * @throws RangeError when `opts.product` names no registered product.
+ */
+export async function openGranule(
+  source: ByteSource,
+  opts: { product?: string; signal?: AbortSignal } = {},
+): Promise<OpenedGranule> {
+  const only = opts.product === undefined ? undefined : profileNamed(opts.product);
+  const file = await Hdf5File.open(source, { signal: opts.signal });
+  const input = inputName(source.url);
+  const found = await detectProfile(file, { only, signal: opts.signal });
+  if (!found.profile) {
+    const names = only ? [only.name] : registeredProfiles().map((p) => p.name);
+    const article = /^[AEFHILMNORSX]/.test(names[0] ?? "") ? "an" : "a";
+    throw new NotAGranuleError(
+      input,
+      `${input}: not ${article} ${productList(names)} granule (${found.reason})`,
+    );
+  }
+  const { profile, beams, root } = found;
+  const identity = await profile.readGranule(file, { root, beams, signal: opts.signal });
+  return { file, profile, identity, beams, url: source.url.href };
+}
+
+/** The registered profile called `name`. */
+function profileNamed(name: string): ProductProfile {
+  const profile = registeredProfiles().find((p) => p.name === name);
+  if (!profile) {
+    const names = registeredProfiles().map((p) => p.name);
+    throw new RangeError(`product ${name} is not one of ${names.join(", ")}`);
+  }
+  return profile;
+}
+
+/**
+ * Reads a granule's metadata and its row-rate latitude, longitude and time arrays, and returns
  * the rows that index it: one chunk row per latitude chunk of each beam.
- * @throws NotAGranuleError when the file is HDF5 but has no ATL06 beam groups.
+ * @throws NotAGranuleError when the file is HDF5 but of no registered product.
  * @throws InvalidHdf5Error when the file is not readable HDF5.
  */
 export async function indexGranule(source: ByteSource, opts: IndexGranuleOptions): Promise<StoreBatch> {
@@ -105,99 +110,19 @@ export async function indexOpenedGranule(g: OpenedGranule, opts: IndexGranuleOpt
   const batch: StoreBatch = { granules: [], arrays: [], chunks: [], chunkCells: [] };
   await Promise.all(
     g.beams.map((beam) => {
-      const layout = beamLayout(beam, g.scOrient) ?? { spot: 0, strong: false };
-      return indexBeam(g.file, { granuleId, beam, ...layout }, batch, opts);
+      const { kind } = g.profile.beamLayout(beam, g.identity);
+      return indexBeam(g.file, { granuleId, beam, beamKind: kind, profile: g.profile }, batch, opts);
     }),
   );
   batch.granules.push(await granuleRow(g.file, { granule: g, batch }, opts));
   return batch;
 }
 
-const ATL06_PRODUCT = "ATL06";
-
-/** A string attribute or dataset value, trimmed; undefined when absent or empty. */
-function text(value: unknown): string | undefined {
-  const first = Array.isArray(value) ? value[0] : value;
-  if (typeof first !== "string") return undefined;
-  const trimmed = first.replace(/\0+$/, "").trim();
-  return trimmed === "" ? undefined : trimmed;
-}
-
-/** A dataset's values, or undefined when the file has no dataset at `path` (optional metadata). */
-async function readOptional(file: Hdf5File, path: string, opts: { signal?: AbortSignal }) {
-  if ((await file.kindOf(path, opts)) !== "dataset") return undefined;
-  return file.read(path, opts);
-}
-
-/** The first value of the first of `paths` the file has, as a number. */
-async function readNumber(file: Hdf5File, paths: string[], opts: { signal?: AbortSignal }) {
-  for (const path of paths) {
-    const first = (await readOptional(file, path, opts))?.[0];
-    const n = typeof first === "bigint" ? Number(first) : typeof first === "string" ? Number(first) : first;
-    if (typeof n === "number" && Number.isFinite(n)) return n;
-  }
-  return undefined;
-}
-
-/** The first value of the first of `paths` the file has, as text. */
-async function readText(file: Hdf5File, paths: string[], opts: { signal?: AbortSignal }) {
-  for (const path of paths) {
-    const value = text(await readOptional(file, path, opts));
-    if (value !== undefined) return value;
-  }
-  return undefined;
-}
-
-const pad = (n: number, width: number) => String(n).padStart(width, "0");
-
-/** `YYYYMMDDhhmmss` of an ISO 8601 UTC time, or undefined when it is not one. */
-function stamp(iso: string | undefined): string | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})/.exec(iso ?? "");
-  return m ? m.slice(1).join("") : undefined;
-}
-
-async function readIdentity(
-  file: Hdf5File,
-  root: Record<string, unknown>,
-  firstBeam: string,
-  opts: { signal?: AbortSignal },
-): Promise<GranuleIdentity> {
-  const release = (await readText(file, ["/ancillary_data/release"], opts)) ?? "";
-  const rgt = (await readNumber(file, ["/orbit_info/rgt", "/ancillary_data/start_rgt"], opts)) ?? 0;
-  const cycle =
-    (await readNumber(file, ["/orbit_info/cycle_number", "/ancillary_data/start_cycle"], opts)) ?? 0;
-  const region = (await readNumber(file, ["/ancillary_data/start_region"], opts)) ?? 0;
-  const dataset = await file.groupAttrs("/METADATA/DatasetIdentification", opts);
-  const producer = text(dataset?.fileName)
-    ?.split("/")
-    .pop()
-    ?.replace(/\.(h5|hdf5|he5|nc)$/i, "")
-    .replace(/^processed_/, "");
-  const identity = { product: ATL06_PRODUCT, release, rgt, cycle, region };
-  if (producer) return { granule_id: producer, ...identity };
-  // No producer id: built from the fields it stands for.
-  const version = (await readText(file, ["/ancillary_data/version"], opts)) ?? "00";
-  let start =
-    stamp(await readText(file, ["/ancillary_data/granule_start_utc"], opts)) ??
-    stamp(text(root.time_coverage_start));
-  if (start === undefined) {
-    // Stripped of its time metadata: the first segment's time, which no rename changes either.
-    const path = `${segmentGroup(firstBeam)}/${ATL06_COORDINATES.time}`;
-    const first = (await file.readSlice(path, 0, 1, opts))[0];
-    if (typeof first === "number" && Number.isFinite(first)) {
-      start = stamp(new Date(Number(deltaTimeToUnixNs(first) / 1_000_000n)).toISOString());
-    }
-  }
-  const track = `${pad(rgt, 4)}${pad(cycle, 2)}${pad(region, 2)}`;
-  const granule_id = `${ATL06_PRODUCT}_${start ?? "00000000000000"}_${track}_${release || "000"}_${version}`;
-  return { granule_id, ...identity };
-}
-
 interface BeamContext {
   granuleId: string;
   beam: string;
-  spot: number;
-  strong: boolean;
+  beamKind: string;
+  profile: ProductProfile;
 }
 
 async function readFloat64(
@@ -214,10 +139,12 @@ async function readFloat64(
 }
 
 async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, opts: IndexGranuleOptions) {
-  const group = segmentGroup(ctx.beam);
-  const lat = await readFloat64(file, `${group}/${ATL06_COORDINATES.lat}`, opts);
-  const lon = await readFloat64(file, `${group}/${ATL06_COORDINATES.lon}`, opts);
-  const time = await readFloat64(file, `${group}/${ATL06_COORDINATES.time}`, opts);
+  const { profile, beam } = ctx;
+  const group = rowGroupOf(profile, beam);
+  const latPath = datasetPath(profile, beam, profile.coordinates.lat);
+  const lat = await readFloat64(file, latPath, opts);
+  const lon = await readFloat64(file, datasetPath(profile, beam, profile.coordinates.lon), opts);
+  const time = await readFloat64(file, datasetPath(profile, beam, profile.coordinates.time), opts);
   const n = lat.length;
   const paths = (await file.listDatasets(opts)).filter((p) => p.startsWith(`${group}/`));
   // Issued together so the reader's block cache merges their metadata reads into few requests.
@@ -226,7 +153,7 @@ async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, op
   const refs = await Promise.all(perSegment.map((info) => file.chunkRefs(info.path, opts)));
   const datasets = perSegment.map((info, i) => ({ info, refs: refs[i]! }));
   for (const { info } of datasets) batch.arrays.push(arrayRow(ctx.granuleId, info));
-  const latInfo = datasets.find((d) => d.info.path.endsWith(`/${ATL06_COORDINATES.lat}`))!.info;
+  const latInfo = datasets.find((d) => d.info.path === latPath)!.info;
   const step = latInfo.chunkShape?.[0] ?? n;
   for (let chunkStart = 0; chunkStart < n; chunkStart += step) {
     const refs = datasets.flatMap((d) =>
@@ -270,6 +197,7 @@ function refsOverlapping(info: DatasetInfo, refs: ChunkRef[], start: number, end
     .map((r) => ({
       path: info.path,
       chunk_start: r.coords[0]!,
+      col_start: r.coords[1] ?? 0,
       offset: r.offset,
       size: r.size,
       filter_mask: r.filterMask,
@@ -297,12 +225,11 @@ function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
     chunk_id: `${ctx.granuleId}/${ctx.beam}/${a.start}`,
     granule_id: ctx.granuleId,
     beam: ctx.beam,
-    spot: ctx.spot,
-    strong: ctx.strong,
+    beam_kind: ctx.beamKind,
     row_start: a.start,
     row_count: a.end - a.start,
-    time_start: deltaTimeToUnixNs(tmin),
-    time_end: deltaTimeToUnixNs(tmax),
+    time_start: ctx.profile.time.toUnixNs(tmin),
+    time_end: ctx.profile.time.toUnixNs(tmax),
     bbox: bboxOf(a.lon, a.lat, a.start, a.end),
     geometry: footprintOf(a.lon, a.lat, a.start, a.end),
     footprint_error: footprintError(a.lon, a.lat, a.start, a.end),
@@ -344,45 +271,22 @@ async function granuleRow(
   const chunks = ctx.batch.chunks;
   const bbox = chunks.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
   const times = chunks.flatMap((c) => [c.time_start, c.time_end]);
-  const { identity } = ctx.granule;
+  const { identity, profile } = ctx.granule;
+  const ring = await profile.boundingPolygon?.(file, opts);
   return {
-    granule_id: identity.granule_id,
+    ...identity,
     url: ctx.granule.url,
     size: opts.fingerprint.size,
     etag: opts.fingerprint.etag,
     mtime: opts.fingerprint.mtime,
-    product: identity.product,
-    release: identity.release,
-    rgt: identity.rgt,
-    cycle: identity.cycle,
-    region: identity.region,
-    sc_orient: ctx.granule.scOrient,
     time_start: times.reduce((a, b) => (b < a ? b : a), times[0] ?? 0n),
     time_end: times.reduce((a, b) => (b > a ? b : a), times[0] ?? 0n),
     bbox,
-    geometry: await boundingPolygon(file, bbox, opts),
+    geometry: ring ? wkbPolygon([ring]) : bboxPolygon(bbox),
   };
 }
 
-/** The granule's `orbit_info/bounding_polygon_*` as WKB, or its bbox when the file has none. */
-async function boundingPolygon(
-  file: Hdf5File,
-  bbox: GranuleRow["bbox"],
-  opts: { signal?: AbortSignal },
-): Promise<Uint8Array> {
-  const lat = await readOptional(file, "/orbit_info/bounding_polygon_lat1", opts);
-  const lon = await readOptional(file, "/orbit_info/bounding_polygon_lon1", opts);
-  if (
-    lat instanceof Float64Array &&
-    lon instanceof Float64Array &&
-    lat.length >= 4 &&
-    lat.length === lon.length
-  ) {
-    const ring: number[] = [];
-    for (let i = 0; i < lat.length; i++) ring.push(lon[i]!, lat[i]!);
-    if (ring[0] !== ring[ring.length - 2] || ring[1] !== ring[ring.length - 1]) ring.push(ring[0]!, ring[1]!);
-    return wkbPolygon([ring]);
-  }
-  const { xmin, ymin, xmax, ymax } = bbox;
+/** The bbox as a WKB Polygon, for granules whose metadata has no bounding polygon. */
+function bboxPolygon({ xmin, ymin, xmax, ymax }: GranuleRow["bbox"]): Uint8Array {
   return wkbPolygon([[xmin, ymin, xmax, ymin, xmax, ymax, xmin, ymax, xmin, ymin]]);
 }

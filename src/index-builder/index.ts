@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mapLimit } from "../concurrency.js";
 import { isGeochunksError, namingInput } from "../errors.js";
+import { datasetPath, findProfile, registeredProfiles } from "../products/index.js";
 import type { OpenedSource, SourceOptions } from "../source/index.js";
 import { fingerprintChange, fingerprintOf, openSource, withReadStats } from "../source/index.js";
 import { type GranuleFingerprint, readManifest } from "../store/manifest.js";
@@ -21,6 +22,12 @@ export interface IndexOptions {
   concurrency?: number;
   /** H3 resolution for a new store (an existing store keeps its own). */
   h3Resolution?: number;
+  /**
+   * Index only granules of this product (a registered profile's name, e.g. "ATL06"); others are
+   * skipped as not of it, and a file without a product name in its metadata is read as this
+   * product. Default: each file's product from its own metadata.
+   */
+  product?: string;
   /**
    * Index only this shard of the inputs (by a hash of each file name, so every machine given the
    * same list picks disjoint sets) and stage the rows instead of committing them; a later
@@ -61,7 +68,7 @@ export interface IndexProgress {
 /** An input that could not be indexed, and why. */
 export interface SkippedInput {
   input: string;
-  /** The error's message without the input's name, e.g. "not an ATL06 granule (product ATL08)". */
+  /** The error's message without the input's name, e.g. "not an ATL06 granule (product ATL07)". */
   reason: string;
   /** Name of the error class: "InvalidHdf5Error", "NotAGranuleError", "SourceError" (404, 416)... */
   error: string;
@@ -89,7 +96,7 @@ export interface IndexReport {
   requests: number;
   /** Total size of the inputs, bytes. */
   bytesTotal: number;
-  /** Stored size of the latitude, longitude and delta_time chunks of the indexed granules, bytes. */
+  /** Stored size of the latitude, longitude and time chunks of the indexed granules, bytes. */
   bytesCoordinates: number;
   /** True when the rows were staged for a later commit (sharded runs). */
   staged: boolean;
@@ -105,7 +112,7 @@ type Outcome =
   | { kind: "skipped"; skip: SkippedInput; error: Error };
 
 /**
- * Indexes ATL06 granules (paths or URLs) into the store at `opts.store`. A granule already in the
+ * Indexes granules (paths or URLs) of any registered product into the store at `opts.store`. A granule already in the
  * store with the same size and ETag/mtime is skipped; a changed one replaces its old rows. All new
  * rows become visible in one atomic commit at the end, so a failure leaves the store unchanged.
  *
@@ -114,6 +121,7 @@ type Outcome =
  * the stored one) is reported in `duplicates` and not indexed again. An input that cannot be
  * indexed (corrupt or truncated, not HDF5, another product, missing) is reported in `skipped`;
  * with `strict` it fails the run instead, and nothing is written.
+ * @throws RangeError when `opts.product` names no registered product.
  * @throws the first bad input's error (NotAGranuleError, InvalidHdf5Error, SourceError...) when
  * `strict` is set or no input could be used at all; SourceError for failures that are not the
  * input's fault (access denied by a server, 5xx after retries, an object changed while read).
@@ -123,6 +131,10 @@ type Outcome =
  */
 export async function indexGranules(inputs: readonly string[], opts: IndexOptions): Promise<IndexReport> {
   const started = performance.now();
+  if (opts.product !== undefined && !registeredProfiles().some((p) => p.name === opts.product)) {
+    const names = registeredProfiles().map((p) => p.name);
+    throw new RangeError(`product ${opts.product} is not one of ${names.join(", ")}`);
+  }
   // A store is created only when something is committed: a run that indexes nothing leaves none.
   const manifest = await readManifest(opts.store);
   const h3Resolution = manifest?.h3_resolution ?? opts.h3Resolution ?? DEFAULT_H3_RESOLUTION;
@@ -162,7 +174,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
           outcomes[i] = { kind: "unchanged", id: storedId };
           return;
         }
-        const granule = await openGranule(source, opts);
+        const granule = await openGranule(source, { product: opts.product, signal: opts.signal });
         const id = granule.identity.granule_id;
         const stored = known[id];
         if (stored && stored.url !== url && (await stillThere(stored, opts))) {
@@ -346,14 +358,17 @@ export function inShard(input: string, shard: { index: number; count: number }):
   return nameHash(input) % shard.count === shard.index;
 }
 
-const COORDINATE_PATH = /\/(latitude|longitude|delta_time)$/;
-
+/** Stored size of the chunks of the coordinate datasets (lat, lon, time) the batch's chunk rows refer to. */
 function coordinateBytes(batch: StoreBatch): number {
+  const productOf = new Map(batch.granules.map((g) => [g.granule_id, g.product]));
   let sum = 0;
   const seen = new Set<number>();
   for (const chunk of batch.chunks) {
+    const profile = findProfile(productOf.get(chunk.granule_id) ?? "");
+    if (!profile) continue;
+    const paths = Object.values(profile.coordinates).map((c) => datasetPath(profile, chunk.beam, c));
     for (const ref of chunk.refs) {
-      if (!COORDINATE_PATH.test(ref.path) || seen.has(ref.offset)) continue;
+      if (!paths.includes(ref.path) || seen.has(ref.offset)) continue;
       seen.add(ref.offset);
       sum += ref.size;
     }

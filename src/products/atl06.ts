@@ -1,21 +1,72 @@
-/** ICESat-2 ATL06 (Land Ice Height) product knowledge: beams, dataset paths, epoch, track ids. */
+/** ICESat-2 ATL06 (Land Ice Height), every release: the product profile and its name conventions. */
+import {
+  findIcesat2Beams,
+  ICESAT2_BEAM_KINDS,
+  ICESAT2_BEAMS,
+  icesat2BeamLayout,
+  icesat2BoundingPolygon,
+  icesat2Layout,
+  icesat2TrackId,
+  readIcesat2Granule,
+} from "./icesat2.js";
+import { type ProductProfile, registerProfile } from "./profile.js";
+import { GPS_SINCE_2018 } from "./time.js";
 
-/** The six ATLAS ground-track beams, in product order. */
-export const ATL06_BEAMS = ["gt1l", "gt1r", "gt2l", "gt2r", "gt3l", "gt3r"] as const;
+/** The QA flag value of a best-quality segment. */
+const BEST_QUALITY = 0;
 
-/** Seconds from the Unix epoch to the ATLAS SDP epoch 2018-01-01T00:00:00Z (UTC; no leap second since 2017). */
-export const ATLAS_EPOCH_UNIX_SECONDS = 1_514_764_800;
+/** ICESat-2 ATL06: 40 m land-ice segments at 20 m posting under `/gtx/land_ice_segments`. */
+export const ATL06: ProductProfile = {
+  name: "ATL06",
+  title: "ICESat-2 ATL06 Land Ice Height",
+  shortNames: ["ATL06"],
+  rowNoun: ["segment", "segments"],
+  beams: ICESAT2_BEAMS,
+  beamKinds: ICESAT2_BEAM_KINDS,
+  rows: "land_ice_segments",
+  coordinates: { lat: "latitude", lon: "longitude", time: "delta_time" },
+  time: GPS_SINCE_2018,
+  columns: [
+    { name: "h_li", type: "float32", source: { kind: "dataset", path: "h_li" } },
+    { name: "h_li_sigma", type: "float32", source: { kind: "dataset", path: "h_li_sigma" } },
+    {
+      name: "atl06_quality_summary",
+      type: "int8",
+      source: { kind: "dataset", path: "atl06_quality_summary" },
+    },
+    { name: "track_id", type: "utf8", source: { kind: "beam", value: icesat2TrackId } },
+    "granule_id",
+    "product",
+    "beam",
+    { name: "rgt", type: "int16", source: { kind: "beam", value: (g) => g.track } },
+    { name: "cycle", type: "int16", source: { kind: "beam", value: (g) => g.cycle } },
+    { name: "spot", type: "int8", source: { kind: "beam", value: (g, beam) => icesat2Layout(beam, g).spot } },
+    { name: "segment_id", type: "int32", source: { kind: "dataset", path: "segment_id" } },
+  ],
+  filters: [
+    {
+      name: "quality",
+      description: "keep only best-quality segments (atl06_quality_summary == 0)",
+      sources: () => [{ kind: "dataset", path: "atl06_quality_summary" }],
+      apply(_values, [flags], keep) {
+        for (let i = 0; i < keep.length; i++) if (keep[i] && flags![i] !== BEST_QUALITY) keep[i] = 0;
+      },
+    },
+  ],
+  exampleVars: ["ground_track/x_atc", "fit_statistics/n_fit_photons"],
+  findBeams: (file, opts) => findIcesat2Beams(file, "land_ice_segments", opts),
+  readGranule: (file, ctx) =>
+    readIcesat2Granule(file, {
+      ...ctx,
+      product: "ATL06",
+      firstTime: `/${ctx.beams[0]}/land_ice_segments/delta_time`,
+    }),
+  boundingPolygon: icesat2BoundingPolygon,
+  beamLayout: icesat2Layout,
+  trackId: icesat2TrackId,
+};
 
-/** Per-segment group of a beam, relative to the file root. */
-export function segmentGroup(beam: string): string {
-  return `/${beam}/land_ice_segments`;
-}
-
-/** Variables read for every query: coordinates and time, relative to the segment group. */
-export const ATL06_COORDINATES = { lat: "latitude", lon: "longitude", time: "delta_time" } as const;
-
-/** Variables in every ATL06 result besides coordinates and time (DESIGN §4). */
-export const ATL06_DEFAULT_VARS = ["h_li", "h_li_sigma", "atl06_quality_summary", "segment_id"] as const;
+registerProfile(ATL06);
 
 /** Fields of an ATL06 file name `ATL06_YYYYMMDDhhmmss_RRRRCCGG_VVV_RR.h5`. */
 export interface Atl06Name {
@@ -60,46 +111,17 @@ export function trackId(trackField: string, beam: string): string {
  * Spot number (1-6) and strength of a beam for a spacecraft orientation (0 backward, 1 forward),
  * as in the ATL06 beam attributes; undefined during a yaw flip (2) or for an unknown beam.
  */
-export function beamLayout(beam: string, scOrient: number): { spot: number; strong: boolean } | undefined {
-  const i = (ATL06_BEAMS as readonly string[]).indexOf(beam);
-  if (i < 0 || (scOrient !== 0 && scOrient !== 1)) return undefined;
-  const left = i % 2 === 0;
-  if (scOrient === 0) return { spot: i + 1, strong: left };
-  return { spot: 6 - i, strong: !left };
-}
-
-/** `atlas_sdp_gps_epoch`: GPS seconds (since 1980-01-06T00:00:00Z) of the ATLAS epoch 2018-01-01T00:00:00Z. */
-export const ATLAS_SDP_GPS_EPOCH = 1_198_800_018;
-
-/** Unix seconds of the GPS epoch 1980-01-06T00:00:00Z. */
-const GPS_EPOCH_UNIX_SECONDS = 315_964_800;
-
-/**
- * GPS-UTC offsets (seconds) from the GPS second at which each took effect. Only the entries since
- * the ATLAS epoch matter; a future leap second is added here and every later time shifts by it.
- */
-const LEAP_SECONDS: readonly { fromGpsSeconds: number; gpsMinusUtc: number }[] = [
-  { fromGpsSeconds: 1_167_264_018, gpsMinusUtc: 18 }, // 2017-01-01T00:00:00Z
-];
-
-/** GPS-UTC in seconds at a GPS time. */
-function gpsMinusUtc(gpsSeconds: number): number {
-  let offset = 17;
-  for (const leap of LEAP_SECONDS) if (gpsSeconds >= leap.fromGpsSeconds) offset = leap.gpsMinusUtc;
-  return offset;
-}
+export const beamLayout = icesat2BeamLayout;
 
 /**
  * Converts `delta_time` (GPS seconds since the ATLAS epoch) to integer nanoseconds since the Unix
  * epoch, UTC. With no leap second since 2017 this is 2018-01-01T00:00:00Z + delta_time.
  */
 export function deltaTimeToUnixNs(deltaTime: number): bigint {
-  const gps = deltaTime + ATLAS_SDP_GPS_EPOCH;
-  const shiftSeconds = GPS_EPOCH_UNIX_SECONDS + ATLAS_SDP_GPS_EPOCH - gpsMinusUtc(gps);
-  return BigInt(Math.round(deltaTime * 1e9)) + BigInt(shiftSeconds) * 1_000_000_000n;
+  return GPS_SINCE_2018.toUnixNs(deltaTime);
 }
 
 /** Converts a UTC date to `delta_time` seconds since the ATLAS epoch. */
 export function dateToDeltaTime(date: Date): number {
-  return date.getTime() / 1000 - ATLAS_EPOCH_UNIX_SECONDS;
+  return GPS_SINCE_2018.fromDate(date);
 }

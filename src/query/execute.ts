@@ -4,7 +4,8 @@ import { mapLimit } from "../concurrency.js";
 import { IndexMismatchError, InvalidQueryError } from "../errors.js";
 import { decodeChunk, itemSize, toTypedArray } from "../hdf5/index.js";
 import type { DecodeSpec, FilterInfo, NumericArray } from "../hdf5/types.js";
-import { ATL06_COORDINATES, deltaTimeToUnixNs, trackId } from "../products/atl06.js";
+import type { DatasetSource, FilterValue, ProductProfile, ResultColumn } from "../products/index.js";
+import { datasetPath } from "../products/index.js";
 import { fingerprintChange, fingerprintOf, openSource, withReadStats } from "../source/index.js";
 import type { ByteSource } from "../source/types.js";
 import type { ArrayRow, ChunkRefRow } from "../store/schema.js";
@@ -13,11 +14,12 @@ import {
   type ByteRange,
   type ChunkRead,
   coalesceRanges,
+  coordinateVariables,
   type GranulePlan,
   type QuerySpec,
   type ReadPlan,
 } from "./plan.js";
-import { resultBatch } from "./result.js";
+import { castArray, type ResultColumnData, resultBatch } from "./result.js";
 
 /** Counters of one query run (the `--stats` object). */
 export interface QueryStats {
@@ -44,11 +46,15 @@ export interface QueryStats {
 export interface ExecuteOptions {
   /** Array rows by `${granule_id}\u0000${path}`: how to decode each dataset. */
   arrays: ReadonlyMap<string, ArrayRow>;
-  /** Variables read besides coordinates and time, relative to the segment group. */
-  variables: readonly string[];
+  /** The product's profile: coordinates, result columns and filters. */
+  profile: ProductProfile;
+  /** Extra variables (`--vars`), relative to the row group, each a column after the profile's. */
+  extras: readonly string[];
+  /** The filters to apply and their values, by filter name (only the profile's). */
+  filters: Readonly<Record<string, FilterValue>>;
   /**
-   * Element types (HDF5 dtype, e.g. "<f4") of variables some granules lack: their rows get a
-   * column of nulls of this type, so every batch has the same columns.
+   * Element types (HDF5 dtype, e.g. "<f4") of extra variables some granules lack: their rows get
+   * a column of nulls of this type, so every batch has the same columns.
    */
   missingTypes?: ReadonlyMap<string, string>;
   /** Counters updated while running. */
@@ -109,7 +115,7 @@ async function runGranule(g: GranulePlan, spec: QuerySpec, opts: ExecuteOptions)
   const opened = await openSource(g.granule.url, opts.source);
   try {
     const { source, stats } = withReadStats(opened);
-    const coordinates = Object.values(ATL06_COORDINATES) as string[];
+    const coordinates = coordinateVariables(opts.profile);
     const fetched = await fetchRefs(
       g,
       source,
@@ -135,7 +141,7 @@ async function runGranule(g: GranulePlan, spec: QuerySpec, opts: ExecuteOptions)
     const batches: RecordBatch[] = [];
     const minimal = new Map<number, number>();
     for (const { read, mask } of hits) {
-      const batch = decodeChunkRow(g, read, all, mask, spec, opts);
+      const batch = decodeChunkRow(g, read, all, mask, opts);
       if (!batch) continue;
       batches.push(batch);
       for (const ref of [...read.refs.values()].flat()) minimal.set(ref.offset, ref.size);
@@ -223,6 +229,8 @@ function storedBytes(f: Fetched, ref: ChunkRefRow): Uint8Array {
 interface DecodedArray {
   spec: DecodeSpec;
   row: ArrayRow;
+  /** Elements per row: 1 for 1-D datasets, k for (N, k). */
+  width: number;
 }
 
 /** Parsed decode specs by array row: every chunk row of a dataset shares one. */
@@ -234,13 +242,17 @@ function decodeSpecOf(opts: ExecuteOptions, granuleId: string, path: string): De
   let decoded = decodeSpecs.get(row);
   if (!decoded) {
     const filters = JSON.parse(row.filters) as FilterInfo[];
-    decoded = { row, spec: { path, dtype: row.dtype, chunkShape: row.chunk_shape, filters } };
+    const width = row.shape.slice(1).reduce((a, b) => a * b, 1);
+    decoded = { row, width, spec: { path, dtype: row.dtype, chunkShape: row.chunk_shape, filters } };
     decodeSpecs.set(row, decoded);
   }
   return decoded;
 }
 
-/** Values of one variable for rows [start, start + count) of a beam, from its stored chunks; fill where none. */
+/**
+ * Values of one variable for rows [start, start + count) of a beam, from its stored chunks, row
+ * after row (`width` elements each for a 2-D dataset); fill where no chunk is stored.
+ */
 function readVariable(
   f: Fetched,
   a: DecodedArray,
@@ -249,23 +261,44 @@ function readVariable(
   count: number,
 ): NumericArray {
   const size = itemSize(a.spec.dtype);
-  const raw = new Uint8Array(count * size);
+  const { width } = a;
+  const raw = new Uint8Array(count * width * size);
   const fill = JSON.parse(a.row.fill_value) as number | string | null;
   if (typeof fill === "number" && fill !== 0) {
     toTypedArray(raw, a.spec.dtype).fill(fill as never);
   }
   const chunkRows = a.spec.chunkShape[0]!;
+  // Elements per chunk row along the second dimension (chunks of (N, k) may split k).
+  const chunkWidth = a.spec.chunkShape.slice(1).reduce((x, y) => x * y, 1);
   for (const ref of refs) {
     const decoded = decodeChunk(storedBytes(f, ref), a.spec, ref.filter_mask);
     const from = Math.max(start, ref.chunk_start);
     const to = Math.min(start + count, ref.chunk_start + chunkRows);
     if (to <= from) continue;
-    raw.set(
-      decoded.subarray((from - ref.chunk_start) * size, (to - ref.chunk_start) * size),
-      (from - start) * size,
-    );
+    if (chunkWidth === width && ref.col_start === 0) {
+      raw.set(
+        decoded.subarray((from - ref.chunk_start) * width * size, (to - ref.chunk_start) * width * size),
+        (from - start) * width * size,
+      );
+      continue;
+    }
+    const cols = Math.min(chunkWidth, width - ref.col_start) * size;
+    for (let r = from; r < to; r++) {
+      const at = (r - ref.chunk_start) * chunkWidth * size;
+      raw.set(decoded.subarray(at, at + cols), ((r - start) * width + ref.col_start) * size);
+    }
   }
   return toTypedArray(raw, a.spec.dtype);
+}
+
+/** Column `column` of row-major values with `width` elements a row (the values themselves when 1-D). */
+function columnOf(values: NumericArray, width: number, column: number | undefined): NumericArray {
+  if (width === 1) return values;
+  const n = values.length / width;
+  const out = new (values.constructor as { new (n: number): NumericArray })(n);
+  const c = column ?? 0;
+  for (let i = 0; i < n; i++) out[i] = values[i * width + c]!;
+  return out;
 }
 
 /** Column name of a variable: its last path component. */
@@ -299,19 +332,35 @@ interface Hits {
   count: number;
 }
 
-function decodeVariable(f: Fetched, read: ChunkRead, name: string, opts: ExecuteOptions) {
+interface DecodedVariable {
+  a: DecodedArray;
+  values: NumericArray;
+}
+
+function decodeVariable(
+  f: Fetched,
+  read: ChunkRead,
+  name: string,
+  opts: ExecuteOptions,
+): DecodedVariable | undefined {
   const { chunk } = read;
-  const a = decodeSpecOf(opts, chunk.granule_id, `/${chunk.beam}/land_ice_segments/${name}`);
+  const a = decodeSpecOf(opts, chunk.granule_id, datasetPath(opts.profile, chunk.beam, name));
   if (!a) return undefined;
   return { a, values: readVariable(f, a, read.refs.get(name) ?? [], chunk.row_start, chunk.row_count) };
+}
+
+/** Coordinates as float64 (ATL08 stores float32 latitudes and longitudes). */
+function float64Of(values: NumericArray | undefined): Float64Array {
+  return values instanceof Float64Array ? values : (castArray(values!, "float64") as Float64Array);
 }
 
 /** Decodes a chunk row's coordinates and marks the points inside the AOI and the time range. */
 function coordinateMask(read: ChunkRead, f: Fetched, spec: QuerySpec, opts: ExecuteOptions): Hits {
   const { chunk } = read;
-  const lat = decodeVariable(f, read, ATL06_COORDINATES.lat, opts)?.values as Float64Array;
-  const lon = decodeVariable(f, read, ATL06_COORDINATES.lon, opts)?.values as Float64Array;
-  const dt = decodeVariable(f, read, ATL06_COORDINATES.time, opts)?.values as Float64Array;
+  const { coordinates, time: scale } = opts.profile;
+  const lat = float64Of(decodeVariable(f, read, coordinates.lat, opts)?.values);
+  const lon = float64Of(decodeVariable(f, read, coordinates.lon, opts)?.values);
+  const dt = float64Of(decodeVariable(f, read, coordinates.time, opts)?.values);
   const mask = pointsInAoi(spec.aoi, lon, lat);
   const startNs = spec.start ? BigInt(spec.start.getTime()) * 1_000_000n : undefined;
   const endNs = spec.end ? BigInt(spec.end.getTime()) * 1_000_000n : undefined;
@@ -319,7 +368,7 @@ function coordinateMask(read: ChunkRead, f: Fetched, spec: QuerySpec, opts: Exec
   let count = 0;
   for (let i = 0; i < chunk.row_count; i++) {
     if (!mask[i]) continue;
-    const t = deltaTimeToUnixNs(dt[i]!);
+    const t = scale.toUnixNs(dt[i]!);
     time[i] = t;
     if ((startNs !== undefined && t < startNs) || (endNs !== undefined && t >= endNs)) mask[i] = 0;
     else count++;
@@ -327,76 +376,141 @@ function coordinateMask(read: ChunkRead, f: Fetched, spec: QuerySpec, opts: Exec
   return { lat, lon, time, mask, count };
 }
 
-/** The QA flag that marks a segment as best quality. */
-const BEST_QUALITY = 0;
+/** The decoded variables of one chunk row, each decoded once however many columns read it. */
+function variableCache(f: Fetched, read: ChunkRead, opts: ExecuteOptions) {
+  const cache = new Map<string, DecodedVariable | undefined>();
+  return (path: string) => {
+    if (!cache.has(path)) cache.set(path, decodeVariable(f, read, path, opts));
+    return cache.get(path);
+  };
+}
+
+/** A dataset source's values for every row of the chunk row; undefined when the granule lacks it. */
+function sourceValues(
+  source: DatasetSource,
+  get: (path: string) => DecodedVariable | undefined,
+): { values: NumericArray; a: DecodedArray } | undefined {
+  if (source.kind === "parent") {
+    throw new InvalidQueryError(`parent-rate column ${source.path}: broadcasting is not supported yet`);
+  }
+  const decoded = get(source.path);
+  if (!decoded) return undefined;
+  return { values: columnOf(decoded.values, decoded.a.width, source.column), a: decoded.a };
+}
+
+/** Applies the query's filters of the profile to `mask`; returns the rows still kept. */
+function applyFilters(
+  id: string,
+  mask: Uint8Array,
+  get: (path: string) => DecodedVariable | undefined,
+  opts: ExecuteOptions,
+): number {
+  for (const filter of opts.profile.filters) {
+    if (opts.filters[filter.name] === undefined || opts.filters[filter.name] === false) continue;
+    const columns = filter.sources(opts.filters).map((source) => {
+      const found = sourceValues(source, get);
+      if (!found) throw new InvalidQueryError(`${id}: no ${source.path} for the ${filter.name} filter`);
+      return found.values;
+    });
+    filter.apply(opts.filters, columns, mask);
+  }
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) n += mask[i]!;
+  return n;
+}
+
+/** Values at the kept rows, with a validity mask where float fill values become nulls. */
+function keptValues(
+  values: NumericArray,
+  a: DecodedArray,
+  kept: Int32Array,
+): { values: NumericArray; valid?: Uint8Array } {
+  const n = kept.length;
+  const picked = new (values.constructor as { new (n: number): NumericArray })(n);
+  for (let j = 0; j < n; j++) picked[j] = values[kept[j]!]!;
+  const fill = fillOf(a);
+  const isFloat = picked instanceof Float32Array || picked instanceof Float64Array;
+  if (fill === undefined || !isFloat) return { values: picked };
+  const valid = new Uint8Array(n);
+  const fill32 = picked instanceof Float32Array ? Math.fround(fill) : fill;
+  for (let i = 0; i < n; i++) valid[i] = picked[i] === fill32 ? 0 : 1;
+  return { values: picked, valid };
+}
+
+/** A column of n nulls of an HDF5 dtype. */
+function nullColumn(name: string, dtype: string, n: number): ResultColumnData {
+  return { name, values: toTypedArray(new Uint8Array(n * itemSize(dtype)), dtype), valid: new Uint8Array(n) };
+}
+
+/** numpy dtypes of the numeric column types, for columns of nulls. */
+const DTYPES: Readonly<Record<string, string>> = {
+  float64: "<f8",
+  float32: "<f4",
+  int8: "|i1",
+  int16: "<i2",
+  int32: "<i4",
+  int64: "<i8",
+  uint8: "|u1",
+  uint16: "<u2",
+  uint32: "<u4",
+  uint64: "<u8",
+};
+
+/** The numpy dtype of a column type ("<f4" for float32); undefined for utf8. */
+export function dtypeOfColumn(type: ResultColumn["type"]): string | undefined {
+  return DTYPES[type];
+}
 
 function decodeChunkRow(
   g: GranulePlan,
   read: ChunkRead,
   f: Fetched,
   hits: Hits,
-  spec: QuerySpec,
   opts: ExecuteOptions,
 ): RecordBatch | undefined {
   const { chunk } = read;
   const id = chunk.granule_id;
-  const coordinates = Object.values(ATL06_COORDINATES) as string[];
-  const columns = [...read.refs.keys()]
-    .filter((name) => !coordinates.includes(name))
-    .map((name) => ({ name, decoded: decodeVariable(f, read, name, opts) }));
+  const get = variableCache(f, read, opts);
   const { mask } = hits;
-  let n = hits.count;
-  if (spec.quality) {
-    const flags = columns.find((c) => c.name === "atl06_quality_summary")?.decoded?.values;
-    if (!flags) throw new InvalidQueryError(`${id}: no atl06_quality_summary for the quality filter`);
-    for (let i = 0; i < mask.length; i++) {
-      if (mask[i] && flags[i] !== BEST_QUALITY) {
-        mask[i] = 0;
-        n--;
-      }
-    }
-  }
+  const n = applyFilters(id, mask, get, opts);
   if (n === 0) return undefined;
   opts.stats.rows += n;
   // Gather through the kept indices: n steps per column instead of a full chunk row each.
   const kept = new Int32Array(n);
   for (let i = 0, j = 0; i < mask.length; i++) if (mask[i]) kept[j++] = i;
+  const columns: ResultColumnData[] = [];
+  for (const column of opts.profile.columns) {
+    if (column === "granule_id") columns.push({ name: column, type: "utf8", value: id });
+    else if (column === "product") columns.push({ name: column, type: "utf8", value: g.granule.product });
+    else if (column === "beam") columns.push({ name: column, type: "utf8", value: chunk.beam });
+    else if (column.source.kind === "beam") {
+      const value = column.source.value(g.granule, chunk.beam);
+      columns.push({ name: column.name, type: column.type, value, nullable: column.nullable ?? false });
+    } else {
+      const found = sourceValues(column.source, get);
+      const dtype = dtypeOfColumn(column.type);
+      if (!found) {
+        if (dtype !== undefined) columns.push(nullColumn(column.name, dtype, n));
+        continue;
+      }
+      const { values, valid } = keptValues(found.values, found.a, kept);
+      const type = column.type === "utf8" ? undefined : column.type;
+      columns.push({ name: column.name, values: type ? castArray(values, type) : values, valid });
+    }
+  }
+  for (const name of opts.extras) {
+    const found = sourceValues({ kind: "dataset", path: name }, get);
+    if (!found) {
+      const dtype = opts.missingTypes?.get(name);
+      if (dtype !== undefined) columns.push(nullColumn(columnName(name), dtype, n));
+      continue;
+    }
+    columns.push({ name: columnName(name), ...keptValues(found.values, found.a, kept) });
+  }
   const pick = <T extends NumericArray>(values: T): T => {
     const out = new (values.constructor as { new (n: number): T })(n);
     for (let j = 0; j < n; j++) out[j] = values[kept[j]!]!;
     return out;
   };
-  const vars = columns.flatMap(({ name, decoded }) => {
-    if (!decoded) {
-      const dtype = opts.missingTypes?.get(name);
-      if (dtype === undefined) return [];
-      const values = toTypedArray(new Uint8Array(n * itemSize(dtype)), dtype);
-      return [{ name: columnName(name), values, valid: new Uint8Array(n) }];
-    }
-    const picked = pick(decoded.values);
-    const fill = fillOf(decoded.a);
-    const isFloat = picked instanceof Float32Array || picked instanceof Float64Array;
-    if (fill === undefined || !isFloat) return [{ name: columnName(name), values: picked }];
-    const valid = new Uint8Array(n);
-    const fill32 = picked instanceof Float32Array ? Math.fround(fill) : fill;
-    for (let i = 0; i < n; i++) valid[i] = picked[i] === fill32 ? 0 : 1;
-    return [{ name: columnName(name), values: picked, valid }];
-  });
-  return resultBatch({
-    lat: pick(hits.lat),
-    lon: pick(hits.lon),
-    time: pick(hits.time),
-    granule_id: id,
-    beam: chunk.beam,
-    track_id: trackId(trackField(g.granule), chunk.beam),
-    rgt: g.granule.rgt,
-    cycle: g.granule.cycle,
-    spot: chunk.spot,
-    vars,
-  });
-}
-
-/** The `RRRRCCGG` field of a granule, from its indexed metadata (never its file name). */
-export function trackField(g: { rgt: number; cycle: number; region: number }): string {
-  return `${String(g.rgt).padStart(4, "0")}${String(g.cycle).padStart(2, "0")}${String(g.region).padStart(2, "0")}`;
+  return resultBatch({ lat: pick(hits.lat), lon: pick(hits.lon), time: pick(hits.time), columns });
 }

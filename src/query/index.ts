@@ -1,14 +1,20 @@
 /** Query entry point: plan over a store's index, then stream result batches. */
 import type { RecordBatch, Schema } from "apache-arrow";
 import { InvalidQueryError } from "../errors.js";
-import { ATL06_COORDINATES, ATL06_DEFAULT_VARS, segmentGroup } from "../products/atl06.js";
+import {
+  datasetPath,
+  type FilterValue,
+  findProfile,
+  type ProductProfile,
+  registeredProfiles,
+} from "../products/index.js";
 import type { SourceOptions } from "../source/index.js";
 import type { ArrayRow } from "../store/schema.js";
-import { type SelectionMethod, segmentVariableType, selectChunks } from "../store/select.js";
+import { type SelectionMethod, selectChunks, variableType } from "../store/select.js";
 import type { Store } from "../store/store.js";
-import { arrayKey, executePlan, type QueryStats } from "./execute.js";
-import { planQuery, type QuerySpec, queryVariables, type ReadPlan } from "./plan.js";
-import { resultBatch } from "./result.js";
+import { arrayKey, columnName, dtypeOfColumn, executePlan, type QueryStats } from "./execute.js";
+import { coordinateVariables, planQuery, type QuerySpec, queryVariables, type ReadPlan } from "./plan.js";
+import { arrayOfType, type ResultColumnData, resultBatch } from "./result.js";
 
 export type { Aoi } from "./aoi.js";
 export { parseAoi } from "./aoi.js";
@@ -48,6 +54,85 @@ export interface PreparedQuery {
  */
 export const DEFAULT_SELECTION: SelectionMethod = "auto";
 
+/**
+ * The profile a query over `store` reads: `product` when given, else the store's only product;
+ * undefined for a store with no granules and no product named.
+ * @throws InvalidQueryError when `product` is not a registered product or not in the store, or
+ * when the store holds several products and none is named (the message lists them).
+ */
+export function queryProfile(store: Store, product?: string): ProductProfile | undefined {
+  const present = store.products();
+  if (product !== undefined) {
+    const profile = registeredProfiles().find((p) => p.name === product);
+    if (!profile) {
+      const names = registeredProfiles().map((p) => p.name);
+      throw new InvalidQueryError(`product ${product} is not one of ${names.join(", ")}`);
+    }
+    if (present.length > 0 && !present.includes(product)) {
+      throw new InvalidQueryError(
+        `${store.dir}: holds no ${product} granules; its products: ${present.join(", ")}`,
+      );
+    }
+    return profile;
+  }
+  if (present.length > 1) {
+    throw new InvalidQueryError(
+      `${store.dir}: holds several products (${present.join(", ")}); name the one to query (--product)`,
+    );
+  }
+  return present.length === 1 ? findProfile(present[0]!) : undefined;
+}
+
+/**
+ * The query's filter values for `profile`: `filters`, plus `quality` as the `quality` filter.
+ * @throws InvalidQueryError for a filter the product does not offer.
+ */
+export function queryFilters(
+  profile: ProductProfile | undefined,
+  spec: Pick<QuerySpec, "filters" | "quality">,
+): Record<string, FilterValue> {
+  const values: Record<string, FilterValue> = { ...spec.filters };
+  if (spec.quality) values.quality = true;
+  for (const [name, value] of Object.entries(values)) {
+    if (value === false) continue;
+    if (profile?.filters.some((f) => f.name === name)) continue;
+    const offered = profile?.filters.map((f) => f.name).join(", ") || "none";
+    throw new InvalidQueryError(
+      `filter ${name} is not offered for ${profile?.name ?? "an empty store"} (its filters: ${offered})`,
+    );
+  }
+  return values;
+}
+
+/**
+ * Checks `--beams` names against the product's beams and beam kinds.
+ * @throws InvalidQueryError naming the first unknown one and the accepted names.
+ */
+export function checkBeams(profile: ProductProfile | undefined, beams: readonly string[] | undefined): void {
+  if (!profile) return;
+  const names: readonly string[] = [...profile.beams, ...profile.beamKinds];
+  for (const beam of beams ?? []) {
+    if (names.includes(beam)) continue;
+    const hint =
+      names.includes(beam.toLowerCase()) || names.includes(beam.toUpperCase())
+        ? " (names are case-sensitive)"
+        : "";
+    throw new InvalidQueryError(`beam ${beam} is not one of ${names.join(", ")}${hint}`);
+  }
+}
+
+/** Datasets (relative to the row group) the profile's columns and the active filters read. */
+function profileVariables(profile: ProductProfile, filters: Readonly<Record<string, FilterValue>>): string[] {
+  const names: string[] = [];
+  for (const c of profile.columns)
+    if (typeof c !== "string" && c.source.kind !== "beam") names.push(c.source.path);
+  for (const f of profile.filters) {
+    if (filters[f.name] === undefined || filters[f.name] === false) continue;
+    for (const source of f.sources(filters)) names.push(source.path);
+  }
+  return names;
+}
+
 /** Loads the store's index and plans the query; no granule is read until `run()`. */
 export async function prepareQuery(
   store: Store,
@@ -55,16 +140,25 @@ export async function prepareQuery(
   opts: PrepareOptions = {},
 ): Promise<PreparedQuery> {
   const started = performance.now();
+  const profile = queryProfile(store, spec.product);
+  const filters = queryFilters(profile, spec);
+  checkBeams(profile, spec.beams);
+  if (!profile) return emptyQuery(started, spec.vars ?? []);
   const { granules, chunks, arrays, method, coverCells } = await selectChunks(store, {
     bboxes: spec.aoi.polygons.map((p) => p.bbox),
     polygons: spec.aoi.polygons.map((p) => p.rings),
     start: spec.start ? BigInt(spec.start.getTime()) * 1_000_000n : undefined,
     end: spec.end ? BigInt(spec.end.getTime()) * 1_000_000n : undefined,
     beams: spec.beams,
+    beamKinds: profile.beamKinds,
+    product: profile.name,
     method: opts.selection ?? DEFAULT_SELECTION,
   });
-  const variables = queryVariables(ATL06_DEFAULT_VARS, spec.vars);
-  const plan = planQuery({ granules, chunks }, spec, { variables, maxGap: opts.maxGap });
+  const defaults = profileVariables(profile, filters);
+  const skip = new Set([...coordinateVariables(profile), ...defaults]);
+  const extras = [...new Set((spec.vars ?? []).filter((v) => !skip.has(v)))];
+  const variables = queryVariables(profile, [...defaults, ...extras]);
+  const plan = planQuery({ granules, chunks }, spec, { profile, variables, maxGap: opts.maxGap });
   const stats: QueryStats = {
     granules: 0,
     chunks_candidate: plan.chunksCandidate,
@@ -78,17 +172,20 @@ export async function prepareQuery(
     ...(coverCells === undefined ? {} : { cover_cells: coverCells }),
   };
   const byKey = new Map(arrays.map((a) => [arrayKey(a.granule_id, a.path), a]));
-  const missing = await missingVariables(store, plan, byKey, variables, spec.vars ?? []);
+  checkExtras(profile, arrays, extras);
+  const missing = await missingVariables(store, { profile, plan, arrays: byKey }, defaults, extras);
   if (missing.warnings.length > 0) stats.warnings = missing.warnings;
   return {
     plan,
     stats,
-    emptySchema: emptySchema(spec.vars ?? []),
+    emptySchema: emptySchema(profile, extras),
     async *run() {
       try {
         yield* executePlan(plan, spec, {
           arrays: byKey,
-          variables,
+          profile,
+          extras,
+          filters,
           missingTypes: missing.types,
           stats,
           concurrency: opts.concurrency,
@@ -104,13 +201,56 @@ export async function prepareQuery(
   };
 }
 
-/** Types of the default variables, for granules that lack one (subsetted files). */
-const DEFAULT_TYPES: Readonly<Record<string, string>> = {
-  h_li: "<f4",
-  h_li_sigma: "<f4",
-  atl06_quality_summary: "<i1",
-  segment_id: "<i4",
-};
+/** A query over a store with no granules: no rows, the shared columns. */
+function emptyQuery(started: number, extra: readonly string[]): PreparedQuery {
+  const stats: QueryStats = {
+    granules: 0,
+    chunks_candidate: 0,
+    chunks_read: 0,
+    requests: 0,
+    bytes_read: 0,
+    bytes_minimal: 0,
+    rows: 0,
+    seconds: 0,
+  };
+  return {
+    plan: { granules: [], chunksCandidate: 0, bytes: 0, requests: 0 },
+    stats,
+    emptySchema: emptySchema(undefined, extra),
+    async *run() {
+      stats.seconds = (performance.now() - started) / 1000;
+      yield* [];
+    },
+  };
+}
+
+/**
+ * Refuses extra variables the query cannot put in one column: datasets of more than one
+ * dimension (name a profile column instead).
+ * @throws InvalidQueryError naming the variable and its shape.
+ */
+function checkExtras(profile: ProductProfile, arrays: readonly ArrayRow[], extras: readonly string[]): void {
+  for (const v of extras) {
+    const paths = new Set(profile.beams.map((beam) => datasetPath(profile, beam, v)));
+    const row = arrays.find((a) => paths.has(a.path) && a.shape.length > 1);
+    if (row) {
+      throw new InvalidQueryError(
+        `variable ${v} has ${row.shape.length} dimensions (${row.shape.join(" x ")}); only one-dimensional variables can be added with vars`,
+      );
+    }
+  }
+}
+
+/** numpy dtypes of the profile's dataset columns, for granules that lack one (subsetted files). */
+function defaultTypes(profile: ProductProfile): Map<string, string> {
+  const types = new Map<string, string>();
+  for (const c of profile.columns) {
+    if (typeof c === "string" || c.source.kind === "beam") continue;
+    const dtype = dtypeOfColumn(c.type);
+    if (dtype !== undefined) types.set(c.source.path, dtype);
+  }
+  return types;
+}
 
 /**
  * Variables some of the granules read lack (files subsetted to fewer variables): each gets a
@@ -119,28 +259,31 @@ const DEFAULT_TYPES: Readonly<Record<string, string>> = {
  */
 async function missingVariables(
   store: Store,
-  plan: ReadPlan,
-  arrays: ReadonlyMap<string, ArrayRow>,
-  variables: readonly string[],
-  extra: readonly string[],
+  q: { profile: ProductProfile; plan: ReadPlan; arrays: ReadonlyMap<string, ArrayRow> },
+  defaults: readonly string[],
+  extras: readonly string[],
 ): Promise<{ types: Map<string, string>; warnings: string[] }> {
+  const { profile, plan, arrays } = q;
   const types = new Map<string, string>();
   const warnings: string[] = [];
-  const coordinates: readonly string[] = Object.values(ATL06_COORDINATES);
-  for (const v of variables.filter((name) => !coordinates.includes(name))) {
+  const declared = defaultTypes(profile);
+  for (const v of [...new Set([...defaults, ...extras])]) {
     const lacking: string[] = [];
     let dtype: string | undefined;
     for (const g of plan.granules) {
       const rows = [...new Set(g.chunks.map((c) => c.chunk.beam))].map((beam) =>
-        arrays.get(arrayKey(g.granule.granule_id, `${segmentGroup(beam)}/${v}`)),
+        arrays.get(arrayKey(g.granule.granule_id, datasetPath(profile, beam, v))),
       );
       dtype ??= rows.find((r) => r !== undefined)?.dtype;
       if (rows.some((r) => r === undefined)) lacking.push(g.granule.granule_id);
     }
     if (lacking.length === 0) continue;
-    dtype ??= extra.includes(v) ? await segmentVariableType(store, v) : DEFAULT_TYPES[v];
+    const paths = profile.beams.map((beam) => datasetPath(profile, beam, v));
+    dtype ??= extras.includes(v) ? await variableType(store, paths) : declared.get(v);
     if (dtype === undefined) {
-      throw new InvalidQueryError(`variable ${v} is not a per-segment dataset of any indexed granule`);
+      throw new InvalidQueryError(
+        `variable ${v} is not a per-${profile.rowNoun[0]} dataset of any indexed granule`,
+      );
     }
     types.set(v, dtype);
     warnings.push(
@@ -151,25 +294,20 @@ async function missingVariables(
   return { types, warnings };
 }
 
-/** Result schema with no rows; extra variables default to float64 when no granule tells their type. */
-function emptySchema(extra: readonly string[]): Schema {
+/**
+ * Result schema with no rows: the profile's columns (the shared ones alone without a profile);
+ * extra variables default to float64 when no granule tells their type.
+ */
+function emptySchema(profile: ProductProfile | undefined, extra: readonly string[]): Schema {
   const none = new Float64Array(0);
-  return resultBatch({
-    lat: none,
-    lon: none,
-    time: new BigInt64Array(0),
-    granule_id: "",
-    beam: "",
-    track_id: "",
-    rgt: 0,
-    cycle: 0,
-    spot: 0,
-    vars: [
-      { name: "h_li", values: new Float32Array(0) },
-      { name: "h_li_sigma", values: new Float32Array(0) },
-      { name: "atl06_quality_summary", values: new Int8Array(0) },
-      { name: "segment_id", values: new Int32Array(0) },
-      ...extra.map((v) => ({ name: v.split("/").pop()!, values: none })),
-    ],
-  }).schema;
+  const columns: ResultColumnData[] = [];
+  for (const c of profile?.columns ?? (["granule_id", "product", "beam"] as const)) {
+    if (typeof c === "string") columns.push({ name: c, type: "utf8", value: "" });
+    else if (c.type === "utf8") columns.push({ name: c.name, type: "utf8", value: "", nullable: c.nullable });
+    else if (c.source.kind === "beam")
+      columns.push({ name: c.name, type: c.type, value: 0, nullable: c.nullable });
+    else columns.push({ name: c.name, values: arrayOfType(c.type, 0), valid: new Uint8Array(0) });
+  }
+  for (const v of extra) columns.push({ name: columnName(v), values: none });
+  return resultBatch({ lat: none, lon: none, time: new BigInt64Array(0), columns }).schema;
 }

@@ -1,5 +1,5 @@
 /** Query planning: pure functions from the index and a query to the chunks and byte ranges to read. */
-import { ATL06_COORDINATES, segmentGroup } from "../products/atl06.js";
+import { datasetPath, type FilterValue, type ProductProfile } from "../products/index.js";
 import type { ChunkRefRow, ChunkRow, GranuleRow } from "../store/schema.js";
 import { type Aoi, bboxIntersects } from "./aoi.js";
 import { footprintNearAoi } from "./footprint.js";
@@ -11,13 +11,20 @@ export interface QuerySpec {
   start?: Date;
   /** Exclusive end of the time range. */
   end?: Date;
-  /** Beam names (`gt1l`...) and/or `strong` / `weak`; all beams when absent or empty. */
+  /** Beam names (`gt1l`...) and/or beam kinds (`strong`, `weak`...); all beams when absent or empty. */
   beams?: string[];
-  /** Keep only best-quality segments (`atl06_quality_summary == 0`). Default false. */
-  quality?: boolean;
   /**
-   * Extra variables, as paths relative to the beam's segment group (`ground_track/x_atc`), read
-   * besides latitude, longitude, delta_time and the product's default variables.
+   * The product to query (a registered profile's name); default: the only product of the store.
+   * Required when the store holds several.
+   */
+  product?: string;
+  /** The product's `quality` filter (best-quality rows only); the same as `filters.quality`. Default false. */
+  quality?: boolean;
+  /** Values of the product's filters by name (`{ cnf: 3 }`); a flag's value is `true`. */
+  filters?: Readonly<Record<string, FilterValue>>;
+  /**
+   * Extra variables, as paths relative to the beam's row group (`ground_track/x_atc`), read
+   * besides the coordinates, time and the product's default variables.
    */
   vars?: string[];
 }
@@ -31,7 +38,7 @@ export interface ByteRange {
 /** One chunk row to read, with the refs of the variables it needs. */
 export interface ChunkRead {
   chunk: ChunkRow;
-  /** Refs by variable name (relative path), one or more stored chunks each. */
+  /** Refs by variable name (path relative to the beam's row group), one or more stored chunks each. */
   refs: Map<string, ChunkRefRow[]>;
 }
 
@@ -70,8 +77,6 @@ export interface ReadPlan {
  */
 export const DEFAULT_MAX_GAP = 4 * 1024;
 
-const COORDINATES: readonly string[] = Object.values(ATL06_COORDINATES);
-
 /** Nanoseconds since the Unix epoch of a date. */
 const toNs = (d: Date) => BigInt(d.getTime()) * 1_000_000n;
 
@@ -86,7 +91,7 @@ export function chunkMatches(chunk: ChunkRow, spec: QuerySpec): boolean {
   if (spec.end && chunk.time_start >= toNs(spec.end)) return false;
   const beams = spec.beams ?? [];
   if (beams.length === 0) return true;
-  return beams.includes(chunk.beam) || beams.includes(chunk.strong ? "strong" : "weak");
+  return beams.includes(chunk.beam) || (chunk.beam_kind !== "" && beams.includes(chunk.beam_kind));
 }
 
 /** Merges ranges whose gap is at most `maxGap` bytes (overlaps included); input in any order. */
@@ -104,39 +109,50 @@ export function coalesceRanges(ranges: readonly ByteRange[], maxGap = DEFAULT_MA
   return out;
 }
 
-/** Variable names (relative to the segment group) a query reads: coordinates, time, defaults, extras. */
-export function queryVariables(defaults: readonly string[], extra: readonly string[] = []): string[] {
-  const names = [ATL06_COORDINATES.lat, ATL06_COORDINATES.lon, ATL06_COORDINATES.time, ...defaults, ...extra];
-  return [...new Set(names)];
+/** The coordinate variables of a profile (lat, lon, time), relative to the row group. */
+export function coordinateVariables(profile: ProductProfile): string[] {
+  return [profile.coordinates.lat, profile.coordinates.lon, profile.coordinates.time];
 }
 
-function refsByVariable(chunk: ChunkRow, variables: readonly string[]): Map<string, ChunkRefRow[]> {
-  const group = segmentGroup(chunk.beam);
+/** Variable names (relative to the row group) a query reads: coordinates and time first, then `others`. */
+export function queryVariables(profile: ProductProfile, others: readonly string[] = []): string[] {
+  return [...new Set([...coordinateVariables(profile), ...others])];
+}
+
+function refsByVariable(
+  profile: ProductProfile,
+  chunk: ChunkRow,
+  variables: readonly string[],
+): Map<string, ChunkRefRow[]> {
   const out = new Map<string, ChunkRefRow[]>();
-  for (const name of variables)
+  for (const name of variables) {
+    const path = datasetPath(profile, chunk.beam, name);
     out.set(
       name,
-      chunk.refs.filter((r) => r.path === `${group}/${name}`),
+      chunk.refs.filter((r) => r.path === path),
     );
+  }
   return out;
 }
 
 /**
- * Plans a query over the index: candidate chunks by bbox, time and beam, the refs of the
- * variables to read, and coalesced byte ranges per granule.
+ * Plans a query over the index of one product: candidate chunks by bbox, time and beam, the refs
+ * of the variables to read (`opts.variables`, relative to the row group of `opts.profile`), and
+ * coalesced byte ranges per granule.
  */
 export function planQuery(
   index: { granules: readonly GranuleRow[]; chunks: readonly ChunkRow[] },
   spec: QuerySpec,
-  opts: { variables: readonly string[]; maxGap?: number },
+  opts: { profile: ProductProfile; variables: readonly string[]; maxGap?: number },
 ): ReadPlan {
+  const coordinates = coordinateVariables(opts.profile);
   const byGranule = new Map<string, ChunkRead[]>();
   let candidates = 0;
   for (const chunk of index.chunks) {
     if (!chunkMatches(chunk, spec)) continue;
     candidates++;
     const reads = byGranule.get(chunk.granule_id) ?? [];
-    reads.push({ chunk, refs: refsByVariable(chunk, opts.variables) });
+    reads.push({ chunk, refs: refsByVariable(opts.profile, chunk, opts.variables) });
     byGranule.set(chunk.granule_id, reads);
   }
   const granules: GranulePlan[] = [];
@@ -155,8 +171,8 @@ export function planQuery(
         maxGap,
       );
     // The executor's two rounds: coordinates of every candidate, then the rest for chunks with hits.
-    const first = rangesOf((v) => COORDINATES.includes(v));
-    const second = rangesOf((v) => !COORDINATES.includes(v));
+    const first = rangesOf((v) => coordinates.includes(v));
+    const second = rangesOf((v) => !coordinates.includes(v));
     granules.push({ granule, chunks, ranges: [...first, ...second], maxGap });
   }
   const ranges = granules.flatMap((g) => g.ranges);

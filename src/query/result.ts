@@ -23,6 +23,17 @@ import {
   Utf8,
 } from "apache-arrow";
 import type { NumericArray } from "../hdf5/types.js";
+import type { ColumnType } from "../products/index.js";
+
+/** Values of one result column for one batch: per-row values, or one value repeated on every row. */
+export type ResultColumnData =
+  /** Per-row values; `valid` (1 = valid) where fill values became nulls. */
+  | { name: string; values: NumericArray; valid?: Uint8Array }
+  /**
+   * One value for every row (null: a column of nulls) of the given type; the field is nullable
+   * when `nullable` is set (it must be wherever the value may be null, for every batch alike).
+   */
+  | { name: string; type: ColumnType; value: string | number | null; nullable?: boolean };
 
 /** Columns of one batch of result rows, already filtered to the rows inside the AOI. */
 export interface ResultColumns {
@@ -30,14 +41,8 @@ export interface ResultColumns {
   lon: Float64Array;
   /** Nanoseconds since the Unix epoch, UTC. */
   time: BigInt64Array;
-  granule_id: string;
-  beam: string;
-  track_id: string;
-  rgt: number;
-  cycle: number;
-  spot: number;
-  /** Variables by column name, with a validity mask (1 = valid) where fill values became nulls. */
-  vars: { name: string; values: NumericArray; valid?: Uint8Array }[];
+  /** The columns between `time` and `geometry`, in order. */
+  columns: ResultColumnData[];
 }
 
 /** Arrow type of a numeric array. */
@@ -72,16 +77,6 @@ function repeatedString(value: string, n: number) {
   return makeData({ type: new Utf8(), length: n, valueOffsets: offsets, data });
 }
 
-function repeated<T extends Int8Array | Int16Array>(
-  Ctor: { new (n: number): T },
-  value: number,
-  n: number,
-): T {
-  const out = new Ctor(n);
-  out.fill(value);
-  return out;
-}
-
 /** WKB Points of (lon, lat) pairs, as one Arrow Binary column. */
 function wkbPoints(lon: Float64Array, lat: Float64Array) {
   const n = lon.length;
@@ -102,7 +97,75 @@ function wkbPoints(lon: Float64Array, lat: Float64Array) {
 /** Name of the result's geometry column. */
 export const GEOMETRY_COLUMN = "geometry";
 
-/** Builds one record batch of the result schema. Column order is fixed (DESIGN §4), extras before geometry. */
+/** Typed array constructors of the numeric column types. */
+const ARRAYS = {
+  float64: Float64Array,
+  float32: Float32Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+} as const;
+
+/** An empty array of a numeric column type. */
+export function arrayOfType(type: Exclude<ColumnType, "utf8">, n: number): NumericArray {
+  return new ARRAYS[type](n);
+}
+
+/** `values` as an array of `type` (a copy when the types differ, e.g. float32 latitudes to float64). */
+export function castArray(values: NumericArray, type: Exclude<ColumnType, "utf8">): NumericArray {
+  const Ctor = ARRAYS[type];
+  if (values instanceof Ctor) return values;
+  const out = new Ctor(values.length);
+  const wide = out instanceof BigInt64Array || out instanceof BigUint64Array;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    (out as unknown as (number | bigint)[])[i] = wide ? BigInt(v) : Number(v);
+  }
+  return out;
+}
+
+/** A column repeating `value` n times (all null when `value` is null). */
+function constantData(type: ColumnType, value: string | number | null, n: number): Data {
+  if (type === "utf8") {
+    const data = repeatedString(value === null ? "" : String(value), n);
+    return value === null
+      ? makeData({ ...dataProps(data), nullBitmap: new Uint8Array((n + 7) >> 3), nullCount: n } as never)
+      : data;
+  }
+  const values = arrayOfType(type, n);
+  if (value !== null)
+    values.fill(
+      (values instanceof BigInt64Array || values instanceof BigUint64Array
+        ? BigInt(value)
+        : Number(value)) as never,
+    );
+  const arrow = arrowTypeOf(values);
+  if (value !== null) return makeData({ type: arrow, length: n, data: values } as never);
+  return makeData({
+    type: arrow,
+    length: n,
+    data: values,
+    nullBitmap: new Uint8Array((n + 7) >> 3),
+    nullCount: n,
+  } as never);
+}
+
+/** The construction properties of a UTF-8 column, to rebuild it with a validity bitmap. */
+function dataProps(data: Data) {
+  return { type: new Utf8(), length: data.length, valueOffsets: data.valueOffsets, data: data.values };
+}
+
+/** Arrow type of a column type. */
+export function arrowType(type: ColumnType): DataType {
+  return type === "utf8" ? new Utf8() : arrowTypeOf(arrayOfType(type, 0));
+}
+
+/** Builds one record batch of the result schema: lat, lon, time, the given columns in order, geometry. */
 export function resultBatch(c: ResultColumns): RecordBatch {
   const n = c.lat.length;
   const fields: Field[] = [];
@@ -115,31 +178,17 @@ export function resultBatch(c: ResultColumns): RecordBatch {
   add("lon", new Float64(), makeData({ type: new Float64(), length: n, data: c.lon }));
   const ts = new Timestamp(TimeUnit.NANOSECOND, "UTC");
   add("time", ts, makeData({ type: ts, length: n, data: c.time }));
-  const byName = new Map(c.vars.map((v) => [v.name, v]));
-  const addVar = (name: string) => {
-    const v = byName.get(name);
-    if (!v) return;
-    const type = arrowTypeOf(v.values);
-    const nullBitmap = v.valid ? bitmapOf(v.valid) : undefined;
-    const nullCount = v.valid ? n - v.valid.reduce((s, x) => s + x, 0) : 0;
-    add(name, type, makeData({ type, length: n, data: v.values, nullBitmap, nullCount } as never), true);
-  };
-  addVar("h_li");
-  addVar("h_li_sigma");
-  addVar("atl06_quality_summary");
-  add("track_id", new Utf8(), repeatedString(c.track_id, n));
-  add("granule_id", new Utf8(), repeatedString(c.granule_id, n));
-  add("beam", new Utf8(), repeatedString(c.beam, n));
-  add("rgt", new Int16(), makeData({ type: new Int16(), length: n, data: repeated(Int16Array, c.rgt, n) }));
-  add(
-    "cycle",
-    new Int16(),
-    makeData({ type: new Int16(), length: n, data: repeated(Int16Array, c.cycle, n) }),
-  );
-  add("spot", new Int8(), makeData({ type: new Int8(), length: n, data: repeated(Int8Array, c.spot, n) }));
-  addVar("segment_id");
-  for (const v of c.vars) {
-    if (!["h_li", "h_li_sigma", "atl06_quality_summary", "segment_id"].includes(v.name)) addVar(v.name);
+  for (const column of c.columns) {
+    if ("values" in column) {
+      const type = arrowTypeOf(column.values);
+      const nullBitmap = column.valid ? bitmapOf(column.valid) : undefined;
+      const nullCount = column.valid ? n - column.valid.reduce((s, x) => s + x, 0) : 0;
+      const data = makeData({ type, length: n, data: column.values, nullBitmap, nullCount } as never);
+      add(column.name, type, data, true);
+    } else {
+      const data = constantData(column.type, column.value, n);
+      add(column.name, data.type as DataType, data, column.nullable ?? column.value === null);
+    }
   }
   add(GEOMETRY_COLUMN, new Binary(), wkbPoints(c.lon, c.lat));
   const schema = new Schema(fields);

@@ -12,19 +12,13 @@ export interface ResultRow {
   lat: number;
   lon: number;
   time: string;
-  h_li: number | null;
-  h_li_sigma: number | null;
-  atl06_quality_summary: number | null;
-  track_id: string;
   granule_id: string;
+  /** Product, e.g. "ATL06". */
+  product: string;
   beam: string;
-  rgt: number;
-  cycle: number;
-  spot: number;
-  segment_id: number | null;
   /**
-   * Extra variables by column name (`x_atc`...). 64-bit integers are numbers when they fit
-   * exactly (|v| <= 2^53 - 1), else decimal strings.
+   * The product's columns (ATL06: `h_li`, `track_id`, `rgt`...) and extra variables by column
+   * name. 64-bit integers are numbers when they fit exactly (|v| <= 2^53 - 1), else decimal strings.
    */
   [column: string]: number | string | null;
 }

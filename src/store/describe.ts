@@ -1,7 +1,7 @@
-/** What a store holds: granules, time range, extent, beams, and the variables a query can ask for. */
+/** What a store holds: products, granules, time range, extent, beams, and the variables a query can ask for. */
 import { StoreError } from "../errors.js";
 import type { AttrValue } from "../hdf5/types.js";
-import { ATL06_BEAMS, ATL06_COORDINATES, ATL06_DEFAULT_VARS, segmentGroup } from "../products/atl06.js";
+import { findProfile, type ProductProfile, rowGroupOf } from "../products/index.js";
 import { type Bbox, EMPTY_BBOX, unionBbox } from "./geo.js";
 import { sqlString, withConnection } from "./sql.js";
 import type { Store } from "./store.js";
@@ -20,12 +20,14 @@ export interface BeamSummary {
   granules: number;
   /** Chunk rows (spatial selection units). */
   chunks: number;
-  /** Along-track segments covered by the chunk rows. */
-  segments: number;
+  /** Along-track rows (segments, photons, shots) covered by the chunk rows. */
+  rows: number;
 }
 
-/** One per-segment variable, named as `query --vars` takes it (relative to the beam's segment group). */
+/** One row-rate variable, named as `query --vars` takes it (relative to the beam's row group). */
 export interface VariableSummary {
+  /** Product whose granules hold it. */
+  product: string;
   name: string;
   /** numpy-style dtypes seen (`<f4`, `|i1`...), usually one. */
   dtypes: string[];
@@ -48,9 +50,10 @@ export interface StoreSummary {
   granules: number;
   chunks: number;
   products: ProductSummary[];
-  /** Cycles and reference ground tracks present, ascending. */
+  /** Cycles, tracks (ICESat-2 RGTs, GEDI tracks) and orbits present, ascending; products without one add nothing. */
   cycles: number[];
-  rgts: number[];
+  tracks: number[];
+  orbits: number[];
   /** Earliest start and latest end of the granules, ns since the Unix epoch, UTC. */
   time: { start: bigint; end: bigint };
   /** Union of the granules' bounding boxes, lon/lat degrees (infinite when no granule has chunks). */
@@ -77,13 +80,15 @@ export async function describeStore(store: Store): Promise<StoreSummary> {
   const { beams, variables, pairs } = await withConnection(async (db) => {
     const rows = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJS();
     const beamRows = await rows(
-      `SELECT beam, count(DISTINCT granule_id) AS granules, count(*) AS chunks, sum(row_count) AS segments
+      `SELECT beam, count(DISTINCT granule_id) AS granules, count(*) AS chunks, sum(row_count) AS rows
          FROM read_parquet(${list(store.files("chunks"))}, hive_partitioning = false)
         GROUP BY beam ORDER BY beam`,
     );
     const arrayRows = await rows(
-      `SELECT path, dtype, attrs, count(*) AS n
-         FROM read_parquet(${list(store.files("arrays"))}) GROUP BY path, dtype, attrs ORDER BY path`,
+      `SELECT g.product, a.path, a.dtype, a.attrs, count(*) AS n
+         FROM read_parquet(${list(store.files("arrays"))}) a
+         JOIN read_parquet(${list(store.files("granules"))}) g USING (granule_id)
+        GROUP BY ALL ORDER BY g.product, a.path`,
     );
     const pairRows = await rows(
       `SELECT count(*) AS n FROM (SELECT DISTINCT granule_id, beam
@@ -102,7 +107,8 @@ export async function describeStore(store: Store): Promise<StoreSummary> {
       return { product, release, granules: n };
     }),
     cycles: distinctSorted(granules.map((g) => g.cycle)),
-    rgts: distinctSorted(granules.map((g) => g.rgt)),
+    tracks: distinctSorted(granules.map((g) => g.track)),
+    orbits: distinctSorted(granules.map((g) => g.orbit)),
     time: {
       start: granules.reduce((a, g) => (g.time_start < a ? g.time_start : a), granules[0]!.time_start),
       end: granules.reduce((a, g) => (g.time_end > a ? g.time_end : a), granules[0]!.time_end),
@@ -112,39 +118,56 @@ export async function describeStore(store: Store): Promise<StoreSummary> {
       beam: String(b.beam),
       granules: num(b.granules),
       chunks: num(b.chunks),
-      segments: num(b.segments),
+      rows: num(b.rows),
     })),
     granule_beams: pairs,
     variables: variablesOf(variables),
   };
 }
 
-/** Name of a dataset as `query --vars` takes it; undefined outside the beams' segment groups. */
-export function variableName(path: string): string | undefined {
-  for (const beam of ATL06_BEAMS) {
-    const prefix = `${segmentGroup(beam)}/`;
+/** Name of a dataset as `query --vars` takes it; undefined outside the beams' row groups. */
+export function variableName(profile: ProductProfile, path: string): string | undefined {
+  for (const beam of profile.beams) {
+    const prefix = `${rowGroupOf(profile, beam)}/`;
     if (path.startsWith(prefix)) return path.slice(prefix.length);
   }
   return undefined;
 }
 
-const ALWAYS: ReadonlySet<string> = new Set([...Object.values(ATL06_COORDINATES), ...ATL06_DEFAULT_VARS]);
+/** Variables every result of a product carries: its coordinates and the datasets of its columns. */
+function defaultVariables(profile: ProductProfile): Set<string> {
+  const names = new Set<string>(Object.values(profile.coordinates));
+  for (const c of profile.columns)
+    if (typeof c !== "string" && c.source.kind === "dataset") names.add(c.source.path);
+  return names;
+}
 
-/** Folds (path, dtype, attrs, count) groups of the arrays table into one entry per variable name. */
+/** Folds (product, path, dtype, attrs, count) groups of the arrays table into one entry per product and variable name. */
 function variablesOf(groups: Record<string, unknown>[]): VariableSummary[] {
   const byName = new Map<string, VariableSummary>();
   for (const g of groups) {
-    const name = variableName(String(g.path));
-    if (name === undefined) continue;
-    const v = byName.get(name) ?? { name, dtypes: [], default: ALWAYS.has(name), beams: 0 };
-    byName.set(name, v);
+    const product = String(g.product);
+    const profile = findProfile(product);
+    const name = profile && variableName(profile, String(g.path));
+    if (!profile || name === undefined) continue;
+    const key = `${product}\u0000${name}`;
+    const v = byName.get(key) ?? {
+      product,
+      name,
+      dtypes: [],
+      default: defaultVariables(profile).has(name),
+      beams: 0,
+    };
+    byName.set(key, v);
     if (!v.dtypes.includes(String(g.dtype))) v.dtypes.push(String(g.dtype));
     v.beams += num(g.n);
     const attrs = parseAttrs(String(g.attrs));
     v.units ??= textOf(attrs.units);
     v.long_name ??= textOf(attrs.long_name);
   }
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...byName.values()].sort(
+    (a, b) => a.product.localeCompare(b.product) || a.name.localeCompare(b.name),
+  );
 }
 
 function parseAttrs(json: string): Record<string, AttrValue> {
@@ -170,6 +193,6 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): [string, num
   return [...counts].sort(([a], [b]) => a.localeCompare(b));
 }
 
-function distinctSorted(values: readonly number[]): number[] {
-  return [...new Set(values)].sort((a, b) => a - b);
+function distinctSorted(values: readonly (number | null)[]): number[] {
+  return [...new Set(values.filter((v): v is number => v !== null))].sort((a, b) => a - b);
 }

@@ -17,7 +17,8 @@ export type StoreTable = (typeof STORE_TABLES)[number];
 
 /**
  * One indexing commit: part files holding the rows of some granules. `chunks` and `chunk_cells`
- * are split into hive-style partitions by cycle (`chunks/cycle=20/part-<id>.parquet`).
+ * are split into hive-style partitions by product and month of the granule's start
+ * (`chunks/product=ATL06/month=2023-08/part-<id>.parquet`).
  */
 export interface PartSet {
   /** Unique id; part file names carry it. */
@@ -34,6 +35,8 @@ export interface GranuleFingerprint {
   size: number;
   etag: string | null;
   mtime: number | null;
+  /** The granule's product (its profile's name), so that a store lists its products without reading parts. */
+  product: string;
   /** Id of the part set holding this granule's rows. */
   part: string;
 }
@@ -44,10 +47,17 @@ export interface StagedPartSet {
   fingerprints: Record<string, Omit<GranuleFingerprint, "part">>;
 }
 
+/**
+ * Version of the store format this code writes and reads. 3: product-generic granule columns
+ * (`orbit`, `track`, `cycle`, `region`, `attrs`), chunk `beam_kind`, partitions by product and
+ * month, and the product of every granule in the manifest.
+ */
+export const STORE_VERSION = 3;
+
 /** Contents of `manifest.json`. */
 export interface Manifest {
   format: typeof STORE_FORMAT;
-  version: 2;
+  version: typeof STORE_VERSION;
   /** H3 resolution of `h3_cells` and `chunk_cells`. */
   h3_resolution: number;
   /** ISO 8601 time of the last commit. */
@@ -60,7 +70,7 @@ export interface Manifest {
 export function emptyManifest(h3Resolution: number): Manifest {
   return {
     format: STORE_FORMAT,
-    version: 2,
+    version: STORE_VERSION,
     h3_resolution: h3Resolution,
     updated: new Date().toISOString(),
     parts: [],
@@ -88,10 +98,11 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   if (manifest.format !== STORE_FORMAT) {
     throw new StoreError(dir, `${dir}: not a geochunks store (format ${String(manifest.format)})`);
   }
-  if (manifest.version !== 2) {
+  if (manifest.version !== STORE_VERSION) {
     throw new StoreError(
       dir,
-      `${dir}: store format version ${manifest.version} is not supported (expected 2); re-index into a new store`,
+      `${dir}: store format version ${manifest.version} is not supported by this version of geochunks ` +
+        `(it reads version ${STORE_VERSION}); re-index the granules with this version into a new store`,
     );
   }
   return manifest;

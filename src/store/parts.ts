@@ -26,7 +26,7 @@ export interface StoreBatch {
 }
 
 /**
- * Rows per row group of `chunks` parts. Chunk rows are about 5 KB (63 refs each for ATL06); 2048 rows
+ * Rows per row group of `chunks` parts. Chunk rows are about 5 KB (63 refs each for a land-ice granule); 2048 rows
  * (~10 MB uncompressed) keep a row group's bbox small after the Hilbert sort, so a bbox query
  * skips most groups, while footers stay small.
  */
@@ -58,14 +58,34 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 }
 
 /**
+ * A hive partition directory name, `key=value`, with the value percent-encoded where a path or
+ * hive reader would misread it (product names are plain, but nothing else guarantees it).
+ */
+export function partitionKey(key: string, value: string): string {
+  return `${key}=${value.replace(/[^A-Za-z0-9_.-]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)}`;
+}
+
+/**
+ * The partition of a granule's chunk rows: its product, then the UTC month of its start
+ * (`product=ATL06/month=2023-08`). Every product has both, unlike ICESat-2's cycle; a month keeps
+ * time queries pruning whole directories and daily appends landing in the newest one.
+ */
+export function partitionOf(granule: GranuleRow): string {
+  const ms = Number(granule.time_start / 1_000_000n);
+  const month = Number.isFinite(ms) ? new Date(ms).toISOString().slice(0, 7) : "0000-00";
+  return `${partitionKey("product", granule.product)}/${partitionKey("month", month)}`;
+}
+
+/**
  * Writes a batch as a new part set: one `granules` and one `arrays` file, and `chunks` and
- * `chunk_cells` files per cycle partition, chunks sorted along a Hilbert curve. Each file is written
+ * `chunk_cells` files per product and month partition ({@link partitionOf}), chunks sorted along
+ * a Hilbert curve. Each file is written
  * under a temporary name and renamed; nothing is visible until a manifest lists the set.
  */
 export async function writePartSet(dir: string, batch: StoreBatch): Promise<PartSet> {
   const id = newPartId();
   const files: Record<StoreTable, string[]> = { granules: [], arrays: [], chunks: [], chunk_cells: [] };
-  const cycleOf = new Map(batch.granules.map((g) => [g.granule_id, String(g.cycle).padStart(2, "0")]));
+  const partOf = new Map(batch.granules.map((g) => [g.granule_id, partitionOf(g)]));
   const granuleBbox = batch.granules.reduce((acc, g) => unionBbox(acc, g.bbox), EMPTY_BBOX);
   files.granules.push(`granules/part-${id}.parquet`);
   await writeAtomic(
@@ -80,11 +100,11 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Part
   files.arrays.push(`arrays/part-${id}.parquet`);
   await writeAtomic(dir, files.arrays[0]!, tableToParquet(arraysTable(batch.arrays)));
   const cellsByChunk = groupBy(batch.chunkCells, (c) => c.chunk_id);
-  for (const [cycle, rows] of groupBy(batch.chunks, (c) => cycleOf.get(c.granule_id) ?? "00")) {
+  for (const [partition, rows] of groupBy(batch.chunks, (c) => partOf.get(c.granule_id)!)) {
     const keyed = rows.map((row) => ({ row, key: centre(row.bbox) })).sort((a, b) => a.key - b.key);
     const chunks = keyed.map((k) => k.row);
     const bbox = chunks.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
-    const chunkFile = `chunks/cycle=${cycle}/part-${id}.parquet`;
+    const chunkFile = `chunks/${partition}/part-${id}.parquet`;
     const geo = geoMetadata({
       geometryTypes: ["LineString", "MultiLineString"],
       bbox: toArray(bbox),
@@ -97,7 +117,7 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Part
     );
     files.chunks.push(chunkFile);
     const cells = chunks.flatMap((c) => cellsByChunk.get(c.chunk_id) ?? []);
-    const cellFile = `chunk_cells/cycle=${cycle}/part-${id}.parquet`;
+    const cellFile = `chunk_cells/${partition}/part-${id}.parquet`;
     await writeAtomic(
       dir,
       cellFile,

@@ -44,6 +44,15 @@ function plain(v: unknown): unknown {
   return Array.isArray(v) ? v.map(plain) : v;
 }
 
+const nullableNumber = (v: unknown): number | null => (v == null ? null : num(v));
+
+/** The granule's `attrs` JSON object; {} when absent or not an object. */
+function parseAttrs(v: unknown): Record<string, string | number> {
+  if (typeof v !== "string") return {};
+  const parsed = JSON.parse(v) as unknown;
+  return parsed !== null && typeof parsed === "object" ? (parsed as Record<string, string | number>) : {};
+}
+
 /**
  * A granule row from plain values, as both Arrow (after {@link plain}) and DuckDB give them.
  * Times are bigint nanoseconds; a missing geometry becomes empty.
@@ -57,10 +66,11 @@ export function granuleFromPlain(r: Plain): GranuleRow {
     mtime: (r.mtime as number | null) ?? null,
     product: r.product as string,
     release: r.release as string,
-    rgt: r.rgt as number,
-    cycle: r.cycle as number,
-    region: r.region as number,
-    sc_orient: r.sc_orient as number,
+    orbit: nullableNumber(r.orbit),
+    track: nullableNumber(r.track),
+    cycle: nullableNumber(r.cycle),
+    region: nullableNumber(r.region),
+    attrs: parseAttrs(r.attrs),
     time_start: r.time_start as bigint,
     time_end: r.time_end as bigint,
     bbox: bbox(r.bbox),
@@ -88,8 +98,7 @@ export function chunkFromPlain(r: Plain): ChunkRow {
     chunk_id: r.chunk_id as string,
     granule_id: r.granule_id as string,
     beam: r.beam as string,
-    spot: r.spot as number,
-    strong: r.strong as boolean,
+    beam_kind: (r.beam_kind as string | null) ?? "",
     row_start: num(r.row_start),
     row_count: r.row_count as number,
     time_start: r.time_start as bigint,
@@ -102,6 +111,7 @@ export function chunkFromPlain(r: Plain): ChunkRow {
       (ref): ChunkRefRow => ({
         path: ref.path as string,
         chunk_start: num(ref.chunk_start),
+        col_start: ref.col_start == null ? 0 : num(ref.col_start),
         offset: num(ref.offset),
         size: num(ref.size),
         filter_mask: num(ref.filter_mask),

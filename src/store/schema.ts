@@ -2,11 +2,9 @@
 import {
   Table as ArrowTable,
   Binary,
-  Bool,
   type DataType,
   Field,
   Float64,
-  Int8,
   Int16,
   Int32,
   Int64,
@@ -23,22 +21,20 @@ import {
   type Vector,
   vectorFromArray,
 } from "apache-arrow";
+import type { GranuleAttributes } from "../products/index.js";
 import type { Bbox } from "./geo.js";
 
-/** One indexed file. Times are nanoseconds since the Unix epoch, UTC. */
-export interface GranuleRow {
-  granule_id: string;
+/**
+ * One indexed file: its identity as its product profile reads it (generic `orbit`, `track`,
+ * `cycle`, `region`, and the profile's own `attrs`, stored as a JSON object), where it is and what
+ * version of it was indexed. Times are nanoseconds since the Unix epoch, UTC.
+ */
+export interface GranuleRow extends GranuleAttributes {
   url: string;
   size: number;
   etag: string | null;
   /** Modification time of a local file, ms since the Unix epoch. */
   mtime: number | null;
-  product: string;
-  release: string;
-  rgt: number;
-  cycle: number;
-  region: number;
-  sc_orient: number;
   time_start: bigint;
   time_end: bigint;
   bbox: Bbox;
@@ -66,6 +62,8 @@ export interface ChunkRefRow {
   path: string;
   /** First row (along-track element) of the stored chunk. */
   chunk_start: number;
+  /** First element of the stored chunk along the second dimension (0 for 1-D datasets and full-width chunks). */
+  col_start: number;
   offset: number;
   size: number;
   filter_mask: number;
@@ -75,9 +73,10 @@ export interface ChunkRefRow {
 export interface ChunkRow {
   chunk_id: string;
   granule_id: string;
+  /** Beam group name (`gt1l`, `BEAM0101`). */
   beam: string;
-  spot: number;
-  strong: boolean;
+  /** The beam's class in its granule ("strong", "weak", "full", "coverage"; "" when unknown), for `--beams`. */
+  beam_kind: string;
   row_start: number;
   row_count: number;
   time_start: bigint;
@@ -105,6 +104,7 @@ const refType = () =>
   new Struct([
     new Field("path", new Utf8(), false),
     new Field("chunk_start", new Int64(), false),
+    new Field("col_start", new Int32(), false),
     new Field("offset", new Int64(), false),
     new Field("size", new Int64(), false),
     new Field("filter_mask", new Uint32(), false),
@@ -129,10 +129,11 @@ export function granulesTable(rows: GranuleRow[]): Table {
     mtime: col(rows, (r) => r.mtime, new Float64()),
     product: col(rows, (r) => r.product, new Utf8()),
     release: col(rows, (r) => r.release, new Utf8()),
-    rgt: col(rows, (r) => r.rgt, new Int16()),
+    orbit: col(rows, (r) => r.orbit, new Int32()),
+    track: col(rows, (r) => r.track, new Int32()),
     cycle: col(rows, (r) => r.cycle, new Int16()),
-    region: col(rows, (r) => r.region, new Int8()),
-    sc_orient: col(rows, (r) => r.sc_orient, new Int8()),
+    region: col(rows, (r) => r.region, new Int16()),
+    attrs: col(rows, (r) => JSON.stringify(r.attrs), new Utf8()),
     time_start: timestamps(rows.map((r) => r.time_start)),
     time_end: timestamps(rows.map((r) => r.time_end)),
     bbox: col(rows, (r) => r.bbox, bboxType()),
@@ -164,8 +165,7 @@ export function chunksTable(rows: ChunkRow[]): Table {
     chunk_id: col(rows, (r) => r.chunk_id, new Utf8()),
     granule_id: col(rows, (r) => r.granule_id, new Utf8()),
     beam: col(rows, (r) => r.beam, new Utf8()),
-    spot: col(rows, (r) => r.spot, new Int8()),
-    strong: col(rows, (r) => r.strong, new Bool()),
+    beam_kind: col(rows, (r) => r.beam_kind, new Utf8()),
     row_start: col(rows, (r) => BigInt(r.row_start), new Int64()),
     row_count: col(rows, (r) => r.row_count, new Int32()),
     time_start: timestamps(rows.map((r) => r.time_start)),
@@ -182,6 +182,7 @@ function refToArrow(ref: ChunkRefRow) {
   return {
     path: ref.path,
     chunk_start: BigInt(ref.chunk_start),
+    col_start: ref.col_start,
     offset: BigInt(ref.offset),
     size: BigInt(ref.size),
     filter_mask: ref.filter_mask,

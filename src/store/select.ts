@@ -61,8 +61,12 @@ export interface ChunkSelection {
   start?: bigint;
   /** Exclusive end, ns since the Unix epoch. */
   end?: bigint;
-  /** Beam names and/or "strong"/"weak"; all when empty. */
+  /** Beam names and/or beam kinds ("strong", "weak", "full"...); all when empty. */
   beams?: string[];
+  /** Beam kinds of the product: names in `beams` that select by kind rather than by beam name. */
+  beamKinds?: readonly string[];
+  /** Only this product's chunks (its partitions); all products when undefined. */
+  product?: string;
   /** Candidate test. Default "auto". */
   method?: SelectionMethod;
 }
@@ -119,10 +123,10 @@ function whereClause(
   if (sel.end !== undefined) parts.push(`time_start < ${timestampLiteral(floorDiv(sel.end, 1000n) + 1n)}`);
   const beams = sel.beams ?? [];
   if (beams.length > 0) {
-    const names = beams.filter((b) => b !== "strong" && b !== "weak");
+    const kinds = beams.filter((b) => sel.beamKinds?.includes(b));
+    const names = beams.filter((b) => !kinds.includes(b));
     const alts = [`beam IN (${names.map(sqlString).join(", ") || "NULL"})`];
-    if (beams.includes("strong")) alts.push("strong");
-    if (beams.includes("weak")) alts.push("NOT strong");
+    if (kinds.length > 0) alts.push(`beam_kind IN (${kinds.map(sqlString).join(", ")})`);
     parts.push(`(${alts.join(" OR ")})`);
   }
   return parts.join(" AND ");
@@ -152,13 +156,17 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
         }
       : undefined;
   return withConnection(async (db) => {
-    const where = whereClause(sel, cover, store.files("chunk_cells"));
+    const scope = { product: sel.product };
+    const chunkFiles = store.files("chunks", scope);
+    if (chunkFiles.length === 0)
+      return { granules: [], chunks: [], arrays: [], method, coverCells: cover?.cells.length };
+    const where = whereClause(sel, cover, store.files("chunk_cells", scope));
     const coverCells = cover?.cells.length;
     const chunks = (
       await db.runAndReadAll(
-        `SELECT chunk_id, granule_id, beam, spot, strong, row_start, row_count, epoch_ns(time_start) AS time_start,
+        `SELECT chunk_id, granule_id, beam, beam_kind, row_start, row_count, epoch_ns(time_start) AS time_start,
                 epoch_ns(time_end) AS time_end, bbox, ST_AsWKB(geometry) AS geometry, footprint_error, refs
-           FROM read_parquet(${list(store.files("chunks"))}, hive_partitioning = false) WHERE ${where}`,
+           FROM read_parquet(${list(chunkFiles)}, hive_partitioning = false) WHERE ${where}`,
       )
     )
       .getRowObjectsJS()
@@ -168,7 +176,7 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
     const inIds = `granule_id IN (${ids.map(sqlString).join(", ")})`;
     const granules = (
       await db.runAndReadAll(
-        `SELECT granule_id, url, size, etag, mtime, product, release, rgt, cycle, region, sc_orient,
+        `SELECT granule_id, url, size, etag, mtime, product, release, orbit, track, cycle, region, attrs,
                 epoch_ns(time_start) AS time_start, epoch_ns(time_end) AS time_end, bbox
            FROM read_parquet(${list(store.files("granules"))}) WHERE ${inIds}`,
       )
@@ -188,16 +196,16 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
 }
 
 /**
- * The element type (HDF5 dtype) of a per-segment variable (`ground_track/x_atc`) in any granule of
- * the store, or undefined when no granule has it.
+ * The element type (HDF5 dtype) of a dataset at any of `paths` in any granule of the store, or
+ * undefined when no granule has one.
  */
-export async function segmentVariableType(store: Store, variable: string): Promise<string | undefined> {
-  if (store.manifest.parts.length === 0) return undefined;
+export async function variableType(store: Store, paths: readonly string[]): Promise<string | undefined> {
+  if (store.manifest.parts.length === 0 || paths.length === 0) return undefined;
   return withConnection(async (db) => {
     const rows = (
       await db.runAndReadAll(
         `SELECT dtype FROM read_parquet(${list(store.files("arrays"))})
-          WHERE suffix(path, ${sqlString(`/land_ice_segments/${variable}`)}) LIMIT 1`,
+          WHERE path IN (${paths.map(sqlString).join(", ")}) LIMIT 1`,
       )
     ).getRowObjectsJS();
     return rows.length > 0 ? String(rows[0]!.dtype) : undefined;

@@ -15,7 +15,7 @@ import {
   writeManifest,
 } from "./manifest.js";
 import { readParquetFile } from "./parquet.js";
-import { mergeBatches, readPartSet, type StoreBatch, writePartSet } from "./parts.js";
+import { mergeBatches, partitionKey, readPartSet, type StoreBatch, writePartSet } from "./parts.js";
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
 import type { ArrayRow, ChunkRow, GranuleRow } from "./schema.js";
 
@@ -45,6 +45,13 @@ export interface CommitReport {
   granules: string[];
   /** Part sets made visible. */
   parts: number;
+}
+
+/** Which part files of a table hold rows of `product` (all of them when it is undefined or the table is not partitioned). */
+function partitionFilter(table: StoreTable, product: string | undefined): (file: string) => boolean {
+  if (product === undefined || table === "granules" || table === "arrays") return () => true;
+  const dir = `${table}/${partitionKey("product", product)}/`;
+  return (file) => file.startsWith(dir);
 }
 
 /** An open store. Reads see the manifest as it was when opened or last committed (a snapshot). */
@@ -90,9 +97,18 @@ export class Store {
     return this.#manifest;
   }
 
-  /** Absolute paths of the visible part files of a table. */
-  files(table: StoreTable): string[] {
-    return this.#manifest.parts.flatMap((p) => p.files[table].map((f) => join(this.dir, f)));
+  /**
+   * Absolute paths of the visible part files of a table; with `product`, only the `chunks` and
+   * `chunk_cells` partitions of that product (the `granules` and `arrays` parts are not partitioned).
+   */
+  files(table: StoreTable, opts: { product?: string } = {}): string[] {
+    const keep = partitionFilter(table, opts.product);
+    return this.#manifest.parts.flatMap((p) => p.files[table].filter(keep).map((f) => join(this.dir, f)));
+  }
+
+  /** Products of the visible granules, sorted by name. */
+  products(): string[] {
+    return [...new Set(Object.values(this.#manifest.granules).map((g) => g.product))].sort();
   }
 
   /** All granule rows. */
@@ -156,7 +172,7 @@ export class Store {
   }
 
   /**
-   * Rewrites all visible rows as one part set (per cycle partition) and removes the old parts and
+   * Rewrites all visible rows as one part set (per product and month partition) and removes the old parts and
    * any orphaned files a crashed writer left. Query results do not change.
    */
   async compact(): Promise<{ before: number; after: number }> {
@@ -190,7 +206,10 @@ export class Store {
   async #writeStaged(batch: StoreBatch): Promise<StagedPartSet> {
     const part = await writePartSet(this.dir, batch);
     const fingerprints = Object.fromEntries(
-      batch.granules.map((g) => [g.granule_id, { url: g.url, size: g.size, etag: g.etag, mtime: g.mtime }]),
+      batch.granules.map((g) => [
+        g.granule_id,
+        { url: g.url, size: g.size, etag: g.etag, mtime: g.mtime, product: g.product },
+      ]),
     );
     return { part, fingerprints };
   }

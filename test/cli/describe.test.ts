@@ -91,8 +91,9 @@ describe("geochunks describe", () => {
       ymax: Math.max(...rows.map((g) => g.bbox.ymax)),
     });
     expect(summary.products).toEqual([{ product: "ATL06", release: "006", granules: 3 }]);
-    expect(summary.cycles).toEqual([...new Set(rows.map((g) => g.cycle))].sort((a, b) => a - b));
-    expect(summary.rgts).toEqual([...new Set(rows.map((g) => g.rgt))].sort((a, b) => a - b));
+    expect(summary.cycles).toEqual([...new Set(rows.map((g) => g.cycle!))].sort((a, b) => a - b));
+    expect(summary.tracks).toEqual([...new Set(rows.map((g) => g.track!))].sort((a, b) => a - b));
+    expect(summary.orbits).toEqual([]);
   });
 
   it("lists the beams of the granule files and every per-segment variable with its dtype, units and long_name", async () => {
@@ -151,7 +152,7 @@ describe("geochunks describe", () => {
       "2",
       ...json.beams
         .filter((b: { beam: string }) => b.beam === "gt2l")
-        .flatMap((b: { chunks: number; segments: number }) => [String(b.chunks), String(b.segments)]),
+        .flatMap((b: { chunks: number; rows: number }) => [String(b.chunks), String(b.rows)]),
     ]);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { findProfile } from "../../src/products/index.js";
 import { parseAoi } from "../../src/query/aoi.js";
 import { chunkMatches, coalesceRanges, planQuery, queryVariables } from "../../src/query/plan.js";
 import type { ChunkRow, GranuleRow } from "../../src/store/schema.js";
@@ -18,8 +19,7 @@ function chunk(
     chunk_id: `${granule}/${beam}/${rowStart}`,
     granule_id: granule,
     beam,
-    spot: 1,
-    strong: beam.endsWith("l"),
+    beam_kind: beam.endsWith("l") ? "strong" : "weak",
     row_start: rowStart,
     row_count: 10,
     time_start: ns("2020-01-01T00:00:00Z"),
@@ -31,6 +31,7 @@ function chunk(
     refs: ["latitude", "longitude", "delta_time", "h_li", "other"].map((v, i) => ({
       path: path(v),
       chunk_start: rowStart,
+      col_start: 0,
       offset: offset + i * 1000,
       size: 900,
       filter_mask: 0,
@@ -85,11 +86,12 @@ describe("query planning", () => {
       chunk("a", "gt1l", 0, [12, 12, 13, 13], 300_000),
       chunk("a", "gt1l", 20, [50, 50, 51, 51], 400_000),
     ];
-    const variables = queryVariables(["h_li"]);
+    const profile = findProfile("ATL06")!;
+    const variables = queryVariables(profile, ["h_li"]);
     const plan = planQuery(
       { granules: [granule("b"), granule("a")], chunks: rows },
       { aoi },
-      { variables, maxGap: 200 },
+      { profile, variables, maxGap: 200 },
     );
     expect(plan.chunksCandidate).toBe(4);
     expect(plan.granules.map((g) => g.granule.granule_id)).toEqual(["a", "b"]);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -18,10 +18,11 @@ function batch(id: string, size: number): StoreBatch {
         mtime: 1000,
         product: "ATL06",
         release: "006",
-        rgt: 878,
+        orbit: null,
+        track: 878,
         cycle: 20,
         region: 2,
-        sc_orient: 0,
+        attrs: { sc_orient: 0 },
         time_start: 1692202985579207123n,
         time_end: 1692202995579207123n,
         bbox,
@@ -45,8 +46,7 @@ function batch(id: string, size: number): StoreBatch {
         chunk_id: `${id}/gt1l/0`,
         granule_id: id,
         beam: "gt1l",
-        spot: 1,
-        strong: true,
+        beam_kind: "strong",
         row_start: 0,
         row_count: 10000,
         time_start: 1692202985579207123n,
@@ -59,6 +59,7 @@ function batch(id: string, size: number): StoreBatch {
           {
             path: "/gt1l/land_ice_segments/h_li",
             chunk_start: 0,
+            col_start: 0,
             offset: 2 ** 40,
             size: 33205,
             filter_mask: 0,
@@ -96,7 +97,7 @@ describe("store commits", () => {
         .filter((f) => f.endsWith(".parquet"));
     await store.commit(batch("G1", 100));
     const first = parquetFiles();
-    expect(first.filter((f) => f.startsWith("chunks/cycle=20/"))).toHaveLength(1);
+    expect(first.filter((f) => f.startsWith("chunks/product=ATL06/month=2023-08/"))).toHaveLength(1);
     await store.commit(batch("G2", 200));
     expect(parquetFiles()).toEqual(expect.arrayContaining(first));
     await store.commit(batch("G1", 150));
@@ -144,15 +145,18 @@ describe("store commits", () => {
     for (const id of ["G1", "G2", "G3"]) await store.commit(batch(id, 100));
     const before = await (await Store.open(dir)).chunks();
     const { writeFileSync, mkdirSync } = await import("node:fs");
-    mkdirSync(join(dir, "chunks", "cycle=99"), { recursive: true });
-    writeFileSync(join(dir, "chunks", "cycle=99", "part-orphan.parquet"), "left by a crashed writer");
+    mkdirSync(join(dir, "chunks", "product=ATL06", "month=1999-01"), { recursive: true });
+    writeFileSync(
+      join(dir, "chunks", "product=ATL06", "month=1999-01", "part-orphan.parquet"),
+      "left by a crashed writer",
+    );
     expect(await store.compact()).toEqual({ before: 3, after: 1 });
     const after = await (await Store.open(dir)).chunks();
     const byId = (rows: typeof before) => [...rows].sort((x, y) => x.chunk_id.localeCompare(y.chunk_id));
     expect(byId(after)).toEqual(byId(before));
     const files = readdirSync(dir, { recursive: true }).map(String);
     expect(files.filter((f) => f.endsWith(".parquet"))).toHaveLength(4);
-    expect(files).not.toContain("chunks/cycle=99/part-orphan.parquet");
+    expect(files).not.toContain("chunks/product=ATL06/month=1999-01/part-orphan.parquet");
   });
 
   it("breaks a lock left by a process that no longer exists", async () => {
@@ -172,5 +176,23 @@ describe("store commits", () => {
     dir = mkdtempSync(join(tmpdir(), "geochunks-store-"));
     await expect(Store.open(join(dir, "nope"))).rejects.toThrow(/nope: no such store/);
     await expect(Store.open(dir)).rejects.toThrow(/not a geochunks store/);
+  });
+});
+
+describe("store format versions", () => {
+  it("refuses a store of an older format, saying to re-index", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "geochunks-v2-"));
+    try {
+      writeFileSync(
+        join(dir, "manifest.json"),
+        JSON.stringify({ format: "geochunks-store", version: 2, h3_resolution: 6, parts: [], granules: {} }),
+      );
+      await expect(Store.open(dir)).rejects.toThrow(
+        `${dir}: store format version 2 is not supported by this version of geochunks (it reads version 3); ` +
+          "re-index the granules with this version into a new store",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -77,6 +77,7 @@ export const ATL06_RESULT_COLUMNS = [
   "atl06_quality_summary",
   "track_id",
   "granule_id",
+  "product",
   "beam",
   "rgt",
   "cycle",

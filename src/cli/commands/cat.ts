@@ -1,7 +1,9 @@
 /** `geochunks cat <file|url> <dataset> [--slice START:STOP] [--json]`: a dataset's values. */
+
 import { namingInput } from "../../errors.js";
 import type { AttrValue, DatasetValues } from "../../hdf5/index.js";
 import { Hdf5File } from "../../hdf5/index.js";
+import { exampleDatasets, registeredProfiles } from "../../products/index.js";
 import { openSource, withReadStats } from "../../source/index.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io } from "../program.js";
@@ -15,6 +17,7 @@ interface CatFlags {
 
 /** Adds `cat` to the program. */
 export function catCommand(program: Command, io: Io): void {
+  const example = exampleDatasets(registeredProfiles()[0]!);
   const command = program
     .command("cat")
     .description(
@@ -22,7 +25,7 @@ export function catCommand(program: Command, io: Io): void {
         "integers exact, floats as the shortest text that reads back the same, -0 kept",
     )
     .argument("<file|url>", "an HDF5 file: local path, http(s):// or s3:// URL")
-    .argument("<dataset>", "the dataset's path in the file, e.g. /gt1l/land_ice_segments/h_li");
+    .argument("<dataset>", `the dataset's path in the file, e.g. ${example.variable}`);
   addOptions(command, [
     {
       flags: "--slice <start:stop>",
@@ -46,8 +49,8 @@ export function catCommand(program: Command, io: Io): void {
     },
   ]);
   examples(command, [
-    "geochunks cat granule.h5 /gt1l/land_ice_segments/h_li --slice 0:3",
-    "geochunks cat granule.h5 /ancillary_data/data_start_utc --json",
+    `geochunks cat granule.h5 ${example.variable} --slice 0:3`,
+    `geochunks cat granule.h5 ${example.time} --json`,
   ]);
   command.action((input: string, path: string, opts: CatFlags) => cat(input, path, opts, io));
 }

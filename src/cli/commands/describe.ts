@@ -7,7 +7,7 @@ export function describeCommand(program: Command, io: Io): void {
   const command = program
     .command("describe")
     .description(
-      "summarise a store: products, granules, time range, extent, beams, and every per-segment variable " +
+      "summarise a store: products, granules, time range, extent, beams, and every row-rate variable " +
         "`query --vars` can ask for, with its dtype, units and long name",
     );
   addOptions(command, [
@@ -86,19 +86,32 @@ export function summaryText(s: StoreSummary): string[] {
     `time       ${isoNanos(s.time.start)} .. ${isoNanos(s.time.end)}`,
     `bbox       ${[xmin, ymin, xmax, ymax].map(degrees).join(", ")} (west, south, east, north; degrees)`,
     `cycles     ${runs(s.cycles)}`,
-    `rgts       ${runs(s.rgts)}`,
+    `tracks     ${runs(s.tracks)}`,
+    ...(s.orbits.length > 0 ? [`orbits     ${runs(s.orbits)}`] : []),
     `chunks     ${s.chunks}`,
     `beams      ${s.beams.map((b) => b.beam).join(" ")}`,
     ...table([
-      ["beam", "granules", "chunks", "segments"],
-      ...s.beams.map((b) => [b.beam, String(b.granules), String(b.chunks), String(b.segments)]),
+      ["beam", "granules", "chunks", "rows"],
+      ...s.beams.map((b) => [b.beam, String(b.granules), String(b.chunks), String(b.rows)]),
     ]),
-    `variables  ${s.variables.length} per segment, for query --vars (* = in every result already)`,
-    ...table([
-      ["name", "dtype", "units", "long_name"],
-      ...s.variables.map((v) => variableRow(v, s.granule_beams)),
-    ]),
+    ...variableLines(s),
   ];
+}
+
+/** The variables table, one per product when the store holds several. */
+function variableLines(s: StoreSummary): string[] {
+  const products = [...new Set(s.variables.map((v) => v.product))];
+  return products.flatMap((product) => {
+    const variables = s.variables.filter((v) => v.product === product);
+    const of = products.length > 1 ? ` of ${product}` : "";
+    return [
+      `variables  ${variables.length} per row${of}, for query --vars (* = in every result already)`,
+      ...table([
+        ["name", "dtype", "units", "long_name"],
+        ...variables.map((v) => variableRow(v, s.granule_beams)),
+      ]),
+    ];
+  });
 }
 
 function variableRow(v: VariableSummary, pairs: number): string[] {

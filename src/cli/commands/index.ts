@@ -1,4 +1,6 @@
 /** `geochunks index <inputs...> --store DIR`: index granules into a store. */
+
+import { registeredProfiles } from "../../products/index.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { expandInputs } from "../inputs.js";
@@ -44,10 +46,12 @@ export function indexCommand(program: Command, io: Io): void {
     { flags: "--store <dir>", meaning: "the store folder", required: true, example: "--store idx" },
     {
       flags: "--product <name>",
-      meaning: "product of the granules: auto (from each file's metadata) or ATL06",
+      meaning:
+        `product of the granules: auto (each file's own, from its metadata) or one of ${productNames().join(", ")} ` +
+        "(only that product is indexed, others are skipped; a file whose metadata names no product is read as it)",
       default: "auto",
-      example: "--product ATL06",
-      parse: oneOf(["auto", "ATL06"]),
+      example: `--product ${productNames()[0]}`,
+      parse: oneOf(["auto", ...productNames()]),
     },
     {
       flags: "--h3-res <n>",
@@ -88,9 +92,14 @@ export function indexCommand(program: Command, io: Io): void {
   examples(command, [
     'geochunks index ".cache/demo/granules/*.h5" --store idx',
     "geochunks index @granules.txt --store idx --concurrency 8",
-    "geochunks index s3://bucket/atl06/ATL06_20190601202758_10330303_006_01.h5 --store idx --anonymous",
+    "geochunks index s3://bucket/granules/granule.h5 --store idx --anonymous",
   ]);
   command.action((inputs: string[], opts: IndexFlags) => runIndex(inputs, opts, io));
+}
+
+/** Names `--product` takes besides auto. */
+function productNames(): string[] {
+  return registeredProfiles().map((p) => p.name);
 }
 
 async function runIndex(positionals: string[], values: IndexFlags, io: Io): Promise<void> {
@@ -106,6 +115,7 @@ async function runIndex(positionals: string[], values: IndexFlags, io: Io): Prom
     report = await indexGranules(inputs, {
       store,
       h3Resolution: values.h3Res,
+      product: values.product === "auto" ? undefined : values.product,
       concurrency: values.concurrency,
       shard: values.shard,
       strict: values.strict ?? false,

@@ -13,10 +13,7 @@ export function inspectCommand(program: Command, io: Io): void {
   addOptions(command, [
     { flags: "--json", meaning: "print the full report as JSON", default: "text", example: "--json" },
   ]);
-  examples(command, [
-    "geochunks inspect ATL06_20190601202758_10330303_006_01.h5",
-    "geochunks inspect granule.h5 --json",
-  ]);
+  examples(command, ["geochunks inspect granule.h5", "geochunks inspect granule.h5 --json"]);
   command.action((input: string, opts: { json?: boolean }) => inspect(input, opts, io.out));
 }
 

@@ -3,6 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { InvalidAoiError } from "../../errors.js";
 import { formatOf, OUTPUT_FORMATS, STDOUT } from "../../export/formats.js";
+import { type FilterValue, type ProductProfile, registeredProfiles } from "../../products/index.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io, integerIn, list, oneOf } from "../program.js";
@@ -18,6 +19,7 @@ interface QueryFlags extends Record<string, unknown> {
   beams?: string;
   vars?: string;
   select?: "auto" | "bbox" | "h3";
+  product?: string;
   quality?: boolean;
   concurrency?: number;
   stats?: boolean;
@@ -29,9 +31,11 @@ export function queryCommand(program: Command, io: Io): void {
   const command = program
     .command("query")
     .description(
-      "every land-ice segment inside a polygon (and time range, beams), read from only the chunks that " +
+      `every point inside a polygon, time range and beams (${rowNouns()}), read from only the chunks that ` +
         "can hold one; rows ordered by granule, beam, time",
     );
+  const profiles = registeredProfiles();
+  const example = profiles[0]!;
   addOptions(command, [
     {
       flags: "--store <dir>",
@@ -81,23 +85,24 @@ export function queryCommand(program: Command, io: Io): void {
       example: "--end 2020-01-01T00:00:00Z",
     },
     {
+      flags: "--product <name>",
+      meaning: `product to query: ${profiles.map((p) => p.name).join(", ")}`,
+      default: "the store's only product; required when it holds several",
+      example: `--product ${example.name}`,
+    },
+    {
       flags: "--beams <list>",
-      meaning: "beams by name (gt1l, gt1r, gt2l, gt2r, gt3l, gt3r) and/or strong, weak",
+      meaning: `beams by name (${beamNames(profiles)}) and/or kind (${[...new Set(profiles.flatMap((p) => p.beamKinds))].join(", ")})`,
       default: "all beams",
-      example: "--beams gt1l,strong",
+      example: `--beams ${[example.beams[0], example.beamKinds[0]].filter(Boolean).join(",")}`,
     },
     {
       flags: "--vars <list>",
-      meaning: "extra per-segment variables, relative to the beam's land_ice_segments group",
+      meaning: `extra row-rate variables, relative to the beam's row group (${rowGroups(profiles)})`,
       default: "none",
-      example: "--vars ground_track/x_atc,fit_statistics/n_fit_photons",
+      example: `--vars ${(example.exampleVars ?? [example.coordinates.time]).join(",")}`,
     },
-    {
-      flags: "--quality",
-      meaning: "keep only best-quality segments (atl06_quality_summary == 0)",
-      default: "all segments",
-      example: "--quality",
-    },
+    ...filterOptions(profiles),
     {
       flags: "--select <how>",
       meaning: "candidate chunk test in the index: h3 (the AOI's H3 cover), bbox, or auto",
@@ -129,9 +134,66 @@ export function queryCommand(program: Command, io: Io): void {
   examples(command, [
     "geochunks query --store idx --polygon examples/greenland.geojson --out out/greenland.parquet --stats",
     "geochunks query --store idx --polygon -50,60,-40,70 --beams strong --start 2021-01-01 --out out/box.parquet",
+    `geochunks query --store idx --product ${registeredProfiles()[0]!.name} --polygon -50,60,-40,70 --quality --out out/best.csv`,
     'geochunks query --store idx --polygon "POLYGON((-46 62,-44 62,-44 63,-46 63,-46 62))" --dry-run',
   ]);
   command.action((opts: QueryFlags) => runQuery(opts, io));
+}
+
+/** "ATL06 land-ice segments": what a result row is, per product. */
+function rowNouns(): string {
+  return registeredProfiles()
+    .map((p) => `${p.name} ${p.rowNoun[1]}`)
+    .join(", ");
+}
+
+/** Beam names of the products: "ATL06: gt1l, ..." when several products differ. */
+function beamNames(profiles: readonly ProductProfile[]): string {
+  const lists = [...new Set(profiles.map((p) => p.beams.join(", ")))];
+  if (lists.length === 1) return lists[0]!;
+  return profiles.map((p) => `${p.name}: ${p.beams.join(", ")}`).join("; ");
+}
+
+/** Each product's row group, e.g. "ATL06: land_ice_segments". */
+function rowGroups(profiles: readonly ProductProfile[]): string {
+  return profiles.map((p) => `${p.name}: ${p.rows || "the beam group"}`).join("; ");
+}
+
+/**
+ * One option per filter name of the products: `--quality` for every product that has a quality
+ * filter, `--cnf <n>`... for the one that offers it. The meaning names each product's rule.
+ */
+function filterOptions(profiles: readonly ProductProfile[]) {
+  const names = [...new Set(profiles.flatMap((p) => p.filters.map((f) => f.name)))];
+  return names.map((name) => {
+    const offering = profiles.flatMap((p) => p.filters.filter((f) => f.name === name).map((f) => ({ p, f })));
+    const first = offering[0]!.f;
+    const meaning = offering.map(({ p, f }) =>
+      offering.length > 1 ? `${p.name}: ${f.description}` : f.description,
+    );
+    const flags = first.placeholder ? `--${name} ${first.placeholder}` : `--${name}`;
+    const example = first.placeholder ? `--${name} ${first.placeholder.replace(/[<>]/g, "")}` : `--${name}`;
+    return {
+      flags,
+      meaning: `${meaning.join("; ")}${offering.length < profiles.length ? ` (${offering.map((o) => o.p.name).join(", ")} only)` : ""}`,
+      default: first.placeholder ? "no filter" : "all rows",
+      example,
+    };
+  });
+}
+
+/** Filter values from the parsed flags: each filter of any product that was given, parsed by its product's parser. */
+function filterValues(values: QueryFlags): Record<string, FilterValue> {
+  const out: Record<string, FilterValue> = {};
+  for (const filter of registeredProfiles().flatMap((p) => p.filters)) {
+    if (filter.name === "quality" || out[filter.name] !== undefined) continue;
+    const key = filter.name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    const given = values[key];
+    if (given === undefined) continue;
+    out[filter.name] =
+      typeof given === "string" && filter.parse ? filter.parse(given) : (given as FilterValue);
+  }
+  return out;
 }
 
 const INLINE_AOI = /^\s*([{[]|[A-Za-z]+\s*\(|-?[\d.]+(e[+-]?\d+)?\s*,)/i;
@@ -168,7 +230,9 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
     beams: list(values.beams),
     vars: list(values.vars),
     selection: values.select ?? "auto",
+    product: values.product,
     quality: values.quality ?? false,
+    filters: filterValues(values),
     granuleConcurrency: values.concurrency,
     source: withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io),
   });

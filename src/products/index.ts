@@ -1,0 +1,34 @@
+/**
+ * The product registry: importing this module registers every product profile. A product is
+ * added by writing its profile module (which calls `registerProfile`) and importing it here, one
+ * line per product, in name order.
+ */
+import "./atl06.js";
+
+export type {
+  BeamLayout,
+  ColumnSource,
+  ColumnType,
+  DatasetSource,
+  Detection,
+  FilterValue,
+  GranuleAttributes,
+  ParentRate,
+  ProductProfile,
+  ProfileFilter,
+  ProfileReadOptions,
+  ResultColumn,
+  SharedColumn,
+  TimeScale,
+} from "./profile.js";
+export {
+  attrText,
+  datasetPath,
+  detectProfile,
+  exampleDatasets,
+  findProfile,
+  registeredProfiles,
+  registerProfile,
+  resultColumnNames,
+  rowGroupOf,
+} from "./profile.js";
