@@ -1,6 +1,6 @@
 /** One granule of any registered product -> the store rows that describe it (granule, arrays, chunks, chunk cells). */
 import { NotAGranuleError } from "../errors.js";
-import { Hdf5File } from "../hdf5/index.js";
+import { Hdf5File, itemSize } from "../hdf5/index.js";
 import type { ChunkRef, DatasetInfo, NumericArray } from "../hdf5/types.js";
 import {
   datasetPath,
@@ -132,9 +132,10 @@ async function readFloat64(
 ): Promise<Float64Array> {
   const values = await file.read(path, opts);
   if (values instanceof Float64Array) return values;
-  if (Array.isArray(values) || values instanceof BigInt64Array || values instanceof BigUint64Array) {
-    throw new NotAGranuleError(path, `${path}: expected a numeric array`);
-  }
+  // 64-bit integer indexes (ATL03 ph_index_beg) stay exact up to 2^53.
+  if (values instanceof BigInt64Array || values instanceof BigUint64Array)
+    return Float64Array.from(values, Number);
+  if (Array.isArray(values)) throw new NotAGranuleError(path, `${path}: expected a numeric array`);
   return Float64Array.from(values as Exclude<NumericArray, BigInt64Array | BigUint64Array>);
 }
 
@@ -146,22 +147,38 @@ async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, op
   const lon = await readFloat64(file, datasetPath(profile, beam, profile.coordinates.lon), opts);
   const time = await readFloat64(file, datasetPath(profile, beam, profile.coordinates.time), opts);
   const n = lat.length;
-  const paths = (await file.listDatasets(opts)).filter((p) => p.startsWith(`${group}/`));
+  const parent = profile.parent ? await readParentRate(file, ctx, opts) : undefined;
+  const prefix = parent ? `/${beam}/` : `${group}/`;
+  const paths = (await file.listDatasets(opts)).filter((p) => p.startsWith(prefix));
   // Issued together so the reader's block cache merges their metadata reads into few requests.
   const infos = await Promise.all(paths.map((p) => file.dataset(p, opts)));
-  const perSegment = infos.filter((info): info is DatasetInfo => info !== undefined && info.shape[0] === n);
-  const refs = await Promise.all(perSegment.map((info) => file.chunkRefs(info.path, opts)));
-  const datasets = perSegment.map((info, i) => ({ info, refs: refs[i]! }));
+  const inRows = (info: DatasetInfo) => info.path.startsWith(`${group}/`) && info.shape[0] === n;
+  const inParent = (info: DatasetInfo) =>
+    parent !== undefined && !info.path.startsWith(`${group}/`) && info.shape[0] === parent.ends.length;
+  const indexed = infos.filter(
+    (info): info is DatasetInfo => info !== undefined && (inRows(info) || inParent(info)),
+  );
+  const refs = await Promise.all(indexed.map((info) => file.chunkRefs(info.path, opts)));
+  const datasets = indexed.map((info, i) => ({ info, refs: refs[i]!, parentRate: !inRows(info) }));
   for (const { info } of datasets) batch.arrays.push(arrayRow(ctx.granuleId, info));
   const latInfo = datasets.find((d) => d.info.path === latPath)!.info;
-  const step = latInfo.chunkShape?.[0] ?? n;
+  const step = latInfo.chunkShape?.[0] ?? Math.min(n, CONTIGUOUS_CHUNK_ROWS);
   for (let chunkStart = 0; chunkStart < n; chunkStart += step) {
+    const chunkEnd = Math.min(n, chunkStart + step);
+    const span = parent ? parentSpan(parent, chunkStart, chunkEnd) : undefined;
     const refs = datasets.flatMap((d) =>
-      refsOverlapping(d.info, d.refs, chunkStart, Math.min(n, chunkStart + step)),
+      d.parentRate
+        ? refsOverlapping(d.info, d.refs, span!.start, span!.end)
+        : refsOverlapping(d.info, d.refs, chunkStart, chunkEnd),
     );
-    for (const [start, end] of antimeridianRuns(lon, chunkStart, Math.min(n, chunkStart + step))) {
+    for (const [start, end] of antimeridianRuns(lon, chunkStart, chunkEnd)) {
       const row = chunkRow(ctx, { start, end, lat, lon, time, h3Resolution: opts.h3Resolution });
       row.refs = refs;
+      if (span) {
+        // Each piece keeps the parent rows of the whole chunk row: its refs are the chunk row's too.
+        row.parent_start = span.start;
+        row.parent_count = span.end - span.start;
+      }
       batch.chunks.push(row);
       for (const h3_cell of row.h3_cells) batch.chunkCells.push({ h3_cell, chunk_id: row.chunk_id });
     }
@@ -190,7 +207,80 @@ export function antimeridianRuns(lon: Float64Array, start: number, end: number):
   return runs.filter(([a, b]) => b > a);
 }
 
+/**
+ * Rows of a chunk row when the latitude dataset is contiguous (some subsetters write GEDI files so):
+ * the chunk rows of a 10 000-row chunked latitude, about 200 km of ATL06 segments or 600 km of
+ * GEDI shots.
+ */
+export const CONTIGUOUS_CHUNK_ROWS = 10_000;
+
+/** A beam's parent rate: where each parent row's rows end, cumulated so that it never decreases. */
+interface ParentRows {
+  /** Row index (0-based, exclusive) where parent row k's rows end; empty parent rows end where the previous one did. */
+  ends: Float64Array;
+  counts: Float64Array;
+}
+
+/** Reads the parent rate's first-row and row-count datasets of a beam. */
+async function readParentRate(
+  file: Hdf5File,
+  ctx: BeamContext,
+  opts: { signal?: AbortSignal },
+): Promise<ParentRows> {
+  const parent = ctx.profile.parent!;
+  const first = await readFloat64(file, datasetPath(ctx.profile, ctx.beam, parent.first), opts);
+  const counts = await readFloat64(file, datasetPath(ctx.profile, ctx.beam, parent.count), opts);
+  const ends = new Float64Array(first.length);
+  let end = 0;
+  for (let k = 0; k < first.length; k++) {
+    if (counts[k]! > 0) end = Math.max(end, first[k]! - parent.base + counts[k]!);
+    ends[k] = end;
+  }
+  return { ends, counts };
+}
+
+/** The parent rows [start, end) whose rows meet rows [from, to): two binary searches over the cumulated ends. */
+export function parentSpan(parent: ParentRows, from: number, to: number): { start: number; end: number } {
+  const { ends, counts } = parent;
+  // First parent row whose rows end after `from`; then first one whose rows begin at or after `to`.
+  const start = lowerBound(ends.length, (k) => ends[k]! > from);
+  const end = lowerBound(ends.length, (k) => ends[k]! - counts[k]! >= to);
+  return { start, end: Math.max(start, end) };
+}
+
+/** The first index in [0, n) where `test` holds (it holds for every later index), or n. */
+function lowerBound(n: number, test: (k: number) => boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (test(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * The stored chunks of a dataset that hold rows [start, end). A contiguous dataset has one stored
+ * block: its rows [start, end) are cut out of it as one ref (raw bytes, no filter).
+ */
 function refsOverlapping(info: DatasetInfo, refs: ChunkRef[], start: number, end: number): ChunkRefRow[] {
+  if (info.layout === "contiguous") {
+    const block = refs[0];
+    if (!block || end <= start) return [];
+    const rowBytes = itemSize(info.dtype) * info.shape.slice(1).reduce((a, b) => a * b, 1);
+    const size = (end - start) * rowBytes;
+    return [
+      {
+        path: info.path,
+        chunk_start: start,
+        col_start: 0,
+        offset: block.offset + start * rowBytes,
+        size,
+        filter_mask: 0,
+      },
+    ];
+  }
   const rows = info.chunkShape?.[0] ?? info.shape[0] ?? 0;
   return refs
     .filter((r) => r.coords[0]! < end && r.coords[0]! + rows > start)
@@ -228,6 +318,8 @@ function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
     beam_kind: ctx.beamKind,
     row_start: a.start,
     row_count: a.end - a.start,
+    parent_start: null,
+    parent_count: null,
     time_start: ctx.profile.time.toUnixNs(tmin),
     time_end: ctx.profile.time.toUnixNs(tmax),
     bbox: bboxOf(a.lon, a.lat, a.start, a.end),

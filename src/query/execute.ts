@@ -231,6 +231,8 @@ interface DecodedArray {
   row: ArrayRow;
   /** Elements per row: 1 for 1-D datasets, k for (N, k). */
   width: number;
+  /** Stored contiguously: each ref is a raw run of whole rows (no chunk shape, no filter). */
+  contiguous: boolean;
 }
 
 /** Parsed decode specs by array row: every chunk row of a dataset shares one. */
@@ -238,12 +240,14 @@ const decodeSpecs = new WeakMap<ArrayRow, DecodedArray>();
 
 function decodeSpecOf(opts: ExecuteOptions, granuleId: string, path: string): DecodedArray | undefined {
   const row = opts.arrays.get(arrayKey(granuleId, path));
-  if (!row?.chunk_shape) return undefined;
+  if (!row || row.shape.length === 0) return undefined;
   let decoded = decodeSpecs.get(row);
   if (!decoded) {
-    const filters = JSON.parse(row.filters) as FilterInfo[];
+    const contiguous = row.chunk_shape === null;
+    const filters = contiguous ? [] : (JSON.parse(row.filters) as FilterInfo[]);
     const width = row.shape.slice(1).reduce((a, b) => a * b, 1);
-    decoded = { row, width, spec: { path, dtype: row.dtype, chunkShape: row.chunk_shape, filters } };
+    const chunkShape = row.chunk_shape ?? row.shape;
+    decoded = { row, width, contiguous, spec: { path, dtype: row.dtype, chunkShape, filters } };
     decodeSpecs.set(row, decoded);
   }
   return decoded;
@@ -271,9 +275,12 @@ function readVariable(
   // Elements per chunk row along the second dimension (chunks of (N, k) may split k).
   const chunkWidth = a.spec.chunkShape.slice(1).reduce((x, y) => x * y, 1);
   for (const ref of refs) {
-    const decoded = decodeChunk(storedBytes(f, ref), a.spec, ref.filter_mask);
+    const stored = storedBytes(f, ref);
+    // A contiguous dataset's ref is a raw run of whole rows, shorter than the dataset.
+    const decoded = a.contiguous ? stored : decodeChunk(stored, a.spec, ref.filter_mask);
+    const rows = a.contiguous ? ref.size / (width * size) : chunkRows;
     const from = Math.max(start, ref.chunk_start);
-    const to = Math.min(start + count, ref.chunk_start + chunkRows);
+    const to = Math.min(start + count, ref.chunk_start + rows);
     if (to <= from) continue;
     if (chunkWidth === width && ref.col_start === 0) {
       raw.set(
@@ -335,6 +342,8 @@ interface Hits {
 interface DecodedVariable {
   a: DecodedArray;
   values: NumericArray;
+  /** Rows that have a value (1), for broadcast parent-rate values; absent when all have. */
+  valid?: Uint8Array;
 }
 
 function decodeVariable(
@@ -376,26 +385,99 @@ function coordinateMask(read: ChunkRead, f: Fetched, spec: QuerySpec, opts: Exec
   return { lat, lon, time, mask, count };
 }
 
-/** The decoded variables of one chunk row, each decoded once however many columns read it. */
+/**
+ * The decoded variables of one chunk row as row-rate values, each decoded once however many
+ * columns read it. A parent-rate dataset (ATL03 segment variables) is decoded over the chunk row's
+ * parent rows and broadcast to every row its parent row spans (rows without one are null).
+ */
 function variableCache(f: Fetched, read: ChunkRead, opts: ExecuteOptions) {
+  const { chunk } = read;
   const cache = new Map<string, DecodedVariable | undefined>();
-  return (path: string) => {
-    if (!cache.has(path)) cache.set(path, decodeVariable(f, read, path, opts));
-    return cache.get(path);
+  const rowsOfBeam = decodeSpecOf(
+    opts,
+    chunk.granule_id,
+    datasetPath(opts.profile, chunk.beam, opts.profile.coordinates.lat),
+  )?.row.shape[0];
+  let parents: Int32Array | undefined;
+  const parentRaw = (name: string) => {
+    const a = decodeSpecOf(opts, chunk.granule_id, datasetPath(opts.profile, chunk.beam, name));
+    if (!a) return undefined;
+    const values = readVariable(f, a, read.refs.get(name) ?? [], chunk.parent_start!, chunk.parent_count!);
+    return { a, values };
   };
+  const get = (name: string): DecodedVariable | undefined => {
+    if (cache.has(name)) return cache.get(name);
+    const a = decodeSpecOf(opts, chunk.granule_id, datasetPath(opts.profile, chunk.beam, name));
+    let decoded: DecodedVariable | undefined;
+    if (a && a.row.shape[0] !== rowsOfBeam && opts.profile.parent && chunk.parent_start !== null) {
+      parents ??= parentOfRows(chunk, opts, parentRaw);
+      const raw = parentRaw(name)!;
+      decoded = broadcast(raw, parents);
+    } else {
+      decoded = decodeVariable(f, read, name, opts);
+    }
+    cache.set(name, decoded);
+    return decoded;
+  };
+  return get;
+}
+
+/**
+ * For each row of a chunk row, the index (within the chunk row's parent rows) of the parent row
+ * that spans it, or -1.
+ */
+function parentOfRows(
+  chunk: ChunkRead["chunk"],
+  opts: ExecuteOptions,
+  raw: (name: string) => DecodedVariable | undefined,
+): Int32Array {
+  const parent = opts.profile.parent!;
+  const out = new Int32Array(chunk.row_count).fill(-1);
+  const first = raw(parent.first)?.values;
+  const count = raw(parent.count)?.values;
+  if (!first || !count) {
+    throw new InvalidQueryError(
+      `${chunk.granule_id}: no ${parent.first} or ${parent.count} to broadcast ${chunk.beam}`,
+    );
+  }
+  const end = chunk.row_start + chunk.row_count;
+  for (let k = 0; k < first.length; k++) {
+    const n = Number(count[k]!);
+    if (!(n > 0)) continue;
+    const begin = Number(first[k]!) - parent.base;
+    for (let r = Math.max(begin, chunk.row_start); r < Math.min(begin + n, end); r++)
+      out[r - chunk.row_start] = k;
+  }
+  return out;
+}
+
+/** Parent-rate values spread to rows through `parents`; rows without a parent row are invalid. */
+function broadcast(raw: DecodedVariable, parents: Int32Array): DecodedVariable {
+  const { a, values } = raw;
+  const { width } = a;
+  const out = new (values.constructor as { new (n: number): NumericArray })(parents.length * width);
+  const valid = new Uint8Array(parents.length);
+  for (let i = 0; i < parents.length; i++) {
+    const k = parents[i]!;
+    if (k < 0) continue;
+    valid[i] = 1;
+    for (let c = 0; c < width; c++) out[i * width + c] = values[k * width + c]!;
+  }
+  return { a, values: out, valid };
 }
 
 /** A dataset source's values for every row of the chunk row; undefined when the granule lacks it. */
 function sourceValues(
   source: DatasetSource,
   get: (path: string) => DecodedVariable | undefined,
-): { values: NumericArray; a: DecodedArray } | undefined {
-  if (source.kind === "parent") {
-    throw new InvalidQueryError(`parent-rate column ${source.path}: broadcasting is not supported yet`);
-  }
+): DecodedVariable | undefined {
   const decoded = get(source.path);
   if (!decoded) return undefined;
-  return { values: columnOf(decoded.values, decoded.a.width, source.column), a: decoded.a };
+  return {
+    values: columnOf(decoded.values, decoded.a.width, source.column),
+    a: decoded.a,
+    valid: decoded.valid,
+  };
 }
 
 /** Applies the query's filters of the profile to `mask`; returns the rows still kept. */
@@ -419,21 +501,25 @@ function applyFilters(
   return n;
 }
 
-/** Values at the kept rows, with a validity mask where float fill values become nulls. */
-function keptValues(
-  values: NumericArray,
-  a: DecodedArray,
-  kept: Int32Array,
-): { values: NumericArray; valid?: Uint8Array } {
+/**
+ * Values at the kept rows, with a validity mask where float fill values become nulls and where a
+ * broadcast value has no parent row.
+ */
+function keptValues(v: DecodedVariable, kept: Int32Array): { values: NumericArray; valid?: Uint8Array } {
+  const { values, a } = v;
   const n = kept.length;
   const picked = new (values.constructor as { new (n: number): NumericArray })(n);
   for (let j = 0; j < n; j++) picked[j] = values[kept[j]!]!;
   const fill = fillOf(a);
   const isFloat = picked instanceof Float32Array || picked instanceof Float64Array;
-  if (fill === undefined || !isFloat) return { values: picked };
-  const valid = new Uint8Array(n);
-  const fill32 = picked instanceof Float32Array ? Math.fround(fill) : fill;
-  for (let i = 0; i < n; i++) valid[i] = picked[i] === fill32 ? 0 : 1;
+  const checkFill = fill !== undefined && isFloat;
+  if (!checkFill && !v.valid) return { values: picked };
+  const valid = new Uint8Array(n).fill(1);
+  if (checkFill) {
+    const fill32 = picked instanceof Float32Array ? Math.fround(fill) : fill;
+    for (let i = 0; i < n; i++) if (picked[i] === fill32) valid[i] = 0;
+  }
+  if (v.valid) for (let i = 0; i < n; i++) if (!v.valid[kept[i]!]) valid[i] = 0;
   return { values: picked, valid };
 }
 
@@ -493,7 +579,7 @@ function decodeChunkRow(
         if (dtype !== undefined) columns.push(nullColumn(column.name, dtype, n));
         continue;
       }
-      const { values, valid } = keptValues(found.values, found.a, kept);
+      const { values, valid } = keptValues(found, kept);
       const type = column.type === "utf8" ? undefined : column.type;
       columns.push({ name: column.name, values: type ? castArray(values, type) : values, valid });
     }
@@ -505,7 +591,7 @@ function decodeChunkRow(
       if (dtype !== undefined) columns.push(nullColumn(columnName(name), dtype, n));
       continue;
     }
-    columns.push({ name: columnName(name), ...keptValues(found.values, found.a, kept) });
+    columns.push({ name: columnName(name), ...keptValues(found, kept) });
   }
   const pick = <T extends NumericArray>(values: T): T => {
     const out = new (values.constructor as { new (n: number): T })(n);

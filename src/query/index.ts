@@ -121,6 +121,21 @@ export function checkBeams(profile: ProductProfile | undefined, beams: readonly 
   }
 }
 
+/**
+ * The parent rate's index datasets (first row, row count) when the query reads parent-rate
+ * values: a profile column or filter of kind "parent", or an extra variable outside the row group
+ * (`../geolocation/...`).
+ */
+function parentIndex(profile: ProductProfile, extras: readonly string[]): string[] {
+  if (!profile.parent) return [];
+  const sources = [
+    ...profile.columns.flatMap((c) => (typeof c === "string" ? [] : [c.source])),
+    ...profile.filters.flatMap((f) => f.sources({})),
+  ];
+  const used = sources.some((s) => s.kind === "parent") || extras.some((v) => v.startsWith("../"));
+  return used ? [profile.parent.first, profile.parent.count] : [];
+}
+
 /** Datasets (relative to the row group) the profile's columns and the active filters read. */
 function profileVariables(profile: ProductProfile, filters: Readonly<Record<string, FilterValue>>): string[] {
   const names: string[] = [];
@@ -157,7 +172,7 @@ export async function prepareQuery(
   const defaults = profileVariables(profile, filters);
   const skip = new Set([...coordinateVariables(profile), ...defaults]);
   const extras = [...new Set((spec.vars ?? []).filter((v) => !skip.has(v)))];
-  const variables = queryVariables(profile, [...defaults, ...extras]);
+  const variables = queryVariables(profile, [...defaults, ...extras, ...parentIndex(profile, extras)]);
   const plan = planQuery({ granules, chunks }, spec, { profile, variables, maxGap: opts.maxGap });
   const stats: QueryStats = {
     granules: 0,

@@ -125,11 +125,18 @@ export async function describeStore(store: Store): Promise<StoreSummary> {
   };
 }
 
-/** Name of a dataset as `query --vars` takes it; undefined outside the beams' row groups. */
+/**
+ * Name of a dataset as `query --vars` takes it: relative to the beam's row group, or `../...` for
+ * a parent-rate dataset elsewhere in the beam group (products with a parent rate); undefined
+ * outside the beams.
+ */
 export function variableName(profile: ProductProfile, path: string): string | undefined {
   for (const beam of profile.beams) {
     const prefix = `${rowGroupOf(profile, beam)}/`;
     if (path.startsWith(prefix)) return path.slice(prefix.length);
+    if (profile.parent && profile.rows && path.startsWith(`/${beam}/`)) {
+      return `${"../".repeat(profile.rows.split("/").length)}${path.slice(beam.length + 2)}`;
+    }
   }
   return undefined;
 }
@@ -138,7 +145,7 @@ export function variableName(profile: ProductProfile, path: string): string | un
 function defaultVariables(profile: ProductProfile): Set<string> {
   const names = new Set<string>(Object.values(profile.coordinates));
   for (const c of profile.columns)
-    if (typeof c !== "string" && c.source.kind === "dataset") names.add(c.source.path);
+    if (typeof c !== "string" && c.source.kind !== "beam") names.add(c.source.path);
   return names;
 }
 

@@ -101,6 +101,8 @@ export function chunkFromPlain(r: Plain): ChunkRow {
     beam_kind: (r.beam_kind as string | null) ?? "",
     row_start: num(r.row_start),
     row_count: r.row_count as number,
+    parent_start: nullableNumber(r.parent_start),
+    parent_count: nullableNumber(r.parent_count),
     time_start: r.time_start as bigint,
     time_end: r.time_end as bigint,
     bbox: bbox(r.bbox),

@@ -79,6 +79,12 @@ export interface ChunkRow {
   beam_kind: string;
   row_start: number;
   row_count: number;
+  /**
+   * First row and number of rows at the product's parent rate (ATL03 20 m segments) that the
+   * chunk row's rows belong to; null for products without one. Parent-rate refs cover these rows.
+   */
+  parent_start: number | null;
+  parent_count: number | null;
   time_start: bigint;
   time_end: bigint;
   bbox: Bbox;
@@ -168,6 +174,8 @@ export function chunksTable(rows: ChunkRow[]): Table {
     beam_kind: col(rows, (r) => r.beam_kind, new Utf8()),
     row_start: col(rows, (r) => BigInt(r.row_start), new Int64()),
     row_count: col(rows, (r) => r.row_count, new Int32()),
+    parent_start: col(rows, (r) => (r.parent_start === null ? null : BigInt(r.parent_start)), new Int64()),
+    parent_count: col(rows, (r) => r.parent_count, new Int32()),
     time_start: timestamps(rows.map((r) => r.time_start)),
     time_end: timestamps(rows.map((r) => r.time_end)),
     bbox: col(rows, (r) => r.bbox, bboxType()),

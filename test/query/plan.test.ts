@@ -22,6 +22,8 @@ function chunk(
     beam_kind: beam.endsWith("l") ? "strong" : "weak",
     row_start: rowStart,
     row_count: 10,
+    parent_start: null,
+    parent_count: null,
     time_start: ns("2020-01-01T00:00:00Z"),
     time_end: ns("2020-01-01T00:01:00Z"),
     bbox: { xmin, ymin, xmax, ymax },

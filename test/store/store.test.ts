@@ -49,6 +49,8 @@ function batch(id: string, size: number): StoreBatch {
         beam_kind: "strong",
         row_start: 0,
         row_count: 10000,
+        parent_start: null,
+        parent_count: null,
         time_start: 1692202985579207123n,
         time_end: 1692202995579207123n,
         bbox,
