@@ -1,5 +1,5 @@
 /** One granule of any registered product -> the store rows that describe it (granule, arrays, chunks, chunk cells). */
-import { NotAGranuleError } from "../errors.js";
+import { InvalidHdf5Error, NotAGranuleError } from "../errors.js";
 import { Hdf5File, itemSize } from "../hdf5/index.js";
 import type { ChunkRef, DatasetInfo, NumericArray } from "../hdf5/types.js";
 import {
@@ -80,8 +80,43 @@ export async function openGranule(
     );
   }
   const { profile, beams, root } = found;
-  const identity = await profile.readGranule(file, { root, beams, signal: opts.signal });
+  let identity: GranuleIdentity;
+  try {
+    identity = await profile.readGranule(file, { root, beams, signal: opts.signal });
+  } catch (error) {
+    if (error instanceof InvalidHdf5Error) {
+      const missing = await missingCoordinate(file, profile, beams, opts.signal);
+      if (missing !== undefined) {
+        throw new NotAGranuleError(
+          input,
+          `${input}: incomplete ${profile.name} granule (no dataset ${missing})`,
+          { cause: error },
+        );
+      }
+    }
+    throw error;
+  }
   return { file, profile, identity, beams, url: source.url.href };
+}
+
+/**
+ * The first coordinate dataset (latitude, longitude, time) a found beam lacks, e.g. a beam group
+ * of the product's layout holding none of its datasets; undefined when every beam has them.
+ */
+async function missingCoordinate(
+  file: Hdf5File,
+  profile: ProductProfile,
+  beams: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
+  const { lat, lon, time } = profile.coordinates;
+  for (const beam of beams) {
+    for (const relative of [lat, lon, time]) {
+      const path = datasetPath(profile, beam, relative);
+      if ((await file.kindOf(path, { signal })) !== "dataset") return path;
+    }
+  }
+  return undefined;
 }
 
 /** The registered profile called `name`. */

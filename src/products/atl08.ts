@@ -10,7 +10,7 @@ import {
   icesat2TrackId,
   readIcesat2Granule,
 } from "./icesat2.js";
-import type { FilterValue, ProductProfile } from "./profile.js";
+import { type FilterValue, type ProductProfile, registerProfile } from "./profile.js";
 import { GPS_SINCE_2018 } from "./time.js";
 
 /** The fill value of ATL08 float32 variables (`h_canopy`, `h_te_best_fit`...): the largest finite float32. */
@@ -103,3 +103,5 @@ export const ATL08: ProductProfile = {
   beamLayout: icesat2Layout,
   trackId: icesat2TrackId,
 };
+
+registerProfile(ATL08);

@@ -4,6 +4,7 @@
  * line per product, in name order.
  */
 import "./atl06.js";
+import "./atl08.js";
 
 export type {
   BeamLayout,

@@ -260,7 +260,15 @@ describe("a profile with a parent rate, 2-D and contiguous datasets", () => {
     const summary = await describeStore(await Store.open(join(dir, "store")));
     const names = summary.variables.map((v) => `${v.name}${v.default ? "*" : ""}`);
     expect(names).toEqual(
-      expect.arrayContaining(["h*", "lat*", "t*", "weight*", "conf*", "../segments/id*", "../segments/first"]),
+      expect.arrayContaining([
+        "h*",
+        "lat*",
+        "t*",
+        "weight*",
+        "conf*",
+        "../segments/id*",
+        "../segments/first",
+      ]),
     );
     expect(summary.tracks).toEqual([34]);
     expect(summary.orbits).toEqual([12]);
