@@ -10,7 +10,7 @@ import {
   icesat2TrackId,
   readIcesat2Granule,
 } from "./icesat2.js";
-import type { FilterValue, ProductProfile, ResultColumn } from "./profile.js";
+import { type FilterValue, type ProductProfile, type ResultColumn, registerProfile } from "./profile.js";
 import { GPS_SINCE_2018 } from "./time.js";
 
 /** Surface types of the `signal_conf_ph` columns (and `geolocation/surf_type`), in file order. */
@@ -125,6 +125,7 @@ export const ATL03: ProductProfile = {
       },
     },
   ],
+  exampleVars: ["dist_ph_along", "../geophys_corr/dem_h"],
   findBeams: (file, opts) => findIcesat2Beams(file, "heights", opts),
   readGranule: (file, ctx) =>
     readIcesat2Granule(file, { ...ctx, product: "ATL03", firstTime: `/${ctx.beams[0]}/heights/delta_time` }),
@@ -132,3 +133,5 @@ export const ATL03: ProductProfile = {
   beamLayout: icesat2Layout,
   trackId: icesat2TrackId,
 };
+
+registerProfile(ATL03);

@@ -3,6 +3,7 @@
  * added by writing its profile module (which calls `registerProfile`) and importing it here, one
  * line per product, in name order.
  */
+import "./atl03.js";
 import "./atl06.js";
 import "./atl08.js";
 
