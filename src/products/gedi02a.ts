@@ -10,7 +10,7 @@ import type {
   ProductProfile,
   ProfileReadOptions,
 } from "./profile.js";
-import { attrText } from "./profile.js";
+import { attrText, registerProfile } from "./profile.js";
 import { GPS_SINCE_2018 } from "./time.js";
 
 /** GEDI beam numbers in product order: coverage beams 0-3, full power beams 5, 6, 8 and 11. */
@@ -208,3 +208,5 @@ export const GEDI02_A: ProductProfile = {
   beamLayout: gediLayout,
   trackId: gediTrackId,
 };
+
+registerProfile(GEDI02_A);

@@ -6,6 +6,7 @@
 import "./atl03.js";
 import "./atl06.js";
 import "./atl08.js";
+import "./gedi02a.js";
 
 export type {
   BeamLayout,
