@@ -78,7 +78,7 @@ describe("a store of several products", () => {
       "holds no ATL06 granules; its products: TEST06",
     );
     expect(errorOf(() => store.query({ aoi: BOX, product: "ATL99" })).message).toMatch(
-      /^product ATL99 is not one of ATL06, .*TEST06/,
+      /^product ATL99 is not one of ATL03, ATL06, ATL08, GEDI02_A, .*TEST06/,
     );
   });
 
