@@ -62,7 +62,10 @@ describe.skipIf(granules.length === 0)("bad input ends in one error line, exit c
     const f = new h5wasm.File(truth, "w");
     f.create_dataset({ name: "x", data: new Float64Array([1, 2, 3]) });
     f.close();
-    expectBadInput(await runCli(["index", truth, "--store", store]), /other\.h5: not an ATL03, ATL06, ATL08 or GEDI02_A granule \(no \/gt\*\/heights group/);
+    expectBadInput(
+      await runCli(["index", truth, "--store", store]),
+      /other\.h5: not an ATL03, ATL06, ATL08 or GEDI02_A granule \(no \/gt\*\/heights group/,
+    );
   });
 
   it("a polygon file that is not GeoJSON", async () => {
