@@ -96,6 +96,7 @@ export const ATL03: ProductProfile = {
       name: "surface",
       description: `surface type whose signal confidence --cnf tests: ${ATL03_SURFACES.join(", ")} (default land)`,
       placeholder: "<surface>",
+      example: "land_ice",
       parse: (text) => ATL03_SURFACES[surfaceColumn(text)]!,
       sources: () => [],
       apply() {
@@ -107,6 +108,7 @@ export const ATL03: ProductProfile = {
       description:
         "keep only photons whose signal confidence for --surface is at least <n> (-2 to 4; 4 high)",
       placeholder: "<n>",
+      example: "3",
       parse: parseConfidence,
       sources: (values) => [
         { kind: "dataset", path: "signal_conf_ph", column: surfaceColumn(values.surface) },

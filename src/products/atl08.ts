@@ -81,6 +81,7 @@ export const ATL08: ProductProfile = {
       name: "rh-conf",
       description: "keep only segments whose canopy_rh_conf is at least <n> (0, 1 or 2)",
       placeholder: "<n>",
+      example: "1",
       parse: parseRhConf,
       sources: () => [{ kind: "dataset", path: "canopy/canopy_rh_conf" }],
       apply(values, [conf], keep) {

@@ -194,6 +194,7 @@ export const GEDI02_A: ProductProfile = {
       name: "sensitivity",
       description: "keep only shots whose beam sensitivity is at least <min> (e.g. 0.95)",
       placeholder: "<min>",
+      example: "0.95",
       parse: parseSensitivity,
       sources: () => [{ kind: "dataset", path: "sensitivity" }],
       apply(values, [sensitivity], keep) {

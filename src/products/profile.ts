@@ -126,6 +126,8 @@ export interface ProfileFilter {
    * (its value is then `true`).
    */
   placeholder?: string;
+  /** A typical value for the help's example (`3`, `land_ice`); required with a placeholder. */
+  example?: string;
   /**
    * Parses and checks the option's text, e.g. "3" to 3.
    * @throws InvalidQueryError naming the option and the accepted values.

@@ -27,6 +27,15 @@ describe("product registry", () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
+  it("gives every filter that takes a value an example its own parser accepts", () => {
+    const valued = registeredProfiles().flatMap((p) => p.filters.filter((f) => f.placeholder));
+    expect(valued.length).toBeGreaterThan(0);
+    for (const f of valued) {
+      expect(f.example, f.name).toBeDefined();
+      expect(() => f.parse?.(f.example!), f.name).not.toThrow();
+    }
+  });
+
   it("lists ATL06, found by name and short name", () => {
     expect(registeredProfiles().map((p) => p.name)).toContain("ATL06");
     expect(findProfile("ATL06")?.name).toBe("ATL06");

@@ -172,7 +172,9 @@ function filterOptions(profiles: readonly ProductProfile[]) {
       offering.length > 1 ? `${p.name}: ${f.description}` : f.description,
     );
     const flags = first.placeholder ? `--${name} ${first.placeholder}` : `--${name}`;
-    const example = first.placeholder ? `--${name} ${first.placeholder.replace(/[<>]/g, "")}` : `--${name}`;
+    const example = first.placeholder
+      ? `--${name} ${first.example ?? first.placeholder.replace(/[<>]/g, "")}`
+      : `--${name}`;
     return {
       flags,
       meaning: `${meaning.join("; ")}${offering.length < profiles.length ? ` (${offering.map((o) => o.p.name).join(", ")} only)` : ""}`,
