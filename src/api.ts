@@ -8,6 +8,7 @@ import { type Aoi, parseAoi } from "./query/aoi.js";
 import {
   type ByteRange,
   checkBeams,
+  emptyStats,
   type PreparedQuery,
   prepareQuery,
   type QueryStats,
@@ -294,16 +295,7 @@ export async function openStore(dir: string): Promise<GeochunksStore> {
         );
         return prepared;
       };
-      const stats: QueryStats = {
-        granules: 0,
-        chunks_candidate: 0,
-        chunks_read: 0,
-        requests: 0,
-        bytes_read: 0,
-        bytes_minimal: 0,
-        rows: 0,
-        seconds: 0,
-      };
+      const stats: QueryStats = emptyStats();
       const result: QueryResult = {
         aoi,
         stats,

@@ -216,9 +216,9 @@ export async function prepareQuery(
   };
 }
 
-/** A query over a store with no granules: no rows, the shared columns. */
-function emptyQuery(started: number, extra: readonly string[]): PreparedQuery {
-  const stats: QueryStats = {
+/** Statistics of a query that has read nothing yet. */
+export function emptyStats(): QueryStats {
+  return {
     granules: 0,
     chunks_candidate: 0,
     chunks_read: 0,
@@ -228,6 +228,11 @@ function emptyQuery(started: number, extra: readonly string[]): PreparedQuery {
     rows: 0,
     seconds: 0,
   };
+}
+
+/** A query over a store with no granules: no rows, the shared columns. */
+function emptyQuery(started: number, extra: readonly string[]): PreparedQuery {
+  const stats = emptyStats();
   return {
     plan: { granules: [], chunksCandidate: 0, bytes: 0, requests: 0 },
     stats,

@@ -15,6 +15,7 @@ import {
 } from "../../src/products/index.js";
 import { GPS_SINCE_2018 } from "../../src/products/time.js";
 import { openFileSource } from "../../src/source/index.js";
+import { ATL06_RESULT_COLUMNS } from "../support/results.js";
 
 const SHARED = ["granule_id", "product", "beam"];
 
@@ -56,23 +57,7 @@ describe("product registry", () => {
   );
 
   it("keeps ATL06 result columns in their documented order", () => {
-    expect(resultColumnNames(findProfile("ATL06")!)).toEqual([
-      "lat",
-      "lon",
-      "time",
-      "h_li",
-      "h_li_sigma",
-      "atl06_quality_summary",
-      "track_id",
-      "granule_id",
-      "product",
-      "beam",
-      "rgt",
-      "cycle",
-      "spot",
-      "segment_id",
-      "geometry",
-    ]);
+    expect(resultColumnNames(findProfile("ATL06")!)).toEqual([...ATL06_RESULT_COLUMNS, "geometry"]);
   });
 
   it("resolves dataset paths relative to a beam's row group", () => {
