@@ -112,7 +112,8 @@ export function checkGoals(
   return out;
 }
 
-const fmt = (v: number, digits = 2) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(digits));
+const fmt = (v: number, digits = 2) =>
+  Math.abs(v) >= 100 ? v.toFixed(0) : v !== 0 && Math.abs(v) < 0.01 ? v.toPrecision(2) : v.toFixed(digits);
 
 /** The Markdown report. */
 export function markdownReport(r: BenchReport): string {
