@@ -17,6 +17,7 @@ export type {
   FilterValue,
   GranuleAttributes,
   ParentRate,
+  PlotHints,
   ProductProfile,
   ProfileFilter,
   ProfileReadOptions,
