@@ -57,7 +57,18 @@ export function lonArc(lons: readonly number[]): [number, number] {
  * Chooses and fits the projection for lon/lat `points` (interleaved, degrees) inside `extent`.
  * With no points at all, the whole world in Equal Earth.
  */
-export function chooseProjection(points: readonly number[], extent: Extent): MapProjection {
+export function chooseProjection(points: readonly number[], frame: Extent): MapProjection {
+  const chosen = fitProjection(points, frame);
+  // Clipping paths to the frame keeps the world's coastlines out of a regional map's SVG.
+  chosen.projection.clipExtent(inset(frame, -CLIP_OUTSIDE_PX / Math.max(1, frame[1][0] - frame[0][0])));
+  return chosen;
+}
+
+/** Pixels drawn past the frame's edge (hidden by its clip path), so clipped strokes never end inside it. */
+const CLIP_OUTSIDE_PX = 4;
+
+function fitProjection(points: readonly number[], frame: Extent): MapProjection {
+  const extent = inset(frame, FIT_MARGIN);
   const lons: number[] = [];
   let south = 90;
   let north = -90;
@@ -69,7 +80,7 @@ export function chooseProjection(points: readonly number[], extent: Extent): Map
   const [centre, span] = lonArc(lons);
   if (lons.length === 0 || span > WORLD_LON_SPAN || north - south > 90) {
     const projection = geoEqualEarth().rotate([lons.length === 0 ? 0 : -centre, 0]);
-    return { projection: projection.fitExtent(extent, { type: "Sphere" }), name: "Equal Earth" };
+    return { projection: projection.fitExtent(frame, { type: "Sphere" }), name: "Equal Earth" };
   }
   const fit: GeoPermissibleObjects = {
     type: "GeometryCollection",
@@ -95,6 +106,19 @@ export function chooseProjection(points: readonly number[], extent: Extent): Map
     projection,
     name: `Lambert azimuthal equal-area at ${centre.toFixed(1)}, ${((south + north) / 2).toFixed(1)}`,
   };
+}
+
+/** Share of the frame left free round the data, so marks at its edges are whole and the coast shows. */
+const FIT_MARGIN = 0.06;
+
+/** An extent shrunk by `share` of its size on every side. */
+function inset([[x0, y0], [x1, y1]]: Extent, share: number): Extent {
+  const dx = (x1 - x0) * share;
+  const dy = (y1 - y0) * share;
+  return [
+    [x0 + dx, y0 + dy],
+    [x1 - dx, y1 - dy],
+  ];
 }
 
 /** Interleaved lon/lat as [lon, lat] pairs. */

@@ -70,7 +70,7 @@ export function colourBar(
   const parts = [
     `<defs><linearGradient id="ramp" x1="0" y1="0" x2="0" y2="1">${stops}</linearGradient></defs>`,
     `<rect x="${box.x}" y="${box.y}" width="${box.w}" height="${box.h}" fill="url(#ramp)" stroke="#444" stroke-width="0.5"/>`,
-    text(box.x, box.y - 10, label, { size: 12 }),
+    text(box.x, box.y - 16, label, { size: 12 }),
   ];
   const values = axisTicks(lo, hi, 6);
   const step = values.length > 1 ? values[1]! - values[0]! : Math.abs(hi - lo) || 1;
