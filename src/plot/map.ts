@@ -140,7 +140,8 @@ function projectAndBin(points: PlotPoints, projection: MapProjection, extent: Ex
   const ys = new Float64Array(n).fill(Number.NaN);
   const [[x0, y0], [x1, y1]] = extent;
   const project = projection.projection;
-  const visible = projection.projection.clipAngle() ?? 180;
+  // d3 answers 0 for a projection clipped only at the antimeridian (no clip circle).
+  const visible = projection.projection.clipAngle() || 180;
   const [cl, cp] = project.rotate();
   for (let i = 0; i < n; i++) {
     const lon = points.lon[i]!;

@@ -124,7 +124,9 @@ function selectColumns(
   if (names.length === 0) return Promise.resolve([]);
   return withConnection(async (db) => {
     const reader = await db.runAndReadAll(`SELECT ${names.map(expr).join(", ")} FROM ${source}`);
-    return reader.getColumns() as unknown[][];
+    // DuckDB gives no columns at all for no rows.
+    const columns = reader.getColumns() as unknown[][];
+    return names.map((_, i) => columns[i] ?? []);
   });
 }
 
