@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { InvalidQueryError } from "../errors.js";
-import { formatOf, type OutputFormat } from "../export/formats.js";
+import { formatOf, OUTPUT_FORMATS, type OutputFormat } from "../export/formats.js";
 import { sqlString, withConnection } from "../store/sql.js";
 
 /** One cell value of a result as the readers give it. */
@@ -39,7 +39,15 @@ export async function openResult(path: string): Promise<ResultTable> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new InvalidQueryError(`${path}: no such file`);
   if (info.isDirectory()) throw new InvalidQueryError(`${path}: is a folder, not a query result`);
-  const format = formatOf(path);
+  let format: OutputFormat;
+  try {
+    format = formatOf(path);
+  } catch (err) {
+    throw new InvalidQueryError(
+      `${path}: not a query result file; results are ${OUTPUT_FORMATS.flatMap((f) => f.extensions).join(", ")}`,
+      { cause: err },
+    );
+  }
   try {
     if (format === "gpkg") return await openGeoPackage(path);
     if (format === "fgb") return await openFlatGeobuf(path);
