@@ -57,8 +57,7 @@ export async function readPoints(table: ResultTable, opts: ReadPointsOptions): P
   const has = (name: string) => table.columns.includes(name);
   if (!has("lat") || !has("lon"))
     throw new InvalidQueryError(`${opts.source}: has no lat and lon columns; is it a query result?`);
-  const [productText] = has("product") ? await table.texts(["product"]) : [[]];
-  const product = productText?.find((p) => p !== null) ?? undefined;
+  const product = has("product") ? await table.firstText("product") : undefined;
   const hints = product === undefined ? undefined : findProfile(product)?.plot;
   const variable = opts.color ?? defaultVariable(table, hints);
   if (variable === undefined || !has(variable)) {
@@ -76,7 +75,7 @@ export async function readPoints(table: ResultTable, opts: ReadPointsOptions): P
     ...classColumns,
   ]);
   const [lat, lon, value] = numeric as [Float64Array, Float64Array, Float64Array];
-  const ids = await trackIds(table, lat.length);
+  const ids = await trackIds(table);
   return {
     lat,
     lon,
@@ -125,25 +124,10 @@ function maxOf(columns: Float64Array[]): Float64Array {
 }
 
 /** The track of every row, from its `granule_id` and `beam` (one track when the result lacks them). */
-async function trackIds(table: ResultTable, n: number) {
-  const column = async (name: string) =>
-    table.columns.includes(name) ? (await table.texts([name]))[0]! : [];
-  const granules = await column("granule_id");
-  const beams = await column("beam");
-  const keys = new Map<string, number>();
-  const track = new Uint32Array(n);
-  const found: Track[] = [];
-  for (let i = 0; i < n; i++) {
-    const granule_id = granules[i] ?? "";
-    const beam = beams[i] ?? "";
-    const key = `${granule_id}\u0000${beam}`;
-    let k = keys.get(key);
-    if (k === undefined) {
-      k = found.length;
-      keys.set(key, k);
-      found.push({ granule_id, beam });
-    }
-    track[i] = k;
-  }
-  return { track, tracks: found, granules: new Set(found.map((t) => t.granule_id)).size };
+async function trackIds(table: ResultTable) {
+  const names = ["granule_id", "beam"].filter((c) => table.columns.includes(c));
+  const { keys, index } = await table.groups(names);
+  const at = (key: string[], name: string) => (names.includes(name) ? key[names.indexOf(name)]! : "");
+  const tracks: Track[] = keys.map((key) => ({ granule_id: at(key, "granule_id"), beam: at(key, "beam") }));
+  return { track: index, tracks, granules: new Set(tracks.map((t) => t.granule_id)).size };
 }

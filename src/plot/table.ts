@@ -24,10 +24,47 @@ export interface ResultTable {
   numbers(names: readonly string[]): Promise<Float64Array[]>;
   /** Values of the named columns as text (null for nulls), in file order. */
   texts(names: readonly string[]): Promise<(string | null)[][]>;
+  /**
+   * The distinct combinations of the named columns' text, in order of first appearance, and the
+   * combination of every row (an index into them).
+   */
+  groups(names: readonly string[]): Promise<Groups>;
+  /** The first non-null value of a column as text; undefined when it has none. */
+  firstText(name: string): Promise<string | undefined>;
   /** Earliest and latest `time` as ISO-like UTC text; undefined when there is no time or no row. */
   timeRange(): Promise<[string, string] | undefined>;
   /** File-level key/value metadata (GeoParquet `geo`, units when a writer records them). */
   metadata: Record<string, string>;
+}
+
+/** Rows grouped by the values of some columns. */
+export interface Groups {
+  /** Each distinct combination, as the columns' text ("" for null). */
+  keys: string[][];
+  /** Index into `keys` of each row, in file order. */
+  index: Uint32Array;
+}
+
+/** Groups from one key per row (any value with a stable identity) and each key's column values. */
+function groupsOf(
+  n: number,
+  keyOf: (row: number) => unknown,
+  valuesOf: (key: unknown, row: number) => string[],
+): Groups {
+  const seen = new Map<unknown, number>();
+  const keys: string[][] = [];
+  const index = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const key = keyOf(i);
+    let k = seen.get(key);
+    if (k === undefined) {
+      k = keys.length;
+      seen.set(key, k);
+      keys.push(valuesOf(key, i));
+    }
+    index[i] = k;
+  }
+  return { keys, index };
 }
 
 /**
@@ -103,13 +140,49 @@ async function openWithDuckDb(path: string, format: OutputFormat, size: number):
   return {
     ...head,
     numbers: (names) =>
-      selectColumns(source, names, (n) => `TRY_CAST(${ident(n)} AS DOUBLE)`).then((cols) =>
-        cols.map((c) => Float64Array.from(c, (v) => (typeof v === "number" ? v : Number.NaN))),
+      scanAll(
+        source,
+        names.map((n) => `TRY_CAST(${ident(n)} AS DOUBLE)`),
+        head.rows,
       ),
-    texts: (names) =>
-      selectColumns(source, names, (n) => `${ident(n)}::VARCHAR`).then((cols) =>
-        cols.map((c) => c.map((v) => (v === null || v === undefined ? null : String(v)))),
-      ),
+    texts: async (names) => {
+      const out = names.map(() => new Array<string | null>(head.rows).fill(null));
+      await scanColumns(
+        source,
+        names,
+        (n) => `${ident(n)}::VARCHAR`,
+        (c, i, v) => {
+          if (v !== null && v !== undefined) out[c]![i] = String(v);
+        },
+      );
+      return out;
+    },
+    groups: async (names) => {
+      if (names.length === 0) return { keys: [[]], index: new Uint32Array(head.rows) };
+      // A 64-bit hash per row, read as a number, stands for its combination: strings are slow to
+      // read row by row, and a handful of tracks never collide in 53 bits.
+      const key = `hash(${names.map(ident).join(", ")})::DOUBLE`;
+      const [hashes] = await scanAll(source, [key], head.rows);
+      const named = await withConnection(async (db) => {
+        const reader = await db.runAndReadAll(
+          `SELECT DISTINCT ${key}, ${names.map((n) => `coalesce(${ident(n)}::VARCHAR, '')`).join(", ")} FROM ${source}`,
+        );
+        return new Map(reader.getRows().map(([h, ...values]) => [Number(h), values.map(String)]));
+      });
+      return groupsOf(
+        head.rows,
+        (i) => hashes![i],
+        (h) => named.get(h as number) ?? names.map(() => ""),
+      );
+    },
+    firstText: (name) =>
+      withConnection(async (db) => {
+        const reader = await db.runAndReadAll(
+          `SELECT ${ident(name)}::VARCHAR FROM ${source} WHERE ${ident(name)} IS NOT NULL LIMIT 1`,
+        );
+        const value = reader.getRows()[0]?.[0];
+        return value === undefined || value === null ? undefined : String(value);
+      }),
     timeRange: async () => {
       if (!head.columns.includes("time") || head.rows === 0) return undefined;
       return withConnection(async (db) => {
@@ -123,18 +196,46 @@ async function openWithDuckDb(path: string, format: OutputFormat, size: number):
   };
 }
 
-/** The named columns of a DuckDB source, each converted by `expr`, column by column. */
-function selectColumns(
+/** Numeric SQL expressions over a DuckDB source, one array each (NaN for nulls), in file order. */
+async function scanAll(source: string, exprs: readonly string[], rows: number): Promise<Float64Array[]> {
+  const out = exprs.map(() => new Float64Array(rows).fill(Number.NaN));
+  await scanColumns(
+    source,
+    exprs,
+    (e) => e,
+    (c, i, v) => {
+      if (typeof v === "number") out[c]![i] = v;
+    },
+  );
+  return out;
+}
+
+/**
+ * Streams the named columns of a DuckDB source, each converted by `expr`, chunk by chunk into
+ * `put(column, row, value)`. Reading vectors item by item stays fast for millions of rows, where
+ * materialising every value as a row object does not; a plain scan keeps the file's row order.
+ */
+async function scanColumns(
   source: string,
   names: readonly string[],
   expr: (name: string) => string,
-): Promise<unknown[][]> {
-  if (names.length === 0) return Promise.resolve([]);
-  return withConnection(async (db) => {
-    const reader = await db.runAndReadAll(`SELECT ${names.map(expr).join(", ")} FROM ${source}`);
-    // DuckDB gives no columns at all for no rows.
-    const columns = reader.getColumns() as unknown[][];
-    return names.map((_, i) => columns[i] ?? []);
+  put: (column: number, row: number, value: unknown) => void,
+): Promise<void> {
+  if (names.length === 0) return;
+  await withConnection(async (db) => {
+    const result = await db.run(`SELECT ${names.map(expr).join(", ")} FROM ${source}`);
+    let row = 0;
+    for (
+      let chunk = await result.fetchChunk();
+      chunk && chunk.rowCount > 0;
+      chunk = await result.fetchChunk()
+    ) {
+      for (let c = 0; c < names.length; c++) {
+        const vector = chunk.getColumnVector(c);
+        for (let i = 0; i < chunk.rowCount; i++) put(c, row + i, vector.getItem(i));
+      }
+      row += chunk.rowCount;
+    }
   });
 }
 
@@ -192,6 +293,18 @@ function tableOfRows(columns: string[], column: (name: string) => Cell[]): Resul
         ),
       ),
     texts: async (names) => names.map((name) => get(name).map((v) => (v === null ? null : String(v)))),
+    groups: async (names) => {
+      const cols = names.map((n) => get(n).map((v) => (v === null ? "" : String(v))));
+      return groupsOf(
+        rows,
+        (i) => cols.map((c) => c[i]).join("\u0000"),
+        (_k, i) => cols.map((c) => c[i]!),
+      );
+    },
+    firstText: async (name) => {
+      const value = get(name).find((v) => v !== null);
+      return value === undefined || value === null ? undefined : String(value);
+    },
     timeRange: async () => {
       if (!columns.includes("time")) return undefined;
       const times = get("time")
