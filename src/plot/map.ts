@@ -64,6 +64,7 @@ export function drawMap(points: PlotPoints, opts: MapOptions): MapPicture {
   const scale = colourScale(opts.cmap ?? DEFAULT_COLOUR_MAP, colourDomain(points.value, opts.range));
   const marks = projectAndBin(points, projection, extent);
   const [[x0, y0], [x1, y1]] = extent;
+  const title = opts.title ?? defaultTitle(points);
   const circles: string[] = [];
   for (let k = 0; k < marks.length; k++) {
     circles.push(
@@ -71,7 +72,7 @@ export function drawMap(points: PlotPoints, opts: MapOptions): MapPicture {
     );
   }
   const svg = [
-    svgOpen(width, height),
+    svgOpen(width, height, title),
     `<defs><clipPath id="frame"><rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}"/></clipPath></defs>`,
     `<g clip-path="url(#frame)"><g id="view">`,
     `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="#d8e6f0"/>`,
@@ -84,7 +85,7 @@ export function drawMap(points: PlotPoints, opts: MapOptions): MapPicture {
       : "",
     `</g></g>`,
     `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="none" stroke="#888888"/>`,
-    text(x0, 28, opts.title ?? defaultTitle(points), { size: 17, weight: "bold" }),
+    text(x0, 28, title, { size: 17, weight: "bold" }),
     text(x0, 50, subtitle(points), { size: 13, fill: "#444" }),
     colourBar(scale, { x: width - 100, y: 110, w: 18, h: height - 230 }, unitsLabel(points)),
     text(

@@ -81,7 +81,7 @@ export function drawPlan(p: PlanPicture): { svg: string; drawn: number; projecti
   const candidates = nearby.filter((c) => p.read.has(c.chunk_id)).length;
   const mb = (p.bytes / 1e6).toFixed(2);
   const svg = [
-    svgOpen(width, height),
+    svgOpen(width, height, p.title),
     `<defs><clipPath id="frame"><rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}"/></clipPath></defs>`,
     `<g clip-path="url(#frame)">`,
     `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="#d8e6f0"/>`,

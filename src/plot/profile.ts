@@ -74,8 +74,10 @@ export function drawProfile(points: PlotPoints, opts: ProfileOptions = {}): Prof
   const top = 70;
   const gap = 34;
   const panelH = (height - top - 50 - gap * (panels.length - 1)) / panels.length;
+  const title =
+    opts.title ?? [points.product, points.variable, "along-track profiles"].filter(Boolean).join(" ");
   const parts = [
-    svgOpen(width, height),
+    svgOpen(width, height, title),
     text(
       left,
       28,

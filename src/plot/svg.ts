@@ -31,11 +31,11 @@ export function text(
   return `<text x="${px(x)}" y="${px(y)}" font-size="${opts.size ?? 12}"${anchor}${weight} fill="${opts.fill ?? "#222"}">${esc(content)}</text>`;
 }
 
-/** The opening tag of a picture of `width` x `height` pixels, with a white background. */
-export function svgOpen(width: number, height: number): string {
+/** The opening tag of a picture of `width` x `height` pixels titled `title`, with a white background. */
+export function svgOpen(width: number, height: number, title: string): string {
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}">` +
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`
+    `<title>${esc(title)}</title><rect width="${width}" height="${height}" fill="#ffffff"/>`
   );
 }
 
