@@ -76,12 +76,12 @@ export function drawMap(points: PlotPoints, opts: MapOptions): MapPicture {
     `<defs><clipPath id="frame"><rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}"/></clipPath></defs>`,
     `<g clip-path="url(#frame)"><g id="view">`,
     `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="#d8e6f0"/>`,
-    `<path d="${path(geoGraticule10()) ?? ""}" fill="none" stroke="#b9c9d6" stroke-width="0.5"/>`,
+    `<path d="${path(geoGraticule10()) ?? ""}" fill="none" stroke="#b9c9d6" stroke-width="0.5" vector-effect="non-scaling-stroke"/>`,
     `<path d="${path(opts.land.land) ?? ""}" fill="#ece6d6" stroke="none"/>`,
-    `<path d="${path(opts.land.coastline) ?? ""}" fill="none" stroke="#777777" stroke-width="0.6"/>`,
+    `<path d="${path(opts.land.coastline) ?? ""}" fill="none" stroke="#777777" stroke-width="0.6" vector-effect="non-scaling-stroke"/>`,
     `<g id="points">${circles.join("")}</g>`,
     aoiLines
-      ? `<path id="aoi" d="${path(aoiLines) ?? ""}" fill="none" stroke="#d62728" stroke-width="2"/>`
+      ? `<path id="aoi" d="${path(aoiLines) ?? ""}" fill="none" stroke="#d62728" stroke-width="2" vector-effect="non-scaling-stroke"/>`
       : "",
     `</g></g>`,
     `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="none" stroke="#888888"/>`,

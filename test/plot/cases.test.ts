@@ -58,6 +58,14 @@ describe("plot: empty, single-point, whole-world, antimeridian and Antarctic res
     expect(colourDistance(png.at(445, 394), rgb(interpolateViridis(0.5)))).toBeLessThanOrEqual(3);
   });
 
+  it("the library, imported by its package name, draws a result", async () => {
+    const { plotResult: plot } = await import("geochunks");
+    await writeKnownResult(at("lib.geojson"), [{ lat: -33.9, lon: 18.4, value: 12 }]);
+    const report = await plot(at("lib.geojson"), { out: at("lib.svg"), title: "Cape Town" });
+    expect(report).toEqual({ rows: 1, marks: 1, layout: "Lambert azimuthal equal-area at 18.4, -33.9" });
+    expect(readFileSync(at("lib.svg"), "utf8")).toContain("<title>Cape Town</title>");
+  });
+
   it("a whole-world result is drawn in Equal Earth with every point", async () => {
     const world: KnownPoint[] = [];
     for (let lat = -60; lat <= 80; lat += 20)
