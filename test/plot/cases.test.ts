@@ -66,6 +66,21 @@ describe("plot: empty, single-point, whole-world, antimeridian and Antarctic res
     expect(readFileSync(at("lib.svg"), "utf8")).toContain("<title>Cape Town</title>");
   });
 
+  it("colours each product by its own height, with its units, and names its rows", async () => {
+    for (const [product, variable, noun] of [
+      ["ATL08", "h_canopy", "land segment"],
+      ["GEDI02_A", "elev_lowestmode", "shot"],
+    ] as const) {
+      const file = at(`${product}.csv`);
+      await writeKnownResult(file, [{ lat: -3, lon: -60, value: 30 }], { product, variable });
+      await plotResult(file, { out: at(`${product}.svg`) });
+      const svg = readFileSync(at(`${product}.svg`), "utf8");
+      expect(svg).toContain(`<title>${product} ${variable}</title>`);
+      expect(svg).toContain(`${variable} (m)`);
+      expect(svg).toContain(`1 granule, 1 ${noun},`);
+    }
+  });
+
   it("a whole-world result is drawn in Equal Earth with every point", async () => {
     const world: KnownPoint[] = [];
     for (let lat = -60; lat <= 80; lat += 20)
