@@ -168,49 +168,50 @@ async function runPlot(result: string | undefined, opts: PlotFlags, io: Io): Pro
     throw new UsageError(
       "plot: missing the result file (or --store DIR with --polygon); see geochunks help plot",
     );
-  const { pictureFormatOf, plotPlan, plotResult } = await import("../../plot/index.js");
-  const { toAoi } = await import("../../api.js");
-  const size = { width: opts.width, height: opts.height };
-  if (opts.store !== undefined) {
-    if (opts.polygon === undefined)
-      throw new UsageError("plot --store: missing --polygon AOI, the query to plan");
-    if (opts.profile) throw new UsageError("plot --store: --profile needs a result file, not a store");
-    pictureFormatOf(opts.out, ["png", "svg"]);
-    const { text, source } = await aoiText(opts.polygon);
-    const report = await plotPlan(opts.store, {
-      out: opts.out,
-      aoi: toAoi(text, source, { crs: opts.crs }),
-      start: dateOf(opts.start, "--start"),
-      end: dateOf(opts.end, "--end"),
-      product: opts.product,
-      beams: list(opts.beams),
-      ...size,
-    });
-    io.out(
-      `drew the plan to ${opts.out}: ${report.chunks_read} chunk rows read of ${report.drawn} near the AOI, ${report.requests} requests, ${report.bytes} bytes`,
-    );
-    return;
-  }
+  if (opts.store !== undefined) return runPlan(opts.store, opts, io);
+  const planOnly = (["start", "end", "product", "beams"] as const).find((k) => opts[k] !== undefined);
+  if (planOnly) throw new UsageError(`plot: --${planOnly} plans a query and goes with --store DIR`);
+  const { pictureFormatOf, plotResult } = await import("../../plot/index.js");
   pictureFormatOf(opts.out, opts.profile ? ["png", "svg"] : ["png", "svg", "html"]);
-  const aoi = opts.polygon === undefined ? undefined : await aoiOf(opts.polygon, opts.crs, toAoi);
   const report = await plotResult(result!, {
     out: opts.out,
     profile: opts.profile,
     color: opts.color,
     cmap: opts.cmap,
     range: opts.range,
-    aoi,
+    aoi: opts.polygon === undefined ? undefined : await aoiOf(opts.polygon, opts.crs),
     title: opts.title,
-    ...size,
+    width: opts.width,
+    height: opts.height,
   });
   io.out(`drew ${report.rows} rows as ${report.marks} marks to ${opts.out} (${report.layout})`);
 }
 
-async function aoiOf(
-  polygon: string,
-  crs: string | undefined,
-  toAoi: (text: string, source: string, opts: { crs?: string }) => Aoi,
-): Promise<Aoi> {
+/** `plot --store DIR --polygon AOI`: the picture of a query plan. */
+async function runPlan(store: string, opts: PlotFlags, io: Io): Promise<void> {
+  if (opts.polygon === undefined)
+    throw new UsageError("plot --store: missing --polygon AOI, the query to plan");
+  if (opts.profile) throw new UsageError("plot --store: --profile needs a result file, not a store");
+  const { pictureFormatOf, plotPlan } = await import("../../plot/index.js");
+  pictureFormatOf(opts.out, ["png", "svg"]);
+  const report = await plotPlan(store, {
+    out: opts.out,
+    aoi: await aoiOf(opts.polygon, opts.crs),
+    start: dateOf(opts.start, "--start"),
+    end: dateOf(opts.end, "--end"),
+    product: opts.product,
+    beams: list(opts.beams),
+    width: opts.width,
+    height: opts.height,
+  });
+  io.out(
+    `drew the plan to ${opts.out}: ${report.chunks_read} chunk rows read of ${report.drawn} near the AOI, ${report.requests} requests, ${report.bytes} bytes`,
+  );
+}
+
+/** The AOI of `--polygon` (a file or inline text) in the CRS `--crs` names. */
+async function aoiOf(polygon: string, crs: string | undefined): Promise<Aoi> {
+  const { toAoi } = await import("../../api.js");
   const { text, source } = await aoiText(polygon);
   return toAoi(text, source, { crs });
 }
