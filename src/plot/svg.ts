@@ -1,4 +1,4 @@
-/** Small SVG writing helpers shared by the pictures: text, escaping, the colour bar, numbers. */
+/** Small SVG writing functions shared by the pictures: text, escaping, the colour bar, numbers. */
 import { ticks } from "d3-array";
 import type { ColourScale } from "./colour.js";
 

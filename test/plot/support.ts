@@ -1,4 +1,4 @@
-/** Helpers of the picture tests: small results with known points, PNG pixels, SVG marks. */
+/** What the picture tests share: small results with known points, PNG pixels, SVG marks. */
 import { readFileSync } from "node:fs";
 import { PNG } from "pngjs";
 import proj4 from "proj4";
