@@ -16,6 +16,7 @@ export type {
   Detection,
   FilterValue,
   GranuleAttributes,
+  ParentLocation,
   ParentRate,
   PlotHints,
   ProductProfile,
