@@ -55,6 +55,8 @@ const NOT_VARIABLES = new Set(["lat", "lon", "time", "geometry", "granule_id", "
  */
 export async function readPoints(table: ResultTable, opts: ReadPointsOptions): Promise<PlotPoints> {
   const has = (name: string) => table.columns.includes(name);
+  // A result without rows may carry no columns at all (an empty GeoJSON or FlatGeobuf file).
+  if (table.rows === 0 && !has("lat")) return emptyPoints(opts.color);
   if (!has("lat") || !has("lon"))
     throw new InvalidQueryError(`${opts.source}: has no lat and lon columns; is it a query result?`);
   const product = has("product") ? await table.firstText("product") : undefined;
@@ -88,6 +90,24 @@ export async function readPoints(table: ResultTable, opts: ReadPointsOptions): P
     along: alongColumn ? numeric[3] : undefined,
     classes: classColumns.length > 0 ? maxOf(numeric.slice(alongColumn ? 4 : 3)) : undefined,
     hints,
+  };
+}
+
+/** The points of a result with no rows and no columns. */
+function emptyPoints(color: string | undefined): PlotPoints {
+  const none = new Float64Array(0);
+  return {
+    lat: none,
+    lon: none,
+    value: none,
+    variable: color ?? "",
+    units: "",
+    product: undefined,
+    track: new Uint32Array(0),
+    tracks: [],
+    granules: 0,
+    timeRange: undefined,
+    hints: undefined,
   };
 }
 

@@ -86,6 +86,7 @@ export async function openResult(path: string): Promise<ResultTable> {
     );
   }
   try {
+    if (await isEmptyText(path, format, info.size)) return tableOfRows([], () => []);
     if (format === "gpkg") return await openGeoPackage(path);
     if (format === "fgb") return await openFlatGeobuf(path);
     return await openWithDuckDb(path, format, info.size);
@@ -96,6 +97,18 @@ export async function openResult(path: string): Promise<ResultTable> {
       cause: err,
     });
   }
+}
+
+/** Text results smaller than this are checked for having no feature at all (DuckDB cannot type those). */
+const SMALL_TEXT_BYTES = 4096;
+
+/** Whether a GeoJSON (lines) result holds no feature: an empty file, or a collection of none. */
+async function isEmptyText(path: string, format: OutputFormat, size: number): Promise<boolean> {
+  if ((format !== "geojson" && format !== "geojsonl") || size > SMALL_TEXT_BYTES) return false;
+  const text = (await readFile(path, "utf8")).trim();
+  if (format === "geojsonl") return text === "";
+  const parsed = JSON.parse(text) as { features?: unknown[] };
+  return Array.isArray(parsed.features) && parsed.features.length === 0;
 }
 
 /** A DuckDB table expression over a result file of a format DuckDB reads itself. */

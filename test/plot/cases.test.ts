@@ -46,6 +46,12 @@ describe("plot: empty, single-point, whole-world, antimeridian and Antarctic res
     // Natural Earth's land is about 29% of the globe, which fills about half the frame (Equal Earth keeps areas).
     expect(share(png, LAND)).toBeGreaterThan(0.08);
     expect(share(png, OCEAN)).toBeGreaterThan(0.3);
+    // Every format's empty result, some of which carry no columns at all.
+    for (const ext of ["gpkg", "fgb", "csv", "geojson", "geojsonl"]) {
+      await writeKnownResult(at(`empty.${ext}`), []);
+      const drawn = await plotResult(at(`empty.${ext}`), { out: at(`empty-${ext}.svg`) });
+      expect(drawn, ext).toEqual({ rows: 0, marks: 0, layout: "Equal Earth" });
+    }
   });
 
   it("a single point is drawn at the map's centre in the middle colour of its ramp", async () => {
