@@ -4,6 +4,7 @@ import { catCommand } from "./commands/cat.js";
 import { describeCommand } from "./commands/describe.js";
 import { indexCommand } from "./commands/index.js";
 import { inspectCommand } from "./commands/inspect.js";
+import { plotCommand } from "./commands/plot.js";
 import { queryCommand } from "./commands/query.js";
 import { sqlCommand } from "./commands/sql.js";
 import { commitCommand, compactCommand } from "./commands/store.js";
@@ -41,6 +42,7 @@ export function buildProgram(io: Io): Command {
     queryCommand,
     sqlCommand,
     describeCommand,
+    plotCommand,
     commitCommand,
     compactCommand,
   ])

@@ -4,6 +4,7 @@ import { ATL06 } from "./atl06.js";
 import {
   findIcesat2Beams,
   ICESAT2_BEAM_KINDS,
+  ICESAT2_BEAM_PAIRS,
   ICESAT2_BEAMS,
   icesat2BoundingPolygon,
   icesat2Layout,
@@ -141,6 +142,7 @@ export const ATL03: ProductProfile = {
     },
   ],
   exampleVars: ["dist_ph_along", "../geophys_corr/dem_h"],
+  plot: { height: "h_ph", units: "m", pairs: ICESAT2_BEAM_PAIRS, classes: "signal_conf_ph" },
   findBeams: (file, opts) => findIcesat2Beams(file, "heights", opts),
   readGranule: (file, ctx) =>
     readIcesat2Granule(file, { ...ctx, product: "ATL03", firstTime: `/${ctx.beams[0]}/heights/delta_time` }),

@@ -2,6 +2,7 @@
 import {
   findIcesat2Beams,
   ICESAT2_BEAM_KINDS,
+  ICESAT2_BEAM_PAIRS,
   ICESAT2_BEAMS,
   icesat2BeamLayout,
   icesat2BoundingPolygon,
@@ -54,6 +55,7 @@ export const ATL06: ProductProfile = {
     },
   ],
   exampleVars: ["ground_track/x_atc", "fit_statistics/n_fit_photons"],
+  plot: { height: "h_li", units: "m", pairs: ICESAT2_BEAM_PAIRS, alongTrack: "x_atc" },
   findBeams: (file, opts) => findIcesat2Beams(file, "land_ice_segments", opts),
   readGranule: (file, ctx) =>
     readIcesat2Granule(file, {

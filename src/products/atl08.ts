@@ -4,6 +4,7 @@ import { ATL06 } from "./atl06.js";
 import {
   findIcesat2Beams,
   ICESAT2_BEAM_KINDS,
+  ICESAT2_BEAM_PAIRS,
   ICESAT2_BEAMS,
   icesat2BoundingPolygon,
   icesat2Layout,
@@ -93,6 +94,7 @@ export const ATL08: ProductProfile = {
       },
     },
   ],
+  plot: { height: "h_canopy", units: "m", pairs: ICESAT2_BEAM_PAIRS },
   findBeams: (file, opts) => findIcesat2Beams(file, "land_segments", opts),
   readGranule: (file, ctx) =>
     readIcesat2Granule(file, {

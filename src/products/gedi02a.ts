@@ -204,6 +204,7 @@ export const GEDI02_A: ProductProfile = {
       },
     },
   ],
+  plot: { height: "elev_lowestmode", units: "m" },
   findBeams: findGediBeams,
   readGranule: (file, ctx) => readGediGranule(file, ctx),
   beamLayout: gediLayout,

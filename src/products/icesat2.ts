@@ -10,6 +10,13 @@ import { GPS_SINCE_2018 } from "./time.js";
 /** The six ATLAS ground-track beams, in product order. */
 export const ICESAT2_BEAMS = ["gt1l", "gt1r", "gt2l", "gt2r", "gt3l", "gt3r"] as const;
 
+/** The three beam pairs, left and right, 90 m apart on the ground: one profile panel each. */
+export const ICESAT2_BEAM_PAIRS = [
+  ["gt1l", "gt1r"],
+  ["gt2l", "gt2r"],
+  ["gt3l", "gt3r"],
+] as const;
+
 /** Beam classes `--beams` accepts for ICESat-2 products. */
 export const ICESAT2_BEAM_KINDS = ["strong", "weak"] as const;
 

@@ -18,6 +18,7 @@ export type {
   GranuleAttributes,
   ParentLocation,
   ParentRate,
+  PlotHints,
   ProductProfile,
   ProfileFilter,
   ProfileReadOptions,

@@ -195,6 +195,20 @@ export interface TimeScale {
   fromDate(date: Date): number;
 }
 
+/** How pictures of a result show this product (`geochunks plot`). */
+export interface PlotHints {
+  /** Result column that maps colour by default and profiles draw: the product's height ("h_li"). */
+  height: string;
+  /** Units of {@link PlotHints.height} when the result's metadata names none, e.g. "m". */
+  units: string;
+  /** Beams drawn in one profile panel (ICESat-2 beam pairs); default one panel per beam. */
+  pairs?: readonly (readonly string[])[];
+  /** Result column of the along-track distance in metres, when a query adds it with `--vars`. */
+  alongTrack?: string;
+  /** Prefix of a per-row class column profiles colour by (ATL03 signal confidence). */
+  classes?: string;
+}
+
 /** Everything geochunks knows about one trajectory product. */
 export interface ProductProfile {
   /** Registered name, used in the store's `product` column and `--product`: "ATL06", "GEDI02_A". */
@@ -239,6 +253,8 @@ export interface ProductProfile {
   filters: readonly ProfileFilter[];
   /** A few `--vars` names of this product for help texts, e.g. ["ground_track/x_atc"]; optional. */
   exampleVars?: readonly string[];
+  /** How pictures show the product's results; absent: the first numeric column, one panel per beam. */
+  plot?: PlotHints;
   /**
    * Beam groups of `file` that hold this product's row group, in product order; empty when the
    * file has none (then it is not a granule of this product).
