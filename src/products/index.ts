@@ -10,6 +10,7 @@ import "./gedi02a.js";
 
 export type {
   BeamLayout,
+  ColumnChoice,
   ColumnSource,
   ColumnType,
   DatasetSource,
@@ -26,6 +27,7 @@ export type {
 } from "./profile.js";
 export {
   attrText,
+  chosenColumn,
   datasetPath,
   detectProfile,
   exampleDatasets,
@@ -34,4 +36,5 @@ export {
   registerProfile,
   resultColumnNames,
   rowGroupOf,
+  sourceDatasets,
 } from "./profile.js";
