@@ -7,6 +7,7 @@ import {
   findProfile,
   type ProductProfile,
   registeredProfiles,
+  resultColumnNames,
   sourceDatasets,
 } from "../products/index.js";
 import type { SourceOptions } from "../source/index.js";
@@ -171,8 +172,10 @@ export async function prepareQuery(
     method: opts.selection ?? DEFAULT_SELECTION,
   });
   const defaults = profileVariables(profile, filters);
-  const skip = new Set([...coordinateVariables(profile), ...defaults]);
-  const extras = [...new Set((spec.vars ?? []).filter((v) => !skip.has(v)))];
+  // A variable the result already has (a coordinate, a profile column of that name) is not repeated.
+  const names = new Set(resultColumnNames(profile));
+  const skip = new Set(coordinateVariables(profile));
+  const extras = [...new Set((spec.vars ?? []).filter((v) => !skip.has(v) && !names.has(columnName(v))))];
   const extraPaths = extras.map((v) => parseVar(v).path);
   const variables = queryVariables(profile, [
     ...defaults,
