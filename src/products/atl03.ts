@@ -5,6 +5,7 @@ import {
   findIcesat2Beams,
   ICESAT2_BEAM_KINDS,
   ICESAT2_BEAMS,
+  ICESAT2_NO_DATA,
   icesat2BoundingPolygon,
   icesat2Layout,
   icesat2TrackId,
@@ -76,6 +77,7 @@ export const ATL03: ProductProfile = {
   rows: "heights",
   coordinates: { lat: "lat_ph", lon: "lon_ph", time: "delta_time" },
   time: GPS_SINCE_2018,
+  noData: ICESAT2_NO_DATA,
   parent: { first: "../geolocation/ph_index_beg", count: "../geolocation/segment_ph_cnt", base: 1 },
   columns: [
     { name: "h_ph", type: "float32", source: { kind: "dataset", path: "h_ph" } },

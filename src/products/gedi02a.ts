@@ -165,7 +165,7 @@ export const GEDI02_A: ProductProfile = {
   coordinates: { lat: "lat_lowestmode", lon: "lon_lowestmode", time: "delta_time" },
   time: GPS_SINCE_2018,
   // A shot with no detected mode has -9999 heights and rh, and the datasets say so in no attribute.
-  floatFill: GEDI_NO_DATA,
+  noData: [GEDI_NO_DATA],
   columns: [
     { name: "shot_number", type: "uint64", source: { kind: "dataset", path: "shot_number" } },
     { name: "elev_lowestmode", type: "float32", source: { kind: "dataset", path: "elev_lowestmode" } },

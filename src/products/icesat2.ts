@@ -14,6 +14,12 @@ export const ICESAT2_BEAMS = ["gt1l", "gt1r", "gt2l", "gt2r", "gt3l", "gt3r"] as
 export const ICESAT2_BEAM_KINDS = ["strong", "weak"] as const;
 
 /**
+ * ICESat-2 fill values of float datasets, the largest finite float32 and float64: "no data" even
+ * where no `_FillValue` attribute says so (ATL08 20 m variables, ATL03 segment variables).
+ */
+export const ICESAT2_NO_DATA: readonly number[] = [Math.fround(3.4028235e38), Number.MAX_VALUE];
+
+/**
  * Spot number (1-6) and strength of a beam for a spacecraft orientation (0 backward, 1 forward),
  * as in the beam groups' attributes; undefined during a yaw flip (2) or for an unknown beam.
  */

@@ -250,11 +250,11 @@ export interface ProductProfile {
   /** A coarser rate broadcast to rows (ATL03 segments over photons); absent when there is none. */
   parent?: ParentRate;
   /**
-   * A float value the product writes for "no data" without saying so in a `_FillValue` attribute
-   * (GEDI L2A -9999 in `elev_lowestmode`, `rh`...): null in results, like `_FillValue` values.
-   * Default none.
+   * Float values the product writes for "no data" in float datasets whether or not a `_FillValue`
+   * attribute says so (ICESat-2 3.4028235e38 and 1.7976931348623157e308, GEDI L2A -9999): null in
+   * results, like `_FillValue` values. Default none.
    */
-  floatFill?: number;
+  noData?: readonly number[];
   /**
    * Result columns after `lat`, `lon`, `time` and before any `--vars` columns and `geometry`, in
    * order; must include each {@link SharedColumn} once.

@@ -350,7 +350,7 @@ function parseFill(a: DecodedArray): number | undefined {
 
 /**
  * Which elements are no data: equal to the dataset's `_FillValue` (any numeric type; float32
- * compared as float32) or, in a float dataset, to the product's {@link ProductProfile.floatFill}.
+ * compared as float32) or, in a float dataset, to one of the product's {@link ProductProfile.noData}.
  * Undefined when nothing can be.
  */
 function fillTest(
@@ -368,7 +368,7 @@ function fillTest(
       if (Number.isSafeInteger(fill)) nodata.push(BigInt(fill));
     } else nodata.push(fill);
   }
-  if (isFloat && profile.floatFill !== undefined) nodata.push(narrow(profile.floatFill));
+  if (isFloat) for (const value of profile.noData ?? []) nodata.push(narrow(value));
   if (nodata.length === 0) return undefined;
   if (nodata.length === 1) {
     const only = nodata[0]!;
