@@ -9,42 +9,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GREENLAND_CENTRE, nominalStart } from "../../fixtures/atl06/generate.js";
-import {
-  type Atl06VariantOptions,
-  CORE_VARIABLES,
-  writeAtl06Variant,
-} from "../../fixtures/atl06/variants.js";
+import { atl06VariantSet, writeAtl06Variant } from "../../fixtures/atl06/variants.js";
 import { runCli } from "../support/cli.js";
 import { bruteForceAtl06 } from "../support/oracle.js";
 import { boxPolygon, duckdb, toMicros } from "../support/results.js";
 
-/** Rows per beam: enough for the box, small enough for a quick test. */
-const SEGMENTS = 2000;
 const BOX = [-45.4, 62.6, -44.6, 63.0] as const;
 /** A variable releases 001-003 lack, and one every release has (but a core-only subset lacks). */
 const VARS = ["geophysical/layer_flag", "fit_statistics/n_fit_photons"];
-
-/** A granule of `release`, cycle `cycle` of RGT 1033 through the box's centre, cut as `extra` says. */
-function granule(
-  release: string,
-  cycle: number,
-  extra: Partial<Atl06VariantOptions> = {},
-): Atl06VariantOptions {
-  const through = { lat: GREENLAND_CENTRE.lat, lon: GREENLAND_CENTRE.lon };
-  const start = nominalStart(1033, cycle, through.lat, true, SEGMENTS);
-  return {
-    seed: cycle,
-    rgt: 1033,
-    cycle,
-    start,
-    through,
-    ascending: true,
-    segmentsPerBeam: SEGMENTS,
-    release,
-    ...extra,
-  };
-}
 
 describe("ATL06 releases 001-006 and subsetted files", () => {
   let dir: string;
@@ -55,36 +27,10 @@ describe("ATL06 releases 001-006 and subsetted files", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "geochunks-releases-"));
-    good = [
-      await writeAtl06Variant(dir, granule("001", 1)),
-      await writeAtl06Variant(dir, granule("002", 2)),
-      // NSIDC's subsetter: two beams, core variables only, a few rows, an extra group, `processed_` name
-      await writeAtl06Variant(
-        dir,
-        granule("003", 3, {
-          subset: {
-            prefix: "processed_",
-            beams: ["gt1l", "gt2l"],
-            variables: CORE_VARIABLES,
-            rows: [995, 1003],
-            extraGroup: true,
-          },
-        }),
-      ),
-      await writeAtl06Variant(dir, granule("004", 4)),
-      // a tutorial's clip: one beam, rows around the box, no orbit_info or ancillary_data
-      await writeAtl06Variant(
-        dir,
-        granule("005", 5, {
-          subset: { beams: ["gt2r"], rows: [700, 1300], dropGroups: ["orbit_info", "ancillary_data"] },
-        }),
-      ),
-      await writeAtl06Variant(dir, granule("006", 6)),
-    ];
-    broken = await writeAtl06Variant(
-      dir,
-      granule("006", 7, { remove: ["/gt1l/land_ice_segments/longitude"] }),
-    );
+    const files: string[] = [];
+    for (const opts of atl06VariantSet()) files.push(await writeAtl06Variant(dir, opts));
+    broken = files.pop()!;
+    good = files;
     store = join(dir, "store");
     indexRun = await runCli(["index", ...good, broken, "--store", store, "--quiet"]);
   }, 120_000);
