@@ -151,6 +151,20 @@ describe("ATL03 photons through the CLI: index, query a box, compare to the brut
     expect(await surfaceOf(out)).toBe("land_ice");
     expect(actual.every((r) => r.signal_conf >= 3)).toBe(true);
     expect(stats.rows).toBe(expected.length);
+    const bad = await runCli([
+      "query",
+      "--store",
+      store,
+      "--polygon",
+      BOX.join(","),
+      "--srt",
+      "glacier",
+      "--out",
+      out,
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(bad.stderr).toContain("srt must be one of land, ocean, sea_ice, land_ice, inland_water");
   });
 
   it("--quality keeps nominal photons only", async () => {
