@@ -14,7 +14,8 @@ import type { SourceOptions } from "../source/index.js";
 import type { ArrayRow } from "../store/schema.js";
 import { type SelectionMethod, selectChunks, variableType } from "../store/select.js";
 import type { Store } from "../store/store.js";
-import { arrayKey, columnName, dtypeOfColumn, executePlan, parseVar, type QueryStats } from "./execute.js";
+import { columnName, dtypeOfColumn, parseVar } from "./columns.js";
+import { arrayKey, executePlan, type QueryStats } from "./execute.js";
 import { coordinateVariables, planQuery, type QuerySpec, queryVariables, type ReadPlan } from "./plan.js";
 import { arrayOfType, type ResultColumnData, resultBatch } from "./result.js";
 
