@@ -27,7 +27,7 @@ const BOX_GEOJSON = boxAround(FOREST_CENTRE, DLON, DLAT);
 async function resultRows(path: string, extra = "") {
   const rows = await duckdb(
     `SELECT granule_id, product, beam, lat, lon, epoch_ns(time) AS time_ns, h_canopy, h_te_best_fit,
-            segment_id_beg, ${listOf("h_canopy_20m")}, ${listOf("h_te_best_fit_20m")}${extra}
+            segment_id_beg, night_flag, ${listOf("h_canopy_20m")}, ${listOf("h_te_best_fit_20m")}${extra}
        FROM read_parquet('${path}')`,
   );
   return rows.map(
@@ -78,6 +78,7 @@ describe("ATL08 through the command line", () => {
         h_canopy: r.h_canopy,
         h_te_best_fit: r.h_te_best_fit,
         segment_id_beg: r.segment_id_beg,
+        night_flag: r.night_flag,
         h_canopy_20m: r.h_canopy_20m,
         h_te_best_fit_20m: r.h_te_best_fit_20m,
       })),
