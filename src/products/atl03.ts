@@ -78,7 +78,20 @@ export const ATL03: ProductProfile = {
   coordinates: { lat: "lat_ph", lon: "lon_ph", time: "delta_time" },
   time: GPS_SINCE_2018,
   noData: ICESAT2_NO_DATA,
-  parent: { first: "../geolocation/ph_index_beg", count: "../geolocation/segment_ph_cnt", base: 1 },
+  parent: {
+    first: "../geolocation/ph_index_beg",
+    count: "../geolocation/segment_ph_cnt",
+    base: 1,
+    // A segment is 20 m along track and the footprint ~11 m wide; its reference photon is one of its
+    // photons (the signal photon nearest its centre), so every photon lies within ~25 m and ~3 ms of it.
+    locate: {
+      lat: "../geolocation/reference_photon_lat",
+      lon: "../geolocation/reference_photon_lon",
+      time: "../geolocation/delta_time",
+      radius: 50,
+      timeRadius: 0.01,
+    },
+  },
   columns: [
     { name: "h_ph", type: "float32", source: { kind: "dataset", path: "h_ph" } },
     {

@@ -17,6 +17,7 @@ export type {
   Detection,
   FilterValue,
   GranuleAttributes,
+  ParentLocation,
   ParentRate,
   ProductProfile,
   ProfileFilter,

@@ -201,6 +201,26 @@ export interface ParentRate {
   count: string;
   /** Index of the row group's first row in `first`: 1 for ATL03, where 0 means "no rows". */
   base: 0 | 1;
+  /**
+   * Where the parent rows lie, so the index can place its chunk rows from the parent rate instead of
+   * reading every row's coordinates (ATL03: the 20 m segments' reference photons, about 1% of the
+   * photon coordinates' bytes): each parent row's reference point and time, relative to the row
+   * group, and how far any of its rows may be from it. Parent rows without rows are ignored.
+   */
+  locate?: ParentLocation;
+}
+
+/** Reference coordinates of a parent rate ({@link ParentRate.locate}). */
+export interface ParentLocation {
+  /** Latitude of each parent row's reference point (`../geolocation/reference_photon_lat`). */
+  lat: string;
+  lon: string;
+  /** Time of each parent row's reference point, in the profile's time scale. */
+  time: string;
+  /** Largest distance from a row to its parent row's reference point, metres. */
+  radius: number;
+  /** Largest difference between a row's time and its parent row's reference time, seconds. */
+  timeRadius: number;
 }
 
 /**

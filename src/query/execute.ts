@@ -6,7 +6,13 @@ import { decodeChunk, itemSize, toTypedArray } from "../hdf5/index.js";
 import type { FilterInfo, NumericArray } from "../hdf5/types.js";
 import type { FilterValue, ProductProfile } from "../products/index.js";
 import { datasetPath } from "../products/index.js";
-import { fingerprintChange, fingerprintOf, openSource, withReadStats } from "../source/index.js";
+import {
+  fingerprintChange,
+  fingerprintOf,
+  type OpenedSource,
+  openSource,
+  withReadStats,
+} from "../source/index.js";
 import type { ByteSource } from "../source/types.js";
 import type { ArrayRow, ChunkRefRow } from "../store/schema.js";
 import {
@@ -75,6 +81,8 @@ export interface ExecuteOptions {
   concurrency?: number;
   /** Granules fetched and decoded at the same time. Default {@link DEFAULT_GRANULE_CONCURRENCY}. */
   granuleConcurrency?: number;
+  /** Points per window of chunk rows ({@link windowsOf}). Default {@link WINDOW_POINTS}. */
+  windowPoints?: number;
   /** Largest gap (bytes) read through when coalescing; default the plan's. */
   maxGap?: number;
   /** Options for opening sources (HTTP headers or fetch, ...). */
@@ -86,9 +94,48 @@ export interface ExecuteOptions {
 export const arrayKey = (granuleId: string, path: string) => `${granuleId}\u0000${path}`;
 
 /**
- * Runs a plan: granules are fetched and decoded `granuleConcurrency` at a time, and their batches
- * are yielded in plan order (granule, beam, along-track), one record batch per chunk row that has
- * points inside the AOI. At most that many granules' results are held in memory.
+ * Points one unit of work holds at most: a granule's chunk rows are read and decoded in windows of about
+ * this many points (a single larger chunk row is a window of its own). A query over a small AOI reads a
+ * granule in one window, so in two rounds; a query over a whole ATL03 granule (tens of millions of photons)
+ * holds only `granuleConcurrency` windows at a time instead of whole granules.
+ */
+export const WINDOW_POINTS = 1 << 19;
+
+/** A granule's chunk rows in windows of at most `limit` points each (in order). */
+export function windowsOf(chunks: readonly ChunkRead[], limit = WINDOW_POINTS): ChunkRead[][] {
+  const windows: ChunkRead[][] = [];
+  let current: ChunkRead[] = [];
+  let points = 0;
+  for (const read of chunks) {
+    if (current.length > 0 && points + read.chunk.row_count > limit) {
+      windows.push(current);
+      current = [];
+      points = 0;
+    }
+    current.push(read);
+    points += read.chunk.row_count;
+  }
+  if (current.length > 0) windows.push(current);
+  return windows;
+}
+
+/** A granule's source, opened by its first window and closed after its last. */
+interface OpenedGranule {
+  /** Set when the granule's first window starts. */
+  source?: Promise<OpenedSource>;
+  /** Windows not yet finished. */
+  remaining: number;
+  /** Whether the fingerprint has been checked (by the first window to read coordinates). */
+  checked?: Promise<void>;
+  /** Offsets of the stored chunks already counted in `bytes_minimal` (windows may share parent chunks). */
+  counted: Set<number>;
+}
+
+/**
+ * Runs a plan: granules are read in windows of chunk rows ({@link windowsOf}), `granuleConcurrency`
+ * windows fetched and decoded at a time, and their batches are yielded in plan order (granule, beam,
+ * along-track), one record batch per chunk row that has points inside the AOI. At most that many
+ * windows' results are held in memory, whatever the size of a granule.
  */
 export async function* executePlan(
   plan: ReadPlan,
@@ -96,46 +143,74 @@ export async function* executePlan(
   opts: ExecuteOptions,
 ): AsyncGenerator<RecordBatch> {
   const limit = Math.max(1, opts.granuleConcurrency ?? DEFAULT_GRANULE_CONCURRENCY);
+  const units = plan.granules.flatMap((g) => {
+    const windows = g.chunks.length === 0 ? [[]] : windowsOf(g.chunks, opts.windowPoints);
+    const opened: OpenedGranule = { remaining: windows.length, counted: new Set() };
+    return windows.map((chunks, i) => ({ g, chunks, opened, first: i === 0 }));
+  });
   const pending: Promise<RecordBatch[]>[] = [];
   let next = 0;
   const startNext = () => {
-    const g = plan.granules[next++]!;
-    const run = runGranule(g, spec, opts);
-    // Failures surface when this granule's turn comes; until then they must not go unhandled.
+    const unit = units[next++]!;
+    if (unit.first) {
+      unit.opened.source = openSource(unit.g.granule.url, opts.source);
+      unit.opened.source.catch(() => undefined);
+    }
+    const run = runWindow(unit.g, unit.chunks, unit.opened, unit.first, spec, opts);
+    // Failures surface when this window's turn comes; until then they must not go unhandled.
     run.catch(() => undefined);
     pending.push(run);
   };
   try {
-    while (pending.length < limit && next < plan.granules.length) startNext();
+    while (pending.length < limit && next < units.length) startNext();
     while (pending.length > 0) {
       opts.signal?.throwIfAborted();
       const batches = await pending.shift()!;
-      if (next < plan.granules.length) startNext();
+      if (next < units.length) startNext();
       yield* batches;
     }
   } finally {
     await Promise.allSettled(pending);
+    // Windows never started (an error or an early return): close the sources their granule opened.
+    for (const unit of units.slice(next)) {
+      const { opened } = unit;
+      if (opened.source && opened.remaining > 0) {
+        opened.remaining = 0;
+        await opened.source.then((s) => s.close()).catch(() => undefined);
+      }
+    }
   }
 }
 
 /** Granules fetched and decoded at the same time by default. */
 export const DEFAULT_GRANULE_CONCURRENCY = 4;
 
-/** Fetches a granule in two rounds (coordinates of candidate chunks, then the other variables of the chunks with hits) and decodes its batches. */
-async function runGranule(g: GranulePlan, spec: QuerySpec, opts: ExecuteOptions): Promise<RecordBatch[]> {
-  opts.signal?.throwIfAborted();
-  const opened = await openSource(g.granule.url, opts.source);
+/**
+ * Fetches one window of a granule's chunk rows in two rounds (coordinates of its candidate chunks, then
+ * the other variables of the chunks with hits) and decodes its batches.
+ */
+async function runWindow(
+  g: GranulePlan,
+  chunks: ChunkRead[],
+  opened: OpenedGranule,
+  first: boolean,
+  spec: QuerySpec,
+  opts: ExecuteOptions,
+): Promise<RecordBatch[]> {
+  const raw = await opened.source!;
   try {
-    const { source, stats } = withReadStats(opened);
+    opts.signal?.throwIfAborted();
+    const { source, stats } = withReadStats(raw);
     const coordinates = coordinateVariables(opts.profile);
     const fetched = await fetchRefs(
       g,
       source,
       opts,
-      g.chunks.map((c) => refsOf(c, coordinates)),
+      chunks.map((c) => refsOf(c, coordinates)),
     );
-    await checkFingerprint(g, opened, opts);
-    const hits = g.chunks
+    opened.checked ??= checkFingerprint(g, raw, opts);
+    await opened.checked;
+    const hits = chunks
       .map((read) => ({ read, mask: coordinateMask(read, fetched, spec, opts) }))
       .filter((h) => h.mask.count > 0);
     const others = (read: ChunkRead) =>
@@ -151,28 +226,30 @@ async function runGranule(g: GranulePlan, spec: QuerySpec, opts: ExecuteOptions)
     );
     const all = mergeFetched(fetched, more);
     const batches: RecordBatch[] = [];
-    const minimal = new Map<number, number>();
     for (const { read, mask } of hits) {
       const batch = decodeChunkRow(g, read, all, mask, opts);
       if (!batch) continue;
       batches.push(batch);
-      for (const ref of [...read.refs.values()].flat()) minimal.set(ref.offset, ref.size);
+      for (const ref of [...read.refs.values()].flat()) {
+        if (opened.counted.has(ref.offset)) continue;
+        opened.counted.add(ref.offset);
+        opts.stats.bytes_minimal += ref.size;
+      }
     }
-    opts.stats.chunks_read += g.chunks.length;
-    opts.stats.bytes_minimal += [...minimal.values()].reduce((a, b) => a + b, 0);
+    opts.stats.chunks_read += chunks.length;
     opts.stats.requests += stats.requests;
     opts.stats.bytes_read += stats.bytes;
-    opts.stats.granules++;
+    if (first) opts.stats.granules++;
     return batches;
   } catch (err) {
     // A read past the end or an unexpected body usually means the object changed: say so.
     if (err instanceof IndexMismatchError) throw err;
-    await checkFingerprint(g, opened, opts).catch((mismatch: unknown) => {
+    await checkFingerprint(g, raw, opts).catch((mismatch: unknown) => {
       if (mismatch instanceof IndexMismatchError) throw mismatch;
     });
     throw err;
   } finally {
-    await opened.close();
+    if (--opened.remaining === 0) await raw.close();
   }
 }
 

@@ -15,13 +15,14 @@ import type { ArrayRow } from "../store/schema.js";
 import { type SelectionMethod, selectChunks, variableType } from "../store/select.js";
 import type { Store } from "../store/store.js";
 import { columnName, dtypeOfColumn, parseVar } from "./columns.js";
-import { arrayKey, executePlan, type QueryStats } from "./execute.js";
+import { arrayKey, executePlan, type QueryStats, WINDOW_POINTS } from "./execute.js";
 import { coordinateVariables, planQuery, type QuerySpec, queryVariables, type ReadPlan } from "./plan.js";
 import { arrayOfType, type ResultColumnData, resultBatch } from "./result.js";
 
 export type { Aoi } from "./aoi.js";
 export { parseAoi } from "./aoi.js";
 export type { QueryStats } from "./execute.js";
+export { WINDOW_POINTS } from "./execute.js";
 export { pointInAoi, pointsInAoi } from "./pip.js";
 export type { ByteRange, ChunkRead, GranulePlan, QuerySpec, ReadPlan } from "./plan.js";
 export { coalesceRanges, DEFAULT_MAX_GAP, planQuery } from "./plan.js";
@@ -34,6 +35,12 @@ export interface PrepareOptions {
   concurrency?: number;
   /** Granules fetched and decoded at the same time. Default 4. */
   granuleConcurrency?: number;
+  /**
+   * Points a unit of work reads and decodes at most: a granule is read in windows of chunk rows of about
+   * this many points, `granuleConcurrency` windows at a time, which bounds memory. Default
+   * {@link WINDOW_POINTS}.
+   */
+  windowPoints?: number;
   /** How candidate chunks are found in the index. Default {@link DEFAULT_SELECTION}. */
   selection?: SelectionMethod;
   /** How granules are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
@@ -216,6 +223,7 @@ export async function prepareQuery(
           stats,
           concurrency: opts.concurrency,
           granuleConcurrency: opts.granuleConcurrency,
+          windowPoints: opts.windowPoints,
           maxGap: opts.maxGap,
           source: opts.source,
           signal: opts.signal,
