@@ -4,6 +4,7 @@ import {
   ICESAT2_BEAM_KINDS,
   ICESAT2_BEAM_PAIRS,
   ICESAT2_BEAMS,
+  ICESAT2_NO_DATA,
   icesat2BeamLayout,
   icesat2BoundingPolygon,
   icesat2Layout,
@@ -27,6 +28,7 @@ export const ATL06: ProductProfile = {
   rows: "land_ice_segments",
   coordinates: { lat: "latitude", lon: "longitude", time: "delta_time" },
   time: GPS_SINCE_2018,
+  noData: ICESAT2_NO_DATA,
   columns: [
     { name: "h_li", type: "float32", source: { kind: "dataset", path: "h_li" } },
     { name: "h_li_sigma", type: "float32", source: { kind: "dataset", path: "h_li_sigma" } },

@@ -10,6 +10,7 @@ import "./gedi02a.js";
 
 export type {
   BeamLayout,
+  ColumnChoice,
   ColumnSource,
   ColumnType,
   DatasetSource,
@@ -28,6 +29,7 @@ export type {
 } from "./profile.js";
 export {
   attrText,
+  chosenColumn,
   datasetPath,
   detectProfile,
   exampleDatasets,
@@ -36,4 +38,5 @@ export {
   registerProfile,
   resultColumnNames,
   rowGroupOf,
+  sourceDatasets,
 } from "./profile.js";

@@ -99,7 +99,7 @@ export function queryCommand(program: Command, io: Io): void {
     },
     {
       flags: "--vars <list>",
-      meaning: `extra row-rate variables, relative to the beam's row group (${rowGroups(profiles)})`,
+      meaning: `extra row-rate variables, relative to the beam's row group (${rowGroups(profiles)}); a 2-D (N, k) variable is a list column, NAME:K its column K alone (as column NAMEK)`,
       default: "none",
       example: `--vars ${(example.exampleVars ?? [example.coordinates.time]).join(",")}`,
     },
