@@ -37,10 +37,7 @@ export async function writeKnownResult(path: string, points: KnownPoint[], opts:
     const columns = [
       { name: variable, values: Float32Array.from(rows, (p) => p.value) },
       ...(product === "ATL03"
-        ? [
-            { name: "signal_conf_ph_land", values: Int8Array.from(rows, (p) => p.conf ?? 0) },
-            { name: "signal_conf_ph_ocean", values: Int8Array.from(rows, () => -1) },
-          ]
+        ? [{ name: "signal_conf_ph", values: Int8Array.from(rows, (p) => p.conf ?? 0) }]
         : []),
       {
         name: "granule_id",
