@@ -77,6 +77,8 @@ export async function describeStore(store: Store): Promise<StoreSummary> {
     throw new StoreError(store.dir, `${store.dir}: store has no granules yet; index some first`);
   }
   const granules = await store.granules();
+  await store.checkedFiles("chunks");
+  await store.checkedFiles("arrays");
   const { beams, variables, pairs } = await withConnection(async (db) => {
     const rows = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJS();
     const beamRows = await rows(

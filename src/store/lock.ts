@@ -10,6 +10,7 @@ import { link, open, readFile, rename, stat, unlink, utimes } from "node:fs/prom
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { StoreBusyError } from "../errors.js";
+import { processGone, temporaryName, trackTemporary } from "./temporaries.js";
 
 /** Name of the lock file inside a store directory. */
 export const LOCK_NAME = "manifest.lock";
@@ -55,15 +56,6 @@ export interface LockOptions {
 const isCode = (err: unknown, code: string) => (err as NodeJS.ErrnoException).code === code;
 const unique = () => randomBytes(6).toString("hex");
 
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return isCode(err, "ESRCH");
-  }
-}
-
 async function readInfo(path: string): Promise<LockInfo | undefined> {
   try {
     const info = JSON.parse(await readFile(path, "utf8")) as LockInfo;
@@ -83,7 +75,7 @@ function staleReason(info: LockInfo | undefined, mtimeMs: number): string | unde
 
 /** Creates the lock with its contents in one step; false when another holds it. */
 async function tryCreate(dir: string, info: LockInfo): Promise<boolean> {
-  const tmp = join(dir, `${LOCK_NAME}.${info.owner}.tmp`);
+  const tmp = temporaryName(join(dir, LOCK_NAME), info.owner);
   const handle = await open(tmp, "wx");
   try {
     await handle.writeFile(JSON.stringify(info));
@@ -205,10 +197,13 @@ export async function withStoreLock<T>(
     utimes(path, now, now).catch(() => undefined);
   }, HEARTBEAT_MS);
   heartbeat.unref();
+  // An interrupted holder (SIGINT, SIGTERM) removes its lock on the way out.
+  const untrack = trackTemporary(path);
   try {
     return await fn();
   } finally {
     clearInterval(heartbeat);
+    untrack();
     await release(dir, info.owner);
   }
 }

@@ -1,6 +1,8 @@
 /** Part files: writing a batch of rows as one part set, and reading a part set's rows back. */
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { NoSpaceError } from "../errors.js";
 import { type Bbox, type BboxArray, EMPTY_BBOX, geoMetadata, unionBbox } from "./geo.js";
 import { hilbertKey } from "./hilbert.js";
 import { newPartId, type PartSet, type StoreTable } from "./manifest.js";
@@ -16,6 +18,7 @@ import {
   type GranuleRow,
   granulesTable,
 } from "./schema.js";
+import { temporaryName, trackTemporary } from "./temporaries.js";
 
 /** Rows of some granules, written and committed together. */
 export interface StoreBatch {
@@ -38,11 +41,58 @@ export const CELLS_ROW_GROUP_SIZE = 65_536;
 const toArray = (b: Bbox): BboxArray => [b.xmin, b.ymin, b.xmax, b.ymax];
 const centre = (b: Bbox) => hilbertKey((b.xmin + b.xmax) / 2, (b.ymin + b.ymax) / 2);
 
-async function writeAtomic(dir: string, file: string, bytes: Uint8Array): Promise<void> {
+/**
+ * Writes `bytes` to `file` (relative to `dir`) under a temporary name, then renames it. The file
+ * stays tracked as a temporary of this process (removed on SIGINT/SIGTERM) until the returned
+ * function is called at commit. Folders it creates are listed in `created`.
+ * @throws NoSpaceError naming the file and its size when the device is full; nothing is left.
+ */
+async function writeOne(
+  dir: string,
+  file: string,
+  bytes: Uint8Array,
+  created: string[],
+): Promise<() => void> {
   const target = join(dir, file);
-  await mkdir(dirname(target), { recursive: true });
-  await writeFile(`${target}.tmp`, bytes);
-  await rename(`${target}.tmp`, target);
+  const made = await mkdir(dirname(target), { recursive: true });
+  if (made !== undefined) created.push(made);
+  const tmp = temporaryName(target, randomBytes(4).toString("hex"));
+  const untrackTmp = trackTemporary(tmp);
+  const untrack = trackTemporary(target);
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, target);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    untrack();
+    if ((err as NodeJS.ErrnoException).code === "ENOSPC")
+      throw new NoSpaceError(target, bytes.length, { cause: err });
+    throw err;
+  } finally {
+    untrackTmp();
+  }
+  return untrack;
+}
+
+/** Removes folders this writer created (deepest first) that are empty again. */
+async function removeCreatedFolders(dir: string, created: readonly string[]): Promise<void> {
+  for (const top of created) {
+    // mkdir reports the first folder it made; every folder below it on the way to a file was made too.
+    for (let d = top; d.startsWith(dir) && d !== dir; d = dirname(d))
+      if (
+        !(await rmdir(d).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
+  }
+}
+
+/** A written part set, with the function that stops tracking its files as temporaries. */
+export interface WrittenPartSet extends PartSet {
+  /** Stops tracking the files as temporaries of this process: call just before the manifest lists them. */
+  settle(): void;
 }
 
 /** Groups items by a key, keeping first-seen key order. */
@@ -82,9 +132,37 @@ export function partitionOf(granule: GranuleRow): string {
  * a Hilbert curve. Each file is written
  * under a temporary name and renamed; nothing is visible until a manifest lists the set.
  */
-export async function writePartSet(dir: string, batch: StoreBatch): Promise<PartSet> {
+export async function writePartSet(dir: string, batch: StoreBatch): Promise<WrittenPartSet> {
   const id = newPartId();
   const files: Record<StoreTable, string[]> = { granules: [], arrays: [], chunks: [], chunk_cells: [] };
+  const untrack: (() => void)[] = [];
+  const created: string[] = [];
+  const writeAtomic = async (d: string, file: string, bytes: Uint8Array) => {
+    untrack.push(await writeOne(d, file, bytes, created));
+  };
+  try {
+    await writeTables(dir, batch, id, files, writeAtomic);
+  } catch (err) {
+    // A failed set removes its own files: nothing of it stays in the store.
+    const written = STORE_TABLES_LIST.flatMap((t) => files[t]);
+    await Promise.all(written.map((f) => rm(join(dir, f), { force: true })));
+    for (const u of untrack) u();
+    await removeCreatedFolders(dir, created);
+    throw err;
+  }
+  const part: PartSet = { id, files, granules: batch.granules.map((g) => g.granule_id) };
+  return Object.assign(part, { settle: () => untrack.forEach((u) => u()) });
+}
+
+const STORE_TABLES_LIST: readonly StoreTable[] = ["granules", "arrays", "chunks", "chunk_cells"];
+
+async function writeTables(
+  dir: string,
+  batch: StoreBatch,
+  id: string,
+  files: Record<StoreTable, string[]>,
+  writeAtomic: (dir: string, file: string, bytes: Uint8Array) => Promise<void>,
+): Promise<void> {
   const partOf = new Map(batch.granules.map((g) => [g.granule_id, partitionOf(g)]));
   const granuleBbox = batch.granules.reduce((acc, g) => unionBbox(acc, g.bbox), EMPTY_BBOX);
   files.granules.push(`granules/part-${id}.parquet`);
@@ -125,7 +203,6 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Part
     );
     files.chunk_cells.push(cellFile);
   }
-  return { id, files, granules: batch.granules.map((g) => g.granule_id) };
 }
 
 /** Reads the rows of a part set, keeping only the granules `keep` accepts. */

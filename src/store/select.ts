@@ -157,10 +157,12 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
       : undefined;
   return withConnection(async (db) => {
     const scope = { product: sel.product };
-    const chunkFiles = store.files("chunks", scope);
+    const chunkFiles = await store.checkedFiles("chunks", scope);
     if (chunkFiles.length === 0)
       return { granules: [], chunks: [], arrays: [], method, coverCells: cover?.cells.length };
-    const where = whereClause(sel, cover, store.files("chunk_cells", scope));
+    const where = whereClause(sel, cover, await store.checkedFiles("chunk_cells", scope));
+    const granuleFiles = await store.checkedFiles("granules");
+    const arrayFiles = await store.checkedFiles("arrays");
     const coverCells = cover?.cells.length;
     const chunks = (
       await db.runAndReadAll(
@@ -178,7 +180,7 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
       await db.runAndReadAll(
         `SELECT granule_id, url, size, etag, mtime, product, release, orbit, track, cycle, region, attrs,
                 epoch_ns(time_start) AS time_start, epoch_ns(time_end) AS time_end, bbox
-           FROM read_parquet(${list(store.files("granules"))}) WHERE ${inIds}`,
+           FROM read_parquet(${list(granuleFiles)}) WHERE ${inIds}`,
       )
     )
       .getRowObjectsJS()
@@ -186,7 +188,7 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
     const arrays = (
       await db.runAndReadAll(
         `SELECT granule_id, path, dtype, shape, chunk_shape, filters, fill_value, attrs
-           FROM read_parquet(${list(store.files("arrays"))}) WHERE ${inIds}`,
+           FROM read_parquet(${list(arrayFiles)}) WHERE ${inIds}`,
       )
     )
       .getRowObjectsJS()
@@ -201,10 +203,11 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
  */
 export async function variableType(store: Store, paths: readonly string[]): Promise<string | undefined> {
   if (store.manifest.parts.length === 0 || paths.length === 0) return undefined;
+  const files = await store.checkedFiles("arrays");
   return withConnection(async (db) => {
     const rows = (
       await db.runAndReadAll(
-        `SELECT dtype FROM read_parquet(${list(store.files("arrays"))})
+        `SELECT dtype FROM read_parquet(${list(files)})
           WHERE path IN (${paths.map(sqlString).join(", ")}) LIMIT 1`,
       )
     ).getRowObjectsJS();
