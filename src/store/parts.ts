@@ -151,7 +151,11 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Writ
     throw err;
   }
   const part: PartSet = { id, files, granules: batch.granules.map((g) => g.granule_id) };
-  return Object.assign(part, { settle: () => untrack.forEach((u) => u()) });
+  const settle = () => {
+    for (const u of untrack) u();
+  };
+  // Not enumerable: the manifest lists the part set as plain data.
+  return Object.defineProperty(part, "settle", { value: settle }) as WrittenPartSet;
 }
 
 const STORE_TABLES_LIST: readonly StoreTable[] = ["granules", "arrays", "chunks", "chunk_cells"];
