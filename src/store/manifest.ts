@@ -28,6 +28,22 @@ export interface PartSet {
   files: Record<StoreTable, string[]>;
   /** Granules whose rows are in this set. */
   granules: string[];
+  /**
+   * Size, rows and SHA-256 of each file, by relative path. Readers check sizes (a `stat`) and row
+   * counts (the Parquet footer); `geochunks verify` checks the checksums. Absent in part sets
+   * written before they were recorded.
+   */
+  stats?: Record<string, PartFileStats>;
+}
+
+/** What the manifest records of one part file. */
+export interface PartFileStats {
+  /** File size, bytes. */
+  bytes: number;
+  /** Rows in the file. */
+  rows: number;
+  /** SHA-256 of the file's bytes, hex. */
+  sha256: string;
 }
 
 /** What a query must check before trusting a granule's byte offsets. */

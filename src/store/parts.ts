@@ -1,11 +1,11 @@
 /** Part files: writing a batch of rows as one part set, and reading a part set's rows back. */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { NoSpaceError } from "../errors.js";
 import { type Bbox, type BboxArray, EMPTY_BBOX, geoMetadata, unionBbox } from "./geo.js";
 import { hilbertKey } from "./hilbert.js";
-import { newPartId, type PartSet, type StoreTable } from "./manifest.js";
+import { newPartId, type PartFileStats, type PartSet, type StoreTable } from "./manifest.js";
 import { readParquetFile, tableToParquet } from "./parquet.js";
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
 import {
@@ -137,8 +137,10 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Writ
   const files: Record<StoreTable, string[]> = { granules: [], arrays: [], chunks: [], chunk_cells: [] };
   const untrack: (() => void)[] = [];
   const created: string[] = [];
-  const writeAtomic = async (d: string, file: string, bytes: Uint8Array) => {
+  const stats: Record<string, PartFileStats> = {};
+  const writeAtomic = async (d: string, file: string, bytes: Uint8Array, rows: number) => {
     untrack.push(await writeOne(d, file, bytes, created));
+    stats[file] = { bytes: bytes.length, rows, sha256: createHash("sha256").update(bytes).digest("hex") };
   };
   try {
     await writeTables(dir, batch, id, files, writeAtomic);
@@ -150,7 +152,7 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Writ
     await removeCreatedFolders(dir, created);
     throw err;
   }
-  const part: PartSet = { id, files, granules: batch.granules.map((g) => g.granule_id) };
+  const part: PartSet = { id, files, granules: batch.granules.map((g) => g.granule_id), stats };
   const settle = () => {
     for (const u of untrack) u();
   };
@@ -165,7 +167,7 @@ async function writeTables(
   batch: StoreBatch,
   id: string,
   files: Record<StoreTable, string[]>,
-  writeAtomic: (dir: string, file: string, bytes: Uint8Array) => Promise<void>,
+  writeAtomic: (dir: string, file: string, bytes: Uint8Array, rows: number) => Promise<void>,
 ): Promise<void> {
   const partOf = new Map(batch.granules.map((g) => [g.granule_id, partitionOf(g)]));
   const granuleBbox = batch.granules.reduce((acc, g) => unionBbox(acc, g.bbox), EMPTY_BBOX);
@@ -178,9 +180,10 @@ async function writeTables(
         geo: geoMetadata({ geometryTypes: ["Polygon"], bbox: toArray(granuleBbox), covering: "bbox" }),
       },
     }),
+    batch.granules.length,
   );
   files.arrays.push(`arrays/part-${id}.parquet`);
-  await writeAtomic(dir, files.arrays[0]!, tableToParquet(arraysTable(batch.arrays)));
+  await writeAtomic(dir, files.arrays[0]!, tableToParquet(arraysTable(batch.arrays)), batch.arrays.length);
   const cellsByChunk = groupBy(batch.chunkCells, (c) => c.chunk_id);
   for (const [partition, rows] of groupBy(batch.chunks, (c) => partOf.get(c.granule_id)!)) {
     const keyed = rows.map((row) => ({ row, key: centre(row.bbox) })).sort((a, b) => a.key - b.key);
@@ -196,6 +199,7 @@ async function writeTables(
       dir,
       chunkFile,
       tableToParquet(chunksTable(chunks), { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE }),
+      chunks.length,
     );
     files.chunks.push(chunkFile);
     const cells = chunks.flatMap((c) => cellsByChunk.get(c.chunk_id) ?? []);
@@ -204,6 +208,7 @@ async function writeTables(
       dir,
       cellFile,
       tableToParquet(chunkCellsTable(cells), { rowGroupSize: CELLS_ROW_GROUP_SIZE }),
+      cells.length,
     );
     files.chunk_cells.push(cellFile);
   }

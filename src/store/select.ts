@@ -1,6 +1,7 @@
 /** Chunk selection in DuckDB: the query reads only index rows that can hold answer points. */
 import type { BboxArray } from "./geo.js";
 import { polygonCover } from "./h3.js";
+import { checkRowCounts } from "./integrity.js";
 import { arrayFromPlain, chunkFromPlain, granuleFromPlain } from "./rows.js";
 import type { ArrayRow, ChunkRow, GranuleRow } from "./schema.js";
 import { sqlString, withConnection } from "./sql.js";
@@ -163,6 +164,8 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
     const where = whereClause(sel, cover, await store.checkedFiles("chunk_cells", scope));
     const granuleFiles = await store.checkedFiles("granules");
     const arrayFiles = await store.checkedFiles("arrays");
+    const cellFiles = method === "h3" ? store.files("chunk_cells", scope) : [];
+    await checkRowCounts(db, store, [...chunkFiles, ...cellFiles, ...granuleFiles, ...arrayFiles]);
     const coverCells = cover?.cells.length;
     const chunks = (
       await db.runAndReadAll(

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { checkRowCounts } from "./integrity.js";
 import { tableToParquet } from "./parquet.js";
 import { arraysTable, chunkCellsTable, chunksTable, granulesTable } from "./schema.js";
 import { STORE_TABLES, type Store, type StoreTable } from "./store.js";
@@ -50,6 +51,7 @@ export async function runSql(
   const empty = store.manifest.parts.length === 0 ? await emptyTables() : undefined;
   try {
     return await withConnection(async (connection) => {
+      await checkRowCounts(connection, store, Object.values(files).flat());
       for (const table of STORE_TABLES) {
         const list = (empty ? [empty.files[table]] : files[table]!).map(sqlString).join(", ");
         await connection.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet([${list}])`);

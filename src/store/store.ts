@@ -1,13 +1,14 @@
 /** A chunk-index store on local disk: Parquet part files made visible by one JSON manifest. */
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { StoreError } from "../errors.js";
 import { DEFAULT_LOCK_TIMEOUT_MS, withStoreLock } from "./lock.js";
 import {
   emptyManifest,
   type GranuleFingerprint,
   type Manifest,
+  type PartFileStats,
   type PartSet,
   type RetiredPart,
   readManifest,
@@ -29,6 +30,7 @@ import { arrayRows, chunkRows, granuleRows } from "./rows.js";
 import type { ArrayRow, ChunkRow, GranuleRow } from "./schema.js";
 import { removeStaleFiles } from "./stale.js";
 import { temporaryName, trackTemporary } from "./temporaries.js";
+import { type StoreProblem, verifyStore } from "./verify.js";
 
 export { STORE_TABLES, type StoreTable } from "./manifest.js";
 export type { StoreBatch } from "./parts.js";
@@ -54,6 +56,15 @@ export interface OpenStoreOptions {
  * grace period gets an error naming the missing part and saying to reopen the store.
  */
 export const DEFAULT_RETIRED_GRACE_MS = 3_600_000;
+
+/** What {@link Store.repair} found and did. */
+export interface RepairReport {
+  problems: StoreProblem[];
+  /** Part sets rewritten with rebuilt `chunk_cells`. */
+  rebuilt: number;
+  /** Granules dropped from the manifest (their rows were in broken files): index them again. */
+  dropped: string[];
+}
 
 /** Options for {@link Store.compact}. */
 export interface CompactOptions {
@@ -160,9 +171,29 @@ export class Store {
     return files;
   }
 
+  /** What the manifest records of the part file at `path` (absolute), when it records it. */
+  fileStats(path: string): PartFileStats | undefined {
+    const rel = relative(this.dir, path).split(sep).join("/");
+    for (const p of this.#manifest.parts) {
+      const s = p.stats?.[rel];
+      if (s) return s;
+    }
+    return undefined;
+  }
+
   async #checkFile(path: string): Promise<void> {
     const st = await stat(path).catch((err: NodeJS.ErrnoException) => err);
-    if (!(st instanceof Error)) return;
+    if (!(st instanceof Error)) {
+      const want = this.fileStats(path);
+      if (want && st.size !== want.bytes) {
+        throw new StoreError(
+          this.dir,
+          `${path}: part file is ${st.size} bytes but the manifest records ${want.bytes}: it was truncated, ` +
+            `extended or replaced; run geochunks verify --store ${this.dir}`,
+        );
+      }
+      return;
+    }
     if (st.code !== "ENOENT") {
       throw new StoreError(this.dir, `${path}: cannot read the part file (${st.code})`, { cause: st });
     }
@@ -198,7 +229,18 @@ export class Store {
   }
 
   async #readAll(table: StoreTable) {
-    return Promise.all((await this.checkedFiles(table)).map((f) => readParquetFile(f)));
+    return Promise.all(
+      (await this.checkedFiles(table)).map(async (f) => {
+        const t = await readParquetFile(f).catch((err: unknown) => {
+          throw new StoreError(this.dir, `${f}: part file is not readable Parquet (${firstLine(err)})`, {
+            cause: err,
+          });
+        });
+        const want = this.fileStats(f);
+        if (want && t.numRows !== want.rows) throw rowCountError(this.dir, f, t.numRows, want.rows);
+        return t;
+      }),
+    );
   }
 
   /**
@@ -318,6 +360,78 @@ export class Store {
     });
   }
 
+  /**
+   * Rebuilds what {@link verifyStore} finds broken: a part set whose only broken files are
+   * `chunk_cells` is rewritten with its cells rebuilt from the chunks' `h3_cells`; any other broken
+   * part set is dropped, and its granules leave the manifest, so the next `index` of them indexes
+   * them again. Broken parts are retired like any replaced part.
+   */
+  async repair(): Promise<RepairReport> {
+    return this.#lock(async () => {
+      const disk = await Store.open(this.dir, this.#opts);
+      const report = await verifyStore(disk);
+      const brokenParts = new Map<string, Set<StoreTable>>();
+      for (const p of report.problems) {
+        if (p.part === undefined) continue;
+        const tables = brokenParts.get(p.part) ?? new Set<StoreTable>();
+        tables.add(p.table!);
+        brokenParts.set(p.part, tables);
+      }
+      const next: Manifest = structuredClone(disk.manifest as Manifest);
+      const written: WrittenPartSet[] = [];
+      const dropped: string[] = [];
+      let rebuilt = 0;
+      const retiring: PartSet[] = [];
+      try {
+        for (const [id, tables] of brokenParts) {
+          const i = next.parts.findIndex((p) => p.id === id);
+          const part = next.parts[i]!;
+          retiring.push(part);
+          if (tables.size === 1 && tables.has("chunk_cells")) {
+            const rows = await readPartSet(
+              this.dir,
+              { ...part, files: { ...part.files, chunk_cells: [] } },
+              () => true,
+            );
+            rows.chunkCells = rows.chunks.flatMap((c) =>
+              c.h3_cells.map((h3_cell) => ({ h3_cell, chunk_id: c.chunk_id })),
+            );
+            const fresh = await writePartSet(this.dir, rows);
+            written.push(fresh);
+            next.parts[i] = fresh;
+            for (const g of fresh.granules) if (next.granules[g]) next.granules[g]!.part = fresh.id;
+            rebuilt++;
+          } else {
+            next.parts.splice(i, 1);
+            for (const g of part.granules) {
+              if (next.granules[g]?.part === id) {
+                delete next.granules[g];
+                dropped.push(g);
+              }
+            }
+          }
+        }
+        for (const p of report.problems) {
+          // A manifest granule without a row in an intact part: drop it too, to be indexed again.
+          const m = /^granule (\S+) has no row/.exec(p.problem);
+          if (m && next.granules[m[1]!]) {
+            delete next.granules[m[1]!];
+            dropped.push(m[1]!);
+          }
+        }
+        if (brokenParts.size > 0 || dropped.length > 0) {
+          next.retired = [...(next.retired ?? []), ...retiring.map((p) => retire(p))];
+          await this.#swap(next, written);
+          this.#manifest = next;
+        }
+      } catch (err) {
+        await this.#discard(written);
+        throw err;
+      }
+      return { problems: report.problems, rebuilt, dropped: dropped.sort() };
+    });
+  }
+
   #grace(): number {
     return this.#opts.retiredGraceMs ?? DEFAULT_RETIRED_GRACE_MS;
   }
@@ -421,6 +535,20 @@ export class Store {
     }
     await removeStaleFiles(this.dir, [...STORE_TABLES, STAGED_DIR], keep, this.#grace());
   }
+}
+
+/** The first line of an error's message. */
+export function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
+}
+
+/** The error for a part file whose row count differs from the manifest's. */
+export function rowCountError(dir: string, path: string, rows: number, want: number): StoreError {
+  return new StoreError(
+    dir,
+    `${path}: part file holds ${rows} rows but the manifest records ${want}: it was replaced by another file; ` +
+      `run geochunks verify --store ${dir}`,
+  );
 }
 
 /** A part set as retired now. */

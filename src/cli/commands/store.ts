@@ -41,6 +41,7 @@ export function commitCommand(program: Command, io: Io): void {
 
 interface CompactFlags {
   store: string;
+  repair?: boolean;
   vacuum?: boolean;
   olderThan?: number;
   lockTimeout?: number;
@@ -56,6 +57,12 @@ export function compactCommand(program: Command, io: Io): void {
     );
   addOptions(command, [
     STORE,
+    {
+      flags: "--repair",
+      meaning:
+        "first rebuild what `geochunks verify` finds broken: chunk_cells from the chunks, else drop the broken " +
+        "part sets' granules so the next index adds them again",
+    },
     {
       flags: "--vacuum",
       meaning: "also remove superseded (retired) part files now; readers still using them will fail",
@@ -77,6 +84,14 @@ export function compactCommand(program: Command, io: Io): void {
     if (opts.olderThan !== undefined && !opts.vacuum) throw new UsageError("--older-than needs --vacuum");
     const { Store } = await import("../../store/store.js");
     const store = await Store.open(opts.store, { lockTimeoutMs: opts.lockTimeout });
+    if (opts.repair) {
+      const report = await store.repair();
+      for (const p of report.problems) io.err(`${p.file}: ${p.problem}`);
+      io.out(
+        `repaired ${opts.store}: ${report.problems.length} problems, ${report.rebuilt} part sets rebuilt, ` +
+          `${report.dropped.length} granules dropped${report.dropped.length > 0 ? ` (index them again: ${report.dropped.join(", ")})` : ""}`,
+      );
+    }
     const { before, after, removed } = await store.compact({
       vacuum: opts.vacuum,
       olderThanMs: opts.olderThan,
@@ -86,5 +101,30 @@ export function compactCommand(program: Command, io: Io): void {
       `compacted ${opts.store}: ${before} part sets -> ${after}; ${removed} retired part files removed, ` +
         `${retired} retired part sets kept for readers`,
     );
+  });
+}
+
+/** Adds `verify` to the program: checks every part file and row of a store. */
+export function verifyCommand(program: Command, io: Io): void {
+  const command = program
+    .command("verify")
+    .description(
+      "check a store: every part file's size, SHA-256 and row count against the manifest, its schema, and " +
+        "that every row's granule is in the manifest; exit 1 when something is wrong",
+    );
+  addOptions(command, [STORE]);
+  examples(command, ["geochunks verify --store idx"]);
+  command.action(async (opts: { store: string }) => {
+    const { Store } = await import("../../store/store.js");
+    const { verifyStore } = await import("../../store/verify.js");
+    const report = await verifyStore(await Store.open(opts.store));
+    for (const p of report.problems) io.err(`${p.file}: ${p.problem}`);
+    io.out(
+      `verified ${opts.store}: ${report.files} part files, ${report.granules} granules, ${report.problems.length} problems` +
+        (report.problems.length > 0
+          ? `; geochunks compact --store ${opts.store} --repair rebuilds what it can`
+          : ""),
+    );
+    if (report.problems.length > 0) io.exitCode = 1;
   });
 }
