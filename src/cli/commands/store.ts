@@ -62,10 +62,14 @@ export function compactCommand(program: Command, io: Io): void {
       meaning:
         "first rebuild what `geochunks verify` finds broken: chunk_cells from the chunks, else drop the broken " +
         "part sets' granules so the next index adds them again",
+      default: "off",
+      example: "--repair",
     },
     {
       flags: "--vacuum",
       meaning: "also remove superseded (retired) part files now; readers still using them will fail",
+      default: "off: kept for an hour",
+      example: "--vacuum",
     },
     {
       flags: "--older-than <duration>",
