@@ -15,11 +15,14 @@ async function olderThan(path: string, ms: number): Promise<boolean> {
 }
 
 /**
- * Whether a file a writer left may still be in use: named by a live process of this host, or by
- * a process of another host (which cannot be asked) within `graceMs`.
+ * Whether a file a writer left may still be in use: named by this process, or by a live process
+ * of this host or a process of another host (which cannot be asked) and younger than `graceMs`.
  */
 async function inUse(path: string, host: string, pid: number, graceMs: number): Promise<boolean> {
-  if (host === HOST_TAG) return pid === process.pid || !processGone(pid);
+  if (host === HOST_TAG && pid === process.pid) return true;
+  if (host === HOST_TAG && processGone(pid)) return false;
+  // A live pid may be another process that reused a dead writer's number: writers write their
+  // parts just before committing, so a part older than the grace period is left over either way.
   return !(await olderThan(path, graceMs));
 }
 
