@@ -173,13 +173,19 @@ export async function withStoreLock<T>(
   const info: LockInfo = { owner: unique(), host: hostname(), pid: process.pid, since: "" };
   let wait = 5;
   for (;;) {
-    info.since = new Date().toISOString();
-    if (await tryCreate(dir, info)) break;
-    const st = await stat(path).catch(() => undefined);
-    if (!st) continue;
+    // Only try to create (a flushed temporary file each time) when no lock is there.
+    let st = await stat(path).catch(() => undefined);
+    if (!st) {
+      info.since = new Date().toISOString();
+      if (await tryCreate(dir, info)) break;
+      st = await stat(path).catch(() => undefined);
+      if (!st) continue;
+    }
     const holder = await readInfo(path);
     if (staleReason(holder, st.mtimeMs)) {
       await breakStale(dir);
+      // Another breaker may be at work: let it finish.
+      await new Promise((r) => setTimeout(r, 1 + Math.random() * 5));
       continue;
     }
     if (Date.now() > deadline) {

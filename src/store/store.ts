@@ -167,7 +167,10 @@ export class Store {
    */
   async checkedFiles(table: StoreTable, opts: { product?: string } = {}): Promise<string[]> {
     const files = this.files(table, opts);
-    await Promise.all(files.map((f) => this.#checkFile(f)));
+    // Checked together; the first bad file in manifest order is the one reported.
+    const checks = await Promise.allSettled(files.map((f) => this.#checkFile(f)));
+    const failed = checks.find((c) => c.status === "rejected");
+    if (failed) throw failed.reason;
     return files;
   }
 
