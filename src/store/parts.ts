@@ -51,16 +51,21 @@ async function writeOne(
   dir: string,
   file: string,
   bytes: Uint8Array,
-  created: string[],
+  created: CreatedFolders[],
 ): Promise<() => void> {
   const target = join(dir, file);
   const made = await mkdir(dirname(target), { recursive: true });
-  if (made !== undefined) created.push(made);
+  if (made !== undefined) created.push({ top: made, leaf: dirname(target) });
   const tmp = temporaryName(target, randomBytes(4).toString("hex"));
   const untrackTmp = trackTemporary(tmp);
   const untrack = trackTemporary(target);
   try {
-    await writeFile(tmp, bytes);
+    await writeFile(tmp, bytes).catch(async (err: NodeJS.ErrnoException) => {
+      // A failed writer may have just removed the (then empty) folder it had created: make it again.
+      if (err.code !== "ENOENT") throw err;
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(tmp, bytes);
+    });
     await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true });
@@ -74,11 +79,16 @@ async function writeOne(
   return untrack;
 }
 
-/** Removes folders this writer created (deepest first) that are empty again. */
-async function removeCreatedFolders(dir: string, created: readonly string[]): Promise<void> {
-  for (const top of created) {
-    // mkdir reports the first folder it made; every folder below it on the way to a file was made too.
-    for (let d = top; d.startsWith(dir) && d !== dir; d = dirname(d))
+/** A folder chain a writer created: `top` is the first folder mkdir made, `leaf` the deepest. */
+export interface CreatedFolders {
+  top: string;
+  leaf: string;
+}
+
+/** Removes folders a writer created, deepest first, as long as they are empty again. */
+export async function removeCreatedFolders(created: readonly CreatedFolders[]): Promise<void> {
+  for (const { top, leaf } of created) {
+    for (let d = leaf; ; d = dirname(d)) {
       if (
         !(await rmdir(d).then(
           () => true,
@@ -86,6 +96,8 @@ async function removeCreatedFolders(dir: string, created: readonly string[]): Pr
         ))
       )
         break;
+      if (d === top || dirname(d) === d) break;
+    }
   }
 }
 
@@ -93,6 +105,8 @@ async function removeCreatedFolders(dir: string, created: readonly string[]): Pr
 export interface WrittenPartSet extends PartSet {
   /** Stops tracking the files as temporaries of this process: call just before the manifest lists them. */
   settle(): void;
+  /** Folders created to hold its files (removed again if the set is discarded). */
+  readonly folders: readonly CreatedFolders[];
 }
 
 /** Groups items by a key, keeping first-seen key order. */
@@ -136,7 +150,7 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Writ
   const id = newPartId();
   const files: Record<StoreTable, string[]> = { granules: [], arrays: [], chunks: [], chunk_cells: [] };
   const untrack: (() => void)[] = [];
-  const created: string[] = [];
+  const created: CreatedFolders[] = [];
   const stats: Record<string, PartFileStats> = {};
   const writeAtomic = async (d: string, file: string, bytes: Uint8Array, rows: number) => {
     untrack.push(await writeOne(d, file, bytes, created));
@@ -149,7 +163,7 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Writ
     const written = STORE_TABLES_LIST.flatMap((t) => files[t]);
     await Promise.all(written.map((f) => rm(join(dir, f), { force: true })));
     for (const u of untrack) u();
-    await removeCreatedFolders(dir, created);
+    await removeCreatedFolders(created);
     throw err;
   }
   const part: PartSet = { id, files, granules: batch.granules.map((g) => g.granule_id), stats };
@@ -157,6 +171,7 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Writ
     for (const u of untrack) u();
   };
   // Not enumerable: the manifest lists the part set as plain data.
+  Object.defineProperty(part, "folders", { value: created });
   return Object.defineProperty(part, "settle", { value: settle }) as WrittenPartSet;
 }
 

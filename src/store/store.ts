@@ -22,6 +22,7 @@ import {
   mergeBatches,
   partitionKey,
   readPartSet,
+  removeCreatedFolders,
   type StoreBatch,
   type WrittenPartSet,
   writePartSet,
@@ -276,6 +277,8 @@ export class Store {
       .filter((p) => !listed.has(p.id))
       .flatMap((p) => STORE_TABLES.flatMap((t) => p.files[t]));
     await Promise.all(files.map((f) => rm(join(this.dir, f), { force: true })));
+    const unlisted = parts.filter((p) => !listed.has(p.id)) as Partial<WrittenPartSet>[];
+    await removeCreatedFolders(unlisted.flatMap((p) => p.folders ?? []));
     for (const p of parts) (p as Partial<WrittenPartSet>).settle?.();
   }
 

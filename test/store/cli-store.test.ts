@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { withStoreLock } from "../../src/store/lock.js";
 import { Store } from "../../src/store/store.js";
 import { runCli } from "../support/cli.js";
@@ -31,6 +32,21 @@ describe("store commands", () => {
       0,
       `compacted ${store}: 0 part sets -> 0; 0 retired part files removed, 0 retired part sets kept for readers\n`,
     ]);
+  }, 60_000);
+
+  it("index waits --lock-timeout for a live writer, then fails with exit 1 and writes nothing", async () => {
+    const store = join(dir, "held-index");
+    await Store.open(store, { create: true });
+    const granule = await writeSyntheticAtl06(dir, demoGranuleSet()[0]!);
+    const before = readdirSync(store, { recursive: true }).map(String).sort();
+    const run = await withStoreLock(store, () =>
+      runCli(["index", granule, "--store", store, "--lock-timeout", "1s", "--quiet"]),
+    );
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      new RegExp(`^geochunks: ${store}: store is locked by process ${process.pid} `),
+    );
+    expect(readdirSync(store, { recursive: true }).map(String).sort()).toEqual(before);
   }, 60_000);
 
   it("sql on a store with no granules prints the empty answer, exit 0", async () => {
