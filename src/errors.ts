@@ -8,6 +8,8 @@ export type GeochunksErrorName =
   | "InvalidAoiError"
   | "InvalidQueryError"
   | "StoreError"
+  | "StoreBusyError"
+  | "NoSpaceError"
   | "IndexMismatchError";
 
 /**
@@ -94,6 +96,28 @@ export class StoreError extends Error {
   }
 }
 
+/** A store whose lock stays held by a live writer: a runtime failure, worth retrying later. */
+export class StoreBusyError extends Error {
+  override readonly name = "StoreBusyError";
+  readonly store: string;
+  constructor(store: string, message: string, opts: { cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.store = store;
+  }
+}
+
+/** A write that ran out of space: `path` is the file being written, `bytes` what it needed. */
+export class NoSpaceError extends Error {
+  override readonly name = "NoSpaceError";
+  readonly path: string;
+  readonly bytes: number;
+  constructor(path: string, bytes: number, opts: { cause?: unknown } = {}) {
+    super(`${path}: no space left on the device to write ${bytes} bytes`, { cause: opts.cause });
+    this.path = path;
+    this.bytes = bytes;
+  }
+}
+
 /** A granule changed (size, ETag or mtime) since it was indexed; its byte offsets cannot be trusted. */
 export class IndexMismatchError extends Error {
   override readonly name = "IndexMismatchError";
@@ -119,6 +143,8 @@ export function isGeochunksError(err: unknown, ...names: GeochunksErrorName[]): 
     "InvalidAoiError",
     "InvalidQueryError",
     "StoreError",
+    "StoreBusyError",
+    "NoSpaceError",
     "IndexMismatchError",
   ];
   if (!known.includes(err.name)) return false;

@@ -2,9 +2,23 @@
 /**
  * The `geochunks` executable. It always runs the program: npm's bin links, npx, global installs and
  * `npm run` reach this file through symlinks and wrappers, so it never asks whether it is the main
- * module. A closed pipe (`geochunks sql ... | head`) ends the run quietly with exit code 0.
+ * module. A closed pipe (`geochunks sql ... | head`) ends the run quietly with exit code 0. SIGINT and
+ * SIGTERM remove the run's temporary files first.
  */
+import { removeTemporariesSync } from "../store/temporaries.js";
 import { main } from "./main.js";
+
+// An interrupted run removes its temporaries (uncommitted part files, an output not yet renamed,
+// the store lock it holds) before exiting with the shell's code for the signal.
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const) {
+  process.on(signal, () => {
+    removeTemporariesSync();
+    process.exit(code);
+  });
+}
 
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (err: NodeJS.ErrnoException) => {

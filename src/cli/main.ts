@@ -7,7 +7,7 @@ import { inspectCommand } from "./commands/inspect.js";
 import { plotCommand } from "./commands/plot.js";
 import { queryCommand } from "./commands/query.js";
 import { sqlCommand } from "./commands/sql.js";
-import { commitCommand, compactCommand } from "./commands/store.js";
+import { commitCommand, compactCommand, verifyCommand } from "./commands/store.js";
 import { errorLine, exitCodeOf, UsageError } from "./errors.js";
 import { Command, type Io, packageVersion } from "./program.js";
 
@@ -45,6 +45,7 @@ export function buildProgram(io: Io): Command {
     plotCommand,
     commitCommand,
     compactCommand,
+    verifyCommand,
   ])
     add(program, io);
   return program;

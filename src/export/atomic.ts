@@ -1,16 +1,18 @@
 /** Writing an output file atomically: parent folder created, temporary name, rename on success. */
 import { randomBytes } from "node:crypto";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { InvalidQueryError } from "../errors.js";
+import { isStaleTemporary, temporaryName, trackTemporary } from "../store/temporaries.js";
 
 /** Error codes that mean the output path itself cannot be written (bad input, not a runtime failure). */
 const UNWRITABLE = new Set(["EACCES", "EPERM", "EROFS", "EISDIR", "ENOTDIR", "EEXIST", "ENOENT"]);
 
 /**
  * Creates the parent folder of `path` (mkdir -p), then runs `write` on a temporary file name in
- * that folder and renames it to `path` once `write` resolves; on failure the temporary file is
- * removed and nothing is left at `path`.
+ * that folder and renames it to `path` once `write` resolves; on failure (or SIGINT/SIGTERM in the
+ * command line) the temporary file is removed and nothing is left at `path`. Temporaries of killed
+ * runs in the folder (`NAME.gc<host>-<pid>-<hex>.tmp` of a gone process) are removed first.
  * @throws InvalidQueryError naming the folder when it cannot be created, or naming `path` when it
  * is a folder or cannot be written (read-only folder, permission denied).
  */
@@ -27,7 +29,10 @@ export async function writeAtomically<T>(path: string, write: (tmp: string) => P
   if ((await stat(path).catch(() => undefined))?.isDirectory()) {
     throw new InvalidQueryError(`${path}: is a folder, not an output file name`);
   }
-  const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
+  await removeStaleOutputs(folder);
+  const tmp = temporaryName(path, randomBytes(4).toString("hex"));
+  // Tracked so that SIGINT/SIGTERM remove it; a killed run's is removed by the next write here.
+  const untrack = trackTemporary(tmp);
   try {
     const result = await write(tmp);
     await rename(tmp, path);
@@ -35,7 +40,17 @@ export async function writeAtomically<T>(path: string, write: (tmp: string) => P
   } catch (err) {
     await rm(tmp, { force: true, recursive: true });
     throw unwritable(err, path, tmp) ?? err;
+  } finally {
+    untrack();
   }
+}
+
+/** Removes temporary outputs in `folder` left by runs of this host that were killed. */
+async function removeStaleOutputs(folder: string): Promise<void> {
+  const names = await readdir(folder).catch(() => [] as string[]);
+  await Promise.all(
+    names.filter(isStaleTemporary).map((n) => rm(join(folder, n), { force: true, recursive: true })),
+  );
 }
 
 /** A file system error on the temporary file, restated as one line about `path`. */

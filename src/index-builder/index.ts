@@ -41,6 +41,8 @@ export interface IndexOptions {
   strict?: boolean;
   /** Called after the part files are written and before the manifest swap (orchestration, crash tests). */
   beforeCommit?: () => Promise<void>;
+  /** How long the commit waits for another writer's lock (ms). Default 120 s. */
+  lockTimeoutMs?: number;
   /** Called after each input, e.g. for a progress bar. */
   onProgress?: (event: IndexProgress) => void;
   /** How inputs are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
@@ -236,7 +238,11 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     }
   }
   if (batches.length > 0) {
-    const store = await Store.open(opts.store, { create: true, h3Resolution });
+    const store = await Store.open(opts.store, {
+      create: true,
+      h3Resolution,
+      lockTimeoutMs: opts.lockTimeoutMs,
+    });
     if (opts.shard) await store.stage(mergeBatches(batches));
     else await store.commit(mergeBatches(batches), { replace, beforeSwap: opts.beforeCommit });
   }

@@ -1,5 +1,7 @@
 /** Refining candidate chunks with their footprint line: pure planar geometry in lon/lat degrees. */
+
 import type { Aoi } from "./aoi.js";
+import { edgeGridOf, someEdgeNear } from "./aoi-edges.js";
 import { pointInAoi } from "./pip.js";
 
 /** Parts of a WKB LineString or MultiLineString (little- or big-endian) as interleaved lon/lat. */
@@ -84,6 +86,13 @@ export function footprintNearAoi(wkb: Uint8Array, tolerance: number, aoi: Aoi): 
     for (let i = 0; i + 3 < xy.length; i += 2) {
       const seg = [xy[i]!, xy[i + 1]!, xy[i + 2]!, xy[i + 3]!];
       for (const polygon of aoi.polygons) {
+        const grid = edgeGridOf(polygon);
+        if (grid) {
+          const near = (x1: number, y1: number, x2: number, y2: number) =>
+            segmentSegment(seg, [x1, y1, x2, y2]) <= reach;
+          if (someEdgeNear(grid, [seg[0]!, seg[1]!], [seg[2]!, seg[3]!], reach, near)) return true;
+          continue;
+        }
         for (const ring of polygon.rings) {
           for (let k = 0; k + 3 < ring.length; k += 2) {
             const edge = [ring[k]!, ring[k + 1]!, ring[k + 2]!, ring[k + 3]!];

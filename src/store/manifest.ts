@@ -1,8 +1,9 @@
 /** The store manifest: the single file that says which part files are visible. */
 import { randomBytes } from "node:crypto";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { StoreError } from "../errors.js";
+import { NoSpaceError, StoreError } from "../errors.js";
+import { processTag, temporaryName, trackTemporary } from "./temporaries.js";
 
 /** Name of the manifest file inside a store directory. */
 export const MANIFEST_NAME = "manifest.json";
@@ -27,6 +28,22 @@ export interface PartSet {
   files: Record<StoreTable, string[]>;
   /** Granules whose rows are in this set. */
   granules: string[];
+  /**
+   * Size, rows and SHA-256 of each file, by relative path. Readers check sizes (a `stat`) and row
+   * counts (the Parquet footer); `geochunks verify` checks the checksums. Absent in part sets
+   * written before they were recorded.
+   */
+  stats?: Record<string, PartFileStats>;
+}
+
+/** What the manifest records of one part file. */
+export interface PartFileStats {
+  /** File size, bytes. */
+  bytes: number;
+  /** Rows in the file. */
+  rows: number;
+  /** SHA-256 of the file's bytes, hex. */
+  sha256: string;
 }
 
 /** What a query must check before trusting a granule's byte offsets. */
@@ -54,6 +71,18 @@ export interface StagedPartSet {
  */
 export const STORE_VERSION = 3;
 
+/**
+ * Part files taken out of the manifest by a commit, kept for a grace period so readers of an
+ * older manifest still find them (see {@link DEFAULT_RETIRED_GRACE_MS}).
+ */
+export interface RetiredPart {
+  id: string;
+  /** Relative paths of its files. */
+  files: string[];
+  /** ISO 8601 time of the commit that retired it. */
+  retired: string;
+}
+
 /** Contents of `manifest.json`. */
 export interface Manifest {
   format: typeof STORE_FORMAT;
@@ -64,6 +93,10 @@ export interface Manifest {
   updated: string;
   parts: PartSet[];
   granules: Record<string, GranuleFingerprint>;
+  /** Commits so far: each manifest swap adds one. Absent in stores written before it was kept. */
+  generation?: number;
+  /** Parts no longer visible, waiting out their grace period before removal. */
+  retired?: RetiredPart[];
 }
 
 /** A new, empty manifest. */
@@ -113,12 +146,27 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
  * readers see either the old or the new store, never a mix.
  */
 export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
-  const tmp = join(dir, `.${MANIFEST_NAME}.${randomBytes(6).toString("hex")}.tmp`);
-  await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
-  await rename(tmp, join(dir, MANIFEST_NAME));
+  const tmp = temporaryName(join(dir, `.${MANIFEST_NAME}`), randomBytes(4).toString("hex"));
+  const text = `${JSON.stringify(manifest, null, 2)}\n`;
+  const untrack = trackTemporary(tmp);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, join(dir, MANIFEST_NAME));
+  } catch (err) {
+    await rm(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code === "ENOSPC")
+      throw new NoSpaceError(join(dir, MANIFEST_NAME), Buffer.byteLength(text), { cause: err });
+    throw err;
+  } finally {
+    untrack();
+  }
 }
 
-/** A fresh part-set id: time-ordered and unique across processes. */
+/**
+ * A fresh part-set id: time-ordered, unique across processes, and naming its writer
+ * (`<time>-gc<host>-<pid>-<hex>`), so a later writer can tell a dead writer's uncommitted parts
+ * from a live one's.
+ */
 export function newPartId(): string {
-  return `${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
+  return `${Date.now().toString(36)}-${processTag()}-${randomBytes(3).toString("hex")}`;
 }

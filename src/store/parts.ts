@@ -1,9 +1,11 @@
 /** Part files: writing a batch of rows as one part set, and reading a part set's rows back. */
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { NoSpaceError } from "../errors.js";
 import { type Bbox, type BboxArray, EMPTY_BBOX, geoMetadata, unionBbox } from "./geo.js";
 import { hilbertKey } from "./hilbert.js";
-import { newPartId, type PartSet, type StoreTable } from "./manifest.js";
+import { newPartId, type PartFileStats, type PartSet, type StoreTable } from "./manifest.js";
 import { readParquetFile, tableToParquet } from "./parquet.js";
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
 import {
@@ -16,6 +18,7 @@ import {
   type GranuleRow,
   granulesTable,
 } from "./schema.js";
+import { temporaryName, trackTemporary } from "./temporaries.js";
 
 /** Rows of some granules, written and committed together. */
 export interface StoreBatch {
@@ -38,11 +41,72 @@ export const CELLS_ROW_GROUP_SIZE = 65_536;
 const toArray = (b: Bbox): BboxArray => [b.xmin, b.ymin, b.xmax, b.ymax];
 const centre = (b: Bbox) => hilbertKey((b.xmin + b.xmax) / 2, (b.ymin + b.ymax) / 2);
 
-async function writeAtomic(dir: string, file: string, bytes: Uint8Array): Promise<void> {
+/**
+ * Writes `bytes` to `file` (relative to `dir`) under a temporary name, then renames it. The file
+ * stays tracked as a temporary of this process (removed on SIGINT/SIGTERM) until the returned
+ * function is called at commit. Folders it creates are listed in `created`.
+ * @throws NoSpaceError naming the file and its size when the device is full; nothing is left.
+ */
+async function writeOne(
+  dir: string,
+  file: string,
+  bytes: Uint8Array,
+  created: CreatedFolders[],
+): Promise<() => void> {
   const target = join(dir, file);
-  await mkdir(dirname(target), { recursive: true });
-  await writeFile(`${target}.tmp`, bytes);
-  await rename(`${target}.tmp`, target);
+  const made = await mkdir(dirname(target), { recursive: true });
+  if (made !== undefined) created.push({ top: made, leaf: dirname(target) });
+  const tmp = temporaryName(target, randomBytes(4).toString("hex"));
+  const untrackTmp = trackTemporary(tmp);
+  const untrack = trackTemporary(target);
+  try {
+    await writeFile(tmp, bytes).catch(async (err: NodeJS.ErrnoException) => {
+      // A failed writer may have just removed the (then empty) folder it had created: make it again.
+      if (err.code !== "ENOENT") throw err;
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(tmp, bytes);
+    });
+    await rename(tmp, target);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    untrack();
+    if ((err as NodeJS.ErrnoException).code === "ENOSPC")
+      throw new NoSpaceError(target, bytes.length, { cause: err });
+    throw err;
+  } finally {
+    untrackTmp();
+  }
+  return untrack;
+}
+
+/** A folder chain a writer created: `top` is the first folder mkdir made, `leaf` the deepest. */
+export interface CreatedFolders {
+  top: string;
+  leaf: string;
+}
+
+/** Removes folders a writer created, deepest first, as long as they are empty again. */
+export async function removeCreatedFolders(created: readonly CreatedFolders[]): Promise<void> {
+  for (const { top, leaf } of created) {
+    for (let d = leaf; ; d = dirname(d)) {
+      if (
+        !(await rmdir(d).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
+      if (d === top || dirname(d) === d) break;
+    }
+  }
+}
+
+/** A written part set, with the function that stops tracking its files as temporaries. */
+export interface WrittenPartSet extends PartSet {
+  /** Stops tracking the files as temporaries of this process: call just before the manifest lists them. */
+  settle(): void;
+  /** Folders created to hold its files (removed again if the set is discarded). */
+  readonly folders: readonly CreatedFolders[];
 }
 
 /** Groups items by a key, keeping first-seen key order. */
@@ -82,9 +146,44 @@ export function partitionOf(granule: GranuleRow): string {
  * a Hilbert curve. Each file is written
  * under a temporary name and renamed; nothing is visible until a manifest lists the set.
  */
-export async function writePartSet(dir: string, batch: StoreBatch): Promise<PartSet> {
+export async function writePartSet(dir: string, batch: StoreBatch): Promise<WrittenPartSet> {
   const id = newPartId();
   const files: Record<StoreTable, string[]> = { granules: [], arrays: [], chunks: [], chunk_cells: [] };
+  const untrack: (() => void)[] = [];
+  const created: CreatedFolders[] = [];
+  const stats: Record<string, PartFileStats> = {};
+  const writeAtomic = async (d: string, file: string, bytes: Uint8Array, rows: number) => {
+    untrack.push(await writeOne(d, file, bytes, created));
+    stats[file] = { bytes: bytes.length, rows, sha256: createHash("sha256").update(bytes).digest("hex") };
+  };
+  try {
+    await writeTables(dir, batch, id, files, writeAtomic);
+  } catch (err) {
+    // A failed set removes its own files: nothing of it stays in the store.
+    const written = STORE_TABLES_LIST.flatMap((t) => files[t]);
+    await Promise.all(written.map((f) => rm(join(dir, f), { force: true })));
+    for (const u of untrack) u();
+    await removeCreatedFolders(created);
+    throw err;
+  }
+  const part: PartSet = { id, files, granules: batch.granules.map((g) => g.granule_id), stats };
+  const settle = () => {
+    for (const u of untrack) u();
+  };
+  // Not enumerable: the manifest lists the part set as plain data.
+  Object.defineProperty(part, "folders", { value: created });
+  return Object.defineProperty(part, "settle", { value: settle }) as WrittenPartSet;
+}
+
+const STORE_TABLES_LIST: readonly StoreTable[] = ["granules", "arrays", "chunks", "chunk_cells"];
+
+async function writeTables(
+  dir: string,
+  batch: StoreBatch,
+  id: string,
+  files: Record<StoreTable, string[]>,
+  writeAtomic: (dir: string, file: string, bytes: Uint8Array, rows: number) => Promise<void>,
+): Promise<void> {
   const partOf = new Map(batch.granules.map((g) => [g.granule_id, partitionOf(g)]));
   const granuleBbox = batch.granules.reduce((acc, g) => unionBbox(acc, g.bbox), EMPTY_BBOX);
   files.granules.push(`granules/part-${id}.parquet`);
@@ -96,9 +195,10 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Part
         geo: geoMetadata({ geometryTypes: ["Polygon"], bbox: toArray(granuleBbox), covering: "bbox" }),
       },
     }),
+    batch.granules.length,
   );
   files.arrays.push(`arrays/part-${id}.parquet`);
-  await writeAtomic(dir, files.arrays[0]!, tableToParquet(arraysTable(batch.arrays)));
+  await writeAtomic(dir, files.arrays[0]!, tableToParquet(arraysTable(batch.arrays)), batch.arrays.length);
   const cellsByChunk = groupBy(batch.chunkCells, (c) => c.chunk_id);
   for (const [partition, rows] of groupBy(batch.chunks, (c) => partOf.get(c.granule_id)!)) {
     const keyed = rows.map((row) => ({ row, key: centre(row.bbox) })).sort((a, b) => a.key - b.key);
@@ -114,6 +214,7 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Part
       dir,
       chunkFile,
       tableToParquet(chunksTable(chunks), { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE }),
+      chunks.length,
     );
     files.chunks.push(chunkFile);
     const cells = chunks.flatMap((c) => cellsByChunk.get(c.chunk_id) ?? []);
@@ -122,10 +223,10 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Part
       dir,
       cellFile,
       tableToParquet(chunkCellsTable(cells), { rowGroupSize: CELLS_ROW_GROUP_SIZE }),
+      cells.length,
     );
     files.chunk_cells.push(cellFile);
   }
-  return { id, files, granules: batch.granules.map((g) => g.granule_id) };
 }
 
 /** Reads the rows of a part set, keeping only the granules `keep` accepts. */

@@ -1,6 +1,7 @@
 /** Chunk selection in DuckDB: the query reads only index rows that can hold answer points. */
 import type { BboxArray } from "./geo.js";
 import { polygonCover } from "./h3.js";
+import { checkRowCounts } from "./integrity.js";
 import { arrayFromPlain, chunkFromPlain, granuleFromPlain } from "./rows.js";
 import type { ArrayRow, ChunkRow, GranuleRow } from "./schema.js";
 import { sqlString, withConnection } from "./sql.js";
@@ -157,10 +158,14 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
       : undefined;
   return withConnection(async (db) => {
     const scope = { product: sel.product };
-    const chunkFiles = store.files("chunks", scope);
+    const chunkFiles = await store.checkedFiles("chunks", scope);
     if (chunkFiles.length === 0)
       return { granules: [], chunks: [], arrays: [], method, coverCells: cover?.cells.length };
-    const where = whereClause(sel, cover, store.files("chunk_cells", scope));
+    const where = whereClause(sel, cover, await store.checkedFiles("chunk_cells", scope));
+    const granuleFiles = await store.checkedFiles("granules");
+    const arrayFiles = await store.checkedFiles("arrays");
+    const cellFiles = method === "h3" ? store.files("chunk_cells", scope) : [];
+    await checkRowCounts(db, store, [...chunkFiles, ...cellFiles, ...granuleFiles, ...arrayFiles]);
     const coverCells = cover?.cells.length;
     const chunks = (
       await db.runAndReadAll(
@@ -178,7 +183,7 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
       await db.runAndReadAll(
         `SELECT granule_id, url, size, etag, mtime, product, release, orbit, track, cycle, region, attrs,
                 epoch_ns(time_start) AS time_start, epoch_ns(time_end) AS time_end, bbox
-           FROM read_parquet(${list(store.files("granules"))}) WHERE ${inIds}`,
+           FROM read_parquet(${list(granuleFiles)}) WHERE ${inIds}`,
       )
     )
       .getRowObjectsJS()
@@ -186,7 +191,7 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
     const arrays = (
       await db.runAndReadAll(
         `SELECT granule_id, path, dtype, shape, chunk_shape, filters, fill_value, attrs
-           FROM read_parquet(${list(store.files("arrays"))}) WHERE ${inIds}`,
+           FROM read_parquet(${list(arrayFiles)}) WHERE ${inIds}`,
       )
     )
       .getRowObjectsJS()
@@ -201,10 +206,11 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
  */
 export async function variableType(store: Store, paths: readonly string[]): Promise<string | undefined> {
   if (store.manifest.parts.length === 0 || paths.length === 0) return undefined;
+  const files = await store.checkedFiles("arrays");
   return withConnection(async (db) => {
     const rows = (
       await db.runAndReadAll(
-        `SELECT dtype FROM read_parquet(${list(store.files("arrays"))})
+        `SELECT dtype FROM read_parquet(${list(files)})
           WHERE path IN (${paths.map(sqlString).join(", ")}) LIMIT 1`,
       )
     ).getRowObjectsJS();

@@ -1,7 +1,12 @@
 /** DuckDB SQL over a store: its tables as views over the manifest's part files. */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import { StoreError } from "../errors.js";
-import { STORE_TABLES, type Store } from "./store.js";
+import { checkRowCounts } from "./integrity.js";
+import { tableToParquet } from "./parquet.js";
+import { arraysTable, chunkCellsTable, chunksTable, granulesTable } from "./schema.js";
+import { STORE_TABLES, type Store, type StoreTable } from "./store.js";
 
 /** Rows of a SQL answer, JSON-friendly (64-bit integers as strings, timestamps as ISO-like text). */
 export interface SqlResult {
@@ -33,29 +38,52 @@ export async function withConnection<T>(fn: (db: DuckDBConnection) => Promise<T>
  * Runs SQL with the store's tables (`granules`, `arrays`, `chunks`, `chunk_cells`) as views, plus
  * any extra `views` given as name -> Parquet file (e.g. a query result). DuckDB reads the `geometry`
  * columns as GEOMETRY thanks to their GeoParquet metadata.
- * @throws StoreError when the store has no granules yet; DuckDB's error for bad SQL.
+ * A store with no granules answers with its tables empty (same columns).
+ * @throws StoreError naming a missing part file; DuckDB's error for bad SQL.
  */
 export async function runSql(
   store: Store,
   sql: string,
   opts: { views?: Record<string, string> } = {},
 ): Promise<SqlResult> {
-  if (store.manifest.parts.length === 0) {
-    throw new StoreError(store.dir, `${store.dir}: store has no granules yet; index some first`);
+  const files: Record<string, string[]> = {};
+  for (const table of STORE_TABLES) files[table] = await store.checkedFiles(table);
+  const empty = store.manifest.parts.length === 0 ? await emptyTables() : undefined;
+  try {
+    return await withConnection(async (connection) => {
+      await checkRowCounts(connection, store, Object.values(files).flat());
+      for (const table of STORE_TABLES) {
+        const list = (empty ? [empty.files[table]] : files[table]!).map(sqlString).join(", ");
+        await connection.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet([${list}])`);
+      }
+      for (const [name, file] of Object.entries(opts.views ?? {})) {
+        await connection.run(
+          `CREATE VIEW "${name.replaceAll('"', '""')}" AS SELECT * FROM read_parquet(${sqlString(file)})`,
+        );
+      }
+      const reader = await connection.runAndReadAll(sql);
+      return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
+    });
+  } finally {
+    if (empty) await rm(empty.dir, { recursive: true, force: true });
   }
-  return withConnection(async (connection) => {
-    for (const table of STORE_TABLES) {
-      const files = store.files(table).map(sqlString).join(", ");
-      await connection.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet([${files}])`);
-    }
-    for (const [name, file] of Object.entries(opts.views ?? {})) {
-      await connection.run(
-        `CREATE VIEW "${name.replaceAll('"', '""')}" AS SELECT * FROM read_parquet(${sqlString(file)})`,
-      );
-    }
-    const reader = await connection.runAndReadAll(sql);
-    return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() as Record<string, unknown>[] };
-  });
+}
+
+/** Zero-row Parquet files of the store's four tables, for SQL over a store with no granules. */
+async function emptyTables(): Promise<{ dir: string; files: Record<StoreTable, string> }> {
+  const dir = await mkdtemp(join(tmpdir(), "geochunks-empty-"));
+  const tables = {
+    granules: granulesTable([]),
+    arrays: arraysTable([]),
+    chunks: chunksTable([]),
+    chunk_cells: chunkCellsTable([]),
+  };
+  const files = {} as Record<StoreTable, string>;
+  for (const [name, table] of Object.entries(tables) as [StoreTable, (typeof tables)[StoreTable]][]) {
+    files[name] = join(dir, `${name}.parquet`);
+    await writeFile(files[name], tableToParquet(table));
+  }
+  return { dir, files };
 }
 
 /** Formats a SQL answer as an aligned text table, CSV or JSON lines. */

@@ -1,13 +1,16 @@
 /** A chunk-index store on local disk: Parquet part files made visible by one JSON manifest. */
+import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { StoreError } from "../errors.js";
-import { withStoreLock } from "./lock.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, withStoreLock } from "./lock.js";
 import {
   emptyManifest,
   type GranuleFingerprint,
   type Manifest,
+  type PartFileStats,
   type PartSet,
+  type RetiredPart,
   readManifest,
   STORE_TABLES,
   type StagedPartSet,
@@ -15,9 +18,20 @@ import {
   writeManifest,
 } from "./manifest.js";
 import { readParquetFile } from "./parquet.js";
-import { mergeBatches, partitionKey, readPartSet, type StoreBatch, writePartSet } from "./parts.js";
+import {
+  mergeBatches,
+  partitionKey,
+  readPartSet,
+  removeCreatedFolders,
+  type StoreBatch,
+  type WrittenPartSet,
+  writePartSet,
+} from "./parts.js";
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
 import type { ArrayRow, ChunkRow, GranuleRow } from "./schema.js";
+import { removeStaleFiles } from "./stale.js";
+import { temporaryName, trackTemporary } from "./temporaries.js";
+import { type StoreProblem, verifyStore } from "./verify.js";
 
 export { STORE_TABLES, type StoreTable } from "./manifest.js";
 export type { StoreBatch } from "./parts.js";
@@ -28,6 +42,37 @@ export interface OpenStoreOptions {
   create?: boolean;
   /** H3 resolution recorded in a newly created store. Default {@link DEFAULT_H3_RESOLUTION}. */
   h3Resolution?: number;
+  /** How long a commit waits for another writer's lock (ms). Default {@link DEFAULT_LOCK_TIMEOUT_MS}. */
+  lockTimeoutMs?: number;
+  /** How long retired part files are kept for readers of older manifests (ms). Default {@link DEFAULT_RETIRED_GRACE_MS}. */
+  retiredGraceMs?: number;
+}
+
+/**
+ * Default time retired part files stay on disk: one hour. A query pins the manifest it opened and
+ * reads the store's part files only while selecting candidates (seconds), and `sql` only while
+ * its statement runs, so an hour covers any reader by orders of magnitude while the disk holds at
+ * most an hour of superseded parts. (Delta Lake keeps 7 days and Iceberg 5 because they offer time
+ * travel; this store does not.) `compact --vacuum` removes them sooner; a reader that outlives the
+ * grace period gets an error naming the missing part and saying to reopen the store.
+ */
+export const DEFAULT_RETIRED_GRACE_MS = 3_600_000;
+
+/** What {@link Store.repair} found and did. */
+export interface RepairReport {
+  problems: StoreProblem[];
+  /** Part sets rewritten with rebuilt `chunk_cells`. */
+  rebuilt: number;
+  /** Granules dropped from the manifest (their rows were in broken files): index them again. */
+  dropped: string[];
+}
+
+/** Options for {@link Store.compact}. */
+export interface CompactOptions {
+  /** Also remove retired part files now, those retired at least `olderThanMs` ago (default 0: all). */
+  vacuum?: boolean;
+  /** With `vacuum`: keep parts retired less than this long ago (ms). Default 0. */
+  olderThanMs?: number;
 }
 
 /**
@@ -58,10 +103,16 @@ function partitionFilter(table: StoreTable, product: string | undefined): (file:
 export class Store {
   readonly dir: string;
   #manifest: Manifest;
+  #opts: OpenStoreOptions;
 
-  private constructor(dir: string, manifest: Manifest) {
+  private constructor(dir: string, manifest: Manifest, opts: OpenStoreOptions) {
     this.dir = dir;
     this.#manifest = manifest;
+    this.#opts = opts;
+  }
+
+  #lock<T>(fn: () => Promise<T>): Promise<T> {
+    return withStoreLock(this.dir, fn, { timeoutMs: this.#opts.lockTimeoutMs });
   }
 
   /**
@@ -70,7 +121,7 @@ export class Store {
    */
   static async open(dir: string, opts: OpenStoreOptions = {}): Promise<Store> {
     const manifest = await readManifest(dir);
-    if (manifest) return new Store(dir, manifest);
+    if (manifest) return new Store(dir, manifest, opts);
     if (!opts.create) {
       const exists = await stat(dir).then(
         () => true,
@@ -82,14 +133,18 @@ export class Store {
       );
     }
     await mkdir(dir, { recursive: true });
-    const created = await withStoreLock(dir, async () => {
-      const raced = await readManifest(dir);
-      if (raced) return raced;
-      const fresh = emptyManifest(opts.h3Resolution ?? DEFAULT_H3_RESOLUTION);
-      await writeManifest(dir, fresh);
-      return fresh;
-    });
-    return new Store(dir, created);
+    const created = await withStoreLock(
+      dir,
+      async () => {
+        const raced = await readManifest(dir);
+        if (raced) return raced;
+        const fresh = emptyManifest(opts.h3Resolution ?? DEFAULT_H3_RESOLUTION);
+        await writeManifest(dir, fresh);
+        return fresh;
+      },
+      { timeoutMs: opts.lockTimeoutMs },
+    );
+    return new Store(dir, created, opts);
   }
 
   /** The manifest snapshot this handle reads. */
@@ -104,6 +159,57 @@ export class Store {
   files(table: StoreTable, opts: { product?: string } = {}): string[] {
     const keep = partitionFilter(table, opts.product);
     return this.#manifest.parts.flatMap((p) => p.files[table].filter(keep).map((f) => join(this.dir, f)));
+  }
+
+  /**
+   * {@link Store.files}, each checked to be there (a cheap `stat`), so a reader never runs on a
+   * part that a later commit retired and a vacuum removed.
+   * @throws StoreError naming the first missing part file.
+   */
+  async checkedFiles(table: StoreTable, opts: { product?: string } = {}): Promise<string[]> {
+    const files = this.files(table, opts);
+    // Checked together; the first bad file in manifest order is the one reported.
+    const checks = await Promise.allSettled(files.map((f) => this.#checkFile(f)));
+    const failed = checks.find((c) => c.status === "rejected");
+    if (failed) throw failed.reason;
+    return files;
+  }
+
+  /** What the manifest records of the part file at `path` (absolute), when it records it. */
+  fileStats(path: string): PartFileStats | undefined {
+    const rel = relative(this.dir, path).split(sep).join("/");
+    for (const p of this.#manifest.parts) {
+      const s = p.stats?.[rel];
+      if (s) return s;
+    }
+    return undefined;
+  }
+
+  async #checkFile(path: string): Promise<void> {
+    const st = await stat(path).catch((err: NodeJS.ErrnoException) => err);
+    if (!(st instanceof Error)) {
+      const want = this.fileStats(path);
+      if (want && st.size !== want.bytes) {
+        throw new StoreError(
+          this.dir,
+          `${path}: part file is ${st.size} bytes but the manifest records ${want.bytes}: it was truncated, ` +
+            `extended or replaced; run geochunks verify --store ${this.dir}`,
+        );
+      }
+      return;
+    }
+    if (st.code !== "ENOENT") {
+      throw new StoreError(this.dir, `${path}: cannot read the part file (${st.code})`, { cause: st });
+    }
+    const now = await readManifest(this.dir).catch(() => undefined);
+    const gen = (m: Manifest | undefined) => m?.generation ?? 0;
+    const later =
+      now && gen(now) !== gen(this.#manifest)
+        ? `; the store has moved on (generation ${gen(this.#manifest)} -> ${gen(now)}) and the part was retired and removed: reopen the store`
+        : "";
+    throw new StoreError(this.dir, `${path}: part file listed in the manifest is missing${later}`, {
+      cause: st,
+    });
   }
 
   /** Products of the visible granules, sorted by name. */
@@ -127,7 +233,18 @@ export class Store {
   }
 
   async #readAll(table: StoreTable) {
-    return Promise.all(this.files(table).map((f) => readParquetFile(f)));
+    return Promise.all(
+      (await this.checkedFiles(table)).map(async (f) => {
+        const t = await readParquetFile(f).catch((err: unknown) => {
+          throw new StoreError(this.dir, `${f}: part file is not readable Parquet (${firstLine(err)})`, {
+            cause: err,
+          });
+        });
+        const want = this.fileStats(f);
+        if (want && t.numRows !== want.rows) throw rowCountError(this.dir, f, t.numRows, want.rows);
+        return t;
+      }),
+    );
   }
 
   /**
@@ -142,8 +259,27 @@ export class Store {
     opts: { replace?: string[]; beforeSwap?: () => Promise<void> } = {},
   ): Promise<CommitReport> {
     const staged = batch.granules.length > 0 ? [await this.#writeStaged(batch)] : [];
-    await opts.beforeSwap?.();
-    return this.#apply(staged, opts.replace ?? []);
+    try {
+      await opts.beforeSwap?.();
+      return await this.#apply(staged, opts.replace ?? []);
+    } catch (err) {
+      // A failed run removes the parts it wrote, unless its manifest swap happened.
+      await this.#discard(staged.map((s) => s.part));
+      throw err;
+    }
+  }
+
+  /** Removes written part sets that the manifest on disk does not list. */
+  async #discard(parts: readonly PartSet[]): Promise<void> {
+    const disk = await readManifest(this.dir).catch(() => undefined);
+    const listed = new Set(disk?.parts.map((p) => p.id) ?? []);
+    const files = parts
+      .filter((p) => !listed.has(p.id))
+      .flatMap((p) => STORE_TABLES.flatMap((t) => p.files[t]));
+    await Promise.all(files.map((f) => rm(join(this.dir, f), { force: true })));
+    const unlisted = parts.filter((p) => !listed.has(p.id)) as Partial<WrittenPartSet>[];
+    await removeCreatedFolders(unlisted.flatMap((p) => p.folders ?? []));
+    for (const p of parts) (p as Partial<WrittenPartSet>).settle?.();
   }
 
   /**
@@ -152,10 +288,25 @@ export class Store {
    */
   async stage(batch: StoreBatch): Promise<PartSet> {
     const staged = await this.#writeStaged(batch);
-    const path = join(this.dir, STAGED_DIR, `${staged.part.id}.json`);
-    await mkdir(join(this.dir, STAGED_DIR), { recursive: true });
-    await writeFile(`${path}.tmp`, JSON.stringify(staged));
-    await rename(`${path}.tmp`, path);
+    try {
+      const path = join(this.dir, STAGED_DIR, `${staged.part.id}.json`);
+      await mkdir(join(this.dir, STAGED_DIR), { recursive: true });
+      const tmp = temporaryName(path, randomBytes(4).toString("hex"));
+      const untrack = trackTemporary(tmp);
+      try {
+        await writeFile(tmp, JSON.stringify(staged));
+        await rename(tmp, path);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      } finally {
+        untrack();
+      }
+    } catch (err) {
+      await this.#discard([staged.part]);
+      throw err;
+    }
+    (staged.part as Partial<WrittenPartSet>).settle?.();
     return staged.part;
   }
 
@@ -172,35 +323,137 @@ export class Store {
   }
 
   /**
-   * Rewrites all visible rows as one part set (per product and month partition) and removes the old parts and
-   * any orphaned files a crashed writer left. Query results do not change.
+   * Rewrites all visible rows as one part set (per product and month partition), retires the old
+   * parts, and removes files crashed writers left. With `vacuum`, also removes retired parts now.
+   * Query results do not change.
    */
-  async compact(): Promise<{ before: number; after: number }> {
-    return withStoreLock(this.dir, async () => {
+  async compact(opts: CompactOptions = {}): Promise<{ before: number; after: number; removed: number }> {
+    return this.#lock(async () => {
       const disk = (await readManifest(this.dir))!;
       const before = disk.parts.length;
-      if (before <= 1) {
-        this.#manifest = disk;
-        await this.#removeOrphans(disk);
-        return { before, after: before };
+      let next = disk;
+      const written: WrittenPartSet[] = [];
+      if (before > 1) {
+        try {
+          const rows = mergeBatches(
+            await Promise.all(disk.parts.map((p) => readPartSet(this.dir, p, () => true))),
+          );
+          const part = await writePartSet(this.dir, rows);
+          written.push(part);
+          next = {
+            ...disk,
+            parts: [part],
+            granules: Object.fromEntries(
+              Object.entries(disk.granules).map(([id, g]) => [id, { ...g, part: part.id }]),
+            ),
+            retired: [...(disk.retired ?? []), ...disk.parts.map((p) => retire(p))],
+          };
+        } catch (err) {
+          await this.#discard(written);
+          throw err;
+        }
       }
-      const rows = mergeBatches(
-        await Promise.all(disk.parts.map((p) => readPartSet(this.dir, p, () => true))),
-      );
-      const part = await writePartSet(this.dir, rows);
-      const next: Manifest = {
-        ...disk,
-        updated: new Date().toISOString(),
-        parts: [part],
-        granules: Object.fromEntries(
-          Object.entries(disk.granules).map(([id, g]) => [id, { ...g, part: part.id }]),
-        ),
-      };
-      await writeManifest(this.dir, next);
+      const grace = opts.vacuum ? (opts.olderThanMs ?? 0) : this.#grace();
+      const { kept, expired } = expire(next.retired ?? [], grace);
+      if (next !== disk || expired.length > 0) {
+        next = { ...next, retired: kept };
+        await this.#swap(next, written);
+      }
       this.#manifest = next;
-      await this.#removeOrphans(next);
-      return { before, after: 1 };
+      const removed = await this.#removeFiles(expired.flatMap((r) => r.files));
+      await this.#removeStale(next);
+      return { before, after: next.parts.length, removed };
     });
+  }
+
+  /**
+   * Rebuilds what {@link verifyStore} finds broken: a part set whose only broken files are
+   * `chunk_cells` is rewritten with its cells rebuilt from the chunks' `h3_cells`; any other broken
+   * part set is dropped, and its granules leave the manifest, so the next `index` of them indexes
+   * them again. Broken parts are retired like any replaced part.
+   */
+  async repair(): Promise<RepairReport> {
+    return this.#lock(async () => {
+      const disk = await Store.open(this.dir, this.#opts);
+      const report = await verifyStore(disk);
+      const brokenParts = new Map<string, Set<StoreTable>>();
+      for (const p of report.problems) {
+        if (p.part === undefined) continue;
+        const tables = brokenParts.get(p.part) ?? new Set<StoreTable>();
+        tables.add(p.table!);
+        brokenParts.set(p.part, tables);
+      }
+      const next: Manifest = structuredClone(disk.manifest as Manifest);
+      const written: WrittenPartSet[] = [];
+      const dropped: string[] = [];
+      let rebuilt = 0;
+      const retiring: PartSet[] = [];
+      try {
+        for (const [id, tables] of brokenParts) {
+          const i = next.parts.findIndex((p) => p.id === id);
+          const part = next.parts[i]!;
+          retiring.push(part);
+          if (tables.size === 1 && tables.has("chunk_cells")) {
+            const rows = await readPartSet(
+              this.dir,
+              { ...part, files: { ...part.files, chunk_cells: [] } },
+              () => true,
+            );
+            rows.chunkCells = rows.chunks.flatMap((c) =>
+              c.h3_cells.map((h3_cell) => ({ h3_cell, chunk_id: c.chunk_id })),
+            );
+            const fresh = await writePartSet(this.dir, rows);
+            written.push(fresh);
+            next.parts[i] = fresh;
+            for (const g of fresh.granules) if (next.granules[g]) next.granules[g]!.part = fresh.id;
+            rebuilt++;
+          } else {
+            next.parts.splice(i, 1);
+            for (const g of part.granules) {
+              if (next.granules[g]?.part === id) {
+                delete next.granules[g];
+                dropped.push(g);
+              }
+            }
+          }
+        }
+        for (const p of report.problems) {
+          // A manifest granule without a row in an intact part: drop it too, to be indexed again.
+          const m = /^granule (\S+) has no row/.exec(p.problem);
+          if (m && next.granules[m[1]!]) {
+            delete next.granules[m[1]!];
+            dropped.push(m[1]!);
+          }
+        }
+        if (brokenParts.size > 0 || dropped.length > 0) {
+          next.retired = [...(next.retired ?? []), ...retiring.map((p) => retire(p))];
+          await this.#swap(next, written);
+          this.#manifest = next;
+        }
+      } catch (err) {
+        await this.#discard(written);
+        throw err;
+      }
+      return { problems: report.problems, rebuilt, dropped: dropped.sort() };
+    });
+  }
+
+  #grace(): number {
+    return this.#opts.retiredGraceMs ?? DEFAULT_RETIRED_GRACE_MS;
+  }
+
+  /** Writes `next` as the manifest (one more generation), settling the part sets it now lists. */
+  async #swap(next: Manifest, written: readonly WrittenPartSet[]): Promise<void> {
+    next.updated = new Date().toISOString();
+    next.generation = (next.generation ?? 0) + 1;
+    // From here on the parts belong to the store: an interrupt must not remove them.
+    for (const w of written) (w as Partial<WrittenPartSet>).settle?.();
+    await writeManifest(this.dir, next);
+  }
+
+  async #removeFiles(files: readonly string[]): Promise<number> {
+    await Promise.all(files.map((f) => rm(join(this.dir, f), { force: true })));
+    return files.length;
   }
 
   async #writeStaged(batch: StoreBatch): Promise<StagedPartSet> {
@@ -216,32 +469,43 @@ export class Store {
 
   async #apply(staged: StagedPartSet[], replace: string[]): Promise<CommitReport> {
     if (staged.length === 0 && replace.length === 0) return { granules: [], parts: 0 };
-    const obsolete: PartSet[] = [];
-    const next = await withStoreLock(this.dir, async () => {
-      let current = (await readManifest(this.dir)) ?? this.#manifest;
-      for (const [i, s] of staged.entries()) {
-        const dropped = new Set([...s.part.granules, ...(i === 0 ? replace : [])]);
-        current = await this.#rebase(current, dropped, obsolete);
-        current.parts.push(s.part);
-        for (const [id, f] of Object.entries(s.fingerprints))
-          current.granules[id] = { ...f, part: s.part.id };
+    const { next, expired } = await this.#lock(async () => {
+      const obsolete: PartSet[] = [];
+      const written: WrittenPartSet[] = [];
+      try {
+        let current = (await readManifest(this.dir)) ?? this.#manifest;
+        for (const [i, s] of staged.entries()) {
+          const dropped = new Set([...s.part.granules, ...(i === 0 ? replace : [])]);
+          current = await this.#rebase(current, dropped, obsolete, written);
+          current.parts.push(s.part);
+          for (const [id, f] of Object.entries(s.fingerprints))
+            current.granules[id] = { ...f, part: s.part.id };
+        }
+        if (staged.length === 0) current = await this.#rebase(current, new Set(replace), obsolete, written);
+        const live = new Set(current.parts.map((p) => p.id));
+        const retiring = obsolete.filter((p) => !live.has(p.id)).map((p) => retire(p));
+        const { kept, expired } = expire([...(current.retired ?? []), ...retiring], this.#grace());
+        current.retired = kept;
+        await this.#swap(current, [...written, ...(staged.map((s) => s.part) as WrittenPartSet[])]);
+        await this.#removeStale(current).catch(() => undefined);
+        return { next: current, expired };
+      } catch (err) {
+        await this.#discard(written);
+        throw err;
       }
-      if (staged.length === 0) current = await this.#rebase(current, new Set(replace), obsolete);
-      current.updated = new Date().toISOString();
-      await writeManifest(this.dir, current);
-      return current;
     });
     this.#manifest = next;
-    const live = new Set(next.parts.map((p) => p.id));
-    const files = obsolete
-      .filter((p) => !live.has(p.id))
-      .flatMap((p) => STORE_TABLES.flatMap((t) => p.files[t]));
-    await Promise.all(files.map((f) => rm(join(this.dir, f), { force: true })));
+    await this.#removeFiles(expired.flatMap((r) => r.files));
     return { granules: staged.flatMap((s) => s.part.granules), parts: staged.length };
   }
 
   /** A copy of `m` without the rows of `dropped`: parts holding them are rewritten without them. */
-  async #rebase(m: Manifest, dropped: Set<string>, obsolete: PartSet[]): Promise<Manifest> {
+  async #rebase(
+    m: Manifest,
+    dropped: Set<string>,
+    obsolete: PartSet[],
+    written: WrittenPartSet[],
+  ): Promise<Manifest> {
     const parts: PartSet[] = [];
     const granules: Record<string, GranuleFingerprint> = {};
     for (const [id, g] of Object.entries(m.granules)) if (!dropped.has(id)) granules[id] = g;
@@ -254,27 +518,53 @@ export class Store {
       const rest = await readPartSet(this.dir, part, (id) => !dropped.has(id));
       if (rest.granules.length === 0) continue;
       const rewritten = await writePartSet(this.dir, rest);
+      written.push(rewritten);
       parts.push(rewritten);
       for (const id of rewritten.granules) granules[id] = { ...granules[id]!, part: rewritten.id };
     }
     return { ...m, parts, granules };
   }
 
-  /** Deletes part files no manifest entry or staged set refers to (left by crashed writers). */
-  async #removeOrphans(m: Manifest): Promise<void> {
-    const live = new Set(m.parts.flatMap((p) => STORE_TABLES.flatMap((t) => p.files[t])));
+  /**
+   * Removes what crashed or interrupted writers left (run holding the lock): part files no
+   * manifest entry, retired entry or staged set refers to, unless a live writer of this host is
+   * still writing them, and temporaries of dead processes.
+   */
+  async #removeStale(m: Manifest): Promise<void> {
+    const keep = new Set(m.parts.flatMap((p) => STORE_TABLES.flatMap((t) => p.files[t])));
+    for (const r of m.retired ?? []) for (const f of r.files) keep.add(f);
     const stagedDir = join(this.dir, STAGED_DIR);
     for (const name of await readdir(stagedDir).catch(() => [] as string[])) {
+      if (!name.endsWith(".json")) continue;
       const s = JSON.parse(await readFile(join(stagedDir, name), "utf8")) as StagedPartSet;
-      for (const t of STORE_TABLES) for (const f of s.part.files[t]) live.add(f);
+      for (const t of STORE_TABLES) for (const f of s.part.files[t]) keep.add(f);
     }
-    for (const table of STORE_TABLES) {
-      const entries = await readdir(join(this.dir, table), { recursive: true }).catch(() => [] as string[]);
-      for (const rel of entries) {
-        const file = `${table}/${String(rel)}`;
-        if (!file.endsWith(".parquet") && !file.endsWith(".tmp")) continue;
-        if (!live.has(file)) await rm(join(this.dir, file), { force: true });
-      }
-    }
+    await removeStaleFiles(this.dir, [...STORE_TABLES, STAGED_DIR], keep, this.#grace());
   }
+}
+
+/** The first line of an error's message. */
+export function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
+}
+
+/** The error for a part file whose row count differs from the manifest's. */
+export function rowCountError(dir: string, path: string, rows: number, want: number): StoreError {
+  return new StoreError(
+    dir,
+    `${path}: part file holds ${rows} rows but the manifest records ${want}: it was replaced by another file; ` +
+      `run geochunks verify --store ${dir}`,
+  );
+}
+
+/** A part set as retired now. */
+function retire(p: PartSet): RetiredPart {
+  return { id: p.id, files: STORE_TABLES.flatMap((t) => p.files[t]), retired: new Date().toISOString() };
+}
+
+/** Splits retired parts into those still within `graceMs` and those past it. */
+function expire(retired: readonly RetiredPart[], graceMs: number) {
+  const now = Date.now();
+  const expired = retired.filter((r) => now - Date.parse(r.retired) >= graceMs);
+  return { kept: retired.filter((r) => !expired.includes(r)), expired };
 }

@@ -47,7 +47,17 @@ describe("command-line arguments", () => {
   });
 
   it("every command has help listing each option with its default and an example", async () => {
-    for (const name of ["inspect", "cat", "index", "query", "sql", "describe", "commit", "compact"]) {
+    for (const name of [
+      "inspect",
+      "cat",
+      "index",
+      "query",
+      "sql",
+      "describe",
+      "commit",
+      "compact",
+      "verify",
+    ]) {
       const r = await runCli(["help", name]);
       expect(r.code).toBe(0);
       const text = r.stdout.replace(/\s+/g, " ");
@@ -68,7 +78,7 @@ describe("command-line arguments", () => {
     const r = await runCli(["help", "qurey"]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(
-      "geochunks: help: unknown command 'qurey' (did you mean query?); commands are inspect, cat, index, query, sql, describe, plot, commit, compact",
+      "geochunks: help: unknown command 'qurey' (did you mean query?); commands are inspect, cat, index, query, sql, describe, plot, commit, compact, verify",
     );
   });
 

@@ -90,9 +90,9 @@ describe("store commits", () => {
     expect(await reopened.chunks()).toEqual(b.chunks);
   });
 
-  it("appends without rewriting, replaces a changed granule, and removes obsolete parts", async () => {
+  it("appends without rewriting, replaces a changed granule, and removes obsolete parts after their grace period", async () => {
     dir = mkdtempSync(join(tmpdir(), "geochunks-store-"));
-    const store = await Store.open(dir, { create: true });
+    const store = await Store.open(dir, { create: true, retiredGraceMs: 0 });
     const parquetFiles = () =>
       readdirSync(dir!, { recursive: true })
         .map(String)
@@ -152,7 +152,7 @@ describe("store commits", () => {
       join(dir, "chunks", "product=ATL06", "month=1999-01", "part-orphan.parquet"),
       "left by a crashed writer",
     );
-    expect(await store.compact()).toEqual({ before: 3, after: 1 });
+    expect(await store.compact({ vacuum: true })).toEqual({ before: 3, after: 1, removed: 12 });
     const after = await (await Store.open(dir)).chunks();
     const byId = (rows: typeof before) => [...rows].sort((x, y) => x.chunk_id.localeCompare(y.chunk_id));
     expect(byId(after)).toEqual(byId(before));
@@ -196,5 +196,63 @@ describe("store format versions", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("readers keep their snapshot", () => {
+  it("a handle opened before a replacing commit and a compaction still reads its granules; vacuum ends that", async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-store-"));
+    const writer = await Store.open(dir, { create: true });
+    await writer.commit(batch("G1", 100));
+    await writer.commit(batch("G2", 200));
+    const reader = await Store.open(dir);
+    await writer.commit(batch("G1", 150));
+    expect((await writer.compact()).after).toBe(1);
+    // The old parts are retired, not removed: the reader's snapshot is intact.
+    expect((await reader.granules()).map((g) => [g.granule_id, g.size]).sort()).toEqual([
+      ["G1", 100],
+      ["G2", 200],
+    ]);
+    const m = (await Store.open(dir)).manifest;
+    expect(m.generation).toBe(4);
+    expect(m.retired?.map((r) => r.id)).toEqual(
+      expect.arrayContaining(reader.manifest.parts.map((p) => p.id)),
+    );
+    expect(m.retired).toHaveLength(3);
+    // compact --vacuum removes retired parts; the stale reader then fails naming the missing file.
+    const vacuum = await (await Store.open(dir)).compact({ vacuum: true });
+    expect(vacuum).toEqual({ before: 1, after: 1, removed: 12 });
+    const missing = reader.files("granules")[0]!;
+    await expect(reader.granules()).rejects.toThrow(
+      `${missing}: part file listed in the manifest is missing; the store has moved on (generation 2 -> 5) and the part was retired and removed: reopen the store`,
+    );
+    const fresh = await Store.open(dir);
+    expect(fresh.manifest.retired).toEqual([]);
+    expect((await fresh.granules()).map((g) => [g.granule_id, g.size]).sort()).toEqual([
+      ["G1", 150],
+      ["G2", 200],
+    ]);
+  });
+
+  it("--older-than keeps parts retired more recently", async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-store-"));
+    const store = await Store.open(dir, { create: true });
+    await store.commit(batch("G1", 100));
+    await store.commit(batch("G1", 200));
+    expect((await store.compact({ vacuum: true, olderThanMs: 3_600_000 })).removed).toBe(0);
+    expect(store.manifest.retired).toHaveLength(1);
+    expect((await store.compact({ vacuum: true, olderThanMs: 0 })).removed).toBe(4);
+  });
+
+  it("SQL over a store with no granules answers with empty tables", async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-store-"));
+    const store = await Store.open(dir, { create: true });
+    const { runSql } = await import("../../src/store/sql.js");
+    expect(await runSql(store, "SELECT count(*) AS n FROM chunks")).toEqual({
+      columns: ["n"],
+      rows: [{ n: "0" }],
+    });
+    const cols = await runSql(store, "SELECT granule_id, beam FROM chunks");
+    expect(cols).toEqual({ columns: ["granule_id", "beam"], rows: [] });
   });
 });

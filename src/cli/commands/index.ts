@@ -15,11 +15,13 @@ import {
   oneOf,
 } from "../program.js";
 import { progressReporter } from "../progress.js";
+import { LOCK_TIMEOUT } from "./store.js";
 
 interface IndexFlags extends Record<string, unknown> {
   store: string;
   product?: string;
   h3Res?: number;
+  lockTimeout?: number;
   concurrency?: number;
   shard?: { index: number; count: number };
   quiet?: boolean;
@@ -87,6 +89,7 @@ export function indexCommand(program: Command, io: Io): void {
       default: "a progress bar on a terminal",
       example: "--quiet",
     },
+    LOCK_TIMEOUT,
     ...SOURCE_OPTIONS,
   ]);
   examples(command, [
@@ -120,6 +123,7 @@ async function runIndex(positionals: string[], values: IndexFlags, io: Io): Prom
       shard: values.shard,
       strict: values.strict ?? false,
       beforeCommit: pauseBeforeCommit(),
+      lockTimeoutMs: values.lockTimeout,
       source: withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io),
       onProgress: (e) => {
         total = e.total;

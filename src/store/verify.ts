@@ -1,0 +1,140 @@
+/**
+ * `geochunks verify`: an fsck of a store. Every part file the manifest lists is checked against
+ * what the manifest records of it (size, SHA-256, row count), against the table's schema, and
+ * every chunk row against the granules it belongs to.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Table } from "apache-arrow";
+import { type PartSet, STORE_TABLES, type StoreTable } from "./manifest.js";
+import { parquetToTable, tableToParquet } from "./parquet.js";
+import { arraysTable, chunkCellsTable, chunksTable, granulesTable } from "./schema.js";
+import { firstLine, type Store } from "./store.js";
+
+/** One thing wrong with a store. */
+export interface StoreProblem {
+  /** The file concerned (absolute path), or the manifest. */
+  file: string;
+  /** What is wrong, one line. */
+  problem: string;
+  /** The part set holding the file, when it is a part file. */
+  part?: string;
+  table?: StoreTable;
+}
+
+/** What {@link verifyStore} found. */
+export interface VerifyReport {
+  files: number;
+  granules: number;
+  problems: StoreProblem[];
+}
+
+const EMPTY: Record<StoreTable, () => Table> = {
+  granules: () => granulesTable([]),
+  arrays: () => arraysTable([]),
+  chunks: () => chunksTable([]),
+  chunk_cells: () => chunkCellsTable([]),
+};
+
+/** Column names and types of a table as written and read back: what every part file must have. */
+function expectedColumns(table: StoreTable): string[] {
+  return columnsOf(parquetToTable(tableToParquet(EMPTY[table]())));
+}
+
+function columnsOf(t: Table): string[] {
+  return t.schema.fields.map((f) => `${f.name} ${String(f.type)}`);
+}
+
+/** Checks one part file; returns its table when readable, with the problems found. */
+async function checkPartFile(
+  store: Store,
+  part: PartSet,
+  table: StoreTable,
+  rel: string,
+  problems: StoreProblem[],
+): Promise<Table | undefined> {
+  const file = join(store.dir, rel);
+  const say = (problem: string) => problems.push({ file, problem, part: part.id, table });
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    say(`missing or unreadable part file (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`);
+    return undefined;
+  }
+  const want = part.stats?.[rel];
+  if (want) {
+    if (bytes.length !== want.bytes) say(`${bytes.length} bytes, the manifest records ${want.bytes}`);
+    const sum = createHash("sha256").update(bytes).digest("hex");
+    if (sum !== want.sha256)
+      say(`SHA-256 ${sum.slice(0, 16)}... differs from the manifest's ${want.sha256.slice(0, 16)}...`);
+  }
+  let t: Table;
+  try {
+    t = parquetToTable(bytes);
+  } catch (err) {
+    say(`not readable Parquet (${firstLine(err)})`);
+    return undefined;
+  }
+  if (want && t.numRows !== want.rows) say(`${t.numRows} rows, the manifest records ${want.rows}`);
+  const columns = columnsOf(t);
+  const expected = expectedColumns(table);
+  if (columns.join(",") !== expected.join(",")) {
+    const missing = expected.filter((c) => !columns.includes(c));
+    const extra = columns.filter((c) => !expected.includes(c));
+    say(
+      `schema is not the ${table} table's: missing [${missing.join(", ")}], unexpected [${extra.join(", ")}]`,
+    );
+    return undefined;
+  }
+  return t;
+}
+
+const ids = (t: Table | undefined): string[] => {
+  const col = t?.getChild("granule_id");
+  return col ? Array.from(col, (v) => String(v)) : [];
+};
+
+/**
+ * Checks every part file of the store's manifest: present, size, SHA-256 and rows as recorded,
+ * readable Parquet with its table's schema; that every row's granule belongs to its part set and
+ * to the manifest; and that every granule of the manifest has its row. Reads every file whole.
+ */
+export async function verifyStore(store: Store): Promise<VerifyReport> {
+  const problems: StoreProblem[] = [];
+  const manifest = store.manifest;
+  let files = 0;
+  const seen = new Set<string>();
+  for (const part of manifest.parts) {
+    const own = new Set(part.granules);
+    for (const table of STORE_TABLES) {
+      for (const rel of part.files[table]) {
+        files++;
+        const t = await checkPartFile(store, part, table, rel, problems);
+        if (!t || table === "chunk_cells") continue;
+        const stray = [
+          ...new Set(ids(t).filter((id) => !own.has(id) || manifest.granules[id]?.part !== part.id)),
+        ];
+        if (stray.length > 0) {
+          problems.push({
+            file: join(store.dir, rel),
+            problem: `holds rows of granules that are not this part set's: ${stray.slice(0, 3).join(", ")}${stray.length > 3 ? ", ..." : ""}`,
+            part: part.id,
+            table,
+          });
+        }
+        if (table === "granules") for (const id of ids(t)) seen.add(id);
+      }
+    }
+  }
+  for (const [id, g] of Object.entries(manifest.granules)) {
+    if (!seen.has(id) && !problems.some((p) => p.part === g.part && p.table === "granules")) {
+      problems.push({
+        file: join(store.dir, "manifest.json"),
+        problem: `granule ${id} has no row in part set ${g.part}`,
+      });
+    }
+  }
+  return { files, granules: Object.keys(manifest.granules).length, problems };
+}
