@@ -2,6 +2,7 @@
 import { CommanderError } from "commander";
 import { catCommand } from "./commands/cat.js";
 import { describeCommand } from "./commands/describe.js";
+import { exportCommand } from "./commands/export.js";
 import { indexCommand } from "./commands/index.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { queryCommand } from "./commands/query.js";
@@ -41,6 +42,7 @@ export function buildProgram(io: Io): Command {
     queryCommand,
     sqlCommand,
     describeCommand,
+    exportCommand,
     commitCommand,
     compactCommand,
   ])

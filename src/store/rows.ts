@@ -75,6 +75,7 @@ export function granuleFromPlain(r: Plain): GranuleRow {
     time_end: r.time_end as bigint,
     bbox: bbox(r.bbox),
     geometry: bytes(r.geometry),
+    hierarchy: (r.hierarchy as string | null | undefined) ?? null,
   };
 }
 

@@ -46,7 +46,9 @@ export async function runSql(
   return withConnection(async (connection) => {
     for (const table of STORE_TABLES) {
       const files = store.files(table).map(sqlString).join(", ");
-      await connection.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet([${files}])`);
+      // Granule parts written before the `hierarchy` column lack it: match columns by name.
+      const byName = table === "granules" ? ", union_by_name = true" : "";
+      await connection.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet([${files}]${byName})`);
     }
     for (const [name, file] of Object.entries(opts.views ?? {})) {
       await connection.run(

@@ -201,7 +201,7 @@ function filterValues(values: QueryFlags): Record<string, FilterValue> {
 const INLINE_AOI = /^\s*([{[]|[A-Za-z]+\s*\(|-?[\d.]+(e[+-]?\d+)?\s*,)/i;
 
 /** The AOI text: the file's contents when the argument names a file, else the argument itself. */
-async function aoiText(arg: string): Promise<{ text: string; source: string }> {
+export async function aoiText(arg: string): Promise<{ text: string; source: string }> {
   if (existsSync(arg)) {
     if (statSync(arg).isDirectory()) throw new InvalidAoiError(`${arg}: is a folder, not an AOI file`);
     return { text: await readFile(arg, "utf8"), source: arg };

@@ -1,0 +1,172 @@
+/** The library API of the virtual-store exports: kerchunk references of a store or of a polygon's chunks. */
+import { InvalidQueryError } from "./errors.js";
+import { writeKerchunkJson } from "./export/kerchunk.js";
+import { writeKerchunkParquet } from "./export/kerchunk-parquet.js";
+import { buildVirtualTree, inlineSmallChunks, type VirtualTree } from "./export/virtual.js";
+import { type Aoi, parseAoi } from "./query/aoi.js";
+import { prepareQuery } from "./query/index.js";
+import { openSource, type SourceOptions } from "./source/index.js";
+import type { ChunkRow } from "./store/schema.js";
+import { Store } from "./store/store.js";
+
+/**
+ * Chunks of at most this many bytes are written inline (base64) instead of as references. Measured
+ * on the real release-006 ATL06 granules (docs/design/exports.md): the granule's 1 100 chunks of at
+ * most 4 KiB (scalars, ancillary values, short beam datasets) cost 1.3 MB of base64 JSON yet would
+ * each be one request of a reader; above 4 KiB the chunks are the row-rate data, where a reference is
+ * cheaper than its bytes.
+ */
+export const DEFAULT_INLINE_THRESHOLD = 4096;
+
+/** What to export and how. */
+export interface ExportSelection {
+  /** Only chunk rows meeting this AOI (as `query` takes it); default the whole store. */
+  aoi?: Aoi | string | object;
+  /** Inclusive start of the time range (Date or ISO 8601). */
+  start?: Date | string;
+  /** Exclusive end (Date or ISO 8601). */
+  end?: Date | string;
+  /** Beam names or kinds, as `query` takes them; default all. */
+  beams?: string[];
+  /** Only these variables of the beams (path ends, e.g. `h_li`, `ground_track/x_atc`), plus the coordinates; default all. */
+  vars?: string[];
+  /** Only this product's granules; required with an AOI, time or beams when the store holds several. */
+  product?: string;
+}
+
+/** Options of {@link exportKerchunk}. */
+export interface ExportKerchunkOptions extends ExportSelection {
+  /** Output: a `.json` file, or a folder ending in `.parq` for kerchunk's Parquet layout. */
+  out: string;
+  /** Chunks of at most this many bytes are inlined. Default {@link DEFAULT_INLINE_THRESHOLD}; 0 inlines none. */
+  inlineThreshold?: number;
+  /** References per Parquet file of the Parquet layout. Default 10 000. */
+  recordSize?: number;
+  /** How granules are opened to read inlined chunks. */
+  source?: SourceOptions;
+  signal?: AbortSignal;
+}
+
+/** What an export wrote. */
+export interface ExportReport {
+  out: string;
+  granules: number;
+  arrays: number;
+  /** Chunk references written (inline chunks included). */
+  chunks: number;
+  inlined: number;
+  bytes: number;
+  /** Datasets left out, each with its reason. */
+  skipped: string[];
+  /** Granules indexed before the store recorded whole granule trees: only their indexed arrays are in. */
+  partial: string[];
+}
+
+const WORLD = "-180,-90,180,90";
+
+function toDate(value: Date | string | undefined, what: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime()))
+    throw new InvalidQueryError(`${what} ${String(value)} is not an ISO 8601 time`);
+  return date;
+}
+
+function aoiOf(aoi: ExportSelection["aoi"]): Aoi {
+  if (aoi === undefined) return parseAoi(WORLD, { source: "world" });
+  if (typeof aoi === "string") return parseAoi(aoi, { source: "AOI" });
+  if ("polygons" in aoi && "bbox" in aoi) return aoi as Aoi;
+  return parseAoi(JSON.stringify(aoi), { source: "AOI" });
+}
+
+/**
+ * The virtual tree of a store, or of the chunk rows a query with the selection's AOI, time and
+ * beams would read (its candidate chunk rows): every granule of the store, each as one group.
+ */
+export async function virtualTreeOf(store: Store, sel: ExportSelection = {}): Promise<VirtualTree> {
+  const limited =
+    sel.aoi !== undefined || sel.start !== undefined || sel.end !== undefined || (sel.beams?.length ?? 0) > 0;
+  let granules = await store.granules();
+  if (sel.product !== undefined) {
+    if (!store.products().includes(sel.product))
+      throw new InvalidQueryError(
+        `--product ${sel.product}: the store holds ${store.products().join(", ") || "no granules"}`,
+      );
+    granules = granules.filter((g) => g.product === sel.product);
+  }
+  let chunks: ChunkRow[];
+  if (limited) {
+    const prepared = await prepareQuery(store, {
+      aoi: aoiOf(sel.aoi),
+      start: toDate(sel.start, "start"),
+      end: toDate(sel.end, "end"),
+      beams: sel.beams,
+      product: sel.product,
+    });
+    chunks = prepared.plan.granules.flatMap((g) => g.chunks.map((c) => c.chunk));
+  } else {
+    const ids = new Set(granules.map((g) => g.granule_id));
+    chunks = (await store.chunks()).filter((c) => ids.has(c.granule_id));
+  }
+  const ids = new Set(granules.map((g) => g.granule_id));
+  const arrays = (await store.arrays()).filter((a) => ids.has(a.granule_id));
+  return buildVirtualTree({ granules, arrays, chunks, limited, vars: sel.vars });
+}
+
+/** Reads byte ranges of granules, one source per URL, closed by `close`. */
+function rangeReader(opts: { source?: SourceOptions; signal?: AbortSignal }) {
+  const sources = new Map<string, ReturnType<typeof openSource>>();
+  return {
+    read: async (url: string, offset: number, size: number) => {
+      let source = sources.get(url);
+      if (!source) {
+        source = openSource(url, opts.source);
+        sources.set(url, source);
+      }
+      return (await source).read(offset, size, { signal: opts.signal });
+    },
+    close: async () => {
+      for (const s of sources.values()) await (await s).close();
+    },
+  };
+}
+
+/**
+ * Writes kerchunk references (version 1, zarr v2 metadata) of a store: every group and dataset of
+ * each granule under a group named by its granule id; with an AOI, time or beams only the chunks of
+ * the chunk rows that meet them. Small chunks are read and inlined.
+ * @throws StoreError when `store` holds no store; InvalidQueryError for a bad selection or output path.
+ * @example
+ * await exportKerchunk("idx", { out: "refs.json", aoi: "-45.4,62.6,-44.6,63.0" });
+ */
+export async function exportKerchunk(
+  store: string | Store,
+  opts: ExportKerchunkOptions,
+): Promise<ExportReport> {
+  const opened = typeof store === "string" ? await Store.open(store) : store;
+  const tree = await virtualTreeOf(opened, opts);
+  const reader = rangeReader(opts);
+  let inlined = 0;
+  try {
+    inlined = await inlineSmallChunks(tree, {
+      threshold: opts.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD,
+      read: reader.read,
+    });
+  } finally {
+    await reader.close();
+  }
+  const parquet = /\.parq(uet)?\/?$/.test(opts.out);
+  const bytes = parquet
+    ? await writeKerchunkParquet(tree, opts.out, { recordSize: opts.recordSize })
+    : await writeKerchunkJson(tree, opts.out);
+  return {
+    out: opts.out,
+    granules: tree.granules.length,
+    arrays: tree.arrays.length,
+    chunks: tree.arrays.reduce((n, a) => n + a.refs.size, 0),
+    inlined,
+    bytes,
+    skipped: tree.skipped,
+    partial: tree.partial,
+  };
+}
