@@ -3,6 +3,7 @@
  * holding the granule's own tree, arrays whose chunks point at byte ranges of the HDF5 files (or
  * hold small values inline). Kerchunk and Icechunk exports both write it.
  */
+import { mapLimit } from "../concurrency.js";
 import { itemSize } from "../hdf5/dtype.js";
 import type { AttrValue, FilterInfo } from "../hdf5/types.js";
 import { findProfile } from "../products/index.js";
@@ -259,6 +260,9 @@ function addGranule(
     tree.groups.push({ path: `${g.granule_id}${p}`, attrs: zarrAttrs(attrs) });
 }
 
+/** Small-chunk reads in flight while inlining: enough to hide a remote store's latency. */
+const INLINE_READS_IN_FLIGHT = 16;
+
 /** Reads `size` bytes at `offset` of the file at `url`. */
 export type RangeReader = (url: string, offset: number, size: number) => Promise<Uint8Array>;
 
@@ -270,17 +274,15 @@ export async function inlineSmallChunks(
   tree: VirtualTree,
   opts: { threshold: number; read: RangeReader },
 ): Promise<number> {
-  const jobs: Promise<void>[] = [];
+  const jobs: { refs: Map<string, ChunkTarget>; key: string; url: string; offset: number; size: number }[] =
+    [];
   for (const a of tree.arrays) {
     for (const [key, target] of a.refs) {
-      if (!("url" in target) || target.size > opts.threshold) continue;
-      jobs.push(
-        opts.read(target.url, target.offset, target.size).then((data) => {
-          a.refs.set(key, { data });
-        }),
-      );
+      if ("url" in target && target.size <= opts.threshold) jobs.push({ refs: a.refs, key, ...target });
     }
   }
-  await Promise.all(jobs);
+  await mapLimit(jobs, INLINE_READS_IN_FLIGHT, async (j) => {
+    j.refs.set(j.key, { data: await opts.read(j.url, j.offset, j.size) });
+  });
   return jobs.length;
 }

@@ -129,7 +129,9 @@ describe("geochunks export kerchunk", () => {
     const filters = withFile(files[0]!, (f) => dataset(f, "/gt1l/land_ice_segments/h_li").filters);
     const deflate = filters.find((f) => f.id === 1)!;
     expect(zarray.compressor).toEqual({ id: "zlib", level: deflate.cd_values[0] });
-    expect(zarray.filters).toEqual(filters.some((f) => f.id === 2) ? [{ id: "shuffle", elementsize: 4 }] : null);
+    expect(zarray.filters).toEqual(
+      filters.some((f) => f.id === 2) ? [{ id: "shuffle", elementsize: 4 }] : null,
+    );
     const zattrs = JSON.parse(refs.refs[`${id}/gt1l/land_ice_segments/h_li/.zattrs`] as string);
     expect(zattrs._ARRAY_DIMENSIONS).toEqual(["delta_time"]);
     expect(zattrs.units).toBe("meters");

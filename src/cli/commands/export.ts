@@ -105,7 +105,7 @@ export function exportCommand(program: Command, io: Io): void {
       flags: "--inline-threshold <bytes>",
       meaning:
         "chunks of at most this many bytes are written inline (read from the granules once); 0 inlines none",
-      default: "4096",
+      default: "1024",
       example: "--inline-threshold 0",
       parse: integerIn(0, 1 << 30),
     },
