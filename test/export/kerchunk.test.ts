@@ -12,9 +12,11 @@ import * as zarr from "zarrita";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { index, openStore } from "../../src/index.js";
 import { Store } from "../../src/store/store.js";
+import { MISSING_GRANULES, realGranules } from "../hdf5/granules.js";
 import { ROOT, runCli } from "../support/cli.js";
 import { dataset, withFile } from "../support/h5file.js";
 import { pythonWith, runPythonJson } from "../support/python.js";
+import { duckdb } from "../support/results.js";
 
 const READER = fileURLToPath(new URL("./read_kerchunk.py", import.meta.url));
 const GREENLAND = join(ROOT, "examples/greenland.geojson");
@@ -75,6 +77,35 @@ function h5Values(d: Dataset): unknown[] {
   return Array.isArray(v) ? v.flat(8) : [v];
 }
 
+/**
+ * Every dataset of each file, read through the references with zarrita, equals h5wasm's values
+ * (typed arrays byte for byte, strings and scalars by value).
+ */
+async function expectH5Values(refs: Refs, files: readonly string[]): Promise<void> {
+  const store = zarr.root(ReferenceStore.fromSpec(refs, { fetch: fileFetch }));
+  for (const file of files) {
+    const id = file.split("/").pop()!.replace(/\.h5$/, "");
+    const datasets = h5Datasets(file);
+    expect(datasets.size).toBeGreaterThan(100);
+    // Read concurrently: each array is a few small local reads.
+    const read = await Promise.all(
+      [...datasets.keys()].map(async (path) => {
+        const arr = await zarr.open.v2(store.resolve(`${id}${path}`), { kind: "array" });
+        return { path, shape: arr.shape, data: (await zarr.get(arr)).data as unknown };
+      }),
+    );
+    for (const { path, shape, data } of read) {
+      const d = datasets.get(path)!;
+      expect(shape, path).toEqual(d.shape ?? []);
+      const want = d.value as unknown;
+      if (ArrayBuffer.isView(want) && ArrayBuffer.isView(data)) {
+        expect(digest(data), path).toBe(digest(want));
+        expect(data.constructor.name, path).toBe(want.constructor.name);
+      } else expect(plainValues(data), path).toEqual(h5Values(d));
+    }
+  }
+}
+
 describe("geochunks export kerchunk", () => {
   let dir: string;
   let files: string[];
@@ -99,21 +130,7 @@ describe("geochunks export kerchunk", () => {
 
   it("holds every dataset of each granule under its granule id, values equal to h5wasm's (zarrita)", async () => {
     expect(refs.version).toBe(1);
-    const store = zarr.root(ReferenceStore.fromSpec(refs, { fetch: fileFetch }));
-    for (const file of files) {
-      const id = file.split("/").pop()!.replace(/\.h5$/, "");
-      const datasets = h5Datasets(file);
-      expect(datasets.size).toBeGreaterThan(100);
-      for (const [path, d] of datasets) {
-        const arr = await zarr.open.v2(store.resolve(`${id}${path}`), { kind: "array" });
-        expect(arr.shape, path).toEqual(d.shape ?? []);
-        const chunk = await zarr.get(arr);
-        const got = plainValues(chunk.data);
-        const want = h5Values(d);
-        expect(got.length, path).toBe(want.length);
-        expect(got, path).toEqual(want);
-      }
-    }
+    await expectH5Values(refs, files);
   });
 
   it("writes zarr v2 metadata: groups, HDF5 filters as numcodecs, dimensions for xarray", () => {
@@ -214,10 +231,82 @@ describe("geochunks export kerchunk", () => {
     expect(granules).toEqual(new Set(rows.map((r) => r.granule_id)));
   });
 
+  it("writes kerchunk's Parquet layout: .zmetadata and refs.<k>.parq files DuckDB reads as the JSON's references", async () => {
+    const out = join(dir, "refs.parq");
+    const run = await runCli(["export", "kerchunk", "--store", storeDir, "--out", out, "--record-size", "2"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const zmeta = JSON.parse(readFileSync(join(out, ".zmetadata"), "utf8"));
+    expect(zmeta.record_size).toBe(2);
+    const metaKeys = Object.keys(refs.refs).filter((k) => k.split("/").pop()!.startsWith("."));
+    expect(Object.keys(zmeta.metadata).sort()).toEqual(metaKeys.sort());
+    for (const k of metaKeys) expect(zmeta.metadata[k], k).toEqual(JSON.parse(refs.refs[k] as string));
+    const rows = await duckdb(
+      `SELECT filename, file_row_number AS i, path, "offset", "size", raw
+         FROM read_parquet('${out}/**/refs.*.parq', filename = true, file_row_number = true)`,
+    );
+    const fromParquet = new Map<string, unknown>();
+    for (const r of rows) {
+      const file = String(r.filename).slice(out.length + 1);
+      const [, array, record] = /^(.*)\/refs\.(\d+)\.parq$/.exec(file)!;
+      const { shape, chunks } = zmeta.metadata[`${array}/.zarray`];
+      const grid: number[] =
+        shape.length > 0 ? shape.map((n: number, d: number) => Math.ceil(n / chunks[d])) : [1];
+      let n = Number(record) * 2 + Number(r.i);
+      const idx = grid.map(() => 0);
+      for (let d = grid.length - 1; d >= 0; d--) {
+        idx[d] = n % grid[d]!;
+        n = Math.floor(n / grid[d]!);
+      }
+      const key = `${array}/${idx.join(".")}`;
+      const raw = r.raw as { bytes: Uint8Array } | null;
+      if (raw !== null) fromParquet.set(key, `base64:${Buffer.from(raw.bytes).toString("base64")}`);
+      else if (r.path !== null) fromParquet.set(key, [r.path, Number(r.offset), Number(r.size)]);
+    }
+    const chunkRefs = Object.entries(refs.refs).filter(([k]) => !k.split("/").pop()!.startsWith("."));
+    expect(fromParquet.size).toBe(chunkRefs.length);
+    for (const [k, v] of chunkRefs) expect(fromParquet.get(k), k).toEqual(v);
+  });
+
   it("refuses an output that is neither .json nor .parq with exit code 2", async () => {
     const run = await runCli(["export", "kerchunk", "--store", storeDir, "--out", join(dir, "refs.txt")]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split("\n")).toHaveLength(1);
     expect(run.stderr).toContain("refs.txt");
   });
+});
+
+if (realGranules().length === 0) console.warn(MISSING_GRANULES);
+
+describe.skipIf(realGranules().length === 0)("geochunks export kerchunk of the real ATL06 granules", () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-kerchunk-real-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads every dataset back equal to h5wasm's, with zarrita and with Python xarray", async () => {
+    const files = realGranules();
+    const storeDir = join(dir, "store");
+    await index(files, { store: storeDir, concurrency: 2 });
+    const out = join(dir, "refs.json");
+    const run = await runCli(["export", "kerchunk", "--store", storeDir, "--out", out]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const refs: Refs = JSON.parse(readFileSync(out, "utf8"));
+    await expectH5Values(refs, files);
+    const id = files[0]!.split("/").pop()!.replace(/\.h5$/, "");
+    const py = runPythonJson(pythonWith(["fsspec", "zarr", "xarray"]), READER, [
+      out,
+      `${id}/gt1l/land_ice_segments`,
+    ]) as {
+      arrays: Record<string, unknown>;
+      xarray: { dims: Record<string, string[]> };
+    };
+    expect(Object.keys(py.arrays).length).toBe(
+      Object.keys(refs.refs).filter((k) => k.endsWith("/.zarray")).length,
+    );
+    expect(py.xarray.dims.h_li).toEqual(["delta_time"]);
+  }, 120_000);
 });

@@ -1,9 +1,10 @@
 """Reads kerchunk references with fsspec's reference file system, zarr 2 and xarray; prints JSON.
 
-Usage: python3 read_kerchunk.py REFS XARRAY_GROUP
+Usage: python3 read_kerchunk.py REFS XARRAY_GROUP [ONLY_GROUP]
 Prints {"arrays": {path: {"dtype", "shape", "sha256" | "strings"}}, "xarray": {...}} where sha256 is
 of the array's values as little-endian bytes in C order, and "xarray" describes XARRAY_GROUP opened
-with xarray (variables, their dimensions, and the sum of h_li when present).
+with xarray (variables, their dimensions, and the sum of h_li when present). With ONLY_GROUP,
+only the arrays below that group are read.
 """
 import hashlib
 import json
@@ -17,6 +18,7 @@ import zarr
 refs, xgroup = sys.argv[1], sys.argv[2]
 mapper = fsspec.get_mapper("reference://", fo=refs, remote_protocol="file")
 root = zarr.open_group(mapper, mode="r")
+only = sys.argv[3] if len(sys.argv) > 3 else None
 
 arrays = {}
 
@@ -34,7 +36,7 @@ def visit(name, node):
     arrays["/" + name] = entry
 
 
-root.visititems(visit)
+(root[only] if only else root).visititems(lambda name, node: visit(f"{only}/{name}" if only else name, node))
 ds = xr.open_dataset(
     mapper, engine="zarr", group=xgroup, consolidated=False, mask_and_scale=False, decode_times=False
 )
