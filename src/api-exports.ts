@@ -1,13 +1,19 @@
-/** The library API of the virtual-store exports: kerchunk references of a store or of a polygon's chunks. */
+/** The library API of the exports: kerchunk references of a store or of a polygon's chunks, and a STAC collection. */
+import { createHash } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { basename, join, relative, resolve } from "node:path";
 import { InvalidQueryError } from "./errors.js";
+import { writeAtomically } from "./export/atomic.js";
 import { writeKerchunkJson } from "./export/kerchunk.js";
 import { writeKerchunkParquet } from "./export/kerchunk-parquet.js";
+import { type StoreTableInfo, stacCollection, stacItem, type VirtualStoreInfo } from "./export/stac.js";
 import { buildVirtualTree, inlineSmallChunks, type VirtualTree } from "./export/virtual.js";
 import { type Aoi, parseAoi } from "./query/aoi.js";
 import { prepareQuery } from "./query/index.js";
 import { openSource, type SourceOptions } from "./source/index.js";
 import type { ChunkRow } from "./store/schema.js";
-import { Store } from "./store/store.js";
+import { runSql } from "./store/sql.js";
+import { STORE_TABLES, Store } from "./store/store.js";
 
 /**
  * Chunks of at most this many bytes are written inline (base64) instead of as references. Measured
@@ -169,4 +175,112 @@ export async function exportKerchunk(
     skipped: tree.skipped,
     partial: tree.partial,
   };
+}
+
+/** Options of {@link exportStac}. */
+export interface ExportStacOptions {
+  /** The collection file to write. */
+  out: string;
+  /** Folder for one Item per granule; none when absent. */
+  items?: string;
+  /** Collection id. Default `geochunks-<store folder name>`. */
+  id?: string;
+  /** Collection description. Default a sentence naming the products. */
+  description?: string;
+  /** Virtual stores exported from the store, listed as assets. */
+  virtualStores?: VirtualStoreInfo[];
+  /** S3 region of `s3://` granules (storage extension). */
+  region?: string;
+  /** S3 granules need requester-pays requests. Default false. */
+  requesterPays?: boolean;
+  /** How granules are opened to checksum them for Items. */
+  source?: SourceOptions;
+  signal?: AbortSignal;
+}
+
+/** Bytes read per request when checksumming a granule. */
+const CHECKSUM_BLOCK_BYTES = 8 * 1024 * 1024;
+
+/** SHA-256 of a whole file as a multihash in hex (`1220` + digest), the STAC file extension's form. */
+async function multihashOf(
+  url: string,
+  opts: { source?: SourceOptions; signal?: AbortSignal },
+): Promise<string> {
+  const source = await openSource(url, opts.source);
+  try {
+    const hash = createHash("sha256");
+    const size = await source.size({ signal: opts.signal });
+    for (let at = 0; at < size; at += CHECKSUM_BLOCK_BYTES)
+      hash.update(await source.read(at, Math.min(CHECKSUM_BLOCK_BYTES, size - at), { signal: opts.signal }));
+    return `1220${hash.digest("hex")}`;
+  } finally {
+    await source.close();
+  }
+}
+
+/** The index tables as the collection lists them: columns and row counts from DuckDB. */
+async function tableInfos(store: Store): Promise<StoreTableInfo[]> {
+  const out: StoreTableInfo[] = [];
+  for (const name of STORE_TABLES) {
+    const columns = await runSql(store, `DESCRIBE ${name}`);
+    const count = await runSql(store, `SELECT count(*) AS n FROM ${name}`);
+    const geometry = columns.rows.some((r) => r.column_name === "geometry") ? "geometry" : undefined;
+    out.push({
+      name,
+      href: join(store.dir, name),
+      columns: columns.rows
+        .filter((r) => !["product", "month"].includes(String(r.column_name)) || name === "granules")
+        .map((r) => ({ name: String(r.column_name), type: String(r.column_type) })),
+      rows: Number(count.rows[0]?.n ?? 0),
+      geometry,
+    });
+  }
+  return out;
+}
+
+/**
+ * Writes a STAC 1.1 Collection of a store (extent, time interval, summaries, the index tables as
+ * GeoParquet assets, any virtual stores, S3 storage schemes) and optionally one Item per granule.
+ * @throws StoreError when the store is missing or empty; InvalidQueryError for an unwritable output.
+ * @example
+ * await exportStac("idx", { out: "stac/collection.json", items: "stac/items" });
+ */
+export async function exportStac(
+  store: string | Store,
+  opts: ExportStacOptions,
+): Promise<{ granules: number; items: number }> {
+  const opened = typeof store === "string" ? await Store.open(store) : store;
+  const granules = await opened.granules();
+  const beams = (await runSql(opened, "SELECT DISTINCT beam FROM chunks ORDER BY beam")).rows.map((r) =>
+    String(r.beam),
+  );
+  const id = opts.id ?? `geochunks-${basename(resolve(opened.dir))}`;
+  const products = [...new Set(granules.map((g) => g.product))].sort();
+  const collection = stacCollection({
+    id,
+    description:
+      opts.description ??
+      `Chunk index of ${granules.length} ${products.join(", ")} granules, with virtual stores of their HDF5 chunks.`,
+    out: opts.out,
+    granules,
+    beams,
+    tables: await tableInfos(opened),
+    virtualStores: opts.virtualStores,
+    region: opts.region,
+    requesterPays: opts.requesterPays,
+    items: opts.items ? { dir: opts.items } : undefined,
+  });
+  let items = 0;
+  if (opts.items) {
+    await mkdir(opts.items, { recursive: true });
+    const collectionHref = relative(resolve(opts.items), resolve(opts.out));
+    for (const g of granules) {
+      const item = stacItem(g, { collection: id, collectionHref, checksum: await multihashOf(g.url, opts) });
+      const path = join(opts.items, `${g.granule_id}.json`);
+      await writeAtomically(path, (tmp) => writeFile(tmp, `${JSON.stringify(item, null, 2)}\n`));
+      items++;
+    }
+  }
+  await writeAtomically(opts.out, (tmp) => writeFile(tmp, `${JSON.stringify(collection, null, 2)}\n`));
+  return { granules: granules.length, items };
 }

@@ -7,6 +7,7 @@ import { indexCommand } from "./commands/index.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { queryCommand } from "./commands/query.js";
 import { sqlCommand } from "./commands/sql.js";
+import { stacCommand } from "./commands/stac.js";
 import { commitCommand, compactCommand } from "./commands/store.js";
 import { errorLine, exitCodeOf, UsageError } from "./errors.js";
 import { Command, type Io, packageVersion } from "./program.js";
@@ -43,6 +44,7 @@ export function buildProgram(io: Io): Command {
     sqlCommand,
     describeCommand,
     exportCommand,
+    stacCommand,
     commitCommand,
     compactCommand,
   ])

@@ -1,0 +1,102 @@
+/** `geochunks stac --store DIR --out collection.json [--items DIR]`: a STAC Collection of a store. */
+import { UsageError } from "../errors.js";
+import { addOptions, type Command, examples, type Io } from "../program.js";
+
+interface StacFlags {
+  store: string;
+  out: string;
+  items?: string;
+  id?: string;
+  description?: string;
+  virtual?: string[];
+  region?: string;
+  requesterPays?: boolean;
+}
+
+/** Adds `stac` to the program. */
+export function stacCommand(program: Command, io: Io): void {
+  const command = program
+    .command("stac")
+    .description(
+      "a STAC 1.1 Collection of a store: extent (split at the antimeridian), time interval, products, beams and " +
+        "cycles, the index tables as GeoParquet assets, exported virtual stores, and optionally one Item per granule",
+    );
+  addOptions(command, [
+    { flags: "--store <dir>", meaning: "the store folder", required: true, example: "--store idx" },
+    {
+      flags: "--out <file>",
+      meaning: "the collection file (JSON)",
+      required: true,
+      example: "--out stac/collection.json",
+    },
+    {
+      flags: "--items <dir>",
+      meaning:
+        "also write one Item per granule (footprint, time range, the HDF5 file with size and SHA-256) into this folder",
+      default: "no Items",
+      example: "--items stac/items",
+    },
+    {
+      flags: "--id <id>",
+      meaning: "collection id",
+      default: "geochunks-<store folder name>",
+      example: "--id greenland",
+    },
+    {
+      flags: "--description <text>",
+      meaning: "collection description",
+      default: "a sentence naming the products",
+      example: '--description "ATL06 over Greenland"',
+    },
+    {
+      flags: "--virtual <path>",
+      meaning:
+        "a virtual store exported from the store (kerchunk .json or .parq), listed as an asset; repeatable",
+      default: "none",
+      example: "--virtual out/refs.json",
+      repeat: true,
+    },
+    {
+      flags: "--region <region>",
+      meaning: "S3 region of s3:// granules (storage extension)",
+      default: "none",
+      example: "--region us-west-2",
+    },
+    {
+      flags: "--requester-pays",
+      meaning: "S3 granules need requester-pays requests",
+      default: "anonymous or owner-pays",
+      example: "--requester-pays",
+    },
+  ]);
+  examples(command, [
+    "geochunks stac --store idx --out stac/collection.json",
+    "geochunks stac --store idx --out stac/collection.json --items stac/items --virtual out/refs.json",
+  ]);
+  command.action((opts: StacFlags) => runStac(opts, io));
+}
+
+/** The kind of an exported virtual store from its name. */
+function virtualKind(path: string): "kerchunk-json" | "kerchunk-parquet" {
+  if (/\.json$/i.test(path)) return "kerchunk-json";
+  if (/\.parq(uet)?\/?$/i.test(path)) return "kerchunk-parquet";
+  throw new UsageError(`${path}: --virtual takes kerchunk references ending in .json or .parq`);
+}
+
+async function runStac(values: StacFlags, io: Io): Promise<void> {
+  const virtualStores = (values.virtual ?? []).map((href) => ({ kind: virtualKind(href), href }));
+  const { exportStac } = await import("../../api-exports.js");
+  const report = await exportStac(values.store, {
+    out: values.out,
+    items: values.items,
+    id: values.id,
+    description: values.description,
+    virtualStores,
+    region: values.region,
+    requesterPays: values.requesterPays,
+  });
+  io.out(
+    `wrote a STAC collection of ${report.granules} granules to ${values.out}` +
+      (values.items ? ` and ${report.items} items to ${values.items}` : ""),
+  );
+}
