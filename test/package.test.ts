@@ -56,6 +56,7 @@ describe("package shape", () => {
   it("public API", () => {
     expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
       [
+        "DEFAULT_INLINE_THRESHOLD",
         "Hdf5File",
         "IndexMismatchError",
         "InvalidAoiError",
@@ -69,6 +70,8 @@ describe("package shape", () => {
         "UnsupportedHdf5Error",
         "coalesceRanges",
         "decodeChunk",
+        "exportKerchunk",
+        "exportStac",
         "formatOf",
         "index",
         "inspectHdf5",
