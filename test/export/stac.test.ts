@@ -7,6 +7,7 @@ import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/genera
 import { STAC_EXTENSIONS, spatialExtent } from "../../src/export/stac.js";
 import { index, openStore } from "../../src/index.js";
 import { runCli } from "../support/cli.js";
+import { importPackage } from "../support/package.js";
 
 type Json = Record<string, unknown>;
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
@@ -134,6 +135,24 @@ describe("geochunks stac", () => {
       });
       expect((item.geometry as Json).type).toBe("Polygon");
     }
+  });
+
+  it("the library imported by package name exports kerchunk references of a box and a collection listing them", async () => {
+    const { exportKerchunk, exportStac } = await importPackage();
+    const refs = join(dir, "lib", "box.json");
+    const report = await exportKerchunk(storeDir, { out: refs, aoi: "-46,62,-44,64", vars: ["h_li"] });
+    expect(report.granules).toBe(1);
+    expect(report.skipped).toEqual([]);
+    const keys = Object.keys(JSON.parse(readFileSync(refs, "utf8")).refs as Json);
+    expect(keys.some((k) => k.endsWith("/land_ice_segments/h_li/.zarray"))).toBe(true);
+    // --vars keeps the beams' coordinates and the named variable only.
+    expect(keys.some((k) => k.endsWith("/land_ice_segments/h_li_sigma/.zarray"))).toBe(false);
+    expect(keys.some((k) => k.endsWith("/land_ice_segments/latitude/.zarray"))).toBe(true);
+    const out = join(dir, "lib", "collection.json");
+    await exportStac(storeDir, { out, virtualStores: [{ kind: "kerchunk-json", href: refs }] });
+    const c = JSON.parse(readFileSync(out, "utf8")) as Json;
+    expectValidCollection(c);
+    expect((c.assets as Record<string, Json>)["kerchunk-json"]!.href).toBe("./box.json");
   });
 
   it("splits the spatial extent at the antimeridian", () => {
