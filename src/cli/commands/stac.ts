@@ -46,7 +46,7 @@ export function stacCommand(program: Command, io: Io): void {
       flags: "--description <text>",
       meaning: "collection description",
       default: "a sentence naming the products",
-      example: '--description "ATL06 over Greenland"',
+      example: '--description "Greenland ice sheet index"',
     },
     {
       flags: "--virtual <path>",
