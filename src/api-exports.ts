@@ -4,6 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { InvalidQueryError } from "./errors.js";
 import { writeAtomically } from "./export/atomic.js";
+import { commitVirtualTree, type IcechunkCommit, readRepoState } from "./export/icechunk/repository.js";
 import { writeKerchunkJson } from "./export/kerchunk.js";
 import { writeKerchunkParquet } from "./export/kerchunk-parquet.js";
 import { type StoreTableInfo, stacCollection, stacItem, type VirtualStoreInfo } from "./export/stac.js";
@@ -283,4 +284,43 @@ export async function exportStac(
   }
   await writeAtomically(opts.out, (tmp) => writeFile(tmp, `${JSON.stringify(collection, null, 2)}\n`));
   return { granules: granules.length, items };
+}
+
+/** Options of {@link exportIcechunk}. */
+export interface ExportIcechunkOptions extends ExportSelection {
+  /** The repository folder (created when missing). */
+  repo: string;
+  /** Chunks of at most this many bytes are inlined. Default {@link DEFAULT_INLINE_THRESHOLD}. */
+  inlineThreshold?: number;
+  /** How granules are opened to read inlined chunks. */
+  source?: SourceOptions;
+  signal?: AbortSignal;
+}
+
+/**
+ * Commits the store's granules that an Icechunk repository (spec version 2, virtual chunk
+ * references checked by each granule's ETag or modification time) does not hold yet, as one new
+ * snapshot on `main`; earlier snapshots keep reading the earlier state.
+ * @example
+ * const { snapshot } = await exportIcechunk("idx", { repo: "out/repo.icechunk" });
+ */
+export async function exportIcechunk(
+  store: string | Store,
+  opts: ExportIcechunkOptions,
+): Promise<IcechunkCommit> {
+  const opened = typeof store === "string" ? await Store.open(store) : store;
+  const tree = await virtualTreeOf(opened, opts);
+  const known = new Set((await readRepoState(opts.repo))?.granules ?? []);
+  tree.arrays = tree.arrays.filter((a) => !known.has(a.granule_id));
+  const reader = rangeReader(opts);
+  try {
+    await inlineSmallChunks(tree, {
+      threshold: opts.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD,
+      read: reader.read,
+    });
+  } finally {
+    await reader.close();
+  }
+  const commit = await commitVirtualTree(opts.repo, tree);
+  return { ...commit, skipped: [...tree.skipped, ...commit.skipped] };
 }

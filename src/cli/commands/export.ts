@@ -124,6 +124,61 @@ export function exportCommand(program: Command, io: Io): void {
     "geochunks export kerchunk --store idx --beams strong --out out/refs.parq",
   ]);
   kerchunk.action((opts: KerchunkFlags) => runKerchunk(opts, io));
+  const icechunk = group
+    .command("icechunk")
+    .description(
+      "commit the store's granules an Icechunk repository (spec version 2, virtual chunk references checked by " +
+        "each granule's ETag or modification time) does not hold yet, as one new snapshot on main",
+    );
+  addOptions(icechunk, [
+    ...selectionOptions(),
+    {
+      flags: "--repo <dir>",
+      meaning: "the repository folder (created when missing)",
+      required: true,
+      example: "--repo out/repo.icechunk",
+    },
+    {
+      flags: "--inline-threshold <bytes>",
+      meaning: "chunks of at most this many bytes are stored inline in the manifest; 0 inlines none",
+      default: "1024",
+      example: "--inline-threshold 0",
+      parse: integerIn(0, 1 << 30),
+    },
+    ...SOURCE_OPTIONS,
+  ]);
+  examples(icechunk, [
+    "geochunks export icechunk --store idx --repo out/repo.icechunk",
+    "geochunks export icechunk --store idx --polygon examples/greenland.geojson --repo out/greenland.icechunk",
+  ]);
+  icechunk.action((opts: IcechunkFlags) => runIcechunk(opts, io));
+}
+
+interface IcechunkFlags extends SelectionFlags {
+  repo: string;
+  inlineThreshold?: number;
+}
+
+async function runIcechunk(values: IcechunkFlags, io: Io): Promise<void> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(values.repo))
+    throw new UsageError(
+      `${values.repo}: --repo must be a local folder (object-store repositories are not written yet)`,
+    );
+  const selection = await selectionOf(values);
+  const { exportIcechunk } = await import("../../api-exports.js");
+  const commit = await exportIcechunk(values.store, {
+    ...selection,
+    repo: values.repo,
+    inlineThreshold: values.inlineThreshold,
+    source: withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io),
+  });
+  for (const s of commit.skipped) io.err(`warning: ${s}`);
+  if (commit.granules.length === 0)
+    io.out(`${values.repo}: nothing to add; main is at snapshot ${commit.snapshot}`);
+  else
+    io.out(
+      `committed snapshot ${commit.snapshot} to ${values.repo}: ${commit.granules.length} granules, ${commit.chunks} chunk references`,
+    );
 }
 
 /** The output kind of `--out`, refusing anything else. */
