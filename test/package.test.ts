@@ -70,6 +70,7 @@ describe("package shape", () => {
         "UnsupportedHdf5Error",
         "coalesceRanges",
         "decodeChunk",
+        "exportIcechunk",
         "exportKerchunk",
         "exportStac",
         "formatOf",

@@ -129,6 +129,15 @@ describe("geochunks export icechunk, read by the official Icechunk wasm reader",
     expect(await session.store.get(`${ids[0]}/gt1l/land_ice_segments/h_li/c/0`)).not.toBeNull();
   });
 
+  it("a STAC collection lists the repository as an asset with the snapshot main points at", async () => {
+    const out = join(dir, "collection.json");
+    const run = await runCli(["stac", "--store", storeDir, "--out", out, "--virtual", repoDir]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const assets = JSON.parse(readFileSync(out, "utf8")).assets;
+    expect(assets.icechunk).toMatchObject({ href: "./repo.icechunk", "icechunk:snapshot_id": snapshots[1] });
+  });
+
   it("exporting again with nothing new writes nothing", async () => {
     const before = readFileSync(join(repoDir, "repo"));
     const run = await runCli(["export", "icechunk", "--store", storeDir, "--repo", repoDir]);

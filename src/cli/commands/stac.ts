@@ -76,15 +76,21 @@ export function stacCommand(program: Command, io: Io): void {
   command.action((opts: StacFlags) => runStac(opts, io));
 }
 
-/** The kind of an exported virtual store from its name. */
-function virtualKind(path: string): "kerchunk-json" | "kerchunk-parquet" {
-  if (/\.json$/i.test(path)) return "kerchunk-json";
-  if (/\.parq(uet)?\/?$/i.test(path)) return "kerchunk-parquet";
-  throw new UsageError(`${path}: --virtual takes kerchunk references ending in .json or .parq`);
+/** An exported virtual store as an asset: its kind from its name, an Icechunk repository's snapshot at main. */
+async function virtualStore(path: string) {
+  if (/\.json$/i.test(path)) return { kind: "kerchunk-json" as const, href: path };
+  if (/\.parq(uet)?\/?$/i.test(path)) return { kind: "kerchunk-parquet" as const, href: path };
+  const { icechunkTip } = await import("../../export/icechunk/repository.js");
+  const snapshot = await icechunkTip(path);
+  if (snapshot === undefined)
+    throw new UsageError(
+      `${path}: --virtual takes kerchunk references (.json, .parq) or an Icechunk repository written by geochunks`,
+    );
+  return { kind: "icechunk" as const, href: path, snapshot };
 }
 
 async function runStac(values: StacFlags, io: Io): Promise<void> {
-  const virtualStores = (values.virtual ?? []).map((href) => ({ kind: virtualKind(href), href }));
+  const virtualStores = await Promise.all((values.virtual ?? []).map(virtualStore));
   const { exportStac } = await import("../../api-exports.js");
   const report = await exportStac(values.store, {
     out: values.out,

@@ -61,6 +61,12 @@ export async function readRepoState(dir: string): Promise<RepoState | undefined>
   return text === undefined ? undefined : (JSON.parse(text) as RepoState);
 }
 
+/** The snapshot id (Crockford base 32) main points at in the repository in `dir`, or undefined when there is none. */
+export async function icechunkTip(dir: string): Promise<string | undefined> {
+  const state = await readRepoState(dir);
+  return state === undefined ? undefined : crockford(unhex(state.tip));
+}
+
 async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
   await writeFile(`${path}.tmp`, bytes);
   await rename(`${path}.tmp`, path);
