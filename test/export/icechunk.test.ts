@@ -100,6 +100,11 @@ describe("geochunks export icechunk, read by the official Icechunk wasm reader",
     const firstKeys = await first.store.list();
     expect(firstKeys).toContain(`${ids[0]}/gt1l/land_ice_segments/h_li/zarr.json`);
     expect(firstKeys.some((k) => k.startsWith(`${ids[1]}/`))).toBe(false);
+    // The transaction log of the second commit: what it added.
+    const diff = await repo.diff({ fromSnapshotId: snapshots[0]!, toSnapshotId: snapshots[1]! });
+    expect(diff.newArrays).toContain(`/${ids[1]}/gt1l/land_ice_segments/h_li`);
+    expect(diff.newGroups).toContain(`/${ids[1]}`);
+    expect(diff.newArrays.some((p) => p.startsWith(`/${ids[0]}/`))).toBe(false);
   });
 
   it("reads every numeric dataset through virtual chunks equal to h5wasm's values (zarrita over the session)", async () => {

@@ -327,3 +327,50 @@ export function repoInfoPayload(r: {
   b.addFieldOffset(9, config, 0);
   return finish(b, b.endObject());
 }
+
+function id8s(b: Builder, ids: readonly Uint8Array[]): Offset {
+  b.startVector(8, ids.length, 1);
+  for (let i = ids.length - 1; i >= 0; i--) for (let j = 7; j >= 0; j--) b.writeInt8(ids[i]![j]!);
+  return b.endVector();
+}
+
+/**
+ * A transaction log's payload (transaction_log.fbs): the groups and arrays a commit added and the
+ * chunks it wrote per array (node ids sorted), nothing deleted, updated or moved.
+ */
+export function transactionLogPayload(t: {
+  id: Uint8Array;
+  newGroups: Uint8Array[];
+  newArrays: Uint8Array[];
+  chunks: { nodeId: Uint8Array; indices: number[][] }[];
+}): Uint8Array {
+  const sortIds = (ids: Uint8Array[]) =>
+    [...ids].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+  const b = new Builder(1 << 14);
+  const updated = [...t.chunks]
+    .sort((x, y) => Buffer.compare(Buffer.from(x.nodeId), Buffer.from(y.nodeId)))
+    .map((a) => {
+      const indices = a.indices.map((coords) => {
+        const v = uint32s(b, coords);
+        b.startObject(1);
+        b.addFieldOffset(0, v, 0);
+        return b.endObject();
+      });
+      const chunks = tables(b, indices);
+      b.startObject(2);
+      b.addFieldStruct(0, idStruct(b, a.nodeId), 0);
+      b.addFieldOffset(1, chunks, 0);
+      return b.endObject();
+    });
+  const updatedChunks = tables(b, updated);
+  const newGroups = id8s(b, sortIds(t.newGroups));
+  const newArrays = id8s(b, sortIds(t.newArrays));
+  const empty = [0, 1, 2, 3].map(() => id8s(b, []));
+  b.startObject(10);
+  b.addFieldStruct(0, idStruct(b, t.id), 0);
+  b.addFieldOffset(1, newGroups, 0);
+  b.addFieldOffset(2, newArrays, 0);
+  for (const [i, v] of empty.entries()) b.addFieldOffset(3 + i, v, 0);
+  b.addFieldOffset(7, updatedChunks, 0);
+  return finish(b, b.endObject());
+}

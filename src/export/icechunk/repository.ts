@@ -20,6 +20,7 @@ import {
   type RepoSnapshot,
   repoInfoPayload,
   snapshotPayload,
+  transactionLogPayload,
   withHeader,
 } from "./format.js";
 import { compareIds, crockford, INITIAL_SNAPSHOT_ID, newId8, newId12 } from "./ids.js";
@@ -145,9 +146,14 @@ export async function commitVirtualTree(dir: string, tree: VirtualTree): Promise
   const manifest: IcechunkArrayManifest[] = [];
   const skipped: string[] = [];
   const text = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+  const newGroups: Uint8Array[] = [];
+  const newArrays: Uint8Array[] = [];
   for (const g of tree.groups) {
     const granuleId = g.path.split("/")[0]!;
-    if (byId.has(granuleId)) nodes.push({ id: newId8(), path: `/${g.path}`, userData: text(groupJson(g)) });
+    if (!byId.has(granuleId)) continue;
+    const id = newId8();
+    newGroups.push(id);
+    nodes.push({ id, path: `/${g.path}`, userData: text(groupJson(g)) });
   }
   let chunks = 0;
   for (const a of tree.arrays) {
@@ -169,6 +175,7 @@ export async function commitVirtualTree(dir: string, tree: VirtualTree): Promise
       return 0;
     });
     chunks += refs.length;
+    newArrays.push(id);
     if (refs.length > 0) manifest.push({ nodeId: id, refs });
     nodes.push({
       id,
@@ -201,6 +208,16 @@ export async function commitVirtualTree(dir: string, tree: VirtualTree): Promise
   await writeFileAtomic(
     join(dir, "snapshots", crockford(snapshotId)),
     withHeader(FILE_TYPE.snapshot, snapshotPayload({ ...snapshot, nodes, manifestFiles })),
+  );
+  const log = transactionLogPayload({
+    id: snapshotId,
+    newGroups,
+    newArrays,
+    chunks: manifest.map((m) => ({ nodeId: m.nodeId, indices: m.refs.map((r) => r.index) })),
+  });
+  await writeFileAtomic(
+    join(dir, "transactions", crockford(snapshotId)),
+    withHeader(FILE_TYPE.transactionLog, log),
   );
   const containers = [...new Set([...state.containers, ...granules.map((g) => containerOf(g.url))])].sort();
   const next: RepoState = {
@@ -274,6 +291,11 @@ async function createRepository(dir: string): Promise<RepoState> {
         manifestFiles: [],
       }),
     ),
+  );
+  const log = transactionLogPayload({ id: INITIAL_SNAPSHOT_ID, newGroups: [], newArrays: [], chunks: [] });
+  await writeFileAtomic(
+    join(dir, "transactions", crockford(INITIAL_SNAPSHOT_ID)),
+    withHeader(FILE_TYPE.transactionLog, log),
   );
   return {
     granules: [],
