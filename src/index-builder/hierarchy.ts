@@ -20,6 +20,9 @@ function jsonNumber(v: number | bigint | string | null): number | string | null 
 function recordsValues(info: DatasetInfo): boolean {
   const elements = info.shape.reduce((a, b) => a * b, 1);
   if (elements > MAX_RECORDED_VALUES) return false;
+  // Numbers, fixed-length strings and variable-length strings only: other types (compounds,
+  // references, opaque) are described and referenced but not read.
+  if (!/^[<>|][fiuS]\d+$/.test(info.dtype) && info.dtype !== "other:vlen") return false;
   return (
     info.dtype.startsWith("|S") ||
     info.dtype === "other:vlen" ||
