@@ -24,7 +24,7 @@ import {
   withHeader,
 } from "./format.js";
 import { compareIds, crockford, INITIAL_SNAPSHOT_ID, newId8, newId12 } from "./ids.js";
-import { arrayJson, groupJson } from "./zarr-v3.js";
+import { arrayJson, groupJson, vlenUtf8 } from "./zarr-v3.js";
 
 /** Name of the file in which geochunks keeps what a repository holds. */
 export const STATE_FILE = "geochunks.json";
@@ -166,8 +166,13 @@ export async function commitVirtualTree(dir: string, tree: VirtualTree): Promise
     }
     const id = newId8();
     const grid = a.shape.map((n, i) => Math.ceil(n / a.chunks[i]!));
+    const width = a.dtype.startsWith("|S") ? Number(a.dtype.slice(2)) : 0;
     const refs = [...a.refs].map(([key, target]) =>
-      chunkRef(a.shape.length === 0 ? [] : key.split(".").map(Number), target, granule),
+      chunkRef(
+        a.shape.length === 0 ? [] : key.split(".").map(Number),
+        width > 0 && "data" in target ? { data: vlenUtf8(target.data, width) } : target,
+        granule,
+      ),
     );
     refs.sort((x, y) => {
       for (let i = 0; i < x.index.length; i++)
