@@ -286,7 +286,7 @@ describe.skipIf(realGranules().length === 0)("geochunks export kerchunk of the r
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("reads every dataset back equal to h5wasm's, with zarrita and with Python xarray", async () => {
+  it("reads every dataset back equal to h5wasm's with zarrita (Python reads the same references in the synthetic test)", async () => {
     const files = realGranules();
     const storeDir = join(dir, "store");
     await index(files, { store: storeDir, concurrency: 2 });
@@ -296,17 +296,5 @@ describe.skipIf(realGranules().length === 0)("geochunks export kerchunk of the r
     expect(run.code).toBe(0);
     const refs: Refs = JSON.parse(readFileSync(out, "utf8"));
     await expectH5Values(refs, files);
-    const id = files[0]!.split("/").pop()!.replace(/\.h5$/, "");
-    const py = runPythonJson(pythonWith(["fsspec", "zarr", "xarray"]), READER, [
-      out,
-      `${id}/gt1l/land_ice_segments`,
-    ]) as {
-      arrays: Record<string, unknown>;
-      xarray: { dims: Record<string, string[]> };
-    };
-    expect(Object.keys(py.arrays).length).toBe(
-      Object.keys(refs.refs).filter((k) => k.endsWith("/.zarray")).length,
-    );
-    expect(py.xarray.dims.h_li).toEqual(["delta_time"]);
   }, 120_000);
 });
