@@ -5,6 +5,12 @@
  * zstd encoder, so payloads are zstd frames of raw (stored) blocks: valid zstd, not compressed.
  */
 import { Builder, type Offset } from "flatbuffers";
+import { encode } from "flatbuffers/mjs/flexbuffers.js";
+
+/** A value as a flexbuffer, the encoding of the repo info's `config` field (serde's flexbuffers). */
+export function flexbuffer(value: unknown): Uint8Array {
+  return encode(value);
+}
 
 /** Spec version written. */
 export const SPEC_VERSION = 2;

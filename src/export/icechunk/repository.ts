@@ -7,11 +7,11 @@
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { encode } from "flatbuffers/mjs/flexbuffers.js";
 import type { GranuleRow } from "../../store/schema.js";
 import type { VirtualTree } from "../virtual.js";
 import {
   FILE_TYPE,
+  flexbuffer,
   type IcechunkArrayManifest,
   type IcechunkChunkRef,
   type IcechunkManifestFile,
@@ -94,7 +94,7 @@ function configBytes(containers: readonly string[]): Uint8Array {
   const entries = Object.fromEntries(
     containers.map((prefix) => [prefix, { name: null, url_prefix: prefix, store: storeConfig(prefix) }]),
   );
-  return encode({ virtual_chunk_containers: entries });
+  return flexbuffer({ virtual_chunk_containers: entries });
 }
 
 /** A chunk reference: the granule's ETag as checksum when it has one, else its modification time (s). */
