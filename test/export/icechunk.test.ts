@@ -110,7 +110,7 @@ describe("geochunks export icechunk, read by the official Icechunk wasm reader",
     expect(diff.newArrays.some((p) => p.startsWith(`/${ids[0]}/`))).toBe(false);
   });
 
-  it("reads every dataset through virtual chunks equal to h5wasm's values (zarrita over the session)", async () => {
+  it("reads every dataset through virtual chunks equal to h5wasm's values (zarrita over the reader's store)", async () => {
     const repo = await openRepo(repoDir, server);
     const session = await repo.readonlySession({ branch: "main" });
     const root = zarr.root(zarritaStore(session.store));

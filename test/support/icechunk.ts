@@ -57,7 +57,7 @@ export function folderStorage(root: string): Storage {
   return Storage.newCustom(backend);
 }
 
-/** A zarrita store over an Icechunk session's store (zarrita keys start with "/"). */
+/** A zarrita store over the store of an Icechunk read-only view (zarrita keys start with "/"). */
 export function zarritaStore(store: { get(key: string): Promise<Uint8Array | null> }) {
   return { get: async (key: string) => (await store.get(key.slice(1))) ?? undefined };
 }
