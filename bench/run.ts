@@ -1,15 +1,16 @@
 /**
  * The benchmark: geochunks against no-index (chunk references only), H5Coro (SlideRule's reader) and
- * download-then-read (h5wasm, h5py), on the same full-size synthetic ATL06 granules served by a loopback
- * range server with injected per-request latency. See bench/README.md.
+ * download-then-read (h5wasm, h5py), on the same full-size synthetic ATL06 (or ATL03) granules served by a
+ * loopback range server with injected per-request latency. See bench/README.md.
  *
  *   npm run bench                    # 24 granules through Greenland + 4 elsewhere; 0, 20, 60 ms
  *   npm run bench -- --quick         # smoke run: 4 + 1 granules, 20 ms, 1 run, Greenland only
  *   npm run bench -- --bandwidth 50  # cap each response at 50 MB/s
+ *   npm run bench -- --product atl03 # ATL03 photons: 4 + 1 granules of 4 M photons per strong beam; 20, 60 ms
  *
  * Options: --crossing N --far N --latency 0,20,60 --reps N (geochunks, no-index; default 3) --slow-reps N
  * (h5coro, downloads; default 1) --aoi greenland,concave --concurrency N --bandwidth MB/s --index-latency 0
- * --no-index-build --no-rss --out DIR. Env: H5CORO_SRC (h5coro checkout), H5CORO_LINE
+ * --no-index-build --no-rss --out DIR --product atl06|atl03 --photons N (ATL03 photons per strong beam). Env: H5CORO_SRC (h5coro checkout), H5CORO_LINE
  * (its cache line, bytes), PYTHON.
  */
 import { mkdir, writeFile } from "node:fs/promises";
@@ -17,19 +18,25 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { bruteForceAtl03 } from "../test/support/oracle-atl03.js";
+import { downloadH5pyAtl03, downloadH5wasmAtl03, h5coroAtl03 } from "./contenders/atl03.js";
 import { downloadH5py, downloadH5wasm } from "./contenders/download.js";
 import { geochunks } from "./contenders/geochunks.js";
 import { H5CORO_LINE, h5coro, h5coroUnavailable } from "./contenders/h5coro.js";
 import { noIndex } from "./contenders/no-index.js";
+import type { Contender } from "./contenders/types.js";
 import { type BenchAoi, CONCAVE_AOI, greenlandAoi, WORLD_AOI } from "./lib/aois.js";
-import { ensureArchive } from "./lib/archive.js";
-import { runHarness } from "./lib/harness.js";
+import { BENCH_ATL03_PHOTONS, ensureArchive, ensureAtl03Archive } from "./lib/archive.js";
+import { type HarnessOptions, runHarness } from "./lib/harness.js";
 import { type BenchReport, checkGoals, markdownReport, svgChart } from "./lib/report.js";
+import { rowKey } from "./lib/rows.js";
 import { machineInfo } from "./lib/stats.js";
 
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
+    product: { type: "string", default: "atl06" },
+    photons: { type: "string" },
     crossing: { type: "string" },
     far: { type: "string" },
     latency: { type: "string" },
@@ -49,11 +56,65 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const cache = join(root, ".cache", "bench");
 const quick = values.quick;
 
+/** What differs between the products benchmarked. */
+interface ProductBench {
+  name: string;
+  crossing: number;
+  far: number;
+  latencies: string;
+  contenders: Contender[];
+  archive: string;
+  oracle?: HarnessOptions["oracle"];
+  /** H5Coro reads the index's lat/lon/time arrays too (ATL06 only). */
+  latLonPeer: boolean;
+  goals: Parameters<typeof checkGoals>[2];
+  files(dir: string, crossing: number, far: number): Promise<string[]>;
+}
+
+const ATL06_BENCH: ProductBench = {
+  name: "ATL06",
+  crossing: quick ? 4 : 24,
+  far: quick ? 1 : 4,
+  latencies: quick ? "20" : "0,20,60",
+  contenders: [geochunks, noIndex, h5coro, downloadH5wasm, downloadH5py],
+  archive: "full-size synthetic ATL06 granules (release-006 layout)",
+  latLonPeer: true,
+  goals: {},
+  files: (dir, crossing, far) =>
+    ensureArchive(dir, { crossing, far, onGenerate: (name) => console.log(`generating ${name}`) }),
+};
+
+const photons = Number(values.photons ?? (quick ? 500_000 : BENCH_ATL03_PHOTONS));
+const ATL03_BENCH: ProductBench = {
+  name: "ATL03",
+  crossing: quick ? 2 : 4,
+  far: 1,
+  latencies: quick ? "20" : "20,60",
+  contenders: [geochunks, h5coroAtl03, downloadH5wasmAtl03, downloadH5pyAtl03],
+  archive: `synthetic ATL03 granules (releases 006 and 007 in turn; ${photons.toLocaleString("en")} photons per strong beam, a quarter per weak beam)`,
+  oracle: {
+    product: "ATL03",
+    keys: async (files, geometry) =>
+      (await bruteForceAtl03(files, geometry)).map((r) => rowKey(r.granule_id, r.beam, r.segment_id)),
+  },
+  latLonPeer: false,
+  goals: { indexShare: 0.005, rssBytes: 2 * 2 ** 30 },
+  files: (dir, crossing, far) =>
+    ensureAtl03Archive(dir, {
+      crossing,
+      far,
+      photonsPerStrongBeam: photons,
+      onGenerate: (name) => console.log(`generating ${name}`),
+    }),
+};
+
 async function main() {
   const machine = machineInfo();
-  const crossing = Number(values.crossing ?? (quick ? 4 : 24));
-  const far = Number(values.far ?? (quick ? 1 : 4));
-  const latencies = (values.latency ?? (quick ? "20" : "0,20,60")).split(",").map(Number);
+  const product = { atl06: ATL06_BENCH, atl03: ATL03_BENCH }[values.product.toLowerCase()];
+  if (!product) throw new Error(`unknown --product ${values.product}; known: atl06, atl03`);
+  const crossing = Number(values.crossing ?? product.crossing);
+  const far = Number(values.far ?? product.far);
+  const latencies = (values.latency ?? product.latencies).split(",").map(Number);
   const reps = Number(values.reps ?? (quick ? 1 : 3));
   const slowReps = Number(values["slow-reps"] ?? 1);
   const indexLatencies = values["no-index-build"]
@@ -68,16 +129,15 @@ async function main() {
     if (!aoi) throw new Error(`unknown AOI ${name}; known: ${Object.keys(known).join(", ")}`);
     return aoi;
   });
-  const granuleDir = join(cache, "granules");
+  const granuleDir = join(
+    cache,
+    product.name === "ATL06" ? "granules" : `granules-${product.name.toLowerCase()}`,
+  );
   const t0 = performance.now();
-  const files = await ensureArchive(granuleDir, {
-    crossing,
-    far,
-    onGenerate: (name) => console.log(`generating ${name}`),
-  });
+  const files = await product.files(granuleDir, crossing, far);
   console.log(`${files.length} granules ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const contenders = [geochunks, noIndex, h5coro, downloadH5wasm, downloadH5py];
-  const h5coroMissing = await h5coroUnavailable();
+  const contenders = product.contenders;
+  const h5coroMissing = product.latLonPeer ? await h5coroUnavailable() : "ATL06 only";
   const result = await runHarness({
     granuleDir,
     files,
@@ -88,7 +148,11 @@ async function main() {
     aois,
     contenders,
     granuleConcurrency: concurrency,
-    workDir: join(cache, quick ? "run-quick" : "run"),
+    workDir: join(
+      cache,
+      `${product.name === "ATL06" ? "run" : `run-${product.name.toLowerCase()}`}${quick ? "-quick" : ""}`,
+    ),
+    oracle: product.oracle,
     indexLatencies,
     h5coroLatLon: h5coroMissing ? undefined : { src: process.env.H5CORO_SRC!, line: H5CORO_LINE },
     rssAoi: values["no-rss"] ? undefined : WORLD_AOI,
@@ -97,6 +161,8 @@ async function main() {
   const date = new Date().toISOString().slice(0, 10);
   const report: BenchReport = {
     date,
+    product: product.name,
+    archive: product.archive,
     mode: quick ? "quick" : "full",
     command: ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(
       " ",
@@ -113,11 +179,12 @@ async function main() {
       .filter((c) => !result.skipped.some((s) => s.contender === c.name))
       .map((c) => ({ name: c.name, description: c.description })),
     result,
-    goals: checkGoals(result, latencies),
+    goals: checkGoals(result, latencies, product.goals),
   };
   const outDir = values.out ?? (quick ? join(cache, "results") : join(root, "bench", "results"));
   await mkdir(outDir, { recursive: true });
-  const base = join(outDir, quick ? `${date}-quick` : date);
+  const suffix = product.name === "ATL06" ? "" : `-${product.name.toLowerCase()}`;
+  const base = join(outDir, `${date}${suffix}${quick ? "-quick" : ""}`);
   const { storeDir: _storeDir, ...portable } = result;
   await writeFile(`${base}.json`, `${JSON.stringify({ ...report, result: portable }, null, 2)}\n`);
   const markdown = markdownReport(report);

@@ -1,6 +1,6 @@
 /**
  * The geochunks demo: synthetic ATL06 granules around Greenland -> chunk index -> Greenland polygon
- * query -> GeoParquet -> SQL. No downloads: the granules are generated (once, cached in .cache/demo).
+ * query -> GeoParquet -> SQL -> pictures. No downloads: the granules are generated (once, cached in .cache/demo).
  *
  *   npm run demo
  */
@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../fixtures/atl06/generate.js";
 import { index, openStore, writeGeoParquet } from "../src/index.js";
+import { plotPlan, plotResult } from "../src/plot/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cache = join(root, ".cache", "demo");
@@ -53,6 +54,21 @@ async function main() {
       GROUP BY granule_id ORDER BY granule_id`,
   );
   for (const r of answer.rows) console.log(`   ${r.granule_id}  ${r.chunks} chunks  ${r.beams}`);
+
+  // The README's pictures: the same demo data gives the same bytes, so they stay unchanged in git.
+  const pictures = join(root, "docs", "pictures");
+  console.log(`5. pictures in ${show(pictures)}`);
+  const drawn = [
+    await plotResult(out, { out: join(pictures, "greenland-map.png"), aoi: result.aoi }),
+    await plotResult(out, { out: join(pictures, "greenland-map.html"), aoi: result.aoi }),
+    await plotResult(out, { out: join(pictures, "greenland-profile.png"), profile: true }),
+  ];
+  for (const [i, name] of ["greenland-map.png", "greenland-map.html", "greenland-profile.png"].entries())
+    console.log(`   ${name}: ${drawn[i]!.rows} rows as ${drawn[i]!.marks} marks (${drawn[i]!.layout})`);
+  const plan = await plotPlan(storeDir, { out: join(pictures, "greenland-plan.png"), aoi: result.aoi });
+  console.log(
+    `   greenland-plan.png: ${plan.chunks_read} chunk rows read of ${plan.drawn} near the AOI, ${plan.requests} requests, ${plan.bytes} bytes`,
+  );
   console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 

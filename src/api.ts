@@ -47,8 +47,13 @@ export interface QueryInput {
   quality?: boolean;
   /** Values of the product's filters by name; a flag's value is `true`. */
   filters?: Record<string, FilterValue>;
-  /** Granules fetched and decoded at the same time. Default 4. */
+  /** Granules (or windows of a large granule) fetched and decoded at the same time. Default 4. */
   granuleConcurrency?: number;
+  /**
+   * Points read and decoded at most per unit of work: a large granule (ATL03: millions of photons per
+   * beam) is read in windows of chunk rows of about this many points, which bounds memory. Default 524,288.
+   */
+  windowPoints?: number;
   /** Largest byte gap read through when coalescing ranges. */
   maxGap?: number;
   /** Candidate chunk test in the index: "bbox", "h3" (the AOI's H3 cover) or "auto" (default). */

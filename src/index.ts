@@ -70,6 +70,8 @@ export type {
   IndexReport,
   SkippedInput,
 } from "./index-builder/index.js";
+export type { PlotPlanOptions, PlotReport, PlotResultOptions } from "./plot/index.js";
+export { plotPlan, plotResult } from "./plot/index.js";
 export type { Aoi, ByteRange, QuerySpec, QueryStats, ReadPlan } from "./query/index.js";
 export { coalesceRanges, parseAoi, planQuery, pointsInAoi } from "./query/index.js";
 export type { ResultRow } from "./query/rows.js";

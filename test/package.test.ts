@@ -33,6 +33,7 @@ describe("package shape", () => {
       "h3-js": "src/store/h3.ts",
       "parquet-wasm": "src/store/parquet.ts",
       "@duckdb/node-api": "src/store/sql.ts",
+      "topojson-client": "src/plot/land.ts",
     };
     const all = sources("src");
     for (const [dep, owner] of Object.entries(edges)) {
@@ -82,6 +83,8 @@ describe("package shape", () => {
         "openStore",
         "parseAoi",
         "planQuery",
+        "plotPlan",
+        "plotResult",
         "pointsInAoi",
         "toAoi",
         "withReadStats",

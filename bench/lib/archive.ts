@@ -6,9 +6,16 @@
 import { access, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  atl03FileName,
+  type SyntheticAtl03Options,
+  startingThrough,
+  writeSyntheticAtl03,
+} from "../../fixtures/atl03/generate.js";
+import {
   atl06FileName,
   FULL_SEGMENTS_PER_BEAM,
   fullSizeGranuleSet,
+  GREENLAND_CENTRE,
   nominalStart,
   type SyntheticAtl06Options,
   writeSyntheticAtl06,
@@ -65,6 +72,69 @@ export async function ensureArchive(dir: string, opts: ArchiveOptions): Promise<
     )
       opts.onGenerate(name);
     files.push(await writeSyntheticAtl06(dir, { ...o, reuse: true }));
+  }
+  return files;
+}
+
+/** Photons per strong beam of the ATL03 benchmark's granules (weak beams a quarter): ~800 km of track. */
+export const BENCH_ATL03_PHOTONS = 4_000_000;
+
+/** Options of {@link ensureAtl03Archive}. */
+export interface Atl03ArchiveOptions extends ArchiveOptions {
+  /** Photons per strong beam. Default {@link BENCH_ATL03_PHOTONS}. */
+  photonsPerStrongBeam?: number;
+}
+
+/**
+ * The ATL03 benchmark's granules: `crossing` passes through the Greenland polygon (releases 006 and 007 in
+ * turn, both directions, both spacecraft orientations) and `far` elsewhere.
+ */
+export function atl03GranuleSet(opts: Atl03ArchiveOptions): SyntheticAtl03Options[] {
+  const photonsPerStrongBeam = opts.photonsPerStrongBeam ?? BENCH_ATL03_PHOTONS;
+  const crossing = Array.from({ length: opts.crossing }, (_, i) =>
+    startingThrough({
+      seed: 3000 + i,
+      rgt: ((200 + 97 * i) % 1387) + 1,
+      cycle: 3 + (i % 15),
+      through: { lat: GREENLAND_CENTRE.lat, lon: GREENLAND_CENTRE.lon + ((i % 5) - 2) * 0.12 },
+      ascending: i % 2 === 0,
+      scOrient: i % 3 === 0 ? 1 : 0,
+      release: i % 2 === 0 ? "006" : "007",
+      photonsPerStrongBeam,
+    }),
+  );
+  const far = farGranuleSet(opts.far).map((o, i) =>
+    startingThrough({
+      seed: 3500 + i,
+      rgt: o.rgt,
+      cycle: o.cycle,
+      through: o.through!,
+      ascending: o.ascending,
+      release: "006",
+      photonsPerStrongBeam,
+    }),
+  );
+  return [...crossing, ...far];
+}
+
+/**
+ * Paths of the ATL03 benchmark's granules, generating the missing ones into `dir` (streamed beam by beam,
+ * about 0.3 M photons per second here).
+ */
+export async function ensureAtl03Archive(dir: string, opts: Atl03ArchiveOptions): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (const o of atl03GranuleSet(opts)) {
+    const path = join(dir, atl03FileName(o));
+    const exists = await access(path).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) {
+      opts.onGenerate?.(atl03FileName(o));
+      await writeSyntheticAtl03(dir, o);
+    }
+    files.push(path);
   }
   return files;
 }

@@ -36,6 +36,11 @@ export interface HarnessOptions {
   indexLatencies: number[];
   /** Compare index building with H5Coro reading the same lat/lon/time arrays (when available). */
   h5coroLatLon?: { src: string; line: number };
+  /**
+   * The product and its brute-force oracle: the row keys (`rowKey`) of every row of `files` inside `geometry`.
+   * Default ATL06 (`bruteForceAtl06`).
+   */
+  oracle?: { product: string; keys(files: string[], geometry: BenchAoi["geometry"]): Promise<string[]> };
   /** Measure geochunks' peak RSS on a query over this AOI (a child process, latency 0). */
   rssAoi?: BenchAoi;
   log?: (line: string) => void;
@@ -87,18 +92,29 @@ export interface HarnessResult {
   storeDir: string;
 }
 
+/** ATL06's oracle: every segment of the files inside the AOI (h5wasm + turf). */
+export const ATL06_ORACLE: NonNullable<HarnessOptions["oracle"]> = {
+  product: "ATL06",
+  keys: async (files, geometry) =>
+    (await bruteForceAtl06(files, geometry)).map((r) => rowKey(r.granule_id, r.beam, r.segment_id)),
+};
+
 /** The oracle's row set for files and an AOI, cached on disk (it reads every point with h5wasm + turf). */
-async function oracleRowSet(workDir: string, files: string[], aoi: BenchAoi): Promise<RowSet> {
+async function oracleRowSet(
+  workDir: string,
+  files: string[],
+  aoi: BenchAoi,
+  oracle: NonNullable<HarnessOptions["oracle"]>,
+): Promise<RowSet> {
   const key = createHash("sha256")
-    .update(JSON.stringify([files.map((f) => basename(f)).sort(), aoi.geometry]))
+    .update(JSON.stringify([oracle.product, files.map((f) => basename(f)).sort(), aoi.geometry]))
     .digest("hex")
     .slice(0, 16);
   const path = join(workDir, "oracle", `${aoi.name}-${key}.json`);
   try {
     return JSON.parse(await readFile(path, "utf8")) as RowSet;
   } catch {
-    const rows = await bruteForceAtl06(files, aoi.geometry);
-    const set = digestKeys(rows.map((r) => rowKey(r.granule_id, r.beam, r.segment_id)));
+    const set = digestKeys(await oracle.keys(files, aoi.geometry));
     await mkdir(join(workDir, "oracle"), { recursive: true });
     await writeFile(path, JSON.stringify(set));
     return set;
@@ -187,6 +203,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
         opts.workDir,
         listed.map((g) => g.file),
         aoi,
+        opts.oracle ?? ATL06_ORACLE,
       );
       log(`${aoi.name}: ${listed.length} of ${all.length} granules listed, oracle ${oracle.rows} rows`);
       const ctx: RunContext = {

@@ -6,6 +6,10 @@ import { mb } from "./stats.js";
 /** Everything written to results/<date>.json. */
 export interface BenchReport {
   date: string;
+  /** The product benchmarked (ATL06, ATL03). */
+  product: string;
+  /** One phrase: what the archive's granules are. */
+  archive: string;
   mode: "full" | "quick";
   command: string;
   machine: MachineInfo;
@@ -36,8 +40,34 @@ const find = (rows: ContenderRow[], aoi: string, latency: number, name: string) 
   rows.find((r) => r.aoi === aoi && r.latency === latency && r.contender === name);
 
 /** The issue's goals at 20 and 60 ms (and any other latency run), per AOI. */
-export function checkGoals(result: HarnessResult, latencies: number[]): GoalCheck[] {
+export function checkGoals(
+  result: HarnessResult,
+  latencies: number[],
+  limits: { indexShare?: number; rssBytes?: number } = {},
+): GoalCheck[] {
   const out: GoalCheck[] = [];
+  const store = result.indexBuild.find((b) => b.storeBytes !== undefined);
+  if (limits.indexShare !== undefined && store?.storeBytes !== undefined) {
+    const share = store.storeBytes / result.granules.bytes;
+    out.push({
+      aoi: "all",
+      latency: store.latency,
+      goal: "index size / data size",
+      target: `<= ${limits.indexShare}`,
+      value: share,
+      met: share <= limits.indexShare,
+    });
+  }
+  if (limits.rssBytes !== undefined && result.rss) {
+    out.push({
+      aoi: result.rss.aoi,
+      latency: 0,
+      goal: `peak RSS, GiB (${result.rss.rows} rows)`,
+      target: `< ${limits.rssBytes / 2 ** 30}`,
+      value: result.rss.maxRssBytes / 2 ** 30,
+      met: result.rss.maxRssBytes < limits.rssBytes,
+    });
+  }
   for (const { name: aoi } of result.aois) {
     for (const latency of latencies.filter((l) => l >= 20)) {
       const g = find(result.rows, aoi, latency, "geochunks");
@@ -82,13 +112,14 @@ export function checkGoals(result: HarnessResult, latencies: number[]): GoalChec
   return out;
 }
 
-const fmt = (v: number, digits = 2) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(digits));
+const fmt = (v: number, digits = 2) =>
+  Math.abs(v) >= 100 ? v.toFixed(0) : v !== 0 && Math.abs(v) < 0.01 ? v.toPrecision(2) : v.toFixed(digits);
 
 /** The Markdown report. */
 export function markdownReport(r: BenchReport): string {
   const m = r.machine;
   const lines = [
-    `# geochunks benchmark, ${r.date}${r.mode === "quick" ? " (quick)" : ""}`,
+    `# geochunks ${r.product} benchmark, ${r.date}${r.mode === "quick" ? " (quick)" : ""}`,
     "",
     `Command: \`${r.command}\``,
     "",
@@ -96,7 +127,7 @@ export function markdownReport(r: BenchReport): string {
     "",
     `Source: ${r.source}; latencies ${r.latencies.join(", ")} ms per request; bandwidth ${r.bytesPerSecond ? `${mb(r.bytesPerSecond)} MB/s per response` : "uncapped"}. Granules processed ${r.granuleConcurrency} at a time by every contender. Time = median of ${r.reps} run(s) for geochunks and no-index, ${r.slowReps} for the slow contenders (h5coro, downloads); the Python peers' time excludes interpreter start-up.`,
     "",
-    `Archive: ${r.result.granules.total} full-size synthetic ATL06 granules (release-006 layout), ${mb(r.result.granules.bytes)} MB.`,
+    `Archive: ${r.result.granules.total} ${r.archive}, ${mb(r.result.granules.bytes)} MB.`,
     "",
     "Contenders:",
     ...r.contenders.map((c) => `- **${c.name}**: ${c.description}`),
@@ -203,7 +234,7 @@ export function svgChart(r: BenchReport): string {
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${left}" y="20" font-size="13" font-weight="bold">geochunks benchmark ${esc(r.date)}: ${r.result.granules.total} full-size ATL06 granules over loopback HTTP</text>`,
+    `<text x="${left}" y="20" font-size="13" font-weight="bold">geochunks ${esc(r.product)} benchmark ${esc(r.date)}: ${r.result.granules.total} full-size ${esc(r.product)} granules over loopback HTTP</text>`,
   );
   contenders.forEach((c, i) => {
     const x = left + i * 130;

@@ -5,6 +5,7 @@ import { describeCommand } from "./commands/describe.js";
 import { exportCommand } from "./commands/export.js";
 import { indexCommand } from "./commands/index.js";
 import { inspectCommand } from "./commands/inspect.js";
+import { plotCommand } from "./commands/plot.js";
 import { queryCommand } from "./commands/query.js";
 import { sqlCommand } from "./commands/sql.js";
 import { stacCommand } from "./commands/stac.js";
@@ -43,6 +44,7 @@ export function buildProgram(io: Io): Command {
     queryCommand,
     sqlCommand,
     describeCommand,
+    plotCommand,
     exportCommand,
     stacCommand,
     commitCommand,

@@ -30,7 +30,9 @@ export type ColumnKind =
   | "int64"
   | "bool"
   | "string"
-  | "time";
+  | "time"
+  /** A list column (GEDI `rh`, ATL08 `h_canopy_20m`): each cell the JSON text of its array, e.g. `[1.5,null,2]`. */
+  | "json";
 
 /** One cell: null for a null. */
 export type Cell = number | bigint | string | boolean | null;
@@ -84,6 +86,12 @@ export function kindOf(name: string, type: DataType): ColumnKind {
     case Type.TimestampMicrosecond:
     case Type.TimestampNanosecond:
       return "time";
+    case Type.List:
+    case Type.FixedSizeList: {
+      const element = kindOf(name, (type as DataType & { children: Field[] }).children[0]!.type);
+      if (element === "json") throw new InvalidQueryError(`column ${name}: lists of lists cannot be written`);
+      return "json";
+    }
     default:
       throw new InvalidQueryError(`column ${name}: type ${type} cannot be written to this format`);
   }
@@ -127,6 +135,7 @@ export function propertyColumns(
 function cellReader(kind: ColumnKind, data: Data, get: (row: number) => unknown): (row: number) => Cell {
   const values = data.values as ArrayLike<number | bigint>;
   const valid = data.nullCount > 0 ? (row: number) => data.getValid(row) : () => true;
+  if (kind === "json") return listReader(data, valid);
   if (kind === "string") return (row) => (valid(row) ? String(get(row)) : null);
   if (kind === "bool") return (row) => (valid(row) ? Boolean(get(row)) : null);
   if (kind === "time") {
@@ -135,6 +144,31 @@ function cellReader(kind: ColumnKind, data: Data, get: (row: number) => unknown)
   }
   if (kind === "int64") return (row) => (valid(row) ? BigInt(values[row]!) : null);
   return (row) => (valid(row) ? Number(values[row]!) : null);
+}
+
+/**
+ * Reader of a list column's cells as JSON array text: numbers as the text formats write them
+ * (float32 shortest), null elements and non-finite numbers as null, 64-bit integers exact.
+ */
+function listReader(data: Data, valid: (row: number) => boolean): (row: number) => Cell {
+  const child = data.children[0]!;
+  const kind = kindOf("item", child.type);
+  const item = cellReader(kind, child, (i) => child.values[i]);
+  const offsets = (data.valueOffsets as Int32Array | undefined) ?? undefined;
+  const size = (data.type as DataType & { listSize?: number }).listSize ?? 0;
+  return (row) => {
+    if (!valid(row)) return null;
+    const [from, to] = offsets ? [offsets[row]!, offsets[row + 1]!] : [row * size, (row + 1) * size];
+    let text = "";
+    for (let i = from; i < to; i++) {
+      const value = item(i);
+      const finite = typeof value !== "number" || Number.isFinite(value);
+      const element = value === null || !finite ? "null" : cellText(kind, value)!;
+      text +=
+        (i === from ? "" : ",") + (kind === "string" || kind === "time" ? JSON.stringify(element) : element);
+    }
+    return `[${text}]`;
+  };
 }
 
 /** Reader of the (x, y) = (lon, lat) of each row's WKB point; throws InvalidQueryError for other geometries. */

@@ -35,6 +35,7 @@ const COLUMN_TYPES: Record<ColumnKind, ColumnType> = {
   bool: ColumnType.Bool,
   string: ColumnType.String,
   time: ColumnType.DateTime,
+  json: ColumnType.Json,
 };
 
 /** FlatGeobuf magic bytes: "fgb", spec major version 3, "fgb", patch 0. */
@@ -99,7 +100,15 @@ function featureBytes(batch: RecordBatch, opts: RowWriterOptions): Uint8Array {
     const properties: Record<string, Cell> = {};
     for (const c of columns) {
       const value = c.read(row);
-      properties[c.name] = c.kind === "time" && value !== null ? isoTime(value as bigint) : value;
+      properties[c.name] =
+        value === null
+          ? null
+          : c.kind === "time"
+            ? isoTime(value as bigint)
+            : // buildFeature writes a Json column as JSON.stringify of the value: give it the array.
+              c.kind === "json"
+              ? JSON.parse(value as string)
+              : value;
     }
     const [x, y] = point(row);
     // No `parts` or `ends`: buildFeature treats any `parts` array, even empty, as a multi-part

@@ -18,9 +18,10 @@ export interface GeoJsonWriteOptions extends RowWriterOptions {
   bbox?: BboxArray;
 }
 
-/** JSON text of one property value: strings quoted, times ISO 8601, non-finite numbers as null. */
+/** JSON text of one property value: strings quoted, times ISO 8601, lists as arrays, non-finite numbers as null. */
 function jsonValue(kind: ColumnKind, value: Cell): string {
   if (value === null) return "null";
+  if (kind === "json") return value as string;
   if (typeof value === "number" && !Number.isFinite(value)) return "null";
   const text = cellText(kind, value)!;
   return kind === "string" || kind === "time" ? JSON.stringify(text) : text;

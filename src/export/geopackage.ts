@@ -44,6 +44,8 @@ const SQL_TYPES: Record<ColumnKind, string> = {
   // GeoPackage DATETIME holds milliseconds at most; ICESat-2 times need nanoseconds (ATL03
   // photons are 100 microseconds apart), so times are ISO 8601 text with all nine digits.
   time: "TEXT",
+  // SQLite has no arrays: a list column is the JSON text of its array, as GDAL writes lists.
+  json: "TEXT",
 };
 
 /**

@@ -35,6 +35,22 @@ function stringColumns(schema: Schema): string[] {
   return schema.fields.filter((f) => DataType.isUtf8(f.type)).map((f) => f.name);
 }
 
+/** File key of the columns' own metadata (which surface type a confidence column is for...). */
+export const COLUMN_METADATA_KEY = "geochunks:columns";
+
+/**
+ * The Arrow field metadata of `schema`'s columns as one file key-value entry, a JSON object by
+ * column name (`{"signal_conf_ph":{"surface_type":"land"}}`), readable by any Parquet reader
+ * (DuckDB `parquet_kv_metadata`); none when no column has metadata.
+ */
+function columnMetadata(schema: Schema): Record<string, string> {
+  const columns: Record<string, Record<string, string>> = {};
+  for (const field of schema.fields) {
+    if (field.metadata.size > 0) columns[field.name] = Object.fromEntries(field.metadata);
+  }
+  return Object.keys(columns).length === 0 ? {} : { [COLUMN_METADATA_KEY]: JSON.stringify(columns) };
+}
+
 /**
  * Streams record batches into a GeoParquet 1.1 file at `path`. The parent folder is created; the
  * file is written under a temporary name and renamed when complete, so a failure leaves no
@@ -60,7 +76,7 @@ export async function writeGeoParquet(
     const first = await iterator.next();
     const schema = first.done ? (opts.emptySchema ?? new Schema([])) : first.value.schema;
     const writeOpts = {
-      metadata: { geo },
+      metadata: { geo, ...columnMetadata(schema) },
       rowGroupSize: opts.rowGroupSize,
       dictionaryColumns: opts.dictionaryColumns ?? stringColumns(schema),
     };

@@ -6,7 +6,7 @@ import { wkbLineString, wkbMultiLineString } from "../store/wkb.js";
 /** Most vertices kept in a chunk's footprint line; 10 000 segments (200 km) keep a vertex every ~3 km. */
 export const FOOTPRINT_MAX_VERTICES = 64;
 
-export { trackCells as h3CellsOf, validLonLat } from "../store/h3.js";
+export { cellNeighbours, trackCells as h3CellsOf, validLonLat } from "../store/h3.js";
 
 /** Bounding box of the valid points in [start, end); all-infinite when there are none. */
 export function bboxOf(lon: Float64Array, lat: Float64Array, start: number, end: number): Bbox {

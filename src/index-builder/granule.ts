@@ -15,7 +15,7 @@ import { EMPTY_BBOX, unionBbox } from "../store/geo.js";
 import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "../store/schema.js";
 import type { StoreBatch } from "../store/store.js";
 import { wkbPolygon } from "../store/wkb.js";
-import { bboxOf, footprintError, footprintOf, h3CellsOf } from "./geometry.js";
+import { bboxOf, cellNeighbours, footprintError, footprintOf, h3CellsOf, validLonLat } from "./geometry.js";
 import { readHierarchy } from "./hierarchy.js";
 
 /** Options for {@link indexGranule}. */
@@ -181,15 +181,24 @@ async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, op
   const { profile, beam } = ctx;
   const group = rowGroupOf(profile, beam);
   const latPath = datasetPath(profile, beam, profile.coordinates.lat);
-  const lat = await readFloat64(file, latPath, opts);
-  const lon = await readFloat64(file, datasetPath(profile, beam, profile.coordinates.lon), opts);
-  const time = await readFloat64(file, datasetPath(profile, beam, profile.coordinates.time), opts);
-  const n = lat.length;
   const parent = profile.parent ? await readParentRate(file, ctx, opts) : undefined;
+  // Products whose parent rate locates its rows (ATL03) are placed from the parent rate's reference
+  // points; a beam near the antimeridian falls back to every row's coordinates (exact there too).
+  const located = parent && profile.parent?.locate ? await readLocations(file, ctx, parent, opts) : undefined;
+  const coordinates = located
+    ? undefined
+    : {
+        lat: await readFloat64(file, latPath, opts),
+        lon: await readFloat64(file, datasetPath(profile, beam, profile.coordinates.lon), opts),
+        time: await readFloat64(file, datasetPath(profile, beam, profile.coordinates.time), opts),
+      };
   const prefix = parent ? `/${beam}/` : `${group}/`;
   const paths = (await file.listDatasets(opts)).filter((p) => p.startsWith(prefix));
   // Issued together so the reader's block cache merges their metadata reads into few requests.
   const infos = await Promise.all(paths.map((p) => file.dataset(p, opts)));
+  const latInfo = infos.find((info) => info?.path === latPath);
+  if (!latInfo) throw new NotAGranuleError(latPath, `no dataset ${latPath}`);
+  const n = coordinates ? coordinates.lat.length : latInfo.shape[0]!;
   const inRows = (info: DatasetInfo) => info.path.startsWith(`${group}/`) && info.shape[0] === n;
   const inParent = (info: DatasetInfo) =>
     parent !== undefined && !info.path.startsWith(`${group}/`) && info.shape[0] === parent.ends.length;
@@ -199,7 +208,6 @@ async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, op
   const refs = await Promise.all(indexed.map((info) => file.chunkRefs(info.path, opts)));
   const datasets = indexed.map((info, i) => ({ info, refs: refs[i]!, parentRate: !inRows(info) }));
   for (const { info } of datasets) batch.arrays.push(arrayRow(ctx.granuleId, info));
-  const latInfo = datasets.find((d) => d.info.path === latPath)!.info;
   const step = latInfo.chunkShape?.[0] ?? Math.min(n, CONTIGUOUS_CHUNK_ROWS);
   for (let chunkStart = 0; chunkStart < n; chunkStart += step) {
     const chunkEnd = Math.min(n, chunkStart + step);
@@ -209,8 +217,16 @@ async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, op
         ? refsOverlapping(d.info, d.refs, span!.start, span!.end)
         : refsOverlapping(d.info, d.refs, chunkStart, chunkEnd),
     );
-    for (const [start, end] of antimeridianRuns(lon, chunkStart, chunkEnd)) {
-      const row = chunkRow(ctx, { start, end, lat, lon, time, h3Resolution: opts.h3Resolution });
+    const rows = located
+      ? locatedChunkRows(
+          ctx,
+          { start: chunkStart, end: chunkEnd, span: span!, parent: parent!, located },
+          opts,
+        )
+      : antimeridianRuns(coordinates!.lon, chunkStart, chunkEnd).map(([start, end]) =>
+          chunkRow(ctx, { start, end, ...coordinates!, h3Resolution: opts.h3Resolution }),
+        );
+    for (const row of rows) {
       row.refs = refs;
       if (span) {
         // Each piece keeps the parent rows of the whole chunk row: its refs are the chunk row's too.
@@ -221,6 +237,129 @@ async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, op
       for (const h3_cell of row.h3_cells) batch.chunkCells.push({ h3_cell, chunk_id: row.chunk_id });
     }
   }
+}
+
+/** A parent rate's reference points (NaN for parent rows without rows) and how far rows may be from them. */
+interface Locations {
+  lat: Float64Array;
+  lon: Float64Array;
+  time: Float64Array;
+  /** Largest latitude offset of a row from its reference point, degrees. */
+  dLat: number;
+  /** Largest longitude offset at the beam's highest latitude, degrees. */
+  dLon: number;
+  /** Largest time offset, seconds. */
+  dTime: number;
+}
+
+/** Metres per degree of latitude, at its smallest (the equator), so offsets in degrees are upper bounds. */
+const METRES_PER_DEGREE = 110_574;
+
+/**
+ * Reads a beam's parent-rate reference points ({@link ProductProfile.parent} `locate`), or undefined
+ * when the beam comes within their radius of the antimeridian or a pole (where a longitude offset
+ * has no useful bound) or a parent row with rows has no usable reference point: the beam is then
+ * placed from every row's coordinates.
+ */
+async function readLocations(
+  file: Hdf5File,
+  ctx: BeamContext,
+  parent: ParentRows,
+  opts: { signal?: AbortSignal },
+): Promise<Locations | undefined> {
+  const locate = ctx.profile.parent!.locate!;
+  const path = (p: string) => datasetPath(ctx.profile, ctx.beam, p);
+  const [lat, lon, time] = await Promise.all([
+    readFloat64(file, path(locate.lat), opts),
+    readFloat64(file, path(locate.lon), opts),
+    readFloat64(file, path(locate.time), opts),
+  ]);
+  if (lat.length !== parent.counts.length || lon.length !== lat.length || time.length !== lat.length) {
+    return undefined;
+  }
+  const dLat = locate.radius / METRES_PER_DEGREE;
+  let highest = 0;
+  for (let k = 0; k < lat.length; k++) {
+    if (parent.counts[k]! > 0) {
+      // A parent row with rows but no usable reference point: place the beam from its rows.
+      if (!validLonLat(lon[k]!, lat[k]!) || !Number.isFinite(time[k]!)) return undefined;
+      highest = Math.max(highest, Math.abs(lat[k]!));
+    } else {
+      lat[k] = Number.NaN;
+      lon[k] = Number.NaN;
+      time[k] = Number.NaN;
+    }
+  }
+  const edge = highest + dLat;
+  if (edge >= 89) return undefined;
+  const dLon = dLat / Math.cos((edge * Math.PI) / 180);
+  for (let k = 0; k < lon.length; k++) if (Math.abs(lon[k]!) > 180 - dLon) return undefined;
+  return { lat, lon, time, dLat, dLon, dTime: locate.timeRadius };
+}
+
+/**
+ * Chunk rows [start, end) placed from the reference points of the parent rows that span them: the
+ * bbox and time range widened by the radius, the footprint line through the reference points with
+ * its error widened by the radius, and the H3 cells of the reference points with their neighbours
+ * (a row may lie in the next cell). Split where the reference track crosses the antimeridian.
+ */
+function locatedChunkRows(
+  ctx: BeamContext,
+  a: {
+    start: number;
+    end: number;
+    span: { start: number; end: number };
+    parent: ParentRows;
+    located: Locations;
+  },
+  opts: IndexGranuleOptions,
+): ChunkRow[] {
+  const { lat, lon, time, dLat, dLon, dTime } = a.located;
+  const firstRow = (k: number) => a.parent.ends[k]! - a.parent.counts[k]!;
+  const out: ChunkRow[] = [];
+  for (const [k0, k1] of antimeridianRuns(lon, a.span.start, a.span.end)) {
+    const start = k0 === a.span.start ? a.start : Math.max(a.start, firstRow(k0));
+    const end = k1 === a.span.end ? a.end : Math.min(a.end, firstRow(k1));
+    if (end <= start) continue;
+    let tmin = Number.POSITIVE_INFINITY;
+    let tmax = Number.NEGATIVE_INFINITY;
+    for (let k = k0; k < k1; k++) {
+      const t = time[k]!;
+      if (t < tmin) tmin = t;
+      if (t > tmax) tmax = t;
+    }
+    const box = bboxOf(lon, lat, k0, k1);
+    const bbox = Number.isFinite(box.xmin)
+      ? {
+          xmin: Math.max(-180, box.xmin - dLon),
+          ymin: Math.max(-90, box.ymin - dLat),
+          xmax: Math.min(180, box.xmax + dLon),
+          ymax: Math.min(90, box.ymax + dLat),
+        }
+      : box;
+    const cells = new Set<bigint>();
+    for (const cell of h3CellsOf(lon, lat, k0, k1, opts.h3Resolution)) {
+      for (const near of cellNeighbours(cell)) cells.add(near);
+    }
+    out.push({
+      chunk_id: `${ctx.granuleId}/${ctx.beam}/${start}`,
+      granule_id: ctx.granuleId,
+      beam: ctx.beam,
+      beam_kind: ctx.beamKind,
+      row_start: start,
+      row_count: end - start,
+      parent_start: null,
+      parent_count: null,
+      time_start: ctx.profile.time.toUnixNs(tmin - dTime),
+      time_end: ctx.profile.time.toUnixNs(tmax + dTime),
+      bbox,
+      geometry: footprintOf(lon, lat, k0, k1),
+      footprint_error: footprintError(lon, lat, k0, k1) + Math.hypot(dLat, dLon),
+      h3_cells: [...cells].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)),
+      refs: [],
+    });
+  }
+  return out;
 }
 
 /**

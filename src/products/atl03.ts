@@ -4,13 +4,15 @@ import { ATL06 } from "./atl06.js";
 import {
   findIcesat2Beams,
   ICESAT2_BEAM_KINDS,
+  ICESAT2_BEAM_PAIRS,
   ICESAT2_BEAMS,
+  ICESAT2_NO_DATA,
   icesat2BoundingPolygon,
   icesat2Layout,
   icesat2TrackId,
   readIcesat2Granule,
 } from "./icesat2.js";
-import { type FilterValue, type ProductProfile, type ResultColumn, registerProfile } from "./profile.js";
+import { type FilterValue, type ProductProfile, registerProfile } from "./profile.js";
 import { GPS_SINCE_2018 } from "./time.js";
 
 /** Surface types of the `signal_conf_ph` columns (and `geolocation/surf_type`), in file order. */
@@ -28,15 +30,9 @@ const ICESAT2_BEAM_COLUMNS = ATL06.columns.filter(
   (c) => typeof c === "string" || ["track_id", "rgt", "cycle", "spot"].includes(c.name),
 );
 
-/** One int8 column per surface type: `signal_conf_ph_land`, ... `signal_conf_ph_inland_water`. */
-const CONFIDENCE_COLUMNS: ResultColumn[] = ATL03_SURFACES.map((surface, column) => ({
-  name: `signal_conf_ph_${surface}`,
-  type: "int8",
-  source: { kind: "dataset", path: "signal_conf_ph", column },
-}));
-
 /**
- * The column of `signal_conf_ph` for a surface type given by name or index (default land, 0).
+ * The column of `signal_conf_ph` for a surface type given by name or index (default land, 0), as
+ * SlideRule's `srt` numbers them.
  * @throws InvalidQueryError for anything else.
  */
 export function surfaceColumn(surface: FilterValue | undefined): number {
@@ -45,9 +41,7 @@ export function surfaceColumn(surface: FilterValue | undefined): number {
   const byName = (ATL03_SURFACES as readonly string[]).indexOf(text);
   const index = byName >= 0 ? byName : /^[0-4]$/.test(text) ? Number(text) : -1;
   if (index < 0) {
-    throw new InvalidQueryError(
-      `surface must be one of ${ATL03_SURFACES.join(", ")} (or 0-4), got "${text}"`,
-    );
+    throw new InvalidQueryError(`srt must be one of ${ATL03_SURFACES.join(", ")} (or 0-4), got "${text}"`);
   }
   return index;
 }
@@ -68,7 +62,8 @@ function parseConfidence(text: string): FilterValue {
 
 /**
  * ICESat-2 ATL03: every photon under `/gtx/heights` (float64 `lat_ph`/`lon_ph`, float32 `h_ph`), with
- * `signal_conf_ph` (N, 5) one confidence per surface type. The 20 m geolocation segments under
+ * `signal_conf_ph` (N, 5) one confidence per surface type, of which the result holds the `--srt` one;
+ * `x_atc` is the segment's `segment_dist_x` plus the photon's `dist_ph_along`, `y_atc` its `dist_ph_across`. The 20 m geolocation segments under
  * `/gtx/geolocation` and `/gtx/geophys_corr` are the parent rate: segment k holds photons
  * `ph_index_beg[k] - 1` to `ph_index_beg[k] + segment_ph_cnt[k] - 2` (1-based, 0 when it has none).
  * Release 007 has the same paths (photon chunks of 100,000, paged files, uint16 `weight_ph`).
@@ -83,36 +78,64 @@ export const ATL03: ProductProfile = {
   rows: "heights",
   coordinates: { lat: "lat_ph", lon: "lon_ph", time: "delta_time" },
   time: GPS_SINCE_2018,
-  parent: { first: "../geolocation/ph_index_beg", count: "../geolocation/segment_ph_cnt", base: 1 },
+  noData: ICESAT2_NO_DATA,
+  parent: {
+    first: "../geolocation/ph_index_beg",
+    count: "../geolocation/segment_ph_cnt",
+    base: 1,
+    // A segment is 20 m along track and the footprint ~11 m wide; its reference photon is one of its
+    // photons (the signal photon nearest its centre), so every photon lies within ~25 m and ~3 ms of it.
+    locate: {
+      lat: "../geolocation/reference_photon_lat",
+      lon: "../geolocation/reference_photon_lon",
+      time: "../geolocation/delta_time",
+      radius: 50,
+      timeRadius: 0.01,
+    },
+  },
   columns: [
     { name: "h_ph", type: "float32", source: { kind: "dataset", path: "h_ph" } },
-    ...CONFIDENCE_COLUMNS,
+    {
+      name: "x_atc",
+      type: "float64",
+      source: {
+        kind: "sum",
+        of: [
+          { kind: "parent", path: "../geolocation/segment_dist_x" },
+          { kind: "dataset", path: "dist_ph_along" },
+        ],
+      },
+    },
+    { name: "y_atc", type: "float64", source: { kind: "dataset", path: "dist_ph_across" } },
+    {
+      name: "signal_conf_ph",
+      type: "int8",
+      source: { kind: "dataset", path: "signal_conf_ph", column: (filters) => surfaceColumn(filters.srt) },
+      metadata: (filters) => ({ surface_type: ATL03_SURFACES[surfaceColumn(filters.srt)]! }),
+    },
     { name: "quality_ph", type: "int8", source: { kind: "dataset", path: "quality_ph" } },
     ...ICESAT2_BEAM_COLUMNS,
     { name: "segment_id", type: "int32", source: { kind: "parent", path: "../geolocation/segment_id" } },
   ],
   filters: [
     {
-      name: "surface",
-      description: `surface type whose signal confidence --cnf tests: ${ATL03_SURFACES.join(", ")} (default land)`,
+      name: "srt",
+      description: `surface type whose signal confidence signal_conf_ph holds and --cnf tests: ${ATL03_SURFACES.join(", ")} (default land)`,
       placeholder: "<surface>",
       example: "land_ice",
       parse: (text) => ATL03_SURFACES[surfaceColumn(text)]!,
       sources: () => [],
       apply() {
-        // a parameter of --cnf, which reads the column it names: nothing to drop here
+        // a parameter of signal_conf_ph and --cnf, which read the column it names: nothing to drop here
       },
     },
     {
       name: "cnf",
-      description:
-        "keep only photons whose signal confidence for --surface is at least <n> (-2 to 4; 4 high)",
+      description: "keep only photons whose signal confidence for --srt is at least <n> (-2 to 4; 4 high)",
       placeholder: "<n>",
       example: "3",
       parse: parseConfidence,
-      sources: (values) => [
-        { kind: "dataset", path: "signal_conf_ph", column: surfaceColumn(values.surface) },
-      ],
+      sources: (values) => [{ kind: "dataset", path: "signal_conf_ph", column: surfaceColumn(values.srt) }],
       apply(values, [confidence], keep) {
         const min = Number(values.cnf);
         for (let i = 0; i < keep.length; i++) if (keep[i] && confidence![i]! < min) keep[i] = 0;
@@ -128,6 +151,7 @@ export const ATL03: ProductProfile = {
     },
   ],
   exampleVars: ["dist_ph_along", "../geophys_corr/dem_h"],
+  plot: { height: "h_ph", units: "m", pairs: ICESAT2_BEAM_PAIRS, classes: "signal_conf_ph" },
   findBeams: (file, opts) => findIcesat2Beams(file, "heights", opts),
   readGranule: (file, ctx) =>
     readIcesat2Granule(file, { ...ctx, product: "ATL03", firstTime: `/${ctx.beams[0]}/heights/delta_time` }),

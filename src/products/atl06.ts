@@ -2,7 +2,9 @@
 import {
   findIcesat2Beams,
   ICESAT2_BEAM_KINDS,
+  ICESAT2_BEAM_PAIRS,
   ICESAT2_BEAMS,
+  ICESAT2_NO_DATA,
   icesat2BeamLayout,
   icesat2BoundingPolygon,
   icesat2Layout,
@@ -26,6 +28,7 @@ export const ATL06: ProductProfile = {
   rows: "land_ice_segments",
   coordinates: { lat: "latitude", lon: "longitude", time: "delta_time" },
   time: GPS_SINCE_2018,
+  noData: ICESAT2_NO_DATA,
   columns: [
     { name: "h_li", type: "float32", source: { kind: "dataset", path: "h_li" } },
     { name: "h_li_sigma", type: "float32", source: { kind: "dataset", path: "h_li_sigma" } },
@@ -54,6 +57,7 @@ export const ATL06: ProductProfile = {
     },
   ],
   exampleVars: ["ground_track/x_atc", "fit_statistics/n_fit_photons"],
+  plot: { height: "h_li", units: "m", pairs: ICESAT2_BEAM_PAIRS, alongTrack: "x_atc" },
   findBeams: (file, opts) => findIcesat2Beams(file, "land_ice_segments", opts),
   readGranule: (file, ctx) =>
     readIcesat2Granule(file, {

@@ -4,7 +4,9 @@ import { ATL06 } from "./atl06.js";
 import {
   findIcesat2Beams,
   ICESAT2_BEAM_KINDS,
+  ICESAT2_BEAM_PAIRS,
   ICESAT2_BEAMS,
+  ICESAT2_NO_DATA,
   icesat2BoundingPolygon,
   icesat2Layout,
   icesat2TrackId,
@@ -39,7 +41,8 @@ function parseRhConf(text: string): FilterValue {
 /**
  * ICESat-2 ATL08: 100 m land segments under `/gtx/land_segments`, each five 20 m geolocation segments
  * (`segment_id_beg`..`segment_id_end`); float32 latitude and longitude; canopy heights under `canopy/` and
- * terrain heights under `terrain/` (float32, 3.4028235e38 where there is none); 20 m variables are (N, 5).
+ * terrain heights under `terrain/` (float32, 3.4028235e38 where there is none); 20 m variables are (N, 5),
+ * one list of five values a row (`h_canopy_20m`, `h_te_best_fit_20m`; others with `--vars`).
  */
 export const ATL08: ProductProfile = {
   name: "ATL08",
@@ -51,6 +54,7 @@ export const ATL08: ProductProfile = {
   rows: "land_segments",
   coordinates: { lat: "latitude", lon: "longitude", time: "delta_time" },
   time: GPS_SINCE_2018,
+  noData: ICESAT2_NO_DATA,
   columns: [
     { name: "h_canopy", type: "float32", source: { kind: "dataset", path: "canopy/h_canopy" } },
     { name: "h_te_best_fit", type: "float32", source: { kind: "dataset", path: "terrain/h_te_best_fit" } },
@@ -58,7 +62,20 @@ export const ATL08: ProductProfile = {
     { name: "night_flag", type: "int32", source: { kind: "dataset", path: "night_flag" } },
     ...ICESAT2_BEAM_COLUMNS,
     { name: "segment_id_beg", type: "int32", source: { kind: "dataset", path: "segment_id_beg" } },
+    {
+      name: "h_canopy_20m",
+      type: "float32",
+      list: true,
+      source: { kind: "dataset", path: "canopy/h_canopy_20m" },
+    },
+    {
+      name: "h_te_best_fit_20m",
+      type: "float32",
+      list: true,
+      source: { kind: "dataset", path: "terrain/h_te_best_fit_20m" },
+    },
   ],
+  exampleVars: ["terrain/h_te_median", "latitude_20m"],
   filters: [
     {
       name: "canopy",
@@ -93,6 +110,7 @@ export const ATL08: ProductProfile = {
       },
     },
   ],
+  plot: { height: "h_canopy", units: "m", pairs: ICESAT2_BEAM_PAIRS },
   findBeams: (file, opts) => findIcesat2Beams(file, "land_segments", opts),
   readGranule: (file, ctx) =>
     readIcesat2Granule(file, {

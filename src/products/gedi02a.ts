@@ -13,6 +13,9 @@ import type {
 import { attrText, registerProfile } from "./profile.js";
 import { GPS_SINCE_2018 } from "./time.js";
 
+/** GEDI L2A's "no data" in its float variables (elevations, rh of a shot with no detected mode). */
+export const GEDI_NO_DATA = -9999;
+
 /** GEDI beam numbers in product order: coverage beams 0-3, full power beams 5, 6, 8 and 11. */
 const GEDI_BEAM_NUMBERS = [0, 1, 2, 3, 5, 6, 8, 11] as const;
 
@@ -148,7 +151,8 @@ function parseSensitivity(text: string): FilterValue {
 /**
  * GEDI L2A: one row per laser shot, directly in each BEAMxxxx group (no row subgroup); lat_lowestmode,
  * lon_lowestmode and delta_time (seconds since 2018-01-01) locate it; `rh` is (N, 101), one column per
- * percentile; shot numbers are uint64 above 2^53.
+ * percentile (`--vars rh` gives all 101 as a list, `--vars rh:25` one); shot numbers are uint64 above 2^53;
+ * float variables hold -9999 where there is no data (null in results).
  */
 export const GEDI02_A: ProductProfile = {
   name: "GEDI02_A",
@@ -160,6 +164,8 @@ export const GEDI02_A: ProductProfile = {
   rows: "",
   coordinates: { lat: "lat_lowestmode", lon: "lon_lowestmode", time: "delta_time" },
   time: GPS_SINCE_2018,
+  // A shot with no detected mode has -9999 heights and rh, and the datasets say so in no attribute.
+  noData: [GEDI_NO_DATA],
   columns: [
     { name: "shot_number", type: "uint64", source: { kind: "dataset", path: "shot_number" } },
     { name: "elev_lowestmode", type: "float32", source: { kind: "dataset", path: "elev_lowestmode" } },
@@ -204,6 +210,8 @@ export const GEDI02_A: ProductProfile = {
       },
     },
   ],
+  plot: { height: "elev_lowestmode", units: "m" },
+  exampleVars: ["rh", "rh:25"],
   findBeams: findGediBeams,
   readGranule: (file, ctx) => readGediGranule(file, ctx),
   beamLayout: gediLayout,

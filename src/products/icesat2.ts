@@ -10,8 +10,21 @@ import { GPS_SINCE_2018 } from "./time.js";
 /** The six ATLAS ground-track beams, in product order. */
 export const ICESAT2_BEAMS = ["gt1l", "gt1r", "gt2l", "gt2r", "gt3l", "gt3r"] as const;
 
+/** The three beam pairs, left and right, 90 m apart on the ground: one profile panel each. */
+export const ICESAT2_BEAM_PAIRS = [
+  ["gt1l", "gt1r"],
+  ["gt2l", "gt2r"],
+  ["gt3l", "gt3r"],
+] as const;
+
 /** Beam classes `--beams` accepts for ICESat-2 products. */
 export const ICESAT2_BEAM_KINDS = ["strong", "weak"] as const;
+
+/**
+ * ICESat-2 fill values of float datasets, the largest finite float32 and float64: "no data" even
+ * where no `_FillValue` attribute says so (ATL08 20 m variables, ATL03 segment variables).
+ */
+export const ICESAT2_NO_DATA: readonly number[] = [Math.fround(3.4028235e38), Number.MAX_VALUE];
 
 /**
  * Spot number (1-6) and strength of a beam for a spacecraft orientation (0 backward, 1 forward),
@@ -114,12 +127,18 @@ export async function readIcesat2Granule(
   file: Hdf5File,
   ctx: { product: string; root: Readonly<Record<string, unknown>>; firstTime: string } & ProfileReadOptions,
 ): Promise<GranuleAttributes> {
-  const release = (await readText(file, ["/ancillary_data/release"], ctx)) ?? "";
-  const rgt = (await readNumber(file, ["/orbit_info/rgt", "/ancillary_data/start_rgt"], ctx)) ?? 0;
-  const cycle =
-    (await readNumber(file, ["/orbit_info/cycle_number", "/ancillary_data/start_cycle"], ctx)) ?? 0;
-  const region = (await readNumber(file, ["/ancillary_data/start_region"], ctx)) ?? 0;
   const producer = await producerGranuleId(file, ctx);
+  // Files cut by a subsetter or a clip script may have neither /orbit_info nor /ancillary_data:
+  // the producer's id (`ATL06_YYYYMMDDhhmmss_RRRRCCGG_RRR_VV`) still names them.
+  const named = parseIcesat2Name(producer);
+  const release = (await readText(file, ["/ancillary_data/release"], ctx)) ?? named?.release ?? "";
+  const rgt =
+    (await readNumber(file, ["/orbit_info/rgt", "/ancillary_data/start_rgt"], ctx)) ?? named?.rgt ?? 0;
+  const cycle =
+    (await readNumber(file, ["/orbit_info/cycle_number", "/ancillary_data/start_cycle"], ctx)) ??
+    named?.cycle ??
+    0;
+  const region = (await readNumber(file, ["/ancillary_data/start_region"], ctx)) ?? named?.region ?? 0;
   const granule_id = producer ?? (await builtGranuleId(file, { ...ctx, release, rgt, cycle, region }));
   const sc_orient = (await readNumber(file, ["/orbit_info/sc_orient"], ctx)) ?? 0;
   return {
@@ -132,6 +151,13 @@ export async function readIcesat2Granule(
     region,
     attrs: { sc_orient },
   };
+}
+
+/** RGT, cycle, region and release of an ICESat-2 granule id `PRODUCT_YYYYMMDDhhmmss_RRRRCCGG_RRR_VV`. */
+function parseIcesat2Name(id: string | undefined) {
+  const m = /^ATL\d\d_\d{14}_(\d{4})(\d{2})(\d{2})_(\d{3})_\d{2}/.exec(id ?? "");
+  if (!m) return undefined;
+  return { rgt: Number(m[1]), cycle: Number(m[2]), region: Number(m[3]), release: m[4]! };
 }
 
 /** A granule id built from the fields the producer's id stands for. */

@@ -10,13 +10,16 @@ import "./gedi02a.js";
 
 export type {
   BeamLayout,
+  ColumnChoice,
   ColumnSource,
   ColumnType,
   DatasetSource,
   Detection,
   FilterValue,
   GranuleAttributes,
+  ParentLocation,
   ParentRate,
+  PlotHints,
   ProductProfile,
   ProfileFilter,
   ProfileReadOptions,
@@ -26,6 +29,7 @@ export type {
 } from "./profile.js";
 export {
   attrText,
+  chosenColumn,
   datasetPath,
   detectProfile,
   exampleDatasets,
@@ -34,4 +38,5 @@ export {
   registerProfile,
   resultColumnNames,
   rowGroupOf,
+  sourceDatasets,
 } from "./profile.js";

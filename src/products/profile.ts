@@ -67,26 +67,55 @@ export type ColumnType =
   | "utf8";
 
 /**
+ * Which column of a 2-D (N, k) dataset a source reads: a fixed index, or one chosen per query from
+ * the query's filter values (ATL03 `signal_conf_ph` at the `--srt` surface type's column).
+ */
+export type ColumnChoice = number | ((filters: Readonly<Record<string, FilterValue>>) => number);
+
+/**
  * Where a result column's values come from. Dataset paths are relative to the beam's row group
  * ({@link ProductProfile.rows}), as `query --vars` takes them; `../` climbs to the beam group
  * (`../geolocation/segment_id` for ATL03).
  */
 export type ColumnSource =
-  /** A row-rate dataset, one value per row; `column` picks one column of a 2-D (N, k) dataset. */
-  | { kind: "dataset"; path: string; column?: number }
+  /**
+   * A row-rate dataset, one value per row; `column` picks one column of a 2-D (N, k) dataset
+   * (without it, a 2-D dataset gives a list column when the result column has `list`).
+   */
+  | { kind: "dataset"; path: string; column?: ColumnChoice }
   /**
    * A dataset at the profile's parent rate ({@link ProductProfile.parent}), broadcast to every row
    * the parent row spans; `column` as for "dataset".
    */
-  | { kind: "parent"; path: string; column?: number }
+  | { kind: "parent"; path: string; column?: ColumnChoice }
+  /**
+   * The sum of other sources, row by row, as float64 (ATL03 `x_atc` = the segment's
+   * `segment_dist_x` + the photon's `dist_ph_along`); null where any of them is null.
+   */
+  | { kind: "sum"; of: readonly DatasetSource[] }
   /** The same value for every row of one beam of one granule (track id, RGT, spot...). */
   | {
       kind: "beam";
       value: (granule: GranuleAttributes, beam: string) => string | number | null;
     };
 
-/** A source that reads a dataset (not a per-beam value): what filters read. */
+/** A source that reads one dataset (not a per-beam value or a computed one): what filters read. */
 export type DatasetSource = Extract<ColumnSource, { path: string }>;
+
+/** The datasets a column source reads: itself, the inputs of a computed source, none for a per-beam value. */
+export function sourceDatasets(source: ColumnSource): DatasetSource[] {
+  if (source.kind === "beam") return [];
+  if (source.kind === "sum") return [...source.of];
+  return [source];
+}
+
+/** The column index a source's `column` names for a query's filter values; undefined when it names none. */
+export function chosenColumn(
+  column: ColumnChoice | undefined,
+  filters: Readonly<Record<string, FilterValue>>,
+): number | undefined {
+  return typeof column === "function" ? column(filters) : column;
+}
 
 /** One column of a query result besides the shared ones. */
 export interface ResultColumn {
@@ -96,6 +125,16 @@ export interface ResultColumn {
   type: ColumnType;
   /** Where the values come from. */
   source: ColumnSource;
+  /**
+   * Every element of a row of a 2-D (N, k) "dataset" source as one list of `type` per row (GEDI
+   * `rh`, ATL08 `h_canopy_20m`); fill values are null elements. Default false (one value a row).
+   */
+  list?: boolean;
+  /**
+   * Arrow field metadata of the column for a query's filter values, e.g. which surface type an
+   * ATL03 `signal_conf_ph` column is for; GeoParquet results keep it. Default none.
+   */
+  metadata?: (filters: Readonly<Record<string, FilterValue>>) => Record<string, string>;
   /**
    * Whether the column may hold nulls. Default: true for datasets (fill values become nulls),
    * false for per-beam values, whose function must then never return null.
@@ -162,6 +201,26 @@ export interface ParentRate {
   count: string;
   /** Index of the row group's first row in `first`: 1 for ATL03, where 0 means "no rows". */
   base: 0 | 1;
+  /**
+   * Where the parent rows lie, so the index can place its chunk rows from the parent rate instead of
+   * reading every row's coordinates (ATL03: the 20 m segments' reference photons, about 1% of the
+   * photon coordinates' bytes): each parent row's reference point and time, relative to the row
+   * group, and how far any of its rows may be from it. Parent rows without rows are ignored.
+   */
+  locate?: ParentLocation;
+}
+
+/** Reference coordinates of a parent rate ({@link ParentRate.locate}). */
+export interface ParentLocation {
+  /** Latitude of each parent row's reference point (`../geolocation/reference_photon_lat`). */
+  lat: string;
+  lon: string;
+  /** Time of each parent row's reference point, in the profile's time scale. */
+  time: string;
+  /** Largest distance from a row to its parent row's reference point, metres. */
+  radius: number;
+  /** Largest difference between a row's time and its parent row's reference time, seconds. */
+  timeRadius: number;
 }
 
 /**
@@ -173,6 +232,20 @@ export interface TimeScale {
   toUnixNs(value: number): bigint;
   /** The stored time value (seconds since the epoch) of a UTC date. */
   fromDate(date: Date): number;
+}
+
+/** How pictures of a result show this product (`geochunks plot`). */
+export interface PlotHints {
+  /** Result column that maps colour by default and profiles draw: the product's height ("h_li"). */
+  height: string;
+  /** Units of {@link PlotHints.height} when the result's metadata names none, e.g. "m". */
+  units: string;
+  /** Beams drawn in one profile panel (ICESat-2 beam pairs); default one panel per beam. */
+  pairs?: readonly (readonly string[])[];
+  /** Result column of the along-track distance in metres, when a query adds it with `--vars`. */
+  alongTrack?: string;
+  /** Prefix of a per-row class column profiles colour by (ATL03 signal confidence). */
+  classes?: string;
 }
 
 /** Everything geochunks knows about one trajectory product. */
@@ -211,6 +284,12 @@ export interface ProductProfile {
   /** A coarser rate broadcast to rows (ATL03 segments over photons); absent when there is none. */
   parent?: ParentRate;
   /**
+   * Float values the product writes for "no data" in float datasets whether or not a `_FillValue`
+   * attribute says so (ICESat-2 3.4028235e38 and 1.7976931348623157e308, GEDI L2A -9999): null in
+   * results, like `_FillValue` values. Default none.
+   */
+  noData?: readonly number[];
+  /**
    * Result columns after `lat`, `lon`, `time` and before any `--vars` columns and `geometry`, in
    * order; must include each {@link SharedColumn} once.
    */
@@ -219,6 +298,8 @@ export interface ProductProfile {
   filters: readonly ProfileFilter[];
   /** A few `--vars` names of this product for help texts, e.g. ["ground_track/x_atc"]; optional. */
   exampleVars?: readonly string[];
+  /** How pictures show the product's results; absent: the first numeric column, one panel per beam. */
+  plot?: PlotHints;
   /**
    * Beam groups of `file` that hold this product's row group, in product order; empty when the
    * file has none (then it is not a granule of this product).

@@ -3,12 +3,25 @@ import type { RecordBatch } from "apache-arrow";
 import { mapLimit } from "../concurrency.js";
 import { IndexMismatchError, InvalidQueryError } from "../errors.js";
 import { decodeChunk, itemSize, toTypedArray } from "../hdf5/index.js";
-import type { DecodeSpec, FilterInfo, NumericArray } from "../hdf5/types.js";
-import type { DatasetSource, FilterValue, ProductProfile, ResultColumn } from "../products/index.js";
+import type { FilterInfo, NumericArray } from "../hdf5/types.js";
+import type { FilterValue, ProductProfile } from "../products/index.js";
 import { datasetPath } from "../products/index.js";
-import { fingerprintChange, fingerprintOf, openSource, withReadStats } from "../source/index.js";
+import {
+  fingerprintChange,
+  fingerprintOf,
+  type OpenedSource,
+  openSource,
+  withReadStats,
+} from "../source/index.js";
 import type { ByteSource } from "../source/types.js";
 import type { ArrayRow, ChunkRefRow } from "../store/schema.js";
+import {
+  type DecodedArray,
+  type DecodedVariable,
+  extraColumn,
+  profileColumn,
+  sourceValues,
+} from "./columns.js";
 import { pointsInAoi } from "./pip.js";
 import {
   type ByteRange,
@@ -48,7 +61,10 @@ export interface ExecuteOptions {
   arrays: ReadonlyMap<string, ArrayRow>;
   /** The product's profile: coordinates, result columns and filters. */
   profile: ProductProfile;
-  /** Extra variables (`--vars`), relative to the row group, each a column after the profile's. */
+  /**
+   * Extra variables (`--vars`), relative to the row group, each a column after the profile's: a
+   * 2-D dataset as a list column, `path:k` its column k ({@link parseVar}).
+   */
   extras: readonly string[];
   /** The filters to apply and their values, by filter name (only the profile's). */
   filters: Readonly<Record<string, FilterValue>>;
@@ -57,12 +73,16 @@ export interface ExecuteOptions {
    * a column of nulls of this type, so every batch has the same columns.
    */
   missingTypes?: ReadonlyMap<string, string>;
+  /** Extra variables that are 2-D datasets read whole: list columns (of nulls where a granule lacks them). */
+  listExtras?: ReadonlySet<string>;
   /** Counters updated while running. */
   stats: QueryStats;
   /** Range requests in flight per granule. Default 8. */
   concurrency?: number;
   /** Granules fetched and decoded at the same time. Default {@link DEFAULT_GRANULE_CONCURRENCY}. */
   granuleConcurrency?: number;
+  /** Points per window of chunk rows ({@link windowsOf}). Default {@link WINDOW_POINTS}. */
+  windowPoints?: number;
   /** Largest gap (bytes) read through when coalescing; default the plan's. */
   maxGap?: number;
   /** Options for opening sources (HTTP headers or fetch, ...). */
@@ -74,9 +94,48 @@ export interface ExecuteOptions {
 export const arrayKey = (granuleId: string, path: string) => `${granuleId}\u0000${path}`;
 
 /**
- * Runs a plan: granules are fetched and decoded `granuleConcurrency` at a time, and their batches
- * are yielded in plan order (granule, beam, along-track), one record batch per chunk row that has
- * points inside the AOI. At most that many granules' results are held in memory.
+ * Points one unit of work holds at most: a granule's chunk rows are read and decoded in windows of about
+ * this many points (a single larger chunk row is a window of its own). A query over a small AOI reads a
+ * granule in one window, so in two rounds; a query over a whole ATL03 granule (tens of millions of photons)
+ * holds only `granuleConcurrency` windows at a time instead of whole granules.
+ */
+export const WINDOW_POINTS = 1 << 19;
+
+/** A granule's chunk rows in windows of at most `limit` points each (in order). */
+export function windowsOf(chunks: readonly ChunkRead[], limit = WINDOW_POINTS): ChunkRead[][] {
+  const windows: ChunkRead[][] = [];
+  let current: ChunkRead[] = [];
+  let points = 0;
+  for (const read of chunks) {
+    if (current.length > 0 && points + read.chunk.row_count > limit) {
+      windows.push(current);
+      current = [];
+      points = 0;
+    }
+    current.push(read);
+    points += read.chunk.row_count;
+  }
+  if (current.length > 0) windows.push(current);
+  return windows;
+}
+
+/** A granule's source, opened by its first window and closed after its last. */
+interface OpenedGranule {
+  /** Set when the granule's first window starts. */
+  source?: Promise<OpenedSource>;
+  /** Windows not yet finished. */
+  remaining: number;
+  /** Whether the fingerprint has been checked (by the first window to read coordinates). */
+  checked?: Promise<void>;
+  /** Offsets of the stored chunks already counted in `bytes_minimal` (windows may share parent chunks). */
+  counted: Set<number>;
+}
+
+/**
+ * Runs a plan: granules are read in windows of chunk rows ({@link windowsOf}), `granuleConcurrency`
+ * windows fetched and decoded at a time, and their batches are yielded in plan order (granule, beam,
+ * along-track), one record batch per chunk row that has points inside the AOI. At most that many
+ * windows' results are held in memory, whatever the size of a granule.
  */
 export async function* executePlan(
   plan: ReadPlan,
@@ -84,46 +143,74 @@ export async function* executePlan(
   opts: ExecuteOptions,
 ): AsyncGenerator<RecordBatch> {
   const limit = Math.max(1, opts.granuleConcurrency ?? DEFAULT_GRANULE_CONCURRENCY);
+  const units = plan.granules.flatMap((g) => {
+    const windows = g.chunks.length === 0 ? [[]] : windowsOf(g.chunks, opts.windowPoints);
+    const opened: OpenedGranule = { remaining: windows.length, counted: new Set() };
+    return windows.map((chunks, i) => ({ g, chunks, opened, first: i === 0 }));
+  });
   const pending: Promise<RecordBatch[]>[] = [];
   let next = 0;
   const startNext = () => {
-    const g = plan.granules[next++]!;
-    const run = runGranule(g, spec, opts);
-    // Failures surface when this granule's turn comes; until then they must not go unhandled.
+    const unit = units[next++]!;
+    if (unit.first) {
+      unit.opened.source = openSource(unit.g.granule.url, opts.source);
+      unit.opened.source.catch(() => undefined);
+    }
+    const run = runWindow(unit.g, unit.chunks, unit.opened, unit.first, spec, opts);
+    // Failures surface when this window's turn comes; until then they must not go unhandled.
     run.catch(() => undefined);
     pending.push(run);
   };
   try {
-    while (pending.length < limit && next < plan.granules.length) startNext();
+    while (pending.length < limit && next < units.length) startNext();
     while (pending.length > 0) {
       opts.signal?.throwIfAborted();
       const batches = await pending.shift()!;
-      if (next < plan.granules.length) startNext();
+      if (next < units.length) startNext();
       yield* batches;
     }
   } finally {
     await Promise.allSettled(pending);
+    // Windows never started (an error or an early return): close the sources their granule opened.
+    for (const unit of units.slice(next)) {
+      const { opened } = unit;
+      if (opened.source && opened.remaining > 0) {
+        opened.remaining = 0;
+        await opened.source.then((s) => s.close()).catch(() => undefined);
+      }
+    }
   }
 }
 
 /** Granules fetched and decoded at the same time by default. */
 export const DEFAULT_GRANULE_CONCURRENCY = 4;
 
-/** Fetches a granule in two rounds (coordinates of candidate chunks, then the other variables of the chunks with hits) and decodes its batches. */
-async function runGranule(g: GranulePlan, spec: QuerySpec, opts: ExecuteOptions): Promise<RecordBatch[]> {
-  opts.signal?.throwIfAborted();
-  const opened = await openSource(g.granule.url, opts.source);
+/**
+ * Fetches one window of a granule's chunk rows in two rounds (coordinates of its candidate chunks, then
+ * the other variables of the chunks with hits) and decodes its batches.
+ */
+async function runWindow(
+  g: GranulePlan,
+  chunks: ChunkRead[],
+  opened: OpenedGranule,
+  first: boolean,
+  spec: QuerySpec,
+  opts: ExecuteOptions,
+): Promise<RecordBatch[]> {
+  const raw = await opened.source!;
   try {
-    const { source, stats } = withReadStats(opened);
+    opts.signal?.throwIfAborted();
+    const { source, stats } = withReadStats(raw);
     const coordinates = coordinateVariables(opts.profile);
     const fetched = await fetchRefs(
       g,
       source,
       opts,
-      g.chunks.map((c) => refsOf(c, coordinates)),
+      chunks.map((c) => refsOf(c, coordinates)),
     );
-    await checkFingerprint(g, opened, opts);
-    const hits = g.chunks
+    opened.checked ??= checkFingerprint(g, raw, opts);
+    await opened.checked;
+    const hits = chunks
       .map((read) => ({ read, mask: coordinateMask(read, fetched, spec, opts) }))
       .filter((h) => h.mask.count > 0);
     const others = (read: ChunkRead) =>
@@ -139,28 +226,30 @@ async function runGranule(g: GranulePlan, spec: QuerySpec, opts: ExecuteOptions)
     );
     const all = mergeFetched(fetched, more);
     const batches: RecordBatch[] = [];
-    const minimal = new Map<number, number>();
     for (const { read, mask } of hits) {
       const batch = decodeChunkRow(g, read, all, mask, opts);
       if (!batch) continue;
       batches.push(batch);
-      for (const ref of [...read.refs.values()].flat()) minimal.set(ref.offset, ref.size);
+      for (const ref of [...read.refs.values()].flat()) {
+        if (opened.counted.has(ref.offset)) continue;
+        opened.counted.add(ref.offset);
+        opts.stats.bytes_minimal += ref.size;
+      }
     }
-    opts.stats.chunks_read += g.chunks.length;
-    opts.stats.bytes_minimal += [...minimal.values()].reduce((a, b) => a + b, 0);
+    opts.stats.chunks_read += chunks.length;
     opts.stats.requests += stats.requests;
     opts.stats.bytes_read += stats.bytes;
-    opts.stats.granules++;
+    if (first) opts.stats.granules++;
     return batches;
   } catch (err) {
     // A read past the end or an unexpected body usually means the object changed: say so.
     if (err instanceof IndexMismatchError) throw err;
-    await checkFingerprint(g, opened, opts).catch((mismatch: unknown) => {
+    await checkFingerprint(g, raw, opts).catch((mismatch: unknown) => {
       if (mismatch instanceof IndexMismatchError) throw mismatch;
     });
     throw err;
   } finally {
-    await opened.close();
+    if (--opened.remaining === 0) await raw.close();
   }
 }
 
@@ -226,15 +315,6 @@ function storedBytes(f: Fetched, ref: ChunkRefRow): Uint8Array {
   return f.buffers[lo]!.subarray(start, start + ref.size);
 }
 
-interface DecodedArray {
-  spec: DecodeSpec;
-  row: ArrayRow;
-  /** Elements per row: 1 for 1-D datasets, k for (N, k). */
-  width: number;
-  /** Stored contiguously: each ref is a raw run of whole rows (no chunk shape, no filter). */
-  contiguous: boolean;
-}
-
 /** Parsed decode specs by array row: every chunk row of a dataset shares one. */
 const decodeSpecs = new WeakMap<ArrayRow, DecodedArray>();
 
@@ -298,37 +378,6 @@ function readVariable(
   return toTypedArray(raw, a.spec.dtype);
 }
 
-/** Column `column` of row-major values with `width` elements a row (the values themselves when 1-D). */
-function columnOf(values: NumericArray, width: number, column: number | undefined): NumericArray {
-  if (width === 1) return values;
-  const n = values.length / width;
-  const out = new (values.constructor as { new (n: number): NumericArray })(n);
-  const c = column ?? 0;
-  for (let i = 0; i < n; i++) out[i] = values[i * width + c]!;
-  return out;
-}
-
-/** Column name of a variable: its last path component. */
-export function columnName(variable: string): string {
-  return variable.split("/").pop()!;
-}
-
-const fills = new WeakMap<DecodedArray, number | undefined>();
-
-function fillOf(a: DecodedArray): number | undefined {
-  if (fills.has(a)) return fills.get(a);
-  const fill = parseFill(a);
-  fills.set(a, fill);
-  return fill;
-}
-
-function parseFill(a: DecodedArray): number | undefined {
-  const attrs = JSON.parse(a.row.attrs) as Record<string, unknown>;
-  const fill = attrs._FillValue;
-  const value = Array.isArray(fill) ? fill[0] : fill;
-  return typeof value === "number" ? value : typeof value === "string" ? Number(value) : undefined;
-}
-
 /** Coordinates of one chunk row and which of its points the query keeps. */
 interface Hits {
   lat: Float64Array;
@@ -337,13 +386,6 @@ interface Hits {
   time: BigInt64Array;
   mask: Uint8Array;
   count: number;
-}
-
-interface DecodedVariable {
-  a: DecodedArray;
-  values: NumericArray;
-  /** Rows that have a value (1), for broadcast parent-rate values; absent when all have. */
-  valid?: Uint8Array;
 }
 
 function decodeVariable(
@@ -466,20 +508,6 @@ function broadcast(raw: DecodedVariable, parents: Int32Array): DecodedVariable {
   return { a, values: out, valid };
 }
 
-/** A dataset source's values for every row of the chunk row; undefined when the granule lacks it. */
-function sourceValues(
-  source: DatasetSource,
-  get: (path: string) => DecodedVariable | undefined,
-): DecodedVariable | undefined {
-  const decoded = get(source.path);
-  if (!decoded) return undefined;
-  return {
-    values: columnOf(decoded.values, decoded.a.width, source.column),
-    a: decoded.a,
-    valid: decoded.valid,
-  };
-}
-
 /** Applies the query's filters of the profile to `mask`; returns the rows still kept. */
 function applyFilters(
   id: string,
@@ -490,7 +518,7 @@ function applyFilters(
   for (const filter of opts.profile.filters) {
     if (opts.filters[filter.name] === undefined || opts.filters[filter.name] === false) continue;
     const columns = filter.sources(opts.filters).map((source) => {
-      const found = sourceValues(source, get);
+      const found = sourceValues(source, get, opts.filters);
       if (!found) throw new InvalidQueryError(`${id}: no ${source.path} for the ${filter.name} filter`);
       return found.values;
     });
@@ -499,52 +527,6 @@ function applyFilters(
   let n = 0;
   for (let i = 0; i < mask.length; i++) n += mask[i]!;
   return n;
-}
-
-/**
- * Values at the kept rows, with a validity mask where float fill values become nulls and where a
- * broadcast value has no parent row.
- */
-function keptValues(v: DecodedVariable, kept: Int32Array): { values: NumericArray; valid?: Uint8Array } {
-  const { values, a } = v;
-  const n = kept.length;
-  const picked = new (values.constructor as { new (n: number): NumericArray })(n);
-  for (let j = 0; j < n; j++) picked[j] = values[kept[j]!]!;
-  const fill = fillOf(a);
-  const isFloat = picked instanceof Float32Array || picked instanceof Float64Array;
-  const checkFill = fill !== undefined && isFloat;
-  if (!checkFill && !v.valid) return { values: picked };
-  const valid = new Uint8Array(n).fill(1);
-  if (checkFill) {
-    const fill32 = picked instanceof Float32Array ? Math.fround(fill) : fill;
-    for (let i = 0; i < n; i++) if (picked[i] === fill32) valid[i] = 0;
-  }
-  if (v.valid) for (let i = 0; i < n; i++) if (!v.valid[kept[i]!]) valid[i] = 0;
-  return { values: picked, valid };
-}
-
-/** A column of n nulls of an HDF5 dtype. */
-function nullColumn(name: string, dtype: string, n: number): ResultColumnData {
-  return { name, values: toTypedArray(new Uint8Array(n * itemSize(dtype)), dtype), valid: new Uint8Array(n) };
-}
-
-/** numpy dtypes of the numeric column types, for columns of nulls. */
-const DTYPES: Readonly<Record<string, string>> = {
-  float64: "<f8",
-  float32: "<f4",
-  int8: "|i1",
-  int16: "<i2",
-  int32: "<i4",
-  int64: "<i8",
-  uint8: "|u1",
-  uint16: "<u2",
-  uint32: "<u4",
-  uint64: "<u8",
-};
-
-/** The numpy dtype of a column type ("<f4" for float32); undefined for utf8. */
-export function dtypeOfColumn(type: ResultColumn["type"]): string | undefined {
-  return DTYPES[type];
 }
 
 function decodeChunkRow(
@@ -564,6 +546,7 @@ function decodeChunkRow(
   // Gather through the kept indices: n steps per column instead of a full chunk row each.
   const kept = new Int32Array(n);
   for (let i = 0, j = 0; i < mask.length; i++) if (mask[i]) kept[j++] = i;
+  const ctx = { get, kept, opts };
   const columns: ResultColumnData[] = [];
   for (const column of opts.profile.columns) {
     if (column === "granule_id") columns.push({ name: column, type: "utf8", value: id });
@@ -573,25 +556,13 @@ function decodeChunkRow(
       const value = column.source.value(g.granule, chunk.beam);
       columns.push({ name: column.name, type: column.type, value, nullable: column.nullable ?? false });
     } else {
-      const found = sourceValues(column.source, get);
-      const dtype = dtypeOfColumn(column.type);
-      if (!found) {
-        if (dtype !== undefined) columns.push(nullColumn(column.name, dtype, n));
-        continue;
-      }
-      const { values, valid } = keptValues(found, kept);
-      const type = column.type === "utf8" ? undefined : column.type;
-      columns.push({ name: column.name, values: type ? castArray(values, type) : values, valid });
+      const data = profileColumn(column, ctx);
+      if (data) columns.push(data);
     }
   }
   for (const name of opts.extras) {
-    const found = sourceValues({ kind: "dataset", path: name }, get);
-    if (!found) {
-      const dtype = opts.missingTypes?.get(name);
-      if (dtype !== undefined) columns.push(nullColumn(columnName(name), dtype, n));
-      continue;
-    }
-    columns.push({ name: columnName(name), ...keptValues(found, kept) });
+    const data = extraColumn(name, ctx);
+    if (data) columns.push(data);
   }
   const pick = <T extends NumericArray>(values: T): T => {
     const out = new (values.constructor as { new (n: number): T })(n);

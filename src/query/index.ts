@@ -7,18 +7,22 @@ import {
   findProfile,
   type ProductProfile,
   registeredProfiles,
+  resultColumnNames,
+  sourceDatasets,
 } from "../products/index.js";
 import type { SourceOptions } from "../source/index.js";
 import type { ArrayRow } from "../store/schema.js";
 import { type SelectionMethod, selectChunks, variableType } from "../store/select.js";
 import type { Store } from "../store/store.js";
-import { arrayKey, columnName, dtypeOfColumn, executePlan, type QueryStats } from "./execute.js";
+import { columnName, dtypeOfColumn, parseVar } from "./columns.js";
+import { arrayKey, executePlan, type QueryStats, WINDOW_POINTS } from "./execute.js";
 import { coordinateVariables, planQuery, type QuerySpec, queryVariables, type ReadPlan } from "./plan.js";
 import { arrayOfType, type ResultColumnData, resultBatch } from "./result.js";
 
 export type { Aoi } from "./aoi.js";
 export { parseAoi } from "./aoi.js";
 export type { QueryStats } from "./execute.js";
+export { WINDOW_POINTS } from "./execute.js";
 export { pointInAoi, pointsInAoi } from "./pip.js";
 export type { ByteRange, ChunkRead, GranulePlan, QuerySpec, ReadPlan } from "./plan.js";
 export { coalesceRanges, DEFAULT_MAX_GAP, planQuery } from "./plan.js";
@@ -31,6 +35,12 @@ export interface PrepareOptions {
   concurrency?: number;
   /** Granules fetched and decoded at the same time. Default 4. */
   granuleConcurrency?: number;
+  /**
+   * Points a unit of work reads and decodes at most: a granule is read in windows of chunk rows of about
+   * this many points, `granuleConcurrency` windows at a time, which bounds memory. Default
+   * {@link WINDOW_POINTS}.
+   */
+  windowPoints?: number;
   /** How candidate chunks are found in the index. Default {@link DEFAULT_SELECTION}. */
   selection?: SelectionMethod;
   /** How granules are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
@@ -129,7 +139,7 @@ export function checkBeams(profile: ProductProfile | undefined, beams: readonly 
 function parentIndex(profile: ProductProfile, extras: readonly string[]): string[] {
   if (!profile.parent) return [];
   const sources = [
-    ...profile.columns.flatMap((c) => (typeof c === "string" ? [] : [c.source])),
+    ...profile.columns.flatMap((c) => (typeof c === "string" ? [] : sourceDatasets(c.source))),
     ...profile.filters.flatMap((f) => f.sources({})),
   ];
   const used = sources.some((s) => s.kind === "parent") || extras.some((v) => v.startsWith("../"));
@@ -140,7 +150,7 @@ function parentIndex(profile: ProductProfile, extras: readonly string[]): string
 function profileVariables(profile: ProductProfile, filters: Readonly<Record<string, FilterValue>>): string[] {
   const names: string[] = [];
   for (const c of profile.columns)
-    if (typeof c !== "string" && c.source.kind !== "beam") names.push(c.source.path);
+    if (typeof c !== "string") for (const source of sourceDatasets(c.source)) names.push(source.path);
   for (const f of profile.filters) {
     if (filters[f.name] === undefined || filters[f.name] === false) continue;
     for (const source of f.sources(filters)) names.push(source.path);
@@ -170,9 +180,16 @@ export async function prepareQuery(
     method: opts.selection ?? DEFAULT_SELECTION,
   });
   const defaults = profileVariables(profile, filters);
-  const skip = new Set([...coordinateVariables(profile), ...defaults]);
-  const extras = [...new Set((spec.vars ?? []).filter((v) => !skip.has(v)))];
-  const variables = queryVariables(profile, [...defaults, ...extras, ...parentIndex(profile, extras)]);
+  // A variable the result already has (a coordinate, a profile column of that name) is not repeated.
+  const names = new Set(resultColumnNames(profile));
+  const skip = new Set(coordinateVariables(profile));
+  const extras = [...new Set((spec.vars ?? []).filter((v) => !skip.has(v) && !names.has(columnName(v))))];
+  const extraPaths = extras.map((v) => parseVar(v).path);
+  const variables = queryVariables(profile, [
+    ...defaults,
+    ...extraPaths,
+    ...parentIndex(profile, extraPaths),
+  ]);
   const plan = planQuery({ granules, chunks }, spec, { profile, variables, maxGap: opts.maxGap });
   const stats: QueryStats = {
     granules: 0,
@@ -187,13 +204,13 @@ export async function prepareQuery(
     ...(coverCells === undefined ? {} : { cover_cells: coverCells }),
   };
   const byKey = new Map(arrays.map((a) => [arrayKey(a.granule_id, a.path), a]));
-  checkExtras(profile, arrays, extras);
+  const listExtras = checkExtras(profile, arrays, extras);
   const missing = await missingVariables(store, { profile, plan, arrays: byKey }, defaults, extras);
   if (missing.warnings.length > 0) stats.warnings = missing.warnings;
   return {
     plan,
     stats,
-    emptySchema: emptySchema(profile, extras),
+    emptySchema: emptySchema(profile, { extras, listExtras, filters }),
     async *run() {
       try {
         yield* executePlan(plan, spec, {
@@ -202,9 +219,11 @@ export async function prepareQuery(
           extras,
           filters,
           missingTypes: missing.types,
+          listExtras,
           stats,
           concurrency: opts.concurrency,
           granuleConcurrency: opts.granuleConcurrency,
+          windowPoints: opts.windowPoints,
           maxGap: opts.maxGap,
           source: opts.source,
           signal: opts.signal,
@@ -236,7 +255,7 @@ function emptyQuery(started: number, extra: readonly string[]): PreparedQuery {
   return {
     plan: { granules: [], chunksCandidate: 0, bytes: 0, requests: 0 },
     stats,
-    emptySchema: emptySchema(undefined, extra),
+    emptySchema: emptySchema(undefined, { extras: extra }),
     async *run() {
       stats.seconds = (performance.now() - started) / 1000;
       yield* [];
@@ -245,29 +264,45 @@ function emptyQuery(started: number, extra: readonly string[]): PreparedQuery {
 }
 
 /**
- * Refuses extra variables the query cannot put in one column: datasets of more than one
- * dimension (name a profile column instead).
- * @throws InvalidQueryError naming the variable and its shape.
+ * Checks extra variables against the datasets of the store: a 2-D (N, k) dataset becomes a list
+ * column, `path:k` picks its column k; more dimensions are refused.
+ * @returns the extra variables that are list columns.
+ * @throws InvalidQueryError naming the variable and its shape: more than two dimensions, or a
+ * column past the dataset's width or of a one-dimensional dataset.
  */
-function checkExtras(profile: ProductProfile, arrays: readonly ArrayRow[], extras: readonly string[]): void {
+function checkExtras(
+  profile: ProductProfile,
+  arrays: readonly ArrayRow[],
+  extras: readonly string[],
+): Set<string> {
+  const lists = new Set<string>();
   for (const v of extras) {
-    const paths = new Set(profile.beams.map((beam) => datasetPath(profile, beam, v)));
-    const row = arrays.find((a) => paths.has(a.path) && a.shape.length > 1);
-    if (row) {
+    const { path, column } = parseVar(v);
+    const paths = new Set(profile.beams.map((beam) => datasetPath(profile, beam, path)));
+    const row = arrays.find((a) => paths.has(a.path));
+    if (!row) continue;
+    const shape = row.shape.join(" x ");
+    if (row.shape.length > 2) {
       throw new InvalidQueryError(
-        `variable ${v} has ${row.shape.length} dimensions (${row.shape.join(" x ")}); only one-dimensional variables can be added with vars`,
+        `variable ${path} has ${row.shape.length} dimensions (${shape}); vars takes datasets of one or two`,
       );
     }
+    if (column !== undefined && (row.shape.length < 2 || column >= row.shape[1]!)) {
+      throw new InvalidQueryError(`variable ${v}: ${path} (${shape}) has no column ${column}`);
+    }
+    if (row.shape.length === 2 && column === undefined) lists.add(v);
   }
+  return lists;
 }
 
 /** numpy dtypes of the profile's dataset columns, for granules that lack one (subsetted files). */
 function defaultTypes(profile: ProductProfile): Map<string, string> {
   const types = new Map<string, string>();
   for (const c of profile.columns) {
-    if (typeof c === "string" || c.source.kind === "beam") continue;
-    const dtype = dtypeOfColumn(c.type);
-    if (dtype !== undefined) types.set(c.source.path, dtype);
+    if (typeof c === "string") continue;
+    // The inputs of a computed column are read as float64 when a granule lacks them.
+    const dtype = dtypeOfColumn(c.source.kind === "sum" ? "float64" : c.type);
+    for (const source of sourceDatasets(c.source)) if (dtype !== undefined) types.set(source.path, dtype);
   }
   return types;
 }
@@ -290,15 +325,16 @@ async function missingVariables(
   for (const v of [...new Set([...defaults, ...extras])]) {
     const lacking: string[] = [];
     let dtype: string | undefined;
+    const { path } = parseVar(v);
     for (const g of plan.granules) {
       const rows = [...new Set(g.chunks.map((c) => c.chunk.beam))].map((beam) =>
-        arrays.get(arrayKey(g.granule.granule_id, datasetPath(profile, beam, v))),
+        arrays.get(arrayKey(g.granule.granule_id, datasetPath(profile, beam, path))),
       );
       dtype ??= rows.find((r) => r !== undefined)?.dtype;
       if (rows.some((r) => r === undefined)) lacking.push(g.granule.granule_id);
     }
     if (lacking.length === 0) continue;
-    const paths = profile.beams.map((beam) => datasetPath(profile, beam, v));
+    const paths = profile.beams.map((beam) => datasetPath(profile, beam, path));
     dtype ??= extras.includes(v) ? await variableType(store, paths) : declared.get(v);
     if (dtype === undefined) {
       throw new InvalidQueryError(
@@ -318,7 +354,14 @@ async function missingVariables(
  * Result schema with no rows: the profile's columns (the shared ones alone without a profile);
  * extra variables default to float64 when no granule tells their type.
  */
-function emptySchema(profile: ProductProfile | undefined, extra: readonly string[]): Schema {
+function emptySchema(
+  profile: ProductProfile | undefined,
+  q: {
+    extras: readonly string[];
+    listExtras?: ReadonlySet<string>;
+    filters?: Readonly<Record<string, FilterValue>>;
+  },
+): Schema {
   const none = new Float64Array(0);
   const columns: ResultColumnData[] = [];
   for (const c of profile?.columns ?? (["granule_id", "product", "beam"] as const)) {
@@ -326,8 +369,20 @@ function emptySchema(profile: ProductProfile | undefined, extra: readonly string
     else if (c.type === "utf8") columns.push({ name: c.name, type: "utf8", value: "", nullable: c.nullable });
     else if (c.source.kind === "beam")
       columns.push({ name: c.name, type: c.type, value: 0, nullable: c.nullable });
-    else columns.push({ name: c.name, values: arrayOfType(c.type, 0), valid: new Uint8Array(0) });
+    else {
+      const metadata = c.metadata?.(q.filters ?? {});
+      const width = c.list ? 1 : undefined;
+      columns.push({
+        name: c.name,
+        values: arrayOfType(c.type, 0),
+        valid: new Uint8Array(0),
+        width,
+        metadata,
+      });
+    }
   }
-  for (const v of extra) columns.push({ name: columnName(v), values: none });
+  for (const v of q.extras) {
+    columns.push({ name: columnName(v), values: none, width: q.listExtras?.has(v) ? 1 : undefined });
+  }
   return resultBatch({ lat: none, lon: none, time: new BigInt64Array(0), columns }).schema;
 }

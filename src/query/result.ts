@@ -10,6 +10,7 @@ import {
   Int16,
   Int32,
   Int64,
+  List,
   makeData,
   RecordBatch,
   Schema,
@@ -27,8 +28,19 @@ import type { ColumnType } from "../products/index.js";
 
 /** Values of one result column for one batch: per-row values, or one value repeated on every row. */
 export type ResultColumnData =
-  /** Per-row values; `valid` (1 = valid) where fill values became nulls. */
-  | { name: string; values: NumericArray; valid?: Uint8Array }
+  /**
+   * Per-row values; `valid` (1 = valid) where fill values became nulls. With `width`, a list
+   * column: `width` values a row, `valid` per element, `rowValid` (1 = valid) per row.
+   * `metadata` becomes the Arrow field's metadata.
+   */
+  | {
+      name: string;
+      values: NumericArray;
+      valid?: Uint8Array;
+      width?: number;
+      rowValid?: Uint8Array;
+      metadata?: Record<string, string>;
+    }
   /**
    * One value for every row (null: a column of nulls) of the given type; the field is nullable
    * when `nullable` is set (it must be wherever the value may be null, for every batch alike).
@@ -165,6 +177,36 @@ export function arrowType(type: ColumnType): DataType {
   return type === "utf8" ? new Utf8() : arrowTypeOf(arrayOfType(type, 0));
 }
 
+type ValuesColumn = Extract<ResultColumnData, { values: NumericArray }>;
+
+/** Count of zeros in a 0/1 mask. */
+function zeros(valid: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < valid.length; i++) if (!valid[i]) n++;
+  return n;
+}
+
+/** The Arrow data of a one-value-a-row column. */
+function valuesData(column: ValuesColumn, n: number): { type: DataType; data: Data } {
+  const type = arrowTypeOf(column.values);
+  const nullBitmap = column.valid ? bitmapOf(column.valid) : undefined;
+  const nullCount = column.valid ? zeros(column.valid) : 0;
+  return { type, data: makeData({ type, length: n, data: column.values, nullBitmap, nullCount } as never) };
+}
+
+/** The Arrow data of a list column: `width` elements a row, nullable elements and rows. */
+function listData(column: ValuesColumn, n: number): { type: DataType; data: Data } {
+  const width = column.width!;
+  const child = valuesData({ name: "item", values: column.values, valid: column.valid }, n * width);
+  const type = new List(new Field("item", child.type, true));
+  const valueOffsets = new Int32Array(n + 1);
+  for (let i = 0; i <= n; i++) valueOffsets[i] = i * width;
+  const nullBitmap = column.rowValid ? bitmapOf(column.rowValid) : undefined;
+  const nullCount = column.rowValid ? zeros(column.rowValid) : 0;
+  const data = makeData({ type, length: n, valueOffsets, child: child.data, nullBitmap, nullCount } as never);
+  return { type, data };
+}
+
 /** Builds one record batch of the result schema: lat, lon, time, the given columns in order, geometry. */
 export function resultBatch(c: ResultColumns): RecordBatch {
   const n = c.lat.length;
@@ -180,11 +222,10 @@ export function resultBatch(c: ResultColumns): RecordBatch {
   add("time", ts, makeData({ type: ts, length: n, data: c.time }));
   for (const column of c.columns) {
     if ("values" in column) {
-      const type = arrowTypeOf(column.values);
-      const nullBitmap = column.valid ? bitmapOf(column.valid) : undefined;
-      const nullCount = column.valid ? n - column.valid.reduce((s, x) => s + x, 0) : 0;
-      const data = makeData({ type, length: n, data: column.values, nullBitmap, nullCount } as never);
-      add(column.name, type, data, true);
+      const { type, data } = column.width === undefined ? valuesData(column, n) : listData(column, n);
+      const metadata = column.metadata ? new Map(Object.entries(column.metadata)) : undefined;
+      fields.push(new Field(column.name, type, true, metadata));
+      children.push(data);
     } else {
       const data = constantData(column.type, column.value, n);
       add(column.name, data.type as DataType, data, column.nullable ?? column.value === null);

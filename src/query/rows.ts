@@ -18,10 +18,14 @@ export interface ResultRow {
   beam: string;
   /**
    * The product's columns (ATL06: `h_li`, `track_id`, `rgt`...) and extra variables by column
-   * name. 64-bit integers are numbers when they fit exactly (|v| <= 2^53 - 1), else decimal strings.
+   * name. 64-bit integers are numbers when they fit exactly (|v| <= 2^53 - 1), else decimal strings;
+   * a list column (GEDI `rh`) is an array of such values.
    */
-  [column: string]: number | string | null;
+  [column: string]: ResultValue | ResultValue[];
 }
+
+/** One value of a result row: a number, a string (times, 64-bit integers past 2^53), or null. */
+export type ResultValue = number | string | null;
 
 const NS_PER_MS = 1_000_000n;
 
@@ -58,7 +62,7 @@ const NS_PER_UNIT: Record<TimeUnit, bigint> = {
 const DECODER = new TextDecoder();
 
 /** Reads row `i` of one column chunk as a JSON value. */
-type Reader = (i: number) => number | string | null;
+type Reader = (i: number) => ResultValue | ResultValue[];
 
 /** Arrow JS slices value buffers with the data (row 0 is `values[0]`); only the validity bitmap keeps `offset`. */
 function readerOf(data: Data): Reader {
@@ -85,6 +89,17 @@ function readerOf(data: Data): Reader {
       return DECODER.decode(bytes.subarray(offsets[i]!, offsets[i + 1]!));
     };
   }
+  if (DataType.isList(type) || DataType.isFixedSizeList(type)) {
+    const child = data.children[0]!;
+    const item = readerOf(child) as (i: number) => ResultValue;
+    const offsets = data.valueOffsets as Int32Array | undefined;
+    const size = DataType.isFixedSizeList(type) ? type.listSize : 0;
+    return (i) => {
+      if (!valid(i)) return null;
+      const [from, to] = offsets ? [offsets[i]!, offsets[i + 1]!] : [i * size, (i + 1) * size];
+      return Array.from({ length: to - from }, (_, k) => item(from + k));
+    };
+  }
   throw new TypeError(`result column of type ${type} has no plain row form`);
 }
 
@@ -100,7 +115,7 @@ export function batchRows(batch: RecordBatch): ResultRow[] {
   });
   const rows: ResultRow[] = new Array(batch.numRows);
   for (let r = 0; r < batch.numRows; r++) {
-    const row: Record<string, number | string | null> = {};
+    const row: Record<string, ResultValue | ResultValue[]> = {};
     for (const c of columns) row[c.name] = c.read(r);
     rows[r] = row as ResultRow;
   }

@@ -1,7 +1,7 @@
 /** What a store holds: products, granules, time range, extent, beams, and the variables a query can ask for. */
 import { StoreError } from "../errors.js";
 import type { AttrValue } from "../hdf5/types.js";
-import { findProfile, type ProductProfile, rowGroupOf } from "../products/index.js";
+import { findProfile, type ProductProfile, rowGroupOf, sourceDatasets } from "../products/index.js";
 import { type Bbox, EMPTY_BBOX, unionBbox } from "./geo.js";
 import { sqlString, withConnection } from "./sql.js";
 import type { Store } from "./store.js";
@@ -145,7 +145,7 @@ export function variableName(profile: ProductProfile, path: string): string | un
 function defaultVariables(profile: ProductProfile): Set<string> {
   const names = new Set<string>(Object.values(profile.coordinates));
   for (const c of profile.columns)
-    if (typeof c !== "string" && c.source.kind !== "beam") names.add(c.source.path);
+    if (typeof c !== "string") for (const source of sourceDatasets(c.source)) names.add(source.path);
   return names;
 }
 

@@ -74,6 +74,11 @@ function allValid(lon: Float64Array, lat: Float64Array, from: number, to: number
   return true;
 }
 
+/** A cell and its six (five at a pentagon) neighbours. */
+export function cellNeighbours(cell: bigint): bigint[] {
+  return gridDisk(cell.toString(16), 1).map(cellToBigint);
+}
+
 /** Grid path between two cells; empty when H3 cannot compute one (across pentagons or faces). */
 function safeGridPath(a: string, b: string): string[] {
   try {

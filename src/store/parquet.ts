@@ -61,7 +61,11 @@ export async function batchesToParquetStream(
         return;
       }
       const ipc = tableToIPC(new Table([next.value]), "stream");
-      for (const batch of pw.Table.fromIPCStream(ipc).recordBatches()) controller.enqueue(batch);
+      const table = pw.Table.fromIPCStream(ipc);
+      for (const batch of table.recordBatches()) controller.enqueue(batch);
+      // recordBatches() copies: free the table's own wasm memory now, or it waits for a finaliser
+      // that may never run and the wasm heap grows with every row written (4 GB for 75 M rows).
+      table.free();
     },
     async cancel() {
       await iterator.return?.();

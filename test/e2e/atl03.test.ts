@@ -17,12 +17,11 @@ const PHOTONS = 30_000;
 /** Segment-rate variable broadcast to photons through `--vars`. */
 const DEM = "../geophys_corr/dem_h";
 
-/** The rows of a result file, shaped like oracle rows; `surface` picks the confidence column. */
-async function readAtl03Rows(path: string, surface: string) {
+/** The rows of a result file, shaped like oracle rows, and the surface type of its confidence column. */
+async function readAtl03Rows(path: string) {
   const rows = await duckdb(
-    `SELECT granule_id, beam, product, lat, lon, epoch_ns(time) AS time_ns, h_ph, segment_dist_x,
-            dist_ph_along, dist_ph_across, signal_conf_ph_${surface} AS signal_conf, quality_ph,
-            segment_id, dem_h
+    `SELECT granule_id, beam, product, lat, lon, epoch_ns(time) AS time_ns, h_ph, x_atc, y_atc,
+            signal_conf_ph AS signal_conf, quality_ph, segment_id, dem_h
        FROM read_parquet('${path}')`,
   );
   return rows.map((r) => ({
@@ -33,13 +32,22 @@ async function readAtl03Rows(path: string, surface: string) {
     lon: r.lon as number,
     time_ns: r.time_ns as bigint,
     h_ph: r.h_ph as number,
-    x_atc: (r.segment_dist_x as number) + (r.dist_ph_along as number),
-    y_atc: r.dist_ph_across as number,
+    x_atc: r.x_atc as number,
+    y_atc: r.y_atc as number,
     signal_conf: r.signal_conf as number,
     quality_ph: r.quality_ph as number,
     segment_id: r.segment_id as number,
     dem_h: r.dem_h as number | null,
   }));
+}
+
+/** The surface type the result's `signal_conf_ph` is for, from the file's column metadata. */
+async function surfaceOf(path: string): Promise<string> {
+  const [row] = await duckdb(
+    `SELECT decode(value) AS value FROM parquet_kv_metadata('${path}') WHERE decode(key) = 'geochunks:columns'`,
+  );
+  return (JSON.parse(row!.value as string) as Record<string, Record<string, string>>).signal_conf_ph!
+    .surface_type!;
 }
 
 /** Oracle rows in the same shape. */
@@ -83,7 +91,7 @@ describe("ATL03 photons through the CLI: index, query a box, compare to the brut
   /** Runs `query` over the box with `extra` options; returns the result file and the statistics. */
   async function query(name: string, extra: string[]) {
     const out = join(dir, `${name}.parquet`);
-    const vars = ["dist_ph_along", "dist_ph_across", "../geolocation/segment_dist_x", DEM].join(",");
+    const vars = DEM;
     const run = await runCli([
       "query",
       "--store",
@@ -122,31 +130,47 @@ describe("ATL03 photons through the CLI: index, query a box, compare to the brut
     expect(expected.length).toBeGreaterThan(10_000);
     expect(new Set(expected.map((r) => r.granule_id)).size).toBe(2);
     expect(expected.some((r) => r.dem_h === null)).toBe(false);
-    const actual = await readAtl03Rows(out, "land");
+    const actual = await readAtl03Rows(out);
     expect(actual.length).toBe(expected.length);
+    expect(await surfaceOf(out)).toBe("land");
     expect(actual).toEqual(expected);
     expect(stats.rows).toBe(expected.length);
     expect(stats.bytes_minimal).toBeLessThanOrEqual(stats.bytes_read);
     expect(stats.bytes_read).toBeLessThanOrEqual(stats.bytes_minimal * 1.25);
   });
 
-  it("--surface and --cnf keep the photons whose confidence for that surface is high enough", async () => {
-    const { out, stats } = await query("cnf", ["--surface", "land_ice", "--cnf", "3"]);
+  it("--srt and --cnf keep the photons whose confidence for that surface is high enough", async () => {
+    const { out, stats } = await query("cnf", ["--srt", "land_ice", "--cnf", "3"]);
     const oracle = await bruteForceAtl03(files, AOI, { surface: "land_ice", cnf: 3, vars: [DEM] });
     const expected = expectedRows(oracle);
     const all = await bruteForceAtl03(files, AOI);
     expect(expected.length).toBeGreaterThan(0);
     expect(expected.length).toBeLessThan(all.length);
-    const actual = await readAtl03Rows(out, "land_ice");
+    const actual = await readAtl03Rows(out);
     expect(actual).toEqual(expected);
+    expect(await surfaceOf(out)).toBe("land_ice");
     expect(actual.every((r) => r.signal_conf >= 3)).toBe(true);
     expect(stats.rows).toBe(expected.length);
+    const bad = await runCli([
+      "query",
+      "--store",
+      store,
+      "--polygon",
+      BOX.join(","),
+      "--srt",
+      "glacier",
+      "--out",
+      out,
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(bad.stderr).toContain("srt must be one of land, ocean, sea_ice, land_ice, inland_water");
   });
 
   it("--quality keeps nominal photons only", async () => {
     const { out } = await query("quality", ["--quality", "--cnf", "1"]);
     const expected = expectedRows(await bruteForceAtl03(files, AOI, { quality: true, cnf: 1, vars: [DEM] }));
     expect(expected.length).toBeGreaterThan(0);
-    expect(await readAtl03Rows(out, "land")).toEqual(expected);
+    expect(await readAtl03Rows(out)).toEqual(expected);
   });
 });

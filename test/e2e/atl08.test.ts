@@ -25,11 +25,22 @@ const BOX_GEOJSON = boxAround(FOREST_CENTRE, DLON, DLAT);
 
 /** A result file's rows, shaped like oracle rows, in file order. */
 async function resultRows(path: string, extra = "") {
-  return duckdb(
+  const rows = await duckdb(
     `SELECT granule_id, product, beam, lat, lon, epoch_ns(time) AS time_ns, h_canopy, h_te_best_fit,
-            segment_id_beg${extra} FROM read_parquet('${path}')`,
+            segment_id_beg, night_flag, ${listOf("h_canopy_20m")}, ${listOf("h_te_best_fit_20m")}${extra}
+       FROM read_parquet('${path}')`,
+  );
+  return rows.map(
+    (r): Record<string, unknown> => ({
+      ...r,
+      h_canopy_20m: JSON.parse(r.h_canopy_20m as string),
+      h_te_best_fit_20m: JSON.parse(r.h_te_best_fit_20m as string),
+    }),
   );
 }
+
+/** A list column read back by DuckDB as exact float64 values (JSON text of the widened float32s). */
+const listOf = (column: string) => `to_json(list_transform(${column}, x -> x::DOUBLE))::VARCHAR AS ${column}`;
 
 describe("ATL08 through the command line", () => {
   let dir: string;
@@ -67,8 +78,15 @@ describe("ATL08 through the command line", () => {
         h_canopy: r.h_canopy,
         h_te_best_fit: r.h_te_best_fit,
         segment_id_beg: r.segment_id_beg,
+        night_flag: r.night_flag,
+        h_canopy_20m: r.h_canopy_20m,
+        h_te_best_fit_20m: r.h_te_best_fit_20m,
       })),
     );
+    // 20 m sub-segments without a canopy height are null elements of the list
+    expect(
+      expected.some((r) => r.h_canopy_20m.some((v) => v === null) && r.h_canopy_20m.some((v) => v !== null)),
+    ).toBe(true);
   }, 120_000);
 
   it("--vars adds a terrain variable, fill values as nulls", async () => {

@@ -29,9 +29,12 @@ const BOX_GEOJSON = boxAround(FOREST_CENTRE, DLON, DLAT);
 function resultRows(path: string) {
   return duckdb(
     `SELECT granule_id, product, beam, lat, lon, epoch_ns(time) AS time_ns, shot_number,
-            elev_lowestmode, rh98, quality_flag, degrade_flag FROM read_parquet('${path}')`,
+            elev_lowestmode, elev_highestreturn, rh98, quality_flag, degrade_flag FROM read_parquet('${path}')`,
   );
 }
+
+/** A list column read back by DuckDB as exact float64 values (JSON text of the widened float32s). */
+const listOf = (column: string) => `to_json(list_transform(${column}, x -> x::DOUBLE))::VARCHAR AS ${column}`;
 
 /** Oracle rows as a result should hold them. */
 function expectedRows(rows: GediOracleRow[]) {
@@ -44,6 +47,7 @@ function expectedRows(rows: GediOracleRow[]) {
     time_ns: r.time_ns,
     shot_number: r.shot_number,
     elev_lowestmode: r.elev_lowestmode,
+    elev_highestreturn: r.elev_highestreturn,
     rh98: r.vars.rh98,
     quality_flag: r.quality_flag,
     degrade_flag: r.degrade_flag,
@@ -73,9 +77,37 @@ describe("GEDI L2A through the command line", () => {
     const expected = await bruteForceGedi02a(files, BOX_GEOJSON, { rh: [98] });
     expect(new Set(expected.map((r) => r.granule_id)).size).toBe(2);
     expect(expected.some((r) => r.shot_number > 2n ** 53n)).toBe(true);
+    // shots with no detected mode: GEDI's -9999 is null in the oracle and in the result
+    expect(expected.some((r) => r.elev_lowestmode === null && r.vars.rh98 === null)).toBe(true);
     const got = await resultRows(out);
     expect(got.every((r) => typeof r.shot_number === "bigint")).toBe(true);
     expect(got).toEqual(expectedRows(expected));
+  }, 120_000);
+
+  it("--vars rh is a list of the 101 percentiles, rh:25 one of them, -9999 as nulls", async () => {
+    const out = join(dir, "rh.parquet");
+    const run = await runCli([
+      "query",
+      "--store",
+      store,
+      "--polygon",
+      BOX,
+      "--vars",
+      "rh,rh:25",
+      "--out",
+      out,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const expected = toMicros(await bruteForceGedi02a(files, BOX_GEOJSON));
+    const [type] = await duckdb(
+      `SELECT typeof(rh) AS t, typeof(rh25) AS t25 FROM read_parquet('${out}') LIMIT 1`,
+    );
+    expect(type).toEqual({ t: "FLOAT[]", t25: "FLOAT" });
+    const got = await duckdb(`SELECT shot_number, ${listOf("rh")}, rh25 FROM read_parquet('${out}')`);
+    expect(got.map((r) => ({ ...r, rh: JSON.parse(r.rh as string) }))).toEqual(
+      expected.map((r) => ({ shot_number: r.shot_number, rh: r.rh, rh25: r.rh![25] })),
+    );
+    expect(expected.some((r) => r.rh!.every((v) => v === null))).toBe(true);
   }, 120_000);
 
   it("--quality keeps the oracle's good shots only", async () => {

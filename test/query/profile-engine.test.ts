@@ -1,7 +1,8 @@
 /**
  * The engine runs any profile the interface can express: a made-up product with photon-like rows,
  * a coarser parent rate broadcast through a 1-based first-row index (ATL03's shape), a column of a
- * 2-D dataset, a contiguous dataset, float32 coordinates (ATL08's), and a filter with a value.
+ * 2-D dataset and the whole dataset as a list column, a sum of a parent-rate and a row-rate dataset
+ * (ATL03's x_atc), a contiguous dataset, float32 coordinates (ATL08's), and a filter with a value.
  * The file is written here with the fixtures' HDF5 writer; the expected rows come from the arrays
  * written, not from the engine.
  */
@@ -42,6 +43,18 @@ const PROFILE: ProductProfile = {
     { name: "segment_id", type: "int32", source: { kind: "parent", path: "../segments/id" } },
     { name: "segment_h", type: "float64", source: { kind: "parent", path: "../segments/h" } },
     { name: "track_id", type: "utf8", source: { kind: "beam", value: (g, beam) => `${g.track}_${beam}` } },
+    {
+      name: "h_total",
+      type: "float64",
+      source: {
+        kind: "sum",
+        of: [
+          { kind: "parent", path: "../segments/h" },
+          { kind: "dataset", path: "h" },
+        ],
+      },
+    },
+    { name: "conf_all", type: "int8", list: true, source: { kind: "dataset", path: "conf" } },
   ],
   filters: [
     {
@@ -187,6 +200,8 @@ describe("a profile with a parent rate, 2-D and contiguous datasets", () => {
           segment_id: k < 0 ? null : d.segId[k],
           segment_h: k < 0 ? null : d.segH[k],
           track_id: `34_${BEAMS[b]}`,
+          h_total: k < 0 ? null : d.segH[k]! + d.h[i]!,
+          conf_all: Array.from(d.conf.subarray(i * 5, i * 5 + 5)),
         });
       }
     });
@@ -202,7 +217,7 @@ describe("a profile with a parent rate, 2-D and contiguous datasets", () => {
     expect(want.length).toBeGreaterThan(20_000);
     expect(want.some((r) => r.segment_id === null)).toBe(true);
     expect(
-      rows.map(({ lat, lon, h, beam, conf, weight, segment_id, segment_h, track_id }) => ({
+      rows.map(({ lat, lon, h, beam, conf, weight, segment_id, segment_h, track_id, h_total, conf_all }) => ({
         lat,
         lon,
         h,
@@ -212,6 +227,8 @@ describe("a profile with a parent rate, 2-D and contiguous datasets", () => {
         segment_id,
         segment_h,
         track_id,
+        h_total,
+        conf_all,
       })),
     ).toEqual(want);
     expect(Object.keys(rows[0]!)).toEqual([
@@ -227,6 +244,8 @@ describe("a profile with a parent rate, 2-D and contiguous datasets", () => {
       "segment_id",
       "segment_h",
       "track_id",
+      "h_total",
+      "conf_all",
     ]);
     expect(rows[0]!.product).toBe("TEST03");
     const first = beams[0]!.lat.findIndex((lat, i) => lat >= BOX[1]! && beams[0]!.lon[i]! >= BOX[0]!);

@@ -65,6 +65,10 @@ export interface Atl08OracleRow {
   h_canopy: number | null;
   /** Metres above the ellipsoid; null where the fit failed (fill value). */
   h_te_best_fit: number | null;
+  /** Canopy height of each of the five 20 m segments (null where none: fill value). */
+  h_canopy_20m: (number | null)[];
+  /** Terrain height of each of the five 20 m segments (null where none: fill value). */
+  h_te_best_fit_20m: (number | null)[];
   /** Values of {@link BruteForceOptions.vars}, by the name given. */
   vars: Record<string, OracleValue>;
 }
@@ -183,6 +187,8 @@ export async function bruteForceAtl08(
       const night = read("night_flag");
       const canopy = rowReader(file, atl08Path(file, beam, "h_canopy"));
       const terrain = rowReader(file, atl08Path(file, beam, "h_te_best_fit"));
+      const canopy20 = rowReader(file, atl08Path(file, beam, "h_canopy_20m"));
+      const terrain20 = rowReader(file, atl08Path(file, beam, "h_te_best_fit_20m"));
       const extras = (opts.vars ?? []).map(
         (name) => [name, rowReader(file, atl08Path(file, beam, name))] as const,
       );
@@ -200,6 +206,8 @@ export async function bruteForceAtl08(
           night_flag: night[i] === I4_FILL ? null : night[i]!,
           h_canopy: canopy(i) as number | null,
           h_te_best_fit: terrain(i) as number | null,
+          h_canopy_20m: canopy20(i) as (number | null)[],
+          h_te_best_fit_20m: terrain20(i) as (number | null)[],
           vars: Object.fromEntries(extras.map(([name, at]) => [name, at(i)])),
         };
         rows.push({ row, dt: deltaTime[i]! });

@@ -5,7 +5,15 @@ import { datasetAt, eachGranule, insideArea, readColumn, rowReader, timeFilter }
 /*
  * Brute-force oracle for GEDI L2A queries: every shot of every granule read with the HDF5 C library
  * (h5wasm), tested against the AOI with turf. Shot numbers stay exact 64-bit integers (bigint).
+ * GEDI writes -9999 for "no data" in its float variables (a shot with no detected mode), with no
+ * `_FillValue` attribute: users read it as missing, so the oracle reports null for it.
  */
+
+/** GEDI L2A's no-data value in float variables. */
+export const GEDI_NO_DATA = -9999;
+
+/** A float value, null for GEDI's no-data value. */
+const orNull = (v: number | bigint) => (v === GEDI_NO_DATA ? null : Number(v));
 
 /** Options of {@link bruteForceGedi02a}. */
 export interface GediOracleOptions extends BruteForceOptions {
@@ -31,15 +39,25 @@ export interface GediOracleRow {
   time_ns: bigint;
   /** Exact unsigned 64-bit shot number. */
   shot_number: bigint;
-  elev_lowestmode: number;
-  elev_highestreturn: number;
+  /** Metres; null where GEDI wrote -9999 (no detected mode). */
+  elev_lowestmode: number | null;
+  elev_highestreturn: number | null;
   sensitivity: number;
   quality_flag: number;
   degrade_flag: number;
-  /** rh0..rh100, metres above the lowest mode; absent when {@link GediOracleOptions.rh} lists percentiles. */
-  rh?: number[];
+  /**
+   * rh0..rh100, metres above the lowest mode (null for -9999); absent when {@link GediOracleOptions.rh}
+   * lists percentiles.
+   */
+  rh?: (number | null)[];
   /** Chosen `rh<p>` percentiles and the values of {@link BruteForceOptions.vars} (paths relative to the beam group). */
   vars: Record<string, OracleValue>;
+}
+
+/** A value of a `vars` variable with GEDI's no-data value as null (element by element for a 2-D one). */
+function noData(value: OracleValue): OracleValue {
+  if (Array.isArray(value)) return value.map((v) => (v === GEDI_NO_DATA ? null : v));
+  return value === GEDI_NO_DATA ? null : value;
 }
 
 /**
@@ -83,10 +101,10 @@ export async function bruteForceGedi02a(
         if (opts.quality && (quality[i] !== 1 || degrade[i] !== 0)) continue;
         const time_ns = timeOf(deltaTime[i]!);
         if (time_ns === undefined || !insideArea(area, lon[i]!, lat[i]!)) continue;
-        const heights = Array.from({ length: rh.width }, (_, p) => Number(rh.values[i * rh.width + p]));
+        const heights = Array.from({ length: rh.width }, (_, p) => orNull(rh.values[i * rh.width + p]!));
         const vars: Record<string, OracleValue> = {};
         for (const p of percentiles ?? []) vars[`rh${p}`] = heights[p] ?? null;
-        for (const [name, at] of extras) vars[name] = at(i);
+        for (const [name, at] of extras) vars[name] = noData(at(i));
         rows.push({
           granule_id,
           beam,
@@ -94,8 +112,8 @@ export async function bruteForceGedi02a(
           lon: lon[i]!,
           time_ns,
           shot_number: shots[i]!,
-          elev_lowestmode: low[i]!,
-          elev_highestreturn: high[i]!,
+          elev_lowestmode: orNull(low[i]!),
+          elev_highestreturn: orNull(high[i]!),
           sensitivity: sensitivity[i]!,
           quality_flag: quality[i]!,
           degrade_flag: degrade[i]!,

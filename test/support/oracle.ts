@@ -1,7 +1,7 @@
-import { basename } from "node:path";
 import { booleanPointInPolygon } from "@turf/turf";
 import type { Feature, MultiPolygon, Polygon } from "geojson";
 import h5wasm from "h5wasm/node";
+import { granuleIdOf, type OracleValue, rowReader } from "./oracle-atl08.js";
 
 /*
  * The brute-force correctness oracle for query tests: read every ATL06 land-ice segment of every
@@ -35,6 +35,8 @@ export interface OracleRow {
   /** Metres; null where the file holds the fill value. */
   h_li_sigma: number | null;
   atl06_quality_summary: number;
+  /** Values of {@link OracleOptions.vars} by the name given (null where the granule lacks one); only with `vars`. */
+  vars?: Record<string, OracleValue>;
 }
 
 /** Options of {@link bruteForceAtl06}. */
@@ -45,6 +47,11 @@ export interface OracleOptions {
   end?: Date;
   /** Only these beams. Default: all six. */
   beams?: string[];
+  /**
+   * More variables per row, paths relative to `land_ice_segments`: fill values and variables the
+   * granule lacks (older releases, subsetted files) give null. Default none.
+   */
+  vars?: string[];
 }
 
 type Area = Polygon | MultiPolygon | Feature<Polygon | MultiPolygon>;
@@ -59,6 +66,19 @@ function readNumbers(file: InstanceType<typeof h5wasm.File>, path: string): Arra
   }
   if (value instanceof BigUint64Array) throw new Error(`${file.filename}: ${path} is a 64-bit integer array`);
   return value;
+}
+
+/**
+ * The producer's granule id: METADATA fileName (else the file's name) without its extension and a
+ * subsetter's `processed_` prefix.
+ */
+function granuleIdFor(path: string): string {
+  const file = new h5wasm.File(path, "r");
+  try {
+    return granuleIdOf(file, path).replace(/^processed_/, "");
+  } finally {
+    file.close();
+  }
 }
 
 function dropFill(v: number): number | null {
@@ -84,7 +104,7 @@ export async function bruteForceAtl06(
   const endNs = opts.end ? BigInt(opts.end.getTime()) * 1_000_000n : undefined;
   const beams = ATL06_BEAMS.filter((b) => !opts.beams || opts.beams.includes(b));
   const granules = files
-    .map((path) => ({ path, granule_id: basename(path).replace(/\.h5$/, "") }))
+    .map((path) => ({ path, granule_id: granuleIdFor(path) }))
     .sort((a, b) => (a.granule_id < b.granule_id ? -1 : a.granule_id > b.granule_id ? 1 : 0));
   const rows: OracleRow[] = [];
   for (const { path, granule_id } of granules) {
@@ -98,7 +118,12 @@ export async function bruteForceAtl06(
         const deltaTime = read("delta_time");
         const segmentId = read("segment_id");
         const hLi = read("h_li");
-        const hLiSigma = read("h_li_sigma");
+        // a subsetted file may lack h_li_sigma: null in every row
+        const hLiSigma = file.get(`${beam}/land_ice_segments/h_li_sigma`) ? read("h_li_sigma") : undefined;
+        const extras = (opts.vars ?? []).map((name) => {
+          const path = `${beam}/land_ice_segments/${name}`;
+          return [name, file.get(path) ? rowReader(file, path) : () => null] as const;
+        });
         const quality = read("atl06_quality_summary");
         const beamRows: { row: OracleRow; dt: number }[] = [];
         for (let i = 0; i < lat.length; i++) {
@@ -116,8 +141,9 @@ export async function bruteForceAtl06(
               lon: lon[i]!,
               time_ns,
               h_li: dropFill(hLi[i]!),
-              h_li_sigma: dropFill(hLiSigma[i]!),
+              h_li_sigma: hLiSigma ? dropFill(hLiSigma[i]!) : null,
               atl06_quality_summary: quality[i]!,
+              ...(opts.vars ? { vars: Object.fromEntries(extras.map(([name, at]) => [name, at(i)])) } : {}),
             },
           });
         }

@@ -24,6 +24,7 @@ interface QueryFlags extends Record<string, unknown> {
   concurrency?: number;
   stats?: boolean;
   dryRun?: boolean;
+  plot?: string;
 }
 
 /** Adds `query` to the program. */
@@ -98,7 +99,7 @@ export function queryCommand(program: Command, io: Io): void {
     },
     {
       flags: "--vars <list>",
-      meaning: `extra row-rate variables, relative to the beam's row group (${rowGroups(profiles)})`,
+      meaning: `extra row-rate variables, relative to the beam's row group (${rowGroups(profiles)}); a 2-D (N, k) variable is a list column, NAME:K its column K alone (as column NAMEK)`,
       default: "none",
       example: `--vars ${(example.exampleVars ?? [example.coordinates.time]).join(",")}`,
     },
@@ -122,6 +123,12 @@ export function queryCommand(program: Command, io: Io): void {
       meaning: "print the query statistics (requests, bytes read, rows) as JSON",
       default: "one summary line",
       example: "--stats",
+    },
+    {
+      flags: "--plot <picture>",
+      meaning: "also draw the result as a map once written: .png, .svg or .html (see geochunks help plot)",
+      default: "no picture",
+      example: "--plot out/greenland.png",
     },
     {
       flags: "--dry-run",
@@ -219,6 +226,7 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
   const { text, source } = await aoiText(values.polygon);
   const dryRun = values.dryRun ?? false;
   if (!dryRun && values.out === undefined) throw new UsageError("missing --out FILE (or --dry-run)");
+  if (values.plot !== undefined) await checkPlot(values);
   // An unknown extension is refused before any work is done.
   const format = values.out === undefined ? undefined : formatOf(values.out, values.format);
   // The engine loads only when a query runs, so help and argument errors answer at once.
@@ -261,6 +269,20 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
   for (const warning of result.stats.warnings ?? []) io.err(`warning: ${warning}`);
   // With the rows on standard output, the summary goes to standard error.
   const say = outPath === STDOUT ? io.err : io.out;
+  if (values.plot !== undefined) {
+    // Drawn before the summary, so that --stats keeps its JSON on the last line.
+    const { plotResult } = await import("../../plot/index.js");
+    const drawn = await plotResult(outPath, { out: values.plot, aoi: result.aoi });
+    say(`drew ${drawn.rows} rows as ${drawn.marks} marks to ${values.plot}`);
+  }
   if (values.stats) say(JSON.stringify(result.stats));
   else if (outPath !== STDOUT) say(`wrote ${rows} rows to ${outPath}`);
+}
+
+/** `--plot` needs a result file to read back and a picture extension, checked before the query runs. */
+async function checkPlot(values: QueryFlags): Promise<void> {
+  if (values.dryRun) throw new UsageError("--plot draws a result; it cannot go with --dry-run");
+  if (values.out === STDOUT) throw new UsageError("--plot needs --out FILE, not standard output");
+  const { pictureFormatOf } = await import("../../plot/write.js");
+  pictureFormatOf(values.plot!);
 }
