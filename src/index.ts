@@ -9,6 +9,9 @@
  * await writeGeoParquet(result, "out.parquet", { bbox: result.aoi.bbox });
  * await writeResult(store.query({ aoi: "-45.4,62.6,-44.6,63.0" }), "out/points.gpkg");
  * const rows = await store.query({ aoi: "-45.4,62.6,-44.6,63.0", beams: ["strong"] }).toRows();
+ * await exportKerchunk("idx", { out: "refs.json", aoi: "-45.4,62.6,-44.6,63.0" });
+ * await exportIcechunk("idx", { repo: "out/repo.icechunk" });
+ * await exportStac("idx", { out: "stac/collection.json", items: "stac/items" });
  */
 export type {
   GeochunksStore,
@@ -21,6 +24,14 @@ export type {
   ToAoiOptions,
 } from "./api.js";
 export { index, openStore, toAoi } from "./api.js";
+export type {
+  ExportIcechunkOptions,
+  ExportKerchunkOptions,
+  ExportReport,
+  ExportSelection,
+  ExportStacOptions,
+} from "./api-exports.js";
+export { DEFAULT_INLINE_THRESHOLD, exportIcechunk, exportKerchunk, exportStac } from "./api-exports.js";
 export { mapLimit } from "./concurrency.js";
 export type { GeochunksErrorName } from "./errors.js";
 export {
@@ -39,6 +50,8 @@ export type { OutputFormat, OutputFormatInfo, WriteResultOptions } from "./expor
 export { formatOf, OUTPUT_FORMATS, writeResult } from "./export/formats.js";
 export type { WriteGeoParquetOptions } from "./export/geoparquet.js";
 export { writeGeoParquet } from "./export/geoparquet.js";
+export type { IcechunkCommit } from "./export/icechunk/repository.js";
+export type { VirtualStoreInfo } from "./export/stac.js";
 export type {
   AttrValue,
   ChunkRef,

@@ -57,6 +57,7 @@ describe("package shape", () => {
   it("public API", () => {
     expect(Object.keys(api).sort()).toMatchInlineSnapshot(`
       [
+        "DEFAULT_INLINE_THRESHOLD",
         "Hdf5File",
         "IndexMismatchError",
         "InvalidAoiError",
@@ -70,6 +71,9 @@ describe("package shape", () => {
         "UnsupportedHdf5Error",
         "coalesceRanges",
         "decodeChunk",
+        "exportIcechunk",
+        "exportKerchunk",
+        "exportStac",
         "formatOf",
         "index",
         "inspectHdf5",

@@ -2,11 +2,13 @@
 import { CommanderError } from "commander";
 import { catCommand } from "./commands/cat.js";
 import { describeCommand } from "./commands/describe.js";
+import { exportCommand } from "./commands/export.js";
 import { indexCommand } from "./commands/index.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { plotCommand } from "./commands/plot.js";
 import { queryCommand } from "./commands/query.js";
 import { sqlCommand } from "./commands/sql.js";
+import { stacCommand } from "./commands/stac.js";
 import { commitCommand, compactCommand, verifyCommand } from "./commands/store.js";
 import { errorLine, exitCodeOf, UsageError } from "./errors.js";
 import { Command, type Io, packageVersion } from "./program.js";
@@ -43,6 +45,8 @@ export function buildProgram(io: Io): Command {
     sqlCommand,
     describeCommand,
     plotCommand,
+    exportCommand,
+    stacCommand,
     commitCommand,
     compactCommand,
     verifyCommand,

@@ -16,6 +16,7 @@ import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "../store/schem
 import type { StoreBatch } from "../store/store.js";
 import { wkbPolygon } from "../store/wkb.js";
 import { bboxOf, cellNeighbours, footprintError, footprintOf, h3CellsOf, validLonLat } from "./geometry.js";
+import { readHierarchy } from "./hierarchy.js";
 
 /** Options for {@link indexGranule}. */
 export interface IndexGranuleOptions {
@@ -149,7 +150,9 @@ export async function indexOpenedGranule(g: OpenedGranule, opts: IndexGranuleOpt
       return indexBeam(g.file, { granuleId, beam, beamKind: kind, profile: g.profile }, batch, opts);
     }),
   );
-  batch.granules.push(await granuleRow(g.file, { granule: g, batch }, opts));
+  const hierarchy = await readHierarchy(g.file, new Set(batch.arrays.map((a) => a.path)), opts);
+  const row = await granuleRow(g.file, { granule: g, batch }, opts);
+  batch.granules.push({ ...row, hierarchy: toJson(hierarchy) });
   return batch;
 }
 

@@ -75,6 +75,8 @@ export function granuleFromPlain(r: Plain): GranuleRow {
     time_end: r.time_end as bigint,
     bbox: bbox(r.bbox),
     geometry: bytes(r.geometry),
+    // Parts written before the column existed have none: the row then has no such key.
+    ...(r.hierarchy == null ? {} : { hierarchy: r.hierarchy as string }),
   };
 }
 

@@ -40,6 +40,11 @@ export interface GranuleRow extends GranuleAttributes {
   bbox: Bbox;
   /** WKB Polygon of the granule's bounding polygon. */
   geometry: Uint8Array;
+  /**
+   * JSON of the granule's groups and of the datasets the `arrays` table does not list
+   * (`GranuleHierarchy` of store/hierarchy.ts); null for granules indexed before the column existed.
+   */
+  hierarchy?: string | null;
 }
 
 /** One HDF5 dataset of an indexed granule: what a query needs to decode its chunks. */
@@ -144,6 +149,7 @@ export function granulesTable(rows: GranuleRow[]): Table {
     time_end: timestamps(rows.map((r) => r.time_end)),
     bbox: col(rows, (r) => r.bbox, bboxType()),
     geometry: col(rows, (r) => r.geometry, new Binary()),
+    hierarchy: col(rows, (r) => r.hierarchy ?? null, new Utf8()),
   });
 }
 

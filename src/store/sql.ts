@@ -54,7 +54,9 @@ export async function runSql(
       await checkRowCounts(connection, store, Object.values(files).flat());
       for (const table of STORE_TABLES) {
         const list = (empty ? [empty.files[table]] : files[table]!).map(sqlString).join(", ");
-        await connection.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet([${list}])`);
+        // Granule parts written before the `hierarchy` column lack it: match columns by name.
+        const byName = table === "granules" ? ", union_by_name = true" : "";
+        await connection.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet([${list}]${byName})`);
       }
       for (const [name, file] of Object.entries(opts.views ?? {})) {
         await connection.run(

@@ -78,7 +78,7 @@ describe("command-line arguments", () => {
     const r = await runCli(["help", "qurey"]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe(
-      "geochunks: help: unknown command 'qurey' (did you mean query?); commands are inspect, cat, index, query, sql, describe, plot, commit, compact, verify",
+      "geochunks: help: unknown command 'qurey' (did you mean query?); commands are inspect, cat, index, query, sql, describe, plot, export, stac, commit, compact, verify",
     );
   });
 
