@@ -12,7 +12,7 @@ import {
   icesat2TrackId,
   readIcesat2Granule,
 } from "./icesat2.js";
-import { type FilterValue, type ProductProfile, registerProfile } from "./profile.js";
+import { type FilterValue, type ProductProfile, type ProfileFilter, registerProfile } from "./profile.js";
 import { GPS_SINCE_2018 } from "./time.js";
 
 /** Surface types of the `signal_conf_ph` columns (and `geolocation/surf_type`), in file order. */
@@ -59,6 +59,16 @@ function parseConfidence(text: string): FilterValue {
   }
   return level;
 }
+
+/** The product's quality filter: nominal photons only. */
+const NOMINAL_PHOTONS: ProfileFilter = {
+  name: "quality",
+  description: "keep only nominal photons (quality_ph == 0: no afterpulse, impulse-response or TEP flag)",
+  sources: () => [{ kind: "dataset", path: "quality_ph" }],
+  apply(_values, [quality], keep) {
+    for (let i = 0; i < keep.length; i++) if (keep[i] && quality![i] !== NOMINAL) keep[i] = 0;
+  },
+};
 
 /**
  * ICESat-2 ATL03: every photon under `/gtx/heights` (float64 `lat_ph`/`lon_ph`, float32 `h_ph`), with
@@ -141,14 +151,9 @@ export const ATL03: ProductProfile = {
         for (let i = 0; i < keep.length; i++) if (keep[i] && confidence![i]! < min) keep[i] = 0;
       },
     },
-    {
-      name: "quality",
-      description: "keep only nominal photons (quality_ph == 0: no afterpulse, impulse-response or TEP flag)",
-      sources: () => [{ kind: "dataset", path: "quality_ph" }],
-      apply(_values, [quality], keep) {
-        for (let i = 0; i < keep.length; i++) if (keep[i] && quality![i] !== NOMINAL) keep[i] = 0;
-      },
-    },
+    NOMINAL_PHOTONS,
+    // SlideRule's name for the same filter.
+    { ...NOMINAL_PHOTONS, name: "quality-ph", description: "the same as --quality (quality_ph == 0)" },
   ],
   exampleVars: ["dist_ph_along", "../geophys_corr/dem_h"],
   plot: { height: "h_ph", units: "m", pairs: ICESAT2_BEAM_PAIRS, classes: "signal_conf_ph" },

@@ -167,10 +167,13 @@ describe("ATL03 photons through the CLI: index, query a box, compare to the brut
     expect(bad.stderr).toContain("srt must be one of land, ocean, sea_ice, land_ice, inland_water");
   });
 
-  it("--quality keeps nominal photons only", async () => {
+  it("--quality (or --quality-ph) keeps nominal photons only", async () => {
     const { out } = await query("quality", ["--quality", "--cnf", "1"]);
     const expected = expectedRows(await bruteForceAtl03(files, AOI, { quality: true, cnf: 1, vars: [DEM] }));
     expect(expected.length).toBeGreaterThan(0);
     expect(await readAtl03Rows(out)).toEqual(expected);
+    // SlideRule's flag name is the same filter.
+    const { out: same } = await query("quality-ph", ["--quality-ph", "--cnf", "1"]);
+    expect(await readAtl03Rows(same)).toEqual(expected);
   });
 });
