@@ -18,8 +18,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { bruteForceAtl03 } from "../test/support/oracle-atl03.js";
-import { downloadH5pyAtl03, downloadH5wasmAtl03, h5coroAtl03 } from "./contenders/atl03.js";
+import { ATL03_ORACLE, downloadH5pyAtl03, downloadH5wasmAtl03, h5coroAtl03 } from "./contenders/atl03.js";
 import { downloadH5py, downloadH5wasm } from "./contenders/download.js";
 import { geochunks } from "./contenders/geochunks.js";
 import { H5CORO_LINE, h5coro, h5coroUnavailable } from "./contenders/h5coro.js";
@@ -29,7 +28,6 @@ import { type BenchAoi, CONCAVE_AOI, greenlandAoi, WORLD_AOI } from "./lib/aois.
 import { BENCH_ATL03_PHOTONS, ensureArchive, ensureAtl03Archive } from "./lib/archive.js";
 import { type HarnessOptions, runHarness } from "./lib/harness.js";
 import { type BenchReport, checkGoals, markdownReport, svgChart } from "./lib/report.js";
-import { rowKey } from "./lib/rows.js";
 import { machineInfo } from "./lib/stats.js";
 
 const { values } = parseArgs({
@@ -92,11 +90,7 @@ const ATL03_BENCH: ProductBench = {
   latencies: quick ? "20" : "20,60",
   contenders: [geochunks, h5coroAtl03, downloadH5wasmAtl03, downloadH5pyAtl03],
   archive: `synthetic ATL03 granules (releases 006 and 007 in turn; ${photons.toLocaleString("en")} photons per strong beam, a quarter per weak beam)`,
-  oracle: {
-    product: "ATL03",
-    keys: async (files, geometry) =>
-      (await bruteForceAtl03(files, geometry)).map((r) => rowKey(r.granule_id, r.beam, r.segment_id)),
-  },
+  oracle: ATL03_ORACLE,
   latLonPeer: false,
   goals: { indexShare: 0.005, rssBytes: 2 * 2 ** 30 },
   files: (dir, crossing, far) =>

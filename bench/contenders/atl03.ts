@@ -10,6 +10,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import h5wasm from "h5wasm/node";
 import { mapLimit, pointsInAoi, toAoi } from "../../src/index.js";
+import { bruteForceAtl03 } from "../../test/support/oracle-atl03.js";
+import type { HarnessOptions } from "../lib/harness.js";
 import { pythonMissing, runPeer } from "../lib/python.js";
 import { digestKeys, rowKey } from "../lib/rows.js";
 import { polygonsOf } from "./download.js";
@@ -20,6 +22,13 @@ const BEAMS = ["gt1l", "gt1r", "gt2l", "gt2r", "gt3l", "gt3r"];
 /** The photon-rate variables every contender reads (geochunks' default ATL03 columns come from the same ones). */
 const PHOTON_VARS = ["delta_time", "h_ph", "signal_conf_ph", "quality_ph"];
 const PEER = "atl03_peer.py";
+
+/** ATL03's oracle: one key per photon of the files inside the AOI (h5wasm + turf). */
+export const ATL03_ORACLE: NonNullable<HarnessOptions["oracle"]> = {
+  product: "ATL03",
+  keys: async (files, geometry) =>
+    (await bruteForceAtl03(files, geometry)).map((r) => rowKey(r.granule_id, r.beam, r.segment_id)),
+};
 
 export const h5coroAtl03: Contender = {
   name: "h5coro",

@@ -21,16 +21,13 @@ Output: {"rows", "hash" (sha256 of the sorted "granule\\tbeam\\tsegment_id" line
 import hashlib
 import importlib.metadata
 import json
-import os
 import sys
-import tempfile
 import time
-import urllib.request
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from atl06_peer import granule_id, inside, keys_of, load_h5coro
+from atl06_peer import downloaded, granule_id, inside, keys_of, load_h5coro
 
 BEAMS = ["gt1l", "gt1r", "gt2l", "gt2r", "gt3l", "gt3r"]
 PHOTON_VARS = ["lat_ph", "lon_ph", "delta_time", "h_ph", "signal_conf_ph", "quality_ph"]
@@ -114,27 +111,17 @@ def h5py_download(url):
     import h5py
 
     gid = granule_id(url)
-    fd, path = tempfile.mkstemp(suffix=".h5")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url) as body:
-            while True:
-                block = body.read(1 << 20)
-                if not block:
-                    break
-                out.write(block)
-        kept = []
-        with h5py.File(path, "r") as f:
-            for b in BEAMS:
-                g = f.get(f"{b}/heights")
-                if g is None:
-                    continue
-                cols = {v: g[v][:] for v in PHOTON_VARS}
-                counts = f[f"{b}/geolocation/segment_ph_cnt"][:]
-                segment_id = f[f"{b}/geolocation/segment_id"][:]
-                kept += kept_segments(gid, b, JOB["polygons"], cols["lat_ph"], cols["lon_ph"], segment_id, counts)
-        return kept
-    finally:
-        os.unlink(path)
+    kept = []
+    with downloaded(url) as path, h5py.File(path, "r") as f:
+        for b in BEAMS:
+            g = f.get(f"{b}/heights")
+            if g is None:
+                continue
+            cols = {v: g[v][:] for v in PHOTON_VARS}
+            counts = f[f"{b}/geolocation/segment_ph_cnt"][:]
+            segment_id = f[f"{b}/geolocation/segment_id"][:]
+            kept += kept_segments(gid, b, JOB["polygons"], cols["lat_ph"], cols["lon_ph"], segment_id, counts)
+    return kept
 
 
 MODES = {"h5coro-subset": h5coro_subset, "h5py-download": h5py_download}

@@ -26,6 +26,7 @@ import tempfile
 import time
 import urllib.request
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -83,6 +84,22 @@ def inside(polygons, lon, lat):
                 odd ^= crosses & (x < xint)
         result[cand] |= odd
     return result
+
+
+@contextmanager
+def downloaded(url):
+    """The whole object at `url` in a temporary file, removed afterwards."""
+    fd, path = tempfile.mkstemp(suffix=".h5")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url) as body:
+            while True:
+                block = body.read(1 << 20)
+                if not block:
+                    break
+                out.write(block)
+        yield path
+    finally:
+        os.unlink(path)
 
 
 def granule_id(url):
@@ -159,28 +176,18 @@ def h5py_download(url):
     import h5py
 
     gid = granule_id(url)
-    fd, path = tempfile.mkstemp(suffix=".h5")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url) as body:
-            while True:
-                block = body.read(1 << 20)
-                if not block:
-                    break
-                out.write(block)
-        keys = []
-        with h5py.File(path, "r") as f:
-            for b in BEAMS:
-                g = f.get(f"{b}/land_ice_segments")
-                if g is None:
-                    continue
-                lat = g["latitude"][:]
-                lon = g["longitude"][:]
-                mask = inside(JOB["polygons"], lon, lat)
-                cols = {v: g[v][:][mask] for v in OTHER_VARS}
-                keys += keys_of(gid, b, cols["segment_id"])
-        return keys
-    finally:
-        os.unlink(path)
+    keys = []
+    with downloaded(url) as path, h5py.File(path, "r") as f:
+        for b in BEAMS:
+            g = f.get(f"{b}/land_ice_segments")
+            if g is None:
+                continue
+            lat = g["latitude"][:]
+            lon = g["longitude"][:]
+            mask = inside(JOB["polygons"], lon, lat)
+            cols = {v: g[v][:][mask] for v in OTHER_VARS}
+            keys += keys_of(gid, b, cols["segment_id"])
+    return keys
 
 
 MODES = {"h5coro-subset": h5coro_subset, "h5coro-latlon": h5coro_latlon, "h5py-download": h5py_download}

@@ -8,14 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { downloadH5wasmAtl03 } from "../../bench/contenders/atl03.js";
+import { ATL03_ORACLE, downloadH5wasmAtl03 } from "../../bench/contenders/atl03.js";
 import { geochunks } from "../../bench/contenders/geochunks.js";
-import { greenlandAoi } from "../../bench/lib/aois.js";
+import { greenlandAoi, WORLD_AOI } from "../../bench/lib/aois.js";
 import { atl03GranuleSet } from "../../bench/lib/archive.js";
 import { type HarnessResult, runHarness } from "../../bench/lib/harness.js";
-import { rowKey } from "../../bench/lib/rows.js";
 import { writeSyntheticAtl03 } from "../../fixtures/atl03/generate.js";
-import { bruteForceAtl03 } from "../support/oracle-atl03.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -42,26 +40,8 @@ describe("ATL03 benchmark harness (smoke)", () => {
       granuleConcurrency: 2,
       workDir: join(dir, "work"),
       indexLatencies: [0],
-      oracle: {
-        product: "ATL03",
-        keys: async (paths, geometry) =>
-          (await bruteForceAtl03(paths, geometry)).map((r) => rowKey(r.granule_id, r.beam, r.segment_id)),
-      },
-      rssAoi: {
-        name: "world",
-        geometry: {
-          type: "Polygon",
-          coordinates: [
-            [
-              [-180, -90],
-              [180, -90],
-              [180, 90],
-              [-180, 90],
-              [-180, -90],
-            ],
-          ],
-        },
-      },
+      oracle: ATL03_ORACLE,
+      rssAoi: WORLD_AOI,
     });
   }, 300_000);
 
