@@ -22,6 +22,7 @@ import type { Bbox } from "./store/geo.js";
 import type { ChunkRefRow, ChunkRow, GranuleRow } from "./store/schema.js";
 import { runSql, type SqlResult } from "./store/sql.js";
 import { Store } from "./store/store.js";
+import { polygonOfWkb } from "./store/wkb.js";
 
 /** A query as scripts give it. */
 export interface QueryInput {
@@ -179,23 +180,6 @@ function toDate(value: Date | string | undefined, what: string): Date | undefine
   return date;
 }
 
-/** Coordinates of a WKB Polygon, or null for anything else. */
-function polygonOf(wkb: Uint8Array): GranuleInfo["geometry"] {
-  if (wkb.length < 9) return null;
-  const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
-  const le = wkb[0] === 1;
-  if (view.getUint32(1, le) !== 3) return null;
-  const coordinates: number[][][] = [];
-  let at = 9;
-  for (let r = view.getUint32(5, le); r > 0; r--) {
-    const ring: number[][] = [];
-    let n = view.getUint32(at, le);
-    for (at += 4; n > 0; n--, at += 16) ring.push([view.getFloat64(at, le), view.getFloat64(at + 8, le)]);
-    coordinates.push(ring);
-  }
-  return { type: "Polygon", coordinates };
-}
-
 function granuleInfo(g: GranuleRow): GranuleInfo {
   return {
     granule_id: g.granule_id,
@@ -213,7 +197,7 @@ function granuleInfo(g: GranuleRow): GranuleInfo {
     time_start: isoFromNs(g.time_start),
     time_end: isoFromNs(g.time_end),
     bbox: g.bbox,
-    geometry: polygonOf(g.geometry),
+    geometry: polygonOfWkb(g.geometry) ?? null,
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { basename, dirname, relative, resolve } from "node:path";
 import type { GranuleRow } from "../store/schema.js";
+import { polygonOfWkb } from "../store/wkb.js";
 
 /** STAC version written. */
 export const STAC_VERSION = "1.1.0";
@@ -214,23 +215,6 @@ export function stacCollection(input: StacInput): Record<string, unknown> {
     assets,
     links,
   };
-}
-
-/** GeoJSON Polygon of a WKB Polygon, or undefined for anything else. */
-export function polygonOfWkb(wkb: Uint8Array): { type: "Polygon"; coordinates: number[][][] } | undefined {
-  if (wkb.length < 9) return undefined;
-  const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
-  const le = wkb[0] === 1;
-  if (view.getUint32(1, le) !== 3) return undefined;
-  const coordinates: number[][][] = [];
-  let at = 9;
-  for (let r = view.getUint32(5, le); r > 0; r--) {
-    const ring: number[][] = [];
-    let n = view.getUint32(at, le);
-    for (at += 4; n > 0; n--, at += 16) ring.push([view.getFloat64(at, le), view.getFloat64(at + 8, le)]);
-    coordinates.push(ring);
-  }
-  return { type: "Polygon", coordinates };
 }
 
 /** The STAC Item of one granule: its footprint, time range and HDF5 file (size, checksum as a multihash). */

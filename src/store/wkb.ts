@@ -60,3 +60,20 @@ export function wkbPolygon(rings: ArrayLike<number>[]): Uint8Array {
   }
   return out;
 }
+
+/** GeoJSON Polygon of a WKB Polygon (either byte order), or undefined for any other geometry. */
+export function polygonOfWkb(wkb: Uint8Array): { type: "Polygon"; coordinates: number[][][] } | undefined {
+  if (wkb.length < 9) return undefined;
+  const view = new DataView(wkb.buffer, wkb.byteOffset, wkb.byteLength);
+  const le = wkb[0] === 1;
+  if (view.getUint32(1, le) !== 3) return undefined;
+  const coordinates: number[][][] = [];
+  let at = 9;
+  for (let r = view.getUint32(5, le); r > 0; r--) {
+    const ring: number[][] = [];
+    let n = view.getUint32(at, le);
+    for (at += 4; n > 0; n--, at += 16) ring.push([view.getFloat64(at, le), view.getFloat64(at + 8, le)]);
+    coordinates.push(ring);
+  }
+  return { type: "Polygon", coordinates };
+}
