@@ -11,8 +11,11 @@ import {
   sourceDatasets,
 } from "../products/index.js";
 import type { SourceOptions } from "../source/index.js";
+import { localStoreReader } from "../store/local-reader.js";
+import type { StoreReader } from "../store/reader.js";
 import type { ArrayRow } from "../store/schema.js";
-import { type SelectionMethod, selectChunks, variableType } from "../store/select.js";
+import { selectChunksParquet, variableTypeParquet } from "../store/select-parquet.js";
+import type { ChunkSelection, SelectedIndex, SelectionMethod } from "../store/selection.js";
 import type { Store } from "../store/store.js";
 import { columnName, dtypeOfColumn, parseVar } from "./columns.js";
 import { arrayKey, executePlan, type QueryStats, WINDOW_POINTS } from "./execute.js";
@@ -43,6 +46,12 @@ export interface PrepareOptions {
   windowPoints?: number;
   /** How candidate chunks are found in the index. Default {@link DEFAULT_SELECTION}. */
   selection?: SelectionMethod;
+  /**
+   * What finds the candidate chunks: "typescript" reads the part files' statistics and rows
+   * (local and remote stores), "duckdb" runs the SQL selection (local stores only; same result).
+   * Default "typescript".
+   */
+  selectWith?: "typescript" | "duckdb";
   /** How granules are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
   source?: SourceOptions;
   signal?: AbortSignal;
@@ -64,13 +73,38 @@ export interface PreparedQuery {
  */
 export const DEFAULT_SELECTION: SelectionMethod = "auto";
 
+/** A store a query reads: an open local {@link Store}, or any {@link StoreReader} (a remote store). */
+export type QueryStore = Store | StoreReader;
+
+/** The reader of a query store. */
+export function storeReader(store: QueryStore): StoreReader {
+  return "openParts" in store ? store : localStoreReader(store);
+}
+
+/** Candidate chunks with the chosen engine. */
+async function select(
+  store: QueryStore,
+  sel: ChunkSelection,
+  opts: Pick<PrepareOptions, "selectWith" | "signal">,
+): Promise<SelectedIndex> {
+  if (opts.selectWith !== "duckdb")
+    return selectChunksParquet(storeReader(store), sel, { signal: opts.signal });
+  if ("openParts" in store)
+    throw new InvalidQueryError(`${store.dir}: the DuckDB selection reads local stores only`);
+  const { selectChunks } = await import("../store/select.js");
+  return selectChunks(store, sel);
+}
+
 /**
  * The profile a query over `store` reads: `product` when given, else the store's only product;
  * undefined for a store with no granules and no product named.
  * @throws InvalidQueryError when `product` is not a registered product or not in the store, or
  * when the store holds several products and none is named (the message lists them).
  */
-export function queryProfile(store: Store, product?: string): ProductProfile | undefined {
+export function queryProfile(
+  store: Pick<StoreReader, "dir" | "products">,
+  product?: string,
+): ProductProfile | undefined {
   const present = store.products();
   if (product !== undefined) {
     const profile = registeredProfiles().find((p) => p.name === product);
@@ -160,7 +194,7 @@ function profileVariables(profile: ProductProfile, filters: Readonly<Record<stri
 
 /** Loads the store's index and plans the query; no granule is read until `run()`. */
 export async function prepareQuery(
-  store: Store,
+  store: QueryStore,
   spec: QuerySpec,
   opts: PrepareOptions = {},
 ): Promise<PreparedQuery> {
@@ -169,16 +203,21 @@ export async function prepareQuery(
   const filters = queryFilters(profile, spec);
   checkBeams(profile, spec.beams);
   if (!profile) return emptyQuery(started, spec.vars ?? []);
-  const { granules, chunks, arrays, method, coverCells } = await selectChunks(store, {
-    bboxes: spec.aoi.polygons.map((p) => p.bbox),
-    polygons: spec.aoi.polygons.map((p) => p.rings),
-    start: spec.start ? BigInt(spec.start.getTime()) * 1_000_000n : undefined,
-    end: spec.end ? BigInt(spec.end.getTime()) * 1_000_000n : undefined,
-    beams: spec.beams,
-    beamKinds: profile.beamKinds,
-    product: profile.name,
-    method: opts.selection ?? DEFAULT_SELECTION,
-  });
+  const reader = storeReader(store);
+  const { granules, chunks, arrays, method, coverCells } = await select(
+    store,
+    {
+      bboxes: spec.aoi.polygons.map((p) => p.bbox),
+      polygons: spec.aoi.polygons.map((p) => p.rings),
+      start: spec.start ? BigInt(spec.start.getTime()) * 1_000_000n : undefined,
+      end: spec.end ? BigInt(spec.end.getTime()) * 1_000_000n : undefined,
+      beams: spec.beams,
+      beamKinds: profile.beamKinds,
+      product: profile.name,
+      method: opts.selection ?? DEFAULT_SELECTION,
+    },
+    opts,
+  );
   const defaults = profileVariables(profile, filters);
   // A variable the result already has (a coordinate, a profile column of that name) is not repeated.
   const names = new Set(resultColumnNames(profile));
@@ -205,7 +244,7 @@ export async function prepareQuery(
   };
   const byKey = new Map(arrays.map((a) => [arrayKey(a.granule_id, a.path), a]));
   const listExtras = checkExtras(profile, arrays, extras);
-  const missing = await missingVariables(store, { profile, plan, arrays: byKey }, defaults, extras);
+  const missing = await missingVariables(reader, { profile, plan, arrays: byKey }, defaults, extras);
   if (missing.warnings.length > 0) stats.warnings = missing.warnings;
   return {
     plan,
@@ -313,7 +352,7 @@ function defaultTypes(profile: ProductProfile): Map<string, string> {
  * @throws InvalidQueryError for an extra variable no granule of the store has (a typo, most likely).
  */
 async function missingVariables(
-  store: Store,
+  store: StoreReader,
   q: { profile: ProductProfile; plan: ReadPlan; arrays: ReadonlyMap<string, ArrayRow> },
   defaults: readonly string[],
   extras: readonly string[],
@@ -335,7 +374,7 @@ async function missingVariables(
     }
     if (lacking.length === 0) continue;
     const paths = profile.beams.map((beam) => datasetPath(profile, beam, path));
-    dtype ??= extras.includes(v) ? await variableType(store, paths) : declared.get(v);
+    dtype ??= extras.includes(v) ? await variableTypeParquet(store, paths) : declared.get(v);
     if (dtype === undefined) {
       throw new InvalidQueryError(
         `variable ${v} is not a per-${profile.rowNoun[0]} dataset of any indexed granule`,

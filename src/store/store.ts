@@ -169,7 +169,7 @@ export class Store {
   async checkedFiles(table: StoreTable, opts: { product?: string } = {}): Promise<string[]> {
     const files = this.files(table, opts);
     // Checked together; the first bad file in manifest order is the one reported.
-    const checks = await Promise.allSettled(files.map((f) => this.#checkFile(f)));
+    const checks = await Promise.allSettled(files.map((f) => this.checkFile(f)));
     const failed = checks.find((c) => c.status === "rejected");
     if (failed) throw failed.reason;
     return files;
@@ -185,7 +185,11 @@ export class Store {
     return undefined;
   }
 
-  async #checkFile(path: string): Promise<void> {
+  /**
+   * Checks that the part file at `path` (absolute) is there with the size the manifest records.
+   * @throws StoreError naming the file: missing (saying when a later commit retired it), or resized.
+   */
+  async checkFile(path: string): Promise<void> {
     const st = await stat(path).catch((err: NodeJS.ErrnoException) => err);
     if (!(st instanceof Error)) {
       const want = this.fileStats(path);

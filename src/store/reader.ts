@@ -1,0 +1,107 @@
+/**
+ * Reading a store's part files without DuckDB: the part files a query needs, opened through a
+ * ByteSource as Parquet buffers (footer first), checked against the manifest (size, row count) with
+ * errors naming the file. The same interface serves a local folder ({@link localStoreReader}) and a
+ * remote store (remote.ts).
+ */
+import type { FileMetaData } from "hyparquet";
+import { StoreError } from "../errors.js";
+import type { ReadOptions } from "../source/index.js";
+import type { Manifest, PartFileStats, StoreTable } from "./manifest.js";
+import { type PartBuffer, prefetchFooter } from "./part-buffer.js";
+import { partitionKey } from "./parts.js";
+
+/** One open part file: its buffer and parsed footer. */
+export interface PartFile {
+  /** Path relative to the store root (`chunks/product=ATL06/month=2019-06/part-x.parquet`). */
+  path: string;
+  /** Its name in messages: an absolute path or a URL. */
+  name: string;
+  buffer: PartBuffer;
+  metadata: FileMetaData;
+}
+
+/** A store as the TypeScript selection reads it. */
+export interface StoreReader {
+  /** The store's location as the user gave it (a folder or a URL), for messages. */
+  readonly dir: string;
+  /** The manifest snapshot read. */
+  readonly manifest: Readonly<Manifest>;
+  /** Products of the visible granules, sorted by name. */
+  products(): string[];
+  /**
+   * Opens part files (relative paths), checking each against the manifest's size and row count.
+   * @throws StoreError naming the first missing, resized, unreadable or replaced file.
+   */
+  openParts(paths: readonly string[], opts?: ReadOptions): Promise<PartFile[]>;
+}
+
+/**
+ * Relative paths of the visible part files of a table in `manifest`; with `product`, only that
+ * product's `chunks` and `chunk_cells` partitions (`granules` and `arrays` are not partitioned).
+ */
+export function partPaths(
+  manifest: Readonly<Manifest>,
+  table: StoreTable,
+  opts: { product?: string } = {},
+): string[] {
+  const files = manifest.parts.flatMap((p) => p.files[table]);
+  if (opts.product === undefined || table === "granules" || table === "arrays") return files;
+  const dir = `${table}/${partitionKey("product", opts.product)}/`;
+  return files.filter((f) => f.startsWith(dir));
+}
+
+/** What the manifest records of a part file (relative path). */
+export function recordedStats(manifest: Readonly<Manifest>, path: string): PartFileStats | undefined {
+  for (const p of manifest.parts) {
+    const s = p.stats?.[path];
+    if (s) return s;
+  }
+  return undefined;
+}
+
+/** The first line of an error's message. */
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
+
+/**
+ * Reads a part file's footer and checks its row count against the manifest.
+ * @throws StoreError naming the file when it is not Parquet or holds another number of rows.
+ */
+export async function readPartFooter(
+  dir: string,
+  file: Omit<PartFile, "metadata">,
+  want: PartFileStats | undefined,
+  opts?: ReadOptions,
+): Promise<PartFile> {
+  const { parquetMetadataAsync } = await import("hyparquet");
+  let metadata: FileMetaData;
+  try {
+    await prefetchFooter(file.buffer, opts);
+    metadata = await parquetMetadataAsync(file.buffer, { parsers: PARSERS });
+  } catch (err) {
+    throw new StoreError(dir, `${file.name}: part file is not readable Parquet (${firstLine(err)})`, {
+      cause: err,
+    });
+  }
+  const rows = Number(metadata.num_rows);
+  if (want && rows !== want.rows) {
+    throw new StoreError(
+      dir,
+      `${file.name}: part file holds ${rows} rows but the manifest records ${want.rows}: it was replaced by another file; ` +
+        `run geochunks verify --store ${dir}`,
+    );
+  }
+  return { ...file, metadata };
+}
+
+/**
+ * Value parsers of the store's Parquet reads: timestamps as exact bigint nanoseconds (the default
+ * makes millisecond Dates), WKB geometry kept as bytes (the default makes GeoJSON).
+ */
+export const PARSERS = {
+  timestampFromMilliseconds: (v: bigint) => v * 1_000_000n,
+  timestampFromMicroseconds: (v: bigint) => v * 1_000n,
+  timestampFromNanoseconds: (v: bigint) => v,
+  geometryFromBytes: (b: Uint8Array) => b,
+  geographyFromBytes: (b: Uint8Array) => b,
+};

@@ -1,0 +1,313 @@
+/**
+ * Chunk selection in TypeScript over the part files' Parquet statistics: the same candidates as the
+ * DuckDB selection (select.ts), reading only footers, the row groups whose statistics can match, and
+ * the granule and array rows of the selected granules. Serves local and remote stores alike.
+ */
+import type { ColumnChunk, FileMetaData, RowGroup } from "hyparquet";
+import type { ReadOptions } from "../source/index.js";
+import type { BboxArray } from "./geo.js";
+import { PARSERS, type PartFile, partPaths, type StoreReader } from "./reader.js";
+import { arrayFromPlain, chunkFromPlain, granuleFromPlain } from "./rows.js";
+import {
+  type ChunkSelection,
+  microsecondWindow,
+  type SelectedIndex,
+  type SelectionCover,
+  selectionPlan,
+  toMicros,
+} from "./selection.js";
+
+type Plain = Record<string, unknown>;
+type Stat = { min: unknown; max: unknown };
+
+/** Columns of `chunks` tested before a row is taken. */
+const CHUNK_TEST_COLUMNS = ["chunk_id", "beam", "beam_kind", "time_start", "time_end", "bbox"];
+/** Columns of a selected chunk row (the DuckDB selection's list: no `h3_cells`). */
+const CHUNK_COLUMNS = [
+  ...CHUNK_TEST_COLUMNS,
+  "granule_id",
+  "row_start",
+  "row_count",
+  "parent_start",
+  "parent_count",
+  "geometry",
+  "footprint_error",
+  "refs",
+];
+/** Columns of a selected granule row: not its `geometry` nor its large `hierarchy`. */
+const GRANULE_COLUMNS = [
+  "granule_id",
+  "url",
+  "size",
+  "etag",
+  "mtime",
+  "product",
+  "release",
+  "orbit",
+  "track",
+  "cycle",
+  "region",
+  "attrs",
+  "time_start",
+  "time_end",
+  "bbox",
+];
+const ARRAY_COLUMNS = [
+  "granule_id",
+  "path",
+  "dtype",
+  "shape",
+  "chunk_shape",
+  "filters",
+  "fill_value",
+  "attrs",
+];
+
+/** Statistics of a column chunk by its dotted path (`bbox.xmin`), when written. */
+function statOf(group: RowGroup, path: string): Stat | undefined {
+  const c = group.columns.find((col) => col.meta_data?.path_in_schema.join(".") === path);
+  const s = c?.meta_data?.statistics;
+  const min = s?.min_value ?? s?.min;
+  const max = s?.max_value ?? s?.max;
+  return min === undefined || max === undefined ? undefined : { min, max };
+}
+
+const lessEq = (a: unknown, b: unknown) => (a as number | bigint | string) <= (b as number | bigint | string);
+
+/** Byte range [start, end) of a column chunk. */
+function chunkRange(c: ColumnChunk): [number, number] {
+  const m = c.meta_data!;
+  const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
+  return [start, start + Number(m.total_compressed_size)];
+}
+
+/** First row of each row group. */
+function groupStarts(metadata: FileMetaData): number[] {
+  const starts: number[] = [];
+  let row = 0;
+  for (const g of metadata.row_groups) {
+    starts.push(row);
+    row += Number(g.num_rows);
+  }
+  return starts;
+}
+
+/** A row group of a part file to read. */
+interface GroupRead {
+  part: PartFile;
+  group: number;
+}
+
+/**
+ * Reads `columns` of the given row groups: their column chunks are prefetched together per file
+ * (coalesced), then decoded.
+ */
+async function readGroups(reads: readonly GroupRead[], columns: readonly string[], opts?: ReadOptions) {
+  const { parquetReadObjects } = await import("hyparquet");
+  const { compressors } = await import("hyparquet-compressors");
+  const wanted = new Set(columns);
+  const byPart = new Map<PartFile, number[]>();
+  for (const r of reads) byPart.set(r.part, [...(byPart.get(r.part) ?? []), r.group]);
+  await Promise.all(
+    [...byPart].map(([part, groups]) =>
+      part.buffer.prefetch(
+        groups.flatMap((g) =>
+          part.metadata.row_groups[g]!.columns.filter((c) => wanted.has(c.meta_data!.path_in_schema[0]!)).map(
+            chunkRange,
+          ),
+        ),
+        opts,
+      ),
+    ),
+  );
+  return Promise.all(
+    reads.map(async ({ part, group }) => {
+      const start = groupStarts(part.metadata)[group]!;
+      const rows = (await parquetReadObjects({
+        file: part.buffer,
+        metadata: part.metadata,
+        columns: [...columns],
+        rowStart: start,
+        rowEnd: start + Number(part.metadata.row_groups[group]!.num_rows),
+        compressors,
+        parsers: PARSERS,
+      })) as Plain[];
+      return { part, group, rows };
+    }),
+  );
+}
+
+/** Row groups of `parts` that `keep` accepts by their statistics. */
+function groupsWhere(parts: readonly PartFile[], keep: (g: RowGroup) => boolean): GroupRead[] {
+  return parts.flatMap((part) =>
+    part.metadata.row_groups.flatMap((g, group) =>
+      Number(g.num_rows) > 0 && keep(g) ? [{ part, group }] : [],
+    ),
+  );
+}
+
+/** Whether a row group's bbox statistics can meet the box. */
+function groupMeetsBox(g: RowGroup, [xmin, ymin, xmax, ymax]: BboxArray): boolean {
+  const x0 = statOf(g, "bbox.xmin");
+  const x1 = statOf(g, "bbox.xmax");
+  const y0 = statOf(g, "bbox.ymin");
+  const y1 = statOf(g, "bbox.ymax");
+  return (
+    (!x0 || (x0.min as number) <= xmax) &&
+    (!x1 || (x1.max as number) >= xmin) &&
+    (!y0 || (y0.min as number) <= ymax) &&
+    (!y1 || (y1.max as number) >= ymin)
+  );
+}
+
+const rowMeetsBox = (b: { xmin: number; ymin: number; xmax: number; ymax: number }, box: BboxArray) =>
+  b.xmin <= box[2] && b.xmax >= box[0] && b.ymin <= box[3] && b.ymax >= box[1];
+
+/** Chunk ids with a cell in the cover, from the row groups of `chunk_cells` whose cell range holds one. */
+async function coveredChunkIds(parts: readonly PartFile[], cells: readonly bigint[], opts?: ReadOptions) {
+  const set = new Set(cells);
+  const anyIn = (lo: bigint, hi: bigint) => {
+    // First cover cell >= lo (cells are sorted).
+    let a = 0;
+    let b = cells.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (cells[m]! < lo) a = m + 1;
+      else b = m;
+    }
+    return a < cells.length && cells[a]! <= hi;
+  };
+  const reads = groupsWhere(parts, (g) => {
+    const s = statOf(g, "h3_cell");
+    return !s || anyIn(BigInt(s.min as bigint), BigInt(s.max as bigint));
+  });
+  const ids = new Set<string>();
+  for (const { rows } of await readGroups(reads, ["h3_cell", "chunk_id"], opts))
+    for (const r of rows) if (set.has(BigInt(r.h3_cell as bigint))) ids.add(r.chunk_id as string);
+  return ids;
+}
+
+/** The row test of the chunk selection: the DuckDB WHERE clause of select.ts, row by row. */
+function chunkTest(sel: ChunkSelection, cover: SelectionCover | undefined, inCells: Set<string> | undefined) {
+  const near = cover ? sel.bboxes.filter((_, i) => cover.covered[i]) : [];
+  const rest = cover ? sel.bboxes.filter((_, i) => !cover.covered[i]) : sel.bboxes;
+  const { startUs, endUs } = microsecondWindow(sel);
+  const beams = sel.beams ?? [];
+  const kinds = beams.filter((b) => sel.beamKinds?.includes(b));
+  const names = beams.filter((b) => !kinds.includes(b));
+  const groupTest = (g: RowGroup) => {
+    if (![...near, ...rest].some((box) => groupMeetsBox(g, box))) return false;
+    const te = statOf(g, "time_end");
+    const ts = statOf(g, "time_start");
+    if (startUs !== undefined && te && toMicros(te.max as bigint) < startUs) return false;
+    if (endUs !== undefined && ts && toMicros(ts.min as bigint) >= endUs) return false;
+    return true;
+  };
+  const rowTest = (r: Plain) => {
+    const b = r.bbox as { xmin: number; ymin: number; xmax: number; ymax: number };
+    const spatial =
+      (near.some((box) => rowMeetsBox(b, box)) && inCells!.has(r.chunk_id as string)) ||
+      rest.some((box) => rowMeetsBox(b, box));
+    if (!spatial) return false;
+    if (startUs !== undefined && toMicros(r.time_end as bigint) < startUs) return false;
+    if (endUs !== undefined && toMicros(r.time_start as bigint) >= endUs) return false;
+    if (beams.length > 0 && !names.includes(r.beam as string) && !kinds.includes(r.beam_kind as string))
+      return false;
+    return true;
+  };
+  return { groupTest, rowTest };
+}
+
+/** Rows of `parts` whose `granule_id` is in `ids`, reading only row groups whose id range holds one. */
+async function rowsOfGranules(
+  parts: readonly PartFile[],
+  ids: readonly string[],
+  columns: readonly string[],
+  opts?: ReadOptions,
+): Promise<Plain[]> {
+  const sorted = [...ids].sort();
+  const reads = groupsWhere(parts, (g) => {
+    const s = statOf(g, "granule_id");
+    return !s || sorted.some((id) => lessEq(s.min, id) && lessEq(id, s.max));
+  });
+  const wanted = new Set(ids);
+  return (await readGroups(reads, columns, opts)).flatMap(({ rows }) =>
+    rows.filter((r) => wanted.has(r.granule_id as string)),
+  );
+}
+
+/**
+ * Finds the candidate chunks of a query from the part files' statistics and rows, without DuckDB:
+ * the same rows as `selectChunks` of select.ts (the bbox and H3 paths, time window, beams, product
+ * partitions), then the rows of `granules` and `arrays` of the selected granules.
+ * @throws StoreError naming a part file that is missing, resized, unreadable or holds other rows.
+ */
+export async function selectChunksParquet(
+  reader: StoreReader,
+  sel: ChunkSelection,
+  opts: ReadOptions = {},
+): Promise<SelectedIndex> {
+  const { manifest } = reader;
+  if (manifest.parts.length === 0) return { granules: [], chunks: [], arrays: [], method: "bbox" };
+  const { method, cover } = await selectionPlan(sel, manifest.h3_resolution);
+  const scope = { product: sel.product };
+  const chunkPaths = partPaths(manifest, "chunks", scope);
+  const coverCells = cover?.cells.length;
+  if (chunkPaths.length === 0) return { granules: [], chunks: [], arrays: [], method, coverCells };
+  const cellPaths = method === "h3" ? partPaths(manifest, "chunk_cells", scope) : [];
+  const granulePaths = partPaths(manifest, "granules");
+  const arrayPaths = partPaths(manifest, "arrays");
+  // Every file the selection may read is checked (size, footer rows) before any row is taken.
+  const opened = await reader.openParts([...chunkPaths, ...cellPaths, ...granulePaths, ...arrayPaths], opts);
+  const take = (n: number, from: number) => opened.slice(from, from + n);
+  const chunkParts = take(chunkPaths.length, 0);
+  const cellParts = take(cellPaths.length, chunkPaths.length);
+  const granuleParts = take(granulePaths.length, chunkPaths.length + cellPaths.length);
+  const arrayParts = opened.slice(chunkPaths.length + cellPaths.length + granulePaths.length);
+
+  const inCells = cover ? await coveredChunkIds(cellParts, cover.cells, opts) : undefined;
+  const { groupTest, rowTest } = chunkTest(sel, cover, inCells);
+  const tested = await readGroups(groupsWhere(chunkParts, groupTest), CHUNK_TEST_COLUMNS, opts);
+  const hits = tested.filter((t) => t.rows.some(rowTest));
+  const chunks: Plain[] = [];
+  for (const { rows } of await readGroups(hits, CHUNK_COLUMNS, opts))
+    for (const r of rows) if (rowTest(r)) chunks.push(r);
+  const selected = chunks.map(chunkFromPlain);
+  const ids = [...new Set(selected.map((c) => c.granule_id))];
+  if (ids.length === 0) return { granules: [], chunks: selected, arrays: [], method, coverCells };
+  const [granules, arrays] = await Promise.all([
+    rowsOfGranules(granuleParts, ids, GRANULE_COLUMNS, opts),
+    rowsOfGranules(arrayParts, ids, ARRAY_COLUMNS, opts),
+  ]);
+  return {
+    granules: granules.map(granuleFromPlain),
+    chunks: selected,
+    arrays: arrays.map(arrayFromPlain),
+    method,
+    coverCells,
+  };
+}
+
+/**
+ * The element type (HDF5 dtype) of a dataset at any of `paths` in any granule of the store, or
+ * undefined when no granule has one (the TypeScript twin of select.ts's `variableType`).
+ */
+export async function variableTypeParquet(
+  reader: StoreReader,
+  paths: readonly string[],
+  opts: ReadOptions = {},
+): Promise<string | undefined> {
+  if (reader.manifest.parts.length === 0 || paths.length === 0) return undefined;
+  const parts = await reader.openParts(partPaths(reader.manifest, "arrays"), opts);
+  const wanted = new Set(paths);
+  const sorted = [...paths].sort();
+  const reads = groupsWhere(parts, (g) => {
+    const s = statOf(g, "path");
+    return !s || sorted.some((p) => lessEq(s.min, p) && lessEq(p, s.max));
+  });
+  for (const { rows } of await readGroups(reads, ["path", "dtype"], opts)) {
+    const hit = rows.find((r) => wanted.has(r.path as string));
+    if (hit) return String(hit.dtype);
+  }
+  return undefined;
+}

@@ -1,0 +1,173 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seededRandom, syntheticBatch } from "../../fixtures/index/synthetic-index.js";
+import { parseAoi } from "../../src/query/aoi.js";
+import { localStoreReader } from "../../src/store/local-reader.js";
+import { mergeBatches, type StoreBatch } from "../../src/store/parts.js";
+import type { ArrayRow } from "../../src/store/schema.js";
+import { selectChunks, variableType } from "../../src/store/select.js";
+import { selectChunksParquet, variableTypeParquet } from "../../src/store/select-parquet.js";
+import type { ChunkSelection, SelectedIndex } from "../../src/store/selection.js";
+import { Store } from "../../src/store/store.js";
+
+/** A few array rows per granule, so the arrays path is exercised too. */
+function withArrays(batch: StoreBatch): StoreBatch {
+  const arrays: ArrayRow[] = batch.granules.flatMap((g) =>
+    ["gt1l", "gt2r"].flatMap((beam) =>
+      ["latitude", "h_li"].map((v) => ({
+        granule_id: g.granule_id,
+        path: `/${beam}/land_ice_segments/${v}`,
+        dtype: v === "h_li" ? "<f4" : "<f8",
+        shape: [140000],
+        chunk_shape: [10000],
+        filters: "[]",
+        fill_value: "null",
+        attrs: "{}",
+      })),
+    ),
+  );
+  return { ...batch, arrays };
+}
+
+/** Nanoseconds as DuckDB reads a nanosecond timestamp: truncated to whole microseconds. */
+const micros = (ns: bigint) => (ns / 1000n) * 1000n;
+
+/**
+ * Selections sorted by id, for comparison (DuckDB's scan order is its own), times truncated to
+ * microseconds as DuckDB returns them (the TypeScript path keeps the stored nanoseconds).
+ */
+function sorted(r: SelectedIndex) {
+  const by =
+    <T>(key: (x: T) => string) =>
+    (a: T, b: T) =>
+      key(a).localeCompare(key(b));
+  const times = <T extends { time_start: bigint; time_end: bigint }>(x: T): T => ({
+    ...x,
+    time_start: micros(x.time_start),
+    time_end: micros(x.time_end),
+  });
+  return {
+    method: r.method,
+    coverCells: r.coverCells,
+    chunks: [...r.chunks].sort(by((c) => c.chunk_id)).map(times),
+    granules: [...r.granules].sort(by((g) => g.granule_id)).map(times),
+    arrays: [...r.arrays].sort(by((a) => `${a.granule_id} ${a.path}`)),
+  };
+}
+
+const selection = (aoi: string, extra: Partial<ChunkSelection> = {}): ChunkSelection => {
+  const parsed = parseAoi(aoi);
+  return {
+    bboxes: parsed.polygons.map((p) => p.bbox),
+    polygons: parsed.polygons.map((p) => p.rings),
+    ...extra,
+  };
+};
+
+let dir: string;
+let store: Store;
+
+describe("the TypeScript selection equals the DuckDB selection", () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-select-ts-"));
+    const random = seededRandom(11);
+    store = await Store.open(join(dir, "store"), { create: true });
+    // Two commits (two part sets) and two products, so partitions and several files are read.
+    await store.commit(
+      withArrays(mergeBatches(Array.from({ length: 12 }, (_, g) => syntheticBatch(g, random)))),
+    );
+    await store.commit(
+      withArrays(
+        mergeBatches(
+          Array.from({ length: 4 }, (_, g) => syntheticBatch(100 + g, random, { product: "ATL08" })),
+        ),
+      ),
+    );
+    await store.commit(
+      withArrays(mergeBatches(Array.from({ length: 8 }, (_, g) => syntheticBatch(30 + g, random)))),
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const cases: [string, ChunkSelection][] = [
+    ["greenland box, auto (h3)", selection("-45.38,62.63,-44.62,62.98", { product: "ATL06" })],
+    ["5 km box, h3", selection("-45.05,62.78,-44.95,62.83", { product: "ATL06", method: "h3" })],
+    ["greenland box, bbox", selection("-45.38,62.63,-44.62,62.98", { product: "ATL06", method: "bbox" })],
+    ["large box, auto (bbox)", selection("-50,60,-38,66", { product: "ATL06" })],
+    ["strip polygon, every product", selection("POLYGON ((-50 60, -49 60, -40 66, -41 66, -50 60))")],
+    ["world, every product", selection("-180,-90,180,90")],
+    [
+      "time window at nanosecond edges, beams by name and kind",
+      selection("-50,60,-38,66", {
+        product: "ATL06",
+        // Granule g's chunks span [g e12, g e12 + 1e9] ns: cut inside microseconds at both ends.
+        start: 4n * 10n ** 12n + 10n ** 9n + 500n,
+        end: 34n * 10n ** 12n + 700n,
+        beams: ["gt1l", "weak"],
+        beamKinds: ["strong", "weak"],
+      }),
+    ],
+    ["a box with no chunk", selection("100,-10,101,-9", { product: "ATL06" })],
+    ["ATL08 partition only", selection("-50,60,-38,66", { product: "ATL08", method: "h3" })],
+  ];
+  for (const [name, sel] of cases) {
+    it(name, async () => {
+      const duck = sorted(await selectChunks(store, sel));
+      const ts = sorted(await selectChunksParquet(localStoreReader(store), sel));
+      // node's deep equality: vitest's is minutes on a thousand rows of byte arrays.
+      if (!isDeepStrictEqual(ts, duck)) {
+        const i = ts.chunks.findIndex((c, k) => !isDeepStrictEqual(c, duck.chunks[k]));
+        expect({ ...ts, chunks: ts.chunks[i] }).toEqual({ ...duck, chunks: duck.chunks[i] });
+      }
+      expect(isDeepStrictEqual(ts, duck)).toBe(true);
+      if (name !== "a box with no chunk") expect(duck.chunks.length).toBeGreaterThan(0);
+    });
+  }
+
+  it("finds variable types as the DuckDB path does", async () => {
+    for (const paths of [["/gt2r/land_ice_segments/h_li"], ["/gt3l/land_ice_segments/none"]]) {
+      expect(await variableTypeParquet(localStoreReader(store), paths)).toBe(
+        await variableType(store, paths),
+      );
+    }
+    expect(await variableTypeParquet(localStoreReader(store), ["/gt2r/land_ice_segments/h_li"])).toBe("<f4");
+  });
+
+  it("keeps the granules' nanoseconds, which DuckDB truncates to microseconds", async () => {
+    const sel = selection("-50,60,-38,66", { product: "ATL06" });
+    const ts = await selectChunksParquet(localStoreReader(store), sel);
+    // The synthetic granules end 1 ns after the epoch.
+    expect(ts.granules[0]!.time_end).toBe(1n);
+    expect((await selectChunks(store, sel)).granules[0]!.time_end).toBe(0n);
+  });
+
+  it("keeps the store's integrity checks, naming the file", async () => {
+    const copy = join(dir, "copy");
+    cpSync(join(dir, "store"), copy, { recursive: true });
+    const opened = await Store.open(copy);
+    const [a, b] = opened.files("chunks", { product: "ATL06" });
+    const sel = selection("-50,60,-38,66", { product: "ATL06" });
+    const check = () => selectChunksParquet(localStoreReader(opened), sel);
+    const name = (f: string) => f.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    const original = readFileSync(b!);
+    truncateSync(b!, 100);
+    await expect(check()).rejects.toThrow(
+      new RegExp(`^${name(b!)}: part file is 100 bytes but the manifest records ${original.length}`),
+    );
+    rmSync(b!);
+    await expect(check()).rejects.toThrow(
+      new RegExp(`^${name(b!)}: part file listed in the manifest is missing`),
+    );
+    // Same size, other bytes: not Parquet.
+    writeFileSync(b!, Buffer.alloc(original.length, 7));
+    await expect(check()).rejects.toThrow(new RegExp(`^${name(b!)}: part file is not readable Parquet`));
+    writeFileSync(b!, original);
+    await expect(check()).resolves.toBeDefined();
+    // A valid part of another row count padded to the recorded size: the footer's rows differ.
+    const other = readFileSync(a!);
+    expect(other.length).not.toBe(original.length);
+  });
+});
