@@ -182,6 +182,12 @@ export async function exportKerchunk(
 export interface ExportStacOptions {
   /** The collection file to write. */
   out: string;
+  /**
+   * Where the store is published (a URL without a trailing slash), when the store given is a local
+   * copy of it: the table assets point there and the default id takes its last name. Default: the
+   * store's folder.
+   */
+  location?: string;
   /** Folder for one Item per granule; none when absent. */
   items?: string;
   /** Collection id. Default `geochunks-<store folder name>`. */
@@ -220,7 +226,7 @@ async function multihashOf(
 }
 
 /** The index tables as the collection lists them: columns and row counts from DuckDB. */
-async function tableInfos(store: Store): Promise<StoreTableInfo[]> {
+async function tableInfos(store: Store, location?: string): Promise<StoreTableInfo[]> {
   const out: StoreTableInfo[] = [];
   for (const name of STORE_TABLES) {
     const columns = await runSql(store, `DESCRIBE ${name}`);
@@ -228,7 +234,7 @@ async function tableInfos(store: Store): Promise<StoreTableInfo[]> {
     const geometry = columns.rows.some((r) => r.column_name === "geometry") ? "geometry" : undefined;
     out.push({
       name,
-      href: join(store.dir, name),
+      href: location ? `${location}/${name}` : join(store.dir, name),
       columns: columns.rows
         .filter((r) => !["product", "month"].includes(String(r.column_name)) || name === "granules")
         .map((r) => ({ name: String(r.column_name), type: String(r.column_type) })),
@@ -255,7 +261,8 @@ export async function exportStac(
   const beams = (await runSql(opened, "SELECT DISTINCT beam FROM chunks ORDER BY beam")).rows.map((r) =>
     String(r.beam),
   );
-  const id = opts.id ?? `geochunks-${basename(resolve(opened.dir))}`;
+  const id =
+    opts.id ?? `geochunks-${opts.location ? basename(opts.location) : basename(resolve(opened.dir))}`;
   const products = [...new Set(granules.map((g) => g.product))].sort();
   const collection = stacCollection({
     id,
@@ -265,7 +272,7 @@ export async function exportStac(
     out: opts.out,
     granules,
     beams,
-    tables: await tableInfos(opened),
+    tables: await tableInfos(opened, opts.location),
     virtualStores: opts.virtualStores,
     region: opts.region,
     requesterPays: opts.requesterPays,

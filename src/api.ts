@@ -19,9 +19,11 @@ import {
 import { batchRows, isoFromNs, type ResultRow } from "./query/rows.js";
 import type { SourceOptions } from "./source/index.js";
 import type { Bbox } from "./store/geo.js";
+import { openLocalStoreReader } from "./store/local-reader.js";
+import { isRemoteStore, openRemoteStore } from "./store/remote.js";
 import type { ChunkRefRow, ChunkRow, GranuleRow } from "./store/schema.js";
-import { runSql, type SqlResult } from "./store/sql.js";
-import { Store } from "./store/store.js";
+import type { SqlResult } from "./store/sql.js";
+import type { Store } from "./store/store.js";
 import { polygonOfWkb } from "./store/wkb.js";
 
 /** A query as scripts give it. */
@@ -244,19 +246,47 @@ export function toAoi(aoi: QueryInput["aoi"], source = "AOI", opts: ToAoiOptions
   return parseAoi(JSON.stringify(aoi), { source, crs: opts.crs });
 }
 
+/** Options of {@link openStore} for a remote store (`s3://`, `https://`). */
+export interface OpenStoreOptions {
+  /** How the store's objects are opened: S3 region, endpoint and credentials, HTTP options, token. */
+  source?: SourceOptions;
+  /**
+   * Folder of the disk cache of what was read from a remote store (validated by ETag); default
+   * none: ranges are kept in memory, and `sql` and `granules` copy the store's part files into a
+   * folder under the system's temporary directory.
+   */
+  cacheDir?: string;
+}
+
 /**
- * Opens the store in `dir` for queries and SQL.
+ * Opens the store in `dir` for queries and SQL: a local folder, or a remote store read-only at
+ * `s3://bucket/prefix` or `https://host/prefix`. Queries read only the manifest, part footers
+ * and the row groups their selection needs; `sql` and `granules` of a remote store copy its part
+ * files into the cache first (DuckDB reads local files only here).
  * @throws StoreError when `dir` holds no store.
  * @example
  * const store = await openStore("idx");
  * for await (const batch of store.query({ aoi: "-45.4,62.6,-44.6,63.0" })) console.log(batch.numRows);
  */
-export async function openStore(dir: string): Promise<GeochunksStore> {
-  const store = await Store.open(dir);
+export async function openStore(dir: string, opts: OpenStoreOptions = {}): Promise<GeochunksStore> {
+  const remote = isRemoteStore(dir) ? await openRemoteStore(dir, opts) : undefined;
+  const store = remote ?? (await openLocalStoreReader(dir));
+  let local: Promise<Store> | undefined;
+  // DuckDB and the Arrow reader need local files: a remote store's parts are mirrored first.
+  const whole = () => {
+    local ??= (async () => {
+      const { Store } = await import("./store/store.js");
+      return Store.open(remote ? await remote.mirror() : dir);
+    })();
+    return local;
+  };
   return {
     dir,
-    granules: async () => (await store.granules()).map(granuleInfo),
-    sql: (text) => runSql(store, text),
+    granules: async () => (await (await whole()).granules()).map(granuleInfo),
+    sql: async (text) => {
+      const { runSql } = await import("./store/sql.js");
+      return runSql(await whole(), text);
+    },
     query(input) {
       const aoi = toAoi(input.aoi);
       const start = toDate(input.start, "start");

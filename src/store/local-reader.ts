@@ -1,11 +1,13 @@
 /** The {@link StoreReader} of a store in a local folder: part files read with positioned reads. */
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { StoreError } from "../errors.js";
 import type { ByteSource } from "../source/index.js";
+import { type Manifest, readManifest } from "./manifest.js";
 import { partBuffer } from "./part-buffer.js";
+import { checkPartFile } from "./part-check.js";
 import { type PartFile, readPartFooter, recordedStats, type StoreReader } from "./reader.js";
-import type { Store } from "./store.js";
 
 /** A byte source over a local file that opens it for each read (no handle to close afterwards). */
 function fileSource(path: string, size: number): ByteSource {
@@ -25,27 +27,48 @@ function fileSource(path: string, size: number): ByteSource {
   };
 }
 
-/** The reader of an open local store: sizes checked with `stat` ({@link Store.checkFile}), footers read. */
-export function localStoreReader(store: Store): StoreReader {
+/** The reader of the store in `dir` at the manifest snapshot `manifest`. */
+function readerOf(dir: string, manifest: Readonly<Manifest>): StoreReader {
   return {
-    dir: store.dir,
-    manifest: store.manifest,
-    products: () => store.products(),
+    dir,
+    manifest,
+    products: () => [...new Set(Object.values(manifest.granules).map((g) => g.product))].sort(),
     async openParts(paths, opts) {
-      const files = paths.map((p) => join(store.dir, p));
+      const files = paths.map((p) => join(dir, p));
       // Checked together; the first bad file in manifest order is the one reported.
-      const checks = await Promise.allSettled(files.map((f) => store.checkFile(f)));
+      const checks = await Promise.allSettled(files.map((f) => checkPartFile(dir, manifest, f)));
       const failed = checks.find((c) => c.status === "rejected");
       if (failed) throw failed.reason;
-      const { stat } = await import("node:fs/promises");
       return Promise.all(
         paths.map(async (path, i): Promise<PartFile> => {
           const name = files[i]!;
           const size = (await stat(name)).size;
           const buffer = partBuffer(fileSource(name, size), size, { signal: opts?.signal });
-          return readPartFooter(store.dir, { path, name, buffer }, recordedStats(store.manifest, path), opts);
+          return readPartFooter(dir, { path, name, buffer }, recordedStats(manifest, path), opts);
         }),
       );
     },
   };
+}
+
+/** The reader of an open local store, at its manifest snapshot. */
+export function localStoreReader(store: { dir: string; manifest: Readonly<Manifest> }): StoreReader {
+  return readerOf(store.dir, store.manifest);
+}
+
+/**
+ * Opens the store in the folder `dir` for reading (its manifest only; no Parquet library loaded).
+ * @throws StoreError when there is no store there or it is not a geochunks store of this version.
+ */
+export async function openLocalStoreReader(dir: string): Promise<StoreReader> {
+  const manifest = await readManifest(dir);
+  if (manifest) return readerOf(dir, manifest);
+  const exists = await stat(dir).then(
+    () => true,
+    () => false,
+  );
+  throw new StoreError(
+    dir,
+    `${dir}: ${exists ? "no manifest.json: not a geochunks store" : "no such store"}`,
+  );
 }

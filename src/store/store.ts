@@ -18,6 +18,7 @@ import {
   writeManifest,
 } from "./manifest.js";
 import { readParquetFile } from "./parquet.js";
+import { checkPartFile } from "./part-check.js";
 import {
   mergeBatches,
   partitionKey,
@@ -189,31 +190,8 @@ export class Store {
    * Checks that the part file at `path` (absolute) is there with the size the manifest records.
    * @throws StoreError naming the file: missing (saying when a later commit retired it), or resized.
    */
-  async checkFile(path: string): Promise<void> {
-    const st = await stat(path).catch((err: NodeJS.ErrnoException) => err);
-    if (!(st instanceof Error)) {
-      const want = this.fileStats(path);
-      if (want && st.size !== want.bytes) {
-        throw new StoreError(
-          this.dir,
-          `${path}: part file is ${st.size} bytes but the manifest records ${want.bytes}: it was truncated, ` +
-            `extended or replaced; run geochunks verify --store ${this.dir}`,
-        );
-      }
-      return;
-    }
-    if (st.code !== "ENOENT") {
-      throw new StoreError(this.dir, `${path}: cannot read the part file (${st.code})`, { cause: st });
-    }
-    const now = await readManifest(this.dir).catch(() => undefined);
-    const gen = (m: Manifest | undefined) => m?.generation ?? 0;
-    const later =
-      now && gen(now) !== gen(this.#manifest)
-        ? `; the store has moved on (generation ${gen(this.#manifest)} -> ${gen(now)}) and the part was retired and removed: reopen the store`
-        : "";
-    throw new StoreError(this.dir, `${path}: part file listed in the manifest is missing${later}`, {
-      cause: st,
-    });
+  checkFile(path: string): Promise<void> {
+    return checkPartFile(this.dir, this.#manifest, path);
   }
 
   /** Products of the visible granules, sorted by name. */

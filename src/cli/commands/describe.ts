@@ -1,6 +1,8 @@
 /** `geochunks describe --store DIR [--json]`: what a store holds and which variables a query can ask for. */
 import type { StoreSummary, VariableSummary } from "../../store/describe.js";
+import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { addOptions, type Command, examples, type Io } from "../program.js";
+import { CACHE_OPTION, cacheDirOf, localStoreFolder, STORE_MEANING } from "../store-location.js";
 
 /** Adds `describe` to the program. */
 export function describeCommand(program: Command, io: Io): void {
@@ -11,19 +13,23 @@ export function describeCommand(program: Command, io: Io): void {
         "`query --vars` can ask for, with its dtype, units and long name",
     );
   addOptions(command, [
-    { flags: "--store <dir>", meaning: "the store folder", required: true, example: "--store idx" },
+    { flags: "--store <dir>", meaning: STORE_MEANING, required: true, example: "--store idx" },
     {
       flags: "--json",
       meaning: "print one JSON object; times also as integer nanoseconds in strings",
       default: "text",
       example: "--json",
     },
+    ...SOURCE_OPTIONS,
+    CACHE_OPTION,
   ]);
   examples(command, ["geochunks describe --store idx", "geochunks describe --store idx --json"]);
-  command.action(async (opts: { store: string; json?: boolean }) => {
+  command.action(async (opts: { store: string; json?: boolean; cacheDir?: string }) => {
     const { Store } = await import("../../store/store.js");
     const { describeStore } = await import("../../store/describe.js");
-    const summary = await describeStore(await Store.open(opts.store));
+    const source = withWarnings(sourceOptionsFrom(sourceFlagsOf(opts)), io);
+    const dir = await localStoreFolder(opts.store, { source, cacheDir: cacheDirOf(opts.cacheDir) });
+    const summary = await describeStore(await Store.open(dir));
     io.out(opts.json ? JSON.stringify(summaryJson(summary)) : summaryText(summary).join("\n"));
   });
 }

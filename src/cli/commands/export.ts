@@ -3,10 +3,12 @@ import { registeredProfiles } from "../../products/index.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io, integerIn, list, type OptionSpec } from "../program.js";
+import { CACHE_OPTION, cacheDirOf, localStoreFolder } from "../store-location.js";
 import { aoiText } from "./query.js";
 
 interface SelectionFlags extends Record<string, unknown> {
   store: string;
+  cacheDir?: string;
   polygon?: string;
   crs?: string;
   start?: string;
@@ -28,10 +30,13 @@ function selectionOptions(): OptionSpec[] {
   return [
     {
       flags: "--store <dir>",
-      meaning: "the store made by `geochunks index`",
+      meaning:
+        "the store made by `geochunks index`: a folder, or read-only s3://bucket/prefix or https://host/prefix " +
+        "(its part files are copied into the cache first)",
       required: true,
       example: "--store idx",
     },
+    CACHE_OPTION,
     {
       flags: "--polygon <aoi>",
       meaning:
@@ -166,11 +171,13 @@ async function runIcechunk(values: IcechunkFlags, io: Io): Promise<void> {
     );
   const selection = await selectionOf(values);
   const { exportIcechunk } = await import("../../api-exports.js");
-  const commit = await exportIcechunk(values.store, {
+  const source = withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io);
+  const store = await localStoreFolder(values.store, { source, cacheDir: cacheDirOf(values.cacheDir) });
+  const commit = await exportIcechunk(store, {
     ...selection,
     repo: values.repo,
     inlineThreshold: values.inlineThreshold,
-    source: withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io),
+    source,
   });
   for (const s of commit.skipped) io.err(`warning: ${s}`);
   if (commit.granules.length === 0)
@@ -207,12 +214,14 @@ async function runKerchunk(values: KerchunkFlags, io: Io): Promise<void> {
   kerchunkLayout(values.out);
   const selection = await selectionOf(values);
   const { exportKerchunk } = await import("../../api-exports.js");
-  const report = await exportKerchunk(values.store, {
+  const source = withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io);
+  const store = await localStoreFolder(values.store, { source, cacheDir: cacheDirOf(values.cacheDir) });
+  const report = await exportKerchunk(store, {
     ...selection,
     out: values.out,
     inlineThreshold: values.inlineThreshold,
     recordSize: values.recordSize,
-    source: withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io),
+    source,
   });
   for (const s of report.skipped) io.err(`warning: ${s}`);
   if (report.partial.length > 0)

@@ -7,9 +7,11 @@ import { type FilterValue, type ProductProfile, registeredProfiles } from "../..
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io, integerIn, list, oneOf } from "../program.js";
+import { CACHE_OPTION, cacheDirOf } from "../store-location.js";
 
 interface QueryFlags extends Record<string, unknown> {
   store: string;
+  cacheDir?: string;
   polygon: string;
   out?: string;
   format?: string;
@@ -40,7 +42,8 @@ export function queryCommand(program: Command, io: Io): void {
   addOptions(command, [
     {
       flags: "--store <dir>",
-      meaning: "the store made by `geochunks index`",
+      meaning:
+        "the store made by `geochunks index`: a folder, or read-only s3://bucket/prefix or https://host/prefix",
       required: true,
       example: "--store idx",
     },
@@ -137,6 +140,7 @@ export function queryCommand(program: Command, io: Io): void {
       example: "--dry-run",
     },
     ...SOURCE_OPTIONS,
+    CACHE_OPTION,
   ]);
   examples(command, [
     "geochunks query --store idx --polygon examples/greenland.geojson --out out/greenland.parquet --stats",
@@ -232,7 +236,11 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
   // The engine loads only when a query runs, so help and argument errors answer at once.
   const { openStore, toAoi } = await import("../../api.js");
   const aoi = toAoi(text, source, { crs: values.crs });
-  const store = await openStore(values.store);
+  const sourceOptions = withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io);
+  const store = await openStore(values.store, {
+    source: sourceOptions,
+    cacheDir: cacheDirOf(values.cacheDir),
+  });
   const result = store.query({
     aoi,
     start: values.start,
@@ -244,7 +252,7 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
     quality: values.quality ?? false,
     filters: filterValues(values),
     granuleConcurrency: values.concurrency,
-    source: withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io),
+    source: sourceOptions,
   });
   if (dryRun) {
     const plan = await result.plan();

@@ -1,9 +1,13 @@
 /** `geochunks sql --store DIR "SQL"`: DuckDB over the store's tables. */
+
+import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io, oneOf } from "../program.js";
+import { CACHE_OPTION, cacheDirOf, localStoreFolder, STORE_MEANING } from "../store-location.js";
 
 interface SqlFlags {
   store: string;
+  cacheDir?: string;
   format?: "table" | "csv" | "json";
   view?: string[];
 }
@@ -18,7 +22,12 @@ export function sqlCommand(program: Command, io: Io): void {
     )
     .argument("<sql>", "one SQL statement");
   addOptions(command, [
-    { flags: "--store <dir>", meaning: "the store folder", required: true, example: "--store idx" },
+    {
+      flags: "--store <dir>",
+      meaning: `${STORE_MEANING}; a remote store's part files are copied into the cache first`,
+      required: true,
+      example: "--store idx",
+    },
     {
       flags: "--format <format>",
       meaning: "output: an aligned table, CSV with a header, or JSON rows",
@@ -33,6 +42,8 @@ export function sqlCommand(program: Command, io: Io): void {
       example: "--view result=out/greenland.parquet",
       repeat: true,
     },
+    ...SOURCE_OPTIONS,
+    CACHE_OPTION,
   ]);
   examples(command, [
     'geochunks sql --store idx "SELECT cycle, count(*) AS granules FROM granules GROUP BY cycle ORDER BY cycle"',
@@ -41,7 +52,12 @@ export function sqlCommand(program: Command, io: Io): void {
   command.action(async (sql: string, opts: SqlFlags) => {
     const { Store } = await import("../../store/store.js");
     const { formatSqlResult, runSql } = await import("../../store/sql.js");
-    const store = await Store.open(opts.store);
+    const source = withWarnings(
+      sourceOptionsFrom(sourceFlagsOf(opts as unknown as Record<string, unknown>)),
+      io,
+    );
+    const dir = await localStoreFolder(opts.store, { source, cacheDir: cacheDirOf(opts.cacheDir) });
+    const store = await Store.open(dir);
     const views: Record<string, string> = {};
     for (const v of opts.view ?? []) {
       const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(v);

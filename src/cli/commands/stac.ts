@@ -1,9 +1,19 @@
 /** `geochunks stac --store DIR --out collection.json [--items DIR]`: a STAC Collection of a store. */
+
+import { sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io } from "../program.js";
+import {
+  CACHE_OPTION,
+  cacheDirOf,
+  isRemoteLocation,
+  localStoreFolder,
+  STORE_MEANING,
+} from "../store-location.js";
 
 interface StacFlags {
   store: string;
+  cacheDir?: string;
   out: string;
   items?: string;
   id?: string;
@@ -22,7 +32,13 @@ export function stacCommand(program: Command, io: Io): void {
         "cycles, the index tables as GeoParquet assets, exported virtual stores, and optionally one Item per granule",
     );
   addOptions(command, [
-    { flags: "--store <dir>", meaning: "the store folder", required: true, example: "--store idx" },
+    {
+      flags: "--store <dir>",
+      meaning: `${STORE_MEANING}; a remote store's tables are listed at their URLs (credentials from the environment)`,
+      required: true,
+      example: "--store idx",
+    },
+    CACHE_OPTION,
     {
       flags: "--out <file>",
       meaning: "the collection file (JSON)",
@@ -92,7 +108,11 @@ async function virtualStore(path: string) {
 async function runStac(values: StacFlags, io: Io): Promise<void> {
   const virtualStores = await Promise.all((values.virtual ?? []).map(virtualStore));
   const { exportStac } = await import("../../api-exports.js");
-  const report = await exportStac(values.store, {
+  const remote = isRemoteLocation(values.store);
+  const source = withWarnings(sourceOptionsFrom(sourceFlagsOf({})), io);
+  const store = await localStoreFolder(values.store, { source, cacheDir: cacheDirOf(values.cacheDir) });
+  const report = await exportStac(store, {
+    ...(remote ? { location: values.store.replace(/\/+$/, "") } : {}),
     out: values.out,
     items: values.items,
     id: values.id,
