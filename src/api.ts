@@ -1,8 +1,7 @@
 /** The library API: the command line's capabilities for scripts. */
-import { type RecordBatch, type Schema, Table } from "apache-arrow";
+import type { RecordBatch, Schema, Table } from "apache-arrow";
 import { InvalidQueryError, SourceError } from "./errors.js";
-import { type IndexOptions, type IndexReport, indexGranules } from "./index-builder/index.js";
-import { expandInputs } from "./index-builder/inputs.js";
+import type { IndexOptions, IndexReport } from "./index-builder/index.js";
 import type { FilterValue } from "./products/index.js";
 import { type Aoi, parseAoi } from "./query/aoi.js";
 import {
@@ -331,6 +330,7 @@ export async function openStore(dir: string, opts: OpenStoreOptions = {}): Promi
         async toTable() {
           const batches: RecordBatch[] = [];
           for await (const batch of result) batches.push(batch);
+          const { Table } = await import("apache-arrow");
           return batches.length > 0 ? new Table(batches) : new Table(await result.schema());
         },
         async toRows() {
@@ -360,6 +360,9 @@ export async function openStore(dir: string, opts: OpenStoreOptions = {}): Promi
  */
 export async function index(inputs: string | readonly string[], opts: IndexOptions): Promise<IndexReport> {
   const given = typeof inputs === "string" ? [inputs] : inputs;
+  // The indexer (HDF5 reader, H3, Parquet writer) loads only when a store is built.
+  const { expandInputs } = await import("./index-builder/inputs.js");
+  const { indexGranules } = await import("./index-builder/index.js");
   const granules = await expandInputs(given);
   if (given.length > 0 && granules.length === 0) {
     const what = given.join(" ");

@@ -3,12 +3,6 @@ import { extname } from "node:path";
 import type { RecordBatch, Schema } from "apache-arrow";
 import { InvalidQueryError } from "../errors.js";
 import type { BboxArray } from "../store/geo.js";
-import { csvLayout, writeCsv } from "./csv.js";
-import { writeFlatGeobuf } from "./flatgeobuf.js";
-import { geoJsonLayout, geoJsonLinesLayout, writeGeoJson, writeGeoJsonLines } from "./geojson.js";
-import { writeGeoPackage } from "./geopackage.js";
-import { writeGeoParquet } from "./geoparquet.js";
-import { writeTextToStream } from "./text.js";
 
 /** A result file format. */
 export type OutputFormat = "parquet" | "geojson" | "geojsonl" | "csv" | "fgb" | "gpkg";
@@ -108,7 +102,11 @@ export async function writeResult(
 ): Promise<number> {
   const format = formatOf(path, opts.format);
   const rowOpts = { emptySchema: opts.emptySchema };
+  // Each writer (and its library: parquet-wasm, flatgeobuf, SQLite) loads only when its format is asked for.
   if (path === STDOUT) {
+    const { csvLayout } = await import("./csv.js");
+    const { geoJsonLayout, geoJsonLinesLayout } = await import("./geojson.js");
+    const { writeTextToStream } = await import("./text.js");
     const layout =
       format === "csv"
         ? csvLayout(rowOpts)
@@ -119,16 +117,19 @@ export async function writeResult(
   }
   switch (format) {
     case "parquet":
-      return writeGeoParquet(batches, path, { bbox: opts.bbox, emptySchema: opts.emptySchema });
+      return (await import("./geoparquet.js")).writeGeoParquet(batches, path, {
+        bbox: opts.bbox,
+        emptySchema: opts.emptySchema,
+      });
     case "geojson":
-      return writeGeoJson(batches, path, { ...rowOpts, bbox: opts.bbox });
+      return (await import("./geojson.js")).writeGeoJson(batches, path, { ...rowOpts, bbox: opts.bbox });
     case "geojsonl":
-      return writeGeoJsonLines(batches, path, rowOpts);
+      return (await import("./geojson.js")).writeGeoJsonLines(batches, path, rowOpts);
     case "csv":
-      return writeCsv(batches, path, rowOpts);
+      return (await import("./csv.js")).writeCsv(batches, path, rowOpts);
     case "fgb":
-      return writeFlatGeobuf(batches, path, rowOpts);
+      return (await import("./flatgeobuf.js")).writeFlatGeobuf(batches, path, rowOpts);
     case "gpkg":
-      return writeGeoPackage(batches, path, rowOpts);
+      return (await import("./geopackage.js")).writeGeoPackage(batches, path, rowOpts);
   }
 }

@@ -9,9 +9,12 @@ import {
   interpolateTurbo,
   interpolateViridis,
 } from "d3-scale-chromatic";
+import type { ColourMapName } from "./colour-names.js";
 
-/** The colour ramps `--cmap` takes, by name: value 0..1 to a CSS colour. */
-export const COLOUR_MAPS: Readonly<Record<string, (t: number) => string>> = {
+export { DEFAULT_COLOUR_MAP } from "./colour-names.js";
+
+/** The colour ramps `--cmap` takes, by name: value 0..1 to a CSS colour (names in colour-names.ts). */
+export const COLOUR_MAPS: Readonly<Record<ColourMapName, (t: number) => string>> = {
   viridis: interpolateViridis,
   cividis: interpolateCividis,
   turbo: interpolateTurbo,
@@ -21,9 +24,6 @@ export const COLOUR_MAPS: Readonly<Record<string, (t: number) => string>> = {
   spectral: interpolateSpectral,
   rdylbu: interpolateRdYlBu,
 };
-
-/** The default ramp: perceptually uniform and readable by colour-blind viewers. */
-export const DEFAULT_COLOUR_MAP = "viridis";
 
 /**
  * Percentiles (0..1) a ramp spans by default: the 2nd to the 98th, so a few outliers (cloud
@@ -62,7 +62,7 @@ export function colourDomain(values: ArrayLike<number>, range?: [number, number]
 
 /** A ramp by name over a domain. */
 export function colourScale(name: string, domain: [number, number]): ColourScale {
-  const ramp = COLOUR_MAPS[name];
+  const ramp = (COLOUR_MAPS as Readonly<Record<string, ((t: number) => string) | undefined>>)[name];
   if (!ramp) throw new Error(`unknown colour map ${name}`);
   const [lo, hi] = domain;
   const position = (v: number) => Math.min(1, Math.max(0, (v - lo) / (hi - lo)));

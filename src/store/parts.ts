@@ -7,6 +7,7 @@ import { type Bbox, type BboxArray, EMPTY_BBOX, geoMetadata, unionBbox } from ".
 import { hilbertKey } from "./hilbert.js";
 import { newPartId, type PartFileStats, type PartSet, type StoreTable } from "./manifest.js";
 import { readParquetFile, tableToParquet } from "./parquet.js";
+import { partitionKey } from "./partition.js";
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
 import {
   type ArrayRow,
@@ -121,13 +122,7 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   return out;
 }
 
-/**
- * A hive partition directory name, `key=value`, with the value percent-encoded where a path or
- * hive reader would misread it (product names are plain, but nothing else guarantees it).
- */
-export function partitionKey(key: string, value: string): string {
-  return `${key}=${value.replace(/[^A-Za-z0-9_.-]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)}`;
-}
+export { partitionKey } from "./partition.js";
 
 /**
  * The partition of a granule's chunk rows: its product, then the UTC month of its start

@@ -9,7 +9,7 @@ import { StoreError } from "../errors.js";
 import type { ReadOptions } from "../source/index.js";
 import type { Manifest, PartFileStats, StoreTable } from "./manifest.js";
 import { type PartBuffer, prefetchFooter } from "./part-buffer.js";
-import { partitionKey } from "./parts.js";
+import { partitionKey } from "./partition.js";
 
 /** One open part file: its buffer and parsed footer. */
 export interface PartFile {

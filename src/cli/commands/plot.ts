@@ -2,7 +2,7 @@
  * `geochunks plot RESULT --out map.png`: a map or along-track profiles of a query result; and
  * `geochunks plot --store DIR --polygon AOI --out plan.png`: the chunks a query would read.
  */
-import { COLOUR_MAPS, DEFAULT_COLOUR_MAP } from "../../plot/colour.js";
+import { COLOUR_MAP_NAMES, DEFAULT_COLOUR_MAP } from "../../plot/colour-names.js";
 import { registeredProfiles } from "../../products/index.js";
 import type { Aoi } from "../../query/aoi.js";
 import { UsageError } from "../errors.js";
@@ -75,10 +75,10 @@ export function plotCommand(program: Command, io: Io): void {
     },
     {
       flags: "--cmap <name>",
-      meaning: `colour ramp: ${Object.keys(COLOUR_MAPS).join(", ")}`,
+      meaning: `colour ramp: ${COLOUR_MAP_NAMES.join(", ")}`,
       default: DEFAULT_COLOUR_MAP,
       example: "--cmap cividis",
-      parse: oneOf(Object.keys(COLOUR_MAPS)),
+      parse: oneOf([...COLOUR_MAP_NAMES]),
     },
     {
       flags: "--range <lo,hi>",
