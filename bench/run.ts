@@ -12,6 +12,9 @@
  * (h5coro, downloads; default 1) --aoi greenland,concave --concurrency N --bandwidth MB/s --index-latency 0
  * --no-index-build --no-rss --out DIR --product atl06|atl03 --photons N (ATL03 photons per strong beam). Env: H5CORO_SRC (h5coro checkout), H5CORO_LINE
  * (its cache line, bytes), PYTHON.
+ *
+ *   npm run bench -- --store-scale   # the store scale benchmark instead (bench/store-scale.ts: an
+ *                                    # archive-like chunk index, selection locally and over HTTP at 20 ms)
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
@@ -29,6 +32,12 @@ import { BENCH_ATL03_PHOTONS, ensureArchive, ensureAtl03Archive } from "./lib/ar
 import { type HarnessOptions, runHarness } from "./lib/harness.js";
 import { type BenchReport, checkGoals, markdownReport, svgChart } from "./lib/report.js";
 import { machineInfo } from "./lib/stats.js";
+
+if (process.argv.includes("--store-scale")) {
+  // A benchmark of its own, with its own options (bench/store-scale.ts).
+  await import("./store-scale.js");
+  process.exit(0);
+}
 
 const { values } = parseArgs({
   options: {
