@@ -17,6 +17,7 @@ export type {
   GeochunksStore,
   GranuleInfo,
   GranuleReads,
+  OpenStoreOptions,
   PlannedChunk,
   QueryInput,
   QueryPlan,
