@@ -163,32 +163,20 @@ function groupMeetsBox(g: RowGroup, [xmin, ymin, xmax, ymax]: BboxArray): boolea
 const rowMeetsBox = (b: { xmin: number; ymin: number; xmax: number; ymax: number }, box: BboxArray) =>
   b.xmin <= box[2] && b.xmax >= box[0] && b.ymin <= box[3] && b.ymax >= box[1];
 
-/** Chunk ids with a cell in the cover, from the row groups of `chunk_cells` whose cell range holds one. */
-async function coveredChunkIds(parts: readonly PartFile[], cells: readonly bigint[], opts?: ReadOptions) {
-  const set = new Set(cells);
-  const anyIn = (lo: bigint, hi: bigint) => {
-    // First cover cell >= lo (cells are sorted).
-    let a = 0;
-    let b = cells.length;
-    while (a < b) {
-      const m = (a + b) >> 1;
-      if (cells[m]! < lo) a = m + 1;
-      else b = m;
-    }
-    return a < cells.length && cells[a]! <= hi;
-  };
-  const reads = groupsWhere(parts, (g) => {
-    const s = statOf(g, "h3_cell");
-    return !s || anyIn(BigInt(s.min as bigint), BigInt(s.max as bigint));
-  });
-  const ids = new Set<string>();
-  for (const { rows } of await readGroups(reads, ["h3_cell", "chunk_id"], opts))
-    for (const r of rows) if (set.has(BigInt(r.h3_cell as bigint))) ids.add(r.chunk_id as string);
-  return ids;
-}
-
-/** The row test of the chunk selection: the DuckDB WHERE clause of select.ts, row by row. */
-function chunkTest(sel: ChunkSelection, cover: SelectionCover | undefined, inCells: Set<string> | undefined) {
+/**
+ * The row test of the chunk selection: the DuckDB WHERE clause of select.ts, row by row. The H3
+ * test reads the row's own `h3_cells` rather than the `chunk_cells` table DuckDB joins: the table
+ * is that list unrolled (the indexer writes both from the same cells, `repair` rebuilds it so), and
+ * the list is in the row groups the bbox test reads anyway, while the table is the store's largest
+ * (about 60 rows per chunk row; on the 5548-granule benchmark store, reading its groups near the
+ * AOI took most of the selection's time and bytes).
+ */
+function chunkTest(sel: ChunkSelection, cover: SelectionCover | undefined) {
+  const cells = new Set(cover?.cells ?? []);
+  const inCover = (r: Plain) =>
+    (r.h3_cells as ArrayLike<bigint> | null)
+      ? Array.prototype.some.call(r.h3_cells, (c: bigint) => cells.has(BigInt(c)))
+      : false;
   const near = cover ? sel.bboxes.filter((_, i) => cover.covered[i]) : [];
   const rest = cover ? sel.bboxes.filter((_, i) => !cover.covered[i]) : sel.bboxes;
   const { startUs, endUs } = microsecondWindow(sel);
@@ -206,8 +194,7 @@ function chunkTest(sel: ChunkSelection, cover: SelectionCover | undefined, inCel
   const rowTest = (r: Plain) => {
     const b = r.bbox as { xmin: number; ymin: number; xmax: number; ymax: number };
     const spatial =
-      (near.some((box) => rowMeetsBox(b, box)) && inCells!.has(r.chunk_id as string)) ||
-      rest.some((box) => rowMeetsBox(b, box));
+      (near.some((box) => rowMeetsBox(b, box)) && inCover(r)) || rest.some((box) => rowMeetsBox(b, box));
     if (!spatial) return false;
     if (startUs !== undefined && toMicros(r.time_end as bigint) < startUs) return false;
     if (endUs !== undefined && toMicros(r.time_start as bigint) >= endUs) return false;
@@ -254,24 +241,22 @@ export async function selectChunksParquet(
   const chunkPaths = partPaths(manifest, "chunks", scope);
   const coverCells = cover?.cells.length;
   if (chunkPaths.length === 0) return { granules: [], chunks: [], arrays: [], method, coverCells };
-  const cellPaths = method === "h3" ? partPaths(manifest, "chunk_cells", scope) : [];
   const granulePaths = partPaths(manifest, "granules");
   const arrayPaths = partPaths(manifest, "arrays");
   // Every file the selection may read is checked (size, footer rows) before any row is taken.
-  const opened = await reader.openParts([...chunkPaths, ...cellPaths, ...granulePaths, ...arrayPaths], opts);
-  const take = (n: number, from: number) => opened.slice(from, from + n);
-  const chunkParts = take(chunkPaths.length, 0);
-  const cellParts = take(cellPaths.length, chunkPaths.length);
-  const granuleParts = take(granulePaths.length, chunkPaths.length + cellPaths.length);
-  const arrayParts = opened.slice(chunkPaths.length + cellPaths.length + granulePaths.length);
+  const opened = await reader.openParts([...chunkPaths, ...granulePaths, ...arrayPaths], opts);
+  const chunkParts = opened.slice(0, chunkPaths.length);
+  const granuleParts = opened.slice(chunkPaths.length, chunkPaths.length + granulePaths.length);
+  const arrayParts = opened.slice(chunkPaths.length + granulePaths.length);
 
-  const inCells = cover ? await coveredChunkIds(cellParts, cover.cells, opts) : undefined;
-  const { groupTest, rowTest } = chunkTest(sel, cover, inCells);
-  const tested = await readGroups(groupsWhere(chunkParts, groupTest), CHUNK_TEST_COLUMNS, opts);
+  const { groupTest, rowTest } = chunkTest(sel, cover);
+  const testColumns = cover ? [...CHUNK_TEST_COLUMNS, "h3_cells"] : CHUNK_TEST_COLUMNS;
+  const tested = await readGroups(groupsWhere(chunkParts, groupTest), testColumns, opts);
   const hits = tested.filter((t) => t.rows.some(rowTest));
   const chunks: Plain[] = [];
-  for (const { rows } of await readGroups(hits, CHUNK_COLUMNS, opts))
-    for (const r of rows) if (rowTest(r)) chunks.push(r);
+  // Rows come without their cells, as from the DuckDB selection (the plan does not need them).
+  for (const { rows } of await readGroups(hits, cover ? [...CHUNK_COLUMNS, "h3_cells"] : CHUNK_COLUMNS, opts))
+    for (const r of rows) if (rowTest(r)) chunks.push({ ...r, h3_cells: null });
   const selected = chunks.map(chunkFromPlain);
   const ids = [...new Set(selected.map((c) => c.granule_id))];
   if (ids.length === 0) return { granules: [], chunks: selected, arrays: [], method, coverCells };
