@@ -94,11 +94,11 @@ describe("stores read over HTTP and S3: same answers, few bytes, a cache", () =>
     expect(first.planned.chunksCandidate).toBeGreaterThan(0);
     const local = await (await openStore(join(www, "many"))).query({ aoi: SMALL_BOX }).plan();
     expect(first.planned).toEqual(local);
-    // The store is 7 MB, so one row group of chunk rows (512 rows, ~0.45 MB) is already 6% of it;
-    // measured 24% (footers, the cells near the AOI, the test columns of the row groups whose
-    // bbox statistics meet it, all columns of the few holding candidates). The scale benchmark
-    // (bench/store-scale.ts) measures the fraction on an archive-sized store.
-    expect(first.bytes / total).toBeLessThan(0.3);
+    // The store is a few MB, so one row group of chunk rows (512 rows, ~0.45 MB) is already a
+    // tenth of it; measured 33% (footers, the test columns of the row groups whose bbox statistics meet the
+    // AOI, all columns of the two holding candidates), not counting `chunk_cells`, which the
+    // selection does not read. bench/store-scale.ts measures the fraction on an archive-like store.
+    expect(first.bytes / total).toBeLessThan(0.4);
     // The parts a selection opens: chunks (with their cells) and the granules and arrays tables.
     const parts = readdirSync(join(www, "many"), { recursive: true }).filter(
       (f) => String(f).endsWith(".parquet") && !String(f).startsWith("chunk_cells/"),
