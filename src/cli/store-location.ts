@@ -15,7 +15,7 @@ export const CACHE_OPTION: OptionSpec = {
   flags: "--cache-dir <dir>",
   meaning:
     "cache of what was read from remote stores (ranges keyed by URL, checked by ETag; mirrored parts for sql, describe, exports)",
-  default: `${CACHE_DIR_ENV}, else $XDG_CACHE_HOME/geochunks (~/.cache/geochunks)`,
+  default: `${CACHE_DIR_ENV}, else $XDG_CACHE_HOME/geochunks, else ~/.cache/geochunks`,
   example: "--cache-dir /scratch/geochunks-cache",
 };
 
