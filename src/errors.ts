@@ -9,6 +9,7 @@ export type GeochunksErrorName =
   | "InvalidQueryError"
   | "StoreError"
   | "StoreBusyError"
+  | "IncompleteShardsError"
   | "NoSpaceError"
   | "IndexMismatchError";
 
@@ -106,6 +107,24 @@ export class StoreBusyError extends Error {
   }
 }
 
+/**
+ * A commit of staged shards refused because the set is not whole: shards of the run are not staged
+ * (`missing`, 0-based, of `count`), or the staged shards come from runs over different input lists
+ * or shard counts. A runtime failure: run the missing shards, or commit with `allowIncomplete`.
+ */
+export class IncompleteShardsError extends Error {
+  override readonly name = "IncompleteShardsError";
+  readonly store: string;
+  readonly missing: number[];
+  readonly count: number;
+  constructor(store: string, message: string, opts: { missing: number[]; count: number }) {
+    super(message);
+    this.store = store;
+    this.missing = opts.missing;
+    this.count = opts.count;
+  }
+}
+
 /** A write that ran out of space: `path` is the file being written, `bytes` what it needed. */
 export class NoSpaceError extends Error {
   override readonly name = "NoSpaceError";
@@ -144,6 +163,7 @@ export function isGeochunksError(err: unknown, ...names: GeochunksErrorName[]): 
     "InvalidQueryError",
     "StoreError",
     "StoreBusyError",
+    "IncompleteShardsError",
     "NoSpaceError",
     "IndexMismatchError",
   ];

@@ -10,6 +10,7 @@ import { type GranuleFingerprint, readManifest } from "../store/manifest.js";
 import { mergeBatches } from "../store/parts.js";
 import { DEFAULT_H3_RESOLUTION, Store, type StoreBatch } from "../store/store.js";
 import { indexOpenedGranule, openGranule } from "./granule.js";
+import { shardStamp, shareOf } from "./shares.js";
 
 export type { GranuleIdentity, OpenedGranule } from "./granule.js";
 export { indexGranule, indexOpenedGranule, openGranule } from "./granule.js";
@@ -29,9 +30,11 @@ export interface IndexOptions {
    */
   product?: string;
   /**
-   * Index only this shard of the inputs (by a hash of each file name, so every machine given the
-   * same list picks disjoint sets) and stage the rows instead of committing them; a later
-   * `commitStaged` (the `geochunks commit` step) makes all shards visible at once.
+   * Index only this shard of the inputs (every `count`-th of the sorted list from `index`, so every
+   * machine given the same inputs, in any order, picks a disjoint share; see `shareOf`) and stage
+   * the rows instead of committing them, recording the shard and a digest of the input list; a
+   * later `commitStaged` (the `geochunks commit` step) makes all shards visible at once. A shard
+   * with nothing new still stages an empty set, so the commit knows it ran.
    */
   shard?: { index: number; count: number };
   /**
@@ -156,7 +159,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     chunks: 0,
     seconds: 0,
   };
-  const mine = opts.shard ? inputs.filter((input) => inShard(input, opts.shard!)) : inputs;
+  const mine = opts.shard ? shareOf(inputs, opts.shard) : inputs;
   const outcomes = new Array<Outcome | undefined>(mine.length);
   const copies = new RunCopies();
   let done = 0;
@@ -237,13 +240,13 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
       report.bytesCoordinates += coordinateBytes(o.batch);
     }
   }
-  if (batches.length > 0) {
+  if (batches.length > 0 || opts.shard) {
     const store = await Store.open(opts.store, {
       create: true,
       h3Resolution,
       lockTimeoutMs: opts.lockTimeoutMs,
     });
-    if (opts.shard) await store.stage(mergeBatches(batches));
+    if (opts.shard) await store.stage(mergeBatches(batches), { shard: shardStamp(inputs, opts.shard) });
     else await store.commit(mergeBatches(batches), { replace, beforeSwap: opts.beforeCommit });
   }
   for (const list of [report.added, report.replaced, report.unchanged]) list.sort();
@@ -349,19 +352,6 @@ function reasonOf(err: Error, input: string): string {
   for (const name of names)
     if (err.message.startsWith(`${name}: `)) return err.message.slice(name.length + 2);
   return err.message;
-}
-
-/** FNV-1a hash of a file name, stable across machines and runs. */
-function nameHash(input: string): number {
-  const name = input.split(/[\\/]/).pop() ?? input;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
-
-/** Whether an input belongs to shard `index` of `count`. */
-export function inShard(input: string, shard: { index: number; count: number }): boolean {
-  return nameHash(input) % shard.count === shard.index;
 }
 
 /** Stored size of the chunks of the coordinate datasets (lat, lon, time) the batch's chunk rows refer to. */

@@ -58,10 +58,27 @@ export interface GranuleFingerprint {
   part: string;
 }
 
-/** A part set written by a shard job, waiting for `commit`: `staged/<id>.json`. */
+/**
+ * A part set written by a shard job, waiting for `commit`: `staged/<id>.json`, or
+ * `staged/shard-<index>-of-<count>.json` when it records its shard (a retried task replaces it).
+ */
 export interface StagedPartSet {
   part: PartSet;
   fingerprints: Record<string, Omit<GranuleFingerprint, "part">>;
+  /** The shard of a sharded run that staged it; absent for sets staged without one. */
+  shard?: ShardStamp;
+}
+
+/** A staged set's shard: which one of how many, and the input list all shards of the run split. */
+export interface ShardStamp {
+  /** 0-based shard index. */
+  index: number;
+  /** Number of shards of the run. */
+  count: number;
+  /** Inputs in the run's list (without repeats). */
+  inputs: number;
+  /** SHA-256 (hex) of the sorted input list, one input a line. */
+  inputs_sha256: string;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type PartSet,
   type RetiredPart,
   readManifest,
+  type ShardStamp,
   STORE_TABLES,
   type StagedPartSet,
   type StoreTable,
@@ -29,6 +30,15 @@ import {
 } from "./parts.js";
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
 import type { ArrayRow, ChunkRow, GranuleRow } from "./schema.js";
+import {
+  emptyStagedSet,
+  incompleteShardsError,
+  readStagedSets,
+  removeStagedSets,
+  STAGED_DIR,
+  shardSetProblem,
+  stagedShardName,
+} from "./shards.js";
 import { removeStaleFiles } from "./stale.js";
 import { temporaryName, trackTemporary } from "./temporaries.js";
 import { type StoreProblem, verifyStore } from "./verify.js";
@@ -80,9 +90,6 @@ export interface CompactOptions {
  * (200 km) chunk in about 60-70 cells, and still separate tracks a few km apart.
  */
 export const DEFAULT_H3_RESOLUTION = 6;
-
-/** Folder of part sets written by shard jobs and not yet committed. */
-const STAGED_DIR = "staged";
 
 /** What a commit changed. */
 export interface CommitReport {
@@ -284,12 +291,19 @@ export class Store {
 
   /**
    * Writes `batch` as a staged part set (`staged/<id>.json`), invisible to readers until
-   * {@link Store.commitStaged}: what each shard job of a parallel indexing run does.
+   * {@link Store.commitStaged}: what each shard job of a parallel indexing run does. With `shard`,
+   * the set records it and is `staged/shard-<index>-of-<count>.json`, written even when `batch` is
+   * empty; a retried task of the same shard replaces its earlier set, whose part files the next
+   * commit's clean-up removes (docs/design/batch.md).
    */
-  async stage(batch: StoreBatch): Promise<PartSet> {
-    const staged = await this.#writeStaged(batch);
+  async stage(batch: StoreBatch, opts: { shard?: ShardStamp } = {}): Promise<PartSet> {
+    const staged =
+      opts.shard && batch.granules.length === 0
+        ? emptyStagedSet(opts.shard)
+        : { ...(await this.#writeStaged(batch)), ...(opts.shard ? { shard: opts.shard } : {}) };
     try {
-      const path = join(this.dir, STAGED_DIR, `${staged.part.id}.json`);
+      const name = opts.shard ? stagedShardName(opts.shard) : `${staged.part.id}.json`;
+      const path = join(this.dir, STAGED_DIR, name);
       await mkdir(join(this.dir, STAGED_DIR), { recursive: true });
       const tmp = temporaryName(path, randomBytes(4).toString("hex"));
       const untrack = trackTemporary(tmp);
@@ -310,16 +324,24 @@ export class Store {
     return staged.part;
   }
 
-  /** Makes every staged part set visible in one manifest swap (later stages win for a granule). */
-  async commitStaged(): Promise<CommitReport> {
-    const dir = join(this.dir, STAGED_DIR);
-    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
-    const staged = await Promise.all(
-      names.map(async (n) => JSON.parse(await readFile(join(dir, n), "utf8")) as StagedPartSet),
+  /**
+   * Makes every staged part set visible in one manifest swap (later stages win for a granule).
+   * Staged shards must make one whole run (every shard of the count, one input list) unless
+   * `allowIncomplete`; the report's `incomplete` says what was missing then.
+   * @throws IncompleteShardsError naming the missing shards; nothing is committed.
+   */
+  async commitStaged(
+    opts: { allowIncomplete?: boolean } = {},
+  ): Promise<CommitReport & { incomplete?: string }> {
+    const files = await readStagedSets(this.dir);
+    const problem = shardSetProblem(files.map((f) => f.set));
+    if (problem && !opts.allowIncomplete) throw incompleteShardsError(this.dir, problem);
+    const report = await this.#apply(
+      files.map((f) => f.set).filter((s) => s.part.granules.length > 0),
+      [],
     );
-    const report = await this.#apply(staged, []);
-    await Promise.all(names.map((n) => rm(join(dir, n), { force: true })));
-    return report;
+    await removeStagedSets(this.dir, files);
+    return problem ? { ...report, incomplete: problem.message } : report;
   }
 
   /**

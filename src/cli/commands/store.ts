@@ -27,12 +27,26 @@ export const LOCK_TIMEOUT: OptionSpec = {
 export function commitCommand(program: Command, io: Io): void {
   const command = program
     .command("commit")
-    .description("publish every part set staged by `geochunks index --shard i/n` runs, in one manifest swap");
-  addOptions(command, [STORE, LOCK_TIMEOUT]);
-  examples(command, ["geochunks commit --store idx"]);
-  command.action(async (opts: { store: string; lockTimeout?: number }) => {
+    .description(
+      "publish every part set staged by `geochunks index --shard i/n|auto` runs, in one manifest swap; " +
+        "refused (exit 1, nothing published) while shards of the run are missing",
+    );
+  addOptions(command, [
+    STORE,
+    {
+      flags: "--allow-incomplete",
+      meaning: "publish what is staged even when shards of the run are missing or come from another run",
+      default: "off: every shard 0..n-1 of one input list must be staged",
+      example: "--allow-incomplete",
+    },
+    LOCK_TIMEOUT,
+  ]);
+  examples(command, ["geochunks commit --store idx", "geochunks commit --store idx --allow-incomplete"]);
+  command.action(async (opts: { store: string; lockTimeout?: number; allowIncomplete?: boolean }) => {
     const { Store } = await import("../../store/store.js");
-    const report = await (await Store.open(opts.store, { lockTimeoutMs: opts.lockTimeout })).commitStaged();
+    const store = await Store.open(opts.store, { lockTimeoutMs: opts.lockTimeout });
+    const report = await store.commitStaged({ allowIncomplete: opts.allowIncomplete });
+    if (report.incomplete) io.err(`${opts.store}: committed an incomplete shard set: ${report.incomplete}`);
     io.out(
       `committed ${report.parts} staged part sets (${report.granules.length} granules) into ${opts.store}`,
     );
