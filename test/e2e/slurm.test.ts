@@ -1,0 +1,164 @@
+/**
+ * A real batch engine: a one-node SLURM cluster (Debian's slurm-wlm and munge, on loopback) runs
+ * `geochunks index --shard auto` as a job array of 4 tasks into one store, one task is retried
+ * (requeued: SLURM runs it again with the same array index), and a job depending on the array
+ * (`--dependency=afterok`) commits. The store equals a single-process index of the same inputs.
+ *
+ * The store is a local folder; `STORES` is where an object-storage variant joins.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
+import { index, openStore, writeGeoParquet } from "../../src/index.js";
+import type { Manifest, StagedPartSet } from "../../src/store/manifest.js";
+import { ROOT } from "../support/cli.js";
+import { readResultRows } from "../support/results.js";
+import { type SlurmCluster, slurmUnavailable, startSlurm } from "../support/slurm.js";
+
+const GREENLAND = JSON.parse(readFileSync(join(ROOT, "examples/greenland.geojson"), "utf8")).geometry;
+const TABLES = {
+  granules: "granule_id",
+  arrays: "granule_id, path",
+  chunks: "chunk_id",
+  chunk_cells: "h3_cell, chunk_id",
+};
+
+/** A store location the shards write into, and how the test reads its files. */
+interface StoreUnderTest {
+  name: string;
+  location(dir: string): string;
+}
+const STORES: StoreUnderTest[] = [{ name: "a local folder", location: (dir) => join(dir, "store") }];
+
+/** Single-quoted for a POSIX shell. */
+const sh = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+/** Every row of every table of the store, in a fixed order. */
+async function tableRows(store: string): Promise<Record<string, unknown[]>> {
+  const s = await openStore(store);
+  const out: Record<string, unknown[]> = {};
+  for (const [table, order] of Object.entries(TABLES))
+    out[table] = (await s.sql(`SELECT * FROM ${table} ORDER BY ${order}`)).rows;
+  return out;
+}
+
+/** The Greenland polygon's result rows from the store, read back by DuckDB. */
+async function greenlandRows(store: string, out: string) {
+  const result = (await openStore(store)).query({ aoi: GREENLAND });
+  await writeGeoParquet(result, out, { bbox: result.aoi.bbox });
+  return readResultRows(out);
+}
+
+const unavailable = slurmUnavailable();
+if (unavailable) console.warn(`SLURM test skipped: ${unavailable}`);
+
+describe.skipIf(unavailable !== undefined)(
+  `a SLURM job array indexes shards, a dependent job commits`,
+  () => {
+    let dir: string;
+    let slurm: SlurmCluster | undefined;
+    let list: string;
+    let files: string[];
+    let reference: string;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), "geochunks-slurm-"));
+      const cluster = startSlurm(join(dir, "slurm"), { cpus: availableParallelism() });
+      try {
+        // Six small granules (2 000 segments a beam), four of them through the Greenland polygon.
+        mkdirSync(join(dir, "granules"));
+        files = [];
+        for (const opts of demoGranuleSet())
+          files.push(await writeSyntheticAtl06(join(dir, "granules"), { ...opts, segmentsPerBeam: 2000 }));
+        list = join(dir, "granules.txt");
+        writeFileSync(list, `${files.join("\n")}\n`);
+        reference = join(dir, "reference");
+        await index(files, { store: reference });
+      } finally {
+        // The daemons start meanwhile; stopped in afterAll whatever happened here.
+        slurm = await cluster;
+      }
+    }, 120_000);
+
+    afterAll(async () => {
+      await slurm?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    for (const target of STORES) {
+      it(`into ${target.name}: the store equals a single-process index; a retried task adds nothing twice`, async () => {
+        const cluster = slurm!;
+        const store = target.location(dir);
+        const logs = join(dir, "logs");
+        mkdirSync(logs);
+        // The built command from source, as runCli runs it; the task's shard comes from SLURM's variables.
+        const geochunks = `${sh(process.execPath)} --import tsx ${sh(join(ROOT, "src/cli/bin.ts"))}`;
+        const script = (body: string) => `#!/bin/bash\nset -euo pipefail\ncd ${sh(ROOT)}\n${body}\n`;
+        writeFileSync(
+          join(dir, "index.sh"),
+          script(`exec ${geochunks} index @${sh(list)} --store ${sh(store)} --shard auto --quiet`),
+        );
+        writeFileSync(join(dir, "commit.sh"), script(`exec ${geochunks} commit --store ${sh(store)}`));
+        const output = (pattern: string) => ["--output", join(logs, pattern), "--open-mode=append"];
+
+        const array = await cluster.sbatch([
+          "--array=0-3",
+          "--job-name=index",
+          "--requeue",
+          ...output("index-%A_%a.out"),
+          join(dir, "index.sh"),
+        ]);
+        const tasks = await cluster.wait([array], 60_000);
+        expect(tasks, cluster.logs()).toEqual([0, 1, 2, 3].map((i) => `${array}_${i} COMPLETED 0:0`));
+        const staged = () => readdirSync(join(store, "staged")).sort();
+        const shardSet = (i: number) =>
+          JSON.parse(readFileSync(join(store, "staged", `shard-${i}-of-4.json`), "utf8")) as StagedPartSet;
+        expect(staged()).toEqual([0, 1, 2, 3].map((i) => `shard-${i}-of-4.json`));
+        // Six inputs over four shards: 2, 2, 1 and 1 granules, each recording the same list.
+        expect([0, 1, 2, 3].map((i) => shardSet(i).part.granules.length)).toEqual([2, 2, 1, 1]);
+        expect(new Set([0, 1, 2, 3].map((i) => shardSet(i).shard!.inputs_sha256)).size).toBe(1);
+        const firstAttempt = shardSet(1).part.id;
+
+        // The retry: SLURM runs task 1 again, with the same SLURM_ARRAY_TASK_ID, _MIN and _COUNT.
+        await cluster.command("scontrol", ["requeue", `${array}_1`]);
+        const commit = await cluster.sbatch([
+          `--dependency=afterok:${array}`,
+          "--job-name=commit",
+          ...output("commit-%j.out"),
+          join(dir, "commit.sh"),
+        ]);
+        const done = await cluster.wait([array, commit], 60_000);
+        expect(done, cluster.logs()).toEqual(
+          [...[0, 1, 2, 3].map((i) => `${array}_${i} COMPLETED 0:0`), `${commit} COMPLETED 0:0`].sort(),
+        );
+        const taskLog = readFileSync(join(logs, `index-${array}_1.out`), "utf8");
+        expect(
+          taskLog.match(/staged as shard 1 of 4 \(SLURM_ARRAY_TASK_ID=1, SLURM_ARRAY_TASK_COUNT=4\)/g),
+        ).toHaveLength(2);
+        expect(readFileSync(join(logs, `commit-${commit}.out`), "utf8")).toBe(
+          `committed 4 staged part sets (6 granules) into ${store}\n`,
+        );
+
+        // Same granules, same rows in every table, same query result as one process indexing all inputs.
+        expect(await tableRows(store)).toEqual(await tableRows(reference));
+        const rows = await greenlandRows(store, join(dir, "sharded.parquet"));
+        expect(rows.length).toBeGreaterThan(1000);
+        expect(rows).toEqual(await greenlandRows(reference, join(dir, "single.parquet")));
+
+        // The first attempt of task 1 is not published, and its part files (its process is gone)
+        // were removed by the commit: every part file on disk is one the manifest lists.
+        const manifest = JSON.parse(readFileSync(join(store, "manifest.json"), "utf8")) as Manifest;
+        expect(manifest.parts.map((p) => p.id)).not.toContain(firstAttempt);
+        const listed = manifest.parts.flatMap((p) => Object.values(p.files).flat()).sort();
+        const onDisk = readdirSync(store, { recursive: true })
+          .map(String)
+          .filter((f) => f.endsWith(".parquet"))
+          .sort();
+        expect(onDisk).toEqual(listed);
+        expect(staged()).toEqual([]);
+      }, 120_000);
+    }
+  },
+);
