@@ -59,7 +59,7 @@ async function freePort(): Promise<number> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The configuration: one node (this host's short name on 127.0.0.1, CPUs from the machine), no
+ * The configuration: one node (this host's short name on 127.0.0.1, `cpus` task slots), no
  * cgroups (proctrack/pgid, task/none), no accounting, a one-second scheduling loop, and
  * credentials that expire after 5 s (the minimum) so that a requeued task may start 6 s later
  * instead of the default 121 s.
@@ -92,6 +92,8 @@ function slurmConf(dir: string, node: string, cpus: number, ports: [number, numb
     "MpiDefault=none",
     "MailProg=/bin/true",
     "ReturnToService=2",
+    // CPUs may exceed the machine's: the node takes the configured count instead of draining itself.
+    "SlurmdParameters=config_overrides",
     `NodeName=${node} NodeAddr=127.0.0.1 CPUs=${cpus} State=UNKNOWN`,
     `PartitionName=test Nodes=${node} Default=YES MaxTime=INFINITE State=UP`,
     "",
