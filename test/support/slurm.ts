@@ -7,24 +7,30 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { hostname } from "node:os";
+import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
 /** Programs the cluster needs, from Debian's slurm-wlm, slurm-client and munge packages. */
-const PROGRAMS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo"];
+const PROGRAMS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel", "sinfo"];
 
-/** Where each program is, or the reason the cluster cannot start here. */
+/**
+ * Why the cluster cannot run here, when the machine cannot provide it at all: slurmd starts job
+ * steps as their user only when it runs as root, and the configuration makes root the SLURM user.
+ * (CI runs as root; missing programs are not a reason to skip: {@link startSlurm} fails on them.)
+ */
 export function slurmUnavailable(): string | undefined {
-  const path = (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin"]);
-  const missing = PROGRAMS.filter((p) => !path.some((d) => existsSync(join(d, p))));
-  if (missing.length > 0)
-    return `${missing.join(", ")} not installed: apt-get install slurm-wlm munge (as .ci/run does)`;
   if (process.getuid?.() !== 0)
-    return "slurmd runs jobs as root only when started by root (SlurmUser=root), and this test is not root";
+    return "slurmd must run as root to start jobs (SlurmUser=root, no setuid helper), and this process is not root";
   return undefined;
+}
+
+/** Full path of an installed program (sbin folders included, which a non-login PATH may lack). */
+function programPath(program: string): string | undefined {
+  const path = (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/sbin"]);
+  return path.map((d) => join(d, program)).find((f) => existsSync(f));
 }
 
 /** A running cluster. */
@@ -102,10 +108,13 @@ function slurmConf(dir: string, node: string, cpus: number, ports: [number, numb
 
 /**
  * Starts munged, slurmctld and slurmd with everything under `dir`, and waits until the node is idle.
- * @throws Error with the daemons' last log lines when the node is not up within 30 s (the
- * daemons started so far are stopped first).
+ * @throws Error naming the programs missing (slurm-wlm, munge not installed), or with the daemons'
+ * last log lines when the node is not up within 30 s (the daemons started so far are stopped first).
  */
 export async function startSlurm(dir: string, opts: { cpus: number }): Promise<SlurmCluster> {
+  const missing = PROGRAMS.filter((p) => programPath(p) === undefined);
+  if (missing.length > 0)
+    throw new Error(`${missing.join(", ")} not installed: apt-get install slurm-wlm munge (as .ci/run does)`);
   for (const sub of ["state", "spool", "log", "munge"]) mkdirSync(join(dir, sub), { recursive: true });
   chmodSync(join(dir, "munge"), 0o700);
   const key = join(dir, "munge", "munge.key");
@@ -119,7 +128,8 @@ export async function startSlurm(dir: string, opts: { cpus: number }): Promise<S
   env.SLURM_CONF = conf;
   const daemons: ChildProcess[] = [];
   const start = (program: string, args: string[]) => {
-    const child = spawn(program, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(programPath(program)!, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+    child.on("error", () => undefined); // a daemon that fails to start shows as the node never coming up
     child.stderr?.resume();
     daemons.push(child);
   };
@@ -129,8 +139,16 @@ export async function startSlurm(dir: string, opts: { cpus: number }): Promise<S
       .filter((f) => existsSync(f))
       .map((f) => `${f}:\n${readFileSync(f, "utf8").split("\n").slice(-15).join("\n")}`)
       .join("\n");
-  const command = async (program: string, args: string[]) => (await run(program, args, { env })).stdout;
+  const command = async (program: string, args: string[]) =>
+    (await run(programPath(program) ?? program, args, { env })).stdout;
   const stop = async () => {
+    // Job steps outlive slurmd (slurmstepd is its own process): cancel what still runs first.
+    if (daemons.every((d) => d.exitCode === null)) {
+      await command("scancel", ["--user", userInfo().username]).catch(() => "");
+      const until = Date.now() + 5000;
+      while ((await command("squeue", ["-h"]).catch(() => "")).trim() !== "" && Date.now() < until)
+        await sleep(200);
+    }
     const exited = daemons.map(
       (d) =>
         new Promise<void>((resolve) =>
@@ -178,7 +196,20 @@ export async function startSlurm(dir: string, opts: { cpus: number }): Promise<S
     sbatch: async (args) => (await command("sbatch", ["--parsable", ...args])).trim().split(";")[0]!,
     async wait(jobs, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
-      while ((await command("squeue", ["-h", "-j", jobs.join(",")])).trim() !== "") {
+      for (;;) {
+        const queued = (await command("squeue", ["-h", "-o", "%i %r", "-j", jobs.join(",")]))
+          .trim()
+          .split("\n");
+        if (queued[0] === "") break;
+        // A job whose afterok dependency failed would wait forever: cancel it, it ends CANCELLED.
+        const stuck = queued.filter((l) => l.endsWith(" DependencyNeverSatisfied"));
+        if (stuck.length === queued.length) {
+          await command(
+            "scancel",
+            stuck.map((l) => l.split(" ")[0]!),
+          );
+          continue;
+        }
         if (Date.now() > deadline)
           throw new Error(`jobs ${jobs.join(", ")} still queued after ${timeoutMs} ms\n${logs()}`);
         await sleep(200);
