@@ -2,7 +2,8 @@
  * A real batch engine: a one-node SLURM cluster (Debian's slurm-wlm and munge, on loopback) runs
  * `geochunks index --shard auto` as a job array of 4 tasks into one store, one task is retried
  * (requeued: SLURM runs it again with the same array index), and a job depending on the array
- * (`--dependency=afterok`) commits. The store equals a single-process index of the same inputs.
+ * (`--dependency=afterok`) commits: the scripts of docs/deploy, submitted as users would. The store
+ * equals a single-process index of the same inputs.
  *
  * The store is a local folder; `STORES` is where an object-storage variant joins.
  */
@@ -94,22 +95,30 @@ describe.skipIf(unavailable !== undefined)(
         const store = target.location(dir);
         const logs = join(dir, "logs");
         mkdirSync(logs);
-        // The built command from source, as runCli runs it; the task's shard comes from SLURM's variables.
-        const geochunks = `${sh(process.execPath)} --import tsx ${sh(join(ROOT, "src/cli/bin.ts"))}`;
-        const script = (body: string) => `#!/bin/bash\nset -euo pipefail\ncd ${sh(ROOT)}\n${body}\n`;
+        // The scripts of docs/deploy, as users submit them, with `geochunks` on the PATH running
+        // the command from source (as runCli does); each task's shard comes from SLURM's variables.
+        const bin = join(dir, "bin");
+        mkdirSync(bin);
         writeFileSync(
-          join(dir, "index.sh"),
-          script(`exec ${geochunks} index @${sh(list)} --store ${sh(store)} --shard auto --quiet`),
+          join(bin, "geochunks"),
+          `#!/bin/sh\nexec ${sh(process.execPath)} --import tsx ${sh(join(ROOT, "src/cli/bin.ts"))} "$@"\n`,
+          { mode: 0o755 },
         );
-        writeFileSync(join(dir, "commit.sh"), script(`exec ${geochunks} commit --store ${sh(store)}`));
-        const output = (pattern: string) => ["--output", join(logs, pattern), "--open-mode=append"];
+        const deploy = (name: string) => join(ROOT, "docs/deploy", name);
+        const options = (log: string) => [
+          `--chdir=${ROOT}`,
+          `--output=${join(logs, log)}`,
+          "--open-mode=append",
+          // The scripts ask for 2 CPUs and 4 GB a task; this node has four 1-CPU slots and no memory limit.
+          "--cpus-per-task=1",
+          "--mem=0",
+          `--export=ALL,PATH=${bin}:${process.env.PATH},LIST=${list},STORE=${store}`,
+        ];
 
         const array = await cluster.sbatch([
           "--array=0-3",
-          "--job-name=index",
-          "--requeue",
-          ...output("index-%A_%a.out"),
-          join(dir, "index.sh"),
+          ...options("index-%A_%a.out"),
+          deploy("slurm-index.sbatch"),
         ]);
         const tasks = await cluster.wait([array], 60_000);
         expect(tasks, cluster.logs()).toEqual([0, 1, 2, 3].map((i) => `${array}_${i} COMPLETED 0:0`));
@@ -126,9 +135,9 @@ describe.skipIf(unavailable !== undefined)(
         await cluster.command("scontrol", ["requeue", `${array}_1`]);
         const commit = await cluster.sbatch([
           `--dependency=afterok:${array}`,
-          "--job-name=commit",
-          ...output("commit-%j.out"),
-          join(dir, "commit.sh"),
+          "--kill-on-invalid-dep=yes",
+          ...options("commit-%j.out"),
+          deploy("slurm-commit.sbatch"),
         ]);
         const done = await cluster.wait([array, commit], 60_000);
         expect(done, cluster.logs()).toEqual(
