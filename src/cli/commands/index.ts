@@ -74,10 +74,9 @@ export function indexCommand(program: Command, io: Io): void {
     {
       flags: "--shard <i/n|auto>",
       meaning:
-        "index only shard i (0-based) of n of the inputs (every n-th of the sorted list) and stage it; " +
-        "`geochunks commit` publishes all shards. auto: i and n from the batch engine running this task " +
-        "(JOB_COMPLETION_INDEX of a Kubernetes Indexed Job, AWS_BATCH_JOB_ARRAY_INDEX and _SIZE of an AWS " +
-        "Batch array job, SLURM_ARRAY_TASK_ID, _MIN and _COUNT of a SLURM job array)",
+        "index only shard i (0-based) of n of the inputs (every n-th of the sorted list) and stage it for " +
+        "`geochunks commit`; auto: i and n from the task's batch engine (Kubernetes JOB_COMPLETION_INDEX, " +
+        "AWS_BATCH_JOB_ARRAY_INDEX and _SIZE, SLURM_ARRAY_TASK_ID, _MIN and _COUNT)",
       default: "all inputs, committed",
       example: "--shard auto",
       parse: shardOption,
