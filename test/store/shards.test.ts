@@ -145,9 +145,25 @@ describe("staging and committing shards", () => {
     expect((await (await Store.open(store)).granules()).length).toBe(2);
   });
 
-  it("geochunks commit: exit 1 and one line naming the missing shards; --allow-incomplete publishes", async () => {
+  it("index --shard auto through the command line; commit: exit 1 naming the missing shards, --allow-incomplete publishes", async () => {
     const store = join(dir, "c");
-    await index(files, { store, shard: { index: 1, count: 3 } });
+    // No engine's variables (empty counts as unset): one line, exit code 2, nothing written.
+    const none = { JOB_COMPLETION_INDEX: "", AWS_BATCH_JOB_ARRAY_INDEX: "", SLURM_ARRAY_TASK_ID: "" };
+    expect(await runCli(["index", ...files, "--store", store, "--shard", "auto"], { env: none })).toEqual({
+      code: 2,
+      stdout: "",
+      stderr:
+        "geochunks: --shard auto: no batch engine's task index in the environment (JOB_COMPLETION_INDEX, " +
+        "AWS_BATCH_JOB_ARRAY_INDEX or SLURM_ARRAY_TASK_ID); run it as a task of an array job, or give --shard i/n\n",
+    });
+    const task = { ...none, AWS_BATCH_JOB_ARRAY_INDEX: "1", AWS_BATCH_JOB_ARRAY_SIZE: "3" };
+    const staged = await runCli(["index", ...files, "--store", store, "--shard", "auto", "--quiet"], {
+      env: task,
+    });
+    expect([staged.code, staged.stderr]).toEqual([0, ""]);
+    expect(staged.stdout).toMatch(
+      /^indexed 1 added, 0 replaced, 0 unchanged granules \(\d+ chunks\) staged as shard 1 of 3 \(AWS_BATCH_JOB_ARRAY_INDEX=1, AWS_BATCH_JOB_ARRAY_SIZE=3\) in /,
+    );
     const refused = await runCli(["commit", "--store", store]);
     expect(refused).toEqual({
       code: 1,

@@ -17,12 +17,15 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the `geochunks` command line in a child process. */
-export function runCli(args: string[], opts: { cwd?: string } = {}): Promise<CliRun> {
+/** Runs the `geochunks` command line in a child process (`env` adds to or overrides the variables). */
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, GEOCHUNKS_DEBUG: "" },
+      env: { ...process.env, GEOCHUNKS_DEBUG: "", ...opts.env },
     });
     let stdout = "";
     let stderr = "";
