@@ -5,11 +5,12 @@
  * (`--dependency=afterok`) commits: the scripts of docs/deploy, submitted as users would. The store
  * equals a single-process index of the same inputs.
  *
- * The store is a local folder; `STORES` is where an object-storage variant joins.
+ * The store is a local folder; `STORES` is where an object-storage variant joins (its location, and
+ * how the test lists and reads the store's files).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { index, openStore, writeGeoParquet } from "../../src/index.js";
@@ -26,12 +27,30 @@ const TABLES = {
   chunk_cells: "h3_cell, chunk_id",
 };
 
-/** A store location the shards write into, and how the test reads its files. */
+/**
+ * A store the shards write into: its `--store` value, and how the test lists and reads its files
+ * (an object-storage variant lists and gets keys under its prefix).
+ */
 interface StoreUnderTest {
   name: string;
   location(dir: string): string;
+  /** Paths of every file of the store, relative to it, sorted. */
+  files(store: string): Promise<string[]>;
+  /** A file of the store as text. */
+  read(store: string, path: string): Promise<string>;
 }
-const STORES: StoreUnderTest[] = [{ name: "a local folder", location: (dir) => join(dir, "store") }];
+const STORES: StoreUnderTest[] = [
+  {
+    name: "a local folder",
+    location: (dir) => join(dir, "store"),
+    files: async (store) =>
+      readdirSync(store, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => relative(store, join(e.parentPath, e.name)))
+        .sort(),
+    read: async (store, path) => readFileSync(join(store, path), "utf8"),
+  },
+];
 
 /** Single-quoted for a POSIX shell. */
 const sh = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
@@ -122,14 +141,20 @@ describe.skipIf(unavailable !== undefined)(
         ]);
         const tasks = await cluster.wait([array], 60_000);
         expect(tasks, cluster.logs()).toEqual([0, 1, 2, 3].map((i) => `${array}_${i} COMPLETED 0:0`));
-        const staged = () => readdirSync(join(store, "staged")).sort();
-        const shardSet = (i: number) =>
-          JSON.parse(readFileSync(join(store, "staged", `shard-${i}-of-4.json`), "utf8")) as StagedPartSet;
-        expect(staged()).toEqual([0, 1, 2, 3].map((i) => `shard-${i}-of-4.json`));
+        const staged = async () => (await target.files(store)).filter((f) => f.startsWith("staged/"));
+        const shardSets = async () =>
+          Promise.all(
+            [0, 1, 2, 3].map(
+              async (i) =>
+                JSON.parse(await target.read(store, `staged/shard-${i}-of-4.json`)) as StagedPartSet,
+            ),
+          );
+        expect(await staged()).toEqual([0, 1, 2, 3].map((i) => `staged/shard-${i}-of-4.json`));
         // Six inputs over four shards: 2, 2, 1 and 1 granules, each recording the same list.
-        expect([0, 1, 2, 3].map((i) => shardSet(i).part.granules.length)).toEqual([2, 2, 1, 1]);
-        expect(new Set([0, 1, 2, 3].map((i) => shardSet(i).shard!.inputs_sha256)).size).toBe(1);
-        const firstAttempt = shardSet(1).part.id;
+        const sets = await shardSets();
+        expect(sets.map((s) => s.part.granules.length)).toEqual([2, 2, 1, 1]);
+        expect(new Set(sets.map((s) => s.shard!.inputs_sha256)).size).toBe(1);
+        const firstAttempt = sets[1]!.part.id;
 
         // The retry: SLURM runs task 1 again, with the same SLURM_ARRAY_TASK_ID, _MIN and _COUNT.
         await cluster.command("scontrol", ["requeue", `${array}_1`]);
@@ -159,15 +184,12 @@ describe.skipIf(unavailable !== undefined)(
 
         // The first attempt of task 1 is not published, and its part files (its process is gone)
         // were removed by the commit: every part file on disk is one the manifest lists.
-        const manifest = JSON.parse(readFileSync(join(store, "manifest.json"), "utf8")) as Manifest;
+        const manifest = JSON.parse(await target.read(store, "manifest.json")) as Manifest;
         expect(manifest.parts.map((p) => p.id)).not.toContain(firstAttempt);
         const listed = manifest.parts.flatMap((p) => Object.values(p.files).flat()).sort();
-        const onDisk = readdirSync(store, { recursive: true })
-          .map(String)
-          .filter((f) => f.endsWith(".parquet"))
-          .sort();
-        expect(onDisk).toEqual(listed);
-        expect(staged()).toEqual([]);
+        const files = await target.files(store);
+        expect(files.filter((f) => f.endsWith(".parquet"))).toEqual(listed);
+        expect(files.filter((f) => !f.endsWith(".parquet"))).toEqual(["manifest.json"]);
       }, 120_000);
     }
   },
