@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { index, openStore, writeGeoParquet } from "../../src/index.js";
 import type { Manifest, StagedPartSet } from "../../src/store/manifest.js";
-import { ROOT } from "../support/cli.js";
+import { BIN, ROOT } from "../support/cli.js";
 import { readResultRows } from "../support/results.js";
 import { type SlurmCluster, slurmUnavailable, startSlurm } from "../support/slurm.js";
 
@@ -115,14 +115,12 @@ describe.skipIf(unavailable !== undefined)(
         const logs = join(dir, "logs");
         mkdirSync(logs);
         // The scripts of docs/deploy, as users submit them, with `geochunks` on the PATH running
-        // the command from source (as runCli does); each task's shard comes from SLURM's variables.
+        // the compiled command (as runCli does); each task's shard comes from SLURM's variables.
         const bin = join(dir, "bin");
         mkdirSync(bin);
-        writeFileSync(
-          join(bin, "geochunks"),
-          `#!/bin/sh\nexec ${sh(process.execPath)} --import tsx ${sh(join(ROOT, "src/cli/bin.ts"))} "$@"\n`,
-          { mode: 0o755 },
-        );
+        writeFileSync(join(bin, "geochunks"), `#!/bin/sh\nexec ${sh(process.execPath)} ${sh(BIN)} "$@"\n`, {
+          mode: 0o755,
+        });
         const deploy = (name: string) => join(ROOT, "docs/deploy", name);
         const options = (log: string) => [
           `--chdir=${ROOT}`,
