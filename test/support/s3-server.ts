@@ -107,6 +107,7 @@ export async function startS3Server(opts: {
   server.middleware.splice(
     1,
     0,
+    atomicObjects(),
     front.handler as Koa["middleware"][number],
     async (ctx, next) => {
       // s3rver has no AbortMultipartUpload: remove the upload's folder as S3 frees its parts.
@@ -175,6 +176,29 @@ export async function startS3Server(opts: {
       for (const key of opts.keys) account.DUMMY_ACCOUNT.revokeAccessKey(key.accessKeyId);
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * s3rver writes an object in place, so a read during a write can see it empty or half-written; S3
+ * replaces objects atomically. Here the requests of one object key take turns, each until its
+ * response is sent.
+ */
+function atomicObjects(): Koa["middleware"][number] {
+  const queues = new Map<string, Promise<void>>();
+  return async (ctx, next) => {
+    const path = (ctx.req.url ?? "/").split("?")[0]!;
+    if (path.split("/").length < 3 || path.endsWith("/")) return next();
+    const before = queues.get(path) ?? Promise.resolve();
+    let release: () => void = () => {};
+    const mine = before.then(() => new Promise<void>((r) => (release = r)));
+    queues.set(path, mine);
+    await before;
+    ctx.res.once("close", () => {
+      release();
+      if (queues.get(path) === mine) queues.delete(path);
+    });
+    await next();
   };
 }
 

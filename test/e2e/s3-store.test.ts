@@ -1,0 +1,245 @@
+/**
+ * Stores on S3: `index`, `commit` and `compact` with `--store s3://bucket/prefix` against s3rver on
+ * loopback. s3rver has no conditional writes; the test server adds S3's documented semantics in front
+ * of it (If-None-Match: * and If-Match on PutObject and CompleteMultipartUpload, 412 PreconditionFailed,
+ * 409 ConditionalRequestConflict: fixtures/servers/s3-conditional.ts). The stores written are checked
+ * by downloading every object and opening the copy as a local store.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
+import { index, openStore, writeGeoParquet } from "../../src/index.js";
+import { S3Objects } from "../../src/source/s3-write.js";
+import { Store } from "../../src/store/store.js";
+import { type CliRun, ROOT } from "../support/cli.js";
+import { bruteForceAtl06 } from "../support/oracle.js";
+import { readResultRows, toMicros } from "../support/results.js";
+import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
+
+const KEY: TestKey = { accessKeyId: "AKIASTORETEST", secretAccessKey: "store-test-secret-0123456789" };
+const GREENLAND = JSON.parse(readFileSync(join(ROOT, "examples/greenland.geojson"), "utf8")).geometry;
+const idOf = (file: string) => basename(file).replace(/\.h5$/, "");
+
+let dir: string;
+let files: string[];
+let server: S3TestServer;
+let s3: S3Objects;
+
+/** The environment a user's shell would have for this server. */
+function env(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "",
+    HOME: join(dir, "home"),
+    AWS_ACCESS_KEY_ID: KEY.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
+    AWS_ENDPOINT_URL: server.endpoint,
+  };
+}
+
+/** Starts the command line; `closed` resolves with its run, `seen` once stderr matches. */
+function start(args: string[], extra: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/bin.ts`, ...args], {
+    cwd: ROOT,
+    env: { ...env(), ...extra },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => {
+    stdout += d;
+  });
+  const seen = (pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      child.stderr.on("data", () => {
+        if (pattern.test(stderr)) resolve();
+      });
+      child.on("close", () => reject(new Error(`exited before ${pattern}: ${stderr}`)));
+    });
+  child.stderr.on("data", (d) => {
+    stderr += d;
+  });
+  const closed = new Promise<CliRun>((resolve) =>
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr })),
+  );
+  return { child, seen, closed };
+}
+
+const cli = (args: string[]) => start(args).closed;
+
+/** Every object under `s3://bucket/prefix/`, as relative keys with their bytes. */
+async function objects(prefix: string): Promise<Map<string, string>> {
+  const listed = await s3.list(`${prefix}/`);
+  const out = new Map<string, string>();
+  for (const o of listed)
+    out.set(o.url.slice(prefix.length + 1), Buffer.from((await s3.get(o.url))!.body).toString("latin1"));
+  return out;
+}
+
+/** Downloads the store at `prefix` into a new local folder. */
+async function download(prefix: string): Promise<string> {
+  const local = mkdtempSync(join(dir, "copy-"));
+  for (const [key, body] of await objects(prefix)) {
+    mkdirSync(dirname(join(local, key)), { recursive: true });
+    writeFileSync(join(local, key), Buffer.from(body, "latin1"));
+  }
+  return local;
+}
+
+/** The store at `prefix` holds exactly `expected`, each once, and a Greenland query equals the oracle. */
+async function expectStore(prefix: string, expected: string[]) {
+  const s = await openStore(await download(prefix));
+  expect((await s.granules()).map((g) => g.granule_id).sort()).toEqual(expected.map(idOf).sort());
+  const { rows } = await s.sql("SELECT count(*) AS n, count(DISTINCT chunk_id) AS d FROM chunks");
+  expect(rows[0]!.n).toBe(rows[0]!.d);
+  const result = s.query({ aoi: GREENLAND });
+  const out = join(dir, `q-${Math.random().toString(36).slice(2)}.parquet`);
+  await writeGeoParquet(result, out, { bbox: result.aoi.bbox });
+  expect(await readResultRows(out)).toEqual(toMicros(await bruteForceAtl06(expected, GREENLAND)));
+}
+
+describe("stores on S3: index, commit, compact with conditional writes", () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-s3-store-"));
+    mkdirSync(join(dir, "home"));
+    files = [];
+    for (const opts of demoGranuleSet().slice(0, 4)) files.push(await writeSyntheticAtl06(dir, opts));
+    server = await startS3Server({ buckets: ["stores"], privateBuckets: ["stores"], keys: [KEY] });
+    s3 = new S3Objects({ endpoint: server.endpoint, credentials: KEY });
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("index writes the local layout under the prefix: parts, then manifests/<generation>.json, then manifest.json", async () => {
+    const prefix = "s3://stores/one/idx";
+    const run = await cli(["index", files[0]!, files[1]!, "--store", prefix, "--quiet"]);
+    expect([run.code, run.stderr]).toEqual([0, ""]);
+    const keys = [...(await objects(prefix)).keys()].sort();
+    expect(keys.filter((k) => !k.endsWith(".parquet"))).toEqual([
+      "manifest.json",
+      "manifests/0000000001.json",
+    ]);
+    const chunks = keys.filter((k) => k.startsWith("chunks/"));
+    expect(chunks.length).toBeGreaterThanOrEqual(1);
+    for (const k of chunks) {
+      expect(k).toMatch(
+        /^chunks\/product=ATL06\/month=\d{4}-\d{2}\/part-[0-9a-z]+-gc[0-9a-f]{6}-\d+-[0-9a-f]+\.parquet$/,
+      );
+    }
+    const parts = keys.filter((k) => k.endsWith(".parquet"));
+    expect(parts.filter((k) => k.startsWith("chunk_cells/"))).toHaveLength(chunks.length);
+    expect(parts).toHaveLength(2 + 2 * chunks.length);
+    const body = await objects(prefix);
+    expect(body.get("manifest.json")).toBe(body.get("manifests/0000000001.json"));
+    const manifest = JSON.parse(body.get("manifest.json")!);
+    expect(manifest.generation).toBe(1);
+    // Parts were PUT before the manifest version, and that before the pointer.
+    const puts = server.seen
+      .filter((r) => r.method === "PUT" && r.path.startsWith("/stores/one/idx/"))
+      .map((r) => r.path);
+    const at = (suffix: string) => puts.findIndex((p) => p.endsWith(suffix));
+    expect(puts.slice(0, parts.length).every((p) => p.endsWith(".parquet"))).toBe(true);
+    expect(at("manifests/0000000001.json")).toBe(parts.length);
+    expect(at("/manifest.json")).toBe(parts.length + 1);
+    await expectStore(prefix, files.slice(0, 2));
+
+    // Appending rebases on the published manifest; re-indexing is a no-op that writes nothing.
+    expect((await cli(["index", files[2]!, "--store", prefix, "--quiet"])).code).toBe(0);
+    const again = await cli(["index", ...files.slice(0, 3), "--store", prefix]);
+    expect(again.stdout).toMatch(/0 added, 0 replaced, 3 unchanged/);
+    expect(JSON.parse((await objects(prefix)).get("manifest.json")!).generation).toBe(2);
+    await expectStore(prefix, files.slice(0, 3));
+  });
+
+  it("two writers racing for the same generation both land: the loser rebases on the winner and retries", async () => {
+    const prefix = "s3://stores/race/idx";
+    const opts = { endpoint: server.endpoint, credentials: KEY };
+    let waiting = 0;
+    let release: () => void = () => {};
+    const bothReady = new Promise<void>((r) => {
+      release = r;
+    });
+    // Both writers have uploaded their parts and read no manifest yet: they then race for generation 1.
+    const barrier = async () => {
+      waiting += 1;
+      if (waiting === 2) release();
+      await bothReady;
+    };
+    const before = server.conditional.preconditionFailed + server.conditional.conflicts;
+    const [a, b] = await Promise.all([
+      index([files[0]!, files[1]!], { store: prefix, source: { s3: opts }, beforeCommit: barrier }),
+      index([files[2]!, files[3]!], { store: prefix, source: { s3: opts }, beforeCommit: barrier }),
+    ]);
+    expect([a.added.length, b.added.length]).toEqual([2, 2]);
+    expect(server.conditional.preconditionFailed + server.conditional.conflicts).toBeGreaterThan(before);
+    const body = await objects(prefix);
+    expect(JSON.parse(body.get("manifest.json")!).generation).toBe(2);
+    expect(body.get("manifest.json")).toBe(body.get("manifests/0000000002.json"));
+    await expectStore(prefix, files);
+  });
+
+  it("a writer killed between uploading parts and writing the manifest leaves the store as it was; compact removes its orphans", async () => {
+    const prefix = "s3://stores/crash/idx";
+    expect((await cli(["index", files[0]!, "--store", prefix, "--quiet"])).code).toBe(0);
+    const before = await objects(prefix);
+    const run = start(["index", files[1]!, "--store", prefix], { GEOCHUNKS_PAUSE_BEFORE_COMMIT_MS: "60000" });
+    await run.seen(/pausing before commit/);
+    run.child.kill("SIGKILL");
+    await run.closed;
+    const after = await objects(prefix);
+    const orphans = [...after.keys()].filter((k) => !before.has(k));
+    expect(orphans.length).toBeGreaterThanOrEqual(4);
+    expect(orphans.every((k) => k.endsWith(".parquet"))).toBe(true);
+    for (const [k, v] of before) expect(after.get(k), k).toBe(v);
+    await expectStore(prefix, files.slice(0, 1));
+
+    // Within the grace period compact keeps them (their writer may be alive elsewhere)...
+    expect((await cli(["compact", "--store", prefix])).code).toBe(0);
+    expect([...(await objects(prefix)).keys()]).toEqual(expect.arrayContaining(orphans));
+    // ...and past it removes them.
+    const store = await Store.open(prefix, {
+      s3: { endpoint: server.endpoint, credentials: KEY },
+      retiredGraceMs: 0,
+    });
+    await store.compact();
+    expect([...(await objects(prefix)).keys()].sort()).toEqual([...before.keys()].sort());
+    expect((await cli(["index", files[1]!, "--store", prefix, "--quiet"])).code).toBe(0);
+    await expectStore(prefix, files.slice(0, 2));
+  });
+
+  it("shards stage into staged/ on S3 and commit publishes them; compact merges and retires", async () => {
+    const prefix = "s3://stores/shards/idx";
+    const runs = await Promise.all(
+      [0, 1].map((i) => cli(["index", ...files, "--store", prefix, "--shard", `${i}/2`, "--quiet"])),
+    );
+    expect(runs.map((r) => [r.code, r.stderr])).toEqual([
+      [0, ""],
+      [0, ""],
+    ]);
+    const staged = [...(await objects(prefix)).keys()].filter((k) => k.startsWith("staged/"));
+    expect(staged.length).toBeGreaterThanOrEqual(1);
+    expect((await objects(prefix)).has("manifest.json")).toBe(false);
+    const committed = await cli(["commit", "--store", prefix]);
+    expect(committed.code).toBe(0);
+    expect([...(await objects(prefix)).keys()].filter((k) => k.startsWith("staged/"))).toEqual([]);
+    await expectStore(prefix, files);
+    const compacted = await cli(["compact", "--store", prefix]);
+    expect(compacted.stdout).toMatch(new RegExp(`compacted ${prefix}: ${staged.length} part sets -> 1`));
+    const manifest = JSON.parse((await objects(prefix)).get("manifest.json")!);
+    expect(manifest.parts).toHaveLength(1);
+    expect(manifest.retired).toHaveLength(staged.length);
+    await expectStore(prefix, files);
+  });
+
+  it("a bucket that does not exist is one error line naming the s3:// URL, exit 2", async () => {
+    const run = await cli(["index", files[0]!, "--store", "s3://no-such-bucket/idx", "--quiet"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /^geochunks: s3:\/\/no-such-bucket\/idx\/\S+: not found \(HTTP 404 NoSuchBucket\)/,
+    );
+  });
+});
