@@ -166,7 +166,12 @@ export class S3StoreBackend implements StoreBackend {
     const files = parts.flatMap((p) => STORE_TABLES.flatMap((t) => p.files[t]));
     await mapLimit(files, TRANSFER_CONCURRENCY, async (f) => {
       if (this.#uploaded.has(f)) return;
-      await this.#s3.put(this.#url(f), await readFile(join(this.dir, f)));
+      const bytes = await readFile(join(this.dir, f)).catch((err: NodeJS.ErrnoException) => {
+        // Parts staged by another process were PUT before their staged set was: nothing to do.
+        if (err.code === "ENOENT") return undefined;
+        throw err;
+      });
+      if (bytes) await this.#s3.put(this.#url(f), bytes);
       this.#uploaded.add(f);
     });
   }
