@@ -72,13 +72,15 @@ export class S3Objects {
     this.#opts = opts;
   }
 
-  /** Reads a whole object with its ETag; undefined when there is none (404). */
+  /** Reads a whole object with its ETag; undefined when there is none (404 NoSuchKey). */
   async get(url: string, opts: { signal?: AbortSignal } = {}): Promise<S3Object | undefined> {
     try {
       const res = await this.#send("GET", url, { signal: opts.signal });
       return { body: new Uint8Array(await res.arrayBuffer()), etag: res.headers.get("etag") ?? "" };
     } catch (err) {
-      if (err instanceof SourceError && err.status === 404) return undefined;
+      // A missing bucket is an error, not an absent object.
+      if (err instanceof SourceError && err.status === 404 && !err.message.includes("NoSuchBucket"))
+        return undefined;
       throw err;
     }
   }

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
-import { index, openStore, writeGeoParquet } from "../../src/index.js";
+import { index, isGeochunksError, openStore, type SourceError, writeGeoParquet } from "../../src/index.js";
 import { S3Objects } from "../../src/source/s3-write.js";
 import { Store } from "../../src/store/store.js";
 import { type CliRun, ROOT } from "../support/cli.js";
@@ -68,6 +68,9 @@ function start(args: string[], extra: Record<string, string> = {}) {
 
 const cli = (args: string[]) => start(args).closed;
 
+/** Library source options for this server. */
+const source = () => ({ s3: { endpoint: server.endpoint, credentials: KEY } });
+
 /** Every object under `s3://bucket/prefix/`, as relative keys with their bytes. */
 async function objects(prefix: string): Promise<Map<string, string>> {
   const listed = await s3.list(`${prefix}/`);
@@ -97,6 +100,12 @@ async function expectStore(prefix: string, expected: string[]) {
   const out = join(dir, `q-${Math.random().toString(36).slice(2)}.parquet`);
   await writeGeoParquet(result, out, { bbox: result.aoi.bbox });
   expect(await readResultRows(out)).toEqual(toMicros(await bruteForceAtl06(expected, GREENLAND)));
+}
+
+/** The published manifest of the store at `prefix` lists exactly the granules of `expected`. */
+async function expectGranules(prefix: string, expected: string[]) {
+  const manifest = JSON.parse(new TextDecoder().decode((await s3.get(`${prefix}/manifest.json`))!.body));
+  expect(Object.keys(manifest.granules).sort()).toEqual(expected.map(idOf).sort());
 }
 
 describe("stores on S3: index, commit, compact with conditional writes", () => {
@@ -147,16 +156,15 @@ describe("stores on S3: index, commit, compact with conditional writes", () => {
     await expectStore(prefix, files.slice(0, 2));
 
     // Appending rebases on the published manifest; re-indexing is a no-op that writes nothing.
-    expect((await cli(["index", files[2]!, "--store", prefix, "--quiet"])).code).toBe(0);
-    const again = await cli(["index", ...files.slice(0, 3), "--store", prefix]);
-    expect(again.stdout).toMatch(/0 added, 0 replaced, 3 unchanged/);
+    expect((await index([files[2]!], { store: prefix, source: source() })).added).toHaveLength(1);
+    const again = await index(files.slice(0, 3), { store: prefix, source: source() });
+    expect(again.unchanged).toHaveLength(3);
     expect(JSON.parse((await objects(prefix)).get("manifest.json")!).generation).toBe(2);
-    await expectStore(prefix, files.slice(0, 3));
+    await expectGranules(prefix, files.slice(0, 3));
   });
 
   it("two writers racing for the same generation both land: the loser rebases on the winner and retries", async () => {
     const prefix = "s3://stores/race/idx";
-    const opts = { endpoint: server.endpoint, credentials: KEY };
     let waiting = 0;
     let release: () => void = () => {};
     const bothReady = new Promise<void>((r) => {
@@ -170,20 +178,20 @@ describe("stores on S3: index, commit, compact with conditional writes", () => {
     };
     const before = server.conditional.preconditionFailed + server.conditional.conflicts;
     const [a, b] = await Promise.all([
-      index([files[0]!, files[1]!], { store: prefix, source: { s3: opts }, beforeCommit: barrier }),
-      index([files[2]!, files[3]!], { store: prefix, source: { s3: opts }, beforeCommit: barrier }),
+      index([files[0]!, files[1]!], { store: prefix, source: source(), beforeCommit: barrier }),
+      index([files[2]!, files[3]!], { store: prefix, source: source(), beforeCommit: barrier }),
     ]);
     expect([a.added.length, b.added.length]).toEqual([2, 2]);
     expect(server.conditional.preconditionFailed + server.conditional.conflicts).toBeGreaterThan(before);
     const body = await objects(prefix);
     expect(JSON.parse(body.get("manifest.json")!).generation).toBe(2);
     expect(body.get("manifest.json")).toBe(body.get("manifests/0000000002.json"));
-    await expectStore(prefix, files);
+    await expectGranules(prefix, files);
   });
 
   it("a writer killed between uploading parts and writing the manifest leaves the store as it was; compact removes its orphans", async () => {
     const prefix = "s3://stores/crash/idx";
-    expect((await cli(["index", files[0]!, "--store", prefix, "--quiet"])).code).toBe(0);
+    await index([files[0]!], { store: prefix, source: source() });
     const before = await objects(prefix);
     const run = start(["index", files[1]!, "--store", prefix], { GEOCHUNKS_PAUSE_BEFORE_COMMIT_MS: "60000" });
     await run.seen(/pausing before commit/);
@@ -194,52 +202,46 @@ describe("stores on S3: index, commit, compact with conditional writes", () => {
     expect(orphans.length).toBeGreaterThanOrEqual(4);
     expect(orphans.every((k) => k.endsWith(".parquet"))).toBe(true);
     for (const [k, v] of before) expect(after.get(k), k).toBe(v);
-    await expectStore(prefix, files.slice(0, 1));
+    await expectGranules(prefix, files.slice(0, 1));
 
     // Within the grace period compact keeps them (their writer may be alive elsewhere)...
-    expect((await cli(["compact", "--store", prefix])).code).toBe(0);
+    await (await Store.open(prefix, { s3: source().s3 })).compact();
     expect([...(await objects(prefix)).keys()]).toEqual(expect.arrayContaining(orphans));
     // ...and past it removes them.
-    const store = await Store.open(prefix, {
-      s3: { endpoint: server.endpoint, credentials: KEY },
-      retiredGraceMs: 0,
-    });
-    await store.compact();
+    await (await Store.open(prefix, { s3: source().s3, retiredGraceMs: 0 })).compact();
     expect([...(await objects(prefix)).keys()].sort()).toEqual([...before.keys()].sort());
-    expect((await cli(["index", files[1]!, "--store", prefix, "--quiet"])).code).toBe(0);
-    await expectStore(prefix, files.slice(0, 2));
+    await index([files[1]!], { store: prefix, source: source() });
+    await expectGranules(prefix, files.slice(0, 2));
   });
 
   it("shards stage into staged/ on S3 and commit publishes them; compact merges and retires", async () => {
     const prefix = "s3://stores/shards/idx";
-    const runs = await Promise.all(
-      [0, 1].map((i) => cli(["index", ...files, "--store", prefix, "--shard", `${i}/2`, "--quiet"])),
+    await Promise.all(
+      [0, 1].map((i) => index(files, { store: prefix, source: source(), shard: { index: i, count: 2 } })),
     );
-    expect(runs.map((r) => [r.code, r.stderr])).toEqual([
-      [0, ""],
-      [0, ""],
-    ]);
     const staged = [...(await objects(prefix)).keys()].filter((k) => k.startsWith("staged/"));
     expect(staged.length).toBeGreaterThanOrEqual(1);
     expect((await objects(prefix)).has("manifest.json")).toBe(false);
     const committed = await cli(["commit", "--store", prefix]);
     expect([committed.code, committed.stderr]).toEqual([0, ""]);
     expect([...(await objects(prefix)).keys()].filter((k) => k.startsWith("staged/"))).toEqual([]);
-    await expectStore(prefix, files);
-    const compacted = await cli(["compact", "--store", prefix]);
-    expect(compacted.stdout).toMatch(new RegExp(`compacted ${prefix}: ${staged.length} part sets -> 1`));
+    await expectGranules(prefix, files);
+    const compacted = await (await Store.open(prefix, { s3: source().s3 })).compact();
+    expect([compacted.before, compacted.after]).toEqual([staged.length, 1]);
     const manifest = JSON.parse((await objects(prefix)).get("manifest.json")!);
     expect(manifest.parts).toHaveLength(1);
     expect(manifest.retired).toHaveLength(staged.length);
-    await expectStore(prefix, files);
+    await expectGranules(prefix, files);
   });
 
-  it("a bucket that does not exist is one error line naming the s3:// URL, exit 2", async () => {
-    const run = await cli(["index", files[0]!, "--store", "s3://no-such-bucket/idx", "--quiet"]);
-    expect(run.code).toBe(2);
-    expect(run.stderr.trim().split("\n")).toHaveLength(1);
-    expect(run.stderr).toMatch(
-      /^geochunks: s3:\/\/no-such-bucket\/idx\/\S+: not found \(HTTP 404 NoSuchBucket\)/,
+  it("a bucket that does not exist fails naming the s3:// URL (the command line's exit 2)", async () => {
+    const err = (await index([files[0]!], { store: "s3://no-such-bucket/idx", source: source() }).catch(
+      (e: unknown) => e,
+    )) as SourceError;
+    expect(isGeochunksError(err, "SourceError")).toBe(true);
+    expect(err.status).toBe(404);
+    expect(err.message).toMatch(
+      /^s3:\/\/no-such-bucket\/idx\/manifest\.json: not found \(HTTP 404 NoSuchBucket\)$/,
     );
   });
 });
