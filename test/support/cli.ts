@@ -11,12 +11,15 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the `geochunks` command line from source in a child process. */
-export function runCli(args: string[], opts: { cwd?: string } = {}): Promise<CliRun> {
+/** Runs the `geochunks` command line from source in a child process (with `env` added to this process's). */
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/bin.ts`, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, GEOCHUNKS_DEBUG: "" },
+      env: { ...process.env, GEOCHUNKS_DEBUG: "", ...opts.env },
     });
     let stdout = "";
     let stderr = "";
