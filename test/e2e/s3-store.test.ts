@@ -212,6 +212,37 @@ describe("stores on S3: index, commit, compact with conditional writes", () => {
     expect([...(await objects(prefix)).keys()].sort()).toEqual([...before.keys()].sort());
     await index([files[1]!], { store: prefix, source: source() });
     await expectGranules(prefix, files.slice(0, 2));
+
+    // A writer killed after creating manifests/<next generation>.json, before replacing manifest.json:
+    // readers still see the previous version; the next writer finishes that publish, then its own.
+    const published = JSON.parse((await objects(prefix)).get("manifest.json")!);
+    // Its commit removed the first granule, which has a part set of its own: a consistent commit.
+    const gone = idOf(files[0]!);
+    const dropped = {
+      ...published,
+      generation: published.generation + 1,
+      granules: Object.fromEntries(Object.entries(published.granules).filter(([id]) => id !== gone)),
+      parts: published.parts.filter((p: { granules: string[] }) => !p.granules.includes(gone)),
+    };
+    expect(dropped.parts).toHaveLength(published.parts.length - 1);
+    const orphanVersion = `manifests/${String(dropped.generation).padStart(10, "0")}.json`;
+    await s3.put(
+      `${prefix}/${orphanVersion}`,
+      new TextEncoder().encode(`${JSON.stringify(dropped, null, 2)}\n`),
+      {
+        ifNoneMatch: "*",
+      },
+    );
+    await expectGranules(prefix, files.slice(0, 2));
+    await index([files[2]!], { store: prefix, source: source() });
+    const now = await objects(prefix);
+    expect(JSON.parse(now.get("manifest.json")!).generation).toBe(published.generation + 2);
+    expect(now.get("manifest.json")).toBe(
+      now.get(`manifests/${String(published.generation + 2).padStart(10, "0")}.json`),
+    );
+    // Generation g + 1 was taken, so reaching g + 2 means the writer published the dead writer's
+    // commit (without the first granule) and rebased on it.
+    await expectGranules(prefix, files.slice(1, 3));
   });
 
   it("shards stage into staged/ on S3 and commit publishes them; compact merges and retires", async () => {
