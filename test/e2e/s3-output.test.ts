@@ -12,7 +12,7 @@ import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/genera
 import { uploadFile } from "../../src/export/s3-output.js";
 import { index, openStore, type SourceError, writeGeoParquet } from "../../src/index.js";
 import { S3Objects } from "../../src/source/s3-write.js";
-import { type CliRun, ROOT } from "../support/cli.js";
+import { BIN, type CliRun, ROOT } from "../support/cli.js";
 import { boxPolygon, readResultRows } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
 
@@ -27,7 +27,7 @@ let s3: S3Objects;
 
 function cli(args: string[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/bin.ts`, ...args], {
+    const child = spawn(process.execPath, [BIN, ...args], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? "",

@@ -14,7 +14,7 @@ import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/genera
 import { index, isGeochunksError, openStore, type SourceError, writeGeoParquet } from "../../src/index.js";
 import { S3Objects } from "../../src/source/s3-write.js";
 import { Store } from "../../src/store/store.js";
-import { type CliRun, ROOT } from "../support/cli.js";
+import { BIN, type CliRun, ROOT } from "../support/cli.js";
 import { bruteForceAtl06 } from "../support/oracle.js";
 import { readResultRows, toMicros } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
@@ -41,7 +41,7 @@ function env(): Record<string, string> {
 
 /** Starts the command line; `closed` resolves with its run, `seen` once stderr matches. */
 function start(args: string[], extra: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/bin.ts`, ...args], {
+  const child = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     env: { ...env(), ...extra },
   });
