@@ -1,6 +1,7 @@
 /** Names of every error class geochunks throws; used by {@link isGeochunksError}. */
 export type GeochunksErrorName =
   | "SourceError"
+  | "ConditionalWriteError"
   | "InvalidHdf5Error"
   | "UnsupportedHdf5Error"
   | "UnsupportedFilterError"
@@ -24,6 +25,28 @@ export class SourceError extends Error {
   constructor(message: string, opts: { status: number; url: string; cause?: unknown }) {
     super(message, { cause: opts.cause });
     this.status = opts.status;
+    this.url = opts.url;
+  }
+}
+
+/**
+ * A conditional write to object storage that did not happen: 412 `PreconditionFailed` (the object
+ * exists for `If-None-Match: *`, or its ETag differs for `If-Match`) or 409 `ConditionalRequestConflict`
+ * (another write of the same key was in progress). The object is as the other writer left it: read it
+ * again and decide. A runtime failure, never bad input.
+ */
+export class ConditionalWriteError extends Error {
+  override readonly name = "ConditionalWriteError";
+  /** 412 or 409. */
+  readonly status: 412 | 409;
+  /** S3's error code: `PreconditionFailed` or `ConditionalRequestConflict`. */
+  readonly code: string;
+  /** The `s3://bucket/key` written. */
+  readonly url: string;
+  constructor(message: string, opts: { status: 412 | 409; code: string; url: string; cause?: unknown }) {
+    super(message, { cause: opts.cause });
+    this.status = opts.status;
+    this.code = opts.code;
     this.url = opts.url;
   }
 }
@@ -155,6 +178,7 @@ export function isGeochunksError(err: unknown, ...names: GeochunksErrorName[]): 
   if (!(err instanceof Error)) return false;
   const known: readonly string[] = [
     "SourceError",
+    "ConditionalWriteError",
     "InvalidHdf5Error",
     "UnsupportedHdf5Error",
     "UnsupportedFilterError",

@@ -6,7 +6,8 @@ import { isGeochunksError, namingInput } from "../errors.js";
 import { datasetPath, findProfile, registeredProfiles } from "../products/index.js";
 import type { OpenedSource, SourceOptions } from "../source/index.js";
 import { fingerprintChange, fingerprintOf, openSource, withReadStats } from "../source/index.js";
-import { type GranuleFingerprint, readManifest } from "../store/manifest.js";
+import { openStoreBackend } from "../store/backend.js";
+import type { GranuleFingerprint } from "../store/manifest.js";
 import { mergeBatches } from "../store/parts.js";
 import { DEFAULT_H3_RESOLUTION, Store, type StoreBatch } from "../store/store.js";
 import { indexOpenedGranule, openGranule } from "./granule.js";
@@ -17,7 +18,7 @@ export { indexGranule, indexOpenedGranule, openGranule } from "./granule.js";
 
 /** Options for {@link indexGranules}. */
 export interface IndexOptions {
-  /** Store directory; created when missing (only once a granule is indexed). */
+  /** Store directory, or `s3://bucket/prefix` (written with `source.s3`'s credentials); created when missing (only once a granule is indexed). */
   store: string;
   /** Granules read at the same time. Default 4. */
   concurrency?: number;
@@ -141,7 +142,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     throw new RangeError(`product ${opts.product} is not one of ${names.join(", ")}`);
   }
   // A store is created only when something is committed: a run that indexes nothing leaves none.
-  const manifest = await readManifest(opts.store);
+  const { manifest } = await (await openStoreBackend(opts.store, { s3: opts.source?.s3 })).readManifest();
   const h3Resolution = manifest?.h3_resolution ?? opts.h3Resolution ?? DEFAULT_H3_RESOLUTION;
   const known: Readonly<Record<string, GranuleFingerprint>> = manifest?.granules ?? {};
   const storedAt = new Map(Object.entries(known).map(([id, g]) => [g.url, id]));
@@ -245,6 +246,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
       create: true,
       h3Resolution,
       lockTimeoutMs: opts.lockTimeoutMs,
+      s3: opts.source?.s3,
     });
     if (opts.shard) await store.stage(mergeBatches(batches), { shard: shardStamp(inputs, opts.shard) });
     else await store.commit(mergeBatches(batches), { replace, beforeSwap: opts.beforeCommit });

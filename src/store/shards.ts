@@ -2,19 +2,8 @@
  * Staged shards: the files shard jobs leave in `staged/`, and whether they make a whole run
  * that `commit` may publish.
  */
-import { readdir, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
 import { IncompleteShardsError } from "../errors.js";
 import { newPartId, type ShardStamp, STORE_TABLES, type StagedPartSet, type StoreTable } from "./manifest.js";
-
-/** Folder of part sets written by shard jobs and not yet committed. */
-export const STAGED_DIR = "staged";
-
-/** A staged set and the name of its file in `staged/`. */
-export interface StagedFile {
-  name: string;
-  set: StagedPartSet;
-}
 
 /**
  * File name of a shard's staged set. It depends only on the shard and the count, so a retried
@@ -31,35 +20,6 @@ export function emptyStagedSet(shard: ShardStamp): StagedPartSet {
     string[]
   >;
   return { part: { id: newPartId(), files, granules: [] }, fingerprints: {}, shard };
-}
-
-/** Every staged set of the store in `dir`, by file name. */
-export async function readStagedSets(dir: string): Promise<StagedFile[]> {
-  const folder = join(dir, STAGED_DIR);
-  const names = (await readdir(folder).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
-  return Promise.all(
-    names.map(async (name) => ({
-      name,
-      set: JSON.parse(await readFile(join(folder, name), "utf8")) as StagedPartSet,
-    })),
-  );
-}
-
-/**
- * Removes the staged files a commit published, each only if it still holds the set that was
- * read (a task retried meanwhile has replaced it with a set the commit did not publish).
- */
-export async function removeStagedSets(dir: string, published: readonly StagedFile[]): Promise<void> {
-  const folder = join(dir, STAGED_DIR);
-  await Promise.all(
-    published.map(async ({ name, set }) => {
-      const now = await readFile(join(folder, name), "utf8").then(
-        (text) => (JSON.parse(text) as StagedPartSet).part.id,
-        () => undefined,
-      );
-      if (now === set.part.id) await rm(join(folder, name), { force: true });
-    }),
-  );
 }
 
 /** What is wrong with a set of staged shards; `undefined` when they make one whole run. */

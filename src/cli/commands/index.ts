@@ -47,7 +47,12 @@ export function indexCommand(program: Command, io: Io): void {
       'granules: files, folders, globs ("dir/*.h5"), http(s):// or s3:// URLs, or @list.txt (one per line)',
     );
   addOptions(command, [
-    { flags: "--store <dir>", meaning: "the store folder", required: true, example: "--store idx" },
+    {
+      flags: "--store <dir>",
+      meaning: "the store folder, or s3://bucket/prefix (written with the S3 options below)",
+      required: true,
+      example: "--store idx",
+    },
     {
       flags: "--product <name>",
       meaning:
