@@ -4,7 +4,12 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { InvalidQueryError } from "./errors.js";
 import { writeAtomically } from "./export/atomic.js";
-import { commitVirtualTree, type IcechunkCommit, readRepoState } from "./export/icechunk/repository.js";
+import {
+  commitVirtualTree,
+  granulesToCommit,
+  type IcechunkCommit,
+  readRepoState,
+} from "./export/icechunk/repository.js";
 import { writeKerchunkJson } from "./export/kerchunk.js";
 import { writeKerchunkParquet } from "./export/kerchunk-parquet.js";
 import { type StoreTableInfo, stacCollection, stacItem, type VirtualStoreInfo } from "./export/stac.js";
@@ -316,8 +321,9 @@ export async function exportIcechunk(
   const tree = await virtualTreeOf(opened, opts);
   const s3 = isS3Location(opts.repo) ? await import("./export/icechunk/s3.js") : undefined;
   const state = s3 ? await s3.readS3RepoState(opts.repo, opts.source?.s3) : await readRepoState(opts.repo);
-  const known = new Set(state?.granules ?? []);
-  tree.arrays = tree.arrays.filter((a) => !known.has(a.granule_id));
+  // Only new granules and changed ones (re-indexed since their last commit) are written.
+  const wanted = granulesToCommit(state, tree.granules);
+  tree.arrays = tree.arrays.filter((a) => wanted.has(a.granule_id));
   const reader = rangeReader(opts);
   try {
     await inlineSmallChunks(tree, {

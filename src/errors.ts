@@ -153,8 +153,14 @@ export class NoSpaceError extends Error {
   override readonly name = "NoSpaceError";
   readonly path: string;
   readonly bytes: number;
-  constructor(path: string, bytes: number, opts: { cause?: unknown } = {}) {
-    super(`${path}: no space left on the device to write ${bytes} bytes`, { cause: opts.cause });
+  /**
+   * With `atLeast`, `bytes` is what was written when the device filled (a streamed output whose
+   * full size is not known yet): the message says it needs more than that.
+   */
+  constructor(path: string, bytes: number, opts: { cause?: unknown; atLeast?: boolean } = {}) {
+    super(`${path}: no space left on the device to write ${opts.atLeast ? "more than " : ""}${bytes} bytes`, {
+      cause: opts.cause,
+    });
     this.path = path;
     this.bytes = bytes;
   }

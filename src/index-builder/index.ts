@@ -5,13 +5,21 @@ import { mapLimit } from "../concurrency.js";
 import { isGeochunksError, namingInput } from "../errors.js";
 import { datasetPath, findProfile, registeredProfiles } from "../products/index.js";
 import type { OpenedSource, SourceOptions } from "../source/index.js";
-import { fingerprintChange, fingerprintOf, openSource, withReadStats } from "../source/index.js";
+import {
+  fingerprintChange,
+  fingerprintOf,
+  openSource,
+  withReadRecording,
+  withReadStats,
+} from "../source/index.js";
 import { openStoreBackend } from "../store/backend.js";
 import type { GranuleFingerprint } from "../store/manifest.js";
 import { mergeBatches } from "../store/parts.js";
 import { DEFAULT_H3_RESOLUTION, Store, type StoreBatch } from "../store/store.js";
+import { recordChunkChecksums } from "./checksums.js";
 import { indexOpenedGranule, openGranule } from "./granule.js";
 import { shardStamp, shareOf } from "./shares.js";
+import { chunkChange, type RecordedChunk, recordedChunks } from "./verify.js";
 
 export type { GranuleIdentity, OpenedGranule } from "./granule.js";
 export { indexGranule, indexOpenedGranule, openGranule } from "./granule.js";
@@ -47,6 +55,12 @@ export interface IndexOptions {
   beforeCommit?: () => Promise<void>;
   /** How long the commit waits for another writer's lock (ms). Default 120 s. */
   lockTimeoutMs?: number;
+  /**
+   * Also re-read the chunks whose checksums were recorded at index time (the coordinate chunks) of
+   * granules whose size and ETag/mtime are unchanged, and re-index those whose bytes differ (an
+   * edit that kept the size and restored the mtime). Default false: size and ETag/mtime only.
+   */
+  verify?: boolean;
   /** Called after each input, e.g. for a progress bar. */
   onProgress?: (event: IndexProgress) => void;
   /** How inputs are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
@@ -97,6 +111,11 @@ export interface IndexReport {
   skipped: SkippedInput[];
   /** Inputs recognised as copies of a granule indexed from another input, in input order. */
   duplicates: DuplicateInput[];
+  /**
+   * With {@link IndexOptions.verify}: inputs whose size and ETag/mtime were unchanged but whose
+   * recorded chunks differ, and why; each is re-indexed (or skipped when it no longer indexes).
+   */
+  changed: { input: string; granule_id: string; reason: string }[];
   /** Bytes read from the granules while indexing, and the requests that read them. */
   bytesRead: number;
   requests: number;
@@ -152,6 +171,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     unchanged: [],
     skipped: [],
     duplicates: [],
+    changed: [],
     bytesRead: 0,
     requests: 0,
     bytesTotal: 0,
@@ -165,6 +185,11 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
   const copies = new RunCopies();
   let done = 0;
   let stop = false;
+  let checksums: Promise<Map<string, RecordedChunk[]>> | undefined;
+  const storedChecksums = () => {
+    checksums ??= Store.open(opts.store).then(recordedChunks);
+    return checksums;
+  };
   await mapLimit(mine, opts.concurrency ?? 4, async (input, i) => {
     if (stop) return;
     let opened: OpenedSource | undefined;
@@ -177,10 +202,17 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
         const url = source.url.href;
         const storedId = storedAt.get(url);
         if (storedId !== undefined && fingerprintChange(known[storedId]!, fingerprint) === undefined) {
-          outcomes[i] = { kind: "unchanged", id: storedId };
-          return;
+          const change = opts.verify
+            ? await chunkChange(source, (await storedChecksums()).get(storedId) ?? [], opts)
+            : undefined;
+          if (change === undefined) {
+            outcomes[i] = { kind: "unchanged", id: storedId };
+            return;
+          }
+          report.changed.push({ input, granule_id: storedId, reason: change });
         }
-        const granule = await openGranule(source, { product: opts.product, signal: opts.signal });
+        const { source: recording, recorded } = withReadRecording(source);
+        const granule = await openGranule(recording, { product: opts.product, signal: opts.signal });
         const id = granule.identity.granule_id;
         const stored = known[id];
         if (stored && stored.url !== url && (await stillThere(stored, opts))) {
@@ -195,6 +227,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
         const indexing = indexOpenedGranule(granule, { h3Resolution, fingerprint, signal: opts.signal });
         copies.add(id, i, indexing);
         const batch = await indexing;
+        recordChunkChecksums(batch, recorded);
         // This url held another granule before: its rows no longer describe any file.
         const replace = storedId !== undefined && storedId !== id ? [storedId] : [];
         outcomes[i] = { kind: stored ? "replaced" : "added", id, batch, replace };
@@ -252,6 +285,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     else await store.commit(mergeBatches(batches), { replace, beforeSwap: opts.beforeCommit });
   }
   for (const list of [report.added, report.replaced, report.unchanged]) list.sort();
+  report.changed.sort((a, b) => a.input.localeCompare(b.input));
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }

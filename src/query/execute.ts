@@ -15,6 +15,7 @@ import {
 } from "../source/index.js";
 import type { ByteSource } from "../source/types.js";
 import type { ArrayRow, ChunkRefRow } from "../store/schema.js";
+import { checkChunkChecksums } from "./checksums.js";
 import {
   type DecodedArray,
   type DecodedVariable,
@@ -242,8 +243,8 @@ async function runWindow(
     if (first) opts.stats.granules++;
     return batches;
   } catch (err) {
-    // A read past the end or an unexpected body usually means the object changed: say so.
-    if (err instanceof IndexMismatchError) throw err;
+    // A read past the end, an unexpected body or a chunk checksum that differs usually means the
+    // object changed: say so, by its size or mtime when those tell.
     await checkFingerprint(g, raw, opts).catch((mismatch: unknown) => {
       if (mismatch instanceof IndexMismatchError) throw mismatch;
     });
@@ -274,6 +275,7 @@ async function fetchRefs(
     opts.maxGap ?? g.maxGap,
   );
   const buffers = await mapLimit(ranges, opts.concurrency ?? 8, (r) => source.read(r.offset, r.length, opts));
+  checkChunkChecksums(g.granule, refs.flat(), { ranges, buffers });
   return { ranges, buffers };
 }
 

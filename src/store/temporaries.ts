@@ -66,7 +66,8 @@ export function processGone(pid: number): boolean {
   }
 }
 
-const TAGGED = /\.gc([0-9a-f]{6})-(\d+)-[0-9a-f]+\.tmp$/;
+// A temporary, or a file SQLite keeps beside a temporary GeoPackage (journal, write-ahead log).
+const TAGGED = /\.gc([0-9a-f]{6})-(\d+)-[0-9a-f]+\.tmp(?:-journal|-wal|-shm)?$/;
 
 /**
  * True when `name` is a temporary named by {@link processTag} whose process, on this host, is

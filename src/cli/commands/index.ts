@@ -28,6 +28,7 @@ interface IndexFlags extends Record<string, unknown> {
   shards?: number;
   quiet?: boolean;
   strict?: boolean;
+  verify?: boolean;
 }
 
 /** Adds `index` to the program. */
@@ -100,6 +101,14 @@ export function indexCommand(program: Command, io: Io): void {
       example: "--strict",
     },
     {
+      flags: "--verify",
+      meaning:
+        "also re-read the chunks whose checksums were recorded when indexing (latitude, longitude, time) of " +
+        "granules whose size and mtime/ETag are unchanged, and re-index those whose bytes changed",
+      default: "size and mtime/ETag only",
+      example: "--verify",
+    },
+    {
       flags: "--quiet",
       meaning: "no progress bar",
       default: "a progress bar on a terminal",
@@ -140,6 +149,7 @@ async function runIndex(positionals: string[], values: IndexFlags, io: Io): Prom
       concurrency: values.concurrency,
       shard,
       strict: values.strict ?? false,
+      verify: values.verify ?? false,
       beforeCommit: pauseBeforeCommit(),
       lockTimeoutMs: values.lockTimeout,
       source: withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io),
@@ -159,6 +169,9 @@ async function runIndex(positionals: string[], values: IndexFlags, io: Io): Prom
     throw err;
   }
   progress.done();
+  for (const c of report.changed) {
+    io.err(`${c.input}: changed since it was indexed, size and mtime kept (${c.reason}); re-indexing it`);
+  }
   for (const s of report.skipped) io.err(`${s.input}: skipped: ${s.reason}`);
   for (const d of report.duplicates) io.err(`${d.input}: skipped: same granule as ${d.sameAs}`);
   const where = shard
