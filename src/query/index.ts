@@ -10,7 +10,7 @@ import {
   resultColumnNames,
   sourceDatasets,
 } from "../products/index.js";
-import type { SourceOptions } from "../source/index.js";
+import type { OpenedSource, SourceOptions } from "../source/index.js";
 import type { ArrayRow } from "../store/schema.js";
 import { type SelectionMethod, selectChunks, variableType } from "../store/select.js";
 import type { Store } from "../store/store.js";
@@ -45,6 +45,8 @@ export interface PrepareOptions {
   selection?: SelectionMethod;
   /** How granules are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
   source?: SourceOptions;
+  /** Opens a granule's source by its URL instead of opening it with `source` (tests count reads this way). */
+  open?: (url: string) => Promise<OpenedSource>;
   signal?: AbortSignal;
 }
 
@@ -226,6 +228,7 @@ export async function prepareQuery(
           windowPoints: opts.windowPoints,
           maxGap: opts.maxGap,
           source: opts.source,
+          open: opts.open,
           signal: opts.signal,
         });
       } finally {
