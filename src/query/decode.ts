@@ -17,6 +17,7 @@ import type { Fetched } from "./fetch.js";
 import { pointsInAoi } from "./pip.js";
 import type { ChunkRead, QuerySpec } from "./plan.js";
 import { castArray, type ResultColumnData, resultBatch } from "./result.js";
+import { unixNsInto } from "./time.js";
 import { decodeVariable, variableCache } from "./variables.js";
 
 /** What decoding a chunk row needs besides its bytes: the query's columns and its extra variables. */
@@ -53,17 +54,11 @@ export function coordinateMask(read: ChunkRead, f: Fetched, spec: QuerySpec, opt
   const lon = float64Of(decodeVariable(f, read, coordinates.lon, opts)?.values);
   const dt = float64Of(decodeVariable(f, read, coordinates.time, opts)?.values);
   const mask = pointsInAoi(spec.aoi, lon, lat);
-  const startNs = spec.start ? BigInt(spec.start.getTime()) * 1_000_000n : undefined;
-  const endNs = spec.end ? BigInt(spec.end.getTime()) * 1_000_000n : undefined;
   const time = new BigInt64Array(chunk.row_count);
-  let count = 0;
-  for (let i = 0; i < chunk.row_count; i++) {
-    if (!mask[i]) continue;
-    const t = scale.toUnixNs(dt[i]!);
-    time[i] = t;
-    if ((startNs !== undefined && t < startNs) || (endNs !== undefined && t >= endNs)) mask[i] = 0;
-    else count++;
-  }
+  const count = unixNsInto(scale, dt, mask, time, {
+    startNs: spec.start ? BigInt(spec.start.getTime()) * 1_000_000n : undefined,
+    endNs: spec.end ? BigInt(spec.end.getTime()) * 1_000_000n : undefined,
+  });
   return { lat, lon, time, mask, count };
 }
 
@@ -86,6 +81,19 @@ function applyFilters(
   let n = 0;
   for (let i = 0; i < mask.length; i++) n += mask[i]!;
   return n;
+}
+
+/** 64-bit `values` at the `kept` indices, copied as pairs of 32-bit words (no BigInt per row). */
+function pick64(values: BigInt64Array, kept: Int32Array): BigInt64Array {
+  const out = new BigInt64Array(kept.length);
+  const from = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+  const to = new Int32Array(out.buffer);
+  for (let j = 0; j < kept.length; j++) {
+    const k = kept[j]! * 2;
+    to[2 * j] = from[k]!;
+    to[2 * j + 1] = from[k + 1]!;
+  }
+  return out;
 }
 
 /** `values` at the `kept` indices. */
@@ -137,7 +145,7 @@ export function decodeChunkRow(
   return resultBatch({
     lat: pick(hits.lat, kept),
     lon: pick(hits.lon, kept),
-    time: pick(hits.time, kept),
+    time: pick64(hits.time, kept),
     columns,
   });
 }

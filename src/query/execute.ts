@@ -20,7 +20,7 @@ import {
   type QuerySpec,
   type ReadPlan,
 } from "./plan.js";
-import { QueryArrays } from "./variables.js";
+import { decodeRefs, QueryArrays } from "./variables.js";
 
 export { arrayKey } from "./variables.js";
 
@@ -51,15 +51,24 @@ export interface ExecuteOptions extends Omit<DecodeOptions, "arrays"> {
   arrays: ReadonlyMap<string, ArrayRow>;
   /** Counters updated while running. */
   stats: QueryStats;
-  /** Range requests in flight per granule. Default 8. */
-  concurrency?: number;
-  /** Granules fetched and decoded at the same time. Default {@link DEFAULT_GRANULE_CONCURRENCY}. */
+  /**
+   * Range requests in flight at once over the whole query, all granules together (one pool).
+   * Default {@link DEFAULT_QUERY_REQUESTS}.
+   */
+  requests?: number;
+  /**
+   * Windows of chunk rows (a granule, or a part of a large one) fetched and decoded at the same time at
+   * most. Default: as many as {@link POINTS_IN_FLIGHT} allows.
+   */
   granuleConcurrency?: number;
   /** Points per window of chunk rows ({@link windowsOf}). Default {@link WINDOW_POINTS}. */
   windowPoints?: number;
   /** Largest gap (bytes) read through when coalescing; default the plan's. */
   maxGap?: number;
-  /** Options for opening sources (HTTP headers or fetch, ...); unused when `open` is given. */
+  /**
+   * Options for opening sources (HTTP headers or fetch, ...); unused when `open` is given. HTTP sources
+   * get `requests` as their own concurrency unless these options set one.
+   */
   source?: Parameters<typeof openSource>[1];
   /**
    * Opens a granule's source by its URL; default {@link openSource} with `source`. Each granule is
@@ -114,64 +123,96 @@ interface QueryRun {
   /** What decoding needs, with the run's own decode specs. */
   decode: DecodeOptions;
   /** Every range read of the run goes through this pool. */
-  pool: (g: GranulePlan) => Limiter;
+  pool: Limiter;
 }
 
 /**
- * Runs a plan: granules are read in windows of chunk rows ({@link windowsOf}), `granuleConcurrency`
- * windows fetched and decoded at a time, and their batches are yielded in plan order (granule, beam,
- * along-track), one record batch per chunk row that has points inside the AOI. At most that many
- * windows' results are held in memory, whatever the size of a granule.
+ * Range requests in flight at once over a whole query by default. Object stores serve each request
+ * from its own connection with tens of milliseconds of first-byte latency, so a query is bound by
+ * rounds of latency, not by bytes, until about this many are in flight; measured with
+ * bench/query-pool.ts over the loopback range server at 20 and 60 ms (docs/design/query.md).
+ */
+export const DEFAULT_QUERY_REQUESTS = 128;
+
+/**
+ * Candidate points of the windows fetched and decoded at the same time, at most (a single larger
+ * window runs alone): four full windows, the memory bound of the whole-granule queries. Small-AOI
+ * queries read a few chunk rows of each granule, so all their granules' first rounds start at once.
+ */
+export const POINTS_IN_FLIGHT = 4 * WINDOW_POINTS;
+
+/** Points a window decodes at most: the rows of its candidate chunk rows. */
+function pointsOf(chunks: readonly ChunkRead[]): number {
+  let n = 0;
+  for (const read of chunks) n += read.chunk.row_count;
+  return n;
+}
+
+/** `source` with the query's pool size as HTTP concurrency, unless it sets its own. */
+function sourceOptions(source: ExecuteOptions["source"], requests: number): ExecuteOptions["source"] {
+  const http = source?.http;
+  if (http?.concurrency !== undefined || http?.limiter !== undefined) return source;
+  return { ...source, http: { ...http, concurrency: requests } };
+}
+
+/**
+ * Runs a plan: granules are read in windows of chunk rows ({@link windowsOf}), as many fetched and
+ * decoded at a time as {@link POINTS_IN_FLIGHT} (and `granuleConcurrency`) allow, every range read
+ * through one request pool of `requests`; batches are yielded in plan order (granule, beam,
+ * along-track), one record batch per chunk row that has points inside the AOI. The windows in flight
+ * bound the results held in memory, whatever the size of a granule.
  */
 export async function* executePlan(
   plan: ReadPlan,
   spec: QuerySpec,
   opts: ExecuteOptions,
 ): AsyncGenerator<RecordBatch> {
-  const limit = Math.max(1, opts.granuleConcurrency ?? DEFAULT_GRANULE_CONCURRENCY);
-  const open = opts.open ?? ((url: string) => openSource(url, opts.source));
-  const pools = new Map<GranulePlan, Limiter>();
+  const limit = Math.max(1, opts.granuleConcurrency ?? Number.POSITIVE_INFINITY);
+  const requests = opts.requests ?? DEFAULT_QUERY_REQUESTS;
+  const sources = sourceOptions(opts.source, requests);
+  const open = opts.open ?? ((url: string) => openSource(url, sources));
   const run: QueryRun = {
     spec,
     opts,
     decode: { ...opts, arrays: new QueryArrays(opts.arrays) },
-    pool: (g) => {
-      let pool = pools.get(g);
-      if (!pool) {
-        pool = createLimiter(opts.concurrency ?? 8);
-        pools.set(g, pool);
-      }
-      return pool;
-    },
+    pool: createLimiter(requests),
   };
   const units = plan.granules.flatMap((g) => {
     const windows = g.chunks.length === 0 ? [[]] : windowsOf(g.chunks, opts.windowPoints);
     const opened: OpenedGranule = { remaining: windows.length, counted: new Set() };
-    return windows.map((chunks, i) => ({ g, chunks, opened, first: i === 0 }));
+    return windows.map((chunks, i) => ({ g, chunks, opened, first: i === 0, points: pointsOf(chunks) }));
   });
-  const pending: Promise<RecordBatch[]>[] = [];
+  const pending: { points: number; batches: Promise<RecordBatch[]> }[] = [];
   let next = 0;
-  const startNext = () => {
-    const unit = units[next++]!;
-    if (unit.first) {
-      unit.opened.source = open(unit.g.granule.url);
-      unit.opened.source.catch(() => undefined);
+  let inFlight = 0;
+  const startMore = () => {
+    while (next < units.length && pending.length < limit) {
+      const unit = units[next]!;
+      if (pending.length > 0 && inFlight + unit.points > POINTS_IN_FLIGHT) return;
+      next++;
+      if (unit.first) {
+        unit.opened.source = open(unit.g.granule.url);
+        unit.opened.source.catch(() => undefined);
+      }
+      const batches = runWindow(unit.g, unit.chunks, unit.opened, unit.first, run);
+      // Failures surface when this window's turn comes; until then they must not go unhandled.
+      batches.catch(() => undefined);
+      pending.push({ points: unit.points, batches });
+      inFlight += unit.points;
     }
-    const running = runWindow(unit.g, unit.chunks, unit.opened, unit.first, run);
-    // Failures surface when this window's turn comes; until then they must not go unhandled.
-    running.catch(() => undefined);
-    pending.push(running);
   };
   try {
-    while (pending.length < limit && next < units.length) startNext();
+    startMore();
     while (pending.length > 0) {
       opts.signal?.throwIfAborted();
-      const batches = await pending.shift()!;
-      if (next < units.length) startNext();
+      const head = pending.shift()!;
+      const batches = await head.batches;
+      inFlight -= head.points;
+      startMore();
       yield* batches;
     }
   } finally {
-    await Promise.allSettled(pending);
+    await Promise.allSettled(pending.map((p) => p.batches));
     // Windows never started (an error or an early return): close the sources their granule opened.
     for (const unit of units.slice(next)) {
       const { opened } = unit;
@@ -182,9 +223,6 @@ export async function* executePlan(
     }
   }
 }
-
-/** Granules fetched and decoded at the same time by default. */
-export const DEFAULT_GRANULE_CONCURRENCY = 4;
 
 /**
  * Fetches one window of a granule's chunk rows in two rounds (coordinates of its candidate chunks, then
@@ -202,16 +240,15 @@ async function runWindow(
   try {
     opts.signal?.throwIfAborted();
     const { source, stats } = withReadStats(raw);
-    const fetch = { pool: run.pool(g), signal: opts.signal };
+    const fetch = { pool: run.pool, signal: opts.signal };
     const maxGap = opts.maxGap ?? g.maxGap;
     const coordinates = coordinateVariables(opts.profile);
-    const round1 = rangesOfRefs(
-      chunks.flatMap((c) => refsOf(c, coordinates)),
-      maxGap,
-    );
-    const fetched = await fetchRanges(source, round1, fetch);
+    const refs1 = chunks.flatMap((c) => refsOf(c, coordinates));
+    const fetched = await fetchRanges(source, rangesOfRefs(refs1, maxGap), fetch);
     opened.checked ??= checkFingerprint(g, raw, opts);
     await opened.checked;
+    const { arrays } = run.decode;
+    await decodeRefs(fetched, refs1, g.granule.granule_id, arrays);
     const hits = chunks
       .map((read) => ({ read, mask: coordinateMask(read, fetched, spec, run.decode) }))
       .filter((h) => h.mask.count > 0);
@@ -220,11 +257,10 @@ async function runWindow(
         read,
         [...read.refs.keys()].filter((v) => !coordinates.includes(v)),
       );
-    const round2 = rangesOfRefs(
-      hits.flatMap((h) => others(h.read)),
-      maxGap,
-    );
-    const all = mergeFetched(fetched, await fetchRanges(source, round2, fetch));
+    const refs2 = hits.flatMap((h) => others(h.read));
+    const more = await fetchRanges(source, rangesOfRefs(refs2, maxGap), fetch);
+    await decodeRefs(more, refs2, g.granule.granule_id, arrays);
+    const all = mergeFetched(fetched, more);
     const batches: RecordBatch[] = [];
     for (const { read, mask } of hits) {
       const batch = decodeChunkRow(g.granule, read, all, mask, run.decode);

@@ -11,6 +11,8 @@ import { type ByteRange, type ChunkRead, coalesceRanges } from "./plan.js";
 export interface Fetched {
   ranges: ByteRange[];
   buffers: Uint8Array[];
+  /** Chunks already decoded (off the main thread), by file offset of their stored bytes. */
+  decoded: Map<number, Uint8Array>;
 }
 
 /** Options of {@link fetchRanges}. */
@@ -43,7 +45,7 @@ export async function fetchRanges(
   const buffers = await Promise.all(
     ranges.map((r) => pool.run(() => source.read(r.offset, r.length, { signal }), signal)),
   );
-  return { ranges: [...ranges], buffers };
+  return { ranges: [...ranges], buffers, decoded: new Map() };
 }
 
 /** Two rounds' bytes as one, sorted by offset (ranges of different rounds may interleave). */
@@ -53,7 +55,11 @@ export function mergeFetched(a: Fetched, b: Fetched): Fetched {
     ...b.ranges.map((r, i) => ({ r, buf: b.buffers[i]! })),
   ];
   order.sort((x, y) => x.r.offset - y.r.offset);
-  return { ranges: order.map((o) => o.r), buffers: order.map((o) => o.buf) };
+  return {
+    ranges: order.map((o) => o.r),
+    buffers: order.map((o) => o.buf),
+    decoded: new Map([...a.decoded, ...b.decoded]),
+  };
 }
 
 /**

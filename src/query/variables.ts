@@ -3,7 +3,7 @@
  * array row), its values over the chunk row's rows, and parent-rate values broadcast to rows.
  */
 import { InvalidQueryError } from "../errors.js";
-import { decodeChunk, itemSize, toTypedArray } from "../hdf5/index.js";
+import { decodeChunk, decodeChunkAsync, itemSize, toTypedArray } from "../hdf5/index.js";
 import type { FilterInfo, NumericArray } from "../hdf5/types.js";
 import type { ProductProfile } from "../products/index.js";
 import { datasetPath } from "../products/index.js";
@@ -76,9 +76,10 @@ export function readVariable(
   // Elements per chunk row along the second dimension (chunks of (N, k) may split k).
   const chunkWidth = a.spec.chunkShape.slice(1).reduce((x, y) => x * y, 1);
   for (const ref of refs) {
-    const stored = storedBytes(f, ref);
     // A contiguous dataset's ref is a raw run of whole rows, shorter than the dataset.
-    const decoded = a.contiguous ? stored : decodeChunk(stored, a.spec, ref.filter_mask);
+    const decoded = a.contiguous
+      ? storedBytes(f, ref)
+      : (f.decoded.get(ref.offset) ?? decodeChunk(storedBytes(f, ref), a.spec, ref.filter_mask));
     const rows = a.contiguous ? ref.size / (width * size) : chunkRows;
     const from = Math.max(start, ref.chunk_start);
     const to = Math.min(start + count, ref.chunk_start + rows);
@@ -97,6 +98,26 @@ export function readVariable(
     }
   }
   return toTypedArray(raw, a.spec.dtype);
+}
+
+/**
+ * Decodes the filtered chunks of `refs` (of granule `granuleId`) into `f.decoded`, all at once on the
+ * threadpool: the main thread tests points and builds columns of other windows meanwhile, and both
+ * cores inflate. Chunks of datasets the query has no array row for are left to the synchronous path.
+ */
+export async function decodeRefs(
+  f: Fetched,
+  refs: readonly ChunkRefRow[],
+  granuleId: string,
+  arrays: QueryArrays,
+): Promise<void> {
+  await Promise.all(
+    refs.map(async (ref) => {
+      const a = arrays.get(granuleId, ref.path);
+      if (!a || a.contiguous || f.decoded.has(ref.offset)) return;
+      f.decoded.set(ref.offset, await decodeChunkAsync(storedBytes(f, ref), a.spec, ref.filter_mask));
+    }),
+  );
 }
 
 /** What reading a chunk row's variables needs: the query's datasets and the product's profile. */
