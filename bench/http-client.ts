@@ -25,7 +25,10 @@ const concurrency = Number(values.concurrency);
 const dir = join(process.cwd(), ".cache/bench/http-client");
 await mkdir(dir, { recursive: true });
 const fileSize = 16 * 1024 * 1024;
-await writeFile(join(dir, "object.bin"), new Uint8Array(fileSize).map((_, i) => i & 0xff));
+await writeFile(
+  join(dir, "object.bin"),
+  new Uint8Array(fileSize).map((_, i) => i & 0xff),
+);
 const server = await startServerProcess(dir);
 const url = `${server.url}object.bin`;
 

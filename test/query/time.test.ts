@@ -18,7 +18,7 @@ describe("float time conversion", () => {
     // delta_time over the mission (2018-2030), fractional seconds.
     const dt = values(20_000, 0, 4e8);
     dt[0] = 0;
-    dt[1] = 123_456_789.123456789;
+    dt[1] = 123_456_789.123_456_79;
     const mask = new Uint8Array(dt.length).map((_, i) => (i % 7 === 3 ? 0 : 1));
     const out = new BigInt64Array(dt.length);
     const count = unixNsInto(GPS_SINCE_2018, dt, mask, out, {});
