@@ -186,6 +186,15 @@ async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, op
   const { profile, beam } = ctx;
   const group = rowGroupOf(profile, beam);
   const latPath = datasetPath(profile, beam, profile.coordinates.lat);
+  const prefix = profile.parent ? `/${beam}/` : `${group}/`;
+  // The dataset listing and the beam's datasets' metadata are read while the coordinates are: their
+  // rounds overlap instead of following one another. Issued together, so the reader's block cache
+  // merges their metadata reads into few requests.
+  const described = file
+    .listDatasets(opts)
+    .then((all) => Promise.all(all.filter((p) => p.startsWith(prefix)).map((p) => file.dataset(p, opts))));
+  // A failure surfaces where it is awaited below; until then it must not go unhandled.
+  described.catch(() => undefined);
   const parent = profile.parent ? await readParentRate(file, ctx, opts) : undefined;
   // Products whose parent rate locates its rows (ATL03) are placed from the parent rate's reference
   // points; a beam near the antimeridian falls back to every row's coordinates (exact there too).
@@ -200,10 +209,7 @@ async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, op
         ),
         opts,
       ).then(([lat, lon, time]) => ({ lat: lat!, lon: lon!, time: time! }));
-  const prefix = parent ? `/${beam}/` : `${group}/`;
-  const paths = (await file.listDatasets(opts)).filter((p) => p.startsWith(prefix));
-  // Issued together so the reader's block cache merges their metadata reads into few requests.
-  const infos = await Promise.all(paths.map((p) => file.dataset(p, opts)));
+  const infos = await described;
   const latInfo = infos.find((info) => info?.path === latPath);
   if (!latInfo) throw new NotAGranuleError(latPath, `no dataset ${latPath}`);
   const n = coordinates ? coordinates.lat.length : latInfo.shape[0]!;
