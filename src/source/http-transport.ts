@@ -2,8 +2,7 @@
  * How the HTTP source sends one request: the smallest response interface it needs, over node:http
  * with keep-alive agents (the default) or over a `fetch`-compatible function (where auth goes).
  */
-import { Agent, type Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Agent, ClientRequest, IncomingMessage, RequestOptions } from "node:http";
 
 /** A `fetch`-compatible function; wrap the global `fetch` to add tokens or request signing. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -49,14 +48,27 @@ export function fetchTransport(fetchLike: FetchLike): HttpTransport {
   };
 }
 
+/** Sends a request with a module's `request` and its keep-alive agent. */
+type Sender = (target: URL, options: RequestOptions) => ClientRequest;
+
 /**
  * Connections kept open between requests, shared by every source of the process as `fetch` shares its
  * dispatcher: a query's requests to one host reuse sockets instead of a TCP (and TLS) handshake each.
+ * node:http and node:https are loaded on first use (node:https alone costs 20-40 ms of start-up).
  */
-const AGENTS = {
-  "http:": new Agent({ keepAlive: true, scheduling: "lifo" }),
-  "https:": new HttpsAgent({ keepAlive: true, scheduling: "lifo" }),
-} as const;
+const SENDERS = new Map<string, Promise<Sender>>();
+
+function senderOf(protocol: string): Promise<Sender> {
+  let sender = SENDERS.get(protocol);
+  if (!sender) {
+    sender = (protocol === "https:" ? import("node:https") : import("node:http")).then((m) => {
+      const agent: Agent = new m.Agent({ keepAlive: true, scheduling: "lifo" });
+      return (target, options) => m.request(target, { ...options, agent });
+    });
+    SENDERS.set(protocol, sender);
+  }
+  return sender;
+}
 
 /**
  * The default transport: node:http(s) with keep-alive agents. Measured (bench/http-client.ts) to cost
@@ -64,17 +76,16 @@ const AGENTS = {
  * query has a hundred requests in flight on one event loop.
  */
 export function nodeTransport(): HttpTransport {
-  return (url, call) =>
-    new Promise<HttpReply>((resolve, reject) => {
+  return async (url, call) => {
+    const target = new URL(url);
+    const send = await senderOf(target.protocol);
+    return new Promise<HttpReply>((resolve, reject) => {
       const { signal } = call;
       if (signal.aborted) {
         reject(signal.reason);
         return;
       }
-      const target = new URL(url);
-      const send = target.protocol === "https:" ? httpsRequest : httpRequest;
-      const agent: HttpAgent = target.protocol === "https:" ? AGENTS["https:"] : AGENTS["http:"];
-      const req = send(target, { method: call.method, headers: call.headers, agent });
+      const req = send(target, { method: call.method, headers: call.headers });
       // The signal is followed by hand and nothing is destroyed with an error: a torn-down request or
       // response must not raise an error event after its reader has gone.
       let response: IncomingMessage | undefined;
@@ -98,6 +109,7 @@ export function nodeTransport(): HttpTransport {
       });
       req.end();
     });
+  };
 }
 
 /** Bodies drained rather than cut when cancelled, bytes: cheaper than a new connection's handshake. */
