@@ -113,8 +113,8 @@ export function queryCommand(program: Command, io: Io): void {
     },
     {
       flags: "--concurrency <n>",
-      meaning: "granules fetched and decoded at the same time (1..256)",
-      default: "4",
+      meaning: "granules fetched and decoded at the same time at most (1..256)",
+      default: "as many as 2 M candidate points",
       example: "--concurrency 8",
       parse: integerIn(1, 256),
     },
