@@ -4,7 +4,12 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { InvalidQueryError } from "./errors.js";
 import { writeAtomically } from "./export/atomic.js";
-import { commitVirtualTree, type IcechunkCommit, readRepoState } from "./export/icechunk/repository.js";
+import {
+  commitVirtualTree,
+  granulesToCommit,
+  type IcechunkCommit,
+  readRepoState,
+} from "./export/icechunk/repository.js";
 import { writeKerchunkJson } from "./export/kerchunk.js";
 import { writeKerchunkParquet } from "./export/kerchunk-parquet.js";
 import { type StoreTableInfo, stacCollection, stacItem, type VirtualStoreInfo } from "./export/stac.js";
@@ -12,6 +17,7 @@ import { buildVirtualTree, inlineSmallChunks, type VirtualTree } from "./export/
 import { type Aoi, parseAoi } from "./query/aoi.js";
 import { prepareQuery } from "./query/index.js";
 import { openSource, type SourceOptions } from "./source/index.js";
+import { isS3Location } from "./store/backend.js";
 import type { ChunkRow } from "./store/schema.js";
 import { runSql } from "./store/sql.js";
 import { STORE_TABLES, Store } from "./store/store.js";
@@ -295,7 +301,10 @@ export async function exportStac(
 
 /** Options of {@link exportIcechunk}. */
 export interface ExportIcechunkOptions extends ExportSelection {
-  /** The repository folder (created when missing). */
+  /**
+   * The repository folder, or `s3://bucket/prefix` (written with `source.s3`'s credentials, main moved
+   * by a conditional write of the repo file); created when missing.
+   */
   repo: string;
   /** Chunks of at most this many bytes are inlined. Default {@link DEFAULT_INLINE_THRESHOLD}. */
   inlineThreshold?: number;
@@ -317,8 +326,11 @@ export async function exportIcechunk(
 ): Promise<IcechunkCommit> {
   const opened = typeof store === "string" ? await Store.open(store) : store;
   const tree = await virtualTreeOf(opened, opts);
-  const known = new Set((await readRepoState(opts.repo))?.granules ?? []);
-  tree.arrays = tree.arrays.filter((a) => !known.has(a.granule_id));
+  const s3 = isS3Location(opts.repo) ? await import("./export/icechunk/s3.js") : undefined;
+  const state = s3 ? await s3.readS3RepoState(opts.repo, opts.source?.s3) : await readRepoState(opts.repo);
+  // Only new granules and changed ones (re-indexed since their last commit) are written.
+  const wanted = granulesToCommit(state, tree.granules);
+  tree.arrays = tree.arrays.filter((a) => wanted.has(a.granule_id));
   const reader = rangeReader(opts);
   try {
     await inlineSmallChunks(tree, {
@@ -328,6 +340,8 @@ export async function exportIcechunk(
   } finally {
     await reader.close();
   }
-  const commit = await commitVirtualTree(opts.repo, tree);
+  const commit = s3
+    ? await s3.commitVirtualTreeToS3(opts.repo, tree, opts.source?.s3)
+    : await commitVirtualTree(opts.repo, tree);
   return { ...commit, skipped: [...tree.skipped, ...commit.skipped] };
 }

@@ -49,8 +49,13 @@ export interface QueryInput {
   quality?: boolean;
   /** Values of the product's filters by name; a flag's value is `true`. */
   filters?: Record<string, FilterValue>;
-  /** Granules (or windows of a large granule) fetched and decoded at the same time. Default 4. */
+  /**
+   * Granules (or windows of a large granule) fetched and decoded at the same time at most. Default: as
+   * many as 2,097,152 candidate points (four full windows) allow, so a small AOI starts every granule at once.
+   */
   granuleConcurrency?: number;
+  /** Range requests in flight at once over the whole query, all granules together. Default 128. */
+  requests?: number;
   /**
    * Points read and decoded at most per unit of work: a large granule (ATL03: millions of photons per
    * beam) is read in windows of chunk rows of about this many points, which bounds memory. Default 524,288.

@@ -1,6 +1,7 @@
 /** Names of every error class geochunks throws; used by {@link isGeochunksError}. */
 export type GeochunksErrorName =
   | "SourceError"
+  | "ConditionalWriteError"
   | "InvalidHdf5Error"
   | "UnsupportedHdf5Error"
   | "UnsupportedFilterError"
@@ -9,6 +10,7 @@ export type GeochunksErrorName =
   | "InvalidQueryError"
   | "StoreError"
   | "StoreBusyError"
+  | "IncompleteShardsError"
   | "NoSpaceError"
   | "IndexMismatchError";
 
@@ -23,6 +25,28 @@ export class SourceError extends Error {
   constructor(message: string, opts: { status: number; url: string; cause?: unknown }) {
     super(message, { cause: opts.cause });
     this.status = opts.status;
+    this.url = opts.url;
+  }
+}
+
+/**
+ * A conditional write to object storage that did not happen: 412 `PreconditionFailed` (the object
+ * exists for `If-None-Match: *`, or its ETag differs for `If-Match`) or 409 `ConditionalRequestConflict`
+ * (another write of the same key was in progress). The object is as the other writer left it: read it
+ * again and decide. A runtime failure, never bad input.
+ */
+export class ConditionalWriteError extends Error {
+  override readonly name = "ConditionalWriteError";
+  /** 412 or 409. */
+  readonly status: 412 | 409;
+  /** S3's error code: `PreconditionFailed` or `ConditionalRequestConflict`. */
+  readonly code: string;
+  /** The `s3://bucket/key` written. */
+  readonly url: string;
+  constructor(message: string, opts: { status: 412 | 409; code: string; url: string; cause?: unknown }) {
+    super(message, { cause: opts.cause });
+    this.status = opts.status;
+    this.code = opts.code;
     this.url = opts.url;
   }
 }
@@ -106,13 +130,37 @@ export class StoreBusyError extends Error {
   }
 }
 
+/**
+ * A commit of staged shards refused because the set is not whole: shards of the run are not staged
+ * (`missing`, 0-based, of `count`), or the staged shards come from runs over different input lists
+ * or shard counts. A runtime failure: run the missing shards, or commit with `allowIncomplete`.
+ */
+export class IncompleteShardsError extends Error {
+  override readonly name = "IncompleteShardsError";
+  readonly store: string;
+  readonly missing: number[];
+  readonly count: number;
+  constructor(store: string, message: string, opts: { missing: number[]; count: number }) {
+    super(message);
+    this.store = store;
+    this.missing = opts.missing;
+    this.count = opts.count;
+  }
+}
+
 /** A write that ran out of space: `path` is the file being written, `bytes` what it needed. */
 export class NoSpaceError extends Error {
   override readonly name = "NoSpaceError";
   readonly path: string;
   readonly bytes: number;
-  constructor(path: string, bytes: number, opts: { cause?: unknown } = {}) {
-    super(`${path}: no space left on the device to write ${bytes} bytes`, { cause: opts.cause });
+  /**
+   * With `atLeast`, `bytes` is what was written when the device filled (a streamed output whose
+   * full size is not known yet): the message says it needs more than that.
+   */
+  constructor(path: string, bytes: number, opts: { cause?: unknown; atLeast?: boolean } = {}) {
+    super(`${path}: no space left on the device to write ${opts.atLeast ? "more than " : ""}${bytes} bytes`, {
+      cause: opts.cause,
+    });
     this.path = path;
     this.bytes = bytes;
   }
@@ -136,6 +184,7 @@ export function isGeochunksError(err: unknown, ...names: GeochunksErrorName[]): 
   if (!(err instanceof Error)) return false;
   const known: readonly string[] = [
     "SourceError",
+    "ConditionalWriteError",
     "InvalidHdf5Error",
     "UnsupportedHdf5Error",
     "UnsupportedFilterError",
@@ -144,6 +193,7 @@ export function isGeochunksError(err: unknown, ...names: GeochunksErrorName[]): 
     "InvalidQueryError",
     "StoreError",
     "StoreBusyError",
+    "IncompleteShardsError",
     "NoSpaceError",
     "IndexMismatchError",
   ];

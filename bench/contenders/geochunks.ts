@@ -25,7 +25,8 @@ export const geochunks: Contender = {
   unavailable: async () => undefined,
   async run(ctx) {
     const store = await openStore(ctx.storeDir);
-    const result = store.query({ aoi: ctx.aoi.geometry, granuleConcurrency: ctx.granuleConcurrency });
+    // Its own scheduling: one request pool for the whole query, every granule's first round at once.
+    const result = store.query({ aoi: ctx.aoi.geometry });
     const out = join(ctx.outDir, `geochunks-${ctx.aoi.name}.parquet`);
     await writeGeoParquet(result, out, { bbox: result.aoi.bbox, emptySchema: await result.schema() });
     return { rows: () => parquetRowSet(out), bytesMinimal: result.stats.bytes_minimal };

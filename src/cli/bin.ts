@@ -5,20 +5,24 @@
  * module. A closed pipe (`geochunks sql ... | head`) ends the run quietly with exit code 0. SIGINT and
  * SIGTERM remove the run's temporary files first.
  */
-import { removeTemporariesSync } from "../store/temporaries.js";
+import { removeTemporariesSync, runCleanups } from "../store/temporaries.js";
 import { main } from "./main.js";
 
 // An interrupted run removes its temporaries (uncommitted part files, an output not yet renamed,
-// the store lock it holds) before exiting with the shell's code for the signal.
+// the store lock it holds) and aborts its multipart uploads before exiting with the shell's code
+// for the signal.
 for (const [signal, code] of [
   ["SIGINT", 130],
   ["SIGTERM", 143],
 ] as const) {
   process.on(signal, () => {
     removeTemporariesSync();
-    process.exit(code);
+    void runCleanups(ABORT_TIMEOUT_MS).finally(() => process.exit(code));
   });
 }
+
+/** How long an interrupted run waits for its multipart uploads to be aborted before exiting anyway. */
+const ABORT_TIMEOUT_MS = 5_000;
 
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (err: NodeJS.ErrnoException) => {

@@ -1,6 +1,7 @@
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { BlockCacheOptions } from "../source/cache.js";
 import { withBlockCache } from "../source/cache.js";
+import { type PrefetchOptions, withPrefetch } from "../source/prefetch.js";
 import type { ByteSource, ReadOptions } from "../source/types.js";
 import { readChunkRefs } from "./chunk-index.js";
 import { cursorOf } from "./cursor.js";
@@ -172,6 +173,20 @@ export class Hdf5File {
     const ds = await this.#requireDataset(path, opts);
     const refs = await readChunkRefs(this.#meta, ds, opts);
     return readDatasetValues(this.#meta, this.source, ds, refs, opts);
+  }
+
+  /**
+   * Reads and decodes several whole datasets, their stored chunks fetched together in coalesced requests
+   * (holes up to `maxGap` bytes read through, default {@link DEFAULT_PREFETCH_GAP}): the chunks of a
+   * group's datasets often lie in one block of the file, one request instead of one per chunk. Values
+   * and errors as {@link Hdf5File.read}, in the order of `paths`.
+   */
+  async readMany(paths: readonly string[], opts: PrefetchOptions = {}): Promise<DatasetValues[]> {
+    const datasets = await Promise.all(paths.map((p) => this.#requireDataset(p, opts)));
+    const refs = await Promise.all(datasets.map((ds) => readChunkRefs(this.#meta, ds, opts)));
+    const spans = refs.flat().map((r) => ({ offset: r.offset, length: r.size }));
+    const source = await withPrefetch(this.source, spans, opts);
+    return Promise.all(datasets.map((ds, i) => readDatasetValues(this.#meta, source, ds, refs[i]!, opts)));
   }
 
   /**

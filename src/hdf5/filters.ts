@@ -1,4 +1,4 @@
-import { inflateSync } from "node:zlib";
+import { inflate as inflateCallback, inflateSync } from "node:zlib";
 import { InvalidHdf5Error, UnsupportedFilterError } from "../errors.js";
 import { itemSize } from "./dtype.js";
 import type { DecodeSpec, FilterInfo } from "./types.js";
@@ -20,18 +20,58 @@ export function decodeChunk(
   filterMask: number,
   chunk = "a chunk",
 ): Uint8Array {
+  const at = pipelineOf(spec, filterMask, chunk);
+  let bytes = stored;
+  for (let i = spec.filters.length - 1; i >= 0; i--) {
+    if (filterMask & (1 << i)) continue;
+    const filter = spec.filters[i]!;
+    bytes = filter.id === 1 ? inflate(bytes, at) : applyReverse(bytes, filter, at);
+  }
+  return checkSize(bytes, at);
+}
+
+/**
+ * {@link decodeChunk} with the deflate step on the libuv threadpool, so the main thread keeps working
+ * (and several chunks inflate at once on several cores) while a chunk inflates; the same output and errors.
+ */
+export async function decodeChunkAsync(
+  stored: Uint8Array,
+  spec: DecodeSpec,
+  filterMask: number,
+  chunk = "a chunk",
+): Promise<Uint8Array> {
+  const at = pipelineOf(spec, filterMask, chunk);
+  let bytes = stored;
+  for (let i = spec.filters.length - 1; i >= 0; i--) {
+    if (filterMask & (1 << i)) continue;
+    const filter = spec.filters[i]!;
+    bytes = filter.id === 1 ? await inflateAsync(bytes, at) : applyReverse(bytes, filter, at);
+  }
+  return checkSize(bytes, at);
+}
+
+interface Pipeline {
+  where: string;
+  /** Element size, bytes. */
+  size: number;
+  /** Decoded size of a full chunk, bytes. */
+  expected: number;
+  /** Largest inflated size accepted, bytes. */
+  limit: number;
+}
+
+/** Checks the filters are supported and describes the chunk for the steps and their errors. */
+function pipelineOf(spec: DecodeSpec, filterMask: number, chunk: string): Pipeline {
   const size = itemSize(spec.dtype);
   const expected = spec.chunkShape.reduce((a, b) => a * b, 1) * size;
   const unsupported = spec.filters.find((f, i) => !(filterMask & (1 << i)) && !DECODED.has(f.id));
   if (unsupported) throw new UnsupportedFilterError(unsupported.id, spec.path);
-  const where = `${chunk} of ${spec.path}`;
-  let bytes = stored;
-  for (let i = spec.filters.length - 1; i >= 0; i--) {
-    if (filterMask & (1 << i)) continue;
-    bytes = applyReverse(bytes, spec.filters[i]!, { where, size, limit: expected + INFLATE_SLACK_BYTES });
-  }
-  if (bytes.length !== expected) {
-    throw new InvalidHdf5Error(`${where} decodes to ${bytes.length} bytes; expected ${expected}`);
+  return { where: `${chunk} of ${spec.path}`, size, expected, limit: expected + INFLATE_SLACK_BYTES };
+}
+
+function checkSize(bytes: Uint8Array, at: Pipeline): Uint8Array {
+  if (bytes.length !== at.expected) {
+    throw new InvalidHdf5Error(`${at.where} decodes to ${bytes.length} bytes; expected ${at.expected}`);
   }
   return bytes;
 }
@@ -39,25 +79,40 @@ export function decodeChunk(
 /** Filters this reader undoes: deflate, shuffle, fletcher32. */
 const DECODED = new Set([1, 2, 3]);
 
-function applyReverse(
-  bytes: Uint8Array,
-  filter: FilterInfo,
-  at: { where: string; size: number; limit: number },
-): Uint8Array {
-  if (filter.id === 1) return inflate(bytes, at.where, at.limit);
+/** Undoes one filter other than deflate. */
+function applyReverse(bytes: Uint8Array, filter: FilterInfo, at: Pipeline): Uint8Array {
   if (filter.id === 2) return unshuffle(bytes, filter.params[0] || at.size);
   return verifyFletcher32(bytes, at.where);
 }
 
-function inflate(bytes: Uint8Array, where: string, limit: number): Uint8Array {
+/**
+ * zlib options: output in one buffer the size of a whole chunk (plus a little, so the end of the stream
+ * is seen without a second buffer) instead of 16 KiB pieces joined afterwards.
+ */
+function inflateOptions(at: Pipeline) {
+  return { maxOutputLength: at.limit, chunkSize: Math.max(64, at.expected + 64) };
+}
+
+function inflate(bytes: Uint8Array, at: Pipeline): Uint8Array {
   try {
-    const out = inflateSync(bytes, { maxOutputLength: limit });
+    const out = inflateSync(bytes, inflateOptions(at));
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength); // a plain view, not a Buffer
   } catch (err) {
-    throw new InvalidHdf5Error(`deflate stream of ${where} is corrupt (${bytes.length} bytes)`, {
-      cause: err,
-    });
+    throw corrupt(bytes, at, err);
   }
+}
+
+function inflateAsync(bytes: Uint8Array, at: Pipeline): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    inflateCallback(bytes, inflateOptions(at), (err, out) => {
+      if (err) reject(corrupt(bytes, at, err));
+      else resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+    });
+  });
+}
+
+function corrupt(bytes: Uint8Array, at: Pipeline, cause: unknown): InvalidHdf5Error {
+  return new InvalidHdf5Error(`deflate stream of ${at.where} is corrupt (${bytes.length} bytes)`, { cause });
 }
 
 /**

@@ -1,7 +1,7 @@
 /** One granule of any registered product -> the store rows that describe it (granule, arrays, chunks, chunk cells). */
 import { InvalidHdf5Error, NotAGranuleError } from "../errors.js";
 import { Hdf5File, itemSize } from "../hdf5/index.js";
-import type { ChunkRef, DatasetInfo, NumericArray } from "../hdf5/types.js";
+import type { ChunkRef, DatasetInfo, DatasetValues, NumericArray } from "../hdf5/types.js";
 import {
   datasetPath,
   detectProfile,
@@ -163,39 +163,53 @@ interface BeamContext {
   profile: ProductProfile;
 }
 
-async function readFloat64(
-  file: Hdf5File,
-  path: string,
-  opts: { signal?: AbortSignal },
-): Promise<Float64Array> {
-  const values = await file.read(path, opts);
+/** Dataset values as float64 (64-bit integer indexes such as ATL03 ph_index_beg stay exact up to 2^53). */
+function float64Of(path: string, values: DatasetValues): Float64Array {
   if (values instanceof Float64Array) return values;
-  // 64-bit integer indexes (ATL03 ph_index_beg) stay exact up to 2^53.
   if (values instanceof BigInt64Array || values instanceof BigUint64Array)
     return Float64Array.from(values, Number);
   if (Array.isArray(values)) throw new NotAGranuleError(path, `${path}: expected a numeric array`);
   return Float64Array.from(values as Exclude<NumericArray, BigInt64Array | BigUint64Array>);
 }
 
+/** Several datasets as float64, their chunks read together in coalesced requests. */
+async function readManyFloat64(
+  file: Hdf5File,
+  paths: readonly string[],
+  opts: { signal?: AbortSignal },
+): Promise<Float64Array[]> {
+  const values = await file.readMany(paths, opts);
+  return values.map((v, i) => float64Of(paths[i]!, v));
+}
+
 async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, opts: IndexGranuleOptions) {
   const { profile, beam } = ctx;
   const group = rowGroupOf(profile, beam);
   const latPath = datasetPath(profile, beam, profile.coordinates.lat);
+  const prefix = profile.parent ? `/${beam}/` : `${group}/`;
+  // The dataset listing and the beam's datasets' metadata are read while the coordinates are: their
+  // rounds overlap instead of following one another. Issued together, so the reader's block cache
+  // merges their metadata reads into few requests.
+  const described = file
+    .listDatasets(opts)
+    .then((all) => Promise.all(all.filter((p) => p.startsWith(prefix)).map((p) => file.dataset(p, opts))));
+  // A failure surfaces where it is awaited below; until then it must not go unhandled.
+  described.catch(() => undefined);
   const parent = profile.parent ? await readParentRate(file, ctx, opts) : undefined;
   // Products whose parent rate locates its rows (ATL03) are placed from the parent rate's reference
   // points; a beam near the antimeridian falls back to every row's coordinates (exact there too).
   const located = parent && profile.parent?.locate ? await readLocations(file, ctx, parent, opts) : undefined;
+  // The coordinate chunks of a beam usually lie in one block of the file: one request, not one each.
   const coordinates = located
     ? undefined
-    : {
-        lat: await readFloat64(file, latPath, opts),
-        lon: await readFloat64(file, datasetPath(profile, beam, profile.coordinates.lon), opts),
-        time: await readFloat64(file, datasetPath(profile, beam, profile.coordinates.time), opts),
-      };
-  const prefix = parent ? `/${beam}/` : `${group}/`;
-  const paths = (await file.listDatasets(opts)).filter((p) => p.startsWith(prefix));
-  // Issued together so the reader's block cache merges their metadata reads into few requests.
-  const infos = await Promise.all(paths.map((p) => file.dataset(p, opts)));
+    : await readManyFloat64(
+        file,
+        [profile.coordinates.lat, profile.coordinates.lon, profile.coordinates.time].map((v) =>
+          datasetPath(profile, beam, v),
+        ),
+        opts,
+      ).then(([lat, lon, time]) => ({ lat: lat!, lon: lon!, time: time! }));
+  const infos = await described;
   const latInfo = infos.find((info) => info?.path === latPath);
   if (!latInfo) throw new NotAGranuleError(latPath, `no dataset ${latPath}`);
   const n = coordinates ? coordinates.lat.length : latInfo.shape[0]!;
@@ -269,11 +283,11 @@ async function readLocations(
 ): Promise<Locations | undefined> {
   const locate = ctx.profile.parent!.locate!;
   const path = (p: string) => datasetPath(ctx.profile, ctx.beam, p);
-  const [lat, lon, time] = await Promise.all([
-    readFloat64(file, path(locate.lat), opts),
-    readFloat64(file, path(locate.lon), opts),
-    readFloat64(file, path(locate.time), opts),
-  ]);
+  const [lat, lon, time] = (await readManyFloat64(
+    file,
+    [locate.lat, locate.lon, locate.time].map(path),
+    opts,
+  )) as [Float64Array, Float64Array, Float64Array];
   if (lat.length !== parent.counts.length || lon.length !== lat.length || time.length !== lat.length) {
     return undefined;
   }
@@ -405,8 +419,11 @@ async function readParentRate(
   opts: { signal?: AbortSignal },
 ): Promise<ParentRows> {
   const parent = ctx.profile.parent!;
-  const first = await readFloat64(file, datasetPath(ctx.profile, ctx.beam, parent.first), opts);
-  const counts = await readFloat64(file, datasetPath(ctx.profile, ctx.beam, parent.count), opts);
+  const [first, counts] = (await readManyFloat64(
+    file,
+    [parent.first, parent.count].map((p) => datasetPath(ctx.profile, ctx.beam, p)),
+    opts,
+  )) as [Float64Array, Float64Array];
   const ends = new Float64Array(first.length);
   let end = 0;
   for (let k = 0; k < first.length; k++) {

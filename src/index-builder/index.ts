@@ -5,18 +5,28 @@ import { mapLimit } from "../concurrency.js";
 import { isGeochunksError, namingInput } from "../errors.js";
 import { datasetPath, findProfile, registeredProfiles } from "../products/index.js";
 import type { OpenedSource, SourceOptions } from "../source/index.js";
-import { fingerprintChange, fingerprintOf, openSource, withReadStats } from "../source/index.js";
-import { type GranuleFingerprint, readManifest } from "../store/manifest.js";
+import {
+  fingerprintChange,
+  fingerprintOf,
+  openSource,
+  withReadRecording,
+  withReadStats,
+} from "../source/index.js";
+import { openStoreBackend } from "../store/backend.js";
+import type { GranuleFingerprint } from "../store/manifest.js";
 import { mergeBatches } from "../store/parts.js";
 import { DEFAULT_H3_RESOLUTION, Store, type StoreBatch } from "../store/store.js";
+import { recordChunkChecksums } from "./checksums.js";
 import { indexOpenedGranule, openGranule } from "./granule.js";
+import { shardStamp, shareOf } from "./shares.js";
+import { chunkChange, type RecordedChunk, recordedChunks } from "./verify.js";
 
 export type { GranuleIdentity, OpenedGranule } from "./granule.js";
 export { indexGranule, indexOpenedGranule, openGranule } from "./granule.js";
 
 /** Options for {@link indexGranules}. */
 export interface IndexOptions {
-  /** Store directory; created when missing (only once a granule is indexed). */
+  /** Store directory, or `s3://bucket/prefix` (written with `source.s3`'s credentials); created when missing (only once a granule is indexed). */
   store: string;
   /** Granules read at the same time. Default 4. */
   concurrency?: number;
@@ -29,9 +39,11 @@ export interface IndexOptions {
    */
   product?: string;
   /**
-   * Index only this shard of the inputs (by a hash of each file name, so every machine given the
-   * same list picks disjoint sets) and stage the rows instead of committing them; a later
-   * `commitStaged` (the `geochunks commit` step) makes all shards visible at once.
+   * Index only this shard of the inputs (every `count`-th of the sorted list from `index`, so every
+   * machine given the same inputs, in any order, picks a disjoint share; see `shareOf`) and stage
+   * the rows instead of committing them, recording the shard and a digest of the input list; a
+   * later `commitStaged` (the `geochunks commit` step) makes all shards visible at once. A shard
+   * with nothing new still stages an empty set, so the commit knows it ran.
    */
   shard?: { index: number; count: number };
   /**
@@ -43,6 +55,12 @@ export interface IndexOptions {
   beforeCommit?: () => Promise<void>;
   /** How long the commit waits for another writer's lock (ms). Default 120 s. */
   lockTimeoutMs?: number;
+  /**
+   * Also re-read the chunks whose checksums were recorded at index time (the coordinate chunks) of
+   * granules whose size and ETag/mtime are unchanged, and re-index those whose bytes differ (an
+   * edit that kept the size and restored the mtime). Default false: size and ETag/mtime only.
+   */
+  verify?: boolean;
   /** Called after each input, e.g. for a progress bar. */
   onProgress?: (event: IndexProgress) => void;
   /** How inputs are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
@@ -93,6 +111,11 @@ export interface IndexReport {
   skipped: SkippedInput[];
   /** Inputs recognised as copies of a granule indexed from another input, in input order. */
   duplicates: DuplicateInput[];
+  /**
+   * With {@link IndexOptions.verify}: inputs whose size and ETag/mtime were unchanged but whose
+   * recorded chunks differ, and why; each is re-indexed (or skipped when it no longer indexes).
+   */
+  changed: { input: string; granule_id: string; reason: string }[];
   /** Bytes read from the granules while indexing, and the requests that read them. */
   bytesRead: number;
   requests: number;
@@ -138,7 +161,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     throw new RangeError(`product ${opts.product} is not one of ${names.join(", ")}`);
   }
   // A store is created only when something is committed: a run that indexes nothing leaves none.
-  const manifest = await readManifest(opts.store);
+  const { manifest } = await (await openStoreBackend(opts.store, { s3: opts.source?.s3 })).readManifest();
   const h3Resolution = manifest?.h3_resolution ?? opts.h3Resolution ?? DEFAULT_H3_RESOLUTION;
   const known: Readonly<Record<string, GranuleFingerprint>> = manifest?.granules ?? {};
   const storedAt = new Map(Object.entries(known).map(([id, g]) => [g.url, id]));
@@ -148,6 +171,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     unchanged: [],
     skipped: [],
     duplicates: [],
+    changed: [],
     bytesRead: 0,
     requests: 0,
     bytesTotal: 0,
@@ -156,11 +180,16 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     chunks: 0,
     seconds: 0,
   };
-  const mine = opts.shard ? inputs.filter((input) => inShard(input, opts.shard!)) : inputs;
+  const mine = opts.shard ? shareOf(inputs, opts.shard) : inputs;
   const outcomes = new Array<Outcome | undefined>(mine.length);
   const copies = new RunCopies();
   let done = 0;
   let stop = false;
+  let checksums: Promise<Map<string, RecordedChunk[]>> | undefined;
+  const storedChecksums = () => {
+    checksums ??= Store.open(opts.store).then(recordedChunks);
+    return checksums;
+  };
   await mapLimit(mine, opts.concurrency ?? 4, async (input, i) => {
     if (stop) return;
     let opened: OpenedSource | undefined;
@@ -173,10 +202,17 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
         const url = source.url.href;
         const storedId = storedAt.get(url);
         if (storedId !== undefined && fingerprintChange(known[storedId]!, fingerprint) === undefined) {
-          outcomes[i] = { kind: "unchanged", id: storedId };
-          return;
+          const change = opts.verify
+            ? await chunkChange(source, (await storedChecksums()).get(storedId) ?? [], opts)
+            : undefined;
+          if (change === undefined) {
+            outcomes[i] = { kind: "unchanged", id: storedId };
+            return;
+          }
+          report.changed.push({ input, granule_id: storedId, reason: change });
         }
-        const granule = await openGranule(source, { product: opts.product, signal: opts.signal });
+        const { source: recording, recorded } = withReadRecording(source);
+        const granule = await openGranule(recording, { product: opts.product, signal: opts.signal });
         const id = granule.identity.granule_id;
         const stored = known[id];
         if (stored && stored.url !== url && (await stillThere(stored, opts))) {
@@ -191,6 +227,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
         const indexing = indexOpenedGranule(granule, { h3Resolution, fingerprint, signal: opts.signal });
         copies.add(id, i, indexing);
         const batch = await indexing;
+        recordChunkChecksums(batch, recorded);
         // This url held another granule before: its rows no longer describe any file.
         const replace = storedId !== undefined && storedId !== id ? [storedId] : [];
         outcomes[i] = { kind: stored ? "replaced" : "added", id, batch, replace };
@@ -237,16 +274,18 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
       report.bytesCoordinates += coordinateBytes(o.batch);
     }
   }
-  if (batches.length > 0) {
+  if (batches.length > 0 || opts.shard) {
     const store = await Store.open(opts.store, {
       create: true,
       h3Resolution,
       lockTimeoutMs: opts.lockTimeoutMs,
+      s3: opts.source?.s3,
     });
-    if (opts.shard) await store.stage(mergeBatches(batches));
+    if (opts.shard) await store.stage(mergeBatches(batches), { shard: shardStamp(inputs, opts.shard) });
     else await store.commit(mergeBatches(batches), { replace, beforeSwap: opts.beforeCommit });
   }
   for (const list of [report.added, report.replaced, report.unchanged]) list.sort();
+  report.changed.sort((a, b) => a.input.localeCompare(b.input));
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }
@@ -349,19 +388,6 @@ function reasonOf(err: Error, input: string): string {
   for (const name of names)
     if (err.message.startsWith(`${name}: `)) return err.message.slice(name.length + 2);
   return err.message;
-}
-
-/** FNV-1a hash of a file name, stable across machines and runs. */
-function nameHash(input: string): number {
-  const name = input.split(/[\\/]/).pop() ?? input;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
-
-/** Whether an input belongs to shard `index` of `count`. */
-export function inShard(input: string, shard: { index: number; count: number }): boolean {
-  return nameHash(input) % shard.count === shard.index;
 }
 
 /** Stored size of the chunks of the coordinate datasets (lat, lon, time) the batch's chunk rows refer to. */

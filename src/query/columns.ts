@@ -9,8 +9,25 @@ import type { DecodeSpec, NumericArray } from "../hdf5/types.js";
 import type { DatasetSource, FilterValue, ProductProfile, ResultColumn } from "../products/index.js";
 import { chosenColumn, datasetPath } from "../products/index.js";
 import type { ArrayRow } from "../store/schema.js";
-import type { ExecuteOptions } from "./execute.js";
 import { castArray, type ResultColumnData } from "./result.js";
+import type { QueryArrays } from "./variables.js";
+
+/** What shapes a query's result columns: its datasets, product, filters and extra variables. */
+export interface ColumnOptions {
+  /** The query's datasets and their decode specs. */
+  arrays: QueryArrays;
+  /** The product's profile: coordinates, result columns and filters. */
+  profile: ProductProfile;
+  /** The filters to apply and their values, by filter name (only the profile's). */
+  filters: Readonly<Record<string, FilterValue>>;
+  /**
+   * Element types (HDF5 dtype, e.g. "<f4") of extra variables some granules lack: their rows get
+   * a column of nulls of this type, so every batch has the same columns.
+   */
+  missingTypes?: ReadonlyMap<string, string>;
+  /** Extra variables that are 2-D datasets read whole: list columns (of nulls where a granule lacks them). */
+  listExtras?: ReadonlySet<string>;
+}
 
 /** What the column builders need of a chunk row: its decoded datasets, the kept rows, the query. */
 export interface ColumnContext {
@@ -18,7 +35,7 @@ export interface ColumnContext {
   get: (path: string) => DecodedVariable | undefined;
   /** Indices (in the chunk row) of the rows the result keeps, ascending. */
   kept: Int32Array;
-  opts: ExecuteOptions;
+  opts: ColumnOptions;
 }
 
 /** How to decode one dataset of one granule, parsed once from its array row. */
@@ -29,6 +46,8 @@ export interface DecodedArray {
   width: number;
   /** Stored contiguously: each ref is a raw run of whole rows (no chunk shape, no filter). */
   contiguous: boolean;
+  /** The dataset's numeric `_FillValue` attribute ({@link parseFill}); undefined when it has none. */
+  fill: number | undefined;
 }
 
 /** Column `column` of row-major values with `width` elements a row (the values themselves when 1-D). */
@@ -59,16 +78,8 @@ export function columnName(variable: string): string {
   return `${path.split("/").pop()!}${column ?? ""}`;
 }
 
-const fills = new WeakMap<DecodedArray, number | undefined>();
-
-function fillOf(a: DecodedArray): number | undefined {
-  if (fills.has(a)) return fills.get(a);
-  const fill = parseFill(a);
-  fills.set(a, fill);
-  return fill;
-}
-
-function parseFill(a: DecodedArray): number | undefined {
+/** The numeric `_FillValue` attribute of a dataset's array row; undefined when it has none. */
+export function parseFill(a: Pick<DecodedArray, "row">): number | undefined {
   const attrs = JSON.parse(a.row.attrs) as Record<string, unknown>;
   const fill = attrs._FillValue;
   const value = Array.isArray(fill) ? fill[0] : fill;
@@ -86,7 +97,7 @@ function fillTest(
   values: NumericArray,
   profile: ProductProfile,
 ): ((v: number | bigint) => boolean) | undefined {
-  const fill = fillOf(a);
+  const { fill } = a;
   const isFloat = values instanceof Float32Array || values instanceof Float64Array;
   const narrow = (x: number) => (values instanceof Float32Array ? Math.fround(x) : x);
   const nodata: (number | bigint)[] = [];
@@ -219,9 +230,9 @@ function nullList(name: string, dtype: string, n: number, width: number): Result
 }
 
 /** Elements per row of a dataset in the store, from any granule (2-D list columns). */
-function widthOf(opts: ExecuteOptions, path: string): number {
+function widthOf(opts: ColumnOptions, path: string): number {
   const paths = new Set(opts.profile.beams.map((beam) => datasetPath(opts.profile, beam, path)));
-  for (const row of opts.arrays.values()) {
+  for (const row of opts.arrays.rows()) {
     if (paths.has(row.path)) return row.shape.slice(1).reduce((x, y) => x * y, 1);
   }
   return 1;

@@ -10,7 +10,7 @@ import {
   resultColumnNames,
   sourceDatasets,
 } from "../products/index.js";
-import type { SourceOptions } from "../source/index.js";
+import type { OpenedSource, SourceOptions } from "../source/index.js";
 import { localStoreReader } from "../store/local-reader.js";
 import type { StoreReader } from "../store/reader.js";
 import type { ArrayRow } from "../store/schema.js";
@@ -25,7 +25,7 @@ import { arrayOfType, type ResultColumnData, resultBatch } from "./result.js";
 export type { Aoi } from "./aoi.js";
 export { parseAoi } from "./aoi.js";
 export type { QueryStats } from "./execute.js";
-export { WINDOW_POINTS } from "./execute.js";
+export { DEFAULT_QUERY_REQUESTS, POINTS_IN_FLIGHT, WINDOW_POINTS } from "./execute.js";
 export { pointInAoi, pointsInAoi } from "./pip.js";
 export type { ByteRange, ChunkRead, GranulePlan, QuerySpec, ReadPlan } from "./plan.js";
 export { coalesceRanges, DEFAULT_MAX_GAP, planQuery } from "./plan.js";
@@ -34,13 +34,16 @@ export { coalesceRanges, DEFAULT_MAX_GAP, planQuery } from "./plan.js";
 export interface PrepareOptions {
   /** Largest gap (bytes) read through when coalescing ranges. Default {@link DEFAULT_MAX_GAP}. */
   maxGap?: number;
-  /** Range requests in flight per granule. Default 8. */
-  concurrency?: number;
-  /** Granules fetched and decoded at the same time. Default 4. */
+  /** Range requests in flight at once over the whole query. Default {@link DEFAULT_QUERY_REQUESTS}. */
+  requests?: number;
+  /**
+   * Windows of chunk rows (granules, or parts of large ones) fetched and decoded at the same time at
+   * most. Default: as many as {@link POINTS_IN_FLIGHT} candidate points allow.
+   */
   granuleConcurrency?: number;
   /**
    * Points a unit of work reads and decodes at most: a granule is read in windows of chunk rows of about
-   * this many points, `granuleConcurrency` windows at a time, which bounds memory. Default
+   * this many points, windows of {@link POINTS_IN_FLIGHT} points at a time, which bounds memory. Default
    * {@link WINDOW_POINTS}.
    */
   windowPoints?: number;
@@ -54,6 +57,8 @@ export interface PrepareOptions {
   selectWith?: "typescript" | "duckdb";
   /** How granules are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
   source?: SourceOptions;
+  /** Opens a granule's source by its URL instead of opening it with `source` (tests count reads this way). */
+  open?: (url: string) => Promise<OpenedSource>;
   signal?: AbortSignal;
 }
 
@@ -260,11 +265,12 @@ export async function prepareQuery(
           missingTypes: missing.types,
           listExtras,
           stats,
-          concurrency: opts.concurrency,
+          requests: opts.requests,
           granuleConcurrency: opts.granuleConcurrency,
           windowPoints: opts.windowPoints,
           maxGap: opts.maxGap,
           source: opts.source,
+          open: opts.open,
           signal: opts.signal,
         });
       } finally {

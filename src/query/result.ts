@@ -81,11 +81,13 @@ function bitmapOf(valid: Uint8Array): Uint8Array {
 function repeatedString(value: string, n: number) {
   const bytes = new TextEncoder().encode(value);
   const data = new Uint8Array(bytes.length * n);
-  const offsets = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) {
-    data.set(bytes, i * bytes.length);
-    offsets[i + 1] = (i + 1) * bytes.length;
+  // Doubling copies: log2(n) calls instead of one per row.
+  if (n > 0) data.set(bytes);
+  for (let filled = bytes.length; filled < data.length; filled *= 2) {
+    data.copyWithin(filled, 0, Math.min(filled, data.length - filled));
   }
+  const offsets = new Int32Array(n + 1);
+  for (let i = 0; i <= n; i++) offsets[i] = i * bytes.length;
   return makeData({ type: new Utf8(), length: n, valueOffsets: offsets, data });
 }
 

@@ -24,6 +24,8 @@ export { createLimiter } from "./limit.js";
 export { fromBytes } from "./memory.js";
 export type { OpenedSource, SourceOptions } from "./open.js";
 export { openSource } from "./open.js";
+export type { RecordedReads } from "./record.js";
+export { withReadRecording } from "./record.js";
 export type { BackoffOptions } from "./retry.js";
 export { backoffDelay, DEFAULT_RETRIES } from "./retry.js";
 // The S3 source itself is loaded by openSource on first use; only its types are re-exported here.
@@ -31,3 +33,4 @@ export type { AwsCredentials, S3Location, S3SourceOptions } from "./s3.js";
 export type { ReadStats } from "./stats.js";
 export { withReadStats } from "./stats.js";
 export type { ByteSource, ReadOptions } from "./types.js";
+export { xxhash32 } from "./xxhash32.js";

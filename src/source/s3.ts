@@ -157,8 +157,11 @@ export function openS3Source(url: string | URL, opts?: S3SourceOptions): Promise
   return S3Source.open(url, opts);
 }
 
-/** The HTTP(S) URL of an object: path-style under a custom endpoint, else AWS's virtual-hosted style. */
-function endpointUrl(
+/**
+ * The HTTP(S) URL of an object: path-style under a custom endpoint, else AWS's virtual-hosted style.
+ * @throws SourceError 400 naming `plain` for an endpoint that is not a plain http(s) URL.
+ */
+export function endpointUrl(
   bucket: string,
   key: string,
   region: string,

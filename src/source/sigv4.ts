@@ -1,4 +1,4 @@
-/** AWS Signature Version 4 for the bodiless requests a byte source sends (GET and HEAD). */
+/** AWS Signature Version 4 for S3 requests: the bodiless reads of a byte source, and writes with their payload hash. */
 import { createHash, createHmac } from "node:crypto";
 
 /** Static or temporary AWS credentials. Never logged, never put in a message. */
@@ -20,6 +20,8 @@ export interface SigningScope {
   service?: string;
   /** Signing time; default now. */
   now?: Date;
+  /** SHA-256 of the request body, hex; default {@link EMPTY_SHA256} (GET, HEAD, DELETE). */
+  payloadHash?: string;
 }
 
 /** SHA-256 of the empty body, hex: the payload hash of a GET or HEAD. */
@@ -41,7 +43,8 @@ export function signRequest(method: string, url: URL, headers: Headers, scope: S
     .replace(/\.\d{3}/, "");
   const day = amzDate.slice(0, 8);
   headers.set("x-amz-date", amzDate);
-  headers.set("x-amz-content-sha256", EMPTY_SHA256);
+  const payloadHash = scope.payloadHash ?? EMPTY_SHA256;
+  headers.set("x-amz-content-sha256", payloadHash);
   if (credentials.sessionToken) headers.set("x-amz-security-token", credentials.sessionToken);
   else headers.delete("x-amz-security-token");
   headers.delete("authorization");
@@ -53,7 +56,7 @@ export function signRequest(method: string, url: URL, headers: Headers, scope: S
   const headerBlock = names.map((n) => `${n}:${signed.get(n)}\n`).join("");
   const path = url.pathname || "/";
   const query = canonicalQuery(url.searchParams);
-  const request = `${method.toUpperCase()}\n${path}\n${query}\n${headerBlock}\n${names.join(";")}\n${EMPTY_SHA256}`;
+  const request = `${method.toUpperCase()}\n${path}\n${query}\n${headerBlock}\n${names.join(";")}\n${payloadHash}`;
   const credentialScope = `${day}/${region}/${service}/aws4_request`;
   const toSign = ["AWS4-HMAC-SHA256", amzDate, credentialScope, sha256Hex(request)].join("\n");
   const key = signingKey(credentials.secretAccessKey, day, region, service);

@@ -38,9 +38,13 @@ export function trackCells(
 ): bigint[] {
   const cells = new Set<string>();
   let prev: string | undefined;
+  // The look-ahead's cell, reused when the loop steps onto that point: one lookup per step, not two.
+  let ahead = -1;
+  let aheadCell: string | undefined;
   const visit = (i: number): string | undefined => {
     if (!validLonLat(lon[i]!, lat[i]!)) return undefined;
-    const cell = latLngToCell(lat[i]!, lon[i]!, resolution);
+    const cell =
+      i === ahead && aheadCell !== undefined ? aheadCell : latLngToCell(lat[i]!, lon[i]!, resolution);
     if (cell !== prev) {
       if (prev !== undefined && !areNeighborCells(prev, cell)) {
         for (const between of safeGridPath(prev, cell)) cells.add(between);
@@ -58,6 +62,8 @@ export function trackCells(
     const lookAhead = validLonLat(lon[next]!, lat[next]!)
       ? latLngToCell(lat[next]!, lon[next]!, resolution)
       : undefined;
+    ahead = next;
+    aheadCell = lookAhead;
     if (here !== undefined && lookAhead === here && allValid(lon, lat, i, next)) {
       i = next;
       continue;

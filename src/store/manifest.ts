@@ -58,10 +58,27 @@ export interface GranuleFingerprint {
   part: string;
 }
 
-/** A part set written by a shard job, waiting for `commit`: `staged/<id>.json`. */
+/**
+ * A part set written by a shard job, waiting for `commit`: `staged/<id>.json`, or
+ * `staged/shard-<index>-of-<count>.json` when it records its shard (a retried task replaces it).
+ */
 export interface StagedPartSet {
   part: PartSet;
   fingerprints: Record<string, Omit<GranuleFingerprint, "part">>;
+  /** The shard of a sharded run that staged it; absent for sets staged without one. */
+  shard?: ShardStamp;
+}
+
+/** A staged set's shard: which one of how many, and the input list all shards of the run split. */
+export interface ShardStamp {
+  /** 0-based shard index. */
+  index: number;
+  /** Number of shards of the run. */
+  count: number;
+  /** Inputs in the run's list (without repeats). */
+  inputs: number;
+  /** SHA-256 (hex) of the sorted input list, one input a line. */
+  inputs_sha256: string;
 }
 
 /**
@@ -122,6 +139,14 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
       cause: err,
     });
   }
+  return parseManifest(text, dir);
+}
+
+/**
+ * Parses and checks a manifest's text; `dir` names the store in errors.
+ * @throws StoreError when it is not JSON, not a geochunks manifest, or of another format version.
+ */
+export function parseManifest(text: string, dir: string): Manifest {
   let manifest: Manifest;
   try {
     manifest = JSON.parse(text) as Manifest;
@@ -141,13 +166,18 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   return manifest;
 }
 
+/** The bytes of a manifest as written (local file and S3 object alike). */
+export function manifestText(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
 /**
  * Replaces the manifest atomically: written to a temporary name, then renamed over the old one, so
  * readers see either the old or the new store, never a mix.
  */
 export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
   const tmp = temporaryName(join(dir, `.${MANIFEST_NAME}`), randomBytes(4).toString("hex"));
-  const text = `${JSON.stringify(manifest, null, 2)}\n`;
+  const text = manifestText(manifest);
   const untrack = trackTemporary(tmp);
   try {
     await writeFile(tmp, text);

@@ -94,6 +94,13 @@ export function arrayFromPlain(r: Plain): ArrayRow {
   };
 }
 
+/** Entry `i` of a chunk row's `ref_checksums` (null for parts written before the column, or not recorded). */
+function checksumAt(checksums: unknown, i: number): number | null {
+  if (checksums == null) return null;
+  const value = (checksums as ArrayLike<unknown>)[i];
+  return value == null ? null : Number(value);
+}
+
 /** A chunk row from plain values; missing cells become an empty list. */
 export function chunkFromPlain(r: Plain): ChunkRow {
   return {
@@ -111,16 +118,18 @@ export function chunkFromPlain(r: Plain): ChunkRow {
     geometry: bytes(r.geometry),
     footprint_error: r.footprint_error as number,
     h3_cells: r.h3_cells == null ? [] : Array.from(r.h3_cells as Iterable<bigint>),
-    refs: (r.refs as Plain[]).map(
-      (ref): ChunkRefRow => ({
+    refs: (r.refs as Plain[]).map((ref, i): ChunkRefRow => {
+      const checksum = checksumAt(r.ref_checksums, i);
+      return {
         path: ref.path as string,
         chunk_start: num(ref.chunk_start),
         col_start: ref.col_start == null ? 0 : num(ref.col_start),
         offset: num(ref.offset),
         size: num(ref.size),
         filter_mask: num(ref.filter_mask),
-      }),
-    ),
+        ...(checksum === null ? {} : { checksum }),
+      };
+    }),
   };
 }
 

@@ -72,6 +72,12 @@ export interface ChunkRefRow {
   offset: number;
   size: number;
   filter_mask: number;
+  /**
+   * XXH32 of the chunk's stored bytes, recorded at index time for the chunks the index read (the
+   * coordinate chunks); null or absent when not recorded (other chunks, stores older than the
+   * `ref_checksums` column).
+   */
+  checksum?: number | null;
 }
 
 /** One along-track row range of one beam: the unit of spatial selection. */
@@ -189,6 +195,12 @@ export function chunksTable(rows: ChunkRow[]): Table {
     footprint_error: col(rows, (r) => r.footprint_error, new Float64()),
     h3_cells: col(rows, (r) => r.h3_cells, listOf(new Uint64())),
     refs: col(rows, (r) => r.refs.map(refToArrow), listOf(refType())),
+    // Beside `refs` rather than inside its struct, so parts written before it keep one refs type.
+    ref_checksums: col(
+      rows,
+      (r) => r.refs.map((ref) => ref.checksum ?? null),
+      new List(new Field("item", new Uint32(), true)),
+    ),
   });
 }
 

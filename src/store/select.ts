@@ -92,9 +92,10 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
     const coverCells = cover?.cells.length;
     const chunks = (
       await db.runAndReadAll(
-        `SELECT chunk_id, granule_id, beam, beam_kind, row_start, row_count, parent_start, parent_count, epoch_ns(time_start) AS time_start,
-                epoch_ns(time_end) AS time_end, bbox, ST_AsWKB(geometry) AS geometry, footprint_error, refs
-           FROM read_parquet(${list(chunkFiles)}, hive_partitioning = false) WHERE ${where}`,
+        // Every column but the cells: `ref_checksums` is absent from parts written before it.
+        `SELECT * EXCLUDE (h3_cells) REPLACE (epoch_ns(time_start) AS time_start, epoch_ns(time_end) AS time_end,
+                ST_AsWKB(geometry) AS geometry)
+           FROM read_parquet(${list(chunkFiles)}, hive_partitioning = false, union_by_name = true) WHERE ${where}`,
       )
     )
       .getRowObjectsJS()

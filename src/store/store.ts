@@ -1,8 +1,20 @@
-/** A chunk-index store on local disk: Parquet part files made visible by one JSON manifest. */
-import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+/**
+ * A chunk-index store, in a local folder or under an S3 prefix: Parquet part files made visible by
+ * one JSON manifest. Where the files live is behind a {@link StoreBackend} (backend.ts); the commit
+ * logic here (rebase, retire, expire) is the same for both.
+ */
+import { mkdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { StoreError } from "../errors.js";
+import { StoreBusyError, StoreError } from "../errors.js";
+import { backoffDelay, sleep } from "../source/retry.js";
+import type { S3SourceOptions } from "../source/s3.js";
+import {
+  isS3Location,
+  LocalStoreBackend,
+  type ManifestRead,
+  openStoreBackend,
+  type StoreBackend,
+} from "./backend.js";
 import { DEFAULT_LOCK_TIMEOUT_MS, withStoreLock } from "./lock.js";
 import {
   emptyManifest,
@@ -12,6 +24,7 @@ import {
   type PartSet,
   type RetiredPart,
   readManifest,
+  type ShardStamp,
   STORE_TABLES,
   type StagedPartSet,
   type StoreTable,
@@ -30,8 +43,7 @@ import {
 } from "./parts.js";
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
 import type { ArrayRow, ChunkRow, GranuleRow } from "./schema.js";
-import { removeStaleFiles } from "./stale.js";
-import { temporaryName, trackTemporary } from "./temporaries.js";
+import { emptyStagedSet, incompleteShardsError, shardSetProblem, stagedShardName } from "./shards.js";
 import { type StoreProblem, verifyStore } from "./verify.js";
 
 export { STORE_TABLES, type StoreTable } from "./manifest.js";
@@ -45,9 +57,22 @@ export interface OpenStoreOptions {
   h3Resolution?: number;
   /** How long a commit waits for another writer's lock (ms). Default {@link DEFAULT_LOCK_TIMEOUT_MS}. */
   lockTimeoutMs?: number;
-  /** How long retired part files are kept for readers of older manifests (ms). Default {@link DEFAULT_RETIRED_GRACE_MS}. */
+  /**
+   * How long retired part files are kept for readers of older manifests, and how old a part file no
+   * manifest lists must be before a writer of an S3 store removes it (ms). Default {@link DEFAULT_RETIRED_GRACE_MS}.
+   */
   retiredGraceMs?: number;
+  /** Region, endpoint and credentials of an `s3://bucket/prefix` store. */
+  s3?: S3SourceOptions;
 }
+
+/**
+ * Times a commit to an S3 store is computed again after another writer published first, before it
+ * fails with {@link StoreBusyError}. Each lost race means another commit landed, so ten losses in a
+ * row take ten other commits within the backoff (up to seconds): a store busier than that wants
+ * shards (`index --shard`, one `commit`) rather than racing writers.
+ */
+export const MAX_COMMIT_ATTEMPTS = 10;
 
 /**
  * Default time retired part files stay on disk: one hour. A query pins the manifest it opened and
@@ -82,9 +107,6 @@ export interface CompactOptions {
  */
 export const DEFAULT_H3_RESOLUTION = 6;
 
-/** Folder of part sets written by shard jobs and not yet committed. */
-const STAGED_DIR = "staged";
-
 /** What a commit changed. */
 export interface CommitReport {
   /** Granules now visible that were not before, or were replaced. */
@@ -102,18 +124,35 @@ function partitionFilter(table: StoreTable, product: string | undefined): (file:
 
 /** An open store. Reads see the manifest as it was when opened or last committed (a snapshot). */
 export class Store {
+  /** The store's folder, or its `s3://bucket/prefix`. */
   readonly dir: string;
   #manifest: Manifest;
   #opts: OpenStoreOptions;
+  readonly #backend: StoreBackend;
 
-  private constructor(dir: string, manifest: Manifest, opts: OpenStoreOptions) {
+  private constructor(dir: string, manifest: Manifest, opts: OpenStoreOptions, backend?: StoreBackend) {
     this.dir = dir;
     this.#manifest = manifest;
     this.#opts = opts;
+    this.#backend = backend ?? new LocalStoreBackend(dir, opts.lockTimeoutMs);
   }
 
   #lock<T>(fn: () => Promise<T>): Promise<T> {
-    return withStoreLock(this.dir, fn, { timeoutMs: this.#opts.lockTimeoutMs });
+    return this.#backend.exclusive(fn);
+  }
+
+  /** Opens a store under an S3 prefix for writing; a new one is created by its first commit. */
+  static async #openS3(location: string, opts: OpenStoreOptions): Promise<Store> {
+    const backend = await openStoreBackend(location, { s3: opts.s3 });
+    const { manifest } = await backend.readManifest();
+    if (manifest) return new Store(backend.location, manifest, opts, backend);
+    if (!opts.create) throw new StoreError(location, `${location}: no manifest.json: no such store`);
+    return new Store(
+      backend.location,
+      emptyManifest(opts.h3Resolution ?? DEFAULT_H3_RESOLUTION),
+      opts,
+      backend,
+    );
   }
 
   /**
@@ -121,6 +160,7 @@ export class Store {
    * @throws StoreError when there is no store there (and `create` is false) or it is not a geochunks store.
    */
   static async open(dir: string, opts: OpenStoreOptions = {}): Promise<Store> {
+    if (isS3Location(dir)) return Store.#openS3(dir, opts);
     const manifest = await readManifest(dir);
     if (manifest) return new Store(dir, manifest, opts);
     if (!opts.create) {
@@ -231,34 +271,42 @@ export class Store {
 
   /**
    * Makes `batch` visible, replacing earlier rows of its granules and of those in `replace`. Part
-   * files are written first, then, holding the store lock, the manifest is re-read, rebased and
-   * swapped atomically: a crash leaves the store as before or as after, and concurrent writers
-   * take turns without losing each other's granules. `beforeSwap` runs between the two steps.
-   * @throws StoreError when the lock stays held by a live writer too long.
+   * files are written first (uploaded, on S3), then the manifest is re-read, rebased and published
+   * atomically: holding the store lock (local), or by conditional writes, computed again on the
+   * winner's manifest after a lost race (S3). A crash leaves the store as before or as after, and
+   * concurrent writers land without losing each other's granules. `beforeSwap` runs between the two steps.
+   * @throws StoreBusyError when the lock stays held by a live writer too long, or an S3 commit loses
+   *   {@link MAX_COMMIT_ATTEMPTS} races in a row.
    */
   async commit(
     batch: StoreBatch,
     opts: { replace?: string[]; beforeSwap?: () => Promise<void> } = {},
   ): Promise<CommitReport> {
-    const staged = batch.granules.length > 0 ? [await this.#writeStaged(batch)] : [];
     try {
-      await opts.beforeSwap?.();
-      return await this.#apply(staged, opts.replace ?? []);
-    } catch (err) {
-      // A failed run removes the parts it wrote, unless its manifest swap happened.
-      await this.#discard(staged.map((s) => s.part));
-      throw err;
+      const staged = batch.granules.length > 0 ? [await this.#writeStaged(batch)] : [];
+      try {
+        await this.#backend.upload(staged.map((s) => s.part));
+        await opts.beforeSwap?.();
+        return await this.#apply(staged, opts.replace ?? []);
+      } catch (err) {
+        // A failed run removes the parts it wrote, unless its manifest swap happened.
+        await this.#discard(staged.map((s) => s.part));
+        throw err;
+      }
+    } finally {
+      await this.#backend.release();
     }
   }
 
-  /** Removes written part sets that the manifest on disk does not list. */
+  /** Removes written part sets that the published manifest does not list. */
   async #discard(parts: readonly PartSet[]): Promise<void> {
-    const disk = await readManifest(this.dir).catch(() => undefined);
-    const listed = new Set(disk?.parts.map((p) => p.id) ?? []);
+    if (parts.length === 0) return;
+    const disk = await this.#backend.readManifest().catch(() => undefined);
+    const listed = new Set(disk?.manifest?.parts.map((p) => p.id) ?? []);
     const files = parts
       .filter((p) => !listed.has(p.id))
       .flatMap((p) => STORE_TABLES.flatMap((t) => p.files[t]));
-    await Promise.all(files.map((f) => rm(join(this.dir, f), { force: true })));
+    await this.#backend.remove(files);
     const unlisted = parts.filter((p) => !listed.has(p.id)) as Partial<WrittenPartSet>[];
     await removeCreatedFolders(unlisted.flatMap((p) => p.folders ?? []));
     for (const p of parts) (p as Partial<WrittenPartSet>).settle?.();
@@ -266,42 +314,54 @@ export class Store {
 
   /**
    * Writes `batch` as a staged part set (`staged/<id>.json`), invisible to readers until
-   * {@link Store.commitStaged}: what each shard job of a parallel indexing run does.
+   * {@link Store.commitStaged}: what each shard job of a parallel indexing run does. With `shard`,
+   * the set records it and is `staged/shard-<index>-of-<count>.json`, written even when `batch` is
+   * empty; a retried task of the same shard replaces its earlier set, whose part files the next
+   * commit's clean-up removes (docs/design/batch.md).
    */
-  async stage(batch: StoreBatch): Promise<PartSet> {
-    const staged = await this.#writeStaged(batch);
+  async stage(batch: StoreBatch, opts: { shard?: ShardStamp } = {}): Promise<PartSet> {
     try {
-      const path = join(this.dir, STAGED_DIR, `${staged.part.id}.json`);
-      await mkdir(join(this.dir, STAGED_DIR), { recursive: true });
-      const tmp = temporaryName(path, randomBytes(4).toString("hex"));
-      const untrack = trackTemporary(tmp);
+      const staged =
+        opts.shard && batch.granules.length === 0
+          ? emptyStagedSet(opts.shard)
+          : { ...(await this.#writeStaged(batch)), ...(opts.shard ? { shard: opts.shard } : {}) };
+      const name = opts.shard ? stagedShardName(opts.shard) : `${staged.part.id}.json`;
       try {
-        await writeFile(tmp, JSON.stringify(staged));
-        await rename(tmp, path);
+        if (staged.part.granules.length > 0) await this.#backend.upload([staged.part]);
+        await this.#backend.writeStaged(name, staged);
       } catch (err) {
-        await rm(tmp, { force: true });
+        await this.#discard([staged.part]);
         throw err;
-      } finally {
-        untrack();
       }
-    } catch (err) {
-      await this.#discard([staged.part]);
-      throw err;
+      (staged.part as Partial<WrittenPartSet>).settle?.();
+      return staged.part;
+    } finally {
+      await this.#backend.release();
     }
-    (staged.part as Partial<WrittenPartSet>).settle?.();
-    return staged.part;
   }
 
-  /** Makes every staged part set visible in one manifest swap (later stages win for a granule). */
-  async commitStaged(): Promise<CommitReport> {
-    const dir = join(this.dir, STAGED_DIR);
-    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).sort();
-    const staged = await Promise.all(
-      names.map(async (n) => JSON.parse(await readFile(join(dir, n), "utf8")) as StagedPartSet),
-    );
-    const report = await this.#apply(staged, []);
-    await Promise.all(names.map((n) => rm(join(dir, n), { force: true })));
-    return report;
+  /**
+   * Makes every staged part set visible in one manifest swap (later stages win for a granule).
+   * Staged shards must make one whole run (every shard of the count, one input list) unless
+   * `allowIncomplete`; the report's `incomplete` says what was missing then.
+   * @throws IncompleteShardsError naming the missing shards; nothing is committed.
+   */
+  async commitStaged(
+    opts: { allowIncomplete?: boolean } = {},
+  ): Promise<CommitReport & { incomplete?: string }> {
+    try {
+      const staged = await this.#backend.readStaged();
+      const problem = shardSetProblem(staged.map((f) => f.set));
+      if (problem && !opts.allowIncomplete) throw incompleteShardsError(this.#backend.location, problem);
+      const report = await this.#apply(
+        staged.map((f) => f.set).filter((set) => set.part.granules.length > 0),
+        [],
+      );
+      await this.#backend.removeStaged(staged);
+      return problem ? { ...report, incomplete: problem.message } : report;
+    } finally {
+      await this.#backend.release();
+    }
   }
 
   /**
@@ -310,51 +370,64 @@ export class Store {
    * Query results do not change.
    */
   async compact(opts: CompactOptions = {}): Promise<{ before: number; after: number; removed: number }> {
-    return this.#lock(async () => {
-      const disk = (await readManifest(this.dir))!;
-      const before = disk.parts.length;
-      let next = disk;
-      const written: WrittenPartSet[] = [];
-      if (before > 1) {
-        try {
-          const rows = mergeBatches(
-            await Promise.all(disk.parts.map((p) => readPartSet(this.dir, p, () => true))),
-          );
-          const part = await writePartSet(this.dir, rows);
-          written.push(part);
-          next = {
-            ...disk,
-            parts: [part],
-            granules: Object.fromEntries(
-              Object.entries(disk.granules).map(([id, g]) => [id, { ...g, part: part.id }]),
-            ),
-            retired: [...(disk.retired ?? []), ...disk.parts.map((p) => retire(p))],
-          };
-        } catch (err) {
-          await this.#discard(written);
-          throw err;
-        }
-      }
-      const grace = opts.vacuum ? (opts.olderThanMs ?? 0) : this.#grace();
-      const { kept, expired } = expire(next.retired ?? [], grace);
-      if (next !== disk || expired.length > 0) {
-        next = { ...next, retired: kept };
-        await this.#swap(next, written);
-      }
+    let before = 0;
+    let expired: RetiredPart[] = [];
+    const grace = opts.vacuum ? (opts.olderThanMs ?? 0) : this.#grace();
+    try {
+      const next = await this.#transact(
+        async (disk, written) => {
+          before = disk.parts.length;
+          let next = disk;
+          if (before > 1) {
+            await this.#backend.fetch(disk.parts);
+            const rows = mergeBatches(
+              await Promise.all(disk.parts.map((p) => readPartSet(this.#backend.dir, p, () => true))),
+            );
+            const part = await writePartSet(this.#backend.dir, rows);
+            written.push(part);
+            next = {
+              ...disk,
+              parts: [part],
+              granules: Object.fromEntries(
+                Object.entries(disk.granules).map(([id, g]) => [id, { ...g, part: part.id }]),
+              ),
+              retired: [...(disk.retired ?? []), ...disk.parts.map((p) => retire(p))],
+            };
+          }
+          const split = expire(next.retired ?? [], grace);
+          expired = split.expired;
+          if (next === disk && expired.length === 0) return undefined;
+          return { ...next, retired: split.kept };
+        },
+        {
+          tidy: async (published) => {
+            await this.#removeFiles(expired.flatMap((r) => r.files));
+            await this.#removeStale(published);
+          },
+        },
+      );
       this.#manifest = next;
-      const removed = await this.#removeFiles(expired.flatMap((r) => r.files));
-      await this.#removeStale(next);
+      const removed = expired.flatMap((r) => r.files).length;
       return { before, after: next.parts.length, removed };
-    });
+    } finally {
+      await this.#backend.release();
+    }
   }
 
   /**
    * Rebuilds what {@link verifyStore} finds broken: a part set whose only broken files are
    * `chunk_cells` is rewritten with its cells rebuilt from the chunks' `h3_cells`; any other broken
    * part set is dropped, and its granules leave the manifest, so the next `index` of them indexes
-   * them again. Broken parts are retired like any replaced part.
+   * them again. Broken parts are retired like any replaced part. Local stores only.
+   * @throws StoreError for a store on S3.
    */
   async repair(): Promise<RepairReport> {
+    if (this.#backend.optimistic) {
+      throw new StoreError(
+        this.dir,
+        `${this.dir}: repair works on a local store; copy the store to a folder first`,
+      );
+    }
     return this.#lock(async () => {
       const disk = await Store.open(this.dir, this.#opts);
       const report = await verifyStore(disk);
@@ -409,7 +482,7 @@ export class Store {
         }
         if (brokenParts.size > 0 || dropped.length > 0) {
           next.retired = [...(next.retired ?? []), ...retiring.map((p) => retire(p))];
-          await this.#swap(next, written);
+          await this.#swap(next, written, { manifest: disk.manifest as Manifest });
           this.#manifest = next;
         }
       } catch (err) {
@@ -424,22 +497,70 @@ export class Store {
     return this.#opts.retiredGraceMs ?? DEFAULT_RETIRED_GRACE_MS;
   }
 
-  /** Writes `next` as the manifest (one more generation), settling the part sets it now lists. */
-  async #swap(next: Manifest, written: readonly WrittenPartSet[]): Promise<void> {
+  /**
+   * Computes a new manifest from the published one with `build` (which pushes the part sets it
+   * writes onto `written`; undefined: nothing to publish) and publishes it, with the parts of
+   * `extra` made visible too. Holding the lock (local) this happens once; on S3 a lost race discards
+   * what `build` wrote and computes again on the winner's manifest, after a jittered backoff.
+   * `tidy` runs after publishing, still holding the lock (where there is one).
+   * @returns the manifest now published.
+   */
+  async #transact(
+    build: (current: Manifest, written: WrittenPartSet[]) => Promise<Manifest | undefined>,
+    opts: { extra?: readonly PartSet[]; tidy?: (published: Manifest) => Promise<void> } = {},
+  ): Promise<Manifest> {
+    const extra = opts.extra ?? [];
+    return this.#lock(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const base = await this.#backend.readManifest();
+        const current = base.manifest ?? emptyManifest(this.#manifest.h3_resolution);
+        const written: WrittenPartSet[] = [];
+        let published = false;
+        try {
+          const next = await build(current, written);
+          if (!next) {
+            published = true;
+            await opts.tidy?.(current);
+            return current;
+          }
+          published = await this.#swap(next, [...written, ...(extra as WrittenPartSet[])], base);
+          if (published) {
+            await opts.tidy?.(next);
+            return next;
+          }
+        } finally {
+          if (!published) await this.#discard(written);
+        }
+        if (attempt >= MAX_COMMIT_ATTEMPTS) {
+          throw new StoreBusyError(
+            this.dir,
+            `${this.dir}: other writers published first ${attempt} times in a row; try again, or index in shards and commit once`,
+          );
+        }
+        await sleep(backoffDelay(attempt - 1));
+      }
+    });
+  }
+
+  /**
+   * Publishes `next` as the manifest (one more generation) if `base` is still the published one,
+   * settling the part sets it now lists. False when another writer published first (S3 only).
+   */
+  async #swap(next: Manifest, written: readonly WrittenPartSet[], base: ManifestRead): Promise<boolean> {
     next.updated = new Date().toISOString();
     next.generation = (next.generation ?? 0) + 1;
     // From here on the parts belong to the store: an interrupt must not remove them.
     for (const w of written) (w as Partial<WrittenPartSet>).settle?.();
-    await writeManifest(this.dir, next);
+    return this.#backend.publish(next, base, written);
   }
 
   async #removeFiles(files: readonly string[]): Promise<number> {
-    await Promise.all(files.map((f) => rm(join(this.dir, f), { force: true })));
+    await this.#backend.remove(files);
     return files.length;
   }
 
   async #writeStaged(batch: StoreBatch): Promise<StagedPartSet> {
-    const part = await writePartSet(this.dir, batch);
+    const part = await writePartSet(this.#backend.dir, batch);
     const fingerprints = Object.fromEntries(
       batch.granules.map((g) => [
         g.granule_id,
@@ -451,11 +572,11 @@ export class Store {
 
   async #apply(staged: StagedPartSet[], replace: string[]): Promise<CommitReport> {
     if (staged.length === 0 && replace.length === 0) return { granules: [], parts: 0 };
-    const { next, expired } = await this.#lock(async () => {
-      const obsolete: PartSet[] = [];
-      const written: WrittenPartSet[] = [];
-      try {
-        let current = (await readManifest(this.dir)) ?? this.#manifest;
+    let expired: RetiredPart[] = [];
+    const next = await this.#transact(
+      async (base, written) => {
+        const obsolete: PartSet[] = [];
+        let current = base;
         for (const [i, s] of staged.entries()) {
           const dropped = new Set([...s.part.granules, ...(i === 0 ? replace : [])]);
           current = await this.#rebase(current, dropped, obsolete, written);
@@ -466,16 +587,20 @@ export class Store {
         if (staged.length === 0) current = await this.#rebase(current, new Set(replace), obsolete, written);
         const live = new Set(current.parts.map((p) => p.id));
         const retiring = obsolete.filter((p) => !live.has(p.id)).map((p) => retire(p));
-        const { kept, expired } = expire([...(current.retired ?? []), ...retiring], this.#grace());
-        current.retired = kept;
-        await this.#swap(current, [...written, ...(staged.map((s) => s.part) as WrittenPartSet[])]);
-        await this.#removeStale(current).catch(() => undefined);
-        return { next: current, expired };
-      } catch (err) {
-        await this.#discard(written);
-        throw err;
-      }
-    });
+        const split = expire([...(current.retired ?? []), ...retiring], this.#grace());
+        expired = split.expired;
+        current.retired = split.kept;
+        return current;
+      },
+      {
+        extra: staged.map((s) => s.part),
+        // A local writer tidies after crashed writers on every commit (a folder listing); on S3
+        // that is a LIST of the whole store, left to `compact`.
+        tidy: async (published) => {
+          if (!this.#backend.optimistic) await this.#removeStale(published).catch(() => undefined);
+        },
+      },
+    );
     this.#manifest = next;
     await this.#removeFiles(expired.flatMap((r) => r.files));
     return { granules: staged.flatMap((s) => s.part.granules), parts: staged.length };
@@ -497,9 +622,10 @@ export class Store {
         continue;
       }
       obsolete.push(part);
-      const rest = await readPartSet(this.dir, part, (id) => !dropped.has(id));
+      await this.#backend.fetch([part]);
+      const rest = await readPartSet(this.#backend.dir, part, (id) => !dropped.has(id));
       if (rest.granules.length === 0) continue;
-      const rewritten = await writePartSet(this.dir, rest);
+      const rewritten = await writePartSet(this.#backend.dir, rest);
       written.push(rewritten);
       parts.push(rewritten);
       for (const id of rewritten.granules) granules[id] = { ...granules[id]!, part: rewritten.id };
@@ -508,20 +634,17 @@ export class Store {
   }
 
   /**
-   * Removes what crashed or interrupted writers left (run holding the lock): part files no
-   * manifest entry, retired entry or staged set refers to, unless a live writer of this host is
-   * still writing them, and temporaries of dead processes.
+   * Removes what crashed or interrupted writers left (run holding the lock, when there is one): part
+   * files no manifest entry, retired entry or staged set refers to, unless their writer may still
+   * be writing them, and temporaries of dead processes.
    */
   async #removeStale(m: Manifest): Promise<void> {
     const keep = new Set(m.parts.flatMap((p) => STORE_TABLES.flatMap((t) => p.files[t])));
     for (const r of m.retired ?? []) for (const f of r.files) keep.add(f);
-    const stagedDir = join(this.dir, STAGED_DIR);
-    for (const name of await readdir(stagedDir).catch(() => [] as string[])) {
-      if (!name.endsWith(".json")) continue;
-      const s = JSON.parse(await readFile(join(stagedDir, name), "utf8")) as StagedPartSet;
-      for (const t of STORE_TABLES) for (const f of s.part.files[t]) keep.add(f);
+    for (const { set } of await this.#backend.readStaged()) {
+      for (const t of STORE_TABLES) for (const f of set.part.files[t]) keep.add(f);
     }
-    await removeStaleFiles(this.dir, [...STORE_TABLES, STAGED_DIR], keep, this.#grace());
+    await this.#backend.removeStale(keep, this.#grace());
   }
 }
 

@@ -28,6 +28,26 @@ export function removeTemporariesSync(): string[] {
   return removed;
 }
 
+const cleanups = new Set<() => Promise<void>>();
+
+/**
+ * Records work that undoes something remote if the process is interrupted (aborting a multipart
+ * upload), until the returned function is called.
+ */
+export function trackCleanup(undo: () => Promise<void>): () => void {
+  cleanups.add(undo);
+  return () => {
+    cleanups.delete(undo);
+  };
+}
+
+/** Runs every tracked cleanup, giving up after `timeoutMs`; never rejects. */
+export async function runCleanups(timeoutMs: number): Promise<void> {
+  const all = Promise.allSettled([...cleanups].map((undo) => undo()));
+  cleanups.clear();
+  await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+}
+
 /** Six hex digits naming this host in temporary names, so pids are compared on their own host only. */
 export const HOST_TAG = createHash("sha256").update(hostname()).digest("hex").slice(0, 6);
 
@@ -46,7 +66,8 @@ export function processGone(pid: number): boolean {
   }
 }
 
-const TAGGED = /\.gc([0-9a-f]{6})-(\d+)-[0-9a-f]+\.tmp$/;
+// A temporary, or a file SQLite keeps beside a temporary GeoPackage (journal, write-ahead log).
+const TAGGED = /\.gc([0-9a-f]{6})-(\d+)-[0-9a-f]+\.tmp(?:-journal|-wal|-shm)?$/;
 
 /**
  * True when `name` is a temporary named by {@link processTag} whose process, on this host, is

@@ -4,7 +4,15 @@
  * by its package name. Results equal the brute-force oracle.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,12 +42,40 @@ interface Run {
   stderr: string;
 }
 
+/**
+ * better-sqlite3 installs a prebuilt binary when it can download one and compiles SQLite (about a
+ * minute of CPU) when it cannot, as here without network. Its installer also takes a prebuilt
+ * archive from a local folder: the tests hand it the binary this checkout already built, so each
+ * install below runs the package's real install script without compiling SQLite twice more.
+ */
+const prebuilds: Record<string, string> = {};
+
+function stageSqlitePrebuild(dir: string): void {
+  const pkg = join(ROOT, "node_modules", "better-sqlite3");
+  const version = JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")).version as string;
+  const stage = join(dir, "prebuild-stage");
+  mkdirSync(join(stage, "build", "Release"), { recursive: true });
+  copyFileSync(
+    join(pkg, "build", "Release", "better_sqlite3.node"),
+    join(stage, "build", "Release", "better_sqlite3.node"),
+  );
+  const folder = join(dir, "prebuilds");
+  mkdirSync(folder);
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  execFileSync("tar", ["czf", join(folder, name), "-C", stage, "build"]);
+  prebuilds.npm_config_better_sqlite3_local_prebuilds = folder;
+}
+
 /** Runs a program in `cwd` with a clean npm environment (no variables of the outer `npm test`). */
-function run(cmd: string, args: string[], cwd: string): Run {
+function run(cmd: string, args: string[], cwd: string, extra: Record<string, string> = {}): Run {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_")),
   );
-  const r = spawnSync(cmd, args, { cwd, env: { ...env, GEOCHUNKS_DEBUG: "" }, encoding: "utf8" });
+  const r = spawnSync(cmd, args, {
+    cwd,
+    env: { ...env, ...extra, GEOCHUNKS_DEBUG: "" },
+    encoding: "utf8",
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -51,6 +87,7 @@ describe("the packed package, installed", () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "geochunks-installed-"));
+    stageSqlitePrebuild(dir);
     execFileSync("npm", ["pack", "--pack-destination", dir, "--silent"], { cwd: ROOT, stdio: "pipe" });
     tarball = join(dir, readdirSync(dir).find((f) => f.endsWith(".tgz"))!);
     project = join(dir, "project");
@@ -65,7 +102,12 @@ describe("the packed package, installed", () => {
         scripts: { geochunks: "geochunks" },
       }),
     );
-    const install = run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], project);
+    const install = run(
+      "npm",
+      ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball],
+      project,
+      prebuilds,
+    );
     expect(install.code, install.stderr).toBe(0);
     mkdirSync(join(project, "granules"));
     granules = [];
@@ -187,6 +229,7 @@ describe("the packed package, installed", () => {
       "npm",
       ["install", "-g", "--prefix", prefix, "--no-audit", "--no-fund", "--prefer-offline", tarball],
       dir,
+      prebuilds,
     );
     expect(install.code, install.stderr).toBe(0);
     const r = run(join(prefix, "bin", "geochunks"), ["--version"], dir);

@@ -5,7 +5,7 @@ import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { openStore } from "../../src/index.js";
-import { ROOT, runCli } from "../support/cli.js";
+import { BIN, ROOT, runCli } from "../support/cli.js";
 
 const GREENLAND = join(ROOT, "examples/greenland.geojson");
 const AOI = JSON.parse(readFileSync(GREENLAND, "utf8")).geometry;
@@ -25,7 +25,7 @@ function random(seed: number): () => number {
 
 /** Starts the command line; `kill(signal, afterMs)` ends it that long after it started. */
 function start(args: string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/bin.ts`, ...args], { cwd: ROOT });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT });
   let stderr = "";
   child.stderr.on("data", (d) => {
     stderr += d;

@@ -28,7 +28,7 @@ import {
 import { encodeHdf5 } from "../../fixtures/hdf5-writer/index.js";
 import { main } from "../../src/cli/main.js";
 import { realGranules } from "../hdf5/granules.js";
-import { type CliRun, ROOT } from "../support/cli.js";
+import { BIN, type CliRun, ROOT } from "../support/cli.js";
 
 const CASES = Number(process.env.FUZZ_CLI_CASES ?? 40);
 const SEED = Number(process.env.FUZZ_SEED ?? 20260501);
@@ -371,11 +371,10 @@ function circle(n: number, lon: number, lat: number) {
 /** Runs the command line in a child process with a capped heap; a crash (OOM) shows as another exit code. */
 function child(args: string[]): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(
-      process.execPath,
-      [`--max-old-space-size=${HEAP_MB}`, "--import", "tsx", `${ROOT}src/cli/bin.ts`, ...args],
-      { cwd: ROOT, env: { ...process.env, GEOCHUNKS_DEBUG: "" } },
-    );
+    const proc = spawn(process.execPath, [`--max-old-space-size=${HEAP_MB}`, BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, GEOCHUNKS_DEBUG: "" },
+    });
     let stdout = "";
     let stderr = "";
     proc.stdout.on("data", (d) => {

@@ -7,7 +7,7 @@ import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/genera
 import { index, isGeochunksError, openStore, type SourceError, writeGeoParquet } from "../../src/index.js";
 import type { SourceOptions } from "../../src/source/index.js";
 import { realGranules } from "../hdf5/granules.js";
-import { type CliRun, ROOT } from "../support/cli.js";
+import { BIN, type CliRun, ROOT } from "../support/cli.js";
 import { bruteForceAtl06, type OracleRow } from "../support/oracle.js";
 import { boxPolygon, REAL_BOX, readResultRows, toMicros } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
@@ -24,7 +24,7 @@ const KEY: TestKey = {
 /** Runs the command line with exactly the given environment (plus PATH), like a user's shell. */
 function cli(args: string[], env: Record<string, string>): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/bin.ts`, ...args], {
+    const child = spawn(process.execPath, [BIN, ...args], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", ...env },
     });

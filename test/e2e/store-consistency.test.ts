@@ -5,7 +5,7 @@ import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { openStore, writeGeoParquet } from "../../src/index.js";
-import { ROOT, runCli } from "../support/cli.js";
+import { BIN, ROOT, runCli } from "../support/cli.js";
 import { bruteForceAtl06 } from "../support/oracle.js";
 import { readResultRows, toMicros } from "../support/results.js";
 
@@ -30,7 +30,7 @@ async function expectStore(store: string, expected: string[]) {
 
 /** Starts `geochunks index` and resolves once its stderr matches `until` (then the caller kills it). */
 function startIndex(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/bin.ts`, "index", ...args], {
+  const child = spawn(process.execPath, [BIN, "index", ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
   });

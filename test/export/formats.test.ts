@@ -262,7 +262,7 @@ describe("query output formats, read back by GDAL and DuckDB", () => {
       "bash",
       [
         "-c",
-        `npx tsx src/cli/bin.ts query --store '${store}' --polygon ${BOX} --out - --format geojsonl | head -n 500 | ogr2ogr -f CSV /vsistdout/ GeoJSONSeq:/vsistdin/ -lco GEOMETRY=AS_XY; echo "status \${PIPESTATUS[0]} \${PIPESTATUS[2]}" >&2`,
+        `node dist/cli/bin.js query --store '${store}' --polygon ${BOX} --out - --format geojsonl | head -n 500 | ogr2ogr -f CSV /vsistdout/ GeoJSONSeq:/vsistdin/ -lco GEOMETRY=AS_XY; echo "status \${PIPESTATUS[0]} \${PIPESTATUS[2]}" >&2`,
       ],
       { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 30 },
     );

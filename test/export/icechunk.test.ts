@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as zarr from "zarrita";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { type RangeServer, startRangeServer } from "../../fixtures/servers/range-server.js";
-import { index } from "../../src/index.js";
+import { exportIcechunk, index } from "../../src/index.js";
 import { runCli } from "../support/cli.js";
 import { folderStorage, zarritaStore } from "../support/icechunk.js";
 
@@ -154,4 +154,50 @@ describe("geochunks export icechunk, read by the official Icechunk wasm reader",
     expect(run.stdout).toContain(`nothing to add; main is at snapshot ${snapshots[1]}`);
     expect(readFileSync(join(repoDir, "repo")).equals(before)).toBe(true);
   });
+
+  it("a granule re-indexed after it changed: the next commit replaces its group, the earlier snapshot keeps its references", async () => {
+    // The same granule (same name and identity) rewritten shorter: another size and ETag.
+    const served = join(dir, "granules");
+    rmSync(files[0]!);
+    await writeSyntheticAtl06(served, { ...demoGranuleSet()[0]!, segmentsPerBeam: 2000 });
+    const report = await index([`${server.url}${ids[0]}.h5`], { store: storeDir });
+    expect(report.replaced).toEqual([ids[0]]);
+    const commit = await exportIcechunk(storeDir, { repo: repoDir });
+    expect(commit.granules).toEqual([ids[0]]);
+    const repo = await openRepo(repoDir, server);
+    const ancestry = await repo.ancestry({ branch: "main" });
+    expect(ancestry.map((a) => a.id)).toEqual([
+      commit.snapshot,
+      snapshots[1],
+      snapshots[0],
+      "1CECHNKREP0F1RSTCMT0",
+    ]);
+    expect(ancestry[0]!.message).toBe(`geochunks export: replaced 1 changed granule (${ids[0]})`);
+    const shapeIn = async (session: { store: { get(key: string): Promise<Uint8Array | null> } }) => {
+      const meta = await session.store.get(`${ids[0]}/gt1l/land_ice_segments/h_li/zarr.json`);
+      return (JSON.parse(new TextDecoder().decode(meta!)) as { shape: number[] }).shape;
+    };
+    // main: the new version's arrays and chunk references, read back equal to h5wasm's values.
+    const main = await repo.readonlySession({ branch: "main" });
+    expect(await shapeIn(main)).toEqual([2000]);
+    const root = zarr.root(zarritaStore(main.store));
+    const want = h5Datasets(files[0]!);
+    for (const path of ["/gt1l/land_ice_segments/h_li", "/gt2r/land_ice_segments/latitude"]) {
+      const arr = await zarr.open.v3(root.resolve(`${ids[0]}${path}`), { kind: "array" });
+      expect(digest((await zarr.get(arr)).data as ArrayBufferView), path).toBe(
+        digest(want.get(path) as ArrayBufferView),
+      );
+    }
+    // The other granule is untouched, once.
+    const keys = await main.store.list();
+    expect(keys.filter((k) => k === `${ids[1]}/gt1l/land_ice_segments/h_li/zarr.json`)).toHaveLength(1);
+    // The earlier snapshot still describes the earlier version; its references now meet a changed
+    // file, which Icechunk's ETag checksum refuses.
+    const before = await repo.readonlySession({ snapshotId: snapshots[1]! });
+    expect(await shapeIn(before)).toEqual([3000]);
+    await expect(before.store.get(`${ids[0]}/gt1l/land_ice_segments/h_li/c/0`)).rejects.toThrow();
+    const diff = await repo.diff({ fromSnapshotId: snapshots[1]!, toSnapshotId: commit.snapshot });
+    expect(diff.newArrays).toContain(`/${ids[0]}/gt1l/land_ice_segments/h_li`);
+    expect(diff.newArrays.some((p) => p.startsWith(`/${ids[1]}/`))).toBe(false);
+  }, 120_000);
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseAoi } from "../../src/query/aoi.js";
+import { type Aoi, parseAoi } from "../../src/query/aoi.js";
 import { footprintNearAoi } from "../../src/query/footprint.js";
 import { EDGE_INDEX_MIN_EDGES, orient2d, pointsInAoi } from "../../src/query/pip.js";
 import { wkbLineString } from "../../src/store/wkb.js";
@@ -121,6 +121,138 @@ describe("point in polygon with an edge index", () => {
     }
   });
 });
+
+/** A star of `spikes` thin spikes 10 degrees long round a 0.5 degree core at (0, 60). */
+function spikyStar(spikes: number): number[][] {
+  const ring: number[][] = [];
+  for (let k = 0; k < spikes; k++) {
+    const a = (2 * Math.PI * k) / spikes;
+    const b = (2 * Math.PI * (k + 0.5)) / spikes;
+    ring.push([10 * Math.cos(a), 60 + 5 * Math.sin(a)]);
+    ring.push([0.5 * Math.cos(b), 60 + 0.25 * Math.sin(b)]);
+  }
+  ring.push(ring[0]!);
+  return ring;
+}
+
+/** A comb over [0, 10] x [55, 65]: `teeth` teeth 9 degrees long from a spine along latitude 55-56. */
+function comb(teeth: number): number[][] {
+  const w = 10 / teeth;
+  const ring: number[][] = [
+    [0, 55],
+    [10, 55],
+  ];
+  for (let t = teeth - 1; t >= 0; t--) {
+    ring.push([t * w + w, 65], [t * w + w / 2, 65], [t * w + w / 2, 56], [t * w, 56]);
+  }
+  ring[ring.length - 1] = [0, 65];
+  ring.push([0, 55]);
+  return ring;
+}
+
+/**
+ * The AOI of one polygon, built directly: `parseAoi`'s self-intersection check sweeps edges by
+ * longitude, which is quadratic for such rings (minutes at 100 000 vertices), and is not under test.
+ */
+function polygonOf(rings: number[][][]): Aoi {
+  const xs = rings[0]!.map((p) => p[0]!);
+  const ys = rings[0]!.map((p) => p[1]!);
+  const bbox = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)] as Aoi["bbox"];
+  return { polygons: [{ rings: rings.map((r) => Float64Array.from(r.flat())), bbox }], bbox };
+}
+
+describe("point in polygon and footprints on spiky polygons (100 000 vertices)", () => {
+  // A horizontal line crosses thousands of these edges: the slab index's worst case before the
+  // segment tree (bench/aoi-spiky.ts has the times).
+  it.each([
+    [
+      "a star of 50 000 spikes with a hole in its core",
+      [
+        spikyStar(50_000),
+        spikyStar(64)
+          .map(([x, y]) => [x! * 0.02, 60 + (y! - 60) * 0.02])
+          .reverse(),
+      ],
+    ],
+    ["a comb of 5 000 teeth (20 000 vertices)", [comb(5_000)]],
+  ])(
+    "%s: the same points as the plain test over every edge",
+    (_name, rings) => {
+      const aoi = polygonOf(rings);
+      const [xmin, ymin, xmax, ymax] = aoi.bbox;
+      let seed = 5;
+      const rand = () => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed / 2 ** 31;
+      };
+      const lon: number[] = [];
+      const lat: number[] = [];
+      for (let i = 0; i < 500; i++) {
+        lon.push(xmin - 0.5 + (xmax - xmin + 1) * rand());
+        lat.push(ymin - 0.5 + (ymax - ymin + 1) * rand());
+      }
+      // Vertices and edge midpoints of both rings, and points just beside vertices.
+      for (const ring of rings) {
+        for (let k = 0; k + 1 < ring.length; k += Math.max(1, Math.floor(ring.length / 100))) {
+          const [x1, y1] = ring[k]! as [number, number];
+          const [x2, y2] = ring[k + 1]! as [number, number];
+          lon.push(x1, (x1 + x2) / 2, x1 + 1e-9, x1);
+          lat.push(y1, (y1 + y2) / 2, y1, y1 - 1e-9);
+        }
+      }
+      const got = pointsInAoi(aoi, Float64Array.from(lon), Float64Array.from(lat));
+      const flat = aoi.polygons[0]!.rings;
+      const want = lon.map((x, i) => (flatInside(flat, x, lat[i]!) ? 1 : 0));
+      expect(Array.from(got)).toEqual(want);
+      expect(want.filter(Boolean).length).toBeGreaterThan(200);
+      expect(want.filter((v) => !v).length).toBeGreaterThan(200);
+      // Footprints through the edge grid, against every edge near them.
+      for (let t = 0; t < 30; t++) {
+        const x = xmin + (xmax - xmin) * rand();
+        const y = ymin + (ymax - ymin) * rand();
+        const coords = [x, y, x + 2 * (rand() - 0.5), y + 2 * (rand() - 0.5)];
+        const reach = 0.01 * rand();
+        const near = flatNear(coords, reach, flat);
+        expect([t, footprintNearAoi(wkbLineString(coords), reach, aoi)]).toEqual([t, near]);
+      }
+    },
+    60_000,
+  );
+});
+
+/** {@link plainInside} over flat rings (x0, y0, x1, y1, ...): the same rules, fast enough for 100 000 edges. */
+function flatInside(rings: readonly Float64Array[], px: number, py: number): boolean {
+  let inside = false;
+  for (const r of rings) {
+    for (let k = 0; k + 3 < r.length; k += 2) {
+      const x1 = r[k]!;
+      const y1 = r[k + 1]!;
+      const x2 = r[k + 2]!;
+      const y2 = r[k + 3]!;
+      if (py < Math.min(y1, y2) || py > Math.max(y1, y2)) continue;
+      if (px >= Math.min(x1, x2) && px <= Math.max(x1, x2) && orient2d(x1, y1, x2, y2, px, py) === 0)
+        return true;
+      if (y1 > py !== y2 > py && orient2d(x1, y1, x2, y2, px, py) > 0 === y2 > y1) inside = !inside;
+    }
+  }
+  return inside;
+}
+
+/** {@link bruteNear} over flat rings. */
+function flatNear(coords: number[], reach: number, rings: readonly Float64Array[]): boolean {
+  const [ax, ay, bx, by] = coords as [number, number, number, number];
+  if (flatInside(rings, ax, ay) || flatInside(rings, bx, by)) return true;
+  const r = reach * (1 + 1e-9) + 1e-12;
+  for (const ring of rings) {
+    for (let k = 0; k + 3 < ring.length; k += 2) {
+      const [cx, cy, dx, dy] = [ring[k]!, ring[k + 1]!, ring[k + 2]!, ring[k + 3]!];
+      if (Math.max(cx, dx) < Math.min(ax, bx) - r || Math.min(cx, dx) > Math.max(ax, bx) + r) continue;
+      if (Math.max(cy, dy) < Math.min(ay, by) - r || Math.min(cy, dy) > Math.max(ay, by) + r) continue;
+      if (segDist(ax, ay, bx, by, cx, cy, dx, dy) <= r) return true;
+    }
+  }
+  return false;
+}
 
 /** Edge-by-edge reference of footprintNearAoi for one segment (its ends outside or inside). */
 function bruteNear(coords: number[], reach: number, ring: number[][]): boolean {

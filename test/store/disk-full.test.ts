@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   mkdirSync,
@@ -13,7 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
-import { runCli } from "../support/cli.js";
+import { index, isGeochunksError, openStore, writeResult } from "../../src/index.js";
+import { HOST_TAG } from "../../src/store/temporaries.js";
+import { ROOT, runCli } from "../support/cli.js";
 
 /** Every file under `dir` with its SHA-256: equal snapshots mean a byte-identical folder. */
 function snapshot(dir: string): Record<string, string> {
@@ -73,5 +75,56 @@ describe("a full disk", () => {
     rmSync(join(mnt, "filler"));
     const again = await runCli(["index", granules[1]!, granules[2]!, "--store", store]);
     expect([again.code, again.stderr]).toEqual([0, ""]);
+  }, 120_000);
+
+  it("fails query --out in every format with one line naming the output and bytes, exit 1, leaving nothing", async (ctx) => {
+    if (!mounted) ctx.skip("mounting a 2 MiB tmpfs needs root; not available here");
+    const granule = await writeSyntheticAtl06(dir, { ...demoGranuleSet()[0]!, reuse: true });
+    const store = join(dir, "query-store");
+    await index(granule, { store });
+    // Left behind by killed runs (a pid that is gone): a temporary GeoPackage and its SQLite journal.
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid;
+    const stale = [
+      `old.gpkg.gc${HOST_TAG}-${dead}-0a1b.tmp`,
+      `old.gpkg.gc${HOST_TAG}-${dead}-0a1b.tmp-journal`,
+    ];
+    for (const name of stale) writeFileSync(join(mnt, name), "x");
+    const { bavail, bsize } = statfsSync(mnt);
+    writeFileSync(join(mnt, "filler"), Buffer.alloc(Math.max(0, bavail * bsize - 40_000)));
+    const before = readdirSync(mnt).filter((n) => !stale.includes(n));
+    // The two formats written by libraries of their own (parquet-wasm, SQLite) through the command
+    // line; the streamed text and FlatGeobuf writers through the library, in this process.
+    const cli = ["out.parquet", "out.gpkg"];
+    const runs = await Promise.all(
+      cli.map((name) =>
+        runCli([
+          "query",
+          "--store",
+          store,
+          "--polygon",
+          "examples/greenland.geojson",
+          "--out",
+          join(mnt, name),
+        ]),
+      ),
+    );
+    const line = (name: string) =>
+      new RegExp(
+        `^(geochunks: )?${join(mnt, name)}: no space left on the device to write more than \\d+ bytes\\n?$`,
+      );
+    for (const [i, run] of runs.entries()) {
+      expect([cli[i], run.code]).toEqual([cli[i], 1]);
+      expect(run.stderr).toMatch(line(cli[i]!));
+    }
+    const opened = await openStore(store);
+    const aoi = readFileSync(join(ROOT, "examples", "greenland.geojson"), "utf8");
+    for (const name of ["out.fgb", "out.geojson", "out.geojsonl", "out.csv"]) {
+      const failed = await writeResult(opened.query({ aoi }), join(mnt, name)).catch((err: unknown) => err);
+      expect(isGeochunksError(failed, "NoSpaceError"), `${name}: ${String(failed)}`).toBe(true);
+      expect((failed as Error).message).toMatch(line(name));
+    }
+    // No output, no temporary, no journal; the dead runs' leftovers are gone too.
+    expect(readdirSync(mnt).sort()).toEqual(before.sort());
+    rmSync(join(mnt, "filler"));
   }, 120_000);
 });

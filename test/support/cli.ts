@@ -4,6 +4,12 @@ import { fileURLToPath } from "node:url";
 /** Repository root. */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
+/**
+ * The command line as the package installs it: the compiled bin (`npm run build`, which `npm ci`
+ * runs; test/support/build.ts rebuilds it before the tests when a source file is newer).
+ */
+export const BIN = `${ROOT}dist/cli/bin.js`;
+
 /** Output of one `geochunks` process. */
 export interface CliRun {
   code: number;
@@ -11,12 +17,15 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the `geochunks` command line from source in a child process. */
-export function runCli(args: string[], opts: { cwd?: string } = {}): Promise<CliRun> {
+/** Runs the `geochunks` command line in a child process (`env` adds to or overrides the variables). */
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}src/cli/bin.ts`, ...args], {
+    const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, GEOCHUNKS_DEBUG: "" },
+      env: { ...process.env, GEOCHUNKS_DEBUG: "", ...opts.env },
     });
     let stdout = "";
     let stderr = "";

@@ -1,14 +1,17 @@
 /**
  * A real S3-compatible server (s3rver) on loopback for tests, with what s3rver lacks added in front of
  * it: SigV4 verification (s3rver only checks that the access key exists), private buckets that refuse
- * unsigned reads, session-token checks, and injected SlowDown answers.
+ * unsigned reads, session-token checks, injected SlowDown answers, and S3's conditional writes
+ * (`If-None-Match: *` and `If-Match` on PutObject and CompleteMultipartUpload, 412 PreconditionFailed and
+ * 409 ConditionalRequestConflict) from fixtures/servers/s3-conditional.ts.
  */
 import { createHash, createHmac } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type ConditionalStats, conditionalWrites } from "../../fixtures/servers/s3-conditional.js";
 
 /** A key pair the server accepts; with `sessionToken`, requests must carry that token. */
 export interface TestKey {
@@ -25,12 +28,26 @@ export interface S3TestServer {
   seen: { method: string; path: string; headers: IncomingMessage["headers"] }[];
   /** Answers the next `count` GET/HEAD requests with 503 SlowDown. */
   slowDown(count: number): void;
+  /** What the conditional-write front refused so far (a live object). */
+  conditional: ConditionalStats;
+  /** Keys of `bucket` that have multipart uploads started and neither completed nor aborted. */
+  pendingUploads(bucket: string): Promise<string[]>;
   /** Uploads an object (unsigned PUT; only reads are guarded). */
   put(bucket: string, key: string, body: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 
 interface Koa {
+  store: {
+    getMetadata(bucket: string, key: string): Promise<{ etag: string }>;
+    getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+    listObjects(
+      bucket: string,
+      opts: { prefix?: string; startAfter?: string },
+    ): Promise<{
+      objects: { key: string; size: number; lastModifiedDate: Date; metadata: { etag: string } }[];
+    }>;
+  };
   middleware: ((ctx: KoaContext, next: () => Promise<void>) => Promise<void>)[];
   run(): Promise<{ port: number }>;
   close(): Promise<void>;
@@ -83,11 +100,70 @@ export async function startS3Server(opts: {
     }
     await next();
   });
+  const front = conditionalWrites(async (bucket, key) =>
+    key === "" ? undefined : (await server.store.getMetadata(bucket, key).catch(() => undefined))?.etag,
+  );
+  // After the read guard above, before s3rver's own routes.
+  server.middleware.splice(
+    1,
+    0,
+    atomicObjects(),
+    front.handler as Koa["middleware"][number],
+    async (ctx, next) => {
+      // s3rver has no AbortMultipartUpload: remove the upload's folder as S3 frees its parts.
+      const url = new URL(ctx.req.url ?? "/", "http://s3.invalid");
+      const uploadId = url.searchParams.get("uploadId");
+      if (ctx.method !== "DELETE" || uploadId === null) return next();
+      const bucket = url.pathname.split("/")[1] ?? "";
+      const folder = join(server.store.getResourcePath(bucket, undefined, "uploads"), uploadId);
+      if (!/^[0-9a-f]+$/.test(uploadId) || !existsSync(folder)) return s3Error(ctx, 404, "NoSuchUpload");
+      rmSync(folder, { recursive: true, force: true });
+      ctx.status = 204;
+    },
+    async (ctx, next) => {
+      // s3rver's ListObjectsV2 pages crash on Node 20 (its continuation tokens use DES, which
+      // OpenSSL 3 dropped): page the listing here, with S3's fields and an opaque token.
+      const url = new URL(ctx.req.url ?? "/", "http://s3.invalid");
+      const [, bucket = "", ...rest] = url.pathname.split("/");
+      if (ctx.method !== "GET" || rest.join("/") !== "" || url.searchParams.get("list-type") !== "2")
+        return next();
+      const prefix = url.searchParams.get("prefix") ?? "";
+      const token = url.searchParams.get("continuation-token");
+      const after = token === null ? "" : Buffer.from(token, "base64url").toString("utf8");
+      const max = Math.min(1000, Number(url.searchParams.get("max-keys") ?? 1000));
+      const { objects } = await server.store.listObjects(bucket, { prefix });
+      const remaining = objects.filter((o) => o.key > after).sort((a, b) => (a.key < b.key ? -1 : 1));
+      const page = remaining.slice(0, max);
+      const truncated = remaining.length > page.length;
+      const esc = (t: string) =>
+        t.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+      const contents = page.map(
+        (o) =>
+          `<Contents><Key>${esc(o.key)}</Key><LastModified>${o.lastModifiedDate.toISOString()}</LastModified>` +
+          `<ETag>${esc(o.metadata.etag)}</ETag><Size>${o.size}</Size></Contents>`,
+      );
+      const nextToken = truncated
+        ? `<NextContinuationToken>${Buffer.from(page.at(-1)!.key).toString("base64url")}</NextContinuationToken>`
+        : "";
+      ctx.status = 200;
+      ctx.type = "application/xml";
+      ctx.body =
+        `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><Name>${esc(bucket)}</Name><Prefix>${esc(prefix)}</Prefix>` +
+        `<KeyCount>${page.length}</KeyCount><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${nextToken}${contents.join("")}</ListBucketResult>`;
+    },
+  );
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,
     seen,
+    conditional: front.stats,
+    async pendingUploads(bucket) {
+      // s3rver has no ListMultipartUploads: read its upload folders (one per pending upload, holding the key).
+      const uploads = server.store.getResourcePath(bucket, undefined, "uploads");
+      const ids = existsSync(uploads) ? readdirSync(uploads) : [];
+      return ids.map((id) => readFileSync(join(uploads, id, "key"), "utf8")).sort();
+    },
     slowDown(count) {
       slowDowns = count;
     },
@@ -100,6 +176,29 @@ export async function startS3Server(opts: {
       for (const key of opts.keys) account.DUMMY_ACCOUNT.revokeAccessKey(key.accessKeyId);
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * s3rver writes an object in place, so a read during a write can see it empty or half-written; S3
+ * replaces objects atomically. Here the requests of one object key take turns, each until its
+ * response is sent.
+ */
+function atomicObjects(): Koa["middleware"][number] {
+  const queues = new Map<string, Promise<void>>();
+  return async (ctx, next) => {
+    const path = (ctx.req.url ?? "/").split("?")[0]!;
+    if (path.split("/").length < 3 || path.endsWith("/")) return next();
+    const before = queues.get(path) ?? Promise.resolve();
+    let release: () => void = () => {};
+    const mine = before.then(() => new Promise<void>((r) => (release = r)));
+    queues.set(path, mine);
+    await before;
+    ctx.res.once("close", () => {
+      release();
+      if (queues.get(path) === mine) queues.delete(path);
+    });
+    await next();
   };
 }
 

@@ -139,7 +139,7 @@ export function exportCommand(program: Command, io: Io): void {
     ...selectionOptions(),
     {
       flags: "--repo <dir>",
-      meaning: "the repository folder (created when missing)",
+      meaning: "the repository folder, or s3://bucket/prefix (created when missing)",
       required: true,
       example: "--repo out/repo.icechunk",
     },
@@ -165,10 +165,8 @@ interface IcechunkFlags extends SelectionFlags {
 }
 
 async function runIcechunk(values: IcechunkFlags, io: Io): Promise<void> {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(values.repo))
-    throw new UsageError(
-      `${values.repo}: --repo must be a local folder (object-store repositories are not written yet)`,
-    );
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(values.repo) && !/^s3:\/\//i.test(values.repo))
+    throw new UsageError(`${values.repo}: --repo must be a local folder or s3://bucket/prefix`);
   const selection = await selectionOf(values);
   const { exportIcechunk } = await import("../../api-exports.js");
   const source = withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io);

@@ -1,6 +1,7 @@
 /** `geochunks index <inputs...> --store DIR`: index granules into a store. */
 
 import { registeredProfiles } from "../../products/index.js";
+import { type EngineShard, SHARDS_VARIABLE, shardFromEnvironment } from "../batch-engines.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { expandInputs } from "../inputs.js";
@@ -23,9 +24,11 @@ interface IndexFlags extends Record<string, unknown> {
   h3Res?: number;
   lockTimeout?: number;
   concurrency?: number;
-  shard?: { index: number; count: number };
+  shard?: { index: number; count: number } | "auto";
+  shards?: number;
   quiet?: boolean;
   strict?: boolean;
+  verify?: boolean;
 }
 
 /** Adds `index` to the program. */
@@ -45,7 +48,12 @@ export function indexCommand(program: Command, io: Io): void {
       'granules: files, folders, globs ("dir/*.h5"), http(s):// or s3:// URLs, or @list.txt (one per line)',
     );
   addOptions(command, [
-    { flags: "--store <dir>", meaning: "the store folder", required: true, example: "--store idx" },
+    {
+      flags: "--store <dir>",
+      meaning: "the store folder, or s3://bucket/prefix (written with the S3 options below)",
+      required: true,
+      example: "--store idx",
+    },
     {
       flags: "--product <name>",
       meaning:
@@ -70,18 +78,35 @@ export function indexCommand(program: Command, io: Io): void {
       parse: integerIn(1, 256),
     },
     {
-      flags: "--shard <i/n>",
+      flags: "--shard <i/n|auto>",
       meaning:
-        "index only shard i (0-based) of n of the inputs and stage it; `geochunks commit` publishes all shards",
+        "index only shard i (0-based) of n of the inputs (every n-th of the sorted list) and stage it for " +
+        "`geochunks commit`; auto: i and n from the task's batch engine (Kubernetes JOB_COMPLETION_INDEX, " +
+        "AWS_BATCH_JOB_ARRAY_INDEX and _SIZE, SLURM_ARRAY_TASK_ID, _MIN and _COUNT)",
       default: "all inputs, committed",
-      example: "--shard 0/4",
+      example: "--shard auto",
       parse: shardOption,
+    },
+    {
+      flags: "--shards <n>",
+      meaning: `with --shard auto, the number of shards (needed on Kubernetes, or set ${SHARDS_VARIABLE})`,
+      default: "the engine's array size",
+      example: "--shards 16",
+      parse: integerIn(1, 1_000_000),
     },
     {
       flags: "--strict",
       meaning: "any input that cannot be indexed fails the whole run (exit code 2) and nothing is written",
       default: "skip such inputs, index the others, exit code 3",
       example: "--strict",
+    },
+    {
+      flags: "--verify",
+      meaning:
+        "also re-read the chunks whose checksums were recorded when indexing (latitude, longitude, time) of " +
+        "granules whose size and mtime/ETag are unchanged, and re-index those whose bytes changed",
+      default: "size and mtime/ETag only",
+      example: "--verify",
     },
     {
       flags: "--quiet",
@@ -96,6 +121,7 @@ export function indexCommand(program: Command, io: Io): void {
     'geochunks index ".cache/demo/granules/*.h5" --store idx',
     "geochunks index @granules.txt --store idx --concurrency 8",
     "geochunks index s3://bucket/granules/granule.h5 --store idx --anonymous",
+    "geochunks index @granules.txt --store idx --shard auto   # in each task of an array job",
   ]);
   command.action((inputs: string[], opts: IndexFlags) => runIndex(inputs, opts, io));
 }
@@ -107,6 +133,7 @@ function productNames(): string[] {
 
 async function runIndex(positionals: string[], values: IndexFlags, io: Io): Promise<void> {
   const store = values.store;
+  const shard = shardOf(values);
   const inputs = await expandInputs(list(positionals.join(",")) ?? []);
   if (inputs.length === 0) throw new UsageError(`no granules found in ${positionals.join(" ")}`);
   const progress = progressReporter(values.quiet ? undefined : process.stderr);
@@ -120,8 +147,9 @@ async function runIndex(positionals: string[], values: IndexFlags, io: Io): Prom
       h3Resolution: values.h3Res,
       product: values.product === "auto" ? undefined : values.product,
       concurrency: values.concurrency,
-      shard: values.shard,
+      shard,
       strict: values.strict ?? false,
+      verify: values.verify ?? false,
       beforeCommit: pauseBeforeCommit(),
       lockTimeoutMs: values.lockTimeout,
       source: withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io),
@@ -141,10 +169,14 @@ async function runIndex(positionals: string[], values: IndexFlags, io: Io): Prom
     throw err;
   }
   progress.done();
+  for (const c of report.changed) {
+    io.err(`${c.input}: changed since it was indexed, size and mtime kept (${c.reason}); re-indexing it`);
+  }
   for (const s of report.skipped) io.err(`${s.input}: skipped: ${s.reason}`);
   for (const d of report.duplicates) io.err(`${d.input}: skipped: same granule as ${d.sameAs}`);
-  const where = report.staged
-    ? `staged in ${store} (run geochunks commit --store ${store} once every shard is done)`
+  const where = shard
+    ? `staged as shard ${shard.index} of ${shard.count}${"engine" in shard ? ` (${shard.from.join(", ")})` : ""} ` +
+      `in ${store} (run geochunks commit --store ${store} once every shard is done)`
     : `into ${store}`;
   const share = report.bytesTotal > 0 ? ((100 * report.bytesRead) / report.bytesTotal).toFixed(1) : "0";
   const perCoordinates =
@@ -186,11 +218,21 @@ function pauseBeforeCommit(): (() => Promise<void>) | undefined {
   };
 }
 
-/** `--shard i/n`: shard i (0-based) of n. */
-function shardOption(value: string): { index: number; count: number } {
+/** The shard this run indexes: `--shard i/n`, or `--shard auto` read from the batch engine's variables. */
+function shardOf(values: IndexFlags): { index: number; count: number } | EngineShard | undefined {
+  if (values.shards !== undefined && values.shard !== "auto")
+    throw new UsageError("--shards goes with --shard auto (--shard i/n names the count itself)");
+  return values.shard === "auto"
+    ? shardFromEnvironment(process.env, { shards: values.shards })
+    : values.shard;
+}
+
+/** `--shard i/n`: shard i (0-based) of n; or `auto`. */
+function shardOption(value: string): { index: number; count: number } | "auto" {
+  if (value === "auto") return value;
   const m = /^(\d+)\/(\d+)$/.exec(value);
   const index = Number(m?.[1]);
   const count = Number(m?.[2]);
-  if (!m || count < 1 || index >= count) throw new InvalidArgumentError("not i/n with 0 <= i < n");
+  if (!m || count < 1 || index >= count) throw new InvalidArgumentError("not i/n with 0 <= i < n, nor auto");
   return { index, count };
 }

@@ -66,7 +66,7 @@ export function queryCommand(program: Command, io: Io): void {
     },
     {
       flags: "--out <file>",
-      meaning: `output file, format from its extension: ${OUTPUT_FORMATS.map((f) => f.extensions.join("|")).join(", ")}; its folder is created when missing; - is standard output (with --format csv, geojson or geojsonl)`,
+      meaning: `output file, format from its extension: ${OUTPUT_FORMATS.map((f) => f.extensions.join("|")).join(", ")}; its folder is created when missing; s3://bucket/key uploads it; - is standard output (with --format csv, geojson or geojsonl)`,
       default: "required unless --dry-run",
       example: "--out out/greenland.parquet",
     },
@@ -116,8 +116,8 @@ export function queryCommand(program: Command, io: Io): void {
     },
     {
       flags: "--concurrency <n>",
-      meaning: "granules fetched and decoded at the same time (1..256)",
-      default: "4",
+      meaning: "granules fetched and decoded at the same time at most (1..256)",
+      default: "as many as 2 M candidate points",
       example: "--concurrency 8",
       parse: integerIn(1, 256),
     },
@@ -273,16 +273,23 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
   const outPath = values.out!;
   const { writeResult } = await import("../../export/formats.js");
   const schema = await result.schema();
-  const rows = await writeResult(result, outPath, { format, bbox: result.aoi.bbox, emptySchema: schema });
-  for (const warning of result.stats.warnings ?? []) io.err(`warning: ${warning}`);
   // With the rows on standard output, the summary goes to standard error.
   const say = outPath === STDOUT ? io.err : io.out;
-  if (values.plot !== undefined) {
-    // Drawn before the summary, so that --stats keeps its JSON on the last line.
-    const { plotResult } = await import("../../plot/index.js");
-    const drawn = await plotResult(outPath, { out: values.plot, aoi: result.aoi });
-    say(`drew ${drawn.rows} rows as ${drawn.marks} marks to ${values.plot}`);
-  }
+  const writeAndPlot = async (path: string) => {
+    const rows = await writeResult(result, path, { format, bbox: result.aoi.bbox, emptySchema: schema });
+    if (values.plot !== undefined) {
+      // Drawn before the summary, so that --stats keeps its JSON on the last line.
+      const { plotResult } = await import("../../plot/index.js");
+      const drawn = await plotResult(path, { out: values.plot, aoi: result.aoi });
+      say(`drew ${drawn.rows} rows as ${drawn.marks} marks to ${values.plot}`);
+    }
+    return rows;
+  };
+  const { isS3Output, writeToS3 } = await import("../../export/s3-output.js");
+  const rows = isS3Output(outPath)
+    ? await writeToS3(outPath, writeAndPlot, { s3: sourceOptionsFrom(sourceFlagsOf(values)).s3 })
+    : await writeAndPlot(outPath);
+  for (const warning of result.stats.warnings ?? []) io.err(`warning: ${warning}`);
   if (values.stats) say(JSON.stringify(result.stats));
   else if (outPath !== STDOUT) say(`wrote ${rows} rows to ${outPath}`);
 }

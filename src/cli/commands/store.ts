@@ -1,9 +1,21 @@
-/** `geochunks commit --store DIR` and `geochunks compact --store DIR`: store maintenance. */
+/** `geochunks commit --store DIR` and `geochunks compact --store DIR`: store maintenance (local or `s3://`). */
 import { InvalidArgumentError } from "commander";
+import type { S3SourceOptions } from "../../source/s3.js";
+import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io, type OptionSpec } from "../program.js";
 
-const STORE = { flags: "--store <dir>", meaning: "the store folder", required: true, example: "--store idx" };
+const STORE = {
+  flags: "--store <dir>",
+  meaning: "the store folder, or s3://bucket/prefix",
+  required: true,
+  example: "--store idx",
+};
+
+/** S3 options of a store location from the source flags (credentials, region, endpoint). */
+function s3Of(opts: Record<string, unknown>): S3SourceOptions | undefined {
+  return /^s3:\/\//i.test(String(opts.store)) ? sourceOptionsFrom(sourceFlagsOf(opts)).s3 : undefined;
+}
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -27,12 +39,33 @@ export const LOCK_TIMEOUT: OptionSpec = {
 export function commitCommand(program: Command, io: Io): void {
   const command = program
     .command("commit")
-    .description("publish every part set staged by `geochunks index --shard i/n` runs, in one manifest swap");
-  addOptions(command, [STORE, LOCK_TIMEOUT]);
-  examples(command, ["geochunks commit --store idx"]);
-  command.action(async (opts: { store: string; lockTimeout?: number }) => {
+    .description(
+      "publish every part set staged by `geochunks index --shard i/n|auto` runs, in one manifest swap; " +
+        "refused (exit 1, nothing published) while shards of the run are missing",
+    );
+  addOptions(command, [
+    STORE,
+    {
+      flags: "--allow-incomplete",
+      meaning: "publish what is staged even when shards of the run are missing or come from another run",
+      default: "off: every shard 0..n-1 of one input list must be staged",
+      example: "--allow-incomplete",
+    },
+    LOCK_TIMEOUT,
+    ...SOURCE_OPTIONS,
+  ]);
+  examples(command, ["geochunks commit --store idx", "geochunks commit --store idx --allow-incomplete"]);
+  command.action(async (opts: { store: string; lockTimeout?: number; allowIncomplete?: boolean }) => {
     const { Store } = await import("../../store/store.js");
-    const report = await (await Store.open(opts.store, { lockTimeoutMs: opts.lockTimeout })).commitStaged();
+    const s3 = s3Of(opts);
+    // Shards staged under an S3 prefix create no manifest (a local store's shards do): the commit does.
+    const store = await Store.open(opts.store, {
+      lockTimeoutMs: opts.lockTimeout,
+      s3,
+      create: s3 !== undefined,
+    });
+    const report = await store.commitStaged({ allowIncomplete: opts.allowIncomplete });
+    if (report.incomplete) io.err(`${opts.store}: committed an incomplete shard set: ${report.incomplete}`);
     io.out(
       `committed ${report.parts} staged part sets (${report.granules.length} granules) into ${opts.store}`,
     );
@@ -79,6 +112,7 @@ export function compactCommand(program: Command, io: Io): void {
       parse: duration,
     },
     LOCK_TIMEOUT,
+    ...SOURCE_OPTIONS,
   ]);
   examples(command, [
     "geochunks compact --store idx",
@@ -87,7 +121,10 @@ export function compactCommand(program: Command, io: Io): void {
   command.action(async (opts: CompactFlags) => {
     if (opts.olderThan !== undefined && !opts.vacuum) throw new UsageError("--older-than needs --vacuum");
     const { Store } = await import("../../store/store.js");
-    const store = await Store.open(opts.store, { lockTimeoutMs: opts.lockTimeout });
+    const store = await Store.open(opts.store, {
+      lockTimeoutMs: opts.lockTimeout,
+      s3: s3Of(opts as unknown as Record<string, unknown>),
+    });
     if (opts.repair) {
       const report = await store.repair();
       for (const p of report.problems) io.err(`${p.file}: ${p.problem}`);

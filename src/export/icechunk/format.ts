@@ -348,6 +348,9 @@ export function transactionLogPayload(t: {
   id: Uint8Array;
   newGroups: Uint8Array[];
   newArrays: Uint8Array[];
+  /** Nodes of the parent snapshot this one no longer has (a replaced granule's). */
+  deletedGroups?: Uint8Array[];
+  deletedArrays?: Uint8Array[];
   chunks: { nodeId: Uint8Array; indices: number[][] }[];
 }): Uint8Array {
   const sortIds = (ids: Uint8Array[]) =>
@@ -371,12 +374,18 @@ export function transactionLogPayload(t: {
   const updatedChunks = tables(b, updated);
   const newGroups = id8s(b, sortIds(t.newGroups));
   const newArrays = id8s(b, sortIds(t.newArrays));
-  const empty = [0, 1, 2, 3].map(() => id8s(b, []));
+  // Fields 3-6: deleted groups, deleted arrays, updated arrays, updated groups.
+  const lists = [
+    id8s(b, sortIds(t.deletedGroups ?? [])),
+    id8s(b, sortIds(t.deletedArrays ?? [])),
+    id8s(b, []),
+    id8s(b, []),
+  ];
   b.startObject(10);
   b.addFieldStruct(0, idStruct(b, t.id), 0);
   b.addFieldOffset(1, newGroups, 0);
   b.addFieldOffset(2, newArrays, 0);
-  for (const [i, v] of empty.entries()) b.addFieldOffset(3 + i, v, 0);
+  for (const [i, v] of lists.entries()) b.addFieldOffset(3 + i, v, 0);
   b.addFieldOffset(7, updatedChunks, 0);
   return finish(b, b.endObject());
 }

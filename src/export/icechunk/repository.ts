@@ -54,6 +54,34 @@ export interface RepoState {
   manifestFiles: { id: string; sizeBytes: number; chunkRefs: number }[];
   /** Virtual chunk containers by URL prefix. */
   containers: string[];
+  /**
+   * The version of each granule as committed ({@link granuleVersion}); repositories written
+   * before it lack it, and their granules count as unchanged.
+   */
+  versions?: Record<string, string>;
+}
+
+/** A granule's version as the store knows it: where it is, its size and ETag or mtime. */
+export function granuleVersion(g: Pick<GranuleRow, "url" | "size" | "etag" | "mtime">): string {
+  return `${g.url} ${g.size} ${g.etag ?? ""} ${g.mtime ?? ""}`;
+}
+
+/**
+ * Ids of the granules a commit must write: those the repository does not hold, and those it holds
+ * in another version (re-indexed since: a changed file), whose groups the commit replaces.
+ */
+export function granulesToCommit(state: RepoState | undefined, granules: readonly GranuleRow[]): Set<string> {
+  const known = new Set(state?.granules ?? []);
+  const versions = state?.versions ?? {};
+  return new Set(
+    granules
+      .filter((g) => {
+        if (!known.has(g.granule_id)) return true;
+        const was = versions[g.granule_id];
+        return was !== undefined && was !== granuleVersion(g);
+      })
+      .map((g) => g.granule_id),
+  );
 }
 
 /** The state of the repository in `dir`, or undefined when there is none. */
@@ -129,11 +157,19 @@ export interface IcechunkCommit {
 export async function commitVirtualTree(dir: string, tree: VirtualTree): Promise<IcechunkCommit> {
   const state = (await readRepoState(dir)) ?? (await createRepository(dir));
   const known = new Set(state.granules);
-  const granules = tree.granules.filter((g) => !known.has(g.granule_id));
+  const wanted = granulesToCommit(state, tree.granules);
+  const granules = tree.granules.filter((g) => wanted.has(g.granule_id));
   if (granules.length === 0)
     return { snapshot: crockford(unhex(state.tip)), granules: [], arrays: 0, chunks: 0, skipped: [] };
   const byId = new Map(granules.map((g) => [g.granule_id, g]));
-  const nodes: IcechunkNode[] = state.nodes.map((n) => ({
+  // A changed granule's group is replaced whole: its nodes leave this snapshot (earlier snapshots
+  // keep them, with the references to its earlier version) and new ones are written below.
+  const replaced = new Set(granules.filter((g) => known.has(g.granule_id)).map((g) => g.granule_id));
+  const inReplaced = (path: string) => replaced.has(path.split("/")[1] ?? "");
+  const deletedGroups = state.nodes.filter((n) => inReplaced(n.path) && !n.array).map((n) => unhex(n.id));
+  const deletedArrays = state.nodes.filter((n) => inReplaced(n.path) && n.array).map((n) => unhex(n.id));
+  const kept = state.nodes.filter((n) => !inReplaced(n.path));
+  const nodes: IcechunkNode[] = kept.map((n) => ({
     id: unhex(n.id),
     path: n.path,
     userData: new Uint8Array(Buffer.from(n.userData, "base64")),
@@ -200,15 +236,22 @@ export async function commitVirtualTree(dir: string, tree: VirtualTree): Promise
   const manifestFile = withHeader(FILE_TYPE.manifest, manifestPayload(manifestId, manifest));
   await mkdir(join(dir, "manifests"), { recursive: true });
   await writeFileAtomic(join(dir, "manifests", crockford(manifestId)), manifestFile);
+  // Manifests still referenced by a kept node (a replaced granule's may no longer be).
+  const used = new Set(kept.flatMap((n) => n.array?.manifests.map((m) => m.id) ?? []));
   const manifestFiles: IcechunkManifestFile[] = [
-    ...state.manifestFiles.map((f) => ({ id: unhex(f.id), sizeBytes: f.sizeBytes, chunkRefs: f.chunkRefs })),
+    ...state.manifestFiles
+      .filter((f) => used.has(f.id))
+      .map((f) => ({ id: unhex(f.id), sizeBytes: f.sizeBytes, chunkRefs: f.chunkRefs })),
     { id: manifestId, sizeBytes: manifestFile.length, chunkRefs: chunks },
   ].sort((x, y) => compareIds(x.id, y.id));
   nodes.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
   const snapshotId = newId12();
   const at = micros();
   const ids = granules.map((g) => g.granule_id);
-  const message = `geochunks export: added ${ids.length} granule${ids.length === 1 ? "" : "s"} (${ids.join(", ")})`;
+  const message = commitMessage(
+    ids.filter((id) => !replaced.has(id)),
+    ids.filter((id) => replaced.has(id)),
+  );
   const snapshot: RepoSnapshot = { id: snapshotId, parent: unhex(state.tip), flushedAtMicros: at, message };
   await writeFileAtomic(
     join(dir, "snapshots", crockford(snapshotId)),
@@ -218,6 +261,8 @@ export async function commitVirtualTree(dir: string, tree: VirtualTree): Promise
     id: snapshotId,
     newGroups,
     newArrays,
+    deletedGroups,
+    deletedArrays,
     chunks: manifest.map((m) => ({ nodeId: m.nodeId, indices: m.refs.map((r) => r.index) })),
   });
   await writeFileAtomic(
@@ -227,7 +272,11 @@ export async function commitVirtualTree(dir: string, tree: VirtualTree): Promise
   const containers = [...new Set([...state.containers, ...granules.map((g) => containerOf(g.url))])].sort();
   const next: RepoState = {
     ...state,
-    granules: [...state.granules, ...ids],
+    granules: [...state.granules, ...ids.filter((id) => !replaced.has(id))],
+    versions: {
+      ...state.versions,
+      ...Object.fromEntries(granules.map((g) => [g.granule_id, granuleVersion(g)])),
+    },
     snapshots: [
       ...state.snapshots,
       { id: hex(snapshotId), parent: state.tip, flushedAtMicros: String(at), message },
@@ -253,6 +302,17 @@ export async function commitVirtualTree(dir: string, tree: VirtualTree): Promise
   await writeRepoInfo(dir, next);
   await writeFileAtomic(join(dir, STATE_FILE), JSON.stringify(next));
   return { snapshot: crockford(snapshotId), granules: ids, arrays: nodes.length, chunks, skipped };
+}
+
+/** "geochunks export: added 2 granules (A, B); replaced 1 changed granule (C)". */
+function commitMessage(added: readonly string[], replaced: readonly string[]): string {
+  const part = (verb: string, ids: readonly string[]) =>
+    `${verb} ${ids.length} ${verb === "added" ? "" : "changed "}granule${ids.length === 1 ? "" : "s"} (${ids.join(", ")})`;
+  const parts = [
+    ...(added.length > 0 ? [part("added", added)] : []),
+    ...(replaced.length > 0 ? [part("replaced", replaced)] : []),
+  ];
+  return `geochunks export: ${parts.join("; ")}`;
 }
 
 async function writeRepoInfo(dir: string, state: RepoState): Promise<void> {

@@ -1,0 +1,139 @@
+/**
+ * Query results written to S3 (`query --out s3://bucket/key`), against s3rver on loopback (with the
+ * test server's front: AbortMultipartUpload and the pending-upload listing are added there, s3rver
+ * has neither). Large outputs go up in parts; a failure leaves no object and no pending upload.
+ */
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
+import { uploadFile } from "../../src/export/s3-output.js";
+import { index, openStore, type SourceError, writeGeoParquet } from "../../src/index.js";
+import { S3Objects } from "../../src/source/s3-write.js";
+import { BIN, type CliRun, ROOT } from "../support/cli.js";
+import { boxPolygon, readResultRows } from "../support/results.js";
+import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
+
+const KEY: TestKey = { accessKeyId: "AKIAOUTPUTTEST", secretAccessKey: "output-test-secret-0123456789" };
+const MiB = 1024 * 1024;
+/** A box over the first demo granule. */
+const BOX = boxPolygon(-45.4, 62.6, -44.6, 63.0);
+
+let dir: string;
+let server: S3TestServer;
+let s3: S3Objects;
+
+function cli(args: string[]): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: dir,
+        AWS_ACCESS_KEY_ID: KEY.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
+        AWS_ENDPOINT_URL: server.endpoint,
+      },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+describe("query outputs on S3", () => {
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-s3-out-"));
+    server = await startS3Server({ buckets: ["results"], privateBuckets: ["results"], keys: [KEY] });
+    s3 = new S3Objects({ endpoint: server.endpoint, credentials: KEY });
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("uploads a large output in parts, and aborts the upload when a part fails, leaving nothing", async () => {
+    const file = join(dir, "big.bin");
+    const bytes = new Uint8Array(11 * MiB).map((_, i) => (i * 7) & 0xff);
+    writeFileSync(file, bytes);
+    const s3opts = { endpoint: server.endpoint, credentials: KEY };
+    await uploadFile(file, "s3://results/big.bin", { s3: s3opts, partBytes: 5 * MiB });
+    const parts = server.seen.filter((r) => r.method === "PUT" && r.path === "/results/big.bin");
+    expect(parts).toHaveLength(3);
+    expect(Buffer.from((await s3.get("s3://results/big.bin"))!.body).equals(bytes)).toBe(true);
+
+    // The second part fails (no retries): the upload is aborted, no object, no pending upload.
+    let sent = 0;
+    const failing = {
+      ...s3opts,
+      retries: 0,
+      fetch: (url: string, init: RequestInit) => {
+        if (init.method === "PUT" && url.includes("partNumber=2")) sent += 1;
+        if (sent === 1 && url.includes("partNumber=2")) return Promise.reject(new Error("connection reset"));
+        return fetch(url, init);
+      },
+    };
+    const err = (await uploadFile(file, "s3://results/failed.bin", { s3: failing, partBytes: 5 * MiB }).catch(
+      (e: unknown) => e,
+    )) as SourceError;
+    expect(err.message).toBe("s3://results/failed.bin: PUT failed (connection reset)");
+    expect(await s3.get("s3://results/failed.bin")).toBeUndefined();
+    expect(await server.pendingUploads("results")).toEqual([]);
+  });
+
+  it("query --out s3:// uploads the result; a failing query leaves no object and no pending upload", async () => {
+    mkdirSync(join(dir, "g"));
+    const granule = await writeSyntheticAtl06(join(dir, "g"), demoGranuleSet()[0]!);
+    const store = join(dir, "store");
+    await index([granule], { store });
+    const local = join(dir, "local.parquet");
+    const result = (await openStore(store)).query({ aoi: BOX });
+    await writeGeoParquet(result, local, { bbox: result.aoi.bbox });
+    const expected = await readResultRows(local);
+    expect(expected.length).toBeGreaterThan(0);
+
+    const polygon = JSON.stringify(BOX);
+    const run = await cli([
+      "query",
+      "--store",
+      store,
+      "--polygon",
+      polygon,
+      "--out",
+      "s3://results/q/greenland.parquet",
+    ]);
+    expect([run.code, run.stderr]).toEqual([0, ""]);
+    expect(run.stdout).toBe(`wrote ${expected.length} rows to s3://results/q/greenland.parquet\n`);
+    const downloaded = join(dir, "downloaded.parquet");
+    writeFileSync(downloaded, (await s3.get("s3://results/q/greenland.parquet"))!.body);
+    expect(await readResultRows(downloaded)).toEqual(expected);
+
+    // The granule changes after indexing: the query fails, and nothing appears in the bucket.
+    const bytes = readFileSync(granule);
+    copyFileSync(granule, join(dir, "original.h5"));
+    writeFileSync(granule, Buffer.concat([bytes, Buffer.alloc(1)]));
+    const failed = await cli([
+      "query",
+      "--store",
+      store,
+      "--polygon",
+      polygon,
+      "--out",
+      "s3://results/q/failed.csv",
+    ]);
+    expect(failed.code).toBe(2);
+    expect(failed.stderr.trim().split("\n")).toHaveLength(1);
+    expect((await s3.list("s3://results/q/")).map((o) => o.key)).toEqual(["q/greenland.parquet"]);
+    expect(await server.pendingUploads("results")).toEqual([]);
+    copyFileSync(join(dir, "original.h5"), granule);
+  });
+});
