@@ -52,7 +52,8 @@ export interface PrepareOptions {
   /**
    * What finds the candidate chunks: "typescript" reads the part files' statistics and rows
    * (local and remote stores), "duckdb" runs the SQL selection (local stores only; same result).
-   * Default "typescript".
+   * Default: "typescript" for remote stores and for local stores of at most
+   * {@link TYPESCRIPT_SELECTION_MAX_BYTES} of chunk part files, else "duckdb".
    */
   selectWith?: "typescript" | "duckdb";
   /** How granules are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
@@ -86,13 +87,37 @@ export function storeReader(store: QueryStore): StoreReader {
   return "openParts" in store ? store : localStoreReader(store);
 }
 
+/**
+ * Largest local store, in bytes of chunk part files (all products), whose candidates are selected
+ * in TypeScript by default. The TypeScript selection starts at once but decodes the parts' zstd
+ * and lists in JavaScript; DuckDB costs about 0.2 s to load, then decodes natively on every core.
+ * Measured with the Greenland polygon (docs/design/remote-stores.md): the demo store (0.3 MB of
+ * parts) 0.42 s in TypeScript against 0.51-0.61 s with DuckDB; a 5548-granule store (423 MB)
+ * 3.2 s against 0.84 s. Both grow about linearly with the bytes of the row groups read, which
+ * puts the crossing near 50 MB.
+ */
+export const TYPESCRIPT_SELECTION_MAX_BYTES = 48 * 1024 * 1024;
+
+/** The engine a query's selection uses: `selectWith` when given, else by the store's size. */
+export function selectionEngine(
+  store: QueryStore,
+  selectWith: PrepareOptions["selectWith"],
+): "typescript" | "duckdb" {
+  if (selectWith) return selectWith;
+  if ("openParts" in store) return "typescript";
+  let bytes = 0;
+  for (const set of store.manifest.parts)
+    for (const file of set.files.chunks) bytes += set.stats?.[file]?.bytes ?? 0;
+  return bytes > TYPESCRIPT_SELECTION_MAX_BYTES ? "duckdb" : "typescript";
+}
+
 /** Candidate chunks with the chosen engine. */
 async function select(
   store: QueryStore,
   sel: ChunkSelection,
   opts: Pick<PrepareOptions, "selectWith" | "signal">,
 ): Promise<SelectedIndex> {
-  if (opts.selectWith !== "duckdb")
+  if (selectionEngine(store, opts.selectWith) === "typescript")
     return selectChunksParquet(storeReader(store), sel, { signal: opts.signal });
   if ("openParts" in store)
     throw new InvalidQueryError(`${store.dir}: the DuckDB selection reads local stores only`);

@@ -5,6 +5,7 @@ import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seededRandom, syntheticBatch } from "../../fixtures/index/synthetic-index.js";
 import { parseAoi } from "../../src/query/aoi.js";
+import { selectionEngine, TYPESCRIPT_SELECTION_MAX_BYTES } from "../../src/query/index.js";
 import { localStoreReader } from "../../src/store/local-reader.js";
 import { mergeBatches, type StoreBatch } from "../../src/store/parts.js";
 import type { ArrayRow } from "../../src/store/schema.js";
@@ -126,6 +127,26 @@ describe("the TypeScript selection equals the DuckDB selection", () => {
       if (name !== "a box with no chunk") expect(duck.chunks.length).toBeGreaterThan(0);
     });
   }
+
+  it("selects small local stores in TypeScript and large ones with DuckDB, unless told", () => {
+    expect(selectionEngine(store, undefined)).toBe("typescript");
+    expect(selectionEngine(store, "duckdb")).toBe("duckdb");
+    const big = {
+      manifest: {
+        ...store.manifest,
+        parts: store.manifest.parts.map((set) => ({
+          ...set,
+          stats: Object.fromEntries(
+            set.files.chunks.map((f) => [f, { bytes: TYPESCRIPT_SELECTION_MAX_BYTES, rows: 1, sha256: "" }]),
+          ),
+        })),
+      },
+    } as unknown as Store;
+    expect(store.manifest.parts.length).toBeGreaterThan(1);
+    expect(selectionEngine(big, undefined)).toBe("duckdb");
+    expect(selectionEngine(big, "typescript")).toBe("typescript");
+    expect(selectionEngine(localStoreReader(store), undefined)).toBe("typescript");
+  });
 
   it("finds variable types as the DuckDB path does", async () => {
     for (const paths of [["/gt2r/land_ice_segments/h_li"], ["/gt3l/land_ice_segments/none"]]) {
