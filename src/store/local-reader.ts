@@ -63,11 +63,16 @@ export function localStoreReader(store: { dir: string; manifest: Readonly<Manife
 export async function openLocalStoreReader(dir: string): Promise<StoreReader> {
   const manifest = await readManifest(dir);
   if (manifest) return readerOf(dir, manifest);
+  throw await noStoreError(dir);
+}
+
+/** The error for a folder without a manifest: "no such store", or "not a geochunks store" when it exists. */
+export async function noStoreError(dir: string): Promise<StoreError> {
   const exists = await stat(dir).then(
     () => true,
     () => false,
   );
-  throw new StoreError(
+  return new StoreError(
     dir,
     `${dir}: ${exists ? "no manifest.json: not a geochunks store" : "no such store"}`,
   );

@@ -3,7 +3,7 @@
  * one JSON manifest. Where the files live is behind a {@link StoreBackend} (backend.ts); the commit
  * logic here (rebase, retire, expire) is the same for both.
  */
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { StoreBusyError, StoreError } from "../errors.js";
 import { backoffDelay, sleep } from "../source/retry.js";
@@ -15,6 +15,7 @@ import {
   openStoreBackend,
   type StoreBackend,
 } from "./backend.js";
+import { noStoreError } from "./local-reader.js";
 import { DEFAULT_LOCK_TIMEOUT_MS, withStoreLock } from "./lock.js";
 import {
   emptyManifest,
@@ -163,16 +164,7 @@ export class Store {
     if (isS3Location(dir)) return Store.#openS3(dir, opts);
     const manifest = await readManifest(dir);
     if (manifest) return new Store(dir, manifest, opts);
-    if (!opts.create) {
-      const exists = await stat(dir).then(
-        () => true,
-        () => false,
-      );
-      throw new StoreError(
-        dir,
-        `${dir}: ${exists ? "no manifest.json: not a geochunks store" : "no such store"}`,
-      );
-    }
+    if (!opts.create) throw await noStoreError(dir);
     await mkdir(dir, { recursive: true });
     const created = await withStoreLock(
       dir,

@@ -3,7 +3,6 @@
  * test server's front: AbortMultipartUpload and the pending-upload listing are added there, s3rver
  * has neither). Large outputs go up in parts; a failure leaves no object and no pending upload.
  */
-import { spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +11,7 @@ import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/genera
 import { uploadFile } from "../../src/export/s3-output.js";
 import { index, openStore, type SourceError, writeGeoParquet } from "../../src/index.js";
 import { S3Objects } from "../../src/source/s3-write.js";
-import { BIN, type CliRun, ROOT } from "../support/cli.js";
+import { type CliRun, runCli } from "../support/cli.js";
 import { boxPolygon, readResultRows } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
 
@@ -26,27 +25,14 @@ let server: S3TestServer;
 let s3: S3Objects;
 
 function cli(args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: dir,
-        AWS_ACCESS_KEY_ID: KEY.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
-        AWS_ENDPOINT_URL: server.endpoint,
-      },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  return runCli(args, {
+    onlyEnv: true,
+    env: {
+      HOME: dir,
+      AWS_ACCESS_KEY_ID: KEY.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
+      AWS_ENDPOINT_URL: server.endpoint,
+    },
   });
 }
 

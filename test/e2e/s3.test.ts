@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -7,7 +6,7 @@ import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/genera
 import { index, isGeochunksError, openStore, type SourceError, writeGeoParquet } from "../../src/index.js";
 import type { SourceOptions } from "../../src/source/index.js";
 import { realGranules } from "../hdf5/granules.js";
-import { BIN, type CliRun, ROOT } from "../support/cli.js";
+import { type CliRun, runCli } from "../support/cli.js";
 import { bruteForceAtl06, type OracleRow } from "../support/oracle.js";
 import { boxPolygon, REAL_BOX, readResultRows, toMicros } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
@@ -23,22 +22,7 @@ const KEY: TestKey = {
 
 /** Runs the command line with exactly the given environment (plus PATH), like a user's shell. */
 function cli(args: string[], env: Record<string, string>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return runCli(args, { env, onlyEnv: true });
 }
 
 /** Every file under `dir`, as text (Parquet metadata and manifests included). */

@@ -17,15 +17,20 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the `geochunks` command line in a child process (`env` adds to or overrides the variables). */
+/**
+ * Runs the `geochunks` command line in a child process. `env` adds to or overrides this process's
+ * variables; with `onlyEnv` the child gets just `env` and PATH, like a user's clean shell.
+ */
 export function runCli(
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string> } = {},
+  opts: { cwd?: string; env?: Record<string, string>; onlyEnv?: boolean } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, GEOCHUNKS_DEBUG: "", ...opts.env },
+      env: opts.onlyEnv
+        ? { PATH: process.env.PATH ?? "", ...opts.env }
+        : { ...process.env, GEOCHUNKS_DEBUG: "", ...opts.env },
     });
     let stdout = "";
     let stderr = "";
