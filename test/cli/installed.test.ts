@@ -134,7 +134,7 @@ describe("the packed package, installed", () => {
     expect(queryHelp.code).toBe(0);
     expect(queryHelp.stdout).toContain("--polygon <aoi>");
     expect(queryHelp.stdout.replace(/\s+/g, " ")).toContain(
-      "--concurrency <n> granules fetched and decoded at the same time (1..256) (default: 4; e.g. --concurrency 8)",
+      "--concurrency <n> granules fetched and decoded at the same time at most (1..256) (default: as many as 2 M candidate points; e.g. --concurrency 8)",
     );
     expect(run("npx", ["geochunks", "query", "--help"], project).stdout).toBe(queryHelp.stdout);
   });
