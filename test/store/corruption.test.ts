@@ -88,7 +88,13 @@ describe("a corrupted store fails with an error naming the file, never a wrong a
     it(`${name}: query and sql name the file; verify lists it; repair and a new index restore the answers`, async () => {
       const store = copy(`case-${n++}`);
       const file = join(store, corrupt(store));
-      await expect(queryRows(store)).rejects.toThrow(file);
+      if (file.includes("/chunk_cells/")) {
+        // A query selects with each chunk row's own h3_cells and never opens chunk_cells: its
+        // answer stays right; sql, which reads the table, and verify name the file.
+        expect(await queryRows(store)).toBe(expected);
+      } else {
+        await expect(queryRows(store)).rejects.toThrow(file);
+      }
       await expect((await openStore(store)).sql("SELECT count(*) FROM chunks")).rejects.toThrow(file);
       const report = await verifyStore(await Store.open(store));
       expect(report.problems.length).toBeGreaterThan(0);
