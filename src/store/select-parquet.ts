@@ -33,6 +33,8 @@ const CHUNK_COLUMNS = [
   "geometry",
   "footprint_error",
   "refs",
+  // Optional: parts written before chunk checksums were recorded lack it (see readGroups).
+  "ref_checksums",
 ];
 /** Columns of a selected granule row: not its `geometry` nor its large `hierarchy`. */
 const GRANULE_COLUMNS = [
@@ -123,10 +125,12 @@ async function readGroups(reads: readonly GroupRead[], columns: readonly string[
   return Promise.all(
     reads.map(async ({ part, group }) => {
       const start = groupStarts(part.metadata)[group]!;
+      // Optional columns an older part does not have are left out (they read as undefined).
+      const present = new Set(part.metadata.schema.map((e) => e.name));
       const rows = (await parquetReadObjects({
         file: part.buffer,
         metadata: part.metadata,
-        columns: [...columns],
+        columns: columns.filter((c) => present.has(c)),
         rowStart: start,
         rowEnd: start + Number(part.metadata.row_groups[group]!.num_rows),
         compressors,
