@@ -69,6 +69,35 @@ function orient2dExact(ax: number, ay: number, bx: number, by: number, cx: numbe
   return det > 0n ? 1 : det < 0n ? -1 : 0;
 }
 
+/** {@link edgeCrossing}: the edge does not cross the ray east of the point. */
+const MISSES = 0;
+/** {@link edgeCrossing}: the edge crosses the ray east of the point (flip inside/outside). */
+const CROSSES = 1;
+/** {@link edgeCrossing}: the point lies on the edge (inside, boundary included). */
+const ON_EDGE = 2;
+
+/**
+ * One edge's part in the even-odd test of (px, py): whether it crosses the horizontal ray east of
+ * the point (half-open in y, so a vertex on the line is counted once), or holds the point. Decides
+ * with comparisons alone when the edge is wholly on one side, with the exact orientation otherwise.
+ * Both end vertices count as on the edge, so an edge tested without its neighbour (the edge
+ * index's bands) still finds a point on its end vertex.
+ */
+function edgeCrossing(x1: number, y1: number, x2: number, y2: number, px: number, py: number): number {
+  if (y1 > py !== y2 > py) {
+    if (x1 > px && x2 > px) return CROSSES;
+    if (x1 < px && x2 < px) return MISSES;
+    const s = orient2d(x1, y1, x2, y2, px, py);
+    if (s === 0) return ON_EDGE;
+    return s > 0 === y2 > y1 ? CROSSES : MISSES;
+  }
+  if (y1 === py) {
+    if (y2 === py) return (x1 <= px && px <= x2) || (x2 <= px && px <= x1) ? ON_EDGE : MISSES;
+    return x1 === px ? ON_EDGE : MISSES;
+  }
+  return y2 === py && x2 === px ? ON_EDGE : MISSES;
+}
+
 /**
  * Even-odd test of one polygon (all its rings together). Returns true when (px, py) is inside or
  * on any ring's boundary.
@@ -82,23 +111,9 @@ function pointInRings(rings: readonly Float64Array[], px: number, py: number): b
     for (let k = 2; k < ring.length; k += 2) {
       const x2 = ring[k]!;
       const y2 = ring[k + 1]!;
-      if (y1 > py !== y2 > py) {
-        // The edge straddles the horizontal line through p (half-open in y, so a vertex on the
-        // line is counted once). Decide with comparisons alone when the edge is wholly on one side.
-        if (x1 > px && x2 > px) {
-          inside = !inside;
-        } else if (x1 >= px || x2 >= px) {
-          const s = orient2d(x1, y1, x2, y2, px, py);
-          if (s === 0) return true;
-          if (s > 0 === y2 > y1) inside = !inside;
-        }
-      } else if (y1 === py) {
-        if (y2 === py) {
-          if ((x1 <= px && px <= x2) || (x2 <= px && px <= x1)) return true;
-        } else if (x1 === px) {
-          return true;
-        }
-      }
+      const c = edgeCrossing(x1, y1, x2, y2, px, py);
+      if (c === ON_EDGE) return true;
+      if (c === CROSSES) inside = !inside;
       x1 = x2;
       y1 = y2;
     }
@@ -248,25 +263,9 @@ function pointInIndex(index: EdgeIndex, px: number, py: number): boolean {
     const y1 = e[o + 1]!;
     const x2 = e[o + 2]!;
     const y2 = e[o + 3]!;
-    if (y1 > py !== y2 > py) {
-      if (x1 > px && x2 > px) {
-        inside = !inside;
-      } else if (x1 >= px || x2 >= px) {
-        const s = orient2d(x1, y1, x2, y2, px, py);
-        if (s === 0) return true;
-        if (s > 0 === y2 > y1) inside = !inside;
-      }
-    } else if (y1 === py) {
-      if (y2 === py) {
-        if ((x1 <= px && px <= x2) || (x2 <= px && px <= x1)) return true;
-      } else if (x1 === px) {
-        return true;
-      }
-    } else if (y2 === py && x2 === px) {
-      // The edge's end vertex: in the plain loop the next edge's start finds it; here that edge
-      // may sit in the same band or not, so test it on its own.
-      return true;
-    }
+    const c = edgeCrossing(x1, y1, x2, y2, px, py);
+    if (c === ON_EDGE) return true;
+    if (c === CROSSES) inside = !inside;
   }
   for (let node = index.size + b; node >= 1; node >>= 1) {
     const east = eastOf(index, node, px, py);
