@@ -54,6 +54,13 @@ describe("start-up loads only what a command needs", () => {
       expect(query.has(heavy), heavy).toBe(false);
   });
 
+  it("the query command loads no output writer before it has started the query", () => {
+    // The writer's libraries load while the first round of requests is in flight (startedEarly).
+    const command = staticPackages("cli/commands/query.ts");
+    for (const heavy of ["parquet-wasm", "apache-arrow", "flatgeobuf", "better-sqlite3", "@duckdb/node-api"])
+      expect(command.has(heavy), heavy).toBe(false);
+  });
+
   it("the colour ramp names the help lists are the ramps plot draws", () => {
     expect(Object.keys(COLOUR_MAPS)).toEqual([...COLOUR_MAP_NAMES]);
   });
