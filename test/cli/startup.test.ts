@@ -50,6 +50,8 @@ describe("start-up loads only what a command needs", () => {
       "flatgeobuf",
       "better-sqlite3",
       "d3-geo",
+      // Loaded on the first projected AOI only (query/crs.ts).
+      "proj4",
     ])
       expect(query.has(heavy), heavy).toBe(false);
   });
