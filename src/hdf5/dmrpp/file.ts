@@ -36,6 +36,7 @@ export class DmrppFile implements Hdf5Reader {
   readonly document: DmrppDocument;
   readonly #fallback: (() => Promise<Hdf5Reader>) | undefined;
   #opened: Promise<Hdf5Reader> | undefined;
+  #small: Promise<ByteSource> | undefined;
 
   private constructor(source: ByteSource, document: DmrppDocument, opts: DmrppFileOptions) {
     this.source = source;
@@ -127,7 +128,27 @@ export class DmrppFile implements Hdf5Reader {
   async #values(path: string, source: ByteSource, opts?: ReadOptions): Promise<DatasetValues> {
     const ds = this.#require(path);
     if (!decodable(ds)) return (await this.#hdf5()).read(path, opts);
-    return readDatasetValues(NO_METADATA, source, metaOf(ds), ds.refs, opts);
+    const from = isSmall(ds) ? await this.#smallData(opts) : source;
+    return readDatasetValues(NO_METADATA, from, metaOf(ds), ds.refs, opts);
+  }
+
+  /**
+   * The source small datasets are read from: on the first such read, the stored bytes of every small
+   * dataset are fetched in coalesced requests (the document says where they all are), so a granule's
+   * scattered metadata datasets (ancillary data, orbit info, bounding polygons) cost a round or two,
+   * not one request each.
+   */
+  #smallData(opts?: ReadOptions): Promise<ByteSource> {
+    if (!this.#small) {
+      const spans = [...this.document.datasets.values()]
+        .filter((d) => decodable(d) && isSmall(d))
+        .flatMap((d) => d.refs.map((r) => ({ offset: r.offset, length: r.size })));
+      this.#small = withPrefetch(this.source, spans, { signal: opts?.signal });
+      this.#small.catch(() => {
+        this.#small = undefined;
+      });
+    }
+    return this.#small;
   }
 
   #hdf5(): Promise<Hdf5Reader> {
@@ -149,6 +170,20 @@ export class DmrppFile implements Hdf5Reader {
     if (!ds) throw new InvalidHdf5Error(`no dataset at ${normalize(path)} in ${this.source.url.href}`);
     return ds;
   }
+}
+
+/**
+ * Largest small dataset, elements and stored bytes: small datasets are read all together. ICESat-2
+ * and GEDI granules hold their granule metadata (ancillary data, orbit info, bounding polygons) in
+ * datasets of 1 to ~50 elements and a few to 4096 bytes; row-rate datasets have thousands of rows,
+ * even in a small subset, and must never be swept in (they are read chunk by chunk, when needed).
+ */
+const SMALL_DATASET = { elements: 256, bytes: 16 * 1024 };
+
+function isSmall(ds: DmrppDataset): boolean {
+  const elements = ds.info.shape.reduce((a, b) => a * b, 1);
+  const bytes = ds.refs.reduce((sum, r) => sum + r.size, 0);
+  return elements <= SMALL_DATASET.elements && bytes <= SMALL_DATASET.bytes;
 }
 
 /** Numbers and fixed-length strings are decoded here; data held elsewhere or in other types is not. */

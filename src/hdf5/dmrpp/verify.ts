@@ -39,17 +39,24 @@ export async function verifyDmrpp(doc: DmrppDocument, opts: DmrppCheck): Promise
     if (why) return why;
   }
   if (!opts.hdf5) return undefined;
-  for (const ds of spotCheckSet(doc, opts.spotChecks ?? DEFAULT_SPOT_CHECKS)) {
-    const path = ds.info.path;
-    const info = await opts.hdf5.dataset(path, opts);
-    if (!info) return `the file has no dataset ${path}`;
-    if (info.dtype !== ds.info.dtype || String(info.shape) !== String(ds.info.shape)) {
-      return `${path} is ${info.dtype} [${info.shape}] in the file, ${ds.info.dtype} [${ds.info.shape}] in the sidecar`;
-    }
-    const refs = await opts.hdf5.chunkRefs(path, opts);
-    const differs = refs.length !== ds.refs.length || refs.some((r, i) => !sameRef(r, ds.refs[i]!));
-    if (differs) return `the chunk refs of ${path} differ from the file's`;
+  // The spot checks walk different branches of the file: concurrently, their reads share rounds.
+  const { hdf5 } = opts;
+  const problems = await Promise.all(
+    spotCheckSet(doc, opts.spotChecks ?? DEFAULT_SPOT_CHECKS).map((ds) => spotCheck(ds, hdf5, opts)),
+  );
+  return problems.find((p) => p !== undefined);
+}
+
+async function spotCheck(ds: DmrppDataset, hdf5: Hdf5Reader, opts: ReadOptions): Promise<string | undefined> {
+  const path = ds.info.path;
+  const info = await hdf5.dataset(path, opts);
+  if (!info) return `the file has no dataset ${path}`;
+  if (info.dtype !== ds.info.dtype || String(info.shape) !== String(ds.info.shape)) {
+    return `${path} is ${info.dtype} [${info.shape}] in the file, ${ds.info.dtype} [${ds.info.shape}] in the sidecar`;
   }
+  const refs = await hdf5.chunkRefs(path, opts);
+  const differs = refs.length !== ds.refs.length || refs.some((r, i) => !sameRef(r, ds.refs[i]!));
+  if (differs) return `the chunk refs of ${path} differ from the file's`;
   return undefined;
 }
 
