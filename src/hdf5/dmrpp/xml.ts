@@ -31,8 +31,10 @@ export function parseXml(text: string, what: string): XmlElement {
   while (i < text.length) {
     const lt = text.indexOf("<", i);
     const end = lt < 0 ? text.length : lt;
-    if (end > i && stack.length > 0) stack.at(-1)!.text += decodeEntities(text.slice(i, end), fail);
-    else if (end > i && text.slice(i, end).trim() !== "") fail("text outside the root element");
+    const open = stack.at(-1);
+    // Text between child elements is layout (DMR++ has no mixed content): only leaves keep theirs.
+    if (end > i && open?.children.length === 0) open.text += decodeEntities(text.slice(i, end), fail);
+    else if (end > i && !open && text.slice(i, end).trim() !== "") fail("text outside the root element");
     if (lt < 0) break;
     i = lt;
     if (text.startsWith("<!--", i)) i = skipPast(text, i, "-->", fail);
