@@ -250,11 +250,18 @@ function chunkRef(c: XmlElement, rank: number, ctx: WalkContext, path: string): 
   };
 }
 
-/** Attributes of a group or variable; DAP containers (builder metadata, never HDF5 attributes) are left out. */
+/**
+ * DAP attribute types that carry no HDF5 attribute value: containers (builder metadata) and `null`
+ * (an attribute the builder could not represent, such as a `DIMENSION_LIST` of references).
+ */
+const SKIPPED_ATTRIBUTE_TYPES = new Set(["Container", "null"]);
+
+/** Attributes of a group or variable, except those of {@link SKIPPED_ATTRIBUTE_TYPES}. */
 function attributesOf(e: XmlElement): Record<string, AttrValue> {
   const out: Record<string, AttrValue> = {};
   for (const a of e.children) {
-    if (local(a.name) !== "Attribute" || a.attrs.name === undefined || a.attrs.type === "Container") continue;
+    if (local(a.name) !== "Attribute" || a.attrs.name === undefined) continue;
+    if (SKIPPED_ATTRIBUTE_TYPES.has(a.attrs.type ?? "")) continue;
     const texts = a.children.filter((c) => local(c.name) === "Value").map((c) => c.attrs.value ?? c.text);
     const values = texts.map((t) => attributeValue(t, a.attrs.type ?? "String"));
     // DAP4 does not tell a scalar from a one-element array: one value is taken as a scalar.
