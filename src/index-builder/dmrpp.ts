@@ -50,15 +50,16 @@ export async function openGranuleFile(
   // The HDF5 reader opens while the sidecar is read: the spot check needs it, and so does a fallback.
   const opened = hdf5();
   opened.catch(() => undefined);
-  const bytes = await sidecar.read(url, opts);
-  if (bytes === undefined) {
-    if (sidecar.mode === "require") throw new InvalidHdf5Error(`${name}: no DMR++ sidecar (--dmrpp require)`);
-    return opened;
-  }
-  // A granule that is not readable HDF5 fails as such, whatever its sidecar says.
-  const file = await opened;
   let problem: string;
   try {
+    const bytes = await sidecar.read(url, opts);
+    if (bytes === undefined) {
+      if (sidecar.mode === "require")
+        throw new InvalidHdf5Error(`${name}: no DMR++ sidecar (--dmrpp require)`);
+      return opened;
+    }
+    // A granule that is not readable HDF5 fails as such, whatever its sidecar says.
+    const file = await opened;
     const doc = parseDmrpp(new TextDecoder().decode(bytes), name);
     const why = await verifyDmrpp(doc, {
       fileSize: await source.size(opts),
@@ -68,18 +69,36 @@ export async function openGranuleFile(
     if (why === undefined) return DmrppFile.open(source, doc, { fallback: async () => file });
     problem = `stale DMR++ sidecar: ${why}`;
   } catch (err) {
-    if (!isGeochunksError(err, "InvalidHdf5Error")) throw err;
+    if (!isSidecarProblem(err, name)) throw err;
     const message = (err as Error).message;
     problem = message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
   }
   if (sidecar.mode === "require") throw new InvalidHdf5Error(`${name}: ${problem}`);
   sidecar.onWarning?.(`${name}: ${problem}; indexed without it`);
-  return file;
+  return opened;
 }
 
 /**
+ * True for failures of the sidecar itself: a document that does not parse (an InvalidHdf5Error
+ * naming it) or a sidecar that cannot be read (a SourceError for its URL, after the source's own
+ * retries). Failures of the granule propagate as they would without a sidecar.
+ */
+function isSidecarProblem(err: unknown, name: string): boolean {
+  if (isGeochunksError(err, "InvalidHdf5Error")) return (err as Error).message.startsWith(`${name}: `);
+  if (isGeochunksError(err, "SourceError")) return (err as Error & { url: string }).url.endsWith(".dmrpp");
+  return false;
+}
+
+/**
+ * Statuses that mean "no sidecar": not found, gone, and forbidden (object stores answer 403 for a
+ * missing key to a reader without list permission).
+ */
+const MISSING_STATUSES = new Set([403, 404, 410]);
+
+/**
  * A {@link SidecarOptions.read} over {@link openSource}: the sidecar's size and bytes, their requests
- * counted in `stats` (the granule's read statistics); a 404 or a missing file means "no sidecar".
+ * counted in `stats` (the granule's read statistics); a 403, 404 or 410 or a missing file means
+ * "no sidecar".
  */
 export function sourceSidecarReader(
   source: SourceOptions | undefined,
@@ -97,7 +116,10 @@ export function sourceSidecarReader(
         stats.bytes += counted.stats.bytes;
       }
     } catch (err) {
-      if (isGeochunksError(err, "SourceError") && (err as Error & { status: number }).status === 404) {
+      if (
+        isGeochunksError(err, "SourceError") &&
+        MISSING_STATUSES.has((err as Error & { status: number }).status)
+      ) {
         return undefined;
       }
       throw err;

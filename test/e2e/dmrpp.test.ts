@@ -152,7 +152,7 @@ describe("index --dmrpp over HTTP", () => {
     }
   });
 
-  it("a granule without a sidecar is indexed from its HDF5 metadata silently, and is bad input with require", async () => {
+  it("a granule without a sidecar (missing file, 403) is indexed from its HDF5 metadata silently, and is bad input with require", async () => {
     const local = join(dir, "local");
     mkdirSync(local);
     const copy = join(local, basename(files[0]!));
@@ -170,5 +170,13 @@ describe("index --dmrpp over HTTP", () => {
     ]);
     expect(required.code).toBe(2);
     expect(required.stderr).toBe(`geochunks: ${copy}.dmrpp: no DMR++ sidecar (--dmrpp require)\n`);
+    // An object store answers 403 for a missing key to a reader without list permission.
+    server.setFault((req) => (req.url?.endsWith(".dmrpp") ? "403" : undefined));
+    try {
+      const forbidden = await runCli(["index", urls[1]!, "--store", join(dir, "forbidden"), "--quiet"]);
+      expect([forbidden.code, forbidden.stderr]).toEqual([0, ""]);
+    } finally {
+      server.setFault(undefined);
+    }
   });
 });
