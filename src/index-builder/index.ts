@@ -22,6 +22,7 @@ import { indexOpenedGranule, openGranule } from "./granule.js";
 import { shardStamp, shareOf } from "./shares.js";
 import { chunkChange, type RecordedChunk, recordedChunks } from "./verify.js";
 
+export type { DmrppMode } from "./dmrpp.js";
 export type { GranuleIdentity, OpenedGranule } from "./granule.js";
 export { indexGranule, indexOpenedGranule, openGranule } from "./granule.js";
 
