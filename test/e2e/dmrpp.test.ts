@@ -127,6 +127,17 @@ describe("index --dmrpp over HTTP", () => {
       );
       expect(await storeRows(join(dir, "stale"))).toEqual(want);
       await expectSameChecksums(join(dir, "stale"), join(dir, "off"));
+      // Through the library, imported by package name: the warning goes to onWarning, never to stderr.
+      const { index } = await import("geochunks");
+      const warnings: string[] = [];
+      const report = await index([urls[0]!], {
+        store: join(dir, "stale-lib"),
+        onWarning: (m) => warnings.push(m),
+      });
+      expect(report.added).toHaveLength(1);
+      expect(warnings).toEqual([
+        expect.stringMatching(/^http:\/\/\S+\.h5\.dmrpp: stale DMR\+\+ sidecar: .+; indexed without it$/),
+      ]);
       const required = await runCli([
         "index",
         urls[0]!,
