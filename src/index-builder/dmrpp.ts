@@ -14,9 +14,6 @@ import type { ByteSource } from "../source/types.js";
  */
 export type DmrppMode = "auto" | "off" | "require";
 
-/** The DMR++ modes, for argument checking. */
-export const DMRPP_MODES: readonly DmrppMode[] = ["auto", "off", "require"];
-
 /** How {@link openGranuleFile} finds and reads sidecars. */
 export interface SidecarOptions {
   mode: DmrppMode;

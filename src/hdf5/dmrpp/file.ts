@@ -51,7 +51,8 @@ export class DmrppFile implements Hdf5Reader {
 
   /** Sorted child names of the group at `path`; undefined when the path is missing or not a group. */
   async listGroup(path: string): Promise<string[] | undefined> {
-    return this.document.members.get(normalize(path)) && [...this.document.members.get(normalize(path))!];
+    const names = this.document.members.get(normalize(path));
+    return names && [...names];
   }
 
   /** Kind of the object at `path`, or undefined when missing. */
