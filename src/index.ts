@@ -64,6 +64,7 @@ export type {
 } from "./hdf5/index.js";
 export { decodeChunk, Hdf5File, inspectHdf5 } from "./hdf5/index.js";
 export type {
+  DmrppMode,
   DuplicateInput,
   GranuleStatus,
   IndexOptions,

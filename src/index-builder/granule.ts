@@ -1,6 +1,7 @@
 /** One granule of any registered product -> the store rows that describe it (granule, arrays, chunks, chunk cells). */
 import { InvalidHdf5Error, NotAGranuleError } from "../errors.js";
-import { Hdf5File, itemSize } from "../hdf5/index.js";
+import type { Hdf5Reader } from "../hdf5/hdf5-reader.js";
+import { itemSize } from "../hdf5/index.js";
 import type { ChunkRef, DatasetInfo, DatasetValues, NumericArray } from "../hdf5/types.js";
 import {
   datasetPath,
@@ -15,6 +16,7 @@ import { EMPTY_BBOX, unionBbox } from "../store/geo.js";
 import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "../store/schema.js";
 import type { StoreBatch } from "../store/store.js";
 import { wkbPolygon } from "../store/wkb.js";
+import { openGranuleFile, type SidecarOptions } from "./dmrpp.js";
 import { bboxOf, cellNeighbours, footprintError, footprintOf, h3CellsOf, validLonLat } from "./geometry.js";
 import { readHierarchy } from "./hierarchy.js";
 
@@ -38,7 +40,7 @@ export type GranuleIdentity = GranuleAttributes;
 
 /** An opened granule: its file, product profile, identity and beams. */
 export interface OpenedGranule {
-  file: Hdf5File;
+  file: Hdf5Reader;
   profile: ProductProfile;
   identity: GranuleIdentity;
   beams: string[];
@@ -66,10 +68,10 @@ function productList(names: readonly string[]): string {
  */
 export async function openGranule(
   source: ByteSource,
-  opts: { product?: string; signal?: AbortSignal } = {},
+  opts: { product?: string; sidecar?: SidecarOptions; signal?: AbortSignal } = {},
 ): Promise<OpenedGranule> {
   const only = opts.product === undefined ? undefined : profileNamed(opts.product);
-  const file = await Hdf5File.open(source, { signal: opts.signal });
+  const file = await openGranuleFile(source, opts);
   const input = inputName(source.url);
   const found = await detectProfile(file, { only, signal: opts.signal });
   if (!found.profile) {
@@ -105,7 +107,7 @@ export async function openGranule(
  * of the product's layout holding none of its datasets; undefined when every beam has them.
  */
 async function missingCoordinate(
-  file: Hdf5File,
+  file: Hdf5Reader,
   profile: ProductProfile,
   beams: readonly string[],
   signal: AbortSignal | undefined,
@@ -174,7 +176,7 @@ function float64Of(path: string, values: DatasetValues): Float64Array {
 
 /** Several datasets as float64, their chunks read together in coalesced requests. */
 async function readManyFloat64(
-  file: Hdf5File,
+  file: Hdf5Reader,
   paths: readonly string[],
   opts: { signal?: AbortSignal },
 ): Promise<Float64Array[]> {
@@ -182,7 +184,7 @@ async function readManyFloat64(
   return values.map((v, i) => float64Of(paths[i]!, v));
 }
 
-async function indexBeam(file: Hdf5File, ctx: BeamContext, batch: StoreBatch, opts: IndexGranuleOptions) {
+async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, opts: IndexGranuleOptions) {
   const { profile, beam } = ctx;
   const group = rowGroupOf(profile, beam);
   const latPath = datasetPath(profile, beam, profile.coordinates.lat);
@@ -276,7 +278,7 @@ const METRES_PER_DEGREE = 110_574;
  * placed from every row's coordinates.
  */
 async function readLocations(
-  file: Hdf5File,
+  file: Hdf5Reader,
   ctx: BeamContext,
   parent: ParentRows,
   opts: { signal?: AbortSignal },
@@ -414,7 +416,7 @@ interface ParentRows {
 
 /** Reads the parent rate's first-row and row-count datasets of a beam. */
 async function readParentRate(
-  file: Hdf5File,
+  file: Hdf5Reader,
   ctx: BeamContext,
   opts: { signal?: AbortSignal },
 ): Promise<ParentRows> {
@@ -550,7 +552,7 @@ interface GranuleContext {
 }
 
 async function granuleRow(
-  file: Hdf5File,
+  file: Hdf5Reader,
   ctx: GranuleContext,
   opts: IndexGranuleOptions,
 ): Promise<GranuleRow> {

@@ -1,5 +1,5 @@
 /** A granule's groups and the datasets its chunk rows do not cover, for the `hierarchy` column. */
-import type { Hdf5File } from "../hdf5/index.js";
+import type { Hdf5Reader } from "../hdf5/hdf5-reader.js";
 import type { DatasetInfo, DatasetValues } from "../hdf5/types.js";
 import type { GranuleHierarchy, HierarchyDataset } from "../store/hierarchy.js";
 
@@ -43,7 +43,7 @@ function plainValues(values: DatasetValues): (number | string)[] | undefined {
 }
 
 async function hierarchyDataset(
-  file: Hdf5File,
+  file: Hdf5Reader,
   info: DatasetInfo,
   opts: { signal?: AbortSignal },
 ): Promise<HierarchyDataset> {
@@ -71,7 +71,7 @@ async function hierarchyDataset(
  * values of strings, scalars and compact datasets. Metadata reads only, except those small values.
  */
 export async function readHierarchy(
-  file: Hdf5File,
+  file: Hdf5Reader,
   indexed: ReadonlySet<string>,
   opts: { signal?: AbortSignal } = {},
 ): Promise<GranuleHierarchy> {

@@ -17,10 +17,12 @@ import type { GranuleFingerprint } from "../store/manifest.js";
 import { mergeBatches } from "../store/parts.js";
 import { DEFAULT_H3_RESOLUTION, Store, type StoreBatch } from "../store/store.js";
 import { recordChunkChecksums } from "./checksums.js";
+import { type DmrppMode, sidecarOptions } from "./dmrpp.js";
 import { indexOpenedGranule, openGranule } from "./granule.js";
 import { shardStamp, shareOf } from "./shares.js";
 import { chunkChange, type RecordedChunk, recordedChunks } from "./verify.js";
 
+export type { DmrppMode } from "./dmrpp.js";
 export type { GranuleIdentity, OpenedGranule } from "./granule.js";
 export { indexGranule, indexOpenedGranule, openGranule } from "./granule.js";
 
@@ -65,6 +67,10 @@ export interface IndexOptions {
   onProgress?: (event: IndexProgress) => void;
   /** How inputs are opened: S3 region, endpoint and credentials, HTTP options, bearer token. */
   source?: SourceOptions;
+  /** When granule metadata comes from a `GRANULE.h5.dmrpp` sidecar (see {@link DmrppMode}). Default `auto`. */
+  dmrpp?: DmrppMode;
+  /** Told about inputs indexed in a way other than asked, e.g. without their stale DMR++ sidecar. */
+  onWarning?: (message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -196,6 +202,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     try {
       opened = await openSource(input, opts.source);
       const { source, stats } = withReadStats(opened);
+      const sidecarStats = { requests: 0, bytes: 0 };
       try {
         const fingerprint = await fingerprintOf(opened, opts);
         report.bytesTotal += fingerprint.size;
@@ -212,7 +219,8 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
           report.changed.push({ input, granule_id: storedId, reason: change });
         }
         const { source: recording, recorded } = withReadRecording(source);
-        const granule = await openGranule(recording, { product: opts.product, signal: opts.signal });
+        const sidecar = sidecarOptions(opts, sidecarStats);
+        const granule = await openGranule(recording, { product: opts.product, sidecar, signal: opts.signal });
         const id = granule.identity.granule_id;
         const stored = known[id];
         if (stored && stored.url !== url && (await stillThere(stored, opts))) {
@@ -232,8 +240,8 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
         const replace = storedId !== undefined && storedId !== id ? [storedId] : [];
         outcomes[i] = { kind: stored ? "replaced" : "added", id, batch, replace };
       } finally {
-        report.bytesRead += stats.bytes;
-        report.requests += stats.requests;
+        report.bytesRead += stats.bytes + sidecarStats.bytes;
+        report.requests += stats.requests + sidecarStats.requests;
       }
     } catch (err) {
       const named = namingInput(err, input);

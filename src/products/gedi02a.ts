@@ -1,7 +1,7 @@
 /** GEDI L2A (GEDI02_A, Elevation and Height Metrics), versions 001 and 002: the product profile. */
 
 import { InvalidQueryError } from "../errors.js";
-import type { Hdf5File } from "../hdf5/index.js";
+import type { Hdf5Reader } from "../hdf5/hdf5-reader.js";
 import { producerGranuleId, readNumber } from "./icesat2.js";
 import type {
   BeamLayout,
@@ -82,7 +82,7 @@ function gediStamp(date: Date): string {
  * `GEDI02_A_YYYYDDDHHMMSS_O#####_GG` from its first shot's time.
  */
 async function readGediGranule(
-  file: Hdf5File,
+  file: Hdf5Reader,
   ctx: { beams: readonly string[] } & ProfileReadOptions,
 ): Promise<GranuleAttributes> {
   const identification = (await file.groupAttrs("/METADATA/DatasetIdentification", ctx)) ?? {};
@@ -115,7 +115,7 @@ async function readGediGranule(
 }
 
 /** Beam groups of `file` that hold L2A shots (`lat_lowestmode` and the (N, 101) `rh`), in product order. */
-async function findGediBeams(file: Hdf5File, opts: ProfileReadOptions = {}): Promise<string[]> {
+async function findGediBeams(file: Hdf5Reader, opts: ProfileReadOptions = {}): Promise<string[]> {
   const beams: string[] = [];
   for (const beam of GEDI_BEAMS) {
     const lat = await file.kindOf(`/${beam}/lat_lowestmode`, opts);

@@ -2,7 +2,7 @@
  * What ICESat-2 products (ATL03, ATL06, ATL08) share: the six ATLAS beams and their strong/weak
  * layout, `/orbit_info` and `/ancillary_data`, the granule id and track id conventions.
  */
-import type { Hdf5File } from "../hdf5/index.js";
+import type { Hdf5Reader } from "../hdf5/hdf5-reader.js";
 import type { BeamLayout, GranuleAttributes, ProfileReadOptions } from "./profile.js";
 import { attrText } from "./profile.js";
 import { GPS_SINCE_2018 } from "./time.js";
@@ -58,7 +58,7 @@ export function icesat2TrackId(granule: GranuleAttributes, beam: string): string
 }
 
 /** Beams of `file` whose group holds `rows` (e.g. "land_ice_segments"), in product order. */
-export async function findIcesat2Beams(file: Hdf5File, rows: string, opts: ProfileReadOptions = {}) {
+export async function findIcesat2Beams(file: Hdf5Reader, rows: string, opts: ProfileReadOptions = {}) {
   const beams: string[] = [];
   for (const beam of ICESAT2_BEAMS) {
     if ((await file.kindOf(`/${beam}/${rows}`, opts)) === "group") beams.push(beam);
@@ -67,13 +67,13 @@ export async function findIcesat2Beams(file: Hdf5File, rows: string, opts: Profi
 }
 
 /** A dataset's values, or undefined when the file has no dataset at `path` (optional metadata). */
-export async function readOptional(file: Hdf5File, path: string, opts: ProfileReadOptions) {
+export async function readOptional(file: Hdf5Reader, path: string, opts: ProfileReadOptions) {
   if ((await file.kindOf(path, opts)) !== "dataset") return undefined;
   return file.read(path, opts);
 }
 
 /** The first value of the first of `paths` the file has, as a number. */
-export async function readNumber(file: Hdf5File, paths: string[], opts: ProfileReadOptions) {
+export async function readNumber(file: Hdf5Reader, paths: string[], opts: ProfileReadOptions) {
   for (const path of paths) {
     const first = (await readOptional(file, path, opts))?.[0];
     const n = typeof first === "bigint" ? Number(first) : typeof first === "string" ? Number(first) : first;
@@ -83,7 +83,7 @@ export async function readNumber(file: Hdf5File, paths: string[], opts: ProfileR
 }
 
 /** The first value of the first of `paths` the file has, as text. */
-export async function readText(file: Hdf5File, paths: string[], opts: ProfileReadOptions) {
+export async function readText(file: Hdf5Reader, paths: string[], opts: ProfileReadOptions) {
   for (const path of paths) {
     const value = attrText(await readOptional(file, path, opts));
     if (value !== undefined) return value;
@@ -104,7 +104,7 @@ function stamp(iso: string | undefined): string | undefined {
  * (and without a subsetter's `processed_` prefix); undefined when the file has none.
  */
 export async function producerGranuleId(
-  file: Hdf5File,
+  file: Hdf5Reader,
   opts: ProfileReadOptions,
 ): Promise<string | undefined> {
   const dataset = await file.groupAttrs("/METADATA/DatasetIdentification", opts);
@@ -124,7 +124,7 @@ export async function producerGranuleId(
  * @param ctx.firstTime absolute path of a beam's row-rate time dataset.
  */
 export async function readIcesat2Granule(
-  file: Hdf5File,
+  file: Hdf5Reader,
   ctx: { product: string; root: Readonly<Record<string, unknown>>; firstTime: string } & ProfileReadOptions,
 ): Promise<GranuleAttributes> {
   const producer = await producerGranuleId(file, ctx);
@@ -162,7 +162,7 @@ function parseIcesat2Name(id: string | undefined) {
 
 /** A granule id built from the fields the producer's id stands for. */
 async function builtGranuleId(
-  file: Hdf5File,
+  file: Hdf5Reader,
   ctx: {
     product: string;
     root: Readonly<Record<string, unknown>>;
@@ -191,7 +191,7 @@ async function builtGranuleId(
 
 /** The granule's `/orbit_info/bounding_polygon_lon1/lat1` as a closed lon/lat ring; undefined when absent. */
 export async function icesat2BoundingPolygon(
-  file: Hdf5File,
+  file: Hdf5Reader,
   opts: ProfileReadOptions = {},
 ): Promise<number[] | undefined> {
   const lat = await readOptional(file, "/orbit_info/bounding_polygon_lat1", opts);

@@ -4,7 +4,7 @@
  * profile of a file from its own metadata. Nothing outside `products/` names a product, a beam or
  * a dataset path: it asks the profile.
  */
-import type { Hdf5File } from "../hdf5/index.js";
+import type { Hdf5Reader } from "../hdf5/hdf5-reader.js";
 import type { NumericArray } from "../hdf5/types.js";
 
 /** Options of the profile's reading functions. */
@@ -304,21 +304,21 @@ export interface ProductProfile {
    * Beam groups of `file` that hold this product's row group, in product order; empty when the
    * file has none (then it is not a granule of this product).
    */
-  findBeams(file: Hdf5File, opts?: ProfileReadOptions): Promise<string[]>;
+  findBeams(file: Hdf5Reader, opts?: ProfileReadOptions): Promise<string[]>;
   /**
    * Reads what identifies the granule (a few small metadata reads, no coordinates).
    * @param ctx.root the file's root attributes, already read for detection.
    * @param ctx.beams the beams {@link ProductProfile.findBeams} found, at least one.
    */
   readGranule(
-    file: Hdf5File,
+    file: Hdf5Reader,
     ctx: { root: Readonly<Record<string, unknown>>; beams: readonly string[] } & ProfileReadOptions,
   ): Promise<GranuleAttributes>;
   /**
    * The granule's bounding polygon from its metadata, as one closed ring of interleaved lon/lat
    * degrees; undefined when the file has none (the store then uses the bbox of its chunk rows).
    */
-  boundingPolygon?(file: Hdf5File, opts?: ProfileReadOptions): Promise<number[] | undefined>;
+  boundingPolygon?(file: Hdf5Reader, opts?: ProfileReadOptions): Promise<number[] | undefined>;
   /** Class and spot of a beam in a granule (ICESat-2: from the spacecraft orientation). */
   beamLayout(beam: string, granule: GranuleAttributes): BeamLayout;
   /** Track id of a beam of a granule, as results show it (ATL06: `RRRRCCGG_beam`). */
@@ -378,7 +378,7 @@ export type Detection =
  * against it alone.
  */
 export async function detectProfile(
-  file: Hdf5File,
+  file: Hdf5Reader,
   opts: { only?: ProductProfile } & ProfileReadOptions = {},
 ): Promise<Detection> {
   const root: Record<string, unknown> = (await file.groupAttrs("/", opts)) ?? {};

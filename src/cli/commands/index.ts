@@ -29,6 +29,7 @@ interface IndexFlags extends Record<string, unknown> {
   quiet?: boolean;
   strict?: boolean;
   verify?: boolean;
+  dmrpp?: "auto" | "off" | "require";
 }
 
 /** Adds `index` to the program. */
@@ -109,6 +110,17 @@ export function indexCommand(program: Command, io: Io): void {
       example: "--verify",
     },
     {
+      flags: "--dmrpp <mode>",
+      meaning:
+        "read each granule's metadata from its DMR++ sidecar (GRANULE.h5.dmrpp beside it, as NSIDC publishes " +
+        "them), saving the HDF5 metadata requests: auto (when one exists and describes the granule; a stale " +
+        "or invalid one is reported and passed over), require (a granule without a valid sidecar is skipped " +
+        "as bad input) or off",
+      default: "auto",
+      example: "--dmrpp require",
+      parse: oneOf(["auto", "off", "require"]),
+    },
+    {
       flags: "--quiet",
       meaning: "no progress bar",
       default: "a progress bar on a terminal",
@@ -150,6 +162,8 @@ async function runIndex(positionals: string[], values: IndexFlags, io: Io): Prom
       shard,
       strict: values.strict ?? false,
       verify: values.verify ?? false,
+      dmrpp: values.dmrpp ?? "auto",
+      onWarning: (message) => io.err(`warning: ${message}`),
       beforeCommit: pauseBeforeCommit(),
       lockTimeoutMs: values.lockTimeout,
       source: withWarnings(sourceOptionsFrom(sourceFlagsOf(values)), io),
