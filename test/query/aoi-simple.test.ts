@@ -1,12 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { latLngToCell } from "h3-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { index } from "../../src/index.js";
 import { parseAoi } from "../../src/query/aoi.js";
 import { findMeetingEdges, findSelfIntersection } from "../../src/query/aoi-simple.js";
+import { pointInAoi } from "../../src/query/pip.js";
 import { lexicographicOrder } from "../../src/query/point-order.js";
+import { cellToBigint, MAX_COVER_POSITIONS, polygonCover } from "../../src/store/h3.js";
 import { runCli } from "../support/cli.js";
 import { findSelfIntersectionQuadratic } from "../support/self-intersection-oracle.js";
 
@@ -371,6 +374,27 @@ describe("self-intersecting rings keep their messages", () => {
     ]) {
       expect(parseAoi(polygonJson(ring)).polygons.length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("the H3 cover of a polygon of many vertices", () => {
+  it("is its bounding box's: every cell of a point inside is there, and H3 never sees the vertices", () => {
+    const ring = star(MAX_COVER_POSITIONS, -45, 62.8, 1);
+    const aoi = parseAoi(polygonJson(ring));
+    const [xmin, ymin, xmax, ymax] = aoi.bbox;
+    const box = Float64Array.of(xmin, ymin, xmax, ymin, xmax, ymax, xmin, ymax, xmin, ymin);
+    const cover = polygonCover([aoi.polygons[0]!.rings], 6);
+    expect(cover).toEqual(polygonCover([[box]], 6));
+    const cells = new Set(cover);
+    const random = seeded(3);
+    let inside = 0;
+    for (let i = 0; i < 5000; i++) {
+      const [lon, lat] = [xmin + random() * (xmax - xmin), ymin + random() * (ymax - ymin)];
+      if (!pointInAoi(aoi, lon, lat)) continue;
+      inside++;
+      expect(cells.has(cellToBigint(latLngToCell(lat, lon, 6)))).toBe(true);
+    }
+    expect(inside).toBeGreaterThan(100);
   });
 });
 
