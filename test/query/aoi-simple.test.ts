@@ -81,7 +81,7 @@ describe("ring self-intersection: the Shamos-Hoey sweep against the quadratic se
     expect(simple).toBeLessThan(3000);
   });
 
-  it("names the first pair in west-end order on a 100 000-vertex star with one crossing", () => {
+  it("finds the one crossing of a 100 000-vertex star, where the ordered search gives up, and names its edges", () => {
     const ring = star(50_000, 0, 60, 10);
     expect(findSelfIntersection(Float64Array.from(ring.flat()))).toBeUndefined();
     // Spike 3's tip moved across spikes 4 and 5: its two edges cross theirs.
