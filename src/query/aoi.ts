@@ -235,22 +235,32 @@ function parseBbox(source: string, fields: string[], crs: AoiCrs): Aoi {
     if (Math.abs(v) > limit) throw fail(source, `bbox ${name} ${v} is outside [-${limit}, ${limit}]`);
   }
   if (xmin > xmax) {
-    // As in GeoJSON bboxes: west > east crosses the antimeridian.
-    const east = xmax + 360;
-    return buildAoi(source, [
-      [
-        [
-          [xmin, ymin],
-          [east, ymin],
-          [east, ymax],
-          [xmin, ymax],
-          [xmin, ymin],
-        ],
-      ],
-    ]);
+    if (ymin === ymax || xmax + 360 === xmin) {
+      throw fail(
+        source,
+        `bbox ${fields.join(",")} crosses the antimeridian (minx > maxx) but has no area; give it some width and height`,
+      );
+    }
+    return buildAoi(source, [[crossingBboxRing(xmin, ymin, xmax, ymax)]]);
   }
   const ring = Float64Array.of(xmin, ymin, xmax, ymin, xmax, ymax, xmin, ymax, xmin, ymin);
   return { polygons: [{ rings: [ring], bbox: [xmin, ymin, xmax, ymax] }], bbox: [xmin, ymin, xmax, ymax] };
+}
+
+/**
+ * The ring of a bbox with minx > maxx, which (as in GeoJSON bboxes) crosses the antimeridian: from
+ * minx east to maxx + 360, with longitudes kept within [-360, 360]. Its long edges get a position
+ * every 90 degrees at most, since every edge is read the shorter way round: a single edge of over
+ * 180 degrees would make the box its complement, the strip between maxx and minx.
+ */
+function crossingBboxRing(xmin: number, ymin: number, xmax: number, ymax: number): number[][] {
+  const [west, east] = xmax + 360 > 360 ? [xmin - 360, xmax] : [xmin, xmax + 360];
+  const steps = Math.ceil((east - west) / 90);
+  const bottom: number[][] = [];
+  for (let s = 0; s <= steps; s++)
+    bottom.push([s === steps ? east : west + ((east - west) * s) / steps, ymin]);
+  const top = bottom.map(([x]) => [x!, ymax]).reverse();
+  return [...bottom, ...top, [west, ymin]];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -423,6 +423,22 @@ describe("geochunks query --dry-run with a 100 000-vertex star", () => {
   }, 60_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  it("plans a bbox with minx > maxx 358 degrees wide as the two boxes either side of the antimeridian", async () => {
+    const across = await runCli(["query", "--store", store, "--polygon", "-44.9,62,-45.1,63.5", "--dry-run"]);
+    const halves = await runCli([
+      "query",
+      "--store",
+      store,
+      "--polygon",
+      "MULTIPOLYGON (((-44.9 62, 60 62, 180 62, 180 63.5, 60 63.5, -44.9 63.5, -44.9 62)), ((-180 62, -45.1 62, -45.1 63.5, -180 63.5, -180 62)))",
+      "--dry-run",
+    ]);
+    const strip = await runCli(["query", "--store", store, "--polygon", "-45.1,62,-44.9,63.5", "--dry-run"]);
+    expect([across.code, halves.code, strip.code]).toEqual([0, 0, 0]);
+    expect(across.stdout).toBe(halves.stdout);
+    expect(across.stdout).not.toBe(strip.stdout);
+  }, 60_000);
+
   it("plans it, and refuses it with one crossing in one line naming the file, exit code 2", async () => {
     const ring = star(50_000, -45, 62.8, 1);
     const good = join(dir, "star.geojson");
