@@ -65,10 +65,10 @@ describe("a damaged manifest is one error naming what is wrong", () => {
       [
         {
           ...HEAD,
-          parts: [{ ...PART, files: { ...PART.files, granules: ["/tmp/x.parquet"] } }],
+          parts: [{ ...PART, files: { ...PART.files, granules: ["/srv/x.parquet"] } }],
           granules: {},
         },
-        'idx: manifest.json is damaged: parts[0].files.granules[0] "/tmp/x.parquet" is not a part path inside the store',
+        'idx: manifest.json is damaged: parts[0].files.granules[0] "/srv/x.parquet" is not a part path inside the store',
       ],
       [
         { ...HEAD, parts: [], granules: { G1: { url: "file:///g.h5" } } },
