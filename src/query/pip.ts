@@ -1,4 +1,5 @@
 import type { Aoi } from "./aoi.js";
+import { lexicographicOrder } from "./point-order.js";
 
 /*
  * Point-in-polygon kernel: even-odd ray casting over interleaved Float64Array rings, with the
@@ -248,9 +249,16 @@ function sortWestToEast(
     const [x1, y1, x2, y2] = [spanning[o]!, spanning[o + 1]!, spanning[o + 2]!, spanning[o + 3]!];
     keys[i - from] = x1 + ((x2 - x1) * (y - y1)) / (y2 - y1);
   }
-  const order = Array.from({ length: to - from }, (_, i) => i).sort((p, q) => keys[p]! - keys[q]!);
+  // A radix sort for the large nodes: a star's long spikes put hundreds of thousands of edges in one.
+  const order = lexicographicOrder(keys, new Float64Array(to - from));
   const copy = spanning.slice(from * 4, to * 4);
-  for (const [i, p] of order.entries()) spanning.set(copy.subarray(p * 4, p * 4 + 4), (from + i) * 4);
+  for (let i = 0; i < order.length; i++) {
+    const [o, c] = [(from + i) * 4, order[i]! * 4];
+    spanning[o] = copy[c]!;
+    spanning[o + 1] = copy[c + 1]!;
+    spanning[o + 2] = copy[c + 2]!;
+    spanning[o + 3] = copy[c + 3]!;
+  }
 }
 
 /** Even-odd test through the edge index, with the same rules as {@link pointInRings}. */

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NoSpaceError, StoreError } from "../errors.js";
+import { manifestShapeProblem } from "./manifest-shape.js";
 import { processTag, temporaryName, trackTemporary } from "./temporaries.js";
 
 /** Name of the manifest file inside a store directory. */
@@ -144,7 +145,8 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
 
 /**
  * Parses and checks a manifest's text; `dir` names the store in errors.
- * @throws StoreError when it is not JSON, not a geochunks manifest, or of another format version.
+ * @throws StoreError when it is not JSON, not a geochunks manifest, of another format version, or
+ *   damaged (a field missing or of the wrong type, a part path outside the store).
  */
 export function parseManifest(text: string, dir: string): Manifest {
   let manifest: Manifest;
@@ -152,6 +154,9 @@ export function parseManifest(text: string, dir: string): Manifest {
     manifest = JSON.parse(text) as Manifest;
   } catch (err) {
     throw new StoreError(dir, `${dir}: ${MANIFEST_NAME} is not valid JSON`, { cause: err });
+  }
+  if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest)) {
+    throw new StoreError(dir, `${dir}: not a geochunks store (${MANIFEST_NAME} is not a JSON object)`);
   }
   if (manifest.format !== STORE_FORMAT) {
     throw new StoreError(dir, `${dir}: not a geochunks store (format ${String(manifest.format)})`);
@@ -163,6 +168,8 @@ export function parseManifest(text: string, dir: string): Manifest {
         `(it reads version ${STORE_VERSION}); re-index the granules with this version into a new store`,
     );
   }
+  const problem = manifestShapeProblem(manifest);
+  if (problem) throw new StoreError(dir, `${dir}: ${MANIFEST_NAME} is damaged: ${problem}`);
   return manifest;
 }
 

@@ -4,6 +4,7 @@
  * the granule and array rows of the selected granules. Serves local and remote stores alike.
  */
 import type { ColumnChunk, FileMetaData, RowGroup } from "hyparquet";
+import { isGeochunksError, StoreError } from "../errors.js";
 import type { ReadOptions } from "../source/index.js";
 import type { BboxArray } from "./geo.js";
 import { PARSERS, type PartFile, partPaths, type StoreReader } from "./reader.js";
@@ -94,6 +95,9 @@ function groupStarts(metadata: FileMetaData): number[] {
   return starts;
 }
 
+/** The first line of an error's message. */
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
+
 /** A row group of a part file to read. */
 interface GroupRead {
   part: PartFile;
@@ -104,7 +108,12 @@ interface GroupRead {
  * Reads `columns` of the given row groups: their column chunks are prefetched together per file
  * (coalesced), then decoded.
  */
-async function readGroups(reads: readonly GroupRead[], columns: readonly string[], opts?: ReadOptions) {
+async function readGroups(
+  dir: string,
+  reads: readonly GroupRead[],
+  columns: readonly string[],
+  opts?: ReadOptions,
+) {
   const { parquetReadObjects } = await import("hyparquet");
   const { compressors } = await import("hyparquet-compressors");
   const wanted = new Set(columns);
@@ -127,15 +136,26 @@ async function readGroups(reads: readonly GroupRead[], columns: readonly string[
       const start = groupStarts(part.metadata)[group]!;
       // Optional columns an older part does not have are left out (they read as undefined).
       const present = new Set(part.metadata.schema.map((e) => e.name));
-      const rows = (await parquetReadObjects({
-        file: part.buffer,
-        metadata: part.metadata,
-        columns: columns.filter((c) => present.has(c)),
-        rowStart: start,
-        rowEnd: start + Number(part.metadata.row_groups[group]!.num_rows),
-        compressors,
-        parsers: PARSERS,
-      })) as Plain[];
+      let rows: Plain[];
+      try {
+        rows = (await parquetReadObjects({
+          file: part.buffer,
+          metadata: part.metadata,
+          columns: columns.filter((c) => present.has(c)),
+          rowStart: start,
+          rowEnd: start + Number(part.metadata.row_groups[group]!.num_rows),
+          compressors,
+          parsers: PARSERS,
+        })) as Plain[];
+      } catch (err) {
+        // Bytes changed inside a page (size and footer intact) surface as a decoder's own words.
+        if (isGeochunksError(err) || opts?.signal?.aborted) throw err;
+        throw new StoreError(
+          dir,
+          `${part.name}: part file is damaged: row group ${group} cannot be read (${firstLine(err)}); run geochunks verify --store ${dir}`,
+          { cause: err },
+        );
+      }
       return { part, group, rows };
     }),
   );
@@ -211,6 +231,7 @@ function chunkTest(sel: ChunkSelection, cover: SelectionCover | undefined) {
 
 /** Rows of `parts` whose `granule_id` is in `ids`, reading only row groups whose id range holds one. */
 async function rowsOfGranules(
+  dir: string,
   parts: readonly PartFile[],
   ids: readonly string[],
   columns: readonly string[],
@@ -222,7 +243,7 @@ async function rowsOfGranules(
     return !s || sorted.some((id) => lessEq(s.min, id) && lessEq(id, s.max));
   });
   const wanted = new Set(ids);
-  return (await readGroups(reads, columns, opts)).flatMap(({ rows }) =>
+  return (await readGroups(dir, reads, columns, opts)).flatMap(({ rows }) =>
     rows.filter((r) => wanted.has(r.granule_id as string)),
   );
 }
@@ -255,18 +276,23 @@ export async function selectChunksParquet(
 
   const { groupTest, rowTest } = chunkTest(sel, cover);
   const testColumns = cover ? [...CHUNK_TEST_COLUMNS, "h3_cells"] : CHUNK_TEST_COLUMNS;
-  const tested = await readGroups(groupsWhere(chunkParts, groupTest), testColumns, opts);
+  const tested = await readGroups(reader.dir, groupsWhere(chunkParts, groupTest), testColumns, opts);
   const hits = tested.filter((t) => t.rows.some(rowTest));
   const chunks: Plain[] = [];
   // Rows come without their cells, as from the DuckDB selection (the plan does not need them).
-  for (const { rows } of await readGroups(hits, cover ? [...CHUNK_COLUMNS, "h3_cells"] : CHUNK_COLUMNS, opts))
+  for (const { rows } of await readGroups(
+    reader.dir,
+    hits,
+    cover ? [...CHUNK_COLUMNS, "h3_cells"] : CHUNK_COLUMNS,
+    opts,
+  ))
     for (const r of rows) if (rowTest(r)) chunks.push({ ...r, h3_cells: null });
   const selected = chunks.map(chunkFromPlain);
   const ids = [...new Set(selected.map((c) => c.granule_id))];
   if (ids.length === 0) return { granules: [], chunks: selected, arrays: [], method, coverCells };
   const [granules, arrays] = await Promise.all([
-    rowsOfGranules(granuleParts, ids, GRANULE_COLUMNS, opts),
-    rowsOfGranules(arrayParts, ids, ARRAY_COLUMNS, opts),
+    rowsOfGranules(reader.dir, granuleParts, ids, GRANULE_COLUMNS, opts),
+    rowsOfGranules(reader.dir, arrayParts, ids, ARRAY_COLUMNS, opts),
   ]);
   return {
     granules: granules.map(granuleFromPlain),
@@ -294,7 +320,7 @@ export async function variableTypeParquet(
     const s = statOf(g, "path");
     return !s || sorted.some((p) => lessEq(s.min, p) && lessEq(p, s.max));
   });
-  for (const { rows } of await readGroups(reads, ["path", "dtype"], opts)) {
+  for (const { rows } of await readGroups(reader.dir, reads, ["path", "dtype"], opts)) {
     const hit = rows.find((r) => wanted.has(r.path as string));
     if (hit) return String(hit.dtype);
   }

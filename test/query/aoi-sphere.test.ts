@@ -103,6 +103,39 @@ describe("antimeridian", () => {
     ]);
   });
 
+  it("a bbox with minx > maxx is the box across the antimeridian however wide, never the strip between", () => {
+    const boxes = (text: string) =>
+      parseAoi(text)
+        .polygons.map((p) => p.bbox)
+        .sort((a, b) => a[0] - b[0]);
+    // 358 and 359 degrees wide: one edge each way would be read the shorter way round, as the strip.
+    expect(boxes("-44,62,-46,63")).toEqual([
+      [-180, 62, -46, 63],
+      [-44, 62, 180, 63],
+    ]);
+    expect(boxes("100,0,50,1")).toEqual([
+      [-180, 0, 50, 1],
+      [100, 0, 180, 1],
+    ]);
+    expect(boxes("180,0,179,1")).toEqual([[-180, 0, 179, 1]]);
+    const wide = parseAoi("-44,62,-46,63");
+    for (const [lon, inside] of [
+      [-45, false],
+      [-43, true],
+      [0, true],
+      [179.5, true],
+      [-179.5, true],
+      [-47, true],
+    ] as const) {
+      expect(pointInAoi(wide, lon, 62.5), String(lon)).toBe(inside);
+    }
+    for (const text of ["180,10,-180,20", "10,10,-10,10"]) {
+      expect(() => parseAoi(text, { source: "--polygon" })).toThrow(
+        `--polygon: bbox ${text} crosses the antimeridian (minx > maxx) but has no area; give it some width and height`,
+      );
+    }
+  });
+
   it("points on +-180 belong to the parts they touch; the rest of the world is outside", () => {
     const aoi = parseAoi(polygonJson(JUMP));
     for (const [lon, lat, inside] of [

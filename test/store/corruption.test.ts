@@ -140,6 +140,30 @@ describe("a corrupted store fails with an error naming the file, never a wrong a
     expect(readdirSync(dir).filter((f) => f.startsWith("cli.parquet"))).toEqual([]);
   }, 60_000);
 
+  it("bytes changed inside a chunks or arrays part (size and footer intact): the query names the file, exit code 2", async () => {
+    for (const table of ["chunks", "arrays"]) {
+      const store = copy(`inside-${table}`);
+      const file = join(store, parts(store, table)[0]!);
+      const bytes = readFileSync(file);
+      // The first third of a part is column pages (the footer is at the end).
+      for (let i = Math.floor(bytes.length / 3); i < Math.floor(bytes.length / 3) + 200; i++)
+        bytes[i]! ^= 0x5a;
+      writeFileSync(file, bytes);
+      await expect(queryRows(store)).rejects.toThrow(`${file}: part file is damaged: row group`);
+      const out = join(dir, `inside-${table}.parquet`);
+      const q = await runCli(["query", "--store", store, "--polygon", GREENLAND, "--out", out]);
+      expect(q.code).toBe(2);
+      expect(q.stderr).toMatch(
+        new RegExp(
+          `^geochunks: ${file}: part file is damaged: row group \\d+ cannot be read \\(.+\\); run geochunks verify --store ${store}\n$`,
+        ),
+      );
+      expect(readdirSync(dir).filter((f) => f.startsWith(`inside-${table}.parquet`))).toEqual([]);
+      const report = await verifyStore(await Store.open(store));
+      expect(report.problems.map((p) => p.file)).toContain(file);
+    }
+  }, 120_000);
+
   it("a store of an older version, without recorded sizes, still catches a swapped part by its granules", async () => {
     const store = copy("legacy");
     const m = JSON.parse(readFileSync(join(store, "manifest.json"), "utf8"));
