@@ -15,7 +15,7 @@ import { EMPTY_BBOX, unionBbox } from "../store/geo.js";
 import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "../store/schema.js";
 import type { StoreBatch } from "../store/store.js";
 import { wkbPolygon } from "../store/wkb.js";
-import { bboxOf, cellNeighbours, footprintError, footprintOf, h3CellsOf, validLonLat } from "./geometry.js";
+import { bboxOf, cellNeighbours, footprintWithError, h3CellsOf, validLonLat } from "./geometry.js";
 import { readHierarchy } from "./hierarchy.js";
 
 /** Options for {@link indexGranule}. */
@@ -351,6 +351,7 @@ function locatedChunkRows(
           ymax: Math.min(90, box.ymax + dLat),
         }
       : box;
+    const footprint = footprintWithError(lon, lat, k0, k1);
     const cells = new Set<bigint>();
     for (const cell of h3CellsOf(lon, lat, k0, k1, opts.h3Resolution)) {
       for (const near of cellNeighbours(cell)) cells.add(near);
@@ -367,8 +368,8 @@ function locatedChunkRows(
       time_start: ctx.profile.time.toUnixNs(tmin - dTime),
       time_end: ctx.profile.time.toUnixNs(tmax + dTime),
       bbox,
-      geometry: footprintOf(lon, lat, k0, k1),
-      footprint_error: footprintError(lon, lat, k0, k1) + Math.hypot(dLat, dLon),
+      geometry: footprint.geometry,
+      footprint_error: footprint.error + Math.hypot(dLat, dLon),
       h3_cells: [...cells].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)),
       refs: [],
     });
@@ -505,6 +506,7 @@ function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
     if (t < tmin) tmin = t;
     if (t > tmax) tmax = t;
   }
+  const footprint = footprintWithError(a.lon, a.lat, a.start, a.end);
   return {
     chunk_id: `${ctx.granuleId}/${ctx.beam}/${a.start}`,
     granule_id: ctx.granuleId,
@@ -517,8 +519,8 @@ function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
     time_start: ctx.profile.time.toUnixNs(tmin),
     time_end: ctx.profile.time.toUnixNs(tmax),
     bbox: bboxOf(a.lon, a.lat, a.start, a.end),
-    geometry: footprintOf(a.lon, a.lat, a.start, a.end),
-    footprint_error: footprintError(a.lon, a.lat, a.start, a.end),
+    geometry: footprint.geometry,
+    footprint_error: footprint.error,
     h3_cells: h3CellsOf(a.lon, a.lat, a.start, a.end, a.h3Resolution),
     refs: [],
   };
