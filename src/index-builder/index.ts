@@ -212,7 +212,11 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
           report.changed.push({ input, granule_id: storedId, reason: change });
         }
         const { source: recording, recorded } = withReadRecording(source);
-        const granule = await openGranule(recording, { product: opts.product, signal: opts.signal });
+        const granule = await openGranule(recording, {
+          product: opts.product,
+          signal: opts.signal,
+          metadataSource: source,
+        });
         const id = granule.identity.granule_id;
         const stored = known[id];
         if (stored && stored.url !== url && (await stillThere(stored, opts))) {
