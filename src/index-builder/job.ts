@@ -1,0 +1,66 @@
+/** One input of an indexing run, step by step: fingerprint, re-read check, identity, rows. */
+import type { Fingerprint, OpenedSource, SourceOptions } from "../source/index.js";
+import { fingerprintOf, openSource, withReadRecording, withReadStats } from "../source/index.js";
+import type { StoreBatch } from "../store/store.js";
+import { recordChunkChecksums } from "./checksums.js";
+import { type GranuleIdentity, indexOpenedGranule, type OpenedGranule, openGranule } from "./granule.js";
+import { chunkChange, type RecordedChunk } from "./verify.js";
+
+/**
+ * The steps of indexing one input, in the order the run takes them; the run decides between them
+ * (unchanged, duplicate). Run here ({@link openGranuleJob}) or in a worker thread (pool.ts), with the
+ * same results and errors.
+ */
+export interface GranuleJob {
+  /** URL of the opened source (`file:` for paths). */
+  readonly url: string;
+  /** Size and ETag/mtime of the input. */
+  fingerprint(): Promise<Fingerprint>;
+  /** Why the input's recorded chunks changed (see `chunkChange`), or undefined when they did not. */
+  chunkChange(chunks: readonly RecordedChunk[]): Promise<string | undefined>;
+  /** Opens the granule and reads what identifies it. */
+  identify(): Promise<GranuleIdentity>;
+  /** The store rows of the identified granule, with the checksums of the chunks read whole. */
+  index(opts: { h3Resolution: number; fingerprint: Fingerprint }): Promise<StoreBatch>;
+  /** Requests and bytes read so far. */
+  stats(): Promise<{ requests: number; bytes: number }>;
+  /** Releases the source (and the worker's copy of the job). */
+  close(): Promise<void>;
+}
+
+/** Options of {@link openGranuleJob}. */
+export interface GranuleJobOptions {
+  /** Only this product; see `IndexOptions.product`. */
+  product?: string;
+  source?: SourceOptions;
+  signal?: AbortSignal;
+}
+
+/**
+ * A job run in this thread: opens the input's source (no request yet) and reads it as each step asks.
+ * @throws SourceError (and the errors of `openSource`) when the input cannot be opened.
+ */
+export async function openGranuleJob(input: string, opts: GranuleJobOptions): Promise<GranuleJob> {
+  const opened: OpenedSource = await openSource(input, opts.source);
+  const { source, stats } = withReadStats(opened);
+  const { source: recording, recorded } = withReadRecording(source);
+  const read = { signal: opts.signal };
+  let granule: OpenedGranule | undefined;
+  return {
+    url: source.url.href,
+    fingerprint: () => fingerprintOf(opened, read),
+    chunkChange: (chunks) => chunkChange(source, chunks, read),
+    async identify() {
+      granule = await openGranule(recording, { ...read, product: opts.product, metadataSource: source });
+      return granule.identity;
+    },
+    async index(o) {
+      if (!granule) throw new Error("a granule is indexed after it is identified");
+      const batch = await indexOpenedGranule(granule, { ...o, signal: opts.signal });
+      recordChunkChecksums(batch, recorded);
+      return batch;
+    },
+    stats: async () => ({ requests: stats.requests, bytes: stats.bytes }),
+    close: () => opened.close(),
+  };
+}
