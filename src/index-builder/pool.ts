@@ -8,10 +8,16 @@ import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { SourceOptions } from "../source/index.js";
+import type { HttpSourceOptions, SourceOptions } from "../source/index.js";
 import type { StoreBatch } from "../store/store.js";
 import type { GranuleJob } from "./job.js";
-import { errorFromMessage, type JobReply, type JobRequest, type JobStep } from "./worker-protocol.js";
+import {
+  errorFromMessage,
+  type JobReply,
+  type JobRequest,
+  type JobStep,
+  type WorkerInit,
+} from "./worker-protocol.js";
 
 /**
  * Inputs per worker thread below which a run uses fewer threads: starting a thread (loading the
@@ -33,13 +39,27 @@ export interface JobCountOptions {
  * the source options cannot be sent to a thread (a custom `fetch` or limiter).
  */
 export function jobCount(opts: JobCountOptions, inputs: number): number {
-  if (!cloneable(opts.source)) return 1;
+  if (!cloneable(sendable(opts.source).source)) return 1;
   if (opts.jobs !== undefined) return Math.max(1, Math.min(opts.jobs, inputs));
   const byInputs = Math.floor(inputs / MIN_INPUTS_PER_WORKER);
   return Math.max(
     1,
     Math.min(availableParallelism(), byInputs, opts.concurrency ?? Number.POSITIVE_INFINITY),
   );
+}
+
+/**
+ * Source options as a thread gets them: without `http.onWarning`, which stays here (the thread sends
+ * its warnings back, see {@link startIndexPool}).
+ */
+function sendable(source: SourceOptions | undefined): {
+  source: SourceOptions | undefined;
+  onWarning: HttpSourceOptions["onWarning"];
+} {
+  const onWarning = source?.http?.onWarning;
+  if (!onWarning) return { source, onWarning };
+  const { onWarning: _, ...http } = source.http!;
+  return { source: { ...source, http }, onWarning };
 }
 
 function cloneable(value: unknown): boolean {
@@ -71,12 +91,10 @@ export interface IndexPoolOptions {
  * rounded up), so a run keeps about the same bound on requests in flight.
  */
 export async function startIndexPool(count: number, opts: IndexPoolOptions): Promise<IndexPool> {
-  const source = opts.source?.maxRequests
-    ? { ...opts.source, maxRequests: Math.ceil(opts.source.maxRequests / count) }
-    : opts.source;
-  const threads = await Promise.all(
-    Array.from({ length: count }, () => startThread({ product: opts.product, source })),
-  );
+  const { source: given, onWarning } = sendable(opts.source);
+  const source = given?.maxRequests ? { ...given, maxRequests: Math.ceil(given.maxRequests / count) } : given;
+  const init: WorkerInit = { product: opts.product, source, warnings: onWarning !== undefined };
+  const threads = await Promise.all(Array.from({ length: count }, () => startThread(init, onWarning)));
   const stop = () => void Promise.all(threads.map((t) => t.close()));
   opts.signal?.addEventListener("abort", stop, { once: true });
   return {
@@ -114,7 +132,7 @@ function newWorker(workerData: unknown): Worker {
   return new Worker(loader, { eval: true, workerData });
 }
 
-async function startThread(init: { product?: string; source?: SourceOptions }): Promise<Thread> {
+async function startThread(init: WorkerInit, onWarning: HttpSourceOptions["onWarning"]): Promise<Thread> {
   const worker = newWorker(init);
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   let next = 0;
@@ -125,6 +143,10 @@ async function startThread(init: { product?: string; source?: SourceOptions }): 
     waiting.clear();
   };
   worker.on("message", (reply: JobReply) => {
+    if (reply.warning) {
+      onWarning?.(reply.warning);
+      return;
+    }
     const w = waiting.get(reply.id);
     if (!w) return;
     waiting.delete(reply.id);

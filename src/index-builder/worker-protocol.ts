@@ -1,4 +1,6 @@
 /** Messages between an indexing run and its worker threads (pool.ts, worker.ts). */
+import type { SourceWarning } from "../source/http.js";
+import type { SourceOptions } from "../source/index.js";
 
 /** A step of a granule job, as {@link GranuleJob} names them; `ready` answers once the thread has loaded. */
 export type JobStep =
@@ -24,11 +26,21 @@ export interface JobRequest {
   arg?: unknown;
 }
 
-/** A worker thread's answer to one {@link JobRequest}. */
+/** A worker thread's answer to one {@link JobRequest}, or a warning of one of its sources (id -1). */
 export interface JobReply {
   id: number;
   value?: unknown;
   error?: SentError;
+  warning?: SourceWarning;
+}
+
+/** What a worker thread starts with. */
+export interface WorkerInit {
+  product?: string;
+  /** Source options without callbacks. */
+  source?: SourceOptions;
+  /** Send the sources' warnings (`http.onWarning`) back to the run. */
+  warnings: boolean;
 }
 
 /** An error as it crosses threads: its name, message and own fields (status, url, code, dataset...). */

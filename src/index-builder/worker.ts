@@ -2,16 +2,25 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { SourceOptions } from "../source/index.js";
 import { type GranuleJob, openGranuleJob } from "./job.js";
-import { errorToMessage, type JobReply, type JobRequest } from "./worker-protocol.js";
+import { errorToMessage, type JobReply, type JobRequest, type WorkerInit } from "./worker-protocol.js";
 
-const init = workerData as { product?: string; source?: SourceOptions };
+const init = workerData as WorkerInit;
+const source: SourceOptions | undefined = init.warnings
+  ? {
+      ...init.source,
+      http: {
+        ...init.source?.http,
+        onWarning: (warning) => parentPort!.postMessage({ id: -1, warning } satisfies JobReply),
+      },
+    }
+  : init.source;
 const jobs = new Map<number, GranuleJob>();
 
 /** The value of one step (the job is opened by `open` and forgotten by `close`). */
 async function run(request: JobRequest): Promise<unknown> {
   if (request.step === "ready") return undefined;
   if (request.step === "open") {
-    const job = await openGranuleJob(request.input!, { product: init.product, source: init.source });
+    const job = await openGranuleJob(request.input!, { product: init.product, source });
     jobs.set(request.job, job);
     return job.url;
   }
