@@ -87,14 +87,23 @@ export interface IndexPoolOptions {
 }
 
 /**
- * Starts `count` worker threads. `source.maxRequests` is shared among them (each gets its share,
- * rounded up), so a run keeps about the same bound on requests in flight.
+ * Starts `count` worker threads (at most `source.maxRequests` of them). `source.maxRequests` is shared
+ * out among them, so the run keeps its bound on requests in flight.
  */
 export async function startIndexPool(count: number, opts: IndexPoolOptions): Promise<IndexPool> {
   const { source: given, onWarning } = sendable(opts.source);
-  const source = given?.maxRequests ? { ...given, maxRequests: Math.ceil(given.maxRequests / count) } : given;
-  const init: WorkerInit = { product: opts.product, source, warnings: onWarning !== undefined };
-  const threads = await Promise.all(Array.from({ length: count }, () => startThread(init, onWarning)));
+  const limit = given?.maxRequests;
+  const threadCount = limit === undefined ? count : Math.max(1, Math.min(count, limit));
+  /** Thread k's share of the run's bound on requests in flight: the shares add up to the bound. */
+  const share = (k: number) =>
+    limit === undefined ? undefined : Math.floor(limit / threadCount) + (k < limit % threadCount ? 1 : 0);
+  const threads = await Promise.all(
+    Array.from({ length: threadCount }, (_, k) => {
+      const source = limit === undefined ? given : { ...given, maxRequests: share(k) };
+      const init: WorkerInit = { product: opts.product, source, warnings: onWarning !== undefined };
+      return startThread(init, onWarning);
+    }),
+  );
   const stop = () => void Promise.all(threads.map((t) => t.close()));
   opts.signal?.addEventListener("abort", stop, { once: true });
   return {
