@@ -7,6 +7,7 @@ import {
   POLYGON_TO_CELLS_FLAGS,
   polygonToCellsExperimental,
 } from "h3-js";
+import { allInDisc, type CellDisc, innerDisc } from "./cell-disc.js";
 
 /** A cell as the store keeps it: the H3 index as an unsigned 64-bit integer. */
 export const cellToBigint = (cell: string): bigint => BigInt(`0x${cell}`);
@@ -32,7 +33,8 @@ export const TRACK_SAMPLE_STEP = 16;
  * The track is sampled every {@link TRACK_SAMPLE_STEP} points; a step whose ends share a cell is taken
  * to stay in it, and a step whose ends differ is halved until the points where the cell changes are
  * next to each other (about 2 log2(step) lookups instead of one per point). A step holding an invalid
- * point is looked up point by point.
+ * point is looked up point by point. A step whose points all lie in a disc inside the current cell
+ * (`cell-disc.ts`) stays in it without a lookup.
  */
 export function trackCells(
   lon: Float64Array,
@@ -66,11 +68,22 @@ export function trackCells(
     bisect(a, ca, m, cm);
     bisect(m, cm, b, cb);
   };
+  // The disc inside the current cell: a step whose points all lie in it stays in the cell, no lookup.
+  const discs = new Map<string, CellDisc | undefined>();
+  const discOf = (cell: string) => {
+    if (!discs.has(cell)) discs.set(cell, innerDisc(cell));
+    return discs.get(cell);
+  };
   let i = start;
   let here = start < end ? cellOrNone(start) : undefined;
   if (here !== undefined) record(here);
   while (i < end - 1) {
     const next = Math.min(end - 1, i + TRACK_SAMPLE_STEP);
+    const disc = here === undefined ? undefined : discOf(here);
+    if (disc && allInDisc(disc, lon, lat, i + 1, next)) {
+      i = next;
+      continue;
+    }
     const there = cellOrNone(next);
     if (here !== undefined && there !== undefined && allValid(lon, lat, i, next)) {
       bisect(i, here, next, there);
