@@ -1,9 +1,22 @@
 /** One input of an indexing run, step by step: fingerprint, re-read check, identity, rows. */
 import type { Fingerprint, OpenedSource, SourceOptions } from "../source/index.js";
-import { fingerprintOf, openSource, withReadRecording, withReadStats } from "../source/index.js";
+import {
+  fingerprintOf,
+  openSource,
+  type RecordedReads,
+  withBlockCache,
+  withReadRecording,
+  withReadStats,
+} from "../source/index.js";
 import type { StoreBatch } from "../store/store.js";
 import { recordChunkChecksums } from "./checksums.js";
-import { type GranuleIdentity, indexOpenedGranule, type OpenedGranule, openGranule } from "./granule.js";
+import {
+  type GranuleIdentity,
+  indexOpenedGranule,
+  metadataLines,
+  type OpenedGranule,
+  openGranule,
+} from "./granule.js";
 import { chunkChange, type RecordedChunk } from "./verify.js";
 
 /**
@@ -43,19 +56,29 @@ export interface GranuleJobOptions {
 export async function openGranuleJob(input: string, opts: GranuleJobOptions): Promise<GranuleJob> {
   const opened: OpenedSource = await openSource(input, opts.source);
   const { source, stats } = withReadStats(opened);
-  const { source: recording, recorded } = withReadRecording(source);
   const read = { signal: opts.signal };
   let granule: OpenedGranule | undefined;
+  let recorded: RecordedReads | undefined;
   return {
     url: source.url.href,
     fingerprint: () => fingerprintOf(opened, read),
     chunkChange: (chunks) => chunkChange(source, chunks, read),
     async identify() {
-      granule = await openGranule(recording, { ...read, product: opts.product, metadataSource: source });
+      // A remote granule is read in metadata lines (see metadataLines): its data reads (the coordinate
+      // chunks) are served from the same lines, and only they are recorded for the chunk checksums.
+      const lines = metadataLines(source.url, await source.size(read));
+      const through = lines ? withBlockCache(source, lines) : source;
+      const recording = withReadRecording(through);
+      recorded = recording.recorded;
+      granule = await openGranule(recording.source, {
+        ...read,
+        product: opts.product,
+        metadataSource: through,
+      });
       return granule.identity;
     },
     async index(o) {
-      if (!granule) throw new Error("a granule is indexed after it is identified");
+      if (!granule || !recorded) throw new Error("a granule is indexed after it is identified");
       const batch = await indexOpenedGranule(granule, { ...o, signal: opts.signal });
       recordChunkChecksums(batch, recorded);
       return batch;
