@@ -38,7 +38,13 @@ describe("withBlockCache lines", () => {
   it("splits a run of wanted lines into requests of maxRequest bytes, and merges misses of one line", async () => {
     const reads: [number, number][] = [];
     const base = fromBytes(ramp(10_000));
-    const counted = { ...base, read: (o: number, l: number) => (reads.push([o, l]), base.read(o, l)) };
+    const counted = {
+      ...base,
+      read(o: number, l: number) {
+        reads.push([o, l]);
+        return base.read(o, l);
+      },
+    };
     const lines = withBlockCache(counted, { blockSize: 1000, maxGap: 0, maxRequest: 2000 });
     // One read over five lines, and three reads inside the third line, issued together.
     const got = await Promise.all([
