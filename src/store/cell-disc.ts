@@ -1,5 +1,4 @@
 /** A disc inside an H3 cell: points in it lie in the cell, found without an H3 lookup. */
-import { cellToBoundary, cellToLatLng, getResolution, isPentagon } from "h3-js";
 
 /** A disc around a cell's centre, in degrees of latitude, longitudes scaled by the centre's cosine. */
 export interface CellDisc {
@@ -21,16 +20,26 @@ const DISC_SHARE = 0.85;
 /** Finest latitude (absolute, degrees) where discs are used; nearer the poles the plane is too coarse. */
 const DISC_MAX_LATITUDE = 80;
 
+/** What {@link innerDisc} needs of a cell (from h3-js, which only `h3.ts` imports). */
+export interface CellShape {
+  resolution: number;
+  pentagon: boolean;
+  /** Centre as [lat, lon], degrees. */
+  centre: readonly [number, number];
+  /** Boundary vertices as [lat, lon], degrees, in order. */
+  boundary: readonly (readonly [number, number])[];
+}
+
 /**
- * The disc of points surely inside `cell`, or undefined where none is used: pentagons, cells coarser than
- * resolution 4, cells beyond {@link DISC_MAX_LATITUDE} or within a cell of the antimeridian.
+ * The disc of points surely inside a cell, or undefined where none is used: pentagons, cells coarser
+ * than resolution 4, cells beyond {@link DISC_MAX_LATITUDE} or within a cell of the antimeridian.
  */
-export function innerDisc(cell: string): CellDisc | undefined {
-  if (getResolution(cell) < 4 || isPentagon(cell)) return undefined;
-  const [lat0, lon0] = cellToLatLng(cell);
+export function innerDisc(cell: CellShape): CellDisc | undefined {
+  if (cell.resolution < 4 || cell.pentagon) return undefined;
+  const [lat0, lon0] = cell.centre;
   if (Math.abs(lat0) > DISC_MAX_LATITUDE) return undefined;
   const scale = Math.cos((lat0 * Math.PI) / 180);
-  const ring = cellToBoundary(cell).map(([lat, lon]) => [(lon - lon0) * scale, lat - lat0] as const);
+  const ring = cell.boundary.map(([lat, lon]) => [(lon - lon0) * scale, lat - lat0] as const);
   if (ring.some(([x]) => Math.abs(x) > 90 * scale)) return undefined;
   let inner = Number.POSITIVE_INFINITY;
   for (let k = 0; k < ring.length; k++) {

@@ -1,13 +1,17 @@
 /** H3 cells of the store: per-chunk cells along a track, and the cover of a query polygon. */
 import {
   areNeighborCells,
+  cellToBoundary,
+  cellToLatLng,
+  getResolution,
   gridDisk,
   gridPathCells,
+  isPentagon,
   latLngToCell,
   POLYGON_TO_CELLS_FLAGS,
   polygonToCellsExperimental,
 } from "h3-js";
-import { allInDisc, type CellDisc, innerDisc } from "./cell-disc.js";
+import { allInDisc, type CellDisc, type CellShape, innerDisc } from "./cell-disc.js";
 
 /** A cell as the store keeps it: the H3 index as an unsigned 64-bit integer. */
 export const cellToBigint = (cell: string): bigint => BigInt(`0x${cell}`);
@@ -71,7 +75,7 @@ export function trackCells(
   // The disc inside the current cell: a step whose points all lie in it stays in the cell, no lookup.
   const discs = new Map<string, CellDisc | undefined>();
   const discOf = (cell: string) => {
-    if (!discs.has(cell)) discs.set(cell, innerDisc(cell));
+    if (!discs.has(cell)) discs.set(cell, innerDisc(cellShape(cell)));
     return discs.get(cell);
   };
   let i = start;
@@ -98,6 +102,16 @@ export function trackCells(
     here = there;
   }
   return [...cells].map(cellToBigint).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A cell's resolution, pentagon flag, centre and boundary, for {@link innerDisc}. */
+export function cellShape(cell: string): CellShape {
+  return {
+    resolution: getResolution(cell),
+    pentagon: isPentagon(cell),
+    centre: cellToLatLng(cell) as [number, number],
+    boundary: cellToBoundary(cell) as [number, number][],
+  };
 }
 
 function allValid(lon: Float64Array, lat: Float64Array, from: number, to: number): boolean {
