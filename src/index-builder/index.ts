@@ -28,9 +28,9 @@ export interface IndexOptions {
   /** Granules read at the same time. Default {@link DEFAULT_CONCURRENCY}. */
   concurrency?: number;
   /**
-   * Threads that read granules and compute their rows (worker threads; the calling thread writes the
-   * store). Default: the machine's available parallelism for runs of at least
-   * {@link MIN_INPUTS_PER_WORKER} inputs per thread, fewer for fewer inputs; 1 reads in this thread.
+   * Threads that read granules and compute their rows: the calling thread (which also writes the
+   * store) and `jobs - 1` worker threads. Default: the machine's available parallelism, with at least
+   * {@link MIN_INPUTS_PER_WORKER} inputs per thread and at most `concurrency`; 1 reads in this thread only.
    */
   jobs?: number;
   /** H3 resolution for a new store (an existing store keeps its own). */

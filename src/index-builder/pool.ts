@@ -10,7 +10,7 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { HttpSourceOptions, SourceOptions } from "../source/index.js";
 import type { StoreBatch } from "../store/store.js";
-import type { GranuleJob } from "./job.js";
+import { type GranuleJob, openGranuleJob } from "./job.js";
 import {
   errorFromMessage,
   type JobReply,
@@ -87,8 +87,10 @@ export interface IndexPoolOptions {
 }
 
 /**
- * Starts `count` worker threads (at most `source.maxRequests` of them). `source.maxRequests` is shared
- * out among them, so the run keeps its bound on requests in flight.
+ * Runs jobs on `count` threads (at most `source.maxRequests` of them): this one, which is idle while
+ * the run reads, and `count - 1` worker threads (each new thread costs its start-up and its own warm-up
+ * of the compiled code). `source.maxRequests` is shared out among them, so the run keeps its bound on
+ * requests in flight.
  */
 export async function startIndexPool(count: number, opts: IndexPoolOptions): Promise<IndexPool> {
   const { source: given, onWarning } = sendable(opts.source);
@@ -97,14 +99,17 @@ export async function startIndexPool(count: number, opts: IndexPoolOptions): Pro
   /** Thread k's share of the run's bound on requests in flight: the shares add up to the bound. */
   const share = (k: number) =>
     limit === undefined ? undefined : Math.floor(limit / threadCount) + (k < limit % threadCount ? 1 : 0);
-  const threads = await Promise.all(
-    Array.from({ length: threadCount }, (_, k) => {
-      const source = limit === undefined ? given : { ...given, maxRequests: share(k) };
+  const workers = await Promise.all(
+    Array.from({ length: threadCount - 1 }, (_, k) => {
+      const source = limit === undefined ? given : { ...given, maxRequests: share(k + 1) };
       const init: WorkerInit = { product: opts.product, source, warnings: onWarning !== undefined };
       return startThread(init, onWarning);
     }),
   );
-  const stop = () => void Promise.all(threads.map((t) => t.close()));
+  // One options object for all of this thread's jobs: sources opened with it share its limiter.
+  const here = limit === undefined ? opts.source : { ...opts.source, maxRequests: share(0) };
+  const threads = [thisThread({ product: opts.product, source: here, signal: opts.signal }), ...workers];
+  const stop = () => void Promise.all(workers.map((t) => t.close()));
   opts.signal?.addEventListener("abort", stop, { once: true });
   return {
     async open(input) {
@@ -114,9 +119,35 @@ export async function startIndexPool(count: number, opts: IndexPoolOptions): Pro
     },
     async close() {
       opts.signal?.removeEventListener("abort", stop);
-      await Promise.all(threads.map((t) => t.close()));
+      await Promise.all(workers.map((t) => t.close()));
     },
   };
+}
+
+/** The calling thread as one of the pool's threads. */
+function thisThread(opts: IndexPoolOptions): Thread {
+  const thread: Thread = {
+    busy: 0,
+    async open(input) {
+      thread.busy++;
+      let job: GranuleJob;
+      try {
+        job = await openGranuleJob(input, opts);
+      } catch (err) {
+        thread.busy--;
+        throw err;
+      }
+      return {
+        ...job,
+        async close() {
+          thread.busy--;
+          await job.close();
+        },
+      };
+    },
+    close: async () => undefined,
+  };
+  return thread;
 }
 
 interface Thread {
