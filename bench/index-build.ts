@@ -1,61 +1,194 @@
 /**
- * Index-build benchmark on full-size synthetic ATL06 granules (release-006 layout, 110 000
- * segments per beam, ~68 MB each), generated once into .cache/bench/granules:
- * granules per second, bytes read per granule (against file size and against the
- * latitude/longitude/delta_time chunks), requests, and store size against data size.
+ * Index-build benchmark on full-size synthetic ATL06 granules (release-006 layout, 110 000 segments
+ * per beam, ~68 MB each), generated once into .cache/bench/granules, served by the loopback range
+ * server (its own process) at a fixed latency per request. geochunks builds the store with 1 and 2
+ * worker threads (and from local files with 1 and 2); H5Coro (when H5CORO_SRC names a checkout) reads
+ * the same latitude, longitude and delta_time arrays of every beam with 4 MiB cache lines, nothing
+ * else. geochunks runs from the compiled package (rebuilt first when a source file is newer), as users
+ * run it. Reports seconds, CPU seconds, granules per second, requests and MB per granule, and the goals:
+ * throughput against H5Coro (>= 2x), requests per granule (<= 30), 2 threads against 1 (>= 1.7x).
  *
- *   npx tsx bench/index-build.ts [--count 4] [--concurrency 2]
+ *   npx tsx bench/index-build.ts [--count 5] [--latency 20] [--concurrency 4] [--reps 1] [--out FILE.md]
  */
-import { mkdir, readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { fullSizeGranuleSet, writeSyntheticAtl06 } from "../fixtures/atl06/generate.js";
-import { index } from "../src/index.js";
+import type { index as indexFromSource } from "../src/index.js";
+import buildIfStale from "../test/support/build.js";
+import { H5CORO_LINE, h5coroUnavailable } from "./contenders/h5coro.js";
+import { runPeer } from "./lib/python.js";
+import { startServerProcess } from "./lib/server.js";
 
 const { values } = parseArgs({
-  options: { count: { type: "string", default: "4" }, concurrency: { type: "string", default: "2" } },
+  options: {
+    count: { type: "string", default: "5" },
+    latency: { type: "string", default: "20" },
+    concurrency: { type: "string", default: "4" },
+    reps: { type: "string", default: "1" },
+    out: { type: "string" },
+  },
 });
 const root = fileURLToPath(new URL("..", import.meta.url));
+const DIST = new URL("../dist/index.js", import.meta.url).href;
 const cache = join(root, ".cache", "bench");
 
-async function dirSize(dir: string): Promise<number> {
-  let sum = 0;
-  for (const name of await readdir(dir, { recursive: true })) {
-    const info = await stat(join(dir, String(name)));
-    if (info.isFile()) sum += info.size;
-  }
-  return sum;
+interface Row {
+  tool: string;
+  source: string;
+  threads: string;
+  seconds: number;
+  cpuSeconds?: number;
+  requests: number;
+  bytes: number;
+}
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" / ");
+
+/** Median of the runs' seconds, with the requests, bytes and CPU of that run. */
+async function median(reps: number, run: () => Promise<Row>): Promise<Row> {
+  const rows: Row[] = [];
+  for (let r = 0; r < reps; r++) rows.push(await run());
+  rows.sort((a, b) => a.seconds - b.seconds);
+  return rows[Math.floor(rows.length / 2)]!;
 }
 
 async function main() {
+  // The compiled package, as users run it: worker threads then load compiled modules, not TypeScript.
+  buildIfStale();
+  const { index } = (await import(DIST)) as { index: typeof indexFromSource };
   const count = Number(values.count);
+  const latency = Number(values.latency);
+  const concurrency = Number(values.concurrency);
+  const reps = Number(values.reps);
   const granuleDir = join(cache, "granules");
   await mkdir(granuleDir, { recursive: true });
-  const t0 = performance.now();
   const files: string[] = [];
   for (const opts of fullSizeGranuleSet(count))
     files.push(await writeSyntheticAtl06(granuleDir, { ...opts, reuse: true }));
-  console.log(`${count} full-size granules ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const loadStart = load();
+  const server = await startServerProcess(granuleDir);
   const store = join(cache, "index-store");
-  await rm(store, { recursive: true, force: true });
-  const r = await index(files, { store, concurrency: Number(values.concurrency) });
-  const data = r.bytesTotal;
-  const storeBytes = await dirSize(store);
-  const rows = [
-    ["granules", String(files.length)],
-    ["granules per second", (files.length / r.seconds).toFixed(2)],
-    ["seconds", r.seconds.toFixed(2)],
-    ["bytes read per granule", String(Math.round(r.bytesRead / files.length))],
-    ["bytes read / file size", (r.bytesRead / data).toFixed(4)],
-    ["bytes read / lat+lon+time chunk bytes", (r.bytesRead / r.bytesCoordinates).toFixed(3)],
-    ["requests per granule", (r.requests / files.length).toFixed(0)],
-    ["chunk rows", String(r.chunks)],
-    ["store size / data size", (storeBytes / data).toFixed(5)],
-    ["store bytes", String(storeBytes)],
-    ["node", process.version],
-  ];
-  console.log(["| measure | value |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join("\n"));
+  const rows: Row[] = [];
+  try {
+    await server.setLatency(latency);
+    const urls = files.map((f) => new URL(basename(f), server.url).href);
+    const geochunks = async (inputs: string[], jobs: number, source: string): Promise<Row> => {
+      await rm(store, { recursive: true, force: true });
+      await server.resetStats();
+      const cpu = process.cpuUsage();
+      const report = await index(inputs, { store, concurrency, jobs });
+      const used = process.cpuUsage(cpu);
+      return {
+        tool: "geochunks index",
+        source,
+        threads: String(jobs),
+        seconds: report.seconds,
+        // Worker threads run in this process: its CPU time is theirs too.
+        cpuSeconds: (used.user + used.system) / 1e6,
+        requests: report.requests,
+        bytes: report.bytesRead,
+      };
+    };
+    for (const jobs of [1, 2]) {
+      rows.push(await median(reps, () => geochunks(urls, jobs, `HTTP ${latency} ms`)));
+      console.error(`geochunks, ${jobs} thread(s), HTTP: ${rows.at(-1)!.seconds.toFixed(2)} s`);
+    }
+    for (const jobs of [1, 2]) rows.push(await median(reps, () => geochunks(files, jobs, "local files")));
+    const missing = await h5coroUnavailable();
+    if (missing) console.error(`skipping h5coro: ${missing}`);
+    else {
+      await server.resetStats();
+      const answer = await runPeer("h5coro-latlon", {
+        urls,
+        workers: concurrency,
+        cache_line_size: H5CORO_LINE,
+        h5coro_src: process.env.H5CORO_SRC,
+      });
+      const stats = await server.stats();
+      rows.push({
+        tool: "h5coro lat/lon/time",
+        source: `HTTP ${latency} ms`,
+        threads: `${concurrency} processes`,
+        seconds: answer.seconds,
+        requests: stats.requests,
+        bytes: stats.bytes,
+      });
+    }
+  } finally {
+    await server.close();
+  }
+  const report = render(rows, { count, latency, concurrency, reps, loadStart, loadEnd: load() });
+  console.log(report);
+  if (values.out) await writeFile(values.out, `${report}\n`);
+}
+
+function render(
+  rows: Row[],
+  run: {
+    count: number;
+    latency: number;
+    concurrency: number;
+    reps: number;
+    loadStart: string;
+    loadEnd: string;
+  },
+): string {
+  const mb = (b: number) => (b / 1e6).toFixed(1);
+  const table = rows.map(
+    (r) =>
+      `| ${r.tool} | ${r.source} | ${r.threads} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds?.toFixed(2) ?? ""} | ` +
+      `${(run.count / r.seconds).toFixed(2)} | ${(r.requests / run.count).toFixed(1)} | ${mb(r.bytes / run.count)} |`,
+  );
+  const http = (threads: string) =>
+    rows.find((r) => r.tool === "geochunks index" && r.source.startsWith("HTTP") && r.threads === threads);
+  const [one, two] = [http("1"), http("2")];
+  const h5coro = rows.find((r) => r.tool.startsWith("h5coro"));
+  const best = [one, two].filter((r): r is Row => r !== undefined).sort((a, b) => a.seconds - b.seconds)[0];
+  const goal = (name: string, target: string, value: number | undefined, met: (v: number) => boolean) =>
+    `| ${name} | ${target} | ${value === undefined ? "-" : value.toFixed(2)} | ${value === undefined ? "-" : met(value) ? "yes" : "**no**"} |`;
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  return [
+    `## Index build: ${run.count} full-size synthetic ATL06 granules (release-006 layout)`,
+    "",
+    `Machine: ${availableParallelism()} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB; Node ${process.version}. ` +
+      `Load average (1/5/15 min) at start ${run.loadStart}, at end ${run.loadEnd}.`,
+    `Loopback range server in its own process, ${run.latency} ms per request, bandwidth uncapped; ${run.concurrency} ` +
+      `granules at a time for every contender; median of ${run.reps} run(s). CPU seconds: user + system of ` +
+      "this process (its worker threads included). H5Coro reads the latitude, longitude and delta_time of every " +
+      "beam with 4 MiB cache lines and nothing else; geochunks builds the whole store (also every dataset's " +
+      "metadata and chunk locations for the hierarchy, footprints and H3 cells).",
+    "",
+    "| tool | source | threads | seconds | CPU s | granules / s | requests / granule | MB / granule |",
+    "|---|---|---|---|---|---|---|---|",
+    ...table,
+    "",
+    "| goal | target | value | met |",
+    "|---|---|---|---|",
+    goal(
+      "throughput: h5coro seconds / geochunks seconds (HTTP, fastest thread count)",
+      ">= 2",
+      h5coro && best ? h5coro.seconds / best.seconds : undefined,
+      (v) => v >= 2,
+    ),
+    goal(
+      "requests per granule (geochunks, HTTP)",
+      "<= 30",
+      best ? best.requests / run.count : undefined,
+      (v) => v <= 30,
+    ),
+    goal(
+      "2 threads against 1: seconds with 1 / seconds with 2 (HTTP)",
+      ">= 1.7",
+      one && two ? one.seconds / two.seconds : undefined,
+      (v) => v >= 1.7,
+    ),
+  ].join("\n");
 }
 
 await main();

@@ -29,6 +29,18 @@ export interface Hdf5OpenOptions extends ReadOptions {
    * unless a block size is given here. Chunk data reads of {@link Hdf5File.read} go straight to the source.
    */
   cache?: Omit<BlockCacheOptions, "cache">;
+  /**
+   * Where metadata is read from; default the source itself. A caller that records the data reads of
+   * the source (to checksum chunks) gives the unrecorded source here, so that metadata blocks, which
+   * may hold whole chunks of other datasets, are not taken for data reads.
+   */
+  metadataSource?: ByteSource;
+  /**
+   * Datasets whose stored data is at most this many bytes are read by {@link Hdf5File.read} through
+   * the metadata cache rather than straight from the source: in a file read in large lines, their bytes
+   * usually came with the metadata. Default 0 (never).
+   */
+  smallDataBytes?: number;
 }
 
 /** Group and dataset paths of a file. */
@@ -54,6 +66,7 @@ export class Hdf5File {
   /** File-space strategy and page size from the superblock extension; undefined when not recorded. */
   readonly fileSpace: FileSpaceInfo | undefined;
   readonly #meta: MetaReader;
+  readonly #smallDataBytes: number;
   readonly #root: number;
   readonly #headers = new Map<number, Promise<ObjectHeader>>();
   readonly #groups = new Map<number, Promise<Map<string, Link>>>();
@@ -62,9 +75,11 @@ export class Hdf5File {
     source: ByteSource,
     meta: MetaReader,
     superblock: { version: number; root: number; fileSpace: FileSpaceInfo | undefined },
+    smallDataBytes: number,
   ) {
     this.source = source;
     this.#meta = meta;
+    this.#smallDataBytes = smallDataBytes;
     this.superblockVersion = superblock.version;
     this.#root = superblock.root;
     this.fileSpace = superblock.fileSpace;
@@ -76,11 +91,13 @@ export class Hdf5File {
    */
   static async open(source: ByteSource, opts: Hdf5OpenOptions = {}): Promise<Hdf5File> {
     const fileSize = await source.size(opts);
-    const first = withBlockCache(source, { readAhead: DEFAULT_READ_AHEAD, ...opts.cache });
+    const metaSource = opts.metadataSource ?? source;
+    const first = withBlockCache(metaSource, { readAhead: DEFAULT_READ_AHEAD, ...opts.cache });
     const sb = await readSuperblock(first, fileSize, opts);
     const fileSpace = await readFileSpace({ source: first, fileSize, ...sb }, sb.extensionAddress, opts);
-    const meta = { source: metadataCache(source, first, fileSpace, opts.cache), fileSize, ...sb };
-    const file = new Hdf5File(source, meta, { version: sb.version, root: sb.rootAddress, fileSpace });
+    const meta = { source: metadataCache(metaSource, first, fileSpace, opts.cache), fileSize, ...sb };
+    const superblock = { version: sb.version, root: sb.rootAddress, fileSpace };
+    const file = new Hdf5File(source, meta, superblock, opts.smallDataBytes ?? 0);
     const root = await file.#header(sb.rootAddress, opts);
     if (!isGroupHeader(root)) {
       throw new InvalidHdf5Error(`root object at address ${sb.rootAddress} is not a group`, {
@@ -172,7 +189,9 @@ export class Hdf5File {
   async read(path: string, opts?: ReadOptions): Promise<DatasetValues> {
     const ds = await this.#requireDataset(path, opts);
     const refs = await readChunkRefs(this.#meta, ds, opts);
-    return readDatasetValues(this.#meta, this.source, ds, refs, opts);
+    const stored = refs.reduce((sum, r) => sum + r.size, 0);
+    const from = stored <= this.#smallDataBytes ? this.#meta.source : this.source;
+    return readDatasetValues(this.#meta, from, ds, refs, opts);
   }
 
   /**

@@ -2,7 +2,7 @@
 import { InvalidHdf5Error, isGeochunksError } from "../errors.js";
 import { DmrppFile, parseDmrpp, verifyDmrpp } from "../hdf5/dmrpp/index.js";
 import type { Hdf5Reader } from "../hdf5/hdf5-reader.js";
-import { Hdf5File } from "../hdf5/index.js";
+import { Hdf5File, type Hdf5OpenOptions } from "../hdf5/index.js";
 import { type OpenedSource, openSource, type SourceOptions, withReadStats } from "../source/index.js";
 import type { ReadStats } from "../source/stats.js";
 import type { ByteSource } from "../source/types.js";
@@ -37,10 +37,10 @@ export function sidecarUrl(granule: URL): string {
  */
 export async function openGranuleFile(
   source: ByteSource,
-  opts: { sidecar?: SidecarOptions; signal?: AbortSignal },
+  opts: { sidecar?: SidecarOptions; signal?: AbortSignal; hdf5?: Hdf5OpenOptions },
 ): Promise<Hdf5Reader> {
   const sidecar = opts.sidecar;
-  const hdf5 = () => Hdf5File.open(source, { signal: opts.signal });
+  const hdf5 = () => Hdf5File.open(source, { ...opts.hdf5, signal: opts.signal });
   if (!sidecar || sidecar.mode === "off") return hdf5();
   const url = sidecarUrl(source.url);
   const name = displayName(url);

@@ -32,6 +32,20 @@ export function bboxOf(lon: Float64Array, lat: Float64Array, start: number, end:
  */
 export const FOOTPRINT_GAP_DEGREES = 0.01;
 
+/**
+ * Whether the step between two valid points breaks the footprint line: an antimeridian jump, or a hole
+ * wider than {@link FOOTPRINT_GAP_DEGREES}. `Math.hypot` is called only when the cheap bounds
+ * (hypot <= |dx| + |dy|, hypot >= max(|dx|, |dy|)) leave the answer open, so the result is the same.
+ */
+function breaksRun(dx: number, dy: number): boolean {
+  const ax = Math.abs(dx);
+  const ay = Math.abs(dy);
+  if (ax > 180) return true;
+  if (ax + ay <= FOOTPRINT_GAP_DEGREES) return false;
+  if (ax > FOOTPRINT_GAP_DEGREES || ay > FOOTPRINT_GAP_DEGREES) return true;
+  return Math.hypot(dx, dy) > FOOTPRINT_GAP_DEGREES;
+}
+
 /** Runs [first, last] of valid points without an antimeridian jump or a gap between neighbours. */
 function footprintRuns(lon: Float64Array, lat: Float64Array, start: number, end: number): [number, number][] {
   const runs: [number, number][] = [];
@@ -41,10 +55,7 @@ function footprintRuns(lon: Float64Array, lat: Float64Array, start: number, end:
     const x = lon[i]!;
     const y = lat[i]!;
     if (!validLonLat(x, y)) continue;
-    const broken =
-      last >= 0 &&
-      (Math.abs(x - lon[last]!) > 180 || Math.hypot(x - lon[last]!, y - lat[last]!) > FOOTPRINT_GAP_DEGREES);
-    if (first < 0 || broken) {
+    if (first < 0 || (last >= 0 && breaksRun(x - lon[last]!, y - lat[last]!))) {
       if (first >= 0) runs.push([first, last]);
       first = i;
     }
@@ -70,18 +81,86 @@ export function footprintVertices(
   });
 }
 
+/** A chunk's footprint line (WKB) and the largest distance of its points from it (degrees). */
+export interface Footprint {
+  geometry: Uint8Array;
+  error: number;
+}
+
+/**
+ * Footprint of points [start, end) and its error in one walk over the points: the geometry of
+ * {@link footprintOf} and the distance of {@link footprintError}, from one set of vertices.
+ */
+export function footprintWithError(
+  lon: Float64Array,
+  lat: Float64Array,
+  start: number,
+  end: number,
+): Footprint {
+  const runs = footprintVertices(lon, lat, start, end);
+  return { geometry: footprintWkb(lon, lat, runs), error: largestOffset(lon, lat, runs) };
+}
+
+/** The footprint vertices as WKB: a LineString, a MultiLineString for several runs, a null line for none. */
+function footprintWkb(lon: Float64Array, lat: Float64Array, runs: readonly number[][]): Uint8Array {
+  const lines = runs.map((run) => {
+    // A run of one point is drawn as a line of length zero (WKB lines need two positions).
+    const xy = new Float64Array(Math.max(2, run.length) * 2);
+    for (let k = 0; k < run.length; k++) {
+      xy[2 * k] = lon[run[k]!]!;
+      xy[2 * k + 1] = lat[run[k]!]!;
+    }
+    if (run.length === 1) xy.copyWithin(2, 0, 2);
+    return xy;
+  });
+  if (lines.length === 0) return wkbLineString([0, 0, 0, 0]);
+  return lines.length === 1 ? wkbLineString(lines[0]!) : wkbMultiLineString(lines);
+}
+
+/**
+ * Largest distance from a valid point between two vertices to their segment. The square of a candidate
+ * is compared first; `Math.hypot` runs only for points that may beat the largest so far, so the value
+ * is the one {@link segmentDistance} gives.
+ */
+function largestOffset(lon: Float64Array, lat: Float64Array, runs: readonly number[][]): number {
+  let worst = 0;
+  let bound = 0;
+  for (const v of runs) {
+    for (let k = 0; k + 1 < v.length; k++) {
+      const a = v[k]!;
+      const b = v[k + 1]!;
+      const ax = lon[a]!;
+      const ay = lat[a]!;
+      const dx = lon[b]! - ax;
+      const dy = lat[b]! - ay;
+      const len2 = dx * dx + dy * dy;
+      for (let i = a + 1; i < b; i++) {
+        const px = lon[i]!;
+        const py = lat[i]!;
+        if (!validLonLat(px, py)) continue;
+        const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / len2));
+        const ex = px - (ax + t * dx);
+        const ey = py - (ay + t * dy);
+        // Below the bound (the square of the largest so far, less a margin far above rounding) it cannot win.
+        if (ex * ex + ey * ey < bound) continue;
+        const d = Math.hypot(ex, ey);
+        if (d > worst) {
+          worst = d;
+          bound = d * d * (1 - 1e-9);
+        }
+      }
+    }
+  }
+  return worst;
+}
+
 /**
  * Footprint of points [start, end) as WKB: a LineString through some of them (about
  * {@link FOOTPRINT_MAX_VERTICES}), or a MultiLineString when the track crosses the antimeridian
  * or has holes wider than {@link FOOTPRINT_GAP_DEGREES}.
  */
 export function footprintOf(lon: Float64Array, lat: Float64Array, start: number, end: number): Uint8Array {
-  const lines = footprintVertices(lon, lat, start, end).map((run) => {
-    const xy = run.flatMap((i) => [lon[i]!, lat[i]!]);
-    return xy.length === 2 ? [...xy, ...xy] : xy;
-  });
-  if (lines.length === 0) return wkbLineString([0, 0, 0, 0]);
-  return lines.length === 1 ? wkbLineString(lines[0]!) : wkbMultiLineString(lines);
+  return footprintWkb(lon, lat, footprintVertices(lon, lat, start, end));
 }
 
 /** Planar distance (degrees) from (px, py) to the segment (ax, ay)-(bx, by). */
@@ -105,17 +184,5 @@ export function segmentDistance(
  * line: a query may skip the chunk when the footprint is farther than this from its AOI.
  */
 export function footprintError(lon: Float64Array, lat: Float64Array, start: number, end: number): number {
-  let worst = 0;
-  for (const v of footprintVertices(lon, lat, start, end)) {
-    for (let k = 0; k + 1 < v.length; k++) {
-      const a = v[k]!;
-      const b = v[k + 1]!;
-      for (let i = a + 1; i < b; i++) {
-        if (!validLonLat(lon[i]!, lat[i]!)) continue;
-        const d = segmentDistance(lon[i]!, lat[i]!, lon[a]!, lat[a]!, lon[b]!, lat[b]!);
-        if (d > worst) worst = d;
-      }
-    }
-  }
-  return worst;
+  return largestOffset(lon, lat, footprintVertices(lon, lat, start, end));
 }

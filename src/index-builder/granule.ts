@@ -1,7 +1,7 @@
 /** One granule of any registered product -> the store rows that describe it (granule, arrays, chunks, chunk cells). */
 import { InvalidHdf5Error, NotAGranuleError } from "../errors.js";
 import type { Hdf5Reader } from "../hdf5/hdf5-reader.js";
-import { itemSize } from "../hdf5/index.js";
+import { type Hdf5OpenOptions, itemSize } from "../hdf5/index.js";
 import type { ChunkRef, DatasetInfo, DatasetValues, NumericArray } from "../hdf5/types.js";
 import {
   datasetPath,
@@ -17,7 +17,7 @@ import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "../store/schem
 import type { StoreBatch } from "../store/store.js";
 import { wkbPolygon } from "../store/wkb.js";
 import { openGranuleFile, type SidecarOptions } from "./dmrpp.js";
-import { bboxOf, cellNeighbours, footprintError, footprintOf, h3CellsOf, validLonLat } from "./geometry.js";
+import { bboxOf, cellNeighbours, footprintWithError, h3CellsOf, validLonLat } from "./geometry.js";
 import { readHierarchy } from "./hierarchy.js";
 
 /** Options for {@link indexGranule}. */
@@ -53,6 +53,42 @@ function inputName(url: URL): string {
   return url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
 }
 
+/**
+ * Metadata line of a remote granule, bytes, at most: aligned blocks of this size are fetched whole
+ * (one request each, kept in memory) by the HDF5 reader. Release-006 granules keep each dataset's
+ * header and chunk B-tree beside its data, so the metadata of the whole-file listing is spread over
+ * the whole file (7-8 small reads in every MiB of a 68 MB synthetic granule): small blocks cost ~490
+ * requests and ~37 dependent rounds, whereas lines of a sixteenth of the file cost at most 17
+ * requests and a few rounds, for reading about the whole file. Measured with bench/index-build.ts
+ * (see docs/design/index-build.md): 1, 2, 4 and 8 MiB lines.
+ */
+export const REMOTE_METADATA_LINE = 4 * 1024 * 1024;
+
+/** Stored size of the datasets read through the metadata lines of a remote granule, bytes, at most. */
+const SMALL_DATA_BYTES = 64 * 1024;
+
+/** Smallest metadata line of a remote granule, bytes (a small file gets lines of a sixteenth of it). */
+export const REMOTE_METADATA_MIN_LINE = 64 * 1024;
+
+/**
+ * Largest remote file read in lines, bytes. Larger files (ATL03 and GEDI granules of gigabytes, whose
+ * metadata is sparser) keep the reader's small blocks with read-ahead: lines would read most of them.
+ */
+export const REMOTE_LINED_FILE_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * The HDF5 metadata cache for a granule: local files keep the reader's default small blocks (a read
+ * costs no round trip); remote ones up to {@link REMOTE_LINED_FILE_LIMIT} are read in aligned lines of
+ * a sixteenth of the file, between {@link REMOTE_METADATA_MIN_LINE} and {@link REMOTE_METADATA_LINE}.
+ */
+export function metadataLines(url: URL, size: number): Hdf5OpenOptions["cache"] {
+  const remote = url.protocol === "http:" || url.protocol === "https:" || url.protocol === "s3:";
+  if (!remote || size > REMOTE_LINED_FILE_LIMIT) return undefined;
+  const sixteenth = 2 ** Math.ceil(Math.log2(Math.max(1, size / 16)));
+  const line = Math.min(REMOTE_METADATA_LINE, Math.max(REMOTE_METADATA_MIN_LINE, sixteenth));
+  return { blockSize: line, maxGap: 0, readAhead: 0, maxRequest: line };
+}
+
 /** "ATL06", "ATL03 or ATL06", "ATL03, ATL06 or GEDI02_A": the products a file could have been. */
 function productList(names: readonly string[]): string {
   return names.length <= 1 ? (names[0] ?? "known") : `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
@@ -68,10 +104,29 @@ function productList(names: readonly string[]): string {
  */
 export async function openGranule(
   source: ByteSource,
-  opts: { product?: string; sidecar?: SidecarOptions; signal?: AbortSignal } = {},
+  opts: {
+    product?: string;
+    sidecar?: SidecarOptions;
+    signal?: AbortSignal;
+    metadataSource?: ByteSource;
+  } = {},
 ): Promise<OpenedGranule> {
   const only = opts.product === undefined ? undefined : profileNamed(opts.product);
-  const file = await openGranuleFile(source, opts);
+  const cache = metadataLines(source.url, await source.size(opts));
+  // Read in lines, the metadata reads of a remote granule are not data reads of `source`: they go to
+  // `metadataSource`, and so do the small datasets (identity, hierarchy values) whose bytes the lines hold.
+  const file = await openGranuleFile(source, {
+    sidecar: opts.sidecar,
+    signal: opts.signal,
+    hdf5: {
+      cache,
+      metadataSource: cache ? opts.metadataSource : undefined,
+      smallDataBytes: cache ? SMALL_DATA_BYTES : 0,
+    },
+  });
+  // The whole hierarchy is read for the granule row anyway: walking it now, concurrently, turns the
+  // product's one-by-one lookups (beam groups, identity datasets) into reads already in flight.
+  file.tree(opts).catch(() => undefined);
   const input = inputName(source.url);
   const found = await detectProfile(file, { only, signal: opts.signal });
   if (!found.profile) {
@@ -146,16 +201,31 @@ export async function indexGranule(source: ByteSource, opts: IndexGranuleOptions
 export async function indexOpenedGranule(g: OpenedGranule, opts: IndexGranuleOptions): Promise<StoreBatch> {
   const granuleId = g.identity.granule_id;
   const batch: StoreBatch = { granules: [], arrays: [], chunks: [], chunkCells: [] };
-  await Promise.all(
+  const beams = Promise.all(
     g.beams.map((beam) => {
       const { kind } = g.profile.beamLayout(beam, g.identity);
       return indexBeam(g.file, { granuleId, beam, beamKind: kind, profile: g.profile }, batch, opts);
     }),
+  ).then(() => new Set(batch.arrays.map((a) => a.path)));
+  // The hierarchy and the bounding polygon are read while the beams are indexed, not after them.
+  const [hierarchy, ring] = await inOrder(
+    beams,
+    readHierarchy(g.file, beams, opts),
+    Promise.resolve(g.profile.boundingPolygon?.(g.file, opts)),
   );
-  const hierarchy = await readHierarchy(g.file, new Set(batch.arrays.map((a) => a.path)), opts);
-  const row = await granuleRow(g.file, { granule: g, batch }, opts);
+  const row = granuleRow({ granule: g, batch, ring }, opts);
   batch.granules.push({ ...row, hierarchy: toJson(hierarchy) });
   return batch;
+}
+
+/**
+ * Waits for all three and returns the last two; a failure is reported as if they had run one after
+ * another (the first one's error first), so errors stay those of reading in sequence.
+ */
+async function inOrder<A, B, C>(a: Promise<A>, b: Promise<B>, c: Promise<C>): Promise<[B, C]> {
+  const [ra, rb, rc] = await Promise.allSettled([a, b, c]);
+  for (const r of [ra, rb, rc]) if (r.status === "rejected") throw r.reason;
+  return [(rb as PromiseFulfilledResult<B>).value, (rc as PromiseFulfilledResult<C>).value];
 }
 
 interface BeamContext {
@@ -353,6 +423,7 @@ function locatedChunkRows(
           ymax: Math.min(90, box.ymax + dLat),
         }
       : box;
+    const footprint = footprintWithError(lon, lat, k0, k1);
     const cells = new Set<bigint>();
     for (const cell of h3CellsOf(lon, lat, k0, k1, opts.h3Resolution)) {
       for (const near of cellNeighbours(cell)) cells.add(near);
@@ -369,8 +440,8 @@ function locatedChunkRows(
       time_start: ctx.profile.time.toUnixNs(tmin - dTime),
       time_end: ctx.profile.time.toUnixNs(tmax + dTime),
       bbox,
-      geometry: footprintOf(lon, lat, k0, k1),
-      footprint_error: footprintError(lon, lat, k0, k1) + Math.hypot(dLat, dLon),
+      geometry: footprint.geometry,
+      footprint_error: footprint.error + Math.hypot(dLat, dLon),
       h3_cells: [...cells].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)),
       refs: [],
     });
@@ -507,6 +578,7 @@ function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
     if (t < tmin) tmin = t;
     if (t > tmax) tmax = t;
   }
+  const footprint = footprintWithError(a.lon, a.lat, a.start, a.end);
   return {
     chunk_id: `${ctx.granuleId}/${ctx.beam}/${a.start}`,
     granule_id: ctx.granuleId,
@@ -519,8 +591,8 @@ function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
     time_start: ctx.profile.time.toUnixNs(tmin),
     time_end: ctx.profile.time.toUnixNs(tmax),
     bbox: bboxOf(a.lon, a.lat, a.start, a.end),
-    geometry: footprintOf(a.lon, a.lat, a.start, a.end),
-    footprint_error: footprintError(a.lon, a.lat, a.start, a.end),
+    geometry: footprint.geometry,
+    footprint_error: footprint.error,
     h3_cells: h3CellsOf(a.lon, a.lat, a.start, a.end, a.h3Resolution),
     refs: [],
   };
@@ -549,18 +621,16 @@ function arrayRow(granuleId: string, info: DatasetInfo): ArrayRow {
 interface GranuleContext {
   granule: OpenedGranule;
   batch: StoreBatch;
+  /** The granule's bounding polygon from its metadata (closed ring, lon/lat), if it has one. */
+  ring: number[] | undefined;
 }
 
-async function granuleRow(
-  file: Hdf5Reader,
-  ctx: GranuleContext,
-  opts: IndexGranuleOptions,
-): Promise<GranuleRow> {
+function granuleRow(ctx: GranuleContext, opts: IndexGranuleOptions): GranuleRow {
   const chunks = ctx.batch.chunks;
   const bbox = chunks.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
   const times = chunks.flatMap((c) => [c.time_start, c.time_end]);
-  const { identity, profile } = ctx.granule;
-  const ring = await profile.boundingPolygon?.(file, opts);
+  const { identity } = ctx.granule;
+  const ring = ctx.ring;
   return {
     ...identity,
     url: ctx.granule.url,

@@ -69,18 +69,22 @@ async function hierarchyDataset(
  * Reads every group's attributes and every dataset not in `indexed` (paths of the granule's
  * `arrays` rows): dtype, shape, layout, filters, fill value, attributes and chunk locations, plus the
  * values of strings, scalars and compact datasets. Metadata reads only, except those small values.
+ * `indexed` may still be on its way (the beams being indexed): the walk and every dataset's header
+ * are read meanwhile, and only the chunk locations and values wait for it.
  */
 export async function readHierarchy(
   file: Hdf5Reader,
-  indexed: ReadonlySet<string>,
+  indexed: ReadonlySet<string> | Promise<ReadonlySet<string>>,
   opts: { signal?: AbortSignal } = {},
 ): Promise<GranuleHierarchy> {
   const tree = await file.tree(opts);
   const groupPaths = ["/", ...tree.groups];
+  const described = Promise.all(tree.datasets.map((p) => file.dataset(p, opts)));
   const attrs = await Promise.all(groupPaths.map((p) => file.groupAttrs(p, opts)));
   const groups = Object.fromEntries(groupPaths.map((p, i) => [p, attrs[i] ?? {}]));
-  const paths = tree.datasets.filter((p) => !indexed.has(p));
-  const infos = await Promise.all(paths.map((p) => file.dataset(p, opts)));
+  const [all, skip] = await Promise.all([described, indexed]);
+  const paths = tree.datasets.filter((p) => !skip.has(p));
+  const infos = all.filter((_, i) => !skip.has(tree.datasets[i]!));
   const datasets = await Promise.all(
     infos.map((info) => (info ? hierarchyDataset(file, info, opts) : undefined)),
   );

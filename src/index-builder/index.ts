@@ -4,34 +4,37 @@ import { fileURLToPath } from "node:url";
 import { mapLimit } from "../concurrency.js";
 import { isGeochunksError, namingInput } from "../errors.js";
 import { datasetPath, findProfile, registeredProfiles } from "../products/index.js";
-import type { OpenedSource, SourceOptions } from "../source/index.js";
-import {
-  fingerprintChange,
-  fingerprintOf,
-  openSource,
-  withReadRecording,
-  withReadStats,
-} from "../source/index.js";
+import type { SourceOptions } from "../source/index.js";
+import { fingerprintChange, fingerprintOf, openSource } from "../source/index.js";
 import { openStoreBackend } from "../store/backend.js";
 import type { GranuleFingerprint } from "../store/manifest.js";
 import { mergeBatches } from "../store/parts.js";
 import { DEFAULT_H3_RESOLUTION, Store, type StoreBatch } from "../store/store.js";
-import { recordChunkChecksums } from "./checksums.js";
-import { type DmrppMode, sidecarOptions } from "./dmrpp.js";
-import { indexOpenedGranule, openGranule } from "./granule.js";
+import type { DmrppMode } from "./dmrpp.js";
+import { type GranuleJob, openGranuleJob } from "./job.js";
+import { jobCount, startIndexPool } from "./pool.js";
 import { shardStamp, shareOf } from "./shares.js";
-import { chunkChange, type RecordedChunk, recordedChunks } from "./verify.js";
+import { type RecordedChunk, recordedChunks } from "./verify.js";
 
 export type { DmrppMode } from "./dmrpp.js";
 export type { GranuleIdentity, OpenedGranule } from "./granule.js";
 export { indexGranule, indexOpenedGranule, openGranule } from "./granule.js";
 
+/** Granules read at the same time by default. */
+export const DEFAULT_CONCURRENCY = 4;
+
 /** Options for {@link indexGranules}. */
 export interface IndexOptions {
   /** Store directory, or `s3://bucket/prefix` (written with `source.s3`'s credentials); created when missing (only once a granule is indexed). */
   store: string;
-  /** Granules read at the same time. Default 4. */
+  /** Granules read at the same time. Default {@link DEFAULT_CONCURRENCY}. */
   concurrency?: number;
+  /**
+   * Threads that read granules and compute their rows: the calling thread (which also writes the
+   * store) and `jobs - 1` worker threads. Default: the machine's available parallelism, with at least
+   * {@link MIN_INPUTS_PER_WORKER} inputs per thread and at most `concurrency`; 1 reads in this thread only.
+   */
+  jobs?: number;
   /** H3 resolution for a new store (an existing store keeps its own). */
   h3Resolution?: number;
   /**
@@ -196,73 +199,85 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     checksums ??= Store.open(opts.store).then(recordedChunks);
     return checksums;
   };
-  await mapLimit(mine, opts.concurrency ?? 4, async (input, i) => {
-    if (stop) return;
-    let opened: OpenedSource | undefined;
-    try {
-      opened = await openSource(input, opts.source);
-      const { source, stats } = withReadStats(opened);
-      const sidecarStats = { requests: 0, bytes: 0 };
+  const jobs = jobCount(opts, mine.length);
+  const pool = jobs > 1 ? await startIndexPool(jobs, opts) : undefined;
+  const openJob = (input: string): Promise<GranuleJob> =>
+    pool
+      ? pool.open(input)
+      : openGranuleJob(input, {
+          product: opts.product,
+          source: opts.source,
+          signal: opts.signal,
+          dmrpp: opts.dmrpp,
+          onWarning: opts.onWarning,
+        });
+  try {
+    await mapLimit(mine, opts.concurrency ?? DEFAULT_CONCURRENCY, async (input, i) => {
+      if (stop) return;
+      let job: GranuleJob | undefined;
       try {
-        const fingerprint = await fingerprintOf(opened, opts);
-        report.bytesTotal += fingerprint.size;
-        const url = source.url.href;
-        const storedId = storedAt.get(url);
-        if (storedId !== undefined && fingerprintChange(known[storedId]!, fingerprint) === undefined) {
-          const change = opts.verify
-            ? await chunkChange(source, (await storedChecksums()).get(storedId) ?? [], opts)
-            : undefined;
-          if (change === undefined) {
-            outcomes[i] = { kind: "unchanged", id: storedId };
+        job = await openJob(input);
+        try {
+          const fingerprint = await job.fingerprint();
+          report.bytesTotal += fingerprint.size;
+          const url = job.url;
+          const storedId = storedAt.get(url);
+          if (storedId !== undefined && fingerprintChange(known[storedId]!, fingerprint) === undefined) {
+            const change = opts.verify
+              ? await job.chunkChange((await storedChecksums()).get(storedId) ?? [])
+              : undefined;
+            if (change === undefined) {
+              outcomes[i] = { kind: "unchanged", id: storedId };
+              return;
+            }
+            report.changed.push({ input, granule_id: storedId, reason: change });
+          }
+          const identity = await job.identify();
+          const id = identity.granule_id;
+          const stored = known[id];
+          if (stored && stored.url !== url && (await stillThere(stored, opts))) {
+            outcomes[i] = { kind: "duplicate", id, sameAs: displayName(stored.url) };
             return;
           }
-          report.changed.push({ input, granule_id: storedId, reason: change });
+          const earlier = await copies.earlierCopy(id, i);
+          if (earlier !== undefined) {
+            outcomes[i] = { kind: "duplicate", id, sameAs: mine[earlier]! };
+            return;
+          }
+          const indexing = job.index({ h3Resolution, fingerprint });
+          copies.add(id, i, indexing);
+          const batch = await indexing;
+          // This url held another granule before: its rows no longer describe any file.
+          const replace = storedId !== undefined && storedId !== id ? [storedId] : [];
+          outcomes[i] = { kind: stored ? "replaced" : "added", id, batch, replace };
+        } finally {
+          const read = await job.stats();
+          report.bytesRead += read.bytes;
+          report.requests += read.requests;
         }
-        const { source: recording, recorded } = withReadRecording(source);
-        const sidecar = sidecarOptions(opts, sidecarStats);
-        const granule = await openGranule(recording, { product: opts.product, sidecar, signal: opts.signal });
-        const id = granule.identity.granule_id;
-        const stored = known[id];
-        if (stored && stored.url !== url && (await stillThere(stored, opts))) {
-          outcomes[i] = { kind: "duplicate", id, sameAs: displayName(stored.url) };
-          return;
-        }
-        const earlier = await copies.earlierCopy(id, i);
-        if (earlier !== undefined) {
-          outcomes[i] = { kind: "duplicate", id, sameAs: mine[earlier]! };
-          return;
-        }
-        const indexing = indexOpenedGranule(granule, { h3Resolution, fingerprint, signal: opts.signal });
-        copies.add(id, i, indexing);
-        const batch = await indexing;
-        recordChunkChecksums(batch, recorded);
-        // This url held another granule before: its rows no longer describe any file.
-        const replace = storedId !== undefined && storedId !== id ? [storedId] : [];
-        outcomes[i] = { kind: stored ? "replaced" : "added", id, batch, replace };
+      } catch (err) {
+        const named = namingInput(err, input);
+        if (!isBadInput(named)) throw named;
+        const skip = { input, reason: reasonOf(named, input), error: named.name };
+        outcomes[i] = { kind: "skipped", skip, error: named };
+        if (opts.strict) stop = true;
       } finally {
-        report.bytesRead += stats.bytes + sidecarStats.bytes;
-        report.requests += stats.requests + sidecarStats.requests;
+        await job?.close();
+        const o = outcomes[i];
+        if (o) {
+          const reason =
+            o.kind === "skipped"
+              ? o.skip.reason
+              : o.kind === "duplicate"
+                ? `same granule as ${o.sameAs}`
+                : undefined;
+          opts.onProgress?.({ done: ++done, total: mine.length, input, status: o.kind, reason });
+        }
       }
-    } catch (err) {
-      const named = namingInput(err, input);
-      if (!isBadInput(named)) throw named;
-      const skip = { input, reason: reasonOf(named, input), error: named.name };
-      outcomes[i] = { kind: "skipped", skip, error: named };
-      if (opts.strict) stop = true;
-    } finally {
-      await opened?.close();
-      const o = outcomes[i];
-      if (o) {
-        const reason =
-          o.kind === "skipped"
-            ? o.skip.reason
-            : o.kind === "duplicate"
-              ? `same granule as ${o.sameAs}`
-              : undefined;
-        opts.onProgress?.({ done: ++done, total: mine.length, input, status: o.kind, reason });
-      }
-    }
-  });
+    });
+  } finally {
+    await pool?.close();
+  }
   copies.settle(outcomes, mine);
   const failed = outcomes.flatMap((o) => (o?.kind === "skipped" ? [o.error] : []));
   // Strict runs fail on any bad input; others only when no input could be used at all.

@@ -27,6 +27,11 @@ export interface BlockCacheOptions {
    * reads nearby are already cached; default 0. Costs bytes, saves round trips.
    */
   readAhead?: number;
+  /**
+   * Largest request, bytes: a run of wanted blocks longer than this is split into several requests sent
+   * at once (large blocks fetched in parallel rather than in one long transfer); default unbounded.
+   */
+  maxRequest?: number;
   /** Where blocks are kept, keyed by block index; a plain `Map` (the default) fits. Never evicted here. */
   cache?: Map<number, Promise<Uint8Array>>;
 }
@@ -46,6 +51,7 @@ export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {})
   const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
   const maxGapBlocks = Math.floor((opts.maxGap ?? DEFAULT_MAX_GAP) / blockSize);
   const aheadBlocks = Math.ceil((opts.readAhead ?? 0) / blockSize);
+  const maxRunBlocks = Math.max(1, Math.floor((opts.maxRequest ?? Number.POSITIVE_INFINITY) / blockSize));
   if (!Number.isSafeInteger(blockSize) || blockSize <= 0)
     throw new RangeError(`invalid block size ${blockSize}`);
   const cache = opts.cache ?? new Map<number, Promise<Uint8Array>>();
@@ -59,7 +65,10 @@ export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {})
     const deferreds = new Map(pending);
     pending.clear();
     for (const [first, last] of runs(wanted, maxGapBlocks)) {
-      fetchRun(source, { first, last, blockSize, fileSize }, { cache, deferreds });
+      for (let from = first; from <= last; from += maxRunBlocks) {
+        const to = Math.min(last, from + maxRunBlocks - 1);
+        fetchRun(source, { first: from, last: to, blockSize, fileSize }, { cache, deferreds });
+      }
     }
   };
 

@@ -1,12 +1,17 @@
 /** H3 cells of the store: per-chunk cells along a track, and the cover of a query polygon. */
 import {
   areNeighborCells,
+  cellToBoundary,
+  cellToLatLng,
+  getResolution,
   gridDisk,
   gridPathCells,
+  isPentagon,
   latLngToCell,
   POLYGON_TO_CELLS_FLAGS,
   polygonToCellsExperimental,
 } from "h3-js";
+import { allInDisc, type CellDisc, type CellShape, innerDisc } from "./cell-disc.js";
 
 /** A cell as the store keeps it: the H3 index as an unsigned 64-bit integer. */
 export const cellToBigint = (cell: string): bigint => BigInt(`0x${cell}`);
@@ -19,8 +24,8 @@ export function validLonLat(lon: number, lat: number): boolean {
 /**
  * Points between two sampled points of {@link trackCells}. 20 m ATL06 segments, so a 320 m step:
  * far below the ~3 km edge of resolution-6 cells, so both samples in one cell means the nearly
- * straight track between them stays in that (convex) cell; only where the sampled cells differ are
- * the points between looked up one by one. Six times fewer lookups than every point.
+ * straight track between them stays in that (convex) cell. Where the sampled cells differ, the step
+ * is bisected down to the neighbouring points where the cell changes.
  */
 export const TRACK_SAMPLE_STEP = 16;
 
@@ -28,6 +33,12 @@ export const TRACK_SAMPLE_STEP = 16;
  * H3 cells of every valid point in [start, end) at `resolution`, plus the cells on the grid path
  * between consecutive points whose cells are not neighbours (gaps in the track), so the track
  * leaves no hole. Sorted ascending.
+ *
+ * The track is sampled every {@link TRACK_SAMPLE_STEP} points; a step whose ends share a cell is taken
+ * to stay in it, and a step whose ends differ is halved until the points where the cell changes are
+ * next to each other (about 2 log2(step) lookups instead of one per point). A step holding an invalid
+ * point is looked up point by point. A step whose points all lie in a disc inside the current cell
+ * (`cell-disc.ts`) stays in it without a lookup.
  */
 export function trackCells(
   lon: Float64Array,
@@ -38,41 +49,69 @@ export function trackCells(
 ): bigint[] {
   const cells = new Set<string>();
   let prev: string | undefined;
-  // The look-ahead's cell, reused when the loop steps onto that point: one lookup per step, not two.
-  let ahead = -1;
-  let aheadCell: string | undefined;
-  const visit = (i: number): string | undefined => {
-    if (!validLonLat(lon[i]!, lat[i]!)) return undefined;
-    const cell =
-      i === ahead && aheadCell !== undefined ? aheadCell : latLngToCell(lat[i]!, lon[i]!, resolution);
-    if (cell !== prev) {
-      if (prev !== undefined && !areNeighborCells(prev, cell)) {
-        for (const between of safeGridPath(prev, cell)) cells.add(between);
-      }
-      cells.add(cell);
-      prev = cell;
+  /** Records the cell of the next point along the track (and the grid path from the last one). */
+  const record = (cell: string) => {
+    if (cell === prev) return;
+    if (prev !== undefined && !areNeighborCells(prev, cell)) {
+      for (const between of safeGridPath(prev, cell)) cells.add(between);
     }
-    return cell;
+    cells.add(cell);
+    prev = cell;
+  };
+  const cellAt = (i: number) => latLngToCell(lat[i]!, lon[i]!, resolution);
+  const cellOrNone = (i: number) => (validLonLat(lon[i]!, lat[i]!) ? cellAt(i) : undefined);
+  /** Points (a, b] of a valid stretch whose ends lie in cells `ca` (recorded last) and `cb`. */
+  const bisect = (a: number, ca: string, b: number, cb: string): void => {
+    if (ca === cb) return;
+    if (b - a === 1) {
+      record(cb);
+      return;
+    }
+    const m = (a + b) >>> 1;
+    const cm = cellAt(m);
+    bisect(a, ca, m, cm);
+    bisect(m, cm, b, cb);
+  };
+  // The disc inside the current cell: a step whose points all lie in it stays in the cell, no lookup.
+  const discs = new Map<string, CellDisc | undefined>();
+  const discOf = (cell: string) => {
+    if (!discs.has(cell)) discs.set(cell, innerDisc(cellShape(cell)));
+    return discs.get(cell);
   };
   let i = start;
-  while (i < end) {
-    const here = visit(i);
+  let here = start < end ? cellOrNone(start) : undefined;
+  if (here !== undefined) record(here);
+  while (i < end - 1) {
     const next = Math.min(end - 1, i + TRACK_SAMPLE_STEP);
-    if (next <= i) break;
-    const lookAhead = validLonLat(lon[next]!, lat[next]!)
-      ? latLngToCell(lat[next]!, lon[next]!, resolution)
-      : undefined;
-    ahead = next;
-    aheadCell = lookAhead;
-    if (here !== undefined && lookAhead === here && allValid(lon, lat, i, next)) {
+    const disc = here === undefined ? undefined : discOf(here);
+    if (disc && allInDisc(disc, lon, lat, i + 1, next)) {
       i = next;
       continue;
     }
-    for (let k = i + 1; k <= next; k++) visit(k);
+    const there = cellOrNone(next);
+    if (here !== undefined && there !== undefined && allValid(lon, lat, i, next)) {
+      bisect(i, here, next, there);
+    } else {
+      for (let k = i + 1; k < next; k++) {
+        const cell = cellOrNone(k);
+        if (cell !== undefined) record(cell);
+      }
+      if (there !== undefined) record(there);
+    }
     i = next;
-    if (i === end - 1) break;
+    here = there;
   }
   return [...cells].map(cellToBigint).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A cell's resolution, pentagon flag, centre and boundary, for {@link innerDisc}. */
+export function cellShape(cell: string): CellShape {
+  return {
+    resolution: getResolution(cell),
+    pentagon: isPentagon(cell),
+    centre: cellToLatLng(cell) as [number, number],
+    boundary: cellToBoundary(cell) as [number, number][],
+  };
 }
 
 function allValid(lon: Float64Array, lat: Float64Array, from: number, to: number): boolean {

@@ -33,3 +33,34 @@ describe("withBlockCache read-ahead", () => {
     expect(stats.bytes).toBe(1000);
   });
 });
+
+describe("withBlockCache lines", () => {
+  it("splits a run of wanted lines into requests of maxRequest bytes, and merges misses of one line", async () => {
+    const reads: [number, number][] = [];
+    const base = fromBytes(ramp(10_000));
+    const counted = {
+      ...base,
+      read(o: number, l: number) {
+        reads.push([o, l]);
+        return base.read(o, l);
+      },
+    };
+    const lines = withBlockCache(counted, { blockSize: 1000, maxGap: 0, maxRequest: 2000 });
+    // One read over five lines, and three reads inside the third line, issued together.
+    const got = await Promise.all([
+      lines.read(500, 4000),
+      lines.read(2100, 3),
+      lines.read(2200, 3),
+      lines.read(2900, 2),
+    ]);
+    expect(reads).toEqual([
+      [0, 2000],
+      [2000, 2000],
+      [4000, 1000],
+    ]);
+    expect([...got[0]!.subarray(0, 3)]).toEqual([500 & 0xff, 501 & 0xff, 502 & 0xff]);
+    expect([...got[3]!]).toEqual([2900 & 0xff, 2901 & 0xff]);
+    await lines.read(4999, 1); // served from memory
+    expect(reads).toHaveLength(3);
+  });
+});

@@ -24,6 +24,7 @@ interface IndexFlags extends Record<string, unknown> {
   h3Res?: number;
   lockTimeout?: number;
   concurrency?: number;
+  jobs?: number;
   shard?: { index: number; count: number } | "auto";
   shards?: number;
   quiet?: boolean;
@@ -76,6 +77,15 @@ export function indexCommand(program: Command, io: Io): void {
       meaning: "granules read at the same time (1..256)",
       default: "4",
       example: "--concurrency 8",
+      parse: integerIn(1, 256),
+    },
+    {
+      flags: "--jobs <n>",
+      meaning:
+        "threads that read granules and compute their rows (1..256; 1 reads in the main thread, which " +
+        "always writes the store)",
+      default: "the available cores, with at least two inputs per thread",
+      example: "--jobs 2",
       parse: integerIn(1, 256),
     },
     {
@@ -159,6 +169,7 @@ async function runIndex(positionals: string[], values: IndexFlags, io: Io): Prom
       h3Resolution: values.h3Res,
       product: values.product === "auto" ? undefined : values.product,
       concurrency: values.concurrency,
+      jobs: values.jobs,
       shard,
       strict: values.strict ?? false,
       verify: values.verify ?? false,

@@ -1,0 +1,272 @@
+/**
+ * Indexing on every core: worker threads that run the steps of {@link GranuleJob}s (reading a granule
+ * and computing its rows is almost all of an index run's CPU), while the calling thread decides
+ * between the steps and writes the store.
+ */
+import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { HttpSourceOptions, SourceOptions } from "../source/index.js";
+import type { StoreBatch } from "../store/store.js";
+import type { DmrppMode } from "./dmrpp.js";
+import { type GranuleJob, openGranuleJob } from "./job.js";
+import {
+  errorFromMessage,
+  type JobReply,
+  type JobRequest,
+  type JobStep,
+  type WorkerInit,
+} from "./worker-protocol.js";
+
+/**
+ * Inputs per worker thread below which a run uses fewer threads: starting a thread (loading the
+ * reader, H3 and the products) costs about 0.2-0.3 s of CPU, about what indexing one 12 MB granule
+ * costs, so a thread pays off from a couple of granules on (measured with bench/index-build.ts).
+ */
+export const MIN_INPUTS_PER_WORKER = 2;
+
+/** What {@link jobCount} looks at. */
+export interface JobCountOptions {
+  jobs?: number;
+  concurrency?: number;
+  source?: SourceOptions;
+}
+
+/**
+ * Threads an indexing run uses: `jobs` when given, else the machine's available parallelism, at most
+ * one per {@link MIN_INPUTS_PER_WORKER} inputs and per granule read at a time; 1 (this thread) when
+ * the source options cannot be sent to a thread (a custom `fetch` or limiter).
+ */
+export function jobCount(opts: JobCountOptions, inputs: number): number {
+  if (!cloneable(sendable(opts.source).source)) return 1;
+  if (opts.jobs !== undefined) return Math.max(1, Math.min(opts.jobs, inputs));
+  const byInputs = Math.floor(inputs / MIN_INPUTS_PER_WORKER);
+  return Math.max(
+    1,
+    Math.min(availableParallelism(), byInputs, opts.concurrency ?? Number.POSITIVE_INFINITY),
+  );
+}
+
+/**
+ * Source options as a thread gets them: without `http.onWarning`, which stays here (the thread sends
+ * its warnings back, see {@link startIndexPool}).
+ */
+function sendable(source: SourceOptions | undefined): {
+  source: SourceOptions | undefined;
+  onWarning: HttpSourceOptions["onWarning"];
+} {
+  const onWarning = source?.http?.onWarning;
+  if (!onWarning) return { source, onWarning };
+  const { onWarning: _, ...http } = source.http!;
+  return { source: { ...source, http }, onWarning };
+}
+
+function cloneable(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Worker threads running granule jobs. */
+export interface IndexPool {
+  /** A job for `input`, run by the least busy thread. */
+  open(input: string): Promise<GranuleJob>;
+  /** Stops every thread. */
+  close(): Promise<void>;
+}
+
+/** Options a pool's threads are started with. */
+export interface IndexPoolOptions {
+  product?: string;
+  source?: SourceOptions;
+  signal?: AbortSignal;
+  dmrpp?: DmrppMode;
+  /** Granule warnings (a stale sidecar passed over), from every thread. */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Runs jobs on `count` threads (at most `source.maxRequests` of them): this one, which is idle while
+ * the run reads, and `count - 1` worker threads (each new thread costs its start-up and its own warm-up
+ * of the compiled code). `source.maxRequests` is shared out among them, so the run keeps its bound on
+ * requests in flight.
+ */
+export async function startIndexPool(count: number, opts: IndexPoolOptions): Promise<IndexPool> {
+  const { source: given, onWarning } = sendable(opts.source);
+  const limit = given?.maxRequests;
+  const threadCount = limit === undefined ? count : Math.max(1, Math.min(count, limit));
+  /** Thread k's share of the run's bound on requests in flight: the shares add up to the bound. */
+  const share = (k: number) =>
+    limit === undefined ? undefined : Math.floor(limit / threadCount) + (k < limit % threadCount ? 1 : 0);
+  const workers = await Promise.all(
+    Array.from({ length: threadCount - 1 }, (_, k) => {
+      const source = limit === undefined ? given : { ...given, maxRequests: share(k + 1) };
+      const init: WorkerInit = {
+        product: opts.product,
+        source,
+        warnings: onWarning !== undefined,
+        dmrpp: opts.dmrpp,
+        granuleWarnings: opts.onWarning !== undefined,
+      };
+      return startThread(init, onWarning, opts.onWarning);
+    }),
+  );
+  // One options object for all of this thread's jobs: sources opened with it share its limiter.
+  const here = limit === undefined ? opts.source : { ...opts.source, maxRequests: share(0) };
+  const threads = [
+    thisThread({
+      product: opts.product,
+      source: here,
+      signal: opts.signal,
+      dmrpp: opts.dmrpp,
+      onWarning: opts.onWarning,
+    }),
+    ...workers,
+  ];
+  const stop = () => void Promise.all(workers.map((t) => t.close()));
+  opts.signal?.addEventListener("abort", stop, { once: true });
+  return {
+    async open(input) {
+      opts.signal?.throwIfAborted();
+      const thread = threads.reduce((a, b) => (b.busy < a.busy ? b : a));
+      return thread.open(input);
+    },
+    async close() {
+      opts.signal?.removeEventListener("abort", stop);
+      await Promise.all(workers.map((t) => t.close()));
+    },
+  };
+}
+
+/** The calling thread as one of the pool's threads. */
+function thisThread(opts: IndexPoolOptions): Thread {
+  const thread: Thread = {
+    busy: 0,
+    async open(input) {
+      thread.busy++;
+      let job: GranuleJob;
+      try {
+        job = await openGranuleJob(input, opts);
+      } catch (err) {
+        thread.busy--;
+        throw err;
+      }
+      return {
+        ...job,
+        async close() {
+          thread.busy--;
+          await job.close();
+        },
+      };
+    },
+    close: async () => undefined,
+  };
+  return thread;
+}
+
+interface Thread {
+  /** Jobs open on this thread. */
+  busy: number;
+  open(input: string): Promise<GranuleJob>;
+  close(): Promise<void>;
+}
+
+/**
+ * The worker thread beside this module: the compiled script, or, when this module is TypeScript run from
+ * source (tests, benchmarks), a small loader that registers tsx in the thread first.
+ */
+function newWorker(workerData: unknown): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith(".ts")) return new Worker(new URL("./worker.js", here), { workerData });
+  // tsx's ESM entry, found from this module (its CommonJS entry cannot register hooks from a thread).
+  const tsxDir = dirname(createRequire(here).resolve("tsx/package.json"));
+  const tsx = pathToFileURL(join(tsxDir, "dist", "esm", "api", "index.mjs")).href;
+  const script = new URL("./worker.ts", here).href;
+  const loader = `import(${JSON.stringify(tsx)}).then((m) => m.register()).then(() => import(${JSON.stringify(script)}))`;
+  return new Worker(loader, { eval: true, workerData });
+}
+
+async function startThread(
+  init: WorkerInit,
+  onWarning: HttpSourceOptions["onWarning"],
+  onGranuleWarning: IndexPoolOptions["onWarning"],
+): Promise<Thread> {
+  const worker = newWorker(init);
+  const waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+  let next = 0;
+  let failed: Error | undefined;
+  const failAll = (err: Error) => {
+    failed = err;
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  worker.on("message", (reply: JobReply) => {
+    if (reply.warning) {
+      onWarning?.(reply.warning);
+      return;
+    }
+    if (reply.granuleWarning !== undefined) {
+      onGranuleWarning?.(reply.granuleWarning);
+      return;
+    }
+    const w = waiting.get(reply.id);
+    if (!w) return;
+    waiting.delete(reply.id);
+    if (reply.error) w.reject(errorFromMessage(reply.error));
+    else w.resolve(reply.value);
+  });
+  worker.on("error", (err) => failAll(err));
+  worker.on("exit", (code) => failAll(new Error(`index worker thread exited with code ${code}`)));
+  // Idle threads must not keep the process alive; a call in flight holds a reference.
+  worker.unref();
+  const call = <T>(request: Omit<JobRequest, "id">): Promise<T> => {
+    if (failed) return Promise.reject(failed);
+    const id = next++;
+    if (waiting.size === 0) worker.ref();
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ id, ...request } satisfies JobRequest);
+    }).finally(() => {
+      if (waiting.size === 0) worker.unref();
+    });
+  };
+  await call<void>({ step: "ready", job: -1 });
+  const thread: Thread = {
+    busy: 0,
+    async open(input) {
+      thread.busy++;
+      const job = next++;
+      let url: string;
+      try {
+        url = await call<string>({ step: "open", job, input });
+      } catch (err) {
+        thread.busy--;
+        throw err;
+      }
+      const step = <T>(name: JobStep, arg?: unknown) => call<T>({ step: name, job, arg });
+      return {
+        url,
+        fingerprint: () => step("fingerprint"),
+        chunkChange: (chunks) => step("chunkChange", chunks),
+        identify: () => step("identify"),
+        index: (o) => step<StoreBatch>("index", o),
+        stats: () => step("stats"),
+        async close() {
+          thread.busy--;
+          // A thread that failed has failed this job's steps already; there is nothing left to release.
+          if (!failed) await step("close");
+        },
+      };
+    },
+    async close() {
+      worker.removeAllListeners("exit");
+      await worker.terminate();
+    },
+  };
+  return thread;
+}
