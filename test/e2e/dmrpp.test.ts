@@ -91,7 +91,7 @@ describe("index --dmrpp over HTTP", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("gives the store the HDF5 metadata gives, in under a fifth of the requests, and the oracle's answer", async () => {
+  it("gives the store the HDF5 metadata gives, within the request budget, and the oracle's answer", async () => {
     const off = await runCli(["index", ...urls, "--store", join(dir, "off"), "--dmrpp", "off", "--quiet"]);
     const auto = await runCli(["index", ...urls, "--store", join(dir, "auto"), "--quiet"]);
     expect([off.code, off.stderr, auto.code, auto.stderr]).toEqual([0, "", 0, ""]);
@@ -101,9 +101,11 @@ describe("index --dmrpp over HTTP", () => {
     await expectSameChecksums(join(dir, "auto"), join(dir, "off"));
     // Per granule: the sidecar (size and body), the HDF5 superblock and the two spot-checked chunk
     // indexes (8), the small metadata datasets in two coalesced reads, and the coordinate chunks of
-    // six beams (two blocks each in these files): 24 or 25.
+    // six beams (two blocks each in these files): 24 or 25. Without the sidecar, a granule of this size
+    // is read in metadata lines (a sixteenth of the file each), which costs about as many requests: the
+    // sidecar saves requests on granules too large for lines (docs/design/dmrpp.md).
     expect(requestsOf(auto.stdout)).toBeLessThanOrEqual(2 * 25);
-    expect(requestsOf(auto.stdout) * 5).toBeLessThan(requestsOf(off.stdout));
+    expect(requestsOf(off.stdout)).toBeLessThanOrEqual(2 * 25);
     const out = join(dir, "greenland.parquet");
     const query = await runCli(["query", "--store", join(dir, "auto"), "--polygon", POLYGON, "--out", out]);
     expect(query.code, query.stderr).toBe(0);
