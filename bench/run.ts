@@ -6,11 +6,13 @@
  *   npm run bench                    # 24 granules through Greenland + 4 elsewhere; 0, 20, 60 ms
  *   npm run bench -- --quick         # smoke run: 4 + 1 granules, 20 ms, 1 run, Greenland only
  *   npm run bench -- --bandwidth 50  # cap each response at 50 MB/s
+ *   npm run bench -- --link 25       # a laptop's link: 25 MB/s shared by every response (100: a cloud VM)
+ *   npm run bench -- --segments 20000  # granules of the subsetted size (~12 MB) instead of full size (~68 MB)
  *   npm run bench -- --product atl03 # ATL03 photons: 4 + 1 granules of 4 M photons per strong beam; 20, 60 ms
  *
  * Options: --crossing N --far N --latency 0,20,60 --reps N (geochunks, no-index; default 3) --slow-reps N
  * (h5coro, downloads; default 1) --aoi greenland,concave --concurrency N --bandwidth MB/s --index-latency 0
- * --no-index-build --no-rss --out DIR --product atl06|atl03 --photons N (ATL03 photons per strong beam). Env: H5CORO_SRC (h5coro checkout), H5CORO_LINE
+ * --no-index-build --no-rss --link MB/s --segments N --out DIR --product atl06|atl03 --photons N (ATL03 photons per strong beam). Env: H5CORO_SRC (h5coro checkout), H5CORO_LINE
  * (its cache line, bytes), PYTHON.
  *
  *   npm run bench -- --store-scale   # the store scale benchmark instead (bench/store-scale.ts: an
@@ -21,6 +23,8 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { FULL_SEGMENTS_PER_BEAM } from "../fixtures/atl06/generate.js";
+import { DEFAULT_QUERY_REQUESTS } from "../src/query/index.js";
 import { ATL03_ORACLE, downloadH5pyAtl03, downloadH5wasmAtl03, h5coroAtl03 } from "./contenders/atl03.js";
 import { downloadH5py, downloadH5wasm } from "./contenders/download.js";
 import { geochunks } from "./contenders/geochunks.js";
@@ -29,6 +33,7 @@ import { noIndex } from "./contenders/no-index.js";
 import type { Contender } from "./contenders/types.js";
 import { type BenchAoi, CONCAVE_AOI, greenlandAoi, WORLD_AOI } from "./lib/aois.js";
 import { BENCH_ATL03_PHOTONS, ensureArchive, ensureAtl03Archive } from "./lib/archive.js";
+import { runFloors } from "./lib/floor.js";
 import { type HarnessOptions, runHarness } from "./lib/harness.js";
 import { type BenchReport, checkGoals, markdownReport, svgChart } from "./lib/report.js";
 import { machineInfo } from "./lib/stats.js";
@@ -53,6 +58,8 @@ const { values } = parseArgs({
     aoi: { type: "string" },
     concurrency: { type: "string", default: "4" },
     bandwidth: { type: "string" },
+    link: { type: "string" },
+    segments: { type: "string" },
     "no-index-build": { type: "boolean", default: false },
     "no-rss": { type: "boolean", default: false },
     out: { type: "string" },
@@ -78,17 +85,27 @@ interface ProductBench {
   files(dir: string, crossing: number, far: number): Promise<string[]>;
 }
 
+const segments = values.segments ? Number(values.segments) : FULL_SEGMENTS_PER_BEAM;
+const fullSize = segments === FULL_SEGMENTS_PER_BEAM;
+
 const ATL06_BENCH: ProductBench = {
   name: "ATL06",
   crossing: quick ? 4 : 24,
   far: quick ? 1 : 4,
   latencies: quick ? "20" : "0,20,60",
   contenders: [geochunks, noIndex, h5coro, downloadH5wasm, downloadH5py],
-  archive: "full-size synthetic ATL06 granules (release-006 layout)",
+  archive: fullSize
+    ? "full-size synthetic ATL06 granules (release-006 layout)"
+    : `synthetic ATL06 granules of ${segments.toLocaleString("en")} segments per beam (release-006 layout)`,
   latLonPeer: true,
   goals: {},
   files: (dir, crossing, far) =>
-    ensureArchive(dir, { crossing, far, onGenerate: (name) => console.log(`generating ${name}`) }),
+    ensureArchive(dir, {
+      crossing,
+      far,
+      segmentsPerBeam: segments,
+      onGenerate: (name) => console.log(`generating ${name}`),
+    }),
 };
 
 const photons = Number(values.photons ?? (quick ? 500_000 : BENCH_ATL03_PHOTONS));
@@ -125,6 +142,7 @@ async function main() {
     : (values["index-latency"] ?? String(latencies[0])).split(",").map(Number);
   const concurrency = Number(values.concurrency);
   const bytesPerSecond = values.bandwidth ? Number(values.bandwidth) * 1e6 : undefined;
+  const linkBytesPerSecond = values.link ? Number(values.link) * 1e6 : undefined;
   const greenland = await greenlandAoi(root);
   const known: Record<string, BenchAoi> = { greenland, concave: CONCAVE_AOI };
   const aois = (values.aoi ?? "greenland").split(",").map((name) => {
@@ -134,7 +152,11 @@ async function main() {
   });
   const granuleDir = join(
     cache,
-    product.name === "ATL06" ? "granules" : `granules-${product.name.toLowerCase()}`,
+    product.name === "ATL06"
+      ? fullSize
+        ? "granules"
+        : `granules-${segments}`
+      : `granules-${product.name.toLowerCase()}`,
   );
   const t0 = performance.now();
   const files = await product.files(granuleDir, crossing, far);
@@ -146,6 +168,7 @@ async function main() {
     files,
     latencies,
     bytesPerSecond,
+    linkBytesPerSecond,
     reps,
     slowReps,
     aois,
@@ -153,7 +176,7 @@ async function main() {
     granuleConcurrency: concurrency,
     workDir: join(
       cache,
-      `${product.name === "ATL06" ? "run" : `run-${product.name.toLowerCase()}`}${quick ? "-quick" : ""}`,
+      `${product.name === "ATL06" ? "run" : `run-${product.name.toLowerCase()}`}${fullSize ? "" : `-${segments}`}${quick ? "-quick" : ""}`,
     ),
     oracle: product.oracle,
     indexLatencies,
@@ -162,6 +185,12 @@ async function main() {
     log: (line) => console.log(line),
   });
   const date = new Date().toISOString().slice(0, 10);
+  const floors = runFloors(result.rows, {
+    bytesPerSecond,
+    linkBytesPerSecond,
+    pool: DEFAULT_QUERY_REQUESTS,
+    cores: machine.cpus,
+  });
   const report: BenchReport = {
     date,
     product: product.name,
@@ -178,16 +207,20 @@ async function main() {
     slowReps,
     latencies,
     bytesPerSecond: bytesPerSecond ?? null,
+    linkBytesPerSecond: linkBytesPerSecond ?? null,
+    floors,
     contenders: contenders
       .filter((c) => !result.skipped.some((s) => s.contender === c.name))
       .map((c) => ({ name: c.name, description: c.description })),
     result,
-    goals: checkGoals(result, latencies, product.goals),
+    goals: checkGoals(result, latencies, { ...product.goals, floors, linkBytesPerSecond }),
   };
   const outDir = values.out ?? (quick ? join(cache, "results") : join(root, "bench", "results"));
   await mkdir(outDir, { recursive: true });
   const suffix = product.name === "ATL06" ? "" : `-${product.name.toLowerCase()}`;
-  const base = join(outDir, `${date}${suffix}${quick ? "-quick" : ""}`);
+  const sized = fullSize ? "" : `-${segments}`;
+  const linked = linkBytesPerSecond ? `-link${values.link}` : "";
+  const base = join(outDir, `${date}${suffix}${sized}${linked}${quick ? "-quick" : ""}`);
   const { storeDir: _storeDir, ...portable } = result;
   await writeFile(`${base}.json`, `${JSON.stringify({ ...report, result: portable }, null, 2)}\n`);
   const markdown = markdownReport(report);

@@ -52,6 +52,11 @@ export interface ArchiveOptions {
   far: number;
   /** Called before each granule that must be generated. */
   onGenerate?: (name: string) => void;
+  /**
+   * Segments per beam of the granules through the polygon: default 110,000 (full size, ~68 MB); 20,000
+   * gives granules of the subsetted size (~12 MB).
+   */
+  segmentsPerBeam?: number;
 }
 
 /**
@@ -61,7 +66,16 @@ export interface ArchiveOptions {
 export async function ensureArchive(dir: string, opts: ArchiveOptions): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const files: string[] = [];
-  for (const o of [...fullSizeGranuleSet(opts.crossing), ...farGranuleSet(opts.far)]) {
+  const segments = opts.segmentsPerBeam ?? FULL_SEGMENTS_PER_BEAM;
+  const sized = (o: SyntheticAtl06Options): SyntheticAtl06Options =>
+    segments === FULL_SEGMENTS_PER_BEAM
+      ? o
+      : {
+          ...o,
+          segmentsPerBeam: segments,
+          start: nominalStart(o.rgt, o.cycle, o.through!.lat, o.ascending ?? false, segments),
+        };
+  for (const o of [...fullSizeGranuleSet(opts.crossing), ...farGranuleSet(opts.far)].map(sized)) {
     const name = atl06FileName(o);
     if (
       opts.onGenerate &&

@@ -24,6 +24,8 @@ export interface HarnessOptions {
   latencies: number[];
   /** Bandwidth cap of each response, bytes per second. */
   bytesPerSecond?: number;
+  /** Cap of the client's link, shared by all responses in flight, bytes per second (laptop 25e6, VM 100e6). */
+  linkBytesPerSecond?: number;
   reps: number;
   /** Runs of contenders marked `slow`. Default `reps`. */
   slowReps?: number;
@@ -54,6 +56,12 @@ export interface ContenderRow {
   /** Median wall time, seconds. */
   seconds: number;
   times: number[];
+  /**
+   * CPU (user + system, every thread of the benchmark's process) of the median run, seconds: the work of
+   * contenders that run in this process (geochunks, no-index, download-h5wasm); the Python peers' CPU is
+   * their own processes' and is not counted.
+   */
+  cpuSeconds: number;
   requests: number;
   bytes: number;
   /** geochunks' bytes_minimal for this AOI. */
@@ -128,7 +136,9 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const storeDir = join(opts.workDir, "store");
-  const server = await startServerProcess(opts.granuleDir, opts.bytesPerSecond);
+  const server = await startServerProcess(opts.granuleDir, opts.bytesPerSecond, {
+    linkBytesPerSecond: opts.linkBytesPerSecond,
+  });
   try {
     const all: ListedGranule[] = opts.files.map((file) => ({
       granule_id: granuleIdOf(file),
@@ -221,6 +231,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
         await server.setLatency(latency);
         for (const c of available) {
           const times: number[] = [];
+          const cpus: number[] = [];
           let requests = 0;
           let bytes = 0;
           let set: RowSet | undefined;
@@ -229,9 +240,12 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
           for (let rep = 0; rep < reps; rep++) {
             await server.resetStats();
             const t0 = performance.now();
+            const cpu0 = process.cpuUsage();
             const outcome = await c.run(ctx);
             const wall = (performance.now() - t0) / 1000;
+            const cpu = process.cpuUsage(cpu0);
             times.push(outcome.seconds ?? wall);
+            cpus.push((cpu.user + cpu.system) / 1e6);
             const served = await server.stats();
             requests = served.requests;
             bytes = served.bytes;
@@ -245,6 +259,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
             contender: c.name,
             seconds: median(times),
             times: times.map((t) => Number(t.toFixed(3))),
+            cpuSeconds: Number(median(cpus).toFixed(3)),
             requests,
             bytes,
             bytesMinimal: 0,

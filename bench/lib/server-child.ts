@@ -2,7 +2,7 @@
  * Child process running the loopback range server, so that serving bytes never shares an event loop or a
  * thread with the contender being timed. Driven over IPC by {@link startServerProcess}.
  *
- *   node --import tsx bench/lib/server-child.ts ROOT [BYTES_PER_SECOND]
+ *   node --import tsx bench/lib/server-child.ts ROOT [BYTES_PER_SECOND] [JSON {linkBytesPerSecond, aliases}]
  */
 import { startRangeServer } from "../../fixtures/servers/range-server.js";
 
@@ -12,10 +12,13 @@ interface Command {
   ms?: number;
 }
 
-const [root, bytesPerSecond] = process.argv.slice(2);
+const [root, bytesPerSecond, extra] = process.argv.slice(2);
+const more = JSON.parse(extra ?? "{}") as { linkBytesPerSecond?: number; aliases?: [string, string][] };
 const server = await startRangeServer({
   root: root!,
-  bytesPerSecond: bytesPerSecond ? Number(bytesPerSecond) : undefined,
+  bytesPerSecond: Number(bytesPerSecond) || undefined,
+  linkBytesPerSecond: more.linkBytesPerSecond,
+  aliases: more.aliases ? new Map(more.aliases) : undefined,
 });
 const send = (message: object) => process.send?.(message);
 process.on("message", async (m: Command) => {

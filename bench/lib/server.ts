@@ -12,10 +12,26 @@ export interface ServerProcess {
   close(): Promise<void>;
 }
 
-export async function startServerProcess(root: string, bytesPerSecond?: number): Promise<ServerProcess> {
+/** Link model and extra names of {@link startServerProcess}'s server (see `RangeServerOptions`). */
+export interface ServerLinkOptions {
+  /** Cap of the client's link shared by every response, bytes per second. */
+  linkBytesPerSecond?: number;
+  /** Extra names: request path to a file's path under the root. */
+  aliases?: ReadonlyMap<string, string>;
+}
+
+export async function startServerProcess(
+  root: string,
+  bytesPerSecond?: number,
+  more: ServerLinkOptions = {},
+): Promise<ServerProcess> {
   const script = fileURLToPath(new URL("./server-child.ts", import.meta.url));
   const cwd = fileURLToPath(new URL("../..", import.meta.url));
-  const args = bytesPerSecond ? [root, String(bytesPerSecond)] : [root];
+  const extra = JSON.stringify({
+    linkBytesPerSecond: more.linkBytesPerSecond,
+    aliases: more.aliases ? [...more.aliases] : undefined,
+  });
+  const args = [root, String(bytesPerSecond ?? 0), extra];
   const child: ChildProcess = fork(script, args, { cwd, execArgv: ["--import", "tsx"], stdio: "inherit" });
   const waiting = new Map<number, (stats: RangeServerStats) => void>();
   let next = 0;

@@ -13,8 +13,18 @@
  * needs 75 vertices, not 400. The pole is a vertex of its own: edges through it are meridians,
  * and it becomes an edge along latitude +-90 in lon/lat.
  */
-import proj4 from "proj4";
+import { createRequire } from "node:module";
+import type proj4Module from "proj4";
 import { orient2d } from "./pip.js";
+
+/**
+ * proj4, loaded on the first projected AOI: it costs 60-70 ms of CPU to load, which every query with
+ * a lon/lat AOI would otherwise pay before its first request (test/cli/startup.test.ts). Its package
+ * is CommonJS, so a synchronous require keeps AOI parsing synchronous.
+ */
+function loadProj4(): typeof proj4Module {
+  return createRequire(import.meta.url)("proj4") as typeof proj4Module;
+}
 
 /** How an AOI's coordinates are read: lon/lat degrees, or one of the polar stereographic projections. */
 export type AoiCrs = "OGC:CRS84" | ProjectedCrs["code"];
@@ -157,7 +167,7 @@ const projectors = new Map<string, Projector>();
 function projectorOf(crs: ProjectedCrs): Projector {
   let p = projectors.get(crs.code);
   if (!p) {
-    const converter = proj4(crs.proj4);
+    const converter = loadProj4()(crs.proj4);
     const forward = (lon: number, lat: number) => converter.forward([lon, lat]) as [number, number];
     const inverse = (x: number, y: number) => converter.inverse([x, y]) as [number, number];
     const [ex, ey] = forward(0, 0);

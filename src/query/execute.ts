@@ -16,11 +16,13 @@ import { coordinateMask, type DecodeOptions, decodeChunkRow } from "./decode.js"
 import { fetchRanges, mergeFetched, rangesOfRefs, refsOf } from "./fetch.js";
 import {
   type ChunkRead,
+  coalesceRanges,
   coordinateVariables,
   type GranulePlan,
   type QuerySpec,
   type ReadPlan,
 } from "./plan.js";
+import { firstRoundReads, type LinkModel } from "./rounds.js";
 import { decodeRefs, QueryArrays } from "./variables.js";
 
 export { arrayKey } from "./variables.js";
@@ -66,6 +68,11 @@ export interface ExecuteOptions extends Omit<DecodeOptions, "arrays"> {
   windowPoints?: number;
   /** Largest gap (bytes) read through when coalescing; default the plan's. */
   maxGap?: number;
+  /**
+   * The link the cost model assumes when it chooses one round or two per window (rounds.ts); default
+   * `DEFAULT_LINK_MODEL` (rounds.ts). A latency of 0 reads every window in two rounds.
+   */
+  link?: LinkModel;
   /**
    * Options for opening sources (HTTP headers or fetch, ...); unused when `open` is given. HTTP sources
    * get `requests` as their own concurrency unless these options set one.
@@ -226,8 +233,9 @@ export async function* executePlan(
 }
 
 /**
- * Fetches one window of a granule's chunk rows in two rounds (coordinates of its candidate chunks, then
- * the other variables of the chunks with hits) and decodes its batches.
+ * Fetches one window of a granule's chunk rows in one or two rounds (coordinates of its candidate chunks,
+ * with the other variables of the chunk rows the cost model reads early; then the other variables of the
+ * remaining chunk rows with hits) and decodes its batches.
  */
 async function runWindow(
   g: GranulePlan,
@@ -244,8 +252,27 @@ async function runWindow(
     const fetch = { pool: run.pool, signal: opts.signal };
     const maxGap = opts.maxGap ?? g.maxGap;
     const coordinates = coordinateVariables(opts.profile);
-    const refs1 = chunks.flatMap((c) => refsOf(c, coordinates));
-    const fetched = await fetchRanges(source, rangesOfRefs(refs1, maxGap), fetch);
+    const others = (read: ChunkRead) =>
+      refsOf(
+        read,
+        [...read.refs.keys()].filter((v) => !coordinates.includes(v)),
+      );
+    // Chunk rows whose other variables come with their coordinates, when that saves a round (rounds.ts).
+    const early = firstRoundReads(chunks, spec, {
+      coordinates: (read) => refsOf(read, coordinates),
+      others,
+      link: opts.link,
+    });
+    const coordinateRefs = chunks.flatMap((c) => refsOf(c, coordinates));
+    const earlyRefs = chunks.filter((c) => early.has(c)).flatMap(others);
+    const refs1 = [...coordinateRefs, ...earlyRefs];
+    // Each set coalesced as in its own round, then joined only where ranges touch: one round reads the
+    // bytes two rounds would, no gap between a coordinate chunk and another variable's read through.
+    const ranges1 = coalesceRanges(
+      [...rangesOfRefs(coordinateRefs, maxGap), ...rangesOfRefs(earlyRefs, maxGap)],
+      0,
+    );
+    const fetched = await fetchRanges(source, ranges1, fetch);
     checkChunkChecksums(g.granule, refs1, fetched);
     opened.checked ??= checkFingerprint(g, raw, opts);
     await opened.checked;
@@ -254,12 +281,7 @@ async function runWindow(
     const hits = chunks
       .map((read) => ({ read, mask: coordinateMask(read, fetched, spec, run.decode) }))
       .filter((h) => h.mask.count > 0);
-    const others = (read: ChunkRead) =>
-      refsOf(
-        read,
-        [...read.refs.keys()].filter((v) => !coordinates.includes(v)),
-      );
-    const refs2 = hits.flatMap((h) => others(h.read));
+    const refs2 = hits.filter((h) => !early.has(h.read)).flatMap((h) => others(h.read));
     const more = await fetchRanges(source, rangesOfRefs(refs2, maxGap), fetch);
     checkChunkChecksums(g.granule, refs2, more);
     await decodeRefs(more, refs2, g.granule.granule_id, arrays);

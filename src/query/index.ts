@@ -21,6 +21,7 @@ import { columnName, dtypeOfColumn, parseVar } from "./columns.js";
 import { arrayKey, executePlan, type QueryStats, WINDOW_POINTS } from "./execute.js";
 import { coordinateVariables, planQuery, type QuerySpec, queryVariables, type ReadPlan } from "./plan.js";
 import { arrayOfType, type ResultColumnData, resultBatch } from "./result.js";
+import type { LinkModel } from "./rounds.js";
 
 export type { Aoi } from "./aoi.js";
 export { parseAoi } from "./aoi.js";
@@ -29,6 +30,8 @@ export { DEFAULT_QUERY_REQUESTS, POINTS_IN_FLIGHT, WINDOW_POINTS } from "./execu
 export { pointInAoi, pointsInAoi } from "./pip.js";
 export type { ByteRange, ChunkRead, GranulePlan, QuerySpec, ReadPlan } from "./plan.js";
 export { coalesceRanges, DEFAULT_MAX_GAP, planQuery } from "./plan.js";
+export type { LinkModel } from "./rounds.js";
+export { DEFAULT_LINK_MODEL, firstRoundReads, knownHit, MAX_SPECULATIVE_SHARE } from "./rounds.js";
 
 /** Options for {@link prepareQuery}. */
 export interface PrepareOptions {
@@ -47,6 +50,11 @@ export interface PrepareOptions {
    * {@link WINDOW_POINTS}.
    */
   windowPoints?: number;
+  /**
+   * The link (latency, bandwidth) the executor's cost model assumes when it chooses one round of
+   * requests or two per window. Default {@link DEFAULT_LINK_MODEL}; a latency of 0 always takes two.
+   */
+  link?: LinkModel;
   /** How candidate chunks are found in the index. Default {@link DEFAULT_SELECTION}. */
   selection?: SelectionMethod;
   /**
@@ -294,6 +302,7 @@ export async function prepareQuery(
           granuleConcurrency: opts.granuleConcurrency,
           windowPoints: opts.windowPoints,
           maxGap: opts.maxGap,
+          link: opts.link,
           source: opts.source,
           open: opts.open,
           signal: opts.signal,

@@ -12,6 +12,7 @@ import { downloadH5wasm } from "../../bench/contenders/download.js";
 import { geochunks } from "../../bench/contenders/geochunks.js";
 import { noIndex } from "../../bench/contenders/no-index.js";
 import { greenlandAoi } from "../../bench/lib/aois.js";
+import { runFloors } from "../../bench/lib/floor.js";
 import { type HarnessResult, runHarness } from "../../bench/lib/harness.js";
 import { demoGranuleSet, nominalStart, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 
@@ -38,6 +39,8 @@ describe("benchmark harness (smoke)", () => {
       files,
       latencies: [0],
       reps: 1,
+      // A capped client link (a fast one, to keep the test short): every contender reads through it.
+      linkBytesPerSecond: 400e6,
       aois: [await greenlandAoi(root)],
       contenders: [geochunks, noIndex, downloadH5wasm],
       granuleConcurrency: 2,
@@ -64,6 +67,14 @@ describe("benchmark harness (smoke)", () => {
       expect(row.hash, row.contender).toBe(result.aois[0]!.oracle.hash);
       expect(row.matchesOracle).toBe(true);
     }
+  });
+
+  it("measures geochunks' CPU, from which the floor model follows", () => {
+    const g = result.rows.find((r) => r.contender === "geochunks")!;
+    expect(g.cpuSeconds).toBeGreaterThan(0);
+    const [floor] = runFloors(result.rows, { linkBytesPerSecond: 400e6, pool: 128, cores: 2 });
+    expect(floor!.transfer).toBeCloseTo(g.bytesMinimal / 400e6, 12);
+    expect(floor!.cpu).toBeCloseTo(g.cpuSeconds / 2, 12);
   });
 
   it("reads fewer bytes with geochunks than with the others", () => {

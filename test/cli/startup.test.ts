@@ -50,8 +50,17 @@ describe("start-up loads only what a command needs", () => {
       "flatgeobuf",
       "better-sqlite3",
       "d3-geo",
+      // Loaded on the first projected AOI only (query/crs.ts).
+      "proj4",
     ])
       expect(query.has(heavy), heavy).toBe(false);
+  });
+
+  it("the query command loads no output writer before it has started the query", () => {
+    // The writer's libraries load while the first round of requests is in flight (startedEarly).
+    const command = staticPackages("cli/commands/query.ts");
+    for (const heavy of ["parquet-wasm", "apache-arrow", "flatgeobuf", "better-sqlite3", "@duckdb/node-api"])
+      expect(command.has(heavy), heavy).toBe(false);
   });
 
   it("the colour ramp names the help lists are the ramps plot draws", () => {

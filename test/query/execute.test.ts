@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { index } from "../../src/index.js";
 import { parseAoi } from "../../src/query/aoi.js";
-import { prepareQuery } from "../../src/query/index.js";
-import { coalesceRanges } from "../../src/query/plan.js";
+import { firstRoundReads, knownHit, prepareQuery } from "../../src/query/index.js";
+import { type ChunkRead, coalesceRanges } from "../../src/query/plan.js";
 import { type OpenedSource, openFileSource } from "../../src/source/index.js";
 import { Store } from "../../src/store/store.js";
 import { ROOT } from "../support/cli.js";
@@ -95,11 +95,13 @@ describe("query executor: requests per chunk row", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const quality of [false, true]) {
-    it(`reads each candidate's coordinates, then the other variables of rows with hits${quality ? " (--quality)" : ""}`, async () => {
+    it(`two rounds: each candidate's coordinates, then the other variables of rows with hits${quality ? " (--quality)" : ""}`, async () => {
       const store = await Store.open(storeDir);
       const rec = recorder();
       const spec = { aoi: parseAoi(JSON.stringify(GREENLAND)), quality };
-      const prepared = await prepareQuery(store, spec, { open: rec.open });
+      // A link without latency: a second round costs nothing, so no byte is read before it is known needed.
+      const link = { latencyMs: 0, bytesPerSecond: 100e6 };
+      const prepared = await prepareQuery(store, spec, { open: rec.open, link });
       let rows = 0;
       for await (const batch of prepared.run()) rows += batch.numRows;
       const { plan, stats } = prepared;
@@ -141,4 +143,108 @@ describe("query executor: requests per chunk row", () => {
       expect(rec.closed).toEqual([g!.granule.url]);
     });
   }
+
+  it("one round where a second costs more than its bytes: every chunk row known to hold an answer is read whole at once", async () => {
+    const store = await Store.open(storeDir);
+    const rec = recorder();
+    const spec = { aoi: parseAoi(JSON.stringify(GREENLAND)) };
+    const prepared = await prepareQuery(store, spec, { open: rec.open });
+    let rows = 0;
+    for await (const batch of prepared.run()) rows += batch.numRows;
+    const { plan, stats } = prepared;
+    const [g] = plan.granules;
+    const { rows: inside } = await insideRows(file);
+    const all = [...inside.values()].reduce((s, r) => s + r.length, 0);
+    expect(rows).toBe(all);
+    // Every candidate here has a footprint vertex inside the polygon, so one round reads everything.
+    const known = g!.chunks.filter((c) => knownHit(c, spec));
+    expect(known).toHaveLength(g!.chunks.length);
+    // Each set coalesced as its own round would be, joined where ranges touch: the bytes of two rounds.
+    const ranges = (keep: (v: string) => boolean) =>
+      coalesceRanges(
+        g!.chunks.flatMap((c) =>
+          [...c.refs]
+            .filter(([v]) => keep(v))
+            .flatMap(([, refs]) => refs.map((r) => ({ offset: r.offset, length: r.size }))),
+        ),
+        g!.maxGap,
+      );
+    const expected = coalesceRanges(
+      [...ranges((v) => COORDINATES.includes(v)), ...ranges((v) => !COORDINATES.includes(v))],
+      0,
+    );
+    const seen = rec.reads
+      .map(({ offset, length }) => ({ offset, length }))
+      .sort((a, b) => a.offset - b.offset);
+    expect(seen).toEqual(expected);
+    // Pinned for this fixture: 12 chunk rows in one round of 30 requests (two rounds: 12 + 18) and the
+    // same bytes as two rounds (every chunk row has hits).
+    expect([g!.chunks.length, expected.length]).toEqual([12, 30]);
+    expect(stats.requests).toBe(30);
+    expect(stats.bytes_read).toBe(expected.reduce((s, r) => s + r.length, 0));
+  });
+
+  it("chunk rows not known to hold an answer wait for their coordinates unless their bytes cost less than a round", () => {
+    const aoi = parseAoi(JSON.stringify(GREENLAND));
+    const ref = (offset: number, size: number) => ({ path: "x", offset, size, filter_mask: 0 });
+    // A chunk row far from the polygon (its footprint has no vertex inside), 1 MB of other variables.
+    const far = {
+      chunk: {
+        geometry: wkbLine([
+          [10, 10],
+          [10.1, 10.1],
+        ]),
+        time_start: 0n,
+        time_end: 1n,
+      },
+      refs: new Map([
+        ["latitude", [ref(0, 100_000)]],
+        ["h_li", [ref(100_000, 1_000_000)]],
+      ]),
+    } as unknown as ChunkRead;
+    const inside = {
+      chunk: {
+        geometry: wkbLine([
+          [-45, 62.8],
+          [-44.9, 62.85],
+        ]),
+        time_start: 0n,
+        time_end: 1n,
+      },
+      refs: new Map([
+        ["latitude", [ref(0, 30_000_000)]],
+        ["h_li", [ref(30_000_000, 200_000)]],
+      ]),
+    } as unknown as ChunkRead;
+    const opts = (latencyMs: number, bytesPerSecond: number) => ({
+      coordinates: (r: ChunkRead) => r.refs.get("latitude")!,
+      others: (r: ChunkRead) => r.refs.get("h_li")!,
+      link: { latencyMs, bytesPerSecond },
+    });
+    expect(knownHit(inside, { aoi })).toBe(true);
+    expect(knownHit(far, { aoi })).toBe(false);
+    // 1 MB at 100 MB/s is 10 ms, under a 20 ms round, and under 5% of the first round's 30.2 MB.
+    expect(firstRoundReads([inside, far], { aoi }, opts(20, 100e6))).toEqual(new Set([inside, far]));
+    // At 25 MB/s the 1 MB costs 40 ms, more than the round it would save.
+    expect(firstRoundReads([inside, far], { aoi }, opts(20, 25e6))).toEqual(new Set([inside]));
+    // Alone it would be all of the first round's other bytes: past the speculative share.
+    expect(firstRoundReads([far], { aoi }, opts(20, 100e6))).toEqual(new Set());
+    // Outside the query's time range in part: not known.
+    expect(knownHit(inside, { aoi, start: new Date(1) })).toBe(false);
+    expect(firstRoundReads([inside, far], { aoi }, opts(0, 100e6))).toEqual(new Set());
+  });
 });
+
+/** A little-endian WKB LineString of lon/lat pairs. */
+function wkbLine(points: [number, number][]): Uint8Array {
+  const out = new Uint8Array(9 + points.length * 16);
+  const view = new DataView(out.buffer);
+  out[0] = 1;
+  view.setUint32(1, 2, true);
+  view.setUint32(5, points.length, true);
+  points.forEach(([x, y], i) => {
+    view.setFloat64(9 + i * 16, x, true);
+    view.setFloat64(17 + i * 16, y, true);
+  });
+  return out;
+}

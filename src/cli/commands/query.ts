@@ -1,8 +1,10 @@
 /** `geochunks query --store DIR --polygon AOI --out OUT`: a polygon subset as GeoParquet (or another format). */
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import type { RecordBatch } from "apache-arrow";
+import type { QueryResult } from "../../api.js";
 import { InvalidAoiError } from "../../errors.js";
-import { formatOf, OUTPUT_FORMATS, STDOUT } from "../../export/formats.js";
+import { formatOf, OUTPUT_FORMATS, type OutputFormat, STDOUT } from "../../export/formats.js";
 import { type FilterValue, type ProductProfile, registeredProfiles } from "../../products/index.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
@@ -270,13 +272,32 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
     );
     return;
   }
+  // The query starts (selection, plan, every granule's first round of requests) before the writer's
+  // libraries load, so their loading overlaps the first round's latency instead of preceding it.
+  const batches = startedEarly(result);
+  try {
+    await writeQuery(values, io, result, batches, format);
+  } finally {
+    await batches.close();
+  }
+}
+
+/** Writes the started query to `--out` (a file, standard output or S3), draws `--plot`, prints the summary. */
+async function writeQuery(
+  values: QueryFlags,
+  io: Io,
+  result: QueryResult,
+  batches: AsyncIterable<RecordBatch>,
+  format: OutputFormat | undefined,
+): Promise<void> {
   const outPath = values.out!;
-  const { writeResult } = await import("../../export/formats.js");
+  // Selected and planned first: the granules' first requests then leave before the writer loads.
   const schema = await result.schema();
+  const { writeResult } = await import("../../export/formats.js");
   // With the rows on standard output, the summary goes to standard error.
   const say = outPath === STDOUT ? io.err : io.out;
   const writeAndPlot = async (path: string) => {
-    const rows = await writeResult(result, path, { format, bbox: result.aoi.bbox, emptySchema: schema });
+    const rows = await writeResult(batches, path, { format, bbox: result.aoi.bbox, emptySchema: schema });
     if (values.plot !== undefined) {
       // Drawn before the summary, so that --stats keeps its JSON on the last line.
       const { plotResult } = await import("../../plot/index.js");
@@ -309,6 +330,44 @@ export function partBytesFromEnvironment(env: NodeJS.ProcessEnv): number | undef
   if (!Number.isInteger(mib) || mib < 5 || mib > 5120)
     throw new UsageError(`GEOCHUNKS_S3_PART_MIB=${text}: not a part size in MiB from 5 to 5120`);
   return mib * 1024 * 1024;
+}
+
+/** An async iterable whose first item is already asked for, and a way to stop it when it is never read. */
+interface StartedIterable<T> extends AsyncIterable<T> {
+  /** Ends the source's iteration unless a reader has taken it over (then the reader's loop ends it). */
+  close(): Promise<void>;
+}
+
+/**
+ * `source` with its first `next()` called now, so its work starts before anyone reads it; iterable
+ * once. A failure of that first step surfaces when the reader gets to it.
+ */
+export function startedEarly<T>(source: AsyncIterable<T>): StartedIterable<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  const first = iterator.next();
+  // Handled when read; until then a failure must not count as unhandled.
+  first.catch(() => undefined);
+  let taken = false;
+  return {
+    async *[Symbol.asyncIterator]() {
+      taken = true;
+      let step = await first;
+      try {
+        while (!step.done) {
+          yield step.value;
+          step = await iterator.next();
+        }
+      } finally {
+        if (!step.done) await iterator.return?.();
+      }
+    },
+    async close() {
+      if (taken) return;
+      taken = true;
+      await first.catch(() => undefined);
+      await iterator.return?.();
+    },
+  };
 }
 
 /** `--plot` needs a result file to read back and a picture extension, checked before the query runs. */

@@ -1,0 +1,94 @@
+/**
+ * The floor model: the least time a query can take on a link, from what it must do at the least. One
+ * wave of requests per `pool` requests (every granule's chunks in one round), each wave one latency; the
+ * answer's bytes (bytes_minimal) over the link's bandwidth; and the CPU the query spent (inflate, point
+ * tests, row building, writing) spread over the cores. Start-up is not a term: every contender is timed
+ * without its interpreter's start-up (bench/startup.ts measures the command's own).
+ */
+
+/** What the floor of one query is made of. */
+export interface FloorInputs {
+  /** Injected latency per request, milliseconds. */
+  latencyMs: number;
+  /** Requests the answer needs (geochunks' coalesced ranges). */
+  requests: number;
+  /** Requests in flight at once (the query's pool). */
+  pool: number;
+  /** Bytes the answer needs (bytes_minimal). */
+  bytes: number;
+  /** Bandwidth of the link, bytes per second; undefined for the uncapped loopback (transfer taken as free). */
+  bytesPerSecond?: number;
+  /** CPU the query spent, seconds (all threads). */
+  cpuSeconds: number;
+  /** Cores to spread it over. */
+  cores: number;
+}
+
+/** The floor and its terms, seconds. */
+export interface Floor {
+  /** Waves of requests, one latency each. */
+  rounds: number;
+  latency: number;
+  transfer: number;
+  cpu: number;
+  seconds: number;
+}
+
+/** The floor model of one query (see the file's comment). */
+export function floorModel(i: FloorInputs): Floor {
+  const rounds = Math.max(1, Math.ceil(i.requests / i.pool));
+  const latency = (rounds * i.latencyMs) / 1000;
+  const transfer = i.bytesPerSecond ? i.bytes / i.bytesPerSecond : 0;
+  const cpu = i.cpuSeconds / Math.max(1, i.cores);
+  return { rounds, latency, transfer, cpu, seconds: latency + transfer + cpu };
+}
+
+/** The floor of every AOI and latency of a run, from geochunks' rows. */
+export interface RunFloor extends Floor {
+  aoi: string;
+  latencyMs: number;
+}
+
+/** What {@link runFloors} needs to know of the run besides its rows. */
+export interface RunLink {
+  /** Per-response cap, bytes per second. */
+  bytesPerSecond?: number;
+  /** Link cap shared by every response, bytes per second. */
+  linkBytesPerSecond?: number;
+  pool: number;
+  cores: number;
+}
+
+/**
+ * The floors of a run's queries: per AOI and latency, from geochunks' requests, bytes_minimal and CPU.
+ * The bandwidth is the link's cap, else the per-response cap times the requests in flight, else none.
+ */
+export function runFloors(
+  rows: readonly {
+    aoi: string;
+    latency: number;
+    contender: string;
+    requests: number;
+    bytesMinimal: number;
+    cpuSeconds: number;
+  }[],
+  link: RunLink,
+): RunFloor[] {
+  return rows
+    .filter((r) => r.contender === "geochunks")
+    .map((g) => {
+      const inFlight = Math.min(link.pool, g.requests);
+      const bandwidth =
+        link.linkBytesPerSecond ?? (link.bytesPerSecond ? link.bytesPerSecond * inFlight : undefined);
+      const floor = floorModel({
+        latencyMs: g.latency,
+        requests: g.requests,
+        pool: link.pool,
+        bytes: g.bytesMinimal,
+        bytesPerSecond: bandwidth,
+        cpuSeconds: g.cpuSeconds,
+        cores: link.cores,
+      });
+      return { aoi: g.aoi, latencyMs: g.latency, ...floor };
+    });
+}

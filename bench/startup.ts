@@ -1,0 +1,119 @@
+/**
+ * Query start-up as users feel it: the time from starting the installed command
+ * (`node dist/cli/bin.js query ...`) to its first granule request (seen by the server), the CPU the process
+ * spent until it sent that request (a preloaded module notes `process.cpuUsage()` when node:http sends its
+ * first request; the command itself is not changed), the whole run's wall time and CPU (user + system,
+ * from the kernel's accounting of the child), over the six demo granules behind the loopback range server.
+ * CPU is what to compare on a shared machine; wall times move with the load.
+ *
+ *   npm run build && npx tsx bench/startup.ts [--reps 5] [--latency 20] [--out parquet|csv] [--profile DIR]
+ *
+ * With --profile, each run's first request is also printed as `first-request-hrtime-us`, on the clock of
+ * the profile's sample times, to split the profile at the first request.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { startRangeServer } from "../fixtures/servers/range-server.js";
+import { index } from "../src/index.js";
+
+const { values } = parseArgs({
+  options: {
+    reps: { type: "string", default: "5" },
+    latency: { type: "string", default: "20" },
+    out: { type: "string", default: "parquet" },
+    /** Write a CPU profile of each run into this folder (node --cpu-prof). */
+    profile: { type: "string" },
+    granules: { type: "string", default: ".cache/demo/granules" },
+  },
+});
+const root = join(process.cwd(), ".cache", "bench", "startup");
+await mkdir(root, { recursive: true });
+let firstRequest = 0;
+const server = await startRangeServer({
+  root: values.granules,
+  fault: () => {
+    // The fault hook sees every request: it marks the first one and serves it normally.
+    firstRequest ||= performance.now();
+    return undefined;
+  },
+});
+const storeDir = join(root, "store");
+await rm(storeDir, { recursive: true, force: true });
+const names = (await readdir(values.granules)).filter((n) => n.endsWith(".h5")).sort();
+if (names.length === 0) throw new Error(`${values.granules}: no granules (npm run demo makes them)`);
+await index(
+  names.map((n) => server.url + n),
+  { store: storeDir, concurrency: 4 },
+);
+server.setLatency(Number(values.latency));
+
+/** Preloaded into the command: prints the CPU used when the first HTTP request leaves. */
+const PRELOAD = `data:text/javascript,${encodeURIComponent(`
+import http from "node:http";
+import { syncBuiltinESMExports } from "node:module";
+const request = http.request;
+let seen = false;
+http.request = function (...args) {
+  if (!seen) {
+    seen = true;
+    const u = process.cpuUsage();
+    process.stderr.write("first-request-cpu " + (u.user + u.system) / 1000 + "\\n");
+    process.stderr.write("first-request-hrtime-us " + process.hrtime.bigint() / 1000n + "\\n");
+  }
+  return request.apply(this, args);
+};
+syncBuiltinESMExports();
+`)}`;
+
+/** One run of the command: ms to the first request, CPU ms then, ms in all, CPU ms (user, system). */
+function runOnce(): Promise<{ first: number; firstCpu: number; wall: number; user: number; system: number }> {
+  const out = join(root, `out.${values.out}`);
+  const args = [
+    "dist/cli/bin.js",
+    "query",
+    "--store",
+    storeDir,
+    "--polygon",
+    "examples/greenland.geojson",
+    "--out",
+    out,
+  ];
+  firstRequest = 0;
+  const t0 = performance.now();
+  // /usr/bin/time reports the child's own CPU, whatever else runs on the machine.
+  const profile = values.profile ? ["--cpu-prof", "--cpu-prof-dir", values.profile] : [];
+  const node = [process.execPath, "--import", PRELOAD, ...profile];
+  const child = spawn("/usr/bin/time", ["-f", "%U %S", ...node, ...args], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  child.stderr.on("data", (d: Buffer) => {
+    err += d;
+  });
+  return new Promise((done, fail) => {
+    child.on("exit", (code) => {
+      const wall = performance.now() - t0;
+      if (code !== 0) return fail(new Error(`query exited with ${code}: ${err}`));
+      const [user, system] = err.trim().split("\n").pop()!.split(" ").map(Number);
+      if (values.profile) console.log(/first-request-hrtime-us \d+/.exec(err)?.[0]);
+      const firstCpu = Number(/first-request-cpu ([\d.]+)/.exec(err)?.[1] ?? Number.NaN);
+      done({ first: firstRequest - t0, firstCpu, wall, user: user! * 1000, system: system! * 1000 });
+    });
+  });
+}
+
+const rows = [];
+for (let i = 0; i < Number(values.reps); i++) rows.push(await runOnce());
+await server.close();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log("| CPU to first request ms | to first request ms | CPU ms (user + system) | wall ms | runs |");
+console.log("|---:|---:|---:|---:|---:|");
+console.log(
+  `| ${median(rows.map((r) => r.firstCpu)).toFixed(0)} | ${median(rows.map((r) => r.first)).toFixed(0)} | ${median(rows.map((r) => r.user + r.system)).toFixed(0)} | ${median(rows.map((r) => r.wall)).toFixed(0)} | ${rows.length} |`,
+);
+for (const r of rows)
+  console.log(
+    `  CPU to first ${r.firstCpu.toFixed(0)} ms, first at ${r.first.toFixed(0)} ms, user ${r.user.toFixed(0)} ms, system ${r.system.toFixed(0)} ms, wall ${r.wall.toFixed(0)} ms`,
+  );
