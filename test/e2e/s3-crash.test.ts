@@ -21,7 +21,7 @@ import { Store } from "../../src/store/store.js";
 import { BIN, ROOT } from "../support/cli.js";
 import { bruteForceAtl06, type OracleRow } from "../support/oracle.js";
 import { readResultRows, toMicros } from "../support/results.js";
-import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
+import { type S3TestServer, startS3Server, type TestKey, type WriteRequest } from "../support/s3-server.js";
 
 const KEY: TestKey = { accessKeyId: "AKIACRASHTEST", secretAccessKey: "crash-test-secret-0123456789" };
 const GREENLAND = JSON.parse(readFileSync(join(ROOT, "examples/greenland.geojson"), "utf8")).geometry;
@@ -60,7 +60,10 @@ const source = () => ({ s3: { endpoint: server.endpoint, credentials: KEY } });
  * Runs the command line and SIGKILLs it at its `kill.at`-th write request to the store (counted from
  * 1), before the server handles it or after; resolves with whether it was killed.
  */
-async function runKilled(args: string[], kill: { at: number; phase: "before" | "after" }) {
+async function runKilled(
+  args: string[],
+  kill: { at: number; phase: "before" | "after"; counts?: (req: WriteRequest) => boolean },
+) {
   const started = Date.now();
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
@@ -78,8 +81,15 @@ async function runKilled(args: string[], kill: { at: number; phase: "before" | "
   let target: number | undefined;
   server.onWrite(async (req) => {
     if (!req.path.startsWith("/crash/") || killed) return;
-    if (req.phase === "before") writes += 1;
-    if (req.phase === "before" && writes === kill.at) target = req.seq;
+    if (req.phase === "before" && (kill.counts?.(req) ?? true)) {
+      writes += 1;
+      if (writes === kill.at) target = req.seq;
+    }
+    if (req.phase === "before" && target !== undefined && req.seq > target) {
+      // Sent alongside the write the writer dies at: lost with it, whichever reaches the server first.
+      await closed;
+      return killed ? "drop" : undefined;
+    }
     if (req.seq === target && req.phase === kill.phase) {
       killed = true;
       child.kill("SIGKILL");
@@ -270,6 +280,30 @@ describe("S3 store writers killed at seeded moments", () => {
     expect(await expectCommittedState("after compact")).toEqual(files.map(idOf).sort());
   }, 240_000);
 
+  it("a commit killed after publishing, between removing its staged sets: the next commit knows the run was published", async () => {
+    clockTouch(files, 1_860_000_000);
+    await Promise.all(
+      [0, 1].map((i) =>
+        index(files.slice(0, 2), { store: PREFIX, source: source(), shard: { index: i, count: 2 } }),
+      ),
+    );
+    const generation = (JSON.parse((await text("manifest.json"))!) as Manifest).generation!;
+    // Killed once the first of the two deletes of the staged sets has landed, after publishing.
+    const firstDelete = {
+      at: 1,
+      phase: "after" as const,
+      counts: (r: WriteRequest) => r.method === "DELETE",
+    };
+    expect((await runKilled(["commit", "--store", PREFIX], firstDelete)).killed).toBe(true);
+    expect([...(await objectSizes()).keys()].filter((k) => k.startsWith("staged/"))).toHaveLength(1);
+    const published = await text("manifest.json");
+    expect((JSON.parse(published!) as Manifest).generation).toBe(generation + 1);
+    // The set left is of a published run: not applied again, not refused as an incomplete run.
+    await (await Store.open(PREFIX, { s3: source().s3 })).commitStaged();
+    expect(await text("manifest.json")).toBe(published);
+    expect([...(await objectSizes()).keys()].filter((k) => k.startsWith("staged/"))).toEqual([]);
+  }, 120_000);
+
   it("two writers racing a compaction all land: the compaction loses, rebases on them and lands", async () => {
     // Two part sets to merge: one granule re-indexed into a set of its own.
     touch(files[0]!, 1_850_000_000);
@@ -314,7 +348,7 @@ describe("S3 store writers killed at seeded moments", () => {
   }, 120_000);
 });
 
-/** New mtimes for every file, so each index above re-indexes its granules. */
-function clockTouch(list: string[]): void {
-  for (const f of list) touch(f, 1_900_000_000);
+/** New mtimes for every file, so that the next index re-indexes its granules. */
+function clockTouch(list: string[], at = 1_900_000_000): void {
+  for (const f of list) touch(f, at);
 }
