@@ -5,10 +5,11 @@
  * than one part. The object appears only when the upload completes; a failure, SIGINT or SIGTERM aborts
  * the multipart upload, so nothing half-written is left, neither an object nor a pending upload.
  */
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { type FileHandle, mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { S3SourceOptions } from "../source/s3.js";
+import type { S3Objects } from "../source/s3-write.js";
 import { trackCleanup, trackTemporary } from "../store/temporaries.js";
 
 /**
@@ -72,24 +73,65 @@ export async function uploadFile(path: string, url: string, opts: S3OutputOption
       await s3.put(url, buffer, { signal: opts.signal });
       return;
     }
-    const uploadId = await s3.createMultipart(url, { signal: opts.signal });
-    const untrack = trackCleanup(() => s3.abortMultipart(url, uploadId));
-    try {
-      const etags: string[] = [];
-      const buffer = new Uint8Array(partBytes);
-      for (let offset = 0; offset < size; offset += partBytes) {
-        const length = Math.min(partBytes, size - offset);
-        await file.read({ buffer, position: offset, length });
-        etags.push(await s3.uploadPart(url, uploadId, etags.length + 1, buffer.subarray(0, length), opts));
-      }
-      await s3.completeMultipart(url, uploadId, etags, { signal: opts.signal });
-    } catch (err) {
-      await s3.abortMultipart(url, uploadId).catch(() => undefined);
-      throw err;
-    } finally {
-      untrack();
-    }
+    await uploadParts(s3, url, { file, size, partBytes, signal: opts.signal });
   } finally {
     await file.close();
+  }
+}
+
+/**
+ * The multipart upload of {@link uploadFile}. An interrupt (the command line's tracked cleanups)
+ * stops sending parts and aborts the upload, waiting for an upload id still being created; if the
+ * completion was already sent, it waits for it and deletes the object it made. A failure aborts too.
+ */
+async function uploadParts(
+  s3: S3Objects,
+  url: string,
+  opts: { file: FileHandle; size: number; partBytes: number; signal?: AbortSignal },
+): Promise<void> {
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+  // The creation and the completion are not cut short: the server may act on them all the same, and
+  // the cleanup must know what they did.
+  const created = s3.createMultipart(url, { signal: opts.signal });
+  let completed: Promise<unknown> | undefined;
+  const untrack = trackCleanup(async () => {
+    stop.abort();
+    const uploadId = await created.catch(() => undefined);
+    if (uploadId === undefined) return;
+    if (
+      completed &&
+      (await completed.then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      await s3.delete(url);
+      return;
+    }
+    await s3.abortMultipart(url, uploadId);
+  });
+  let uploadId: string | undefined;
+  try {
+    uploadId = await created;
+    const etags: string[] = [];
+    const buffer = new Uint8Array(opts.partBytes);
+    for (let offset = 0; offset < opts.size; offset += opts.partBytes) {
+      const length = Math.min(opts.partBytes, opts.size - offset);
+      signal.throwIfAborted();
+      await opts.file.read({ buffer, position: offset, length });
+      etags.push(
+        await s3.uploadPart(url, uploadId, etags.length + 1, buffer.subarray(0, length), { signal }),
+      );
+    }
+    signal.throwIfAborted();
+    completed = s3.completeMultipart(url, uploadId, etags, { signal: opts.signal });
+    await completed;
+  } catch (err) {
+    if (uploadId !== undefined && !stop.signal.aborted)
+      await s3.abortMultipart(url, uploadId).catch(() => undefined);
+    throw err;
+  } finally {
+    untrack();
   }
 }

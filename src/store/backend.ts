@@ -52,6 +52,13 @@ export interface StoreBackend {
    * first (only when {@link StoreBackend.optimistic}); nothing of `next` is then visible.
    */
   publish(next: Manifest, base: ManifestRead, written: readonly PartSet[]): Promise<boolean>;
+  /**
+   * The whole of one file of the store, read from the store itself (never the working copy).
+   * @throws an error whose `code` is `ENOENT` (local) or `NoSuchKey` (S3) when it is missing.
+   */
+  readFile(file: string): Promise<Uint8Array>;
+  /** How messages name a file of the store: its path, or its `s3://` URL. */
+  locate(file: string): string;
   /** Makes part sets' files readable under {@link StoreBackend.dir} (downloads them where needed). */
   fetch(parts: readonly PartSet[]): Promise<void>;
   /** Makes part sets' files durable in the store without publishing them (uploads them where needed). */
@@ -126,6 +133,14 @@ export class LocalStoreBackend implements StoreBackend {
     // Part files were renamed into place when written; the rename of the manifest publishes them.
     await writeManifest(this.dir, next);
     return true;
+  }
+
+  readFile(file: string): Promise<Uint8Array> {
+    return readFile(join(this.dir, file));
+  }
+
+  locate(file: string): string {
+    return join(this.dir, file);
   }
 
   async fetch(): Promise<void> {}

@@ -141,6 +141,16 @@ export class S3StoreBackend implements StoreBackend {
     });
   }
 
+  async readFile(file: string): Promise<Uint8Array> {
+    const got = await this.#s3.get(this.#url(file));
+    if (got) return got.body;
+    throw Object.assign(new Error(`${this.#url(file)}: no such object`), { code: "NoSuchKey" });
+  }
+
+  locate(file: string): string {
+    return this.#url(file);
+  }
+
   async fetch(parts: readonly PartSet[]): Promise<void> {
     const files = parts.flatMap((p) => STORE_TABLES.flatMap((t) => p.files[t]));
     await mapLimit(files, TRANSFER_CONCURRENCY, async (f) => {

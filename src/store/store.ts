@@ -12,6 +12,7 @@ import {
   isS3Location,
   LocalStoreBackend,
   type ManifestRead,
+  type NamedStagedSet,
   openStoreBackend,
   type StoreBackend,
 } from "./backend.js";
@@ -343,13 +344,21 @@ export class Store {
   ): Promise<CommitReport & { incomplete?: string }> {
     try {
       const staged = await this.#backend.readStaged();
-      const problem = shardSetProblem(staged.map((f) => f.set));
+      // A commit killed after publishing, before removing every staged set it published, leaves some
+      // of them: they are published already, and their run was complete when it was committed.
+      const done = publishedRuns(staged, (await this.#backend.readManifest()).manifest);
+      const problem = shardSetProblem(
+        staged.filter((f) => !(f.set.shard && done.has(shardRun(f.set.shard)))).map((f) => f.set),
+      );
       if (problem && !opts.allowIncomplete) throw incompleteShardsError(this.#backend.location, problem);
       const report = await this.#apply(
         staged.map((f) => f.set).filter((set) => set.part.granules.length > 0),
         [],
       );
-      await this.#backend.removeStaged(staged);
+      // Empty sets first: while a published set is left, a rerun after a kill here knows its run was committed.
+      const empty = staged.filter((f) => f.set.part.granules.length === 0);
+      await this.#backend.removeStaged(empty);
+      await this.#backend.removeStaged(staged.filter((f) => !empty.includes(f)));
       return problem ? { ...report, incomplete: problem.message } : report;
     } finally {
       await this.#backend.release();
@@ -407,82 +416,94 @@ export class Store {
   }
 
   /**
+   * The whole of one file of the store (path relative to it), read from the store itself: the local
+   * folder, or the object on S3.
+   * @throws an error whose `code` is `ENOENT` (local) or `NoSuchKey` (S3) when the file is missing.
+   */
+  readPart(file: string): Promise<Uint8Array> {
+    return this.#backend.readFile(file);
+  }
+
+  /** How messages name a file of the store (path relative to it): its path, or its `s3://` URL. */
+  locate(file: string): string {
+    return this.#backend.locate(file);
+  }
+
+  /**
    * Rebuilds what {@link verifyStore} finds broken: a part set whose only broken files are
    * `chunk_cells` is rewritten with its cells rebuilt from the chunks' `h3_cells`; any other broken
    * part set is dropped, and its granules leave the manifest, so the next `index` of them indexes
-   * them again. Broken parts are retired like any replaced part. Local stores only.
-   * @throws StoreError for a store on S3.
+   * them again. Broken parts are retired like any replaced part. Published like any commit: holding
+   * the lock (local), or by conditional writes, verified and rebuilt again after a lost race (S3).
    */
   async repair(): Promise<RepairReport> {
-    if (this.#backend.optimistic) {
-      throw new StoreError(
-        this.dir,
-        `${this.dir}: repair works on a local store; copy the store to a folder first`,
-      );
+    let report: RepairReport = { problems: [], rebuilt: 0, dropped: [] };
+    try {
+      this.#manifest = await this.#transact(async (disk, written) => {
+        const found = await verifyStore(this, disk);
+        const { next, rebuilt, dropped } = await this.#rebuild(disk, found.problems, written);
+        report = { problems: found.problems, rebuilt, dropped: dropped.sort() };
+        return next;
+      });
+      return report;
+    } finally {
+      await this.#backend.release();
     }
-    return this.#lock(async () => {
-      const disk = await Store.open(this.dir, this.#opts);
-      const report = await verifyStore(disk);
-      const brokenParts = new Map<string, Set<StoreTable>>();
-      for (const p of report.problems) {
-        if (p.part === undefined) continue;
-        const tables = brokenParts.get(p.part) ?? new Set<StoreTable>();
-        tables.add(p.table!);
-        brokenParts.set(p.part, tables);
-      }
-      const next: Manifest = structuredClone(disk.manifest as Manifest);
-      const written: WrittenPartSet[] = [];
-      const dropped: string[] = [];
-      let rebuilt = 0;
-      const retiring: PartSet[] = [];
-      try {
-        for (const [id, tables] of brokenParts) {
-          const i = next.parts.findIndex((p) => p.id === id);
-          const part = next.parts[i]!;
-          retiring.push(part);
-          if (tables.size === 1 && tables.has("chunk_cells")) {
-            const rows = await readPartSet(
-              this.dir,
-              { ...part, files: { ...part.files, chunk_cells: [] } },
-              () => true,
-            );
-            rows.chunkCells = rows.chunks.flatMap((c) =>
-              c.h3_cells.map((h3_cell) => ({ h3_cell, chunk_id: c.chunk_id })),
-            );
-            const fresh = await writePartSet(this.dir, rows);
-            written.push(fresh);
-            next.parts[i] = fresh;
-            for (const g of fresh.granules) if (next.granules[g]) next.granules[g]!.part = fresh.id;
-            rebuilt++;
-          } else {
-            next.parts.splice(i, 1);
-            for (const g of part.granules) {
-              if (next.granules[g]?.part === id) {
-                delete next.granules[g];
-                dropped.push(g);
-              }
-            }
+  }
+
+  /**
+   * The manifest {@link Store.repair} publishes for `disk` and the problems found in it (undefined
+   * when nothing is broken), with the part sets it rewrites pushed onto `written`.
+   */
+  async #rebuild(disk: Manifest, problems: readonly StoreProblem[], written: WrittenPartSet[]) {
+    const brokenParts = new Map<string, Set<StoreTable>>();
+    for (const p of problems) {
+      if (p.part === undefined) continue;
+      const tables = brokenParts.get(p.part) ?? new Set<StoreTable>();
+      tables.add(p.table!);
+      brokenParts.set(p.part, tables);
+    }
+    const next: Manifest = structuredClone(disk);
+    const dropped: string[] = [];
+    let rebuilt = 0;
+    const retiring: PartSet[] = [];
+    for (const [id, tables] of brokenParts) {
+      const i = next.parts.findIndex((p) => p.id === id);
+      const part = next.parts[i]!;
+      retiring.push(part);
+      if (tables.size === 1 && tables.has("chunk_cells")) {
+        const intact = { ...part, files: { ...part.files, chunk_cells: [] } };
+        await this.#backend.fetch([intact]);
+        const rows = await readPartSet(this.#backend.dir, intact, () => true);
+        rows.chunkCells = rows.chunks.flatMap((c) =>
+          c.h3_cells.map((h3_cell) => ({ h3_cell, chunk_id: c.chunk_id })),
+        );
+        const fresh = await writePartSet(this.#backend.dir, rows);
+        written.push(fresh);
+        next.parts[i] = fresh;
+        for (const g of fresh.granules) if (next.granules[g]) next.granules[g]!.part = fresh.id;
+        rebuilt++;
+      } else {
+        next.parts.splice(i, 1);
+        for (const g of part.granules) {
+          if (next.granules[g]?.part === id) {
+            delete next.granules[g];
+            dropped.push(g);
           }
         }
-        for (const p of report.problems) {
-          // A manifest granule without a row in an intact part: drop it too, to be indexed again.
-          const m = /^granule (\S+) has no row/.exec(p.problem);
-          if (m && next.granules[m[1]!]) {
-            delete next.granules[m[1]!];
-            dropped.push(m[1]!);
-          }
-        }
-        if (brokenParts.size > 0 || dropped.length > 0) {
-          next.retired = [...(next.retired ?? []), ...retiring.map((p) => retire(p))];
-          await this.#swap(next, written, { manifest: disk.manifest as Manifest });
-          this.#manifest = next;
-        }
-      } catch (err) {
-        await this.#discard(written);
-        throw err;
       }
-      return { problems: report.problems, rebuilt, dropped: dropped.sort() };
-    });
+    }
+    for (const p of problems) {
+      // A manifest granule without a row in an intact part: drop it too, to be indexed again.
+      const m = /^granule (\S+) has no row/.exec(p.problem);
+      if (m && next.granules[m[1]!]) {
+        delete next.granules[m[1]!];
+        dropped.push(m[1]!);
+      }
+    }
+    if (brokenParts.size === 0 && dropped.length === 0) return { next: undefined, rebuilt, dropped };
+    next.retired = [...(next.retired ?? []), ...retiring.map((p) => retire(p))];
+    return { next, rebuilt, dropped };
   }
 
   #grace(): number {
@@ -565,18 +586,25 @@ export class Store {
   async #apply(staged: StagedPartSet[], replace: string[]): Promise<CommitReport> {
     if (staged.length === 0 && replace.length === 0) return { granules: [], parts: 0 };
     let expired: RetiredPart[] = [];
+    let applied = staged;
     const next = await this.#transact(
       async (base, written) => {
+        // A set some commit published already (a rerun after a kill, or a concurrent commit of the
+        // same staged sets) is not applied again: its parts may have been compacted and retired since.
+        const seen = new Set([...base.parts.map((p) => p.id), ...(base.retired ?? []).map((r) => r.id)]);
+        const fresh = staged.filter((s) => !seen.has(s.part.id));
+        applied = fresh;
+        if (fresh.length === 0 && replace.length === 0) return undefined;
         const obsolete: PartSet[] = [];
         let current = base;
-        for (const [i, s] of staged.entries()) {
+        for (const [i, s] of fresh.entries()) {
           const dropped = new Set([...s.part.granules, ...(i === 0 ? replace : [])]);
           current = await this.#rebase(current, dropped, obsolete, written);
           current.parts.push(s.part);
           for (const [id, f] of Object.entries(s.fingerprints))
             current.granules[id] = { ...f, part: s.part.id };
         }
-        if (staged.length === 0) current = await this.#rebase(current, new Set(replace), obsolete, written);
+        if (fresh.length === 0) current = await this.#rebase(current, new Set(replace), obsolete, written);
         const live = new Set(current.parts.map((p) => p.id));
         const retiring = obsolete.filter((p) => !live.has(p.id)).map((p) => retire(p));
         const split = expire([...(current.retired ?? []), ...retiring], this.#grace());
@@ -595,7 +623,7 @@ export class Store {
     );
     this.#manifest = next;
     await this.#removeFiles(expired.flatMap((r) => r.files));
-    return { granules: staged.flatMap((s) => s.part.granules), parts: staged.length };
+    return { granules: applied.flatMap((s) => s.part.granules), parts: applied.length };
   }
 
   /** A copy of `m` without the rows of `dropped`: parts holding them are rewritten without them. */
@@ -652,6 +680,22 @@ export function rowCountError(dir: string, path: string, rows: number, want: num
     `${path}: part file holds ${rows} rows but the manifest records ${want}: it was replaced by another file; ` +
       `run geochunks verify --store ${dir}`,
   );
+}
+
+/** The runs (count and input list) of staged shard sets that `published` lists or has retired. */
+function publishedRuns(staged: readonly NamedStagedSet[], published: Manifest | undefined): Set<string> {
+  const seen = new Set([
+    ...(published?.parts ?? []).map((p) => p.id),
+    ...(published?.retired ?? []).map((r) => r.id),
+  ]);
+  return new Set(
+    staged.flatMap(({ set }) => (set.shard && seen.has(set.part.id) ? [shardRun(set.shard)] : [])),
+  );
+}
+
+/** What identifies a run of shards: their count and the digest of their input list. */
+function shardRun(shard: ShardStamp): string {
+  return `${shard.count}/${shard.inputs_sha256}`;
 }
 
 /** A part set as retired now. */

@@ -4,10 +4,8 @@
  * every chunk row against the granules it belongs to.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { Table } from "apache-arrow";
-import { type PartSet, STORE_TABLES, type StoreTable } from "./manifest.js";
+import { type Manifest, type PartSet, STORE_TABLES, type StoreTable } from "./manifest.js";
 import { parquetToTable, tableToParquet } from "./parquet.js";
 import { arraysTable, chunkCellsTable, chunksTable, granulesTable } from "./schema.js";
 import { firstLine, type Store } from "./store.js";
@@ -57,11 +55,11 @@ async function checkPartFile(
   rel: string,
   problems: StoreProblem[],
 ): Promise<Table | undefined> {
-  const file = join(store.dir, rel);
+  const file = store.locate(rel);
   const say = (problem: string) => problems.push({ file, problem, part: part.id, table });
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    bytes = await store.readPart(rel);
   } catch (err) {
     say(`missing or unreadable part file (${(err as NodeJS.ErrnoException).code ?? firstLine(err)})`);
     return undefined;
@@ -102,13 +100,16 @@ const ids = (t: Table | undefined): string[] => {
 };
 
 /**
- * Checks every part file of the store's manifest: present, size, SHA-256 and rows as recorded,
- * readable Parquet with its table's schema; that every row's granule belongs to its part set and
- * to the manifest; and that every granule of the manifest has its row. Reads every file whole.
+ * Checks every part file of the store's manifest (or of `manifest`, a version of it): present, size,
+ * SHA-256 and rows as recorded, readable Parquet with its table's schema; that every row's granule
+ * belongs to its part set and to the manifest; and that every granule of the manifest has its row.
+ * Reads every file whole, from the store itself (a local folder or S3).
  */
-export async function verifyStore(store: Store): Promise<VerifyReport> {
+export async function verifyStore(
+  store: Store,
+  manifest: Readonly<Manifest> = store.manifest,
+): Promise<VerifyReport> {
   const problems: StoreProblem[] = [];
-  const manifest = store.manifest;
   let files = 0;
   const seen = new Set<string>();
   for (const part of manifest.parts) {
@@ -123,7 +124,7 @@ export async function verifyStore(store: Store): Promise<VerifyReport> {
         ];
         if (stray.length > 0) {
           problems.push({
-            file: join(store.dir, rel),
+            file: store.locate(rel),
             problem: `holds rows of granules that are not this part set's: ${stray.slice(0, 3).join(", ")}${stray.length > 3 ? ", ..." : ""}`,
             part: part.id,
             table,
@@ -136,7 +137,7 @@ export async function verifyStore(store: Store): Promise<VerifyReport> {
   for (const [id, g] of Object.entries(manifest.granules)) {
     if (!seen.has(id) && !problems.some((p) => p.part === g.part && p.table === "granules")) {
       problems.push({
-        file: join(store.dir, "manifest.json"),
+        file: store.locate("manifest.json"),
         problem: `granule ${id} has no row in part set ${g.part}`,
       });
     }

@@ -3,7 +3,16 @@
  * test server's front: AbortMultipartUpload and the pending-upload listing are added there, s3rver
  * has neither). Large outputs go up in parts; a failure leaves no object and no pending upload.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +20,7 @@ import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/genera
 import { uploadFile } from "../../src/export/s3-output.js";
 import { index, openStore, type SourceError, writeGeoParquet } from "../../src/index.js";
 import { S3Objects } from "../../src/source/s3-write.js";
-import { type CliRun, runCli } from "../support/cli.js";
+import { BIN, type CliRun, ROOT, runCli } from "../support/cli.js";
 import { boxPolygon, readResultRows } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
 
@@ -122,4 +131,61 @@ describe("query outputs on S3", () => {
     expect(await server.pendingUploads("results")).toEqual([]);
     copyFileSync(join(dir, "original.h5"), granule);
   });
+
+  it("SIGINT or SIGTERM during a multipart upload: the query exits at once, leaving no object, no pending upload, no temporary", async () => {
+    mkdirSync(join(dir, "g2"));
+    const granule = await writeSyntheticAtl06(join(dir, "g2"), demoGranuleSet()[0]!);
+    const store = join(dir, "store-big");
+    await index([granule], { store });
+    for (const [signal, code, part] of [
+      ["SIGINT", 130, "1"],
+      ["SIGTERM", 143, "2"],
+    ] as const) {
+      const url = `s3://results/big/${signal}.csv`;
+      const tmp = mkdtempSync(join(dir, "tmp-"));
+      // Every row of the granule as CSV (over 10 MiB) in parts of 5 MiB.
+      const child = spawn(
+        process.execPath,
+        [BIN, "query", "--store", store, "--polygon", "-50,55,-40,70", "--out", url],
+        {
+          cwd: ROOT,
+          env: {
+            PATH: process.env.PATH,
+            HOME: dir,
+            TMPDIR: tmp,
+            GEOCHUNKS_S3_PART_MIB: "5",
+            AWS_ACCESS_KEY_ID: KEY.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: KEY.secretAccessKey,
+            AWS_ENDPOINT_URL: server.endpoint,
+          },
+        },
+      );
+      let stderr = "";
+      child.stderr.on("data", (d) => {
+        stderr += d;
+      });
+      const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+      let interrupted = false;
+      // The part is held until the process has exited: an interrupted upload does not wait for it.
+      server.onWrite(async (req) => {
+        if (req.phase !== "before" || req.params.get("partNumber") !== part || interrupted) return undefined;
+        interrupted = true;
+        child.kill(signal);
+        await closed;
+        return "drop";
+      });
+      try {
+        expect([await closed, interrupted], stderr).toEqual([code, true]);
+      } finally {
+        server.onWrite(undefined);
+      }
+      expect(await s3.get(url)).toBeUndefined();
+      expect(await server.pendingUploads("results")).toEqual([]);
+      expect(readdirSync(tmp)).toEqual([]);
+      // The multipart upload was begun and aborted, as S3's ListMultipartUploads would show.
+      const uploads = server.seen.filter((r) => r.path === `/results/big/${signal}.csv`).map((r) => r.method);
+      expect(uploads).toContain("DELETE");
+    }
+    expect(await s3.list("s3://results/big/")).toEqual([]);
+  }, 120_000);
 });

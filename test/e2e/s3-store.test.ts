@@ -265,6 +265,60 @@ describe("stores on S3: index, commit, compact with conditional writes", () => {
     await expectGranules(prefix, files);
   });
 
+  it("verify names a part replaced on S3 and compact --repair rebuilds it with conditional writes", async () => {
+    const prefix = "s3://stores/verify/idx";
+    await index([files[0]!], { store: prefix, source: source() });
+    await index([files[1]!], { store: prefix, source: source() });
+    const clean = await cli(["verify", "--store", prefix]);
+    expect([clean.code, clean.stderr]).toEqual([0, ""]);
+    expect(clean.stdout).toBe(`verified ${prefix}: 8 part files, 2 granules, 0 problems\n`);
+
+    const manifest = JSON.parse((await objects(prefix)).get("manifest.json")!);
+    const [first, second] = manifest.parts as { files: Record<string, string[]>; granules: string[] }[];
+    // The first set's chunk_cells part overwritten by the second's (valid Parquet, other rows, other
+    // size); the second set's chunks part overwritten by garbage of the same size.
+    const cells = first!.files.chunk_cells[0]!;
+    const chunks = second!.files.chunks[0]!;
+    const body = await objects(prefix);
+    await server.put(
+      "stores",
+      `verify/idx/${cells}`,
+      Buffer.from(body.get(second!.files.chunk_cells[0]!)!, "latin1"),
+    );
+    await server.put("stores", `verify/idx/${chunks}`, new Uint8Array(body.get(chunks)!.length).fill(7));
+    const broken = await cli(["verify", "--store", prefix]);
+    expect(broken.code).toBe(1);
+    const lines = broken.stderr.trim().split("\n");
+    expect(lines.some((l) => l.startsWith(`${prefix}/${cells}: `))).toBe(true);
+    expect(lines.some((l) => l.startsWith(`${prefix}/${chunks}: SHA-256 `))).toBe(true);
+    expect(lines.every((l) => l.startsWith(`${prefix}/`))).toBe(true);
+    expect(broken.stdout).toMatch(
+      new RegExp(
+        `^verified ${prefix}: 8 part files, 2 granules, ${lines.length} problems; geochunks compact --store ${prefix} --repair rebuilds what it can\n$`,
+      ),
+    );
+
+    // Repair: the cells rebuilt from the first set's chunks, the second set's granule dropped; published
+    // as a new manifest version (If-None-Match: *) and pointer (If-Match).
+    const repaired = await cli(["compact", "--store", prefix, "--repair"]);
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout).toContain(
+      `repaired ${prefix}: ${lines.length} problems, 1 part sets rebuilt, 1 granules dropped (index them again: ${idOf(files[1]!)})`,
+    );
+    const after = await objects(prefix);
+    const generation = JSON.parse(after.get("manifest.json")!).generation;
+    expect(after.get("manifest.json")).toBe(
+      after.get(`manifests/${String(generation).padStart(10, "0")}.json`),
+    );
+    const conditional = server.seen.filter(
+      (r) => r.method === "PUT" && r.path === "/stores/verify/idx/manifest.json" && r.headers["if-match"],
+    );
+    expect(conditional.length).toBeGreaterThanOrEqual(2);
+    expect((await cli(["verify", "--store", prefix])).code).toBe(0);
+    await index([files[1]!], { store: prefix, source: source() });
+    await expectStore(prefix, files.slice(0, 2));
+  });
+
   it("a bucket that does not exist fails naming the s3:// URL (the command line's exit 2)", async () => {
     const err = (await index([files[0]!], { store: "s3://no-such-bucket/idx", source: source() }).catch(
       (e: unknown) => e,

@@ -5,18 +5,20 @@
  * (`--dependency=afterok`) commits: the scripts of docs/deploy, submitted as users would. The store
  * equals a single-process index of the same inputs.
  *
- * The store is a local folder; `STORES` is where an object-storage variant joins (its location, and
- * how the test lists and reads the store's files).
+ * Both stores of the capability, with one cluster start: a local folder and an S3 prefix on s3rver
+ * (with the test server's front adding S3's conditional writes, which s3rver lacks).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
-import { index, openStore, writeGeoParquet } from "../../src/index.js";
+import { type GeochunksStore, index, openStore, writeGeoParquet } from "../../src/index.js";
+import { S3Objects } from "../../src/source/s3-write.js";
 import type { Manifest, StagedPartSet } from "../../src/store/manifest.js";
 import { BIN, ROOT } from "../support/cli.js";
 import { readResultRows } from "../support/results.js";
+import { type S3TestServer, startS3Server, type TestKey } from "../support/s3-server.js";
 import { type SlurmCluster, slurmUnavailable, startSlurm } from "../support/slurm.js";
 
 const GREENLAND = JSON.parse(readFileSync(join(ROOT, "examples/greenland.geojson"), "utf8")).geometry;
@@ -28,27 +30,67 @@ const TABLES = {
 };
 
 /**
- * A store the shards write into: its `--store` value, and how the test lists and reads its files
- * (an object-storage variant lists and gets keys under its prefix).
+ * A store the shards write into: its `--store` value, the environment its writers need, and how the
+ * test lists, reads and opens it.
  */
 interface StoreUnderTest {
   name: string;
+  /** Short name for the test's folders. */
+  key: string;
   location(dir: string): string;
+  /** Variables the tasks need (credentials and endpoint of an object store). */
+  env(): Record<string, string>;
   /** Paths of every file of the store, relative to it, sorted. */
   files(store: string): Promise<string[]>;
   /** A file of the store as text. */
   read(store: string, path: string): Promise<string>;
+  /** The store opened for queries and SQL. */
+  open(store: string): Promise<GeochunksStore>;
+  /** Files besides the part files that a published store holds. */
+  published: string[];
+  /**
+   * Whether the commit removes part files of a retried task's first attempt: in a folder, at once
+   * (their process is gone); on S3, `compact` does once they are older than the grace period (S3
+   * cannot tell whether a writer on another machine lives).
+   */
+  commitRemovesOrphans: boolean;
 }
+
+const S3_KEY: TestKey = { accessKeyId: "AKIASLURMTEST", secretAccessKey: "slurm-test-secret-0123456789" };
+let s3server: S3TestServer | undefined;
+const s3 = () => new S3Objects({ endpoint: s3server!.endpoint, credentials: S3_KEY });
+
 const STORES: StoreUnderTest[] = [
   {
     name: "a local folder",
+    key: "local",
     location: (dir) => join(dir, "store"),
+    env: () => ({}),
     files: async (store) =>
       readdirSync(store, { recursive: true, withFileTypes: true })
         .filter((e) => e.isFile())
         .map((e) => relative(store, join(e.parentPath, e.name)))
         .sort(),
     read: async (store, path) => readFileSync(join(store, path), "utf8"),
+    open: (store) => openStore(store),
+    published: ["manifest.json"],
+    commitRemovesOrphans: true,
+  },
+  {
+    name: "an S3 prefix (s3rver)",
+    key: "s3",
+    location: () => "s3://slurm/store",
+    env: () => ({
+      AWS_ACCESS_KEY_ID: S3_KEY.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3_KEY.secretAccessKey,
+      AWS_ENDPOINT_URL: s3server!.endpoint,
+    }),
+    files: async (store) => (await s3().list(`${store}/`)).map((o) => o.url.slice(store.length + 1)).sort(),
+    read: async (store, path) => new TextDecoder().decode((await s3().get(`${store}/${path}`))!.body),
+    open: (store) =>
+      openStore(store, { source: { s3: { endpoint: s3server!.endpoint, credentials: S3_KEY } } }),
+    published: ["manifest.json", "manifests/0000000001.json"],
+    commitRemovesOrphans: false,
   },
 ];
 
@@ -56,8 +98,7 @@ const STORES: StoreUnderTest[] = [
 const sh = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
 
 /** Every row of every table of the store, in a fixed order. */
-async function tableRows(store: string): Promise<Record<string, unknown[]>> {
-  const s = await openStore(store);
+async function tableRows(s: GeochunksStore): Promise<Record<string, unknown[]>> {
   const out: Record<string, unknown[]> = {};
   for (const [table, order] of Object.entries(TABLES))
     out[table] = (await s.sql(`SELECT * FROM ${table} ORDER BY ${order}`)).rows;
@@ -65,8 +106,8 @@ async function tableRows(store: string): Promise<Record<string, unknown[]>> {
 }
 
 /** The Greenland polygon's result rows from the store, read back by DuckDB. */
-async function greenlandRows(store: string, out: string) {
-  const result = (await openStore(store)).query({ aoi: GREENLAND });
+async function greenlandRows(s: GeochunksStore, out: string) {
+  const result = s.query({ aoi: GREENLAND });
   await writeGeoParquet(result, out, { bbox: result.aoi.bbox });
   return readResultRows(out);
 }
@@ -97,6 +138,7 @@ describe.skipIf(unavailable !== undefined)(
         writeFileSync(list, `${files.join("\n")}\n`);
         reference = join(dir, "reference");
         await index(files, { store: reference });
+        s3server = await startS3Server({ buckets: ["slurm"], privateBuckets: ["slurm"], keys: [S3_KEY] });
       } finally {
         // The daemons start meanwhile; stopped in afterAll whatever happened here.
         slurm = await cluster;
@@ -104,6 +146,7 @@ describe.skipIf(unavailable !== undefined)(
     }, 120_000);
 
     afterAll(async () => {
+      await s3server?.close();
       await slurm?.stop();
       rmSync(dir, { recursive: true, force: true });
     });
@@ -111,12 +154,14 @@ describe.skipIf(unavailable !== undefined)(
     for (const target of STORES) {
       it(`into ${target.name}: the store equals a single-process index; a retried task adds nothing twice`, async () => {
         const cluster = slurm!;
-        const store = target.location(dir);
-        const logs = join(dir, "logs");
+        const work = join(dir, target.key);
+        mkdirSync(work);
+        const store = target.location(work);
+        const logs = join(work, "logs");
         mkdirSync(logs);
         // The scripts of docs/deploy, as users submit them, with `geochunks` on the PATH running
         // the compiled command (as runCli does); each task's shard comes from SLURM's variables.
-        const bin = join(dir, "bin");
+        const bin = join(work, "bin");
         mkdirSync(bin);
         writeFileSync(join(bin, "geochunks"), `#!/bin/sh\nexec ${sh(process.execPath)} ${sh(BIN)} "$@"\n`, {
           mode: 0o755,
@@ -129,7 +174,7 @@ describe.skipIf(unavailable !== undefined)(
           // The scripts ask for 2 CPUs and 4 GB a task; this node has four 1-CPU slots and no memory limit.
           "--cpus-per-task=1",
           "--mem=0",
-          `--export=ALL,PATH=${bin}:${process.env.PATH},LIST=${list},STORE=${store}`,
+          `--export=${["ALL", `PATH=${bin}:${process.env.PATH}`, `LIST=${list}`, `STORE=${store}`, ...Object.entries(target.env()).map(([k, v]) => `${k}=${v}`)].join(",")}`,
         ];
 
         const array = await cluster.sbatch([
@@ -152,7 +197,7 @@ describe.skipIf(unavailable !== undefined)(
         const sets = await shardSets();
         expect(sets.map((s) => s.part.granules.length)).toEqual([2, 2, 1, 1]);
         expect(new Set(sets.map((s) => s.shard!.inputs_sha256)).size).toBe(1);
-        const firstAttempt = sets[1]!.part.id;
+        const firstAttempt = sets[1]!.part;
 
         // The retry: SLURM runs task 1 again, with the same SLURM_ARRAY_TASK_ID, _MIN and _COUNT.
         await cluster.command("scontrol", ["requeue", `${array}_1`]);
@@ -175,19 +220,22 @@ describe.skipIf(unavailable !== undefined)(
         );
 
         // Same granules, same rows in every table, same query result as one process indexing all inputs.
-        expect(await tableRows(store)).toEqual(await tableRows(reference));
-        const rows = await greenlandRows(store, join(dir, "sharded.parquet"));
+        const sharded = await target.open(store);
+        const single = await openStore(reference);
+        expect(await tableRows(sharded)).toEqual(await tableRows(single));
+        const rows = await greenlandRows(sharded, join(work, "sharded.parquet"));
         expect(rows.length).toBeGreaterThan(1000);
-        expect(rows).toEqual(await greenlandRows(reference, join(dir, "single.parquet")));
+        expect(rows).toEqual(await greenlandRows(single, join(work, "single.parquet")));
 
-        // The first attempt of task 1 is not published, and its part files (its process is gone)
-        // were removed by the commit: every part file on disk is one the manifest lists.
+        // The first attempt of task 1 is not published. Its part files are removed by the commit in a
+        // folder (its process is gone); on S3 they are left for compact's grace period.
         const manifest = JSON.parse(await target.read(store, "manifest.json")) as Manifest;
-        expect(manifest.parts.map((p) => p.id)).not.toContain(firstAttempt);
-        const listed = manifest.parts.flatMap((p) => Object.values(p.files).flat()).sort();
+        expect(manifest.parts.map((p) => p.id)).not.toContain(firstAttempt.id);
+        const listed = manifest.parts.flatMap((p) => Object.values(p.files).flat());
+        const orphans = target.commitRemovesOrphans ? [] : Object.values(firstAttempt.files).flat();
         const files = await target.files(store);
-        expect(files.filter((f) => f.endsWith(".parquet"))).toEqual(listed);
-        expect(files.filter((f) => !f.endsWith(".parquet"))).toEqual(["manifest.json"]);
+        expect(files.filter((f) => f.endsWith(".parquet"))).toEqual([...listed, ...orphans].sort());
+        expect(files.filter((f) => !f.endsWith(".parquet"))).toEqual(target.published);
       }, 120_000);
     }
   },

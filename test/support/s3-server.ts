@@ -28,6 +28,14 @@ export interface S3TestServer {
   seen: { method: string; path: string; headers: IncomingMessage["headers"] }[];
   /** Answers the next `count` GET/HEAD requests with 503 SlowDown. */
   slowDown(count: number): void;
+  /**
+   * Calls `hook` on every write request (PUT, POST, DELETE), once when it arrives (`before`, nothing of
+   * it done yet) and once when the server has handled it (`after`: the write landed or was refused,
+   * the answer is not sent yet) and waits for the promise it returns: a test kills the writer at
+   * that moment, or holds the request to make an upload slow. A request whose writer is gone when the
+   * hook returns `before` it (or for which it resolves to "drop") is not handled. Undefined removes the hook.
+   */
+  onWrite(hook: WriteHook | undefined): void;
   /** What the conditional-write front refused so far (a live object). */
   conditional: ConditionalStats;
   /** Keys of `bucket` that have multipart uploads started and neither completed nor aborted. */
@@ -36,6 +44,21 @@ export interface S3TestServer {
   put(bucket: string, key: string, body: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A write request as {@link S3TestServer.onWrite} sees it. */
+export interface WriteRequest {
+  method: string;
+  /** Path-style `/bucket/key`, decoded. */
+  path: string;
+  /** The query string's parameters (`uploadId`, `partNumber`, `uploads`). */
+  params: URLSearchParams;
+  /** Number of the request among the write requests the server saw (from 1), the same in both phases. */
+  seq: number;
+  phase: "before" | "after";
+}
+
+/** See {@link S3TestServer.onWrite}. */
+export type WriteHook = (req: WriteRequest) => unknown;
 
 interface Koa {
   store: {
@@ -85,6 +108,8 @@ export async function startS3Server(opts: {
   });
   const seen: S3TestServer["seen"] = [];
   let slowDowns = 0;
+  let writeHook: WriteHook | undefined;
+  let writes = 0;
   const keys = new Map(opts.keys.map((k) => [k.accessKeyId, k]));
   const privateBuckets = new Set(opts.privateBuckets ?? []);
   server.middleware.unshift(async (ctx, next) => {
@@ -98,7 +123,22 @@ export async function startS3Server(opts: {
       const denied = checkAuth(ctx.req, keys, privateBuckets.has(path.split("/")[1] ?? ""));
       if (denied) return s3Error(ctx, 403, denied);
     }
+    const hook = writeHook;
+    if (!hook || !["PUT", "POST", "DELETE"].includes(ctx.method)) return next();
+    const url = new URL(ctx.req.url ?? "/", "http://s3.invalid");
+    writes += 1;
+    const req = {
+      method: ctx.method,
+      path: decodeURIComponent(url.pathname),
+      params: url.searchParams,
+      seq: writes,
+    };
+    // A writer killed before its request was handled: nothing of it lands (s3rver would wait for the
+    // rest of a body that never comes).
+    if ((await hook({ ...req, phase: "before" })) === "drop" || ctx.res.closed)
+      return s3Error(ctx, 499, "ClientGone");
     await next();
+    await hook({ ...req, phase: "after" });
   });
   const front = conditionalWrites(async (bucket, key) =>
     key === "" ? undefined : (await server.store.getMetadata(bucket, key).catch(() => undefined))?.etag,
@@ -110,13 +150,16 @@ export async function startS3Server(opts: {
     atomicObjects(),
     front.handler as Koa["middleware"][number],
     async (ctx, next) => {
-      // s3rver has no AbortMultipartUpload: remove the upload's folder as S3 frees its parts.
+      // s3rver has no AbortMultipartUpload: remove the upload's folder as S3 frees its parts. A part
+      // arriving for an upload that is gone (aborted meanwhile) gets S3's 404 NoSuchUpload, where
+      // s3rver would make the folder again.
       const url = new URL(ctx.req.url ?? "/", "http://s3.invalid");
       const uploadId = url.searchParams.get("uploadId");
-      if (ctx.method !== "DELETE" || uploadId === null) return next();
+      if ((ctx.method !== "DELETE" && ctx.method !== "PUT") || uploadId === null) return next();
       const bucket = url.pathname.split("/")[1] ?? "";
       const folder = join(server.store.getResourcePath(bucket, undefined, "uploads"), uploadId);
       if (!/^[0-9a-f]+$/.test(uploadId) || !existsSync(folder)) return s3Error(ctx, 404, "NoSuchUpload");
+      if (ctx.method === "PUT") return next();
       rmSync(folder, { recursive: true, force: true });
       ctx.status = 204;
     },
@@ -167,6 +210,9 @@ export async function startS3Server(opts: {
     slowDown(count) {
       slowDowns = count;
     },
+    onWrite(hook) {
+      writeHook = hook;
+    },
     async put(bucket, key, body) {
       const res = await fetch(`${endpoint}/${bucket}/${key}`, { method: "PUT", body: Buffer.from(body) });
       if (!res.ok) throw new Error(`PUT ${bucket}/${key}: ${res.status} ${await res.text()}`);
@@ -194,11 +240,20 @@ function atomicObjects(): Koa["middleware"][number] {
     const mine = before.then(() => new Promise<void>((r) => (release = r)));
     queues.set(path, mine);
     await before;
-    ctx.res.once("close", () => {
+    let released = false;
+    const done = () => {
+      if (released) return;
+      released = true;
       release();
       if (queues.get(path) === mine) queues.delete(path);
-    });
-    await next();
+    };
+    ctx.res.once("close", done);
+    try {
+      await next();
+    } finally {
+      // A client killed mid-request may have closed the response before the listener was added.
+      if (ctx.res.closed || ctx.res.destroyed) done();
+    }
   };
 }
 

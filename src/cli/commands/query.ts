@@ -308,11 +308,28 @@ async function writeQuery(
   };
   const { isS3Output, writeToS3 } = await import("../../export/s3-output.js");
   const rows = isS3Output(outPath)
-    ? await writeToS3(outPath, writeAndPlot, { s3: sourceOptionsFrom(sourceFlagsOf(values)).s3 })
+    ? await writeToS3(outPath, writeAndPlot, {
+        s3: sourceOptionsFrom(sourceFlagsOf(values)).s3,
+        partBytes: partBytesFromEnvironment(process.env),
+      })
     : await writeAndPlot(outPath);
   for (const warning of result.stats.warnings ?? []) io.err(`warning: ${warning}`);
   if (values.stats) say(JSON.stringify(result.stats));
   else if (outPath !== STDOUT) say(`wrote ${rows} rows to ${outPath}`);
+}
+
+/**
+ * `GEOCHUNKS_S3_PART_MIB`: the part size of `--out s3://` multipart uploads, in MiB (as the AWS CLI's
+ * `multipart_chunksize`); S3 takes 5 to 5120. Unset: the default (8 MiB).
+ * @throws UsageError for another value.
+ */
+export function partBytesFromEnvironment(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.GEOCHUNKS_S3_PART_MIB;
+  if (text === undefined || text === "") return undefined;
+  const mib = Number(text);
+  if (!Number.isInteger(mib) || mib < 5 || mib > 5120)
+    throw new UsageError(`GEOCHUNKS_S3_PART_MIB=${text}: not a part size in MiB from 5 to 5120`);
+  return mib * 1024 * 1024;
 }
 
 /** An async iterable whose first item is already asked for, and a way to stop it when it is never read. */

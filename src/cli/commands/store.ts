@@ -153,12 +153,12 @@ export function verifyCommand(program: Command, io: Io): void {
       "check a store: every part file's size, SHA-256 and row count against the manifest, its schema, and " +
         "that every row's granule is in the manifest; exit 1 when something is wrong",
     );
-  addOptions(command, [STORE]);
-  examples(command, ["geochunks verify --store idx"]);
+  addOptions(command, [STORE, ...SOURCE_OPTIONS]);
+  examples(command, ["geochunks verify --store idx", "geochunks verify --store s3://bucket/idx"]);
   command.action(async (opts: { store: string }) => {
     const { Store } = await import("../../store/store.js");
     const { verifyStore } = await import("../../store/verify.js");
-    const report = await verifyStore(await Store.open(opts.store));
+    const report = await verifyStore(await Store.open(opts.store, { s3: s3Of(opts) }));
     for (const p of report.problems) io.err(`${p.file}: ${p.problem}`);
     io.out(
       `verified ${opts.store}: ${report.files} part files, ${report.granules} granules, ${report.problems.length} problems` +
