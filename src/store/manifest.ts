@@ -44,6 +44,13 @@ export interface PartFileStats {
   rows: number;
   /** SHA-256 of the file's bytes, hex. */
   sha256: string;
+  /**
+   * `chunks` files: bbox of the rows' bboxes, [xmin, ymin, xmax, ymax] degrees, so a selection
+   * skips files away from its AOI without opening them. Absent in files written before it.
+   */
+  bbox?: [number, number, number, number];
+  /** `chunks` files: earliest `time_start` and latest `time_end`, ns since the Unix epoch as decimal strings. */
+  time?: [string, string];
 }
 
 /** What a query must check before trusting a granule's byte offsets. */

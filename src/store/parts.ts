@@ -4,7 +4,7 @@ import { mkdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { NoSpaceError } from "../errors.js";
 import { type Bbox, type BboxArray, EMPTY_BBOX, geoMetadata, unionBbox } from "./geo.js";
-import { hilbertKey } from "./hilbert.js";
+import { HILBERT_BITS, hilbertKey } from "./hilbert.js";
 import { newPartId, type PartFileStats, type PartSet, type StoreTable } from "./manifest.js";
 import { readParquetFile, tableToParquet } from "./parquet.js";
 import { partitionKey } from "./partition.js";
@@ -139,9 +139,86 @@ export function partitionOf(granule: GranuleRow): string {
 }
 
 /**
+ * Level of the Hilbert tiles a large partition's chunk rows are split into files by: 4^3 = 64 tiles
+ * of 45 x 22.5 degrees. Each file's bbox and time range go into the manifest
+ * ({@link chunkFileSummary}), so a selection opens only the files near its AOI; at the archive's
+ * scale (bench/store-scale.ts) an AOI meets 2-4 of the 64 tiles' files of a partition.
+ */
+export const CHUNKS_TILE_LEVEL = 3;
+
+/**
+ * Chunk rows of a partition above which its rows are split into one file per Hilbert tile
+ * ({@link CHUNKS_TILE_LEVEL}); smaller partitions stay one file, as a daily append's are. 32 row
+ * groups: a selection reads a file's footer (about 3 KB a row group) to find its row groups, so a
+ * footer of more groups costs more than opening a few more files.
+ */
+export const CHUNKS_TILE_MIN_ROWS = 16_384;
+
+/** Hilbert tile (0..4^level-1) of a chunk row, by its bbox centre. */
+export function chunkTile(b: Bbox, level = CHUNKS_TILE_LEVEL): number {
+  return Math.floor(centre(b) / 4 ** (HILBERT_BITS - level));
+}
+
+/**
+ * A partition's chunk rows sorted along the Hilbert curve and cut into the files they are written
+ * as: one file (tile undefined) up to {@link CHUNKS_TILE_MIN_ROWS} rows, else one per tile.
+ */
+export function chunkTiles(rows: readonly ChunkRow[]): { tile?: number; rows: ChunkRow[] }[] {
+  const keyed = rows.map((row) => ({ row, key: centre(row.bbox) })).sort((a, b) => a.key - b.key);
+  const sorted = keyed.map((k) => k.row);
+  if (sorted.length <= CHUNKS_TILE_MIN_ROWS) return [{ rows: sorted }];
+  const shift = 4 ** (HILBERT_BITS - CHUNKS_TILE_LEVEL);
+  const out: { tile: number; rows: ChunkRow[] }[] = [];
+  for (const [i, row] of sorted.entries()) {
+    const tile = Math.floor(keyed[i]!.key / shift);
+    if (out.at(-1)?.tile !== tile) out.push({ tile, rows: [] });
+    out.at(-1)!.rows.push(row);
+  }
+  return out;
+}
+
+/**
+ * Path of a `chunks` or `chunk_cells` file of a part set: `TABLE/PARTITION/part-<id>.parquet`, or
+ * `part-<id>-t<tile>.parquet` for one tile of a split partition.
+ */
+export function chunkFileName(
+  table: "chunks" | "chunk_cells",
+  partition: string,
+  id: string,
+  tile?: number,
+): string {
+  return `${table}/${partition}/part-${id}${tile === undefined ? "" : `-t${tile}`}.parquet`;
+}
+
+/** What the manifest records of a `chunks` file's rows: their bbox and time range. */
+export function chunkFileSummary(rows: readonly ChunkRow[]): Pick<PartFileStats, "bbox" | "time"> {
+  if (rows.length === 0) return {};
+  let start = rows[0]!.time_start;
+  let end = rows[0]!.time_end;
+  for (const r of rows) {
+    if (r.time_start < start) start = r.time_start;
+    if (r.time_end > end) end = r.time_end;
+  }
+  const b = rows.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
+  return { bbox: toArray(b), time: [String(start), String(end)] };
+}
+
+/** A `chunks` file's bytes: GeoParquet with its bbox, in row groups of {@link CHUNKS_ROW_GROUP_SIZE}. */
+export function chunksParquet(chunks: readonly ChunkRow[]): Uint8Array {
+  const bbox = chunks.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
+  const geo = geoMetadata({
+    geometryTypes: ["LineString", "MultiLineString"],
+    bbox: toArray(bbox),
+    covering: "bbox",
+  });
+  return tableToParquet(chunksTable([...chunks]), { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE });
+}
+
+/**
  * Writes a batch as a new part set: one `granules` and one `arrays` file, and `chunks` and
  * `chunk_cells` files per product and month partition ({@link partitionOf}), chunks sorted along
- * a Hilbert curve. Each file is written
+ * a Hilbert curve and, in large partitions, split by Hilbert tile ({@link chunkTiles}); each
+ * `chunks` file's bbox and time range are recorded with its stats. Each file is written
  * under a temporary name and renamed; nothing is visible until a manifest lists the set.
  */
 export async function writePartSet(dir: string, batch: StoreBatch): Promise<WrittenPartSet> {
@@ -155,7 +232,7 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Writ
     stats[file] = { bytes: bytes.length, rows, sha256: createHash("sha256").update(bytes).digest("hex") };
   };
   try {
-    await writeTables(dir, batch, id, files, writeAtomic);
+    await writeTables(dir, batch, id, files, writeAtomic, stats);
   } catch (err) {
     // A failed set removes its own files: nothing of it stays in the store.
     const written = STORE_TABLES_LIST.flatMap((t) => files[t]);
@@ -181,6 +258,7 @@ async function writeTables(
   id: string,
   files: Record<StoreTable, string[]>,
   writeAtomic: (dir: string, file: string, bytes: Uint8Array, rows: number) => Promise<void>,
+  stats: Record<string, PartFileStats>,
 ): Promise<void> {
   const partOf = new Map(batch.granules.map((g) => [g.granule_id, partitionOf(g)]));
   const granuleBbox = batch.granules.reduce((acc, g) => unionBbox(acc, g.bbox), EMPTY_BBOX);
@@ -199,31 +277,21 @@ async function writeTables(
   await writeAtomic(dir, files.arrays[0]!, tableToParquet(arraysTable(batch.arrays)), batch.arrays.length);
   const cellsByChunk = groupBy(batch.chunkCells, (c) => c.chunk_id);
   for (const [partition, rows] of groupBy(batch.chunks, (c) => partOf.get(c.granule_id)!)) {
-    const keyed = rows.map((row) => ({ row, key: centre(row.bbox) })).sort((a, b) => a.key - b.key);
-    const chunks = keyed.map((k) => k.row);
-    const bbox = chunks.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
-    const chunkFile = `chunks/${partition}/part-${id}.parquet`;
-    const geo = geoMetadata({
-      geometryTypes: ["LineString", "MultiLineString"],
-      bbox: toArray(bbox),
-      covering: "bbox",
-    });
-    await writeAtomic(
-      dir,
-      chunkFile,
-      tableToParquet(chunksTable(chunks), { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE }),
-      chunks.length,
-    );
-    files.chunks.push(chunkFile);
-    const cells = chunks.flatMap((c) => cellsByChunk.get(c.chunk_id) ?? []);
-    const cellFile = `chunk_cells/${partition}/part-${id}.parquet`;
-    await writeAtomic(
-      dir,
-      cellFile,
-      tableToParquet(chunkCellsTable(cells), { rowGroupSize: CELLS_ROW_GROUP_SIZE }),
-      cells.length,
-    );
-    files.chunk_cells.push(cellFile);
+    for (const { tile, rows: chunks } of chunkTiles(rows)) {
+      const chunkFile = chunkFileName("chunks", partition, id, tile);
+      await writeAtomic(dir, chunkFile, chunksParquet(chunks), chunks.length);
+      stats[chunkFile] = { ...stats[chunkFile]!, ...chunkFileSummary(chunks) };
+      files.chunks.push(chunkFile);
+      const cells = chunks.flatMap((c) => cellsByChunk.get(c.chunk_id) ?? []);
+      const cellFile = chunkFileName("chunk_cells", partition, id, tile);
+      await writeAtomic(
+        dir,
+        cellFile,
+        tableToParquet(chunkCellsTable(cells), { rowGroupSize: CELLS_ROW_GROUP_SIZE }),
+        cells.length,
+      );
+      files.chunk_cells.push(cellFile);
+    }
   }
 }
 
