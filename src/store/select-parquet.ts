@@ -303,7 +303,8 @@ export function fileMayMatch(stats: PartFileStats | undefined, sel: ChunkSelecti
   return true;
 }
 
-const boxesMeet = (a: BboxArray, b: BboxArray) => a[0] <= b[2] && a[2] >= b[0] && a[1] <= b[3] && a[3] >= b[1];
+const boxesMeet = (a: BboxArray, b: BboxArray) =>
+  a[0] <= b[2] && a[2] >= b[0] && a[1] <= b[3] && a[3] >= b[1];
 
 /**
  * The element type (HDF5 dtype) of a dataset at any of `paths` in any granule of the store, or
