@@ -161,12 +161,16 @@ export function chunkTile(b: Bbox, level = CHUNKS_TILE_LEVEL): number {
 
 /**
  * A partition's chunk rows sorted along the Hilbert curve and cut into the files they are written
- * as: one file (tile undefined) up to {@link CHUNKS_TILE_MIN_ROWS} rows, else one per tile.
+ * as: one file (tile undefined) up to `minRows` rows (default {@link CHUNKS_TILE_MIN_ROWS}), else
+ * one per tile.
  */
-export function chunkTiles(rows: readonly ChunkRow[]): { tile?: number; rows: ChunkRow[] }[] {
+export function chunkTiles(
+  rows: readonly ChunkRow[],
+  minRows = CHUNKS_TILE_MIN_ROWS,
+): { tile?: number; rows: ChunkRow[] }[] {
   const keyed = rows.map((row) => ({ row, key: centre(row.bbox) })).sort((a, b) => a.key - b.key);
   const sorted = keyed.map((k) => k.row);
-  if (sorted.length <= CHUNKS_TILE_MIN_ROWS) return [{ rows: sorted }];
+  if (sorted.length <= minRows) return [{ rows: sorted }];
   const shift = 4 ** (HILBERT_BITS - CHUNKS_TILE_LEVEL);
   const out: { tile: number; rows: ChunkRow[] }[] = [];
   for (const [i, row] of sorted.entries()) {
@@ -221,7 +225,11 @@ export function chunksParquet(chunks: readonly ChunkRow[]): Uint8Array {
  * `chunks` file's bbox and time range are recorded with its stats. Each file is written
  * under a temporary name and renamed; nothing is visible until a manifest lists the set.
  */
-export async function writePartSet(dir: string, batch: StoreBatch): Promise<WrittenPartSet> {
+export async function writePartSet(
+  dir: string,
+  batch: StoreBatch,
+  opts: { tileMinRows?: number } = {},
+): Promise<WrittenPartSet> {
   const id = newPartId();
   const files: Record<StoreTable, string[]> = { granules: [], arrays: [], chunks: [], chunk_cells: [] };
   const untrack: (() => void)[] = [];
@@ -232,7 +240,7 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Writ
     stats[file] = { bytes: bytes.length, rows, sha256: createHash("sha256").update(bytes).digest("hex") };
   };
   try {
-    await writeTables(dir, batch, id, files, writeAtomic, stats);
+    await writeTables(dir, batch, { id, files, stats, tileMinRows: opts.tileMinRows }, writeAtomic);
   } catch (err) {
     // A failed set removes its own files: nothing of it stays in the store.
     const written = STORE_TABLES_LIST.flatMap((t) => files[t]);
@@ -255,11 +263,15 @@ const STORE_TABLES_LIST: readonly StoreTable[] = ["granules", "arrays", "chunks"
 async function writeTables(
   dir: string,
   batch: StoreBatch,
-  id: string,
-  files: Record<StoreTable, string[]>,
+  set: {
+    id: string;
+    files: Record<StoreTable, string[]>;
+    stats: Record<string, PartFileStats>;
+    tileMinRows?: number;
+  },
   writeAtomic: (dir: string, file: string, bytes: Uint8Array, rows: number) => Promise<void>,
-  stats: Record<string, PartFileStats>,
 ): Promise<void> {
+  const { id, files, stats } = set;
   const partOf = new Map(batch.granules.map((g) => [g.granule_id, partitionOf(g)]));
   const granuleBbox = batch.granules.reduce((acc, g) => unionBbox(acc, g.bbox), EMPTY_BBOX);
   files.granules.push(`granules/part-${id}.parquet`);
@@ -277,7 +289,7 @@ async function writeTables(
   await writeAtomic(dir, files.arrays[0]!, tableToParquet(arraysTable(batch.arrays)), batch.arrays.length);
   const cellsByChunk = groupBy(batch.chunkCells, (c) => c.chunk_id);
   for (const [partition, rows] of groupBy(batch.chunks, (c) => partOf.get(c.granule_id)!)) {
-    for (const { tile, rows: chunks } of chunkTiles(rows)) {
+    for (const { tile, rows: chunks } of chunkTiles(rows, set.tileMinRows)) {
       const chunkFile = chunkFileName("chunks", partition, id, tile);
       await writeAtomic(dir, chunkFile, chunksParquet(chunks), chunks.length);
       stats[chunkFile] = { ...stats[chunkFile]!, ...chunkFileSummary(chunks) };
