@@ -175,7 +175,9 @@ export function parseManifest(text: string, dir: string): Manifest {
 
 /** The bytes of a manifest as written (local file and S3 object alike). */
 export function manifestText(manifest: Manifest): string {
-  return `${JSON.stringify(manifest, null, 2)}\n`;
+  // One line: a manifest lists every granule, so at the archive's 500 000 it is about 140 MB
+  // compact against 180 MB indented, and JSON.parse takes 30% less (bench/store-scale.ts notes).
+  return `${JSON.stringify(manifest)}\n`;
 }
 
 /**
