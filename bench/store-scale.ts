@@ -55,7 +55,13 @@ import {
 } from "../src/store/parts.js";
 import type { StoreReader } from "../src/store/reader.js";
 import { openRemoteStore } from "../src/store/remote.js";
-import { type ArrayRow, arraysTable, type ChunkRow, type GranuleRow, granulesTable } from "../src/store/schema.js";
+import {
+  type ArrayRow,
+  arraysTable,
+  type ChunkRow,
+  type GranuleRow,
+  granulesTable,
+} from "../src/store/schema.js";
 import { selectChunksParquet } from "../src/store/select-parquet.js";
 import { wkbLineString } from "../src/store/wkb.js";
 import { machineInfo } from "./lib/stats.js";
@@ -426,7 +432,11 @@ const AOIS: [string, string][] = [
 ];
 
 /** Selection figures of the store as it is now, one table row per AOI and place. */
-async function measureStore(cycles: number, buildSeconds: number, buildCpuSeconds: number): Promise<string[]> {
+async function measureStore(
+  cycles: number,
+  buildSeconds: number,
+  buildCpuSeconds: number,
+): Promise<string[]> {
   const bytes = await sizeOf(storeDir);
   const granules = POOL * cycles;
   const manifest = (await openLocalStoreReader(storeDir)).manifest;
@@ -449,7 +459,10 @@ async function measureStore(cycles: number, buildSeconds: number, buildCpuSecond
         async () => {
           server.resetStats();
           const store = await openRemoteStore(server.url.replace(/\/$/, ""));
-          return { reader: store, counters: () => ({ requests: server.stats.requests, bytes: server.stats.bytes }) };
+          return {
+            reader: store,
+            counters: () => ({ requests: server.stats.requests, bytes: server.stats.bytes }),
+          };
         },
         text,
         REPS,
@@ -480,7 +493,9 @@ async function main() {
   const pool: PoolRow[][] = [];
   for (let p = 0; p < POOL; p++) pool.push(poolTrack(p));
   const poolSeconds = (performance.now() - t0) / 1000;
-  console.log(`pool of ${POOL} tracks (${pool.reduce((s, r) => s + r.length, 0)} chunk rows) in ${poolSeconds.toFixed(1)} s`);
+  console.log(
+    `pool of ${POOL} tracks (${pool.reduce((s, r) => s + r.length, 0)} chunk rows) in ${poolSeconds.toFixed(1)} s`,
+  );
   const manifest: Manifest = { ...emptyManifest(H3_RESOLUTION), generation: 0 };
   const sections: string[] = [];
   for (let cycle = 1; cycle <= CYCLES; cycle++) {

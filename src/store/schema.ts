@@ -210,7 +210,12 @@ export function chunksTable(rows: ChunkRow[]): Table {
     time_start: timestamps(pick((r) => r.time_start)),
     time_end: timestamps(pick((r) => r.time_end)),
     bbox: vector(
-      structData(bbox, n, [float((b) => b.xmin), float((b) => b.ymin), float((b) => b.xmax), float((b) => b.ymax)]),
+      structData(bbox, n, [
+        float((b) => b.xmin),
+        float((b) => b.ymin),
+        float((b) => b.xmax),
+        float((b) => b.ymax),
+      ]),
     ),
     geometry: vector(binaryData(pick((r) => r.geometry))),
     footprint_error: vector(float64Data(pick((r) => r.footprint_error))),
