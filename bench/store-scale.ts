@@ -46,22 +46,18 @@ import {
 } from "../src/store/manifest.js";
 import { tableToParquet } from "../src/store/parquet.js";
 import {
+  arraysParquet,
   CELLS_ROW_GROUP_SIZE,
   chunkFileName,
   chunkFileSummary,
   chunksParquet,
   chunkTiles,
+  granulesParquet,
   partitionOf,
 } from "../src/store/parts.js";
 import type { StoreReader } from "../src/store/reader.js";
 import { openRemoteStore } from "../src/store/remote.js";
-import {
-  type ArrayRow,
-  arraysTable,
-  type ChunkRow,
-  type GranuleRow,
-  granulesTable,
-} from "../src/store/schema.js";
+import type { ArrayRow, ChunkRow, GranuleRow } from "../src/store/schema.js";
 import { selectChunksParquet } from "../src/store/select-parquet.js";
 import { wkbLineString } from "../src/store/wkb.js";
 import { machineInfo } from "./lib/stats.js";
@@ -322,10 +318,10 @@ async function writeCycle(pool: readonly PoolRow[][], cycle: number) {
     part.stats![file] = { bytes: bytes.length, rows, sha256, ...extra };
   };
   const gfile = `granules/part-${id}.parquet`;
-  await put(gfile, tableToParquet(granulesTable(granules)), granules.length);
+  await put(gfile, granulesParquet(granules), granules.length);
   part.files.granules.push(gfile);
   const afile = `arrays/part-${id}.parquet`;
-  await put(afile, tableToParquet(arraysTable(arrays)), arrays.length);
+  await put(afile, arraysParquet(arrays), arrays.length);
   part.files.arrays.push(afile);
   const monthOf = new Map(granules.map((g) => [g.granule_id, partitionOf(g)]));
   const byMonth = new Map<string, ChunkRow[]>();
@@ -392,9 +388,9 @@ async function measure(
   return { ...runs[Math.floor(runs.length / 2)]!, ...last };
 }
 
-/** Counts local reads by wrapping the reader's part buffers (footer reads included). */
-function countedLocal(reader: StoreReader) {
-  const counts = { requests: 0, bytes: 0 };
+/** Counts local reads by wrapping the reader's part buffers (the manifest and footer reads included). */
+function countedLocal(reader: StoreReader, manifestBytes: number) {
+  const counts = { requests: 1, bytes: manifestBytes };
   const counted: StoreReader = {
     ...reader,
     products: () => reader.products(),
@@ -454,7 +450,12 @@ async function measureStore(
   try {
     for (const [name, aoi] of AOIS) {
       const text = aoi.startsWith("/") ? JSON.stringify(JSON.parse(await readText(aoi))) : aoi;
-      const local = await measure(async () => countedLocal(await openLocalStoreReader(storeDir)), text, REPS);
+      const manifestBytes = (await stat(join(storeDir, "manifest.json"))).size;
+      const local = await measure(
+        async () => countedLocal(await openLocalStoreReader(storeDir), manifestBytes),
+        text,
+        REPS,
+      );
       const remote = await measure(
         async () => {
           server.resetStats();

@@ -323,7 +323,10 @@ export async function variableTypeParquet(
     const s = statOf(g, "path");
     return !s || sorted.some((p) => lessEq(s.min, p) && lessEq(p, s.max));
   });
-  for (const { rows } of await readGroups(reads, ["path", "dtype"], opts)) {
+  // One row group at a time: the first granule's arrays nearly always answer, and a large store's
+  // arrays parts hold millions of rows.
+  for (const read of reads) {
+    const { rows } = (await readGroups([read], ["path", "dtype"], opts))[0]!;
     const hit = rows.find((r) => wanted.has(r.path as string));
     if (hit) return String(hit.dtype);
   }
