@@ -232,6 +232,29 @@ describe("a store whose partitions are split by Hilbert tile", () => {
       }
   });
 
+  it("chooses the engine by the bytes of the chunks files that may match", () => {
+    const big = {
+      manifest: {
+        ...tiled.manifest,
+        parts: tiled.manifest.parts.map((set) => ({
+          ...set,
+          stats: Object.fromEntries(
+            Object.entries(set.stats!).map(([f, st]) => [
+              f,
+              { ...st, bytes: TYPESCRIPT_SELECTION_MAX_BYTES },
+            ]),
+          ),
+        })),
+      },
+    } as unknown as Store;
+    expect(selectionEngine(big, undefined)).toBe("duckdb");
+    expect(selectionEngine(big, undefined, cases[0]![1])).toBe("duckdb");
+    // No file's recorded bbox meets this box: nothing to read, TypeScript answers at once.
+    expect(selectionEngine(big, undefined, selection("100,-10,101,-9", { product: "ATL06" }))).toBe(
+      "typescript",
+    );
+  });
+
   for (const [name, sel] of cases.slice(0, 4)) {
     it(`selects as DuckDB does: ${name}`, async () => {
       await expectSameSelection(tiled, sel);
