@@ -14,7 +14,7 @@ import type { OpenedSource, SourceOptions } from "../source/index.js";
 import { localStoreReader } from "../store/local-reader.js";
 import type { StoreReader } from "../store/reader.js";
 import type { ArrayRow } from "../store/schema.js";
-import { selectChunksParquet, variableTypeParquet } from "../store/select-parquet.js";
+import { fileMayMatch, selectChunksParquet, variableTypeParquet } from "../store/select-parquet.js";
 import type { ChunkSelection, SelectedIndex, SelectionMethod } from "../store/selection.js";
 import type { Store } from "../store/store.js";
 import { columnName, dtypeOfColumn, parseVar } from "./columns.js";
@@ -106,16 +106,26 @@ export function storeReader(store: QueryStore): StoreReader {
  */
 export const TYPESCRIPT_SELECTION_MAX_BYTES = 48 * 1024 * 1024;
 
-/** The engine a query's selection uses: `selectWith` when given, else by the store's size. */
+/**
+ * The engine a query's selection uses: `selectWith` when given, else by the bytes of the chunk part
+ * files it may read. With `sel`, files whose bbox and time range, as the manifest records them,
+ * cannot match do not count: the TypeScript selection never opens them (on the 8322-granule
+ * benchmark store, 0.34 GB of tiled parts, the Greenland polygon took 329 ms of CPU in TypeScript
+ * and 350-600 ms with DuckDB, bench/results/store-scale-2026-12-06-b.md).
+ */
 export function selectionEngine(
   store: QueryStore,
   selectWith: PrepareOptions["selectWith"],
+  sel?: ChunkSelection,
 ): "typescript" | "duckdb" {
   if (selectWith) return selectWith;
   if ("openParts" in store) return "typescript";
   let bytes = 0;
   for (const set of store.manifest.parts)
-    for (const file of set.files.chunks) bytes += set.stats?.[file]?.bytes ?? 0;
+    for (const file of set.files.chunks) {
+      const stats = set.stats?.[file];
+      if (!sel || fileMayMatch(stats, sel)) bytes += stats?.bytes ?? 0;
+    }
   return bytes > TYPESCRIPT_SELECTION_MAX_BYTES ? "duckdb" : "typescript";
 }
 
@@ -125,7 +135,7 @@ async function select(
   sel: ChunkSelection,
   opts: Pick<PrepareOptions, "selectWith" | "signal">,
 ): Promise<SelectedIndex> {
-  if (selectionEngine(store, opts.selectWith) === "typescript")
+  if (selectionEngine(store, opts.selectWith, sel) === "typescript")
     return selectChunksParquet(storeReader(store), sel, { signal: opts.signal });
   if ("openParts" in store)
     throw new InvalidQueryError(`${store.dir}: the DuckDB selection reads local stores only`);

@@ -45,6 +45,13 @@ export interface PartFileStats {
   rows: number;
   /** SHA-256 of the file's bytes, hex. */
   sha256: string;
+  /**
+   * `chunks` files: bbox of the rows' bboxes, [xmin, ymin, xmax, ymax] degrees, so a selection
+   * skips files away from its AOI without opening them. Absent in files written before it.
+   */
+  bbox?: [number, number, number, number];
+  /** `chunks` files: earliest `time_start` and latest `time_end`, ns since the Unix epoch as decimal strings. */
+  time?: [string, string];
 }
 
 /** What a query must check before trusting a granule's byte offsets. */
@@ -175,7 +182,9 @@ export function parseManifest(text: string, dir: string): Manifest {
 
 /** The bytes of a manifest as written (local file and S3 object alike). */
 export function manifestText(manifest: Manifest): string {
-  return `${JSON.stringify(manifest, null, 2)}\n`;
+  // One line: a manifest lists every granule, so at the archive's 500 000 it is about 140 MB
+  // compact against 180 MB indented, and JSON.parse takes 30% less (bench/store-scale.ts notes).
+  return `${JSON.stringify(manifest)}\n`;
 }
 
 /**

@@ -19,6 +19,13 @@ export interface ParquetWriteOptions {
    * everywhere, 543 ms / 9.1 MB without), so results keep them only for repeated strings.
    */
   dictionaryColumns?: string[];
+  /**
+   * Top-level columns that get min/max statistics; when given, no other column has any. Every
+   * column's statistics are in the footer of every row group, and a reader parses the whole
+   * footer: long JSON strings (`attrs`, `filters`, `hierarchy`) would make it large for nothing.
+   * Default: statistics on every column.
+   */
+  statisticsColumns?: string[];
 }
 
 /** Default rows per row group: DuckDB prunes by row-group min/max, so spatially sorted small groups skip most data. */
@@ -31,6 +38,11 @@ function writerProperties(opts: ParquetWriteOptions): pw.WriterProperties {
     .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
     .setCreatedBy("geochunks");
   if (opts.metadata) builder = builder.setKeyValueMetadata(new Map(Object.entries(opts.metadata)));
+  if (opts.statisticsColumns) {
+    builder = builder.setStatisticsEnabled(pw.EnabledStatistics.None);
+    for (const column of opts.statisticsColumns)
+      builder = builder.setColumnStatisticsEnabled(column, pw.EnabledStatistics.Chunk);
+  }
   if (opts.dictionaryColumns) {
     builder = builder.setDictionaryEnabled(false);
     for (const column of opts.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);

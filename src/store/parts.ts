@@ -4,7 +4,7 @@ import { mkdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { NoSpaceError } from "../errors.js";
 import { type Bbox, type BboxArray, EMPTY_BBOX, geoMetadata, unionBbox } from "./geo.js";
-import { hilbertKey } from "./hilbert.js";
+import { HILBERT_BITS, hilbertKey } from "./hilbert.js";
 import { newPartId, type PartFileStats, type PartSet, type StoreTable } from "./manifest.js";
 import { readParquetFile, tableToParquet } from "./parquet.js";
 import { partitionKey } from "./partition.js";
@@ -38,6 +38,20 @@ export interface StoreBatch {
  * a small share of the parts, and bbox pruning in DuckDB is unchanged.
  */
 export const CHUNKS_ROW_GROUP_SIZE = 512;
+
+/**
+ * Rows per row group of `granules` parts, which are sorted by `granule_id` and carry statistics on
+ * it only: a query reads the groups holding its selected granules, so at the archive's scale (a
+ * part set of 19 418 granules per cycle, bench/store-scale.ts) one group, not the whole part.
+ */
+export const GRANULES_ROW_GROUP_SIZE = 1024;
+
+/**
+ * Rows per row group of `arrays` parts (sorted by `granule_id`, statistics on it and `path` only):
+ * 42-240 rows per granule, so a selected granule costs a group of about 20-100 granules' arrays
+ * rather than the part's (815 000 rows per cycle at the archive's scale).
+ */
+export const ARRAYS_ROW_GROUP_SIZE = 4096;
 
 /** Rows per row group of `chunk_cells` parts (16 bytes a row before compression; see {@link CHUNKS_ROW_GROUP_SIZE}). */
 export const CELLS_ROW_GROUP_SIZE = 16_384;
@@ -113,6 +127,10 @@ export interface WrittenPartSet extends PartSet {
   readonly folders: readonly CreatedFolders[];
 }
 
+/** Rows sorted by granule id, each granule's rows in their order (a stable sort). */
+const byGranule = <T extends { granule_id: string }>(rows: readonly T[]): T[] =>
+  [...rows].sort((a, b) => (a.granule_id < b.granule_id ? -1 : a.granule_id > b.granule_id ? 1 : 0));
+
 /** Groups items by a key, keeping first-seen key order. */
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -139,12 +157,121 @@ export function partitionOf(granule: GranuleRow): string {
 }
 
 /**
+ * Level of the Hilbert tiles a large partition's chunk rows are split into files by: 4^3 = 64 tiles
+ * of 45 x 22.5 degrees. Each file's bbox and time range go into the manifest
+ * ({@link chunkFileSummary}), so a selection opens only the files near its AOI; at the archive's
+ * scale (bench/store-scale.ts) an AOI meets 2-4 of the 64 tiles' files of a partition.
+ */
+export const CHUNKS_TILE_LEVEL = 3;
+
+/**
+ * Chunk rows of a partition above which its rows are split into one file per Hilbert tile
+ * ({@link CHUNKS_TILE_LEVEL}); smaller partitions stay one file, as a daily append's are. 32 row
+ * groups: a selection reads a file's footer (about 3 KB a row group) to find its row groups, so a
+ * footer of more groups costs more than opening a few more files.
+ */
+export const CHUNKS_TILE_MIN_ROWS = 16_384;
+
+/** Hilbert tile (0..4^level-1) of a chunk row, by its bbox centre. */
+export function chunkTile(b: Bbox, level = CHUNKS_TILE_LEVEL): number {
+  return Math.floor(centre(b) / 4 ** (HILBERT_BITS - level));
+}
+
+/**
+ * A partition's chunk rows sorted along the Hilbert curve and cut into the files they are written
+ * as: one file (tile undefined) up to `minRows` rows (default {@link CHUNKS_TILE_MIN_ROWS}), else
+ * one per tile.
+ */
+export function chunkTiles(
+  rows: readonly ChunkRow[],
+  minRows = CHUNKS_TILE_MIN_ROWS,
+): { tile?: number; rows: ChunkRow[] }[] {
+  const keyed = rows.map((row) => ({ row, key: centre(row.bbox) })).sort((a, b) => a.key - b.key);
+  const sorted = keyed.map((k) => k.row);
+  if (sorted.length <= minRows) return [{ rows: sorted }];
+  const shift = 4 ** (HILBERT_BITS - CHUNKS_TILE_LEVEL);
+  const out: { tile: number; rows: ChunkRow[] }[] = [];
+  for (const [i, row] of sorted.entries()) {
+    const tile = Math.floor(keyed[i]!.key / shift);
+    if (out.at(-1)?.tile !== tile) out.push({ tile, rows: [] });
+    out.at(-1)!.rows.push(row);
+  }
+  return out;
+}
+
+/**
+ * Path of a `chunks` or `chunk_cells` file of a part set: `TABLE/PARTITION/part-<id>.parquet`, or
+ * `part-<id>-t<tile>.parquet` for one tile of a split partition.
+ */
+export function chunkFileName(
+  table: "chunks" | "chunk_cells",
+  partition: string,
+  id: string,
+  tile?: number,
+): string {
+  return `${table}/${partition}/part-${id}${tile === undefined ? "" : `-t${tile}`}.parquet`;
+}
+
+/** What the manifest records of a `chunks` file's rows: their bbox and time range. */
+export function chunkFileSummary(rows: readonly ChunkRow[]): Pick<PartFileStats, "bbox" | "time"> {
+  if (rows.length === 0) return {};
+  let start = rows[0]!.time_start;
+  let end = rows[0]!.time_end;
+  for (const r of rows) {
+    if (r.time_start < start) start = r.time_start;
+    if (r.time_end > end) end = r.time_end;
+  }
+  const b = rows.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
+  return { bbox: toArray(b), time: [String(start), String(end)] };
+}
+
+/**
+ * A `granules` file's bytes: GeoParquet sorted by granule id, in row groups of
+ * {@link GRANULES_ROW_GROUP_SIZE}, with statistics on `granule_id` only.
+ */
+export function granulesParquet(granules: readonly GranuleRow[]): Uint8Array {
+  const bbox = granules.reduce((acc, g) => unionBbox(acc, g.bbox), EMPTY_BBOX);
+  return tableToParquet(granulesTable(byGranule(granules)), {
+    metadata: { geo: geoMetadata({ geometryTypes: ["Polygon"], bbox: toArray(bbox), covering: "bbox" }) },
+    rowGroupSize: GRANULES_ROW_GROUP_SIZE,
+    statisticsColumns: ["granule_id"],
+  });
+}
+
+/**
+ * An `arrays` file's bytes: sorted by granule id, in row groups of {@link ARRAYS_ROW_GROUP_SIZE},
+ * with statistics on `granule_id` and `path` only.
+ */
+export function arraysParquet(arrays: readonly ArrayRow[]): Uint8Array {
+  return tableToParquet(arraysTable(byGranule(arrays)), {
+    rowGroupSize: ARRAYS_ROW_GROUP_SIZE,
+    statisticsColumns: ["granule_id", "path"],
+  });
+}
+
+/** A `chunks` file's bytes: GeoParquet with its bbox, in row groups of {@link CHUNKS_ROW_GROUP_SIZE}. */
+export function chunksParquet(chunks: readonly ChunkRow[]): Uint8Array {
+  const bbox = chunks.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
+  const geo = geoMetadata({
+    geometryTypes: ["LineString", "MultiLineString"],
+    bbox: toArray(bbox),
+    covering: "bbox",
+  });
+  return tableToParquet(chunksTable([...chunks]), { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE });
+}
+
+/**
  * Writes a batch as a new part set: one `granules` and one `arrays` file, and `chunks` and
  * `chunk_cells` files per product and month partition ({@link partitionOf}), chunks sorted along
- * a Hilbert curve. Each file is written
+ * a Hilbert curve and, in large partitions, split by Hilbert tile ({@link chunkTiles}); each
+ * `chunks` file's bbox and time range are recorded with its stats. Each file is written
  * under a temporary name and renamed; nothing is visible until a manifest lists the set.
  */
-export async function writePartSet(dir: string, batch: StoreBatch): Promise<WrittenPartSet> {
+export async function writePartSet(
+  dir: string,
+  batch: StoreBatch,
+  opts: { tileMinRows?: number } = {},
+): Promise<WrittenPartSet> {
   const id = newPartId();
   const files: Record<StoreTable, string[]> = { granules: [], arrays: [], chunks: [], chunk_cells: [] };
   const untrack: (() => void)[] = [];
@@ -155,7 +282,7 @@ export async function writePartSet(dir: string, batch: StoreBatch): Promise<Writ
     stats[file] = { bytes: bytes.length, rows, sha256: createHash("sha256").update(bytes).digest("hex") };
   };
   try {
-    await writeTables(dir, batch, id, files, writeAtomic);
+    await writeTables(dir, batch, { id, files, stats, tileMinRows: opts.tileMinRows }, writeAtomic);
   } catch (err) {
     // A failed set removes its own files: nothing of it stays in the store.
     const written = STORE_TABLES_LIST.flatMap((t) => files[t]);
@@ -178,52 +305,37 @@ const STORE_TABLES_LIST: readonly StoreTable[] = ["granules", "arrays", "chunks"
 async function writeTables(
   dir: string,
   batch: StoreBatch,
-  id: string,
-  files: Record<StoreTable, string[]>,
+  set: {
+    id: string;
+    files: Record<StoreTable, string[]>;
+    stats: Record<string, PartFileStats>;
+    tileMinRows?: number;
+  },
   writeAtomic: (dir: string, file: string, bytes: Uint8Array, rows: number) => Promise<void>,
 ): Promise<void> {
+  const { id, files, stats } = set;
   const partOf = new Map(batch.granules.map((g) => [g.granule_id, partitionOf(g)]));
-  const granuleBbox = batch.granules.reduce((acc, g) => unionBbox(acc, g.bbox), EMPTY_BBOX);
   files.granules.push(`granules/part-${id}.parquet`);
-  await writeAtomic(
-    dir,
-    files.granules[0]!,
-    tableToParquet(granulesTable(batch.granules), {
-      metadata: {
-        geo: geoMetadata({ geometryTypes: ["Polygon"], bbox: toArray(granuleBbox), covering: "bbox" }),
-      },
-    }),
-    batch.granules.length,
-  );
+  await writeAtomic(dir, files.granules[0]!, granulesParquet(batch.granules), batch.granules.length);
   files.arrays.push(`arrays/part-${id}.parquet`);
-  await writeAtomic(dir, files.arrays[0]!, tableToParquet(arraysTable(batch.arrays)), batch.arrays.length);
+  await writeAtomic(dir, files.arrays[0]!, arraysParquet(batch.arrays), batch.arrays.length);
   const cellsByChunk = groupBy(batch.chunkCells, (c) => c.chunk_id);
   for (const [partition, rows] of groupBy(batch.chunks, (c) => partOf.get(c.granule_id)!)) {
-    const keyed = rows.map((row) => ({ row, key: centre(row.bbox) })).sort((a, b) => a.key - b.key);
-    const chunks = keyed.map((k) => k.row);
-    const bbox = chunks.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
-    const chunkFile = `chunks/${partition}/part-${id}.parquet`;
-    const geo = geoMetadata({
-      geometryTypes: ["LineString", "MultiLineString"],
-      bbox: toArray(bbox),
-      covering: "bbox",
-    });
-    await writeAtomic(
-      dir,
-      chunkFile,
-      tableToParquet(chunksTable(chunks), { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE }),
-      chunks.length,
-    );
-    files.chunks.push(chunkFile);
-    const cells = chunks.flatMap((c) => cellsByChunk.get(c.chunk_id) ?? []);
-    const cellFile = `chunk_cells/${partition}/part-${id}.parquet`;
-    await writeAtomic(
-      dir,
-      cellFile,
-      tableToParquet(chunkCellsTable(cells), { rowGroupSize: CELLS_ROW_GROUP_SIZE }),
-      cells.length,
-    );
-    files.chunk_cells.push(cellFile);
+    for (const { tile, rows: chunks } of chunkTiles(rows, set.tileMinRows)) {
+      const chunkFile = chunkFileName("chunks", partition, id, tile);
+      await writeAtomic(dir, chunkFile, chunksParquet(chunks), chunks.length);
+      stats[chunkFile] = { ...stats[chunkFile]!, ...chunkFileSummary(chunks) };
+      files.chunks.push(chunkFile);
+      const cells = chunks.flatMap((c) => cellsByChunk.get(c.chunk_id) ?? []);
+      const cellFile = chunkFileName("chunk_cells", partition, id, tile);
+      await writeAtomic(
+        dir,
+        cellFile,
+        tableToParquet(chunkCellsTable(cells), { rowGroupSize: CELLS_ROW_GROUP_SIZE }),
+        cells.length,
+      );
+      files.chunk_cells.push(cellFile);
+    }
   }
 }
 

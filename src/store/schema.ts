@@ -2,6 +2,7 @@
 import {
   Table as ArrowTable,
   Binary,
+  type Data,
   type DataType,
   Field,
   Float64,
@@ -22,6 +23,17 @@ import {
   vectorFromArray,
 } from "apache-arrow";
 import type { GranuleAttributes } from "../products/index.js";
+import {
+  binaryData,
+  float64Data,
+  int32Data,
+  int64Data,
+  listData,
+  structData,
+  uint32Data,
+  uint64Data,
+  utf8Data,
+} from "./columns.js";
 import type { Bbox } from "./geo.js";
 
 /**
@@ -177,42 +189,66 @@ export function arraysTable(rows: ArrayRow[]): Table {
   });
 }
 
-/** Arrow table of chunk rows (the GeoParquet `chunks` table). */
+/** Arrow table of chunk rows (the GeoParquet `chunks` table), its columns built from typed arrays (columns.ts). */
 export function chunksTable(rows: ChunkRow[]): Table {
+  const n = rows.length;
+  const pick = <V>(f: (r: ChunkRow) => V) => rows.map(f);
+  const refs = rows.flatMap((r) => r.refs);
+  const bbox = bboxType();
+  const ref = refType();
+  const float = (f: (b: Bbox) => number) => float64Data(pick((r) => f(r.bbox)));
+  const vector = <T extends DataType>(d: Data<T>) => makeVector(d);
   return new ArrowTable({
-    chunk_id: col(rows, (r) => r.chunk_id, new Utf8()),
-    granule_id: col(rows, (r) => r.granule_id, new Utf8()),
-    beam: col(rows, (r) => r.beam, new Utf8()),
-    beam_kind: col(rows, (r) => r.beam_kind, new Utf8()),
-    row_start: col(rows, (r) => BigInt(r.row_start), new Int64()),
-    row_count: col(rows, (r) => r.row_count, new Int32()),
-    parent_start: col(rows, (r) => (r.parent_start === null ? null : BigInt(r.parent_start)), new Int64()),
-    parent_count: col(rows, (r) => r.parent_count, new Int32()),
-    time_start: timestamps(rows.map((r) => r.time_start)),
-    time_end: timestamps(rows.map((r) => r.time_end)),
-    bbox: col(rows, (r) => r.bbox, bboxType()),
-    geometry: col(rows, (r) => r.geometry, new Binary()),
-    footprint_error: col(rows, (r) => r.footprint_error, new Float64()),
-    h3_cells: col(rows, (r) => r.h3_cells, listOf(new Uint64())),
-    refs: col(rows, (r) => r.refs.map(refToArrow), listOf(refType())),
+    chunk_id: vector(utf8Data(pick((r) => r.chunk_id))),
+    granule_id: vector(utf8Data(pick((r) => r.granule_id))),
+    beam: vector(utf8Data(pick((r) => r.beam))),
+    beam_kind: vector(utf8Data(pick((r) => r.beam_kind))),
+    row_start: vector(int64Data(pick((r) => r.row_start))),
+    row_count: vector(int32Data(pick((r) => r.row_count))),
+    parent_start: vector(int64Data(pick((r) => r.parent_start))),
+    parent_count: vector(int32Data(pick((r) => r.parent_count))),
+    time_start: timestamps(pick((r) => r.time_start)),
+    time_end: timestamps(pick((r) => r.time_end)),
+    bbox: vector(
+      structData(bbox, n, [
+        float((b) => b.xmin),
+        float((b) => b.ymin),
+        float((b) => b.xmax),
+        float((b) => b.ymax),
+      ]),
+    ),
+    geometry: vector(binaryData(pick((r) => r.geometry))),
+    footprint_error: vector(float64Data(pick((r) => r.footprint_error))),
+    h3_cells: vector(
+      listData(
+        listOf(new Uint64()),
+        pick((r) => r.h3_cells),
+        uint64Data(rows.flatMap((r) => r.h3_cells)),
+      ),
+    ),
+    refs: vector(
+      listData(
+        listOf(ref),
+        pick((r) => r.refs),
+        structData(ref, refs.length, [
+          utf8Data(refs.map((f) => f.path)),
+          int64Data(refs.map((f) => f.chunk_start)),
+          int32Data(refs.map((f) => f.col_start)),
+          int64Data(refs.map((f) => f.offset)),
+          int64Data(refs.map((f) => f.size)),
+          uint32Data(refs.map((f) => f.filter_mask)),
+        ]),
+      ),
+    ),
     // Beside `refs` rather than inside its struct, so parts written before it keep one refs type.
-    ref_checksums: col(
-      rows,
-      (r) => r.refs.map((ref) => ref.checksum ?? null),
-      new List(new Field("item", new Uint32(), true)),
+    ref_checksums: vector(
+      listData(
+        new List(new Field("item", new Uint32(), true)),
+        pick((r) => r.refs),
+        uint32Data(refs.map((f) => f.checksum ?? null)),
+      ),
     ),
   });
-}
-
-function refToArrow(ref: ChunkRefRow) {
-  return {
-    path: ref.path,
-    chunk_start: BigInt(ref.chunk_start),
-    col_start: ref.col_start,
-    offset: BigInt(ref.offset),
-    size: BigInt(ref.size),
-    filter_mask: ref.filter_mask,
-  };
 }
 
 /** Arrow table of (cell, chunk) pairs, sorted by cell. */

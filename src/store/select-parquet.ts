@@ -7,7 +7,8 @@ import type { ColumnChunk, FileMetaData, RowGroup } from "hyparquet";
 import { isGeochunksError, StoreError } from "../errors.js";
 import type { ReadOptions } from "../source/index.js";
 import type { BboxArray } from "./geo.js";
-import { PARSERS, type PartFile, partPaths, type StoreReader } from "./reader.js";
+import type { PartFileStats } from "./manifest.js";
+import { PARSERS, type PartFile, partPaths, recordedStats, type StoreReader } from "./reader.js";
 import { arrayFromPlain, chunkFromPlain, granuleFromPlain } from "./rows.js";
 import {
   type ChunkSelection,
@@ -215,18 +216,23 @@ function chunkTest(sel: ChunkSelection, cover: SelectionCover | undefined) {
     if (endUs !== undefined && ts && toMicros(ts.min as bigint) >= endUs) return false;
     return true;
   };
-  const rowTest = (r: Plain) => {
-    const b = r.bbox as { xmin: number; ymin: number; xmax: number; ymax: number };
-    const spatial =
-      (near.some((box) => rowMeetsBox(b, box)) && inCover(r)) || rest.some((box) => rowMeetsBox(b, box));
-    if (!spatial) return false;
+  const inWindow = (r: Plain) => {
     if (startUs !== undefined && toMicros(r.time_end as bigint) < startUs) return false;
     if (endUs !== undefined && toMicros(r.time_start as bigint) >= endUs) return false;
     if (beams.length > 0 && !names.includes(r.beam as string) && !kinds.includes(r.beam_kind as string))
       return false;
     return true;
   };
-  return { groupTest, rowTest };
+  const boxOf = (r: Plain) => r.bbox as { xmin: number; ymin: number; xmax: number; ymax: number };
+  // The test without the cells: a row passing it may be a candidate (rows without cells read yet).
+  const spatialTest = (r: Plain) => sel.bboxes.some((box) => rowMeetsBox(boxOf(r), box)) && inWindow(r);
+  const rowTest = (r: Plain) => {
+    const b = boxOf(r);
+    const spatial =
+      (near.some((box) => rowMeetsBox(b, box)) && inCover(r)) || rest.some((box) => rowMeetsBox(b, box));
+    return spatial && inWindow(r);
+  };
+  return { groupTest, rowTest, spatialTest };
 }
 
 /** Rows of `parts` whose `granule_id` is in `ids`, reading only row groups whose id range holds one. */
@@ -266,33 +272,34 @@ export async function selectChunksParquet(
   const chunkPaths = partPaths(manifest, "chunks", scope);
   const coverCells = cover?.cells.length;
   if (chunkPaths.length === 0) return { granules: [], chunks: [], arrays: [], method, coverCells };
-  const granulePaths = partPaths(manifest, "granules");
-  const arrayPaths = partPaths(manifest, "arrays");
-  // Every file the selection may read is checked (size, footer rows) before any row is taken.
-  const opened = await reader.openParts([...chunkPaths, ...granulePaths, ...arrayPaths], opts);
-  const chunkParts = opened.slice(0, chunkPaths.length);
-  const granuleParts = opened.slice(chunkPaths.length, chunkPaths.length + granulePaths.length);
-  const arrayParts = opened.slice(chunkPaths.length + granulePaths.length);
-
-  const { groupTest, rowTest } = chunkTest(sel, cover);
-  const testColumns = cover ? [...CHUNK_TEST_COLUMNS, "h3_cells"] : CHUNK_TEST_COLUMNS;
-  const tested = await readGroups(reader.dir, groupsWhere(chunkParts, groupTest), testColumns, opts);
-  const hits = tested.filter((t) => t.rows.some(rowTest));
+  const chunkParts = await reader.openParts(
+    chunkPaths.filter((path) => fileMayMatch(recordedStats(manifest, path), sel)),
+    opts,
+  );
+  const { groupTest, rowTest, spatialTest } = chunkTest(sel, cover);
+  // Small columns first: the bbox, time and beam test. Only row groups with a row passing it read
+  // the rows' H3 cells, and only groups with a candidate read the large columns (geometry, refs).
+  const tested = await readGroups(reader.dir, groupsWhere(chunkParts, groupTest), CHUNK_TEST_COLUMNS, opts);
+  const near = tested.filter((t) => t.rows.some(spatialTest));
+  const passed = cover ? await readGroups(reader.dir, near, [...CHUNK_TEST_COLUMNS, "h3_cells"], opts) : near;
+  const candidates = new Set(passed.flatMap((t) => t.rows.filter(rowTest).map((r) => r.chunk_id as string)));
+  const hits = passed.filter((t) => t.rows.some((r) => candidates.has(r.chunk_id as string)));
   const chunks: Plain[] = [];
   // Rows come without their cells, as from the DuckDB selection (the plan does not need them).
-  for (const { rows } of await readGroups(
-    reader.dir,
-    hits,
-    cover ? [...CHUNK_COLUMNS, "h3_cells"] : CHUNK_COLUMNS,
-    opts,
-  ))
-    for (const r of rows) if (rowTest(r)) chunks.push({ ...r, h3_cells: null });
+  for (const { rows } of await readGroups(reader.dir, hits, CHUNK_COLUMNS, opts))
+    for (const r of rows) if (candidates.has(r.chunk_id as string)) chunks.push({ ...r, h3_cells: null });
   const selected = chunks.map(chunkFromPlain);
   const ids = [...new Set(selected.map((c) => c.granule_id))];
   if (ids.length === 0) return { granules: [], chunks: selected, arrays: [], method, coverCells };
+  // Only the part sets holding the selected granules are opened for their granule and array rows.
+  const sets = new Set(ids.map((id) => manifest.granules[id]?.part));
+  const holding = manifest.parts.filter((p) => sets.has(p.id));
+  const granulePaths = holding.flatMap((p) => p.files.granules);
+  const arrayPaths = holding.flatMap((p) => p.files.arrays);
+  const opened = await reader.openParts([...granulePaths, ...arrayPaths], opts);
   const [granules, arrays] = await Promise.all([
-    rowsOfGranules(reader.dir, granuleParts, ids, GRANULE_COLUMNS, opts),
-    rowsOfGranules(reader.dir, arrayParts, ids, ARRAY_COLUMNS, opts),
+    rowsOfGranules(reader.dir, opened.slice(0, granulePaths.length), ids, GRANULE_COLUMNS, opts),
+    rowsOfGranules(reader.dir, opened.slice(granulePaths.length), ids, ARRAY_COLUMNS, opts),
   ]);
   return {
     granules: granules.map(granuleFromPlain),
@@ -302,6 +309,23 @@ export async function selectChunksParquet(
     coverCells,
   };
 }
+
+/**
+ * Whether a `chunks` file may hold a candidate, by the bbox and time range the manifest records of
+ * it (files without them may).
+ */
+export function fileMayMatch(stats: PartFileStats | undefined, sel: ChunkSelection): boolean {
+  if (stats?.bbox && !sel.bboxes.some((box) => boxesMeet(stats.bbox!, box))) return false;
+  if (stats?.time) {
+    const { startUs, endUs } = microsecondWindow(sel);
+    if (startUs !== undefined && toMicros(BigInt(stats.time[1])) < startUs) return false;
+    if (endUs !== undefined && toMicros(BigInt(stats.time[0])) >= endUs) return false;
+  }
+  return true;
+}
+
+const boxesMeet = (a: BboxArray, b: BboxArray) =>
+  a[0] <= b[2] && a[2] >= b[0] && a[1] <= b[3] && a[3] >= b[1];
 
 /**
  * The element type (HDF5 dtype) of a dataset at any of `paths` in any granule of the store, or
@@ -320,7 +344,10 @@ export async function variableTypeParquet(
     const s = statOf(g, "path");
     return !s || sorted.some((p) => lessEq(s.min, p) && lessEq(p, s.max));
   });
-  for (const { rows } of await readGroups(reader.dir, reads, ["path", "dtype"], opts)) {
+  // One row group at a time: the first granule's arrays nearly always answer, and a large store's
+  // arrays parts hold millions of rows.
+  for (const read of reads) {
+    const { rows } = (await readGroups(reader.dir, [read], ["path", "dtype"], opts))[0]!;
     const hit = rows.find((r) => wanted.has(r.path as string));
     if (hit) return String(hit.dtype);
   }

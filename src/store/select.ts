@@ -3,9 +3,12 @@
  * select in TypeScript (select-parquet.ts) with identical results; this path is kept as its
  * reference (tested equal) and for `--select-engine duckdb`.
  */
+
+import { join, relative } from "node:path";
 import type { BboxArray } from "./geo.js";
 import { checkRowCounts } from "./integrity.js";
 import { arrayFromPlain, chunkFromPlain, granuleFromPlain } from "./rows.js";
+import { fileMayMatch } from "./select-parquet.js";
 import {
   type ChunkSelection,
   microsecondWindow,
@@ -25,6 +28,10 @@ export {
   type SelectedIndex,
   type SelectionMethod,
 } from "./selection.js";
+
+/** The `chunks` file (absolute path) whose cells a `chunk_cells` file holds: the same name under `chunks/`. */
+const chunksFileOf = (dir: string, cellFile: string) =>
+  join(dir, "chunks", relative(join(dir, "chunk_cells"), cellFile));
 
 const list = (files: string[]) => `[${files.map(sqlString).join(", ")}]`;
 
@@ -81,13 +88,19 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
   const { method, cover } = await selectionPlan(sel, store.manifest.h3_resolution);
   return withConnection(async (db) => {
     const scope = { product: sel.product };
-    const chunkFiles = await store.checkedFiles("chunks", scope);
+    const allChunkFiles = store.files("chunks", scope);
+    // Files whose recorded bbox and time range cannot match are not read (nor their cells).
+    const chunkFiles = await store
+      .checkedFiles("chunks", scope)
+      .then((files) => files.filter((f) => fileMayMatch(store.fileStats(f), sel)));
     if (chunkFiles.length === 0)
       return { granules: [], chunks: [], arrays: [], method, coverCells: cover?.cells.length };
-    const where = whereClause(sel, cover, await store.checkedFiles("chunk_cells", scope));
+    const skipped = new Set(allChunkFiles.filter((f) => !chunkFiles.includes(f)));
+    const cellsOfKept = (files: string[]) => files.filter((f) => !skipped.has(chunksFileOf(store.dir, f)));
+    const where = whereClause(sel, cover, cellsOfKept(await store.checkedFiles("chunk_cells", scope)));
     const granuleFiles = await store.checkedFiles("granules");
     const arrayFiles = await store.checkedFiles("arrays");
-    const cellFiles = method === "h3" ? store.files("chunk_cells", scope) : [];
+    const cellFiles = method === "h3" ? cellsOfKept(store.files("chunk_cells", scope)) : [];
     await checkRowCounts(db, store, [...chunkFiles, ...cellFiles, ...granuleFiles, ...arrayFiles]);
     const coverCells = cover?.cells.length;
     const chunks = (

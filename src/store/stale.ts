@@ -3,8 +3,8 @@ import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { HOST_TAG, isStaleTemporary, processGone } from "./temporaries.js";
 
-/** The writer tag in a part file name (`part-<time>-gc<host>-<pid>-<hex>.parquet`). */
-const PART_WRITER = /part-[0-9a-z]+-gc([0-9a-f]{6})-(\d+)-[0-9a-f]+\.parquet/;
+/** The writer tag in a part file name (`part-<time>-gc<host>-<pid>-<hex>.parquet`, `-t<tile>` before `.parquet` in a split partition). */
+const PART_WRITER = /part-[0-9a-z]+-gc([0-9a-f]{6})-(\d+)-[0-9a-f]+(?:-t\d+)?\.parquet/;
 
 /** Age (ms) after which a break-lock leftover (`manifest.lock.*.stale`) is removed. */
 const LEFTOVER_MS = 10_000;

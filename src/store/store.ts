@@ -66,6 +66,11 @@ export interface OpenStoreOptions {
   retiredGraceMs?: number;
   /** Region, endpoint and credentials of an `s3://bucket/prefix` store. */
   s3?: S3SourceOptions;
+  /**
+   * Chunk rows of a partition above which a written part set splits them into one file per
+   * Hilbert tile. Default `CHUNKS_TILE_MIN_ROWS` of parts.ts; tests lower it to read tiled stores.
+   */
+  chunkTileMinRows?: number;
 }
 
 /**
@@ -384,7 +389,9 @@ export class Store {
             const rows = mergeBatches(
               await Promise.all(disk.parts.map((p) => readPartSet(this.#backend.dir, p, () => true))),
             );
-            const part = await writePartSet(this.#backend.dir, rows);
+            const part = await writePartSet(this.#backend.dir, rows, {
+              tileMinRows: this.#opts.chunkTileMinRows,
+            });
             written.push(part);
             next = {
               ...disk,
@@ -478,7 +485,9 @@ export class Store {
         rows.chunkCells = rows.chunks.flatMap((c) =>
           c.h3_cells.map((h3_cell) => ({ h3_cell, chunk_id: c.chunk_id })),
         );
-        const fresh = await writePartSet(this.#backend.dir, rows);
+        const fresh = await writePartSet(this.#backend.dir, rows, {
+          tileMinRows: this.#opts.chunkTileMinRows,
+        });
         written.push(fresh);
         next.parts[i] = fresh;
         for (const g of fresh.granules) if (next.granules[g]) next.granules[g]!.part = fresh.id;
@@ -573,7 +582,7 @@ export class Store {
   }
 
   async #writeStaged(batch: StoreBatch): Promise<StagedPartSet> {
-    const part = await writePartSet(this.#backend.dir, batch);
+    const part = await writePartSet(this.#backend.dir, batch, { tileMinRows: this.#opts.chunkTileMinRows });
     const fingerprints = Object.fromEntries(
       batch.granules.map((g) => [
         g.granule_id,
@@ -645,7 +654,9 @@ export class Store {
       await this.#backend.fetch([part]);
       const rest = await readPartSet(this.#backend.dir, part, (id) => !dropped.has(id));
       if (rest.granules.length === 0) continue;
-      const rewritten = await writePartSet(this.#backend.dir, rest);
+      const rewritten = await writePartSet(this.#backend.dir, rest, {
+        tileMinRows: this.#opts.chunkTileMinRows,
+      });
       written.push(rewritten);
       parts.push(rewritten);
       for (const id of rewritten.granules) granules[id] = { ...granules[id]!, part: rewritten.id };

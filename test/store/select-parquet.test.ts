@@ -68,63 +68,76 @@ const selection = (aoi: string, extra: Partial<ChunkSelection> = {}): ChunkSelec
   };
 };
 
+const cases: [string, ChunkSelection][] = [
+  ["greenland box, auto (h3)", selection("-45.38,62.63,-44.62,62.98", { product: "ATL06" })],
+  ["5 km box, h3", selection("-45.05,62.78,-44.95,62.83", { product: "ATL06", method: "h3" })],
+  ["greenland box, bbox", selection("-45.38,62.63,-44.62,62.98", { product: "ATL06", method: "bbox" })],
+  ["large box, auto (bbox)", selection("-50,60,-38,66", { product: "ATL06" })],
+  ["strip polygon, every product", selection("POLYGON ((-50 60, -49 60, -40 66, -41 66, -50 60))")],
+  ["world, every product", selection("-180,-90,180,90")],
+  [
+    "time window at nanosecond edges, beams by name and kind",
+    selection("-50,60,-38,66", {
+      product: "ATL06",
+      // Granule g's chunks span [g e12, g e12 + 1e9] ns: cut inside microseconds at both ends.
+      start: 4n * 10n ** 12n + 10n ** 9n + 500n,
+      end: 34n * 10n ** 12n + 700n,
+      beams: ["gt1l", "weak"],
+      beamKinds: ["strong", "weak"],
+    }),
+  ],
+  ["a box with no chunk", selection("100,-10,101,-9", { product: "ATL06" })],
+  ["ATL08 partition only", selection("-50,60,-38,66", { product: "ATL08", method: "h3" })],
+];
+
+/** A three-commit, two-product store; `chunkTileMinRows` 0 splits every partition by Hilbert tile. */
+async function buildStore(at: string, chunkTileMinRows?: number): Promise<Store> {
+  const random = seededRandom(11);
+  const store = await Store.open(at, { create: true, chunkTileMinRows });
+  // Two commits (two part sets) and two products, so partitions and several files are read.
+  await store.commit(
+    withArrays(mergeBatches(Array.from({ length: 12 }, (_, g) => syntheticBatch(g, random)))),
+  );
+  await store.commit(
+    withArrays(
+      mergeBatches(
+        Array.from({ length: 4 }, (_, g) => syntheticBatch(100 + g, random, { product: "ATL08" })),
+      ),
+    ),
+  );
+  await store.commit(
+    withArrays(mergeBatches(Array.from({ length: 8 }, (_, g) => syntheticBatch(30 + g, random)))),
+  );
+  return store;
+}
+
+/** Both selections of `sel` on `store` are equal (and not empty unless `empty`). */
+async function expectSameSelection(store: Store, sel: ChunkSelection, empty = false) {
+  const duck = sorted(await selectChunks(store, sel));
+  const ts = sorted(await selectChunksParquet(localStoreReader(store), sel));
+  // node's deep equality: vitest's is minutes on a thousand rows of byte arrays.
+  if (!isDeepStrictEqual(ts, duck)) {
+    const i = ts.chunks.findIndex((c, k) => !isDeepStrictEqual(c, duck.chunks[k]));
+    expect({ ...ts, chunks: ts.chunks[i] }).toEqual({ ...duck, chunks: duck.chunks[i] });
+  }
+  expect(isDeepStrictEqual(ts, duck)).toBe(true);
+  if (!empty) expect(duck.chunks.length).toBeGreaterThan(0);
+  return ts;
+}
+
 let dir: string;
 let store: Store;
 
 describe("the TypeScript selection equals the DuckDB selection", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "geochunks-select-ts-"));
-    const random = seededRandom(11);
-    store = await Store.open(join(dir, "store"), { create: true });
-    // Two commits (two part sets) and two products, so partitions and several files are read.
-    await store.commit(
-      withArrays(mergeBatches(Array.from({ length: 12 }, (_, g) => syntheticBatch(g, random)))),
-    );
-    await store.commit(
-      withArrays(
-        mergeBatches(
-          Array.from({ length: 4 }, (_, g) => syntheticBatch(100 + g, random, { product: "ATL08" })),
-        ),
-      ),
-    );
-    await store.commit(
-      withArrays(mergeBatches(Array.from({ length: 8 }, (_, g) => syntheticBatch(30 + g, random)))),
-    );
+    store = await buildStore(join(dir, "store"));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const cases: [string, ChunkSelection][] = [
-    ["greenland box, auto (h3)", selection("-45.38,62.63,-44.62,62.98", { product: "ATL06" })],
-    ["5 km box, h3", selection("-45.05,62.78,-44.95,62.83", { product: "ATL06", method: "h3" })],
-    ["greenland box, bbox", selection("-45.38,62.63,-44.62,62.98", { product: "ATL06", method: "bbox" })],
-    ["large box, auto (bbox)", selection("-50,60,-38,66", { product: "ATL06" })],
-    ["strip polygon, every product", selection("POLYGON ((-50 60, -49 60, -40 66, -41 66, -50 60))")],
-    ["world, every product", selection("-180,-90,180,90")],
-    [
-      "time window at nanosecond edges, beams by name and kind",
-      selection("-50,60,-38,66", {
-        product: "ATL06",
-        // Granule g's chunks span [g e12, g e12 + 1e9] ns: cut inside microseconds at both ends.
-        start: 4n * 10n ** 12n + 10n ** 9n + 500n,
-        end: 34n * 10n ** 12n + 700n,
-        beams: ["gt1l", "weak"],
-        beamKinds: ["strong", "weak"],
-      }),
-    ],
-    ["a box with no chunk", selection("100,-10,101,-9", { product: "ATL06" })],
-    ["ATL08 partition only", selection("-50,60,-38,66", { product: "ATL08", method: "h3" })],
-  ];
   for (const [name, sel] of cases) {
     it(name, async () => {
-      const duck = sorted(await selectChunks(store, sel));
-      const ts = sorted(await selectChunksParquet(localStoreReader(store), sel));
-      // node's deep equality: vitest's is minutes on a thousand rows of byte arrays.
-      if (!isDeepStrictEqual(ts, duck)) {
-        const i = ts.chunks.findIndex((c, k) => !isDeepStrictEqual(c, duck.chunks[k]));
-        expect({ ...ts, chunks: ts.chunks[i] }).toEqual({ ...duck, chunks: duck.chunks[i] });
-      }
-      expect(isDeepStrictEqual(ts, duck)).toBe(true);
-      if (name !== "a box with no chunk") expect(duck.chunks.length).toBeGreaterThan(0);
+      await expectSameSelection(store, sel, name === "a box with no chunk");
     });
   }
 
@@ -190,5 +203,95 @@ describe("the TypeScript selection equals the DuckDB selection", () => {
     // A valid part of another row count padded to the recorded size: the footer's rows differ.
     const other = readFileSync(a!);
     expect(other.length).not.toBe(original.length);
+  });
+});
+
+describe("a store whose partitions are split by Hilbert tile", () => {
+  let tiledDir: string;
+  let tiled: Store;
+  beforeAll(async () => {
+    tiledDir = mkdtempSync(join(tmpdir(), "geochunks-select-tiles-"));
+    tiled = await buildStore(join(tiledDir, "store"), 0);
+  });
+  afterAll(() => rmSync(tiledDir, { recursive: true, force: true }));
+
+  it("names a file per tile and records each chunks file's bbox and time range", () => {
+    const files = tiled.manifest.parts.flatMap((p) => p.files.chunks);
+    expect(files.length).toBeGreaterThan(6);
+    for (const f of files)
+      expect(f).toMatch(/^chunks\/product=ATL0[68]\/month=\d{4}-\d\d\/part-.+-t\d+\.parquet$/);
+    const cells = tiled.manifest.parts.flatMap((p) => p.files.chunk_cells);
+    expect(cells).toEqual(files.map((f) => f.replace(/^chunks\//, "chunk_cells/")));
+    const stats = tiled.manifest.parts.map((p) => p.stats!);
+    for (const [i, p] of tiled.manifest.parts.entries())
+      for (const f of p.files.chunks) {
+        const s = stats[i]![f]!;
+        expect(s.bbox).toHaveLength(4);
+        expect(s.bbox![0]).toBeLessThanOrEqual(s.bbox![2]);
+        expect(BigInt(s.time![0])).toBeLessThanOrEqual(BigInt(s.time![1]));
+      }
+  });
+
+  it("chooses the engine by the bytes of the chunks files that may match", () => {
+    const big = {
+      manifest: {
+        ...tiled.manifest,
+        parts: tiled.manifest.parts.map((set) => ({
+          ...set,
+          stats: Object.fromEntries(
+            Object.entries(set.stats!).map(([f, st]) => [
+              f,
+              { ...st, bytes: TYPESCRIPT_SELECTION_MAX_BYTES },
+            ]),
+          ),
+        })),
+      },
+    } as unknown as Store;
+    expect(selectionEngine(big, undefined)).toBe("duckdb");
+    expect(selectionEngine(big, undefined, cases[0]![1])).toBe("duckdb");
+    // No file's recorded bbox meets this box: nothing to read, TypeScript answers at once.
+    expect(selectionEngine(big, undefined, selection("100,-10,101,-9", { product: "ATL06" }))).toBe(
+      "typescript",
+    );
+  });
+
+  for (const [name, sel] of cases.slice(0, 4)) {
+    it(`selects as DuckDB does: ${name}`, async () => {
+      await expectSameSelection(tiled, sel);
+    });
+  }
+
+  it("opens only the chunks files whose recorded bbox meets the AOI, with the same answer as without summaries", async () => {
+    const reader = localStoreReader(tiled);
+    const opened: string[] = [];
+    const counting = {
+      ...reader,
+      products: () => reader.products(),
+      openParts: (paths: readonly string[], opts?: Parameters<typeof reader.openParts>[1]) => {
+        opened.push(...paths);
+        return reader.openParts(paths, opts);
+      },
+    };
+    const sel = cases[0]![1];
+    const got = await selectChunksParquet(counting, sel);
+    const all = tiled.manifest.parts.flatMap((p) => p.files.chunks);
+    const chunkFilesOpened = opened.filter((f) => f.startsWith("chunks/"));
+    expect(chunkFilesOpened.length).toBeGreaterThan(0);
+    expect(chunkFilesOpened.length).toBeLessThan(all.filter((f) => f.includes("ATL06")).length);
+    // A store written before the summaries (none in its manifest) opens every file: same rows.
+    const old = {
+      ...reader,
+      manifest: {
+        ...tiled.manifest,
+        parts: tiled.manifest.parts.map((p) => ({
+          ...p,
+          stats: Object.fromEntries(
+            Object.entries(p.stats!).map(([f, { bytes, rows, sha256 }]) => [f, { bytes, rows, sha256 }]),
+          ),
+        })),
+      },
+    };
+    expect(sorted(await selectChunksParquet(old, sel))).toEqual(sorted(got));
+    expect(got.chunks.length).toBeGreaterThan(0);
   });
 });
