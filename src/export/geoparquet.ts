@@ -28,11 +28,14 @@ export interface WriteGeoParquetOptions {
 }
 
 /**
- * Columns dictionary-encoded by default: the result's string columns, which repeat one value per
- * chunk row (granule, product, beam, track ids).
+ * Columns dictionary-encoded by default: the result's string columns (Arrow dictionaries of Utf8
+ * in a query result, or plain Utf8), which repeat one value per chunk row (granule, product, beam,
+ * track ids).
  */
 function stringColumns(schema: Schema): string[] {
-  return schema.fields.filter((f) => DataType.isUtf8(f.type)).map((f) => f.name);
+  const isString = (type: DataType) =>
+    DataType.isUtf8(type) || (DataType.isDictionary(type) && DataType.isUtf8(type.dictionary));
+  return schema.fields.filter((f) => isString(f.type)).map((f) => f.name);
 }
 
 /** File key of the columns' own metadata (which surface type a confidence column is for...). */
