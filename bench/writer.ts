@@ -5,11 +5,11 @@
  * wall time, the process CPU and the main thread's CPU (Linux /proc; a writer worker's CPU is the
  * difference).
  *
- *   npx tsx bench/writer.ts [--count 8] [--reps 3] [--dist] [--here]
+ *   npx tsx bench/writer.ts [--count 8] [--reps 3] [--dist] [--thread]
  *
  * `--dist` runs the compiled package (`npm run build`) instead of the TypeScript source, as the
- * command line does (a writer thread started from source loads its module through tsx); `--here`
- * encodes on the main thread (`thread: false`).
+ * command line does (a writer thread started from source loads its module through tsx); `--thread`
+ * encodes on the writer thread (`thread: true`).
  */
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -23,7 +23,7 @@ const { values } = parseArgs({
     count: { type: "string", default: "8" },
     reps: { type: "string", default: "3" },
     dist: { type: "boolean", default: false },
-    here: { type: "boolean", default: false },
+    thread: { type: "boolean", default: false },
   },
 });
 const { index, openStore, writeGeoParquet } = (await import(
@@ -82,7 +82,7 @@ async function main() {
     const cpu = process.cpuUsage();
     const main = await mainThreadCpu();
     const t = performance.now();
-    await writeGeoParquet(replay(batches), out, { thread: !values.here });
+    await writeGeoParquet(replay(batches), out, { thread: values.thread });
     const wall = performance.now() - t;
     const used = process.cpuUsage(cpu);
     const mainUsed = (await mainThreadCpu()) - main;

@@ -1,6 +1,7 @@
 /**
- * GeoParquet results: record batches in, one GeoParquet 1.1 file out, written atomically. The
- * Parquet encoding runs on a writer thread (geoparquet-worker.ts), fed the batches as Arrow IPC.
+ * GeoParquet results: record batches in, one GeoParquet 1.1 file out, written atomically. With
+ * `thread: true` the Parquet encoding runs on a writer thread (geoparquet-worker.ts), fed the
+ * batches as Arrow IPC.
  */
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -31,9 +32,10 @@ export interface WriteGeoParquetOptions {
   /** Columns to dictionary-encode (others plain). Default: the result's repeated string columns. */
   dictionaryColumns?: string[];
   /**
-   * Encode on a writer thread (default true), beside the query; false encodes on the calling
-   * thread, which saves the thread's start-up (loading apache-arrow and parquet-wasm again) where
-   * a process writes many small files.
+   * Encode on a writer thread, beside the query (default false: the calling thread). The thread
+   * takes the encoding off the main thread (~0.2 s of CPU per 90 000 rows) but costs its start-up
+   * (a new isolate, parquet-wasm compiled again: ~0.1-0.3 s more CPU in all) and ~190 MB more peak
+   * RSS on a 3.3 M-row result, so it is off until a benchmark shows it pays (docs/design/query.md).
    */
   thread?: boolean;
 }
@@ -86,7 +88,7 @@ export async function writeGeoParquet(
   });
   return writeAtomically(path, async (tmp) => {
     // Started first, so the thread loads its modules while the query makes its first requests.
-    const thread = opts.thread === false ? undefined : startWriterThread();
+    const thread = opts.thread === true ? startWriterThread() : undefined;
     try {
       const iterator = batches[Symbol.asyncIterator]();
       const first = await iterator.next();
@@ -109,7 +111,7 @@ export async function writeGeoParquet(
   });
 }
 
-/** Encodes the batches on this thread (`thread: false`). */
+/** Encodes the batches on this thread (the default). */
 async function writeHere(
   path: string,
   opts: ParquetWriteOptions,

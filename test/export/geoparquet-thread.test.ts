@@ -54,7 +54,7 @@ describe("GeoParquet on the writer thread", () => {
     // The same dictionary id in every batch: the batches share one schema.
     expect(batch(1, 2).schema.fields[5]!.type).toEqual(first.schema.fields[5]!.type);
     const out = join(dir, "dict.parquet");
-    expect(await writeGeoParquet(batches(40, 500), out)).toBe(20_000);
+    expect(await writeGeoParquet(batches(40, 500), out, { thread: true })).toBe(20_000);
     const encodings = await duckdb(
       `SELECT path_in_schema AS c, string_agg(DISTINCT encodings, ';') AS e
        FROM parquet_metadata('${out}') GROUP BY c`,
@@ -80,8 +80,8 @@ describe("GeoParquet on the writer thread", () => {
     const threaded = join(dir, "threaded.parquet");
     const here = join(dir, "here.parquet");
     const bbox = [-45, 60, -44, 61] as [number, number, number, number];
-    await writeGeoParquet(batches(30, 700), threaded, { bbox });
-    await writeGeoParquet(batches(30, 700), here, { bbox, thread: false });
+    await writeGeoParquet(batches(30, 700), threaded, { bbox, thread: true });
+    await writeGeoParquet(batches(30, 700), here, { bbox });
     expect(sha256(threaded)).toBe(sha256(here));
   }, 60_000);
 
@@ -94,7 +94,9 @@ describe("GeoParquet on the writer thread", () => {
         yield b;
       }
     }
-    const failed = await writeGeoParquet(counted(), join(folder, "out.parquet")).catch((e: unknown) => e);
+    const failed = await writeGeoParquet(counted(), join(folder, "out.parquet"), { thread: true }).catch(
+      (e: unknown) => e,
+    );
     expect((failed as Error).message).toBe("granule 20 failed");
     expect(pulled).toBe(20);
     expect(readdirSync(folder)).toEqual([]);
