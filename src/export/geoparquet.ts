@@ -1,12 +1,18 @@
-/** GeoParquet results: record batches in, one GeoParquet 1.1 file out, written atomically. */
+/**
+ * GeoParquet results: record batches in, one GeoParquet 1.1 file out, written atomically. With
+ * `thread: true` the Parquet encoding runs on a writer thread (geoparquet-worker.ts), fed the
+ * batches as Arrow IPC.
+ */
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { Writable } from "node:stream";
-import { DataType, type RecordBatch, Schema, Table } from "apache-arrow";
+import { Worker } from "node:worker_threads";
+import { DataType, type RecordBatch, Schema, Table, tableToIPC } from "apache-arrow";
 import type { BboxArray } from "../store/geo.js";
 import { geoMetadata } from "../store/geo.js";
-import { batchesToParquetStream, tableToParquet } from "../store/parquet.js";
+import type { ParquetWriteOptions } from "../store/parquet.js";
 import { writeAtomically } from "./atomic.js";
+import type { WorkerFailure, WriterMessage } from "./geoparquet-worker.js";
 
 /** Options for {@link writeGeoParquet}. */
 export interface WriteGeoParquetOptions {
@@ -25,14 +31,24 @@ export interface WriteGeoParquetOptions {
   rowGroupSize?: number;
   /** Columns to dictionary-encode (others plain). Default: the result's repeated string columns. */
   dictionaryColumns?: string[];
+  /**
+   * Encode on a writer thread, beside the query (default false: the calling thread). The thread
+   * takes the encoding off the main thread (~0.2 s of CPU per 90 000 rows) but costs its start-up
+   * (a new isolate, parquet-wasm compiled again: ~0.1-0.3 s more CPU in all) and ~190 MB more peak
+   * RSS on a 3.3 M-row result, so it is off until a benchmark shows it pays (docs/design/query.md).
+   */
+  thread?: boolean;
 }
 
 /**
- * Columns dictionary-encoded by default: the result's string columns, which repeat one value per
- * chunk row (granule, product, beam, track ids).
+ * Columns dictionary-encoded by default: the result's string columns (Arrow dictionaries of Utf8
+ * in a query result, or plain Utf8), which repeat one value per chunk row (granule, product, beam,
+ * track ids).
  */
 function stringColumns(schema: Schema): string[] {
-  return schema.fields.filter((f) => DataType.isUtf8(f.type)).map((f) => f.name);
+  const isString = (type: DataType) =>
+    DataType.isUtf8(type) || (DataType.isDictionary(type) && DataType.isUtf8(type.dictionary));
+  return schema.fields.filter((f) => isString(f.type)).map((f) => f.name);
 }
 
 /** File key of the columns' own metadata (which surface type a confidence column is for...). */
@@ -71,30 +87,137 @@ export async function writeGeoParquet(
     bbox: opts.bbox,
   });
   return writeAtomically(path, async (tmp) => {
-    let rows = 0;
-    const iterator = batches[Symbol.asyncIterator]();
-    const first = await iterator.next();
-    const schema = first.done ? (opts.emptySchema ?? new Schema([])) : first.value.schema;
-    const writeOpts = {
-      metadata: { geo, ...columnMetadata(schema) },
-      rowGroupSize: opts.rowGroupSize,
-      dictionaryColumns: opts.dictionaryColumns ?? stringColumns(schema),
-    };
-    if (first.done) {
-      const empty = new Table(schema);
-      await writeFile(tmp, tableToParquet(empty, writeOpts), { flag: "wx" });
-      return rows;
-    }
-    async function* counted(): AsyncGenerator<RecordBatch> {
-      let next: IteratorResult<RecordBatch> = first;
-      while (!next.done) {
-        rows += next.value.numRows;
-        yield next.value;
-        next = await iterator.next();
+    // Started first, so the thread loads its modules while the query makes its first requests.
+    const thread = opts.thread === true ? startWriterThread() : undefined;
+    try {
+      const iterator = batches[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      const schema = first.done ? (opts.emptySchema ?? new Schema([])) : first.value.schema;
+      const writeOpts: ParquetWriteOptions = {
+        metadata: { geo, ...columnMetadata(schema) },
+        rowGroupSize: opts.rowGroupSize,
+        dictionaryColumns: opts.dictionaryColumns ?? stringColumns(schema),
+      };
+      if (first.done) {
+        const { tableToParquet } = await import("../store/parquet.js");
+        await writeFile(tmp, tableToParquet(new Table(schema), writeOpts), { flag: "wx" });
+        return 0;
       }
+      if (thread) return await thread.write(tmp, writeOpts, first, iterator);
+      return await writeHere(tmp, writeOpts, first, iterator);
+    } finally {
+      await thread?.close();
     }
-    const stream = await batchesToParquetStream(counted(), writeOpts);
-    await stream.pipeTo(Writable.toWeb(createWriteStream(tmp, { flags: "wx" })));
-    return rows;
   });
+}
+
+/** Encodes the batches on this thread (the default). */
+async function writeHere(
+  path: string,
+  opts: ParquetWriteOptions,
+  first: IteratorResult<RecordBatch>,
+  iterator: AsyncIterator<RecordBatch>,
+): Promise<number> {
+  let rows = 0;
+  async function* counted(): AsyncGenerator<RecordBatch> {
+    for (let next = first; !next.done; next = await iterator.next()) {
+      rows += next.value.numRows;
+      yield next.value;
+    }
+  }
+  const { batchesToParquetStream } = await import("../store/parquet.js");
+  const stream = await batchesToParquetStream(counted(), opts);
+  await stream.pipeTo(Writable.toWeb(createWriteStream(path, { flags: "wx" })));
+  return rows;
+}
+
+/**
+ * Batches handed to the writer thread and not yet taken by its encoder: a bound on the memory the
+ * queue holds (a batch is one chunk row's rows, ~1 000 rows, ~60 KB), enough to keep the thread busy.
+ */
+const MAX_QUEUED_BATCHES = 8;
+
+/**
+ * The writer thread: the compiled `geoparquet-worker.js` beside this file, or, when this file runs
+ * from its TypeScript source (tests, benchmarks), the `.ts` source loaded through tsx.
+ */
+function newWriterThread(): Worker {
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./geoparquet-worker.js", import.meta.url));
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const source = new URL("./geoparquet-worker.ts", import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(source)}); });`;
+  return new Worker(boot, { eval: true });
+}
+
+/** An error of the writer thread as an Error with its file system fields (code, path, syscall). */
+function failureError(failure: WorkerFailure): Error {
+  return Object.assign(new Error(failure.message), {
+    code: failure.code,
+    path: failure.path,
+    syscall: failure.syscall,
+  });
+}
+
+/** A writer thread: `write` streams the batches to it and resolves with the rows once the file is complete. */
+function startWriterThread() {
+  const worker = newWriterThread();
+  let queued = 0;
+  let wake: (() => void) | undefined;
+  let settled = false;
+  const finished = new Promise<void>((resolve, reject) => {
+    worker.on("message", (message: { taken?: true; done?: true; error?: WorkerFailure }) => {
+      if (message.taken) queued -= 1;
+      else if (message.done) resolve();
+      else if (message.error) reject(failureError(message.error));
+      wake?.();
+    });
+    worker.on("error", reject);
+    worker.on("exit", (code) =>
+      reject(new Error(`the GeoParquet writer thread stopped (exit code ${code})`)),
+    );
+  });
+  const onSettled = () => {
+    settled = true;
+    wake?.();
+  };
+  finished.then(onSettled, onSettled);
+  const send = (message: WriterMessage, transfer?: ArrayBuffer[]) => worker.postMessage(message, transfer);
+  let opened = false;
+  return {
+    async write(
+      path: string,
+      opts: ParquetWriteOptions,
+      first: IteratorResult<RecordBatch>,
+      iterator: AsyncIterator<RecordBatch>,
+    ): Promise<number> {
+      send({ start: { path, opts } });
+      opened = true;
+      let rows = 0;
+      try {
+        for (let next = first; !next.done && !settled; next = await iterator.next()) {
+          rows += next.value.numRows;
+          const ipc = tableToIPC(new Table([next.value]), "stream");
+          // Transferred, not copied; a view into a larger buffer is copied out first.
+          const owned = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
+          send({ ipc: owned }, [owned.buffer as ArrayBuffer]);
+          queued += 1;
+          while (queued >= MAX_QUEUED_BATCHES && !settled) await new Promise<void>((r) => (wake = r));
+        }
+        if (!settled) send({ end: true });
+        await finished;
+        return rows;
+      } catch (err) {
+        await iterator.return?.();
+        throw err;
+      }
+    },
+    /** Stops the thread; an unfinished file is closed first (the caller removes it). */
+    async close(): Promise<void> {
+      if (opened && !settled) {
+        send({ abort: true });
+        await finished.catch(() => {});
+      }
+      await worker.terminate();
+    },
+  };
 }

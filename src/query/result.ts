@@ -3,6 +3,7 @@ import {
   Binary,
   type Data,
   type DataType,
+  Dictionary,
   Field,
   Float32,
   Float64,
@@ -12,6 +13,7 @@ import {
   Int64,
   List,
   makeData,
+  makeVector,
   RecordBatch,
   Schema,
   Struct,
@@ -78,17 +80,38 @@ function bitmapOf(valid: Uint8Array): Uint8Array {
   return bits;
 }
 
-function repeatedString(value: string, n: number) {
-  const bytes = new TextEncoder().encode(value);
-  const data = new Uint8Array(bytes.length * n);
-  // Doubling copies: log2(n) calls instead of one per row.
-  if (n > 0) data.set(bytes);
-  for (let filled = bytes.length; filled < data.length; filled *= 2) {
-    data.copyWithin(filled, 0, Math.min(filled, data.length - filled));
+/**
+ * Dictionary id of each repeated string column, by name: every batch of a result declares the same
+ * field type, so the batches make one Arrow table and one IPC stream (a new dictionary per batch).
+ */
+const DICTIONARY_IDS = new Map<string, number>();
+
+/** The dictionary id of the repeated string column `name`, the same in every batch. */
+function dictionaryId(name: string): number {
+  let id = DICTIONARY_IDS.get(name);
+  if (id === undefined) {
+    id = DICTIONARY_IDS.size;
+    DICTIONARY_IDS.set(name, id);
   }
-  const offsets = new Int32Array(n + 1);
-  for (let i = 0; i <= n; i++) offsets[i] = i * bytes.length;
-  return makeData({ type: new Utf8(), length: n, valueOffsets: offsets, data });
+  return id;
+}
+
+/**
+ * `value` on n rows as a dictionary column: a one-entry Utf8 dictionary and n Int16 indices of 0
+ * (2 bytes a row instead of the string's bytes and a 4-byte offset), all null when `value` is null.
+ * Written to Parquet with dictionary encoding (export/geoparquet.ts), read back as the strings.
+ */
+function repeatedString(name: string, value: string | null, n: number): Data {
+  const dictionary = makeVector(makeStrings(value ?? ""));
+  const type = new Dictionary(new Utf8(), new Int16(), dictionaryId(name));
+  const nulls = value === null ? { nullBitmap: new Uint8Array((n + 7) >> 3), nullCount: n } : {};
+  return makeData({ type, length: n, data: new Int16Array(n), dictionary, ...nulls });
+}
+
+/** A one-row Utf8 column holding `value`. */
+function makeStrings(value: string) {
+  const data = new TextEncoder().encode(value);
+  return makeData({ type: new Utf8(), length: 1, valueOffsets: Int32Array.of(0, data.length), data });
 }
 
 /** WKB Points of (lon, lat) pairs, as one Arrow Binary column. */
@@ -144,13 +167,8 @@ export function castArray(values: NumericArray, type: Exclude<ColumnType, "utf8"
 }
 
 /** A column repeating `value` n times (all null when `value` is null). */
-function constantData(type: ColumnType, value: string | number | null, n: number): Data {
-  if (type === "utf8") {
-    const data = repeatedString(value === null ? "" : String(value), n);
-    return value === null
-      ? makeData({ ...dataProps(data), nullBitmap: new Uint8Array((n + 7) >> 3), nullCount: n } as never)
-      : data;
-  }
+function constantData(name: string, type: ColumnType, value: string | number | null, n: number): Data {
+  if (type === "utf8") return repeatedString(name, value === null ? null : String(value), n);
   const values = arrayOfType(type, n);
   if (value !== null)
     values.fill(
@@ -167,11 +185,6 @@ function constantData(type: ColumnType, value: string | number | null, n: number
     nullBitmap: new Uint8Array((n + 7) >> 3),
     nullCount: n,
   } as never);
-}
-
-/** The construction properties of a UTF-8 column, to rebuild it with a validity bitmap. */
-function dataProps(data: Data) {
-  return { type: new Utf8(), length: data.length, valueOffsets: data.valueOffsets, data: data.values };
 }
 
 /** Arrow type of a column type. */
@@ -229,7 +242,7 @@ export function resultBatch(c: ResultColumns): RecordBatch {
       fields.push(new Field(column.name, type, true, metadata));
       children.push(data);
     } else {
-      const data = constantData(column.type, column.value, n);
+      const data = constantData(column.name, column.type, column.value, n);
       add(column.name, data.type as DataType, data, column.nullable ?? column.value === null);
     }
   }

@@ -81,6 +81,11 @@ function readerOf(data: Data): Reader {
     const values = data.values as ArrayLike<number>;
     return (i) => (valid(i) ? values[i]! : null);
   }
+  if (DataType.isDictionary(type)) {
+    const dictionary = readerOf(data.dictionary!.data[0]!);
+    const indices = data.values as ArrayLike<number>;
+    return (i) => (valid(i) ? dictionary(indices[i]!) : null);
+  }
   if (DataType.isUtf8(type)) {
     const offsets = data.valueOffsets as Int32Array;
     const bytes = data.values as Uint8Array;

@@ -1,0 +1,104 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DataType, type RecordBatch } from "apache-arrow";
+import { afterAll, describe, expect, it } from "vitest";
+import { writeGeoParquet } from "../../src/index.js";
+import { resultBatch } from "../../src/query/result.js";
+import { duckdb } from "../support/results.js";
+
+/*
+ * GeoParquet written on the writer thread: the repeated string columns as Arrow dictionaries in the
+ * batches and Parquet dictionaries in the file, the same bytes as encoding on the calling thread,
+ * and a failing result leaves nothing behind.
+ */
+
+const dir = mkdtempSync(join(tmpdir(), "geochunks-pq-thread-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function batch(b: number, rows: number): RecordBatch {
+  const lat = new Float64Array(rows).map((_, i) => 60 + (b * rows + i) * 1e-5);
+  const lon = new Float64Array(rows).map((_, i) => -45 + i * 1e-5);
+  const time = new BigInt64Array(rows).fill(1_600_000_000_000_000_000n + BigInt(b));
+  return resultBatch({
+    lat,
+    lon,
+    time,
+    columns: [
+      { name: "h", values: new Float32Array(rows).fill(b + 0.5) },
+      { name: "granule_id", type: "utf8", value: `ATL06_G${b % 3}.h5` },
+      { name: "beam", type: "utf8", value: b % 2 === 0 ? "gt1l" : null, nullable: true },
+      { name: "rgt", type: "int16", value: 100 + b },
+    ],
+  });
+}
+
+async function* batches(count: number, rows: number, failAt = -1): AsyncGenerator<RecordBatch> {
+  for (let b = 0; b < count; b++) {
+    if (b === failAt) throw new Error(`granule ${b} failed`);
+    yield batch(b, rows);
+  }
+}
+
+const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+describe("GeoParquet on the writer thread", () => {
+  it("gets the repeated strings as Dictionary<Int16, Utf8> and writes them as Parquet dictionaries", async () => {
+    const first = batch(0, 3);
+    for (const name of ["granule_id", "beam"]) {
+      const type = first.schema.fields.find((f) => f.name === name)!.type;
+      expect(DataType.isDictionary(type) && DataType.isUtf8(type.dictionary), name).toBe(true);
+      expect(String(type)).toBe("Dictionary<Int16, Utf8>");
+    }
+    // The same dictionary id in every batch: the batches share one schema.
+    expect(batch(1, 2).schema.fields[5]!.type).toEqual(first.schema.fields[5]!.type);
+    const out = join(dir, "dict.parquet");
+    expect(await writeGeoParquet(batches(40, 500), out, { thread: true })).toBe(20_000);
+    const encodings = await duckdb(
+      `SELECT path_in_schema AS c, string_agg(DISTINCT encodings, ';') AS e
+       FROM parquet_metadata('${out}') GROUP BY c`,
+    );
+    const byColumn = Object.fromEntries(encodings.map((r) => [r.c as string, r.e as string]));
+    for (const name of ["granule_id", "beam"]) expect(byColumn[name]).toContain("RLE_DICTIONARY");
+    for (const name of ["lat", "lon", "h"]) expect(byColumn[name]).not.toContain("DICTIONARY");
+    const rows = await duckdb(
+      `SELECT granule_id, beam, count(*)::INT AS n, min(h)::DOUBLE AS h, min(rgt)::INT AS rgt
+       FROM read_parquet('${out}') GROUP BY ALL ORDER BY granule_id, beam NULLS LAST`,
+    );
+    expect(rows).toEqual([
+      { granule_id: "ATL06_G0.h5", beam: "gt1l", n: 3500, h: 0.5, rgt: 100 },
+      { granule_id: "ATL06_G0.h5", beam: null, n: 3500, h: 3.5, rgt: 103 },
+      { granule_id: "ATL06_G1.h5", beam: "gt1l", n: 3000, h: 4.5, rgt: 104 },
+      { granule_id: "ATL06_G1.h5", beam: null, n: 3500, h: 1.5, rgt: 101 },
+      { granule_id: "ATL06_G2.h5", beam: "gt1l", n: 3500, h: 2.5, rgt: 102 },
+      { granule_id: "ATL06_G2.h5", beam: null, n: 3000, h: 5.5, rgt: 105 },
+    ]);
+  }, 60_000);
+
+  it("writes the same bytes as encoding on the calling thread", async () => {
+    const threaded = join(dir, "threaded.parquet");
+    const here = join(dir, "here.parquet");
+    const bbox = [-45, 60, -44, 61] as [number, number, number, number];
+    await writeGeoParquet(batches(30, 700), threaded, { bbox, thread: true });
+    await writeGeoParquet(batches(30, 700), here, { bbox });
+    expect(sha256(threaded)).toBe(sha256(here));
+  }, 60_000);
+
+  it("rejects with the result's error, stops pulling batches and leaves no file or temporary", async () => {
+    const folder = mkdtempSync(join(dir, "fail-"));
+    let pulled = 0;
+    async function* counted(): AsyncGenerator<RecordBatch> {
+      for await (const b of batches(50, 400, 20)) {
+        pulled += 1;
+        yield b;
+      }
+    }
+    const failed = await writeGeoParquet(counted(), join(folder, "out.parquet"), { thread: true }).catch(
+      (e: unknown) => e,
+    );
+    expect((failed as Error).message).toBe("granule 20 failed");
+    expect(pulled).toBe(20);
+    expect(readdirSync(folder)).toEqual([]);
+  }, 60_000);
+});
