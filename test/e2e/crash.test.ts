@@ -6,22 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { openStore } from "../../src/index.js";
 import { BIN, ROOT, runCli } from "../support/cli.js";
+import { mulberry32 } from "../support/random.js";
 
 const GREENLAND = join(ROOT, "examples/greenland.geojson");
 const AOI = JSON.parse(readFileSync(GREENLAND, "utf8")).geometry;
 const idOf = (file: string) => basename(file).replace(/\.h5$/, "");
 
-/** A small seeded generator (mulberry32), so every run kills at the same moments. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 /** Starts the command line; `kill(signal, afterMs)` ends it that long after it started. */
 function start(args: string[]) {

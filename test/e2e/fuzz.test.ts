@@ -29,6 +29,7 @@ import { encodeHdf5 } from "../../fixtures/hdf5-writer/index.js";
 import { main } from "../../src/cli/main.js";
 import { realGranules } from "../hdf5/granules.js";
 import { BIN, type CliRun, ROOT } from "../support/cli.js";
+import { mulberry32 } from "../support/random.js";
 
 const CASES = Number(process.env.FUZZ_CLI_CASES ?? 40);
 const SEED = Number(process.env.FUZZ_SEED ?? 20260501);
@@ -47,17 +48,7 @@ const FEATURES = LONG ? 200_000 : 5_000;
 /** Heap cap of the child process running the huge AOIs, MiB. */
 const HEAP_MB = 1024;
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 /** Runs the command in this process; stdout is dropped, stderr captured. */
 async function run(args: string[]): Promise<CliRun & { ms: number }> {

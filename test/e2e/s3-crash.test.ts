@@ -20,6 +20,7 @@ import type { Manifest } from "../../src/store/manifest.js";
 import { Store } from "../../src/store/store.js";
 import { BIN, ROOT } from "../support/cli.js";
 import { bruteForceAtl06, type OracleRow } from "../support/oracle.js";
+import { mulberry32 } from "../support/random.js";
 import { readResultRows, toMicros } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey, type WriteRequest } from "../support/s3-server.js";
 
@@ -28,17 +29,7 @@ const GREENLAND = JSON.parse(readFileSync(join(ROOT, "examples/greenland.geojson
 const PREFIX = "s3://crash/idx";
 const idOf = (file: string) => basename(file).replace(/\.h5$/, "");
 
-/** A small seeded generator (mulberry32), so every run kills at the same moments. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32;
 
 let dir: string;
 let files: string[];

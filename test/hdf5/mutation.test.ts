@@ -6,6 +6,7 @@ import { isGeochunksError } from "../../src/errors.js";
 import type { DatasetValues, InspectDataset } from "../../src/hdf5/index.js";
 import { Hdf5File, inspectHdf5 } from "../../src/hdf5/index.js";
 import { fromBytes } from "../../src/source/index.js";
+import { mulberry32 } from "../support/random.js";
 import { CORPUS_DIR } from "./corpus.js";
 import { realGranules } from "./granules.js";
 
@@ -30,17 +31,7 @@ const FILES = [
   "paged_latest.h5",
 ].map((name) => `${CORPUS_DIR}${name}`);
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 interface Baseline {
   bytes: Uint8Array;

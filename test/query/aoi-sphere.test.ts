@@ -8,6 +8,7 @@ import { ringLocation } from "../../src/query/aoi-sphere.js";
 import { pointInAoi } from "../../src/query/pip.js";
 import { cellToBigint, polygonCover } from "../../src/store/h3.js";
 import { isCoverable } from "../../src/store/select.js";
+import { mulberry32 } from "../support/random.js";
 
 const polygonJson = (...rings: number[][][]) => JSON.stringify({ type: "Polygon", coordinates: rings });
 
@@ -450,16 +451,4 @@ describe("H3 cover of cut and wide polygons", () => {
 
 function round(v: number): number {
   return Math.round(v * 1000) / 1000;
-}
-
-/** Small deterministic PRNG for property tests. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
