@@ -12,11 +12,7 @@
 import { createWriteStream } from "node:fs";
 import { Writable } from "node:stream";
 import { parentPort } from "node:worker_threads";
-import * as pw from "parquet-wasm";
-import type { ParquetWriteOptions } from "../store/parquet.js";
-
-/** store/parquet.ts' DEFAULT_ROW_GROUP_SIZE (imported, that module would load apache-arrow here). */
-const DEFAULT_ROW_GROUP_SIZE = 65_536;
+import { type ParquetWriteOptions, pw, writerProperties } from "../store/parquet-wasm.js";
 
 /** What the writer thread writes: the file and its Parquet options. */
 export interface WriterStart {
@@ -55,26 +51,6 @@ async function next(): Promise<WriterMessage> {
   if (queue.length === 0) await new Promise<void>((resolve) => (pending = resolve));
   pending = undefined;
   return queue.shift()!;
-}
-
-/**
- * The writer properties of store/parquet.ts (ZSTD, chunk statistics, row groups of at most
- * `rowGroupSize`, dictionaries only for the given columns), built here so that this thread loads
- * parquet-wasm alone: the IPC batches go straight into its Arrow reader, without apache-arrow
- * (~0.2 s of CPU to load in a new thread) and a second IPC round trip.
- */
-function writerProperties(opts: ParquetWriteOptions): pw.WriterProperties {
-  let builder = new pw.WriterPropertiesBuilder()
-    .setCompression(pw.Compression.ZSTD)
-    .setMaxRowGroupSize(opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE)
-    .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
-    .setCreatedBy("geochunks");
-  if (opts.metadata) builder = builder.setKeyValueMetadata(new Map(Object.entries(opts.metadata)));
-  if (opts.dictionaryColumns) {
-    builder = builder.setDictionaryEnabled(false);
-    for (const column of opts.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
-  }
-  return builder.build();
 }
 
 async function write(): Promise<void> {
