@@ -6,13 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { openStore } from "../../src/index.js";
 import { BIN, ROOT, runCli } from "../support/cli.js";
-import { mulberry32 } from "../support/random.js";
+import { mulberry32 as random } from "../support/random.js";
 
 const GREENLAND = join(ROOT, "examples/greenland.geojson");
 const AOI = JSON.parse(readFileSync(GREENLAND, "utf8")).geometry;
 const idOf = (file: string) => basename(file).replace(/\.h5$/, "");
-
-const random = mulberry32;
 
 /** Starts the command line; `kill(signal, afterMs)` ends it that long after it started. */
 function start(args: string[]) {

@@ -29,7 +29,7 @@ import { encodeHdf5 } from "../../fixtures/hdf5-writer/index.js";
 import { main } from "../../src/cli/main.js";
 import { realGranules } from "../hdf5/granules.js";
 import { BIN, type CliRun, ROOT } from "../support/cli.js";
-import { mulberry32 } from "../support/random.js";
+import { mulberry32 as random } from "../support/random.js";
 
 const CASES = Number(process.env.FUZZ_CLI_CASES ?? 40);
 const SEED = Number(process.env.FUZZ_SEED ?? 20260501);
@@ -47,8 +47,6 @@ const DEPTH = LONG ? 50_000 : 1_000;
 const FEATURES = LONG ? 200_000 : 5_000;
 /** Heap cap of the child process running the huge AOIs, MiB. */
 const HEAP_MB = 1024;
-
-const random = mulberry32;
 
 /** Runs the command in this process; stdout is dropped, stderr captured. */
 async function run(args: string[]): Promise<CliRun & { ms: number }> {

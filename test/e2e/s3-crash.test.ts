@@ -20,7 +20,7 @@ import type { Manifest } from "../../src/store/manifest.js";
 import { Store } from "../../src/store/store.js";
 import { BIN, ROOT } from "../support/cli.js";
 import { bruteForceAtl06, type OracleRow } from "../support/oracle.js";
-import { mulberry32 } from "../support/random.js";
+import { mulberry32 as random } from "../support/random.js";
 import { readResultRows, toMicros } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey, type WriteRequest } from "../support/s3-server.js";
 
@@ -28,8 +28,6 @@ const KEY: TestKey = { accessKeyId: "AKIACRASHTEST", secretAccessKey: "crash-tes
 const GREENLAND = JSON.parse(readFileSync(join(ROOT, "examples/greenland.geojson"), "utf8")).geometry;
 const PREFIX = "s3://crash/idx";
 const idOf = (file: string) => basename(file).replace(/\.h5$/, "");
-
-const random = mulberry32;
 
 let dir: string;
 let files: string[];

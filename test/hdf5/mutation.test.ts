@@ -6,7 +6,7 @@ import { isGeochunksError } from "../../src/errors.js";
 import type { DatasetValues, InspectDataset } from "../../src/hdf5/index.js";
 import { Hdf5File, inspectHdf5 } from "../../src/hdf5/index.js";
 import { fromBytes } from "../../src/source/index.js";
-import { mulberry32 } from "../support/random.js";
+import { mulberry32 as rng } from "../support/random.js";
 import { CORPUS_DIR } from "./corpus.js";
 import { realGranules } from "./granules.js";
 
@@ -30,8 +30,6 @@ const FILES = [
   "sb0_userblock.h5",
   "paged_latest.h5",
 ].map((name) => `${CORPUS_DIR}${name}`);
-
-const rng = mulberry32;
 
 interface Baseline {
   bytes: Uint8Array;
