@@ -195,8 +195,9 @@ export class S3Objects {
     const target = new URL(endpointUrl(bucket, key, region, this.#opts.endpoint, url));
     for (const [k, v] of Object.entries(opts.query ?? {})) target.searchParams.set(k, v);
     const transport = this.#opts.fetch ?? ((u: string, init: RequestInit) => fetch(u, init));
-    // fetch takes bodies backed by an ArrayBuffer only; a view into shared memory is copied once.
-    const body = opts.body === undefined ? undefined : new Uint8Array(opts.body);
+    // fetch takes bodies backed by an ArrayBuffer only; a view into shared memory is copied once
+    // (fetch copies the body it is given anyway: a multipart part is held twice while in flight).
+    const body = opts.body === undefined ? undefined : ownedBytes(opts.body);
     const payloadHash = createHash("sha256")
       .update(body ?? new Uint8Array())
       .digest("hex");
@@ -248,6 +249,11 @@ export class S3Objects {
       });
     }
   }
+}
+
+/** `bytes` as a view of an ArrayBuffer (what fetch takes): itself, or a copy of bytes in shared memory. */
+function ownedBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
 }
 
 /** The bucket and key (possibly empty, for a bucket-wide listing) of an `s3://` URL. */

@@ -24,8 +24,11 @@ export interface TestKey {
 export interface S3TestServer {
   /** Endpoint URL, e.g. `http://127.0.0.1:PORT`. */
   endpoint: string;
-  /** Every request the server saw: method, path and headers (to check what was sent). */
-  seen: { method: string; path: string; headers: IncomingMessage["headers"] }[];
+  /**
+   * Every request the server saw, in the order they arrived: method, path, query string (without the
+   * "?"; `partNumber=2&uploadId=...` for an UploadPart) and headers (to check what was sent).
+   */
+  seen: { method: string; path: string; query: string; headers: IncomingMessage["headers"] }[];
   /** Answers the next `count` GET/HEAD requests with 503 SlowDown. */
   slowDown(count: number): void;
   /**
@@ -33,7 +36,9 @@ export interface S3TestServer {
    * it done yet) and once when the server has handled it (`after`: the write landed or was refused,
    * the answer is not sent yet) and waits for the promise it returns: a test kills the writer at
    * that moment, or holds the request to make an upload slow. A request whose writer is gone when the
-   * hook returns `before` it (or for which it resolves to "drop") is not handled. Undefined removes the hook.
+   * hook returns `before` it (or for which it resolves to "drop") is not handled; one for which it
+   * resolves `before` to a {@link Refusal} is answered with that S3 error and not handled (a server
+   * failing that request). Undefined removes the hook.
    */
   onWrite(hook: WriteHook | undefined): void;
   /** What the conditional-write front refused so far (a live object). */
@@ -55,6 +60,12 @@ export interface WriteRequest {
   /** Number of the request among the write requests the server saw (from 1), the same in both phases. */
   seq: number;
   phase: "before" | "after";
+}
+
+/** An S3 error answer a {@link WriteHook} may ask for (`{ status: 500, code: "InternalError" }`). */
+export interface Refusal {
+  status: number;
+  code: string;
 }
 
 /** See {@link S3TestServer.onWrite}. */
@@ -113,8 +124,8 @@ export async function startS3Server(opts: {
   const keys = new Map(opts.keys.map((k) => [k.accessKeyId, k]));
   const privateBuckets = new Set(opts.privateBuckets ?? []);
   server.middleware.unshift(async (ctx, next) => {
-    const path = (ctx.req.url ?? "/").split("?")[0]!;
-    seen.push({ method: ctx.method, path, headers: { ...ctx.req.headers } });
+    const [path = "/", query = ""] = (ctx.req.url ?? "/").split("?");
+    seen.push({ method: ctx.method, path, query, headers: { ...ctx.req.headers } });
     if (ctx.method === "GET" || ctx.method === "HEAD") {
       if (slowDowns > 0) {
         slowDowns -= 1;
@@ -135,8 +146,9 @@ export async function startS3Server(opts: {
     };
     // A writer killed before its request was handled: nothing of it lands (s3rver would wait for the
     // rest of a body that never comes).
-    if ((await hook({ ...req, phase: "before" })) === "drop" || ctx.res.closed)
-      return s3Error(ctx, 499, "ClientGone");
+    const verdict = await hook({ ...req, phase: "before" });
+    if (verdict === "drop" || ctx.res.closed) return s3Error(ctx, 499, "ClientGone");
+    if (isRefusal(verdict)) return s3Error(ctx, verdict.status, verdict.code);
     await next();
     await hook({ ...req, phase: "after" });
   });
@@ -255,6 +267,10 @@ function atomicObjects(): Koa["middleware"][number] {
       if (ctx.res.closed || ctx.res.destroyed) done();
     }
   };
+}
+
+function isRefusal(verdict: unknown): verdict is Refusal {
+  return typeof verdict === "object" && verdict !== null && "status" in verdict && "code" in verdict;
 }
 
 function s3Error(ctx: KoaContext, status: number, code: string): void {
