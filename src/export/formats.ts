@@ -3,6 +3,7 @@ import { extname } from "node:path";
 import type { RecordBatch, Schema } from "apache-arrow";
 import { InvalidQueryError } from "../errors.js";
 import type { BboxArray } from "../store/geo.js";
+import type { ByteSink } from "./sink.js";
 
 /** A result file format. */
 export type OutputFormat = "parquet" | "geojson" | "geojsonl" | "csv" | "fgb" | "gpkg";
@@ -33,6 +34,19 @@ export const STDOUT = "-";
 
 /** Formats that can be streamed to standard output (text, written front to back). */
 const STREAMABLE: ReadonlySet<OutputFormat> = new Set(["csv", "geojsonl", "geojson"]);
+
+/**
+ * Formats written front to back, never going back over bytes already written, so they can be
+ * streamed into a {@link ByteSink} (an S3 upload) while the query runs. The others need a file:
+ * FlatGeobuf writes its feature count into the header once the last feature is written, and a
+ * GeoPackage is a SQLite database, whose pages (the tables, the R-tree) are rewritten in place.
+ */
+export const SEQUENTIAL_FORMATS: ReadonlySet<OutputFormat> = new Set([
+  "parquet",
+  "csv",
+  "geojson",
+  "geojsonl",
+]);
 
 function validList(): string {
   return OUTPUT_FORMATS.map((f) => `${f.name} (${f.extensions.join(", ")})`).join(", ");
@@ -131,5 +145,40 @@ export async function writeResult(
       return (await import("./flatgeobuf.js")).writeFlatGeobuf(batches, path, rowOpts);
     case "gpkg":
       return (await import("./geopackage.js")).writeGeoPackage(batches, path, rowOpts);
+  }
+}
+
+/**
+ * Streams query result batches into `sink` in one of the {@link SEQUENTIAL_FORMATS} (`opts.format`),
+ * the same bytes {@link writeResult} writes to a file. Memory is bounded by one batch and what the
+ * sink buffers.
+ * @returns the number of rows written.
+ * @throws InvalidQueryError for a format that needs a file (FlatGeobuf, GeoPackage).
+ */
+export async function writeResultToSink(
+  batches: AsyncIterable<RecordBatch>,
+  sink: ByteSink,
+  opts: WriteResultOptions & { format: OutputFormat },
+): Promise<number> {
+  const rowOpts = { emptySchema: opts.emptySchema };
+  const text = async () => (await import("./text.js")).writeTextToSink;
+  switch (opts.format) {
+    case "parquet":
+      return (await import("./geoparquet.js")).writeGeoParquetToSink(batches, sink, {
+        bbox: opts.bbox,
+        emptySchema: opts.emptySchema,
+      });
+    case "csv":
+      return (await text())(batches, sink, (await import("./csv.js")).csvLayout(rowOpts));
+    case "geojson":
+      return (await text())(
+        batches,
+        sink,
+        (await import("./geojson.js")).geoJsonLayout({ ...rowOpts, bbox: opts.bbox }),
+      );
+    case "geojsonl":
+      return (await text())(batches, sink, (await import("./geojson.js")).geoJsonLinesLayout(rowOpts));
+    default:
+      throw new InvalidQueryError(`${opts.format}: this format is written to a file, not streamed`);
   }
 }

@@ -13,6 +13,7 @@ import { geoMetadata } from "../store/geo.js";
 import type { ParquetWriteOptions } from "../store/parquet.js";
 import { writeAtomically } from "./atomic.js";
 import type { WorkerFailure, WriterMessage } from "./geoparquet-worker.js";
+import type { ByteSink } from "./sink.js";
 
 /** Options for {@link writeGeoParquet}. */
 export interface WriteGeoParquetOptions {
@@ -67,6 +68,37 @@ function columnMetadata(schema: Schema): Record<string, string> {
   return Object.keys(columns).length === 0 ? {} : { [COLUMN_METADATA_KEY]: JSON.stringify(columns) };
 }
 
+/** The writer settings of a result and its first batch (the schema comes from it). */
+async function beginParquet(
+  batches: AsyncIterable<RecordBatch>,
+  opts: WriteGeoParquetOptions,
+): Promise<{
+  iterator: AsyncIterator<RecordBatch>;
+  first: IteratorResult<RecordBatch>;
+  write: ParquetWriteOptions;
+}> {
+  const geo = geoMetadata({
+    column: opts.geometryColumn,
+    geometryTypes: opts.geometryTypes ?? ["Point"],
+    bbox: opts.bbox,
+  });
+  const iterator = batches[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const schema = first.done ? (opts.emptySchema ?? new Schema([])) : first.value.schema;
+  const write: ParquetWriteOptions = {
+    metadata: { geo, ...columnMetadata(schema) },
+    rowGroupSize: opts.rowGroupSize,
+    dictionaryColumns: opts.dictionaryColumns ?? stringColumns(schema),
+  };
+  return { iterator, first, write };
+}
+
+/** The file of a result with no rows: its schema and no row group. */
+async function emptyParquet(opts: WriteGeoParquetOptions, write: ParquetWriteOptions): Promise<Uint8Array> {
+  const { tableToParquet } = await import("../store/parquet.js");
+  return tableToParquet(new Table(opts.emptySchema ?? new Schema([])), write);
+}
+
 /**
  * Streams record batches into a GeoParquet 1.1 file at `path`. The parent folder is created; the
  * file is written under a temporary name and renamed when complete, so a failure leaves no
@@ -81,42 +113,53 @@ export async function writeGeoParquet(
   path: string,
   opts: WriteGeoParquetOptions = {},
 ): Promise<number> {
-  const geo = geoMetadata({
-    column: opts.geometryColumn,
-    geometryTypes: opts.geometryTypes ?? ["Point"],
-    bbox: opts.bbox,
-  });
   return writeAtomically(path, async (tmp) => {
     // Started first, so the thread loads its modules while the query makes its first requests.
     const thread = opts.thread === true ? startWriterThread() : undefined;
     try {
-      const iterator = batches[Symbol.asyncIterator]();
-      const first = await iterator.next();
-      const schema = first.done ? (opts.emptySchema ?? new Schema([])) : first.value.schema;
-      const writeOpts: ParquetWriteOptions = {
-        metadata: { geo, ...columnMetadata(schema) },
-        rowGroupSize: opts.rowGroupSize,
-        dictionaryColumns: opts.dictionaryColumns ?? stringColumns(schema),
-      };
+      const { iterator, first, write } = await beginParquet(batches, opts);
       if (first.done) {
-        const { tableToParquet } = await import("../store/parquet.js");
-        await writeFile(tmp, tableToParquet(new Table(schema), writeOpts), { flag: "wx" });
+        await writeFile(tmp, await emptyParquet(opts, write), { flag: "wx" });
         return 0;
       }
-      if (thread) return await thread.write(tmp, writeOpts, first, iterator);
-      return await writeHere(tmp, writeOpts, first, iterator);
+      if (thread) return await thread.write(tmp, write, first, iterator);
+      return await encodeHere(
+        first,
+        iterator,
+        write,
+        Writable.toWeb(createWriteStream(tmp, { flags: "wx" })),
+      );
     } finally {
       await thread?.close();
     }
   });
 }
 
-/** Encodes the batches on this thread (the default). */
-async function writeHere(
-  path: string,
-  opts: ParquetWriteOptions,
+/**
+ * Streams record batches as a GeoParquet 1.1 file into `sink`, front to back (a Parquet file is
+ * written sequentially: row groups, then the footer), on the calling thread; the bytes are those
+ * {@link writeGeoParquet} writes to a file with the same options (without `thread`).
+ * @returns the number of rows written.
+ */
+export async function writeGeoParquetToSink(
+  batches: AsyncIterable<RecordBatch>,
+  sink: ByteSink,
+  opts: Omit<WriteGeoParquetOptions, "thread"> = {},
+): Promise<number> {
+  const { iterator, first, write } = await beginParquet(batches, opts);
+  if (first.done) {
+    await sink.write(await emptyParquet(opts, write));
+    return 0;
+  }
+  return encodeHere(first, iterator, write, new WritableStream({ write: (chunk) => sink.write(chunk) }));
+}
+
+/** Encodes the batches on this thread (the default) into `out`. */
+async function encodeHere(
   first: IteratorResult<RecordBatch>,
   iterator: AsyncIterator<RecordBatch>,
+  opts: ParquetWriteOptions,
+  out: WritableStream<Uint8Array>,
 ): Promise<number> {
   let rows = 0;
   async function* counted(): AsyncGenerator<RecordBatch> {
@@ -127,7 +170,7 @@ async function writeHere(
   }
   const { batchesToParquetStream } = await import("../store/parquet.js");
   const stream = await batchesToParquetStream(counted(), opts);
-  await stream.pipeTo(Writable.toWeb(createWriteStream(path, { flags: "wx" })));
+  await stream.pipeTo(out);
   return rows;
 }
 

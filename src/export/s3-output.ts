@@ -1,16 +1,25 @@
 /**
- * Query outputs written to S3 (`--out s3://bucket/key.parquet`, any format): the writer writes a
- * temporary local file as for any output, which is then uploaded, in parts of {@link OUTPUT_PART_BYTES}
- * read one at a time from the file (so the result is never held in memory whole) when it is larger
- * than one part. The object appears only when the upload completes; a failure, SIGINT or SIGTERM aborts
- * the multipart upload, so nothing half-written is left, neither an object nor a pending upload.
+ * Query outputs written to S3 (`--out s3://bucket/key.parquet`, any format). A format written front
+ * to back (GeoParquet, CSV, GeoJSON, GeoJSON lines) streams into the upload while the query runs
+ * ({@link streamToS3}): parts of {@link OUTPUT_PART_BYTES} go up as they fill, at most
+ * {@link DEFAULT_PARTS_IN_FLIGHT} at a time, and nothing is written to local disk. FlatGeobuf and
+ * GeoPackage go back over what they wrote, so they are written to a temporary local file first and
+ * uploaded from it ({@link writeToS3}). Either way the object appears only when the upload completes;
+ * a failure, SIGINT or SIGTERM aborts the multipart upload, so nothing half-written is left, neither
+ * an object nor a pending upload.
  */
-import { type FileHandle, mkdtemp, open, rm } from "node:fs/promises";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { S3SourceOptions } from "../source/s3.js";
-import type { S3Objects } from "../source/s3-write.js";
+import {
+  DEFAULT_PARTS_IN_FLIGHT,
+  openS3Upload,
+  type S3Upload,
+  type S3UploadSummary,
+} from "../source/s3-upload.js";
 import { trackCleanup, trackTemporary } from "../store/temporaries.js";
+import type { ByteSink } from "./sink.js";
 
 /**
  * Size of the parts of a multipart upload, bytes: 8 MiB, the AWS CLI's default part size. S3 takes
@@ -23,18 +32,39 @@ export function isS3Output(path: string): boolean {
   return /^s3:\/\//i.test(path);
 }
 
-/** Options of {@link writeToS3}. */
+/** Options of {@link streamToS3}, {@link writeToS3} and {@link uploadFile}. */
 export interface S3OutputOptions {
   /** Region, endpoint and credentials. */
   s3?: S3SourceOptions;
   /** Part size of the multipart upload, bytes (at least 5 MiB); default {@link OUTPUT_PART_BYTES}. */
   partBytes?: number;
+  /** Parts uploading at once at most; default {@link DEFAULT_PARTS_IN_FLIGHT}. */
+  partsInFlight?: number;
   signal?: AbortSignal;
 }
 
 /**
+ * Runs `write` on a sink whose bytes stream to `url` as they come: one PUT when they fit in one part,
+ * else a multipart upload whose parts go up while `write` runs and which is completed once it
+ * resolved. Memory: at most (parts in flight + 1) part buffers, and fetch's copy of each part in flight.
+ * @returns what `write` returned.
+ * @throws what `write` throws, or SourceError naming `url` when the upload fails (after aborting it).
+ */
+export async function streamToS3<T>(
+  url: string,
+  write: (sink: ByteSink) => Promise<T>,
+  opts: S3OutputOptions = {},
+): Promise<T> {
+  return withUpload(url, opts, async (upload) => {
+    const result = await write(upload);
+    await upload.complete();
+    return result;
+  });
+}
+
+/**
  * Runs `write` on a temporary local file named like the object (same extension), then uploads it
- * to `url`; the temporary file is removed either way.
+ * to `url`; the temporary file is removed either way. For formats that go back over what they wrote.
  * @returns what `write` returned.
  * @throws what `write` throws, or SourceError naming `url` when the upload fails (after aborting it).
  */
@@ -57,79 +87,52 @@ export async function writeToS3<T>(
 }
 
 /**
- * Uploads a local file to `url`: one PUT up to one part's size, else a multipart upload, aborted on
- * any failure and on SIGINT/SIGTERM in the command line.
+ * Uploads a local file to `url`: one PUT up to one part's size, else a multipart upload read from the
+ * file one part at a time, aborted on any failure and on SIGINT/SIGTERM in the command line.
  * @throws SourceError naming `url`.
  */
-export async function uploadFile(path: string, url: string, opts: S3OutputOptions = {}): Promise<void> {
-  const { S3Objects } = await import("../source/s3-write.js");
-  const s3 = new S3Objects(opts.s3);
+export async function uploadFile(
+  path: string,
+  url: string,
+  opts: S3OutputOptions = {},
+): Promise<S3UploadSummary> {
   const partBytes = opts.partBytes ?? OUTPUT_PART_BYTES;
   const file = await open(path, "r");
   try {
-    const size = (await file.stat()).size;
-    if (size <= partBytes) {
-      const { buffer } = await file.read({ buffer: new Uint8Array(size), position: 0, length: size });
-      await s3.put(url, buffer, { signal: opts.signal });
-      return;
-    }
-    await uploadParts(s3, url, { file, size, partBytes, signal: opts.signal });
+    return await withUpload(url, opts, async (upload) => {
+      const buffer = new Uint8Array(partBytes);
+      for (;;) {
+        const { bytesRead } = await file.read({ buffer, position: null, length: partBytes });
+        if (bytesRead === 0) break;
+        await upload.write(buffer.subarray(0, bytesRead));
+      }
+      return upload.complete();
+    });
   } finally {
     await file.close();
   }
 }
 
 /**
- * The multipart upload of {@link uploadFile}. An interrupt (the command line's tracked cleanups)
- * stops sending parts and aborts the upload, waiting for an upload id still being created; if the
- * completion was already sent, it waits for it and deletes the object it made. A failure aborts too.
+ * Runs `use` on a new streaming upload to `url`, aborting the upload when `use` fails and, through the
+ * command line's tracked cleanups, when the process is interrupted.
  */
-async function uploadParts(
-  s3: S3Objects,
+async function withUpload<T>(
   url: string,
-  opts: { file: FileHandle; size: number; partBytes: number; signal?: AbortSignal },
-): Promise<void> {
-  const stop = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
-  // The creation and the completion are not cut short: the server may act on them all the same, and
-  // the cleanup must know what they did.
-  const created = s3.createMultipart(url, { signal: opts.signal });
-  let completed: Promise<unknown> | undefined;
-  const untrack = trackCleanup(async () => {
-    stop.abort();
-    const uploadId = await created.catch(() => undefined);
-    if (uploadId === undefined) return;
-    if (
-      completed &&
-      (await completed.then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      await s3.delete(url);
-      return;
-    }
-    await s3.abortMultipart(url, uploadId);
+  opts: S3OutputOptions,
+  use: (upload: S3Upload) => Promise<T>,
+): Promise<T> {
+  const { S3Objects } = await import("../source/s3-write.js");
+  const upload = openS3Upload(new S3Objects(opts.s3), url, {
+    partBytes: opts.partBytes ?? OUTPUT_PART_BYTES,
+    partsInFlight: opts.partsInFlight,
+    signal: opts.signal,
   });
-  let uploadId: string | undefined;
+  const untrack = trackCleanup(() => upload.abort());
   try {
-    uploadId = await created;
-    const etags: string[] = [];
-    const buffer = new Uint8Array(opts.partBytes);
-    for (let offset = 0; offset < opts.size; offset += opts.partBytes) {
-      const length = Math.min(opts.partBytes, opts.size - offset);
-      signal.throwIfAborted();
-      await opts.file.read({ buffer, position: offset, length });
-      etags.push(
-        await s3.uploadPart(url, uploadId, etags.length + 1, buffer.subarray(0, length), { signal }),
-      );
-    }
-    signal.throwIfAborted();
-    completed = s3.completeMultipart(url, uploadId, etags, { signal: opts.signal });
-    await completed;
+    return await use(upload);
   } catch (err) {
-    if (uploadId !== undefined && !stop.signal.aborted)
-      await s3.abortMultipart(url, uploadId).catch(() => undefined);
+    await upload.abort();
     throw err;
   } finally {
     untrack();

@@ -1,6 +1,7 @@
 /** Text outputs (GeoJSON, GeoJSON lines, CSV): one string per batch appended to the file. */
 import { open } from "node:fs/promises";
 import type { RecordBatch } from "apache-arrow";
+import type { ByteSink } from "./sink.js";
 
 /** How a text format turns batches into text. */
 export interface TextLayout {
@@ -48,6 +49,19 @@ export async function writeText(
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Writes `batches` as UTF-8 text to `sink`, one write per batch (the bytes the file writer would
+ * write, in the same order). @returns the number of rows written.
+ */
+export function writeTextToSink(
+  batches: AsyncIterable<RecordBatch>,
+  sink: ByteSink,
+  layout: TextLayout,
+): Promise<number> {
+  const encoder = new TextEncoder();
+  return writeTo(batches, (text) => sink.write(encoder.encode(text)), layout);
 }
 
 /**

@@ -4,7 +4,14 @@ import { readFile } from "node:fs/promises";
 import type { RecordBatch } from "apache-arrow";
 import type { QueryResult } from "../../api.js";
 import { InvalidAoiError } from "../../errors.js";
-import { formatOf, OUTPUT_FORMATS, type OutputFormat, STDOUT } from "../../export/formats.js";
+import {
+  formatOf,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  SEQUENTIAL_FORMATS,
+  STDOUT,
+} from "../../export/formats.js";
+import type { ByteSink } from "../../export/sink.js";
 import { type FilterValue, type ProductProfile, registeredProfiles } from "../../products/index.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
@@ -68,7 +75,7 @@ export function queryCommand(program: Command, io: Io): void {
     },
     {
       flags: "--out <file>",
-      meaning: `output file, format from its extension: ${OUTPUT_FORMATS.map((f) => f.extensions.join("|")).join(", ")}; its folder is created when missing; s3://bucket/key uploads it; - is standard output (with --format csv, geojson or geojsonl)`,
+      meaning: `output file, format from its extension: ${OUTPUT_FORMATS.map((f) => f.extensions.join("|")).join(", ")}; its folder is created when missing; s3://bucket/key uploads it, streamed in parts while the query runs (.fgb and .gpkg, which rewrite what they wrote, and results drawn by --plot are written to a temporary file and uploaded once complete; GEOCHUNKS_S3_PART_MIB sets the part size, default 8, GEOCHUNKS_S3_PARTS_IN_FLIGHT the parts sent at once, default 4); - is standard output (with --format csv, geojson or geojsonl)`,
       default: "required unless --dry-run",
       example: "--out out/greenland.parquet",
     },
@@ -293,7 +300,7 @@ async function writeQuery(
   const outPath = values.out!;
   // Selected and planned first: the granules' first requests then leave before the writer loads.
   const schema = await result.schema();
-  const { writeResult } = await import("../../export/formats.js");
+  const { writeResult, writeResultToSink } = await import("../../export/formats.js");
   // With the rows on standard output, the summary goes to standard error.
   const say = outPath === STDOUT ? io.err : io.out;
   const writeAndPlot = async (path: string) => {
@@ -306,16 +313,53 @@ async function writeQuery(
     }
     return rows;
   };
-  const { isS3Output, writeToS3 } = await import("../../export/s3-output.js");
+  const { isS3Output } = await import("../../export/s3-output.js");
+  const known = format ?? formatOf(outPath, values.format);
   const rows = isS3Output(outPath)
-    ? await writeToS3(outPath, writeAndPlot, {
-        s3: sourceOptionsFrom(sourceFlagsOf(values)).s3,
-        partBytes: partBytesFromEnvironment(process.env),
+    ? await writeQueryToS3(outPath, values, known, {
+        toFile: writeAndPlot,
+        stream: (sink) =>
+          writeResultToSink(batches, sink, { format: known, bbox: result.aoi.bbox, emptySchema: schema }),
       })
     : await writeAndPlot(outPath);
   for (const warning of result.stats.warnings ?? []) io.err(`warning: ${warning}`);
   if (values.stats) say(JSON.stringify(result.stats));
   else if (outPath !== STDOUT) say(`wrote ${rows} rows to ${outPath}`);
+}
+
+/**
+ * Writes `--out s3://...`: a format written front to back streams into the upload while the query runs
+ * (`writers.stream`); FlatGeobuf, GeoPackage and a result that `--plot` reads back go through a
+ * temporary local file (`writers.toFile`), uploaded once complete.
+ */
+async function writeQueryToS3(
+  url: string,
+  values: QueryFlags,
+  format: OutputFormat,
+  writers: { toFile: (path: string) => Promise<number>; stream: (sink: ByteSink) => Promise<number> },
+): Promise<number> {
+  const { streamToS3, writeToS3 } = await import("../../export/s3-output.js");
+  const opts = {
+    s3: sourceOptionsFrom(sourceFlagsOf(values)).s3,
+    partBytes: partBytesFromEnvironment(process.env),
+    partsInFlight: partsInFlightFromEnvironment(process.env),
+  };
+  const streamed = SEQUENTIAL_FORMATS.has(format) && values.plot === undefined;
+  return streamed ? streamToS3(url, writers.stream, opts) : writeToS3(url, writers.toFile, opts);
+}
+
+/**
+ * `GEOCHUNKS_S3_PARTS_IN_FLIGHT`: the parts of an `--out s3://` multipart upload sent at once at most
+ * (as the AWS CLI's `max_concurrent_requests`), 1 to 64. Unset: the default (4).
+ * @throws UsageError for another value.
+ */
+export function partsInFlightFromEnvironment(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.GEOCHUNKS_S3_PARTS_IN_FLIGHT;
+  if (text === undefined || text === "") return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new UsageError(`GEOCHUNKS_S3_PARTS_IN_FLIGHT=${text}: not a number of parts from 1 to 64`);
+  return n;
 }
 
 /**
