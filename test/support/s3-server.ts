@@ -41,6 +41,11 @@ export interface S3TestServer {
    * failing that request). Undefined removes the hook.
    */
   onWrite(hook: WriteHook | undefined): void;
+  /**
+   * Calls `hook` on every GET and HEAD request before it is handled and waits for the promise it
+   * returns: a test holds a read until something else happened. Undefined removes the hook.
+   */
+  onRead(hook: ((req: { method: string; path: string }) => unknown) | undefined): void;
   /** What the conditional-write front refused so far (a live object). */
   conditional: ConditionalStats;
   /** Keys of `bucket` that have multipart uploads started and neither completed nor aborted. */
@@ -120,6 +125,7 @@ export async function startS3Server(opts: {
   const seen: S3TestServer["seen"] = [];
   let slowDowns = 0;
   let writeHook: WriteHook | undefined;
+  let readHook: ((req: { method: string; path: string }) => unknown) | undefined;
   let writes = 0;
   const keys = new Map(opts.keys.map((k) => [k.accessKeyId, k]));
   const privateBuckets = new Set(opts.privateBuckets ?? []);
@@ -133,6 +139,7 @@ export async function startS3Server(opts: {
       }
       const denied = checkAuth(ctx.req, keys, privateBuckets.has(path.split("/")[1] ?? ""));
       if (denied) return s3Error(ctx, 403, denied);
+      await readHook?.({ method: ctx.method, path: decodeURIComponent(path) });
     }
     const hook = writeHook;
     if (!hook || !["PUT", "POST", "DELETE"].includes(ctx.method)) return next();
@@ -224,6 +231,9 @@ export async function startS3Server(opts: {
     },
     onWrite(hook) {
       writeHook = hook;
+    },
+    onRead(hook) {
+      readHook = hook;
     },
     async put(bucket, key, body) {
       const res = await fetch(`${endpoint}/${bucket}/${key}`, { method: "PUT", body: Buffer.from(body) });
