@@ -111,8 +111,9 @@ export function openS3Upload(s3: S3Objects, url: string, opts: S3UploadOptions):
 
   const upload: S3Upload = {
     async write(chunk) {
-      signal.throwIfAborted();
+      // A part's failure first: it also aborts `signal`, whose reason would hide it.
       parts.throwIfFailed();
+      signal.throwIfAborted();
       for (let at = 0; at < chunk.length; ) {
         // A full part is sent only once more bytes follow, so an object of exactly one part is one PUT.
         if (current !== undefined && filled === current.length) await sendFull();
@@ -125,8 +126,8 @@ export function openS3Upload(s3: S3Objects, url: string, opts: S3UploadOptions):
       }
     },
     async complete() {
-      signal.throwIfAborted();
       parts.throwIfFailed();
+      signal.throwIfAborted();
       try {
         // The one PUT and the completion are not cut short by abort(): the server may act on them all
         // the same, and the abort must know what they did.

@@ -2,6 +2,7 @@
  * Query results written to S3 (`query --out s3://bucket/key`), against s3rver on loopback (with the
  * test server's front: AbortMultipartUpload and the pending-upload listing are added there, s3rver
  * has neither). Large outputs go up in parts; a failure leaves no object and no pending upload.
+ * Streaming while the query runs, SIGTERM mid-stream and a failing server: s3-stream.test.ts.
  */
 import { spawn } from "node:child_process";
 import {
