@@ -15,8 +15,8 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { index } from "../src/index.js";
 import { uploadFile } from "../src/export/s3-output.js";
+import { index } from "../src/index.js";
 import { startS3Server, type TestKey } from "../test/support/s3-server.js";
 import { ensureArchive } from "./lib/archive.js";
 
@@ -106,7 +106,11 @@ async function main() {
           inFlight += req.phase === "before" ? 1 : -1;
           most = Math.max(most, inFlight);
         }
-        arrivals.push({ at: (performance.now() - start) / 1000, part: part === null ? undefined : Number(part), phase: req.phase });
+        arrivals.push({
+          at: (performance.now() - start) / 1000,
+          part: part === null ? undefined : Number(part),
+          phase: req.phase,
+        });
         return undefined;
       });
       start = performance.now();
