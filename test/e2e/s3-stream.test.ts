@@ -10,9 +10,10 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import type { RecordBatch } from "apache-arrow";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
-import { writeResult } from "../../src/export/formats.js";
+import { SEQUENTIAL_FORMATS, writeResult, writeResultToSink } from "../../src/export/formats.js";
 import { index, openStore } from "../../src/index.js";
 import { S3Objects } from "../../src/source/s3-write.js";
 import { BIN, type CliRun, ROOT, runCli } from "../support/cli.js";
@@ -280,4 +281,47 @@ describe("query outputs streamed to S3", () => {
     expect(mine[0]).toBe("POST /results/stream/sigterm.csv?uploads=");
     expect(mine.at(-1)).toMatch(/^DELETE \/results\/stream\/sigterm\.csv\?uploadId=[0-9a-f]+$/);
   }, 60_000);
+  it("writes to a byte sink the bytes it writes to a file, in every format that streams; FlatGeobuf and GeoPackage need a file", async () => {
+    const result = (await openStore(store)).query({
+      aoi: BOX,
+      source: { s3: { endpoint: server.endpoint, credentials: KEY } },
+    });
+    const batches: RecordBatch[] = [];
+    for await (const batch of result) batches.push(batch);
+    expect(batches.length).toBeGreaterThan(1);
+    async function* replay() {
+      yield* batches;
+    }
+    const opts = { bbox: result.aoi.bbox, emptySchema: batches[0]!.schema };
+    for (const format of ["parquet", "csv", "geojson", "geojsonl"] as const) {
+      expect(SEQUENTIAL_FORMATS.has(format)).toBe(true);
+      const path = join(dir, "local", `sink.${format}`);
+      await writeResult(replay(), path, { ...opts, format });
+      const chunks: Buffer[] = [];
+      const sink = { write: async (bytes: Uint8Array) => void chunks.push(Buffer.from(bytes)) };
+      const rows = await writeResultToSink(replay(), sink, { ...opts, format });
+      expect(rows, format).toBe(batches.reduce((n, b) => n + b.numRows, 0));
+      expect(Buffer.concat(chunks).equals(readFileSync(path)), format).toBe(true);
+    }
+    for (const format of ["fgb", "gpkg"] as const) {
+      expect(SEQUENTIAL_FORMATS.has(format)).toBe(false);
+      await expect(
+        writeResultToSink(replay(), { write: async () => {} }, { ...opts, format }),
+      ).rejects.toThrow(`${format}: this format is written to a file, not streamed`);
+    }
+  });
+
+  it("a bad GEOCHUNKS_S3_PARTS_IN_FLIGHT: exit 2, one line naming it, nothing read or uploaded", async () => {
+    const from = server.seen.length;
+    const run = await runCli(query(EVERYWHERE, "s3://results/stream/bad.csv"), {
+      onlyEnv: true,
+      env: { ...env(), GEOCHUNKS_S3_PARTS_IN_FLIGHT: "0" },
+    });
+    expect([run.code, run.stdout, run.stderr]).toEqual([
+      2,
+      "",
+      "geochunks: GEOCHUNKS_S3_PARTS_IN_FLIGHT=0: not a number of parts from 1 to 64\n",
+    ]);
+    expect(log(from)).toEqual([]);
+  });
 });

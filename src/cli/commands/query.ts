@@ -242,6 +242,8 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
   if (values.plot !== undefined) await checkPlot(values);
   // An unknown extension is refused before any work is done.
   const format = values.out === undefined ? undefined : formatOf(values.out, values.format);
+  // So is a bad upload setting, with nothing read or uploaded.
+  const upload = uploadSettingsFor(values.out);
   // The engine loads only when a query runs, so help and argument errors answer at once.
   const { openStore, toAoi } = await import("../../api.js");
   const aoi = toAoi(text, source, { crs: values.crs });
@@ -283,7 +285,7 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
   // libraries load, so their loading overlaps the first round's latency instead of preceding it.
   const batches = startedEarly(result);
   try {
-    await writeQuery(values, io, result, batches, format);
+    await writeQuery(values, io, result, batches, { format, upload });
   } finally {
     await batches.close();
   }
@@ -295,9 +297,10 @@ async function writeQuery(
   io: Io,
   result: QueryResult,
   batches: AsyncIterable<RecordBatch>,
-  format: OutputFormat | undefined,
+  output: { format: OutputFormat | undefined; upload: UploadSettings | undefined },
 ): Promise<void> {
   const outPath = values.out!;
+  const { format, upload } = output;
   // Selected and planned first: the granules' first requests then leave before the writer loads.
   const schema = await result.schema();
   const { writeResult, writeResultToSink } = await import("../../export/formats.js");
@@ -313,10 +316,9 @@ async function writeQuery(
     }
     return rows;
   };
-  const { isS3Output } = await import("../../export/s3-output.js");
   const known = format ?? formatOf(outPath, values.format);
-  const rows = isS3Output(outPath)
-    ? await writeQueryToS3(outPath, values, known, {
+  const rows = upload
+    ? await writeQueryToS3(outPath, values, upload, known, {
         toFile: writeAndPlot,
         stream: (sink) =>
           writeResultToSink(batches, sink, { format: known, bbox: result.aoi.bbox, emptySchema: schema }),
@@ -335,17 +337,32 @@ async function writeQuery(
 async function writeQueryToS3(
   url: string,
   values: QueryFlags,
+  upload: UploadSettings,
   format: OutputFormat,
   writers: { toFile: (path: string) => Promise<number>; stream: (sink: ByteSink) => Promise<number> },
 ): Promise<number> {
   const { streamToS3, writeToS3 } = await import("../../export/s3-output.js");
-  const opts = {
-    s3: sourceOptionsFrom(sourceFlagsOf(values)).s3,
+  const opts = { s3: sourceOptionsFrom(sourceFlagsOf(values)).s3, ...upload };
+  const streamed = SEQUENTIAL_FORMATS.has(format) && values.plot === undefined;
+  return streamed ? streamToS3(url, writers.stream, opts) : writeToS3(url, writers.toFile, opts);
+}
+
+/** Part size (bytes) and parts in flight of an `--out s3://` upload; undefined: the defaults. */
+interface UploadSettings {
+  partBytes?: number;
+  partsInFlight?: number;
+}
+
+/**
+ * The upload settings of `--out` from the environment when it is an `s3://` URL, else undefined.
+ * @throws UsageError for a bad `GEOCHUNKS_S3_PART_MIB` or `GEOCHUNKS_S3_PARTS_IN_FLIGHT`.
+ */
+function uploadSettingsFor(out: string | undefined): UploadSettings | undefined {
+  if (out === undefined || !/^s3:\/\//i.test(out)) return undefined;
+  return {
     partBytes: partBytesFromEnvironment(process.env),
     partsInFlight: partsInFlightFromEnvironment(process.env),
   };
-  const streamed = SEQUENTIAL_FORMATS.has(format) && values.plot === undefined;
-  return streamed ? streamToS3(url, writers.stream, opts) : writeToS3(url, writers.toFile, opts);
 }
 
 /**
