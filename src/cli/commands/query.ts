@@ -11,6 +11,8 @@ import {
   SEQUENTIAL_FORMATS,
   STDOUT,
 } from "../../export/formats.js";
+// Light (no writer, no S3 client): the upload settings are checked before the query starts.
+import { isS3Output } from "../../export/s3-output.js";
 import type { ByteSink } from "../../export/sink.js";
 import { type FilterValue, type ProductProfile, registeredProfiles } from "../../products/index.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
@@ -358,7 +360,7 @@ interface UploadSettings {
  * @throws UsageError for a bad `GEOCHUNKS_S3_PART_MIB` or `GEOCHUNKS_S3_PARTS_IN_FLIGHT`.
  */
 function uploadSettingsFor(out: string | undefined): UploadSettings | undefined {
-  if (out === undefined || !/^s3:\/\//i.test(out)) return undefined;
+  if (out === undefined || !isS3Output(out)) return undefined;
   return {
     partBytes: partBytesFromEnvironment(process.env),
     partsInFlight: partsInFlightFromEnvironment(process.env),
