@@ -77,7 +77,7 @@ export function queryCommand(program: Command, io: Io): void {
     },
     {
       flags: "--out <file>",
-      meaning: `output file, format from its extension: ${OUTPUT_FORMATS.map((f) => f.extensions.join("|")).join(", ")}; its folder is created when missing; s3://bucket/key uploads it, streamed in parts while the query runs (.fgb and .gpkg, which rewrite what they wrote, and results drawn by --plot are written to a temporary file and uploaded once complete; GEOCHUNKS_S3_PART_MIB sets the part size, default 8, GEOCHUNKS_S3_PARTS_IN_FLIGHT the parts sent at once, default 4); - is standard output (with --format csv, geojson or geojsonl)`,
+      meaning: `output file, format from its extension: ${OUTPUT_FORMATS.map((f) => f.extensions.join("|")).join(", ")}; its folder is created when missing; s3://bucket/key uploads it, streamed as the query runs (.fgb, .gpkg once written); - is standard output (with --format csv, geojson or geojsonl)`,
       default: "required unless --dry-run",
       example: "--out out/greenland.parquet",
     },
