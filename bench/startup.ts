@@ -26,6 +26,10 @@ const { values } = parseArgs({
     /** Write a CPU profile of each run into this folder (node --cpu-prof). */
     profile: { type: "string" },
     granules: { type: "string", default: ".cache/demo/granules" },
+    /** The command's entry file (to compare builds). */
+    bin: { type: "string", default: "dist/cli/bin.js" },
+    /** The AOI of the query. */
+    polygon: { type: "string", default: "examples/greenland.geojson" },
   },
 });
 const root = join(process.cwd(), ".cache", "bench", "startup");
@@ -70,16 +74,7 @@ syncBuiltinESMExports();
 /** One run of the command: ms to the first request, CPU ms then, ms in all, CPU ms (user, system). */
 function runOnce(): Promise<{ first: number; firstCpu: number; wall: number; user: number; system: number }> {
   const out = join(root, `out.${values.out}`);
-  const args = [
-    "dist/cli/bin.js",
-    "query",
-    "--store",
-    storeDir,
-    "--polygon",
-    "examples/greenland.geojson",
-    "--out",
-    out,
-  ];
+  const args = [values.bin, "query", "--store", storeDir, "--polygon", values.polygon, "--out", out];
   firstRequest = 0;
   const t0 = performance.now();
   // /usr/bin/time reports the child's own CPU, whatever else runs on the machine.

@@ -1,0 +1,65 @@
+/**
+ * Bundles the command line after `tsc`: `dist/cli/bin.js` becomes one ESM file plus the chunks its
+ * dynamic imports load (`dist/chunks/`), with the pure JavaScript packages inside. Node then resolves,
+ * reads and compiles a few files instead of several hundred (our ~150 modules, commander, hyparquet,
+ * apache-arrow, h3-js...), and CommonJS packages are no longer scanned for their exports on every start.
+ * Measured with bench/startup.ts (docs/design/startup.md).
+ *
+ * Only the command is bundled: the library (`dist/index.js`, imported by package name) and the worker
+ * threads stay the modules tsc wrote. Packages with native or WebAssembly files beside their code stay
+ * external and load from node_modules as before.
+ *
+ *   npx tsx tools/bundle.ts     (run by `npm run build` and `prepare` after tsc)
+ */
+import { readFile, rm } from "node:fs/promises";
+import { relative, resolve } from "node:path";
+import { build, type Plugin } from "esbuild";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const DIST = resolve(ROOT, "dist");
+
+/** Packages loading native addons or .wasm files relative to their own files: never bundled. */
+const EXTERNAL = ["@duckdb/node-api", "better-sqlite3", "@resvg/resvg-js", "parquet-wasm"];
+
+/**
+ * Every bundled module keeps the `import.meta.url` tsc gave it (`dist/export/geoparquet.js`...), so
+ * the files it finds beside itself (worker scripts, package.json) are found as before. Entry and
+ * chunks both lie one folder below `dist/`, so `../<path in dist>` from the output file is the module.
+ */
+const keepModuleUrls: Plugin = {
+  name: "keep-module-urls",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => {
+      const text = await readFile(args.path, "utf8");
+      if (!text.includes("import.meta.url")) return { contents: text, loader: "js" };
+      const own = `../${relative(DIST, args.path).split("\\").join("/")}`;
+      const url = `new URL(${JSON.stringify(own)}, import.meta.url).href`;
+      return { contents: text.replaceAll("import.meta.url", url), loader: "js" };
+    });
+  },
+};
+
+// Chunks of an earlier build would stay beside the new ones.
+await rm(resolve(DIST, "chunks"), { recursive: true, force: true });
+const result = await build({
+  entryPoints: { "cli/bin": resolve(DIST, "cli/bin.js") },
+  outdir: DIST,
+  entryNames: "[dir]/[name]",
+  chunkNames: "chunks/[name]-[hash]",
+  allowOverwrite: true,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  external: EXTERNAL,
+  // Bundled CommonJS packages (commander) call require() for node's modules.
+  banner: {
+    js: 'import { createRequire as __geochunksRequire } from "node:module"; const require = __geochunksRequire(import.meta.url);',
+  },
+  plugins: [keepModuleUrls],
+  logLevel: "warning",
+  metafile: true,
+});
+const outputs = Object.keys(result.metafile.outputs);
+console.log(`bundled dist/cli/bin.js and ${outputs.length - 1} chunks`);
