@@ -1,6 +1,7 @@
 /**
- * Bundles the command line after `tsc`: `dist/cli/bin.js` becomes one ESM file plus the chunks its
- * dynamic imports load (`dist/chunks/`), with the pure JavaScript packages inside. Node then resolves,
+ * Bundles the command line after `tsc`: `dist/cli/bin.js` (tsc's file, replaced) becomes one ESM file
+ * built from `src/cli/bin.ts`, plus the chunks its dynamic imports load (`dist/chunks/`), with the pure
+ * JavaScript packages inside. Built from the sources, so running it twice gives the same files. Node then resolves,
  * reads and compiles a few files instead of several hundred (our ~150 modules, commander, hyparquet,
  * apache-arrow, h3-js...), and CommonJS packages are no longer scanned for their exports on every start.
  * Measured with bench/startup.ts (docs/design/startup.md).
@@ -17,24 +18,26 @@ import { build, type Plugin } from "esbuild";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const DIST = resolve(ROOT, "dist");
+const SRC = resolve(ROOT, "src");
 
 /** Packages loading native addons or .wasm files relative to their own files: never bundled. */
 const EXTERNAL = ["@duckdb/node-api", "better-sqlite3", "@resvg/resvg-js", "parquet-wasm"];
 
 /**
- * Every bundled module keeps the `import.meta.url` tsc gave it (`dist/export/geoparquet.js`...), so
- * the files it finds beside itself (worker scripts, package.json) are found as before. Entry and
- * chunks both lie one folder below `dist/`, so `../<path in dist>` from the output file is the module.
+ * Every bundled module keeps the `import.meta.url` tsc gives it (`src/export/geoparquet.ts` ->
+ * `dist/export/geoparquet.js`), so the files it finds beside itself (worker scripts, package.json) are
+ * found as before. Entry and chunks both lie one folder below `dist/`, so `../<path in dist>` from the
+ * output file is the module's compiled twin.
  */
 const keepModuleUrls: Plugin = {
   name: "keep-module-urls",
   setup(b) {
-    b.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => {
+    b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => {
       const text = await readFile(args.path, "utf8");
-      if (!text.includes("import.meta.url")) return { contents: text, loader: "js" };
-      const own = `../${relative(DIST, args.path).split("\\").join("/")}`;
+      if (!text.includes("import.meta.url")) return { contents: text, loader: "ts" };
+      const own = `../${relative(SRC, args.path).split("\\").join("/").replace(/\.ts$/, ".js")}`;
       const url = `new URL(${JSON.stringify(own)}, import.meta.url).href`;
-      return { contents: text.replaceAll("import.meta.url", url), loader: "js" };
+      return { contents: text.replaceAll("import.meta.url", url), loader: "ts" };
     });
   },
 };
@@ -42,7 +45,7 @@ const keepModuleUrls: Plugin = {
 // Chunks of an earlier build would stay beside the new ones.
 await rm(resolve(DIST, "chunks"), { recursive: true, force: true });
 const result = await build({
-  entryPoints: { "cli/bin": resolve(DIST, "cli/bin.js") },
+  entryPoints: { "cli/bin": resolve(SRC, "cli/bin.ts") },
   outdir: DIST,
   entryNames: "[dir]/[name]",
   chunkNames: "chunks/[name]-[hash]",
@@ -60,6 +63,8 @@ const result = await build({
   plugins: [keepModuleUrls],
   logLevel: "warning",
   metafile: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
 });
 const outputs = Object.keys(result.metafile.outputs);
 console.log(`bundled dist/cli/bin.js and ${outputs.length - 1} chunks`);
