@@ -12,7 +12,7 @@
  *
  *   npx tsx tools/bundle.ts     (run by `npm run build` and `prepare` after tsc)
  */
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { relative, resolve } from "node:path";
 import { build, type Plugin } from "esbuild";
 
@@ -45,6 +45,7 @@ const keepModuleUrls: Plugin = {
 // Chunks of an earlier build would stay beside the new ones.
 await rm(resolve(DIST, "chunks"), { recursive: true, force: true });
 const result = await build({
+  absWorkingDir: ROOT,
   entryPoints: { "cli/bin": resolve(SRC, "cli/bin.ts") },
   outdir: DIST,
   entryNames: "[dir]/[name]",
@@ -66,5 +67,13 @@ const result = await build({
   minifyWhitespace: true,
   minifySyntax: true,
 });
-const outputs = Object.keys(result.metafile.outputs);
-console.log(`bundled dist/cli/bin.js and ${outputs.length - 1} chunks`);
+// What each output file holds (inputs relative to the repository): the start-up test reads it to
+// name the modules a command loads.
+const inputs = Object.fromEntries(
+  Object.entries(result.metafile.outputs).map(([out, o]) => [
+    relative(DIST, resolve(ROOT, out)).split("\\").join("/"),
+    Object.keys(o.inputs).sort(),
+  ]),
+);
+await writeFile(resolve(DIST, "chunks", "inputs.json"), `${JSON.stringify(inputs, null, 1)}\n`);
+console.log(`bundled dist/cli/bin.js and ${Object.keys(inputs).length - 1} chunks`);
