@@ -7,6 +7,10 @@
  * CPU is what to compare on a shared machine; wall times move with the load.
  *
  *   npm run build && npx tsx bench/startup.ts [--reps 5] [--latency 20] [--out parquet|csv] [--profile DIR]
+ *     [--granules DIR] [--polygon AOI] [--bin dist/cli/bin.js]
+ *
+ * `--bin` runs another build of the command (an older checkout's, to compare); `--granules` and
+ * `--polygon` query other granules (the real ones with a box over their tracks).
  *
  * With --profile, each run's first request is also printed as `first-request-hrtime-us`, on the clock of
  * the profile's sample times, to split the profile at the first request.
