@@ -7,6 +7,10 @@
  * CPU is what to compare on a shared machine; wall times move with the load.
  *
  *   npm run build && npx tsx bench/startup.ts [--reps 5] [--latency 20] [--out parquet|csv] [--profile DIR]
+ *     [--granules DIR] [--polygon AOI] [--bin dist/cli/bin.js]
+ *
+ * `--bin` runs another build of the command (an older checkout's, to compare); `--granules` and
+ * `--polygon` query other granules (the real ones with a box over their tracks).
  *
  * With --profile, each run's first request is also printed as `first-request-hrtime-us`, on the clock of
  * the profile's sample times, to split the profile at the first request.
@@ -26,6 +30,10 @@ const { values } = parseArgs({
     /** Write a CPU profile of each run into this folder (node --cpu-prof). */
     profile: { type: "string" },
     granules: { type: "string", default: ".cache/demo/granules" },
+    /** The command's entry file (to compare builds). */
+    bin: { type: "string", default: "dist/cli/bin.js" },
+    /** The AOI of the query. */
+    polygon: { type: "string", default: "examples/greenland.geojson" },
   },
 });
 const root = join(process.cwd(), ".cache", "bench", "startup");
@@ -70,16 +78,7 @@ syncBuiltinESMExports();
 /** One run of the command: ms to the first request, CPU ms then, ms in all, CPU ms (user, system). */
 function runOnce(): Promise<{ first: number; firstCpu: number; wall: number; user: number; system: number }> {
   const out = join(root, `out.${values.out}`);
-  const args = [
-    "dist/cli/bin.js",
-    "query",
-    "--store",
-    storeDir,
-    "--polygon",
-    "examples/greenland.geojson",
-    "--out",
-    out,
-  ];
+  const args = [values.bin, "query", "--store", storeDir, "--polygon", values.polygon, "--out", out];
   firstRequest = 0;
   const t0 = performance.now();
   // /usr/bin/time reports the child's own CPU, whatever else runs on the machine.

@@ -4,7 +4,7 @@
  * that lack a dataset. `execute.ts` fetches and decodes; this file shapes what it decoded.
  */
 
-import { itemSize, toTypedArray } from "../hdf5/index.js";
+import { itemSize, toTypedArray } from "../hdf5/dtype.js";
 import type { DecodeSpec, NumericArray } from "../hdf5/types.js";
 import type { DatasetSource, FilterValue, ProductProfile, ResultColumn } from "../products/index.js";
 import { chosenColumn, datasetPath } from "../products/index.js";

@@ -83,7 +83,8 @@ export interface PreparedQuery {
 
 /**
  * Default candidate test: "auto" uses the AOI's H3 cover against `chunk_cells` unless the cover
- * would be large, then bbox statistics (measurement in bench/select.ts and `chooseSelection`).
+ * would be large (measurement in bench/select.ts and `chooseSelection`) or at most
+ * `BBOX_ENOUGH_ROWS` chunk rows meet the AOI's boxes, then bbox statistics.
  */
 export const DEFAULT_SELECTION: SelectionMethod = "auto";
 

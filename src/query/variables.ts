@@ -3,7 +3,8 @@
  * array row), its values over the chunk row's rows, and parent-rate values broadcast to rows.
  */
 import { InvalidQueryError } from "../errors.js";
-import { decodeChunk, decodeChunkAsync, itemSize, toTypedArray } from "../hdf5/index.js";
+import { itemSize, toTypedArray } from "../hdf5/dtype.js";
+import { decodeChunk, decodeChunkAsync } from "../hdf5/filters.js";
 import type { FilterInfo, NumericArray } from "../hdf5/types.js";
 import type { ProductProfile } from "../products/index.js";
 import { datasetPath } from "../products/index.js";

@@ -1,9 +1,15 @@
 /** Arrow tables of the store back into plain rows. */
-import { DataType, type Table } from "apache-arrow";
+import type { Table, Type } from "apache-arrow";
 import type { Bbox } from "./geo.js";
 import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "./schema.js";
 
 type Plain = Record<string, unknown>;
+
+/**
+ * Arrow's type id of timestamps (`Type.Timestamp`), written out so that this module, which the
+ * query's selection loads, imports Arrow for its types only and does not load it.
+ */
+const TIMESTAMP_TYPE: Type.Timestamp = 10;
 
 /** Column values as plain JS, in row order; nested values as plain objects and arrays. */
 function plainRows(table: Table): Plain[] {
@@ -13,7 +19,7 @@ function plainRows(table: Table): Plain[] {
     const column = table.getChild(field.name);
     if (!column) continue;
     let i = 0;
-    if (DataType.isTimestamp(field.type)) {
+    if (field.type.typeId === TIMESTAMP_TYPE) {
       // Arrow JS turns timestamps into float milliseconds; read the exact int64 values instead.
       for (const data of column.data) {
         const values = (data.values as BigInt64Array).subarray(data.offset, data.offset + data.length);

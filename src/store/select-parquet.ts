@@ -3,7 +3,7 @@
  * DuckDB selection (select.ts), reading only footers, the row groups whose statistics can match, and
  * the granule and array rows of the selected granules. Serves local and remote stores alike.
  */
-import type { ColumnChunk, FileMetaData, RowGroup } from "hyparquet";
+import type { ColumnChunk, Compressors, FileMetaData, RowGroup } from "hyparquet";
 import { isGeochunksError, StoreError } from "../errors.js";
 import type { ReadOptions } from "../source/index.js";
 import type { BboxArray } from "./geo.js";
@@ -99,6 +99,26 @@ function groupStarts(metadata: FileMetaData): number[] {
 /** The first line of an error's message. */
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
 
+/** Codecs hyparquet decodes without help. */
+const BUILT_IN_CODECS = new Set(["UNCOMPRESSED", "SNAPPY"]);
+
+/**
+ * Decompressors for the codecs of these files: fzstd alone for the ZSTD the store writes, and the
+ * whole hyparquet-compressors set (brotli's tables, gzip, lz4, a snappy WebAssembly module) only for
+ * a part that uses another codec. Loading the whole set cost a few percent of a query's CPU before
+ * its first request (bench/startup.ts).
+ */
+async function compressorsFor(files: readonly FileMetaData[]): Promise<Compressors> {
+  const codecs = new Set(
+    files.flatMap((m) => m.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data?.codec))),
+  );
+  const others = [...codecs].filter((c) => c !== undefined && c !== "ZSTD" && !BUILT_IN_CODECS.has(c));
+  if (others.length > 0) return (await import("hyparquet-compressors")).compressors;
+  if (!codecs.has("ZSTD")) return {};
+  const { decompress } = await import("fzstd");
+  return { ZSTD: (input, length) => decompress(input, new Uint8Array(length)) };
+}
+
 /** A row group of a part file to read. */
 interface GroupRead {
   part: PartFile;
@@ -116,7 +136,7 @@ async function readGroups(
   opts?: ReadOptions,
 ) {
   const { parquetReadObjects } = await import("hyparquet");
-  const { compressors } = await import("hyparquet-compressors");
+  const compressors = await compressorsFor(reads.map((r) => r.part.metadata));
   const wanted = new Set(columns);
   const byPart = new Map<PartFile, number[]>();
   for (const r of reads) byPart.set(r.part, [...(byPart.get(r.part) ?? []), r.group]);
@@ -267,20 +287,26 @@ export async function selectChunksParquet(
 ): Promise<SelectedIndex> {
   const { manifest } = reader;
   if (manifest.parts.length === 0) return { granules: [], chunks: [], arrays: [], method: "bbox" };
-  const { method, cover } = await selectionPlan(sel, manifest.h3_resolution);
   const scope = { product: sel.product };
   const chunkPaths = partPaths(manifest, "chunks", scope);
-  const coverCells = cover?.cells.length;
-  if (chunkPaths.length === 0) return { granules: [], chunks: [], arrays: [], method, coverCells };
+  if (chunkPaths.length === 0) {
+    const { method, cover } = await selectionPlan(sel, manifest.h3_resolution);
+    return { granules: [], chunks: [], arrays: [], method, coverCells: cover?.cells.length };
+  }
   const chunkParts = await reader.openParts(
     chunkPaths.filter((path) => fileMayMatch(recordedStats(manifest, path), sel)),
     opts,
   );
-  const { groupTest, rowTest, spatialTest } = chunkTest(sel, cover);
-  // Small columns first: the bbox, time and beam test. Only row groups with a row passing it read
-  // the rows' H3 cells, and only groups with a candidate read the large columns (geometry, refs).
+  // Small columns first: the bbox, time and beam test (which needs no cover). Only row groups with a
+  // row passing it read the rows' H3 cells, and only groups with a candidate read the large columns.
+  const { groupTest, spatialTest } = chunkTest(sel, undefined);
   const tested = await readGroups(reader.dir, groupsWhere(chunkParts, groupTest), CHUNK_TEST_COLUMNS, opts);
   const near = tested.filter((t) => t.rows.some(spatialTest));
+  const { method, cover } = await selectionPlan(sel, manifest.h3_resolution, {
+    bboxRows: async () => near.reduce((n, t) => n + t.rows.filter(spatialTest).length, 0),
+  });
+  const coverCells = cover?.cells.length;
+  const { rowTest } = chunkTest(sel, cover);
   const passed = cover ? await readGroups(reader.dir, near, [...CHUNK_TEST_COLUMNS, "h3_cells"], opts) : near;
   const candidates = new Set(passed.flatMap((t) => t.rows.filter(rowTest).map((r) => r.chunk_id as string)));
   const hits = passed.filter((t) => t.rows.some((r) => candidates.has(r.chunk_id as string)));

@@ -78,6 +78,19 @@ function whereClause(sel: ChunkSelection, cover: SelectionCover | undefined, cel
   return parts.join(" AND ");
 }
 
+type Connection = Parameters<Parameters<typeof withConnection>[0]>[0];
+
+/** Rows of the `chunks` files that meet `where` (the files' row counts checked first). */
+async function countRows(db: Connection, store: Store, files: string[], where: string): Promise<number> {
+  await checkRowCounts(db, store, files);
+  const rows = (
+    await db.runAndReadAll(
+      `SELECT count(*) AS n FROM read_parquet(${list(files)}, hive_partitioning = false, union_by_name = true) WHERE ${where}`,
+    )
+  ).getRowObjectsJS();
+  return Number(rows[0]!.n);
+}
+
 /**
  * Finds the candidate chunks of a query with DuckDB, pruning row groups by the `bbox` statistics
  * (and, with the H3 method, by the sorted `chunk_cells` table), then loads only their granules'
@@ -85,7 +98,6 @@ function whereClause(sel: ChunkSelection, cover: SelectionCover | undefined, cel
  */
 export async function selectChunks(store: Store, sel: ChunkSelection): Promise<SelectedIndex> {
   if (store.manifest.parts.length === 0) return { granules: [], chunks: [], arrays: [], method: "bbox" };
-  const { method, cover } = await selectionPlan(sel, store.manifest.h3_resolution);
   return withConnection(async (db) => {
     const scope = { product: sel.product };
     const allChunkFiles = store.files("chunks", scope);
@@ -93,6 +105,10 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
     const chunkFiles = await store
       .checkedFiles("chunks", scope)
       .then((files) => files.filter((f) => fileMayMatch(store.fileStats(f), sel)));
+    const { method, cover } = await selectionPlan(sel, store.manifest.h3_resolution, {
+      bboxRows: async () =>
+        chunkFiles.length === 0 ? 0 : countRows(db, store, chunkFiles, whereClause(sel, undefined, [])),
+    });
     if (chunkFiles.length === 0)
       return { granules: [], chunks: [], arrays: [], method, coverCells: cover?.cells.length };
     const skipped = new Set(allChunkFiles.filter((f) => !chunkFiles.includes(f)));

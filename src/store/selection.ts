@@ -89,17 +89,38 @@ export interface SelectionCover {
 }
 
 /**
+ * Most chunk rows meeting the AOI's boxes (and its time window and beams) for which "auto" selects by
+ * bbox rather than compute the H3 cover. The cover only removes candidates the planner's footprint
+ * test removes too (same reads, same rows), so for few rows it costs more than it saves: loading
+ * h3-js and covering the AOI took about 10% of a query's CPU before its first request on the demo
+ * store (bench/startup.ts), while the footprint test costs well under a millisecond per row.
+ */
+export const BBOX_ENOUGH_ROWS = 256;
+
+/** What {@link selectionPlan} may ask of the store. */
+export interface SelectionPlanOptions {
+  /**
+   * The number of chunk rows whose bbox meets one of the AOI's boxes (time window and beams
+   * applied), asked only when "auto" would cover the AOI; 0 when not given.
+   */
+  bboxRows?: () => Promise<number>;
+}
+
+/**
  * The method a selection runs and, for "h3", the AOI's cover at `resolution`: polygons H3 cannot
- * express (polar caps, over 180 degrees wide) always select by bbox.
+ * express (polar caps, over 180 degrees wide) always select by bbox, and "auto" selects by bbox
+ * when at most {@link BBOX_ENOUGH_ROWS} rows meet the AOI's boxes.
  */
 export async function selectionPlan(
   sel: ChunkSelection,
   resolution: number,
+  opts: SelectionPlanOptions = {},
 ): Promise<{ method: "bbox" | "h3"; cover?: SelectionCover }> {
   const covered = sel.bboxes.map(isCoverable);
   const chosen =
     sel.method === "bbox" || sel.method === "h3" ? sel.method : chooseSelection(sel.bboxes, resolution);
   if (chosen !== "h3" || !covered.some(Boolean)) return { method: "bbox" };
+  if (sel.method !== "h3" && ((await opts.bboxRows?.()) ?? 0) <= BBOX_ENOUGH_ROWS) return { method: "bbox" };
   const { polygonCover } = await import("./h3.js");
   const cells = polygonCover(
     sel.polygons.filter((_, i) => covered[i]),

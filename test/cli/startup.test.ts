@@ -1,9 +1,15 @@
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
+import { type RangeServer, startRangeServer } from "../../fixtures/servers/range-server.js";
+import { index } from "../../src/index.js";
 import { COLOUR_MAPS } from "../../src/plot/colour.js";
 import { COLOUR_MAP_NAMES } from "../../src/plot/colour-names.js";
+import { BIN, ROOT } from "../support/cli.js";
 
 const SRC = fileURLToPath(new URL("../../src/", import.meta.url));
 
@@ -65,5 +71,117 @@ describe("start-up loads only what a command needs", () => {
 
   it("the colour ramp names the help lists are the ramps plot draws", () => {
     expect(Object.keys(COLOUR_MAPS)).toEqual([...COLOUR_MAP_NAMES]);
+  });
+});
+
+/** Module loader hooks (run on node's loader thread): every module file loaded, one line each, in order. */
+const HOOKS = `
+import { appendFileSync } from "node:fs";
+let log;
+export function initialize(data) { log = data.log; }
+export async function load(url, context, next) {
+  appendFileSync(log, url + "\\n");
+  return next(url, context);
+}
+`;
+
+/** Preloaded into the command: registers the hooks and writes FIRST-REQUEST when node:http sends its first request. */
+const preload = (hooks: string, log: string) => `
+import { appendFileSync } from "node:fs";
+import http from "node:http";
+import { register, syncBuiltinESMExports } from "node:module";
+register(${JSON.stringify(hooks)}, { data: { log: ${JSON.stringify(log)} } });
+const request = http.request;
+let seen = false;
+http.request = function (...args) {
+  if (!seen) {
+    seen = true;
+    appendFileSync(${JSON.stringify(log)}, "FIRST-REQUEST\\n");
+  }
+  return request.apply(this, args);
+};
+syncBuiltinESMExports();
+`;
+
+/** Runs node with `args`; its exit code and output. */
+function runNode(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, args, { encoding: "utf8" }, (err, stdout, stderr) =>
+      done({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe("the installed command's query, up to its first granule request", () => {
+  let dir: string;
+  let server: RangeServer;
+  let loaded: string[];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-startup-"));
+    // The demo granule with two beams crossing the Greenland polygon (4 MB), served over HTTP.
+    const granule = await writeSyntheticAtl06(dir, demoGranuleSet()[3]!);
+    server = await startRangeServer({ root: dir });
+    await index(server.url + granule.slice(dir.length + 1), { store: join(dir, "store") });
+    const log = join(dir, "loaded.txt");
+    writeFileSync(log, "");
+    writeFileSync(join(dir, "hooks.mjs"), HOOKS);
+    writeFileSync(join(dir, "preload.mjs"), preload(pathToFileURL(join(dir, "hooks.mjs")).href, log));
+    // Asynchronously: the range server answers from this process.
+    const run = await runNode([
+      "--import",
+      pathToFileURL(join(dir, "preload.mjs")).href,
+      BIN,
+      "query",
+      "--store",
+      join(dir, "store"),
+      "--polygon",
+      join(ROOT, "examples/greenland.geojson"),
+      "--out",
+      join(dir, "out.parquet"),
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^wrote [1-9]\d* rows/);
+    const lines = readFileSync(log, "utf8").split("\n");
+    // The run must have reached its first request for the test to mean anything.
+    expect(lines).toContain("FIRST-REQUEST");
+    loaded = lines.slice(0, lines.indexOf("FIRST-REQUEST")).filter((l) => l.startsWith("file:"));
+  }, 120_000);
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("loads the bundled command only: the bin and its chunks, no compiled module one by one", () => {
+    const dist = pathToFileURL(join(ROOT, "dist")).href;
+    const ours = loaded.filter((u) => u.startsWith(`${dist}/`)).map((u) => u.slice(dist.length + 1));
+    expect(ours[0]).toBe("cli/bin.js");
+    for (const file of ours) expect(file, file).toMatch(/^(cli\/bin|chunks\/[\w-]+)\.js$/);
+    // Nothing from node_modules is loaded file by file: every package the query needs is bundled.
+    expect(loaded.filter((u) => u.includes("/node_modules/"))).toEqual([]);
+  });
+
+  it("loads neither DuckDB, parquet-wasm, h3-js, the HDF5 reader, the indexer nor an output writer", () => {
+    const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
+      string,
+      string[]
+    >;
+    const dist = pathToFileURL(join(ROOT, "dist")).href;
+    const modules = loaded.flatMap((u) => inputs[u.slice(dist.length + 1)] ?? []);
+    expect(modules).toContain("src/store/select-parquet.ts");
+    for (const heavy of [
+      "node_modules/@duckdb/",
+      "node_modules/parquet-wasm/",
+      "node_modules/h3-js/",
+      "node_modules/hyparquet-compressors/",
+      "src/hdf5/file.ts",
+      "src/index-builder/",
+      "src/export/geoparquet.ts",
+      "src/store/store.ts",
+    ])
+      expect(
+        modules.filter((m) => m.startsWith(heavy)),
+        heavy,
+      ).toEqual([]);
   });
 });

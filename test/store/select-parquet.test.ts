@@ -11,7 +11,13 @@ import { mergeBatches, type StoreBatch } from "../../src/store/parts.js";
 import type { ArrayRow } from "../../src/store/schema.js";
 import { selectChunks, variableType } from "../../src/store/select.js";
 import { selectChunksParquet, variableTypeParquet } from "../../src/store/select-parquet.js";
-import type { ChunkSelection, SelectedIndex } from "../../src/store/selection.js";
+import {
+  BBOX_ENOUGH_ROWS,
+  type ChunkSelection,
+  chooseSelection,
+  type SelectedIndex,
+  selectionPlan,
+} from "../../src/store/selection.js";
 import { Store } from "../../src/store/store.js";
 
 /** A few array rows per granule, so the arrays path is exercised too. */
@@ -69,7 +75,7 @@ const selection = (aoi: string, extra: Partial<ChunkSelection> = {}): ChunkSelec
 };
 
 const cases: [string, ChunkSelection][] = [
-  ["greenland box, auto (h3)", selection("-45.38,62.63,-44.62,62.98", { product: "ATL06" })],
+  ["greenland box, auto", selection("-45.38,62.63,-44.62,62.98", { product: "ATL06" })],
   ["5 km box, h3", selection("-45.05,62.78,-44.95,62.83", { product: "ATL06", method: "h3" })],
   ["greenland box, bbox", selection("-45.38,62.63,-44.62,62.98", { product: "ATL06", method: "bbox" })],
   ["large box, auto (bbox)", selection("-50,60,-38,66", { product: "ATL06" })],
@@ -159,6 +165,31 @@ describe("the TypeScript selection equals the DuckDB selection", () => {
     expect(selectionEngine(big, undefined)).toBe("duckdb");
     expect(selectionEngine(big, "typescript")).toBe("typescript");
     expect(selectionEngine(localStoreReader(store), undefined)).toBe("typescript");
+  });
+
+  it("auto covers the AOI with H3 cells only when more than BBOX_ENOUGH_ROWS rows meet its boxes", async () => {
+    const sel = selection("-45.38,62.63,-44.62,62.98", { product: "ATL06" });
+    // The box is small enough to cover; few of the store's rows meet it, so no cover is computed.
+    expect(chooseSelection(sel.bboxes, store.manifest.h3_resolution)).toBe("h3");
+    const byBox = await selectChunksParquet(localStoreReader(store), { ...sel, method: "bbox" });
+    expect(byBox.chunks.length).toBeGreaterThan(0);
+    expect(byBox.chunks.length).toBeLessThanOrEqual(BBOX_ENOUGH_ROWS);
+    for (const found of [
+      await selectChunksParquet(localStoreReader(store), sel),
+      await selectChunks(store, sel),
+    ]) {
+      expect(found.method).toBe("bbox");
+      expect(found.coverCells).toBeUndefined();
+      expect(found.chunks.map((c) => c.chunk_id).sort()).toEqual(byBox.chunks.map((c) => c.chunk_id).sort());
+    }
+    // One row more and the cover is computed; "h3" asked for is always computed.
+    const rows = (n: number) => ({ bboxRows: async () => n });
+    const res = store.manifest.h3_resolution;
+    expect((await selectionPlan(sel, res, rows(BBOX_ENOUGH_ROWS))).method).toBe("bbox");
+    const covered = await selectionPlan(sel, res, rows(BBOX_ENOUGH_ROWS + 1));
+    expect(covered.method).toBe("h3");
+    expect(covered.cover!.cells.length).toBeGreaterThan(0);
+    expect((await selectionPlan({ ...sel, method: "h3" }, res, rows(0))).method).toBe("h3");
   });
 
   it("finds variable types as the DuckDB path does", async () => {

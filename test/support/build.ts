@@ -27,7 +27,8 @@ export default function setup(): void {
   const sources = Math.max(
     newestMtime(join(ROOT, "src")),
     statSync(join(ROOT, "tsconfig.build.json")).mtimeMs,
+    newestMtime(join(ROOT, "tools")),
   );
-  if (sources > built)
-    execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+  // The package's own build: tsc, then the command's bundle (tools/bundle.ts).
+  if (sources > built) execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
 }

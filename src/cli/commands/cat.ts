@@ -2,9 +2,7 @@
 
 import { namingInput } from "../../errors.js";
 import type { AttrValue, DatasetValues } from "../../hdf5/index.js";
-import { Hdf5File } from "../../hdf5/index.js";
 import { exampleDatasets, registeredProfiles } from "../../products/index.js";
-import { openSource, withReadStats } from "../../source/index.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io } from "../program.js";
 import { warnOncePerHost } from "../warnings.js";
@@ -66,6 +64,11 @@ export function catCommand(program: Command, io: Io): void {
 async function cat(input: string, path: string, values: CatFlags, io: Io): Promise<void> {
   const out = io.out;
   const slice = parseSlice(values.slice);
+  // The HDF5 reader loads with this command only, not with every start of the program.
+  const [{ Hdf5File }, { openSource, withReadStats }] = await Promise.all([
+    import("../../hdf5/index.js"),
+    import("../../source/index.js"),
+  ]);
   const opened = await openSource(input, { http: { onWarning: warnOncePerHost(io.err) } }).catch((err) => {
     throw namingInput(err, input);
   });

@@ -4,7 +4,6 @@ import { registeredProfiles } from "../../products/index.js";
 import { type EngineShard, SHARDS_VARIABLE, shardFromEnvironment } from "../batch-engines.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
-import { expandInputs } from "../inputs.js";
 import {
   addOptions,
   type Command,
@@ -156,6 +155,7 @@ function productNames(): string[] {
 async function runIndex(positionals: string[], values: IndexFlags, io: Io): Promise<void> {
   const store = values.store;
   const shard = shardOf(values);
+  const { expandInputs } = await import("../inputs.js");
   const inputs = await expandInputs(list(positionals.join(",")) ?? []);
   if (inputs.length === 0) throw new UsageError(`no granules found in ${positionals.join(" ")}`);
   const progress = progressReporter(values.quiet ? undefined : process.stderr);

@@ -1,7 +1,5 @@
 /** `geochunks inspect <file|url> [--json]`: the HDF5 tree with every chunk's location. */
 import { namingInput } from "../../errors.js";
-import { inspectHdf5 } from "../../hdf5/index.js";
-import { openSource } from "../../source/index.js";
 import { addOptions, type Command, examples, type Io } from "../program.js";
 
 /** Adds `inspect` to the program. */
@@ -22,6 +20,11 @@ async function inspect(
   values: { json?: boolean },
   out: (text: string) => void,
 ): Promise<void> {
+  // The HDF5 reader loads with this command only, not with every start of the program.
+  const [{ inspectHdf5 }, { openSource }] = await Promise.all([
+    import("../../hdf5/index.js"),
+    import("../../source/index.js"),
+  ]);
   const source = await openSource(input).catch((err) => {
     throw namingInput(err, input);
   });

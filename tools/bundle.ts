@@ -1,0 +1,79 @@
+/**
+ * Bundles the command line after `tsc`: `dist/cli/bin.js` (tsc's file, replaced) becomes one ESM file
+ * built from `src/cli/bin.ts`, plus the chunks its dynamic imports load (`dist/chunks/`), with the pure
+ * JavaScript packages inside. Built from the sources, so running it twice gives the same files. Node then resolves,
+ * reads and compiles a few files instead of several hundred (our ~150 modules, commander, hyparquet,
+ * apache-arrow, h3-js...), and CommonJS packages are no longer scanned for their exports on every start.
+ * Measured with bench/startup.ts (docs/design/startup.md).
+ *
+ * Only the command is bundled: the library (`dist/index.js`, imported by package name) and the worker
+ * threads stay the modules tsc wrote. Packages with native or WebAssembly files beside their code stay
+ * external and load from node_modules as before.
+ *
+ *   npx tsx tools/bundle.ts     (run by `npm run build` and `prepare` after tsc)
+ */
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { relative, resolve } from "node:path";
+import { build, type Plugin } from "esbuild";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const DIST = resolve(ROOT, "dist");
+const SRC = resolve(ROOT, "src");
+
+/** Packages loading native addons or .wasm files relative to their own files: never bundled. */
+const EXTERNAL = ["@duckdb/node-api", "better-sqlite3", "@resvg/resvg-js", "parquet-wasm"];
+
+/**
+ * Every bundled module keeps the `import.meta.url` tsc gives it (`src/export/geoparquet.ts` ->
+ * `dist/export/geoparquet.js`), so the files it finds beside itself (worker scripts, package.json) are
+ * found as before. Entry and chunks both lie one folder below `dist/`, so `../<path in dist>` from the
+ * output file is the module's compiled twin.
+ */
+const keepModuleUrls: Plugin = {
+  name: "keep-module-urls",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => {
+      const text = await readFile(args.path, "utf8");
+      if (!text.includes("import.meta.url")) return { contents: text, loader: "ts" };
+      const own = `../${relative(SRC, args.path).split("\\").join("/").replace(/\.ts$/, ".js")}`;
+      const url = `new URL(${JSON.stringify(own)}, import.meta.url).href`;
+      return { contents: text.replaceAll("import.meta.url", url), loader: "ts" };
+    });
+  },
+};
+
+// Chunks of an earlier build would stay beside the new ones.
+await rm(resolve(DIST, "chunks"), { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: ROOT,
+  entryPoints: { "cli/bin": resolve(SRC, "cli/bin.ts") },
+  outdir: DIST,
+  entryNames: "[dir]/[name]",
+  chunkNames: "chunks/[name]-[hash]",
+  allowOverwrite: true,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  external: EXTERNAL,
+  // Bundled CommonJS packages (commander) call require() for node's modules.
+  banner: {
+    js: 'import { createRequire as __geochunksRequire } from "node:module"; const require = __geochunksRequire(import.meta.url);',
+  },
+  plugins: [keepModuleUrls],
+  logLevel: "warning",
+  metafile: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
+});
+// What each output file holds (inputs relative to the repository): the start-up test reads it to
+// name the modules a command loads.
+const inputs = Object.fromEntries(
+  Object.entries(result.metafile.outputs).map(([out, o]) => [
+    relative(DIST, resolve(ROOT, out)).split("\\").join("/"),
+    Object.keys(o.inputs).sort(),
+  ]),
+);
+await writeFile(resolve(DIST, "chunks", "inputs.json"), `${JSON.stringify(inputs, null, 1)}\n`);
+console.log(`bundled dist/cli/bin.js and ${Object.keys(inputs).length - 1} chunks`);
