@@ -20,6 +20,13 @@ import {
   type SyntheticAtl06Options,
   writeSyntheticAtl06,
 } from "../../fixtures/atl06/generate.js";
+import {
+  anchorThrough,
+  argumentOfLatitude,
+  EARTH_RADIUS_M,
+  SEGMENT_M,
+  trackPoint,
+} from "../../fixtures/atl06/orbit.js";
 
 /**
  * Tracks of the many-year archive: reference ground tracks crossing the Greenland box, each repeated every
@@ -42,8 +49,9 @@ export const ARCHIVE_SEGMENTS_PER_BEAM = 20_000;
  * {@link ARCHIVE_TRACKS} x {@link ARCHIVE_CYCLES}), granule `i` on track `i % 8` in cycle `2 + i / 8`, so
  * 200 granules cover cycles 2-26 (January 2019 to early 2025). Every track keeps its RGT, direction and
  * longitude across cycles, with a repeat-track offset of up to ~1 km, as real repeat passes; every granule
- * has its own seed (its own heights and gaps) and the spacecraft turns around twice a year. The set for a
- * smaller count is a prefix of the set for a larger one.
+ * has its own seed (its own heights and gaps), crosses the box somewhere in the middle 80% of its length
+ * (not always at mid-granule, which for 20,000 segments per beam is a chunk boundary), and the spacecraft
+ * turns around twice a year. The set for a smaller count is a prefix of the set for a larger one.
  */
 export function manyYearGranuleSet(
   count: number,
@@ -58,10 +66,15 @@ export function manyYearGranuleSet(
     const rgt = 147 + 173 * track;
     // Eight tracks spread over the box's 0.76 degrees of longitude; the repeat pass wanders by up to ~1 km.
     const wander = (((cycle * 7919 + track * 104729) % 1000) / 1000 - 0.5) * 0.04;
-    const through = {
+    const crossing = {
       lat: GREENLAND_CENTRE.lat + ((track % 3) - 1) * 0.05,
       lon: GREENLAND_CENTRE.lon - 0.33 + (track * 0.66) / (ARCHIVE_TRACKS - 1) + wander,
     };
+    // The granule's middle slides along the same ground track, so the box falls anywhere in its middle 80%.
+    const u = argumentOfLatitude(crossing.lat, ascending);
+    const along = (((i * 7919 + 4271) % 1000) / 1000 - 0.5) * 0.8 * segmentsPerBeam * SEGMENT_M;
+    const mid = trackPoint(anchorThrough(crossing.lon, u, 0), u * EARTH_RADIUS_M + along);
+    const through = { lat: mid.lat, lon: mid.lon };
     return {
       seed: 7000 + i,
       rgt,
