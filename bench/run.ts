@@ -133,7 +133,7 @@ const ARCHIVE_BENCH: ProductBench = {
   latencies: "20,60",
   // download-h5wasm moves the same bytes as download-h5py, more slowly: one download contender is enough.
   contenders: [geochunks, noIndex, h5coro, downloadH5py],
-  archive: `distinct synthetic ATL06 granules of ${segments.toLocaleString("en")} segments per beam (release-006 layout) crossing the Greenland box on ${ARCHIVE_TRACKS} repeat tracks, one pass per track and 91-day cycle from October 2018`,
+  archive: `distinct synthetic ATL06 granules of ${segments.toLocaleString("en")} segments per beam (release-006 layout) crossing the Greenland box on ${ARCHIVE_TRACKS} repeat tracks, one pass per track and 91-day cycle from January 2019`,
   latLonPeer: true,
   goals: {},
   files: (dir, crossing) =>
@@ -225,7 +225,8 @@ async function main() {
     h5coroLatLon: h5coroMissing ? undefined : { src: process.env.H5CORO_SRC!, line: H5CORO_LINE },
     // The whole-world query of hundreds of granules would take minutes: the archive run leaves it out.
     rssAoi: values["no-rss"] || archiveCount ? undefined : WORLD_AOI,
-    log: (line) => console.log(line),
+    // Elapsed time on every line: what dominates a long run.
+    log: (line) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${line}`),
   });
   const date = new Date().toISOString().slice(0, 10);
   const floors = runFloors(result.rows, {
@@ -245,6 +246,7 @@ async function main() {
     ),
     machine,
     loadAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
+    runSeconds: Number(((performance.now() - t0) / 1000).toFixed(0)),
     source: "HTTP/1.1 range requests to a loopback server (127.0.0.1), files read from the page cache",
     granuleConcurrency: concurrency,
     reps,

@@ -16,6 +16,8 @@ export interface BenchReport {
   machine: MachineInfo;
   /** Load average (1, 5, 15 min) when the run ended. */
   loadAtEnd: number[];
+  /** Wall time of the whole run, generating missing granules included, seconds. */
+  runSeconds?: number;
   source: string;
   granuleConcurrency: number;
   reps: number;
@@ -218,7 +220,7 @@ export function markdownReport(r: BenchReport): string {
     "",
     `Command: \`${r.command}\``,
     "",
-    `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB memory, ${m.platform}; Node ${m.node}; ${m.python ?? "no python3"}. Load average at start ${m.loadAverage.join(" / ")}, at end ${r.loadAtEnd.join(" / ")} (1/5/15 min).`,
+    `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB memory, ${m.platform}; Node ${m.node}; ${m.python ?? "no python3"}. Load average at start ${m.loadAverage.join(" / ")}, at end ${r.loadAtEnd.join(" / ")} (1/5/15 min).${r.runSeconds === undefined ? "" : ` The whole run took ${(r.runSeconds / 60).toFixed(1)} min.`}`,
     "",
     `Source: ${r.source}; latencies ${r.latencies.join(", ")} ms per request; bandwidth ${r.bytesPerSecond ? `${mb(r.bytesPerSecond)} MB/s per response` : "uncapped per response"}; client link ${r.linkBytesPerSecond ? `${mb(r.linkBytesPerSecond)} MB/s shared by every response` : "uncapped (loopback)"}. Granules processed ${r.granuleConcurrency} at a time by every contender. Time = median of ${r.reps} run(s) for geochunks and no-index, ${r.slowReps} for the slow contenders (h5coro, downloads); the Python peers' time excludes interpreter start-up.`,
     "",
