@@ -366,7 +366,7 @@ function besideSlideRule(r: BenchReport, published: PublishedRun): string[] {
       (build
         ? ` (${fmt(build.seconds)} s for all ${build.granules} granules at ${build.latency} ms here, ${fmt(build.seconds / build.granules, 2)} s per granule, once per granule for every later query)`
         : "") +
-      `. The granules are synthetic (${r.archive}), the real archive's count over the box is of the same order; SlideRule's run returns its default columns, geochunks the query's default columns.`,
+      `. The granules are synthetic (${r.archive}), about the count the real archive holds over the box (see bench/README.md); SlideRule's run returns 19 columns per segment read from several ATL06 groups, geochunks its default columns (latitude, longitude, time, h_li, h_li_sigma, atl06_quality_summary, segment_id and the granule's and beam's own values).`,
     "",
   );
   return lines;
