@@ -9,6 +9,8 @@
  *   npm run bench -- --link 25       # a laptop's link: 25 MB/s shared by every response (100: a cloud VM)
  *   npm run bench -- --segments 20000  # granules of the subsetted size (~12 MB) instead of full size (~68 MB)
  *   npm run bench -- --product atl03 # ATL03 photons: 4 + 1 granules of 4 M photons per strong beam; 20, 60 ms
+ *   npm run bench -- --archive 200   # the many-year archive: 200 distinct granules over the Greenland box,
+ *                                    # 20 and 60 ms, set beside SlideRule's published 28.8 s
  *
  * Options: --crossing N --far N --latency 0,20,60 --reps N (geochunks, no-index; default 3) --slow-reps N
  * (h5coro, downloads; default 1) --aoi greenland,concave --concurrency N --bandwidth MB/s --index-latency 0
