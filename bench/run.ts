@@ -9,6 +9,8 @@
  *   npm run bench -- --link 25       # a laptop's link: 25 MB/s shared by every response (100: a cloud VM)
  *   npm run bench -- --segments 20000  # granules of the subsetted size (~12 MB) instead of full size (~68 MB)
  *   npm run bench -- --product atl03 # ATL03 photons: 4 + 1 granules of 4 M photons per strong beam; 20, 60 ms
+ *   npm run bench -- --archive 200   # the many-year archive: 200 distinct granules over the Greenland box,
+ *                                    # 20 and 60 ms, set beside SlideRule's published 28.8 s
  *
  * Options: --crossing N --far N --latency 0,20,60 --reps N (geochunks, no-index; default 3) --slow-reps N
  * (h5coro, downloads; default 1) --aoi greenland,concave --concurrency N --bandwidth MB/s --index-latency 0
@@ -32,10 +34,17 @@ import { H5CORO_LINE, h5coro, h5coroUnavailable } from "./contenders/h5coro.js";
 import { noIndex } from "./contenders/no-index.js";
 import type { Contender } from "./contenders/types.js";
 import { type BenchAoi, CONCAVE_AOI, greenlandAoi, WORLD_AOI } from "./lib/aois.js";
-import { BENCH_ATL03_PHOTONS, ensureArchive, ensureAtl03Archive } from "./lib/archive.js";
+import {
+  ARCHIVE_SEGMENTS_PER_BEAM,
+  ARCHIVE_TRACKS,
+  BENCH_ATL03_PHOTONS,
+  ensureArchive,
+  ensureAtl03Archive,
+  ensureManyYearArchive,
+} from "./lib/archive.js";
 import { runFloors } from "./lib/floor.js";
 import { type HarnessOptions, runHarness } from "./lib/harness.js";
-import { type BenchReport, checkGoals, markdownReport, svgChart } from "./lib/report.js";
+import { type BenchReport, checkGoals, markdownReport, SLIDERULE_GREENLAND, svgChart } from "./lib/report.js";
 import { machineInfo } from "./lib/stats.js";
 
 if (process.argv.includes("--store-scale")) {
@@ -60,6 +69,7 @@ const { values } = parseArgs({
     bandwidth: { type: "string" },
     link: { type: "string" },
     segments: { type: "string" },
+    archive: { type: "string" },
     "no-index-build": { type: "boolean", default: false },
     "no-rss": { type: "boolean", default: false },
     out: { type: "string" },
@@ -85,7 +95,13 @@ interface ProductBench {
   files(dir: string, crossing: number, far: number): Promise<string[]>;
 }
 
-const segments = values.segments ? Number(values.segments) : FULL_SEGMENTS_PER_BEAM;
+/** Granules of the many-year archive over the Greenland box (`--archive N`), else undefined. */
+const archiveCount = values.archive ? Number(values.archive) : undefined;
+const segments = values.segments
+  ? Number(values.segments)
+  : archiveCount
+    ? ARCHIVE_SEGMENTS_PER_BEAM
+    : FULL_SEGMENTS_PER_BEAM;
 const fullSize = segments === FULL_SEGMENTS_PER_BEAM;
 
 const ATL06_BENCH: ProductBench = {
@@ -103,6 +119,28 @@ const ATL06_BENCH: ProductBench = {
     ensureArchive(dir, {
       crossing,
       far,
+      segmentsPerBeam: segments,
+      onGenerate: (name) => console.log(`generating ${name}`),
+    }),
+};
+
+/**
+ * The many-year archive: hundreds of distinct granules crossing the Greenland box over the years of
+ * SlideRule's published run, queried with the box (bench/lib/archive.ts `manyYearGranuleSet`).
+ */
+const ARCHIVE_BENCH: ProductBench = {
+  name: "ATL06",
+  crossing: archiveCount ?? 0,
+  far: 0,
+  latencies: "20,60",
+  // download-h5wasm moves the same bytes as download-h5py, more slowly: one download contender is enough.
+  contenders: [geochunks, noIndex, h5coro, downloadH5py],
+  archive: `distinct synthetic ATL06 granules of ${segments.toLocaleString("en")} segments per beam (release-006 layout) crossing the Greenland box on ${ARCHIVE_TRACKS} repeat tracks, one pass per track and 91-day cycle from January 2019`,
+  latLonPeer: true,
+  goals: {},
+  files: (dir, crossing) =>
+    ensureManyYearArchive(dir, {
+      count: crossing,
       segmentsPerBeam: segments,
       onGenerate: (name) => console.log(`generating ${name}`),
     }),
@@ -130,8 +168,12 @@ const ATL03_BENCH: ProductBench = {
 
 async function main() {
   const machine = machineInfo();
-  const product = { atl06: ATL06_BENCH, atl03: ATL03_BENCH }[values.product.toLowerCase()];
+  const product = archiveCount
+    ? ARCHIVE_BENCH
+    : { atl06: ATL06_BENCH, atl03: ATL03_BENCH }[values.product.toLowerCase()];
   if (!product) throw new Error(`unknown --product ${values.product}; known: atl06, atl03`);
+  if (archiveCount !== undefined && values.product.toLowerCase() !== "atl06")
+    throw new Error("--archive is an ATL06 archive: drop --product");
   const crossing = Number(values.crossing ?? product.crossing);
   const far = Number(values.far ?? product.far);
   const latencies = (values.latency ?? product.latencies).split(",").map(Number);
@@ -152,11 +194,13 @@ async function main() {
   });
   const granuleDir = join(
     cache,
-    product.name === "ATL06"
-      ? fullSize
-        ? "granules"
-        : `granules-${segments}`
-      : `granules-${product.name.toLowerCase()}`,
+    archiveCount
+      ? `archive-${segments}`
+      : product.name === "ATL06"
+        ? fullSize
+          ? "granules"
+          : `granules-${segments}`
+        : `granules-${product.name.toLowerCase()}`,
   );
   const t0 = performance.now();
   const files = await product.files(granuleDir, crossing, far);
@@ -176,13 +220,15 @@ async function main() {
     granuleConcurrency: concurrency,
     workDir: join(
       cache,
-      `${product.name === "ATL06" ? "run" : `run-${product.name.toLowerCase()}`}${fullSize ? "" : `-${segments}`}${quick ? "-quick" : ""}`,
+      `${archiveCount ? `run-archive${archiveCount}` : product.name === "ATL06" ? "run" : `run-${product.name.toLowerCase()}`}${fullSize ? "" : `-${segments}`}${quick ? "-quick" : ""}`,
     ),
     oracle: product.oracle,
     indexLatencies,
     h5coroLatLon: h5coroMissing ? undefined : { src: process.env.H5CORO_SRC!, line: H5CORO_LINE },
-    rssAoi: values["no-rss"] ? undefined : WORLD_AOI,
-    log: (line) => console.log(line),
+    // The whole-world query of hundreds of granules would take minutes: the archive run leaves it out.
+    rssAoi: values["no-rss"] || archiveCount ? undefined : WORLD_AOI,
+    // Elapsed time on every line: what dominates a long run.
+    log: (line) => console.log(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${line}`),
   });
   const date = new Date().toISOString().slice(0, 10);
   const floors = runFloors(result.rows, {
@@ -190,6 +236,7 @@ async function main() {
     linkBytesPerSecond,
     pool: DEFAULT_QUERY_REQUESTS,
     cores: machine.cpus,
+    listedBytes: new Map(result.aois.map((a) => [a.name, a.listedBytes])),
   });
   const report: BenchReport = {
     date,
@@ -201,6 +248,7 @@ async function main() {
     ),
     machine,
     loadAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
+    runSeconds: Number(((performance.now() - t0) / 1000).toFixed(0)),
     source: "HTTP/1.1 range requests to a loopback server (127.0.0.1), files read from the page cache",
     granuleConcurrency: concurrency,
     reps,
@@ -214,10 +262,15 @@ async function main() {
       .map((c) => ({ name: c.name, description: c.description })),
     result,
     goals: checkGoals(result, latencies, { ...product.goals, floors, linkBytesPerSecond }),
+    ...(archiveCount ? { sliderule: SLIDERULE_GREENLAND } : {}),
   };
   const outDir = values.out ?? (quick ? join(cache, "results") : join(root, "bench", "results"));
   await mkdir(outDir, { recursive: true });
-  const suffix = product.name === "ATL06" ? "" : `-${product.name.toLowerCase()}`;
+  const suffix = archiveCount
+    ? `-archive${archiveCount}`
+    : product.name === "ATL06"
+      ? ""
+      : `-${product.name.toLowerCase()}`;
   const sized = fullSize ? "" : `-${segments}`;
   const linked = linkBytesPerSecond ? `-link${values.link}` : "";
   const base = join(outDir, `${date}${suffix}${sized}${linked}${quick ? "-quick" : ""}`);

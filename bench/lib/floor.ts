@@ -43,10 +43,45 @@ export function floorModel(i: FloorInputs): Floor {
   return { rounds, latency, transfer, cpu, seconds: latency + transfer + cpu };
 }
 
+/**
+ * The best ratio download-then-read can show against geochunks on a link: downloading the listed granules
+ * whole takes at least their bytes over the link plus one latency (every download in flight at once, no
+ * read time at all); geochunks takes at least its floor's latency rounds and bytes_minimal over the link.
+ * A goal of N x over download-then-read is reachable on an AOI only when `bytesAndLatency` >= N.
+ */
+export interface DownloadBound {
+  /** Least time to download the listed granules whole, seconds. */
+  downloadSeconds: number;
+  /** downloadSeconds / (geochunks' latency rounds + transfer): the physical bound. */
+  bytesAndLatency: number;
+  /** downloadSeconds / the whole floor (with geochunks' measured CPU over the cores). */
+  withCpu: number;
+}
+
+/** The bound of {@link DownloadBound}; undefined without a link bandwidth or listed bytes. */
+export function downloadBound(
+  floor: Floor,
+  listedBytes: number,
+  latencyMs: number,
+  bytesPerSecond: number | undefined,
+): DownloadBound | undefined {
+  if (!bytesPerSecond || listedBytes <= 0) return undefined;
+  const downloadSeconds = listedBytes / bytesPerSecond + latencyMs / 1000;
+  return {
+    downloadSeconds,
+    bytesAndLatency: downloadSeconds / (floor.latency + floor.transfer),
+    withCpu: downloadSeconds / floor.seconds,
+  };
+}
+
 /** The floor of every AOI and latency of a run, from geochunks' rows. */
 export interface RunFloor extends Floor {
   aoi: string;
   latencyMs: number;
+  /** Bandwidth the floor's transfer used, bytes per second (undefined: uncapped loopback). */
+  bytesPerSecond?: number;
+  /** Best download-then-read / geochunks ratio on this AOI and link (undefined on the uncapped loopback). */
+  download?: DownloadBound;
 }
 
 /** What {@link runFloors} needs to know of the run besides its rows. */
@@ -57,6 +92,8 @@ export interface RunLink {
   linkBytesPerSecond?: number;
   pool: number;
   cores: number;
+  /** Bytes of the granules listed for each AOI (what download-then-read moves). */
+  listedBytes?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -89,6 +126,15 @@ export function runFloors(
         cpuSeconds: g.cpuSeconds,
         cores: link.cores,
       });
-      return { aoi: g.aoi, latencyMs: g.latency, ...floor };
+      const listed = link.listedBytes?.get(g.aoi) ?? 0;
+      // Only a client link bounds a download: with per-response caps alone, more connections go faster.
+      const downloadBandwidth = link.linkBytesPerSecond;
+      return {
+        aoi: g.aoi,
+        latencyMs: g.latency,
+        ...floor,
+        bytesPerSecond: bandwidth,
+        download: downloadBound(floor, listed, g.latency, downloadBandwidth),
+      };
     });
 }

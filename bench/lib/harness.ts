@@ -92,7 +92,14 @@ export interface IndexBuildRow {
 
 export interface HarnessResult {
   granules: { total: number; bytes: number };
-  aois: { name: string; listed: string[]; oracle: RowSet; bytesMinimal: number }[];
+  aois: {
+    name: string;
+    listed: string[];
+    /** Total size of the listed granules: what download-then-read moves. */
+    listedBytes: number;
+    oracle: RowSet;
+    bytesMinimal: number;
+  }[];
   rows: ContenderRow[];
   skipped: SkippedContender[];
   indexBuild: IndexBuildRow[];
@@ -225,7 +232,15 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
         granuleConcurrency: opts.granuleConcurrency,
       };
       for (const c of available) await c.prepare?.(ctx);
-      const aoiInfo = { name: aoi.name, listed: listed.map((g) => g.granule_id), oracle, bytesMinimal: 0 };
+      let listedBytes = 0;
+      for (const g of listed) listedBytes += (await stat(g.file)).size;
+      const aoiInfo = {
+        name: aoi.name,
+        listed: listed.map((g) => g.granule_id),
+        listedBytes,
+        oracle,
+        bytesMinimal: 0,
+      };
       aois.push(aoiInfo);
       for (const latency of opts.latencies) {
         await server.setLatency(latency);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { floorModel, runFloors } from "../../bench/lib/floor.js";
+import { downloadBound, floorModel, runFloors } from "../../bench/lib/floor.js";
 import { checkGoals } from "../../bench/lib/report.js";
 
 describe("benchmark floor model", () => {
@@ -79,5 +79,77 @@ describe("benchmark floor model", () => {
     expect(byGoal.get("time: download-then-read / geochunks")).toMatchObject({ value: 20, met: null });
     const laptop = checkGoals(result, [20], { floors, linkBytesPerSecond: 25e6 });
     expect(laptop.find((g) => g.goal === "time: download-then-read / geochunks")?.met).toBe(false);
+  });
+
+  it("bounds download-then-read / geochunks by whole granules against bytes_minimal over the link", () => {
+    // 4 granules of 68 MB against 5.7 MB of answer chunks over 25 MB/s at 20 ms, geochunks in 2 waves.
+    const floor = floorModel({
+      latencyMs: 20,
+      requests: 168,
+      pool: 128,
+      bytes: 5.7e6,
+      bytesPerSecond: 25e6,
+      cpuSeconds: 0.42,
+      cores: 2,
+    });
+    const bound = downloadBound(floor, 272e6, 20, 25e6)!;
+    expect(bound.downloadSeconds).toBeCloseTo(272 / 25 + 0.02, 12);
+    expect(bound.bytesAndLatency).toBeCloseTo((272 / 25 + 0.02) / (0.04 + 5.7 / 25), 12);
+    expect(bound.withCpu).toBeCloseTo((272 / 25 + 0.02) / (0.04 + 5.7 / 25 + 0.21), 12);
+    // No link: the loopback moves whole granules for free, so there is no bound.
+    expect(downloadBound(floor, 272e6, 20, undefined)).toBeUndefined();
+    // runFloors takes each AOI's listed bytes and bounds only over a client link.
+    const row = {
+      aoi: "a",
+      latency: 20,
+      contender: "geochunks",
+      requests: 168,
+      bytesMinimal: 5.7e6,
+      cpuSeconds: 0.42,
+    };
+    const listedBytes = new Map([["a", 272e6]]);
+    const [linked] = runFloors([row], { linkBytesPerSecond: 25e6, pool: 128, cores: 2, listedBytes });
+    expect(linked!.download!.bytesAndLatency).toBeCloseTo(bound.bytesAndLatency, 12);
+    const [perResponse] = runFloors([row], { bytesPerSecond: 25e6, pool: 128, cores: 2, listedBytes });
+    expect(perResponse!.download).toBeUndefined();
+  });
+
+  it("says when the download goal is out of reach on the AOI and link", () => {
+    const row = (contender: string, seconds: number) => ({
+      aoi: "g",
+      latency: 20,
+      contender,
+      seconds,
+      times: [seconds],
+      cpuSeconds: 0,
+      requests: 10,
+      bytes: 100,
+      bytesMinimal: 100,
+      rows: 1,
+      hash: "",
+      matchesOracle: true,
+    });
+    const result = {
+      granules: { total: 1, bytes: 1 },
+      aois: [{ name: "g" } as never],
+      rows: [row("geochunks", 1), row("download-h5py", 8)],
+      skipped: [],
+      indexBuild: [],
+      storeDir: "",
+    };
+    const floor = { rounds: 1, latency: 0.02, transfer: 0.2, cpu: 0.2, seconds: 0.42 };
+    const bound = (listed: number) => downloadBound(floor, listed, 20, 25e6);
+    const goal = (listed: number) =>
+      checkGoals(result, [20], {
+        floors: [{ aoi: "g", latencyMs: 20, ...floor, download: bound(listed) }],
+        linkBytesPerSecond: 25e6,
+      }).find((g) => g.goal === "time: download-then-read / geochunks")!;
+    // 48 MB downloaded: (1.92 + 0.02) / 0.22 = 8.8x at best.
+    expect(goal(48e6).note).toContain("best possible on this AOI and link 8.8x (bytes + latency), 4.6x with");
+    expect(goal(48e6).note).toContain("30x is out of reach here");
+    expect(goal(48e6).met).toBe(false);
+    // 272 MB: 49.5x at best, reachable.
+    expect(goal(272e6).note).toContain("best possible on this AOI and link 49.5x");
+    expect(goal(272e6).note).not.toContain("out of reach");
   });
 });

@@ -56,6 +56,9 @@ describe("benchmark harness (smoke)", () => {
   it("lists both granules and finds answer rows", () => {
     expect(result.aois).toHaveLength(1);
     expect(result.aois[0]!.listed).toHaveLength(2);
+    // What download-then-read moves: both files whole, as the server counted for the download contender.
+    const download = result.rows.find((r) => r.contender === "download-h5wasm")!;
+    expect(result.aois[0]!.listedBytes).toBe(download.bytes);
     expect(result.aois[0]!.oracle.rows).toBeGreaterThan(0);
     expect(result.indexBuild[0]!.granules).toBe(2);
   });
