@@ -18,7 +18,7 @@ import {
   readCosts,
   worthReadingGap,
 } from "../../src/index-builder/read-cost.js";
-import { ROOT } from "../support/cli.js";
+import { ROOT, runCli } from "../support/cli.js";
 import { pythonWith } from "../support/python.js";
 import { duckdb } from "../support/results.js";
 
@@ -129,14 +129,11 @@ describe("a remote granule's reads, per granule, over the loopback server", () =
   // This 8.3 MB granule (12 000 segments per beam) keeps its metadata close together: holes of the
   // cost model's size join most of it. A full-size granule (68 MB) reads 16-17 MB in about 240
   // requests in blocks (bench/index-build.ts, docs/design/index-build.md).
-  it("in blocks (100 and 25 MB/s): each byte at most once, fewer at 25 MB/s for more requests", async () => {
+  it("in blocks (the default link): each byte at most once", async () => {
     const report = await run(plain, "blocks", DEFAULT_LINK.bytesPerSecond);
     expect(report.requests).toBeLessThanOrEqual(60);
     expect(report.bytesRead).toBeLessThanOrEqual(size);
     expect(report.bytesRead).toBeGreaterThan(coordinateBytes);
-    const slow = await run(plain, "blocks-25", 25e6);
-    expect(slow.requests).toBeLessThanOrEqual(110);
-    expect(slow.bytesRead).toBeLessThanOrEqual(0.95 * size);
   });
 
   it("in lines (an uncapped link): at most 30 requests, each byte once", async () => {
@@ -144,6 +141,29 @@ describe("a remote granule's reads, per granule, over the loopback server", () =
     expect(report.requests).toBeLessThanOrEqual(30);
     // And the superblock and root group in blocks, read for a sidecar's spot check while it is looked for.
     expect(report.bytesRead).toBeLessThanOrEqual(size + 64 * 1024);
+  });
+
+  it("through the command line: --link picks lines or blocks; a bad rate is one line and exit 2", async () => {
+    const at = new URL(basename(file), plain.url).href;
+    const requests = async (link: string) => {
+      plain.resetStats();
+      const r = await runCli(["index", at, "--store", join(dir, `cli-${link}`), "--link", link, "--quiet"]);
+      expect([r.code, r.stderr]).toEqual([0, ""]);
+      expect(Number(/ in (\d+) requests/.exec(r.stdout)?.[1])).toBe(plain.stats.requests);
+      return { requests: plain.stats.requests, bytes: plain.stats.bytes };
+    };
+    const uncapped = await requests("uncapped");
+    expect(uncapped.requests).toBeLessThanOrEqual(30);
+    const laptop = await requests("25");
+    expect(laptop.requests).toBeGreaterThan(uncapped.requests);
+    expect(laptop.bytes).toBeLessThan(uncapped.bytes);
+    expect(laptop.requests).toBeLessThanOrEqual(110);
+    expect(laptop.bytes).toBeLessThanOrEqual(0.95 * size);
+    await expectLocalRows(join(dir, "local"), join(dir, "cli-25"));
+    const bad = await runCli(["index", at, "--store", join(dir, "cli-bad"), "--link", "0"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trimEnd().split("\n")).toHaveLength(1);
+    expect(bad.stderr).toMatch(/--link/);
   });
 
   it("with a valid sidecar, either way: the coordinate chunks and little else, no metadata lines", async () => {
