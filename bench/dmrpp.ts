@@ -80,10 +80,10 @@ async function main() {
       ]);
       // Checksums apart: the HDF5 walk's metadata blocks happen to cover more whole chunks.
       const s = await Store.open(store);
-      const described = (await s.chunks()).map(({ refs, ...c }) => ({
-        ...c,
-        refs: refs.map(({ checksum: _k, ...ref }) => ref),
-      }));
+      // In chunk_id order: granules indexed concurrently are stored in the order they finish.
+      const described = (await s.chunks())
+        .map(({ refs, ...c }) => ({ ...c, refs: refs.map(({ checksum: _k, ...ref }) => ref) }))
+        .sort((x, y) => (x.chunk_id < y.chunk_id ? -1 : x.chunk_id > y.chunk_id ? 1 : 0));
       chunks[mode] = JSON.stringify(described, (_k, v) => (typeof v === "bigint" ? String(v) : v));
     }
   } finally {

@@ -7,8 +7,11 @@
  * else. geochunks runs from the compiled package (rebuilt first when a source file is newer), as users
  * run it. Reports seconds, CPU seconds, granules per second, requests and MB per granule, and the goals:
  * throughput against H5Coro (>= 2x), requests per granule (<= 30), 2 threads against 1 (>= 1.7x).
+ * `--link MB/s` caps the client's link (all responses together, as a laptop's 25 MB/s) and tells the
+ * index the same link, so its cost model picks how to read metadata as it would there; without it the
+ * link is uncapped and the index is told so (Infinity).
  *
- *   npx tsx bench/index-build.ts [--count 5] [--latency 20] [--concurrency 4] [--reps 1] [--out FILE.md]
+ *   npx tsx bench/index-build.ts [--count 5] [--latency 20] [--link 25] [--concurrency 4] [--reps 1] [--out FILE.md]
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
@@ -26,6 +29,7 @@ const { values } = parseArgs({
   options: {
     count: { type: "string", default: "5" },
     latency: { type: "string", default: "20" },
+    link: { type: "string" },
     concurrency: { type: "string", default: "4" },
     reps: { type: "string", default: "1" },
     out: { type: "string" },
@@ -72,7 +76,11 @@ async function main() {
   for (const opts of fullSizeGranuleSet(count))
     files.push(await writeSyntheticAtl06(granuleDir, { ...opts, reuse: true }));
   const loadStart = load();
-  const server = await startServerProcess(granuleDir);
+  const linkMBps = values.link === undefined ? undefined : Number(values.link);
+  const bytesPerSecond = linkMBps === undefined ? Number.POSITIVE_INFINITY : linkMBps * 1e6;
+  const server = await startServerProcess(granuleDir, undefined, {
+    linkBytesPerSecond: linkMBps === undefined ? undefined : bytesPerSecond,
+  });
   const store = join(cache, "index-store");
   const rows: Row[] = [];
   try {
@@ -82,7 +90,8 @@ async function main() {
       await rm(store, { recursive: true, force: true });
       await server.resetStats();
       const cpu = process.cpuUsage();
-      const report = await index(inputs, { store, concurrency, jobs });
+      const link = { latencyMs: latency, bytesPerSecond };
+      const report = await index(inputs, { store, concurrency, jobs, link });
       const used = process.cpuUsage(cpu);
       return {
         tool: "geochunks index",
@@ -123,7 +132,7 @@ async function main() {
   } finally {
     await server.close();
   }
-  const report = render(rows, { count, latency, concurrency, reps, loadStart, loadEnd: load() });
+  const report = render(rows, { count, latency, linkMBps, concurrency, reps, loadStart, loadEnd: load() });
   console.log(report);
   if (values.out) await writeFile(values.out, `${report}\n`);
 }
@@ -133,6 +142,7 @@ function render(
   run: {
     count: number;
     latency: number;
+    linkMBps: number | undefined;
     concurrency: number;
     reps: number;
     loadStart: string;
@@ -158,7 +168,9 @@ function render(
     "",
     `Machine: ${availableParallelism()} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB; Node ${process.version}. ` +
       `Load average (1/5/15 min) at start ${run.loadStart}, at end ${run.loadEnd}.`,
-    `Loopback range server in its own process, ${run.latency} ms per request, bandwidth uncapped; ${run.concurrency} ` +
+    `Loopback range server in its own process, ${run.latency} ms per request, ` +
+      `${run.linkMBps === undefined ? "bandwidth uncapped" : `client link capped at ${run.linkMBps} MB/s (all responses together)`}, ` +
+      `told to the index (\`link\`) for its cost model; ${run.concurrency} ` +
       `granules at a time for every contender; median of ${run.reps} run(s). CPU seconds: user + system of ` +
       "this process (its worker threads included). H5Coro reads the latitude, longitude and delta_time of every " +
       "beam with 4 MiB cache lines and nothing else; geochunks builds the whole store (also every dataset's " +

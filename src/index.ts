@@ -70,6 +70,7 @@ export type {
   IndexOptions,
   IndexProgress,
   IndexReport,
+  LinkModel,
   SkippedInput,
 } from "./index-builder/index.js";
 export type { PlotPlanOptions, PlotReport, PlotResultOptions } from "./plot/index.js";

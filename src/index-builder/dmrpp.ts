@@ -37,7 +37,18 @@ export function sidecarUrl(granule: URL): string {
  */
 export async function openGranuleFile(
   source: ByteSource,
-  opts: { sidecar?: SidecarOptions; signal?: AbortSignal; hdf5?: Hdf5OpenOptions },
+  opts: {
+    sidecar?: SidecarOptions;
+    signal?: AbortSignal;
+    hdf5?: Hdf5OpenOptions;
+    /**
+     * How the HDF5 reader of the sidecar's spot check reads metadata, when not as `hdf5` (a granule
+     * read in whole-file lines is spot-checked in small blocks). Then nothing is read from the granule
+     * before the sidecar is (one round more without a sidecar), and the granule is opened with `hdf5`
+     * only when the sidecar is not used. Default: `hdf5`, one reader for both, opened at once.
+     */
+    spotCheck?: Hdf5OpenOptions;
+  },
 ): Promise<Hdf5Reader> {
   const sidecar = opts.sidecar;
   const hdf5 = () => Hdf5File.open(source, { ...opts.hdf5, signal: opts.signal });
@@ -45,18 +56,22 @@ export async function openGranuleFile(
   const url = sidecarUrl(source.url);
   const name = displayName(url);
   // The HDF5 reader opens while the sidecar is read: the spot check needs it, and so does a fallback.
-  const opened = hdf5();
-  opened.catch(() => undefined);
+  // A spot-check reader of its own is opened only once there is a sidecar to check, and the granule's
+  // reader only once there is none: its first line would read bytes a valid sidecar makes useless.
+  const spotCheck = opts.spotCheck;
+  const opened = spotCheck ? undefined : hdf5();
+  opened?.catch(() => undefined);
+  const withoutSidecar = () => opened ?? hdf5();
   let problem: string;
   try {
     const bytes = await sidecar.read(url, opts);
     if (bytes === undefined) {
       if (sidecar.mode === "require")
         throw new InvalidHdf5Error(`${name}: no DMR++ sidecar (--dmrpp require)`);
-      return opened;
+      return withoutSidecar();
     }
     // A granule that is not readable HDF5 fails as such, whatever its sidecar says.
-    const file = await opened;
+    const file = await (opened ?? Hdf5File.open(source, { ...spotCheck, signal: opts.signal }));
     const doc = parseDmrpp(new TextDecoder().decode(bytes), name);
     const why = await verifyDmrpp(doc, {
       fileSize: await source.size(opts),
@@ -72,7 +87,7 @@ export async function openGranuleFile(
   }
   if (sidecar.mode === "require") throw new InvalidHdf5Error(`${name}: ${problem}`);
   sidecar.onWarning?.(`${name}: ${problem}; indexed without it`);
-  return opened;
+  return withoutSidecar();
 }
 
 /**

@@ -1,5 +1,6 @@
 /** One granule of any registered product -> the store rows that describe it (granule, arrays, chunks, chunk cells). */
 import { InvalidHdf5Error, NotAGranuleError } from "../errors.js";
+import { DmrppFile } from "../hdf5/dmrpp/index.js";
 import type { Hdf5Reader } from "../hdf5/hdf5-reader.js";
 import { type Hdf5OpenOptions, itemSize } from "../hdf5/index.js";
 import type { ChunkRef, DatasetInfo, DatasetValues, NumericArray } from "../hdf5/types.js";
@@ -19,6 +20,7 @@ import { wkbPolygon } from "../store/wkb.js";
 import { openGranuleFile, type SidecarOptions } from "./dmrpp.js";
 import { bboxOf, cellNeighbours, footprintWithError, h3CellsOf, validLonLat } from "./geometry.js";
 import { readHierarchy } from "./hierarchy.js";
+import { blockReads, type MetadataReads, metadataReads } from "./read-cost.js";
 
 /** Options for {@link indexGranule}. */
 export interface IndexGranuleOptions {
@@ -53,41 +55,8 @@ function inputName(url: URL): string {
   return url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
 }
 
-/**
- * Metadata line of a remote granule, bytes, at most: aligned blocks of this size are fetched whole
- * (one request each, kept in memory) by the HDF5 reader. Release-006 granules keep each dataset's
- * header and chunk B-tree beside its data, so the metadata of the whole-file listing is spread over
- * the whole file (7-8 small reads in every MiB of a 68 MB synthetic granule): small blocks cost ~490
- * requests and ~37 dependent rounds, whereas lines of a sixteenth of the file cost at most 17
- * requests and a few rounds, for reading about the whole file. Measured with bench/index-build.ts
- * (see docs/design/index-build.md): 1, 2, 4 and 8 MiB lines.
- */
-export const REMOTE_METADATA_LINE = 4 * 1024 * 1024;
-
-/** Stored size of the datasets read through the metadata lines of a remote granule, bytes, at most. */
+/** Stored size of the datasets read through the metadata cache of a remote granule, bytes, at most. */
 const SMALL_DATA_BYTES = 64 * 1024;
-
-/** Smallest metadata line of a remote granule, bytes (a small file gets lines of a sixteenth of it). */
-export const REMOTE_METADATA_MIN_LINE = 64 * 1024;
-
-/**
- * Largest remote file read in lines, bytes. Larger files (ATL03 and GEDI granules of gigabytes, whose
- * metadata is sparser) keep the reader's small blocks with read-ahead: lines would read most of them.
- */
-export const REMOTE_LINED_FILE_LIMIT = 256 * 1024 * 1024;
-
-/**
- * The HDF5 metadata cache for a granule: local files keep the reader's default small blocks (a read
- * costs no round trip); remote ones up to {@link REMOTE_LINED_FILE_LIMIT} are read in aligned lines of
- * a sixteenth of the file, between {@link REMOTE_METADATA_MIN_LINE} and {@link REMOTE_METADATA_LINE}.
- */
-export function metadataLines(url: URL, size: number): Hdf5OpenOptions["cache"] {
-  const remote = url.protocol === "http:" || url.protocol === "https:" || url.protocol === "s3:";
-  if (!remote || size > REMOTE_LINED_FILE_LIMIT) return undefined;
-  const sixteenth = 2 ** Math.ceil(Math.log2(Math.max(1, size / 16)));
-  const line = Math.min(REMOTE_METADATA_LINE, Math.max(REMOTE_METADATA_MIN_LINE, sixteenth));
-  return { blockSize: line, maxGap: 0, readAhead: 0, maxRequest: line };
-}
 
 /** "ATL06", "ATL03 or ATL06", "ATL03, ATL06 or GEDI02_A": the products a file could have been. */
 function productList(names: readonly string[]): string {
@@ -109,21 +78,31 @@ export async function openGranule(
     sidecar?: SidecarOptions;
     signal?: AbortSignal;
     metadataSource?: ByteSource;
+    /** How the HDF5 metadata is read; default {@link metadataReads} of the source at the default link. */
+    reads?: MetadataReads;
+    /** Where a sidecar's spot check reads its metadata blocks when `reads` are lines; default `metadataSource`. */
+    spotCheckSource?: ByteSource;
+    /** Told where the granule's metadata comes from once that is known, before any data is read. */
+    onMetadata?: (from: "sidecar" | "hdf5") => void;
   } = {},
 ): Promise<OpenedGranule> {
   const only = opts.product === undefined ? undefined : profileNamed(opts.product);
-  const cache = metadataLines(source.url, await source.size(opts));
-  // Read in lines, the metadata reads of a remote granule are not data reads of `source`: they go to
-  // `metadataSource`, and so do the small datasets (identity, hierarchy values) whose bytes the lines hold.
-  const file = await openGranuleFile(source, {
-    sidecar: opts.sidecar,
-    signal: opts.signal,
-    hdf5: {
-      cache,
-      metadataSource: cache ? opts.metadataSource : undefined,
-      smallDataBytes: cache ? SMALL_DATA_BYTES : 0,
-    },
+  const reads = opts.reads ?? metadataReads(source.url, await source.size(opts));
+  // The metadata reads of a remote granule are not data reads of `source`: they go to `metadataSource`,
+  // and so do the small datasets (identity, hierarchy values) whose bytes usually come with them.
+  const remote = (cache: MetadataReads["cache"], from = opts.metadataSource): Hdf5OpenOptions => ({
+    cache,
+    metadataSource: from,
+    smallDataBytes: SMALL_DATA_BYTES,
   });
+  const hdf5 = reads ? remote(reads.cache) : {};
+  // A sidecar's spot check reads the metadata of two datasets: in blocks, never in lines.
+  const spotCheck =
+    reads?.kind === "lines"
+      ? remote(blockReads().cache, opts.spotCheckSource ?? opts.metadataSource)
+      : undefined;
+  const file = await openGranuleFile(source, { sidecar: opts.sidecar, signal: opts.signal, hdf5, spotCheck });
+  opts.onMetadata?.(file instanceof DmrppFile ? "sidecar" : "hdf5");
   // The whole hierarchy is read for the granule row anyway: walking it now, concurrently, turns the
   // product's one-by-one lookups (beam groups, identity datasets) into reads already in flight.
   file.tree(opts).catch(() => undefined);

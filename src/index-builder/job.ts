@@ -8,16 +8,12 @@ import {
   withReadRecording,
   withReadStats,
 } from "../source/index.js";
+import type { ByteSource } from "../source/types.js";
 import type { StoreBatch } from "../store/store.js";
 import { recordChunkChecksums } from "./checksums.js";
 import { type DmrppMode, sidecarOptions } from "./dmrpp.js";
-import {
-  type GranuleIdentity,
-  indexOpenedGranule,
-  metadataLines,
-  type OpenedGranule,
-  openGranule,
-} from "./granule.js";
+import { type GranuleIdentity, indexOpenedGranule, type OpenedGranule, openGranule } from "./granule.js";
+import { type LinkModel, metadataReads } from "./read-cost.js";
 import { chunkChange, type RecordedChunk } from "./verify.js";
 
 /**
@@ -50,6 +46,8 @@ export interface GranuleJobOptions {
   signal?: AbortSignal;
   /** When the granule's metadata comes from its DMR++ sidecar; see `IndexOptions.dmrpp`. */
   dmrpp?: DmrppMode;
+  /** The link remote granules are read over, for the cost model of their metadata reads; default `DEFAULT_LINK`. */
+  link?: LinkModel;
   /** Told when the granule is indexed in a way other than asked (a stale sidecar passed over). */
   onWarning?: (message: string) => void;
 }
@@ -72,17 +70,31 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
     fingerprint: () => fingerprintOf(opened, read),
     chunkChange: (chunks) => chunkChange(source, chunks, read),
     async identify() {
-      // A remote granule is read in metadata lines (see metadataLines): its data reads (the coordinate
-      // chunks) are served from the same lines, and only they are recorded for the chunk checksums.
-      const lines = metadataLines(source.url, await source.size(read));
-      const through = lines ? withBlockCache(source, lines) : source;
-      const recording = withReadRecording(through);
+      const reads = metadataReads(source.url, await source.size(read), opts.link);
+      // A remote granule's coordinate chunks are read through its metadata cache (in lines, they are
+      // already there; in blocks, the holes the cost model reads through often hold them), unless its
+      // sidecar is used, which needs no metadata read: then only the chunks are read. Only data reads
+      // are recorded, for the chunk checksums; metadata goes through the HDF5 reader's own cache over
+      // the unrecorded source, so its blocks are not taken for data reads.
+      const cached = reads ? withBlockCache(source, reads.cache) : undefined;
+      let data: ByteSource = cached ?? source;
+      const switched: ByteSource = {
+        url: source.url,
+        size: (o) => source.size(o),
+        read: (offset, length, o) => data.read(offset, length, o),
+      };
+      const recording = withReadRecording(switched);
       recorded = recording.recorded;
       granule = await openGranule(recording.source, {
         ...read,
         product: opts.product,
         sidecar,
-        metadataSource: through,
+        metadataSource: cached ?? source,
+        spotCheckSource: source,
+        reads,
+        onMetadata: (from) => {
+          if (from === "sidecar") data = source;
+        },
       });
       return granule.identity;
     },

@@ -12,6 +12,7 @@ import type { HttpSourceOptions, SourceOptions } from "../source/index.js";
 import type { StoreBatch } from "../store/store.js";
 import type { DmrppMode } from "./dmrpp.js";
 import { type GranuleJob, openGranuleJob } from "./job.js";
+import type { LinkModel } from "./read-cost.js";
 import {
   errorFromMessage,
   type JobReply,
@@ -86,6 +87,8 @@ export interface IndexPoolOptions {
   source?: SourceOptions;
   signal?: AbortSignal;
   dmrpp?: DmrppMode;
+  /** The link remote granules are read over (`IndexOptions.link`). */
+  link?: LinkModel;
   /** Granule warnings (a stale sidecar passed over), from every thread. */
   onWarning?: (message: string) => void;
 }
@@ -111,6 +114,7 @@ export async function startIndexPool(count: number, opts: IndexPoolOptions): Pro
         source,
         warnings: onWarning !== undefined,
         dmrpp: opts.dmrpp,
+        link: opts.link,
         granuleWarnings: opts.onWarning !== undefined,
       };
       return startThread(init, onWarning, opts.onWarning);
@@ -124,6 +128,7 @@ export async function startIndexPool(count: number, opts: IndexPoolOptions): Pro
       source: here,
       signal: opts.signal,
       dmrpp: opts.dmrpp,
+      link: opts.link,
       onWarning: opts.onWarning,
     }),
     ...workers,

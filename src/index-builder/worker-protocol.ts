@@ -2,6 +2,7 @@
 import type { SourceWarning } from "../source/http.js";
 import type { SourceOptions } from "../source/index.js";
 import type { DmrppMode } from "./dmrpp.js";
+import type { LinkModel } from "./read-cost.js";
 
 /** A step of a granule job, as {@link GranuleJob} names them; `ready` answers once the thread has loaded. */
 export type JobStep =
@@ -46,6 +47,8 @@ export interface WorkerInit {
   warnings: boolean;
   /** When metadata comes from DMR++ sidecars (`IndexOptions.dmrpp`). */
   dmrpp?: DmrppMode;
+  /** The link remote granules are read over (`IndexOptions.link`). */
+  link?: LinkModel;
   /** Send granule warnings (`IndexOptions.onWarning`) back to the run. */
   granuleWarnings: boolean;
 }

@@ -24,6 +24,7 @@ async function run(request: JobRequest): Promise<unknown> {
       product: init.product,
       source,
       dmrpp: init.dmrpp,
+      link: init.link,
       onWarning: init.granuleWarnings
         ? (granuleWarning) => parentPort!.postMessage({ id: -1, granuleWarning } satisfies JobReply)
         : undefined,

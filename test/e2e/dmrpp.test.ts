@@ -101,9 +101,9 @@ describe("index --dmrpp over HTTP", () => {
     await expectSameChecksums(join(dir, "auto"), join(dir, "off"));
     // Per granule: the sidecar (size and body), the HDF5 superblock and the two spot-checked chunk
     // indexes (8), the small metadata datasets in two coalesced reads, and the coordinate chunks of
-    // six beams (two blocks each in these files): 24 or 25. Without the sidecar, a granule of this size
-    // is read in metadata lines (a sixteenth of the file each), which costs about as many requests: the
-    // sidecar saves requests on granules too large for lines (docs/design/dmrpp.md).
+    // six beams (two blocks each in these files): 24 or 25. Without the sidecar, the metadata of a
+    // granule this small is read in 16 KiB blocks whose holes the cost model mostly reads through, which
+    // costs about as many requests: the sidecar saves more on larger granules (docs/design/dmrpp.md).
     expect(requestsOf(auto.stdout)).toBeLessThanOrEqual(2 * 25);
     expect(requestsOf(off.stdout)).toBeLessThanOrEqual(2 * 25);
     const out = join(dir, "greenland.parquet");
