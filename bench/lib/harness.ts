@@ -163,7 +163,12 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
       await server.resetStats();
       const report = await index(
         all.map((g) => g.url),
-        { store: storeDir, concurrency: opts.granuleConcurrency },
+        {
+          store: storeDir,
+          concurrency: opts.granuleConcurrency,
+          // The index's cost model told the link this run simulates (uncapped without --link).
+          link: { latencyMs: latency, bytesPerSecond: opts.linkBytesPerSecond ?? Number.POSITIVE_INFINITY },
+        },
       );
       const row = buildRow(
         "geochunks index",
