@@ -158,29 +158,62 @@ function failureError(failure: WorkerFailure): Error {
   });
 }
 
+/**
+ * Writer threads that finished a file cleanly and wait for the next one, unreferenced (they keep no
+ * process alive): the second and later writes of a process skip the thread's start-up (a new isolate,
+ * parquet-wasm compiled again). Shared by the process as the HTTP keep-alive agents are.
+ */
+const IDLE_WRITERS: Worker[] = [];
+
+/**
+ * Idle writer threads kept at most: each holds its parquet-wasm memory (as large as the largest row
+ * group it wrote), so one, for the common case of one file after another.
+ */
+const MAX_IDLE_WRITERS = 1;
+
+/** An idle writer thread, or a new one. */
+function takeWriterThread(): Worker {
+  const idle = IDLE_WRITERS.pop();
+  if (!idle) return newWriterThread();
+  idle.ref();
+  return idle;
+}
+
 /** A writer thread: `write` streams the batches to it and resolves with the rows once the file is complete. */
 function startWriterThread() {
-  const worker = newWriterThread();
+  const worker = takeWriterThread();
   let queued = 0;
   let wake: (() => void) | undefined;
   let settled = false;
-  const finished = new Promise<void>((resolve, reject) => {
-    worker.on("message", (message: { taken?: true; done?: true; error?: WorkerFailure }) => {
+  let clean = false;
+  const listeners = {
+    message(message: { taken?: true; done?: true; error?: WorkerFailure }) {
       if (message.taken) queued -= 1;
-      else if (message.done) resolve();
-      else if (message.error) reject(failureError(message.error));
+      else if (message.done) resolveFinished();
+      else if (message.error) rejectFinished(failureError(message.error));
       wake?.();
-    });
-    worker.on("error", reject);
-    worker.on("exit", (code) =>
-      reject(new Error(`the GeoParquet writer thread stopped (exit code ${code})`)),
-    );
+    },
+    error: (err: Error) => rejectFinished(err),
+    exit: (code: number) =>
+      rejectFinished(new Error(`the GeoParquet writer thread stopped (exit code ${code})`)),
+  };
+  let resolveFinished: () => void = () => {};
+  let rejectFinished: (err: Error) => void = () => {};
+  const finished = new Promise<void>((resolve, reject) => {
+    resolveFinished = resolve;
+    rejectFinished = reject;
   });
+  worker.on("message", listeners.message);
+  worker.on("error", listeners.error);
+  worker.on("exit", listeners.exit);
   const onSettled = () => {
     settled = true;
     wake?.();
   };
-  finished.then(onSettled, onSettled);
+  finished.then(() => {
+    clean = true;
+    onSettled();
+  }, onSettled);
   const send = (message: WriterMessage, transfer?: ArrayBuffer[]) => worker.postMessage(message, transfer);
   let opened = false;
   return {
@@ -211,11 +244,24 @@ function startWriterThread() {
         throw err;
       }
     },
-    /** Stops the thread; an unfinished file is closed first (the caller removes it). */
+    /**
+     * Hands the thread back for the next file when it finished this one cleanly; otherwise stops it
+     * (an unfinished file is closed first, and the caller removes it).
+     */
     async close(): Promise<void> {
+      worker.off("message", listeners.message);
+      worker.off("error", listeners.error);
+      worker.off("exit", listeners.exit);
+      if ((clean || (!opened && !settled)) && IDLE_WRITERS.length < MAX_IDLE_WRITERS) {
+        worker.unref();
+        IDLE_WRITERS.push(worker);
+        return;
+      }
       if (opened && !settled) {
+        worker.on("message", listeners.message);
         send({ abort: true });
         await finished.catch(() => {});
+        worker.off("message", listeners.message);
       }
       await worker.terminate();
     },
