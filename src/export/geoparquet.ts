@@ -32,10 +32,12 @@ export interface WriteGeoParquetOptions {
   /** Columns to dictionary-encode (others plain). Default: the result's repeated string columns. */
   dictionaryColumns?: string[];
   /**
-   * Encode on a writer thread, beside the query (default false: the calling thread). The thread
-   * takes the encoding off the main thread (~0.2 s of CPU per 90 000 rows) but costs its start-up
-   * (a new isolate, parquet-wasm compiled again: ~0.1-0.3 s more CPU in all) and ~190 MB more peak
-   * RSS on a 3.3 M-row result, so it is off until a benchmark shows it pays (docs/design/query.md).
+   * Encode on a writer thread, beside the query (true), or on the calling thread (false). Default:
+   * the thread a previous write left idle when there is one, else a new thread once the result
+   * reaches {@link THREAD_MIN_ROWS} rows (a smaller result is written here, with no thread started).
+   * The thread takes the encoding off the main thread (~0.2 s of CPU per 90 000 rows, about half
+   * the main thread's CPU on a large query) for its start-up (a new isolate, parquet-wasm compiled
+   * again) and more peak RSS on large results (docs/design/query.md).
    */
   thread?: boolean;
 }
@@ -88,9 +90,17 @@ export async function writeGeoParquet(
   });
   return writeAtomically(path, async (tmp) => {
     // Started first, so the thread loads its modules while the query makes its first requests.
-    const thread = opts.thread === true ? startWriterThread() : undefined;
+    let thread =
+      opts.thread === true || (opts.thread === undefined && IDLE_WRITERS.length > 0)
+        ? startWriterThread()
+        : undefined;
     try {
-      const iterator = batches[Symbol.asyncIterator]();
+      let iterator = batches[Symbol.asyncIterator]();
+      if (opts.thread === undefined && !thread) {
+        const held = await holdRows(iterator, THREAD_MIN_ROWS);
+        if (held.rows >= THREAD_MIN_ROWS) thread = startWriterThread();
+        iterator = replayThen(held.batches, iterator);
+      }
       const first = await iterator.next();
       const schema = first.done ? (opts.emptySchema ?? new Schema([])) : first.value.schema;
       const writeOpts: ParquetWriteOptions = {
@@ -111,7 +121,40 @@ export async function writeGeoParquet(
   });
 }
 
-/** Encodes the batches on this thread (the default). */
+/**
+ * Rows a result reaches before the default write starts a writer thread: past it, encoding on the
+ * main thread (~2-3 us a row) costs more of the query's critical path than the thread's start-up costs
+ * the other core; below it (tests, small AOIs) no thread is started at all.
+ */
+export const THREAD_MIN_ROWS = 16_384;
+
+/** Pulls batches until they hold `rows` rows or the result ends. */
+async function holdRows(
+  iterator: AsyncIterator<RecordBatch>,
+  rows: number,
+): Promise<{ batches: RecordBatch[]; rows: number }> {
+  const held: RecordBatch[] = [];
+  let n = 0;
+  while (n < rows) {
+    const next = await iterator.next();
+    if (next.done) break;
+    held.push(next.value);
+    n += next.value.numRows;
+  }
+  return { batches: held, rows: n };
+}
+
+/** `held` first, then the rest of `iterator`. */
+function replayThen(held: RecordBatch[], iterator: AsyncIterator<RecordBatch>): AsyncIterator<RecordBatch> {
+  let i = 0;
+  return {
+    next: () => (i < held.length ? Promise.resolve({ done: false, value: held[i++]! }) : iterator.next()),
+    return: async (value?: unknown) =>
+      (await iterator.return?.(value)) ?? { done: true as const, value: undefined },
+  };
+}
+
+/** Encodes the batches on this thread. */
 async function writeHere(
   path: string,
   opts: ParquetWriteOptions,

@@ -119,4 +119,18 @@ describe("GeoParquet on the writer thread", () => {
     const rows = await duckdb(`SELECT count(*)::INT AS n FROM read_parquet('${outs[2]}')`);
     expect(rows).toEqual([{ n: 3600 }]);
   }, 60_000);
+
+  it("by default writes a small result here and a large one on a thread, the same bytes either way", async () => {
+    const bbox = [-45, 60, -44, 61] as [number, number, number, number];
+    for (const [count, rows] of [
+      [3, 100],
+      [40, 1000],
+    ] as const) {
+      const byDefault = join(dir, `default-${count}.parquet`);
+      const here = join(dir, `here-${count}.parquet`);
+      expect(await writeGeoParquet(batches(count, rows), byDefault, { bbox })).toBe(count * rows);
+      await writeGeoParquet(batches(count, rows), here, { bbox, thread: false });
+      expect(sha256(byDefault)).toBe(sha256(here));
+    }
+  }, 60_000);
 });
