@@ -211,7 +211,7 @@ function failureError(failure: WorkerFailure): Error {
  * process alive): the second and later writes of a process skip the thread's start-up (a new isolate,
  * parquet-wasm compiled again). Shared by the process as the HTTP keep-alive agents are.
  */
-const IDLE_WRITERS: Worker[] = [];
+const IDLE_WRITERS: { worker: Worker; forget: () => void }[] = [];
 
 /**
  * Idle writer threads kept at most: each holds its parquet-wasm memory (as large as the largest row
@@ -223,8 +223,23 @@ const MAX_IDLE_WRITERS = 1;
 function takeWriterThread(): Worker {
   const idle = IDLE_WRITERS.pop();
   if (!idle) return newWriterThread();
-  idle.ref();
-  return idle;
+  idle.worker.off("exit", idle.forget);
+  idle.worker.ref();
+  return idle.worker;
+}
+
+/** Keeps a thread that finished its file for the next write; a kept thread that stops is dropped. */
+function keepWriterThread(worker: Worker): void {
+  const kept = {
+    worker,
+    forget: () => {
+      const at = IDLE_WRITERS.indexOf(kept);
+      if (at >= 0) IDLE_WRITERS.splice(at, 1);
+    },
+  };
+  worker.once("exit", kept.forget);
+  worker.unref();
+  IDLE_WRITERS.push(kept);
 }
 
 /** A writer thread: `write` streams the batches to it and resolves with the rows once the file is complete. */
@@ -304,8 +319,7 @@ function startWriterThread() {
       worker.off("error", listeners.error);
       worker.off("exit", listeners.exit);
       if ((clean || (!opened && !settled)) && IDLE_WRITERS.length < MAX_IDLE_WRITERS) {
-        worker.unref();
-        IDLE_WRITERS.push(worker);
+        keepWriterThread(worker);
         return;
       }
       if (opened && !settled) {
