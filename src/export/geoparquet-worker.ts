@@ -3,11 +3,13 @@
  * buffers transferred, not copied), encodes them into Parquet row groups and appends them to the
  * temporary output file, so the Parquet encoding runs beside the query on another core.
  *
- * Started before the result's first batch (its module loading overlaps the query's first
- * requests). Messages in: `{ start: WriterStart }` once, `{ ipc: Uint8Array }` per batch, then
- * `{ end: true }` (finish the file) or `{ abort: true }` (stop, close the file). Messages out:
- * `{ taken: true }` each time a batch has been handed to the encoder (the sender's queue has room
- * again), then `{ done: true }` or `{ error: WorkerFailure }`.
+ * Started before the first result's first batch (its module loading overlaps the query's first
+ * requests) and kept for the next file: one thread writes one file after another. Messages in, per
+ * file: `{ start: WriterStart }`, `{ ipc: Uint8Array }` per batch, then `{ end: true }` (finish the
+ * file) or `{ abort: true }` (stop, close the file). Messages out: `{ taken: true }` each time a
+ * batch has been handed to the encoder (the sender's queue has room again), then `{ done: true }`
+ * or `{ error: WorkerFailure }`. After an error or an abort the sender ends the thread instead of
+ * reusing it, so no message of a failed file can reach the next one.
  */
 import { createWriteStream } from "node:fs";
 import { Writable } from "node:stream";
@@ -35,26 +37,23 @@ export type WriterMessage = { start: WriterStart } | { ipc: Uint8Array } | { end
 
 const port = parentPort!;
 
-/** Messages after the start, as they arrive; `pending` wakes the encoder when one does. */
+/** Messages as they arrive; `pending` wakes the encoder when one does. */
 const queue: WriterMessage[] = [];
 let pending: (() => void) | undefined;
-let started: ((start: WriterStart) => void) | undefined;
-const start = new Promise<WriterStart>((resolve) => (started = resolve));
 port.on("message", (message: WriterMessage) => {
-  if ("start" in message) started!(message.start);
-  else queue.push(message);
+  queue.push(message);
   pending?.();
 });
 
-/** The next message after the start. */
+/** The next message. */
 async function next(): Promise<WriterMessage> {
   if (queue.length === 0) await new Promise<void>((resolve) => (pending = resolve));
   pending = undefined;
   return queue.shift()!;
 }
 
-async function write(): Promise<void> {
-  const { path, opts } = await start;
+/** Writes one file: its batches until `end` (or an abort, which rejects). */
+async function write({ path, opts }: WriterStart): Promise<void> {
   const input = new ReadableStream<pw.RecordBatch>({
     async pull(controller) {
       const message = await next();
@@ -74,16 +73,30 @@ async function write(): Promise<void> {
   await stream.pipeTo(Writable.toWeb(createWriteStream(path, { flags: "wx" })));
 }
 
-write().then(
-  () => port.postMessage({ done: true }),
-  (err: NodeJS.ErrnoException) => {
-    const failure: WorkerFailure = {
-      message: err?.message ?? String(err),
-      name: err?.name,
-      code: err?.code,
-      path: err?.path,
-      syscall: err?.syscall,
-    };
-    port.postMessage({ error: failure });
-  },
-);
+/** An error as plain data for the sender. */
+function failureOf(err: NodeJS.ErrnoException): WorkerFailure {
+  return {
+    message: err?.message ?? String(err),
+    name: err?.name,
+    code: err?.code,
+    path: err?.path,
+    syscall: err?.syscall,
+  };
+}
+
+/** One file after another, for as long as the thread lives. */
+async function serve(): Promise<never> {
+  for (;;) {
+    const message = await next();
+    // Only a start opens a file; anything else here is left of a file already answered.
+    if (!("start" in message)) continue;
+    try {
+      await write(message.start);
+      port.postMessage({ done: true });
+    } catch (err) {
+      port.postMessage({ error: failureOf(err as NodeJS.ErrnoException) });
+    }
+  }
+}
+
+void serve();

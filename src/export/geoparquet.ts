@@ -33,10 +33,12 @@ export interface WriteGeoParquetOptions {
   /** Columns to dictionary-encode (others plain). Default: the result's repeated string columns. */
   dictionaryColumns?: string[];
   /**
-   * Encode on a writer thread, beside the query (default false: the calling thread). The thread
-   * takes the encoding off the main thread (~0.2 s of CPU per 90 000 rows) but costs its start-up
-   * (a new isolate, parquet-wasm compiled again: ~0.1-0.3 s more CPU in all) and ~190 MB more peak
-   * RSS on a 3.3 M-row result, so it is off until a benchmark shows it pays (docs/design/query.md).
+   * Encode on a writer thread, beside the query (true), or on the calling thread (false). Default:
+   * the thread a previous write left idle when there is one, else a new thread once the result
+   * reaches {@link THREAD_MIN_ROWS} rows (a smaller result is written here, with no thread started).
+   * The thread takes the encoding off the main thread (~0.2 s of CPU per 90 000 rows, about half
+   * the main thread's CPU on a large query) for its start-up (a new isolate, parquet-wasm compiled
+   * again) and more peak RSS on large results (docs/design/query.md).
    */
   thread?: boolean;
 }
@@ -115,9 +117,21 @@ export async function writeGeoParquet(
 ): Promise<number> {
   return writeAtomically(path, async (tmp) => {
     // Started first, so the thread loads its modules while the query makes its first requests.
-    const thread = opts.thread === true ? startWriterThread() : undefined;
+    let thread =
+      opts.thread === true || (opts.thread === undefined && IDLE_WRITERS.length > 0)
+        ? startWriterThread()
+        : undefined;
     try {
-      const { iterator, first, write } = await beginParquet(batches, opts);
+      let source: AsyncIterable<RecordBatch> = batches;
+      if (opts.thread === undefined && !thread) {
+        // Held until the result is known to be large enough to be worth a thread, then replayed.
+        const pending = batches[Symbol.asyncIterator]();
+        const held = await holdRows(pending, THREAD_MIN_ROWS);
+        if (held.rows >= THREAD_MIN_ROWS) thread = startWriterThread();
+        const replay = replayThen(held.batches, pending);
+        source = { [Symbol.asyncIterator]: () => replay };
+      }
+      const { iterator, first, write } = await beginParquet(source, opts);
       if (first.done) {
         await writeFile(tmp, await emptyParquet(opts, write), { flag: "wx" });
         return 0;
@@ -154,6 +168,39 @@ export async function writeGeoParquetToSink(
   return encodeHere(first, iterator, write, new WritableStream({ write: (chunk) => sink.write(chunk) }));
 }
 
+/**
+ * Rows a result reaches before the default write starts a writer thread: past it, encoding on the
+ * main thread (~2-3 us a row) costs more of the query's critical path than the thread's start-up costs
+ * the other core; below it (tests, small AOIs) no thread is started at all.
+ */
+export const THREAD_MIN_ROWS = 16_384;
+
+/** Pulls batches until they hold `rows` rows or the result ends. */
+async function holdRows(
+  iterator: AsyncIterator<RecordBatch>,
+  rows: number,
+): Promise<{ batches: RecordBatch[]; rows: number }> {
+  const held: RecordBatch[] = [];
+  let n = 0;
+  while (n < rows) {
+    const next = await iterator.next();
+    if (next.done) break;
+    held.push(next.value);
+    n += next.value.numRows;
+  }
+  return { batches: held, rows: n };
+}
+
+/** `held` first, then the rest of `iterator`. */
+function replayThen(held: RecordBatch[], iterator: AsyncIterator<RecordBatch>): AsyncIterator<RecordBatch> {
+  let i = 0;
+  return {
+    next: () => (i < held.length ? Promise.resolve({ done: false, value: held[i++]! }) : iterator.next()),
+    return: async (value?: unknown) =>
+      (await iterator.return?.(value)) ?? { done: true as const, value: undefined },
+  };
+}
+
 /** Encodes the batches on this thread (the default) into `out`. */
 async function encodeHere(
   first: IteratorResult<RecordBatch>,
@@ -175,10 +222,15 @@ async function encodeHere(
 }
 
 /**
- * Batches handed to the writer thread and not yet taken by its encoder: a bound on the memory the
- * queue holds (a batch is one chunk row's rows, ~1 000 rows, ~60 KB), enough to keep the thread busy.
+ * Rows handed to the writer thread and not yet taken by its encoder, at most: a bound on the memory
+ * the queue holds (~10 MB of Arrow IPC for a query result). Two row groups of the default size
+ * (65 536 rows, store/parquet-wasm.ts), because the thread takes nothing while it encodes a row
+ * group: a queue of a few batches (it was 8, ~7 000 rows) fills up during each row group's encoding
+ * and stops the main thread from pulling the result, so the query's next requests wait on the
+ * encoder (on the loaded 2-core machine the Greenland query over 24 subsetted-size granules took
+ * 15.6-16.8 s at 20 ms with it, 7.6-9.2 s on the calling thread).
  */
-const MAX_QUEUED_BATCHES = 8;
+const MAX_QUEUED_ROWS = 2 * 65_536;
 
 /**
  * The writer thread: the compiled `geoparquet-worker.js` beside this file, or, when this file runs
@@ -201,29 +253,79 @@ function failureError(failure: WorkerFailure): Error {
   });
 }
 
+/**
+ * Writer threads that finished a file cleanly and wait for the next one, unreferenced (they keep no
+ * process alive): the second and later writes of a process skip the thread's start-up (a new isolate,
+ * parquet-wasm compiled again). Shared by the process as the HTTP keep-alive agents are.
+ */
+const IDLE_WRITERS: { worker: Worker; forget: () => void }[] = [];
+
+/**
+ * Idle writer threads kept at most: each holds its parquet-wasm memory (as large as the largest row
+ * group it wrote), so one, for the common case of one file after another.
+ */
+const MAX_IDLE_WRITERS = 1;
+
+/** An idle writer thread, or a new one. */
+function takeWriterThread(): Worker {
+  const idle = IDLE_WRITERS.pop();
+  if (!idle) return newWriterThread();
+  idle.worker.off("exit", idle.forget);
+  idle.worker.ref();
+  return idle.worker;
+}
+
+/** Keeps a thread that finished its file for the next write; a kept thread that stops is dropped. */
+function keepWriterThread(worker: Worker): void {
+  const kept = {
+    worker,
+    forget: () => {
+      const at = IDLE_WRITERS.indexOf(kept);
+      if (at >= 0) IDLE_WRITERS.splice(at, 1);
+    },
+  };
+  worker.once("exit", kept.forget);
+  worker.unref();
+  IDLE_WRITERS.push(kept);
+}
+
 /** A writer thread: `write` streams the batches to it and resolves with the rows once the file is complete. */
 function startWriterThread() {
-  const worker = newWriterThread();
+  const worker = takeWriterThread();
   let queued = 0;
+  /** Rows of the batches sent and not yet taken, oldest first. */
+  const sent: number[] = [];
   let wake: (() => void) | undefined;
   let settled = false;
-  const finished = new Promise<void>((resolve, reject) => {
-    worker.on("message", (message: { taken?: true; done?: true; error?: WorkerFailure }) => {
-      if (message.taken) queued -= 1;
-      else if (message.done) resolve();
-      else if (message.error) reject(failureError(message.error));
+  let clean = false;
+  const listeners = {
+    message(message: { taken?: true; done?: true; error?: WorkerFailure }) {
+      if (message.taken) queued -= sent.shift() ?? 0;
+      else if (message.done) resolveFinished();
+      else if (message.error) rejectFinished(failureError(message.error));
       wake?.();
-    });
-    worker.on("error", reject);
-    worker.on("exit", (code) =>
-      reject(new Error(`the GeoParquet writer thread stopped (exit code ${code})`)),
-    );
+    },
+    error: (err: Error) => rejectFinished(err),
+    exit: (code: number) =>
+      rejectFinished(new Error(`the GeoParquet writer thread stopped (exit code ${code})`)),
+  };
+  let resolveFinished: () => void = () => {};
+  let rejectFinished: (err: Error) => void = () => {};
+  const finished = new Promise<void>((resolve, reject) => {
+    resolveFinished = resolve;
+    rejectFinished = reject;
   });
+  worker.on("message", listeners.message);
+  worker.on("error", listeners.error);
+  worker.on("exit", listeners.exit);
   const onSettled = () => {
     settled = true;
     wake?.();
   };
-  finished.then(onSettled, onSettled);
+  finished.then(() => {
+    clean = true;
+    onSettled();
+  }, onSettled);
   const send = (message: WriterMessage, transfer?: ArrayBuffer[]) => worker.postMessage(message, transfer);
   let opened = false;
   return {
@@ -243,8 +345,9 @@ function startWriterThread() {
           // Transferred, not copied; a view into a larger buffer is copied out first.
           const owned = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
           send({ ipc: owned }, [owned.buffer as ArrayBuffer]);
-          queued += 1;
-          while (queued >= MAX_QUEUED_BATCHES && !settled) await new Promise<void>((r) => (wake = r));
+          sent.push(next.value.numRows);
+          queued += next.value.numRows;
+          while (queued >= MAX_QUEUED_ROWS && !settled) await new Promise<void>((r) => (wake = r));
         }
         if (!settled) send({ end: true });
         await finished;
@@ -254,11 +357,23 @@ function startWriterThread() {
         throw err;
       }
     },
-    /** Stops the thread; an unfinished file is closed first (the caller removes it). */
+    /**
+     * Hands the thread back for the next file when it finished this one cleanly; otherwise stops it
+     * (an unfinished file is closed first, and the caller removes it).
+     */
     async close(): Promise<void> {
+      worker.off("message", listeners.message);
+      worker.off("error", listeners.error);
+      worker.off("exit", listeners.exit);
+      if ((clean || (!opened && !settled)) && IDLE_WRITERS.length < MAX_IDLE_WRITERS) {
+        keepWriterThread(worker);
+        return;
+      }
       if (opened && !settled) {
+        worker.on("message", listeners.message);
         send({ abort: true });
         await finished.catch(() => {});
+        worker.off("message", listeners.message);
       }
       await worker.terminate();
     },

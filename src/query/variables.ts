@@ -56,8 +56,32 @@ function decodedArrayOf(row: ArrayRow): DecodedArray {
 }
 
 /**
+ * The decoded bytes of rows [start, start + count) when one chunk, already decoded, holds them all
+ * with whole rows: a view, no copy (a chunk row of ICESat-2 products is usually exactly one chunk of
+ * each dataset). Undefined otherwise.
+ */
+function wholeChunkView(
+  f: Fetched,
+  a: DecodedArray,
+  refs: readonly ChunkRefRow[],
+  start: number,
+  count: number,
+): Uint8Array | undefined {
+  const ref = refs.length === 1 ? refs[0]! : undefined;
+  if (!ref || a.contiguous || ref.col_start !== 0) return undefined;
+  const chunkWidth = a.spec.chunkShape.slice(1).reduce((x, y) => x * y, 1);
+  const decoded = f.decoded.get(ref.offset);
+  if (!decoded || chunkWidth !== a.width) return undefined;
+  const rowBytes = a.width * itemSize(a.spec.dtype);
+  const from = (start - ref.chunk_start) * rowBytes;
+  const to = from + count * rowBytes;
+  return from >= 0 && to <= decoded.length ? decoded.subarray(from, to) : undefined;
+}
+
+/**
  * Values of one variable for rows [start, start + count) of a beam, from its stored chunks, row
- * after row (`width` elements each for a 2-D dataset); fill where no chunk is stored.
+ * after row (`width` elements each for a 2-D dataset); fill where no chunk is stored. The values
+ * may be a view into a decoded chunk that other chunk rows read too: callers never write into them.
  */
 export function readVariable(
   f: Fetched,
@@ -68,6 +92,8 @@ export function readVariable(
 ): NumericArray {
   const size = itemSize(a.spec.dtype);
   const { width } = a;
+  const whole = wholeChunkView(f, a, refs, start, count);
+  if (whole) return toTypedArray(whole, a.spec.dtype);
   const raw = new Uint8Array(count * width * size);
   const fill = JSON.parse(a.row.fill_value) as number | string | null;
   if (typeof fill === "number" && fill !== 0) {

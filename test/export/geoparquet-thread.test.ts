@@ -101,4 +101,36 @@ describe("GeoParquet on the writer thread", () => {
     expect(pulled).toBe(20);
     expect(readdirSync(folder)).toEqual([]);
   }, 60_000);
+
+  it("writes one file after another on the kept thread, also after a failed file and side by side", async () => {
+    const bbox = [-45, 60, -44, 61] as [number, number, number, number];
+    const here = join(dir, "again-here.parquet");
+    await writeGeoParquet(batches(12, 300), here, { bbox });
+    // A failed file ends its thread; the next files get a thread of their own or the kept one.
+    const failed = join(dir, "again-failed.parquet");
+    await expect(writeGeoParquet(batches(12, 300, 5), failed, { bbox, thread: true })).rejects.toThrow(
+      "granule 5 failed",
+    );
+    const outs = [0, 1, 2].map((i) => join(dir, `again-${i}.parquet`));
+    expect(await writeGeoParquet(batches(12, 300), outs[0]!, { bbox, thread: true })).toBe(3600);
+    const both = outs.slice(1).map((out) => writeGeoParquet(batches(12, 300), out, { bbox, thread: true }));
+    expect(await Promise.all(both)).toEqual([3600, 3600]);
+    for (const out of outs) expect(sha256(out)).toBe(sha256(here));
+    const rows = await duckdb(`SELECT count(*)::INT AS n FROM read_parquet('${outs[2]}')`);
+    expect(rows).toEqual([{ n: 3600 }]);
+  }, 60_000);
+
+  it("by default writes a small result here and a large one on a thread, the same bytes either way", async () => {
+    const bbox = [-45, 60, -44, 61] as [number, number, number, number];
+    for (const [count, rows] of [
+      [3, 100],
+      [40, 1000],
+    ] as const) {
+      const byDefault = join(dir, `default-${count}.parquet`);
+      const here = join(dir, `here-${count}.parquet`);
+      expect(await writeGeoParquet(batches(count, rows), byDefault, { bbox })).toBe(count * rows);
+      await writeGeoParquet(batches(count, rows), here, { bbox, thread: false });
+      expect(sha256(byDefault)).toBe(sha256(here));
+    }
+  }, 60_000);
 });
