@@ -313,6 +313,7 @@ async function writeCycle(pool: readonly PoolRow[][], cycle: number) {
     id,
     files: { granules: [], arrays: [], chunks: [], chunk_cells: [] },
     granules: granules.map((g) => g.granule_id),
+    products: ["ATL06"],
     stats: {},
   };
   const put = async (file: string, bytes: Uint8Array, rows: number, extra: Partial<PartFileStats> = {}) => {
@@ -504,17 +505,8 @@ async function main() {
   const manifest: Manifest = { ...emptyManifest(H3_RESOLUTION), generation: 0 };
   const sections: string[] = [];
   for (let cycle = 1; cycle <= CYCLES; cycle++) {
-    const { part, granules } = await writeCycle(pool, cycle);
+    const { part } = await writeCycle(pool, cycle);
     manifest.parts.push(part);
-    for (const g of granules)
-      manifest.granules[g.granule_id] = {
-        url: g.url,
-        size: g.size,
-        etag: g.etag,
-        mtime: g.mtime,
-        product: g.product,
-        part: part.id,
-      };
     manifest.generation = (manifest.generation ?? 0) + 1;
     manifest.updated = new Date().toISOString();
     await writeManifest(storeDir, manifest);

@@ -291,7 +291,13 @@ export async function writePartSet(
     await removeCreatedFolders(created);
     throw err;
   }
-  const part: PartSet = { id, files, granules: batch.granules.map((g) => g.granule_id), stats };
+  const part: PartSet = {
+    id,
+    files,
+    granules: batch.granules.map((g) => g.granule_id),
+    products: [...new Set(batch.granules.map((g) => g.product))].sort(),
+    stats,
+  };
   const settle = () => {
     for (const u of untrack) u();
   };
