@@ -27,7 +27,7 @@ import { antimeridianRuns } from "../../src/index-builder/granule.js";
 import type { Bbox } from "../../src/store/geo.js";
 import { trackCells } from "../../src/store/h3.js";
 import { HILBERT_BITS, hilbertKey } from "../../src/store/hilbert.js";
-import { newPartId, type PartFileStats, type PartSet } from "../../src/store/manifest.js";
+import { type Manifest, newPartId, type PartFileStats, type PartSet } from "../../src/store/manifest.js";
 import { tableToParquet } from "../../src/store/parquet.js";
 import {
   arraysParquet,
@@ -312,14 +312,14 @@ const GRANULE_NS = (CYCLE_NS * 1000n) / BigInt(RGTS * REGIONS) / 1000n;
 const SEGMENT_NS = 2_857_000n;
 
 /** The granule id of pool track `p` in `cycle`, in the producer's form (ATL06_<start>_<rgt><cycle><region>_006_01). */
-function granuleId(p: number, cycle: number, t0: bigint): string {
+export function granuleId(p: number, cycle: number, t0: bigint): string {
   const iso = new Date(Number(t0 / 1_000_000n)).toISOString().replace(/[-:T]/g, "").slice(0, 14);
   const rgt = String((p % RGTS) + 1).padStart(4, "0");
   const region = String((Math.floor(p / RGTS) % REGIONS) + 1).padStart(2, "0");
   return `ATL06_${iso}_${rgt}${String(cycle).padStart(2, "0")}${region}_006_01`;
 }
 
-const trackT0 = (p: number, cycle: number) =>
+export const trackT0 = (p: number, cycle: number) =>
   START_NS + BigInt(cycle - 1) * CYCLE_NS + BigInt(p) * GRANULE_NS;
 
 /** The granule row and array rows of pool track `p` in `cycle`. */
@@ -799,4 +799,56 @@ export function checkColumns(pool: Pool, cycle: number, tracks: number): void {
     if (!same)
       throw new Error(`bulk builder: chunk_cells rows of tile ${s.tile} differ from the store writer's`);
   }
+}
+
+/**
+ * A manifest of the archive's shape, for measuring what parsing it costs without writing its part
+ * files: `cycles` part sets of `tracks` granules (their real ids), each with a `granules` and an
+ * `arrays` file and, per month partition, a `chunks` and a `chunk_cells` file per Hilbert tile
+ * (`tiles` of them), each file's stats copied from `like` (a real file's: sizes, rows, SHA-256,
+ * and for `chunks` files a bbox and time range).
+ */
+export function archiveManifest(
+  base: Manifest,
+  cycles: number,
+  tracks: number,
+  tiles: number,
+  like: { chunks: PartFileStats; other: PartFileStats },
+): Manifest {
+  const parts: PartSet[] = [];
+  for (let cycle = 1; cycle <= cycles; cycle++) {
+    const id = newPartId();
+    const granules: string[] = [];
+    const months = new Set<string>();
+    for (let p = 0; p < tracks; p++) {
+      const t0 = trackT0(p, cycle);
+      granules.push(granuleId(p, cycle, t0));
+      months.add(partitionOf({ product: "ATL06", time_start: t0 } as GranuleRow));
+    }
+    const part: PartSet = {
+      id,
+      files: {
+        granules: [`granules/part-${id}.parquet`],
+        arrays: [`arrays/part-${id}.parquet`],
+        chunks: [],
+        chunk_cells: [],
+      },
+      granules,
+      products: ["ATL06"],
+      stats: {},
+    };
+    part.stats![part.files.granules[0]!] = { ...like.other };
+    part.stats![part.files.arrays[0]!] = { ...like.other };
+    for (const month of months)
+      for (let t = 0; t < tiles; t++) {
+        const c = chunkFileName("chunks", month, id, t);
+        const h = chunkFileName("chunk_cells", month, id, t);
+        part.files.chunks.push(c);
+        part.files.chunk_cells.push(h);
+        part.stats![c] = { ...like.chunks };
+        part.stats![h] = { ...like.other };
+      }
+    parts.push(part);
+  }
+  return { ...base, parts, generation: cycles };
 }
