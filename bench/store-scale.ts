@@ -5,65 +5,63 @@
  * read, store size per granule, at several store sizes (a measured curve).
  *
  *   npm run bench -- --store-scale [--pool 4161] [--cycles 3] [--measure-at 1,2,3] [--latency 20]
- *                                  [--reps 3] [--out FILE]
+ *                                  [--reps 3] [--workers 2] [--out FILE]
  *
  * The default pool is the 4161 granules of the three regions (of 14) that reach the AOIs'
  * latitudes, so the store is as dense as the archive near the AOIs at a quarter of its size per
- * cycle; `--pool 19418` builds whole cycles (about 26 ms of CPU per granule to write).
+ * cycle; `--pool 19418` builds whole cycles.
  *
  * The archive repeats 19 418 distinct granules (1387 reference ground tracks x 14 regions) every
  * 91-day cycle; release 006 holds about 26 cycles (500 000 granules). The store is built the same
  * way: a pool of `--pool` distinct tracks, each beam's chunk rows computed once (bbox, a 64-vertex
  * footprint as the indexer writes, H3 cells, refs), repeated over `--cycles` cycles with each
  * cycle's granule ids and times, one part set per cycle written in bulk with the store's own layout
- * (parts.ts: partitions, Hilbert tiles, row groups, the manifest's file summaries); the `chunk_cells`
- * files are built from typed arrays rather than row objects. Selection is measured after each cycle
- * listed in `--measure-at`, so one build gives the curve. Built into .cache/bench/ (removed first).
+ * (parts.ts: partitions, Hilbert tiles, row groups, the manifest's file summaries). The pool is held
+ * in columns over shared memory and each cycle's columns are gathered from it (bench/lib/bulk-pool.ts,
+ * checked byte for byte against the store's own writers on 40 tracks at every run), cycles written by
+ * `--workers` threads. Selection is measured after each cycle listed in `--measure-at` (the build
+ * pauses), so one build gives the curve. Built into .cache/bench/ (removed first).
  *
- * H3 cells: rows whose bbox meets {@link EXACT_CELLS_BOX} (around both AOIs) get their own cells,
+ * H3 cells: rows whose bbox meets the box -50..-40 E, 60..66 N (around both AOIs) get their own cells,
  * from the track sampled every 2 km; every other row carries the cells of the same region, beam and
  * chunk of RGT 1 (same count and spread, so the same bytes, but not its own place: those rows are
  * never candidates of these AOIs, whose bbox test they fail, and a query elsewhere would get wrong
  * H3 answers from this store). Computing every row's own cells costs about 2 ms a row (1.6 M rows a
  * cycle), which would make the build hours again.
  */
-import { createHash } from "node:crypto";
-import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { Table as ArrowTable, makeData, makeVector, Utf8 } from "apache-arrow";
+import { Worker } from "node:worker_threads";
 import { startRangeServer } from "../fixtures/servers/range-server.js";
-import { bboxOf, footprintError } from "../src/index-builder/geometry.js";
-import { antimeridianRuns } from "../src/index-builder/granule.js";
 import { parseAoi } from "../src/query/aoi.js";
-import type { Bbox } from "../src/store/geo.js";
-import { trackCells } from "../src/store/h3.js";
+import { LocalStoreBackend } from "../src/store/backend.js";
+import { readFingerprints } from "../src/store/fingerprints.js";
 import { openLocalStoreReader } from "../src/store/local-reader.js";
 import {
   emptyManifest,
   type Manifest,
-  newPartId,
-  type PartFileStats,
+  manifestText,
   type PartSet,
+  parseManifest,
   writeManifest,
 } from "../src/store/manifest.js";
-import { tableToParquet } from "../src/store/parquet.js";
-import {
-  arraysParquet,
-  CELLS_ROW_GROUP_SIZE,
-  chunkFileName,
-  chunkFileSummary,
-  chunksParquet,
-  chunkTiles,
-  granulesParquet,
-  partitionOf,
-} from "../src/store/parts.js";
 import type { StoreReader } from "../src/store/reader.js";
 import { openRemoteStore } from "../src/store/remote.js";
-import type { ArrayRow, ChunkRow, GranuleRow } from "../src/store/schema.js";
 import { selectChunksParquet } from "../src/store/select-parquet.js";
-import { wkbLineString } from "../src/store/wkb.js";
+import {
+  archiveManifest,
+  buildPool,
+  checkColumns,
+  H3_RESOLUTION,
+  type Pool,
+  REGIONS,
+  RGTS,
+  writeCycle,
+} from "./lib/bulk-pool.js";
 import { machineInfo } from "./lib/stats.js";
 
 const { values } = parseArgs({
@@ -72,6 +70,8 @@ const { values } = parseArgs({
     pool: { type: "string", default: "4161" },
     cycles: { type: "string", default: "3" },
     "measure-at": { type: "string" },
+    workers: { type: "string", default: "2" },
+    "measure-only": { type: "boolean", default: false },
     latency: { type: "string", default: "20" },
     reps: { type: "string", default: "3" },
     out: { type: "string" },
@@ -83,277 +83,78 @@ const CYCLES = Number(values.cycles);
 const MEASURE_AT = (values["measure-at"] ?? "1,2,3").split(",").map(Number);
 const LATENCY = Number(values.latency);
 const REPS = Number(values.reps);
+/** Threads writing cycles (0: the main thread writes them). */
+const WORKERS = Number(values.workers);
 const root = fileURLToPath(new URL("..", import.meta.url));
 const storeDir = join(root, ".cache", "bench", `store-scale-${POOL}`);
 
-const DEG = Math.PI / 180;
-const RGTS = 1387;
-const REGIONS = 14;
-const BEAMS = ["gt1l", "gt1r", "gt2l", "gt2r", "gt3l", "gt3r"];
-/** 14 chunk rows of 200 km per beam: a 1/14-orbit granule, as the real ones. */
-const CHUNKS = 14;
-/** Footprint vertices per chunk row: the indexer's FOOTPRINT_MAX_VERTICES. */
-const VERTICES = 64;
-/** Track samples per chunk row for the exact H3 cells (2 km apart). */
-const CELL_SAMPLES = 100;
-/** Rows whose bbox meets this box (lon/lat degrees) get their own H3 cells; see the file comment. */
-const EXACT_CELLS_BOX: [number, number, number, number] = [-50, 60, -40, 66];
-const VARS = [
-  "latitude",
-  "longitude",
-  "delta_time",
-  "h_li",
-  "h_li_sigma",
-  "atl06_quality_summary",
-  "segment_id",
-];
-const H3_RESOLUTION = 6;
-
-type PoolRow = Omit<ChunkRow, "granule_id" | "chunk_id" | "time_start" | "time_end">;
-
-/** Points of beam `b` of pool track `p` along its orbit, `n` per chunk row, from chunk `c0` to `c1`. */
-function trackPoints(p: number, b: number, n: number, c0: number, c1: number) {
-  const rgt = p % RGTS;
-  const region = Math.floor(p / RGTS) % REGIONS;
-  const node = -180 + (rgt * 360) / RGTS;
-  const u0 = 0.95 + (region * 2 * Math.PI) / REGIONS;
-  const count = n * (c1 - c0);
-  const lon = new Float64Array(count);
-  const lat = new Float64Array(count);
-  const inc = 92 * DEG;
-  const offsetKm = (b >> 1) * 3.3 + (b & 1) * 0.09;
-  const du = 200 / 6371 / n;
-  for (let i = 0; i < count; i++) {
-    const u = u0 + (c0 * n + i) * du;
-    lat[i] = Math.asin(Math.sin(u) * Math.sin(inc)) / DEG;
-    const l =
-      node +
-      Math.atan2(Math.sin(u) * Math.cos(inc), Math.cos(u)) / DEG +
-      offsetKm / 111 / Math.max(0.1, Math.cos(lat[i]! * DEG));
-    lon[i] = ((((l + 180) % 360) + 360) % 360) - 180;
+/**
+ * Writes cycles `from`..`to` with `workers` threads (each its own cycles, from the shared pool),
+ * committing each part set to the manifest in cycle order.
+ */
+async function buildCycles(pool: Pool, from: number, to: number, manifest: Manifest): Promise<void> {
+  const parts = new Map<number, PartSet>();
+  const queue = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  let next = from;
+  const publish = async () => {
+    while (parts.has(next)) {
+      manifest.parts.push(parts.get(next)!);
+      parts.delete(next);
+      manifest.generation = (manifest.generation ?? 0) + 1;
+      manifest.updated = new Date().toISOString();
+      await writeManifest(storeDir, manifest);
+      console.log(
+        `cycle ${next}/${CYCLES} committed at ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+      next++;
+    }
+  };
+  if (WORKERS === 0) {
+    for (const cycle of queue) {
+      parts.set(cycle, await writeCycle(pool, cycle, storeDir));
+      await publish();
+    }
+    return;
   }
-  return { lon, lat };
-}
-
-const meets = (b: Bbox, [x0, y0, x1, y1]: [number, number, number, number]) =>
-  b.xmin <= x1 && b.xmax >= x0 && b.ymin <= y1 && b.ymax >= y0;
-
-/** Cells of RGT 1's rows by (region, beam, chunk, run), the donors of rows away from the AOIs. */
-const donors = new Map<string, bigint[]>();
-
-/** The chunk rows of pool track `p`: 6 beams x 14 chunk rows, split at the antimeridian. */
-function poolTrack(p: number): PoolRow[] {
-  const rows: PoolRow[] = [];
-  const region = Math.floor(p / RGTS) % REGIONS;
-  for (const [b, beam] of BEAMS.entries()) {
-    // One more vertex than segments, so each chunk row's footprint ends where the next begins.
-    const v = trackPoints(p, b, VERTICES - 1, 0, CHUNKS);
-    for (let c = 0; c < CHUNKS; c++) {
-      const first = c * (VERTICES - 1);
-      const last = Math.min(v.lon.length, first + VERTICES);
-      for (const [k, [s, e]] of antimeridianRuns(v.lon, first, last).entries()) {
-        const bbox = bboxOf(v.lon, v.lat, s, e);
-        const xy: number[] = [];
-        for (let i = s; i < e; i++) xy.push(v.lon[i]!, v.lat[i]!);
-        if (xy.length === 2) xy.push(xy[0]!, xy[1]!);
-        const key = `${region}/${b}/${c}/${k}`;
-        let cells = donors.get(key);
-        if (!cells || meets(bbox, EXACT_CELLS_BOX)) {
-          const t = trackPoints(p, b, CELL_SAMPLES, c, c + 1);
-          cells = trackCells(t.lon, t.lat, 0, CELL_SAMPLES, H3_RESOLUTION);
-          if (!donors.has(key)) donors.set(key, cells);
+  const threads = Array.from({ length: Math.min(WORKERS, queue.length) }, () => bulkWorker(pool));
+  try {
+    await Promise.all(
+      threads.map(async (worker) => {
+        for (let cycle = queue.shift(); cycle !== undefined; cycle = queue.shift()) {
+          const answer = await new Promise<{ part?: PartSet; error?: string }>((resolve, reject) => {
+            worker.once("message", resolve);
+            worker.once("error", reject);
+            worker.postMessage(cycle);
+          });
+          if (answer.error) throw new Error(`cycle ${cycle}: ${answer.error}`);
+          parts.set(cycle, answer.part!);
+          await publish();
         }
-        const row_start = c * 10000 + Math.round(((s - first) * 10000) / (VERTICES - 1));
-        rows.push({
-          beam,
-          beam_kind: b % 2 === 0 ? "strong" : "weak",
-          row_start,
-          row_count: Math.max(1, Math.round(((e - s) * 10000) / (VERTICES - 1))),
-          parent_start: null,
-          parent_count: null,
-          bbox,
-          geometry: wkbLineString(xy),
-          footprint_error: footprintError(v.lon, v.lat, s, e),
-          h3_cells: cells,
-          refs: VARS.map((name, i) => ({
-            path: `/${beam}/land_ice_segments/${name}`,
-            chunk_start: c * 10000,
-            col_start: 0,
-            offset: 1e6 + c * 1e5 + i * 1e4 + b * 2e6,
-            size: 9000 + ((row_start + i) % 4000),
-            filter_mask: 0,
-            // The indexer records checksums of the coordinate chunks it reads.
-            checksum: i < 3 ? (p * 7919 + c * 131 + i) >>> 0 : null,
-          })),
-        });
-      }
-    }
+      }),
+    );
+  } finally {
+    await Promise.all(threads.map((t) => t.terminate()));
   }
-  return rows;
 }
 
-const CYCLE_NS = 91n * 86_400n * 10n ** 9n;
-const START_NS = 1_538_352_000n * 10n ** 9n; // 2018-10-01, the first ATL06 cycle's start
-const GRANULE_NS = (CYCLE_NS * 1000n) / BigInt(RGTS * REGIONS) / 1000n;
-
-/** The granule id of pool track `p` in `cycle`, in the producer's form (ATL06_<start>_<rgt><cycle><region>_006_01). */
-function granuleId(p: number, cycle: number, t0: bigint): string {
-  const iso = new Date(Number(t0 / 1_000_000n)).toISOString().replace(/[-:T]/g, "").slice(0, 14);
-  const rgt = String((p % RGTS) + 1).padStart(4, "0");
-  const region = String((Math.floor(p / RGTS) % REGIONS) + 1).padStart(2, "0");
-  return `ATL06_${iso}_${rgt}${String(cycle).padStart(2, "0")}${region}_006_01`;
-}
-
-/** Granule, array and chunk rows of one cycle (chunk rows share the pool's nested values). */
-function cycleRows(pool: readonly PoolRow[][], cycle: number) {
-  const granules: GranuleRow[] = [];
-  const arrays: ArrayRow[] = [];
-  const chunks: ChunkRow[] = [];
-  for (const [p, rows] of pool.entries()) {
-    const t0 = START_NS + BigInt(cycle - 1) * CYCLE_NS + BigInt(p) * GRANULE_NS;
-    const id = granuleId(p, cycle, t0);
-    let bbox = { xmin: 180, ymin: 90, xmax: -180, ymax: -90 };
-    for (const r of rows) {
-      const k = BigInt(r.row_start) * 2_857_000n;
-      chunks.push({
-        ...r,
-        chunk_id: `${id}/${r.beam}/${r.row_start}`,
-        granule_id: id,
-        time_start: t0 + k,
-        time_end: t0 + k + BigInt(r.row_count) * 2_857_000n,
-      });
-      bbox = {
-        xmin: Math.min(bbox.xmin, r.bbox.xmin),
-        ymin: Math.min(bbox.ymin, r.bbox.ymin),
-        xmax: Math.max(bbox.xmax, r.bbox.xmax),
-        ymax: Math.max(bbox.ymax, r.bbox.ymax),
-      };
-    }
-    granules.push({
-      granule_id: id,
-      url: `s3://archive/ATL06/006/${id}.h5`,
-      size: 5e7,
-      etag: `"${p.toString(16)}-${cycle}"`,
-      mtime: null,
-      product: "ATL06",
-      release: "006",
-      orbit: null,
-      track: (p % RGTS) + 1,
-      cycle,
-      region: (Math.floor(p / RGTS) % REGIONS) + 1,
-      attrs: { sc_orient: cycle % 2 },
-      time_start: t0,
-      time_end: t0 + GRANULE_NS,
-      bbox,
-      geometry: new Uint8Array(),
-    });
-    for (const beam of BEAMS)
-      for (const v of VARS)
-        arrays.push({
-          granule_id: id,
-          path: `/${beam}/land_ice_segments/${v}`,
-          dtype: v === "atl06_quality_summary" ? "|i1" : v === "segment_id" ? "<i4" : "<f8",
-          shape: [140000],
-          chunk_shape: [10000],
-          filters: '[{"id":2,"name":"shuffle","params":[8]},{"id":1,"name":"deflate","params":[6]}]',
-          fill_value: "3.4028234663852886e+38",
-          attrs: '{"units":"meters"}',
-        });
-  }
-  return { granules, arrays, chunks };
+/** A bulk-build thread (bench/lib/bulk-worker.ts), loaded through tsx as the benchmark is. */
+function bulkWorker(pool: Pool): Worker {
+  const here = import.meta.url;
+  const tsxDir = dirname(createRequire(here).resolve("tsx/package.json"));
+  const tsx = pathToFileURL(join(tsxDir, "dist", "esm", "api", "index.mjs")).href;
+  const script = new URL("./lib/bulk-worker.ts", here).href;
+  const loader = `import(${JSON.stringify(tsx)}).then((m) => m.register()).then(() => import(${JSON.stringify(script)}))`;
+  return new Worker(loader, { eval: true, workerData: { pool, storeDir } });
 }
 
 /**
- * The `chunk_cells` table of some chunk rows from typed arrays, sorted by cell: the same rows as
- * `chunkCellsTable` (schema.ts) without a row object per cell (60 per chunk row). Sorting packs a
- * resolution-6 cell's 25 varying bits (base cell and six digits) and the entry's index into one
- * float64 (bits 27-51; below them a resolution-6 index holds only 7s).
+ * Bytes of the store as its manifest lists it (the manifest and every listed part file), so files
+ * of a build stopped mid-cycle, which no manifest lists, are not counted.
  */
-function cellsTable(chunks: readonly ChunkRow[]) {
-  let n = 0;
-  for (const c of chunks) n += c.h3_cells.length;
-  const keys = new Float64Array(n);
-  const cells = new BigUint64Array(n);
-  const owner = new Int32Array(n);
-  let i = 0;
-  for (const [r, c] of chunks.entries())
-    for (const cell of c.h3_cells) {
-      cells[i] = cell;
-      owner[i] = r;
-      keys[i] = Number((cell >> 27n) & 0x1ffffffn) * 2 ** 27 + i;
-      i++;
-    }
-  if (n >= 2 ** 27) throw new Error(`${n} cells in one file: more than the sort key holds`);
-  keys.sort();
-  const ids = chunks.map((c) => Buffer.from(c.chunk_id));
-  const sortedCells = new BigUint64Array(n);
-  const offsets = new Int32Array(n + 1);
-  let bytes = 0;
-  for (let k = 0; k < n; k++) bytes += ids[owner[keys[k]! % 2 ** 27]!]!.length;
-  const data = new Uint8Array(bytes);
-  for (let k = 0, at = 0; k < n; k++) {
-    const j = keys[k]! % 2 ** 27;
-    sortedCells[k] = cells[j]!;
-    const id = ids[owner[j]!]!;
-    data.set(id, at);
-    at += id.length;
-    offsets[k + 1] = at;
-  }
-  return new ArrowTable({
-    h3_cell: makeVector(sortedCells),
-    chunk_id: makeVector(makeData({ type: new Utf8(), length: n, valueOffsets: offsets, data })),
-  });
-}
-
-/** Writes one cycle's part set in the store's layout; returns it with its fingerprints. */
-async function writeCycle(pool: readonly PoolRow[][], cycle: number) {
-  const { granules, arrays, chunks } = cycleRows(pool, cycle);
-  const id = newPartId();
-  const part: PartSet = {
-    id,
-    files: { granules: [], arrays: [], chunks: [], chunk_cells: [] },
-    granules: granules.map((g) => g.granule_id),
-    stats: {},
-  };
-  const put = async (file: string, bytes: Uint8Array, rows: number, extra: Partial<PartFileStats> = {}) => {
-    await mkdir(dirname(join(storeDir, file)), { recursive: true });
-    await writeFile(join(storeDir, file), bytes);
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
-    part.stats![file] = { bytes: bytes.length, rows, sha256, ...extra };
-  };
-  const gfile = `granules/part-${id}.parquet`;
-  await put(gfile, granulesParquet(granules), granules.length);
-  part.files.granules.push(gfile);
-  const afile = `arrays/part-${id}.parquet`;
-  await put(afile, arraysParquet(arrays), arrays.length);
-  part.files.arrays.push(afile);
-  const monthOf = new Map(granules.map((g) => [g.granule_id, partitionOf(g)]));
-  const byMonth = new Map<string, ChunkRow[]>();
-  for (const c of chunks) {
-    const m = monthOf.get(c.granule_id)!;
-    if (!byMonth.has(m)) byMonth.set(m, []);
-    byMonth.get(m)!.push(c);
-  }
-  for (const [partition, rows] of byMonth) {
-    for (const { tile, rows: tiled } of chunkTiles(rows)) {
-      const cfile = chunkFileName("chunks", partition, id, tile);
-      await put(cfile, chunksParquet(tiled), tiled.length, chunkFileSummary(tiled));
-      part.files.chunks.push(cfile);
-      const cells = cellsTable(tiled);
-      const hfile = chunkFileName("chunk_cells", partition, id, tile);
-      await put(hfile, tableToParquet(cells, { rowGroupSize: CELLS_ROW_GROUP_SIZE }), cells.numRows);
-      part.files.chunk_cells.push(hfile);
-    }
-  }
-  return { part, granules };
-}
-
 async function sizeOf(dir: string): Promise<number> {
-  let total = 0;
-  for (const f of await readdir(dir, { recursive: true })) {
-    const s = await stat(join(dir, String(f)));
-    if (s.isFile()) total += s.size;
-  }
+  const manifest = (await openLocalStoreReader(dir)).manifest;
+  let total = (await stat(join(dir, "manifest.json"))).size;
+  for (const p of manifest.parts) for (const s of Object.values(p.stats ?? {})) total += s.bytes;
   return total;
 }
 
@@ -431,6 +232,42 @@ const AOIS: [string, string][] = [
   ["5 km box", "-45.03,62.79,-44.93,62.83"],
 ];
 
+/** CPU time of what every query pays first (the manifest) and of what `index` reads to skip unchanged inputs. */
+async function writerCosts(): Promise<string> {
+  const cpuMs = async (fn: () => Promise<unknown>) => {
+    const c = process.cpuUsage();
+    await fn();
+    const u = process.cpuUsage(c);
+    return (u.user + u.system) / 1000;
+  };
+  const parse = await cpuMs(() => openLocalStoreReader(storeDir));
+  const manifest = (await openLocalStoreReader(storeDir)).manifest;
+  let count = 0;
+  const read = await cpuMs(async () => {
+    count = (await readFingerprints(new LocalStoreBackend(storeDir), manifest)).size;
+  });
+  // The archive's manifest (26 cycles of 19 418 granules, 64 tiles per month partition), parsed as
+  // a query parses it; its part files are not written.
+  const chunkStats = Object.entries(manifest.parts[0]!.stats ?? {}).find(([f]) =>
+    f.startsWith("chunks/"),
+  )![1];
+  const otherStats = Object.entries(manifest.parts[0]!.stats ?? {}).find(([f]) =>
+    f.startsWith("granules/"),
+  )![1];
+  const archive = manifestText(
+    archiveManifest(manifest, 26, RGTS * REGIONS, 64, { chunks: chunkStats, other: otherStats }),
+  );
+  const archiveParse: number[] = [];
+  for (let i = 0; i < 3; i++) archiveParse.push(await cpuMs(async () => parseManifest(archive, storeDir)));
+  archiveParse.sort((a, b) => a - b);
+  return (
+    `Reading and checking manifest.json: ${parse.toFixed(0)} ms CPU (every query). ` +
+    `The archive's manifest (26 cycles x 19 418 granules, 64 tiles a month partition; synthesised, its parts not written): ` +
+    `${(Buffer.byteLength(archive) / 1e6).toFixed(1)} MB, parsed and checked in ${archiveParse[1]!.toFixed(0)} ms CPU (median of 3). ` +
+    `The ${count} granule fingerprints from the granules files' columns: ${read.toFixed(0)} ms CPU (index, before it skips unchanged inputs).`
+  );
+}
+
 /** Selection figures of the store as it is now, one table row per AOI and place. */
 async function measureStore(
   cycles: number,
@@ -438,14 +275,22 @@ async function measureStore(
   buildCpuSeconds: number,
 ): Promise<string[]> {
   const bytes = await sizeOf(storeDir);
-  const granules = POOL * cycles;
   const manifest = (await openLocalStoreReader(storeDir)).manifest;
+  const granules = manifest.parts.reduce((s, p) => s + p.granules.length, 0);
+  const manifestBytes = (await stat(join(storeDir, "manifest.json"))).size;
   const chunkFiles = manifest.parts.reduce((s, p) => s + p.files.chunks.length, 0);
   const lines = [
     `### ${granules} granules (${cycles} cycle${cycles > 1 ? "s" : ""} of ${POOL})`,
     "",
     `Store: ${(bytes / 1e9).toFixed(2)} GB, ${(bytes / granules / 1024).toFixed(1)} KiB per granule, ` +
-      `${chunkFiles} chunks files; built in ${buildSeconds.toFixed(0)} s (${buildCpuSeconds.toFixed(0)} s CPU).`,
+      `${chunkFiles} chunks files; manifest.json ${(manifestBytes / 1e6).toFixed(2)} MB; ` +
+      (buildSeconds > 0
+        ? `built in ${buildSeconds.toFixed(0)} s (${buildCpuSeconds.toFixed(0)} s CPU, ${((1000 * buildCpuSeconds) / granules).toFixed(1)} ms per granule with the pool, load average ${loadavg()
+            .map((l) => l.toFixed(1))
+            .join(" ")}).`
+        : "measured on the store as built before."),
+    "",
+    await writerCosts(),
     "",
     "| AOI | where | method | candidates | ms (median) | CPU ms | requests | bytes read | % of store |",
     "|---|---|---|---|---|---|---|---|---|",
@@ -454,7 +299,6 @@ async function measureStore(
   try {
     for (const [name, aoi] of AOIS) {
       const text = aoi.startsWith("/") ? JSON.stringify(JSON.parse(await readText(aoi))) : aoi;
-      const manifestBytes = (await stat(join(storeDir, "manifest.json"))).size;
       const local = await measure(
         async () => countedLocal(await openLocalStoreReader(storeDir), manifestBytes),
         text,
@@ -490,39 +334,39 @@ async function readText(path: string): Promise<string> {
   return (await import("node:fs/promises")).readFile(path, "utf8");
 }
 
+let started = 0;
+
 async function main() {
+  if (values["measure-only"]) {
+    // The store a build left (stopped or not): measured as its manifest stands.
+    const cycles = (await openLocalStoreReader(storeDir)).manifest.parts.length;
+    const lines = await measureStore(cycles, 0, 0);
+    console.log(lines.join("\n"));
+    if (values.out) await writeFile(values.out, `${lines.join("\n")}\n`);
+    return;
+  }
   await rm(storeDir, { recursive: true, force: true });
   await mkdir(storeDir, { recursive: true });
-  const t0 = performance.now();
+  started = performance.now();
   const cpu0 = process.cpuUsage();
-  const pool: PoolRow[][] = [];
-  for (let p = 0; p < POOL; p++) pool.push(poolTrack(p));
-  const poolSeconds = (performance.now() - t0) / 1000;
-  console.log(
-    `pool of ${POOL} tracks (${pool.reduce((s, r) => s + r.length, 0)} chunk rows) in ${poolSeconds.toFixed(1)} s`,
-  );
+  const pool = buildPool(POOL);
+  // The columns must give exactly the files the store's own writers make of row objects.
+  checkColumns(pool, 1, 40);
+  const poolSeconds = (performance.now() - started) / 1000;
+  console.log(`pool of ${POOL} tracks (${pool.rows} chunk rows) in ${poolSeconds.toFixed(1)} s, checked`);
   const manifest: Manifest = { ...emptyManifest(H3_RESOLUTION), generation: 0 };
   const sections: string[] = [];
-  for (let cycle = 1; cycle <= CYCLES; cycle++) {
-    const { part, granules } = await writeCycle(pool, cycle);
-    manifest.parts.push(part);
-    for (const g of granules)
-      manifest.granules[g.granule_id] = {
-        url: g.url,
-        size: g.size,
-        etag: g.etag,
-        mtime: g.mtime,
-        product: g.product,
-        part: part.id,
-      };
-    manifest.generation = (manifest.generation ?? 0) + 1;
-    manifest.updated = new Date().toISOString();
-    await writeManifest(storeDir, manifest);
-    const seconds = (performance.now() - t0) / 1000;
+  const stops = [...new Set([...MEASURE_AT.filter((c) => c >= 1 && c < CYCLES), CYCLES])].sort(
+    (a, b) => a - b,
+  );
+  let from = 1;
+  for (const to of stops) {
+    await buildCycles(pool, from, to, manifest);
+    from = to + 1;
+    const seconds = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu0);
-    console.log(`cycle ${cycle}/${CYCLES} committed at ${seconds.toFixed(1)} s`);
-    if (MEASURE_AT.includes(cycle)) {
-      const lines = await measureStore(cycle, seconds, (used.user + used.system) / 1e6);
+    if (MEASURE_AT.includes(to)) {
+      const lines = await measureStore(to, seconds, (used.user + used.system) / 1e6);
       console.log(lines.join("\n"));
       sections.push(...lines, "");
     }

@@ -7,6 +7,7 @@ import { datasetPath, findProfile, registeredProfiles } from "../products/index.
 import type { SourceOptions } from "../source/index.js";
 import { fingerprintChange, fingerprintOf, openSource } from "../source/index.js";
 import { openStoreBackend } from "../store/backend.js";
+import { readFingerprints } from "../store/fingerprints.js";
 import type { GranuleFingerprint } from "../store/manifest.js";
 import { mergeBatches } from "../store/parts.js";
 import { DEFAULT_H3_RESOLUTION, Store, type StoreBatch } from "../store/store.js";
@@ -178,10 +179,14 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
     throw new RangeError(`product ${opts.product} is not one of ${names.join(", ")}`);
   }
   // A store is created only when something is committed: a run that indexes nothing leaves none.
-  const { manifest } = await (await openStoreBackend(opts.store, { s3: opts.source?.s3 })).readManifest();
+  const backend = await openStoreBackend(opts.store, { s3: opts.source?.s3 });
+  const { manifest } = await backend.readManifest();
   const h3Resolution = manifest?.h3_resolution ?? opts.h3Resolution ?? DEFAULT_H3_RESOLUTION;
-  const known: Readonly<Record<string, GranuleFingerprint>> = manifest?.granules ?? {};
-  const storedAt = new Map(Object.entries(known).map(([id, g]) => [g.url, id]));
+  // The stored granules' fingerprints: the granules table's small columns (or a version 3 manifest's map).
+  const known: ReadonlyMap<string, GranuleFingerprint> = manifest
+    ? await readFingerprints(backend, manifest).finally(() => backend.release())
+    : new Map();
+  const storedAt = new Map([...known].map(([id, g]) => [g.url, id]));
   const report: IndexReport = {
     added: [],
     replaced: [],
@@ -232,7 +237,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
           report.bytesTotal += fingerprint.size;
           const url = job.url;
           const storedId = storedAt.get(url);
-          if (storedId !== undefined && fingerprintChange(known[storedId]!, fingerprint) === undefined) {
+          if (storedId !== undefined && fingerprintChange(known.get(storedId)!, fingerprint) === undefined) {
             const change = opts.verify
               ? await job.chunkChange((await storedChecksums()).get(storedId) ?? [])
               : undefined;
@@ -244,7 +249,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
           }
           const identity = await job.identify();
           const id = identity.granule_id;
-          const stored = known[id];
+          const stored = known.get(id);
           if (stored && stored.url !== url && (await stillThere(stored, opts))) {
             outcomes[i] = { kind: "duplicate", id, sameAs: displayName(stored.url) };
             return;

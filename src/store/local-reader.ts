@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { StoreError } from "../errors.js";
 import type { ByteSource } from "../source/index.js";
-import { type Manifest, readManifest } from "./manifest.js";
+import { type Manifest, manifestProducts, readManifest } from "./manifest.js";
 import { partBuffer } from "./part-buffer.js";
 import { checkPartFile } from "./part-check.js";
 import { type PartFile, readPartFooter, recordedStats, type StoreReader } from "./reader.js";
@@ -32,7 +32,7 @@ function readerOf(dir: string, manifest: Readonly<Manifest>): StoreReader {
   return {
     dir,
     manifest,
-    products: () => [...new Set(Object.values(manifest.granules).map((g) => g.product))].sort(),
+    products: () => manifestProducts(manifest),
     async openParts(paths, opts) {
       const files = paths.map((p) => join(dir, p));
       // Checked together; the first bad file in manifest order is the one reported.

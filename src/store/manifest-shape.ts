@@ -28,10 +28,10 @@ export function manifestShapeProblem(value: unknown): string | undefined {
     const problem = partProblem(part);
     if (problem) return `parts[${k}]${problem}`;
   }
-  if (!isObject(value.granules)) return `granules is ${describe(value.granules)}, not an object`;
-  for (const [id, g] of Object.entries(value.granules)) {
-    if (!isObject(g) || typeof g.url !== "string" || typeof g.size !== "number" || typeof g.part !== "string")
-      return `granules[${JSON.stringify(id)}] is not a granule fingerprint (url, size, part)`;
+  // Version 3 lists every granule's fingerprint; version 4 leaves them to the granules table.
+  if (value.version === 3 || value.granules !== undefined) {
+    const problem = fingerprintsProblem(value.granules);
+    if (problem) return problem;
   }
   if (value.retired === undefined) return undefined;
   if (!Array.isArray(value.retired)) return `retired is ${describe(value.retired)}, not an array`;
@@ -44,12 +44,27 @@ export function manifestShapeProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+/** What is wrong with a version 3 manifest's map of granule fingerprints, or undefined. */
+function fingerprintsProblem(granules: unknown): string | undefined {
+  if (!isObject(granules)) return `granules is ${describe(granules)}, not an object`;
+  for (const [id, g] of Object.entries(granules)) {
+    if (!isObject(g) || typeof g.url !== "string" || typeof g.size !== "number" || typeof g.part !== "string")
+      return `granules[${JSON.stringify(id)}] is not a granule fingerprint (url, size, part)`;
+  }
+  return undefined;
+}
+
 /** What is wrong with one part set, as a suffix of `parts[k]`, or undefined. */
 function partProblem(part: unknown): string | undefined {
   if (!isObject(part)) return ` is ${describe(part)}, not a part set`;
   if (typeof part.id !== "string") return `.id is ${describe(part.id)}, not a string`;
   if (!Array.isArray(part.granules) || !part.granules.every((g) => typeof g === "string"))
     return ".granules is not an array of granule ids";
+  if (
+    part.products !== undefined &&
+    !(Array.isArray(part.products) && part.products.every((p) => typeof p === "string"))
+  )
+    return ".products is not an array of product names";
   if (!isObject(part.files)) return `.files is ${describe(part.files)}, not an object`;
   for (const table of TABLES) {
     const problem = pathsProblem(part.files[table], table);

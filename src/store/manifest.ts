@@ -30,6 +30,11 @@ export interface PartSet {
   /** Granules whose rows are in this set. */
   granules: string[];
   /**
+   * Products of those granules (their profiles' names), sorted, so that a store lists its products
+   * without reading parts. Absent in part sets of version 3 manifests, whose `granules` map says it.
+   */
+  products?: string[];
+  /**
    * Size, rows and SHA-256 of each file, by relative path. Readers check sizes (a `stat`) and row
    * counts (the Parquet footer); `geochunks verify` checks the checksums. Absent in part sets
    * written before they were recorded.
@@ -54,7 +59,11 @@ export interface PartFileStats {
   time?: [string, string];
 }
 
-/** What a query must check before trusting a granule's byte offsets. */
+/**
+ * What a query must check before trusting a granule's byte offsets, and what `index` compares an
+ * input with to skip it: the `granules` table's `url`, `size`, `etag`, `mtime` and `product`
+ * columns, with the part set whose file holds the row (version 3 manifests also listed them all).
+ */
 export interface GranuleFingerprint {
   url: string;
   size: number;
@@ -90,11 +99,18 @@ export interface ShardStamp {
 }
 
 /**
- * Version of the store format this code writes and reads. 3: product-generic granule columns
- * (`orbit`, `track`, `cycle`, `region`, `attrs`), chunk `beam_kind`, partitions by product and
- * month, and the product of every granule in the manifest.
+ * Version of the store format this code writes. 4: the manifest no longer lists every granule's
+ * fingerprint (the `granules` table holds them; `products` per part set instead); 3: product-generic
+ * granule columns (`orbit`, `track`, `cycle`, `region`, `attrs`), chunk `beam_kind`, partitions by
+ * product and month, and every granule's fingerprint in the manifest. Part files are the same in both.
  */
-export const STORE_VERSION = 3;
+export const STORE_VERSION = 4;
+
+/**
+ * Manifest versions this code reads: 3 is read as it is (its fingerprints serve until the next
+ * commit or compact, which writes version 4), so stores written before keep opening.
+ */
+export const READABLE_STORE_VERSIONS: readonly number[] = [3, 4];
 
 /**
  * Part files taken out of the manifest by a commit, kept for a grace period so readers of an
@@ -111,13 +127,19 @@ export interface RetiredPart {
 /** Contents of `manifest.json`. */
 export interface Manifest {
   format: typeof STORE_FORMAT;
-  version: typeof STORE_VERSION;
+  /** {@link STORE_VERSION} when written by this code; 3 in a store written before, until its next commit. */
+  version: number;
   /** H3 resolution of `h3_cells` and `chunk_cells`. */
   h3_resolution: number;
   /** ISO 8601 time of the last commit. */
   updated: string;
   parts: PartSet[];
-  granules: Record<string, GranuleFingerprint>;
+  /**
+   * Version 3 only: every granule's fingerprint. Version 4 leaves them in the `granules` table,
+   * read by writers only when they need them (fingerprints.ts); at the archive's 500 000 granules
+   * this map was 143 MB that every query parsed.
+   */
+  granules?: Record<string, GranuleFingerprint>;
   /** Commits so far: each manifest swap adds one. Absent in stores written before it was kept. */
   generation?: number;
   /** Parts no longer visible, waiting out their grace period before removal. */
@@ -132,8 +154,53 @@ export function emptyManifest(h3Resolution: number): Manifest {
     h3_resolution: h3Resolution,
     updated: new Date().toISOString(),
     parts: [],
-    granules: {},
   };
+}
+
+/**
+ * `m` as this code publishes it (version {@link STORE_VERSION}): without the version 3 fingerprint
+ * map, each part set naming its products (taken from that map for part sets written before).
+ */
+export function currentManifest(m: Manifest): Manifest {
+  const { granules: legacy, ...rest } = m;
+  const parts = m.parts.map((p) =>
+    p.products !== undefined ? p : { ...p, products: partProducts(p, legacy) },
+  );
+  return { ...rest, version: STORE_VERSION, parts };
+}
+
+/** Products of one part set: recorded, or from a version 3 fingerprint map and its partition paths. */
+function partProducts(p: PartSet, legacy: Manifest["granules"]): string[] {
+  if (p.products) return p.products;
+  const found = new Set<string>();
+  for (const id of p.granules) {
+    const product = legacy?.[id]?.product;
+    if (product !== undefined) found.add(product);
+  }
+  for (const f of [...p.files.chunks, ...p.files.chunk_cells]) {
+    const m = /\/product=([^/]+)\//.exec(f);
+    if (m) found.add(decodeURIComponent(m[1]!));
+  }
+  return [...found].sort();
+}
+
+/** Products of the visible granules of `m`, sorted by name. */
+export function manifestProducts(m: Readonly<Manifest>): string[] {
+  return [...new Set(m.parts.flatMap((p) => partProducts(p, m.granules)))].sort();
+}
+
+/**
+ * Which part set holds each visible granule: from the part sets' granule lists (a version 3
+ * manifest's fingerprint map says the same).
+ */
+export function granuleParts(m: Readonly<Manifest>): Map<string, string> {
+  const out = new Map<string, string>();
+  if (m.granules) {
+    for (const [id, g] of Object.entries(m.granules)) out.set(id, g.part);
+    return out;
+  }
+  for (const p of m.parts) for (const id of p.granules) out.set(id, p.id);
+  return out;
 }
 
 /** Reads and checks a store's manifest; undefined when the directory has none. */
@@ -168,22 +235,27 @@ export function parseManifest(text: string, dir: string): Manifest {
   if (manifest.format !== STORE_FORMAT) {
     throw new StoreError(dir, `${dir}: not a geochunks store (format ${String(manifest.format)})`);
   }
-  if (manifest.version !== STORE_VERSION) {
-    throw new StoreError(
-      dir,
-      `${dir}: store format version ${manifest.version} is not supported by this version of geochunks ` +
-        `(it reads version ${STORE_VERSION}); re-index the granules with this version into a new store`,
-    );
-  }
+  const unsupported = versionProblem(manifest.version, dir);
+  if (unsupported)
+    throw new StoreError(dir, `${unsupported}; re-index the granules with this version into a new store`);
   const problem = manifestShapeProblem(manifest);
   if (problem) throw new StoreError(dir, `${dir}: ${MANIFEST_NAME} is damaged: ${problem}`);
   return manifest;
 }
 
+/** The message for a manifest version this code cannot read, or undefined. */
+export function versionProblem(version: unknown, dir: string): string | undefined {
+  if (READABLE_STORE_VERSIONS.includes(version as number)) return undefined;
+  return (
+    `${dir}: store format version ${String(version)} is not supported by this version of geochunks ` +
+    `(it reads versions ${READABLE_STORE_VERSIONS.join(" and ")})`
+  );
+}
+
 /** The bytes of a manifest as written (local file and S3 object alike). */
 export function manifestText(manifest: Manifest): string {
-  // One line: a manifest lists every granule, so at the archive's 500 000 it is about 140 MB
-  // compact against 180 MB indented, and JSON.parse takes 30% less (bench/store-scale.ts notes).
+  // One line: a version 3 manifest listed every granule's fingerprint (143 MB at the archive's
+  // 500 000 granules, 179 MB indented); version 4 still lists granule ids per part set.
   return `${JSON.stringify(manifest)}\n`;
 }
 

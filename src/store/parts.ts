@@ -2,6 +2,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import type { Table } from "apache-arrow";
 import { NoSpaceError } from "../errors.js";
 import { type Bbox, type BboxArray, EMPTY_BBOX, geoMetadata, unionBbox } from "./geo.js";
 import { HILBERT_BITS, hilbertKey } from "./hilbert.js";
@@ -252,12 +253,21 @@ export function arraysParquet(arrays: readonly ArrayRow[]): Uint8Array {
 /** A `chunks` file's bytes: GeoParquet with its bbox, in row groups of {@link CHUNKS_ROW_GROUP_SIZE}. */
 export function chunksParquet(chunks: readonly ChunkRow[]): Uint8Array {
   const bbox = chunks.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
+  return chunksTableParquet(chunksTable([...chunks]), bbox);
+}
+
+/**
+ * A `chunks` file's bytes from the rows' Arrow table (schema.ts `chunksTable`'s schema) and the
+ * union of their bboxes: what {@link chunksParquet} writes, for bulk writers that build the columns
+ * themselves (bench/store-scale.ts).
+ */
+export function chunksTableParquet(table: Table, bbox: Bbox): Uint8Array {
   const geo = geoMetadata({
     geometryTypes: ["LineString", "MultiLineString"],
     bbox: toArray(bbox),
     covering: "bbox",
   });
-  return tableToParquet(chunksTable([...chunks]), { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE });
+  return tableToParquet(table, { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE });
 }
 
 /**
@@ -291,7 +301,13 @@ export async function writePartSet(
     await removeCreatedFolders(created);
     throw err;
   }
-  const part: PartSet = { id, files, granules: batch.granules.map((g) => g.granule_id), stats };
+  const part: PartSet = {
+    id,
+    files,
+    granules: batch.granules.map((g) => g.granule_id),
+    products: [...new Set(batch.granules.map((g) => g.product))].sort(),
+    stats,
+  };
   const settle = () => {
     for (const u of untrack) u();
   };

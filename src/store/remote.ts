@@ -18,7 +18,14 @@ import {
   type ReadOptions,
   type SourceOptions,
 } from "../source/index.js";
-import { MANIFEST_NAME, type Manifest, STORE_FORMAT, STORE_TABLES, STORE_VERSION } from "./manifest.js";
+import {
+  MANIFEST_NAME,
+  type Manifest,
+  manifestProducts,
+  STORE_FORMAT,
+  STORE_TABLES,
+  versionProblem,
+} from "./manifest.js";
 import { partBuffer } from "./part-buffer.js";
 import { openCacheEntry } from "./range-cache.js";
 import { type PartFile, readPartFooter, recordedStats, type StoreReader } from "./reader.js";
@@ -115,7 +122,7 @@ export class RemoteStore implements StoreReader {
 
   /** Products of the visible granules, sorted by name. */
   products(): string[] {
-    return [...new Set(Object.values(this.manifest.granules).map((g) => g.product))].sort();
+    return manifestProducts(this.manifest);
   }
 
   /**
@@ -233,13 +240,8 @@ function parseRemoteManifest(dir: string, text: string): Manifest {
   }
   if (manifest?.format !== STORE_FORMAT)
     throw new StoreError(dir, `${dir}: not a geochunks store (format ${String(manifest?.format)})`);
-  if (manifest.version !== STORE_VERSION) {
-    throw new StoreError(
-      dir,
-      `${dir}: store format version ${manifest.version} is not supported by this version of geochunks ` +
-        `(it reads version ${STORE_VERSION})`,
-    );
-  }
+  const unsupported = versionProblem(manifest.version, dir);
+  if (unsupported) throw new StoreError(dir, unsupported);
   return manifest;
 }
 

@@ -311,14 +311,21 @@ export async function selectChunksParquet(
   const candidates = new Set(passed.flatMap((t) => t.rows.filter(rowTest).map((r) => r.chunk_id as string)));
   const hits = passed.filter((t) => t.rows.some((r) => candidates.has(r.chunk_id as string)));
   const chunks: Plain[] = [];
+  const setOfFile = new Map(manifest.parts.flatMap((p) => p.files.chunks.map((f) => [f, p.id] as const)));
+  const partOfGranule = new Map<string, string | undefined>();
   // Rows come without their cells, as from the DuckDB selection (the plan does not need them).
-  for (const { rows } of await readGroups(reader.dir, hits, CHUNK_COLUMNS, opts))
-    for (const r of rows) if (candidates.has(r.chunk_id as string)) chunks.push({ ...r, h3_cells: null });
+  for (const { part, rows } of await readGroups(reader.dir, hits, CHUNK_COLUMNS, opts))
+    for (const r of rows) {
+      if (!candidates.has(r.chunk_id as string)) continue;
+      chunks.push({ ...r, h3_cells: null });
+      partOfGranule.set(r.granule_id as string, setOfFile.get(part.path));
+    }
   const selected = chunks.map(chunkFromPlain);
   const ids = [...new Set(selected.map((c) => c.granule_id))];
   if (ids.length === 0) return { granules: [], chunks: selected, arrays: [], method, coverCells };
-  // Only the part sets holding the selected granules are opened for their granule and array rows.
-  const sets = new Set(ids.map((id) => manifest.granules[id]?.part));
+  // Only the part sets holding the selected granules are opened for their granule and array rows:
+  // a granule's rows are all in one part set, the one whose chunks file held its chunk rows.
+  const sets = new Set(partOfGranule.values());
   const holding = manifest.parts.filter((p) => sets.has(p.id));
   const granulePaths = holding.flatMap((p) => p.files.granules);
   const arrayPaths = holding.flatMap((p) => p.files.arrays);

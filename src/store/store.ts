@@ -16,18 +16,22 @@ import {
   openStoreBackend,
   type StoreBackend,
 } from "./backend.js";
+import { readFingerprints } from "./fingerprints.js";
 import { noStoreError } from "./local-reader.js";
 import { DEFAULT_LOCK_TIMEOUT_MS, withStoreLock } from "./lock.js";
 import {
+  currentManifest,
   emptyManifest,
   type GranuleFingerprint,
   type Manifest,
+  manifestProducts,
   type PartFileStats,
   type PartSet,
   type RetiredPart,
   readManifest,
   type ShardStamp,
   STORE_TABLES,
+  STORE_VERSION,
   type StagedPartSet,
   type StoreTable,
   writeManifest,
@@ -234,7 +238,20 @@ export class Store {
 
   /** Products of the visible granules, sorted by name. */
   products(): string[] {
-    return [...new Set(Object.values(this.#manifest.granules).map((g) => g.product))].sort();
+    return manifestProducts(this.#manifest);
+  }
+
+  /**
+   * Every visible granule's fingerprint (url, size, ETag/mtime, product, part set), by granule id:
+   * read from the `granules` files' small columns (a version 3 manifest lists them itself). For
+   * writers; a query never needs them all.
+   */
+  async fingerprints(): Promise<Map<string, GranuleFingerprint>> {
+    try {
+      return await readFingerprints(this.#backend, this.#manifest);
+    } finally {
+      await this.#backend.release();
+    }
   }
 
   /** All granule rows. */
@@ -396,9 +413,6 @@ export class Store {
             next = {
               ...disk,
               parts: [part],
-              granules: Object.fromEntries(
-                Object.entries(disk.granules).map(([id, g]) => [id, { ...g, part: part.id }]),
-              ),
               retired: [...(disk.retired ?? []), ...disk.parts.map((p) => retire(p))],
             };
           }
@@ -490,23 +504,18 @@ export class Store {
         });
         written.push(fresh);
         next.parts[i] = fresh;
-        for (const g of fresh.granules) if (next.granules[g]) next.granules[g]!.part = fresh.id;
         rebuilt++;
       } else {
         next.parts.splice(i, 1);
-        for (const g of part.granules) {
-          if (next.granules[g]?.part === id) {
-            delete next.granules[g];
-            dropped.push(g);
-          }
-        }
+        dropped.push(...part.granules);
       }
     }
     for (const p of problems) {
       // A manifest granule without a row in an intact part: drop it too, to be indexed again.
       const m = /^granule (\S+) has no row/.exec(p.problem);
-      if (m && next.granules[m[1]!]) {
-        delete next.granules[m[1]!];
+      const holder = m ? next.parts.find((part) => part.granules.includes(m[1]!)) : undefined;
+      if (m && holder) {
+        holder.granules = holder.granules.filter((g) => g !== m[1]);
         dropped.push(m[1]!);
       }
     }
@@ -535,11 +544,16 @@ export class Store {
     return this.#lock(async () => {
       for (let attempt = 1; ; attempt++) {
         const base = await this.#backend.readManifest();
-        const current = base.manifest ?? emptyManifest(this.#manifest.h3_resolution);
+        // Built on this version's form: a version 3 manifest's fingerprints are dropped (the
+        // granules table holds them) and its part sets name their products.
+        const current = currentManifest(base.manifest ?? emptyManifest(this.#manifest.h3_resolution));
         const written: WrittenPartSet[] = [];
         let published = false;
         try {
-          const next = await build(current, written);
+          let next = await build(current, written);
+          // A store written before (version 3) is published in this version's form by any commit
+          // or compact, even one that changes nothing else.
+          if (!next && base.manifest && base.manifest.version !== STORE_VERSION) next = current;
           if (!next) {
             published = true;
             await opts.tidy?.(current);
@@ -610,8 +624,6 @@ export class Store {
           const dropped = new Set([...s.part.granules, ...(i === 0 ? replace : [])]);
           current = await this.#rebase(current, dropped, obsolete, written);
           current.parts.push(s.part);
-          for (const [id, f] of Object.entries(s.fingerprints))
-            current.granules[id] = { ...f, part: s.part.id };
         }
         if (fresh.length === 0) current = await this.#rebase(current, new Set(replace), obsolete, written);
         const live = new Set(current.parts.map((p) => p.id));
@@ -643,8 +655,6 @@ export class Store {
     written: WrittenPartSet[],
   ): Promise<Manifest> {
     const parts: PartSet[] = [];
-    const granules: Record<string, GranuleFingerprint> = {};
-    for (const [id, g] of Object.entries(m.granules)) if (!dropped.has(id)) granules[id] = g;
     for (const part of m.parts) {
       if (!part.granules.some((g) => dropped.has(g))) {
         parts.push(part);
@@ -659,9 +669,8 @@ export class Store {
       });
       written.push(rewritten);
       parts.push(rewritten);
-      for (const id of rewritten.granules) granules[id] = { ...granules[id]!, part: rewritten.id };
     }
-    return { ...m, parts, granules };
+    return { ...m, parts };
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Table } from "apache-arrow";
-import { type Manifest, type PartSet, STORE_TABLES, type StoreTable } from "./manifest.js";
+import { granuleParts, type Manifest, type PartSet, STORE_TABLES, type StoreTable } from "./manifest.js";
 import { parquetToTable, tableToParquet } from "./parquet.js";
 import { arraysTable, chunkCellsTable, chunksTable, granulesTable } from "./schema.js";
 import { firstLine, type Store } from "./store.js";
@@ -112,6 +112,7 @@ export async function verifyStore(
   const problems: StoreProblem[] = [];
   let files = 0;
   const seen = new Set<string>();
+  const owner = granuleParts(manifest);
   for (const part of manifest.parts) {
     const own = new Set(part.granules);
     for (const table of STORE_TABLES) {
@@ -119,9 +120,7 @@ export async function verifyStore(
         files++;
         const t = await checkPartFile(store, part, table, rel, problems);
         if (!t || table === "chunk_cells") continue;
-        const stray = [
-          ...new Set(ids(t).filter((id) => !own.has(id) || manifest.granules[id]?.part !== part.id)),
-        ];
+        const stray = [...new Set(ids(t).filter((id) => !own.has(id) || owner.get(id) !== part.id))];
         if (stray.length > 0) {
           problems.push({
             file: store.locate(rel),
@@ -134,13 +133,13 @@ export async function verifyStore(
       }
     }
   }
-  for (const [id, g] of Object.entries(manifest.granules)) {
-    if (!seen.has(id) && !problems.some((p) => p.part === g.part && p.table === "granules")) {
+  for (const [id, part] of owner) {
+    if (!seen.has(id) && !problems.some((p) => p.part === part && p.table === "granules")) {
       problems.push({
         file: store.locate("manifest.json"),
-        problem: `granule ${id} has no row in part set ${g.part}`,
+        problem: `granule ${id} has no row in part set ${part}`,
       });
     }
   }
-  return { files, granules: Object.keys(manifest.granules).length, problems };
+  return { files, granules: owner.size, problems };
 }

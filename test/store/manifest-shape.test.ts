@@ -34,6 +34,20 @@ describe("a damaged manifest is one error naming what is wrong", () => {
     expect(parseManifest(JSON.stringify({ ...HEAD, parts: [], granules: {} }), "idx").parts).toEqual([]);
     const one = { ...HEAD, parts: [PART], granules: { G1: { url: "file:///g.h5", size: 1, part: "p1" } } };
     expect(parseManifest(JSON.stringify(one), "idx").parts).toHaveLength(1);
+    // Version 4: no fingerprint map; part sets name their products.
+    const v4 = { ...HEAD, version: 4, parts: [{ ...PART, products: ["ATL06"] }] };
+    expect(parseManifest(JSON.stringify(v4), "idx").parts[0]!.products).toEqual(["ATL06"]);
+  });
+
+  it("refuses a version 4 part set's products that are not names, and versions it does not read", () => {
+    const v4 = { ...HEAD, version: 4, parts: [{ ...PART, products: "ATL06" }] };
+    expect(() => parseManifest(JSON.stringify(v4), "idx")).toThrow(
+      "idx: manifest.json is damaged: parts[0].products is not an array of product names",
+    );
+    expect(() => parseManifest(JSON.stringify({ ...HEAD, version: 5, parts: [] }), "idx")).toThrow(
+      "idx: store format version 5 is not supported by this version of geochunks (it reads versions 3 and 4); " +
+        "re-index the granules with this version into a new store",
+    );
   });
 
   it("refuses values, missing fields, wrong types and paths outside the store", () => {
