@@ -120,7 +120,7 @@ export function selectionEngine(
   sel?: ChunkSelection,
 ): "typescript" | "duckdb" {
   if (selectWith) return selectWith;
-  if ("openParts" in store) return "typescript";
+  if ("openParts" in store && !store.local) return "typescript";
   let bytes = 0;
   for (const set of store.manifest.parts)
     for (const file of set.files.chunks) {
@@ -138,10 +138,13 @@ async function select(
 ): Promise<SelectedIndex> {
   if (selectionEngine(store, opts.selectWith, sel) === "typescript")
     return selectChunksParquet(storeReader(store), sel, { signal: opts.signal });
-  if ("openParts" in store)
+  if ("openParts" in store && !store.local)
     throw new InvalidQueryError(`${store.dir}: the DuckDB selection reads local stores only`);
   const { selectChunks } = await import("../store/select.js");
-  return selectChunks(store, sel);
+  if (!("openParts" in store)) return selectChunks(store, sel);
+  // A local folder opened as a reader (the command line, openStore): DuckDB at the reader's snapshot.
+  const { Store } = await import("../store/store.js");
+  return selectChunks(Store.atSnapshot(store.dir, store.manifest), sel);
 }
 
 /**

@@ -32,6 +32,7 @@ function readerOf(dir: string, manifest: Readonly<Manifest>): StoreReader {
   return {
     dir,
     manifest,
+    local: true,
     products: () => manifestProducts(manifest),
     async openParts(paths, opts) {
       const files = paths.map((p) => join(dir, p));

@@ -27,6 +27,8 @@ export interface StoreReader {
   readonly dir: string;
   /** The manifest snapshot read. */
   readonly manifest: Readonly<Manifest>;
+  /** True for a local folder, whose part files DuckDB can also read ({@link Store.atSnapshot}). */
+  readonly local?: boolean;
   /** Products of the visible granules, sorted by name. */
   products(): string[];
   /**

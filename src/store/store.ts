@@ -190,6 +190,14 @@ export class Store {
     return new Store(dir, created, opts);
   }
 
+  /**
+   * A read handle on the local store in `dir` at a manifest snapshot already read (the one a
+   * {@link StoreReader} holds), so a query selecting with DuckDB sees the same commit as the rest of it.
+   */
+  static atSnapshot(dir: string, manifest: Readonly<Manifest>): Store {
+    return new Store(dir, manifest as Manifest, {});
+  }
+
   /** The manifest snapshot this handle reads. */
   get manifest(): Readonly<Manifest> {
     return this.#manifest;

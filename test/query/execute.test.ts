@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { index } from "../../src/index.js";
 import { parseAoi } from "../../src/query/aoi.js";
-import { firstRoundReads, knownHit, prepareQuery } from "../../src/query/index.js";
+import { firstRoundReads, knownHit, prepareQuery, selectionEngine } from "../../src/query/index.js";
 import { type ChunkRead, coalesceRanges } from "../../src/query/plan.js";
 import { type OpenedSource, openFileSource } from "../../src/source/index.js";
+import { openLocalStoreReader } from "../../src/store/local-reader.js";
 import { Store } from "../../src/store/store.js";
 import { ROOT } from "../support/cli.js";
 
@@ -182,6 +183,29 @@ describe("query executor: requests per chunk row", () => {
     expect([g!.chunks.length, expected.length]).toEqual([12, 30]);
     expect(stats.requests).toBe(30);
     expect(stats.bytes_read).toBe(expected.reduce((s, r) => s + r.length, 0));
+  });
+
+  it("a local folder opened as the command line opens it selects with DuckDB as with TypeScript, at the reader's snapshot", async () => {
+    const reader = await openLocalStoreReader(storeDir);
+    const spec = { aoi: parseAoi(JSON.stringify(GREENLAND)) };
+    // A local reader may take DuckDB (chosen past TYPESCRIPT_SELECTION_MAX_BYTES); a remote one may not.
+    expect(selectionEngine(reader, "duckdb")).toBe("duckdb");
+    expect(selectionEngine({ ...reader, local: false }, undefined)).toBe("typescript");
+    const plans = [];
+    for (const selectWith of ["typescript", "duckdb"] as const) {
+      const { plan } = await prepareQuery(reader, spec, { selectWith });
+      plans.push(plan);
+    }
+    expect(plans[0]!.chunksCandidate).toBeGreaterThan(0);
+    // DuckDB gives the chunk rows' times in microseconds: the same plans at that precision.
+    const inMicroseconds = (plan: unknown) =>
+      JSON.stringify(plan, (_, v) =>
+        typeof v === "bigint" ? String(v / 1000n) : v instanceof Map ? [...v] : v,
+      );
+    expect(inMicroseconds(plans[1])).toEqual(inMicroseconds(plans[0]));
+    await expect(prepareQuery({ ...reader, local: false }, spec, { selectWith: "duckdb" })).rejects.toThrow(
+      /DuckDB selection reads local stores only/,
+    );
   });
 
   it("chunk rows not known to hold an answer wait for their coordinates unless their bytes cost less than a round", () => {
