@@ -2,6 +2,24 @@ import { describe, expect, it } from "vitest";
 import { downloadBound, floorModel, runFloors } from "../../bench/lib/floor.js";
 import { checkGoals } from "../../bench/lib/report.js";
 
+/** A contender's timed row of AOI "g": 10 requests reading the 100 minimal bytes, matching the oracle. */
+function timedRow(contender: string, latency: number, seconds: number) {
+  return {
+    aoi: "g",
+    latency,
+    contender,
+    seconds,
+    times: [seconds],
+    cpuSeconds: 0,
+    requests: 10,
+    bytes: 100,
+    bytesMinimal: 100,
+    rows: 1,
+    hash: "",
+    matchesOracle: true,
+  };
+}
+
 describe("benchmark floor model", () => {
   it("adds waves of latency, bytes over the link and CPU over the cores", () => {
     // 300 requests through a pool of 128: 3 waves of 20 ms; 10 MB at 25 MB/s; 1.2 s of CPU on 2 cores.
@@ -45,24 +63,10 @@ describe("benchmark floor model", () => {
   });
 
   it("checks geochunks against the floor, H5Coro per latency and downloads only over a 25 MB/s link", () => {
-    const row = (contender: string, latency: number, seconds: number) => ({
-      aoi: "g",
-      latency,
-      contender,
-      seconds,
-      times: [seconds],
-      cpuSeconds: 0,
-      requests: 10,
-      bytes: 100,
-      bytesMinimal: 100,
-      rows: 1,
-      hash: "",
-      matchesOracle: true,
-    });
     const result = {
       granules: { total: 1, bytes: 1 },
       aois: [],
-      rows: [row("geochunks", 20, 1), row("h5coro", 20, 6.5), row("download-h5py", 20, 20)],
+      rows: [timedRow("geochunks", 20, 1), timedRow("h5coro", 20, 6.5), timedRow("download-h5py", 20, 20)],
       skipped: [],
       indexBuild: [],
       storeDir: "",
@@ -115,20 +119,7 @@ describe("benchmark floor model", () => {
   });
 
   it("says when the download goal is out of reach on the AOI and link", () => {
-    const row = (contender: string, seconds: number) => ({
-      aoi: "g",
-      latency: 20,
-      contender,
-      seconds,
-      times: [seconds],
-      cpuSeconds: 0,
-      requests: 10,
-      bytes: 100,
-      bytesMinimal: 100,
-      rows: 1,
-      hash: "",
-      matchesOracle: true,
-    });
+    const row = (contender: string, seconds: number) => timedRow(contender, 20, seconds);
     const result = {
       granules: { total: 1, bytes: 1 },
       aois: [{ name: "g" } as never],
