@@ -276,7 +276,7 @@ async function measureStore(
 ): Promise<string[]> {
   const bytes = await sizeOf(storeDir);
   const manifest = (await openLocalStoreReader(storeDir)).manifest;
-  const granules = manifest.parts.reduce((s, p) => s + p.granules.length, 0);
+  const granules = manifest.parts.reduce((s, p) => s + (p.granule_count ?? p.granules?.length ?? 0), 0);
   const manifestBytes = (await stat(join(storeDir, "manifest.json"))).size;
   const chunkFiles = manifest.parts.reduce((s, p) => s + p.files.chunks.length, 0);
   const lines = [

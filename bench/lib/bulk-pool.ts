@@ -27,7 +27,14 @@ import { antimeridianRuns } from "../../src/index-builder/granule.js";
 import type { Bbox } from "../../src/store/geo.js";
 import { trackCells } from "../../src/store/h3.js";
 import { HILBERT_BITS, hilbertKey } from "../../src/store/hilbert.js";
-import { type Manifest, newPartId, type PartFileStats, type PartSet } from "../../src/store/manifest.js";
+import {
+  type Manifest,
+  newPartId,
+  type PartFileStats,
+  type PartSet,
+  publishedPart,
+  STORE_VERSION,
+} from "../../src/store/manifest.js";
 import { tableToParquet } from "../../src/store/parquet.js";
 import {
   arraysParquet,
@@ -803,10 +810,11 @@ export function checkColumns(pool: Pool, cycle: number, tracks: number): void {
 
 /**
  * A manifest of the archive's shape, for measuring what parsing it costs without writing its part
- * files: `cycles` part sets of `tracks` granules (their real ids), each with a `granules` and an
- * `arrays` file and, per month partition, a `chunks` and a `chunk_cells` file per Hilbert tile
- * (`tiles` of them), each file's stats copied from `like` (a real file's: sizes, rows, SHA-256,
- * and for `chunks` files a bbox and time range).
+ * files: `cycles` part sets of `tracks` granules (their real ids, recorded as this version
+ * publishes them: a count and an id range), each with a `granules` and an `arrays` file and, per
+ * month partition, a `chunks` and a `chunk_cells` file per Hilbert tile (`tiles` of them), each
+ * file's stats copied from `like` (a real file's: sizes, rows, SHA-256, and for `chunks` files a
+ * bbox and time range).
  */
 export function archiveManifest(
   base: Manifest,
@@ -848,7 +856,7 @@ export function archiveManifest(
         part.stats![c] = { ...like.chunks };
         part.stats![h] = { ...like.other };
       }
-    parts.push(part);
+    parts.push(publishedPart(part));
   }
-  return { ...base, parts, generation: cycles };
+  return { ...base, version: STORE_VERSION, parts, generation: cycles };
 }

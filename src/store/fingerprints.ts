@@ -19,45 +19,56 @@ function granulesOnly(p: PartSet): PartSet {
 }
 
 /**
+ * Some columns of one `granules` file of the store (path relative to it), already under
+ * `backend.dir` (fetched first where the store is remote).
+ * @throws StoreError naming the file when it cannot be read.
+ */
+export async function readGranulesColumns(
+  backend: StoreBackend,
+  file: string,
+  columns: string[],
+): Promise<Record<string, unknown>[]> {
+  const { asyncBufferFromFile, parquetReadObjects } = await import("hyparquet");
+  const { compressors } = await import("hyparquet-compressors");
+  try {
+    return await parquetReadObjects({
+      file: await asyncBufferFromFile(join(backend.dir, file)),
+      columns,
+      compressors,
+      parsers: PARSERS,
+    });
+  } catch (err) {
+    const why = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    throw new StoreError(backend.location, `${backend.locate(file)}: cannot read granule rows (${why})`, {
+      cause: err,
+    });
+  }
+}
+
+/**
  * Every visible granule's fingerprint, by granule id: from a version 3 manifest's map, or from the
  * `granules` files of `manifest`'s part sets (fetched through `backend` first where the store is
- * remote: the `granules` files only).
+ * remote: the `granules` files only). With `ids`, records each part set's granule ids in it.
  * @throws StoreError naming a `granules` file that cannot be read.
  */
 export async function readFingerprints(
   backend: StoreBackend,
   manifest: Readonly<Manifest>,
+  ids?: Map<string, readonly string[]>,
 ): Promise<Map<string, GranuleFingerprint>> {
   if (manifest.granules) return new Map(Object.entries(manifest.granules));
-  const { asyncBufferFromFile, parquetReadObjects } = await import("hyparquet");
-  const { compressors } = await import("hyparquet-compressors");
   await backend.fetch(manifest.parts.map(granulesOnly));
   const out = new Map<string, GranuleFingerprint>();
   for (const part of manifest.parts) {
-    const own = new Set(part.granules);
+    // Version 4 lists the set's granules: a row of one it no longer lists is not visible (verify
+    // names it). Version 5 leaves the list to these files.
+    const own = part.granules ? new Set(part.granules) : undefined;
+    const found: string[] = [];
     for (const file of part.files.granules) {
-      let rows: Record<string, unknown>[];
-      try {
-        rows = await parquetReadObjects({
-          file: await asyncBufferFromFile(join(backend.dir, file)),
-          columns: FINGERPRINT_COLUMNS,
-          compressors,
-          parsers: PARSERS,
-        });
-      } catch (err) {
-        const why = (err instanceof Error ? err.message : String(err)).split("\n")[0];
-        throw new StoreError(
-          backend.location,
-          `${backend.locate(file)}: cannot read granule fingerprints (${why})`,
-          {
-            cause: err,
-          },
-        );
-      }
-      for (const r of rows) {
+      for (const r of await readGranulesColumns(backend, file, FINGERPRINT_COLUMNS)) {
         const id = String(r.granule_id);
-        // A row of a granule its part set no longer lists is not visible (verify names it).
-        if (!own.has(id)) continue;
+        if (own && !own.has(id)) continue;
+        found.push(id);
         out.set(id, {
           url: String(r.url),
           size: Number(r.size),
@@ -68,6 +79,7 @@ export async function readFingerprints(
         });
       }
     }
+    if (!own) ids?.set(part.id, found);
   }
   return out;
 }

@@ -25,10 +25,10 @@ export function manifestShapeProblem(value: unknown): string | undefined {
     return `generation ${describe(value.generation)} is not an integer`;
   if (!Array.isArray(value.parts)) return `parts is ${describe(value.parts)}, not an array`;
   for (const [k, part] of value.parts.entries()) {
-    const problem = partProblem(part);
+    const problem = partProblem(part, value.version);
     if (problem) return `parts[${k}]${problem}`;
   }
-  // Version 3 lists every granule's fingerprint; version 4 leaves them to the granules table.
+  // Version 3 lists every granule's fingerprint; versions 4 and 5 leave them to the granules table.
   if (value.version === 3 || value.granules !== undefined) {
     const problem = fingerprintsProblem(value.granules);
     if (problem) return problem;
@@ -54,12 +54,20 @@ function fingerprintsProblem(granules: unknown): string | undefined {
   return undefined;
 }
 
-/** What is wrong with one part set, as a suffix of `parts[k]`, or undefined. */
-function partProblem(part: unknown): string | undefined {
+/**
+ * What is wrong with one part set, as a suffix of `parts[k]`, or undefined. Versions 3 and 4 list
+ * its granule ids; version 5 records their count and id range (the `granules` files list them).
+ */
+function partProblem(part: unknown, version: unknown): string | undefined {
   if (!isObject(part)) return ` is ${describe(part)}, not a part set`;
   if (typeof part.id !== "string") return `.id is ${describe(part.id)}, not a string`;
-  if (!Array.isArray(part.granules) || !part.granules.every((g) => typeof g === "string"))
-    return ".granules is not an array of granule ids";
+  if (version === 3 || version === 4 || part.granules !== undefined) {
+    if (!Array.isArray(part.granules) || !part.granules.every((g) => typeof g === "string"))
+      return ".granules is not an array of granule ids";
+  } else {
+    const problem = granuleSummaryProblem(part);
+    if (problem) return problem;
+  }
   if (
     part.products !== undefined &&
     !(Array.isArray(part.products) && part.products.every((p) => typeof p === "string"))
@@ -76,6 +84,24 @@ function partProblem(part: unknown): string | undefined {
     if (!isObject(s) || typeof s.bytes !== "number" || typeof s.rows !== "number")
       return `.stats[${JSON.stringify(path)}] is not a file's stats (bytes, rows, sha256)`;
   }
+  return undefined;
+}
+
+/** What is wrong with a version 5 part set's `granule_count` and `granule_range`, or undefined. */
+function granuleSummaryProblem(part: Record<string, unknown>): string | undefined {
+  const count = part.granule_count;
+  if (!Number.isInteger(count) || (count as number) < 0)
+    return `.granule_count ${describe(count)} is not a count of granules`;
+  const range = part.granule_range;
+  if (range === undefined && count === 0) return undefined;
+  if (
+    !Array.isArray(range) ||
+    range.length !== 2 ||
+    typeof range[0] !== "string" ||
+    typeof range[1] !== "string" ||
+    range[0] > range[1]
+  )
+    return `.granule_range ${describe(range)} is not a [first, last] pair of granule ids`;
   return undefined;
 }
 

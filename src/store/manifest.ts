@@ -27,8 +27,19 @@ export interface PartSet {
   id: string;
   /** Relative paths (from the store root) of this set's part files, by table. */
   files: Record<StoreTable, string[]>;
-  /** Granules whose rows are in this set. */
-  granules: string[];
+  /**
+   * Granules whose rows are in this set. Listed in version 3 and 4 manifests, in staged sets and in
+   * sets this process has just written; a version 5 manifest leaves the list to the set's `granules`
+   * files (their `granule_id` column), read only by the writers that need it (granule-ids.ts).
+   */
+  granules?: string[];
+  /** Version 5: how many granules the set holds (rows of its `granules` files). */
+  granule_count?: number;
+  /**
+   * Version 5: the smallest and largest granule id of the set (code-unit order), so that a writer
+   * dropping some granules skips sets that cannot hold them without reading their ids.
+   */
+  granule_range?: [string, string];
   /**
    * Products of those granules (their profiles' names), sorted, so that a store lists its products
    * without reading parts. Absent in part sets of version 3 manifests, whose `granules` map says it.
@@ -99,18 +110,20 @@ export interface ShardStamp {
 }
 
 /**
- * Version of the store format this code writes. 4: the manifest no longer lists every granule's
+ * Version of the store format this code writes. 5: part sets record their granules' count and id
+ * range instead of listing every granule id (the `granules` files hold them); 4: the manifest no longer lists every granule's
  * fingerprint (the `granules` table holds them; `products` per part set instead); 3: product-generic
  * granule columns (`orbit`, `track`, `cycle`, `region`, `attrs`), chunk `beam_kind`, partitions by
  * product and month, and every granule's fingerprint in the manifest. Part files are the same in both.
  */
-export const STORE_VERSION = 4;
+export const STORE_VERSION = 5;
 
 /**
- * Manifest versions this code reads: 3 is read as it is (its fingerprints serve until the next
- * commit or compact, which writes version 4), so stores written before keep opening.
+ * Manifest versions this code reads: 3 and 4 are read as they are (their granule lists, and a
+ * version 3 manifest's fingerprints, serve until the next commit or compact, which writes version
+ * 5), so stores written before keep opening.
  */
-export const READABLE_STORE_VERSIONS: readonly number[] = [3, 4];
+export const READABLE_STORE_VERSIONS: readonly number[] = [3, 4, 5];
 
 /**
  * Part files taken out of the manifest by a commit, kept for a grace period so readers of an
@@ -135,7 +148,7 @@ export interface Manifest {
   updated: string;
   parts: PartSet[];
   /**
-   * Version 3 only: every granule's fingerprint. Version 4 leaves them in the `granules` table,
+   * Version 3 only: every granule's fingerprint. Versions 4 and 5 leave them in the `granules` table,
    * read by writers only when they need them (fingerprints.ts); at the archive's 500 000 granules
    * this map was 143 MB that every query parsed.
    */
@@ -159,21 +172,60 @@ export function emptyManifest(h3Resolution: number): Manifest {
 
 /**
  * `m` as this code publishes it (version {@link STORE_VERSION}): without the version 3 fingerprint
- * map, each part set naming its products (taken from that map for part sets written before).
+ * map, each part set naming its products (taken from that map for part sets written before) and
+ * recording its granules' count and id range instead of listing them ({@link publishedPart}).
  */
 export function currentManifest(m: Manifest): Manifest {
   const { granules: legacy, ...rest } = m;
   const parts = m.parts.map((p) =>
-    p.products !== undefined ? p : { ...p, products: partProducts(p, legacy) },
+    publishedPart(p.products !== undefined ? p : { ...p, products: partProducts(p, legacy) }),
   );
   return { ...rest, version: STORE_VERSION, parts };
+}
+
+/**
+ * A part set as a version 5 manifest records it: its granule list (where it has one) replaced by
+ * the list's count and id range. A new object; `p` is not changed.
+ */
+export function publishedPart(p: PartSet): PartSet {
+  if (p.granules === undefined) return p;
+  const { granules, ...rest } = p;
+  const out: PartSet = { ...rest, granule_count: granules.length };
+  delete out.granule_range;
+  if (granules.length > 0) out.granule_range = idRange(granules);
+  return out;
+}
+
+/** Smallest and largest of some (at least one) granule ids, in code-unit order. */
+export function idRange(ids: readonly string[]): [string, string] {
+  let lo = ids[0]!;
+  let hi = lo;
+  for (const id of ids) {
+    if (id < lo) lo = id;
+    if (id > hi) hi = id;
+  }
+  return [lo, hi];
+}
+
+/** How many granules a part set holds: its list's length (versions 3 and 4) or its recorded count. */
+export function partGranuleCount(p: Readonly<PartSet>): number {
+  return p.granules?.length ?? p.granule_count ?? 0;
+}
+
+/**
+ * The granule list of a part set that must carry one (a staged set, a set just written).
+ * @throws Error when it has none: a programming error, not bad input.
+ */
+export function listedGranules(p: Readonly<PartSet>): string[] {
+  if (p.granules === undefined) throw new Error(`part set ${p.id} does not list its granules`);
+  return p.granules;
 }
 
 /** Products of one part set: recorded, or from a version 3 fingerprint map and its partition paths. */
 function partProducts(p: PartSet, legacy: Manifest["granules"]): string[] {
   if (p.products) return p.products;
   const found = new Set<string>();
-  for (const id of p.granules) {
+  for (const id of p.granules ?? []) {
     const product = legacy?.[id]?.product;
     if (product !== undefined) found.add(product);
   }
@@ -187,20 +239,6 @@ function partProducts(p: PartSet, legacy: Manifest["granules"]): string[] {
 /** Products of the visible granules of `m`, sorted by name. */
 export function manifestProducts(m: Readonly<Manifest>): string[] {
   return [...new Set(m.parts.flatMap((p) => partProducts(p, m.granules)))].sort();
-}
-
-/**
- * Which part set holds each visible granule: from the part sets' granule lists (a version 3
- * manifest's fingerprint map says the same).
- */
-export function granuleParts(m: Readonly<Manifest>): Map<string, string> {
-  const out = new Map<string, string>();
-  if (m.granules) {
-    for (const [id, g] of Object.entries(m.granules)) out.set(id, g.part);
-    return out;
-  }
-  for (const p of m.parts) for (const id of p.granules) out.set(id, p.id);
-  return out;
 }
 
 /** Reads and checks a store's manifest; undefined when the directory has none. */
@@ -248,14 +286,15 @@ export function versionProblem(version: unknown, dir: string): string | undefine
   if (READABLE_STORE_VERSIONS.includes(version as number)) return undefined;
   return (
     `${dir}: store format version ${String(version)} is not supported by this version of geochunks ` +
-    `(it reads versions ${READABLE_STORE_VERSIONS.join(" and ")})`
+    `(it reads versions ${READABLE_STORE_VERSIONS.slice(0, -1).join(", ")} and ${READABLE_STORE_VERSIONS.at(-1)})`
   );
 }
 
 /** The bytes of a manifest as written (local file and S3 object alike). */
 export function manifestText(manifest: Manifest): string {
   // One line: a version 3 manifest listed every granule's fingerprint (143 MB at the archive's
-  // 500 000 granules, 179 MB indented); version 4 still lists granule ids per part set.
+  // 500 000 granules, 179 MB indented) and version 4 every granule id (24 MB); version 5 lists
+  // part sets and their files' summaries only.
   return `${JSON.stringify(manifest)}\n`;
 }
 

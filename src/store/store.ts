@@ -17,16 +17,26 @@ import {
   type StoreBackend,
 } from "./backend.js";
 import { readFingerprints } from "./fingerprints.js";
+import {
+  type GranuleIdCache,
+  mayHoldAny,
+  partGranuleIds,
+  rememberGranuleIds,
+  sortedIds,
+} from "./granule-ids.js";
 import { noStoreError } from "./local-reader.js";
 import { DEFAULT_LOCK_TIMEOUT_MS, withStoreLock } from "./lock.js";
 import {
   currentManifest,
   emptyManifest,
   type GranuleFingerprint,
+  listedGranules,
   type Manifest,
   manifestProducts,
   type PartFileStats,
   type PartSet,
+  partGranuleCount,
+  publishedPart,
   type RetiredPart,
   readManifest,
   type ShardStamp,
@@ -50,7 +60,7 @@ import {
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
 import type { ArrayRow, ChunkRow, GranuleRow } from "./schema.js";
 import { emptyStagedSet, incompleteShardsError, shardSetProblem, stagedShardName } from "./shards.js";
-import { type StoreProblem, verifyStore } from "./verify.js";
+import { type StoreProblem, type VerifyReport, verifyStore } from "./verify.js";
 
 export { STORE_TABLES, type StoreTable } from "./manifest.js";
 export type { StoreBatch } from "./parts.js";
@@ -140,6 +150,8 @@ export class Store {
   #manifest: Manifest;
   #opts: OpenStoreOptions;
   readonly #backend: StoreBackend;
+  /** Granule ids of part sets met so far (a version 5 manifest does not list them). */
+  readonly #ids: GranuleIdCache = new Map();
 
   private constructor(dir: string, manifest: Manifest, opts: OpenStoreOptions, backend?: StoreBackend) {
     this.dir = dir;
@@ -256,10 +268,18 @@ export class Store {
    */
   async fingerprints(): Promise<Map<string, GranuleFingerprint>> {
     try {
-      return await readFingerprints(this.#backend, this.#manifest);
+      return await readFingerprints(this.#backend, this.#manifest, this.#ids);
     } finally {
       await this.#backend.release();
     }
+  }
+
+  /**
+   * The granule ids of part set `part` where they are known without reading it: listed by the
+   * manifest (versions 3 and 4), or met by this handle before (written, or read from its files).
+   */
+  knownGranuleIds(part: Readonly<PartSet>): readonly string[] | undefined {
+    return part.granules ?? this.#ids.get(part.id);
   }
 
   /** All granule rows. */
@@ -350,7 +370,7 @@ export class Store {
           : { ...(await this.#writeStaged(batch)), ...(opts.shard ? { shard: opts.shard } : {}) };
       const name = opts.shard ? stagedShardName(opts.shard) : `${staged.part.id}.json`;
       try {
-        if (staged.part.granules.length > 0) await this.#backend.upload([staged.part]);
+        if (listedGranules(staged.part).length > 0) await this.#backend.upload([staged.part]);
         await this.#backend.writeStaged(name, staged);
       } catch (err) {
         await this.#discard([staged.part]);
@@ -382,11 +402,11 @@ export class Store {
       );
       if (problem && !opts.allowIncomplete) throw incompleteShardsError(this.#backend.location, problem);
       const report = await this.#apply(
-        staged.map((f) => f.set).filter((set) => set.part.granules.length > 0),
+        staged.map((f) => f.set).filter((set) => partGranuleCount(set.part) > 0),
         [],
       );
       // Empty sets first: while a published set is left, a rerun after a kill here knows its run was committed.
-      const empty = staged.filter((f) => f.set.part.granules.length === 0);
+      const empty = staged.filter((f) => partGranuleCount(f.set.part) === 0);
       await this.#backend.removeStaged(empty);
       await this.#backend.removeStaged(staged.filter((f) => !empty.includes(f)));
       return problem ? { ...report, incomplete: problem.message } : report;
@@ -470,7 +490,7 @@ export class Store {
     try {
       this.#manifest = await this.#transact(async (disk, written) => {
         const found = await verifyStore(this, disk);
-        const { next, rebuilt, dropped } = await this.#rebuild(disk, found.problems, written);
+        const { next, rebuilt, dropped } = await this.#rebuild(disk, found, written);
         report = { problems: found.problems, rebuilt, dropped: dropped.sort() };
         return next;
       });
@@ -484,7 +504,8 @@ export class Store {
    * The manifest {@link Store.repair} publishes for `disk` and the problems found in it (undefined
    * when nothing is broken), with the part sets it rewrites pushed onto `written`.
    */
-  async #rebuild(disk: Manifest, problems: readonly StoreProblem[], written: WrittenPartSet[]) {
+  async #rebuild(disk: Manifest, found: VerifyReport, written: WrittenPartSet[]) {
+    const problems = found.problems;
     const brokenParts = new Map<string, Set<StoreTable>>();
     for (const p of problems) {
       if (p.part === undefined) continue;
@@ -515,15 +536,17 @@ export class Store {
         rebuilt++;
       } else {
         next.parts.splice(i, 1);
-        dropped.push(...part.granules);
+        // Ids the manifest or this handle knew, else those verify found in the set's readable files.
+        dropped.push(...(this.knownGranuleIds(part) ?? found.granuleIds.get(part.id) ?? []));
       }
     }
     for (const p of problems) {
       // A manifest granule without a row in an intact part: drop it too, to be indexed again.
       const m = /^granule (\S+) has no row/.exec(p.problem);
-      const holder = m ? next.parts.find((part) => part.granules.includes(m[1]!)) : undefined;
+      const holder = m ? next.parts.find((part) => this.knownGranuleIds(part)?.includes(m[1]!)) : undefined;
       if (m && holder) {
-        holder.granules = holder.granules.filter((g) => g !== m[1]);
+        // Listed again without it; publishing records the shorter list's count and range.
+        holder.granules = this.knownGranuleIds(holder)!.filter((g) => g !== m[1]);
         dropped.push(m[1]!);
       }
     }
@@ -553,7 +576,9 @@ export class Store {
       for (let attempt = 1; ; attempt++) {
         const base = await this.#backend.readManifest();
         // Built on this version's form: a version 3 manifest's fingerprints are dropped (the
-        // granules table holds them) and its part sets name their products.
+        // granules table holds them), its part sets name their products, and a version 3 or 4
+        // manifest's granule lists are kept here, not in the manifest (version 5).
+        rememberGranuleIds(this.#ids, base.manifest?.parts ?? []);
         const current = currentManifest(base.manifest ?? emptyManifest(this.#manifest.h3_resolution));
         const written: WrittenPartSet[] = [];
         let published = false;
@@ -593,6 +618,10 @@ export class Store {
   async #swap(next: Manifest, written: readonly WrittenPartSet[], base: ManifestRead): Promise<boolean> {
     next.updated = new Date().toISOString();
     next.generation = (next.generation ?? 0) + 1;
+    // Sets that list their granules (written now, staged, or relisted by a repair) are published
+    // with their count and id range only; their lists stay known to this handle.
+    rememberGranuleIds(this.#ids, next.parts);
+    next.parts = next.parts.map(publishedPart);
     // From here on the parts belong to the store: an interrupt must not remove them.
     for (const w of written) (w as Partial<WrittenPartSet>).settle?.();
     return this.#backend.publish(next, base, written);
@@ -629,7 +658,7 @@ export class Store {
         const obsolete: PartSet[] = [];
         let current = base;
         for (const [i, s] of fresh.entries()) {
-          const dropped = new Set([...s.part.granules, ...(i === 0 ? replace : [])]);
+          const dropped = new Set([...listedGranules(s.part), ...(i === 0 ? replace : [])]);
           current = await this.#rebase(current, dropped, obsolete, written);
           current.parts.push(s.part);
         }
@@ -652,10 +681,13 @@ export class Store {
     );
     this.#manifest = next;
     await this.#removeFiles(expired.flatMap((r) => r.files));
-    return { granules: applied.flatMap((s) => s.part.granules), parts: applied.length };
+    return { granules: applied.flatMap((s) => listedGranules(s.part)), parts: applied.length };
   }
 
-  /** A copy of `m` without the rows of `dropped`: parts holding them are rewritten without them. */
+  /**
+   * A copy of `m` without the rows of `dropped`: parts holding them are rewritten without them. Only
+   * the part sets whose granule id range can hold one of them have their ids read (granule-ids.ts).
+   */
   async #rebase(
     m: Manifest,
     dropped: Set<string>,
@@ -663,8 +695,12 @@ export class Store {
     written: WrittenPartSet[],
   ): Promise<Manifest> {
     const parts: PartSet[] = [];
+    const sorted = sortedIds(dropped);
     for (const part of m.parts) {
-      if (!part.granules.some((g) => dropped.has(g))) {
+      if (
+        !mayHoldAny(part, sorted) ||
+        !(await partGranuleIds(this.#backend, part, this.#ids)).some((g) => dropped.has(g))
+      ) {
         parts.push(part);
         continue;
       }

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Table } from "apache-arrow";
-import { granuleParts, type Manifest, type PartSet, STORE_TABLES, type StoreTable } from "./manifest.js";
+import { idRange, type Manifest, type PartSet, STORE_TABLES, type StoreTable } from "./manifest.js";
 import { parquetToTable, tableToParquet } from "./parquet.js";
 import { arraysTable, chunkCellsTable, chunksTable, granulesTable } from "./schema.js";
 import { firstLine, type Store } from "./store.js";
@@ -26,6 +26,8 @@ export interface VerifyReport {
   files: number;
   granules: number;
   problems: StoreProblem[];
+  /** Granule ids of each part set (by id): its list where known, else those its readable files hold. */
+  granuleIds: Map<string, string[]>;
 }
 
 const EMPTY: Record<StoreTable, () => Table> = {
@@ -102,8 +104,10 @@ const ids = (t: Table | undefined): string[] => {
 /**
  * Checks every part file of the store's manifest (or of `manifest`, a version of it): present, size,
  * SHA-256 and rows as recorded, readable Parquet with its table's schema; that every row's granule
- * belongs to its part set and to the manifest; and that every granule of the manifest has its row.
- * Reads every file whole, from the store itself (a local folder or S3).
+ * belongs to its part set and to no other; and that every granule of a set has its row: the set's
+ * list where it is known (a version 3 or 4 manifest lists it), else its recorded count and id range
+ * (version 5) against its `granules` files. Reads every file whole, from the store itself (a local
+ * folder or S3).
  */
 export async function verifyStore(
   store: Store,
@@ -111,16 +115,25 @@ export async function verifyStore(
 ): Promise<VerifyReport> {
   const problems: StoreProblem[] = [];
   let files = 0;
-  const seen = new Set<string>();
-  const owner = granuleParts(manifest);
+  const owner = new Map<string, string>();
+  const granuleIds = new Map<string, string[]>();
   for (const part of manifest.parts) {
-    const own = new Set(part.granules);
+    const listed = store.knownGranuleIds(part);
+    const seen = new Set<string>();
+    // Every granule id of the set's readable files, for a repair dropping a broken set.
+    const found = new Set<string>();
+    let own = listed ? new Set(listed) : undefined;
+    let readable = true;
     for (const table of STORE_TABLES) {
       for (const rel of part.files[table]) {
         files++;
         const t = await checkPartFile(store, part, table, rel, problems);
+        if (!t && table === "granules") readable = false;
         if (!t || table === "chunk_cells") continue;
-        const stray = [...new Set(ids(t).filter((id) => !own.has(id) || owner.get(id) !== part.id))];
+        for (const id of ids(t)) found.add(id);
+        if (table === "granules") for (const id of ids(t)) seen.add(id);
+        if (table === "granules" || !own) continue;
+        const stray = [...new Set(ids(t).filter((id) => !own!.has(id)))];
         if (stray.length > 0) {
           problems.push({
             file: store.locate(rel),
@@ -129,17 +142,59 @@ export async function verifyStore(
             table,
           });
         }
-        if (table === "granules") for (const id of ids(t)) seen.add(id);
+      }
+      if (table === "granules") {
+        own ??= seen;
+        if (readable) problems.push(...granulesProblems(store, part, listed, seen, owner));
       }
     }
+    granuleIds.set(part.id, [...(listed ?? found)]);
+    for (const id of own ?? []) if (!owner.has(id)) owner.set(id, part.id);
   }
-  for (const [id, part] of owner) {
-    if (!seen.has(id) && !problems.some((p) => p.part === part && p.table === "granules")) {
-      problems.push({
-        file: store.locate("manifest.json"),
-        problem: `granule ${id} has no row in part set ${part}`,
-      });
+  return { files, granules: owner.size, problems, granuleIds };
+}
+
+/**
+ * What is wrong with a part set's granules against the ids of its readable `granules` files (`seen`): with
+ * its list, a listed granule without a row or a row of an unlisted one; without (version 5), a count
+ * or id range that differs from the manifest's; and a granule another set (`owner`) holds too.
+ */
+function granulesProblems(
+  store: Store,
+  part: Readonly<PartSet>,
+  listed: readonly string[] | undefined,
+  seen: ReadonlySet<string>,
+  owner: ReadonlyMap<string, string>,
+): StoreProblem[] {
+  const out: StoreProblem[] = [];
+  const manifestFile = store.locate("manifest.json");
+  const files = part.files.granules;
+  const say = (problem: string) =>
+    out.push({ file: store.locate(files[0] ?? "manifest.json"), problem, part: part.id, table: "granules" });
+  if (listed) {
+    const own = new Set(listed);
+    const stray = [...seen].filter((id) => !own.has(id));
+    if (stray.length > 0)
+      say(
+        `holds rows of granules that are not this part set's: ${stray.slice(0, 3).join(", ")}${stray.length > 3 ? ", ..." : ""}`,
+      );
+    for (const id of listed)
+      if (!seen.has(id))
+        out.push({ file: manifestFile, problem: `granule ${id} has no row in part set ${part.id}` });
+  } else {
+    const want = part.granule_count ?? 0;
+    if (seen.size !== want) say(`holds ${seen.size} granules, the manifest records ${want}`);
+    else if (want > 0) {
+      const [lo, hi] = idRange([...seen]);
+      const range = part.granule_range;
+      if (!range || range[0] !== lo || range[1] !== hi)
+        say(`holds granules ${lo} .. ${hi}, the manifest records ${range ? range.join(" .. ") : "none"}`);
     }
   }
-  return { files, granules: owner.size, problems };
+  const shared = [...seen].filter((id) => owner.has(id) && owner.get(id) !== part.id);
+  if (shared.length > 0)
+    say(
+      `holds rows of granules that part set ${owner.get(shared[0]!)} holds too: ${shared.slice(0, 3).join(", ")}${shared.length > 3 ? ", ..." : ""}`,
+    );
+  return out;
 }

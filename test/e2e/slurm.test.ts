@@ -195,7 +195,7 @@ describe.skipIf(unavailable !== undefined)(
         expect(await staged()).toEqual([0, 1, 2, 3].map((i) => `staged/shard-${i}-of-4.json`));
         // Six inputs over four shards: 2, 2, 1 and 1 granules, each recording the same list.
         const sets = await shardSets();
-        expect(sets.map((s) => s.part.granules.length)).toEqual([2, 2, 1, 1]);
+        expect(sets.map((s) => s.part.granules!.length)).toEqual([2, 2, 1, 1]);
         expect(new Set(sets.map((s) => s.shard!.inputs_sha256)).size).toBe(1);
         const firstAttempt = sets[1]!.part;
 

@@ -44,10 +44,29 @@ describe("a damaged manifest is one error naming what is wrong", () => {
     expect(() => parseManifest(JSON.stringify(v4), "idx")).toThrow(
       "idx: manifest.json is damaged: parts[0].products is not an array of product names",
     );
-    expect(() => parseManifest(JSON.stringify({ ...HEAD, version: 5, parts: [] }), "idx")).toThrow(
-      "idx: store format version 5 is not supported by this version of geochunks (it reads versions 3 and 4); " +
+    expect(() => parseManifest(JSON.stringify({ ...HEAD, version: 6, parts: [] }), "idx")).toThrow(
+      "idx: store format version 6 is not supported by this version of geochunks (it reads versions 3, 4 and 5); " +
         "re-index the granules with this version into a new store",
     );
+  });
+
+  it("reads a version 5 part set's granule count and id range, and refuses them damaged", () => {
+    const { granules: _ids, ...bare } = PART;
+    const v5 = (part: object) => JSON.stringify({ ...HEAD, version: 5, parts: [{ ...bare, ...part }] });
+    const ok = parseManifest(v5({ granule_count: 2, granule_range: ["G1", "G2"] }), "idx").parts[0]!;
+    expect([ok.granule_count, ok.granule_range, ok.granules]).toEqual([2, ["G1", "G2"], undefined]);
+    const bad: [object, string][] = [
+      [{}, "parts[0].granule_count missing is not a count of granules"],
+      [{ granule_count: -1 }, "parts[0].granule_count -1 is not a count of granules"],
+      [{ granule_count: 2 }, "parts[0].granule_range missing is not a [first, last] pair of granule ids"],
+      [
+        { granule_count: 2, granule_range: ["G2", "G1"] },
+        'parts[0].granule_range ["G2","G1"] is not a [first, last] pair of granule ids',
+      ],
+      [{ granules: "G1" }, "parts[0].granules is not an array of granule ids"],
+    ];
+    for (const [part, problem] of bad)
+      expect(() => parseManifest(v5(part), "idx")).toThrow(`idx: manifest.json is damaged: ${problem}`);
   });
 
   it("refuses values, missing fields, wrong types and paths outside the store", () => {
