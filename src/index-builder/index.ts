@@ -182,9 +182,11 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
   const backend = await openStoreBackend(opts.store, { s3: opts.source?.s3 });
   const { manifest } = await backend.readManifest();
   const h3Resolution = manifest?.h3_resolution ?? opts.h3Resolution ?? DEFAULT_H3_RESOLUTION;
-  // The stored granules' fingerprints: the granules table's small columns (or a version 3 manifest's map).
+  // The stored granules' fingerprints: the granules table's small columns (or a version 3 manifest's
+  // map); the part sets' granule ids read with them serve the commit's rebase.
+  const granuleIds = new Map<string, readonly string[]>();
   const known: ReadonlyMap<string, GranuleFingerprint> = manifest
-    ? await readFingerprints(backend, manifest).finally(() => backend.release())
+    ? await readFingerprints(backend, manifest, granuleIds).finally(() => backend.release())
     : new Map();
   const storedAt = new Map([...known].map(([id, g]) => [g.url, id]));
   const report: IndexReport = {
@@ -318,6 +320,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
       h3Resolution,
       lockTimeoutMs: opts.lockTimeoutMs,
       s3: opts.source?.s3,
+      granuleIds,
     });
     if (opts.shard) await store.stage(mergeBatches(batches), { shard: shardStamp(inputs, opts.shard) });
     else await store.commit(mergeBatches(batches), { replace, beforeSwap: opts.beforeCommit });

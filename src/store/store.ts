@@ -85,6 +85,11 @@ export interface OpenStoreOptions {
    * Hilbert tile. Default `CHUNKS_TILE_MIN_ROWS` of parts.ts; tests lower it to read tiled stores.
    */
   chunkTileMinRows?: number;
+  /**
+   * Granule ids of part sets already read (by part-set id), such as those `readFingerprints` records,
+   * so that a commit's rebase does not read them again. Default: none; the handle reads what it needs.
+   */
+  granuleIds?: GranuleIdCache;
 }
 
 /**
@@ -151,13 +156,14 @@ export class Store {
   #opts: OpenStoreOptions;
   readonly #backend: StoreBackend;
   /** Granule ids of part sets met so far (a version 5 manifest does not list them). */
-  readonly #ids: GranuleIdCache = new Map();
+  readonly #ids: GranuleIdCache;
 
   private constructor(dir: string, manifest: Manifest, opts: OpenStoreOptions, backend?: StoreBackend) {
     this.dir = dir;
     this.#manifest = manifest;
     this.#opts = opts;
     this.#backend = backend ?? new LocalStoreBackend(dir, opts.lockTimeoutMs);
+    this.#ids = opts.granuleIds ?? new Map();
   }
 
   #lock<T>(fn: () => Promise<T>): Promise<T> {

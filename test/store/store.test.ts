@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -126,6 +126,31 @@ describe("store commits", () => {
     ]);
     expect(await visibleGranules(dir)).toEqual(["G1", "G2"]);
     expect(readdirSync(dir).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("a commit reads the granule ids of only the part sets whose id range can hold a dropped granule", async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-store-"));
+    await (await Store.open(dir, { create: true })).commit(batch("G1", 100));
+    await (await Store.open(dir)).commit(batch("G3", 100));
+    const sets = (await Store.open(dir)).manifest.parts;
+    expect(sets.map((p) => [p.granules, p.granule_count, p.granule_range])).toEqual([
+      [undefined, 1, ["G1", "G1"]],
+      [undefined, 1, ["G3", "G3"]],
+    ]);
+    // G1's granules file replaced by garbage of its size: a commit that read it would fail.
+    const g1 = join(dir, sets[0]!.files.granules[0]!);
+    writeFileSync(g1, Buffer.alloc(readFileSync(g1).length, 7));
+    // G2 and G4 fall outside G1's range; G3's set is read (its range holds G3) and rewritten.
+    await (await Store.open(dir)).commit(batch("G2", 100));
+    await (await Store.open(dir)).commit(batch("G4", 100));
+    await (await Store.open(dir)).commit(batch("G3", 300));
+    const after = (await Store.open(dir)).manifest.parts;
+    expect(after[0]).toEqual(sets[0]);
+    expect(after.map((p) => p.granule_range![0])).toEqual(["G1", "G2", "G4", "G3"]);
+    // Re-indexing G1 must read its set: the garbage is named.
+    await expect((await Store.open(dir)).commit(batch("G1", 200))).rejects.toThrow(
+      new RegExp(`^${g1}: cannot read granule rows \\(`),
+    );
   });
 
   it("two handles committing in turn both land: the second rebases on the first", async () => {
