@@ -1,14 +1,16 @@
 /**
  * The GeoParquet writer thread: receives a result's record batches as Arrow IPC streams (their
  * buffers transferred, not copied), encodes them into Parquet row groups and appends them to the
- * temporary output file, so the Parquet encoding runs beside the query on another core.
+ * temporary output file, or hands them back to the sender for a byte sink (an S3 upload), so the
+ * Parquet encoding runs beside the query on another core.
  *
  * Started before the first result's first batch (its module loading overlaps the query's first
  * requests) and kept for the next file: one thread writes one file after another. Messages in, per
  * file: `{ start: WriterStart }`, `{ ipc: Uint8Array }` per batch, then `{ end: true }` (finish the
  * file) or `{ abort: true }` (stop, close the file). Messages out: `{ taken: true }` each time a
- * batch has been handed to the encoder (the sender's queue has room again), then `{ done: true }`
- * or `{ error: WorkerFailure }`. After an error or an abort the sender ends the thread instead of
+ * batch has been handed to the encoder (the sender's queue has room again), for a start without a
+ * path `{ bytes: Uint8Array }` per encoded piece (transferred; the next is sent once the sender
+ * answers `{ written: true }`), then `{ done: true }` or `{ error: WorkerFailure }`. After an error or an abort the sender ends the thread instead of
  * reusing it, so no message of a failed file can reach the next one.
  */
 import { createWriteStream } from "node:fs";
@@ -18,8 +20,8 @@ import { type ParquetWriteOptions, pw, writerProperties } from "../store/parquet
 
 /** What the writer thread writes: the file and its Parquet options. */
 export interface WriterStart {
-  /** The temporary file to create and write. */
-  path: string;
+  /** The temporary file to create and write; absent: the bytes go back to the sender. */
+  path?: string;
   opts: ParquetWriteOptions;
 }
 
@@ -33,17 +35,37 @@ export interface WorkerFailure {
 }
 
 /** A message to the writer thread. */
-export type WriterMessage = { start: WriterStart } | { ipc: Uint8Array } | { end: true } | { abort: true };
+export type WriterMessage =
+  | { start: WriterStart }
+  | { ipc: Uint8Array }
+  | { end: true }
+  | { abort: true }
+  | { written: true };
 
 const port = parentPort!;
 
 /** Messages as they arrive; `pending` wakes the encoder when one does. */
 const queue: WriterMessage[] = [];
 let pending: (() => void) | undefined;
+/** Resolves when the sender has taken the last piece handed back (bytes going back to it). */
+let written: (() => void) | undefined;
 port.on("message", (message: WriterMessage) => {
+  if ("written" in message) {
+    written?.();
+    return;
+  }
   queue.push(message);
   pending?.();
 });
+
+/** Hands one encoded piece back to the sender and waits until it has taken it. */
+function handBack(chunk: Uint8Array): Promise<void> {
+  // A copy: the piece may be a view into the encoder's memory, which must not be transferred.
+  const owned = chunk.slice();
+  const taken = new Promise<void>((resolve) => (written = resolve));
+  port.postMessage({ bytes: owned }, [owned.buffer as ArrayBuffer]);
+  return taken;
+}
 
 /** The next message. */
 async function next(): Promise<WriterMessage> {
@@ -70,7 +92,11 @@ async function write({ path, opts }: WriterStart): Promise<void> {
     },
   });
   const stream = await pw.transformParquetStream(input, writerProperties(opts));
-  await stream.pipeTo(Writable.toWeb(createWriteStream(path, { flags: "wx" })));
+  const out =
+    path === undefined
+      ? new WritableStream<Uint8Array>({ write: handBack })
+      : Writable.toWeb(createWriteStream(path, { flags: "wx" }));
+  await stream.pipeTo(out);
 }
 
 /** An error as plain data for the sender. */

@@ -116,21 +116,10 @@ export async function writeGeoParquet(
   opts: WriteGeoParquetOptions = {},
 ): Promise<number> {
   return writeAtomically(path, async (tmp) => {
-    // Started first, so the thread loads its modules while the query makes its first requests.
-    let thread =
-      opts.thread === true || (opts.thread === undefined && IDLE_WRITERS.length > 0)
-        ? startWriterThread()
-        : undefined;
+    const chosen = { thread: undefined as WriterThread | undefined };
     try {
-      let source: AsyncIterable<RecordBatch> = batches;
-      if (opts.thread === undefined && !thread) {
-        // Held until the result is known to be large enough to be worth a thread, then replayed.
-        const pending = batches[Symbol.asyncIterator]();
-        const held = await holdRows(pending, THREAD_MIN_ROWS);
-        if (held.rows >= THREAD_MIN_ROWS) thread = startWriterThread();
-        const replay = replayThen(held.batches, pending);
-        source = { [Symbol.asyncIterator]: () => replay };
-      }
+      const source = await chooseThread(batches, opts, chosen);
+      const thread = chosen.thread;
       const { iterator, first, write } = await beginParquet(source, opts);
       if (first.done) {
         await writeFile(tmp, await emptyParquet(opts, write), { flag: "wx" });
@@ -144,28 +133,67 @@ export async function writeGeoParquet(
         Writable.toWeb(createWriteStream(tmp, { flags: "wx" })),
       );
     } finally {
-      await thread?.close();
+      await chosen.thread?.close();
     }
   });
 }
 
 /**
+ * Decides where a file is encoded, as `opts.thread` says (see {@link WriteGeoParquetOptions}),
+ * setting `chosen.thread` when on a writer thread, and returns the batches to encode (those held
+ * while deciding, then the rest).
+ */
+async function chooseThread(
+  batches: AsyncIterable<RecordBatch>,
+  opts: WriteGeoParquetOptions,
+  chosen: { thread: WriterThread | undefined },
+): Promise<AsyncIterable<RecordBatch>> {
+  // Started first, so the thread loads its modules while the query makes its first requests.
+  if (opts.thread === true || (opts.thread === undefined && IDLE_WRITERS.length > 0)) {
+    chosen.thread = startWriterThread();
+    return batches;
+  }
+  if (opts.thread === false) return batches;
+  // Held until the result is known to be large enough to be worth a thread, then replayed.
+  const pending = batches[Symbol.asyncIterator]();
+  const held = await holdRows(pending, THREAD_MIN_ROWS);
+  if (held.rows >= THREAD_MIN_ROWS) chosen.thread = startWriterThread();
+  const replay = replayThen(held.batches, pending);
+  return { [Symbol.asyncIterator]: () => replay };
+}
+
+/**
  * Streams record batches as a GeoParquet 1.1 file into `sink`, front to back (a Parquet file is
- * written sequentially: row groups, then the footer), on the calling thread; the bytes are those
- * {@link writeGeoParquet} writes to a file with the same options (without `thread`).
+ * written sequentially: row groups, then the footer); the bytes are those {@link writeGeoParquet}
+ * writes to a file with the same options. Encoded where a file would be (`opts.thread`, the same
+ * default): on a writer thread, the thread hands each encoded piece back and waits until `sink`
+ * has taken it, so memory stays bounded by the batches queued for the thread, one piece, and what
+ * the sink buffers.
  * @returns the number of rows written.
  */
 export async function writeGeoParquetToSink(
   batches: AsyncIterable<RecordBatch>,
   sink: ByteSink,
-  opts: Omit<WriteGeoParquetOptions, "thread"> = {},
+  opts: WriteGeoParquetOptions = {},
 ): Promise<number> {
-  const { iterator, first, write } = await beginParquet(batches, opts);
-  if (first.done) {
-    await sink.write(await emptyParquet(opts, write));
-    return 0;
+  const chosen = { thread: undefined as WriterThread | undefined };
+  try {
+    const source = await chooseThread(batches, opts, chosen);
+    const { iterator, first, write } = await beginParquet(source, opts);
+    if (first.done) {
+      await sink.write(await emptyParquet(opts, write));
+      return 0;
+    }
+    if (chosen.thread) return await chosen.thread.write(sink, write, first, iterator);
+    return await encodeHere(
+      first,
+      iterator,
+      write,
+      new WritableStream({ write: (chunk) => sink.write(chunk) }),
+    );
+  } finally {
+    await chosen.thread?.close();
   }
-  return encodeHere(first, iterator, write, new WritableStream({ write: (chunk) => sink.write(chunk) }));
 }
 
 /**
@@ -289,7 +317,13 @@ function keepWriterThread(worker: Worker): void {
   IDLE_WRITERS.push(kept);
 }
 
-/** A writer thread: `write` streams the batches to it and resolves with the rows once the file is complete. */
+/** A writer thread of {@link startWriterThread}. */
+type WriterThread = ReturnType<typeof startWriterThread>;
+
+/**
+ * A writer thread: `write` streams the batches to it and resolves with the rows once the file is
+ * complete, written by the thread to a path, or handed back piece by piece to a sink.
+ */
 function startWriterThread() {
   const worker = takeWriterThread();
   let queued = 0;
@@ -298,8 +332,17 @@ function startWriterThread() {
   let wake: (() => void) | undefined;
   let settled = false;
   let clean = false;
+  let sink: ByteSink | undefined;
   const listeners = {
-    message(message: { taken?: true; done?: true; error?: WorkerFailure }) {
+    message(message: { taken?: true; done?: true; error?: WorkerFailure; bytes?: Uint8Array }) {
+      if (message.bytes) {
+        // The thread waits for this answer before sending more: the pieces arrive in order.
+        sink!.write(message.bytes).then(
+          () => send({ written: true }),
+          (err: Error) => rejectFinished(err),
+        );
+        return;
+      }
       if (message.taken) queued -= sent.shift() ?? 0;
       else if (message.done) resolveFinished();
       else if (message.error) rejectFinished(failureError(message.error));
@@ -330,12 +373,16 @@ function startWriterThread() {
   let opened = false;
   return {
     async write(
-      path: string,
+      target: string | ByteSink,
       opts: ParquetWriteOptions,
       first: IteratorResult<RecordBatch>,
       iterator: AsyncIterator<RecordBatch>,
     ): Promise<number> {
-      send({ start: { path, opts } });
+      if (typeof target === "string") send({ start: { path: target, opts } });
+      else {
+        sink = target;
+        send({ start: { opts } });
+      }
       opened = true;
       let rows = 0;
       try {
@@ -369,7 +416,8 @@ function startWriterThread() {
         keepWriterThread(worker);
         return;
       }
-      if (opened && !settled) {
+      // A sink's owner discards what it was given; the thread may be waiting on a piece's answer.
+      if (opened && !settled && !sink) {
         worker.on("message", listeners.message);
         send({ abort: true });
         await finished.catch(() => {});

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DataType, type RecordBatch } from "apache-arrow";
 import { afterAll, describe, expect, it } from "vitest";
+import { writeGeoParquetToSink } from "../../src/export/geoparquet.js";
 import { writeGeoParquet } from "../../src/index.js";
 import { resultBatch } from "../../src/query/result.js";
 import { duckdb } from "../support/results.js";
@@ -118,6 +119,52 @@ describe("GeoParquet on the writer thread", () => {
     for (const out of outs) expect(sha256(out)).toBe(sha256(here));
     const rows = await duckdb(`SELECT count(*)::INT AS n FROM read_parquet('${outs[2]}')`);
     expect(rows).toEqual([{ n: 3600 }]);
+  }, 60_000);
+
+  it("streams into a byte sink from the thread the bytes of the file, waiting on a slow sink; a failing sink fails it", async () => {
+    const bbox = [-45, 60, -44, 61] as [number, number, number, number];
+    const file = join(dir, "sink-file.parquet");
+    await writeGeoParquet(batches(30, 700), file, { bbox, thread: true });
+    for (const thread of [true, false, undefined]) {
+      const pieces: Buffer[] = [];
+      let writing = 0;
+      let most = 0;
+      const sink = {
+        async write(bytes: Uint8Array) {
+          writing += 1;
+          most = Math.max(most, writing);
+          await new Promise((resolve) => setImmediate(resolve));
+          pieces.push(Buffer.from(bytes));
+          writing -= 1;
+        },
+      };
+      expect(await writeGeoParquetToSink(batches(30, 700), sink, { bbox, thread }), String(thread)).toBe(
+        21_000,
+      );
+      expect(createHash("sha256").update(Buffer.concat(pieces)).digest("hex"), String(thread)).toBe(
+        sha256(file),
+      );
+      // One piece at a time: the thread waits for the sink before handing over the next.
+      expect(most, String(thread)).toBe(1);
+    }
+    let pulled = 0;
+    async function* counted(): AsyncGenerator<RecordBatch> {
+      for await (const b of batches(200, 1000)) {
+        pulled += 1;
+        yield b;
+      }
+    }
+    const failing = { write: async () => Promise.reject(new Error("upload refused")) };
+    await expect(writeGeoParquetToSink(counted(), failing, { bbox, thread: true })).rejects.toThrow(
+      "upload refused",
+    );
+    // It stopped pulling the result once the sink failed (the first piece is the first row group).
+    expect(pulled).toBeLessThan(200);
+    // And the next file still writes, on a new or kept thread.
+    expect(
+      await writeGeoParquet(batches(30, 700), join(dir, "after-sink.parquet"), { bbox, thread: true }),
+    ).toBe(21_000);
+    expect(sha256(join(dir, "after-sink.parquet"))).toBe(sha256(file));
   }, 60_000);
 
   it("by default writes a small result here and a large one on a thread, the same bytes either way", async () => {
