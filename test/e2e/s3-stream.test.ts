@@ -7,7 +7,7 @@
  * with `--concurrency 1`, so the granules are read one after the other.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { RecordBatch } from "apache-arrow";
@@ -17,7 +17,7 @@ import { SEQUENTIAL_FORMATS, writeResult, writeResultToSink } from "../../src/ex
 import { index, openStore } from "../../src/index.js";
 import { S3Objects } from "../../src/source/s3-write.js";
 import { BIN, type CliRun, ROOT, runCli } from "../support/cli.js";
-import { boxPolygon } from "../support/results.js";
+import { boxPolygon, duckdb } from "../support/results.js";
 import { type S3TestServer, startS3Server, type TestKey, type WriteHook } from "../support/s3-server.js";
 
 const KEY: TestKey = { accessKeyId: "AKIASTREAMTEST", secretAccessKey: "stream-test-secret-0123456789" };
@@ -32,6 +32,28 @@ const EVERYWHERE = "-50,55,-40,70";
 const BOX = JSON.stringify(boxPolygon(-45.2, 62.75, -44.8, 62.8));
 /** Rows per beam of the granules: the CSV of all three is several parts, their GeoParquet under one. */
 const SEGMENTS_PER_BEAM = 4_500;
+/**
+ * Row-rate variables of the synthetic ATL06 beams whose values vary from row to row: with them the
+ * GeoParquet of all three granules (81 000 rows, past the writer thread's THREAD_MIN_ROWS) is 5.6 MB,
+ * over one part (S3's smallest, 5 MiB), so it streams as a multipart upload of two parts. More parts
+ * would take more rows or variables, and seconds more of CI time.
+ */
+const VARYING_VARS = [
+  "fit_statistics/dh_fit_dx",
+  "fit_statistics/dh_fit_dx_sigma",
+  "fit_statistics/dh_fit_dy",
+  "fit_statistics/h_mean",
+  "fit_statistics/h_rms_misfit",
+  "fit_statistics/h_robust_sprd",
+  "fit_statistics/snr",
+  "fit_statistics/snr_significance",
+  "fit_statistics/w_surface_window_final",
+  "geophysical/bsnow_h",
+  "geophysical/dac",
+  "geophysical/r_eff",
+  "geophysical/solar_elevation",
+  "geophysical/tide_ocean",
+];
 
 let dir: string;
 let server: S3TestServer;
@@ -65,10 +87,15 @@ function cli(args: string[], tmp?: string): Promise<CliRun> {
 }
 
 /** The same query written to a local file through the library. */
-async function localResult(polygon: string, name: string): Promise<Buffer> {
+async function localResult(
+  polygon: string,
+  name: string,
+  opts: { vars?: string[]; granuleConcurrency?: number } = {},
+): Promise<Buffer> {
   const aoi = polygon;
   const source = { s3: { endpoint: server.endpoint, credentials: KEY } };
-  const result = (await openStore(store)).query({ aoi, source, granuleConcurrency: 1 });
+  const { vars, granuleConcurrency = 1 } = opts;
+  const result = (await openStore(store)).query({ aoi, source, granuleConcurrency, vars });
   const path = join(dir, "local", name);
   await writeResult(result, path, { bbox: result.aoi.bbox, emptySchema: await result.schema() });
   return readFileSync(path);
@@ -223,6 +250,47 @@ describe("query outputs streamed to S3", () => {
     expect(Buffer.from((await s3.get("s3://results/stream/box.fgb"))!.body).equals(small)).toBe(true);
     expect(readdirSync(tmp)).toEqual([]);
   }, 60_000);
+
+  it("streams a GeoParquet result of several parts (encoded on the writer thread): DuckDB reads the object's rows as the local file's", async () => {
+    // The default concurrency: this test is about the output, not the order of the reads.
+    const expected = await localResult(EVERYWHERE, "vars.parquet", {
+      vars: VARYING_VARS,
+      granuleConcurrency: 4,
+    });
+    const lastPart = Math.ceil(expected.length / PART_BYTES);
+    expect(lastPart).toBeGreaterThanOrEqual(2);
+    const key = "/results/stream/vars.parquet";
+    const from = server.seen.length;
+    const run = await cli([
+      ...["query", "--store", store, "--polygon", EVERYWHERE, "--out", `s3:/${key}`],
+      ...["--vars", VARYING_VARS.join(",")],
+    ]);
+    expect([run.code, run.stderr, run.stdout]).toEqual([0, "", `wrote 81000 rows to s3:/${key}\n`]);
+    // A multipart upload: created, every part once in order, completed last; nothing left pending.
+    const mine = log(from).filter((l) => l.startsWith(`POST ${key}`) || l.startsWith(`PUT ${key}`));
+    expect(mine[0]).toBe(`POST ${key}?uploads=`);
+    const parts = mine.slice(1, -1).map((l) => Number(/[?&]partNumber=(\d+)/.exec(l)?.[1]));
+    expect(parts).toEqual(Array.from({ length: lastPart }, (_, i) => i + 1));
+    expect(mine.at(-1)).toMatch(new RegExp(`^POST ${key}\\?uploadId=[0-9a-f]+$`));
+    expect(await server.pendingUploads("results")).toEqual([]);
+    expect(() => statSync(join(dir, "no-such-tmp"))).toThrow(/ENOENT/);
+    // The object, byte for byte the local file, and read back by DuckDB: the same rows, every column.
+    const object = Buffer.from((await s3.get(`s3:/${key}`))!.body);
+    expect(object.equals(expected)).toBe(true);
+    const got = join(dir, "local", "vars-from-s3.parquet");
+    writeFileSync(got, object);
+    const local = join(dir, "local", "vars.parquet");
+    const rows = (path: string) => `SELECT * FROM read_parquet('${path}')`;
+    // As many rows in each, and none of the object's missing from the local file: the same rows.
+    const [compared] = await duckdb(
+      `SELECT (SELECT count(*) FROM read_parquet('${got}'))::INT AS n,
+              (SELECT count(*) FROM read_parquet('${local}'))::INT AS n_local,
+              (SELECT count(*) FROM (${rows(got)} EXCEPT ALL ${rows(local)}))::INT AS only_s3,
+              (SELECT count(*) FROM (DESCRIBE ${rows(got)}))::INT AS columns`,
+    );
+    expect(compared).toEqual({ n: 81_000, n_local: 81_000, only_s3: 0, columns: expect.any(Number) });
+    expect(compared!.columns).toBeGreaterThan(VARYING_VARS.length);
+  }, 90_000);
 
   it("a server failing the second part: exit 1, one error line naming the output, no object, no pending upload", async () => {
     const url = "s3://results/stream/failed.csv";
