@@ -23,7 +23,9 @@ export interface StoreProblem {
 
 /** What {@link verifyStore} found. */
 export interface VerifyReport {
+  /** Part files checked. */
   files: number;
+  /** Granules the part sets hold (each once). */
   granules: number;
   problems: StoreProblem[];
   /** Granule ids of each part set (by id): its list where known, else those its readable files hold. */
@@ -123,12 +125,10 @@ export async function verifyStore(
     // Every granule id of the set's readable files, for a repair dropping a broken set.
     const found = new Set<string>();
     let own = listed ? new Set(listed) : undefined;
-    let readable = true;
     for (const table of STORE_TABLES) {
       for (const rel of part.files[table]) {
         files++;
         const t = await checkPartFile(store, part, table, rel, problems);
-        if (!t && table === "granules") readable = false;
         if (!t || table === "chunk_cells") continue;
         for (const id of ids(t)) found.add(id);
         if (table === "granules") for (const id of ids(t)) seen.add(id);
@@ -143,9 +143,10 @@ export async function verifyStore(
           });
         }
       }
-      if (table === "granules") {
+      // Checked against the granules files when they are intact; a broken one is named already.
+      if (table === "granules" && !problems.some((p) => p.part === part.id && p.table === "granules")) {
         own ??= seen;
-        if (readable) problems.push(...granulesProblems(store, part, listed, seen, owner));
+        problems.push(...granulesProblems(store, part, listed, seen, owner));
       }
     }
     granuleIds.set(part.id, [...(listed ?? found)]);
