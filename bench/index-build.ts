@@ -38,6 +38,12 @@ const { values } = parseArgs({
 const root = fileURLToPath(new URL("..", import.meta.url));
 const DIST = new URL("../dist/index.js", import.meta.url).href;
 const cache = join(root, ".cache", "bench");
+/**
+ * Bytes the range server reads and sends at a time. It runs on the client's cores: at its default
+ * 16 KiB, serving the five granules cost it 1.6 s of CPU (about a third of the client's), taken from
+ * whichever contender runs; at 256 KiB 0.5-0.7 s (measured at load 7-10).
+ */
+const SERVER_READ_CHUNK = 256 * 1024;
 
 interface Row {
   tool: string;
@@ -45,6 +51,8 @@ interface Row {
   threads: string;
   seconds: number;
   cpuSeconds?: number;
+  /** CPU seconds of the range server's process while serving this row (it runs on the same cores). */
+  serverCpuSeconds: number;
   requests: number;
   bytes: number;
 }
@@ -80,6 +88,7 @@ async function main() {
   const bytesPerSecond = linkMBps === undefined ? Number.POSITIVE_INFINITY : linkMBps * 1e6;
   const server = await startServerProcess(granuleDir, undefined, {
     linkBytesPerSecond: linkMBps === undefined ? undefined : bytesPerSecond,
+    readChunkBytes: SERVER_READ_CHUNK,
   });
   const store = join(cache, "index-store");
   const rows: Row[] = [];
@@ -93,6 +102,7 @@ async function main() {
       const link = { latencyMs: latency, bytesPerSecond };
       const report = await index(inputs, { store, concurrency, jobs, link });
       const used = process.cpuUsage(cpu);
+      const served = await server.stats();
       return {
         tool: "geochunks index",
         source,
@@ -100,6 +110,7 @@ async function main() {
         seconds: report.seconds,
         // Worker threads run in this process: its CPU time is theirs too.
         cpuSeconds: (used.user + used.system) / 1e6,
+        serverCpuSeconds: served.cpuSeconds,
         requests: report.requests,
         bytes: report.bytesRead,
       };
@@ -125,6 +136,7 @@ async function main() {
         source: `HTTP ${latency} ms`,
         threads: `${concurrency} processes`,
         seconds: answer.seconds,
+        serverCpuSeconds: stats.cpuSeconds,
         requests: stats.requests,
         bytes: stats.bytes,
       });
@@ -153,6 +165,7 @@ function render(
   const table = rows.map(
     (r) =>
       `| ${r.tool} | ${r.source} | ${r.threads} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds?.toFixed(2) ?? ""} | ` +
+      `${r.source.startsWith("HTTP") ? r.serverCpuSeconds.toFixed(2) : ""} | ` +
       `${(run.count / r.seconds).toFixed(2)} | ${(r.requests / run.count).toFixed(1)} | ${mb(r.bytes / run.count)} |`,
   );
   const http = (threads: string) =>
@@ -174,10 +187,11 @@ function render(
       `granules at a time for every contender; median of ${run.reps} run(s). CPU seconds: user + system of ` +
       "this process (its worker threads included). H5Coro reads the latitude, longitude and delta_time of every " +
       "beam with 4 MiB cache lines and nothing else; geochunks builds the whole store (also every dataset's " +
-      "metadata and chunk locations for the hierarchy, footprints and H3 cells).",
+      "metadata and chunk locations for the hierarchy, footprints and H3 cells). Server CPU s: the range " +
+      `server's process (on the same cores) while serving the row, reading and sending ${SERVER_READ_CHUNK / 1024} KiB at a time.`,
     "",
-    "| tool | source | threads | seconds | CPU s | granules / s | requests / granule | MB / granule |",
-    "|---|---|---|---|---|---|---|---|",
+    "| tool | source | threads | seconds | CPU s | server CPU s | granules / s | requests / granule | MB / granule |",
+    "|---|---|---|---|---|---|---|---|---|",
     ...table,
     "",
     "| goal | target | value | met |",
