@@ -4,8 +4,8 @@
  * server (its own process) at a fixed latency per request. geochunks builds the store with 1 and 2
  * worker threads (and from local files with 1 and 2); H5Coro (when H5CORO_SRC names a checkout) reads
  * the same latitude, longitude and delta_time arrays of every beam with 4 MiB cache lines, nothing
- * else. geochunks runs from the compiled package (rebuilt first when a source file is newer), as users
- * run it. Reports seconds, CPU seconds, granules per second, requests and MB per granule, and the goals:
+ * else. geochunks runs from the compiled package (rebuilt first when a source file is newer) in a plain
+ * Node child process, as users run it. Reports seconds, CPU seconds, granules per second, requests and MB per granule, and the goals:
  * throughput against H5Coro (>= 2x), requests per granule (<= 30), 2 threads against 1 (>= 1.7x).
  * `--link MB/s` caps the client's link (all responses together, as a laptop's 25 MB/s) and tells the
  * index the same link, so its cost model picks how to read metadata as it would there; without it the
@@ -13,13 +13,13 @@
  *
  *   npx tsx bench/index-build.ts [--count 5] [--latency 20] [--link 25] [--concurrency 4] [--reps 1] [--out FILE.md]
  */
+import { execFile } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import { fullSizeGranuleSet, writeSyntheticAtl06 } from "../fixtures/atl06/generate.js";
-import type { index as indexFromSource } from "../src/index.js";
 import buildIfStale from "../test/support/build.js";
 import { H5CORO_LINE, h5coroUnavailable } from "./contenders/h5coro.js";
 import { runPeer } from "./lib/python.js";
@@ -36,8 +36,8 @@ const { values } = parseArgs({
   },
 });
 const root = fileURLToPath(new URL("..", import.meta.url));
-const DIST = new URL("../dist/index.js", import.meta.url).href;
 const cache = join(root, ".cache", "bench");
+const run = promisify(execFile);
 /**
  * Bytes the range server reads and sends at a time. It runs on the client's cores: at its default
  * 16 KiB, serving the five granules cost it 1.6 s of CPU (about a third of the client's), taken from
@@ -70,10 +70,31 @@ async function median(reps: number, run: () => Promise<Row>): Promise<Row> {
   return rows[Math.floor(rows.length / 2)]!;
 }
 
+/** What bench/lib/index-child.mjs prints of its run. */
+interface ChildReport {
+  seconds: number;
+  cpuSeconds: number;
+  requests: number;
+  bytesRead: number;
+}
+
+/**
+ * One `index` run of the compiled package in a plain Node child process (bench/lib/index-child.mjs), as
+ * users run it: in this process, run under the TypeScript loader, every module a worker thread loads
+ * would go through the loader's hooks (a worker inherits `--import`), which users never pay.
+ */
+async function indexInChild(args: object): Promise<ChildReport> {
+  const script = fileURLToPath(new URL("./lib/index-child.mjs", import.meta.url));
+  const { stdout } = await run(process.execPath, [script, JSON.stringify(args)], {
+    cwd: root,
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(stdout.trim().split("\n").at(-1)!) as ChildReport;
+}
+
 async function main() {
-  // The compiled package, as users run it: worker threads then load compiled modules, not TypeScript.
+  // The compiled package, as users run it: the runs are child processes of plain Node.
   buildIfStale();
-  const { index } = (await import(DIST)) as { index: typeof indexFromSource };
   const count = Number(values.count);
   const latency = Number(values.latency);
   const concurrency = Number(values.concurrency);
@@ -98,18 +119,20 @@ async function main() {
     const geochunks = async (inputs: string[], jobs: number, source: string): Promise<Row> => {
       await rm(store, { recursive: true, force: true });
       await server.resetStats();
-      const cpu = process.cpuUsage();
-      const link = { latencyMs: latency, bytesPerSecond };
-      const report = await index(inputs, { store, concurrency, jobs, link });
-      const used = process.cpuUsage(cpu);
+      // JSON has no Infinity: the child reads null as an uncapped link.
+      const link = {
+        latencyMs: latency,
+        bytesPerSecond: Number.isFinite(bytesPerSecond) ? bytesPerSecond : null,
+      };
+      const report = await indexInChild({ inputs, store, concurrency, jobs, link });
       const served = await server.stats();
       return {
         tool: "geochunks index",
         source,
         threads: String(jobs),
         seconds: report.seconds,
-        // Worker threads run in this process: its CPU time is theirs too.
-        cpuSeconds: (used.user + used.system) / 1e6,
+        // The child's CPU: its worker threads run in it.
+        cpuSeconds: report.cpuSeconds,
         serverCpuSeconds: served.cpuSeconds,
         requests: report.requests,
         bytes: report.bytesRead,
@@ -184,8 +207,8 @@ function render(
     `Loopback range server in its own process, ${run.latency} ms per request, ` +
       `${run.linkMBps === undefined ? "bandwidth uncapped" : `client link capped at ${run.linkMBps} MB/s (all responses together)`}, ` +
       `told to the index (\`link\`) for its cost model; ${run.concurrency} ` +
-      `granules at a time for every contender; median of ${run.reps} run(s). CPU seconds: user + system of ` +
-      "this process (its worker threads included). H5Coro reads the latitude, longitude and delta_time of every " +
+      `granules at a time for every contender; median of ${run.reps} run(s). CPU seconds: user + system of the ` +
+      "plain Node process running geochunks (its worker threads included). H5Coro reads the latitude, longitude and delta_time of every " +
       "beam with 4 MiB cache lines and nothing else; geochunks builds the whole store (also every dataset's " +
       "metadata and chunk locations for the hierarchy, footprints and H3 cells). Server CPU s: the range " +
       `server's process (on the same cores) while serving the row, reading and sending ${SERVER_READ_CHUNK / 1024} KiB at a time.`,

@@ -1,0 +1,34 @@
+/**
+ * Child process of the index-build benchmark: one `index` run of the compiled package in plain Node, as
+ * users run it. Plain JavaScript, so that neither this process nor its worker threads load the
+ * TypeScript loader the benchmark itself runs under (a worker thread inherits the parent's `--import`
+ * flags, and every module it loads would go through the loader's hooks). Prints one JSON line: the
+ * report's seconds, requests and bytes, and the CPU seconds (user + system) of the process, its worker
+ * threads included, over the run.
+ *
+ *   node bench/lib/index-child.mjs '{"inputs": [...], "store": DIR, "concurrency": 4, "jobs": 2, "link": {...}}'
+ */
+const args = JSON.parse(process.argv[2] ?? "{}");
+const { index } = await import(new URL("../../dist/index.js", import.meta.url).href);
+// JSON has no Infinity: an uncapped link comes as null.
+const link = args.link && {
+  ...args.link,
+  bytesPerSecond: args.link.bytesPerSecond ?? Number.POSITIVE_INFINITY,
+};
+const cpu = process.cpuUsage();
+const report = await index(args.inputs, {
+  store: args.store,
+  concurrency: args.concurrency,
+  jobs: args.jobs,
+  link,
+});
+const used = process.cpuUsage(cpu);
+console.log(
+  JSON.stringify({
+    seconds: report.seconds,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    requests: report.requests,
+    bytesRead: report.bytesRead,
+    chunks: report.chunks,
+  }),
+);
