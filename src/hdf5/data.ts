@@ -126,7 +126,7 @@ async function readChunksInto(
       const stored = await source.read(ref.offset, ref.size, opts);
       // Inflated on the libuv threadpool: the thread keeps parsing and computing (and the chunks of
       // a read inflate on other cores) meanwhile.
-      const chunk = await decodeChunkAsync(stored, spec, ref.filterMask, chunkLabel(ref));
+      const chunk = await decodeChunkAsync(stored, spec, ref.filterMask, () => chunkLabel(ref));
       copyChunk(raw, window, { bytes: chunk, shape: spec.chunkShape, coords: ref.coords }, ds.datatype.size);
     }),
   );
