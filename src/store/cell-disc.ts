@@ -84,7 +84,7 @@ export function allInDisc(
  * in the cell, found without an H3 lookup. H3 draws a cell as a hexagon with straight edges in the
  * gnomonic projection of its icosahedron face, so its edges are great-circle arcs, and any gnomonic
  * projection draws great-circle arcs as straight lines: the hexagon here is the cell's, exact to
- * rounding, which {@link HEXAGON_MARGIN} covers. It holds about twice the area of the cell's
+ * rounding, which {@link HEXAGON_MARGIN} covers. It holds about 1.5 times the area of the cell's
  * {@link innerDisc}, so a track's step that ends in it needs no lookup far more often.
  */
 export interface CellHexagon {
