@@ -45,7 +45,8 @@ export const TRACK_SAMPLE_STEP = 16;
  *
  * The track is sampled every {@link TRACK_SAMPLE_STEP} points; a step whose ends share a cell is taken
  * to stay in it, and a step whose ends differ is halved until the points where the cell changes are
- * next to each other (about 2 log2(step) lookups instead of one per point). A step holding an invalid
+ * next to each other (a midpoint inside the hexagon of the cell of either end is that cell's, else it
+ * is looked up). A step holding an invalid
  * point is looked up point by point. A step of valid points that ends in the current cell's hexagon
  * (drawn in the gnomonic projection, where its edges are straight), or whose points all lie in a disc
  * inside the cell where no hexagon is drawn (`cell-disc.ts`), stays in it without a lookup.
@@ -78,7 +79,7 @@ export function trackCells(
       return;
     }
     const m = (a + b) >>> 1;
-    const cm = cellAt(m);
+    const cm = cellBetween(m, ca, cb);
     bisect(a, ca, m, cm);
     bisect(m, cm, b, cb);
   };
@@ -89,6 +90,16 @@ export function trackCells(
   const insideOf = (cell: string) => {
     if (!insides.has(cell)) insides.set(cell, insideShapes(cellShape(cell)));
     return insides.get(cell);
+  };
+  /** The cell of valid point m between points of cells `ca` and `cb`: one of theirs when it lies in its hexagon. */
+  const cellBetween = (m: number, ca: string, cb: string): string => {
+    const x = lon[m]!;
+    const y = lat[m]!;
+    const a = insideOf(ca)?.hexagon;
+    if (a && inHexagon(a, x, y)) return ca;
+    const b = insideOf(cb)?.hexagon;
+    if (b && inHexagon(b, x, y)) return cb;
+    return cellAt(m);
   };
   let i = start;
   let here = start < end ? cellOrNone(start) : undefined;
