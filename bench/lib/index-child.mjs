@@ -3,8 +3,9 @@
  * users run it. Plain JavaScript, so that neither this process nor its worker threads load the
  * TypeScript loader the benchmark itself runs under (a worker thread inherits the parent's `--import`
  * flags, and every module it loads would go through the loader's hooks). Prints one JSON line: the
- * report's seconds, requests and bytes, and the CPU seconds (user + system) of the process, its worker
- * threads included, over the run.
+ * report's seconds, requests and bytes, the CPU seconds (user + system) of the process, its worker
+ * threads included, over the run, and the seconds from the last granule read to the end (the store
+ * written).
  *
  *   node bench/lib/index-child.mjs '{"inputs": [...], "store": DIR, "concurrency": 4, "jobs": 2, "link": {...}}'
  */
@@ -16,13 +17,19 @@ const link = args.link && {
   bytesPerSecond: args.link.bytesPerSecond ?? Number.POSITIVE_INFINITY,
 };
 const cpu = process.cpuUsage();
+let lastGranule = performance.now();
 const report = await index(args.inputs, {
   store: args.store,
   concurrency: args.concurrency,
   jobs: args.jobs,
   link,
+  onProgress: () => {
+    lastGranule = performance.now();
+  },
 });
 const used = process.cpuUsage(cpu);
+// After the last granule is read: merging the rows and writing the store, on the calling thread alone.
+const writeSeconds = (performance.now() - lastGranule) / 1000;
 console.log(
   JSON.stringify({
     seconds: report.seconds,
@@ -30,5 +37,6 @@ console.log(
     requests: report.requests,
     bytesRead: report.bytesRead,
     chunks: report.chunks,
+    writeSeconds,
   }),
 );
