@@ -46,10 +46,10 @@ export const TRACK_SAMPLE_STEP = 16;
  * The track is sampled every {@link TRACK_SAMPLE_STEP} points; a step whose ends share a cell is taken
  * to stay in it, and a step whose ends differ is halved until the points where the cell changes are
  * next to each other (a midpoint inside the hexagon of the cell of either end is that cell's, else it
- * is looked up). A step holding an invalid
- * point is looked up point by point. A step of valid points that ends in the current cell's hexagon
- * (drawn in the gnomonic projection, where its edges are straight), or whose points all lie in a disc
- * inside the cell where no hexagon is drawn (`cell-disc.ts`), stays in it without a lookup.
+ * is looked up). A step holding an invalid point is looked up point by point. A step of valid points
+ * that ends in the current cell's hexagon (drawn in the gnomonic projection, where its edges are
+ * straight), or whose points all lie in a disc inside the cell where no hexagon is drawn
+ * (`cell-disc.ts`), stays in it without a lookup.
  */
 export function trackCells(
   lon: Float64Array,
