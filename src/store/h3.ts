@@ -88,7 +88,7 @@ export function trackCells(
   // a cell is taken to stay in it, as below).
   const insides = new Map<string, Inside | undefined>();
   const insideOf = (cell: string) => {
-    if (!insides.has(cell)) insides.set(cell, insideShapes(cellShape(cell)));
+    if (!insides.has(cell)) insides.set(cell, insideShapes(cellShape(cell, resolution)));
     return insides.get(cell);
   };
   /** The cell of valid point m between points of cells `ca` and `cb`: one of theirs when it lies in its hexagon. */
@@ -132,10 +132,13 @@ export function trackCells(
   return [...cells].map(cellToBigint).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** A cell's resolution, pentagon flag, centre, boundary and faces, for {@link innerDisc} and {@link innerHexagon}. */
-export function cellShape(cell: string): CellShape {
+/**
+ * A cell's resolution (given when known: h3-js parses the cell's text for it), pentagon flag, centre,
+ * boundary and faces, for {@link innerDisc} and {@link innerHexagon}.
+ */
+export function cellShape(cell: string, resolution = getResolution(cell)): CellShape {
   return {
-    resolution: getResolution(cell),
+    resolution,
     pentagon: isPentagon(cell),
     centre: cellToLatLng(cell) as [number, number],
     boundary: cellToBoundary(cell) as [number, number][],
