@@ -4,8 +4,8 @@
  * server (its own process) at a fixed latency per request. geochunks builds the store with 1 and 2
  * worker threads (and from local files with 1 and 2); H5Coro (when H5CORO_SRC names a checkout) reads
  * the same latitude, longitude and delta_time arrays of every beam with 4 MiB cache lines, nothing
- * else. geochunks runs from the compiled package (rebuilt first when a source file is newer), as users
- * run it. Reports seconds, CPU seconds, granules per second, requests and MB per granule, and the goals:
+ * else. geochunks runs from the compiled package (rebuilt first when a source file is newer) in a plain
+ * Node child process, as users run it. Reports seconds, CPU seconds, granules per second, requests and MB per granule, and the goals:
  * throughput against H5Coro (>= 2x), requests per granule (<= 30), 2 threads against 1 (>= 1.7x).
  * `--link MB/s` caps the client's link (all responses together, as a laptop's 25 MB/s) and tells the
  * index the same link, so its cost model picks how to read metadata as it would there; without it the
@@ -13,15 +13,17 @@
  *
  *   npx tsx bench/index-build.ts [--count 5] [--latency 20] [--link 25] [--concurrency 4] [--reps 1] [--out FILE.md]
  */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { fullSizeGranuleSet, writeSyntheticAtl06 } from "../fixtures/atl06/generate.js";
-import type { index as indexFromSource } from "../src/index.js";
 import buildIfStale from "../test/support/build.js";
 import { H5CORO_LINE, h5coroUnavailable } from "./contenders/h5coro.js";
+import { indexInChild } from "./lib/index-run.js";
 import { runPeer } from "./lib/python.js";
 import { startServerProcess } from "./lib/server.js";
 
@@ -36,8 +38,13 @@ const { values } = parseArgs({
   },
 });
 const root = fileURLToPath(new URL("..", import.meta.url));
-const DIST = new URL("../dist/index.js", import.meta.url).href;
 const cache = join(root, ".cache", "bench");
+/**
+ * Bytes the range server reads and sends at a time. It runs on the client's cores: at its default
+ * 16 KiB, serving the five granules cost it 1.6 s of CPU (about a third of the client's), taken from
+ * whichever contender runs; at 256 KiB 0.5-0.7 s (measured at load 7-10).
+ */
+const SERVER_READ_CHUNK = 256 * 1024;
 
 interface Row {
   tool: string;
@@ -45,6 +52,16 @@ interface Row {
   threads: string;
   seconds: number;
   cpuSeconds?: number;
+  /**
+   * CPU seconds of the whole process tree of the contender, start-up and imports included (Linux: the
+   * children's times in /proc/self/stat): measured the same way for geochunks and H5Coro, and less
+   * moved by other work on the machine than wall-clock seconds.
+   */
+  processCpuSeconds?: number;
+  /** Seconds from the last granule read to the end: the rows merged and the store written, one thread. */
+  writeSeconds?: number;
+  /** CPU seconds of the range server's process while serving this row (it runs on the same cores). */
+  serverCpuSeconds: number;
   requests: number;
   bytes: number;
 }
@@ -53,6 +70,20 @@ const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(" / ");
+
+/** Clock ticks per second of /proc times. */
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/**
+ * CPU seconds (user + system) of this process's children that have ended and been waited for, and of
+ * their waited-for descendants (Linux /proc/self/stat cutime and cstime).
+ */
+function childrenCpuSeconds(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields after the command name start at field 3 (state): cutime is field 16, cstime 17.
+  return (Number(fields[16 - 3]) + Number(fields[17 - 3])) / CLOCK_TICKS;
+}
 
 /** Median of the runs' seconds, with the requests, bytes and CPU of that run. */
 async function median(reps: number, run: () => Promise<Row>): Promise<Row> {
@@ -63,9 +94,8 @@ async function median(reps: number, run: () => Promise<Row>): Promise<Row> {
 }
 
 async function main() {
-  // The compiled package, as users run it: worker threads then load compiled modules, not TypeScript.
+  // The compiled package, as users run it: the runs are child processes of plain Node.
   buildIfStale();
-  const { index } = (await import(DIST)) as { index: typeof indexFromSource };
   const count = Number(values.count);
   const latency = Number(values.latency);
   const concurrency = Number(values.concurrency);
@@ -80,6 +110,7 @@ async function main() {
   const bytesPerSecond = linkMBps === undefined ? Number.POSITIVE_INFINITY : linkMBps * 1e6;
   const server = await startServerProcess(granuleDir, undefined, {
     linkBytesPerSecond: linkMBps === undefined ? undefined : bytesPerSecond,
+    readChunkBytes: SERVER_READ_CHUNK,
   });
   const store = join(cache, "index-store");
   const rows: Row[] = [];
@@ -89,17 +120,25 @@ async function main() {
     const geochunks = async (inputs: string[], jobs: number, source: string): Promise<Row> => {
       await rm(store, { recursive: true, force: true });
       await server.resetStats();
-      const cpu = process.cpuUsage();
-      const link = { latencyMs: latency, bytesPerSecond };
-      const report = await index(inputs, { store, concurrency, jobs, link });
-      const used = process.cpuUsage(cpu);
+      // JSON has no Infinity: the child reads null as an uncapped link.
+      const link = {
+        latencyMs: latency,
+        bytesPerSecond: Number.isFinite(bytesPerSecond) ? bytesPerSecond : null,
+      };
+      const before = childrenCpuSeconds();
+      const report = await indexInChild({ inputs, store, concurrency, jobs, link });
+      const processCpuSeconds = childrenCpuSeconds() - before;
+      const served = await server.stats();
       return {
         tool: "geochunks index",
         source,
         threads: String(jobs),
         seconds: report.seconds,
-        // Worker threads run in this process: its CPU time is theirs too.
-        cpuSeconds: (used.user + used.system) / 1e6,
+        // The child's CPU: its worker threads run in it.
+        cpuSeconds: report.cpuSeconds,
+        processCpuSeconds,
+        writeSeconds: report.writeSeconds,
+        serverCpuSeconds: served.cpuSeconds,
         requests: report.requests,
         bytes: report.bytesRead,
       };
@@ -113,18 +152,22 @@ async function main() {
     if (missing) console.error(`skipping h5coro: ${missing}`);
     else {
       await server.resetStats();
+      const before = childrenCpuSeconds();
       const answer = await runPeer("h5coro-latlon", {
         urls,
         workers: concurrency,
         cache_line_size: H5CORO_LINE,
         h5coro_src: process.env.H5CORO_SRC,
       });
+      const processCpuSeconds = childrenCpuSeconds() - before;
       const stats = await server.stats();
       rows.push({
         tool: "h5coro lat/lon/time",
         source: `HTTP ${latency} ms`,
         threads: `${concurrency} processes`,
         seconds: answer.seconds,
+        processCpuSeconds,
+        serverCpuSeconds: stats.cpuSeconds,
         requests: stats.requests,
         bytes: stats.bytes,
       });
@@ -152,7 +195,9 @@ function render(
   const mb = (b: number) => (b / 1e6).toFixed(1);
   const table = rows.map(
     (r) =>
-      `| ${r.tool} | ${r.source} | ${r.threads} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds?.toFixed(2) ?? ""} | ` +
+      `| ${r.tool} | ${r.source} | ${r.threads} | ${r.seconds.toFixed(2)} | ${r.writeSeconds?.toFixed(2) ?? ""} | ` +
+      `${r.cpuSeconds?.toFixed(2) ?? ""} | ${r.processCpuSeconds?.toFixed(2) ?? ""} | ` +
+      `${r.source.startsWith("HTTP") ? r.serverCpuSeconds.toFixed(2) : ""} | ` +
       `${(run.count / r.seconds).toFixed(2)} | ${(r.requests / run.count).toFixed(1)} | ${mb(r.bytes / run.count)} |`,
   );
   const http = (threads: string) =>
@@ -171,13 +216,18 @@ function render(
     `Loopback range server in its own process, ${run.latency} ms per request, ` +
       `${run.linkMBps === undefined ? "bandwidth uncapped" : `client link capped at ${run.linkMBps} MB/s (all responses together)`}, ` +
       `told to the index (\`link\`) for its cost model; ${run.concurrency} ` +
-      `granules at a time for every contender; median of ${run.reps} run(s). CPU seconds: user + system of ` +
-      "this process (its worker threads included). H5Coro reads the latitude, longitude and delta_time of every " +
+      `granules at a time for every contender; median of ${run.reps} run(s). CPU seconds: user + system of the ` +
+      "plain Node process running geochunks (its worker threads included). H5Coro reads the latitude, longitude and delta_time of every " +
       "beam with 4 MiB cache lines and nothing else; geochunks builds the whole store (also every dataset's " +
-      "metadata and chunk locations for the hierarchy, footprints and H3 cells).",
+      "metadata and chunk locations for the hierarchy, footprints and H3 cells). Server CPU s: the range " +
+      `server's process (on the same cores) while serving the row, reading and sending ${SERVER_READ_CHUNK / 1024} KiB at a time. ` +
+      "Process CPU s: the whole process tree of the contender from its start (Node or Python start-up and " +
+      "imports included, H5Coro's worker processes too), measured alike for both. Store written: seconds from the last granule read to the end (rows merged, part files and manifest " +
+      `written by the calling thread alone). Threads take whole granules: ${run.count} granules on 2 threads ` +
+      `cannot run more than ${(run.count / Math.ceil(run.count / 2)).toFixed(2)} times as fast as on 1.`,
     "",
-    "| tool | source | threads | seconds | CPU s | granules / s | requests / granule | MB / granule |",
-    "|---|---|---|---|---|---|---|---|",
+    "| tool | source | threads | seconds | of which store written | CPU s | process CPU s | server CPU s | granules / s | requests / granule | MB / granule |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
     ...table,
     "",
     "| goal | target | value | met |",
@@ -200,6 +250,10 @@ function render(
       one && two ? one.seconds / two.seconds : undefined,
       (v) => v >= 1.7,
     ),
+    "",
+    "Not a goal, for reading the seconds on a loaded machine (where a contender of 4 processes gets more " +
+      "of the cores than one of 1-2 threads): CPU of the whole process tree, h5coro / geochunks (HTTP, 1 thread): " +
+      `${h5coro?.processCpuSeconds && one?.processCpuSeconds ? (h5coro.processCpuSeconds / one.processCpuSeconds).toFixed(2) : "-"}.`,
   ].join("\n");
 }
 

@@ -6,11 +6,13 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { index, openStore } from "../../src/index.js";
+import { openStore } from "../../src/index.js";
+import buildIfStale from "../../test/support/build.js";
 import { bruteForceAtl06 } from "../../test/support/oracle.js";
 import type { Contender, ListedGranule, RunContext } from "../contenders/types.js";
 import type { BenchAoi } from "./aois.js";
 import { granulesMeeting } from "./granules.js";
+import { indexInChild } from "./index-run.js";
 import { runPeer } from "./python.js";
 import { digestKeys, granuleIdOf, type RowSet, rowKey } from "./rows.js";
 import { measureQueryRss, type RssResult } from "./rss.js";
@@ -155,21 +157,22 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
     let totalBytes = 0;
     for (const g of all) totalBytes += (await stat(g.file)).size;
 
-    // Index build (the store every geochunks query uses), and H5Coro reading the same arrays.
+    // Index build (the store every geochunks query uses), and H5Coro reading the same arrays. The
+    // index runs from the compiled package, rebuilt first when a source file is newer.
+    buildIfStale();
     const indexBuild: IndexBuildRow[] = [];
     for (const latency of opts.indexLatencies.length > 0 ? opts.indexLatencies : [0]) {
       await server.setLatency(latency);
       await rm(storeDir, { recursive: true, force: true });
       await server.resetStats();
-      const report = await index(
-        all.map((g) => g.url),
-        {
-          store: storeDir,
-          concurrency: opts.granuleConcurrency,
-          // The index's cost model told the link this run simulates (uncapped without --link).
-          link: { latencyMs: latency, bytesPerSecond: opts.linkBytesPerSecond ?? Number.POSITIVE_INFINITY },
-        },
-      );
+      // The compiled package in a plain Node child process, as users run it (see indexInChild).
+      const report = await indexInChild({
+        inputs: all.map((g) => g.url),
+        store: storeDir,
+        concurrency: opts.granuleConcurrency,
+        // The index's cost model told the link this run simulates (uncapped without --link).
+        link: { latencyMs: latency, bytesPerSecond: opts.linkBytesPerSecond ?? null },
+      });
       const row = buildRow(
         "geochunks index",
         latency,

@@ -2,7 +2,7 @@
  * Child process running the loopback range server, so that serving bytes never shares an event loop or a
  * thread with the contender being timed. Driven over IPC by {@link startServerProcess}.
  *
- *   node --import tsx bench/lib/server-child.ts ROOT [BYTES_PER_SECOND] [JSON {linkBytesPerSecond, aliases}]
+ *   node --import tsx bench/lib/server-child.ts ROOT [BYTES_PER_SECOND] [JSON {linkBytesPerSecond, aliases, readChunkBytes}]
  */
 import { startRangeServer } from "../../fixtures/servers/range-server.js";
 
@@ -13,18 +13,29 @@ interface Command {
 }
 
 const [root, bytesPerSecond, extra] = process.argv.slice(2);
-const more = JSON.parse(extra ?? "{}") as { linkBytesPerSecond?: number; aliases?: [string, string][] };
+const more = JSON.parse(extra ?? "{}") as {
+  linkBytesPerSecond?: number;
+  aliases?: [string, string][];
+  readChunkBytes?: number;
+};
 const server = await startRangeServer({
   root: root!,
   bytesPerSecond: Number(bytesPerSecond) || undefined,
   linkBytesPerSecond: more.linkBytesPerSecond,
   aliases: more.aliases ? new Map(more.aliases) : undefined,
+  readChunkBytes: more.readChunkBytes,
 });
+let cpuFrom = process.cpuUsage();
 const send = (message: object) => process.send?.(message);
 process.on("message", async (m: Command) => {
   if (m.cmd === "latency") server.setLatency(m.ms ?? 0);
-  if (m.cmd === "reset") server.resetStats();
-  const stats = { ...server.stats };
+  if (m.cmd === "reset") {
+    server.resetStats();
+    cpuFrom = process.cpuUsage();
+  }
+  // The server's own CPU since the last reset: on a machine of few cores it competes with the contender.
+  const used = process.cpuUsage(cpuFrom);
+  const stats = { ...server.stats, cpuSeconds: (used.user + used.system) / 1e6 };
   if (m.cmd === "close") {
     await server.close();
     send({ id: m.id, stats });

@@ -3,12 +3,15 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { RangeServerStats } from "../../fixtures/servers/range-server.js";
 
+/** The server's counters, with the CPU seconds (user + system) its process used since the last reset. */
+export type ServerProcessStats = RangeServerStats & { cpuSeconds: number };
+
 export interface ServerProcess {
   /** Base URL with a trailing slash. */
   url: string;
   setLatency(ms: number): Promise<void>;
   resetStats(): Promise<void>;
-  stats(): Promise<RangeServerStats>;
+  stats(): Promise<ServerProcessStats>;
   close(): Promise<void>;
 }
 
@@ -18,6 +21,8 @@ export interface ServerLinkOptions {
   linkBytesPerSecond?: number;
   /** Extra names: request path to a file's path under the root. */
   aliases?: ReadonlyMap<string, string>;
+  /** Bytes the server reads and sends at a time (see `RangeServerOptions.readChunkBytes`). */
+  readChunkBytes?: number;
 }
 
 export async function startServerProcess(
@@ -30,15 +35,16 @@ export async function startServerProcess(
   const extra = JSON.stringify({
     linkBytesPerSecond: more.linkBytesPerSecond,
     aliases: more.aliases ? [...more.aliases] : undefined,
+    readChunkBytes: more.readChunkBytes,
   });
   const args = [root, String(bytesPerSecond ?? 0), extra];
   const child: ChildProcess = fork(script, args, { cwd, execArgv: ["--import", "tsx"], stdio: "inherit" });
-  const waiting = new Map<number, (stats: RangeServerStats) => void>();
+  const waiting = new Map<number, (stats: ServerProcessStats) => void>();
   let next = 0;
   const url = await new Promise<string>((done, fail) => {
     child.once("error", fail);
     child.once("exit", (code) => fail(new Error(`range server process exited with ${code}`)));
-    child.on("message", (m: { ready?: string; id?: number; stats?: RangeServerStats }) => {
+    child.on("message", (m: { ready?: string; id?: number; stats?: ServerProcessStats }) => {
       if (m.ready) done(m.ready);
       else if (m.id !== undefined) {
         waiting.get(m.id)?.(m.stats!);
@@ -47,7 +53,7 @@ export async function startServerProcess(
     });
   });
   const call = (cmd: string, ms?: number) =>
-    new Promise<RangeServerStats>((done) => {
+    new Promise<ServerProcessStats>((done) => {
       const id = next++;
       waiting.set(id, done);
       child.send({ id, cmd, ms });

@@ -3,7 +3,7 @@ import type { ByteSource, ReadOptions } from "../source/types.js";
 import type { DatasetMeta } from "./dataset.js";
 import { elementCount } from "./dataspace.js";
 import { float16ToFloat32Array, toTypedArray } from "./dtype.js";
-import { decodeChunk } from "./filters.js";
+import { decodeChunkAsync } from "./filters.js";
 import { readVlenValues } from "./global-heap.js";
 import type { MetaReader } from "./reader.js";
 import type { ChunkRef, DatasetInfo, DatasetValues, DecodeSpec } from "./types.js";
@@ -30,7 +30,7 @@ export interface RowWindow {
  * variable-length strings as strings, compounds as objects, array types as nested arrays,
  * variable-length sequences as arrays, object references as addresses. Only the chunks that overlap
  * the window are read; unallocated parts hold the fill value.
- * @throws UnsupportedHdf5Error for datatypes without a decoding; decode errors from {@link decodeChunk}.
+ * @throws UnsupportedHdf5Error for datatypes without a decoding; decode errors from `decodeChunk`.
  */
 export async function readDatasetValues(
   meta: MetaReader,
@@ -124,7 +124,9 @@ async function readChunksInto(
   await Promise.all(
     wanted.map(async (ref) => {
       const stored = await source.read(ref.offset, ref.size, opts);
-      const chunk = decodeChunk(stored, spec, ref.filterMask, chunkLabel(ref));
+      // Inflated on the libuv threadpool: the thread keeps parsing and computing (and the chunks of
+      // a read inflate on other cores) meanwhile.
+      const chunk = await decodeChunkAsync(stored, spec, ref.filterMask, () => chunkLabel(ref));
       copyChunk(raw, window, { bytes: chunk, shape: spec.chunkShape, coords: ref.coords }, ds.datatype.size);
     }),
   );

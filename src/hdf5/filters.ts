@@ -6,6 +6,9 @@ import type { DecodeSpec, FilterInfo } from "./types.js";
 /** Slack allowed above the chunk size when inflating: a checksum or padding, never a deflate bomb. */
 const INFLATE_SLACK_BYTES = 64 * 1024;
 
+/** How error messages name a chunk: text, or a function that builds it when an error is thrown. */
+export type ChunkName = string | (() => string);
+
 /**
  * Decodes one stored chunk into the raw element bytes of a full chunk (`product(chunkShape) * itemsize`),
  * undoing the pipeline in reverse order and skipping filters whose bit is set in `filterMask`. `chunk`
@@ -18,7 +21,7 @@ export function decodeChunk(
   stored: Uint8Array,
   spec: DecodeSpec,
   filterMask: number,
-  chunk = "a chunk",
+  chunk: ChunkName = "a chunk",
 ): Uint8Array {
   const at = pipelineOf(spec, filterMask, chunk);
   let bytes = stored;
@@ -38,7 +41,7 @@ export async function decodeChunkAsync(
   stored: Uint8Array,
   spec: DecodeSpec,
   filterMask: number,
-  chunk = "a chunk",
+  chunk: ChunkName = "a chunk",
 ): Promise<Uint8Array> {
   const at = pipelineOf(spec, filterMask, chunk);
   let bytes = stored;
@@ -51,7 +54,8 @@ export async function decodeChunkAsync(
 }
 
 interface Pipeline {
-  where: string;
+  /** How errors name the chunk, built only when one is thrown. */
+  readonly where: string;
   /** Element size, bytes. */
   size: number;
   /** Decoded size of a full chunk, bytes. */
@@ -61,12 +65,19 @@ interface Pipeline {
 }
 
 /** Checks the filters are supported and describes the chunk for the steps and their errors. */
-function pipelineOf(spec: DecodeSpec, filterMask: number, chunk: string): Pipeline {
+function pipelineOf(spec: DecodeSpec, filterMask: number, chunk: ChunkName): Pipeline {
   const size = itemSize(spec.dtype);
   const expected = spec.chunkShape.reduce((a, b) => a * b, 1) * size;
   const unsupported = spec.filters.find((f, i) => !(filterMask & (1 << i)) && !DECODED.has(f.id));
   if (unsupported) throw new UnsupportedFilterError(unsupported.id, spec.path);
-  return { where: `${chunk} of ${spec.path}`, size, expected, limit: expected + INFLATE_SLACK_BYTES };
+  return {
+    get where() {
+      return `${typeof chunk === "string" ? chunk : chunk()} of ${spec.path}`;
+    },
+    size,
+    expected,
+    limit: expected + INFLATE_SLACK_BYTES,
+  };
 }
 
 function checkSize(bytes: Uint8Array, at: Pipeline): Uint8Array {

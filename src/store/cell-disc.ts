@@ -28,6 +28,8 @@ export interface CellShape {
   centre: readonly [number, number];
   /** Boundary vertices as [lat, lon], degrees, in order. */
   boundary: readonly (readonly [number, number])[];
+  /** Icosahedron faces the cell meets (see {@link innerHexagon}); unknown when absent. */
+  faces?: number;
 }
 
 /**
@@ -74,5 +76,116 @@ export function allInDisc(
     const y = lat[k]! - lat0;
     if (!(x * x + y * y < r2)) return false;
   }
+  return true;
+}
+
+/**
+ * A cell's hexagon in the gnomonic projection centred on the cell, shrunk by a margin: points in it lie
+ * in the cell, found without an H3 lookup. H3 draws a cell as a hexagon with straight edges in the
+ * gnomonic projection of its icosahedron face, so its edges are great-circle arcs, and any gnomonic
+ * projection draws great-circle arcs as straight lines: the hexagon here is the cell's, exact to
+ * rounding, which {@link HEXAGON_MARGIN} covers. It holds about 1.5 times the area of the cell's
+ * {@link innerDisc}, so a track's step that ends in it needs no lookup far more often.
+ */
+export interface CellHexagon {
+  sinLat0: number;
+  cosLat0: number;
+  /** Centre longitude, radians. */
+  lon0: number;
+  /** Per edge: inward unit normal (x, y) and offset, so that a point p is inside when n . p > offset. */
+  edges: Float64Array;
+}
+
+/**
+ * Distance kept from every edge, in gnomonic units (radians near the centre): 1e-7, about 0.6 m, far
+ * above the rounding of H3's own projections (about 1e-15) and far below a resolution-6 cell (3 km).
+ */
+const HEXAGON_MARGIN = 1e-7;
+
+/** Points whose gnomonic projection is this far from the centre (tan 60 degrees) are never inside. */
+const MIN_COS_DISTANCE = 0.5;
+
+const RADIANS = Math.PI / 180;
+
+/**
+ * The cell's hexagon ({@link CellHexagon}), or undefined where none is used: pentagons, cells that are
+ * not plain hexagons (the distortion vertices of resolutions of class III), cells that meet more than
+ * one icosahedron face or whose faces are unknown (their edges bend where they cross from face to face).
+ */
+export function innerHexagon(cell: CellShape): CellHexagon | undefined {
+  if (cell.pentagon || cell.boundary.length !== 6 || cell.faces !== 1) return undefined;
+  const [lat0, lon0] = cell.centre;
+  const centre = {
+    sinLat0: Math.sin(lat0 * RADIANS),
+    cosLat0: Math.cos(lat0 * RADIANS),
+    lon0: lon0 * RADIANS,
+  };
+  const xy: [number, number][] = [];
+  for (const [lat, lon] of cell.boundary) {
+    const p = gnomonic(centre, lon, lat);
+    if (!p) return undefined;
+    xy.push(p);
+  }
+  // Counter-clockwise or clockwise: the inward normal is on the left or right of each edge.
+  let twiceArea = 0;
+  for (let k = 0; k < 6; k++) {
+    const [ax, ay] = xy[k]!;
+    const [bx, by] = xy[(k + 1) % 6]!;
+    twiceArea += ax * by - bx * ay;
+  }
+  const turn = Math.sign(twiceArea);
+  if (turn === 0) return undefined;
+  const edges = new Float64Array(18);
+  for (let k = 0; k < 6; k++) {
+    const [ax, ay] = xy[k]!;
+    const [bx, by] = xy[(k + 1) % 6]!;
+    const length = Math.hypot(bx - ax, by - ay);
+    if (!(length > 0)) return undefined;
+    const nx = (-(by - ay) / length) * turn;
+    const ny = ((bx - ax) / length) * turn;
+    edges[3 * k] = nx;
+    edges[3 * k + 1] = ny;
+    edges[3 * k + 2] = nx * ax + ny * ay + HEXAGON_MARGIN;
+    // The centre must be inside every edge, by more than the margin.
+    if (!(edges[3 * k + 2]! < 0)) return undefined;
+  }
+  return { ...centre, edges };
+}
+
+/** Gnomonic projection of (lon, lat) degrees about the centre; undefined far from it (or for NaN). */
+function gnomonic(
+  c: { sinLat0: number; cosLat0: number; lon0: number },
+  lon: number,
+  lat: number,
+): [number, number] | undefined {
+  const phi = lat * RADIANS;
+  let dl = lon * RADIANS - c.lon0;
+  if (dl > Math.PI) dl -= 2 * Math.PI;
+  else if (dl < -Math.PI) dl += 2 * Math.PI;
+  const sinPhi = Math.sin(phi);
+  const cosPhi = Math.cos(phi);
+  const cosDl = Math.cos(dl);
+  const cosc = c.sinLat0 * sinPhi + c.cosLat0 * cosPhi * cosDl;
+  if (!(cosc > MIN_COS_DISTANCE)) return undefined;
+  return [(cosPhi * Math.sin(dl)) / cosc, (c.cosLat0 * sinPhi - c.sinLat0 * cosPhi * cosDl) / cosc];
+}
+
+/** True when the point (lon, lat), degrees, lies in the hexagon (false for NaN and fill values). */
+export function inHexagon(h: CellHexagon, lon: number, lat: number): boolean {
+  if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90)) return false;
+  // gnomonic(), inlined: this runs once per step of every track.
+  const phi = lat * RADIANS;
+  let dl = lon * RADIANS - h.lon0;
+  if (dl > Math.PI) dl -= 2 * Math.PI;
+  else if (dl < -Math.PI) dl += 2 * Math.PI;
+  const sinPhi = Math.sin(phi);
+  const cosPhi = Math.cos(phi);
+  const cosDl = Math.cos(dl);
+  const cosc = h.sinLat0 * sinPhi + h.cosLat0 * cosPhi * cosDl;
+  if (!(cosc > MIN_COS_DISTANCE)) return false;
+  const x = (cosPhi * Math.sin(dl)) / cosc;
+  const y = (h.cosLat0 * sinPhi - h.sinLat0 * cosPhi * cosDl) / cosc;
+  const e = h.edges;
+  for (let k = 0; k < 18; k += 3) if (!(e[k]! * x + e[k + 1]! * y > e[k + 2]!)) return false;
   return true;
 }

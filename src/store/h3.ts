@@ -3,6 +3,7 @@ import {
   areNeighborCells,
   cellToBoundary,
   cellToLatLng,
+  getIcosahedronFaces,
   getResolution,
   gridDisk,
   gridPathCells,
@@ -11,7 +12,15 @@ import {
   POLYGON_TO_CELLS_FLAGS,
   polygonToCellsExperimental,
 } from "h3-js";
-import { allInDisc, type CellDisc, type CellShape, innerDisc } from "./cell-disc.js";
+import {
+  allInDisc,
+  type CellDisc,
+  type CellHexagon,
+  type CellShape,
+  inHexagon,
+  innerDisc,
+  innerHexagon,
+} from "./cell-disc.js";
 
 /** A cell as the store keeps it: the H3 index as an unsigned 64-bit integer. */
 export const cellToBigint = (cell: string): bigint => BigInt(`0x${cell}`);
@@ -36,9 +45,11 @@ export const TRACK_SAMPLE_STEP = 16;
  *
  * The track is sampled every {@link TRACK_SAMPLE_STEP} points; a step whose ends share a cell is taken
  * to stay in it, and a step whose ends differ is halved until the points where the cell changes are
- * next to each other (about 2 log2(step) lookups instead of one per point). A step holding an invalid
- * point is looked up point by point. A step whose points all lie in a disc inside the current cell
- * (`cell-disc.ts`) stays in it without a lookup.
+ * next to each other (a midpoint inside the hexagon of the cell of either end is that cell's, else it
+ * is looked up). A step holding an invalid point is looked up point by point. A step of valid points
+ * that ends in the current cell's hexagon (drawn in the gnomonic projection, where its edges are
+ * straight), or whose points all lie in a disc inside the cell where no hexagon is drawn
+ * (`cell-disc.ts`), stays in it without a lookup.
  */
 export function trackCells(
   lon: Float64Array,
@@ -68,23 +79,40 @@ export function trackCells(
       return;
     }
     const m = (a + b) >>> 1;
-    const cm = cellAt(m);
+    const cm = cellBetween(m, ca, cb);
     bisect(a, ca, m, cm);
     bisect(m, cm, b, cb);
   };
-  // The disc inside the current cell: a step whose points all lie in it stays in the cell, no lookup.
-  const discs = new Map<string, CellDisc | undefined>();
-  const discOf = (cell: string) => {
-    if (!discs.has(cell)) discs.set(cell, innerDisc(cellShape(cell)));
-    return discs.get(cell);
+  // The current cell's hexagon (else the disc inside it): a step of valid points that ends in the
+  // hexagon, or whose points all lie in the disc, stays in the cell, no lookup (a step whose ends share
+  // a cell is taken to stay in it, as below).
+  const insides = new Map<string, Inside | undefined>();
+  const insideOf = (cell: string) => {
+    if (!insides.has(cell)) insides.set(cell, insideShapes(cellShape(cell, resolution)));
+    return insides.get(cell);
+  };
+  /** The cell of valid point m between points of cells `ca` and `cb`: one of theirs when it lies in its hexagon. */
+  const cellBetween = (m: number, ca: string, cb: string): string => {
+    const x = lon[m]!;
+    const y = lat[m]!;
+    const a = insideOf(ca)?.hexagon;
+    if (a && inHexagon(a, x, y)) return ca;
+    const b = insideOf(cb)?.hexagon;
+    if (b && inHexagon(b, x, y)) return cb;
+    return cellAt(m);
   };
   let i = start;
   let here = start < end ? cellOrNone(start) : undefined;
   if (here !== undefined) record(here);
   while (i < end - 1) {
     const next = Math.min(end - 1, i + TRACK_SAMPLE_STEP);
-    const disc = here === undefined ? undefined : discOf(here);
-    if (disc && allInDisc(disc, lon, lat, i + 1, next)) {
+    const inside = here === undefined ? undefined : insideOf(here);
+    if (
+      inside &&
+      (inside.hexagon
+        ? allValid(lon, lat, i + 1, next) && inHexagon(inside.hexagon, lon[next]!, lat[next]!)
+        : allInDisc(inside.disc!, lon, lat, i + 1, next))
+    ) {
       i = next;
       continue;
     }
@@ -104,14 +132,31 @@ export function trackCells(
   return [...cells].map(cellToBigint).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** A cell's resolution, pentagon flag, centre and boundary, for {@link innerDisc}. */
-export function cellShape(cell: string): CellShape {
+/**
+ * A cell's resolution (given when known: h3-js parses the cell's text for it), pentagon flag, centre,
+ * boundary and faces, for {@link innerDisc} and {@link innerHexagon}.
+ */
+export function cellShape(cell: string, resolution = getResolution(cell)): CellShape {
   return {
-    resolution: getResolution(cell),
+    resolution,
     pentagon: isPentagon(cell),
     centre: cellToLatLng(cell) as [number, number],
     boundary: cellToBoundary(cell) as [number, number][],
+    faces: getIcosahedronFaces(cell).length,
   };
+}
+
+/** What tells a point of a cell without a lookup: its hexagon, else the disc inside it. */
+interface Inside {
+  hexagon: CellHexagon | undefined;
+  disc: CellDisc | undefined;
+}
+
+function insideShapes(shape: CellShape): Inside | undefined {
+  const hexagon = innerHexagon(shape);
+  if (hexagon) return { hexagon, disc: undefined };
+  const disc = innerDisc(shape);
+  return disc ? { hexagon: undefined, disc } : undefined;
 }
 
 function allValid(lon: Float64Array, lat: Float64Array, from: number, to: number): boolean {

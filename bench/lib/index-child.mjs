@@ -1,0 +1,42 @@
+/**
+ * Child process of the index-build benchmark: one `index` run of the compiled package in plain Node, as
+ * users run it. Plain JavaScript, so that neither this process nor its worker threads load the
+ * TypeScript loader the benchmark itself runs under (a worker thread inherits the parent's `--import`
+ * flags, and every module it loads would go through the loader's hooks). Prints one JSON line: the
+ * report's seconds, requests and bytes, the CPU seconds (user + system) of the process, its worker
+ * threads included, over the run, and the seconds from the last granule read to the end (the store
+ * written).
+ *
+ *   node bench/lib/index-child.mjs '{"inputs": [...], "store": DIR, "concurrency": 4, "jobs": 2, "link": {...}}'
+ */
+const args = JSON.parse(process.argv[2] ?? "{}");
+const { index } = await import(new URL("../../dist/index.js", import.meta.url).href);
+// JSON has no Infinity: an uncapped link comes as null.
+const link = args.link && {
+  ...args.link,
+  bytesPerSecond: args.link.bytesPerSecond ?? Number.POSITIVE_INFINITY,
+};
+const cpu = process.cpuUsage();
+let lastGranule = performance.now();
+const report = await index(args.inputs, {
+  store: args.store,
+  concurrency: args.concurrency,
+  jobs: args.jobs,
+  link,
+  onProgress: () => {
+    lastGranule = performance.now();
+  },
+});
+const used = process.cpuUsage(cpu);
+// After the last granule is read: merging the rows and writing the store, on the calling thread alone.
+const writeSeconds = (performance.now() - lastGranule) / 1000;
+console.log(
+  JSON.stringify({
+    seconds: report.seconds,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    requests: report.requests,
+    bytesRead: report.bytesRead,
+    chunks: report.chunks,
+    writeSeconds,
+  }),
+);
