@@ -9,6 +9,10 @@
  *   npm run build && npx tsx bench/startup.ts [--reps 5] [--latency 20] [--out parquet|csv] [--profile DIR]
  *     [--granules DIR] [--polygon AOI] [--bin dist/cli/bin.js]
  *
+ * One more run, after the timed ones, logs every module file the command loads (module loader hooks,
+ * which cost CPU of their own, hence a run apart) and reports the JavaScript loaded before the first
+ * request: files and bytes, a figure the machine's load does not move.
+ *
  * `--bin` runs another build of the command (an older checkout's, to compare); `--granules` and
  * `--polygon` query other granules (the real ones with a box over their tracks).
  *
@@ -16,8 +20,10 @@
  * the profile's sample times, to split the profile at the first request.
  */
 import { spawn } from "node:child_process";
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { startRangeServer } from "../fixtures/servers/range-server.js";
 import { index } from "../src/index.js";
@@ -103,14 +109,68 @@ function runOnce(): Promise<{ first: number; firstCpu: number; wall: number; use
   });
 }
 
+/** Module loader hooks (node's loader thread): every module file loaded, one line each, in order. */
+const HOOKS = `
+import { appendFileSync } from "node:fs";
+let log;
+export function initialize(data) { log = data.log; }
+export async function load(url, context, next) {
+  appendFileSync(log, url + "\\n");
+  return next(url, context);
+}
+`;
+
+/** Preloaded for the module run: registers the hooks, and marks the first request in their log. */
+const modulePreload = (hooks: string, log: string) => `
+import { appendFileSync } from "node:fs";
+import http from "node:http";
+import { register, syncBuiltinESMExports } from "node:module";
+register(${JSON.stringify(hooks)}, { data: { log: ${JSON.stringify(log)} } });
+const request = http.request;
+let seen = false;
+http.request = function (...args) {
+  if (!seen) {
+    seen = true;
+    appendFileSync(${JSON.stringify(log)}, "FIRST-REQUEST\\n");
+  }
+  return request.apply(this, args);
+};
+syncBuiltinESMExports();
+`;
+
+/** The module files the command loads before its first request: how many, and their bytes. */
+async function modulesBeforeFirstRequest(): Promise<{ files: number; bytes: number }> {
+  const log = join(root, "modules.txt");
+  await writeFile(log, "");
+  await writeFile(join(root, "hooks.mjs"), HOOKS);
+  await writeFile(join(root, "modules.mjs"), modulePreload(pathToFileURL(join(root, "hooks.mjs")).href, log));
+  const out = join(root, `out.${values.out}`);
+  const args = [values.bin, "query", "--store", storeDir, "--polygon", values.polygon, "--out", out];
+  const preload = pathToFileURL(join(root, "modules.mjs")).href;
+  const child = spawn(process.execPath, ["--import", preload, ...args], { stdio: "ignore" });
+  const code = await new Promise((done) => child.on("exit", done));
+  if (code !== 0) throw new Error(`query exited with ${code} in the module run`);
+  const lines = (await readFile(log, "utf8")).split("\n");
+  const first = lines.indexOf("FIRST-REQUEST");
+  if (first < 0) throw new Error("the module run made no request");
+  const files = lines.slice(0, first).filter((l) => l.startsWith("file:"));
+  let bytes = 0;
+  for (const url of files) bytes += statSync(fileURLToPath(url)).size;
+  return { files: files.length, bytes };
+}
+
 const rows = [];
 for (let i = 0; i < Number(values.reps); i++) rows.push(await runOnce());
+const modules = await modulesBeforeFirstRequest();
 await server.close();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log("| CPU to first request ms | to first request ms | CPU ms (user + system) | wall ms | runs |");
 console.log("|---:|---:|---:|---:|---:|");
 console.log(
   `| ${median(rows.map((r) => r.firstCpu)).toFixed(0)} | ${median(rows.map((r) => r.first)).toFixed(0)} | ${median(rows.map((r) => r.user + r.system)).toFixed(0)} | ${median(rows.map((r) => r.wall)).toFixed(0)} | ${rows.length} |`,
+);
+console.log(
+  `JavaScript loaded before the first request: ${modules.files} files, ${(modules.bytes / 1000).toFixed(0)} kB`,
 );
 for (const r of rows)
   console.log(

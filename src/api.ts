@@ -15,7 +15,8 @@ import {
   queryProfile,
   type ReadPlan,
 } from "./query/index.js";
-import { batchRows, isoFromNs, type ResultRow } from "./query/rows.js";
+import { isoFromNs } from "./query/iso-time.js";
+import type { ResultRow } from "./query/rows.js";
 import type { SourceOptions } from "./source/index.js";
 import type { Bbox } from "./store/geo.js";
 import { openLocalStoreReader } from "./store/local-reader.js";
@@ -323,7 +324,7 @@ export async function openStore(dir: string, opts: OpenStoreOptions = {}): Promi
         aoi,
         stats,
         plan: async () => queryPlan((await prepare()).plan),
-        schema: async () => (await prepare()).emptySchema,
+        schema: async () => (await prepare()).emptySchema(),
         async *[Symbol.asyncIterator]() {
           const q = await prepare();
           try {
@@ -339,6 +340,7 @@ export async function openStore(dir: string, opts: OpenStoreOptions = {}): Promi
           return batches.length > 0 ? new Table(batches) : new Table(await result.schema());
         },
         async toRows() {
+          const { batchRows } = await import("./query/rows.js");
           const rows: ResultRow[] = [];
           for await (const batch of result) for (const row of batchRows(batch)) rows.push(row);
           return rows;

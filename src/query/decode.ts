@@ -1,8 +1,8 @@
 /**
  * Decoding one chunk row into result columns: its coordinates and the points inside the AOI and the
- * time range, the product's filters, then the kept rows of every column as one record batch.
+ * time range, the product's filters, then the kept rows of every column (plain arrays; the executor
+ * makes them a record batch, result.ts).
  */
-import type { RecordBatch } from "apache-arrow";
 import { InvalidQueryError } from "../errors.js";
 import type { NumericArray } from "../hdf5/types.js";
 import type { GranuleRow } from "../store/schema.js";
@@ -16,7 +16,7 @@ import {
 import type { Fetched } from "./fetch.js";
 import { pointsInAoi } from "./pip.js";
 import type { ChunkRead, QuerySpec } from "./plan.js";
-import { castArray, type ResultColumnData, resultBatch } from "./result.js";
+import { castArray, type ResultColumnData, type ResultColumns } from "./result-columns.js";
 import { unixNsInto } from "./time.js";
 import { decodeVariable, variableCache } from "./variables.js";
 
@@ -104,7 +104,7 @@ function pick<T extends NumericArray>(values: T, kept: Int32Array): T {
 }
 
 /**
- * The result batch of one chunk row of `granule`: the rows `hits` marks that pass the product's
+ * The result columns of one chunk row of `granule`: the rows `hits` marks that pass the product's
  * filters, every column of the profile and the extra variables; undefined when no row is kept.
  * @throws InvalidQueryError when a filter's dataset is missing from the granule.
  */
@@ -114,7 +114,7 @@ export function decodeChunkRow(
   f: Fetched,
   hits: Hits,
   opts: DecodeOptions,
-): RecordBatch | undefined {
+): ResultColumns | undefined {
   const { chunk } = read;
   const id = chunk.granule_id;
   const get = variableCache(f, read, opts);
@@ -142,10 +142,10 @@ export function decodeChunkRow(
     const data = extraColumn(name, ctx);
     if (data) columns.push(data);
   }
-  return resultBatch({
+  return {
     lat: pick(hits.lat, kept),
     lon: pick(hits.lon, kept),
     time: pick64(hits.time, kept),
     columns,
-  });
+  };
 }

@@ -27,6 +27,19 @@ import { decodeRefs, QueryArrays } from "./variables.js";
 
 export { arrayKey } from "./variables.js";
 
+/** The module that makes result columns Arrow record batches (it loads apache-arrow). */
+type ResultModule = typeof import("./result.js");
+let resultModule: Promise<ResultModule> | undefined;
+
+/**
+ * result.ts, loaded on first use: by a window whose first round is back, so apache-arrow (a third of
+ * the command's JavaScript) loads while requests are in flight rather than before the first leaves.
+ */
+function loadResultModule(): Promise<ResultModule> {
+  resultModule ??= import("./result.js");
+  return resultModule;
+}
+
 /** Counters of one query run (the `--stats` object). */
 export interface QueryStats {
   granules: number;
@@ -273,6 +286,7 @@ async function runWindow(
       0,
     );
     const fetched = await fetchRanges(source, ranges1, fetch);
+    const batchModule = loadResultModule();
     checkChunkChecksums(g.granule, refs1, fetched);
     opened.checked ??= checkFingerprint(g, raw, opts);
     await opened.checked;
@@ -286,10 +300,12 @@ async function runWindow(
     checkChunkChecksums(g.granule, refs2, more);
     await decodeRefs(more, refs2, g.granule.granule_id, arrays);
     const all = mergeFetched(fetched, more);
+    const { resultBatch } = await batchModule;
     const batches: RecordBatch[] = [];
     for (const { read, mask } of hits) {
-      const batch = decodeChunkRow(g.granule, read, all, mask, run.decode);
-      if (!batch) continue;
+      const columns = decodeChunkRow(g.granule, read, all, mask, run.decode);
+      if (!columns) continue;
+      const batch = resultBatch(columns);
       batches.push(batch);
       opts.stats.rows += batch.numRows;
       for (const ref of [...read.refs.values()].flat()) {

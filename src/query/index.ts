@@ -20,7 +20,7 @@ import type { Store } from "../store/store.js";
 import { columnName, dtypeOfColumn, parseVar } from "./columns.js";
 import { arrayKey, executePlan, type QueryStats, WINDOW_POINTS } from "./execute.js";
 import { coordinateVariables, planQuery, type QuerySpec, queryVariables, type ReadPlan } from "./plan.js";
-import { arrayOfType, type ResultColumnData, resultBatch } from "./result.js";
+import { arrayOfType, type ResultColumnData } from "./result-columns.js";
 import type { LinkModel } from "./rounds.js";
 
 export type { Aoi } from "./aoi.js";
@@ -76,8 +76,11 @@ export interface PreparedQuery {
   plan: ReadPlan;
   /** Counters, complete once `run()` has been iterated to the end. */
   stats: QueryStats;
-  /** Schema of an empty result (the batches of a non-empty one have the same columns). */
-  emptySchema: Schema;
+  /**
+   * Schema of an empty result (the batches of a non-empty one have the same columns); built on
+   * demand, as it loads apache-arrow.
+   */
+  emptySchema(): Promise<Schema>;
   run(): AsyncGenerator<RecordBatch>;
 }
 
@@ -301,7 +304,7 @@ export async function prepareQuery(
   return {
     plan,
     stats,
-    emptySchema: emptySchema(profile, { extras, listExtras, filters }),
+    emptySchema: () => emptySchema(profile, { extras, listExtras, filters }),
     async *run() {
       try {
         yield* executePlan(plan, spec, {
@@ -348,7 +351,7 @@ function emptyQuery(started: number, extra: readonly string[]): PreparedQuery {
   return {
     plan: { granules: [], chunksCandidate: 0, bytes: 0, requests: 0 },
     stats,
-    emptySchema: emptySchema(undefined, { extras: extra }),
+    emptySchema: () => emptySchema(undefined, { extras: extra }),
     async *run() {
       stats.seconds = (performance.now() - started) / 1000;
       yield* [];
@@ -447,14 +450,14 @@ async function missingVariables(
  * Result schema with no rows: the profile's columns (the shared ones alone without a profile);
  * extra variables default to float64 when no granule tells their type.
  */
-function emptySchema(
+async function emptySchema(
   profile: ProductProfile | undefined,
   q: {
     extras: readonly string[];
     listExtras?: ReadonlySet<string>;
     filters?: Readonly<Record<string, FilterValue>>;
   },
-): Schema {
+): Promise<Schema> {
   const none = new Float64Array(0);
   const columns: ResultColumnData[] = [];
   for (const c of profile?.columns ?? (["granule_id", "product", "beam"] as const)) {
@@ -477,5 +480,6 @@ function emptySchema(
   for (const v of q.extras) {
     columns.push({ name: columnName(v), values: none, width: q.listExtras?.has(v) ? 1 : undefined });
   }
+  const { resultBatch } = await import("./result.js");
   return resultBatch({ lat: none, lon: none, time: new BigInt64Array(0), columns }).schema;
 }

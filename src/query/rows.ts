@@ -1,6 +1,9 @@
 /** Query results as plain, JSON-serialisable rows: ISO 8601 times, numbers, no BigInt. */
 import { type Data, DataType, type RecordBatch, type Timestamp, TimeUnit } from "apache-arrow";
-import { GEOMETRY_COLUMN } from "./result.js";
+import { isoFromNs } from "./iso-time.js";
+import { GEOMETRY_COLUMN } from "./result-columns.js";
+
+export { isoFromNs } from "./iso-time.js";
 
 /**
  * One result row as a plain object. Times are ISO 8601 UTC strings with nanoseconds
@@ -26,24 +29,6 @@ export interface ResultRow {
 
 /** One value of a result row: a number, a string (times, 64-bit integers past 2^53), or null. */
 export type ResultValue = number | string | null;
-
-const NS_PER_MS = 1_000_000n;
-
-/**
- * ISO 8601 UTC text of nanoseconds since the Unix epoch, always with nine fractional digits.
- * @example
- * isoFromNs(1_561_420_800_000_000_001n); // "2019-06-25T00:00:00.000000001Z"
- */
-export function isoFromNs(ns: bigint): string {
-  let ms = ns / NS_PER_MS;
-  let rest = ns % NS_PER_MS;
-  if (rest < 0n) {
-    ms -= 1n;
-    rest += NS_PER_MS;
-  }
-  const iso = new Date(Number(ms)).toISOString();
-  return `${iso.slice(0, -1)}${String(rest).padStart(6, "0")}Z`;
-}
 
 /** A 64-bit integer as a number when exact, else as a decimal string. */
 export function int64Value(value: bigint): number | string {

@@ -1,6 +1,6 @@
 /**
- * Smoke test of the benchmark harness: two small synthetic granules (30,000 rows per beam), latency 0, the geochunks, no-index
- * and download contenders. Rows must equal the oracle and geochunks must read the fewest bytes; no
+ * Smoke test of the benchmark harness: two small synthetic granules (30,000 rows per beam), latency 0, the geochunks
+ * (in process and through the installed command), no-index and download contenders. Rows must equal the oracle and geochunks must read the fewest bytes; no
  * timing assertions.
  */
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { downloadH5wasm } from "../../bench/contenders/download.js";
 import { geochunks } from "../../bench/contenders/geochunks.js";
+import { geochunksCli } from "../../bench/contenders/geochunks-cli.js";
 import { noIndex } from "../../bench/contenders/no-index.js";
 import { greenlandAoi } from "../../bench/lib/aois.js";
 import { runFloors } from "../../bench/lib/floor.js";
@@ -42,7 +43,7 @@ describe("benchmark harness (smoke)", () => {
       // A capped client link (a fast one, to keep the test short): every contender reads through it.
       linkBytesPerSecond: 400e6,
       aois: [await greenlandAoi(root)],
-      contenders: [geochunks, noIndex, downloadH5wasm],
+      contenders: [geochunks, geochunksCli, noIndex, downloadH5wasm],
       granuleConcurrency: 2,
       workDir: join(dir, "work"),
       indexLatencies: [0],
@@ -64,7 +65,12 @@ describe("benchmark harness (smoke)", () => {
   });
 
   it("gives every contender the oracle's rows", () => {
-    expect(result.rows.map((r) => r.contender)).toEqual(["geochunks", "no-index", "download-h5wasm"]);
+    expect(result.rows.map((r) => r.contender)).toEqual([
+      "geochunks",
+      "geochunks-cli",
+      "no-index",
+      "download-h5wasm",
+    ]);
     for (const row of result.rows) {
       expect(row.rows, row.contender).toBe(result.aois[0]!.oracle.rows);
       expect(row.hash, row.contender).toBe(result.aois[0]!.oracle.hash);
@@ -80,8 +86,10 @@ describe("benchmark harness (smoke)", () => {
     expect(floor!.cpu).toBeCloseTo(g.cpuSeconds / 2, 12);
   });
 
-  it("reads fewer bytes with geochunks than with the others", () => {
-    const [g, ...others] = result.rows;
+  it("reads fewer bytes with geochunks than with the others, the same through the command", () => {
+    const [g, cli, ...others] = result.rows;
+    expect(cli!.contender).toBe("geochunks-cli");
+    expect([cli!.requests, cli!.bytes]).toEqual([g!.requests, g!.bytes]);
     expect(g!.bytes).toBeGreaterThan(0);
     expect(g!.bytes).toBeGreaterThanOrEqual(g!.bytesMinimal);
     for (const other of others) expect(g!.bytes, other.contender).toBeLessThan(other.bytes);

@@ -298,14 +298,18 @@ async function writeQuery(
   values: QueryFlags,
   io: Io,
   result: QueryResult,
-  batches: AsyncIterable<RecordBatch>,
+  batches: StartedIterable<RecordBatch>,
   output: { format: OutputFormat | undefined; upload: UploadSettings | undefined },
 ): Promise<void> {
   const outPath = values.out!;
   const { format, upload } = output;
-  // Selected and planned first: the granules' first requests then leave before the writer loads.
-  const schema = await result.schema();
-  const { writeResult, writeResultToSink } = await import("../../export/formats.js");
+  // The writer loads while the query's first round is in flight. The empty result's schema (it loads
+  // apache-arrow) is built only when the result turns out to have no rows; a writer takes the
+  // schema of the first batch otherwise.
+  const writers = import("../../export/formats.js");
+  const first = await batches.first();
+  const schema = first.done ? await result.schema() : first.value.schema;
+  const { writeResult, writeResultToSink } = await writers;
   // With the rows on standard output, the summary goes to standard error.
   const say = outPath === STDOUT ? io.err : io.out;
   const writeAndPlot = async (path: string) => {
@@ -397,6 +401,8 @@ export function partBytesFromEnvironment(env: NodeJS.ProcessEnv): number | undef
 
 /** An async iterable whose first item is already asked for, and a way to stop it when it is never read. */
 interface StartedIterable<T> extends AsyncIterable<T> {
+  /** The first step, without taking it: the reader still gets it. */
+  first(): Promise<IteratorResult<T>>;
   /** Ends the source's iteration unless a reader has taken it over (then the reader's loop ends it). */
   close(): Promise<void>;
 }
@@ -412,6 +418,7 @@ export function startedEarly<T>(source: AsyncIterable<T>): StartedIterable<T> {
   first.catch(() => undefined);
   let taken = false;
   return {
+    first: () => first,
     async *[Symbol.asyncIterator]() {
       taken = true;
       let step = await first;
