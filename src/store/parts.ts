@@ -7,7 +7,7 @@ import { NoSpaceError } from "../errors.js";
 import { type Bbox, type BboxArray, EMPTY_BBOX, geoMetadata, unionBbox } from "./geo.js";
 import { HILBERT_BITS, hilbertKey } from "./hilbert.js";
 import { newPartId, type PartFileStats, type PartSet, type StoreTable } from "./manifest.js";
-import { readParquetFile, tableToParquet } from "./parquet.js";
+import { type ParquetWriteOptions, readParquetFile, tableToParquet } from "./parquet.js";
 import { partitionKey } from "./partition.js";
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
 import {
@@ -53,6 +53,43 @@ export const GRANULES_ROW_GROUP_SIZE = 1024;
  * rather than the part's (815 000 rows per cycle at the archive's scale).
  */
 export const ARRAYS_ROW_GROUP_SIZE = 4096;
+
+/**
+ * Data pages of `chunks` parts: `geometry` (about 1 KB a row, 85% of a file's bytes) without a
+ * dictionary (every footprint is distinct) in pages of about 32 rows, so a selection decodes the
+ * footprints of its candidates' pages rather than of their whole row groups (the offset index
+ * lists each page's first row; select-parquet.ts). The other columns are small and keep one page
+ * a group. Costs about 7% more bytes per `chunks` file than one dictionary page per group
+ * (bench/results/store-scale-2026-12-06-d.md).
+ */
+export const CHUNKS_PAGES: ParquetWriteOptions = {
+  plainColumns: ["geometry"],
+  unsortedColumns: ["geometry"],
+  pageBytes: 32 * 1024,
+  pageCheckRows: 32,
+};
+
+/**
+ * Data pages of `granules` parts: no dictionaries and pages of about 2 KB (8 rows between checks),
+ * so the rows of a few selected granules are read from a few pages of each column, not from the
+ * whole row group. The files are a small share of the store (about 0.2%) and no larger for it.
+ */
+export const GRANULES_PAGES: ParquetWriteOptions = {
+  dictionaryColumns: [],
+  pageBytes: 2048,
+  pageCheckRows: 8,
+};
+
+/**
+ * Data pages of `arrays` parts: dictionaries for the repeated strings (whose index pages stay
+ * small), pages of about 4 KB, so the `shape` and `chunk_shape` lists of a selected granule are
+ * decoded in pages of 512 rows rather than in the whole row group.
+ */
+export const ARRAYS_PAGES: ParquetWriteOptions = {
+  dictionaryColumns: ["granule_id", "path", "dtype", "filters", "fill_value", "attrs"],
+  pageBytes: 4096,
+  pageCheckRows: 16,
+};
 
 /** Rows per row group of `chunk_cells` parts (16 bytes a row before compression; see {@link CHUNKS_ROW_GROUP_SIZE}). */
 export const CELLS_ROW_GROUP_SIZE = 16_384;
@@ -236,6 +273,7 @@ export function granulesParquet(granules: readonly GranuleRow[]): Uint8Array {
     metadata: { geo: geoMetadata({ geometryTypes: ["Polygon"], bbox: toArray(bbox), covering: "bbox" }) },
     rowGroupSize: GRANULES_ROW_GROUP_SIZE,
     statisticsColumns: ["granule_id"],
+    ...GRANULES_PAGES,
   });
 }
 
@@ -247,6 +285,7 @@ export function arraysParquet(arrays: readonly ArrayRow[]): Uint8Array {
   return tableToParquet(arraysTable(byGranule(arrays)), {
     rowGroupSize: ARRAYS_ROW_GROUP_SIZE,
     statisticsColumns: ["granule_id", "path"],
+    ...ARRAYS_PAGES,
   });
 }
 
@@ -267,7 +306,7 @@ export function chunksTableParquet(table: Table, bbox: Bbox): Uint8Array {
     bbox: toArray(bbox),
     covering: "bbox",
   });
-  return tableToParquet(table, { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE });
+  return tableToParquet(table, { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE, ...CHUNKS_PAGES });
 }
 
 /**
