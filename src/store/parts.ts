@@ -72,25 +72,23 @@ export const CHUNKS_PAGES: ParquetWriteOptions = {
 };
 
 /**
- * Data pages of `granules` parts: no dictionaries and pages of about 2 KB (8 rows between checks),
+ * Data pages of `granules` parts: no dictionaries and pages of about 8 KB (32 rows between checks),
  * so the rows of a few selected granules are read from a few pages of each column, not from the
- * whole row group. The files are a small share of the store (about 0.2%) and no larger for it.
+ * whole row group. The files are a small share of the store (about 0.2%). Smaller pages (2 KB)
+ * made DuckDB's selection, which scans these files, about 0.5 s slower on the bench store
+ * (bench/results/store-scale-2026-12-06-d.md) for no gain of the TypeScript one.
  */
-export const GRANULES_PAGES: ParquetWriteOptions = {
-  dictionaryColumns: [],
-  pageBytes: 2048,
-  pageCheckRows: 8,
-};
+export const GRANULES_PAGES: ParquetWriteOptions = { dictionaryColumns: [], pageBytes: 8192, pageCheckRows: 32 };
 
 /**
  * Data pages of `arrays` parts: dictionaries for the repeated strings (whose index pages stay
- * small), pages of about 4 KB, so the `shape` and `chunk_shape` lists of a selected granule are
- * decoded in pages of 512 rows rather than in the whole row group.
+ * small), pages of about 16 KB (64 rows between checks), so the `shape` and `chunk_shape` lists of a
+ * selected granule are decoded in a page rather than in the whole row group.
  */
 export const ARRAYS_PAGES: ParquetWriteOptions = {
   dictionaryColumns: ["granule_id", "path", "dtype", "filters", "fill_value", "attrs"],
-  pageBytes: 4096,
-  pageCheckRows: 16,
+  pageBytes: 16 * 1024,
+  pageCheckRows: 64,
 };
 
 /** Rows per row group of `chunk_cells` parts (16 bytes a row before compression; see {@link CHUNKS_ROW_GROUP_SIZE}). */
