@@ -78,7 +78,11 @@ export const CHUNKS_PAGES: ParquetWriteOptions = {
  * made DuckDB's selection, which scans these files, about 0.5 s slower on the bench store
  * (bench/results/store-scale-2026-12-06-d.md) for no gain of the TypeScript one.
  */
-export const GRANULES_PAGES: ParquetWriteOptions = { dictionaryColumns: [], pageBytes: 8192, pageCheckRows: 32 };
+export const GRANULES_PAGES: ParquetWriteOptions = {
+  dictionaryColumns: [],
+  pageBytes: 8192,
+  pageCheckRows: 32,
+};
 
 /**
  * Data pages of `arrays` parts: dictionaries for the repeated strings (whose index pages stay
