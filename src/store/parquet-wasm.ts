@@ -43,10 +43,10 @@ export interface ParquetWriteOptions {
   plainColumns?: readonly string[];
   /**
    * Top-level columns without statistics while the others keep theirs: a WKB `geometry` column's
-   * min and max are whole footprints (about 1 KB each), in every row group's footer entry, and
-   * prune nothing.
+   * min and max (the writer's truncated prefixes of footprints, about 140 bytes a row group) sit in
+   * every row group's footer entry, which every reader parses, and prune nothing.
    */
-  unsortedColumns?: readonly string[];
+  noStatisticsColumns?: readonly string[];
 }
 
 /** Default rows per row group: DuckDB prunes by row-group min/max, so spatially sorted small groups skip most data. */
@@ -69,7 +69,7 @@ export function writerProperties(opts: ParquetWriteOptions): pw.WriterProperties
     builder = builder.setDictionaryEnabled(false);
     for (const column of opts.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
   }
-  for (const column of opts.unsortedColumns ?? [])
+  for (const column of opts.noStatisticsColumns ?? [])
     builder = builder.setColumnStatisticsEnabled(column, pw.EnabledStatistics.None);
   for (const column of opts.plainColumns ?? []) builder = builder.setColumnDictionaryEnabled(column, false);
   if (opts.pageBytes !== undefined) builder = builder.setDataPageSizeLimit(opts.pageBytes);

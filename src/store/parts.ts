@@ -66,7 +66,7 @@ export const ARRAYS_ROW_GROUP_SIZE = 4096;
  */
 export const CHUNKS_PAGES: ParquetWriteOptions = {
   plainColumns: ["geometry"],
-  unsortedColumns: ["geometry"],
+  noStatisticsColumns: ["geometry"],
   pageBytes: 32 * 1024,
   pageCheckRows: 32,
 };
