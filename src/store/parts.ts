@@ -7,7 +7,7 @@ import { NoSpaceError } from "../errors.js";
 import { type Bbox, type BboxArray, EMPTY_BBOX, geoMetadata, unionBbox } from "./geo.js";
 import { HILBERT_BITS, hilbertKey } from "./hilbert.js";
 import { newPartId, type PartFileStats, type PartSet, type StoreTable } from "./manifest.js";
-import { readParquetFile, tableToParquet } from "./parquet.js";
+import { type ParquetWriteOptions, readParquetFile, tableToParquet } from "./parquet.js";
 import { partitionKey } from "./partition.js";
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
 import {
@@ -32,11 +32,13 @@ export interface StoreBatch {
 
 /**
  * Rows per row group of `chunks` parts. Chunk rows are about 1 KB compressed (7-63 refs each); a
- * remote query reads every column of each row group holding a candidate, so groups are kept small:
- * on a 40-granule store (7 MB) a small AOI over HTTP read 73% of the store with 2048 rows and 65 536
- * cell rows per group, 24% with 512 and 16 384 (test/e2e/remote-store.test.ts); bench/store-scale.ts
- * measures the archive-sized store. Footers grow with the group count (about 4 KB a group) but stay
- * a small share of the parts, and bbox pruning in DuckDB is unchanged.
+ * remote query reads the test columns of each row group whose statistics meet its AOI, so groups
+ * are kept small: on a 40-granule store (7 MB) a small AOI over HTTP read 73% of the store with 2048
+ * rows and 65 536 cell rows per group, 24% with 512 and 16 384 (test/e2e/remote-store.test.ts), when
+ * every column of such a group was read; the footprints are now read by page ({@link CHUNKS_PAGES}).
+ * Footers grow with the group count (about 3 KB a group, parsed whole by every selection that opens
+ * the file): on the archive-sized bench store (bench/store-scale.ts), groups of 2048 rows cut the
+ * footers fourfold but were no faster on four cycles of it (measured at load average 13).
  */
 export const CHUNKS_ROW_GROUP_SIZE = 512;
 
@@ -53,6 +55,45 @@ export const GRANULES_ROW_GROUP_SIZE = 1024;
  * rather than the part's (815 000 rows per cycle at the archive's scale).
  */
 export const ARRAYS_ROW_GROUP_SIZE = 4096;
+
+/**
+ * Data pages of `chunks` parts: `geometry` (about 1 KB a row, 85% of a file's bytes) without a
+ * dictionary (every footprint is distinct) in pages of about 32 rows, so a selection decodes the
+ * footprints of its candidates' pages rather than of their whole row groups (the offset index
+ * lists each page's first row; select-parquet.ts). The other columns are small and keep one page
+ * a group. Costs about 7% more bytes per `chunks` file than one dictionary page per group
+ * (bench/results/store-scale-2026-12-06-d.md).
+ */
+export const CHUNKS_PAGES: ParquetWriteOptions = {
+  plainColumns: ["geometry"],
+  noStatisticsColumns: ["geometry"],
+  pageBytes: 32 * 1024,
+  pageCheckRows: 32,
+};
+
+/**
+ * Data pages of `granules` parts: no dictionaries and pages of about 8 KB (32 rows between checks),
+ * so the rows of a few selected granules are read from a few pages of each column, not from the
+ * whole row group. The files are a small share of the store (about 0.2%). Smaller pages (2 KB)
+ * made DuckDB's selection, which scans these files, about 0.5 s slower on the bench store
+ * (bench/results/store-scale-2026-12-06-d.md) for no gain of the TypeScript one.
+ */
+export const GRANULES_PAGES: ParquetWriteOptions = {
+  dictionaryColumns: [],
+  pageBytes: 8192,
+  pageCheckRows: 32,
+};
+
+/**
+ * Data pages of `arrays` parts: dictionaries for the repeated strings (whose index pages stay
+ * small), pages of about 16 KB (64 rows between checks), so the `shape` and `chunk_shape` lists of a
+ * selected granule are decoded in a page rather than in the whole row group.
+ */
+export const ARRAYS_PAGES: ParquetWriteOptions = {
+  dictionaryColumns: ["granule_id", "path", "dtype", "filters", "fill_value", "attrs"],
+  pageBytes: 16 * 1024,
+  pageCheckRows: 64,
+};
 
 /** Rows per row group of `chunk_cells` parts (16 bytes a row before compression; see {@link CHUNKS_ROW_GROUP_SIZE}). */
 export const CELLS_ROW_GROUP_SIZE = 16_384;
@@ -236,6 +277,7 @@ export function granulesParquet(granules: readonly GranuleRow[]): Uint8Array {
     metadata: { geo: geoMetadata({ geometryTypes: ["Polygon"], bbox: toArray(bbox), covering: "bbox" }) },
     rowGroupSize: GRANULES_ROW_GROUP_SIZE,
     statisticsColumns: ["granule_id"],
+    ...GRANULES_PAGES,
   });
 }
 
@@ -247,6 +289,7 @@ export function arraysParquet(arrays: readonly ArrayRow[]): Uint8Array {
   return tableToParquet(arraysTable(byGranule(arrays)), {
     rowGroupSize: ARRAYS_ROW_GROUP_SIZE,
     statisticsColumns: ["granule_id", "path"],
+    ...ARRAYS_PAGES,
   });
 }
 
@@ -267,7 +310,7 @@ export function chunksTableParquet(table: Table, bbox: Bbox): Uint8Array {
     bbox: toArray(bbox),
     covering: "bbox",
   });
-  return tableToParquet(table, { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE });
+  return tableToParquet(table, { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE, ...CHUNKS_PAGES });
 }
 
 /**

@@ -3,7 +3,7 @@
  * DuckDB selection (select.ts), reading only footers, the row groups whose statistics can match, and
  * the granule and array rows of the selected granules. Serves local and remote stores alike.
  */
-import type { ColumnChunk, Compressors, FileMetaData, RowGroup } from "hyparquet";
+import type { ColumnChunk, Compressors, FileMetaData, OffsetIndex, RowGroup } from "hyparquet";
 import { isGeochunksError, StoreError } from "../errors.js";
 import type { ReadOptions } from "../source/index.js";
 import type { BboxArray } from "./geo.js";
@@ -23,9 +23,10 @@ type Plain = Record<string, unknown>;
 type Stat = { min: unknown; max: unknown };
 
 /** Columns of `chunks` tested before a row is taken. */
-const CHUNK_TEST_COLUMNS = ["chunk_id", "beam", "beam_kind", "time_start", "time_end", "bbox"];
+const CHUNK_TEST_COLUMNS = ["beam", "beam_kind", "time_start", "time_end", "bbox"];
 /** Columns of a selected chunk row (the DuckDB selection's list: no `h3_cells`). */
 const CHUNK_COLUMNS = [
+  "chunk_id",
   ...CHUNK_TEST_COLUMNS,
   "granule_id",
   "row_start",
@@ -38,6 +39,8 @@ const CHUNK_COLUMNS = [
   // Optional: parts written before chunk checksums were recorded lack it (see readGroups).
   "ref_checksums",
 ];
+/** Columns of a candidate read after the test: the rest of {@link CHUNK_COLUMNS}. */
+const CHUNK_HEAVY_COLUMNS = CHUNK_COLUMNS.filter((c) => !CHUNK_TEST_COLUMNS.includes(c));
 /** Columns of a selected granule row: not its `geometry` nor its large `hierarchy`. */
 const GRANULE_COLUMNS = [
   "granule_id",
@@ -67,10 +70,17 @@ const ARRAY_COLUMNS = [
   "attrs",
 ];
 
+/** Column chunks of a row group by their dotted paths, made once per row group. */
+const columnsByPath = new WeakMap<RowGroup, Map<string, ColumnChunk>>();
+
 /** Statistics of a column chunk by its dotted path (`bbox.xmin`), when written. */
 function statOf(group: RowGroup, path: string): Stat | undefined {
-  const c = group.columns.find((col) => col.meta_data?.path_in_schema.join(".") === path);
-  const s = c?.meta_data?.statistics;
+  let byPath = columnsByPath.get(group);
+  if (!byPath) {
+    byPath = new Map(group.columns.map((col) => [col.meta_data?.path_in_schema.join(".") ?? "", col]));
+    columnsByPath.set(group, byPath);
+  }
+  const s = byPath.get(path)?.meta_data?.statistics;
   const min = s?.min_value ?? s?.min;
   const max = s?.max_value ?? s?.max;
   return min === undefined || max === undefined ? undefined : { min, max };
@@ -119,55 +129,146 @@ async function compressorsFor(files: readonly FileMetaData[]): Promise<Compresso
   return { ZSTD: (input, length) => decompress(input, new Uint8Array(length)) };
 }
 
-/** A row group of a part file to read. */
+/** Rows [start, end) of a row group, counted from its first row. */
+type Run = readonly [number, number];
+
+/** A row group of a part file to read: all its rows, or only some runs of them. */
 interface GroupRead {
   part: PartFile;
   group: number;
+  /** Runs of rows to read, in order and apart; the whole group when absent. */
+  runs?: readonly Run[];
+}
+
+/** Rows read of a row group, with the position of each in its group. */
+interface GroupRows {
+  part: PartFile;
+  group: number;
+  rows: Plain[];
+  /** `at[i]`: the row number of `rows[i]` in its group. */
+  at: number[];
 }
 
 /**
- * Reads `columns` of the given row groups: their column chunks are prefetched together per file
- * (coalesced), then decoded.
+ * Rows closer than this are read as one run: their pages are mostly the same ones (a `chunks`
+ * file's footprint pages hold about 32 rows, parts.ts `CHUNKS_PAGES`), and each run is one more
+ * pass of the reader over every column.
+ */
+const RUN_GAP = 16;
+
+/** The runs of sorted row numbers, joined across gaps of up to {@link RUN_GAP} rows. */
+function runsOf(rows: readonly number[]): Run[] {
+  const runs: [number, number][] = [];
+  for (const r of rows) {
+    const last = runs[runs.length - 1];
+    if (last && r - last[1] <= RUN_GAP) last[1] = r + 1;
+    else runs.push([r, r + 1]);
+  }
+  return runs;
+}
+
+/** Byte range of a column chunk's offset index (its pages' offsets and first rows), when written. */
+function offsetIndexRange(c: ColumnChunk): [number, number] | undefined {
+  if (c.offset_index_offset === undefined || !c.offset_index_length) return undefined;
+  const start = Number(c.offset_index_offset);
+  return [start, start + c.offset_index_length];
+}
+
+/**
+ * Byte ranges the reader takes of a column chunk to decode rows `run` with its offset index (the
+ * dictionary page, then the data pages from the first holding a row of the run to the last): the
+ * ranges hyparquet's paged read asks for, so that they are fetched beforehand in one round.
+ */
+function pageRanges(c: ColumnChunk, pages: OffsetIndex["page_locations"], groupRows: number, [a, b]: Run) {
+  const m = c.meta_data!;
+  const [chunkStart, chunkEnd] = chunkRange(c);
+  let start = chunkStart;
+  let end = chunkEnd;
+  let skipped = -1;
+  for (const [i, page] of pages.entries()) {
+    const first = Number(page.first_row_index);
+    const next = i + 1 < pages.length ? Number(pages[i + 1]!.first_row_index) : groupRows;
+    if (skipped < 0 && next > a) {
+      start = Number(page.offset);
+      skipped = first;
+    }
+    if (first < b) end = Number(page.offset) + page.compressed_page_size;
+  }
+  const hasDictionary = Boolean(m.dictionary_page_offset) || m.data_page_offset < pages[0]!.offset;
+  if (hasDictionary && skipped > 0)
+    return [[chunkStart, Number(pages[0]!.offset)] as [number, number], [start, end] as [number, number]];
+  return [[hasDictionary ? chunkStart : start, end] as [number, number]];
+}
+
+/**
+ * Reads `columns` of the given row groups, each whole or only its runs of rows. The bytes are
+ * prefetched per file in coalesced reads: for whole groups the column chunks; for runs first the
+ * column chunks' offset indexes, then only the pages holding the runs' rows (files written with one
+ * page per column chunk, as before parts.ts `CHUNKS_PAGES`, read the whole chunk that way too).
+ * Then the rows are decoded, a run at a time.
  */
 async function readGroups(
   dir: string,
   reads: readonly GroupRead[],
   columns: readonly string[],
   opts?: ReadOptions,
-) {
-  const { parquetReadObjects } = await import("hyparquet");
+): Promise<GroupRows[]> {
+  const { parquetReadObjects, readOffsetIndex } = await import("hyparquet");
   const compressors = await compressorsFor(reads.map((r) => r.part.metadata));
   const wanted = new Set(columns);
-  const byPart = new Map<PartFile, number[]>();
-  for (const r of reads) byPart.set(r.part, [...(byPart.get(r.part) ?? []), r.group]);
-  await Promise.all(
-    [...byPart].map(([part, groups]) =>
-      part.buffer.prefetch(
-        groups.flatMap((g) =>
-          part.metadata.row_groups[g]!.columns.filter((c) => wanted.has(c.meta_data!.path_in_schema[0]!)).map(
-            chunkRange,
-          ),
-        ),
-        opts,
-      ),
-    ),
+  const columnsOf = ({ part, group }: GroupRead) =>
+    part.metadata.row_groups[group]!.columns.filter((c) => wanted.has(c.meta_data!.path_in_schema[0]!));
+  const paged = (r: GroupRead) => r.runs !== undefined;
+  const prefetchAll = async (rangesOf: (r: GroupRead) => [number, number][]) => {
+    const byPart = new Map<PartFile, [number, number][]>();
+    for (const r of reads) byPart.set(r.part, [...(byPart.get(r.part) ?? []), ...rangesOf(r)]);
+    await Promise.all([...byPart].map(([part, ranges]) => part.buffer.prefetch(ranges, opts)));
+  };
+  // Whole groups: their column chunks. Runs: the offset indexes (or the chunks, without one).
+  await prefetchAll((r) =>
+    columnsOf(r).map((c) => (paged(r) ? (offsetIndexRange(c) ?? chunkRange(c)) : chunkRange(c))),
   );
+  const pagesOf = async (part: PartFile, c: ColumnChunk) => {
+    const range = offsetIndexRange(c)!;
+    const view = new DataView(await part.buffer.slice(range[0], range[1]));
+    return readOffsetIndex({ view, offset: 0 }).page_locations;
+  };
+  const pageRangesOf = new Map<GroupRead, [number, number][]>();
+  for (const r of reads.filter(paged)) {
+    const groupRows = Number(r.part.metadata.row_groups[r.group]!.num_rows);
+    const ranges: [number, number][] = [];
+    for (const c of columnsOf(r)) {
+      if (!offsetIndexRange(c)) continue;
+      const pages = await pagesOf(r.part, c);
+      for (const run of r.runs!) ranges.push(...pageRanges(c, pages, groupRows, run));
+    }
+    pageRangesOf.set(r, ranges);
+  }
+  await prefetchAll((r) => pageRangesOf.get(r) ?? []);
   return Promise.all(
-    reads.map(async ({ part, group }) => {
+    reads.map(async ({ part, group, runs }) => {
       const start = groupStarts(part.metadata)[group]!;
+      const groupRows = Number(part.metadata.row_groups[group]!.num_rows);
       // Optional columns an older part does not have are left out (they read as undefined).
       const present = new Set(part.metadata.schema.map((e) => e.name));
-      let rows: Plain[];
+      const out: GroupRows = { part, group, rows: [], at: [] };
       try {
-        rows = (await parquetReadObjects({
-          file: part.buffer,
-          metadata: part.metadata,
-          columns: columns.filter((c) => present.has(c)),
-          rowStart: start,
-          rowEnd: start + Number(part.metadata.row_groups[group]!.num_rows),
-          compressors,
-          parsers: PARSERS,
-        })) as Plain[];
+        for (const [a, b] of runs ?? [[0, groupRows] as Run]) {
+          const rows = (await parquetReadObjects({
+            file: part.buffer,
+            metadata: part.metadata,
+            columns: columns.filter((c) => present.has(c)),
+            rowStart: start + a,
+            rowEnd: start + b,
+            useOffsetIndex: true,
+            compressors,
+            parsers: PARSERS,
+          })) as Plain[];
+          for (const [i, row] of rows.entries()) {
+            out.rows.push(row);
+            out.at.push(a + i);
+          }
+        }
       } catch (err) {
         // Bytes changed inside a page (size and footer intact) surface as a decoder's own words.
         if (isGeochunksError(err) || opts?.signal?.aborted) throw err;
@@ -177,9 +278,33 @@ async function readGroups(
           { cause: err },
         );
       }
-      return { part, group, rows };
+      return out;
     }),
   );
+}
+
+/**
+ * Reads `columns` of the rows of `groups` that `keep` accepts (only the pages holding them) and adds
+ * them to those rows, in place.
+ */
+async function addColumns(
+  dir: string,
+  groups: readonly GroupRows[],
+  columns: readonly string[],
+  keep: (row: Plain) => boolean,
+  opts?: ReadOptions,
+): Promise<void> {
+  const reads = groups.map(({ part, group, rows, at }) => ({
+    part,
+    group,
+    runs: runsOf(at.filter((_, i) => keep(rows[i]!))),
+  }));
+  const read = await readGroups(dir, reads, columns, opts);
+  for (const [k, { rows, at }] of read.entries()) {
+    const into = groups[k]!;
+    const index = new Map(into.at.map((row, i) => [row, i]));
+    for (const [i, row] of rows.entries()) Object.assign(into.rows[index.get(at[i]!)!]!, row);
+  }
 }
 
 /** Row groups of `parts` that `keep` accepts by their statistics. */
@@ -255,7 +380,11 @@ function chunkTest(sel: ChunkSelection, cover: SelectionCover | undefined) {
   return { groupTest, rowTest, spatialTest };
 }
 
-/** Rows of `parts` whose `granule_id` is in `ids`, reading only row groups whose id range holds one. */
+/**
+ * Rows of `parts` whose `granule_id` is in `ids`: the ids of only the row groups whose id range holds
+ * one, then the other columns of only the runs of rows holding them (the files are sorted by
+ * granule id, so a granule's rows are one run, read from its pages: parts.ts `GRANULES_PAGES`).
+ */
 async function rowsOfGranules(
   dir: string,
   parts: readonly PartFile[],
@@ -269,7 +398,13 @@ async function rowsOfGranules(
     return !s || sorted.some((id) => lessEq(s.min, id) && lessEq(id, s.max));
   });
   const wanted = new Set(ids);
-  return (await readGroups(dir, reads, columns, opts)).flatMap(({ rows }) =>
+  const holding = (await readGroups(dir, reads, ["granule_id"], opts)).flatMap(
+    ({ part, group, rows, at }) => {
+      const runs = runsOf(at.filter((_, i) => wanted.has(rows[i]!.granule_id as string)));
+      return runs.length > 0 ? [{ part, group, runs }] : [];
+    },
+  );
+  return (await readGroups(dir, holding, columns, opts)).flatMap(({ rows }) =>
     rows.filter((r) => wanted.has(r.granule_id as string)),
   );
 }
@@ -307,16 +442,21 @@ export async function selectChunksParquet(
   });
   const coverCells = cover?.cells.length;
   const { rowTest } = chunkTest(sel, cover);
-  const passed = cover ? await readGroups(reader.dir, near, [...CHUNK_TEST_COLUMNS, "h3_cells"], opts) : near;
-  const candidates = new Set(passed.flatMap((t) => t.rows.filter(rowTest).map((r) => r.chunk_id as string)));
-  const hits = passed.filter((t) => t.rows.some((r) => candidates.has(r.chunk_id as string)));
+  // The cells of only the rows passing the bbox test (the others cannot be candidates), then the
+  // other columns of only the candidates, each added to the rows read first.
+  if (cover) await addColumns(reader.dir, near, ["h3_cells"], spatialTest, opts);
+  // Rows are told apart as objects: `chunk_id` is read with the other columns of the candidates.
+  const candidates = new Set(near.flatMap((t) => t.rows.filter(rowTest)));
+  const isCandidate = (r: Plain) => candidates.has(r);
+  const hits = near.filter((t) => t.rows.some(isCandidate));
+  await addColumns(reader.dir, hits, CHUNK_HEAVY_COLUMNS, isCandidate, opts);
   const chunks: Plain[] = [];
   const setOfFile = new Map(manifest.parts.flatMap((p) => p.files.chunks.map((f) => [f, p.id] as const)));
   const partOfGranule = new Map<string, string | undefined>();
   // Rows come without their cells, as from the DuckDB selection (the plan does not need them).
-  for (const { part, rows } of await readGroups(reader.dir, hits, CHUNK_COLUMNS, opts))
+  for (const { part, rows } of hits)
     for (const r of rows) {
-      if (!candidates.has(r.chunk_id as string)) continue;
+      if (!isCandidate(r)) continue;
       chunks.push({ ...r, h3_cells: null });
       partOfGranule.set(r.granule_id as string, setOfFile.get(part.path));
     }

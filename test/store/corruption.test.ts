@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parquetMetadata } from "hyparquet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { index, openStore } from "../../src/index.js";
@@ -145,9 +146,23 @@ describe("a corrupted store fails with an error naming the file, never a wrong a
       const store = copy(`inside-${table}`);
       const file = join(store, parts(store, table)[0]!);
       const bytes = readFileSync(file);
-      // The first third of a part is column pages (the footer is at the end).
-      for (let i = Math.floor(bytes.length / 3); i < Math.floor(bytes.length / 3) + 200; i++)
-        bytes[i]! ^= 0x5a;
+      // Pages every selection reads (a query reads only the pages of the rows it needs): the
+      // chunk rows' times (tested in every row group near the AOI), the arrays' granule ids.
+      const column = table === "chunks" ? "time_start" : "granule_id";
+      const { row_groups } = parquetMetadata(
+        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer,
+      );
+      for (const group of row_groups) {
+        const meta = group.columns.find((c) => c.meta_data!.path_in_schema[0] === column)!.meta_data!;
+        const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+        const end = start + Number(meta.total_compressed_size);
+        for (
+          let i = start + Math.floor((end - start) / 3);
+          i < Math.min(end, start + (end - start) / 3 + 200);
+          i++
+        )
+          bytes[i]! ^= 0x5a;
+      }
       writeFileSync(file, bytes);
       await expect(queryRows(store)).rejects.toThrow(`${file}: part file is damaged: row group`);
       const out = join(dir, `inside-${table}.parquet`);

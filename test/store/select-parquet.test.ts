@@ -1,13 +1,17 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
+import { type FileMetaData, parquetMetadata } from "hyparquet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seededRandom, syntheticBatch } from "../../fixtures/index/synthetic-index.js";
 import { parseAoi } from "../../src/query/aoi.js";
 import { selectionEngine, TYPESCRIPT_SELECTION_MAX_BYTES } from "../../src/query/index.js";
-import { localStoreReader } from "../../src/store/local-reader.js";
+import { localStoreReader, openLocalStoreReader } from "../../src/store/local-reader.js";
+import type { Manifest } from "../../src/store/manifest.js";
+import { pw, writerProperties } from "../../src/store/parquet-wasm.js";
 import { mergeBatches, type StoreBatch } from "../../src/store/parts.js";
+import type { StoreReader } from "../../src/store/reader.js";
 import type { ArrayRow } from "../../src/store/schema.js";
 import { selectChunks, variableType } from "../../src/store/select.js";
 import { selectChunksParquet, variableTypeParquet } from "../../src/store/select-parquet.js";
@@ -133,6 +137,14 @@ async function expectSameSelection(store: Store, sel: ChunkSelection, empty = fa
 
 let dir: string;
 let store: Store;
+
+/**
+ * Candidates of a 5 km box on the tiled store, and the most bytes its selection may read: 247 808
+ * when measured (footers and small files read whole, then test columns, then the candidates'
+ * pages; their footprint pages were 23 558 of the 280 407 bytes of footprints in their row groups).
+ */
+const CANDIDATES_5KM = 8;
+const SMALL_BOX_BYTES = 260_000;
 
 describe("the TypeScript selection equals the DuckDB selection", () => {
   beforeAll(async () => {
@@ -291,6 +303,131 @@ describe("a store whose partitions are split by Hilbert tile", () => {
       await expectSameSelection(tiled, sel);
     });
   }
+
+  it("selects the same candidates from a store written before the paged layout", async () => {
+    // The store's files rewritten as they were written before parts.ts paged them: one page per
+    // column chunk, footprints in a dictionary page, statistics on every column (`chunk_cells`,
+    // which the selection does not read, unchanged).
+    const before = join(tiledDir, "before");
+    cpSync(tiled.dir, before, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(before, "manifest.json"), "utf8")) as Manifest;
+    for (const set of manifest.parts)
+      for (const [table, files] of Object.entries(set.files))
+        for (const file of table === "chunk_cells" ? [] : files) {
+          const path = join(before, file);
+          const bytes = readFileSync(path);
+          const rows = { granules: 1024, arrays: 4096, chunks: 512, chunk_cells: 16_384 }[table]!;
+          const stats = { granules: ["granule_id"], arrays: ["granule_id", "path"] }[table];
+          const { key_value_metadata } = parquetMetadata(
+            bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer,
+          );
+          const geo = key_value_metadata?.find((kv) => kv.key === "geo")?.value;
+          const old = pw.writeParquet(
+            pw.readParquet(bytes),
+            writerProperties({
+              rowGroupSize: rows,
+              statisticsColumns: stats,
+              metadata: geo ? { geo } : undefined,
+            }),
+          );
+          writeFileSync(path, old);
+          set.stats![file] = { ...set.stats![file]!, bytes: old.length };
+        }
+    writeFileSync(join(before, "manifest.json"), JSON.stringify(manifest));
+    const old = await openLocalStoreReader(before);
+    const paths = manifest.parts.flatMap((p) => p.files.chunks);
+    const [first] = await old.openParts([paths[0]!]);
+    // One page per column chunk: the layout of stores written before.
+    expect(
+      first!.metadata.row_groups[0]!.columns.every((c) => c.meta_data!.encoding_stats!.length <= 2),
+    ).toBe(true);
+    // A box selected by bbox, and one by H3 cells (read from the chunk rows' pages).
+    for (const [, sel] of cases.slice(0, 2))
+      expect(sorted(await selectChunksParquet(old, sel))).toEqual(
+        sorted(await selectChunksParquet(localStoreReader(tiled), sel)),
+      );
+  });
+
+  it("reads a small box's candidates from their footprint pages, within a byte budget", async () => {
+    const reader = localStoreReader(tiled);
+    // Every range fetched from a part file, by file (footers included).
+    const fetched = new Map<string, [number, number][]>();
+    const metadata = new Map<string, FileMetaData>();
+    const footers = new Map<string, [number, number]>();
+    const counting: StoreReader = {
+      ...reader,
+      products: () => reader.products(),
+      async openParts(paths, opts) {
+        const parts = await reader.openParts(paths, opts);
+        return parts.map((p) => {
+          metadata.set(p.path, p.metadata);
+          const ranges = fetched.get(p.path) ?? [];
+          fetched.set(p.path, ranges);
+          // The footer read (the last 64 KiB) came first; the selection's own reads follow.
+          footers.set(p.path, [Math.max(0, p.buffer.byteLength - 64 * 1024), p.buffer.byteLength]);
+          return {
+            ...p,
+            buffer: {
+              byteLength: p.buffer.byteLength,
+              slice: p.buffer.slice.bind(p.buffer),
+              prefetch: (r: readonly [number, number][], o?: Parameters<typeof p.buffer.prefetch>[1]) => {
+                ranges.push(...r);
+                return p.buffer.prefetch(r, o);
+              },
+            },
+          };
+        });
+      },
+    };
+    const sel = selection("-45.05,62.78,-44.95,62.83", { product: "ATL06", method: "bbox" });
+    const got = await selectChunksParquet(counting, sel);
+    // The same candidates as DuckDB finds.
+    expect(sorted(got).chunks.map((c) => c.chunk_id)).toEqual(
+      sorted(await selectChunks(tiled, sel)).chunks.map((c) => c.chunk_id),
+    );
+    expect(got.chunks.length).toBeGreaterThan(0);
+    const overlap = (ranges: readonly [number, number][], [s, e]: [number, number]) => {
+      // Bytes of [s, e) covered by the ranges (merged first, so each byte counts once).
+      const merged = [...ranges].sort((a, b) => a[0] - b[0]);
+      let covered = 0;
+      let at = s;
+      for (const [a, b] of merged) {
+        const from = Math.max(a, at);
+        const to = Math.min(b, e);
+        if (to > from) {
+          covered += to - from;
+          at = to;
+        }
+      }
+      return covered;
+    };
+    // Footprints (`geometry`, most of a chunks file) of the row groups holding a candidate: the
+    // selection asks only for the pages of the candidates, not for the groups' column chunks (the
+    // footer read of these small files holds them whole anyway; in a store's files of megabytes
+    // it does not).
+    let footprintBytes = 0;
+    let footprintRead = 0;
+    let total = 0;
+    for (const [path, ranges] of fetched) {
+      const size = statSync(join(tiled.dir, path)).size;
+      total += overlap([...ranges, footers.get(path)!], [0, size]);
+      if (!path.startsWith("chunks/")) continue;
+      for (const group of metadata.get(path)!.row_groups) {
+        const geometry = group.columns.find((c) => c.meta_data!.path_in_schema[0] === "geometry")!.meta_data!;
+        const start = Number(geometry.data_page_offset);
+        const range: [number, number] = [start, start + Number(geometry.total_compressed_size)];
+        const read = overlap(ranges, range);
+        if (read === 0) continue;
+        footprintBytes += range[1] - range[0];
+        footprintRead += read;
+      }
+    }
+    const candidates = new Set(got.chunks.map((c) => c.chunk_id));
+    expect(candidates.size).toBe(CANDIDATES_5KM);
+    expect(footprintRead).toBeGreaterThan(0);
+    expect(footprintRead).toBeLessThan(footprintBytes / 4);
+    expect(total).toBeLessThanOrEqual(SMALL_BOX_BYTES);
+  });
 
   it("opens only the chunks files whose recorded bbox meets the AOI, with the same answer as without summaries", async () => {
     const reader = localStoreReader(tiled);
