@@ -97,6 +97,15 @@ export interface WriteResultOptions {
 }
 
 /**
+ * Prepares the writer of `format` ahead of its rows: for GeoParquet, starts a writer thread now
+ * (writer-threads.ts), for a one-off command whose result is written once the
+ * query's rows arrive. Other formats have nothing to prepare.
+ */
+export async function warmWriter(format: OutputFormat): Promise<void> {
+  if (format === "parquet") (await import("./writer-threads.js")).warmWriterThread();
+}
+
+/**
  * Streams query result batches into `path` in one of the {@link OUTPUT_FORMATS}; `path` "-" is
  * standard output (CSV, GeoJSON or GeoJSON lines, given by `format`). The parent
  * folder is created; the file is written under a temporary name in that folder and renamed when

@@ -6,7 +6,6 @@
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { Writable } from "node:stream";
-import { Worker } from "node:worker_threads";
 import { DataType, type RecordBatch, Schema, Table, tableToIPC } from "apache-arrow";
 import type { BboxArray } from "../store/geo.js";
 import { geoMetadata } from "../store/geo.js";
@@ -14,6 +13,12 @@ import type { ParquetWriteOptions } from "../store/parquet.js";
 import { writeAtomically } from "./atomic.js";
 import type { WorkerFailure, WriterMessage } from "./geoparquet-worker.js";
 import type { ByteSink } from "./sink.js";
+import {
+  canKeepWriterThread,
+  hasUsedWriterThread,
+  keepWriterThread,
+  takeWriterThread,
+} from "./writer-threads.js";
 
 /** Options for {@link writeGeoParquet}. */
 export interface WriteGeoParquetOptions {
@@ -149,7 +154,7 @@ async function chooseThread(
   chosen: { thread: WriterThread | undefined },
 ): Promise<AsyncIterable<RecordBatch>> {
   // Started first, so the thread loads its modules while the query makes its first requests.
-  if (opts.thread === true || (opts.thread === undefined && IDLE_WRITERS.length > 0)) {
+  if (opts.thread === true || (opts.thread === undefined && hasUsedWriterThread())) {
     chosen.thread = startWriterThread();
     return batches;
   }
@@ -260,18 +265,6 @@ async function encodeHere(
  */
 const MAX_QUEUED_ROWS = 2 * 65_536;
 
-/**
- * The writer thread: the compiled `geoparquet-worker.js` beside this file, or, when this file runs
- * from its TypeScript source (tests, benchmarks), the `.ts` source loaded through tsx.
- */
-function newWriterThread(): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./geoparquet-worker.js", import.meta.url));
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const source = new URL("./geoparquet-worker.ts", import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(source)}); });`;
-  return new Worker(boot, { eval: true });
-}
-
 /** An error of the writer thread as an Error with its file system fields (code, path, syscall). */
 function failureError(failure: WorkerFailure): Error {
   return Object.assign(new Error(failure.message), {
@@ -279,42 +272,6 @@ function failureError(failure: WorkerFailure): Error {
     path: failure.path,
     syscall: failure.syscall,
   });
-}
-
-/**
- * Writer threads that finished a file cleanly and wait for the next one, unreferenced (they keep no
- * process alive): the second and later writes of a process skip the thread's start-up (a new isolate,
- * parquet-wasm compiled again). Shared by the process as the HTTP keep-alive agents are.
- */
-const IDLE_WRITERS: { worker: Worker; forget: () => void }[] = [];
-
-/**
- * Idle writer threads kept at most: each holds its parquet-wasm memory (as large as the largest row
- * group it wrote), so one, for the common case of one file after another.
- */
-const MAX_IDLE_WRITERS = 1;
-
-/** An idle writer thread, or a new one. */
-function takeWriterThread(): Worker {
-  const idle = IDLE_WRITERS.pop();
-  if (!idle) return newWriterThread();
-  idle.worker.off("exit", idle.forget);
-  idle.worker.ref();
-  return idle.worker;
-}
-
-/** Keeps a thread that finished its file for the next write; a kept thread that stops is dropped. */
-function keepWriterThread(worker: Worker): void {
-  const kept = {
-    worker,
-    forget: () => {
-      const at = IDLE_WRITERS.indexOf(kept);
-      if (at >= 0) IDLE_WRITERS.splice(at, 1);
-    },
-  };
-  worker.once("exit", kept.forget);
-  worker.unref();
-  IDLE_WRITERS.push(kept);
 }
 
 /** A writer thread of {@link startWriterThread}. */
@@ -412,7 +369,7 @@ function startWriterThread() {
       worker.off("message", listeners.message);
       worker.off("error", listeners.error);
       worker.off("exit", listeners.exit);
-      if ((clean || (!opened && !settled)) && IDLE_WRITERS.length < MAX_IDLE_WRITERS) {
+      if ((clean || (!opened && !settled)) && canKeepWriterThread()) {
         keepWriterThread(worker);
         return;
       }

@@ -85,12 +85,17 @@ export async function load(url, context, next) {
 }
 `;
 
-/** Preloaded into the command: registers the hooks and writes FIRST-REQUEST when node:http sends its first request. */
+/**
+ * Preloaded into the command: registers the hooks and writes FIRST-REQUEST when node:http sends its
+ * first request. In the main thread only: a writer thread the command starts ahead (it inherits the
+ * preload) loads its modules beside the query, not on the path to the first request.
+ */
 const preload = (hooks: string, log: string) => `
 import { appendFileSync } from "node:fs";
 import http from "node:http";
 import { register, syncBuiltinESMExports } from "node:module";
-register(${JSON.stringify(hooks)}, { data: { log: ${JSON.stringify(log)} } });
+import { isMainThread } from "node:worker_threads";
+if (isMainThread) register(${JSON.stringify(hooks)}, { data: { log: ${JSON.stringify(log)} } });
 const request = http.request;
 let seen = false;
 http.request = function (...args) {

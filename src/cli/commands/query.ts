@@ -307,6 +307,9 @@ async function writeQuery(
   // apache-arrow) is built only when the result turns out to have no rows; a writer takes the
   // schema of the first batch otherwise.
   const writers = import("../../export/formats.js");
+  const known = format ?? formatOf(outPath, values.format);
+  // A GeoParquet writer thread starts now, on the other core, while the first round is in flight.
+  if (outPath !== STDOUT) void writers.then((w) => w.warmWriter(known)).catch(() => {});
   const first = await batches.first();
   const schema = first.done ? await result.schema() : first.value.schema;
   const { writeResult, writeResultToSink } = await writers;
@@ -322,7 +325,6 @@ async function writeQuery(
     }
     return rows;
   };
-  const known = format ?? formatOf(outPath, values.format);
   const rows = upload
     ? await writeQueryToS3(outPath, values, upload, known, {
         toFile: writeAndPlot,

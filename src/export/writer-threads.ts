@@ -1,0 +1,80 @@
+/**
+ * The GeoParquet writer threads of a process (geoparquet-worker.ts): started, kept idle between
+ * files, and started ahead of a write. Apart from geoparquet.ts, which feeds them, so that a command
+ * can start one before the first request without loading the writer's libraries (apache-arrow).
+ */
+import { Worker } from "node:worker_threads";
+
+/**
+ * The writer thread: the compiled `geoparquet-worker.js` beside this file, or, when this file runs
+ * from its TypeScript source (tests, benchmarks), the `.ts` source loaded through tsx.
+ */
+function newWriterThread(): Worker {
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./geoparquet-worker.js", import.meta.url));
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const source = new URL("./geoparquet-worker.ts", import.meta.url).href;
+  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(source)}); });`;
+  return new Worker(boot, { eval: true });
+}
+
+/**
+ * Writer threads that finished a file cleanly and wait for the next one, unreferenced (they keep no
+ * process alive): the second and later writes of a process skip the thread's start-up (a new isolate,
+ * parquet-wasm compiled again). Shared by the process as the HTTP keep-alive agents are.
+ */
+const IDLE_WRITERS: { worker: Worker; forget: () => void; used: boolean }[] = [];
+
+/**
+ * Idle writer threads kept at most: each holds its parquet-wasm memory (as large as the largest row
+ * group it wrote), so one, for the common case of one file after another.
+ */
+const MAX_IDLE_WRITERS = 1;
+
+/** An idle writer thread, or a new one. */
+export function takeWriterThread(): Worker {
+  const idle = IDLE_WRITERS.pop();
+  if (!idle) return newWriterThread();
+  idle.worker.off("exit", idle.forget);
+  idle.worker.ref();
+  return idle.worker;
+}
+
+/**
+ * Keeps a thread for the next write (`used`: it finished a file; otherwise it was started ahead by
+ * {@link warmWriterThread}); a kept thread that stops is dropped.
+ */
+export function keepWriterThread(worker: Worker, used = true): void {
+  const kept = {
+    worker,
+    used,
+    forget: () => {
+      const at = IDLE_WRITERS.indexOf(kept);
+      if (at >= 0) IDLE_WRITERS.splice(at, 1);
+    },
+  };
+  worker.once("exit", kept.forget);
+  worker.unref();
+  IDLE_WRITERS.push(kept);
+}
+
+/**
+ * Starts a writer thread ahead of a write, kept idle and unreferenced (it keeps no process alive),
+ * so that its start-up (a new isolate, its modules, parquet-wasm compiled) runs on the other core
+ * while the query selects and makes its first requests, instead of after the result has reached
+ * {@link THREAD_MIN_ROWS} rows. The write still takes it only for a result that large: a smaller
+ * one is encoded on the calling thread and the started thread is left to the process's exit. Does
+ * nothing when a thread is idle already.
+ */
+export function warmWriterThread(): void {
+  if (IDLE_WRITERS.length === 0) keepWriterThread(newWriterThread(), false);
+}
+
+/** Whether an idle thread has written a file already (so is started and warm). */
+export function hasUsedWriterThread(): boolean {
+  return IDLE_WRITERS.some((idle) => idle.used);
+}
+
+/** Whether one more thread may be kept idle. */
+export function canKeepWriterThread(): boolean {
+  return IDLE_WRITERS.length < MAX_IDLE_WRITERS;
+}
