@@ -25,6 +25,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { MODULE_LOG_HOOKS, moduleLogPreload } from "../fixtures/modules/module-log.js";
 import { startRangeServer } from "../fixtures/servers/range-server.js";
 import { index } from "../src/index.js";
 
@@ -109,41 +110,15 @@ function runOnce(): Promise<{ first: number; firstCpu: number; wall: number; use
   });
 }
 
-/** Module loader hooks (node's loader thread): every module file loaded, one line each, in order. */
-const HOOKS = `
-import { appendFileSync } from "node:fs";
-let log;
-export function initialize(data) { log = data.log; }
-export async function load(url, context, next) {
-  appendFileSync(log, url + "\\n");
-  return next(url, context);
-}
-`;
-
-/** Preloaded for the module run: registers the hooks, and marks the first request in their log. */
-const modulePreload = (hooks: string, log: string) => `
-import { appendFileSync } from "node:fs";
-import http from "node:http";
-import { register, syncBuiltinESMExports } from "node:module";
-register(${JSON.stringify(hooks)}, { data: { log: ${JSON.stringify(log)} } });
-const request = http.request;
-let seen = false;
-http.request = function (...args) {
-  if (!seen) {
-    seen = true;
-    appendFileSync(${JSON.stringify(log)}, "FIRST-REQUEST\\n");
-  }
-  return request.apply(this, args);
-};
-syncBuiltinESMExports();
-`;
-
 /** The module files the command loads before its first request: how many, and their bytes. */
 async function modulesBeforeFirstRequest(): Promise<{ files: number; bytes: number }> {
   const log = join(root, "modules.txt");
   await writeFile(log, "");
-  await writeFile(join(root, "hooks.mjs"), HOOKS);
-  await writeFile(join(root, "modules.mjs"), modulePreload(pathToFileURL(join(root, "hooks.mjs")).href, log));
+  await writeFile(join(root, "hooks.mjs"), MODULE_LOG_HOOKS);
+  await writeFile(
+    join(root, "modules.mjs"),
+    moduleLogPreload(pathToFileURL(join(root, "hooks.mjs")).href, log),
+  );
   const out = join(root, `out.${values.out}`);
   const args = [values.bin, "query", "--store", storeDir, "--polygon", values.polygon, "--out", out];
   const preload = pathToFileURL(join(root, "modules.mjs")).href;

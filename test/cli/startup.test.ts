@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
+import { MODULE_LOG_HOOKS, moduleLogPreload } from "../../fixtures/modules/module-log.js";
 import { type RangeServer, startRangeServer } from "../../fixtures/servers/range-server.js";
 import { index } from "../../src/index.js";
 import { COLOUR_MAPS } from "../../src/plot/colour.js";
@@ -74,40 +75,6 @@ describe("start-up loads only what a command needs", () => {
   });
 });
 
-/** Module loader hooks (run on node's loader thread): every module file loaded, one line each, in order. */
-const HOOKS = `
-import { appendFileSync } from "node:fs";
-let log;
-export function initialize(data) { log = data.log; }
-export async function load(url, context, next) {
-  appendFileSync(log, url + "\\n");
-  return next(url, context);
-}
-`;
-
-/**
- * Preloaded into the command: registers the hooks and writes FIRST-REQUEST when node:http sends its
- * first request. In the main thread only: a writer thread the command starts ahead (it inherits the
- * preload) loads its modules beside the query, not on the path to the first request.
- */
-const preload = (hooks: string, log: string) => `
-import { appendFileSync } from "node:fs";
-import http from "node:http";
-import { register, syncBuiltinESMExports } from "node:module";
-import { isMainThread } from "node:worker_threads";
-if (isMainThread) register(${JSON.stringify(hooks)}, { data: { log: ${JSON.stringify(log)} } });
-const request = http.request;
-let seen = false;
-http.request = function (...args) {
-  if (!seen) {
-    seen = true;
-    appendFileSync(${JSON.stringify(log)}, "FIRST-REQUEST\\n");
-  }
-  return request.apply(this, args);
-};
-syncBuiltinESMExports();
-`;
-
 /** Runs node with `args`; its exit code and output. */
 function runNode(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
@@ -130,8 +97,11 @@ describe("the installed command's query, up to its first granule request", () =>
     await index(server.url + granule.slice(dir.length + 1), { store: join(dir, "store") });
     const log = join(dir, "loaded.txt");
     writeFileSync(log, "");
-    writeFileSync(join(dir, "hooks.mjs"), HOOKS);
-    writeFileSync(join(dir, "preload.mjs"), preload(pathToFileURL(join(dir, "hooks.mjs")).href, log));
+    writeFileSync(join(dir, "hooks.mjs"), MODULE_LOG_HOOKS);
+    writeFileSync(
+      join(dir, "preload.mjs"),
+      moduleLogPreload(pathToFileURL(join(dir, "hooks.mjs")).href, log),
+    );
     // Asynchronously: the range server answers from this process.
     const run = await runNode([
       "--import",
