@@ -15,7 +15,7 @@ import type { WorkerFailure, WriterMessage } from "./geoparquet-worker.js";
 import type { ByteSink } from "./sink.js";
 import {
   canKeepWriterThread,
-  hasUsedWriterThread,
+  hasIdleWriterThread,
   keepWriterThread,
   takeWriterThread,
 } from "./writer-threads.js";
@@ -39,7 +39,8 @@ export interface WriteGeoParquetOptions {
   dictionaryColumns?: string[];
   /**
    * Encode on a writer thread, beside the query (true), or on the calling thread (false). Default:
-   * the thread a previous write left idle when there is one, else a new thread once the result
+   * the idle thread a previous write left or a command started ahead (writer-threads.ts) when there
+   * is one, from the first batch, else a new thread once the result
    * reaches {@link THREAD_MIN_ROWS} rows (a smaller result is written here, with no thread started).
    * The thread takes the encoding off the main thread (~0.2 s of CPU per 90 000 rows, about half
    * the main thread's CPU on a large query) for its start-up (a new isolate, parquet-wasm compiled
@@ -154,7 +155,7 @@ async function chooseThread(
   chosen: { thread: WriterThread | undefined },
 ): Promise<AsyncIterable<RecordBatch>> {
   // Started first, so the thread loads its modules while the query makes its first requests.
-  if (opts.thread === true || (opts.thread === undefined && hasUsedWriterThread())) {
+  if (opts.thread === true || (opts.thread === undefined && hasIdleWriterThread())) {
     chosen.thread = startWriterThread();
     return batches;
   }
