@@ -121,27 +121,38 @@ export async function writeGeoParquet(
   path: string,
   opts: WriteGeoParquetOptions = {},
 ): Promise<number> {
-  return writeAtomically(path, async (tmp) => {
-    const chosen = { thread: undefined as WriterThread | undefined };
-    try {
-      const source = await chooseThread(batches, opts, chosen);
-      const thread = chosen.thread;
-      const { iterator, first, write } = await beginParquet(source, opts);
-      if (first.done) {
-        await writeFile(tmp, await emptyParquet(opts, write), { flag: "wx" });
-        return 0;
-      }
-      if (thread) return await thread.write(tmp, write, first, iterator);
-      return await encodeHere(
-        first,
-        iterator,
-        write,
-        Writable.toWeb(createWriteStream(tmp, { flags: "wx" })),
-      );
-    } finally {
-      await chosen.thread?.close();
+  return writeAtomically(path, (tmp) => encodeTo(batches, opts, tmp));
+}
+
+/**
+ * Encodes `batches` into the file `target` (created, not replaced) or a byte sink, where
+ * {@link chooseThread} says.
+ * @returns the number of rows written.
+ */
+async function encodeTo(
+  batches: AsyncIterable<RecordBatch>,
+  opts: WriteGeoParquetOptions,
+  target: string | ByteSink,
+): Promise<number> {
+  const chosen = { thread: undefined as WriterThread | undefined };
+  try {
+    const source = await chooseThread(batches, opts, chosen);
+    const { iterator, first, write } = await beginParquet(source, opts);
+    if (first.done) {
+      const empty = await emptyParquet(opts, write);
+      if (typeof target === "string") await writeFile(target, empty, { flag: "wx" });
+      else await target.write(empty);
+      return 0;
     }
-  });
+    if (chosen.thread) return await chosen.thread.write(target, write, first, iterator);
+    const out =
+      typeof target === "string"
+        ? Writable.toWeb(createWriteStream(target, { flags: "wx" }))
+        : new WritableStream<Uint8Array>({ write: (chunk) => target.write(chunk) });
+    return await encodeHere(first, iterator, write, out);
+  } finally {
+    await chosen.thread?.close();
+  }
 }
 
 /**
@@ -182,24 +193,7 @@ export async function writeGeoParquetToSink(
   sink: ByteSink,
   opts: WriteGeoParquetOptions = {},
 ): Promise<number> {
-  const chosen = { thread: undefined as WriterThread | undefined };
-  try {
-    const source = await chooseThread(batches, opts, chosen);
-    const { iterator, first, write } = await beginParquet(source, opts);
-    if (first.done) {
-      await sink.write(await emptyParquet(opts, write));
-      return 0;
-    }
-    if (chosen.thread) return await chosen.thread.write(sink, write, first, iterator);
-    return await encodeHere(
-      first,
-      iterator,
-      write,
-      new WritableStream({ write: (chunk) => sink.write(chunk) }),
-    );
-  } finally {
-    await chosen.thread?.close();
-  }
+  return encodeTo(batches, opts, sink);
 }
 
 /**
