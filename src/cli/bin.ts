@@ -5,20 +5,10 @@
  * module. A closed pipe (`geochunks sql ... | head`) ends the run quietly with exit code 0. SIGINT and
  * SIGTERM remove the run's temporary files first.
  */
-import { setFlagsFromString } from "node:v8";
+// First: V8's settings for this process, before any other module's code runs.
+import "./v8-flags.js";
 import { removeTemporariesSync, runCleanups } from "../store/temporaries.js";
 import { main } from "./main.js";
-
-/** V8's budget of work before a WebAssembly function is optimised, in this process (55 x node's). */
-const WASM_TIERING_BUDGET = 100_000_000;
-
-// WebAssembly functions (parquet-wasm's encoder, in the GeoParquet writer thread) start as V8's
-// baseline code and are recompiled by its optimising compiler once they have run a budget of work.
-// A one-off command spends more CPU on those recompilations than they save: the writer's first
-// file of 42 674 rows cost 0.32-0.42 s of CPU with the default budget (1.8 M) and 0.09-0.10 s with
-// this one, which still optimises a long run's encoder after a few hundred thousand rows
-// (docs/design/startup.md). Process-wide, so the writer thread has it too; before any module compiles.
-setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
 
 // An interrupted run removes its temporaries (uncommitted part files, an output not yet renamed,
 // the store lock it holds) and aborts its multipart uploads before exiting with the shell's code
