@@ -166,6 +166,19 @@ describe("the installed command's query, up to its first granule request", () =>
       ).toEqual([]);
   });
 
+  it("loads the query command's module and no other command's", () => {
+    const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
+      string,
+      string[]
+    >;
+    const dist = pathToFileURL(join(ROOT, "dist")).href;
+    const commands = loaded
+      .flatMap((u) => inputs[u.slice(dist.length + 1)] ?? [])
+      .filter((m) => m.startsWith("src/cli/commands/"));
+    // cli/main.ts loads the module of the command named first only (docs/design/startup.md).
+    expect(commands).toEqual(["src/cli/commands/query.ts"]);
+  });
+
   it("sets V8's compiler budgets before the query's code loads and before the writer thread starts", () => {
     // cli/v8-flags.ts: a one-off run optimises less (docs/design/startup.md).
     const flags = events.filter((l) => l.startsWith("V8-FLAGS "));
