@@ -7,13 +7,14 @@
  * CPU is what to compare on a shared machine; wall times move with the load.
  *
  *   npm run build && npx tsx bench/startup.ts [--reps 5] [--latency 20] [--out parquet|csv] [--profile DIR]
- *     [--granules DIR] [--polygon AOI] [--bin dist/cli/bin.js]
+ *     [--granules DIR] [--polygon AOI] [--bin dist/cli/bin.js[,OTHER/dist/cli/bin.js]]
  *
  * One more run, after the timed ones, logs every module file the command loads (module loader hooks,
  * which cost CPU of their own, hence a run apart) and reports the JavaScript loaded before the first
  * request: files and bytes, a figure the machine's load does not move.
  *
- * `--bin` runs another build of the command (an older checkout's, to compare); `--granules` and
+ * `--bin` runs another build of the command (an older checkout's, to compare; several are run in turn,
+ * A, B, A, B..., each run apart with the same server and store); `--granules` and
  * `--polygon` query other granules (the real ones with a box over their tracks).
  *
  * With --profile, each run's first request is also printed as `first-request-hrtime-us`, on the clock of
@@ -37,7 +38,10 @@ const { values } = parseArgs({
     /** Write a CPU profile of each run into this folder (node --cpu-prof). */
     profile: { type: "string" },
     granules: { type: "string", default: ".cache/demo/granules" },
-    /** The command's entry file (to compare builds). */
+    /**
+     * The command's entry file; several, comma-separated, are run in turn (A, B, A, B...) on the same
+     * server and store, so that the machine's load moves all of them alike.
+     */
     bin: { type: "string", default: "dist/cli/bin.js" },
     /** The AOI of the query. */
     polygon: { type: "string", default: "examples/greenland.geojson" },
@@ -83,9 +87,11 @@ syncBuiltinESMExports();
 `)}`;
 
 /** One run of the command: ms to the first request, CPU ms then, ms in all, CPU ms (user, system). */
-function runOnce(): Promise<{ first: number; firstCpu: number; wall: number; user: number; system: number }> {
+function runOnce(
+  bin: string,
+): Promise<{ first: number; firstCpu: number; wall: number; user: number; system: number }> {
   const out = join(root, `out.${values.out}`);
-  const args = [values.bin, "query", "--store", storeDir, "--polygon", values.polygon, "--out", out];
+  const args = [bin, "query", "--store", storeDir, "--polygon", values.polygon, "--out", out];
   firstRequest = 0;
   const t0 = performance.now();
   // /usr/bin/time reports the child's own CPU, whatever else runs on the machine.
@@ -111,7 +117,7 @@ function runOnce(): Promise<{ first: number; firstCpu: number; wall: number; use
 }
 
 /** The module files the command loads before its first request: how many, and their bytes. */
-async function modulesBeforeFirstRequest(): Promise<{ files: number; bytes: number }> {
+async function modulesBeforeFirstRequest(bin: string): Promise<{ files: number; bytes: number }> {
   const log = join(root, "modules.txt");
   await writeFile(log, "");
   await writeFile(join(root, "hooks.mjs"), MODULE_LOG_HOOKS);
@@ -120,7 +126,7 @@ async function modulesBeforeFirstRequest(): Promise<{ files: number; bytes: numb
     moduleLogPreload(pathToFileURL(join(root, "hooks.mjs")).href, log),
   );
   const out = join(root, `out.${values.out}`);
-  const args = [values.bin, "query", "--store", storeDir, "--polygon", values.polygon, "--out", out];
+  const args = [bin, "query", "--store", storeDir, "--polygon", values.polygon, "--out", out];
   const preload = pathToFileURL(join(root, "modules.mjs")).href;
   const child = spawn(process.execPath, ["--import", preload, ...args], { stdio: "ignore" });
   const code = await new Promise((done) => child.on("exit", done));
@@ -134,20 +140,26 @@ async function modulesBeforeFirstRequest(): Promise<{ files: number; bytes: numb
   return { files: files.length, bytes };
 }
 
-const rows = [];
-for (let i = 0; i < Number(values.reps); i++) rows.push(await runOnce());
-const modules = await modulesBeforeFirstRequest();
+const bins = values.bin.split(",");
+const rows = new Map(bins.map((bin) => [bin, [] as Awaited<ReturnType<typeof runOnce>>[]]));
+for (let i = 0; i < Number(values.reps); i++) for (const bin of bins) rows.get(bin)!.push(await runOnce(bin));
+const modules = new Map<string, { files: number; bytes: number }>();
+for (const bin of bins) modules.set(bin, await modulesBeforeFirstRequest(bin));
 await server.close();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log("| CPU to first request ms | to first request ms | CPU ms (user + system) | wall ms | runs |");
-console.log("|---:|---:|---:|---:|---:|");
 console.log(
-  `| ${median(rows.map((r) => r.firstCpu)).toFixed(0)} | ${median(rows.map((r) => r.first)).toFixed(0)} | ${median(rows.map((r) => r.user + r.system)).toFixed(0)} | ${median(rows.map((r) => r.wall)).toFixed(0)} | ${rows.length} |`,
+  "| command | CPU to first request ms | to first request ms | CPU ms (user + system) | wall ms | runs | JavaScript before the first request |",
 );
-console.log(
-  `JavaScript loaded before the first request: ${modules.files} files, ${(modules.bytes / 1000).toFixed(0)} kB`,
-);
-for (const r of rows)
+console.log("|---|---:|---:|---:|---:|---:|---|");
+for (const bin of bins) {
+  const rs = rows.get(bin)!;
+  const m = modules.get(bin)!;
   console.log(
-    `  CPU to first ${r.firstCpu.toFixed(0)} ms, first at ${r.first.toFixed(0)} ms, user ${r.user.toFixed(0)} ms, system ${r.system.toFixed(0)} ms, wall ${r.wall.toFixed(0)} ms`,
+    `| ${bin} | ${median(rs.map((r) => r.firstCpu)).toFixed(0)} | ${median(rs.map((r) => r.first)).toFixed(0)} | ${median(rs.map((r) => r.user + r.system)).toFixed(0)} | ${median(rs.map((r) => r.wall)).toFixed(0)} | ${rs.length} | ${m.files} files, ${(m.bytes / 1000).toFixed(0)} kB |`,
   );
+}
+for (const bin of bins)
+  for (const r of rows.get(bin)!)
+    console.log(
+      `  ${bin}: CPU to first ${r.firstCpu.toFixed(0)} ms, first at ${r.first.toFixed(0)} ms, user ${r.user.toFixed(0)} ms, system ${r.system.toFixed(0)} ms, wall ${r.wall.toFixed(0)} ms`,
+    );

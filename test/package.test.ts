@@ -31,7 +31,7 @@ describe("package shape", () => {
   it("each edge dependency is imported by one module", () => {
     const edges = {
       "h3-js": "src/store/h3.ts",
-      "parquet-wasm": "src/store/parquet-wasm.ts",
+      "parquet-wasm/esm": "src/store/parquet-wasm.ts",
       "@duckdb/node-api": "src/store/sql.ts",
       "topojson-client": "src/plot/land.ts",
     };

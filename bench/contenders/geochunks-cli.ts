@@ -6,7 +6,7 @@
  * a user feels, a library call in a long-running process and a one-off command.
  */
 import { execFile } from "node:child_process";
-import { readdir, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parquetRowSet } from "./geochunks.js";
@@ -24,11 +24,32 @@ async function newest(dir: string): Promise<number> {
   return t;
 }
 
-/** Runs the command; rejects with its standard error when it fails. */
-function runCommand(args: string[]): Promise<void> {
+/**
+ * Preloaded into the command (`node --import`): at exit, its main thread writes the process's CPU
+ * (user + system of every thread, the writer thread's included, in microseconds) to the file
+ * named by GEOCHUNKS_BENCH_CPU. The command itself is not changed.
+ */
+const CPU_PRELOAD = `data:text/javascript,${encodeURIComponent(`
+import { writeFileSync } from "node:fs";
+import { isMainThread } from "node:worker_threads";
+if (isMainThread) process.on("exit", () => {
+  const u = process.cpuUsage();
+  writeFileSync(process.env.GEOCHUNKS_BENCH_CPU, String(u.user + u.system));
+});
+`)}`;
+
+/** Runs the command; its CPU seconds. Rejects with its standard error when it fails. */
+function runCommand(args: string[], cpuFile: string): Promise<number> {
+  const env = { ...process.env, GEOCHUNKS_BENCH_CPU: cpuFile };
   return new Promise((done, fail) => {
-    execFile(process.execPath, [BIN, ...args], { encoding: "utf8" }, (err, _stdout, stderr) =>
-      err ? fail(new Error(`geochunks ${args[0]} failed: ${stderr.trim() || err.message}`)) : done(),
+    execFile(
+      process.execPath,
+      ["--import", CPU_PRELOAD, BIN, ...args],
+      { encoding: "utf8", env },
+      (err, _stdout, stderr) => {
+        if (err) return fail(new Error(`geochunks ${args[0]} failed: ${stderr.trim() || err.message}`));
+        readFile(cpuFile, "utf8").then((us) => done(Number(us) / 1e6), fail);
+      },
     );
   });
 }
@@ -50,7 +71,11 @@ export const geochunksCli: Contender = {
   async run(ctx) {
     const out = join(ctx.outDir, `geochunks-cli-${ctx.aoi.name}.parquet`);
     const polygon = join(ctx.outDir, `${ctx.aoi.name}.geojson`);
-    await runCommand(["query", "--store", ctx.storeDir, "--polygon", polygon, "--out", out]);
-    return { rows: () => parquetRowSet(out) };
+    const cpuFile = join(ctx.outDir, "geochunks-cli-cpu.txt");
+    const cpuSeconds = await runCommand(
+      ["query", "--store", ctx.storeDir, "--polygon", polygon, "--out", out],
+      cpuFile,
+    );
+    return { cpuSeconds, rows: () => parquetRowSet(out) };
   },
 };

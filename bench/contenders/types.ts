@@ -32,6 +32,11 @@ export interface RunOutcome {
   seconds?: number;
   /** The result's row set (computed after the clock stops). */
   rows(): Promise<RowSet>;
+  /**
+   * CPU seconds (user + system, every thread) of the process the contender ran in, when that is a
+   * child of the harness (the installed command); else the harness's own CPU during the run.
+   */
+  cpuSeconds?: number;
   /** Stored size of the requested variables' chunks holding answer points (geochunks reports it). */
   bytesMinimal?: number;
   versions?: Record<string, string>;

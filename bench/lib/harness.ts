@@ -268,7 +268,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
             const wall = (performance.now() - t0) / 1000;
             const cpu = process.cpuUsage(cpu0);
             times.push(outcome.seconds ?? wall);
-            cpus.push((cpu.user + cpu.system) / 1e6);
+            cpus.push(outcome.cpuSeconds ?? (cpu.user + cpu.system) / 1e6);
             const served = await server.stats();
             requests = served.requests;
             bytes = served.bytes;

@@ -237,7 +237,7 @@ export function markdownReport(r: BenchReport): string {
       "",
       `${aoi.listed.length} granules listed (bounding polygon meets the AOI); oracle ${aoi.oracle.rows} rows (sha256 ${aoi.oracle.hash.slice(0, 12)}); bytes_minimal ${mb(aoi.bytesMinimal)} MB.`,
       "",
-      "| latency ms | contender | time s | CPU s (this process) | requests | bytes read MB | bytes / bytes_minimal | rows | = oracle | time x geochunks | bytes x geochunks |",
+      "| latency ms | contender | time s | CPU s (this process; geochunks-cli: the command's) | requests | bytes read MB | bytes / bytes_minimal | rows | = oracle | time x geochunks | bytes x geochunks |",
       "|---|---|---|---|---|---|---|---|---|---|---|",
     );
     for (const latency of r.latencies) {

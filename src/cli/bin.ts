@@ -5,6 +5,8 @@
  * module. A closed pipe (`geochunks sql ... | head`) ends the run quietly with exit code 0. SIGINT and
  * SIGTERM remove the run's temporary files first.
  */
+// First: V8's settings for this process, before any other module's code runs.
+import "./v8-flags.js";
 import { removeTemporariesSync, runCleanups } from "../store/temporaries.js";
 import { main } from "./main.js";
 

@@ -1,20 +1,36 @@
 /** The `geochunks` command: the program, one-line errors, exit codes. `bin.ts` runs it. */
 import { CommanderError } from "commander";
-import { catCommand } from "./commands/cat.js";
-import { describeCommand } from "./commands/describe.js";
-import { exportCommand } from "./commands/export.js";
-import { indexCommand } from "./commands/index.js";
-import { inspectCommand } from "./commands/inspect.js";
-import { plotCommand } from "./commands/plot.js";
-import { queryCommand } from "./commands/query.js";
-import { sqlCommand } from "./commands/sql.js";
-import { stacCommand } from "./commands/stac.js";
-import { commitCommand, compactCommand, verifyCommand } from "./commands/store.js";
 import { errorLine, exitCodeOf, UsageError } from "./errors.js";
 import { Command, type Io, packageVersion } from "./program.js";
 
-/** The program with every command, writing to `io`. Commander errors are thrown, never exit. */
-export function buildProgram(io: Io): Command {
+/** Adds one command to the program. */
+type AddCommand = (program: Command, io: Io) => void;
+
+/**
+ * Every command by name, in the order the help lists them, each module loaded when the program
+ * needs it: a run of one command reads, compiles and builds only that one (the others' options, help
+ * texts and code are about 42 kB of the bundle's entry file; docs/design/startup.md).
+ */
+const COMMANDS: readonly (readonly [string, () => Promise<AddCommand>])[] = [
+  ["inspect", async () => (await import("./commands/inspect.js")).inspectCommand],
+  ["cat", async () => (await import("./commands/cat.js")).catCommand],
+  ["index", async () => (await import("./commands/index.js")).indexCommand],
+  ["query", async () => (await import("./commands/query.js")).queryCommand],
+  ["sql", async () => (await import("./commands/sql.js")).sqlCommand],
+  ["describe", async () => (await import("./commands/describe.js")).describeCommand],
+  ["plot", async () => (await import("./commands/plot.js")).plotCommand],
+  ["export", async () => (await import("./commands/export.js")).exportCommand],
+  ["stac", async () => (await import("./commands/stac.js")).stacCommand],
+  ["commit", async () => (await import("./commands/store.js")).commitCommand],
+  ["compact", async () => (await import("./commands/store.js")).compactCommand],
+  ["verify", async () => (await import("./commands/store.js")).verifyCommand],
+];
+
+/**
+ * The program writing to `io`, with the command `only` when given, else with every command (the
+ * help, the version, a misspelt command). Commander errors are thrown, never exit.
+ */
+export async function buildProgram(io: Io, only?: string): Promise<Command> {
   const program = new Command("geochunks")
     .description(
       "Query NASA ICESat-2 HDF5 granules by place and time without copying them: index their chunks " +
@@ -37,21 +53,8 @@ export function buildProgram(io: Io): Command {
     "\nExit codes: 0 ok, 1 runtime failure, 2 bad arguments or bad input, 3 some inputs skipped.\n" +
       "Run `geochunks help <command>` for a command's options, defaults and examples.\n",
   );
-  for (const add of [
-    inspectCommand,
-    catCommand,
-    indexCommand,
-    queryCommand,
-    sqlCommand,
-    describeCommand,
-    plotCommand,
-    exportCommand,
-    stacCommand,
-    commitCommand,
-    compactCommand,
-    verifyCommand,
-  ])
-    add(program, io);
+  const wanted = COMMANDS.filter(([name]) => only === undefined || name === only);
+  for (const add of await Promise.all(wanted.map(([, load]) => load()))) add(program, io);
   return program;
 }
 
@@ -92,7 +95,10 @@ function closest(word: string, names: readonly string[]): string | undefined {
 
 /** Runs the command line `argv` (without node and script), throwing what a command throws. */
 export async function runCommand(argv: string[], io: Io = stdio): Promise<number> {
-  const program = buildProgram(io);
+  // A command named first is the one that runs; anything else (help, --version, a misspelt
+  // command) needs every command.
+  const only = COMMANDS.some(([name]) => name === argv[0]) ? argv[0] : undefined;
+  const program = await buildProgram(io, only);
   if (argv[0] === "help" && argv[1] !== undefined) {
     const names = program.commands.map((c) => c.name());
     // Commander would print the general help for an unknown name; say what is wrong instead.

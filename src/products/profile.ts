@@ -344,7 +344,9 @@ export function registerProfile(profile: ProductProfile): void {
 
 /** Every registered profile, by name. */
 export function registeredProfiles(): ProductProfile[] {
-  return [...registry.values()].sort((a, b) => a.name.localeCompare(b.name));
+  // By character codes, not localeCompare: its first call in a process sets up ICU's collator (about
+  // 6 ms of CPU), and the command lists the profiles in its help as it starts.
+  return [...registry.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The profile registered as `name` or claiming it as a short name; undefined when none. */

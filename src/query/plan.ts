@@ -156,10 +156,10 @@ export function planQuery(
     byGranule.set(chunk.granule_id, reads);
   }
   const granules: GranulePlan[] = [];
-  for (const granule of [...index.granules].sort((a, b) => a.granule_id.localeCompare(b.granule_id))) {
+  for (const granule of [...index.granules].sort((a, b) => byCodeUnits(a.granule_id, b.granule_id))) {
     const chunks = byGranule.get(granule.granule_id);
     if (!chunks) continue;
-    chunks.sort((a, b) => a.chunk.beam.localeCompare(b.chunk.beam) || a.chunk.row_start - b.chunk.row_start);
+    chunks.sort((a, b) => byCodeUnits(a.chunk.beam, b.chunk.beam) || a.chunk.row_start - b.chunk.row_start);
     const maxGap = opts.maxGap ?? DEFAULT_MAX_GAP;
     const rangesOf = (keep: (variable: string) => boolean) =>
       coalesceRanges(
@@ -182,4 +182,12 @@ export function planQuery(
     bytes: ranges.reduce((sum, r) => sum + r.length, 0),
     requests: ranges.length,
   };
+}
+
+/**
+ * Orders ASCII names (granule ids, beams) by their characters' codes. Not `localeCompare`: its first
+ * call in a process sets up ICU's collator, about 6 ms of CPU on a command's path to its first request.
+ */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -36,8 +36,11 @@ export function unixNsInto(
   let count = 0;
   for (let i = 0; i < values.length; i++) {
     if (!mask[i]) continue;
-    const [hi0, lo0] = split(Math.round(values[i]! * 1e9));
-    let lo = lo0 + shiftLo;
+    // split() written out: no array a row, which a one-off command's code, run by V8's interpreter
+    // and baseline compiler before (or without) optimisation, would allocate and collect.
+    const ns = Math.round(values[i]! * 1e9);
+    const hi0 = Math.floor(ns / TWO_32);
+    let lo = ns - hi0 * TWO_32 + shiftLo;
     let hi = hi0 + shiftHi;
     if (lo >= TWO_32) {
       lo -= TWO_32;

@@ -88,6 +88,8 @@ describe("the installed command's query, up to its first granule request", () =>
   let dir: string;
   let server: RangeServer;
   let loaded: string[];
+  /** The whole log: module files, V8-FLAGS, WORKER and FIRST-REQUEST lines, in order. */
+  let events: string[];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "geochunks-startup-"));
@@ -121,6 +123,7 @@ describe("the installed command's query, up to its first granule request", () =>
     // The run must have reached its first request for the test to mean anything.
     expect(lines).toContain("FIRST-REQUEST");
     loaded = lines.slice(0, lines.indexOf("FIRST-REQUEST")).filter((l) => l.startsWith("file:"));
+    events = lines;
   }, 120_000);
   afterAll(async () => {
     await server?.close();
@@ -161,5 +164,67 @@ describe("the installed command's query, up to its first granule request", () =>
         modules.filter((m) => m.startsWith(heavy)),
         heavy,
       ).toEqual([]);
+  });
+
+  it("loads the query command's module and no other command's", () => {
+    const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
+      string,
+      string[]
+    >;
+    const dist = pathToFileURL(join(ROOT, "dist")).href;
+    const commands = loaded
+      .flatMap((u) => inputs[u.slice(dist.length + 1)] ?? [])
+      .filter((m) => m.startsWith("src/cli/commands/"));
+    // cli/main.ts loads the module of the command named first only (docs/design/startup.md).
+    expect(commands).toEqual(["src/cli/commands/query.ts"]);
+  });
+
+  it("sets V8's compiler budgets before the query's code loads and before the writer thread starts", () => {
+    // cli/v8-flags.ts: a one-off run optimises less (docs/design/startup.md).
+    const flags = events.filter((l) => l.startsWith("V8-FLAGS "));
+    expect(flags).toEqual(["V8-FLAGS --wasm-tiering-budget=100000000", "V8-FLAGS --interrupt-budget=270336"]);
+    const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
+      string,
+      string[]
+    >;
+    const queryChunk = Object.keys(inputs).find((f) => inputs[f]!.includes("src/query/execute.ts"))!;
+    const queryAt = events.findIndex((l) => l.endsWith(`/dist/${queryChunk}`));
+    const lastFlag = events.lastIndexOf(flags.at(-1)!);
+    expect(queryAt).toBeGreaterThan(lastFlag);
+    // The writer thread, started ahead for the Parquet output, comes after them.
+    expect(events.indexOf("WORKER")).toBeGreaterThan(lastFlag);
+  });
+});
+
+describe("the Parquet library's load", () => {
+  it("is parquet-wasm's ES module build, not its CommonJS build node scans for exports", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "geochunks-pw-"));
+    try {
+      const log = join(dir, "loaded.txt");
+      writeFileSync(log, "");
+      writeFileSync(join(dir, "hooks.mjs"), MODULE_LOG_HOOKS);
+      writeFileSync(
+        join(dir, "preload.mjs"),
+        moduleLogPreload(pathToFileURL(join(dir, "hooks.mjs")).href, log),
+      );
+      // The module the GeoParquet writer thread and every Parquet writer load it through.
+      const module = pathToFileURL(join(ROOT, "dist/store/parquet-wasm.js")).href;
+      const run = await runNode([
+        "--import",
+        pathToFileURL(join(dir, "preload.mjs")).href,
+        "--input-type=module",
+        "-e",
+        `const { pw } = await import(${JSON.stringify(module)}); console.log(typeof pw.transformParquetStream);`,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe("function");
+      const files = readFileSync(log, "utf8")
+        .split("\n")
+        .filter((l) => l.includes("/node_modules/parquet-wasm/"))
+        .map((l) => l.slice(l.indexOf("/node_modules/parquet-wasm/") + "/node_modules/parquet-wasm/".length));
+      expect(files).toEqual(["esm/parquet_wasm.js"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

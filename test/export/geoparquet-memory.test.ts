@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as pw from "parquet-wasm";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeGeoParquet } from "../../src/index.js";
 import { resultBatch } from "../../src/query/result.js";
+// The writer's own instance of the Parquet library, whose heap the test measures.
+import { pw } from "../../src/store/parquet-wasm.js";
 import { duckdb } from "../support/results.js";
 
 /*

@@ -1,0 +1,25 @@
+/**
+ * V8's compiler settings for the command's process, set when the command starts (the first module
+ * `bin.ts` imports), before the query's code and the writer thread's WebAssembly compile: a one-off
+ * command spends more CPU recompiling hot code with V8's optimising compilers than the optimised
+ * code saves it. Process-wide, so the GeoParquet writer thread has them too. The library leaves
+ * node's settings alone (a long-running process gains from them). Measured in docs/design/startup.md.
+ */
+import { setFlagsFromString } from "node:v8";
+
+/**
+ * Work a WebAssembly function runs before V8 optimises it (node's default: 1.8 M). parquet-wasm's
+ * encoder, optimised from its first file with the default, cost 0.32-0.42 s of CPU for a 42 674-row
+ * result against 0.09-0.10 s with this budget, which still optimises a long run's encoder after a few
+ * hundred thousand rows.
+ */
+const WASM_TIERING_BUDGET = 100_000_000;
+
+/**
+ * Bytecode a JavaScript function runs before V8 considers optimising it (node's default: 67 584):
+ * four times as much, so a short run optimises only its hottest loops.
+ */
+const INTERRUPT_BUDGET = 4 * 67_584;
+
+setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
+setFlagsFromString(`--interrupt-budget=${INTERRUPT_BUDGET}`);
