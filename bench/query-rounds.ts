@@ -7,6 +7,7 @@
  *
  *   npx tsx bench/query-rounds.ts [--segments 110000] [--latency 20] [--reps 5] [--granules 4]
  *   ... --compare DIR   # runs alternate with another checkout's query (DIR/src/index.ts), same store
+ *   ... --pools 128,256   # runs alternate between request pool sizes (the query's `requests`)
  *   ... --profile DIR   # a CPU profile of the main thread over the timed runs only, DIR/query-rounds.cpuprofile
  */
 import { readFileSync } from "node:fs";
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     segments: { type: "string", default: "110000" },
     profile: { type: "string" },
     compare: { type: "string" },
+    pools: { type: "string" },
   },
 });
 const segments = Number(values.segments);
@@ -48,9 +50,9 @@ const out = join(root, "out.parquet");
 
 /** Reads of one granule: when each was issued and when it came back, ms. */
 type Read = { issued: number; done: number };
-function recordingOpen(log: Map<string, Read[]>) {
+function recordingOpen(log: Map<string, Read[]>, concurrency: number) {
   return async (url: string): Promise<OpenedSource> => {
-    const source = await openSource(url, { http: { concurrency: 128 } });
+    const source = await openSource(url, { http: { concurrency } });
     const reads: Read[] = [];
     log.set(url, reads);
     return {
@@ -66,6 +68,22 @@ function recordingOpen(log: Map<string, Read[]>) {
       },
     };
   };
+}
+
+/** Most reads in flight at once over every granule. */
+function mostInFlight(reads: readonly Read[]): number {
+  const events = reads.flatMap((r) => [
+    [r.issued, 1],
+    [r.done, -1],
+  ]);
+  events.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  let now = 0;
+  let most = 0;
+  for (const [, d] of events) {
+    now += d!;
+    most = Math.max(most, now);
+  }
+  return most;
 }
 
 /** Dependent rounds of one granule's reads. */
@@ -95,11 +113,11 @@ if (values.compare) {
   versions.unshift(["compared", other]);
 }
 
-async function once(lib: Library, log: Map<string, Read[]>, t0: number) {
+async function once(lib: Library, log: Map<string, Read[]>, t0: number, requests?: number) {
   const { openStore, writeGeoParquet } = lib;
   const store = await openStore(storeDir);
   // `open` is a query option (PrepareOptions) the public input type does not list: it counts the reads.
-  const input = { aoi, open: recordingOpen(log) };
+  const input = { aoi, open: recordingOpen(log, requests ?? 128), requests };
   const result = store.query(input);
   const times: Timeline = { firstBatch: Number.NaN, lastBatch: Number.NaN };
   const timed = {
@@ -124,15 +142,20 @@ if (session) {
   await session.post("Profiler.enable");
   await session.post("Profiler.start");
 }
-console.log("| rep | query | wall s | CPU s | server CPU s | requests | MB | rows | rounds per granule | first request ms | last response ms | first batch ms | last batch ms |");
-console.log("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|");
-const runs = Array.from({ length: Number(values.reps) }, (_, rep) => versions.map(([name, lib]) => ({ rep, name, lib }))).flat();
-for (const { rep, name, lib } of runs) {
+console.log("| rep | query | wall s | CPU s | server CPU s | requests | MB | rows | rounds per granule | most in flight | first request ms | last response ms | first batch ms | last batch ms |");
+console.log("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
+const pools = values.pools ? values.pools.split(",").map(Number) : [undefined];
+const runs = Array.from({ length: Number(values.reps) }, (_, rep) =>
+  versions.flatMap(([version, lib]) =>
+    pools.map((pool) => ({ rep, name: pool ? `${version} ${pool}` : version, lib, pool })),
+  ),
+).flat();
+for (const { rep, name, lib, pool } of runs) {
   const log = new Map<string, Read[]>();
   await server.resetStats();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const { stats, times } = await once(lib, log, t0);
+  const { stats, times } = await once(lib, log, t0, pool);
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const served = await server.stats();
@@ -141,7 +164,7 @@ for (const { rep, name, lib } of runs) {
   const last = Math.max(...all.map((r) => r.done)) - t0;
   const rounds = [...log.values()].map(roundsOf).join(" ");
   console.log(
-    `| ${rep} | ${name} | ${wall.toFixed(3)} | ${((cpu.user + cpu.system) / 1e6).toFixed(3)} | ${served.cpuSeconds.toFixed(3)} | ${served.requests} | ${(served.bytes / 1e6).toFixed(1)} | ${stats.rows} | ${rounds} | ${first.toFixed(0)} | ${last.toFixed(0)} | ${times.firstBatch.toFixed(0)} | ${times.lastBatch.toFixed(0)} |`,
+    `| ${rep} | ${name} | ${wall.toFixed(3)} | ${((cpu.user + cpu.system) / 1e6).toFixed(3)} | ${served.cpuSeconds.toFixed(3)} | ${served.requests} | ${(served.bytes / 1e6).toFixed(1)} | ${stats.rows} | ${rounds} | ${mostInFlight(all)} | ${first.toFixed(0)} | ${last.toFixed(0)} | ${times.firstBatch.toFixed(0)} | ${times.lastBatch.toFixed(0)} |`,
   );
 }
 if (session) {
