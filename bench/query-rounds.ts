@@ -38,7 +38,11 @@ const full = segments === FULL_SEGMENTS_PER_BEAM;
 const root = join(process.cwd(), ".cache/bench", `rounds-${segments}`);
 const granuleDir = join(process.cwd(), ".cache/bench", full ? "granules" : `granules-${segments}`);
 // The quick benchmark's granules: `granules` through the polygon and one elsewhere.
-const files = await ensureArchive(granuleDir, { crossing: Number(values.granules), far: 1, segmentsPerBeam: segments });
+const files = await ensureArchive(granuleDir, {
+  crossing: Number(values.granules),
+  far: 1,
+  segmentsPerBeam: segments,
+});
 const server = await startServerProcess(granuleDir);
 const storeDir = join(root, "store");
 await rm(storeDir, { recursive: true, force: true });
@@ -142,7 +146,9 @@ if (session) {
   await session.post("Profiler.enable");
   await session.post("Profiler.start");
 }
-console.log("| rep | query | wall s | CPU s | server CPU s | requests | MB | rows | rounds per granule | most in flight | first request ms | last response ms | first batch ms | last batch ms |");
+console.log(
+  "| rep | query | wall s | CPU s | server CPU s | requests | MB | rows | rounds per granule | most in flight | first request ms | last response ms | first batch ms | last batch ms |",
+);
 console.log("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
 const pools = values.pools ? values.pools.split(",").map(Number) : [undefined];
 const runs = Array.from({ length: Number(values.reps) }, (_, rep) =>

@@ -156,7 +156,7 @@ export function decodeRefs(
   granuleId: string,
   arrays: QueryArrays,
 ): Promise<void> | undefined {
-  let waits: Promise<void>[] | undefined;
+  const waits: Promise<void>[] = [];
   for (const ref of refs) {
     const a = arrays.get(granuleId, ref.path);
     if (!a || a.contiguous || f.decoded.has(ref.offset)) continue;
@@ -170,9 +170,9 @@ export function decodeRefs(
       f.decoded.set(ref.offset, bytes);
     });
     f.decoded.set(ref.offset, EMPTY);
-    (waits ??= []).push(decoding);
+    waits.push(decoding);
   }
-  return waits && Promise.all(waits).then(() => undefined);
+  return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
 }
 
 /** Placeholder of a chunk being decoded on the threadpool (never read: the decode is awaited first). */

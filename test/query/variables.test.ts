@@ -92,7 +92,11 @@ describe("query variables", () => {
         size: bytes.length,
         filter_mask: 0,
       }));
-      const f: Fetched = { ranges: [{ offset: 0, length: buffer.length }], buffers: [buffer], decoded: new Map() };
+      const f: Fetched = {
+        ranges: [{ offset: 0, length: buffer.length }],
+        buffers: [buffer],
+        decoded: new Map(),
+      };
       const arrays = new QueryArrays(new Map([[`G\u0000${big.path}`, big]]));
       // The same ref twice (chunk rows sharing a chunk) is decoded once.
       const pending = decodeRefs(f, [...refs, refs[1]!], "G", arrays);
