@@ -13,6 +13,7 @@
 import { readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
+import { PerformanceObserver } from "node:perf_hooks";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -140,6 +141,12 @@ async function once(lib: Library, log: Map<string, Read[]>, t0: number, requests
 
 await server.setLatency(Number(values.latency));
 for (const [, lib] of versions) await once(lib, new Map(), performance.now());
+/** Milliseconds of garbage collection on the main thread since the last reset. */
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+}).observe({ entryTypes: ["gc"] });
+
 const session = values.profile ? new Session() : undefined;
 if (session) {
   session.connect();
@@ -147,9 +154,9 @@ if (session) {
   await session.post("Profiler.start");
 }
 console.log(
-  "| rep | query | wall s | CPU s | server CPU s | requests | MB | rows | rounds per granule | most in flight | first request ms | last response ms | first batch ms | last batch ms |",
+  "| rep | query | wall s | CPU s | GC ms | server CPU s | requests | MB | rows | rounds per granule | most in flight | first request ms | last response ms | first batch ms | last batch ms |",
 );
-console.log("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
+console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
 const pools = values.pools ? values.pools.split(",").map(Number) : [undefined];
 const runs = Array.from({ length: Number(values.reps) }, (_, rep) =>
   versions.flatMap(([version, lib]) =>
@@ -159,18 +166,22 @@ const runs = Array.from({ length: Number(values.reps) }, (_, rep) =>
 for (const { rep, name, lib, pool } of runs) {
   const log = new Map<string, Read[]>();
   await server.resetStats();
+  await new Promise((resolve) => setImmediate(resolve));
+  gcMs = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const { stats, times } = await once(lib, log, t0, pool);
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  await new Promise((resolve) => setImmediate(resolve));
+  const gc = gcMs;
   const served = await server.stats();
   const all = [...log.values()].flat();
   const first = Math.min(...all.map((r) => r.issued)) - t0;
   const last = Math.max(...all.map((r) => r.done)) - t0;
   const rounds = [...log.values()].map(roundsOf).join(" ");
   console.log(
-    `| ${rep} | ${name} | ${wall.toFixed(3)} | ${((cpu.user + cpu.system) / 1e6).toFixed(3)} | ${served.cpuSeconds.toFixed(3)} | ${served.requests} | ${(served.bytes / 1e6).toFixed(1)} | ${stats.rows} | ${rounds} | ${mostInFlight(all)} | ${first.toFixed(0)} | ${last.toFixed(0)} | ${times.firstBatch.toFixed(0)} | ${times.lastBatch.toFixed(0)} |`,
+    `| ${rep} | ${name} | ${wall.toFixed(3)} | ${((cpu.user + cpu.system) / 1e6).toFixed(3)} | ${gc.toFixed(0)} | ${served.cpuSeconds.toFixed(3)} | ${served.requests} | ${(served.bytes / 1e6).toFixed(1)} | ${stats.rows} | ${rounds} | ${mostInFlight(all)} | ${first.toFixed(0)} | ${last.toFixed(0)} | ${times.firstBatch.toFixed(0)} | ${times.lastBatch.toFixed(0)} |`,
   );
 }
 if (session) {
