@@ -13,8 +13,8 @@
 import { readFileSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
-import { PerformanceObserver } from "node:perf_hooks";
 import { join } from "node:path";
+import { PerformanceObserver } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { FULL_SEGMENTS_PER_BEAM } from "../fixtures/atl06/generate.js";
