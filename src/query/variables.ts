@@ -157,26 +157,25 @@ export function decodeRefs(
   arrays: QueryArrays,
 ): Promise<void> | undefined {
   const waits: Promise<void>[] = [];
+  // Refs repeated in `refs` (chunk rows sharing a chunk) are decoded once.
+  const started = new Set<number>();
   for (const ref of refs) {
     const a = arrays.get(granuleId, ref.path);
-    if (!a || a.contiguous || f.decoded.has(ref.offset)) continue;
+    if (!a || a.contiguous || f.decoded.has(ref.offset) || started.has(ref.offset)) continue;
     const stored = storedBytes(f, ref);
     if (chunkBytes(a) <= MAIN_THREAD_INFLATE_MAX_BYTES) {
       f.decoded.set(ref.offset, decodeChunk(stored, a.spec, ref.filter_mask));
       continue;
     }
-    // A placeholder marks the chunk as on its way, so a ref repeated in `refs` is decoded once.
-    const decoding = decodeChunkAsync(stored, a.spec, ref.filter_mask).then((bytes) => {
-      f.decoded.set(ref.offset, bytes);
-    });
-    f.decoded.set(ref.offset, EMPTY);
-    waits.push(decoding);
+    started.add(ref.offset);
+    waits.push(
+      decodeChunkAsync(stored, a.spec, ref.filter_mask).then((bytes) => {
+        f.decoded.set(ref.offset, bytes);
+      }),
+    );
   }
   return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
 }
-
-/** Placeholder of a chunk being decoded on the threadpool (never read: the decode is awaited first). */
-const EMPTY = new Uint8Array(0);
 
 /** What reading a chunk row's variables needs: the query's datasets and the product's profile. */
 export interface VariableContext {
