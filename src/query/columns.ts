@@ -9,6 +9,7 @@ import type { DecodeSpec, NumericArray } from "../hdf5/types.js";
 import type { DatasetSource, FilterValue, ProductProfile, ResultColumn } from "../products/index.js";
 import { chosenColumn, datasetPath } from "../products/index.js";
 import type { ArrayRow } from "../store/schema.js";
+import { gather } from "./gather.js";
 import { castArray, type ResultColumnData } from "./result-columns.js";
 import type { QueryArrays } from "./variables.js";
 
@@ -154,11 +155,7 @@ export function keptValues(
 ): { values: NumericArray; valid?: Uint8Array } {
   const { values, a } = v;
   const n = kept.length * width;
-  const picked = new (values.constructor as { new (n: number): NumericArray })(n);
-  for (let j = 0; j < kept.length; j++) {
-    const from = kept[j]! * width;
-    for (let c = 0; c < width; c++) picked[j * width + c] = values[from + c]!;
-  }
+  const picked = gather(values, kept, width);
   const isFill = fillTest(a, picked, profile);
   if (!isFill && !v.valid) return { values: picked };
   const valid = new Uint8Array(n).fill(1);

@@ -14,6 +14,7 @@ import {
   sourceValues,
 } from "./columns.js";
 import type { Fetched } from "./fetch.js";
+import { gather } from "./gather.js";
 import { pointsInAoi } from "./pip.js";
 import type { ChunkRead, QuerySpec } from "./plan.js";
 import { castArray, type ResultColumnData, type ResultColumns } from "./result-columns.js";
@@ -83,26 +84,6 @@ function applyFilters(
   return n;
 }
 
-/** 64-bit `values` at the `kept` indices, copied as pairs of 32-bit words (no BigInt per row). */
-function pick64(values: BigInt64Array, kept: Int32Array): BigInt64Array {
-  const out = new BigInt64Array(kept.length);
-  const from = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
-  const to = new Int32Array(out.buffer);
-  for (let j = 0; j < kept.length; j++) {
-    const k = kept[j]! * 2;
-    to[2 * j] = from[k]!;
-    to[2 * j + 1] = from[k + 1]!;
-  }
-  return out;
-}
-
-/** `values` at the `kept` indices. */
-function pick<T extends NumericArray>(values: T, kept: Int32Array): T {
-  const out = new (values.constructor as { new (n: number): T })(kept.length);
-  for (let j = 0; j < kept.length; j++) out[j] = values[kept[j]!]!;
-  return out;
-}
-
 /**
  * The result columns of one chunk row of `granule`: the rows `hits` marks that pass the product's
  * filters, every column of the profile and the extra variables; undefined when no row is kept.
@@ -143,9 +124,9 @@ export function decodeChunkRow(
     if (data) columns.push(data);
   }
   return {
-    lat: pick(hits.lat, kept),
-    lon: pick(hits.lon, kept),
-    time: pick64(hits.time, kept),
+    lat: gather(hits.lat, kept),
+    lon: gather(hits.lon, kept),
+    time: gather(hits.time, kept),
     columns,
   };
 }

@@ -10,11 +10,12 @@ import {
 } from "../source/index.js";
 import { createLimiter, type Limiter } from "../source/limit.js";
 import type { ByteSource } from "../source/types.js";
-import type { ArrayRow } from "../store/schema.js";
+import type { ArrayRow, ChunkRefRow } from "../store/schema.js";
 import { checkChunkChecksums } from "./checksums.js";
 import { coordinateMask, type DecodeOptions, decodeChunkRow } from "./decode.js";
-import { fetchRanges, mergeFetched, rangesOfRefs, refsOf } from "./fetch.js";
+import { type Fetched, fetchRanges, mergeFetched, rangesOfRefs, refsByRange, refsOf } from "./fetch.js";
 import {
+  type ByteRange,
   type ChunkRead,
   coalesceRanges,
   coordinateVariables,
@@ -285,20 +286,27 @@ async function runWindow(
       [...rangesOfRefs(coordinateRefs, maxGap), ...rangesOfRefs(earlyRefs, maxGap)],
       0,
     );
-    const fetched = await fetchRanges(source, ranges1, fetch);
+    const { arrays } = run.decode;
+    const id = g.granule.granule_id;
+    // Each range's chunks are checked against their recorded checksums and decoded as it arrives, while
+    // the round's other requests are in flight.
+    const arriving = (refs: readonly ChunkRefRow[], ranges: readonly ByteRange[]) => {
+      const byRange = refsByRange(ranges, refs);
+      return (f: Fetched, i: number) => {
+        checkChunkChecksums(g.granule, byRange[i]!, f);
+        return decodeRefs(f, byRange[i]!, id, arrays);
+      };
+    };
+    const fetched = await fetchRanges(source, ranges1, { ...fetch, onRange: arriving(refs1, ranges1) });
     const batchModule = loadResultModule();
-    checkChunkChecksums(g.granule, refs1, fetched);
     opened.checked ??= checkFingerprint(g, raw, opts);
     await opened.checked;
-    const { arrays } = run.decode;
-    await decodeRefs(fetched, refs1, g.granule.granule_id, arrays);
     const hits = chunks
       .map((read) => ({ read, mask: coordinateMask(read, fetched, spec, run.decode) }))
       .filter((h) => h.mask.count > 0);
     const refs2 = hits.filter((h) => !early.has(h.read)).flatMap((h) => others(h.read));
-    const more = await fetchRanges(source, rangesOfRefs(refs2, maxGap), fetch);
-    checkChunkChecksums(g.granule, refs2, more);
-    await decodeRefs(more, refs2, g.granule.granule_id, arrays);
+    const ranges2 = rangesOfRefs(refs2, maxGap);
+    const more = await fetchRanges(source, ranges2, { ...fetch, onRange: arriving(refs2, ranges2) });
     const all = mergeFetched(fetched, more);
     const { resultBatch } = await batchModule;
     const batches: RecordBatch[] = [];

@@ -20,6 +20,12 @@ export interface FetchOptions {
   /** The query's request pool: every range read runs through it. */
   pool: Limiter;
   signal?: AbortSignal;
+  /**
+   * Called with range `index` as soon as its bytes are in `fetched.buffers[index]`, while the other
+   * ranges are still in flight (their buffers may be unset); the fetch resolves once every call's
+   * promise has. Where a round's chunks are checked and decoded as they arrive.
+   */
+  onRange?: (fetched: Fetched, index: number) => void | Promise<void>;
 }
 
 /** The stored chunks of `variables` (names relative to the row group) of one chunk row. */
@@ -35,17 +41,48 @@ export function rangesOfRefs(refs: readonly ChunkRefRow[], maxGap: number): Byte
   );
 }
 
-/** Reads `ranges` of `source` concurrently through the pool; rejects with the first failure. */
+/**
+ * Reads `ranges` (sorted by offset, not overlapping) of `source` concurrently through the pool, calling
+ * `onRange` on each as it arrives; rejects with the first failure.
+ */
 export async function fetchRanges(
   source: ByteSource,
   ranges: readonly ByteRange[],
   opts: FetchOptions,
 ): Promise<Fetched> {
-  const { pool, signal } = opts;
-  const buffers = await Promise.all(
-    ranges.map((r) => pool.run(() => source.read(r.offset, r.length, { signal }), signal)),
+  const { pool, signal, onRange } = opts;
+  const fetched: Fetched = { ranges: [...ranges], buffers: new Array(ranges.length), decoded: new Map() };
+  await Promise.all(
+    ranges.map(async (r, i) => {
+      fetched.buffers[i] = await pool.run(() => source.read(r.offset, r.length, { signal }), signal);
+      await onRange?.(fetched, i);
+    }),
   );
-  return { ranges: [...ranges], buffers, decoded: new Map() };
+  return fetched;
+}
+
+/**
+ * `refs` grouped by the range of `ranges` (sorted by offset, not overlapping) that holds each: entry i
+ * lists the refs whose stored bytes lie in range i.
+ * @throws Error when no range holds a ref whole (a planning bug, never bad data).
+ */
+export function refsByRange(ranges: readonly ByteRange[], refs: readonly ChunkRefRow[]): ChunkRefRow[][] {
+  const out: ChunkRefRow[][] = ranges.map(() => []);
+  for (const ref of refs) {
+    let lo = 0;
+    let hi = ranges.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (ranges[mid]!.offset <= ref.offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const range = ranges[lo];
+    if (!range || ref.offset < range.offset || ref.offset + ref.size > range.offset + range.length) {
+      throw new Error(`internal: no range holds ${ref.path} bytes ${ref.offset}+${ref.size}`);
+    }
+    out[lo]!.push(ref);
+  }
+  return out;
 }
 
 /** Two rounds' bytes as one, sorted by offset (ranges of different rounds may interleave). */

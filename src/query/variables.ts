@@ -128,23 +128,53 @@ export function readVariable(
 }
 
 /**
- * Decodes the filtered chunks of `refs` (of granule `granuleId`) into `f.decoded`, all at once on the
- * threadpool: the main thread tests points and builds columns of other windows meanwhile, and both
- * cores inflate. Chunks of datasets the query has no array row for are left to the synchronous path.
+ * Largest decoded chunk (bytes) inflated on the main thread rather than on the libuv threadpool. Handing
+ * a chunk to the threadpool (node:zlib's callback API builds a stream per call) costs the main thread
+ * about as much as inflating 100 KB itself: the 168 ATL06 chunks (80 KB each decoded) of the benchmark's
+ * Greenland query inflate in 22-28 ms of CPU on the main thread, against 32-56 ms of process CPU and
+ * 26-33 ms of main-thread time through the threadpool (docs/design/query.md). Larger chunks (ATL03's
+ * 100 000-photon chunks, 0.4-0.8 MB) still go to the threadpool.
  */
-export async function decodeRefs(
+export const MAIN_THREAD_INFLATE_MAX_BYTES = 128 * 1024;
+
+/** Decoded bytes of one whole chunk of `a`. */
+function chunkBytes(a: DecodedArray): number {
+  return a.spec.chunkShape.reduce((x, y) => x * y, 1) * itemSize(a.spec.dtype);
+}
+
+/**
+ * Decodes the filtered chunks of `refs` (of granule `granuleId`) into `f.decoded`: chunks of at most
+ * {@link MAIN_THREAD_INFLATE_MAX_BYTES} at once on this thread, larger ones on the threadpool (the
+ * returned promise, if any, resolves when they are in). Called on each range as it arrives
+ * (`FetchOptions.onRange`), so a round's chunks are decoded while its other requests are in flight.
+ * Chunks of datasets the query has no array row for are left to the synchronous path of
+ * {@link readVariable}.
+ */
+export function decodeRefs(
   f: Fetched,
   refs: readonly ChunkRefRow[],
   granuleId: string,
   arrays: QueryArrays,
-): Promise<void> {
-  await Promise.all(
-    refs.map(async (ref) => {
-      const a = arrays.get(granuleId, ref.path);
-      if (!a || a.contiguous || f.decoded.has(ref.offset)) return;
-      f.decoded.set(ref.offset, await decodeChunkAsync(storedBytes(f, ref), a.spec, ref.filter_mask));
-    }),
-  );
+): Promise<void> | undefined {
+  const waits: Promise<void>[] = [];
+  // Refs repeated in `refs` (chunk rows sharing a chunk) are decoded once.
+  const started = new Set<number>();
+  for (const ref of refs) {
+    const a = arrays.get(granuleId, ref.path);
+    if (!a || a.contiguous || f.decoded.has(ref.offset) || started.has(ref.offset)) continue;
+    const stored = storedBytes(f, ref);
+    if (chunkBytes(a) <= MAIN_THREAD_INFLATE_MAX_BYTES) {
+      f.decoded.set(ref.offset, decodeChunk(stored, a.spec, ref.filter_mask));
+      continue;
+    }
+    started.add(ref.offset);
+    waits.push(
+      decodeChunkAsync(stored, a.spec, ref.filter_mask).then((bytes) => {
+        f.decoded.set(ref.offset, bytes);
+      }),
+    );
+  }
+  return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
 }
 
 /** What reading a chunk row's variables needs: the query's datasets and the product's profile. */

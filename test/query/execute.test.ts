@@ -19,13 +19,15 @@ const COORDINATES = ["latitude", "longitude", "delta_time"];
 
 interface Recorder {
   open: (url: string) => Promise<OpenedSource>;
-  reads: { url: string; offset: number; length: number }[];
+  /** Every read, with its dependent round: 1 + the latest round among the reads back before it was issued. */
+  reads: { url: string; offset: number; length: number; round: number }[];
   opened: string[];
   closed: string[];
 }
 
 /** Opens granules as local files and records every read, open and close. */
 function recorder(): Recorder {
+  let lastRoundBack = 0;
   const rec: Recorder = {
     reads: [],
     opened: [],
@@ -36,9 +38,12 @@ function recorder(): Recorder {
       return {
         url: file.url,
         size: (o) => file.size(o),
-        read(offset, length, o) {
-          rec.reads.push({ url, offset, length });
-          return file.read(offset, length, o);
+        async read(offset, length, o) {
+          const round = lastRoundBack + 1;
+          rec.reads.push({ url, offset, length, round });
+          const bytes = await file.read(offset, length, o);
+          lastRoundBack = Math.max(lastRoundBack, round);
+          return bytes;
         },
         async close() {
           rec.closed.push(url);
@@ -128,6 +133,10 @@ describe("query executor: requests per chunk row", () => {
         .map(({ offset, length }) => ({ offset, length }))
         .sort((a, b) => a.offset - b.offset);
       expect(seen).toEqual(expected);
+      // Two dependent rounds: the coordinates, then the other variables once the coordinates are back.
+      const roundOf = new Map(rec.reads.map((r) => [r.offset, r.round]));
+      expect(round1.map((r) => roundOf.get(r.offset))).toEqual(round1.map(() => 1));
+      expect(round2.map((r) => roundOf.get(r.offset))).toEqual(round2.map(() => 2));
       // Pinned for this fixture: candidates, chunk rows with hits, requests of each round (the other
       // variables of a chunk row are not all adjacent, so round two makes more ranges).
       expect([g!.chunks.length, hit.length, round1.length, round2.length]).toEqual([12, 12, 12, 18]);
@@ -178,6 +187,8 @@ describe("query executor: requests per chunk row", () => {
       .map(({ offset, length }) => ({ offset, length }))
       .sort((a, b) => a.offset - b.offset);
     expect(seen).toEqual(expected);
+    // One dependent round: every read leaves before any comes back.
+    expect(rec.reads.map((r) => r.round)).toEqual(rec.reads.map(() => 1));
     // Pinned for this fixture: 12 chunk rows in one round of 30 requests (two rounds: 12 + 18) and the
     // same bytes as two rounds (every chunk row has hits).
     expect([g!.chunks.length, expected.length]).toEqual([12, 30]);

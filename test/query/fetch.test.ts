@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fetchRanges, mergeFetched, rangesOfRefs, storedBytes } from "../../src/query/fetch.js";
+import { fetchRanges, mergeFetched, rangesOfRefs, refsByRange, storedBytes } from "../../src/query/fetch.js";
 import { createLimiter } from "../../src/source/limit.js";
 import type { ByteSource } from "../../src/source/types.js";
 import type { ChunkRefRow } from "../../src/store/schema.js";
@@ -87,5 +87,49 @@ describe("query fetch", () => {
     expect([...storedBytes(all, ref(900, 4))]).toEqual([900 & 0xff, 901 & 0xff, 902 & 0xff, 903 & 0xff]);
     expect([...storedBytes(all, ref(2005, 2))]).toEqual([2005 & 0xff, 2006 & 0xff]);
     expect(() => storedBytes(all, ref(1500, 4))).toThrow("no fetched range holds /gt1l/x/1500 bytes 1500+4");
+  });
+
+  it("hands each range to onRange as it arrives, while the others are still in flight", async () => {
+    // Reads resolve when told to, in the order the test chooses: the last range first.
+    const waiting = new Map<number, () => void>();
+    const source: ByteSource = {
+      url: new URL("memory://held"),
+      size: async () => 1 << 20,
+      read: (offset, length) =>
+        new Promise((resolve) =>
+          waiting.set(offset, () => resolve(Uint8Array.from({ length }, (_, i) => (offset + i) & 0xff))),
+        ),
+    };
+    const ranges = [
+      { offset: 0, length: 100 },
+      { offset: 1000, length: 100 },
+      { offset: 5000, length: 50 },
+    ];
+    const refs = [ref(10, 20), ref(1000, 40), ref(1050, 50), ref(5000, 50)];
+    const byRange = refsByRange(ranges, refs);
+    expect(byRange.map((g) => g.map((r) => r.offset))).toEqual([[10], [1000, 1050], [5000]]);
+    const seen: { index: number; pending: number; bytes: number[] }[] = [];
+    const done = fetchRanges(source, ranges, {
+      pool: createLimiter(8),
+      onRange(f, index) {
+        seen.push({ index, pending: waiting.size, bytes: byRange[index]!.map((r) => storedBytes(f, r)[0]!) });
+      },
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([...waiting.keys()]).toEqual([0, 1000, 5000]);
+    for (const offset of [5000, 0, 1000]) {
+      const release = waiting.get(offset)!;
+      waiting.delete(offset);
+      release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await done;
+    // Each range was handed over with the reads still outstanding then; its refs' bytes were in.
+    expect(seen).toEqual([
+      { index: 2, pending: 2, bytes: [5000 & 0xff] },
+      { index: 0, pending: 1, bytes: [10] },
+      { index: 1, pending: 0, bytes: [1000 & 0xff, 1050 & 0xff] },
+    ]);
+    expect(() => refsByRange(ranges, [ref(90, 20)])).toThrow("no range holds /gt1l/x/90 bytes 90+20");
   });
 });

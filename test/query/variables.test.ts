@@ -1,7 +1,12 @@
 import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { Fetched } from "../../src/query/fetch.js";
-import { decodeRefs, QueryArrays, readVariable as readAny } from "../../src/query/variables.js";
+import {
+  decodeRefs,
+  MAIN_THREAD_INFLATE_MAX_BYTES,
+  QueryArrays,
+  readVariable as readAny,
+} from "../../src/query/variables.js";
 import type { ArrayRow, ChunkRefRow } from "../../src/store/schema.js";
 
 /*
@@ -68,5 +73,41 @@ describe("query variables", () => {
     const across = readVariable(f, a, [refs[0]!, refs[1]!], 2, 4);
     expect(Array.from(across)).toEqual([2.5, 3.5, 4.5, 5.5]);
     expect(across.buffer).not.toBe(f.decoded.get(refs[0]!.offset)!.buffer);
+  });
+
+  it("decodes chunks up to the main-thread size at once and larger ones on the threadpool, to the same values", async () => {
+    // Chunks of 2 * CHUNK_ROWS float64 values: one size under the main-thread limit, one over it.
+    for (const rows of [1024, MAIN_THREAD_INFLATE_MAX_BYTES / 8 + 1024]) {
+      const big: ArrayRow = { ...row, shape: [2 * rows], chunk_shape: [rows] };
+      const chunks = [0, 1].map((c) => Float64Array.from({ length: rows }, (_, i) => Math.sin(c * rows + i)));
+      const stored = chunks.map((v) => new Uint8Array(deflateSync(new Uint8Array(v.buffer))));
+      const buffer = new Uint8Array(stored[0]!.length + stored[1]!.length);
+      buffer.set(stored[0]!, 0);
+      buffer.set(stored[1]!, stored[0]!.length);
+      const refs: ChunkRefRow[] = stored.map((bytes, c) => ({
+        path: big.path,
+        chunk_start: c * rows,
+        col_start: 0,
+        offset: c === 0 ? 0 : stored[0]!.length,
+        size: bytes.length,
+        filter_mask: 0,
+      }));
+      const f: Fetched = {
+        ranges: [{ offset: 0, length: buffer.length }],
+        buffers: [buffer],
+        decoded: new Map(),
+      };
+      const arrays = new QueryArrays(new Map([[`G\u0000${big.path}`, big]]));
+      // The same ref twice (chunk rows sharing a chunk) is decoded once.
+      const pending = decodeRefs(f, [...refs, refs[1]!], "G", arrays);
+      const onThreadpool = rows * 8 > MAIN_THREAD_INFLATE_MAX_BYTES;
+      // Main-thread chunks are in when decodeRefs returns, with nothing to wait for.
+      expect(pending === undefined).toBe(!onThreadpool);
+      await pending;
+      expect(f.decoded.size).toBe(2);
+      const a = arrays.get("G", big.path)!;
+      const values = readVariable(f, a, refs, 0, 2 * rows);
+      expect(Array.from(values)).toEqual([...chunks[0]!, ...chunks[1]!]);
+    }
   });
 });
