@@ -126,7 +126,11 @@ async function compressorsFor(files: readonly FileMetaData[]): Promise<Compresso
   if (others.length > 0) return (await import("hyparquet-compressors")).compressors;
   if (!codecs.has("ZSTD")) return {};
   const { decompress } = await import("fzstd");
-  return { ZSTD: (input, length) => decompress(input, new Uint8Array(length)) };
+  // No output buffer: fzstd 0.1 compares the buffer it is given with a number (`w == 1`), which
+  // turns the whole buffer into a string, twice per frame; without one it allocates the frame's
+  // recorded content size itself. 3-4 times less CPU on the store's pages, and most of the garbage
+  // collection of a selection.
+  return { ZSTD: (input) => decompress(input) };
 }
 
 /** Rows [start, end) of a row group, counted from its first row. */
@@ -200,12 +204,67 @@ function pageRanges(c: ColumnChunk, pages: OffsetIndex["page_locations"], groupR
   return [[hasDictionary ? chunkStart : start, end] as [number, number]];
 }
 
+/** Columns of a group read together over the same spans of rows (one decoding pass per span). */
+interface Pass {
+  columns: string[];
+  /** Rows [start, end) decoded: runs joined where a column chunk's page holds rows of both. */
+  spans: Run[];
+}
+
+/**
+ * The decoding passes of a read: each top-level column's runs joined wherever one of its pages
+ * holds rows of two runs (a page decoded once, not once per run: `refs`, `h3_cells` and the
+ * dictionary-encoded `arrays` columns are one page per group), columns with the same joined spans
+ * read in one pass. Columns without an offset index are one span over all the runs.
+ */
+function passesOf(
+  columns: readonly ColumnChunk[],
+  pagesOf: (c: ColumnChunk) => OffsetIndex["page_locations"] | undefined,
+  runs: readonly Run[],
+): Pass[] {
+  const spansOf = new Map<string, Run[]>();
+  const leaves = new Map<string, ColumnChunk[]>();
+  for (const c of columns) {
+    const name = c.meta_data!.path_in_schema[0]!;
+    leaves.set(name, [...(leaves.get(name) ?? []), c]);
+  }
+  for (const [name, chunks] of leaves) {
+    // Per run, the first and last page index holding its rows, for every leaf of the column.
+    const pageSpans = chunks.map((c) => {
+      const pages = pagesOf(c);
+      if (!pages) return undefined;
+      const pageOf = (row: number) => {
+        let i = 0;
+        while (i + 1 < pages.length && Number(pages[i + 1]!.first_row_index) <= row) i++;
+        return i;
+      };
+      return runs.map(([a, b]) => [pageOf(a), pageOf(b - 1)] as const);
+    });
+    const spans: [number, number][] = [];
+    for (const [k, [a, b]] of runs.entries()) {
+      const last = spans[spans.length - 1];
+      if (last && pageSpans.some((p) => p === undefined || p[k]![0] <= p[k - 1]![1])) last[1] = b;
+      else spans.push([a, b]);
+    }
+    spansOf.set(name, spans);
+  }
+  const passes = new Map<string, Pass>();
+  for (const [name, spans] of spansOf) {
+    const key = spans.map((r) => r.join("-")).join(",");
+    const pass = passes.get(key) ?? { columns: [], spans };
+    pass.columns.push(name);
+    passes.set(key, pass);
+  }
+  return [...passes.values()];
+}
+
 /**
  * Reads `columns` of the given row groups, each whole or only its runs of rows. The bytes are
  * prefetched per file in coalesced reads: for whole groups the column chunks; for runs first the
  * column chunks' offset indexes, then only the pages holding the runs' rows (files written with one
  * page per column chunk, as before parts.ts `CHUNKS_PAGES`, read the whole chunk that way too).
- * Then the rows are decoded, a run at a time.
+ * Then the rows are decoded, a span of rows and a pass of columns at a time ({@link passesOf}),
+ * and only the rows of the runs are returned.
  */
 async function readGroups(
   dir: string,
@@ -233,40 +292,61 @@ async function readGroups(
     const view = new DataView(await part.buffer.slice(range[0], range[1]));
     return readOffsetIndex({ view, offset: 0 }).page_locations;
   };
+  const passesOfRead = new Map<GroupRead, Pass[]>();
   const pageRangesOf = new Map<GroupRead, [number, number][]>();
-  for (const r of reads.filter(paged)) {
+  for (const r of reads) {
     const groupRows = Number(r.part.metadata.row_groups[r.group]!.num_rows);
-    const ranges: [number, number][] = [];
-    for (const c of columnsOf(r)) {
-      if (!offsetIndexRange(c)) continue;
-      const pages = await pagesOf(r.part, c);
-      for (const run of r.runs!) ranges.push(...pageRanges(c, pages, groupRows, run));
+    if (!paged(r)) {
+      passesOfRead.set(r, [{ columns: [...columns], spans: [[0, groupRows]] }]);
+      continue;
     }
+    const chunks = columnsOf(r);
+    const pages = new Map<ColumnChunk, OffsetIndex["page_locations"]>();
+    for (const c of chunks) if (offsetIndexRange(c)) pages.set(c, await pagesOf(r.part, c));
+    const passes = passesOf(chunks, (c) => pages.get(c), r.runs!);
+    const ranges: [number, number][] = [];
+    for (const pass of passes)
+      for (const c of chunks) {
+        const p = pages.get(c);
+        if (!p || !pass.columns.includes(c.meta_data!.path_in_schema[0]!)) continue;
+        for (const span of pass.spans) ranges.push(...pageRanges(c, p, groupRows, span));
+      }
+    passesOfRead.set(r, passes);
     pageRangesOf.set(r, ranges);
   }
   await prefetchAll((r) => pageRangesOf.get(r) ?? []);
   return Promise.all(
-    reads.map(async ({ part, group, runs }) => {
+    reads.map(async (read) => {
+      const { part, group, runs } = read;
       const start = groupStarts(part.metadata)[group]!;
       const groupRows = Number(part.metadata.row_groups[group]!.num_rows);
       // Optional columns an older part does not have are left out (they read as undefined).
       const present = new Set(part.metadata.schema.map((e) => e.name));
       const out: GroupRows = { part, group, rows: [], at: [] };
+      const wantedRuns = runs ?? [[0, groupRows] as Run];
+      const byRow = new Map<number, Plain>();
+      const inRuns = (row: number) => wantedRuns.some(([a, b]) => a <= row && row < b);
       try {
-        for (const [a, b] of runs ?? [[0, groupRows] as Run]) {
-          const rows = (await parquetReadObjects({
-            file: part.buffer,
-            metadata: part.metadata,
-            columns: columns.filter((c) => present.has(c)),
-            rowStart: start + a,
-            rowEnd: start + b,
-            useOffsetIndex: true,
-            compressors,
-            parsers: PARSERS,
-          })) as Plain[];
-          for (const [i, row] of rows.entries()) {
-            out.rows.push(row);
-            out.at.push(a + i);
+        for (const pass of passesOfRead.get(read)!) {
+          const passColumns = pass.columns.filter((c) => present.has(c));
+          if (passColumns.length === 0) continue;
+          for (const [a, b] of pass.spans) {
+            const rows = (await parquetReadObjects({
+              file: part.buffer,
+              metadata: part.metadata,
+              columns: passColumns,
+              rowStart: start + a,
+              rowEnd: start + b,
+              useOffsetIndex: true,
+              compressors,
+              parsers: PARSERS,
+            })) as Plain[];
+            for (const [i, row] of rows.entries()) {
+              const at = a + i;
+              const held = byRow.get(at);
+              if (held) Object.assign(held, row);
+              else if (inRuns(at)) byRow.set(at, row);
+            }
           }
         }
       } catch (err) {
@@ -278,6 +358,13 @@ async function readGroups(
           { cause: err },
         );
       }
+      for (const [a, b] of wantedRuns)
+        for (let at = a; at < b; at++) {
+          const row = byRow.get(at);
+          if (!row) continue;
+          out.rows.push(row);
+          out.at.push(at);
+        }
       return out;
     }),
   );
@@ -381,9 +468,10 @@ function chunkTest(sel: ChunkSelection, cover: SelectionCover | undefined) {
 }
 
 /**
- * Rows of `parts` whose `granule_id` is in `ids`: the ids of only the row groups whose id range holds
- * one, then the other columns of only the runs of rows holding them (the files are sorted by
- * granule id, so a granule's rows are one run, read from its pages: parts.ts `GRANULES_PAGES`).
+ * Rows of `parts` whose `granule_id` is in `ids` (and, with `paths`, whose `path` is one of them):
+ * the ids (and paths) of only the row groups whose id range holds one, then the other columns of
+ * only the runs of rows holding them (the files are sorted by granule id, so a granule's rows are
+ * one run, read from its pages: parts.ts `GRANULES_PAGES`).
  */
 async function rowsOfGranules(
   dir: string,
@@ -391,6 +479,7 @@ async function rowsOfGranules(
   ids: readonly string[],
   columns: readonly string[],
   opts?: ReadOptions,
+  paths?: ReadonlySet<string>,
 ): Promise<Plain[]> {
   const sorted = [...ids].sort();
   const reads = groupsWhere(parts, (g) => {
@@ -398,15 +487,14 @@ async function rowsOfGranules(
     return !s || sorted.some((id) => lessEq(s.min, id) && lessEq(id, s.max));
   });
   const wanted = new Set(ids);
-  const holding = (await readGroups(dir, reads, ["granule_id"], opts)).flatMap(
-    ({ part, group, rows, at }) => {
-      const runs = runsOf(at.filter((_, i) => wanted.has(rows[i]!.granule_id as string)));
-      return runs.length > 0 ? [{ part, group, runs }] : [];
-    },
-  );
-  return (await readGroups(dir, holding, columns, opts)).flatMap(({ rows }) =>
-    rows.filter((r) => wanted.has(r.granule_id as string)),
-  );
+  const keep = (r: Plain) =>
+    wanted.has(r.granule_id as string) && (paths === undefined || paths.has(r.path as string));
+  const keys = paths === undefined ? ["granule_id"] : ["granule_id", "path"];
+  const holding = (await readGroups(dir, reads, keys, opts)).flatMap(({ part, group, rows, at }) => {
+    const runs = runsOf(at.filter((_, i) => keep(rows[i]!)));
+    return runs.length > 0 ? [{ part, group, runs }] : [];
+  });
+  return (await readGroups(dir, holding, columns, opts)).flatMap(({ rows }) => rows.filter(keep));
 }
 
 /**
@@ -472,7 +560,14 @@ export async function selectChunksParquet(
   const opened = await reader.openParts([...granulePaths, ...arrayPaths], opts);
   const [granules, arrays] = await Promise.all([
     rowsOfGranules(reader.dir, opened.slice(0, granulePaths.length), ids, GRANULE_COLUMNS, opts),
-    rowsOfGranules(reader.dir, opened.slice(granulePaths.length), ids, ARRAY_COLUMNS, opts),
+    rowsOfGranules(
+      reader.dir,
+      opened.slice(granulePaths.length),
+      ids,
+      ARRAY_COLUMNS,
+      opts,
+      sel.arrayPaths && new Set(sel.arrayPaths),
+    ),
   ]);
   return {
     granules: granules.map(granuleFromPlain),
