@@ -148,9 +148,39 @@ interface GroupRead {
 interface GroupRows {
   part: PartFile;
   group: number;
-  rows: Plain[];
-  /** `at[i]`: the row number of `rows[i]` in its group. */
+  /** The rows as objects, made on first use from {@link GroupRows.columns}. */
+  readonly rows: Plain[];
+  /** `at[i]`: the row number of row `i` in its group. */
   at: number[];
+  /** Values of each column read, `values[i]` of row `i` (a key test needs no row objects). */
+  columns: ReadonlyMap<string, readonly unknown[]>;
+}
+
+/** {@link GroupRows} over columns, whose row objects are made only when asked for. */
+function makeGroupRows(
+  part: PartFile,
+  group: number,
+  at: number[],
+  columns: ReadonlyMap<string, readonly unknown[]>,
+): GroupRows {
+  let rows: Plain[] | undefined;
+  return {
+    part,
+    group,
+    at,
+    columns,
+    get rows() {
+      if (!rows) {
+        const named = [...columns];
+        rows = at.map((_, i) => {
+          const row: Plain = {};
+          for (const [name, values] of named) row[name] = values[i];
+          return row;
+        });
+      }
+      return rows;
+    },
+  };
 }
 
 /**
@@ -272,7 +302,7 @@ async function readGroups(
   columns: readonly string[],
   opts?: ReadOptions,
 ): Promise<GroupRows[]> {
-  const { parquetReadObjects, readOffsetIndex } = await import("hyparquet");
+  const { parquetRead, readOffsetIndex } = await import("hyparquet");
   const compressors = await compressorsFor(reads.map((r) => r.part.metadata));
   const wanted = new Set(columns);
   const columnsOf = ({ part, group }: GroupRead) =>
@@ -322,16 +352,22 @@ async function readGroups(
       const groupRows = Number(part.metadata.row_groups[group]!.num_rows);
       // Optional columns an older part does not have are left out (they read as undefined).
       const present = new Set(part.metadata.schema.map((e) => e.name));
-      const out: GroupRows = { part, group, rows: [], at: [] };
       const wantedRuns = runs ?? [[0, groupRows] as Run];
-      const byRow = new Map<number, Plain>();
-      const inRuns = (row: number) => wantedRuns.some(([a, b]) => a <= row && row < b);
+      const at: number[] = [];
+      for (const [a, b] of wantedRuns) for (let r = a; r < b; r++) at.push(r);
+      // Row of the group -> its index in `at` (-1: in a span but not in a run).
+      const first = at[0] ?? 0;
+      const slot = new Int32Array(at.length === 0 ? 0 : at[at.length - 1]! - first + 1).fill(-1);
+      for (const [i, r] of at.entries()) slot[r - first] = i;
+      const values = new Map<string, unknown[]>();
       try {
         for (const pass of passesOfRead.get(read)!) {
           const passColumns = pass.columns.filter((c) => present.has(c));
           if (passColumns.length === 0) continue;
+          for (const c of passColumns) values.set(c, new Array(at.length));
           for (const [a, b] of pass.spans) {
-            const rows = (await parquetReadObjects({
+            // Column data as decoded (a page may start before the span or end after it).
+            await parquetRead({
               file: part.buffer,
               metadata: part.metadata,
               columns: passColumns,
@@ -340,13 +376,16 @@ async function readGroups(
               useOffsetIndex: true,
               compressors,
               parsers: PARSERS,
-            })) as Plain[];
-            for (const [i, row] of rows.entries()) {
-              const at = a + i;
-              const held = byRow.get(at);
-              if (held) Object.assign(held, row);
-              else if (inRuns(at)) byRow.set(at, row);
-            }
+              onChunk: ({ columnName, columnData, rowStart }) => {
+                const into = values.get(columnName)!;
+                const base = rowStart - start;
+                const to = Math.min(base + columnData.length, b);
+                for (let r = Math.max(base, a); r < to; r++) {
+                  const k = slot[r - first] ?? -1;
+                  if (k >= 0) into[k] = columnData[r - base];
+                }
+              },
+            });
           }
         }
       } catch (err) {
@@ -358,14 +397,9 @@ async function readGroups(
           { cause: err },
         );
       }
-      for (const [a, b] of wantedRuns)
-        for (let at = a; at < b; at++) {
-          const row = byRow.get(at);
-          if (!row) continue;
-          out.rows.push(row);
-          out.at.push(at);
-        }
-      return out;
+      // Columns in the order asked for, so rows made from them list their fields in that order.
+      const ordered = new Map(columns.flatMap((c) => (values.has(c) ? [[c, values.get(c)!] as const] : [])));
+      return makeGroupRows(part, group, at, ordered);
     }),
   );
 }
@@ -490,8 +524,13 @@ async function rowsOfGranules(
   const keep = (r: Plain) =>
     wanted.has(r.granule_id as string) && (paths === undefined || paths.has(r.path as string));
   const keys = paths === undefined ? ["granule_id"] : ["granule_id", "path"];
-  const holding = (await readGroups(dir, reads, keys, opts)).flatMap(({ part, group, rows, at }) => {
-    const runs = runsOf(at.filter((_, i) => keep(rows[i]!)));
+  // The keys are tested in their columns: no object per row of the groups scanned.
+  const holding = (await readGroups(dir, reads, keys, opts)).flatMap(({ part, group, columns, at }) => {
+    const idOf = columns.get("granule_id") as readonly string[];
+    const pathOf = columns.get("path") as readonly string[] | undefined;
+    const runs = runsOf(
+      at.filter((_, i) => wanted.has(idOf[i]!) && (paths === undefined || paths.has(pathOf![i]!))),
+    );
     return runs.length > 0 ? [{ part, group, runs }] : [];
   });
   return (await readGroups(dir, holding, columns, opts)).flatMap(({ rows }) => rows.filter(keep));
