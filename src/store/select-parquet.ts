@@ -183,6 +183,23 @@ function makeGroupRows(
   };
 }
 
+/** The rows of `read` that `test` accepts, tested in their columns through one reused object. */
+function rowsWhere(read: GroupRows, test: (row: Plain) => boolean): GroupRows {
+  const columns = [...read.columns];
+  const view: Plain = {};
+  const keep: number[] = [];
+  for (let i = 0; i < read.at.length; i++) {
+    for (const [name, values] of columns) view[name] = values[i];
+    if (test(view)) keep.push(i);
+  }
+  return makeGroupRows(
+    read.part,
+    read.group,
+    keep.map((i) => read.at[i]!),
+    new Map(columns.map(([name, values]) => [name, keep.map((i) => values[i])])),
+  );
+}
+
 /**
  * Rows closer than this are read as one run: their pages are mostly the same ones (a `chunks`
  * file's footprint pages hold about 32 rows, parts.ts `CHUNKS_PAGES`), and each run is one more
@@ -424,7 +441,11 @@ async function addColumns(
   for (const [k, { rows, at }] of read.entries()) {
     const into = groups[k]!;
     const index = new Map(into.at.map((row, i) => [row, i]));
-    for (const [i, row] of rows.entries()) Object.assign(into.rows[index.get(at[i]!)!]!, row);
+    // Runs join rows across small gaps: rows of a gap that `groups` does not hold are dropped.
+    for (const [i, row] of rows.entries()) {
+      const k = index.get(at[i]!);
+      if (k !== undefined) Object.assign(into.rows[k]!, row);
+    }
   }
 }
 
@@ -563,9 +584,13 @@ export async function selectChunksParquet(
   // row passing it read the rows' H3 cells, and only groups with a candidate read the large columns.
   const { groupTest, spatialTest } = chunkTest(sel, undefined);
   const tested = await readGroups(reader.dir, groupsWhere(chunkParts, groupTest), CHUNK_TEST_COLUMNS, opts);
-  const near = tested.filter((t) => t.rows.some(spatialTest));
+  // Only the rows passing the test become objects: the others cannot be candidates.
+  const near = tested.flatMap((t) => {
+    const passing = rowsWhere(t, spatialTest);
+    return passing.at.length > 0 ? [passing] : [];
+  });
   const { method, cover } = await selectionPlan(sel, manifest.h3_resolution, {
-    bboxRows: async () => near.reduce((n, t) => n + t.rows.filter(spatialTest).length, 0),
+    bboxRows: async () => near.reduce((n, t) => n + t.at.length, 0),
   });
   const coverCells = cover?.cells.length;
   const { rowTest } = chunkTest(sel, cover);
