@@ -247,6 +247,43 @@ function profileVariables(profile: ProductProfile, filters: Readonly<Record<stri
   return names;
 }
 
+/**
+ * The variables of a query (relative to the row group): `defaults` (the profile's columns and active
+ * filters), `extras` (its extra variables, not repeating a result column) and `variables` (what the
+ * executor reads: coordinates first, then the others and the parent index when needed).
+ */
+function queryVariableSets(
+  profile: ProductProfile,
+  spec: Pick<QuerySpec, "vars" | "filters" | "quality">,
+): { defaults: string[]; extras: string[]; variables: string[] } {
+  const defaults = profileVariables(profile, queryFilters(profile, spec));
+  // A variable the result already has (a coordinate, a profile column of that name) is not repeated.
+  const names = new Set(resultColumnNames(profile));
+  const skip = new Set(coordinateVariables(profile));
+  const extras = [...new Set((spec.vars ?? []).filter((v) => !skip.has(v) && !names.has(columnName(v))))];
+  const extraPaths = extras.map((v) => parseVar(v).path);
+  const variables = queryVariables(profile, [
+    ...defaults,
+    ...extraPaths,
+    ...parentIndex(profile, extraPaths),
+  ]);
+  return { defaults, extras, variables };
+}
+
+/**
+ * Dataset paths, in every beam of the profile, of the variables a query reads: the only `arrays`
+ * rows its executor, its check of extra variables and of variables missing from subsetted granules
+ * look up, so its selection reads no others ({@link ChunkSelection.arrayPaths}).
+ */
+export function queryArrayPaths(
+  profile: ProductProfile,
+  spec: Pick<QuerySpec, "vars" | "filters" | "quality">,
+): string[] {
+  const { defaults, variables } = queryVariableSets(profile, spec);
+  const names = [...new Set([...variables, ...defaults.map((v) => parseVar(v).path)])];
+  return [...new Set(profile.beams.flatMap((beam) => names.map((v) => datasetPath(profile, beam, v))))];
+}
+
 /** Loads the store's index and plans the query; no granule is read until `run()`. */
 export async function prepareQuery(
   store: QueryStore,
@@ -259,6 +296,7 @@ export async function prepareQuery(
   checkBeams(profile, spec.beams);
   if (!profile) return emptyQuery(started, spec.vars ?? []);
   const reader = storeReader(store);
+  const { defaults, extras, variables } = queryVariableSets(profile, spec);
   const { granules, chunks, arrays, method, coverCells } = await select(
     store,
     {
@@ -270,20 +308,10 @@ export async function prepareQuery(
       beamKinds: profile.beamKinds,
       product: profile.name,
       method: opts.selection ?? DEFAULT_SELECTION,
+      arrayPaths: queryArrayPaths(profile, spec),
     },
     opts,
   );
-  const defaults = profileVariables(profile, filters);
-  // A variable the result already has (a coordinate, a profile column of that name) is not repeated.
-  const names = new Set(resultColumnNames(profile));
-  const skip = new Set(coordinateVariables(profile));
-  const extras = [...new Set((spec.vars ?? []).filter((v) => !skip.has(v) && !names.has(columnName(v))))];
-  const extraPaths = extras.map((v) => parseVar(v).path);
-  const variables = queryVariables(profile, [
-    ...defaults,
-    ...extraPaths,
-    ...parentIndex(profile, extraPaths),
-  ]);
   const plan = planQuery({ granules, chunks }, spec, { profile, variables, maxGap: opts.maxGap });
   const stats: QueryStats = {
     granules: 0,

@@ -57,6 +57,24 @@ export const GRANULES_ROW_GROUP_SIZE = 1024;
 export const ARRAYS_ROW_GROUP_SIZE = 4096;
 
 /**
+ * Top-level columns of `chunks` no selection tests, written without min/max statistics: every
+ * column's statistics sit in every row group's entry of the footer, which each selection opening
+ * the file parses whole (about 3 KB a group). Without these the footer is 12% smaller (106 560 to
+ * 93 314 bytes for a 35-group file of the bench store). The nested columns (`refs`, `h3_cells`,
+ * `ref_checksums`) keep theirs: the Parquet writer names a column for this by its top-level name
+ * only. The tests read `bbox`, `time_start`, `time_end`, `beam` and `beam_kind`.
+ */
+export const CHUNKS_UNTESTED_COLUMNS = [
+  "chunk_id",
+  "granule_id",
+  "row_start",
+  "row_count",
+  "parent_start",
+  "parent_count",
+  "footprint_error",
+];
+
+/**
  * Data pages of `chunks` parts: `geometry` (about 1 KB a row, 85% of a file's bytes) without a
  * dictionary (every footprint is distinct) in pages of about 32 rows, so a selection decodes the
  * footprints of its candidates' pages rather than of their whole row groups (the offset index
@@ -66,7 +84,7 @@ export const ARRAYS_ROW_GROUP_SIZE = 4096;
  */
 export const CHUNKS_PAGES: ParquetWriteOptions = {
   plainColumns: ["geometry"],
-  noStatisticsColumns: ["geometry"],
+  noStatisticsColumns: ["geometry", ...CHUNKS_UNTESTED_COLUMNS],
   pageBytes: 32 * 1024,
   pageCheckRows: 32,
 };

@@ -126,7 +126,11 @@ async function compressorsFor(files: readonly FileMetaData[]): Promise<Compresso
   if (others.length > 0) return (await import("hyparquet-compressors")).compressors;
   if (!codecs.has("ZSTD")) return {};
   const { decompress } = await import("fzstd");
-  return { ZSTD: (input, length) => decompress(input, new Uint8Array(length)) };
+  // No output buffer: fzstd 0.1 compares the buffer it is given with a number (`w == 1`), which
+  // turns the whole buffer into a string, twice per frame; without one it allocates the frame's
+  // recorded content size itself. 3-4 times less CPU on the store's pages, and most of the garbage
+  // collection of a selection.
+  return { ZSTD: (input) => decompress(input) };
 }
 
 /** Rows [start, end) of a row group, counted from its first row. */
@@ -144,9 +148,56 @@ interface GroupRead {
 interface GroupRows {
   part: PartFile;
   group: number;
-  rows: Plain[];
-  /** `at[i]`: the row number of `rows[i]` in its group. */
+  /** The rows as objects, made on first use from {@link GroupRows.columns}. */
+  readonly rows: Plain[];
+  /** `at[i]`: the row number of row `i` in its group. */
   at: number[];
+  /** Values of each column read, `values[i]` of row `i` (a key test needs no row objects). */
+  columns: ReadonlyMap<string, readonly unknown[]>;
+}
+
+/** {@link GroupRows} over columns, whose row objects are made only when asked for. */
+function makeGroupRows(
+  part: PartFile,
+  group: number,
+  at: number[],
+  columns: ReadonlyMap<string, readonly unknown[]>,
+): GroupRows {
+  let rows: Plain[] | undefined;
+  return {
+    part,
+    group,
+    at,
+    columns,
+    get rows() {
+      if (!rows) {
+        const named = [...columns];
+        rows = at.map((_, i) => {
+          const row: Plain = {};
+          for (const [name, values] of named) row[name] = values[i];
+          return row;
+        });
+      }
+      return rows;
+    },
+  };
+}
+
+/** The rows of `read` that `test` accepts, tested in their columns through one reused object. */
+function rowsWhere(read: GroupRows, test: (row: Plain) => boolean): GroupRows {
+  const columns = [...read.columns];
+  const view: Plain = {};
+  const keep: number[] = [];
+  for (let i = 0; i < read.at.length; i++) {
+    for (const [name, values] of columns) view[name] = values[i];
+    if (test(view)) keep.push(i);
+  }
+  return makeGroupRows(
+    read.part,
+    read.group,
+    keep.map((i) => read.at[i]!),
+    new Map(columns.map(([name, values]) => [name, keep.map((i) => values[i])])),
+  );
 }
 
 /**
@@ -200,12 +251,67 @@ function pageRanges(c: ColumnChunk, pages: OffsetIndex["page_locations"], groupR
   return [[hasDictionary ? chunkStart : start, end] as [number, number]];
 }
 
+/** Columns of a group read together over the same spans of rows (one decoding pass per span). */
+interface Pass {
+  columns: string[];
+  /** Rows [start, end) decoded: runs joined where a column chunk's page holds rows of both. */
+  spans: Run[];
+}
+
+/**
+ * The decoding passes of a read: each top-level column's runs joined wherever one of its pages
+ * holds rows of two runs (a page decoded once, not once per run: `refs`, `h3_cells` and the
+ * dictionary-encoded `arrays` columns are one page per group), columns with the same joined spans
+ * read in one pass. Columns without an offset index are one span over all the runs.
+ */
+function passesOf(
+  columns: readonly ColumnChunk[],
+  pagesOf: (c: ColumnChunk) => OffsetIndex["page_locations"] | undefined,
+  runs: readonly Run[],
+): Pass[] {
+  const spansOf = new Map<string, Run[]>();
+  const leaves = new Map<string, ColumnChunk[]>();
+  for (const c of columns) {
+    const name = c.meta_data!.path_in_schema[0]!;
+    leaves.set(name, [...(leaves.get(name) ?? []), c]);
+  }
+  for (const [name, chunks] of leaves) {
+    // Per run, the first and last page index holding its rows, for every leaf of the column.
+    const pageSpans = chunks.map((c) => {
+      const pages = pagesOf(c);
+      if (!pages) return undefined;
+      const pageOf = (row: number) => {
+        let i = 0;
+        while (i + 1 < pages.length && Number(pages[i + 1]!.first_row_index) <= row) i++;
+        return i;
+      };
+      return runs.map(([a, b]) => [pageOf(a), pageOf(b - 1)] as const);
+    });
+    const spans: [number, number][] = [];
+    for (const [k, [a, b]] of runs.entries()) {
+      const last = spans[spans.length - 1];
+      if (last && pageSpans.some((p) => p === undefined || p[k]![0] <= p[k - 1]![1])) last[1] = b;
+      else spans.push([a, b]);
+    }
+    spansOf.set(name, spans);
+  }
+  const passes = new Map<string, Pass>();
+  for (const [name, spans] of spansOf) {
+    const key = spans.map((r) => r.join("-")).join(",");
+    const pass = passes.get(key) ?? { columns: [], spans };
+    pass.columns.push(name);
+    passes.set(key, pass);
+  }
+  return [...passes.values()];
+}
+
 /**
  * Reads `columns` of the given row groups, each whole or only its runs of rows. The bytes are
  * prefetched per file in coalesced reads: for whole groups the column chunks; for runs first the
  * column chunks' offset indexes, then only the pages holding the runs' rows (files written with one
  * page per column chunk, as before parts.ts `CHUNKS_PAGES`, read the whole chunk that way too).
- * Then the rows are decoded, a run at a time.
+ * Then the rows are decoded, a span of rows and a pass of columns at a time ({@link passesOf}),
+ * and only the rows of the runs are returned.
  */
 async function readGroups(
   dir: string,
@@ -213,7 +319,7 @@ async function readGroups(
   columns: readonly string[],
   opts?: ReadOptions,
 ): Promise<GroupRows[]> {
-  const { parquetReadObjects, readOffsetIndex } = await import("hyparquet");
+  const { parquetRead, readOffsetIndex } = await import("hyparquet");
   const compressors = await compressorsFor(reads.map((r) => r.part.metadata));
   const wanted = new Set(columns);
   const columnsOf = ({ part, group }: GroupRead) =>
@@ -233,40 +339,70 @@ async function readGroups(
     const view = new DataView(await part.buffer.slice(range[0], range[1]));
     return readOffsetIndex({ view, offset: 0 }).page_locations;
   };
+  const passesOfRead = new Map<GroupRead, Pass[]>();
   const pageRangesOf = new Map<GroupRead, [number, number][]>();
-  for (const r of reads.filter(paged)) {
+  for (const r of reads) {
     const groupRows = Number(r.part.metadata.row_groups[r.group]!.num_rows);
-    const ranges: [number, number][] = [];
-    for (const c of columnsOf(r)) {
-      if (!offsetIndexRange(c)) continue;
-      const pages = await pagesOf(r.part, c);
-      for (const run of r.runs!) ranges.push(...pageRanges(c, pages, groupRows, run));
+    if (!paged(r)) {
+      passesOfRead.set(r, [{ columns: [...columns], spans: [[0, groupRows]] }]);
+      continue;
     }
+    const chunks = columnsOf(r);
+    const pages = new Map<ColumnChunk, OffsetIndex["page_locations"]>();
+    for (const c of chunks) if (offsetIndexRange(c)) pages.set(c, await pagesOf(r.part, c));
+    const passes = passesOf(chunks, (c) => pages.get(c), r.runs!);
+    const ranges: [number, number][] = [];
+    for (const pass of passes)
+      for (const c of chunks) {
+        const p = pages.get(c);
+        if (!p || !pass.columns.includes(c.meta_data!.path_in_schema[0]!)) continue;
+        for (const span of pass.spans) ranges.push(...pageRanges(c, p, groupRows, span));
+      }
+    passesOfRead.set(r, passes);
     pageRangesOf.set(r, ranges);
   }
   await prefetchAll((r) => pageRangesOf.get(r) ?? []);
   return Promise.all(
-    reads.map(async ({ part, group, runs }) => {
+    reads.map(async (read) => {
+      const { part, group, runs } = read;
       const start = groupStarts(part.metadata)[group]!;
       const groupRows = Number(part.metadata.row_groups[group]!.num_rows);
       // Optional columns an older part does not have are left out (they read as undefined).
       const present = new Set(part.metadata.schema.map((e) => e.name));
-      const out: GroupRows = { part, group, rows: [], at: [] };
+      const wantedRuns = runs ?? [[0, groupRows] as Run];
+      const at: number[] = [];
+      for (const [a, b] of wantedRuns) for (let r = a; r < b; r++) at.push(r);
+      // Row of the group -> its index in `at` (-1: in a span but not in a run).
+      const first = at[0] ?? 0;
+      const slot = new Int32Array(at.length === 0 ? 0 : at[at.length - 1]! - first + 1).fill(-1);
+      for (const [i, r] of at.entries()) slot[r - first] = i;
+      const values = new Map<string, unknown[]>();
       try {
-        for (const [a, b] of runs ?? [[0, groupRows] as Run]) {
-          const rows = (await parquetReadObjects({
-            file: part.buffer,
-            metadata: part.metadata,
-            columns: columns.filter((c) => present.has(c)),
-            rowStart: start + a,
-            rowEnd: start + b,
-            useOffsetIndex: true,
-            compressors,
-            parsers: PARSERS,
-          })) as Plain[];
-          for (const [i, row] of rows.entries()) {
-            out.rows.push(row);
-            out.at.push(a + i);
+        for (const pass of passesOfRead.get(read)!) {
+          const passColumns = pass.columns.filter((c) => present.has(c));
+          if (passColumns.length === 0) continue;
+          for (const c of passColumns) values.set(c, new Array(at.length));
+          for (const [a, b] of pass.spans) {
+            // Column data as decoded (a page may start before the span or end after it).
+            await parquetRead({
+              file: part.buffer,
+              metadata: part.metadata,
+              columns: passColumns,
+              rowStart: start + a,
+              rowEnd: start + b,
+              useOffsetIndex: true,
+              compressors,
+              parsers: PARSERS,
+              onChunk: ({ columnName, columnData, rowStart }) => {
+                const into = values.get(columnName)!;
+                const base = rowStart - start;
+                const to = Math.min(base + columnData.length, b);
+                for (let r = Math.max(base, a); r < to; r++) {
+                  const k = slot[r - first] ?? -1;
+                  if (k >= 0) into[k] = columnData[r - base];
+                }
+              },
+            });
           }
         }
       } catch (err) {
@@ -278,7 +414,9 @@ async function readGroups(
           { cause: err },
         );
       }
-      return out;
+      // Columns in the order asked for, so rows made from them list their fields in that order.
+      const ordered = new Map(columns.flatMap((c) => (values.has(c) ? [[c, values.get(c)!] as const] : [])));
+      return makeGroupRows(part, group, at, ordered);
     }),
   );
 }
@@ -303,7 +441,11 @@ async function addColumns(
   for (const [k, { rows, at }] of read.entries()) {
     const into = groups[k]!;
     const index = new Map(into.at.map((row, i) => [row, i]));
-    for (const [i, row] of rows.entries()) Object.assign(into.rows[index.get(at[i]!)!]!, row);
+    // Runs join rows across small gaps: rows of a gap that `groups` does not hold are dropped.
+    for (const [i, row] of rows.entries()) {
+      const k = index.get(at[i]!);
+      if (k !== undefined) Object.assign(into.rows[k]!, row);
+    }
   }
 }
 
@@ -381,9 +523,10 @@ function chunkTest(sel: ChunkSelection, cover: SelectionCover | undefined) {
 }
 
 /**
- * Rows of `parts` whose `granule_id` is in `ids`: the ids of only the row groups whose id range holds
- * one, then the other columns of only the runs of rows holding them (the files are sorted by
- * granule id, so a granule's rows are one run, read from its pages: parts.ts `GRANULES_PAGES`).
+ * Rows of `parts` whose `granule_id` is in `ids` (and, with `paths`, whose `path` is one of them):
+ * the ids (and paths) of only the row groups whose id range holds one, then the other columns of
+ * only the runs of rows holding them (the files are sorted by granule id, so a granule's rows are
+ * one run, read from its pages: parts.ts `GRANULES_PAGES`).
  */
 async function rowsOfGranules(
   dir: string,
@@ -391,6 +534,7 @@ async function rowsOfGranules(
   ids: readonly string[],
   columns: readonly string[],
   opts?: ReadOptions,
+  paths?: ReadonlySet<string>,
 ): Promise<Plain[]> {
   const sorted = [...ids].sort();
   const reads = groupsWhere(parts, (g) => {
@@ -398,15 +542,19 @@ async function rowsOfGranules(
     return !s || sorted.some((id) => lessEq(s.min, id) && lessEq(id, s.max));
   });
   const wanted = new Set(ids);
-  const holding = (await readGroups(dir, reads, ["granule_id"], opts)).flatMap(
-    ({ part, group, rows, at }) => {
-      const runs = runsOf(at.filter((_, i) => wanted.has(rows[i]!.granule_id as string)));
-      return runs.length > 0 ? [{ part, group, runs }] : [];
-    },
-  );
-  return (await readGroups(dir, holding, columns, opts)).flatMap(({ rows }) =>
-    rows.filter((r) => wanted.has(r.granule_id as string)),
-  );
+  const keep = (r: Plain) =>
+    wanted.has(r.granule_id as string) && (paths === undefined || paths.has(r.path as string));
+  const keys = paths === undefined ? ["granule_id"] : ["granule_id", "path"];
+  // The keys are tested in their columns: no object per row of the groups scanned.
+  const holding = (await readGroups(dir, reads, keys, opts)).flatMap(({ part, group, columns, at }) => {
+    const idOf = columns.get("granule_id") as readonly string[];
+    const pathOf = columns.get("path") as readonly string[] | undefined;
+    const runs = runsOf(
+      at.filter((_, i) => wanted.has(idOf[i]!) && (paths === undefined || paths.has(pathOf![i]!))),
+    );
+    return runs.length > 0 ? [{ part, group, runs }] : [];
+  });
+  return (await readGroups(dir, holding, columns, opts)).flatMap(({ rows }) => rows.filter(keep));
 }
 
 /**
@@ -436,9 +584,13 @@ export async function selectChunksParquet(
   // row passing it read the rows' H3 cells, and only groups with a candidate read the large columns.
   const { groupTest, spatialTest } = chunkTest(sel, undefined);
   const tested = await readGroups(reader.dir, groupsWhere(chunkParts, groupTest), CHUNK_TEST_COLUMNS, opts);
-  const near = tested.filter((t) => t.rows.some(spatialTest));
+  // Only the rows passing the test become objects: the others cannot be candidates.
+  const near = tested.flatMap((t) => {
+    const passing = rowsWhere(t, spatialTest);
+    return passing.at.length > 0 ? [passing] : [];
+  });
   const { method, cover } = await selectionPlan(sel, manifest.h3_resolution, {
-    bboxRows: async () => near.reduce((n, t) => n + t.rows.filter(spatialTest).length, 0),
+    bboxRows: async () => near.reduce((n, t) => n + t.at.length, 0),
   });
   const coverCells = cover?.cells.length;
   const { rowTest } = chunkTest(sel, cover);
@@ -472,7 +624,14 @@ export async function selectChunksParquet(
   const opened = await reader.openParts([...granulePaths, ...arrayPaths], opts);
   const [granules, arrays] = await Promise.all([
     rowsOfGranules(reader.dir, opened.slice(0, granulePaths.length), ids, GRANULE_COLUMNS, opts),
-    rowsOfGranules(reader.dir, opened.slice(granulePaths.length), ids, ARRAY_COLUMNS, opts),
+    rowsOfGranules(
+      reader.dir,
+      opened.slice(granulePaths.length),
+      ids,
+      ARRAY_COLUMNS,
+      opts,
+      sel.arrayPaths && new Set(sel.arrayPaths),
+    ),
   ]);
   return {
     granules: granules.map(granuleFromPlain),

@@ -33,6 +33,10 @@ export {
 const chunksFileOf = (dir: string, cellFile: string) =>
   join(dir, "chunks", relative(join(dir, "chunk_cells"), cellFile));
 
+/** The `path` condition of the array rows a selection asks for ({@link ChunkSelection.arrayPaths}). */
+const inPaths = (paths: readonly string[] | undefined) =>
+  paths === undefined ? "" : ` AND path IN (${paths.map(sqlString).join(", ") || "NULL"})`;
+
 const list = (files: string[]) => `[${files.map(sqlString).join(", ")}]`;
 
 /** A TIMESTAMPTZ literal of microseconds since the Unix epoch, UTC. */
@@ -144,7 +148,7 @@ export async function selectChunks(store: Store, sel: ChunkSelection): Promise<S
     const arrays = (
       await db.runAndReadAll(
         `SELECT granule_id, path, dtype, shape, chunk_shape, filters, fill_value, attrs
-           FROM read_parquet(${list(arrayFiles)}) WHERE ${inIds}`,
+           FROM read_parquet(${list(arrayFiles)}) WHERE ${inIds}${inPaths(sel.arrayPaths)}`,
       )
     )
       .getRowObjectsJS()

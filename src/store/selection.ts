@@ -69,6 +69,12 @@ export interface ChunkSelection {
   product?: string;
   /** Candidate test. Default "auto". */
   method?: SelectionMethod;
+  /**
+   * Dataset paths (`/gt1l/land_ice_segments/h_li`) whose `arrays` rows the query needs; every
+   * dataset of the selected granules when undefined. A query reads a few datasets per beam of the
+   * hundreds a granule indexes, and decoding the others' rows was most of a small store's selection.
+   */
+  arrayPaths?: readonly string[];
 }
 
 /** Index rows a query needs: its candidate chunks, their granules and the arrays to decode them. */

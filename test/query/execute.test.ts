@@ -6,11 +6,20 @@ import h5wasm from "h5wasm/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { index } from "../../src/index.js";
+import { findProfile } from "../../src/products/index.js";
 import { parseAoi } from "../../src/query/aoi.js";
-import { firstRoundReads, knownHit, prepareQuery, selectionEngine } from "../../src/query/index.js";
+import {
+  firstRoundReads,
+  knownHit,
+  prepareQuery,
+  queryArrayPaths,
+  selectionEngine,
+} from "../../src/query/index.js";
 import { type ChunkRead, coalesceRanges } from "../../src/query/plan.js";
 import { type OpenedSource, openFileSource } from "../../src/source/index.js";
 import { openLocalStoreReader } from "../../src/store/local-reader.js";
+import { selectChunks } from "../../src/store/select.js";
+import { selectChunksParquet } from "../../src/store/select-parquet.js";
 import { Store } from "../../src/store/store.js";
 import { ROOT } from "../support/cli.js";
 
@@ -194,6 +203,57 @@ describe("query executor: requests per chunk row", () => {
     expect([g!.chunks.length, expected.length]).toEqual([12, 30]);
     expect(stats.requests).toBe(30);
     expect(stats.bytes_read).toBe(expected.reduce((s, r) => s + r.length, 0));
+  });
+
+  it("selects the array rows of only the datasets the query reads (--quality, an extra variable): a row budget", async () => {
+    const profile = findProfile("ATL06")!;
+    const spec = {
+      aoi: parseAoi(JSON.stringify(GREENLAND)),
+      quality: true,
+      vars: ["h_li_sigma", "dem/dem_h"],
+    };
+    const paths = queryArrayPaths(profile, spec);
+    // Coordinates and time, the profile's columns (h_li, its sigma, the quality flag...), the extra
+    // variables: a handful per beam, against 45 datasets per beam indexed.
+    const perBeam = (beam: string) =>
+      paths.filter((p) => p.startsWith(`/${beam}/`)).map((p) => p.split("/").pop());
+    expect(perBeam("gt1l")).toEqual(expect.arrayContaining(["latitude", "longitude", "delta_time"]));
+    expect(perBeam("gt1l")).toEqual(
+      expect.arrayContaining(["h_li", "atl06_quality_summary", "h_li_sigma", "dem_h"]),
+    );
+    expect(paths).toHaveLength(6 * perBeam("gt1l").length);
+    const reader = await openLocalStoreReader(storeDir);
+    const sel = {
+      bboxes: spec.aoi.polygons.map((p) => p.bbox),
+      polygons: spec.aoi.polygons.map((p) => p.rings),
+      product: "ATL06",
+    };
+    const all = await selectChunksParquet(reader, sel);
+    const some = await selectChunksParquet(reader, { ...sel, arrayPaths: paths });
+    const byPath = (rows: { path: string }[]) => [...rows].sort((a, b) => a.path.localeCompare(b.path));
+    // Every dataset the query reads, no other: the rows of the full selection with those paths.
+    expect(byPath(some.arrays)).toEqual(byPath(all.arrays.filter((a) => paths.includes(a.path))));
+    expect(some.arrays).toHaveLength(paths.length);
+    // Row budget: at most 12 datasets per beam, where the full selection holds every dataset.
+    expect(some.arrays.length).toBeLessThanOrEqual(6 * 12);
+    expect(all.arrays.length).toBeGreaterThan(200);
+    expect(some.chunks).toEqual(all.chunks);
+    // DuckDB selects the same rows.
+    const duck = await selectChunks(await Store.open(storeDir), { ...sel, arrayPaths: paths });
+    expect(byPath(duck.arrays)).toEqual(byPath(some.arrays));
+    // The query over that selection reads the extra variables' values (none missing).
+    const prepared = await prepareQuery(reader, spec, { selectWith: "typescript" });
+    let rows = 0;
+    let valid = 0;
+    for await (const batch of prepared.run()) {
+      rows += batch.numRows;
+      const sigma = batch.getChild("h_li_sigma")!;
+      const dem = batch.getChild("dem_h")!;
+      valid += sigma.length - sigma.nullCount + dem.length - dem.nullCount;
+    }
+    expect(prepared.stats.warnings).toBeUndefined();
+    expect(rows).toBe((await insideRows(file)).good);
+    expect(valid).toBeGreaterThan(0);
   });
 
   it("a local folder opened as the command line opens it selects with DuckDB as with TypeScript, at the reader's snapshot", async () => {

@@ -10,7 +10,7 @@ import { selectionEngine, TYPESCRIPT_SELECTION_MAX_BYTES } from "../../src/query
 import { localStoreReader, openLocalStoreReader } from "../../src/store/local-reader.js";
 import type { Manifest } from "../../src/store/manifest.js";
 import { pw, writerProperties } from "../../src/store/parquet-wasm.js";
-import { mergeBatches, type StoreBatch } from "../../src/store/parts.js";
+import { CHUNKS_UNTESTED_COLUMNS, mergeBatches, type StoreBatch } from "../../src/store/parts.js";
 import type { StoreReader } from "../../src/store/reader.js";
 import type { ArrayRow } from "../../src/store/schema.js";
 import { selectChunks, variableType } from "../../src/store/select.js";
@@ -273,6 +273,20 @@ describe("a store whose partitions are split by Hilbert tile", () => {
         expect(s.bbox![0]).toBeLessThanOrEqual(s.bbox![2]);
         expect(BigInt(s.time![0])).toBeLessThanOrEqual(BigInt(s.time![1]));
       }
+  });
+
+  it("writes min/max statistics in the chunks footers for the tested columns, not for the untested top-level ones", () => {
+    const file = tiled.manifest.parts[0]!.files.chunks[0]!;
+    const bytes = readFileSync(join(tiledDir, "store", file));
+    const metadata = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+    const withStats = (metadata.row_groups[0]!.columns ?? [])
+      .filter((c) => c.meta_data?.statistics?.max_value !== undefined)
+      .map((c) => c.meta_data!.path_in_schema.join("."));
+    expect(withStats).toEqual(
+      expect.arrayContaining(["beam", "beam_kind", "time_start", "time_end", "bbox.xmin", "bbox.ymax"]),
+    );
+    for (const untested of [...CHUNKS_UNTESTED_COLUMNS, "geometry"])
+      expect(withStats).not.toContain(untested);
   });
 
   it("chooses the engine by the bytes of the chunks files that may match", () => {
