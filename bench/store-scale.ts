@@ -60,6 +60,7 @@ import {
   type Pool,
   REGIONS,
   RGTS,
+  type WrittenFiles,
   writeCycle,
 } from "./lib/bulk-pool.js";
 import { machineInfo } from "./lib/stats.js";
@@ -88,9 +89,14 @@ const WORKERS = Number(values.workers);
 const root = fileURLToPath(new URL("..", import.meta.url));
 const storeDir = join(root, ".cache", "bench", `store-scale-${POOL}`);
 
+/** Files written so far, as the threads report them (bulk-pool.ts `WrittenFiles`). */
+const known: WrittenFiles = { tiles: [], arrays: [] };
+
 /**
- * Writes cycles `from`..`to` with `workers` threads (each its own cycles, from the shared pool),
- * committing each part set to the manifest in cycle order.
+ * Writes cycles `from`..`to` with `workers` threads (each its own cycles, from the shared pool,
+ * splicing from the files any thread wrote for earlier cycles), committing each part set to the
+ * manifest in cycle order. The first cycle is written alone: every later one splices most of its
+ * files from it.
  */
 async function buildCycles(pool: Pool, from: number, to: number, manifest: Manifest): Promise<void> {
   const parts = new Map<number, PartSet>();
@@ -117,16 +123,24 @@ async function buildCycles(pool: Pool, from: number, to: number, manifest: Manif
     return;
   }
   const threads = Array.from({ length: Math.min(WORKERS, queue.length) }, () => bulkWorker(pool));
+  let first: Promise<void> | undefined;
   try {
     await Promise.all(
-      threads.map(async (worker) => {
+      threads.map(async (worker, t) => {
+        if (t > 0) await first;
         for (let cycle = queue.shift(); cycle !== undefined; cycle = queue.shift()) {
-          const answer = await new Promise<{ part?: PartSet; error?: string }>((resolve, reject) => {
-            worker.once("message", resolve);
-            worker.once("error", reject);
-            worker.postMessage(cycle);
-          });
+          const run = new Promise<{ part?: PartSet; error?: string; written?: WrittenFiles }>(
+            (resolve, reject) => {
+              worker.once("message", resolve);
+              worker.once("error", reject);
+              worker.postMessage({ cycle, known });
+            },
+          );
+          if (cycle === 1) first = run.then(() => undefined);
+          const answer = await run;
           if (answer.error) throw new Error(`cycle ${cycle}: ${answer.error}`);
+          known.tiles.push(...answer.written!.tiles);
+          known.arrays.push(...answer.written!.arrays);
           parts.set(cycle, answer.part!);
           await publish();
         }

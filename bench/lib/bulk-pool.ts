@@ -718,7 +718,16 @@ function cellChunkIds(chunkId: Data<Utf8>, owner: Int32Array): Data<Utf8> {
  * appear there, repeated at the end to the longest group's length (repeats change neither the
  * dictionary nor the statistics): what parquet-splice.ts `spliceDictionaries` takes.
  */
-function cellDictionaries(chunkId: Data<Utf8>, owner: Int32Array, rows: number): Uint8Array {
+function cellDictionaries(chunkId: Data<Utf8>, owners: Owners): Uint8Array {
+  const table = new ArrowTable({ chunk_id: makeVector(cellChunkIds(chunkId, owners.padded)) });
+  return tableToParquet(table, { rowGroupSize: owners.width });
+}
+
+/**
+ * The rows whose ids {@link cellDictionaries} writes: each row group's distinct owners (indices into
+ * the file's rows) in the order they first appear, repeated at the end to the longest group's length.
+ */
+function dictionaryOwners(owner: Int32Array, rows: number): Owners {
   const groups = Math.ceil(owner.length / CELLS_ROW_GROUP_SIZE);
   const seen = new Int32Array(rows).fill(-1);
   const firsts: Int32Array[] = [];
@@ -740,8 +749,7 @@ function cellDictionaries(chunkId: Data<Utf8>, owner: Int32Array, rows: number):
     padded.set(first, g * width);
     padded.fill(first[first.length - 1]!, g * width + first.length, (g + 1) * width);
   }
-  const table = new ArrowTable({ chunk_id: makeVector(cellChunkIds(chunkId, padded)) });
-  return tableToParquet(table, { rowGroupSize: width });
+  return { padded, width };
 }
 
 /** The `chunk_cells` table of a file's rows, sorted by cell: the same rows as `chunkCellsTable` (schema.ts) from typed arrays. */
@@ -768,6 +776,20 @@ const arraysTableParquet = (table: ArrowTable) =>
     ...ARRAYS_PAGES,
   });
 
+/** The rows {@link cellDictionaries} writes (see {@link dictionaryOwners}). */
+interface Owners {
+  padded: Int32Array;
+  width: number;
+}
+
+/** A tile's files of another cycle (same rows), with their `chunk_cells` row count and, if known, dictionary owners. */
+interface Template {
+  chunks: Uint8Array;
+  cells: Uint8Array;
+  cellRows: number;
+  owners?: Owners;
+}
+
 /** A tile's `chunks` and `chunk_cells` files of one cycle. */
 interface TileFiles {
   chunks: Uint8Array;
@@ -788,10 +810,10 @@ function encodeTile(
   tracks: Int32Array,
   ids: Uint8Array[],
   cycle: number,
-  template?: { chunks: Uint8Array; cells: Uint8Array },
-): TileFiles {
-  const order = cellOrder(pool, rows);
+  template?: Template,
+): TileFiles & { owners: Owners } {
   if (!template) {
+    const order = cellOrder(pool, rows);
     const built = chunkTableOf(pool, rows, tracks, ids, cycle);
     return {
       chunks: chunksTableParquet(built.table, built.bbox),
@@ -799,6 +821,7 @@ function encodeTile(
       cellRows: order.owner.length,
       bbox: built.bbox,
       time: built.time,
+      owners: dictionaryOwners(order.owner, rows.length),
     };
   }
   const changing = idColumnsOf(pool, rows, tracks, ids, cycle);
@@ -808,12 +831,9 @@ function encodeTile(
     chunksTableParquet(new ArrowTable(changing.columns), bbox),
     CHANGING.chunks,
   );
-  const cells = spliceDictionaries(
-    template.cells,
-    cellDictionaries(changing.chunkId, order.owner, rows.length),
-    "chunk_id",
-  );
-  return { chunks, cells, cellRows: order.owner.length, bbox, time: changing.time };
+  const owners = template.owners ?? dictionaryOwners(cellOrder(pool, rows).owner, rows.length);
+  const cells = spliceDictionaries(template.cells, cellDictionaries(changing.chunkId, owners), "chunk_id");
+  return { chunks, cells, cellRows: template.cellRows, bbox, time: changing.time, owners };
 }
 
 /** The `arrays` file of a cycle's granules; given `template` (another cycle's), by splicing its granule ids. */
@@ -842,13 +862,45 @@ const rowsKey = (rows: Int32Array) =>
     .update(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength))
     .digest("hex");
 
+/** A file pair a cycle wrote (paths in the store), with its `chunk_cells` row count. */
+export interface Written {
+  chunks: string;
+  cells: string;
+  cellRows: number;
+}
+
 /**
- * Files this thread has written, by store and rows: a later cycle's file of the same rows is
- * spliced from them (their other columns are the same).
+ * Files written before, by store and rows: a later cycle's files of the same rows are spliced from
+ * them (their other columns are the same). Threads learn of each other's through
+ * {@link takeWritten} and {@link addWritten}.
  */
-const written = new Map<string, { chunks: string; cells: string }>();
-/** This thread's first `arrays` file of each store (every cycle's holds the same rows). */
+const written = new Map<string, Written>();
+/** The first `arrays` file of each store (every cycle's holds the same rows, in the same order). */
 const arraysWritten = new Map<string, string>();
+/** Entries of {@link written} and {@link arraysWritten} not yet taken by {@link takeWritten}. */
+const fresh = { tiles: new Map<string, Written>(), arrays: new Map<string, string>() };
+/** Dictionary owners of the files this thread wrote or spliced, by the key of {@link written}. */
+const ownersOf = new Map<string, Owners>();
+
+/** Files written before, as threads pass them to each other. */
+export interface WrittenFiles {
+  tiles: [string, Written][];
+  arrays: [string, string][];
+}
+
+/** The files written since the last call (to pass to other threads). */
+export function takeWritten(): WrittenFiles {
+  const out = { tiles: [...fresh.tiles], arrays: [...fresh.arrays] };
+  fresh.tiles.clear();
+  fresh.arrays.clear();
+  return out;
+}
+
+/** Files other threads wrote, now complete. */
+export function addWritten(files: WrittenFiles): void {
+  for (const [key, w] of files.tiles) if (!written.has(key)) written.set(key, w);
+  for (const [dir, file] of files.arrays) if (!arraysWritten.has(dir)) arraysWritten.set(dir, file);
+}
 
 /** What {@link writeCycle} did: files encoded whole and spliced. */
 export const cycleCounts = { whole: 0, spliced: 0 };
@@ -927,7 +979,10 @@ export async function writeCycle(pool: Pool, cycle: number, storeDir: string): P
     arraysFile(arrays, arraysFrom === undefined ? undefined : await readFile(join(storeDir, arraysFrom))),
     arrays.length,
   );
-  if (arraysFrom === undefined) arraysWritten.set(storeDir, afile);
+  if (arraysFrom === undefined) {
+    arraysWritten.set(storeDir, afile);
+    fresh.arrays.set(storeDir, afile);
+  }
   part.files.arrays.push(afile);
   arrays.length = 0;
   for (const [partition, tracks] of partitions(granules)) {
@@ -937,8 +992,11 @@ export async function writeCycle(pool: Pool, cycle: number, storeDir: string): P
       const template = before && {
         chunks: await readFile(join(storeDir, before.chunks)),
         cells: await readFile(join(storeDir, before.cells)),
+        cellRows: before.cellRows,
+        owners: ownersOf.get(key),
       };
       const files = encodeTile(pool, tiled.rows, tiled.tracks, ids, cycle, template);
+      ownersOf.set(key, files.owners);
       cycleCounts[template ? "spliced" : "whole"]++;
       const cfile = chunkFileName("chunks", partition, id, tiled.tile);
       await put(cfile, files.chunks, tiled.rows.length, {
@@ -949,7 +1007,10 @@ export async function writeCycle(pool: Pool, cycle: number, storeDir: string): P
       const hfile = chunkFileName("chunk_cells", partition, id, tiled.tile);
       await put(hfile, files.cells, files.cellRows);
       part.files.chunk_cells.push(hfile);
-      if (!before) written.set(key, { chunks: cfile, cells: hfile });
+      if (!before) {
+        written.set(key, { chunks: cfile, cells: hfile, cellRows: files.cellRows });
+        fresh.tiles.set(key, written.get(key)!);
+      }
     }
   }
   return part;
@@ -966,7 +1027,7 @@ export async function writeCycle(pool: Pool, cycle: number, storeDir: string): P
 export function checkColumns(pool: Pool, cycle: number, tracks: number): void {
   const list = Array.from({ length: Math.min(tracks, pool.tracks) }, (_, p) => p);
   const fast = tilesOf(pool, list, 8);
-  const before = new Map<number, { chunks: Uint8Array; cells: Uint8Array }>();
+  const before = new Map<number, Template>();
   let arraysBefore: Uint8Array | undefined;
   for (const c of [cycle, cycle + 1]) {
     const objects: ChunkRow[] = [];
@@ -979,8 +1040,18 @@ export function checkColumns(pool: Pool, cycle: number, tracks: number): void {
     const ids = list.map((p) => encoder.encode(granuleId(p, c, trackT0(p, c))));
     const how = c === cycle ? "gathered" : "spliced";
     for (const [k, s] of slow.entries()) {
-      const f = encodeTile(pool, fast[k]!.rows, fast[k]!.tracks, ids, c, before.get(k));
+      const template = before.get(k);
+      const f = encodeTile(pool, fast[k]!.rows, fast[k]!.tracks, ids, c, template);
       before.set(k, f);
+      if (template) {
+        // Without the first file's dictionary owners, as a template another thread wrote comes.
+        const fromDisk = encodeTile(pool, fast[k]!.rows, fast[k]!.tracks, ids, c, {
+          ...template,
+          owners: undefined,
+        });
+        if (Buffer.compare(fromDisk.cells, f.cells) !== 0)
+          throw new Error(`bulk builder: chunk_cells of tile ${s.tile} depend on the template's owners`);
+      }
       if (Buffer.compare(chunksParquet(s.rows), f.chunks) !== 0)
         throw new Error(`bulk builder: ${how} chunks file of tile ${s.tile} differs from the store writer's`);
       if (c !== cycle) {
