@@ -945,8 +945,17 @@ function tilesOf(pool: Pool, tracks: readonly number[], minRows: number) {
   return out;
 }
 
-/** Writes one cycle's part set into `storeDir` in the store's layout; returns it (ready for the manifest). */
-export async function writeCycle(pool: Pool, cycle: number, storeDir: string): Promise<PartSet> {
+/**
+ * Writes one cycle's part set into `storeDir` in the store's layout; returns it (ready for the
+ * manifest). Files of rows written before (by any thread that told this one, {@link addWritten})
+ * are spliced from those unless `splice` is false.
+ */
+export async function writeCycle(
+  pool: Pool,
+  cycle: number,
+  storeDir: string,
+  { splice = true }: { splice?: boolean } = {},
+): Promise<PartSet> {
   const granules: GranuleRow[] = [];
   const arrays: ArrayRow[] = [];
   for (let p = 0; p < pool.tracks; p++) {
@@ -973,13 +982,13 @@ export async function writeCycle(pool: Pool, cycle: number, storeDir: string): P
   await put(gfile, granulesParquet(granules), granules.length);
   part.files.granules.push(gfile);
   const afile = `arrays/part-${id}.parquet`;
-  const arraysFrom = arraysWritten.get(storeDir);
+  const arraysFrom = splice ? arraysWritten.get(storeDir) : undefined;
   await put(
     afile,
     arraysFile(arrays, arraysFrom === undefined ? undefined : await readFile(join(storeDir, arraysFrom))),
     arrays.length,
   );
-  if (arraysFrom === undefined) {
+  if (!arraysWritten.has(storeDir)) {
     arraysWritten.set(storeDir, afile);
     fresh.arrays.set(storeDir, afile);
   }
@@ -988,7 +997,7 @@ export async function writeCycle(pool: Pool, cycle: number, storeDir: string): P
   for (const [partition, tracks] of partitions(granules)) {
     for (const tiled of tilesOf(pool, tracks, CHUNKS_TILE_MIN_ROWS)) {
       const key = `${storeDir}\n${rowsKey(tiled.rows)}`;
-      const before = written.get(key);
+      const before = splice ? written.get(key) : undefined;
       const template = before && {
         chunks: await readFile(join(storeDir, before.chunks)),
         cells: await readFile(join(storeDir, before.cells)),
@@ -1007,7 +1016,7 @@ export async function writeCycle(pool: Pool, cycle: number, storeDir: string): P
       const hfile = chunkFileName("chunk_cells", partition, id, tiled.tile);
       await put(hfile, files.cells, files.cellRows);
       part.files.chunk_cells.push(hfile);
-      if (!before) {
+      if (!written.has(key)) {
         written.set(key, { chunks: cfile, cells: hfile, cellRows: files.cellRows });
         fresh.tiles.set(key, written.get(key)!);
       }
