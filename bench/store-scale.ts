@@ -54,6 +54,7 @@ import {
   manifestText,
   type PartSet,
   parseManifest,
+  publishedPart,
   writeManifest,
 } from "../src/store/manifest.js";
 import type { StoreReader } from "../src/store/reader.js";
@@ -113,7 +114,9 @@ async function buildCycles(pool: Pool, from: number, to: number, manifest: Manif
   let next = from;
   const publish = async () => {
     while (parts.has(next)) {
-      manifest.parts.push(parts.get(next)!);
+      // As a commit publishes it (manifest version 5: the granules' count and id range, not their
+      // ids; 22 MB instead of 4.5 MB at 26 cycles of the whole archive).
+      manifest.parts.push(publishedPart(parts.get(next)!));
       parts.delete(next);
       manifest.generation = (manifest.generation ?? 0) + 1;
       manifest.updated = new Date().toISOString();

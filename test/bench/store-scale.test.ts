@@ -17,7 +17,7 @@ import {
   writeCycle,
 } from "../../bench/lib/bulk-pool.js";
 import { openStore } from "../../src/index.js";
-import { emptyManifest, type Manifest, writeManifest } from "../../src/store/manifest.js";
+import { emptyManifest, type Manifest, publishedPart, writeManifest } from "../../src/store/manifest.js";
 import { Store } from "../../src/store/store.js";
 import { verifyStore } from "../../src/store/verify.js";
 
@@ -39,7 +39,7 @@ describe("store scale bulk builder", () => {
   async function build(store: string, splice: boolean): Promise<Manifest> {
     const manifest: Manifest = { ...emptyManifest(H3_RESOLUTION), generation: 0 };
     for (let cycle = 1; cycle <= 3; cycle++) {
-      manifest.parts.push(await writeCycle(pool, cycle, store, { splice }));
+      manifest.parts.push(publishedPart(await writeCycle(pool, cycle, store, { splice })));
       manifest.generation = cycle;
       await writeManifest(store, manifest);
     }
