@@ -35,10 +35,10 @@ describe("store scale bulk builder", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** Three cycles into `store`, committed as the benchmark commits them. */
-  async function build(store: string, splice: boolean): Promise<Manifest> {
+  /** Cycles `from`..3 into `store`, committed as the benchmark commits them. */
+  async function build(store: string, splice: boolean, from = 1): Promise<Manifest> {
     const manifest: Manifest = { ...emptyManifest(H3_RESOLUTION), generation: 0 };
-    for (let cycle = 1; cycle <= 3; cycle++) {
+    for (let cycle = from; cycle <= 3; cycle++) {
       manifest.parts.push(publishedPart(await writeCycle(pool, cycle, store, { splice })));
       manifest.generation = cycle;
       await writeManifest(store, manifest);
@@ -47,7 +47,7 @@ describe("store scale bulk builder", () => {
   }
 
   it("gathers and splices the store writer's files byte for byte", () => {
-    expect(() => checkColumns(pool, 1, 20)).not.toThrow();
+    expect(() => checkColumns(pool, 1, 12)).not.toThrow();
   });
 
   it("splices later cycles into the files a whole encoding writes; verify and DuckDB read them", async () => {
@@ -56,12 +56,13 @@ describe("store scale bulk builder", () => {
     const before = { ...cycleCounts };
     const a = await build(spliced, true);
     const splicedFiles = cycleCounts.spliced - before.spliced;
-    const b = await build(whole, false);
+    // Cycles 2 and 3 encoded whole (a cycle's files do not depend on the cycles before it).
+    const b = await build(whole, false, 2);
     expect(cycleCounts.spliced - before.spliced).toBe(splicedFiles);
     // Cycles 2 and 3 reuse most tiles of cycle 1; cycle 2's month boundary makes new ones.
     expect(splicedFiles).toBeGreaterThan(4);
-    expect(cycleCounts.whole - before.whole).toBeGreaterThan(2 * a.parts[0]!.files.chunks.length);
-    for (const [i, part] of a.parts.entries()) {
+    expect(cycleCounts.whole - before.whole).toBeGreaterThan(a.parts[0]!.files.chunks.length);
+    for (const [i, part] of a.parts.slice(1).entries()) {
       const other = b.parts[i]!;
       const rename = (f: string) => f.replace(part.id, other.id);
       expect(Object.keys(part.stats!).map(rename).sort()).toEqual(Object.keys(other.stats!).sort());
