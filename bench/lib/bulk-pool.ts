@@ -10,7 +10,7 @@
  * ways write, byte for byte.
  */
 import { createHash } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
   Table as ArrowTable,
@@ -35,8 +35,10 @@ import {
   publishedPart,
   STORE_VERSION,
 } from "../../src/store/manifest.js";
-import { tableToParquet } from "../../src/store/parquet.js";
+import { parquetToTable, tableToParquet } from "../../src/store/parquet.js";
 import {
+  ARRAYS_PAGES,
+  ARRAYS_ROW_GROUP_SIZE,
   arraysParquet,
   CELLS_ROW_GROUP_SIZE,
   CHUNKS_TILE_LEVEL,
@@ -50,6 +52,7 @@ import {
 } from "../../src/store/parts.js";
 import { type ArrayRow, type ChunkRow, chunksTable, type GranuleRow } from "../../src/store/schema.js";
 import { wkbLineString } from "../../src/store/wkb.js";
+import { spliceColumns, spliceDictionaries } from "./parquet-splice.js";
 
 const DEG = Math.PI / 180;
 export const RGTS = 1387;
@@ -428,8 +431,11 @@ function nulls(t: DataType, n: number, array: BigInt64Array | Int32Array): Data 
   return makeData({ type: t, length: n, data: array, nullBitmap } as never);
 }
 
-/** The `chunks` table of pool rows `rows` (in file order) of `cycle`, with each row's chunk id bytes. */
-function chunkTableOf(pool: Pool, rows: Int32Array, tracks: Int32Array, ids: Uint8Array[], cycle: number) {
+/**
+ * The columns of pool rows `rows` (in file order) of `cycle` that change from cycle to cycle (ids and
+ * times; every other column depends on the pool row only), with their time range.
+ */
+function idColumnsOf(pool: Pool, rows: Int32Array, tracks: Int32Array, ids: Uint8Array[], cycle: number) {
   const n = rows.length;
   const chunkId = utf8Of(
     n,
@@ -451,6 +457,55 @@ function chunkTableOf(pool: Pool, rows: Int32Array, tracks: Int32Array, ids: Uin
     (i) => ids[tracks[i]!]!.length,
     (i, out, at) => out.set(ids[tracks[i]!]!, at),
   );
+  const timeStart = new BigInt64Array(n);
+  const timeEnd = new BigInt64Array(n);
+  const t0s = new Map<number, bigint>();
+  for (let i = 0; i < n; i++) {
+    const r = rows[i]!;
+    const p = tracks[i]!;
+    let t0 = t0s.get(p);
+    if (t0 === undefined) {
+      t0 = trackT0(p, cycle);
+      t0s.set(p, t0);
+    }
+    timeStart[i] = t0 + BigInt(pool.rowStart[r]!) * SEGMENT_NS;
+    timeEnd[i] = timeStart[i]! + BigInt(pool.rowCount[r]!) * SEGMENT_NS;
+  }
+  let tMin = timeStart[0] ?? 0n;
+  let tMax = timeEnd[0] ?? 0n;
+  for (let i = 0; i < n; i++) {
+    if (timeStart[i]! < tMin) tMin = timeStart[i]!;
+    if (timeEnd[i]! > tMax) tMax = timeEnd[i]!;
+  }
+  const vec = (d: Data) => makeVector(d);
+  const columns = {
+    chunk_id: vec(chunkId),
+    granule_id: vec(granuleIdData),
+    time_start: vec(makeData({ type: type("time_start"), length: n, data: timeStart } as never)),
+    time_end: vec(makeData({ type: type("time_end"), length: n, data: timeEnd } as never)),
+  };
+  return { chunkId, columns, time: [String(tMin), String(tMax)] as [string, string] };
+}
+
+/** The union of pool rows' bboxes. */
+function bboxOfRows(pool: Pool, rows: Int32Array): Bbox {
+  let xmin = 180;
+  let ymin = 90;
+  let xmax = -180;
+  let ymax = -90;
+  for (const r of rows) {
+    xmin = Math.min(xmin, pool.bbox[r * 4]!);
+    ymin = Math.min(ymin, pool.bbox[r * 4 + 1]!);
+    xmax = Math.max(xmax, pool.bbox[r * 4 + 2]!);
+    ymax = Math.max(ymax, pool.bbox[r * 4 + 3]!);
+  }
+  return { xmin, ymin, xmax, ymax };
+}
+
+/** The `chunks` table of pool rows `rows` (in file order) of `cycle`, with each row's chunk id bytes. */
+function chunkTableOf(pool: Pool, rows: Int32Array, tracks: Int32Array, ids: Uint8Array[], cycle: number) {
+  const n = rows.length;
+  const changing = idColumnsOf(pool, rows, tracks, ids, cycle);
   const beam = utf8Of(
     n,
     (i) => BEAM_BYTES[pool.beam[rows[i]!]!]!.length,
@@ -463,11 +518,8 @@ function chunkTableOf(pool: Pool, rows: Int32Array, tracks: Int32Array, ids: Uin
   );
   const rowStart = new BigInt64Array(n);
   const rowCount = new Int32Array(n);
-  const timeStart = new BigInt64Array(n);
-  const timeEnd = new BigInt64Array(n);
   const box = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)];
   const fpErr = new Float64Array(n);
-  const t0s = new Map<number, bigint>();
   let geomBytes = 0;
   let cellCount = 0;
   for (let i = 0; i < n; i++) {
@@ -480,7 +532,6 @@ function chunkTableOf(pool: Pool, rows: Int32Array, tracks: Int32Array, ids: Uin
   const geom = new Uint8Array(geomBytes);
   const cellOffsets = new Int32Array(n + 1);
   const cells = new BigUint64Array(cellCount);
-  const cellKeys = new Float64Array(cellCount);
   const refCount = n * VARS.length;
   const refOffsets = new Int32Array(n + 1);
   const pathOffsets = new Int32Array(refCount + 1);
@@ -498,16 +549,9 @@ function chunkTableOf(pool: Pool, rows: Int32Array, tracks: Int32Array, ids: Uin
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     const p = tracks[i]!;
-    let t0 = t0s.get(p);
-    if (t0 === undefined) {
-      t0 = trackT0(p, cycle);
-      t0s.set(p, t0);
-    }
     const start = pool.rowStart[r]!;
     rowStart[i] = BigInt(start);
     rowCount[i] = pool.rowCount[r]!;
-    timeStart[i] = t0 + BigInt(start) * SEGMENT_NS;
-    timeEnd[i] = timeStart[i]! + BigInt(pool.rowCount[r]!) * SEGMENT_NS;
     for (let k = 0; k < 4; k++) box[k]![i] = pool.bbox[r * 4 + k]!;
     fpErr[i] = pool.footprintError[r]!;
     const g0 = pool.geometryOffsets[r]!;
@@ -518,7 +562,6 @@ function chunkTableOf(pool: Pool, rows: Int32Array, tracks: Int32Array, ids: Uin
     const c0 = pool.cellOffsets[list]!;
     const c1 = pool.cellOffsets[list + 1]!;
     cells.set(pool.cells.subarray(c0, c1), cellOffsets[i]!);
-    cellKeys.set(pool.cellKeys.subarray(c0, c1), cellOffsets[i]!);
     cellOffsets[i + 1] = cellOffsets[i]! + (c1 - c0);
     const b = pool.beam[r]!;
     const c = pool.chunk[r]!;
@@ -543,16 +586,16 @@ function chunkTableOf(pool: Pool, rows: Int32Array, tracks: Int32Array, ids: Uin
   const bboxType = type("bbox") as Struct;
   const vec = (d: Data) => makeVector(d);
   const table = new ArrowTable({
-    chunk_id: vec(chunkId),
-    granule_id: vec(granuleIdData),
+    chunk_id: changing.columns.chunk_id,
+    granule_id: changing.columns.granule_id,
     beam: vec(beam),
     beam_kind: vec(kind),
     row_start: vec(makeData({ type: type("row_start"), length: n, data: rowStart } as never)),
     row_count: vec(makeData({ type: type("row_count"), length: n, data: rowCount } as never)),
     parent_start: vec(nulls(type("parent_start"), n, new BigInt64Array(n))),
     parent_count: vec(nulls(type("parent_count"), n, new Int32Array(n))),
-    time_start: vec(makeData({ type: type("time_start"), length: n, data: timeStart } as never)),
-    time_end: vec(makeData({ type: type("time_end"), length: n, data: timeEnd } as never)),
+    time_start: changing.columns.time_start,
+    time_end: changing.columns.time_end,
     bbox: vec(
       makeData({
         type: bboxType,
@@ -607,76 +650,260 @@ function chunkTableOf(pool: Pool, rows: Int32Array, tracks: Int32Array, ids: Uin
       } as never),
     ),
   });
-  let xmin = 180;
-  let ymin = 90;
-  let xmax = -180;
-  let ymax = -90;
-  let tMin = timeStart[0] ?? 0n;
-  let tMax = timeEnd[0] ?? 0n;
-  for (let i = 0; i < n; i++) {
-    xmin = Math.min(xmin, box[0]![i]!);
-    ymin = Math.min(ymin, box[1]![i]!);
-    xmax = Math.max(xmax, box[2]![i]!);
-    ymax = Math.max(ymax, box[3]![i]!);
-    if (timeStart[i]! < tMin) tMin = timeStart[i]!;
-    if (timeEnd[i]! > tMax) tMax = timeEnd[i]!;
-  }
-  return {
-    table,
-    bbox: { xmin, ymin, xmax, ymax },
-    time: [String(tMin), String(tMax)] as [string, string],
-    chunkId,
-    cellOffsets,
-    cells,
-    cellKeys,
-  };
+  return { table, bbox: bboxOfRows(pool, rows), time: changing.time, chunkId: changing.chunkId };
 }
 
 /**
- * The `chunk_cells` table of a file's rows, sorted by cell: the same rows as `chunkCellsTable`
- * (schema.ts) from typed arrays. Sorting packs a resolution-6 cell's 25 varying bits (base cell and
- * six digits) and the entry's index into one float64 (bits 27-51; below them a resolution-6 index
- * holds only 7s); equal cells keep their rows' order, as the chunk ids of one file sort.
+ * The order of a file's `chunk_cells` rows: its rows' cells (row by row, each row's list in order)
+ * sorted by cell, equal cells in that order (as the chunk ids of one file sort), by a stable radix
+ * sort on each cell's 25 varying bits at resolution 6 (base cell and six digits; below them a
+ * resolution-6 index holds only 7s). Returns each sorted entry's row (index into `rows`) and cell
+ * (index into the pool's cells).
  */
-function cellsTableOf(
-  chunkId: Data<Utf8>,
-  cellOffsets: Int32Array,
-  cells: BigUint64Array,
-  cellKeys: Float64Array,
-) {
-  const n = cells.length;
-  if (n >= 2 ** 27) throw new Error(`${n} cells in one file: more than the sort key holds`);
-  const owner = new Int32Array(n);
-  const keys = new Float64Array(n);
-  for (let r = 0; r + 1 < cellOffsets.length; r++)
-    for (let i = cellOffsets[r]!; i < cellOffsets[r + 1]!; i++) {
-      owner[i] = r;
-      keys[i] = cellKeys[i]! * 2 ** 27 + i;
+function cellOrder(pool: Pool, rows: Int32Array): { owner: Int32Array; cell: Int32Array } {
+  let n = 0;
+  for (const r of rows) {
+    const list = pool.cellList[r]!;
+    n += pool.cellOffsets[list + 1]! - pool.cellOffsets[list]!;
+  }
+  let owner = new Int32Array(n);
+  let cell = new Int32Array(n);
+  let k = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const list = pool.cellList[rows[i]!]!;
+    for (let c = pool.cellOffsets[list]!; c < pool.cellOffsets[list + 1]!; c++) {
+      owner[k] = i;
+      cell[k++] = c;
     }
-  keys.sort();
-  const idOffsets = chunkId.valueOffsets;
-  const idData = chunkId.values;
-  const sortedCells = new BigUint64Array(n);
-  const offsets = new Int32Array(n + 1);
-  let bytes = 0;
-  for (let k = 0; k < n; k++) {
-    const r = owner[keys[k]! % 2 ** 27]!;
-    bytes += idOffsets[r + 1]! - idOffsets[r]!;
   }
-  const data = new Uint8Array(bytes);
-  for (let k = 0, at = 0; k < n; k++) {
-    const j = keys[k]! % 2 ** 27;
-    sortedCells[k] = cells[j]!;
-    const r = owner[j]!;
-    data.set(idData.subarray(idOffsets[r]!, idOffsets[r + 1]!), at);
-    at += idOffsets[r + 1]! - idOffsets[r]!;
-    offsets[k + 1] = at;
+  const keys = pool.cellKeys;
+  let nextOwner = new Int32Array(n);
+  let nextCell = new Int32Array(n);
+  for (const [shift, bits] of [
+    [0, 13],
+    [13, 12],
+  ] as const) {
+    const counts = new Int32Array((1 << bits) + 1);
+    const mask = (1 << bits) - 1;
+    for (let i = 0; i < n; i++) counts[((keys[cell[i]!]! >>> shift) & mask) + 1]!++;
+    for (let b = 1; b < counts.length; b++) counts[b]! += counts[b - 1]!;
+    for (let i = 0; i < n; i++) {
+      const at = counts[(keys[cell[i]!]! >>> shift) & mask]!++;
+      nextOwner[at] = owner[i]!;
+      nextCell[at] = cell[i]!;
+    }
+    [owner, nextOwner] = [nextOwner, owner];
+    [cell, nextCell] = [nextCell, cell];
   }
+  return { owner, cell };
+}
+
+/** The chunk ids of sorted `chunk_cells` entries (see {@link cellOrder}): row `owner[k]`'s id for entry `k`. */
+function cellChunkIds(chunkId: Data<Utf8>, owner: Int32Array): Data<Utf8> {
+  const offsets = chunkId.valueOffsets;
+  const bytes = chunkId.values;
+  const n = owner.length;
+  const valueOffsets = new Int32Array(n + 1);
+  for (let k = 0; k < n; k++)
+    valueOffsets[k + 1] = valueOffsets[k]! + offsets[owner[k]! + 1]! - offsets[owner[k]!]!;
+  const data = new Uint8Array(valueOffsets[n]!);
+  for (let k = 0, at = 0; k < n; k++)
+    for (let b = offsets[owner[k]!]!; b < offsets[owner[k]! + 1]!; b++) data[at++] = bytes[b]!;
+  return makeData({ type: new Utf8(), length: n, valueOffsets, data });
+}
+
+/**
+ * The dictionaries of a `chunk_cells` file's `chunk_id` column, as a file of that column alone
+ * whose row group `g` holds the distinct ids of the file's row group `g` in the order they first
+ * appear there, repeated at the end to the longest group's length (repeats change neither the
+ * dictionary nor the statistics): what parquet-splice.ts `spliceDictionaries` takes.
+ */
+function cellDictionaries(chunkId: Data<Utf8>, owners: Owners): Uint8Array {
+  const table = new ArrowTable({ chunk_id: makeVector(cellChunkIds(chunkId, owners.padded)) });
+  return tableToParquet(table, { rowGroupSize: owners.width });
+}
+
+/**
+ * The rows whose ids {@link cellDictionaries} writes: each row group's distinct owners (indices into
+ * the file's rows) in the order they first appear, repeated at the end to the longest group's length.
+ */
+function dictionaryOwners(owner: Int32Array, rows: number): Owners {
+  const groups = Math.ceil(owner.length / CELLS_ROW_GROUP_SIZE);
+  const seen = new Int32Array(rows).fill(-1);
+  const firsts: Int32Array[] = [];
+  const list = new Int32Array(Math.min(CELLS_ROW_GROUP_SIZE, owner.length));
+  let width = 1;
+  for (let g = 0; g < groups; g++) {
+    let n = 0;
+    for (let k = g * CELLS_ROW_GROUP_SIZE; k < Math.min(owner.length, (g + 1) * CELLS_ROW_GROUP_SIZE); k++) {
+      const o = owner[k]!;
+      if (seen[o] === g) continue;
+      seen[o] = g;
+      list[n++] = o;
+    }
+    firsts.push(list.slice(0, n));
+    width = Math.max(width, n);
+  }
+  const padded = new Int32Array(groups * width);
+  for (const [g, first] of firsts.entries()) {
+    padded.set(first, g * width);
+    padded.fill(first[first.length - 1]!, g * width + first.length, (g + 1) * width);
+  }
+  return { padded, width };
+}
+
+/** The `chunk_cells` table of a file's rows, sorted by cell: the same rows as `chunkCellsTable` (schema.ts) from typed arrays. */
+function cellsTableOf(pool: Pool, chunkId: Data<Utf8>, order: { owner: Int32Array; cell: Int32Array }) {
+  const cells = new BigUint64Array(order.cell.length);
+  for (let k = 0; k < cells.length; k++) cells[k] = pool.cells[order.cell[k]!]!;
   return new ArrowTable({
-    h3_cell: makeVector(sortedCells),
-    chunk_id: makeVector(makeData({ type: new Utf8(), length: n, valueOffsets: offsets, data })),
+    h3_cell: makeVector(cells),
+    chunk_id: makeVector(cellChunkIds(chunkId, order.owner)),
   });
 }
+
+/** The columns of a cycle's files that change from cycle to cycle (see {@link idColumnsOf}). */
+const CHANGING = { chunks: ["chunk_id", "granule_id", "time_start", "time_end"], arrays: ["granule_id"] };
+
+/** A `chunk_cells` file's bytes (the writer settings of parts.ts `writePartSet`). */
+const cellsParquet = (table: ArrowTable) => tableToParquet(table, { rowGroupSize: CELLS_ROW_GROUP_SIZE });
+
+/** An `arrays` file's bytes from its table (the writer settings of parts.ts `arraysParquet`). */
+const arraysTableParquet = (table: ArrowTable) =>
+  tableToParquet(table, {
+    rowGroupSize: ARRAYS_ROW_GROUP_SIZE,
+    statisticsColumns: ["granule_id", "path"],
+    ...ARRAYS_PAGES,
+  });
+
+/** The rows {@link cellDictionaries} writes (see {@link dictionaryOwners}). */
+interface Owners {
+  padded: Int32Array;
+  width: number;
+}
+
+/** A tile's files of another cycle (same rows), with their `chunk_cells` row count and, if known, dictionary owners. */
+interface Template {
+  chunks: Uint8Array;
+  cells: Uint8Array;
+  cellRows: number;
+  owners?: Owners;
+}
+
+/** A tile's `chunks` and `chunk_cells` files of one cycle. */
+interface TileFiles {
+  chunks: Uint8Array;
+  cells: Uint8Array;
+  cellRows: number;
+  bbox: Bbox;
+  time: [string, string];
+}
+
+/**
+ * Encodes a tile's `chunks` and `chunk_cells` files of `cycle`: every column from the pool, or,
+ * given `template` (the files of the same pool rows in another cycle), only the columns that change
+ * from cycle to cycle, spliced into the template's other column chunks (parquet-splice.ts).
+ */
+function encodeTile(
+  pool: Pool,
+  rows: Int32Array,
+  tracks: Int32Array,
+  ids: Uint8Array[],
+  cycle: number,
+  template?: Template,
+): TileFiles & { owners: Owners } {
+  if (!template) {
+    const order = cellOrder(pool, rows);
+    const built = chunkTableOf(pool, rows, tracks, ids, cycle);
+    return {
+      chunks: chunksTableParquet(built.table, built.bbox),
+      cells: cellsParquet(cellsTableOf(pool, built.chunkId, order)),
+      cellRows: order.owner.length,
+      bbox: built.bbox,
+      time: built.time,
+      owners: dictionaryOwners(order.owner, rows.length),
+    };
+  }
+  const changing = idColumnsOf(pool, rows, tracks, ids, cycle);
+  const bbox = bboxOfRows(pool, rows);
+  const chunks = spliceColumns(
+    template.chunks,
+    chunksTableParquet(new ArrowTable(changing.columns), bbox),
+    CHANGING.chunks,
+  );
+  const owners = template.owners ?? dictionaryOwners(cellOrder(pool, rows).owner, rows.length);
+  const cells = spliceDictionaries(template.cells, cellDictionaries(changing.chunkId, owners), "chunk_id");
+  return { chunks, cells, cellRows: template.cellRows, bbox, time: changing.time, owners };
+}
+
+/** The `arrays` file of a cycle's granules; given `template` (another cycle's), by splicing its granule ids. */
+function arraysFile(arrays: readonly ArrayRow[], template?: Uint8Array): Uint8Array {
+  if (!template) return arraysParquet(arrays);
+  // arraysParquet's order: by granule id, each granule's rows in their order.
+  const sorted = [...arrays].sort((a, b) =>
+    a.granule_id < b.granule_id ? -1 : a.granule_id > b.granule_id ? 1 : 0,
+  );
+  const bytes = sorted.map((a) => encoder.encode(a.granule_id));
+  const ids = utf8Of(
+    bytes.length,
+    (i) => bytes[i]!.length,
+    (i, out, at) => out.set(bytes[i]!, at),
+  );
+  return spliceColumns(
+    template,
+    arraysTableParquet(new ArrowTable({ granule_id: makeVector(ids) })),
+    CHANGING.arrays,
+  );
+}
+
+/** A key of a file's pool rows (in file order). */
+const rowsKey = (rows: Int32Array) =>
+  createHash("sha256")
+    .update(new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength))
+    .digest("hex");
+
+/** A file pair a cycle wrote (paths in the store), with its `chunk_cells` row count. */
+export interface Written {
+  chunks: string;
+  cells: string;
+  cellRows: number;
+}
+
+/**
+ * Files written before, by store and rows: a later cycle's files of the same rows are spliced from
+ * them (their other columns are the same). Threads learn of each other's through
+ * {@link takeWritten} and {@link addWritten}.
+ */
+const written = new Map<string, Written>();
+/** The first `arrays` file of each store (every cycle's holds the same rows, in the same order). */
+const arraysWritten = new Map<string, string>();
+/** Entries of {@link written} and {@link arraysWritten} not yet taken by {@link takeWritten}. */
+const fresh = { tiles: new Map<string, Written>(), arrays: new Map<string, string>() };
+/** Dictionary owners of the files this thread wrote or spliced, by the key of {@link written}. */
+const ownersOf = new Map<string, Owners>();
+
+/** Files written before, as threads pass them to each other. */
+export interface WrittenFiles {
+  tiles: [string, Written][];
+  arrays: [string, string][];
+}
+
+/** The files written since the last call (to pass to other threads). */
+export function takeWritten(): WrittenFiles {
+  const out = { tiles: [...fresh.tiles], arrays: [...fresh.arrays] };
+  fresh.tiles.clear();
+  fresh.arrays.clear();
+  return out;
+}
+
+/** Files other threads wrote, now complete. */
+export function addWritten(files: WrittenFiles): void {
+  for (const [key, w] of files.tiles) if (!written.has(key)) written.set(key, w);
+  for (const [dir, file] of files.arrays) if (!arraysWritten.has(dir)) arraysWritten.set(dir, file);
+}
+
+/** What {@link writeCycle} did: files encoded whole and spliced. */
+export const cycleCounts = { whole: 0, spliced: 0 };
 
 /** The tracks of each month partition of a cycle's granules, in track order (first seen first). */
 function partitions(granules: readonly GranuleRow[]) {
@@ -718,8 +945,17 @@ function tilesOf(pool: Pool, tracks: readonly number[], minRows: number) {
   return out;
 }
 
-/** Writes one cycle's part set into `storeDir` in the store's layout; returns it (ready for the manifest). */
-export async function writeCycle(pool: Pool, cycle: number, storeDir: string): Promise<PartSet> {
+/**
+ * Writes one cycle's part set into `storeDir` in the store's layout; returns it (ready for the
+ * manifest). Files of rows written before (by any thread that told this one, {@link addWritten})
+ * are spliced from those unless `splice` is false.
+ */
+export async function writeCycle(
+  pool: Pool,
+  cycle: number,
+  storeDir: string,
+  { splice = true }: { splice?: boolean } = {},
+): Promise<PartSet> {
   const granules: GranuleRow[] = [];
   const arrays: ArrayRow[] = [];
   for (let p = 0; p < pool.tracks; p++) {
@@ -746,65 +982,117 @@ export async function writeCycle(pool: Pool, cycle: number, storeDir: string): P
   await put(gfile, granulesParquet(granules), granules.length);
   part.files.granules.push(gfile);
   const afile = `arrays/part-${id}.parquet`;
-  await put(afile, arraysParquet(arrays), arrays.length);
+  const arraysFrom = splice ? arraysWritten.get(storeDir) : undefined;
+  await put(
+    afile,
+    arraysFile(arrays, arraysFrom === undefined ? undefined : await readFile(join(storeDir, arraysFrom))),
+    arrays.length,
+  );
+  if (!arraysWritten.has(storeDir)) {
+    arraysWritten.set(storeDir, afile);
+    fresh.arrays.set(storeDir, afile);
+  }
   part.files.arrays.push(afile);
   arrays.length = 0;
   for (const [partition, tracks] of partitions(granules)) {
     for (const tiled of tilesOf(pool, tracks, CHUNKS_TILE_MIN_ROWS)) {
-      const built = chunkTableOf(pool, tiled.rows, tiled.tracks, ids, cycle);
+      const key = `${storeDir}\n${rowsKey(tiled.rows)}`;
+      const before = splice ? written.get(key) : undefined;
+      const template = before && {
+        chunks: await readFile(join(storeDir, before.chunks)),
+        cells: await readFile(join(storeDir, before.cells)),
+        cellRows: before.cellRows,
+        owners: ownersOf.get(key),
+      };
+      const files = encodeTile(pool, tiled.rows, tiled.tracks, ids, cycle, template);
+      ownersOf.set(key, files.owners);
+      cycleCounts[template ? "spliced" : "whole"]++;
       const cfile = chunkFileName("chunks", partition, id, tiled.tile);
-      await put(cfile, chunksTableParquet(built.table, built.bbox), tiled.rows.length, {
-        bbox: [built.bbox.xmin, built.bbox.ymin, built.bbox.xmax, built.bbox.ymax],
-        time: built.time,
+      await put(cfile, files.chunks, tiled.rows.length, {
+        bbox: [files.bbox.xmin, files.bbox.ymin, files.bbox.xmax, files.bbox.ymax],
+        time: files.time,
       });
       part.files.chunks.push(cfile);
-      const cells = cellsTableOf(built.chunkId, built.cellOffsets, built.cells, built.cellKeys);
       const hfile = chunkFileName("chunk_cells", partition, id, tiled.tile);
-      await put(hfile, tableToParquet(cells, { rowGroupSize: CELLS_ROW_GROUP_SIZE }), cells.numRows);
+      await put(hfile, files.cells, files.cellRows);
       part.files.chunk_cells.push(hfile);
+      if (!written.has(key)) {
+        written.set(key, { chunks: cfile, cells: hfile, cellRows: files.cellRows });
+        fresh.tiles.set(key, written.get(key)!);
+      }
     }
   }
   return part;
 }
 
 /**
- * Checks the column path against the store's own writers on `tracks` pool tracks of `cycle`: the
- * `chunks` file of their rows from row objects (parts.ts `chunksParquet`, tiled by `chunkTiles`)
- * must equal, byte for byte, the file gathered from the columns, and so must the `chunk_cells`
- * file against `chunkCellsTable` order (cell, then chunk id).
+ * Checks the column path against the store's own writers on `tracks` pool tracks of cycles `cycle`
+ * and `cycle + 1`: the `chunks` file of their rows from row objects (parts.ts `chunksParquet`,
+ * tiled by `chunkTiles`) must equal, byte for byte, the file gathered from the columns, and the
+ * next cycle's file spliced from it; so must the `arrays` files against parts.ts `arraysParquet`;
+ * and the `chunk_cells` rows must be those of `chunkCellsTable` (cell, then chunk id).
  * @throws Error naming the first difference.
  */
 export function checkColumns(pool: Pool, cycle: number, tracks: number): void {
   const list = Array.from({ length: Math.min(tracks, pool.tracks) }, (_, p) => p);
-  const objects: ChunkRow[] = [];
-  for (const p of list)
-    for (let r = pool.trackStart[p]!; r < pool.trackStart[p + 1]!; r++)
-      objects.push(chunkRowOf(pool, p, r, cycle));
-  const slow = chunkTiles(objects, 8);
   const fast = tilesOf(pool, list, 8);
-  if (slow.length !== fast.length)
-    throw new Error(`bulk builder: ${fast.length} tiles, the store's writer cuts ${slow.length}`);
-  const ids = list.map((p) => encoder.encode(granuleId(p, cycle, trackT0(p, cycle))));
-  for (const [k, s] of slow.entries()) {
-    const f = chunkTableOf(pool, fast[k]!.rows, fast[k]!.tracks, ids, cycle);
-    const a = chunksParquet(s.rows);
-    const b = chunksTableParquet(f.table, f.bbox);
-    if (Buffer.compare(a, b) !== 0)
-      throw new Error(`bulk builder: chunks file of tile ${s.tile} differs from the store writer's`);
-    const pairs = s.rows.flatMap((c) => c.h3_cells.map((cell) => [cell, c.chunk_id] as const));
-    const cells = cellsTableOf(f.chunkId, f.cellOffsets, f.cells, f.cellKeys);
-    const got = cells.toArray().map((row) => [row.h3_cell as bigint, row.chunk_id as string] as const);
-    // Sorted by cell; rows of one cell in any order (the store's writer orders them by chunk id).
-    const sortedByCell = got.every((g, i) => i === 0 || got[i - 1]![0] <= g[0]);
-    const order = (x: readonly [bigint, string], y: readonly [bigint, string]) =>
-      x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1].localeCompare(y[1]);
-    pairs.sort(order);
-    const mine = [...got].sort(order);
-    const key = (x: readonly (bigint | string)[]) => x.join(" ");
-    const same =
-      sortedByCell && mine.length === pairs.length && mine.every((g, i) => key(g) === key(pairs[i]!));
-    if (!same)
-      throw new Error(`bulk builder: chunk_cells rows of tile ${s.tile} differ from the store writer's`);
+  const before = new Map<number, Template>();
+  let arraysBefore: Uint8Array | undefined;
+  for (const c of [cycle, cycle + 1]) {
+    const objects: ChunkRow[] = [];
+    for (const p of list)
+      for (let r = pool.trackStart[p]!; r < pool.trackStart[p + 1]!; r++)
+        objects.push(chunkRowOf(pool, p, r, c));
+    const slow = chunkTiles(objects, 8);
+    if (slow.length !== fast.length)
+      throw new Error(`bulk builder: ${fast.length} tiles, the store's writer cuts ${slow.length}`);
+    const ids = list.map((p) => encoder.encode(granuleId(p, c, trackT0(p, c))));
+    const how = c === cycle ? "gathered" : "spliced";
+    for (const [k, s] of slow.entries()) {
+      const template = before.get(k);
+      const f = encodeTile(pool, fast[k]!.rows, fast[k]!.tracks, ids, c, template);
+      before.set(k, f);
+      if (template) {
+        // Without the first file's dictionary owners, as a template another thread wrote comes.
+        const fromDisk = encodeTile(pool, fast[k]!.rows, fast[k]!.tracks, ids, c, {
+          ...template,
+          owners: undefined,
+        });
+        if (Buffer.compare(fromDisk.cells, f.cells) !== 0)
+          throw new Error(`bulk builder: chunk_cells of tile ${s.tile} depend on the template's owners`);
+      }
+      if (Buffer.compare(chunksParquet(s.rows), f.chunks) !== 0)
+        throw new Error(`bulk builder: ${how} chunks file of tile ${s.tile} differs from the store writer's`);
+      if (c !== cycle) {
+        const whole = encodeTile(pool, fast[k]!.rows, fast[k]!.tracks, ids, c);
+        if (Buffer.compare(whole.cells, f.cells) !== 0)
+          throw new Error(
+            `bulk builder: spliced chunk_cells file of tile ${s.tile} differs from the whole one`,
+          );
+      }
+      const pairs = s.rows.flatMap((row) => row.h3_cells.map((cell) => [cell, row.chunk_id] as const));
+      const got = parquetToTable(f.cells)
+        .toArray()
+        .map((row) => [row.h3_cell as bigint, row.chunk_id as string] as const);
+      // Sorted by cell; rows of one cell in any order (the store's writer orders them by chunk id).
+      const sortedByCell = got.every((g, i) => i === 0 || got[i - 1]![0] <= g[0]);
+      const order = (x: readonly [bigint, string], y: readonly [bigint, string]) =>
+        x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1].localeCompare(y[1]);
+      pairs.sort(order);
+      const mine = [...got].sort(order);
+      const key = (x: readonly (bigint | string)[]) => x.join(" ");
+      const same =
+        sortedByCell && mine.length === pairs.length && mine.every((g, i) => key(g) === key(pairs[i]!));
+      if (!same)
+        throw new Error(
+          `bulk builder: ${how} chunk_cells rows of tile ${s.tile} differ from the store writer's`,
+        );
+    }
+    const arrays = list.flatMap((p) => granuleRows(pool, p, c).arrays);
+    const a = arraysFile(arrays, arraysBefore);
+    if (Buffer.compare(arraysParquet(arrays), a) !== 0)
+      throw new Error(`bulk builder: ${how} arrays file differs from the store writer's`);
+    arraysBefore = a;
   }
 }
 

@@ -1,15 +1,28 @@
 /**
  * A thread of the store scale benchmark's bulk build: writes the cycles it is sent from the shared
- * pool (bulk-pool.ts) and answers each with its part set (the process's CPU time, every thread's, is measured by the main thread).
+ * pool (bulk-pool.ts), learning first of the files other threads wrote (so it splices from them),
+ * and answers each with its part set, the files it wrote and how many tiles it encoded whole and
+ * spliced (the process's CPU time, every thread's, is measured by the main thread).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { type Pool, writeCycle } from "./bulk-pool.js";
+import {
+  addWritten,
+  cycleCounts,
+  type Pool,
+  takeWritten,
+  type WrittenFiles,
+  writeCycle,
+} from "./bulk-pool.js";
 
 const { pool, storeDir } = workerData as { pool: Pool; storeDir: string };
 
-parentPort!.on("message", async (cycle: number) => {
+parentPort!.on("message", async ({ cycle, known }: { cycle: number; known: WrittenFiles }) => {
   try {
-    parentPort!.postMessage({ cycle, part: await writeCycle(pool, cycle, storeDir) });
+    addWritten(known);
+    const before = { ...cycleCounts };
+    const part = await writeCycle(pool, cycle, storeDir);
+    const counts = { whole: cycleCounts.whole - before.whole, spliced: cycleCounts.spliced - before.spliced };
+    parentPort!.postMessage({ cycle, part, written: takeWritten(), counts });
   } catch (err) {
     parentPort!.postMessage({
       cycle,
