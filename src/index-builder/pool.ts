@@ -30,7 +30,7 @@ export const MIN_INPUTS_PER_WORKER = 2;
 
 /**
  * Cores one indexing thread keeps busy: besides its own work, its inflate runs on the libuv threadpool
- * and its garbage collection on V8's helper threads. Measured with bench/index-build.ts (6 full-size
+ * and its garbage collection on V8's background threads. Measured with bench/index-build.ts (6 full-size
  * granules, 1 thread, load 3-4 on 2 CPUs): 5.76 s of CPU in 4.17 s over HTTP (1.38 cores), 3.68 s in
  * 2.35 s from local files (1.57 cores). So a second thread on 2 cores only adds its start-up and
  * contention: 2 threads took 4.46 and 2.48 s there.
