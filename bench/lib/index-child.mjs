@@ -7,10 +7,14 @@
  * threads included, over the run, and the seconds from the last granule read to the end (the store
  * written).
  *
- *   node bench/lib/index-child.mjs '{"inputs": [...], "store": DIR, "concurrency": 4, "jobs": 2, "link": {...}}'
+ *   node bench/lib/index-child.mjs '{"inputs": [...], "store": DIR, "concurrency": 4, "jobs": 2, "link": {...}, "dist": DIR}'
  */
+import { pathToFileURL } from "node:url";
+
 const args = JSON.parse(process.argv[2] ?? "{}");
-const { index } = await import(new URL("../../dist/index.js", import.meta.url).href);
+// `dist`: another build of the package (a directory holding its index.js), for before/after runs.
+const dist = args.dist ? pathToFileURL(`${args.dist}/`) : new URL("../../dist/", import.meta.url);
+const { index } = await import(new URL("index.js", dist).href);
 // JSON has no Infinity: an uncapped link comes as null.
 const link = args.link && {
   ...args.link,

@@ -13,6 +13,8 @@ export interface ChildIndexArgs {
   jobs?: number;
   /** The link told to the index's cost model; `bytesPerSecond: null` for an uncapped link. */
   link?: { latencyMs: number; bytesPerSecond: number | null };
+  /** Absolute path of another build's `dist` directory to run instead of this package's. */
+  dist?: string;
 }
 
 /** What bench/lib/index-child.mjs prints of its run. */

@@ -34,8 +34,9 @@ export interface IndexOptions {
   concurrency?: number;
   /**
    * Threads that read granules and compute their rows: the calling thread (which also writes the
-   * store) and `jobs - 1` worker threads. Default: the machine's available parallelism, with at least
-   * {@link MIN_INPUTS_PER_WORKER} inputs per thread and at most `concurrency`; 1 reads in this thread only.
+   * store) and `jobs - 1` worker threads. Default: one per 1.5 of the machine's available cores
+   * (`CORES_PER_THREAD`; 1 on 2 cores), with at least {@link MIN_INPUTS_PER_WORKER} inputs per
+   * thread and at most `concurrency`; 1 reads in this thread only.
    */
   jobs?: number;
   /** H3 resolution for a new store (an existing store keeps its own). */

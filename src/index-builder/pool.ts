@@ -28,6 +28,20 @@ import {
  */
 export const MIN_INPUTS_PER_WORKER = 2;
 
+/**
+ * Cores one indexing thread keeps busy: besides its own work, its inflate runs on the libuv threadpool
+ * and its garbage collection on V8's background threads. Measured with bench/index-build.ts (6 full-size
+ * granules, 1 thread, load 3-4 on 2 CPUs): 5.76 s of CPU in 4.17 s over HTTP (1.38 cores), 3.68 s in
+ * 2.35 s from local files (1.57 cores). So a second thread on 2 cores only adds its start-up and
+ * contention: 2 threads took 4.46 and 2.48 s there.
+ */
+export const CORES_PER_THREAD = 1.5;
+
+/** Threads the default run starts on `cores` cores: one per {@link CORES_PER_THREAD}, at least one. */
+export function threadsForCores(cores: number): number {
+  return Math.max(1, Math.floor(cores / CORES_PER_THREAD));
+}
+
 /** What {@link jobCount} looks at. */
 export interface JobCountOptions {
   jobs?: number;
@@ -36,17 +50,22 @@ export interface JobCountOptions {
 }
 
 /**
- * Threads an indexing run uses: `jobs` when given, else the machine's available parallelism, at most
- * one per {@link MIN_INPUTS_PER_WORKER} inputs and per granule read at a time; 1 (this thread) when
- * the source options cannot be sent to a thread (a custom `fetch` or limiter).
+ * Threads an indexing run uses: `jobs` when given, else one per {@link CORES_PER_THREAD} of the
+ * machine's `cores` (default: its available parallelism), at most one per
+ * {@link MIN_INPUTS_PER_WORKER} inputs and per granule read at a time; 1 (this thread) when the
+ * source options cannot be sent to a thread (a custom `fetch` or limiter).
  */
-export function jobCount(opts: JobCountOptions, inputs: number): number {
+export function jobCount(
+  opts: JobCountOptions,
+  inputs: number,
+  cores: number = availableParallelism(),
+): number {
   if (!cloneable(sendable(opts.source).source)) return 1;
   if (opts.jobs !== undefined) return Math.max(1, Math.min(opts.jobs, inputs));
   const byInputs = Math.floor(inputs / MIN_INPUTS_PER_WORKER);
   return Math.max(
     1,
-    Math.min(availableParallelism(), byInputs, opts.concurrency ?? Number.POSITIVE_INFINITY),
+    Math.min(threadsForCores(cores), byInputs, opts.concurrency ?? Number.POSITIVE_INFINITY),
   );
 }
 
