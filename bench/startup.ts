@@ -22,11 +22,11 @@
  */
 import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { MODULE_LOG_HOOKS, moduleLogPreload } from "../fixtures/modules/module-log.js";
+import { writeModuleLog } from "../fixtures/modules/module-log.js";
 import { startRangeServer } from "../fixtures/servers/range-server.js";
 import { index } from "../src/index.js";
 
@@ -118,16 +118,9 @@ function runOnce(
 
 /** The module files the command loads before its first request: how many, and their bytes. */
 async function modulesBeforeFirstRequest(bin: string): Promise<{ files: number; bytes: number }> {
-  const log = join(root, "modules.txt");
-  await writeFile(log, "");
-  await writeFile(join(root, "hooks.mjs"), MODULE_LOG_HOOKS);
-  await writeFile(
-    join(root, "modules.mjs"),
-    moduleLogPreload(pathToFileURL(join(root, "hooks.mjs")).href, log),
-  );
+  const { log, preload } = writeModuleLog(root);
   const out = join(root, `out.${values.out}`);
   const args = [bin, "query", "--store", storeDir, "--polygon", values.polygon, "--out", out];
-  const preload = pathToFileURL(join(root, "modules.mjs")).href;
   const child = spawn(process.execPath, ["--import", preload, ...args], { stdio: "ignore" });
   const code = await new Promise((done) => child.on("exit", done));
   if (code !== 0) throw new Error(`query exited with ${code} in the module run`);

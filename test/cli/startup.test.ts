@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
-import { MODULE_LOG_HOOKS, moduleLogPreload } from "../../fixtures/modules/module-log.js";
+import { writeModuleLog } from "../../fixtures/modules/module-log.js";
 import { type RangeServer, startRangeServer } from "../../fixtures/servers/range-server.js";
 import { index } from "../../src/index.js";
 import { COLOUR_MAPS } from "../../src/plot/colour.js";
@@ -97,17 +97,11 @@ describe("the installed command's query, up to its first granule request", () =>
     const granule = await writeSyntheticAtl06(dir, demoGranuleSet()[3]!);
     server = await startRangeServer({ root: dir });
     await index(server.url + granule.slice(dir.length + 1), { store: join(dir, "store") });
-    const log = join(dir, "loaded.txt");
-    writeFileSync(log, "");
-    writeFileSync(join(dir, "hooks.mjs"), MODULE_LOG_HOOKS);
-    writeFileSync(
-      join(dir, "preload.mjs"),
-      moduleLogPreload(pathToFileURL(join(dir, "hooks.mjs")).href, log),
-    );
+    const { log, preload } = writeModuleLog(dir);
     // Asynchronously: the range server answers from this process.
     const run = await runNode([
       "--import",
-      pathToFileURL(join(dir, "preload.mjs")).href,
+      preload,
       BIN,
       "query",
       "--store",
@@ -200,18 +194,12 @@ describe("the Parquet library's load", () => {
   it("is parquet-wasm's ES module build, not its CommonJS build node scans for exports", async () => {
     const dir = mkdtempSync(join(tmpdir(), "geochunks-pw-"));
     try {
-      const log = join(dir, "loaded.txt");
-      writeFileSync(log, "");
-      writeFileSync(join(dir, "hooks.mjs"), MODULE_LOG_HOOKS);
-      writeFileSync(
-        join(dir, "preload.mjs"),
-        moduleLogPreload(pathToFileURL(join(dir, "hooks.mjs")).href, log),
-      );
+      const { log, preload } = writeModuleLog(dir);
       // The module the GeoParquet writer thread and every Parquet writer load it through.
       const module = pathToFileURL(join(ROOT, "dist/store/parquet-wasm.js")).href;
       const run = await runNode([
         "--import",
-        pathToFileURL(join(dir, "preload.mjs")).href,
+        preload,
         "--input-type=module",
         "-e",
         `const { pw } = await import(${JSON.stringify(module)}); console.log(typeof pw.transformParquetStream);`,
