@@ -4,7 +4,8 @@
  * .cache/before/dist, and this one) take turns, each in a plain Node child process that opens the
  * store and selects `--runs` times per AOI (the first run includes loading and compiling). Prints
  * each run's CPU ms (user + system) and a digest of the sorted candidates, granule rows and array
- * rows, which must be the same for both builds, then the medians of the runs after the first.
+ * rows, which must be the same for both builds, and the CPU ms of opening every `chunks` file of
+ * the store (footers alone), then the medians of the runs after the first.
  *
  *   npx tsx bench/select-ab.ts --before .cache/before/dist [--after dist] [--store DIR] [--reps 3] [--runs 3]
  */
@@ -56,13 +57,26 @@ for (let i = 0; i < Number(runs); i++) {
   const digest = createHash("sha256")
     .update(sortedText(r.chunks)).update(sortedText(r.granules)).update(sortedText(r.arrays))
     .digest("hex").slice(0, 16);
-  console.log(JSON.stringify({ cpuMs: (used.user + used.system) / 1000, candidates: r.chunks.length, digest }));
+  // Footers alone: every chunks file of the store opened by a new reader.
+  const fresh = await openLocalStoreReader(store);
+  const paths = fresh.manifest.parts.flatMap((p) => p.files.chunks);
+  const before = process.cpuUsage();
+  await fresh.openParts(paths);
+  const footers = process.cpuUsage(before);
+  console.log(JSON.stringify({
+    cpuMs: (used.user + used.system) / 1000,
+    footerMs: (footers.user + footers.system) / 1000,
+    files: paths.length,
+    candidates: r.chunks.length,
+    digest,
+  }));
 }
 `;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const [name, aoi] of AOIS) {
   const cpu: Record<string, number[]> = { before: [], after: [] };
+  const footers: Record<string, number[]> = { before: [], after: [] };
   const digests = new Set<string>();
   for (let rep = 0; rep < Number(values.reps); rep++) {
     for (const build of ["before", "after"] as const) {
@@ -74,16 +88,28 @@ for (const [name, aoi] of AOIS) {
       const runs = out
         .trim()
         .split("\n")
-        .map((l) => JSON.parse(l) as { cpuMs: number; candidates: number; digest: string });
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              cpuMs: number;
+              footerMs: number;
+              files: number;
+              candidates: number;
+              digest: string;
+            },
+        );
       for (const r of runs) digests.add(`${r.candidates} ${r.digest}`);
       cpu[build]!.push(...runs.slice(1).map((r) => r.cpuMs));
+      footers[build]!.push(...runs.slice(1).map((r) => r.footerMs));
       console.log(
-        `${name} ${build}: CPU ms ${runs.map((r) => r.cpuMs.toFixed(0)).join(", ")}; ${runs[0]!.candidates} candidates, digest ${runs[0]!.digest}; load ${loadavg()[0]!.toFixed(1)}`,
+        `${name} ${build}: CPU ms ${runs.map((r) => r.cpuMs.toFixed(0)).join(", ")}; ` +
+          `${runs[0]!.files} chunks footers ${runs.map((r) => r.footerMs.toFixed(0)).join(", ")}; ${runs[0]!.candidates} candidates, digest ${runs[0]!.digest}; load ${loadavg()[0]!.toFixed(1)}`,
       );
     }
   }
   console.log(
     `${name}: median CPU ms after the first run: before ${median(cpu.before!).toFixed(0)}, after ${median(cpu.after!).toFixed(0)}; ` +
+      `footers before ${median(footers.before!).toFixed(0)}, after ${median(footers.after!).toFixed(0)}; ` +
       `${digests.size === 1 ? "identical selections" : `SELECTIONS DIFFER: ${[...digests].join(" | ")}`}`,
   );
 }

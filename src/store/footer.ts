@@ -65,20 +65,26 @@ class Cursor {
     return (result >> 1n) ^ -(result & 1n);
   }
 
-  /** Reads a field header: its id and type (0 at the struct's end). */
-  field(last: number): [id: number, type: number] {
+  /** Id of the field header read last by {@link Cursor.field}; size of the list read by {@link Cursor.list}. */
+  id = 0;
+  size = 0;
+
+  /** Reads a field header after field `last`: returns its type (0 at the struct's end), its id in {@link Cursor.id}. */
+  field(last: number): number {
     const b = this.byte();
     const type = b & 0x0f;
-    if (type === 0) return [0, 0];
+    if (type === 0) return 0;
     const delta = b >> 4;
-    return [delta ? last + delta : this.zigzag(), type];
+    this.id = delta ? last + delta : this.zigzag();
+    return type;
   }
 
-  /** Reads a list header: its size and element type. */
-  list(): [size: number, type: number] {
+  /** Reads a list header: returns its element type, its size in {@link Cursor.size}. */
+  list(): number {
     const b = this.byte();
     const size = b >> 4;
-    return [size === 15 ? this.varint() : size, b & 0x0f];
+    this.size = size === 15 ? this.varint() : size;
+    return b & 0x0f;
   }
 
   /** Skips a value of `type` (in a list, booleans are one byte each). */
@@ -106,16 +112,16 @@ class Cursor {
       }
       case LIST:
       case SET: {
-        const [size, elem] = this.list();
-        for (let i = 0; i < size; i++) this.skip(elem, true);
+        const elem = this.list();
+        for (let i = this.size; i > 0; i--) this.skip(elem, true);
         return;
       }
       case STRUCT: {
         let id = 0;
         for (;;) {
-          const [next, t] = this.field(id);
+          const t = this.field(id);
           if (t === 0) return;
-          id = next;
+          id = this.id;
           this.skip(t);
         }
       }
@@ -140,8 +146,10 @@ interface GroupBytes {
   span: [number, number];
   /** [start, end) of its `columns` list value. */
   columns: [number, number];
-  /** Start of each column chunk's struct, made on the first statistics asked for. */
-  starts?: number[];
+  /** Start of each column chunk's struct. */
+  starts: number[];
+  /** Statistics read, by column path. */
+  stats?: Map<string, ColumnStat | null>;
 }
 
 interface LazyFooter {
@@ -197,25 +205,33 @@ export function parseFooter(
   }[] = [];
   let id = 0;
   for (;;) {
-    const [next, type] = c.field(id);
+    const type = c.field(id);
     if (type === 0) break;
-    id = next;
+    id = c.id;
     const start = c.pos;
     if (id === 4 && type === LIST) {
-      const [size, elem] = c.list();
-      if (elem !== STRUCT) throw new Error("parquet row groups are not structs");
+      if (c.list() !== STRUCT) throw new Error("parquet row groups are not structs");
+      const size = c.size;
       for (let g = 0; g < size; g++) {
         const groupStart = c.pos;
         const s: (typeof scalars)[number] = { total_byte_size: 0n, num_rows: 0n };
         let columns: [number, number] | undefined;
+        let starts: number[] = [];
         let f = 0;
         for (;;) {
-          const [fid, t] = c.field(f);
+          const t = c.field(f);
           if (t === 0) break;
-          f = fid;
+          f = c.id;
           const at = c.pos;
           if (f === 1 && t === LIST) {
-            c.skip(t);
+            // The column chunks are skipped, their starts kept for the statistics.
+            if (c.list() !== STRUCT) throw new Error("parquet column chunks are not structs");
+            const n = c.size;
+            starts = new Array<number>(n);
+            for (let i = 0; i < n; i++) {
+              starts[i] = c.pos;
+              c.skip(STRUCT);
+            }
             columns = [at, c.pos];
           } else if (f === 2 && t === I64) s.total_byte_size = c.bigZigzag();
           else if (f === 3 && t === I64) s.num_rows = c.bigZigzag();
@@ -225,7 +241,7 @@ export function parseFooter(
           else c.skip(t);
         }
         if (!columns) throw new Error("parquet row group without columns");
-        groups.push({ span: [groupStart, c.pos], columns });
+        groups.push({ span: [groupStart, c.pos], columns, starts });
         scalars.push(s);
       }
       groupsValue = [start, c.pos];
@@ -304,25 +320,28 @@ export function groupStatistics(group: RowGroup, path: string): ColumnStat | nul
   const { footer, group: g } = lazy;
   const leaf = footer.leaves.get(path);
   if (!leaf || !convertible(leaf.element)) return undefined;
-  if (!g.starts) {
-    const c = new Cursor(footer.bytes, g.columns[0]);
-    const [size] = c.list();
-    const starts: number[] = [];
-    for (let i = 0; i < size; i++) {
-      starts.push(c.pos);
-      c.skip(STRUCT);
-    }
-    g.starts = starts;
-  }
-  const start = g.starts[leaf.index];
+  const known = g.stats?.get(path);
+  if (known !== undefined) return known;
+  const stat = readStatistics(footer, g.starts[leaf.index], leaf.element);
+  g.stats ??= new Map();
+  g.stats.set(path, stat);
+  return stat;
+}
+
+/** The min/max statistics of the column chunk whose struct starts at `start`. */
+function readStatistics(
+  footer: LazyFooter,
+  start: number | undefined,
+  element: SchemaElement,
+): ColumnStat | null {
   if (start === undefined) return null;
   const c = new Cursor(footer.bytes, start);
   let id = 0;
   let stats: Uint8Array[] | undefined;
   for (;;) {
-    const [next, t] = c.field(id);
+    const t = c.field(id);
     if (t === 0) break;
-    id = next;
+    id = c.id;
     if (id !== 3 || t !== STRUCT) {
       c.skip(t);
       continue;
@@ -330,9 +349,9 @@ export function groupStatistics(group: RowGroup, path: string): ColumnStat | nul
     // ColumnMetaData: only its statistics (field 12).
     let m = 0;
     for (;;) {
-      const [mid, mt] = c.field(m);
+      const mt = c.field(m);
       if (mt === 0) break;
-      m = mid;
+      m = c.id;
       if (m !== 12 || mt !== STRUCT) {
         c.skip(mt);
         continue;
@@ -340,9 +359,9 @@ export function groupStatistics(group: RowGroup, path: string): ColumnStat | nul
       stats = [];
       let s = 0;
       for (;;) {
-        const [sid, st] = c.field(s);
+        const st = c.field(s);
         if (st === 0) break;
-        s = sid;
+        s = c.id;
         if (st === BINARY && (s === 1 || s === 2 || s === 5 || s === 6)) stats[s] = c.binary();
         else c.skip(st);
       }
@@ -350,8 +369,8 @@ export function groupStatistics(group: RowGroup, path: string): ColumnStat | nul
     break;
   }
   if (!stats) return null;
-  const min = convert(stats[6] ?? stats[2], leaf.element, footer.parsers);
-  const max = convert(stats[5] ?? stats[1], leaf.element, footer.parsers);
+  const min = convert(stats[6] ?? stats[2], element, footer.parsers);
+  const max = convert(stats[5] ?? stats[1], element, footer.parsers);
   return min === undefined || max === undefined ? null : { min, max };
 }
 
