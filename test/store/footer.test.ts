@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seededRandom, syntheticBatch } from "../../fixtures/index/synthetic-index.js";
 import { groupStatistics, parseFooter } from "../../src/store/footer.js";
 import { openLocalStoreReader } from "../../src/store/local-reader.js";
+import { partBuffer } from "../../src/store/part-buffer.js";
 import { mergeBatches } from "../../src/store/parts.js";
-import { PARSERS } from "../../src/store/reader.js";
+import { PARSERS, readPartFooter } from "../../src/store/reader.js";
 import { Store } from "../../src/store/store.js";
 
 let dir: string;
@@ -105,5 +106,38 @@ describe("footers read as far as needed", () => {
     expect(() => parseFooter(bytes.subarray(0, bytes.length - 40), parquetMetadata, PARSERS)).toThrow(
       /thrift|footer/,
     );
+  });
+
+  it("join a footer longer than the first read from two reads of its bytes", async () => {
+    // A real footer with an unused 100 KB field (FileMetaData field 9) before its end, after 300 KB
+    // of other bytes: longer than the 64 KiB read first.
+    const { bytes, full } = footers(files.find((f) => f.startsWith("chunks/"))!);
+    const padding = new Uint8Array(100_000).fill(7);
+    const length = [0x08, 0x12, 0xa0, 0x8d, 0x06]; // binary, field id 9 (zigzag 18), varint 100 000
+    const meta = new Uint8Array(bytes.length - 1 + length.length + padding.length + 1);
+    meta.set(bytes.subarray(0, bytes.length - 1));
+    meta.set(length, bytes.length - 1);
+    meta.set(padding, bytes.length - 1 + length.length);
+    const file = new Uint8Array(300_000 + meta.length + 8);
+    file.set(meta, 300_000);
+    new DataView(file.buffer).setUint32(300_000 + meta.length, meta.length, true);
+    file.set([0x50, 0x41, 0x52, 0x31], file.length - 4);
+    const reads: [number, number][] = [];
+    const source = {
+      url: new URL("file:///long-footer.parquet"),
+      size: async () => file.length,
+      read: async (offset: number, n: number) => {
+        reads.push([offset, n]);
+        return file.slice(offset, offset + n);
+      },
+    };
+    const buffer = partBuffer(source, file.length);
+    const part = await readPartFooter("store", { path: "p", name: "p", buffer }, undefined);
+    expect(isDeepStrictEqual(decoded(part.metadata), { ...full, metadata_length: meta.length })).toBe(true);
+    // The last 64 KiB, then only the rest of the footer.
+    expect(reads).toEqual([
+      [file.length - 65_536, 65_536],
+      [300_000, file.length - 65_536 - 300_000],
+    ]);
   });
 });
