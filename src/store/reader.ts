@@ -7,8 +7,9 @@
 import type { FileMetaData } from "hyparquet";
 import { StoreError } from "../errors.js";
 import type { ReadOptions } from "../source/index.js";
+import { parseFooter } from "./footer.js";
 import type { Manifest, PartFileStats, StoreTable } from "./manifest.js";
-import { type PartBuffer, prefetchFooter } from "./part-buffer.js";
+import { FOOTER_READ_SIZE, type PartBuffer, prefetchFooter } from "./part-buffer.js";
 import { partitionKey } from "./partition.js";
 
 /** One open part file: its buffer and parsed footer. */
@@ -75,11 +76,10 @@ export async function readPartFooter(
   want: PartFileStats | undefined,
   opts?: ReadOptions,
 ): Promise<PartFile> {
-  const { parquetMetadataAsync } = await import("hyparquet");
+  const { parquetMetadata } = await import("hyparquet");
   let metadata: FileMetaData;
   try {
-    await prefetchFooter(file.buffer, opts);
-    metadata = await parquetMetadataAsync(file.buffer, { parsers: PARSERS });
+    metadata = parseFooter(await footerBytes(file.buffer, opts), parquetMetadata, PARSERS);
   } catch (err) {
     throw new StoreError(dir, `${file.name}: part file is not readable Parquet (${firstLine(err)})`, {
       cause: err,
@@ -94,6 +94,33 @@ export async function readPartFooter(
     );
   }
   return { ...file, metadata };
+}
+
+/**
+ * The thrift bytes of a part file's footer (without its length and magic): the file's last
+ * {@link FOOTER_READ_SIZE} bytes in one read, and the start of a longer footer in a second.
+ * @throws Error when the file does not end as Parquet does.
+ */
+async function footerBytes(buffer: PartBuffer, opts?: ReadOptions): Promise<Uint8Array> {
+  const size = buffer.byteLength;
+  if (size < 8) throw new Error("parquet file is too short");
+  await prefetchFooter(buffer, opts);
+  const tail = new DataView(await buffer.slice(size - 8, size));
+  if (tail.getUint32(4, true) !== 0x31524150) throw new Error("parquet file invalid (footer != PAR1)");
+  const length = tail.getUint32(0, true);
+  if (length > size - 8)
+    throw new Error(`parquet metadata length ${length} exceeds available buffer ${size - 8}`);
+  const start = size - 8 - length;
+  const held = Math.max(0, size - FOOTER_READ_SIZE);
+  if (start < held) await buffer.prefetch([[start, held]], opts);
+  if (start < held) {
+    // Two held pieces: joined here.
+    const out = new Uint8Array(length);
+    out.set(new Uint8Array(await buffer.slice(start, held)));
+    out.set(new Uint8Array(await buffer.slice(held, size - 8)), held - start);
+    return out;
+  }
+  return new Uint8Array(await buffer.slice(start, size - 8));
 }
 
 /**

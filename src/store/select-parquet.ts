@@ -6,6 +6,7 @@
 import type { ColumnChunk, Compressors, FileMetaData, OffsetIndex, RowGroup } from "hyparquet";
 import { isGeochunksError, StoreError } from "../errors.js";
 import type { ReadOptions } from "../source/index.js";
+import { groupStatistics } from "./footer.js";
 import type { BboxArray } from "./geo.js";
 import type { PartFileStats } from "./manifest.js";
 import { PARSERS, type PartFile, partPaths, recordedStats, type StoreReader } from "./reader.js";
@@ -75,6 +76,9 @@ const columnsByPath = new WeakMap<RowGroup, Map<string, ColumnChunk>>();
 
 /** Statistics of a column chunk by its dotted path (`bbox.xmin`), when written. */
 function statOf(group: RowGroup, path: string): Stat | undefined {
+  // Read from the footer's bytes, without decoding the group's column chunks (footer.ts).
+  const read = groupStatistics(group, path);
+  if (read !== undefined) return read ?? undefined;
   let byPath = columnsByPath.get(group);
   if (!byPath) {
     byPath = new Map(group.columns.map((col) => [col.meta_data?.path_in_schema.join(".") ?? "", col]));
@@ -118,10 +122,8 @@ const BUILT_IN_CODECS = new Set(["UNCOMPRESSED", "SNAPPY"]);
  * a part that uses another codec. Loading the whole set cost a few percent of a query's CPU before
  * its first request (bench/startup.ts).
  */
-async function compressorsFor(files: readonly FileMetaData[]): Promise<Compressors> {
-  const codecs = new Set(
-    files.flatMap((m) => m.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data?.codec))),
-  );
+async function compressorsFor(groups: readonly RowGroup[]): Promise<Compressors> {
+  const codecs = new Set(groups.flatMap((g) => g.columns.map((c) => c.meta_data?.codec)));
   const others = [...codecs].filter((c) => c !== undefined && c !== "ZSTD" && !BUILT_IN_CODECS.has(c));
   if (others.length > 0) return (await import("hyparquet-compressors")).compressors;
   if (!codecs.has("ZSTD")) return {};
@@ -320,7 +322,7 @@ async function readGroups(
   opts?: ReadOptions,
 ): Promise<GroupRows[]> {
   const { parquetRead, readOffsetIndex } = await import("hyparquet");
-  const compressors = await compressorsFor(reads.map((r) => r.part.metadata));
+  const compressors = await compressorsFor(reads.map((r) => r.part.metadata.row_groups[r.group]!));
   const wanted = new Set(columns);
   const columnsOf = ({ part, group }: GroupRead) =>
     part.metadata.row_groups[group]!.columns.filter((c) => wanted.has(c.meta_data!.path_in_schema[0]!));
