@@ -84,7 +84,7 @@ export function indexCommand(program: Command, io: Io): void {
       meaning:
         "threads that read granules and compute their rows (1..256; 1 reads in the main thread, which " +
         "always writes the store)",
-      default: "one per 1.5 available cores (1 on 2 cores), with at least two inputs per thread",
+      default: "one per 1.5 available cores, so 1 on 2 cores, with at least two inputs per thread",
       example: "--jobs 2",
       parse: integerIn(1, 256),
     },
