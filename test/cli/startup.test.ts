@@ -150,9 +150,9 @@ describe("the installed command's query, up to its first granule request", () =>
     for (const heavy of [
       "node_modules/@duckdb/",
       "node_modules/parquet-wasm/",
-      // The result batches' library loads once the first round is back (query/execute.ts).
+      // A GeoParquet output's batches are built on the writer thread (see the next test).
       "node_modules/apache-arrow/",
-      "src/query/result.ts",
+      "src/result/arrow.ts",
       "node_modules/h3-js/",
       "node_modules/hyparquet-compressors/",
       "src/hdf5/file.ts",
@@ -164,6 +164,25 @@ describe("the installed command's query, up to its first granule request", () =>
         modules.filter((m) => m.startsWith(heavy)),
         heavy,
       ).toEqual([]);
+  });
+
+  it("loads no apache-arrow on its main thread for a GeoParquet output, first request or last", () => {
+    // The main thread sends plain columns; the writer thread builds the Arrow batches (export/
+    // geoparquet-columns.ts). The log holds the main thread's modules only, to the end of the run.
+    const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
+      string,
+      string[]
+    >;
+    const dist = pathToFileURL(join(ROOT, "dist")).href;
+    const all = events.filter((l) => l.startsWith("file:"));
+    const modules = all.flatMap((u) => inputs[u.slice(dist.length + 1)] ?? []);
+    expect(modules).toContain("src/export/geoparquet-columns.ts");
+    for (const arrow of ["node_modules/apache-arrow/", "src/result/arrow.ts", "src/export/geoparquet.ts"])
+      expect(
+        modules.filter((m) => m.startsWith(arrow)),
+        arrow,
+      ).toEqual([]);
+    expect(all.filter((u) => u.includes("apache-arrow"))).toEqual([]);
   });
 
   it("loads the query command's module and no other command's", () => {
