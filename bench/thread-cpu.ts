@@ -61,7 +61,8 @@ for (let rep = 0; rep < Number(values.reps); rep++) {
       "--out",
       join(dir, `out.${values.out}`),
     ]);
-    (runs[bin] ??= []).push(JSON.parse(readFileSync(log, "utf8").trim()));
+    runs[bin] ??= [];
+    runs[bin].push(JSON.parse(readFileSync(log, "utf8").trim()));
     rmSync(join(dir, `out.${values.out}`), { force: true });
   }
 }

@@ -81,4 +81,6 @@ const inputs = Object.fromEntries(
   ]),
 );
 await writeFile(resolve(DIST, "chunks", "inputs.json"), `${JSON.stringify(inputs, null, 1)}\n`);
-console.log(`bundled dist/cli/bin.js, dist/export/geoparquet-worker.js and ${Object.keys(inputs).length - 2} chunks`);
+console.log(
+  `bundled dist/cli/bin.js, dist/export/geoparquet-worker.js and ${Object.keys(inputs).length - 2} chunks`,
+);
