@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { MODULE_LOG_HOOKS, moduleLogPreload } from "../../fixtures/modules/module-log.js";
 import { type RangeServer, startRangeServer } from "../../fixtures/servers/range-server.js";
-import { index } from "../../src/index.js";
+import { writeGeoParquet } from "../../src/export/geoparquet.js";
+import { index, openStore } from "../../src/index.js";
 import { COLOUR_MAPS } from "../../src/plot/colour.js";
 import { COLOUR_MAP_NAMES } from "../../src/plot/colour-names.js";
 import { BIN, ROOT } from "../support/cli.js";
+import { duckdb } from "../support/results.js";
 
 const SRC = fileURLToPath(new URL("../../src/", import.meta.url));
 
@@ -184,6 +186,29 @@ describe("the installed command's query, up to its first granule request", () =>
       ).toEqual([]);
     expect(all.filter((u) => u.includes("apache-arrow"))).toEqual([]);
   });
+
+  it("writes the bytes the library writes from the record batches of the same query", async () => {
+    const store = await openStore(join(dir, "store"));
+    const aoi = readFileSync(join(ROOT, "examples/greenland.geojson"), "utf8");
+    const result = store.query({ aoi });
+    const here = join(dir, "here.parquet");
+    const rows = await writeGeoParquet(result, here, { bbox: result.aoi.bbox, thread: false });
+    expect(rows).toBeGreaterThan(0);
+    expect(readFileSync(join(dir, "out.parquet")).equals(readFileSync(here))).toBe(true);
+    const [read] = await duckdb(
+      `SELECT count(*)::INT AS n, sum(h_li)::DOUBLE AS h, sum(lon)::DOUBLE AS lon FROM '${join(dir, "out.parquet")}'`,
+    );
+    const table = await store.query({ aoi }).toTable();
+    let h = 0;
+    let lon = 0;
+    for (const v of table.getChild("h_li")!) h += (v as number | null) ?? 0;
+    for (const v of table.getChild("lon")!) lon += v as number;
+    // Sums in another order: equal to 1e-12 of their size.
+    expect(read!.n).toBe(rows);
+    expect(h).not.toBe(0);
+    expect(Math.abs((read!.h as number) - h)).toBeLessThan(1e-12 * Math.abs(h) * rows);
+    expect(Math.abs((read!.lon as number) - lon)).toBeLessThan(1e-12 * Math.abs(lon) * rows);
+  }, 60_000);
 
   it("loads the query command's module and no other command's", () => {
     const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
