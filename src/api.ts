@@ -17,6 +17,7 @@ import {
 } from "./query/index.js";
 import { isoFromNs } from "./query/iso-time.js";
 import type { ResultRow } from "./query/rows.js";
+import type { ResultColumns } from "./result/columns.js";
 import type { SourceOptions } from "./source/index.js";
 import type { Bbox } from "./store/geo.js";
 import { openLocalStoreReader } from "./store/local-reader.js";
@@ -94,6 +95,12 @@ export interface QueryResult extends AsyncIterable<RecordBatch> {
    * text with nanoseconds, no `geometry` (`lon`, `lat` are the point), fill values as null.
    */
   toRows(): Promise<ResultRow[]>;
+  /**
+   * The result's batches as plain columns (typed arrays and constants, the same rows and columns as
+   * the record batches, no apache-arrow loaded), each batch's arrays its own. Iterate either this or
+   * the result itself, once. The command streams these to its GeoParquet writer thread.
+   */
+  columns(): AsyncIterable<ResultColumns>;
 }
 
 /**
@@ -329,6 +336,14 @@ export async function openStore(dir: string, opts: OpenStoreOptions = {}): Promi
           const q = await prepare();
           try {
             yield* q.run();
+          } finally {
+            Object.assign(stats, q.stats);
+          }
+        },
+        async *columns() {
+          const q = await prepare();
+          try {
+            yield* q.runColumns();
           } finally {
             Object.assign(stats, q.stats);
           }

@@ -78,6 +78,7 @@ export { plotPlan, plotResult } from "./plot/index.js";
 export type { Aoi, ByteRange, QuerySpec, QueryStats, ReadPlan } from "./query/index.js";
 export { coalesceRanges, parseAoi, planQuery, pointsInAoi } from "./query/index.js";
 export type { ResultRow } from "./query/rows.js";
+export type { ResultColumnData, ResultColumns } from "./result/columns.js";
 export type { ByteSource, ReadOptions } from "./source/index.js";
 export { openSource, withReadStats } from "./source/index.js";
 export type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "./store/schema.js";

@@ -6,8 +6,10 @@
  * apache-arrow, h3-js...), and CommonJS packages are no longer scanned for their exports on every start.
  * Measured with bench/startup.ts (docs/design/startup.md).
  *
- * Only the command is bundled: the library (`dist/index.js`, imported by package name) and the worker
- * threads stay the modules tsc wrote. Packages with native or WebAssembly files beside their code stay
+ * The command and the GeoParquet writer thread (`dist/export/geoparquet-worker.js`, which builds a query
+ * result's Arrow batches: apache-arrow bundled instead of a hundred of its files) are bundled; the
+ * library (`dist/index.js`, imported by package name) and the other worker threads stay the modules
+ * tsc wrote. Packages with native or WebAssembly files beside their code stay
  * external and load from node_modules as before.
  *
  *   npx tsx tools/bundle.ts     (run by `npm run build` and `prepare` after tsc)
@@ -46,7 +48,10 @@ const keepModuleUrls: Plugin = {
 await rm(resolve(DIST, "chunks"), { recursive: true, force: true });
 const result = await build({
   absWorkingDir: ROOT,
-  entryPoints: { "cli/bin": resolve(SRC, "cli/bin.ts") },
+  entryPoints: {
+    "cli/bin": resolve(SRC, "cli/bin.ts"),
+    "export/geoparquet-worker": resolve(SRC, "export/geoparquet-worker.ts"),
+  },
   outdir: DIST,
   entryNames: "[dir]/[name]",
   chunkNames: "chunks/[name]-[hash]",
@@ -76,4 +81,6 @@ const inputs = Object.fromEntries(
   ]),
 );
 await writeFile(resolve(DIST, "chunks", "inputs.json"), `${JSON.stringify(inputs, null, 1)}\n`);
-console.log(`bundled dist/cli/bin.js and ${Object.keys(inputs).length - 1} chunks`);
+console.log(
+  `bundled dist/cli/bin.js, dist/export/geoparquet-worker.js and ${Object.keys(inputs).length - 2} chunks`,
+);

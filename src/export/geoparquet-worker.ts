@@ -6,7 +6,9 @@
  *
  * Started before the first result's first batch (its module loading overlaps the query's first
  * requests) and kept for the next file: one thread writes one file after another. Messages in, per
- * file: `{ start: WriterStart }`, `{ ipc: Uint8Array }` per batch, then `{ end: true }` (finish the
+ * file: `{ start: WriterStart }`, `{ ipc: Uint8Array }` or `{ columns: ResultColumns }` per batch (the
+ * latter's typed arrays transferred; the thread builds the record batch, and with `columns` in the
+ * start message the writer settings the batch's schema gives), then `{ end: true }` (finish the
  * file) or `{ abort: true }` (stop, close the file). Messages out: `{ taken: true }` each time a
  * batch has been handed to the encoder (the sender's queue has room again), for a start without a
  * path `{ bytes: Uint8Array }` per encoded piece (transferred; the next is sent once the sender
@@ -16,13 +18,40 @@
 import { createWriteStream } from "node:fs";
 import { Writable } from "node:stream";
 import { parentPort } from "node:worker_threads";
+import type { ResultColumns } from "../result/columns.js";
 import { type ParquetWriteOptions, pw, writerProperties } from "../store/parquet-wasm.js";
+
+/**
+ * What turns plain columns into Arrow IPC here (apache-arrow, the result's Arrow schema), loaded as the
+ * thread starts, while the query it writes for makes its first requests.
+ */
+const arrowSide = (async () => {
+  const [{ Table, tableToIPC }, { resultBatch }, { writeOptionsOf }] = await Promise.all([
+    import("apache-arrow"),
+    import("../result/arrow.js"),
+    import("./geoparquet-schema.js"),
+  ]);
+  return {
+    /** A batch's columns as an Arrow IPC stream, with the batch's schema. */
+    ipcOf(columns: ResultColumns) {
+      const batch = resultBatch(columns);
+      return { ipc: tableToIPC(new Table([batch]), "stream"), schema: batch.schema };
+    },
+    writeOptionsOf,
+  };
+})();
+arrowSide.catch(() => undefined);
 
 /** What the writer thread writes: the file and its Parquet options. */
 export interface WriterStart {
   /** The temporary file to create and write; absent: the bytes go back to the sender. */
   path?: string;
   opts: ParquetWriteOptions;
+  /**
+   * The batches come as plain columns: `opts` is completed from the first batch's schema (its
+   * columns' metadata and dictionary-encoded columns, export/geoparquet-schema.ts), after `geo`.
+   */
+  columns?: { geo: string; rowGroupSize?: number };
 }
 
 /** An error of the writer thread, as plain data (what a file system error's handling needs). */
@@ -38,6 +67,7 @@ export interface WorkerFailure {
 export type WriterMessage =
   | { start: WriterStart }
   | { ipc: Uint8Array }
+  | { columns: ResultColumns }
   | { end: true }
   | { abort: true }
   | { written: true };
@@ -74,24 +104,47 @@ async function next(): Promise<WriterMessage> {
   return queue.shift()!;
 }
 
+/** A batch message as Arrow IPC; with its schema when it came as columns. */
+async function ipcOf(
+  message: WriterMessage,
+): Promise<{ ipc: Uint8Array; schema?: import("apache-arrow").Schema }> {
+  if ("ipc" in message) return { ipc: message.ipc };
+  if ("columns" in message) return (await arrowSide).ipcOf(message.columns);
+  throw new Error("aborted");
+}
+
 /** Writes one file: its batches until `end` (or an abort, which rejects). */
-async function write({ path, opts }: WriterStart): Promise<void> {
+async function write({ path, opts, columns }: WriterStart): Promise<void> {
+  // Sent as columns, the file's settings come from the first batch's schema, as on the calling thread.
+  let held: WriterMessage | undefined;
+  let heldIpc: Uint8Array | undefined;
+  let settings = opts;
+  if (columns) {
+    held = await next();
+    if ("columns" in held) {
+      const { ipc, schema } = await ipcOf(held);
+      heldIpc = ipc;
+      settings = (await arrowSide).writeOptionsOf(schema!, columns.geo, columns);
+    }
+  }
   const input = new ReadableStream<pw.RecordBatch>({
     async pull(controller) {
-      const message = await next();
+      const message = held ?? (await next());
+      held = undefined;
       if ("end" in message) {
         controller.close();
         return;
       }
-      if (!("ipc" in message)) throw new Error("aborted");
+      const ipc = heldIpc ?? (await ipcOf(message)).ipc;
+      heldIpc = undefined;
       port.postMessage({ taken: true });
-      const table = pw.Table.fromIPCStream(message.ipc);
+      const table = pw.Table.fromIPCStream(ipc);
       for (const batch of table.recordBatches()) controller.enqueue(batch);
       // recordBatches() copies: free the table's wasm memory now (store/parquet.ts says why).
       table.free();
     },
   });
-  const stream = await pw.transformParquetStream(input, writerProperties(opts));
+  const stream = await pw.transformParquetStream(input, writerProperties(settings));
   const out =
     path === undefined
       ? new WritableStream<Uint8Array>({ write: handBack })

@@ -6,19 +6,17 @@
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { Writable } from "node:stream";
-import { DataType, type RecordBatch, Schema, Table, tableToIPC } from "apache-arrow";
+import { type RecordBatch, Schema, Table, tableToIPC } from "apache-arrow";
 import type { BboxArray } from "../store/geo.js";
 import { geoMetadata } from "../store/geo.js";
 import type { ParquetWriteOptions } from "../store/parquet.js";
 import { writeAtomically } from "./atomic.js";
-import type { WorkerFailure, WriterMessage } from "./geoparquet-worker.js";
+import { writeOptionsOf } from "./geoparquet-schema.js";
+import { startWriterThread, type WriterThread } from "./geoparquet-thread.js";
 import type { ByteSink } from "./sink.js";
-import {
-  canKeepWriterThread,
-  hasIdleWriterThread,
-  keepWriterThread,
-  takeWriterThread,
-} from "./writer-threads.js";
+import { hasIdleWriterThread } from "./writer-threads.js";
+
+export { COLUMN_METADATA_KEY } from "./geoparquet-schema.js";
 
 /** Options for {@link writeGeoParquet}. */
 export interface WriteGeoParquetOptions {
@@ -49,33 +47,6 @@ export interface WriteGeoParquetOptions {
   thread?: boolean;
 }
 
-/**
- * Columns dictionary-encoded by default: the result's string columns (Arrow dictionaries of Utf8
- * in a query result, or plain Utf8), which repeat one value per chunk row (granule, product, beam,
- * track ids).
- */
-function stringColumns(schema: Schema): string[] {
-  const isString = (type: DataType) =>
-    DataType.isUtf8(type) || (DataType.isDictionary(type) && DataType.isUtf8(type.dictionary));
-  return schema.fields.filter((f) => isString(f.type)).map((f) => f.name);
-}
-
-/** File key of the columns' own metadata (which surface type a confidence column is for...). */
-export const COLUMN_METADATA_KEY = "geochunks:columns";
-
-/**
- * The Arrow field metadata of `schema`'s columns as one file key-value entry, a JSON object by
- * column name (`{"signal_conf_ph":{"surface_type":"land"}}`), readable by any Parquet reader
- * (DuckDB `parquet_kv_metadata`); none when no column has metadata.
- */
-function columnMetadata(schema: Schema): Record<string, string> {
-  const columns: Record<string, Record<string, string>> = {};
-  for (const field of schema.fields) {
-    if (field.metadata.size > 0) columns[field.name] = Object.fromEntries(field.metadata);
-  }
-  return Object.keys(columns).length === 0 ? {} : { [COLUMN_METADATA_KEY]: JSON.stringify(columns) };
-}
-
 /** The writer settings of a result and its first batch (the schema comes from it). */
 async function beginParquet(
   batches: AsyncIterable<RecordBatch>,
@@ -93,11 +64,7 @@ async function beginParquet(
   const iterator = batches[Symbol.asyncIterator]();
   const first = await iterator.next();
   const schema = first.done ? (opts.emptySchema ?? new Schema([])) : first.value.schema;
-  const write: ParquetWriteOptions = {
-    metadata: { geo, ...columnMetadata(schema) },
-    rowGroupSize: opts.rowGroupSize,
-    dictionaryColumns: opts.dictionaryColumns ?? stringColumns(schema),
-  };
+  const write = writeOptionsOf(schema, geo, opts);
   return { iterator, first, write };
 }
 
@@ -144,7 +111,7 @@ async function encodeTo(
       else await target.write(empty);
       return 0;
     }
-    if (chosen.thread) return await chosen.thread.write(target, write, first, iterator);
+    if (chosen.thread) return await chosen.thread.write(target, { opts: write }, first, iterator, ipcMessage);
     const out =
       typeof target === "string"
         ? Writable.toWeb(createWriteStream(target, { flags: "wx" }))
@@ -249,133 +216,10 @@ async function encodeHere(
   return rows;
 }
 
-/**
- * Rows handed to the writer thread and not yet taken by its encoder, at most: a bound on the memory
- * the queue holds (~10 MB of Arrow IPC for a query result). Two row groups of the default size
- * (65 536 rows, store/parquet-wasm.ts), because the thread takes nothing while it encodes a row
- * group: a queue of a few batches (it was 8, ~7 000 rows) fills up during each row group's encoding
- * and stops the main thread from pulling the result, so the query's next requests wait on the
- * encoder (on the loaded 2-core machine the Greenland query over 24 subsetted-size granules took
- * 15.6-16.8 s at 20 ms with it, 7.6-9.2 s on the calling thread).
- */
-const MAX_QUEUED_ROWS = 2 * 65_536;
-
-/** An error of the writer thread as an Error with its file system fields (code, path, syscall). */
-function failureError(failure: WorkerFailure): Error {
-  return Object.assign(new Error(failure.message), {
-    code: failure.code,
-    path: failure.path,
-    syscall: failure.syscall,
-  });
-}
-
-/** A writer thread of {@link startWriterThread}. */
-type WriterThread = ReturnType<typeof startWriterThread>;
-
-/**
- * A writer thread: `write` streams the batches to it and resolves with the rows once the file is
- * complete, written by the thread to a path, or handed back piece by piece to a sink.
- */
-function startWriterThread() {
-  const worker = takeWriterThread();
-  let queued = 0;
-  /** Rows of the batches sent and not yet taken, oldest first. */
-  const sent: number[] = [];
-  let wake: (() => void) | undefined;
-  let settled = false;
-  let clean = false;
-  let sink: ByteSink | undefined;
-  const listeners = {
-    message(message: { taken?: true; done?: true; error?: WorkerFailure; bytes?: Uint8Array }) {
-      if (message.bytes) {
-        // The thread waits for this answer before sending more: the pieces arrive in order.
-        sink!.write(message.bytes).then(
-          () => send({ written: true }),
-          (err: Error) => rejectFinished(err),
-        );
-        return;
-      }
-      if (message.taken) queued -= sent.shift() ?? 0;
-      else if (message.done) resolveFinished();
-      else if (message.error) rejectFinished(failureError(message.error));
-      wake?.();
-    },
-    error: (err: Error) => rejectFinished(err),
-    exit: (code: number) =>
-      rejectFinished(new Error(`the GeoParquet writer thread stopped (exit code ${code})`)),
-  };
-  let resolveFinished: () => void = () => {};
-  let rejectFinished: (err: Error) => void = () => {};
-  const finished = new Promise<void>((resolve, reject) => {
-    resolveFinished = resolve;
-    rejectFinished = reject;
-  });
-  worker.on("message", listeners.message);
-  worker.on("error", listeners.error);
-  worker.on("exit", listeners.exit);
-  const onSettled = () => {
-    settled = true;
-    wake?.();
-  };
-  finished.then(() => {
-    clean = true;
-    onSettled();
-  }, onSettled);
-  const send = (message: WriterMessage, transfer?: ArrayBuffer[]) => worker.postMessage(message, transfer);
-  let opened = false;
-  return {
-    async write(
-      target: string | ByteSink,
-      opts: ParquetWriteOptions,
-      first: IteratorResult<RecordBatch>,
-      iterator: AsyncIterator<RecordBatch>,
-    ): Promise<number> {
-      if (typeof target === "string") send({ start: { path: target, opts } });
-      else {
-        sink = target;
-        send({ start: { opts } });
-      }
-      opened = true;
-      let rows = 0;
-      try {
-        for (let next = first; !next.done && !settled; next = await iterator.next()) {
-          rows += next.value.numRows;
-          const ipc = tableToIPC(new Table([next.value]), "stream");
-          // Transferred, not copied; a view into a larger buffer is copied out first.
-          const owned = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
-          send({ ipc: owned }, [owned.buffer as ArrayBuffer]);
-          sent.push(next.value.numRows);
-          queued += next.value.numRows;
-          while (queued >= MAX_QUEUED_ROWS && !settled) await new Promise<void>((r) => (wake = r));
-        }
-        if (!settled) send({ end: true });
-        await finished;
-        return rows;
-      } catch (err) {
-        await iterator.return?.();
-        throw err;
-      }
-    },
-    /**
-     * Hands the thread back for the next file when it finished this one cleanly; otherwise stops it
-     * (an unfinished file is closed first, and the caller removes it).
-     */
-    async close(): Promise<void> {
-      worker.off("message", listeners.message);
-      worker.off("error", listeners.error);
-      worker.off("exit", listeners.exit);
-      if ((clean || (!opened && !settled)) && canKeepWriterThread()) {
-        keepWriterThread(worker);
-        return;
-      }
-      // A sink's owner discards what it was given; the thread may be waiting on a piece's answer.
-      if (opened && !settled && !sink) {
-        worker.on("message", listeners.message);
-        send({ abort: true });
-        await finished.catch(() => {});
-        worker.off("message", listeners.message);
-      }
-      await worker.terminate();
-    },
-  };
+/** A record batch as the writer thread's message: an Arrow IPC stream, its buffer transferred. */
+function ipcMessage(batch: RecordBatch) {
+  const ipc = tableToIPC(new Table([batch]), "stream");
+  // Transferred, not copied; a view into a larger buffer is copied out first.
+  const owned = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
+  return { message: { ipc: owned }, transfer: [owned.buffer as ArrayBuffer], rows: batch.numRows };
 }

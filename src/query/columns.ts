@@ -8,9 +8,9 @@ import { itemSize, toTypedArray } from "../hdf5/dtype.js";
 import type { DecodeSpec, NumericArray } from "../hdf5/types.js";
 import type { DatasetSource, FilterValue, ProductProfile, ResultColumn } from "../products/index.js";
 import { chosenColumn, datasetPath } from "../products/index.js";
+import { castArray, type ResultColumnData } from "../result/columns.js";
 import type { ArrayRow } from "../store/schema.js";
 import { gather } from "./gather.js";
-import { castArray, type ResultColumnData } from "./result-columns.js";
 import type { QueryArrays } from "./variables.js";
 
 /** What shapes a query's result columns: its datasets, product, filters and extra variables. */

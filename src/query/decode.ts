@@ -5,6 +5,7 @@
  */
 import { InvalidQueryError } from "../errors.js";
 import type { NumericArray } from "../hdf5/types.js";
+import { castArray, type ResultColumnData, type ResultColumns } from "../result/columns.js";
 import type { GranuleRow } from "../store/schema.js";
 import {
   type ColumnOptions,
@@ -17,7 +18,6 @@ import type { Fetched } from "./fetch.js";
 import { gather } from "./gather.js";
 import { pointsInAoi } from "./pip.js";
 import type { ChunkRead, QuerySpec } from "./plan.js";
-import { castArray, type ResultColumnData, type ResultColumns } from "./result-columns.js";
 import { unixNsInto } from "./time.js";
 import { decodeVariable, variableCache } from "./variables.js";
 

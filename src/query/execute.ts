@@ -1,6 +1,7 @@
 /** Query execution: runs a plan's windows of chunk rows through the query's request pool, in plan order. */
 import type { RecordBatch } from "apache-arrow";
 import { IndexMismatchError } from "../errors.js";
+import type { ResultColumns } from "../result/columns.js";
 import {
   fingerprintChange,
   fingerprintOf,
@@ -29,7 +30,7 @@ import { decodeRefs, QueryArrays } from "./variables.js";
 export { arrayKey } from "./variables.js";
 
 /** The module that makes result columns Arrow record batches (it loads apache-arrow). */
-type ResultModule = typeof import("./result.js");
+type ResultModule = typeof import("../result/arrow.js");
 let resultModule: Promise<ResultModule> | undefined;
 
 /**
@@ -37,7 +38,7 @@ let resultModule: Promise<ResultModule> | undefined;
  * the command's JavaScript) loads while requests are in flight rather than before the first leaves.
  */
 function loadResultModule(): Promise<ResultModule> {
-  resultModule ??= import("./result.js");
+  resultModule ??= import("../result/arrow.js");
   return resultModule;
 }
 
@@ -98,6 +99,8 @@ export interface ExecuteOptions extends Omit<DecodeOptions, "arrays"> {
    */
   open?: (url: string) => Promise<OpenedSource>;
   signal?: AbortSignal;
+  /** Called when a window's first round of requests is back (the Arrow path loads apache-arrow then). */
+  onFirstRound?: () => void;
 }
 
 /**
@@ -189,6 +192,24 @@ export async function* executePlan(
   spec: QuerySpec,
   opts: ExecuteOptions,
 ): AsyncGenerator<RecordBatch> {
+  // apache-arrow loads once a window's first round is back, while its other requests are in flight.
+  for await (const columns of executeColumns(plan, spec, { ...opts, onFirstRound: loadResultModule })) {
+    const { resultBatch } = await loadResultModule();
+    yield resultBatch(columns);
+  }
+}
+
+/**
+ * Runs a plan as {@link executePlan} does, yielding each batch's plain columns instead of an Arrow
+ * record batch (no apache-arrow loads): what the GeoParquet writer thread is sent, their buffers
+ * transferred, to build the batches there. Every array of a yielded batch is its own (no buffer
+ * shared with another batch or with the decoder), so the buffers can be transferred.
+ */
+export async function* executeColumns(
+  plan: ReadPlan,
+  spec: QuerySpec,
+  opts: ExecuteOptions,
+): AsyncGenerator<ResultColumns> {
   const limit = Math.max(1, opts.granuleConcurrency ?? Number.POSITIVE_INFINITY);
   const requests = opts.requests ?? DEFAULT_QUERY_REQUESTS;
   const sources = sourceOptions(opts.source, requests);
@@ -204,7 +225,7 @@ export async function* executePlan(
     const opened: OpenedGranule = { remaining: windows.length, counted: new Set() };
     return windows.map((chunks, i) => ({ g, chunks, opened, first: i === 0, points: pointsOf(chunks) }));
   });
-  const pending: { points: number; batches: Promise<RecordBatch[]> }[] = [];
+  const pending: { points: number; batches: Promise<ResultColumns[]> }[] = [];
   let next = 0;
   let inFlight = 0;
   const startMore = () => {
@@ -257,7 +278,7 @@ async function runWindow(
   opened: OpenedGranule,
   first: boolean,
   run: QueryRun,
-): Promise<RecordBatch[]> {
+): Promise<ResultColumns[]> {
   const { spec, opts } = run;
   const raw = await opened.source!;
   try {
@@ -298,7 +319,7 @@ async function runWindow(
       };
     };
     const fetched = await fetchRanges(source, ranges1, { ...fetch, onRange: arriving(refs1, ranges1) });
-    const batchModule = loadResultModule();
+    run.opts.onFirstRound?.();
     opened.checked ??= checkFingerprint(g, raw, opts);
     await opened.checked;
     const hits = chunks
@@ -308,14 +329,12 @@ async function runWindow(
     const ranges2 = rangesOfRefs(refs2, maxGap);
     const more = await fetchRanges(source, ranges2, { ...fetch, onRange: arriving(refs2, ranges2) });
     const all = mergeFetched(fetched, more);
-    const { resultBatch } = await batchModule;
-    const batches: RecordBatch[] = [];
+    const batches: ResultColumns[] = [];
     for (const { read, mask } of hits) {
       const columns = decodeChunkRow(g.granule, read, all, mask, run.decode);
       if (!columns) continue;
-      const batch = resultBatch(columns);
-      batches.push(batch);
-      opts.stats.rows += batch.numRows;
+      batches.push(columns);
+      opts.stats.rows += columns.lat.length;
       for (const ref of [...read.refs.values()].flat()) {
         if (opened.counted.has(ref.offset)) continue;
         opened.counted.add(ref.offset);

@@ -10,6 +10,7 @@ import {
   resultColumnNames,
   sourceDatasets,
 } from "../products/index.js";
+import { arrayOfType, type ResultColumnData, type ResultColumns } from "../result/columns.js";
 import type { OpenedSource, SourceOptions } from "../source/index.js";
 import { localStoreReader } from "../store/local-reader.js";
 import type { StoreReader } from "../store/reader.js";
@@ -18,9 +19,15 @@ import { fileMayMatch, selectChunksParquet, variableTypeParquet } from "../store
 import type { ChunkSelection, SelectedIndex, SelectionMethod } from "../store/selection.js";
 import type { Store } from "../store/store.js";
 import { columnName, dtypeOfColumn, parseVar } from "./columns.js";
-import { arrayKey, executePlan, type QueryStats, WINDOW_POINTS } from "./execute.js";
+import {
+  arrayKey,
+  type ExecuteOptions,
+  executeColumns,
+  executePlan,
+  type QueryStats,
+  WINDOW_POINTS,
+} from "./execute.js";
 import { coordinateVariables, planQuery, type QuerySpec, queryVariables, type ReadPlan } from "./plan.js";
-import { arrayOfType, type ResultColumnData } from "./result-columns.js";
 import type { LinkModel } from "./rounds.js";
 
 export type { Aoi } from "./aoi.js";
@@ -82,6 +89,11 @@ export interface PreparedQuery {
    */
   emptySchema(): Promise<Schema>;
   run(): AsyncGenerator<RecordBatch>;
+  /**
+   * The same batches as `run()`, as plain columns (typed arrays, no apache-arrow loaded), each
+   * batch's arrays its own: what the GeoParquet writer thread is sent (export/geoparquet-columns.ts).
+   */
+  runColumns(): AsyncGenerator<ResultColumns>;
 }
 
 /**
@@ -329,29 +341,37 @@ export async function prepareQuery(
   const listExtras = checkExtras(profile, arrays, extras);
   const missing = await missingVariables(reader, { profile, plan, arrays: byKey }, defaults, extras);
   if (missing.warnings.length > 0) stats.warnings = missing.warnings;
+  const execution = (): ExecuteOptions => ({
+    arrays: byKey,
+    profile,
+    extras,
+    filters,
+    missingTypes: missing.types,
+    listExtras,
+    stats,
+    requests: opts.requests,
+    granuleConcurrency: opts.granuleConcurrency,
+    windowPoints: opts.windowPoints,
+    maxGap: opts.maxGap,
+    link: opts.link,
+    source: opts.source,
+    open: opts.open,
+    signal: opts.signal,
+  });
   return {
     plan,
     stats,
     emptySchema: () => emptySchema(profile, { extras, listExtras, filters }),
     async *run() {
       try {
-        yield* executePlan(plan, spec, {
-          arrays: byKey,
-          profile,
-          extras,
-          filters,
-          missingTypes: missing.types,
-          listExtras,
-          stats,
-          requests: opts.requests,
-          granuleConcurrency: opts.granuleConcurrency,
-          windowPoints: opts.windowPoints,
-          maxGap: opts.maxGap,
-          link: opts.link,
-          source: opts.source,
-          open: opts.open,
-          signal: opts.signal,
-        });
+        yield* executePlan(plan, spec, execution());
+      } finally {
+        stats.seconds = (performance.now() - started) / 1000;
+      }
+    },
+    async *runColumns() {
+      try {
+        yield* executeColumns(plan, spec, execution());
       } finally {
         stats.seconds = (performance.now() - started) / 1000;
       }
@@ -381,6 +401,10 @@ function emptyQuery(started: number, extra: readonly string[]): PreparedQuery {
     stats,
     emptySchema: () => emptySchema(undefined, { extras: extra }),
     async *run() {
+      stats.seconds = (performance.now() - started) / 1000;
+      yield* [];
+    },
+    async *runColumns() {
       stats.seconds = (performance.now() - started) / 1000;
       yield* [];
     },
@@ -508,6 +532,6 @@ async function emptySchema(
   for (const v of q.extras) {
     columns.push({ name: columnName(v), values: none, width: q.listExtras?.has(v) ? 1 : undefined });
   }
-  const { resultBatch } = await import("./result.js");
+  const { resultBatch } = await import("../result/arrow.js");
   return resultBatch({ lat: none, lon: none, time: new BigInt64Array(0), columns }).schema;
 }

@@ -1,7 +1,7 @@
 /** Query results as plain, JSON-serialisable rows: ISO 8601 times, numbers, no BigInt. */
 import { type Data, DataType, type RecordBatch, type Timestamp, TimeUnit } from "apache-arrow";
+import { GEOMETRY_COLUMN } from "../result/columns.js";
 import { isoFromNs } from "./iso-time.js";
-import { GEOMETRY_COLUMN } from "./result-columns.js";
 
 export { isoFromNs } from "./iso-time.js";
 

@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { writeModuleLog } from "../../fixtures/modules/module-log.js";
 import { type RangeServer, startRangeServer } from "../../fixtures/servers/range-server.js";
-import { index } from "../../src/index.js";
+import { writeGeoParquet } from "../../src/export/geoparquet.js";
+import { index, openStore } from "../../src/index.js";
 import { COLOUR_MAPS } from "../../src/plot/colour.js";
 import { COLOUR_MAP_NAMES } from "../../src/plot/colour-names.js";
 import { BIN, ROOT } from "../support/cli.js";
+import { duckdb } from "../support/results.js";
 
 const SRC = fileURLToPath(new URL("../../src/", import.meta.url));
 
@@ -144,9 +146,9 @@ describe("the installed command's query, up to its first granule request", () =>
     for (const heavy of [
       "node_modules/@duckdb/",
       "node_modules/parquet-wasm/",
-      // The result batches' library loads once the first round is back (query/execute.ts).
+      // A GeoParquet output's batches are built on the writer thread (see the next test).
       "node_modules/apache-arrow/",
-      "src/query/result.ts",
+      "src/result/arrow.ts",
       "node_modules/h3-js/",
       "node_modules/hyparquet-compressors/",
       "src/hdf5/file.ts",
@@ -159,6 +161,48 @@ describe("the installed command's query, up to its first granule request", () =>
         heavy,
       ).toEqual([]);
   });
+
+  it("loads no apache-arrow on its main thread for a GeoParquet output, first request or last", () => {
+    // The main thread sends plain columns; the writer thread builds the Arrow batches (export/
+    // geoparquet-columns.ts). The log holds the main thread's modules only, to the end of the run.
+    const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
+      string,
+      string[]
+    >;
+    const dist = pathToFileURL(join(ROOT, "dist")).href;
+    const all = events.filter((l) => l.startsWith("file:"));
+    const modules = all.flatMap((u) => inputs[u.slice(dist.length + 1)] ?? []);
+    expect(modules).toContain("src/export/geoparquet-columns.ts");
+    for (const arrow of ["node_modules/apache-arrow/", "src/result/arrow.ts", "src/export/geoparquet.ts"])
+      expect(
+        modules.filter((m) => m.startsWith(arrow)),
+        arrow,
+      ).toEqual([]);
+    expect(all.filter((u) => u.includes("apache-arrow"))).toEqual([]);
+  });
+
+  it("writes the bytes the library writes from the record batches of the same query", async () => {
+    const store = await openStore(join(dir, "store"));
+    const aoi = readFileSync(join(ROOT, "examples/greenland.geojson"), "utf8");
+    const result = store.query({ aoi });
+    const here = join(dir, "here.parquet");
+    const rows = await writeGeoParquet(result, here, { bbox: result.aoi.bbox, thread: false });
+    expect(rows).toBeGreaterThan(0);
+    expect(readFileSync(join(dir, "out.parquet")).equals(readFileSync(here))).toBe(true);
+    const [read] = await duckdb(
+      `SELECT count(*)::INT AS n, sum(h_li)::DOUBLE AS h, sum(lon)::DOUBLE AS lon FROM '${join(dir, "out.parquet")}'`,
+    );
+    const table = await store.query({ aoi }).toTable();
+    let h = 0;
+    let lon = 0;
+    for (const v of table.getChild("h_li")!) h += (v as number | null) ?? 0;
+    for (const v of table.getChild("lon")!) lon += v as number;
+    // Sums in another order: equal to 1e-12 of their size.
+    expect(read!.n).toBe(rows);
+    expect(h).not.toBe(0);
+    expect(Math.abs((read!.h as number) - h)).toBeLessThan(1e-12 * Math.abs(h) * rows);
+    expect(Math.abs((read!.lon as number) - lon)).toBeLessThan(1e-12 * Math.abs(lon) * rows);
+  }, 60_000);
 
   it("loads the query command's module and no other command's", () => {
     const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<

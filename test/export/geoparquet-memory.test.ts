@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeGeoParquet } from "../../src/index.js";
-import { resultBatch } from "../../src/query/result.js";
+import { resultBatch } from "../../src/result/arrow.js";
 // The writer's own instance of the Parquet library, whose heap the test measures.
 import { pw } from "../../src/store/parquet-wasm.js";
 import { duckdb } from "../support/results.js";

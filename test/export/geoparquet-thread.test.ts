@@ -6,7 +6,7 @@ import { DataType, type RecordBatch } from "apache-arrow";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeGeoParquetToSink } from "../../src/export/geoparquet.js";
 import { writeGeoParquet } from "../../src/index.js";
-import { resultBatch } from "../../src/query/result.js";
+import { resultBatch } from "../../src/result/arrow.js";
 import { duckdb } from "../support/results.js";
 
 /*

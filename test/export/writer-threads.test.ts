@@ -6,7 +6,7 @@ import type { RecordBatch } from "apache-arrow";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeGeoParquet } from "../../src/export/geoparquet.js";
 import { hasUsedWriterThread, warmWriterThread } from "../../src/export/writer-threads.js";
-import { resultBatch } from "../../src/query/result.js";
+import { resultBatch } from "../../src/result/arrow.js";
 import { duckdb } from "../support/results.js";
 
 /*

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { PNG } from "pngjs";
 import proj4 from "proj4";
 import { writeResult } from "../../src/export/formats.js";
-import { resultBatch } from "../../src/query/result.js";
+import { resultBatch } from "../../src/result/arrow.js";
 
 /** One known point of a synthetic result. */
 export interface KnownPoint {

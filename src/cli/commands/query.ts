@@ -15,6 +15,7 @@ import {
 import { isS3Output } from "../../export/s3-output.js";
 import type { ByteSink } from "../../export/sink.js";
 import { type FilterValue, type ProductProfile, registeredProfiles } from "../../products/index.js";
+import type { ResultColumns } from "../../result/columns.js";
 import { SOURCE_OPTIONS, sourceFlagsOf, sourceOptionsFrom, withWarnings } from "../credentials.js";
 import { UsageError } from "../errors.js";
 import { addOptions, type Command, examples, type Io, integerIn, list, oneOf } from "../program.js";
@@ -285,11 +286,16 @@ async function runQuery(values: QueryFlags, io: Io): Promise<void> {
   }
   // The query starts (selection, plan, every granule's first round of requests) before the writer's
   // libraries load, so their loading overlaps the first round's latency instead of preceding it.
-  const batches = startedEarly(result);
+  // A GeoParquet file is encoded on the writer thread, which builds the Arrow batches from the plain
+  // columns sent to it: this thread loads no apache-arrow (docs/design/startup.md).
+  const started =
+    format === "parquet" && values.out !== STDOUT
+      ? { columns: startedEarly(result.columns()) }
+      : { batches: startedEarly<RecordBatch>(result) };
   try {
-    await writeQuery(values, io, result, batches, { format, upload });
+    await writeQuery(values, io, result, started, { format, upload });
   } finally {
-    await batches.close();
+    await (started.columns ?? started.batches)!.close();
   }
 }
 
@@ -298,9 +304,10 @@ async function writeQuery(
   values: QueryFlags,
   io: Io,
   result: QueryResult,
-  batches: StartedIterable<RecordBatch>,
+  started: { batches?: StartedIterable<RecordBatch>; columns?: StartedIterable<ResultColumns> },
   output: { format: OutputFormat | undefined; upload: UploadSettings | undefined },
 ): Promise<void> {
+  const { batches, columns } = started;
   const outPath = values.out!;
   const { format, upload } = output;
   // The writer loads while the query's first round is in flight. The empty result's schema (it loads
@@ -310,13 +317,24 @@ async function writeQuery(
   const known = format ?? formatOf(outPath, values.format);
   // A GeoParquet writer thread starts now, on the other core, while the first round is in flight.
   if (outPath !== STDOUT) void writers.then((w) => w.warmWriter(known)).catch(() => {});
-  const first = await batches.first();
-  const schema = first.done ? await result.schema() : first.value.schema;
+  const columnWriter = columns && import("../../export/geoparquet-columns.js");
+  const first = await (batches ?? columns)!.first();
+  const schema = batches && (first.done ? await result.schema() : (first.value as RecordBatch).schema);
   const { writeResult, writeResultToSink } = await writers;
   // With the rows on standard output, the summary goes to standard error.
   const say = outPath === STDOUT ? io.err : io.out;
+  const bbox = result.aoi.bbox;
+  const write = async (target: string | ByteSink) => {
+    if (columnWriter) {
+      const { writeGeoParquetColumns } = await columnWriter;
+      return writeGeoParquetColumns(columns!, target, { bbox, emptySchema: () => result.schema() });
+    }
+    return typeof target === "string"
+      ? writeResult(batches!, target, { format, bbox, emptySchema: schema })
+      : writeResultToSink(batches!, target, { format: known, bbox, emptySchema: schema });
+  };
   const writeAndPlot = async (path: string) => {
-    const rows = await writeResult(batches, path, { format, bbox: result.aoi.bbox, emptySchema: schema });
+    const rows = await write(path);
     if (values.plot !== undefined) {
       // Drawn before the summary, so that --stats keeps its JSON on the last line.
       const { plotResult } = await import("../../plot/index.js");
@@ -328,8 +346,7 @@ async function writeQuery(
   const rows = upload
     ? await writeQueryToS3(outPath, values, upload, known, {
         toFile: writeAndPlot,
-        stream: (sink) =>
-          writeResultToSink(batches, sink, { format: known, bbox: result.aoi.bbox, emptySchema: schema }),
+        stream: (sink) => write(sink),
       })
     : await writeAndPlot(outPath);
   for (const warning of result.stats.warnings ?? []) io.err(`warning: ${warning}`);

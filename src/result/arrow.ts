@@ -31,7 +31,7 @@ import {
 } from "apache-arrow";
 import type { NumericArray } from "../hdf5/types.js";
 import type { ColumnType } from "../products/index.js";
-import { arrayOfType, GEOMETRY_COLUMN, type ResultColumnData, type ResultColumns } from "./result-columns.js";
+import { arrayOfType, GEOMETRY_COLUMN, type ResultColumnData, type ResultColumns } from "./columns.js";
 
 export {
   arrayOfType,
@@ -39,7 +39,7 @@ export {
   GEOMETRY_COLUMN,
   type ResultColumnData,
   type ResultColumns,
-} from "./result-columns.js";
+} from "./columns.js";
 
 /** Arrow type of a numeric array. */
 export function arrowTypeOf(values: NumericArray): DataType {
