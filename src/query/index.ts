@@ -291,7 +291,14 @@ export function queryArrayPaths(
   profile: ProductProfile,
   spec: Pick<QuerySpec, "vars" | "filters" | "quality">,
 ): string[] {
-  const { defaults, variables } = queryVariableSets(profile, spec);
+  return arrayPaths(profile, queryVariableSets(profile, spec));
+}
+
+/** {@link queryArrayPaths} from the query's variable sets. */
+function arrayPaths(
+  profile: ProductProfile,
+  { defaults, variables }: { defaults: readonly string[]; variables: readonly string[] },
+): string[] {
   const names = [...new Set([...variables, ...defaults.map((v) => parseVar(v).path)])];
   return [...new Set(profile.beams.flatMap((beam) => names.map((v) => datasetPath(profile, beam, v))))];
 }
@@ -308,7 +315,8 @@ export async function prepareQuery(
   checkBeams(profile, spec.beams);
   if (!profile) return emptyQuery(started, spec.vars ?? []);
   const reader = storeReader(store);
-  const { defaults, extras, variables } = queryVariableSets(profile, spec);
+  const sets = queryVariableSets(profile, spec);
+  const { defaults, extras, variables } = sets;
   const { granules, chunks, arrays, method, coverCells } = await select(
     store,
     {
@@ -320,7 +328,7 @@ export async function prepareQuery(
       beamKinds: profile.beamKinds,
       product: profile.name,
       method: opts.selection ?? DEFAULT_SELECTION,
-      arrayPaths: queryArrayPaths(profile, spec),
+      arrayPaths: arrayPaths(profile, sets),
     },
     opts,
   );
@@ -341,6 +349,14 @@ export async function prepareQuery(
   const listExtras = checkExtras(profile, arrays, extras);
   const missing = await missingVariables(reader, { profile, plan, arrays: byKey }, defaults, extras);
   if (missing.warnings.length > 0) stats.warnings = missing.warnings;
+  /** The batches, with the query's seconds set once they end (or stop). */
+  async function* timed<T>(batches: AsyncIterable<T>): AsyncGenerator<T> {
+    try {
+      yield* batches;
+    } finally {
+      stats.seconds = (performance.now() - started) / 1000;
+    }
+  }
   const execution = (): ExecuteOptions => ({
     arrays: byKey,
     profile,
@@ -362,20 +378,8 @@ export async function prepareQuery(
     plan,
     stats,
     emptySchema: () => emptySchema(profile, { extras, listExtras, filters }),
-    async *run() {
-      try {
-        yield* executePlan(plan, spec, execution());
-      } finally {
-        stats.seconds = (performance.now() - started) / 1000;
-      }
-    },
-    async *runColumns() {
-      try {
-        yield* executeColumns(plan, spec, execution());
-      } finally {
-        stats.seconds = (performance.now() - started) / 1000;
-      }
-    },
+    run: () => timed(executePlan(plan, spec, execution())),
+    runColumns: () => timed(executeColumns(plan, spec, execution())),
   };
 }
 
