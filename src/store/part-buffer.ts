@@ -22,6 +22,8 @@ export interface PartBuffer {
   slice(start: number, end?: number): Promise<ArrayBuffer>;
   /** Fetches the ranges ([start, end) pairs) the buffer does not hold yet, coalesced. */
   prefetch(ranges: readonly [number, number][], opts?: ReadOptions): Promise<void>;
+  /** Bytes [start, end) as a view of what the buffer holds (no copy), or undefined when not held. */
+  view?(start: number, end: number): Uint8Array | undefined;
 }
 
 interface Held {
@@ -58,6 +60,10 @@ export function partBuffer(
       const h = inMemory(start, end);
       if (h) return toArrayBuffer(h.bytes.subarray(start - h.start, end - h.start));
       return toArrayBuffer(await fetch(start, end));
+    },
+    view(start, end) {
+      const h = inMemory(start, end);
+      return h?.bytes.subarray(start - h.start, end - h.start);
     },
     async prefetch(ranges, readOpts) {
       const missing = ranges

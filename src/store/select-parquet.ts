@@ -9,6 +9,7 @@ import type { ReadOptions } from "../source/index.js";
 import { groupStatistics } from "./footer.js";
 import type { BboxArray } from "./geo.js";
 import type { PartFileStats } from "./manifest.js";
+import { type DictionaryCache, decodeRows } from "./pages.js";
 import { PARSERS, type PartFile, partPaths, recordedStats, type StoreReader } from "./reader.js";
 import { arrayFromPlain, chunkFromPlain, granuleFromPlain } from "./rows.js";
 import {
@@ -134,6 +135,9 @@ async function compressorsFor(groups: readonly RowGroup[]): Promise<Compressors>
   // collection of a selection.
   return { ZSTD: (input) => decompress(input) };
 }
+
+/** Dictionaries of the column chunks read, decoded once (pages.ts); they go with their footers. */
+const dictionaries: DictionaryCache = new WeakMap();
 
 /** Rows [start, end) of a row group, counted from its first row. */
 type Run = readonly [number, number];
@@ -343,6 +347,7 @@ async function readGroups(
   };
   const passesOfRead = new Map<GroupRead, Pass[]>();
   const pageRangesOf = new Map<GroupRead, [number, number][]>();
+  const pagesOfRead = new Map<GroupRead, Map<ColumnChunk, OffsetIndex["page_locations"]>>();
   for (const r of reads) {
     const groupRows = Number(r.part.metadata.row_groups[r.group]!.num_rows);
     if (!paged(r)) {
@@ -362,6 +367,7 @@ async function readGroups(
       }
     passesOfRead.set(r, passes);
     pageRangesOf.set(r, ranges);
+    pagesOfRead.set(r, pages);
   }
   await prefetchAll((r) => pageRangesOf.get(r) ?? []);
   return Promise.all(
@@ -378,35 +384,52 @@ async function readGroups(
       const first = at[0] ?? 0;
       const slot = new Int32Array(at.length === 0 ? 0 : at[at.length - 1]! - first + 1).fill(-1);
       for (const [i, r] of at.entries()) slot[r - first] = i;
-      const values = new Map<string, unknown[]>();
+      let values = new Map<string, unknown[]>();
       try {
-        for (const pass of passesOfRead.get(read)!) {
-          const passColumns = pass.columns.filter((c) => present.has(c));
-          if (passColumns.length === 0) continue;
-          for (const c of passColumns) values.set(c, new Array(at.length));
-          for (const [a, b] of pass.spans) {
-            // Column data as decoded (a page may start before the span or end after it).
-            await parquetRead({
-              file: part.buffer,
-              metadata: part.metadata,
-              columns: passColumns,
-              rowStart: start + a,
-              rowEnd: start + b,
-              useOffsetIndex: true,
-              compressors,
-              parsers: PARSERS,
-              onChunk: ({ columnName, columnData, rowStart }) => {
-                const into = values.get(columnName)!;
-                const base = rowStart - start;
-                const to = Math.min(base + columnData.length, b);
-                for (let r = Math.max(base, a); r < to; r++) {
-                  const k = slot[r - first] ?? -1;
-                  if (k >= 0) into[k] = columnData[r - base];
-                }
-              },
-            });
+        // The store's own shapes decoded page by page (pages.ts); hyparquet for any other.
+        const view = part.buffer.view?.bind(part.buffer);
+        const pages = pagesOfRead.get(read);
+        const decoded =
+          view &&
+          decodeRows(
+            part.metadata,
+            group,
+            columns.filter((c) => present.has(c)),
+            at,
+            (c) => pages?.get(c),
+            view,
+            compressors,
+            dictionaries,
+          );
+        if (decoded) values = decoded;
+        else
+          for (const pass of passesOfRead.get(read)!) {
+            const passColumns = pass.columns.filter((c) => present.has(c));
+            if (passColumns.length === 0) continue;
+            for (const c of passColumns) values.set(c, new Array(at.length));
+            for (const [a, b] of pass.spans) {
+              // Column data as decoded (a page may start before the span or end after it).
+              await parquetRead({
+                file: part.buffer,
+                metadata: part.metadata,
+                columns: passColumns,
+                rowStart: start + a,
+                rowEnd: start + b,
+                useOffsetIndex: true,
+                compressors,
+                parsers: PARSERS,
+                onChunk: ({ columnName, columnData, rowStart }) => {
+                  const into = values.get(columnName)!;
+                  const base = rowStart - start;
+                  const to = Math.min(base + columnData.length, b);
+                  for (let r = Math.max(base, a); r < to; r++) {
+                    const k = slot[r - first] ?? -1;
+                    if (k >= 0) into[k] = columnData[r - base];
+                  }
+                },
+              });
+            }
           }
-        }
       } catch (err) {
         // Bytes changed inside a page (size and footer intact) surface as a decoder's own words.
         if (isGeochunksError(err) || opts?.signal?.aborted) throw err;
