@@ -158,7 +158,10 @@ function leafOf(path: SchemaElement[]): Leaf | undefined {
   return undefined;
 }
 
-/** Reads `count` values of `width` bits, RLE / bit-packed hybrid encoded in bytes [pos, end), into `out`. */
+/**
+ * Reads `count` values of `width` bits, RLE / bit-packed hybrid encoded in bytes [pos, end), into
+ * `out`; returns how many equal `target`.
+ */
 function readHybrid(
   bytes: Uint8Array,
   pos: number,
@@ -166,9 +169,11 @@ function readHybrid(
   width: number,
   out: Int32Array,
   count: number,
-): void {
+  target = -1,
+): number {
   if (width > 24) throw new Error(`parquet bit width ${width} not handled`);
   let n = 0;
+  let hits = 0;
   const byteWidth = (width + 7) >> 3;
   while (n < count && pos < end) {
     let header = 0;
@@ -190,7 +195,11 @@ function readHybrid(
           buffer |= bytes[pos++]! << bits;
           bits += 8;
         }
-        if (n < count) out[n++] = buffer & mask;
+        if (n < count) {
+          const v = buffer & mask;
+          out[n++] = v;
+          if (v === target) hits++;
+        }
         buffer >>>= width;
         bits -= width;
       }
@@ -200,10 +209,12 @@ function readHybrid(
       for (let k = 0; k < byteWidth; k++) value |= bytes[pos++]! << (8 * k);
       const to = Math.min(count, n + run);
       out.fill(value, n, to);
+      if (value === target) hits += to - n;
       n = to;
     }
   }
   if (n < count) throw new Error(`parquet levels end after ${n} of ${count} values`);
+  return hits;
 }
 
 const bitWidth = (max: number) => (max === 0 ? 0 : 32 - Math.clz32(max));
@@ -220,6 +231,38 @@ function byteArrayOffsets(bytes: Uint8Array, pos: number, count: number): Int32A
   offsets[count] = pos;
   if (pos > bytes.length) throw new Error("parquet page ends inside its values");
   return offsets;
+}
+
+/**
+ * Reused buffers for a page's repetition levels, definition levels and dictionary indices, grown as
+ * needed: a `chunks` group's `h3_cells` page holds tens of thousands of levels, and new arrays for
+ * each page were most of the reader's garbage. A page's values are read before the next page's.
+ */
+const scratches = [new Int32Array(4096), new Int32Array(4096), new Int32Array(4096)];
+
+function scratch(i: number, n: number): Int32Array {
+  if (scratches[i]!.length < n) scratches[i] = new Int32Array(Math.max(n, 2 * scratches[i]!.length));
+  return scratches[i]!;
+}
+
+/** Object makers by struct field list. */
+const makers = new Map<string, (values: readonly unknown[]) => Record<string, unknown>>();
+
+/**
+ * A function making a struct's object from its field values: one object literal per struct shape,
+ * so that the objects share a hidden class and their fields are stored without a lookup by name
+ * (a store by a computed name per field was a fifth of the reader's time on `bbox` and `refs`).
+ * The names come from the file's schema and are written as quoted JSON strings.
+ */
+function structMaker(fields: readonly string[]): (values: readonly unknown[]) => Record<string, unknown> {
+  const key = JSON.stringify(fields);
+  let make = makers.get(key);
+  if (!make) {
+    const body = `return {${fields.map((f, i) => `${JSON.stringify(f)}: v[${i}]`).join(", ")}};`;
+    make = new Function("v", body) as (values: readonly unknown[]) => Record<string, unknown>;
+    makers.set(key, make);
+  }
+  return make;
 }
 
 /** A page header's fields the reader needs. */
@@ -322,7 +365,16 @@ type LeafRows = unknown[];
 type Pages = OffsetIndex["page_locations"];
 
 /** Per query: decoded dictionaries by column chunk. */
-export type DictionaryCache = WeakMap<ColumnChunk, unknown[]>;
+export type DictionaryCache = WeakMap<ColumnChunk, Dictionary>;
+
+/**
+ * A column chunk's dictionary: its raw values, each converted on first use (a `chunks` group's
+ * `h3_cells` dictionary holds thousands of cells, of which a selection reads few rows' worth).
+ */
+interface Dictionary {
+  raw: RawValues;
+  values: unknown[];
+}
 
 /**
  * Values of `leaf` for rows `at` (sorted, relative to the group's first row) of a column chunk of
@@ -352,8 +404,7 @@ function decodeLeaf(
     const h = pageHeader(bytes, 0);
     if (h.type !== DICTIONARY_PAGE) throw new Error(`parquet page type ${h.type} before the data pages`);
     const raw = plainValues(leaf, pageBody(bytes, h, codec, compressors), 0, h.numValues);
-    dictionary = new Array(h.numValues);
-    for (let i = 0; i < h.numValues; i++) dictionary[i] = leaf.convert(raw, i);
+    dictionary = { raw, values: new Array(h.numValues) };
     dictionaries.set(chunk, dictionary);
   }
   let k = 0;
@@ -383,12 +434,21 @@ function decodeLeaf(
     const n = h.numValues;
     // Levels.
     let pos = 0;
-    const reps = leaf.maxRep > 0 ? new Int32Array(n) : undefined;
-    const defs = leaf.maxDef > 0 ? new Int32Array(n) : undefined;
+    const reps = leaf.maxRep > 0 ? scratch(0, n) : undefined;
+    const defs = leaf.maxDef > 0 ? scratch(1, n) : undefined;
+    let present = n;
     if (h.v2) {
       if (reps) readHybrid(body, 0, h.v2.repBytes, bitWidth(leaf.maxRep), reps, n);
       if (defs)
-        readHybrid(body, h.v2.repBytes, h.v2.repBytes + h.v2.defBytes, bitWidth(leaf.maxDef), defs, n);
+        present = readHybrid(
+          body,
+          h.v2.repBytes,
+          h.v2.repBytes + h.v2.defBytes,
+          bitWidth(leaf.maxDef),
+          defs,
+          n,
+          leaf.maxDef,
+        );
       pos = h.v2.repBytes + h.v2.defBytes;
     } else {
       const lengthAt = (at: number) =>
@@ -400,23 +460,26 @@ function decodeLeaf(
       }
       if (defs) {
         const len = lengthAt(pos);
-        readHybrid(body, pos + 4, pos + 4 + len, bitWidth(leaf.maxDef), defs, n);
+        present = readHybrid(body, pos + 4, pos + 4 + len, bitWidth(leaf.maxDef), defs, n, leaf.maxDef);
         pos += 4 + len;
       }
-    }
-    let present = n;
-    if (defs) {
-      present = 0;
-      for (let i = 0; i < n; i++) if (defs[i] === leaf.maxDef) present++;
     }
     // Values: dictionary indices or PLAIN values of the present entries.
     let valueAt: (i: number) => unknown;
     if (h.encoding === RLE_DICTIONARY || h.encoding === PLAIN_DICTIONARY) {
       if (!dictionary) throw new Error("parquet dictionary-encoded page without a dictionary");
-      const indices = new Int32Array(present);
+      const indices = scratch(2, present);
       if (present > 0) readHybrid(body, pos + 1, body.length, body[pos]!, indices, present);
-      const dict = dictionary;
-      valueAt = (i) => dict[indices[i]!];
+      const { raw, values } = dictionary;
+      valueAt = (i) => {
+        const d = indices[i]!;
+        let v = values[d];
+        if (v === undefined) {
+          v = leaf.convert(raw, d);
+          values[d] = v;
+        }
+        return v;
+      };
     } else if (h.encoding === PLAIN) {
       const raw = plainValues(leaf, body, pos, present);
       valueAt = (i) => leaf.convert(raw, i);
@@ -509,15 +572,17 @@ export function decodeRows(
       out.set(name, first.values);
       continue;
     }
+    const make = structMaker(parts.map((p) => p.leaf.field!));
+    const fields = parts.map((p) => p.values);
+    const values = new Array<unknown>(fields.length);
     if (first.leaf.maxRep === 0) {
       // A struct of required fields: undefined where its first field is null (the struct is), as hyparquet reads it.
       out.set(
         name,
-        first.values.map((_, r) => {
-          if (first.values[r] === null) return undefined;
-          const o: Record<string, unknown> = {};
-          for (const p of parts) o[p.leaf.field!] = p.values[r];
-          return o;
+        first.values.map((v, r) => {
+          if (v === null) return undefined;
+          for (let f = 0; f < fields.length; f++) values[f] = fields[f]![r];
+          return make(values);
         }),
       );
       continue;
@@ -528,9 +593,8 @@ export function decodeRows(
       first.values.map((list, r) => {
         if (list === undefined) return undefined;
         return (list as unknown[]).map((_, j) => {
-          const o: Record<string, unknown> = {};
-          for (const p of parts) o[p.leaf.field!] = (p.values[r] as unknown[])[j];
-          return o;
+          for (let f = 0; f < fields.length; f++) values[f] = (fields[f]![r] as unknown[])[j];
+          return make(values);
         });
       }),
     );
