@@ -285,7 +285,13 @@ class Connection {
   #fail(err: Error): void {
     this.#closed = true;
     const exchange = this.#exchange;
-    if (!exchange) return;
+    if (!exchange) {
+      // Closed while idle (the server's idle timeout): out of the pool at once.
+      const idle = IDLE.get(this.#origin);
+      const at = idle?.indexOf(this) ?? -1;
+      if (at >= 0) idle!.splice(at, 1);
+      return;
+    }
     this.#exchange = undefined;
     exchange.release();
     if (exchange.reply) exchange.reply.fail(exchange.reply.complete ? err : aborted(err));
