@@ -16,6 +16,12 @@ const SCRATCH_BYTES = 64 * 1024;
 /** Largest response head (status line and headers), bytes; node:http's default is 16 KiB. */
 const MAX_HEAD_BYTES = 64 * 1024;
 
+/**
+ * Largest 206 body read in place, bytes; a longer one (a claimed length the caller did not ask for,
+ * say) comes in pieces, and the HTTP source's length check fails it as soon as it passes the range.
+ */
+const MAX_IN_PLACE_BYTES = 1024 * 1024 * 1024;
+
 /** Bodies drained rather than cut when cancelled, bytes: cheaper than a new connection's handshake. */
 const SHORT_BODY_BYTES = 64 * 1024;
 
@@ -188,6 +194,16 @@ class Connection {
   }
 
   #onRead(n: number, buf: Uint8Array): void {
+    try {
+      this.#read(n, buf);
+    } catch (err) {
+      // Nothing thrown here may escape into the socket's read loop: it fails this connection only.
+      this.#fail(err instanceof Error ? err : new Error(String(err)));
+      this.destroy();
+    }
+  }
+
+  #read(n: number, buf: Uint8Array): void {
     const exchange = this.#exchange;
     if (!exchange) {
       // Bytes nobody asked for: the connection is out of step; drop it.
@@ -370,7 +386,7 @@ class SocketReply implements HttpReply {
     // A second's margin, so a connection is not taken just as the server closes it.
     this.keepAliveMs = timeout === undefined ? undefined : Math.max(0, Number(timeout) * 1000 - 1000);
     if (this.framing === "none" || (this.framing === "length" && this.#left === 0)) this.complete = true;
-    else if (this.framing === "length" && head.status === 206) {
+    else if (this.framing === "length" && head.status === 206 && this.#left <= MAX_IN_PLACE_BYTES) {
       // Uninitialised memory is fine: the body is handed out only once every byte has been written.
       const raw = Buffer.allocUnsafeSlow(this.#left);
       this.#body = new Uint8Array(raw.buffer, raw.byteOffset, this.#left);

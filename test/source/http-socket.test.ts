@@ -272,6 +272,26 @@ describe("plain-TCP reader against a scripted server", () => {
     }
   });
 
+  it("fails a body longer than the range at once, whatever length the server claims", async () => {
+    const raw = await rawServer((head, _n, socket) => {
+      const [start, end] = rangeOf(head);
+      // 2 GB claimed for a 10-byte range (too long to be read in place), then 20 bytes and silence.
+      socket.write(
+        `HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${start}-${end}/${SIZE}\r\nContent-Length: 2000000000\r\n\r\n`,
+      );
+      socket.write(content.subarray(start, start + 20));
+    });
+    try {
+      const source = await HttpSource.open(raw.url, { retries: 0, timeoutMs: 5000 });
+      const err = await source.read(0, 10).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SourceError);
+      expect((err as SourceError).status).toBe(502);
+      expect((err as SourceError).message).toBe(`body of ${raw.url} (bytes=0-9) is longer than 10 bytes`);
+    } finally {
+      raw.server.close();
+    }
+  });
+
   it("fails a malformed answer as a network error naming the URL", async () => {
     const raw = await rawServer((_head, _n, socket) => {
       socket.write("HTTP/1.1 206 Partial Content\r\nno colon here\r\n\r\n");
