@@ -418,7 +418,7 @@ class SocketReply implements HttpReply {
     if (this.#body) {
       this.#body.set(bytes, this.#at);
       this.#at += bytes.length;
-    } else if (!this.#cancelled) this.#pieces.push(Uint8Array.prototype.slice.call(bytes));
+    } else if (!this.#cancelled) this.#pieces.push(new Uint8Array(bytes));
     if (this.framing === "length") {
       this.#left -= bytes.length;
       if (this.#left === 0) this.finish();
@@ -432,7 +432,7 @@ class SocketReply implements HttpReply {
     while (i < bytes.length) {
       if (this.#state === "data") {
         const n = Math.min(this.#left, bytes.length - i);
-        if (!this.#cancelled) this.#pieces.push(Uint8Array.prototype.slice.call(bytes, i, i + n));
+        if (!this.#cancelled) this.#pieces.push(new Uint8Array(bytes.subarray(i, i + n)));
         i += n;
         this.#left -= n;
         if (this.#left === 0) this.#state = "data-end";
