@@ -2,7 +2,7 @@
  * Query start-up as users feel it: the time from starting the installed command
  * (`node dist/cli/bin.js query ...`) to its first granule request (seen by the server), the CPU the process
  * spent until it sent that request (a preloaded module notes `process.cpuUsage()` when node:http sends its
- * first request; the command itself is not changed), the whole run's wall time and CPU (user + system,
+ * first request or the plain-TCP reader opens its first connection; the command itself is not changed), the whole run's wall time and CPU (user + system,
  * from the kernel's accounting of the child), over the six demo granules behind the loopback range server.
  * CPU is what to compare on a shared machine; wall times move with the load.
  *
@@ -71,18 +71,22 @@ server.setLatency(Number(values.latency));
 /** Preloaded into the command: prints the CPU used when the first HTTP request leaves. */
 const PRELOAD = `data:text/javascript,${encodeURIComponent(`
 import http from "node:http";
+import net from "node:net";
 import { syncBuiltinESMExports } from "node:module";
-const request = http.request;
 let seen = false;
-http.request = function (...args) {
-  if (!seen) {
-    seen = true;
-    const u = process.cpuUsage();
-    process.stderr.write("first-request-cpu " + (u.user + u.system) / 1000 + "\\n");
-    process.stderr.write("first-request-hrtime-us " + process.hrtime.bigint() / 1000n + "\\n");
-  }
-  return request.apply(this, args);
-};
+// node:http's request, or the connection of the plain-TCP reader http: URLs are read with.
+for (const [module, name] of [[http, "request"], [net, "connect"], [net, "createConnection"]]) {
+  const send = module[name];
+  module[name] = function (...args) {
+    if (!seen) {
+      seen = true;
+      const u = process.cpuUsage();
+      process.stderr.write("first-request-cpu " + (u.user + u.system) / 1000 + "\\n");
+      process.stderr.write("first-request-hrtime-us " + process.hrtime.bigint() / 1000n + "\\n");
+    }
+    return send.apply(this, args);
+  };
+}
 syncBuiltinESMExports();
 `)}`;
 

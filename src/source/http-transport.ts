@@ -23,6 +23,11 @@ export interface HttpCall {
   method: "GET" | "HEAD";
   headers: Record<string, string>;
   signal: AbortSignal;
+  /**
+   * Called whenever bytes of the response arrive, by transports that hand a body over in larger pieces
+   * than they receive it (the stall timer must not count a long body's transfer as silence).
+   */
+  progress?: () => void;
 }
 
 /** Sends one request and resolves with its response once the headers are in. */

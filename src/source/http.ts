@@ -1,5 +1,6 @@
 import { SourceError } from "../errors.js";
 import { checkRange } from "./file.js";
+import { socketTransport } from "./http-socket.js";
 import {
   type FetchLike,
   fetchTransport,
@@ -38,6 +39,12 @@ export interface HttpSourceOptions {
    * cheaper in CPU per request than the global `fetch`). This is where auth goes.
    */
   fetch?: FetchLike;
+  /**
+   * The HTTP client when no `fetch` is given. `auto` (the default): http: URLs through the plain-TCP
+   * HTTP/1.1 reader of `http-socket.ts` (a range body is read by the kernel straight into the buffer
+   * returned), https: through node:https; `node`: node:http and node:https for both.
+   */
+  client?: "auto" | "node";
   /** Extra request headers sent with every request (e.g. `Authorization`); never shown in errors. */
   headers?: Record<string, string>;
   /** Requests in flight at once for this source; default {@link DEFAULT_HTTP_CONCURRENCY}. */
@@ -169,7 +176,11 @@ export class HttpSource implements ByteSource {
       if (SENSITIVE_HEADER.test(name)) secrets.push(value);
     }
     this.#secrets = secrets.filter((s) => s.length >= 4);
-    this.#transport = opts.fetch ? fetchTransport(opts.fetch) : nodeTransport();
+    this.#transport = opts.fetch
+      ? fetchTransport(opts.fetch)
+      : target.protocol === "http:" && opts.client !== "node"
+        ? socketTransport()
+        : nodeTransport();
     this.#limiter = opts.limiter ?? createLimiter(opts.concurrency ?? DEFAULT_HTTP_CONCURRENCY);
     this.#retries = opts.retries ?? DEFAULT_RETRIES;
     this.#backoff = opts.backoff ?? {};
@@ -395,6 +406,7 @@ export class HttpSource implements ByteSource {
         method: what.method,
         headers,
         signal: signal ? AbortSignal.any([signal, stall.signal]) : stall.signal,
+        progress,
       });
       progress();
       return await handle(res, progress);
@@ -460,13 +472,20 @@ export class HttpSource implements ByteSource {
     label: string,
   ): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
-    const out = expected === undefined ? undefined : new Uint8Array(expected);
+    let out: Uint8Array | undefined;
     let got = 0;
     for (;;) {
       const chunk = await res.read();
       if (chunk === undefined) break;
       progress();
       this.#stats.bytes += chunk.length;
+      // A transport that read the whole body into one buffer hands it over as it is, without a copy.
+      if (got === 0 && chunk.length === expected && !(chunk instanceof Buffer)) {
+        out = chunk;
+        got = chunk.length;
+        continue;
+      }
+      if (expected !== undefined && out === undefined) out = new Uint8Array(expected);
       if (out && got + chunk.length > out.length) {
         await res.cancel();
         throw this.#error(502, `body of ${this.url.href} (${label}) is longer than ${expected} bytes`);
@@ -479,10 +498,10 @@ export class HttpSource implements ByteSource {
         throw this.#tooBig(got);
       }
     }
-    if (out && got < out.length) {
+    if (expected !== undefined && got < expected) {
       throw this.#error(502, `body of ${this.url.href} (${label}) ended after ${got} of ${expected} bytes`);
     }
-    return out ?? concat(parts, got);
+    return out ?? (expected === 0 ? new Uint8Array(0) : concat(parts, got));
   }
 
   #pastEnd(offset: number, length: number): SourceError {

@@ -113,12 +113,13 @@ describe("a remote granule's reads, per granule, over the loopback server", () =
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const run = async (server: RangeServer, name: string, bytesPerSecond: number) => {
+  const run = async (server: RangeServer, name: string, bytesPerSecond: number, client?: "node") => {
     server.resetStats();
     const report = await index([new URL(basename(file), server.url).href], {
       store: join(dir, name),
       jobs: 1,
       link: { bytesPerSecond },
+      source: client ? { http: { client } } : undefined,
     });
     expect(report.added).toHaveLength(1);
     expect(server.stats.requests).toBe(report.requests);
@@ -141,6 +142,14 @@ describe("a remote granule's reads, per granule, over the loopback server", () =
     expect(report.requests).toBeLessThanOrEqual(30);
     // And the superblock and root group in blocks, read for a sidecar's spot check while it is looked for.
     expect(report.bytesRead).toBeLessThanOrEqual(size + 64 * 1024);
+  });
+
+  it("in lines, through node:http as through the plain-TCP reader: the same requests, bytes and rows", async () => {
+    const socket = await run(plain, "lines-socket", Number.POSITIVE_INFINITY);
+    const socketServed = { ...plain.stats };
+    const node = await run(plain, "lines-node", Number.POSITIVE_INFINITY, "node");
+    expect([socket.requests, socket.bytesRead]).toEqual([node.requests, node.bytesRead]);
+    expect([socketServed.requests, socketServed.bytes]).toEqual([plain.stats.requests, plain.stats.bytes]);
   });
 
   it("through the command line: --link picks lines or blocks; a bad rate is one line and exit 2", async () => {
