@@ -7,12 +7,10 @@ import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { type RecordBatch, Schema, Table, tableToIPC } from "apache-arrow";
-import type { ResultColumns } from "../result/columns.js";
 import type { BboxArray } from "../store/geo.js";
 import { geoMetadata } from "../store/geo.js";
 import type { ParquetWriteOptions } from "../store/parquet.js";
 import { writeAtomically } from "./atomic.js";
-import { writeGeoParquetColumns } from "./geoparquet-columns.js";
 import { writeOptionsOf } from "./geoparquet-schema.js";
 import { startWriterThread, type WriterThread } from "./geoparquet-thread.js";
 import type { ByteSink } from "./sink.js";
@@ -90,39 +88,7 @@ export async function writeGeoParquet(
   path: string,
   opts: WriteGeoParquetOptions = {},
 ): Promise<number> {
-  const columns = plainColumns(batches, opts);
-  if (columns) return writeGeoParquetColumns(columns, path, columnOptions(opts));
   return writeAtomically(path, (tmp) => encodeTo(batches, opts, tmp));
-}
-
-/** A result that can also yield its batches as plain columns (a query's `QueryResult`). */
-interface HasColumns {
-  columns(): AsyncIterable<ResultColumns>;
-}
-
-/**
- * The plain columns of `batches` when they are a query result that is to be encoded on a writer
- * thread with the result's own settings: the thread then builds the record batches itself
- * (geoparquet-columns.ts, the command's path), and this thread neither builds them nor serialises
- * them as Arrow IPC (about 70 ms of the main thread per 45 000 rows). The same bytes either way.
- */
-function plainColumns(
-  batches: AsyncIterable<RecordBatch>,
-  opts: WriteGeoParquetOptions,
-): AsyncIterable<ResultColumns> | undefined {
-  const own = opts.geometryColumn ?? opts.geometryTypes ?? opts.dictionaryColumns;
-  const onThread = opts.thread === true || (opts.thread === undefined && hasIdleWriterThread());
-  const columns = (batches as Partial<HasColumns>).columns;
-  if (own !== undefined || !onThread || typeof columns !== "function") return undefined;
-  return columns.call(batches);
-}
-
-function columnOptions(opts: WriteGeoParquetOptions) {
-  return {
-    bbox: opts.bbox,
-    rowGroupSize: opts.rowGroupSize,
-    emptySchema: async () => opts.emptySchema ?? new Schema([]),
-  };
 }
 
 /**
@@ -194,8 +160,6 @@ export async function writeGeoParquetToSink(
   sink: ByteSink,
   opts: WriteGeoParquetOptions = {},
 ): Promise<number> {
-  const columns = plainColumns(batches, opts);
-  if (columns) return writeGeoParquetColumns(columns, sink, columnOptions(opts));
   return encodeTo(batches, opts, sink);
 }
 

@@ -197,36 +197,4 @@ describe("GeoParquet from plain columns, built into Arrow on the writer thread",
       "geometry",
     ]);
   });
-
-  it("writes a query result's plain columns when it encodes on a writer thread, the same bytes", async () => {
-    // A result that yields both record batches and plain columns, as a query's does: on a writer
-    // thread writeGeoParquet and writeGeoParquetToSink take its columns (no Arrow batch built here),
-    // on this thread or with writer settings of their own its record batches.
-    const used: string[] = [];
-    const result = (count: number, rows: number) => ({
-      [Symbol.asyncIterator]: () => {
-        used.push("batches");
-        return batches(count, rows);
-      },
-      columns: () => {
-        used.push("columns");
-        return columns(count, rows);
-      },
-    });
-    const thread = join(dir, "result-thread.parquet");
-    const here = join(dir, "result-here.parquet");
-    expect(await writeGeoParquet(result(3, 700), thread, { bbox: BBOX, thread: true })).toBe(2100);
-    expect(used).toEqual(["columns"]);
-    expect(await writeGeoParquet(result(3, 700), here, { bbox: BBOX, thread: false })).toBe(2100);
-    expect(used).toEqual(["columns", "batches"]);
-    expect(readFileSync(thread).equals(readFileSync(here))).toBe(true);
-    const own = join(dir, "result-own.parquet");
-    await writeGeoParquet(result(3, 700), own, { bbox: BBOX, thread: true, dictionaryColumns: [] });
-    expect(used).toEqual(["columns", "batches", "batches"]);
-    const pieces: Buffer[] = [];
-    const sink = { write: async (b: Uint8Array) => void pieces.push(Buffer.from(b)) };
-    expect(await writeGeoParquetToSink(result(3, 700), sink, { bbox: BBOX, thread: true })).toBe(2100);
-    expect(used).toEqual(["columns", "batches", "batches", "columns"]);
-    expect(Buffer.concat(pieces).equals(readFileSync(here))).toBe(true);
-  }, 60_000);
 });
