@@ -31,6 +31,7 @@ import { ATL03_ORACLE, downloadH5pyAtl03, downloadH5wasmAtl03, h5coroAtl03 } fro
 import { downloadH5py, downloadH5wasm } from "./contenders/download.js";
 import { geochunks } from "./contenders/geochunks.js";
 import { geochunksCli } from "./contenders/geochunks-cli.js";
+import { geochunksMemory } from "./contenders/geochunks-memory.js";
 import { H5CORO_LINE, h5coro, h5coroUnavailable } from "./contenders/h5coro.js";
 import { noIndex } from "./contenders/no-index.js";
 import type { Contender } from "./contenders/types.js";
@@ -110,7 +111,7 @@ const ATL06_BENCH: ProductBench = {
   crossing: quick ? 4 : 24,
   far: quick ? 1 : 4,
   latencies: quick ? "20" : "0,20,60",
-  contenders: [geochunks, geochunksCli, noIndex, h5coro, downloadH5wasm, downloadH5py],
+  contenders: [geochunks, geochunksMemory, geochunksCli, noIndex, h5coro, downloadH5wasm, downloadH5py],
   archive: fullSize
     ? "full-size synthetic ATL06 granules (release-006 layout)"
     : `synthetic ATL06 granules of ${segments.toLocaleString("en")} segments per beam (release-006 layout)`,

@@ -374,6 +374,7 @@ function besideSlideRule(r: BenchReport, published: PublishedRun): string[] {
 
 const COLORS: Record<string, string> = {
   geochunks: "#1b9e77",
+  "geochunks-memory": "#66a61e",
   "no-index": "#7570b3",
   h5coro: "#d95f02",
   "download-h5wasm": "#e7298a",

@@ -2,9 +2,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RecordBatch } from "apache-arrow";
+import { parquetMetadata, readOffsetIndex } from "hyparquet";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeGeoParquet, writeGeoParquetToSink } from "../../src/export/geoparquet.js";
 import { writeGeoParquetColumns } from "../../src/export/geoparquet-columns.js";
+import { RESULT_PAGE_BYTES } from "../../src/export/geoparquet-schema.js";
 import { resultBatch } from "../../src/result/arrow.js";
 import type { ResultColumns } from "../../src/result/columns.js";
 import { duckdb } from "../support/results.js";
@@ -197,4 +199,34 @@ describe("GeoParquet from plain columns, built into Arrow on the writer thread",
       "geometry",
     ]);
   });
+
+  it("writes pages of at most RESULT_PAGE_BYTES, on both paths", async () => {
+    // Pages are compressed as they close: small pages spread the compression over the batches as
+    // they arrive instead of leaving all of it for the end of the row group.
+    const here = join(dir, "pages-here.parquet");
+    const viaColumns = join(dir, "pages-columns.parquet");
+    await writeGeoParquet(batches(4, 10_000), here, { bbox: BBOX, thread: false });
+    await writeGeoParquetColumns(columns(4, 10_000), viaColumns, { bbox: BBOX, emptySchema });
+    expect(readFileSync(viaColumns).equals(readFileSync(here))).toBe(true);
+    const bytes = readFileSync(here);
+    const metadata = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+    expect(metadata.row_groups).toHaveLength(1);
+    const lat = metadata.row_groups[0]!.columns.find((c) => c.meta_data?.path_in_schema.join(".") === "lat")!;
+    const at = Number(lat.offset_index_offset);
+    const view = new DataView(bytes.buffer, bytes.byteOffset + at, lat.offset_index_length!);
+    const pages = readOffsetIndex({ view, offset: 0 }).page_locations;
+    const rows = pages.map(
+      (p, i) => Number(pages[i + 1]?.first_row_index ?? 40_000n) - Number(p.first_row_index),
+    );
+    // 40 000 float64 values, 320 000 bytes: three pages (one page of all of them with the library's
+    // 1 MiB default), each closed at the first size check (every 1024 rows) past the limit.
+    expect(rows.reduce((a, b) => a + b, 0)).toBe(40_000);
+    expect(pages.length).toBe(3);
+    for (const n of rows) expect(n * 8).toBeLessThanOrEqual(RESULT_PAGE_BYTES + 1024 * 8);
+    const [sums] = await duckdb(`SELECT count(*)::INT AS n, sum(lat) AS lat FROM '${here}'`);
+    expect(sums!.n).toBe(40_000);
+    let lats = 0;
+    for (let b = 0; b < 4; b++) for (let i = 0; i < 10_000; i++) lats += 60.5 + (b * 10_000 + i) * 1e-5;
+    expect(sums!.lat as number).toBeCloseTo(lats, 6);
+  }, 60_000);
 });
