@@ -112,15 +112,17 @@ export function storeReader(store: QueryStore): StoreReader {
 }
 
 /**
- * Largest local store, in bytes of chunk part files (all products), whose candidates are selected
- * in TypeScript by default. The TypeScript selection starts at once but decodes the parts' zstd
- * and lists in JavaScript; DuckDB costs about 0.2 s to load, then decodes natively on every core.
- * Measured with the Greenland polygon (docs/design/remote-stores.md): the demo store (0.3 MB of
- * parts) 0.42 s in TypeScript against 0.51-0.61 s with DuckDB; a 5548-granule store (423 MB)
- * 3.2 s against 0.84 s. Both grow about linearly with the bytes of the row groups read, which
- * puts the crossing near 50 MB.
+ * Largest local store, in bytes of the chunk part files that may hold candidates (all of a
+ * partition's files without recorded summaries), whose candidates are selected in TypeScript by
+ * default; DuckDB above. The TypeScript selection starts at once and, since it decodes only the
+ * pages holding wanted rows (store/pages.ts), is the cheaper one on every store measured: the
+ * command's `query --dry-run` with the Greenland polygon on the 108 186-granule bench store (425 MB
+ * of chunk files near the AOI) takes 1.6-1.7 s of CPU and 207 MB in TypeScript against 2.5-2.7 s
+ * and 370 MB with DuckDB, the same plan (docs/design/remote-stores.md). Before that page reader the
+ * crossing was near 50 MB. DuckDB stays for larger candidate sets than measured, where its native
+ * decoding on every core may win.
  */
-export const TYPESCRIPT_SELECTION_MAX_BYTES = 48 * 1024 * 1024;
+export const TYPESCRIPT_SELECTION_MAX_BYTES = 4 * 1024 * 1024 * 1024;
 
 /**
  * The engine a query's selection uses: `selectWith` when given, else by the bytes of the chunk part
