@@ -253,6 +253,7 @@ function countedLocal(reader: StoreReader, manifestBytes: number) {
           buffer: {
             byteLength: p.buffer.byteLength,
             slice: p.buffer.slice.bind(p.buffer),
+            view: p.buffer.view.bind(p.buffer),
             async prefetch(ranges, o) {
               for (const [s, e] of ranges) {
                 counts.requests++;

@@ -22,8 +22,11 @@ export interface PartBuffer {
   slice(start: number, end?: number): Promise<ArrayBuffer>;
   /** Fetches the ranges ([start, end) pairs) the buffer does not hold yet, coalesced. */
   prefetch(ranges: readonly [number, number][], opts?: ReadOptions): Promise<void>;
-  /** Bytes [start, end) as a view of what the buffer holds (no copy), or undefined when not held. */
-  view?(start: number, end: number): Uint8Array | undefined;
+  /**
+   * Bytes [start, end) as a view of what the buffer holds in one piece (no copy), or undefined when
+   * not held: the page reader (pages.ts) decodes from these, and reads otherwise when undefined.
+   */
+  view(start: number, end: number): Uint8Array | undefined;
 }
 
 interface Held {

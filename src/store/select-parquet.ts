@@ -387,20 +387,18 @@ async function readGroups(
       let values = new Map<string, unknown[]>();
       try {
         // The store's own shapes decoded page by page (pages.ts); hyparquet for any other.
-        const view = part.buffer.view?.bind(part.buffer);
+        const view = part.buffer.view.bind(part.buffer);
         const pages = pagesOfRead.get(read);
-        const decoded =
-          view &&
-          decodeRows(
-            part.metadata,
-            group,
-            columns.filter((c) => present.has(c)),
-            at,
-            (c) => pages?.get(c),
-            view,
-            compressors,
-            dictionaries,
-          );
+        const decoded = decodeRows(
+          part.metadata,
+          group,
+          columns.filter((c) => present.has(c)),
+          at,
+          (c) => pages?.get(c),
+          view,
+          compressors,
+          dictionaries,
+        );
         if (decoded) values = decoded;
         else
           for (const pass of passesOfRead.get(read)!) {

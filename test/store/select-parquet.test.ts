@@ -384,6 +384,7 @@ describe("a store whose partitions are split by Hilbert tile", () => {
             buffer: {
               byteLength: p.buffer.byteLength,
               slice: p.buffer.slice.bind(p.buffer),
+              view: p.buffer.view.bind(p.buffer),
               prefetch: (r: readonly [number, number][], o?: Parameters<typeof p.buffer.prefetch>[1]) => {
                 ranges.push(...r);
                 return p.buffer.prefetch(r, o);
