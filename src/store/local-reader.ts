@@ -22,7 +22,8 @@ function fileSource(path: string, size: number): ByteSource {
     size: async () => size,
     async read(offset, length) {
       reading++;
-      const opened = (handle ??= open(path, "r"));
+      handle ??= open(path, "r");
+      const opened = handle;
       try {
         const out = new Uint8Array(length);
         const { bytesRead } = await (await opened).read(out, 0, length, offset);
