@@ -41,11 +41,11 @@ import {
   ARRAYS_ROW_GROUP_SIZE,
   arraysParquet,
   CELLS_ROW_GROUP_SIZE,
-  CHUNKS_TILE_LEVEL,
   CHUNKS_TILE_MIN_ROWS,
   chunkFileName,
   chunksParquet,
   chunksTableParquet,
+  chunkTileLevel,
   chunkTiles,
   granulesParquet,
   partitionOf,
@@ -919,7 +919,8 @@ function partitions(granules: readonly GranuleRow[]) {
 
 /**
  * A partition's pool rows (with their tracks) sorted along the Hilbert curve and cut into files
- * exactly as parts.ts `chunkTiles` cuts row objects: one file up to `minRows`, else one per tile.
+ * exactly as parts.ts `chunkTiles` cuts row objects: one file at level 0, else one per occupied tile
+ * of the level `chunkTileLevel` picks for `minRows`.
  */
 function tilesOf(pool: Pool, tracks: readonly number[], minRows: number) {
   const rows: number[] = [];
@@ -932,8 +933,12 @@ function tilesOf(pool: Pool, tracks: readonly number[], minRows: number) {
   const order = rows.map((_, i) => i).sort((a, b) => pool.key[rows[a]!]! - pool.key[rows[b]!]! || a - b);
   const sortedRows = Int32Array.from(order, (i) => rows[i]!);
   const sortedTracks = Int32Array.from(order, (i) => owners[i]!);
-  if (sortedRows.length <= minRows) return [{ tile: undefined, rows: sortedRows, tracks: sortedTracks }];
-  const shift = 4 ** (HILBERT_BITS - CHUNKS_TILE_LEVEL);
+  const level = chunkTileLevel(
+    Float64Array.from(sortedRows, (r) => pool.key[r]!),
+    minRows,
+  );
+  if (level === 0) return [{ tile: undefined, rows: sortedRows, tracks: sortedTracks }];
+  const shift = 4 ** (HILBERT_BITS - level);
   const out: { tile: number | undefined; rows: Int32Array; tracks: Int32Array }[] = [];
   let start = 0;
   for (let i = 1; i <= sortedRows.length; i++) {

@@ -81,8 +81,9 @@ export interface OpenStoreOptions {
   /** Region, endpoint and credentials of an `s3://bucket/prefix` store. */
   s3?: S3SourceOptions;
   /**
-   * Chunk rows of a partition above which a written part set splits them into one file per
-   * Hilbert tile. Default `CHUNKS_TILE_MIN_ROWS` of parts.ts; tests lower it to read tiled stores.
+   * Floor of chunk rows per occupied Hilbert tile by which a written part set picks the tile level
+   * of each partition (parts.ts `chunkTileLevel`). Default `CHUNKS_TILE_MIN_ROWS` of parts.ts;
+   * tests lower it to read tiled stores (0 always splits at the deepest level).
    */
   chunkTileMinRows?: number;
   /**

@@ -27,7 +27,8 @@ describe("store scale bulk builder", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "geochunks-bulk-"));
-    // 200 tracks: 17 000 chunk rows a cycle, so partitions split into Hilbert tiles, and cycle 2
+    // 200 tracks: 17 000 chunk rows a cycle, so partitions split into Hilbert tiles (of level 1,
+    // parts.ts `chunkTileLevel`), and cycle 2
     // crosses a month boundary (files of new rows beside spliced ones).
     pool = buildPool(200);
   });
@@ -59,8 +60,8 @@ describe("store scale bulk builder", () => {
     // Cycles 2 and 3 encoded whole (a cycle's files do not depend on the cycles before it).
     const b = await build(whole, false, 2);
     expect(cycleCounts.spliced - before.spliced).toBe(splicedFiles);
-    // Cycles 2 and 3 reuse most tiles of cycle 1; cycle 2's month boundary makes new ones.
-    expect(splicedFiles).toBeGreaterThan(4);
+    // Cycles 2 and 3 reuse tiles of cycle 1; cycle 2's month boundary makes new ones.
+    expect(splicedFiles).toBeGreaterThanOrEqual(4);
     expect(cycleCounts.whole - before.whole).toBeGreaterThan(a.parts[0]!.files.chunks.length);
     for (const [i, part] of a.parts.slice(1).entries()) {
       const other = b.parts[i]!;
