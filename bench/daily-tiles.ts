@@ -29,6 +29,7 @@ import type { StoreBatch } from "../src/store/parts.js";
 import type { StoreReader } from "../src/store/reader.js";
 import { openRemoteStore } from "../src/store/remote.js";
 import { selectChunksParquet } from "../src/store/select-parquet.js";
+import { countedLocal } from "./lib/counted-reader.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -143,40 +144,6 @@ async function files(dir: string): Promise<{ count: number; bytes: number }> {
     bytes += (await stat(join(e.parentPath, e.name))).size;
   }
   return { count, bytes };
-}
-
-/** Counts local reads through the reader's part buffers (file opens as reads of the footer's tail). */
-function countedLocal(reader: StoreReader, manifestBytes: number) {
-  const counts = { requests: 1, bytes: manifestBytes };
-  const counted: StoreReader = {
-    ...reader,
-    products: () => reader.products(),
-    async openParts(paths, opts) {
-      const parts = await reader.openParts(paths, opts);
-      for (const p of parts) {
-        counts.requests++;
-        counts.bytes += Math.min(64 * 1024, p.buffer.byteLength);
-      }
-      return parts.map((p) => {
-        const prefetch = p.buffer.prefetch.bind(p.buffer);
-        return {
-          ...p,
-          buffer: {
-            byteLength: p.buffer.byteLength,
-            slice: p.buffer.slice.bind(p.buffer),
-            async prefetch(ranges, o) {
-              for (const [s, e] of ranges) {
-                counts.requests++;
-                counts.bytes += e - s;
-              }
-              return prefetch(ranges, o);
-            },
-          },
-        };
-      });
-    },
-  };
-  return { reader: counted, counters: () => counts };
 }
 
 async function select(

@@ -72,6 +72,7 @@ import {
   type WrittenFiles,
   writeCycle,
 } from "./lib/bulk-pool.js";
+import { countedLocal } from "./lib/counted-reader.js";
 import { machineInfo } from "./lib/stats.js";
 
 const { values } = parseArgs({
@@ -232,41 +233,6 @@ async function measure(
   }
   runs.sort((a, b) => a.ms - b.ms);
   return { ...runs[Math.floor(runs.length / 2)]!, ...last };
-}
-
-/** Counts local reads by wrapping the reader's part buffers (the manifest and footer reads included). */
-function countedLocal(reader: StoreReader, manifestBytes: number) {
-  const counts = { requests: 1, bytes: manifestBytes };
-  const counted: StoreReader = {
-    ...reader,
-    products: () => reader.products(),
-    async openParts(paths, opts) {
-      const parts = await reader.openParts(paths, opts);
-      for (const p of parts) {
-        counts.requests++;
-        counts.bytes += Math.min(64 * 1024, p.buffer.byteLength);
-      }
-      return parts.map((p) => {
-        const prefetch = p.buffer.prefetch.bind(p.buffer);
-        return {
-          ...p,
-          buffer: {
-            byteLength: p.buffer.byteLength,
-            slice: p.buffer.slice.bind(p.buffer),
-            view: p.buffer.view.bind(p.buffer),
-            async prefetch(ranges, o) {
-              for (const [s, e] of ranges) {
-                counts.requests++;
-                counts.bytes += e - s;
-              }
-              return prefetch(ranges, o);
-            },
-          },
-        };
-      });
-    },
-  };
-  return { reader: counted, counters: () => counts };
 }
 
 const AOIS: [string, string][] = [
