@@ -29,6 +29,7 @@ import type { StoreBatch } from "../src/store/parts.js";
 import type { StoreReader } from "../src/store/reader.js";
 import { openRemoteStore } from "../src/store/remote.js";
 import { selectChunksParquet } from "../src/store/select-parquet.js";
+import { aoiSelection } from "../src/store/selection.js";
 import { countedLocal } from "./lib/counted-reader.js";
 
 const { values, positionals } = parseArgs({
@@ -160,8 +161,7 @@ async function select(
     const c = process.cpuUsage();
     const { reader, counters } = await open();
     const r = await selectChunksParquet(reader, {
-      bboxes: parsed.polygons.map((p) => p.bbox),
-      polygons: parsed.polygons.map((p) => p.rings),
+      ...aoiSelection(parsed),
       product: "ATL06",
     });
     cpu.push(cpuMs(process.cpuUsage(c)));

@@ -13,6 +13,7 @@ import { seededRandom, syntheticBatch } from "../fixtures/index/synthetic-index.
 import { parseAoi } from "../src/query/aoi.js";
 import { mergeBatches } from "../src/store/parts.js";
 import { type SelectionMethod, selectChunks } from "../src/store/select.js";
+import { aoiSelection } from "../src/store/selection.js";
 import { Store } from "../src/store/store.js";
 
 const { values } = parseArgs({ options: { granules: { type: "string", default: "600" } } });
@@ -44,8 +45,7 @@ async function main() {
         for (let i = 0; i < 5; i++) {
           const s = performance.now();
           const r = await selectChunks(store, {
-            bboxes: aoi.polygons.map((p) => p.bbox),
-            polygons: aoi.polygons.map((p) => p.rings),
+            ...aoiSelection(aoi),
             method,
           });
           times.push(performance.now() - s);

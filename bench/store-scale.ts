@@ -60,6 +60,7 @@ import {
 import type { StoreReader } from "../src/store/reader.js";
 import { openRemoteStore } from "../src/store/remote.js";
 import { selectChunksParquet } from "../src/store/select-parquet.js";
+import { aoiSelection } from "../src/store/selection.js";
 import {
   archiveManifest,
   buildPool,
@@ -223,8 +224,7 @@ async function measure(
     const cpu = process.cpuUsage();
     const { reader, counters } = await open();
     const r = await selectChunksParquet(reader, {
-      bboxes: parsed.polygons.map((p) => p.bbox),
-      polygons: parsed.polygons.map((p) => p.rings),
+      ...aoiSelection(parsed),
       product: "ATL06",
     });
     const used = process.cpuUsage(cpu);

@@ -16,7 +16,12 @@ import { localStoreReader } from "../store/local-reader.js";
 import type { StoreReader } from "../store/reader.js";
 import type { ArrayRow } from "../store/schema.js";
 import { fileMayMatch, selectChunksParquet, variableTypeParquet } from "../store/select-parquet.js";
-import type { ChunkSelection, SelectedIndex, SelectionMethod } from "../store/selection.js";
+import {
+  aoiSelection,
+  type ChunkSelection,
+  type SelectedIndex,
+  type SelectionMethod,
+} from "../store/selection.js";
 import type { Store } from "../store/store.js";
 import { columnName, dtypeOfColumn, parseVar } from "./columns.js";
 import {
@@ -322,8 +327,7 @@ export async function prepareQuery(
   const { granules, chunks, arrays, method, coverCells } = await select(
     store,
     {
-      bboxes: spec.aoi.polygons.map((p) => p.bbox),
-      polygons: spec.aoi.polygons.map((p) => p.rings),
+      ...aoiSelection(spec.aoi),
       start: spec.start ? BigInt(spec.start.getTime()) * 1_000_000n : undefined,
       end: spec.end ? BigInt(spec.end.getTime()) * 1_000_000n : undefined,
       beams: spec.beams,

@@ -77,6 +77,13 @@ export interface ChunkSelection {
   arrayPaths?: readonly string[];
 }
 
+/** The AOI part of a {@link ChunkSelection}: the boxes and rings of an AOI's polygons (query/aoi.ts `Aoi`). */
+export function aoiSelection(aoi: {
+  polygons: readonly { bbox: BboxArray; rings: readonly Float64Array[] }[];
+}): Pick<ChunkSelection, "bboxes" | "polygons"> {
+  return { bboxes: aoi.polygons.map((p) => p.bbox), polygons: aoi.polygons.map((p) => p.rings) };
+}
+
 /** Index rows a query needs: its candidate chunks, their granules and the arrays to decode them. */
 export interface SelectedIndex {
   granules: GranuleRow[];

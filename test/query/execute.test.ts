@@ -20,6 +20,7 @@ import { type OpenedSource, openFileSource } from "../../src/source/index.js";
 import { openLocalStoreReader } from "../../src/store/local-reader.js";
 import { selectChunks } from "../../src/store/select.js";
 import { selectChunksParquet } from "../../src/store/select-parquet.js";
+import { aoiSelection } from "../../src/store/selection.js";
 import { Store } from "../../src/store/store.js";
 import { ROOT } from "../support/cli.js";
 
@@ -224,8 +225,7 @@ describe("query executor: requests per chunk row", () => {
     expect(paths).toHaveLength(6 * perBeam("gt1l").length);
     const reader = await openLocalStoreReader(storeDir);
     const sel = {
-      bboxes: spec.aoi.polygons.map((p) => p.bbox),
-      polygons: spec.aoi.polygons.map((p) => p.rings),
+      ...aoiSelection(spec.aoi),
       product: "ATL06",
     };
     const all = await selectChunksParquet(reader, sel);

@@ -16,6 +16,7 @@ import type { ArrayRow } from "../../src/store/schema.js";
 import { selectChunks, variableType } from "../../src/store/select.js";
 import { selectChunksParquet, variableTypeParquet } from "../../src/store/select-parquet.js";
 import {
+  aoiSelection,
   BBOX_ENOUGH_ROWS,
   type ChunkSelection,
   chooseSelection,
@@ -69,14 +70,10 @@ function sorted(r: SelectedIndex) {
   };
 }
 
-const selection = (aoi: string, extra: Partial<ChunkSelection> = {}): ChunkSelection => {
-  const parsed = parseAoi(aoi);
-  return {
-    bboxes: parsed.polygons.map((p) => p.bbox),
-    polygons: parsed.polygons.map((p) => p.rings),
-    ...extra,
-  };
-};
+const selection = (aoi: string, extra: Partial<ChunkSelection> = {}): ChunkSelection => ({
+  ...aoiSelection(parseAoi(aoi)),
+  ...extra,
+});
 
 const cases: [string, ChunkSelection][] = [
   ["greenland box, auto", selection("-45.38,62.63,-44.62,62.98", { product: "ATL06" })],

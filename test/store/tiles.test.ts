@@ -20,7 +20,7 @@ import type { StoreReader } from "../../src/store/reader.js";
 import { openRemoteStore } from "../../src/store/remote.js";
 import { selectChunks } from "../../src/store/select.js";
 import { selectChunksParquet } from "../../src/store/select-parquet.js";
-import type { ChunkSelection, SelectedIndex } from "../../src/store/selection.js";
+import { aoiSelection, type ChunkSelection, type SelectedIndex } from "../../src/store/selection.js";
 import { Store } from "../../src/store/store.js";
 import { verifyStore } from "../../src/store/verify.js";
 
@@ -57,14 +57,10 @@ function ids(r: SelectedIndex) {
   };
 }
 
-const selection = (aoi: string, extra: Partial<ChunkSelection> = {}): ChunkSelection => {
-  const parsed = parseAoi(aoi);
-  return {
-    bboxes: parsed.polygons.map((p) => p.bbox),
-    polygons: parsed.polygons.map((p) => p.rings),
-    ...extra,
-  };
-};
+const selection = (aoi: string, extra: Partial<ChunkSelection> = {}): ChunkSelection => ({
+  ...aoiSelection(parseAoi(aoi)),
+  ...extra,
+});
 
 const cases: [string, ChunkSelection][] = [
   ["greenland box", selection("-45.38,62.63,-44.62,62.98", { product: "ATL06" })],
