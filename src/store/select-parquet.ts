@@ -312,6 +312,54 @@ function passesOf(
 }
 
 /**
+ * Rows `at` of a read's row group decoded by hyparquet, a pass of columns and a span of rows at a
+ * time, for columns the page reader (pages.ts) does not handle.
+ */
+async function readWithHyparquet(
+  { part, group }: GroupRead,
+  at: readonly number[],
+  passes: readonly Pass[],
+  present: ReadonlySet<string>,
+  compressors: Compressors,
+  parquetRead: typeof import("hyparquet").parquetRead,
+): Promise<Map<string, unknown[]>> {
+  const start = groupStarts(part.metadata)[group]!;
+  // Row of the group -> its index in `at` (-1: in a span but not in a run).
+  const first = at[0] ?? 0;
+  const slot = new Int32Array(at.length === 0 ? 0 : at[at.length - 1]! - first + 1).fill(-1);
+  for (const [i, r] of at.entries()) slot[r - first] = i;
+  const values = new Map<string, unknown[]>();
+  for (const pass of passes) {
+    const passColumns = pass.columns.filter((c) => present.has(c));
+    if (passColumns.length === 0) continue;
+    for (const c of passColumns) values.set(c, new Array(at.length));
+    for (const [a, b] of pass.spans) {
+      // Column data as decoded (a page may start before the span or end after it).
+      await parquetRead({
+        file: part.buffer,
+        metadata: part.metadata,
+        columns: passColumns,
+        rowStart: start + a,
+        rowEnd: start + b,
+        useOffsetIndex: true,
+        compressors,
+        parsers: PARSERS,
+        onChunk: ({ columnName, columnData, rowStart }) => {
+          const into = values.get(columnName)!;
+          const base = rowStart - start;
+          const to = Math.min(base + columnData.length, b);
+          for (let r = Math.max(base, a); r < to; r++) {
+            const k = slot[r - first] ?? -1;
+            if (k >= 0) into[k] = columnData[r - base];
+          }
+        },
+      });
+    }
+  }
+  return values;
+}
+
+/**
  * Reads `columns` of the given row groups, each whole or only its runs of rows. The bytes are
  * prefetched per file in coalesced reads: for whole groups the column chunks; for runs first the
  * column chunks' offset indexes, then only the pages holding the runs' rows (files written with one
@@ -373,61 +421,28 @@ async function readGroups(
   return Promise.all(
     reads.map(async (read) => {
       const { part, group, runs } = read;
-      const start = groupStarts(part.metadata)[group]!;
       const groupRows = Number(part.metadata.row_groups[group]!.num_rows);
       // Optional columns an older part does not have are left out (they read as undefined).
       const present = new Set(part.metadata.schema.map((e) => e.name));
       const wantedRuns = runs ?? [[0, groupRows] as Run];
       const at: number[] = [];
       for (const [a, b] of wantedRuns) for (let r = a; r < b; r++) at.push(r);
-      // Row of the group -> its index in `at` (-1: in a span but not in a run).
-      const first = at[0] ?? 0;
-      const slot = new Int32Array(at.length === 0 ? 0 : at[at.length - 1]! - first + 1).fill(-1);
-      for (const [i, r] of at.entries()) slot[r - first] = i;
-      let values = new Map<string, unknown[]>();
+      let values: Map<string, unknown[]>;
       try {
         // The store's own shapes decoded page by page (pages.ts); hyparquet for any other.
-        const view = part.buffer.view.bind(part.buffer);
         const pages = pagesOfRead.get(read);
-        const decoded = decodeRows(
-          part.metadata,
-          group,
-          columns.filter((c) => present.has(c)),
-          at,
-          (c) => pages?.get(c),
-          view,
-          compressors,
-          dictionaries,
-        );
-        if (decoded) values = decoded;
-        else
-          for (const pass of passesOfRead.get(read)!) {
-            const passColumns = pass.columns.filter((c) => present.has(c));
-            if (passColumns.length === 0) continue;
-            for (const c of passColumns) values.set(c, new Array(at.length));
-            for (const [a, b] of pass.spans) {
-              // Column data as decoded (a page may start before the span or end after it).
-              await parquetRead({
-                file: part.buffer,
-                metadata: part.metadata,
-                columns: passColumns,
-                rowStart: start + a,
-                rowEnd: start + b,
-                useOffsetIndex: true,
-                compressors,
-                parsers: PARSERS,
-                onChunk: ({ columnName, columnData, rowStart }) => {
-                  const into = values.get(columnName)!;
-                  const base = rowStart - start;
-                  const to = Math.min(base + columnData.length, b);
-                  for (let r = Math.max(base, a); r < to; r++) {
-                    const k = slot[r - first] ?? -1;
-                    if (k >= 0) into[k] = columnData[r - base];
-                  }
-                },
-              });
-            }
-          }
+        values =
+          decodeRows(
+            part.metadata,
+            group,
+            columns.filter((c) => present.has(c)),
+            at,
+            (c) => pages?.get(c),
+            part.buffer.view.bind(part.buffer),
+            compressors,
+            dictionaries,
+          ) ??
+          (await readWithHyparquet(read, at, passesOfRead.get(read)!, present, compressors, parquetRead));
       } catch (err) {
         // Bytes changed inside a page (size and footer intact) surface as a decoder's own words.
         if (isGeochunksError(err) || opts?.signal?.aborted) throw err;
