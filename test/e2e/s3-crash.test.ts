@@ -70,7 +70,10 @@ async function runKilled(
   let killed = false;
   let target: number | undefined;
   server.onWrite(async (req) => {
-    if (!req.path.startsWith("/crash/") || killed) return;
+    if (!req.path.startsWith("/crash/")) return;
+    // Sent alongside the write the writer died at but reaching the server only after the kill (on a
+    // loaded machine): lost with it too, as those held below are.
+    if (killed) return req.phase === "before" ? "drop" : undefined;
     if (req.phase === "before" && (kill.counts?.(req) ?? true)) {
       writes += 1;
       if (writes === kill.at) target = req.seq;
