@@ -232,6 +232,26 @@ describe("the installed command's query, up to its first granule request", () =>
     // The writer thread, started ahead for the Parquet output, comes after them.
     expect(events.indexOf("WORKER")).toBeGreaterThan(lastFlag);
   });
+
+  it("starts one writer thread, after its first request, and loads no writer module before it", () => {
+    // The thread's start-up and the writer's modules come while the first round is in flight,
+    // not on the path to it (cli/commands/query.ts); the write takes the thread started ahead.
+    expect(events.filter((l) => l === "WORKER")).toEqual(["WORKER"]);
+    expect(events.indexOf("WORKER")).toBeGreaterThan(events.indexOf("FIRST-REQUEST"));
+    const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
+      string,
+      string[]
+    >;
+    const dist = pathToFileURL(join(ROOT, "dist")).href;
+    const modules = loaded.flatMap((u) => inputs[u.slice(dist.length + 1)] ?? []);
+    for (const writer of [
+      "src/export/writer-threads.ts",
+      "src/export/geoparquet-columns.ts",
+      "src/export/geoparquet-thread.ts",
+      "src/export/atomic.ts",
+    ])
+      expect(modules, writer).not.toContain(writer);
+  });
 });
 
 describe("the Parquet library's load", () => {
