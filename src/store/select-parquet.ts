@@ -373,7 +373,7 @@ async function readGroups(
   columns: readonly string[],
   opts?: ReadOptions,
 ): Promise<GroupRows[]> {
-  const { parquetRead, readOffsetIndex } = await import("hyparquet");
+  const { readOffsetIndex } = await import("./hyparquet-footer.js");
   const compressors = await compressorsFor(reads.map((r) => r.part.metadata.row_groups[r.group]!));
   const wanted = new Set(columns);
   const columnsOf = ({ part, group }: GroupRead) =>
@@ -442,7 +442,14 @@ async function readGroups(
             compressors,
             dictionaries,
           ) ??
-          (await readWithHyparquet(read, at, passesOfRead.get(read)!, present, compressors, parquetRead));
+          (await readWithHyparquet(
+            read,
+            at,
+            passesOfRead.get(read)!,
+            present,
+            compressors,
+            (await import("hyparquet")).parquetRead,
+          ));
       } catch (err) {
         // Bytes changed inside a page (size and footer intact) surface as a decoder's own words.
         if (isGeochunksError(err) || opts?.signal?.aborted) throw err;

@@ -143,6 +143,7 @@ describe("the installed command's query, up to its first granule request", () =>
     const dist = pathToFileURL(join(ROOT, "dist")).href;
     const modules = loaded.flatMap((u) => inputs[u.slice(dist.length + 1)] ?? []);
     expect(modules).toContain("src/store/select-parquet.ts");
+    expect(modules).toContain("node_modules/hyparquet/src/metadata.js");
     for (const heavy of [
       "node_modules/@duckdb/",
       "node_modules/parquet-wasm/",
@@ -151,6 +152,11 @@ describe("the installed command's query, up to its first granule request", () =>
       "src/result/arrow.ts",
       "node_modules/h3-js/",
       "node_modules/hyparquet-compressors/",
+      // hyparquet's footer and offset index decoders only (store/hyparquet-footer.ts): the store's
+      // pages are read by store/pages.ts.
+      "node_modules/hyparquet/src/read.js",
+      "node_modules/hyparquet/src/column.js",
+      "node_modules/hyparquet/src/datapage.js",
       "src/hdf5/file.ts",
       "src/index-builder/",
       "src/export/geoparquet.ts",
