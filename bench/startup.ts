@@ -99,7 +99,9 @@ function runOnce(
   firstRequest = 0;
   const t0 = performance.now();
   // /usr/bin/time reports the child's own CPU, whatever else runs on the machine.
-  const profile = values.profile ? ["--cpu-prof", "--cpu-prof-interval", "250", "--cpu-prof-dir", values.profile] : [];
+  const profile = values.profile
+    ? ["--cpu-prof", "--cpu-prof-interval", "250", "--cpu-prof-dir", values.profile]
+    : [];
   const node = [process.execPath, "--import", PRELOAD, ...profile];
   const child = spawn("/usr/bin/time", ["-f", "%U %S", ...node, ...args], {
     stdio: ["ignore", "ignore", "pipe"],

@@ -321,8 +321,9 @@ async function readWithHyparquet(
   passes: readonly Pass[],
   present: ReadonlySet<string>,
   compressors: Compressors,
-  parquetRead: typeof import("hyparquet").parquetRead,
 ): Promise<Map<string, unknown[]>> {
+  // The whole package, loaded only for a part the page reader leaves to it.
+  const { parquetRead } = await import("hyparquet");
   const start = groupStarts(part.metadata)[group]!;
   // Row of the group -> its index in `at` (-1: in a span but not in a run).
   const first = at[0] ?? 0;
@@ -441,15 +442,7 @@ async function readGroups(
             part.buffer.view.bind(part.buffer),
             compressors,
             dictionaries,
-          ) ??
-          (await readWithHyparquet(
-            read,
-            at,
-            passesOfRead.get(read)!,
-            present,
-            compressors,
-            (await import("hyparquet")).parquetRead,
-          ));
+          ) ?? (await readWithHyparquet(read, at, passesOfRead.get(read)!, present, compressors));
       } catch (err) {
         // Bytes changed inside a page (size and footer intact) surface as a decoder's own words.
         if (isGeochunksError(err) || opts?.signal?.aborted) throw err;
