@@ -21,5 +21,15 @@ const WASM_TIERING_BUDGET = 100_000_000;
  */
 const INTERRUPT_BUDGET = 4 * 67_584;
 
+/**
+ * Young generation's starting semi-space, MB (V8 starts at 1 MB by default and grows it as a program allocates).
+ * Read when a heap is made, so it applies to the threads started after it (the GeoParquet writer
+ * thread), not to the main thread's heap, made before any module ran: the writer thread's start-up
+ * and first file scavenged 6-7 times with the default, not once with this (--trace-gc; demo query,
+ * 36 188 rows), for 16 MB of young space touched at most.
+ */
+const WORKER_SEMI_SPACE_MB = 16;
+
 setFlagsFromString(`--wasm-tiering-budget=${WASM_TIERING_BUDGET}`);
 setFlagsFromString(`--interrupt-budget=${INTERRUPT_BUDGET}`);
+setFlagsFromString(`--min-semi-space-size=${WORKER_SEMI_SPACE_MB}`);

@@ -226,7 +226,11 @@ describe("the installed command's query, up to its first granule request", () =>
   it("sets V8's compiler budgets before the query's code loads and before the writer thread starts", () => {
     // cli/v8-flags.ts: a one-off run optimises less (docs/design/startup.md).
     const flags = events.filter((l) => l.startsWith("V8-FLAGS "));
-    expect(flags).toEqual(["V8-FLAGS --wasm-tiering-budget=100000000", "V8-FLAGS --interrupt-budget=270336"]);
+    expect(flags).toEqual([
+      "V8-FLAGS --wasm-tiering-budget=100000000",
+      "V8-FLAGS --interrupt-budget=270336",
+      "V8-FLAGS --min-semi-space-size=16",
+    ]);
     const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
       string,
       string[]
