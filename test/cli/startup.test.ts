@@ -230,6 +230,7 @@ describe("the installed command's query, up to its first granule request", () =>
       "V8-FLAGS --wasm-tiering-budget=100000000",
       "V8-FLAGS --interrupt-budget=270336",
       "V8-FLAGS --min-semi-space-size=16",
+      "V8-FLAGS --wasm-lazy-validation",
     ]);
     const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
       string,
