@@ -20,6 +20,7 @@ import {
   selectionPlan,
   toMicros,
 } from "./selection.js";
+import { storedFrameContent } from "./zstd.js";
 
 type Plain = Record<string, unknown>;
 type Stat = { min: unknown; max: unknown };
@@ -129,11 +130,12 @@ async function compressorsFor(groups: readonly RowGroup[]): Promise<Compressors>
   if (others.length > 0) return (await import("hyparquet-compressors")).compressors;
   if (!codecs.has("ZSTD")) return {};
   const { decompress } = await import("fzstd");
+  // Frames of raw blocks (most of the store's small pages) are their own bytes (zstd.ts).
   // No output buffer: fzstd 0.1 compares the buffer it is given with a number (`w == 1`), which
   // turns the whole buffer into a string, twice per frame; without one it allocates the frame's
   // recorded content size itself. 3-4 times less CPU on the store's pages, and most of the garbage
   // collection of a selection.
-  return { ZSTD: (input) => decompress(input) };
+  return { ZSTD: (input) => storedFrameContent(input) ?? decompress(input) };
 }
 
 /** Dictionaries of the column chunks read, decoded once (pages.ts); they go with their footers. */
