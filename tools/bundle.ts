@@ -57,8 +57,7 @@ const USES_REQUIRE = /(?<![\w$.#])require(?![\w$])/;
 /**
  * Removes the `require` banner from the output files that do not use the name: esbuild writes it
  * into every file, and each `createRequire` costs a module object and path lookups when the file
- * loads (40 files before a query's first request; in a worker thread, the first one also loads
- * node's CommonJS loader).
+ * loads (40 files before a query's first request: about 1 ms).
  */
 async function dropUnusedRequire(files: readonly string[]): Promise<void> {
   for (const file of files) {
