@@ -76,7 +76,7 @@ export async function readPartFooter(
   want: PartFileStats | undefined,
   opts?: ReadOptions,
 ): Promise<PartFile> {
-  const { parquetMetadata } = await import("hyparquet");
+  const { parquetMetadata } = await import("./hyparquet-footer.js");
   let metadata: FileMetaData;
   try {
     metadata = parseFooter(await footerBytes(file.buffer, opts), parquetMetadata, PARSERS);

@@ -20,6 +20,7 @@ import {
   selectionPlan,
   toMicros,
 } from "./selection.js";
+import { storedFrameContent } from "./zstd.js";
 
 type Plain = Record<string, unknown>;
 type Stat = { min: unknown; max: unknown };
@@ -129,11 +130,12 @@ async function compressorsFor(groups: readonly RowGroup[]): Promise<Compressors>
   if (others.length > 0) return (await import("hyparquet-compressors")).compressors;
   if (!codecs.has("ZSTD")) return {};
   const { decompress } = await import("fzstd");
+  // Frames of raw blocks (most of the store's small pages) are their own bytes (zstd.ts).
   // No output buffer: fzstd 0.1 compares the buffer it is given with a number (`w == 1`), which
   // turns the whole buffer into a string, twice per frame; without one it allocates the frame's
   // recorded content size itself. 3-4 times less CPU on the store's pages, and most of the garbage
   // collection of a selection.
-  return { ZSTD: (input) => decompress(input) };
+  return { ZSTD: (input) => storedFrameContent(input) ?? decompress(input) };
 }
 
 /** Dictionaries of the column chunks read, decoded once (pages.ts); they go with their footers. */
@@ -321,8 +323,9 @@ async function readWithHyparquet(
   passes: readonly Pass[],
   present: ReadonlySet<string>,
   compressors: Compressors,
-  parquetRead: typeof import("hyparquet").parquetRead,
 ): Promise<Map<string, unknown[]>> {
+  // The whole package, loaded only for a part the page reader leaves to it.
+  const { parquetRead } = await import("hyparquet");
   const start = groupStarts(part.metadata)[group]!;
   // Row of the group -> its index in `at` (-1: in a span but not in a run).
   const first = at[0] ?? 0;
@@ -373,7 +376,7 @@ async function readGroups(
   columns: readonly string[],
   opts?: ReadOptions,
 ): Promise<GroupRows[]> {
-  const { parquetRead, readOffsetIndex } = await import("hyparquet");
+  const { readOffsetIndex } = await import("./hyparquet-footer.js");
   const compressors = await compressorsFor(reads.map((r) => r.part.metadata.row_groups[r.group]!));
   const wanted = new Set(columns);
   const columnsOf = ({ part, group }: GroupRead) =>
@@ -441,8 +444,7 @@ async function readGroups(
             part.buffer.view.bind(part.buffer),
             compressors,
             dictionaries,
-          ) ??
-          (await readWithHyparquet(read, at, passesOfRead.get(read)!, present, compressors, parquetRead));
+          ) ?? (await readWithHyparquet(read, at, passesOfRead.get(read)!, present, compressors));
       } catch (err) {
         // Bytes changed inside a page (size and footer intact) surface as a decoder's own words.
         if (isGeochunksError(err) || opts?.signal?.aborted) throw err;

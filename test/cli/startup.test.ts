@@ -143,6 +143,7 @@ describe("the installed command's query, up to its first granule request", () =>
     const dist = pathToFileURL(join(ROOT, "dist")).href;
     const modules = loaded.flatMap((u) => inputs[u.slice(dist.length + 1)] ?? []);
     expect(modules).toContain("src/store/select-parquet.ts");
+    expect(modules).toContain("node_modules/hyparquet/src/metadata.js");
     for (const heavy of [
       "node_modules/@duckdb/",
       "node_modules/parquet-wasm/",
@@ -151,6 +152,11 @@ describe("the installed command's query, up to its first granule request", () =>
       "src/result/arrow.ts",
       "node_modules/h3-js/",
       "node_modules/hyparquet-compressors/",
+      // hyparquet's footer and offset index decoders only (store/hyparquet-footer.ts): the store's
+      // pages are read by store/pages.ts.
+      "node_modules/hyparquet/src/read.js",
+      "node_modules/hyparquet/src/column.js",
+      "node_modules/hyparquet/src/datapage.js",
       "src/hdf5/file.ts",
       "src/index-builder/",
       "src/export/geoparquet.ts",
@@ -220,7 +226,12 @@ describe("the installed command's query, up to its first granule request", () =>
   it("sets V8's compiler budgets before the query's code loads and before the writer thread starts", () => {
     // cli/v8-flags.ts: a one-off run optimises less (docs/design/startup.md).
     const flags = events.filter((l) => l.startsWith("V8-FLAGS "));
-    expect(flags).toEqual(["V8-FLAGS --wasm-tiering-budget=100000000", "V8-FLAGS --interrupt-budget=270336"]);
+    expect(flags).toEqual([
+      "V8-FLAGS --wasm-tiering-budget=100000000",
+      "V8-FLAGS --interrupt-budget=270336",
+      "V8-FLAGS --min-semi-space-size=16",
+      "V8-FLAGS --wasm-lazy-validation",
+    ]);
     const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
       string,
       string[]
@@ -231,6 +242,12 @@ describe("the installed command's query, up to its first granule request", () =>
     expect(queryAt).toBeGreaterThan(lastFlag);
     // The writer thread, started ahead for the Parquet output, comes after them.
     expect(events.indexOf("WORKER")).toBeGreaterThan(lastFlag);
+  });
+
+  it("starts one writer thread, ahead of the rows, and writes with it", () => {
+    // cli/commands/query.ts starts the thread while the query selects and plans; the write waits
+    // for it rather than starting a second beside it.
+    expect(events.filter((l) => l === "WORKER")).toEqual(["WORKER"]);
   });
 });
 
