@@ -68,6 +68,7 @@ describe("decodeChunkOffThread", () => {
         } catch (err) {
           return err as Error;
         }
+        return undefined;
       })();
       expect(sync).toBeInstanceOf(InvalidHdf5Error);
       const off = await decodeChunkOffThread(stored, spec, 0, () => "chunk [0] at offset 9").catch(
