@@ -3,7 +3,7 @@ import type { ByteSource, ReadOptions } from "../source/types.js";
 import type { DatasetMeta } from "./dataset.js";
 import { elementCount } from "./dataspace.js";
 import { float16ToFloat32Array, toTypedArray } from "./dtype.js";
-import { decodeChunkAsync } from "./filters.js";
+import { decodeChunkOffThread } from "./filters.js";
 import { readVlenValues } from "./global-heap.js";
 import type { MetaReader } from "./reader.js";
 import type { ChunkRef, DatasetInfo, DatasetValues, DecodeSpec } from "./types.js";
@@ -124,9 +124,9 @@ async function readChunksInto(
   await Promise.all(
     wanted.map(async (ref) => {
       const stored = await source.read(ref.offset, ref.size, opts);
-      // Inflated on the libuv threadpool: the thread keeps parsing and computing (and the chunks of
-      // a read inflate on other cores) meanwhile.
-      const chunk = await decodeChunkAsync(stored, spec, ref.filterMask, () => chunkLabel(ref));
+      // Inflated on the thread's inflate worker: the thread keeps parsing and computing meanwhile,
+      // and pays a copy per chunk rather than a zlib stream.
+      const chunk = await decodeChunkOffThread(stored, spec, ref.filterMask, () => chunkLabel(ref));
       copyChunk(raw, window, { bytes: chunk, shape: spec.chunkShape, coords: ref.coords }, ds.datatype.size);
     }),
   );

@@ -1,6 +1,7 @@
 import { inflate as inflateCallback, inflateSync } from "node:zlib";
 import { InvalidHdf5Error, UnsupportedFilterError } from "../errors.js";
 import { itemSize } from "./dtype.js";
+import { inflateOffThread } from "./inflate-worker.js";
 import type { DecodeSpec, FilterInfo } from "./types.js";
 
 /** Slack allowed above the chunk size when inflating: a checksum or padding, never a deflate bomb. */
@@ -49,6 +50,33 @@ export async function decodeChunkAsync(
     if (filterMask & (1 << i)) continue;
     const filter = spec.filters[i]!;
     bytes = filter.id === 1 ? await inflateAsync(bytes, at) : applyReverse(bytes, filter, at);
+  }
+  return checkSize(bytes, at);
+}
+
+/**
+ * {@link decodeChunk} with the deflate step on this thread's inflate worker (inflate-worker.ts), which
+ * costs the calling thread a copy of the stored chunk rather than a zlib stream per chunk; the same
+ * output and errors. For the whole-dataset reads of `readDatasetValues` (the index's coordinates).
+ */
+export async function decodeChunkOffThread(
+  stored: Uint8Array,
+  spec: DecodeSpec,
+  filterMask: number,
+  chunk: ChunkName = "a chunk",
+): Promise<Uint8Array> {
+  const at = pipelineOf(spec, filterMask, chunk);
+  let bytes = stored;
+  for (let i = spec.filters.length - 1; i >= 0; i--) {
+    if (filterMask & (1 << i)) continue;
+    const filter = spec.filters[i]!;
+    if (filter.id !== 1) bytes = applyReverse(bytes, filter, at);
+    else {
+      const input = bytes;
+      bytes = await inflateOffThread(input, inflateOptions(at)).catch((err: unknown) => {
+        throw corrupt(input, at, err);
+      });
+    }
   }
   return checkSize(bytes, at);
 }

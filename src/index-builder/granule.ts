@@ -288,8 +288,8 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
           { start: chunkStart, end: chunkEnd, span: span!, parent: parent!, located },
           opts,
         )
-      : antimeridianRuns(coordinates!.lon, chunkStart, chunkEnd).map(([start, end]) =>
-          chunkRow(ctx, { start, end, ...coordinates!, h3Resolution: opts.h3Resolution }),
+      : antimeridianRuns(coordinates!.lon, chunkStart, chunkEnd).map((run) =>
+          chunkRow(ctx, { start: run[0], end: run[1], ...coordinates!, h3Resolution: opts.h3Resolution }),
         );
     for (const row of rows) {
       row.refs = refs;
@@ -447,7 +447,11 @@ export function antimeridianRuns(lon: Float64Array, start: number, end: number):
     prev = x;
   }
   runs.push([runStart, end]);
-  return runs.filter(([a, b]) => b > a);
+  // A loop, not a filter with a destructuring callback: array destructuring iterates (an iterator
+  // object per run), and a callback made per call left the caller's optimised code each time.
+  const kept: [number, number][] = [];
+  for (const run of runs) if (run[1] > run[0]) kept.push(run);
+  return kept;
 }
 
 /**

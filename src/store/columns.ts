@@ -85,15 +85,20 @@ export const int64Data = (values: readonly (number | bigint | null)[]): Data<Int
 export const uint64Data = (values: readonly (number | bigint | null)[]): Data<Uint64> =>
   makeData({ type: new Uint64(), ...filled(values, new BigUint64Array(values.length), toBigint) });
 
-/** A list column from each row's items and the child data built from all items in order. */
+/**
+ * A list column from each row's items and the child data built from all items in order; `valid`
+ * marks the rows that hold a list (the others are null and should have no items).
+ */
 export function listData<T extends List>(
   type: T,
   lists: readonly { length: number }[],
   child: Data<T["valueType"]>,
+  valid?: readonly boolean[],
 ): Data<T> {
   const valueOffsets = new Int32Array(lists.length + 1);
   for (const [i, l] of lists.entries()) valueOffsets[i + 1] = valueOffsets[i]! + l.length;
-  return makeData({ type, length: lists.length, valueOffsets, child });
+  const nulls = valid ? validity(lists.length, (i) => valid[i]!) : {};
+  return makeData({ type, length: lists.length, valueOffsets, child, ...nulls });
 }
 
 /** A struct column (no nulls) from its children's data. */

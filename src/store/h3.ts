@@ -58,55 +58,13 @@ export function trackCells(
   end: number,
   resolution: number,
 ): bigint[] {
-  const cells = new Set<string>();
-  let prev: string | undefined;
-  /** Records the cell of the next point along the track (and the grid path from the last one). */
-  const record = (cell: string) => {
-    if (cell === prev) return;
-    if (prev !== undefined && !areNeighborCells(prev, cell)) {
-      for (const between of safeGridPath(prev, cell)) cells.add(between);
-    }
-    cells.add(cell);
-    prev = cell;
-  };
-  const cellAt = (i: number) => latLngToCell(lat[i]!, lon[i]!, resolution);
-  const cellOrNone = (i: number) => (validLonLat(lon[i]!, lat[i]!) ? cellAt(i) : undefined);
-  /** Points (a, b] of a valid stretch whose ends lie in cells `ca` (recorded last) and `cb`. */
-  const bisect = (a: number, ca: string, b: number, cb: string): void => {
-    if (ca === cb) return;
-    if (b - a === 1) {
-      record(cb);
-      return;
-    }
-    const m = (a + b) >>> 1;
-    const cm = cellBetween(m, ca, cb);
-    bisect(a, ca, m, cm);
-    bisect(m, cm, b, cb);
-  };
-  // The current cell's hexagon (else the disc inside it): a step of valid points that ends in the
-  // hexagon, or whose points all lie in the disc, stays in the cell, no lookup (a step whose ends share
-  // a cell is taken to stay in it, as below).
-  const insides = new Map<string, Inside | undefined>();
-  const insideOf = (cell: string) => {
-    if (!insides.has(cell)) insides.set(cell, insideShapes(cellShape(cell, resolution)));
-    return insides.get(cell);
-  };
-  /** The cell of valid point m between points of cells `ca` and `cb`: one of theirs when it lies in its hexagon. */
-  const cellBetween = (m: number, ca: string, cb: string): string => {
-    const x = lon[m]!;
-    const y = lat[m]!;
-    const a = insideOf(ca)?.hexagon;
-    if (a && inHexagon(a, x, y)) return ca;
-    const b = insideOf(cb)?.hexagon;
-    if (b && inHexagon(b, x, y)) return cb;
-    return cellAt(m);
-  };
+  const walk = new TrackWalk(lon, lat, resolution);
   let i = start;
-  let here = start < end ? cellOrNone(start) : undefined;
-  if (here !== undefined) record(here);
+  let here = start < end ? walk.cellOrNone(start) : undefined;
+  if (here !== undefined) walk.record(here);
   while (i < end - 1) {
     const next = Math.min(end - 1, i + TRACK_SAMPLE_STEP);
-    const inside = here === undefined ? undefined : insideOf(here);
+    const inside = here === undefined ? undefined : walk.insideOf(here);
     if (
       inside &&
       (inside.hexagon
@@ -116,20 +74,99 @@ export function trackCells(
       i = next;
       continue;
     }
-    const there = cellOrNone(next);
+    const there = walk.cellOrNone(next);
     if (here !== undefined && there !== undefined && allValid(lon, lat, i, next)) {
-      bisect(i, here, next, there);
+      walk.bisect(i, here, next, there);
     } else {
       for (let k = i + 1; k < next; k++) {
-        const cell = cellOrNone(k);
-        if (cell !== undefined) record(cell);
+        const cell = walk.cellOrNone(k);
+        if (cell !== undefined) walk.record(cell);
       }
-      if (there !== undefined) record(there);
+      if (there !== undefined) walk.record(there);
     }
     i = next;
     here = there;
   }
-  return [...cells].map(cellToBigint).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const out: bigint[] = [];
+  for (const cell of walk.cells) out.push(cellToBigint(cell));
+  return out.sort(compareBigints);
+}
+
+/** Ascending order of bigints (one function for every sort, not a closure per call). */
+function compareBigints(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The state of one {@link trackCells} walk and its steps, as methods rather than closures made per
+ * call: a closure made per call is a new call target each time, and the optimised code of the caller
+ * (index-builder's chunk rows, which inline the walk) was thrown away at every chunk row (96 times over
+ * five granules), its loops then running unoptimised.
+ */
+class TrackWalk {
+  readonly cells = new Set<string>();
+  #prev: string | undefined;
+  /** The current cell's hexagon (else the disc inside it), by cell. */
+  readonly #insides = new Map<string, Inside | undefined>();
+
+  constructor(
+    readonly lon: Float64Array,
+    readonly lat: Float64Array,
+    readonly resolution: number,
+  ) {}
+
+  /** Records the cell of the next point along the track (and the grid path from the last one). */
+  record(cell: string): void {
+    const prev = this.#prev;
+    if (cell === prev) return;
+    if (prev !== undefined && !areNeighborCells(prev, cell)) {
+      for (const between of safeGridPath(prev, cell)) this.cells.add(between);
+    }
+    this.cells.add(cell);
+    this.#prev = cell;
+  }
+
+  cellAt(i: number): string {
+    return latLngToCell(this.lat[i]!, this.lon[i]!, this.resolution);
+  }
+
+  cellOrNone(i: number): string | undefined {
+    return validLonLat(this.lon[i]!, this.lat[i]!) ? this.cellAt(i) : undefined;
+  }
+
+  /** Points (a, b] of a valid stretch whose ends lie in cells `ca` (recorded last) and `cb`. */
+  bisect(a: number, ca: string, b: number, cb: string): void {
+    if (ca === cb) return;
+    if (b - a === 1) {
+      this.record(cb);
+      return;
+    }
+    const m = (a + b) >>> 1;
+    const cm = this.cellBetween(m, ca, cb);
+    this.bisect(a, ca, m, cm);
+    this.bisect(m, cm, b, cb);
+  }
+
+  /**
+   * The current cell's hexagon (else the disc inside it): a step of valid points that ends in the
+   * hexagon, or whose points all lie in the disc, stays in the cell, no lookup (a step whose ends
+   * share a cell is taken to stay in it, as in {@link trackCells}).
+   */
+  insideOf(cell: string): Inside | undefined {
+    if (!this.#insides.has(cell)) this.#insides.set(cell, insideShapes(cellShape(cell, this.resolution)));
+    return this.#insides.get(cell);
+  }
+
+  /** The cell of valid point m between points of cells `ca` and `cb`: one of theirs when it lies in its hexagon. */
+  cellBetween(m: number, ca: string, cb: string): string {
+    const x = this.lon[m]!;
+    const y = this.lat[m]!;
+    const a = this.insideOf(ca)?.hexagon;
+    if (a && inHexagon(a, x, y)) return ca;
+    const b = this.insideOf(cb)?.hexagon;
+    if (b && inHexagon(b, x, y)) return cb;
+    return this.cellAt(m);
+  }
 }
 
 /**

@@ -171,18 +171,29 @@ export function granulesTable(rows: GranuleRow[]): Table {
   });
 }
 
-/** Arrow table of array rows. */
+/**
+ * Arrow table of array rows, its columns built from typed arrays (columns.ts): the same table as
+ * Arrow's builders gave (tested byte for byte through Parquet, test/store/table-builders.test.ts):
+ * on the 1350 rows of five full-size granules, which the store's writer builds after the last granule
+ * is read, 19-32 ms of CPU in a fresh process against 46-75 ms.
+ */
 export function arraysTable(rows: ArrayRow[]): Table {
-  const str = (pick: (r: ArrayRow) => string) => col(rows, pick, new Utf8());
+  const str = (pick: (r: ArrayRow) => string) => makeVector(utf8Data(rows.map(pick)));
+  const shapes = rows.map((r) => r.shape);
+  const chunkShapes = rows.map((r) => r.chunk_shape);
   return new ArrowTable({
     granule_id: str((r) => r.granule_id),
     path: str((r) => r.path),
     dtype: str((r) => r.dtype),
-    shape: vectorFromArray(
-      rows.map((r) => r.shape.map(BigInt)),
-      listOf(new Int64()),
+    shape: makeVector(listData(listOf(new Int64()), shapes, int64Data(shapes.flat()))),
+    chunk_shape: makeVector(
+      listData(
+        listOf(new Int64()),
+        chunkShapes.map((c) => c ?? []),
+        int64Data(chunkShapes.flatMap((c) => c ?? [])),
+        chunkShapes.map((c) => c !== null),
+      ),
     ),
-    chunk_shape: col(rows, (r) => r.chunk_shape?.map(BigInt) ?? null, listOf(new Int64())),
     filters: str((r) => r.filters),
     fill_value: str((r) => r.fill_value),
     attrs: str((r) => r.attrs),
@@ -251,13 +262,13 @@ export function chunksTable(rows: ChunkRow[]): Table {
   });
 }
 
-/** Arrow table of (cell, chunk) pairs, sorted by cell. */
+/** Arrow table of (cell, chunk) pairs, sorted by cell, its columns built from typed arrays (columns.ts). */
 export function chunkCellsTable(rows: ChunkCellRow[]): Table {
   const sorted = [...rows].sort((a, b) =>
     a.h3_cell < b.h3_cell ? -1 : a.h3_cell > b.h3_cell ? 1 : a.chunk_id.localeCompare(b.chunk_id),
   );
   return new ArrowTable({
-    h3_cell: col(sorted, (r) => r.h3_cell, new Uint64()),
-    chunk_id: col(sorted, (r) => r.chunk_id, new Utf8()),
+    h3_cell: makeVector(uint64Data(sorted.map((r) => r.h3_cell))),
+    chunk_id: makeVector(utf8Data(sorted.map((r) => r.chunk_id))),
   });
 }

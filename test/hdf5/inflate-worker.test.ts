@@ -1,0 +1,103 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { deflateSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { InvalidHdf5Error } from "../../src/errors.js";
+import { decodeChunk, decodeChunkOffThread } from "../../src/hdf5/filters.js";
+import type { DecodeSpec } from "../../src/hdf5/types.js";
+import { ROOT } from "../support/cli.js";
+
+const DEFLATE = { id: 1, name: "deflate", flags: 1, params: [6] };
+const SHUFFLE = { id: 2, name: "shuffle", flags: 1, params: [8] };
+
+/** A chunk of `n` doubles stored through `filters` (shuffle by HDF5's rule, then deflate). */
+function storedChunk(n: number, seed: number, filters: DecodeSpec["filters"]) {
+  const values = Float64Array.from({ length: n }, (_, i) => seed + i * 1e-4 + Math.sin(i * seed) * 1e-6);
+  let bytes = new Uint8Array(values.buffer);
+  for (const f of filters) {
+    if (f.id === 2) {
+      const out = new Uint8Array(bytes.length);
+      for (let i = 0; i < n; i++) for (let k = 0; k < 8; k++) out[k * n + i] = bytes[i * 8 + k]!;
+      bytes = out;
+    } else if (f.id === 1) bytes = new Uint8Array(deflateSync(bytes));
+  }
+  const spec: DecodeSpec = { path: `/beam/v${seed}`, dtype: "<f8", chunkShape: [n], filters };
+  return { values, bytes, spec };
+}
+
+describe("decodeChunkOffThread", () => {
+  it("gives decodeChunk's bytes for many chunks asked at once, leaving the stored views intact", async () => {
+    // 40 chunks in one turn: three messages of at most 16; sizes from 1 KiB outputs (Node's buffer
+    // pool) to 80 KB; each stored chunk a view into one shared line, as the block cache hands them out.
+    const chunks = Array.from({ length: 40 }, (_, k) =>
+      storedChunk(k % 5 === 0 ? 128 : 10_000, k + 1, k % 2 ? [SHUFFLE, DEFLATE] : [DEFLATE]),
+    );
+    const line = new Uint8Array(chunks.reduce((a, c) => a + c.bytes.length + 7, 0));
+    let at = 0;
+    const views = chunks.map((c) => {
+      line.set(c.bytes, at);
+      const view = line.subarray(at, at + c.bytes.length);
+      at += c.bytes.length + 7;
+      return view;
+    });
+    const copy = line.slice();
+    const decoded = await Promise.all(chunks.map((c, k) => decodeChunkOffThread(views[k]!, c.spec, 0)));
+    for (const [k, c] of chunks.entries()) {
+      const bytes = Buffer.from(decoded[k]!.buffer, decoded[k]!.byteOffset, decoded[k]!.byteLength);
+      expect(bytes.equals(decodeChunk(views[k]!, c.spec, 0))).toBe(true);
+      expect(bytes.equals(new Uint8Array(c.values.buffer))).toBe(true);
+    }
+    expect(line.byteLength).toBe(copy.byteLength);
+    expect(Buffer.from(line).equals(Buffer.from(copy))).toBe(true);
+  });
+
+  it("rejects as decodeChunk throws: corrupt streams, outputs past the limit, wrong sizes", async () => {
+    const spec: DecodeSpec = { path: "/x", dtype: "<f8", chunkShape: [10], filters: [DEFLATE] };
+    const cases = [
+      Uint8Array.of(1, 2, 3, 4),
+      new Uint8Array(deflateSync(new Uint8Array(72))),
+      new Uint8Array(deflateSync(new Uint8Array(200_000))),
+    ];
+    for (const stored of cases) {
+      const sync = (() => {
+        try {
+          decodeChunk(stored, spec, 0, "chunk [0] at offset 9");
+        } catch (err) {
+          return err as Error;
+        }
+        return undefined;
+      })();
+      expect(sync).toBeInstanceOf(InvalidHdf5Error);
+      const off = await decodeChunkOffThread(stored, spec, 0, () => "chunk [0] at offset 9").catch(
+        (err: unknown) => err as Error,
+      );
+      expect(off).toBeInstanceOf(InvalidHdf5Error);
+      expect((off as Error).message).toBe(sync!.message);
+    }
+  });
+
+  it("does not hold the process open (a script exits by itself after a read)", () => {
+    const { bytes, spec } = storedChunk(1000, 3, [DEFLATE]);
+    // A module file, not -e: the process of an evaluated module exits when it ends, whatever is left open.
+    const dir = mkdtempSync(join(tmpdir(), "inflate-worker-"));
+    const script = join(dir, "read.mjs");
+    writeFileSync(
+      script,
+      `import { decodeChunkOffThread } from ${JSON.stringify(pathToFileURL(join(ROOT, "dist/hdf5/filters.js")).href)};
+      const spec = ${JSON.stringify(spec)};
+      const stored = Buffer.from("${Buffer.from(bytes).toString("base64")}", "base64");
+      const out = await decodeChunkOffThread(stored, spec, 0);
+      console.log(out.length);`,
+    );
+    try {
+      // A process held open would be killed at the timeout, and execFileSync would throw.
+      const out = execFileSync(process.execPath, [script], { encoding: "utf8", timeout: 20_000 });
+      expect(out.trim()).toBe("8000");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
