@@ -7,10 +7,12 @@ import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { Writable } from "node:stream";
 import { type RecordBatch, Schema, Table, tableToIPC } from "apache-arrow";
+import type { ResultColumns } from "../result/columns.js";
 import type { BboxArray } from "../store/geo.js";
 import { geoMetadata } from "../store/geo.js";
 import type { ParquetWriteOptions } from "../store/parquet.js";
 import { writeAtomically } from "./atomic.js";
+import { writeGeoParquetColumns } from "./geoparquet-columns.js";
 import { writeOptionsOf } from "./geoparquet-schema.js";
 import { startWriterThread, type WriterThread } from "./geoparquet-thread.js";
 import type { ByteSink } from "./sink.js";
@@ -77,7 +79,8 @@ async function emptyParquet(opts: WriteGeoParquetOptions, write: ParquetWriteOpt
 /**
  * Streams record batches into a GeoParquet 1.1 file at `path`. The parent folder is created; the
  * file is written under a temporary name and renamed when complete, so a failure leaves no
- * partial output.
+ * partial output. A query result (`store.query(...)`) going to a writer thread is read as plain
+ * columns rather than record batches (the file is the same; see `asColumns`).
  * @returns the number of rows written.
  * @throws InvalidQueryError when the output folder cannot be created or the file cannot be written.
  * @example
@@ -88,7 +91,39 @@ export async function writeGeoParquet(
   path: string,
   opts: WriteGeoParquetOptions = {},
 ): Promise<number> {
+  const result = asColumns(batches, opts);
+  if (result) return writeGeoParquetColumns(result.columns(), path, columnsOptions(result, opts));
   return writeAtomically(path, (tmp) => encodeTo(batches, opts, tmp));
+}
+
+/** A query result (api.ts `QueryResult`): its rows also come as plain columns, with its schema. */
+interface ColumnsResult {
+  columns(): AsyncIterable<ResultColumns>;
+  schema(): Promise<Schema>;
+}
+
+/**
+ * `batches` as a query result whose plain columns the writer thread takes (as the query command
+ * sends them, export/geoparquet-columns.ts: no Arrow batches built or serialised on this thread, the
+ * same file), when the options ask for nothing that path does not do and the file goes to a writer
+ * thread: `thread: true`, or unset with an idle thread waiting.
+ */
+function asColumns(batches: AsyncIterable<RecordBatch>, opts: WriteGeoParquetOptions): ColumnsResult | undefined {
+  const result = batches as Partial<ColumnsResult>;
+  if (typeof result.columns !== "function" || typeof result.schema !== "function") return undefined;
+  const custom = opts.geometryColumn ?? opts.geometryTypes ?? opts.dictionaryColumns;
+  if (custom !== undefined || opts.thread === false) return undefined;
+  return opts.thread === true || hasIdleWriterThread() ? (result as ColumnsResult) : undefined;
+}
+
+/** The columns path's options from {@link WriteGeoParquetOptions}. */
+function columnsOptions(result: ColumnsResult, opts: WriteGeoParquetOptions) {
+  const schema = opts.emptySchema;
+  return {
+    bbox: opts.bbox,
+    rowGroupSize: opts.rowGroupSize,
+    emptySchema: () => (schema ? Promise.resolve(schema) : result.schema()),
+  };
 }
 
 /**
@@ -160,6 +195,8 @@ export async function writeGeoParquetToSink(
   sink: ByteSink,
   opts: WriteGeoParquetOptions = {},
 ): Promise<number> {
+  const result = asColumns(batches, opts);
+  if (result) return writeGeoParquetColumns(result.columns(), sink, columnsOptions(result, opts));
   return encodeTo(batches, opts, sink);
 }
 
