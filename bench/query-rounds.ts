@@ -8,6 +8,7 @@
  *   npx tsx bench/query-rounds.ts [--segments 110000] [--latency 20] [--reps 5] [--granules 4]
  *   ... --compare DIR   # runs alternate with another checkout's query (DIR/src/index.ts), same store
  *   ... --pools 128,256   # runs alternate between request pool sizes (the query's `requests`)
+ *   ... --thread true,false   # runs alternate between writeGeoParquet's `thread` values (default: unset)
  *   ... --profile DIR   # a CPU profile of the main thread over the timed runs only, DIR/query-rounds.cpuprofile
  */
 import { readFileSync } from "node:fs";
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     profile: { type: "string" },
     compare: { type: "string" },
     pools: { type: "string" },
+    thread: { type: "string" },
   },
 });
 const segments = Number(values.segments);
@@ -118,7 +120,7 @@ if (values.compare) {
   versions.unshift(["compared", other]);
 }
 
-async function once(lib: Library, log: Map<string, Read[]>, t0: number, requests?: number) {
+async function once(lib: Library, log: Map<string, Read[]>, t0: number, requests?: number, thread?: boolean) {
   const { openStore, writeGeoParquet } = lib;
   const store = await openStore(storeDir);
   // `open` is a query option (PrepareOptions) the public input type does not list: it counts the reads.
@@ -146,7 +148,7 @@ async function once(lib: Library, log: Map<string, Read[]>, t0: number, requests
     },
     schema: () => result.schema(),
   };
-  await writeGeoParquet(timed, out, { bbox: result.aoi.bbox, emptySchema: await result.schema() });
+  await writeGeoParquet(timed, out, { bbox: result.aoi.bbox, emptySchema: await result.schema(), thread });
   return { stats: result.stats, times };
 }
 
@@ -169,19 +171,27 @@ console.log(
 );
 console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
 const pools = values.pools ? values.pools.split(",").map(Number) : [undefined];
+const threads = values.thread ? values.thread.split(",").map((t) => t === "true") : [undefined];
 const runs = Array.from({ length: Number(values.reps) }, (_, rep) =>
   versions.flatMap(([version, lib]) =>
-    pools.map((pool) => ({ rep, name: pool ? `${version} ${pool}` : version, lib, pool })),
+    pools.flatMap((pool) =>
+      threads.map((thread) => {
+        const name = [version, pool, thread === undefined ? undefined : `thread=${thread}`]
+          .filter(Boolean)
+          .join(" ");
+        return { rep, name, lib, pool, thread };
+      }),
+    ),
   ),
 ).flat();
-for (const { rep, name, lib, pool } of runs) {
+for (const { rep, name, lib, pool, thread } of runs) {
   const log = new Map<string, Read[]>();
   await server.resetStats();
   await new Promise((resolve) => setImmediate(resolve));
   gcMs = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const { stats, times } = await once(lib, log, t0, pool);
+  const { stats, times } = await once(lib, log, t0, pool, thread);
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   await new Promise((resolve) => setImmediate(resolve));

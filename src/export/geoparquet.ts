@@ -44,7 +44,9 @@ export interface WriteGeoParquetOptions {
    * reaches {@link THREAD_MIN_ROWS} rows (a smaller result is written here, with no thread started).
    * The thread takes the encoding off the main thread (~0.2 s of CPU per 90 000 rows, about half
    * the main thread's CPU on a large query) for its start-up (a new isolate, parquet-wasm compiled
-   * again) and more peak RSS on large results (docs/design/query.md).
+   * again) and more peak RSS on large results (docs/design/query.md). A query result (with
+   * `columns()`) is written by the TypeScript encoder instead (geoparquet-columns.ts), ~0.5 us a row:
+   * on the idle writer thread when there is one or `thread: true`, else on the calling thread.
    */
   thread?: boolean;
 }
@@ -103,17 +105,18 @@ interface ColumnsResult {
 }
 
 /**
- * `batches` as a query result whose plain columns the writer thread takes (as the query command
- * sends them, export/geoparquet-columns.ts: no Arrow batches built or serialised on this thread, the
- * same file), when the options ask for nothing that path does not do and the file goes to a writer
- * thread: `thread: true`, or unset with an idle thread waiting.
+ * `batches` as a query result whose plain columns are encoded instead of its record batches (as the
+ * query command writes them, export/geoparquet-columns.ts: no Arrow batches built, the same file),
+ * when the options ask for nothing that path does not do.
  */
-function asColumns(batches: AsyncIterable<RecordBatch>, opts: WriteGeoParquetOptions): ColumnsResult | undefined {
+function asColumns(
+  batches: AsyncIterable<RecordBatch>,
+  opts: WriteGeoParquetOptions,
+): ColumnsResult | undefined {
   const result = batches as Partial<ColumnsResult>;
   if (typeof result.columns !== "function" || typeof result.schema !== "function") return undefined;
   const custom = opts.geometryColumn ?? opts.geometryTypes ?? opts.dictionaryColumns;
-  if (custom !== undefined || opts.thread === false) return undefined;
-  return opts.thread === true || hasIdleWriterThread() ? (result as ColumnsResult) : undefined;
+  return custom === undefined ? (result as ColumnsResult) : undefined;
 }
 
 /** The columns path's options from {@link WriteGeoParquetOptions}. */
@@ -123,6 +126,9 @@ function columnsOptions(result: ColumnsResult, opts: WriteGeoParquetOptions) {
     bbox: opts.bbox,
     rowGroupSize: opts.rowGroupSize,
     emptySchema: () => (schema ? Promise.resolve(schema) : result.schema()),
+    // A writer thread when asked for or idle; otherwise this thread, where the TypeScript encoder
+    // costs less than a new thread's start-up.
+    thread: opts.thread ?? hasIdleWriterThread(),
   };
 }
 
