@@ -21,7 +21,7 @@ import { createWriteStream } from "node:fs";
 import { Writable } from "node:stream";
 import { parentPort } from "node:worker_threads";
 import type { ResultColumns } from "../result/columns.js";
-import { type ParquetWriteOptions, pw, writerProperties } from "../store/parquet-wasm.js";
+import type { ParquetWriteOptions, pw as parquetWasm } from "../store/parquet-wasm.js";
 import { isEncodable } from "./geoparquet-encoder.js";
 
 /**
@@ -139,7 +139,9 @@ async function write({ path, opts, columns }: WriterStart): Promise<void> {
       settings = (await arrowSide).writeOptionsOf(schema!, columns.geo, columns);
     }
   }
-  const input = new ReadableStream<pw.RecordBatch>({
+  // parquet-wasm (compiled as it loads) only for the files the TypeScript encoder leaves to it.
+  const { pw, writerProperties } = await import("../store/parquet-wasm.js");
+  const input = new ReadableStream<parquetWasm.RecordBatch>({
     async pull(controller) {
       const message = held ?? (await next());
       held = undefined;
