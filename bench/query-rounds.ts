@@ -8,7 +8,8 @@
  *   npx tsx bench/query-rounds.ts [--segments 110000] [--latency 20] [--reps 5] [--granules 4]
  *   ... --compare DIR   # runs alternate with another checkout's query (DIR/src/index.ts), same store
  *   ... --pools 128,256   # runs alternate between request pool sizes (the query's `requests`)
- *   ... --thread true,false   # runs alternate between writeGeoParquet's `thread` values (default: unset)
+ *   ... --thread default,true,false,memory   # runs alternate between writeGeoParquet's `thread` values
+ *       (default: unset, the library's choice); memory: no file, the columns kept (the geochunks-memory row)
  *   ... --profile DIR   # a CPU profile of the main thread over the timed runs only, DIR/query-rounds.cpuprofile
  */
 import { readFileSync } from "node:fs";
@@ -120,7 +121,13 @@ if (values.compare) {
   versions.unshift(["compared", other]);
 }
 
-async function once(lib: Library, log: Map<string, Read[]>, t0: number, requests?: number, thread?: boolean) {
+async function once(
+  lib: Library,
+  log: Map<string, Read[]>,
+  t0: number,
+  requests?: number,
+  thread?: boolean | "memory",
+) {
   const { openStore, writeGeoParquet } = lib;
   const store = await openStore(storeDir);
   // `open` is a query option (PrepareOptions) the public input type does not list: it counts the reads.
@@ -148,7 +155,10 @@ async function once(lib: Library, log: Map<string, Read[]>, t0: number, requests
     },
     schema: () => result.schema(),
   };
-  await writeGeoParquet(timed, out, { bbox: result.aoi.bbox, emptySchema: await result.schema(), thread });
+  if (thread === "memory") {
+    const kept: unknown[] = [];
+    for await (const columns of timed.columns()) kept.push(columns);
+  } else await writeGeoParquet(timed, out, { bbox: result.aoi.bbox, thread });
   return { stats: result.stats, times };
 }
 
@@ -171,12 +181,16 @@ console.log(
 );
 console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
 const pools = values.pools ? values.pools.split(",").map(Number) : [undefined];
-const threads = values.thread ? values.thread.split(",").map((t) => t === "true") : [undefined];
+const threads = values.thread
+  ? values.thread
+      .split(",")
+      .map((t) => (t === "memory" ? ("memory" as const) : t === "default" ? undefined : t === "true"))
+  : [undefined];
 const runs = Array.from({ length: Number(values.reps) }, (_, rep) =>
   versions.flatMap(([version, lib]) =>
     pools.flatMap((pool) =>
       threads.map((thread) => {
-        const name = [version, pool, thread === undefined ? undefined : `thread=${thread}`]
+        const name = [version, pool, values.thread ? `thread=${thread ?? "default"}` : undefined]
           .filter(Boolean)
           .join(" ");
         return { rep, name, lib, pool, thread };
