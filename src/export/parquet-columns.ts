@@ -291,12 +291,22 @@ export class PlainChunkBuilder extends ChunkBuilder {
       return;
     }
     const out = this.view(this.page) as unknown as (number | bigint)[];
+    const levels = this.levels!;
+    const end = from + count;
     let n = this.pageValues;
-    for (let i = from; i < from + count; i++) {
+    // Levels as runs of equal validity, one call a run rather than a row.
+    let run = from;
+    let level = valid[from] ? 1 : 0;
+    for (let i = from; i < end; i++) {
       const ok = valid[i] ? 1 : 0;
-      this.levels!.add(ok, 1);
+      if (ok !== level) {
+        levels.add(level, i - run);
+        level = ok;
+        run = i;
+      }
       if (ok) out[n++] = values[i]!;
     }
+    levels.add(level, end - run);
     this.nulls += count - (n - this.pageValues);
     this.pageValues = n;
     this.added(count);
