@@ -1,7 +1,8 @@
 /**
  * GeoParquet results: record batches in, one GeoParquet 1.1 file out, written atomically. With
  * `thread: true` the Parquet encoding runs on a writer thread (geoparquet-worker.ts), fed the
- * batches as Arrow IPC.
+ * batches as Arrow IPC. A query result is written from its plain columns instead, by the TypeScript
+ * encoder (geoparquet-columns.ts, geoparquet-encoder.ts).
  */
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
