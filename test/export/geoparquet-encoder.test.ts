@@ -194,6 +194,38 @@ describe("the TypeScript GeoParquet encoder", () => {
     expect(readFileSync(viaResult).equals(readFileSync(mine))).toBe(true);
   });
 
+  it("writes columns that are null on every row, read back as nulls by DuckDB, hyparquet and parquet-wasm", async () => {
+    const out = join(dir, "nulls.parquet");
+    const nulls = (rows: number): ResultColumns => ({
+      lat: new Float64Array(rows).fill(61),
+      lon: new Float64Array(rows).fill(-45),
+      time: new BigInt64Array(rows),
+      columns: [
+        { name: "beam", type: "utf8", value: null, nullable: true },
+        { name: "cycle", type: "int8", value: null, nullable: true },
+        { name: "h", values: new Float32Array(rows), valid: new Uint8Array(rows) },
+      ],
+    });
+    async function* batches() {
+      yield nulls(5);
+      yield nulls(7);
+    }
+    const schema = async () => resultBatch(nulls(0)).schema;
+    expect(await writeGeoParquetColumns(batches(), out, { emptySchema: schema, thread: false })).toBe(12);
+    const [counts] = await duckdb(
+      `SELECT count(*)::INT AS n, count(beam)::INT AS beam, count(cycle)::INT AS cycle, count(h)::INT AS h FROM '${out}'`,
+    );
+    expect(counts).toEqual({ n: 12, beam: 0, cycle: 0, h: 0 });
+    const rows = await parquetReadObjects({ file: bufferOf(out), compressors });
+    expect(rows.map((r) => [r.beam, r.cycle, r.h])).toEqual(
+      Array.from({ length: 12 }, () => [null, null, null]),
+    );
+    const table = tableFromIPC(pw.readParquet(new Uint8Array(readFileSync(out))).intoIPCStream());
+    expect([table.numRows, table.getChild("beam")!.nullCount, table.getChild("h")!.nullCount]).toEqual([
+      12, 12, 12,
+    ]);
+  });
+
   it("rejects a batch whose columns differ from the first's, leaving no file", async () => {
     const out = join(dir, "bad", "out.parquet");
     async function* bad() {
