@@ -4,7 +4,7 @@
  * no zstd in node:zlib; a result's pages keep the codec the parquet-wasm writer gives them.
  */
 import { compress, init } from "@bokuweb/zstd-wasm";
-import type { PageCompressor } from "./parquet-columns.js";
+import type { PageCompressor } from "./parquet-pages.js";
 
 /**
  * zstd level of the pages: 1, parquet-rs' default level, which parquet-wasm writes (a 42 674-row
