@@ -12,14 +12,21 @@ import type { PageCompressor } from "./parquet-pages.js";
  */
 export const ZSTD_LEVEL = 1;
 
-let ready: Promise<void> | undefined;
+/**
+ * The package's initialisation, shared by every copy of this module in the process (the library and the
+ * command's bundle can both be loaded in one): its `init()` instantiates the WebAssembly module anew on
+ * each call, and a second instantiation while pages are being compressed corrupts them (seen with two
+ * copies in one process: the later file's second row group unreadable).
+ */
+const READY = Symbol.for("geochunks:zstd-wasm-ready");
 
 /** The page compressor, once the WebAssembly module has loaded (about 5 ms, once a thread). */
 export async function loadZstd(): Promise<PageCompressor> {
-  ready ??= init().catch((err: unknown) => {
-    ready = undefined;
+  const shared = globalThis as { [READY]?: Promise<void> };
+  shared[READY] ??= init().catch((err: unknown) => {
+    shared[READY] = undefined;
     throw err;
   });
-  await ready;
+  await shared[READY];
   return (bytes) => compress(bytes, ZSTD_LEVEL);
 }
