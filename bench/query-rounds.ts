@@ -8,6 +8,8 @@
  *   npx tsx bench/query-rounds.ts [--segments 110000] [--latency 20] [--reps 5] [--granules 4]
  *   ... --compare DIR   # runs alternate with another checkout's query (DIR/src/index.ts), same store
  *   ... --pools 128,256   # runs alternate between request pool sizes (the query's `requests`)
+ *   ... --thread default,true,false,memory   # runs alternate between writeGeoParquet's `thread` values
+ *       (default: unset, the library's choice); memory: no file, the columns kept (the geochunks-memory row)
  *   ... --profile DIR   # a CPU profile of the main thread over the timed runs only, DIR/query-rounds.cpuprofile
  */
 import { readFileSync } from "node:fs";
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     profile: { type: "string" },
     compare: { type: "string" },
     pools: { type: "string" },
+    thread: { type: "string" },
   },
 });
 const segments = Number(values.segments);
@@ -118,24 +121,44 @@ if (values.compare) {
   versions.unshift(["compared", other]);
 }
 
-async function once(lib: Library, log: Map<string, Read[]>, t0: number, requests?: number) {
+async function once(
+  lib: Library,
+  log: Map<string, Read[]>,
+  t0: number,
+  requests?: number,
+  thread?: boolean | "memory",
+) {
   const { openStore, writeGeoParquet } = lib;
   const store = await openStore(storeDir);
   // `open` is a query option (PrepareOptions) the public input type does not list: it counts the reads.
   const input = { aoi, open: recordingOpen(log, requests ?? 128), requests };
   const result = store.query(input);
   const times: Timeline = { firstBatch: Number.NaN, lastBatch: Number.NaN };
+  const stamp = () => {
+    const now = performance.now() - t0;
+    if (Number.isNaN(times.firstBatch)) times.firstBatch = now;
+    times.lastBatch = now;
+  };
+  // The result's batches and its plain columns (which writeGeoParquet reads from a query result), timed.
   const timed = {
     async *[Symbol.asyncIterator]() {
       for await (const batch of result) {
-        const now = performance.now() - t0;
-        if (Number.isNaN(times.firstBatch)) times.firstBatch = now;
-        times.lastBatch = now;
+        stamp();
         yield batch;
       }
     },
+    async *columns() {
+      for await (const columns of result.columns()) {
+        stamp();
+        yield columns;
+      }
+    },
+    schema: () => result.schema(),
   };
-  await writeGeoParquet(timed, out, { bbox: result.aoi.bbox, emptySchema: await result.schema() });
+  if (thread === "memory") {
+    const kept: unknown[] = [];
+    for await (const columns of timed.columns()) kept.push(columns);
+  } else await writeGeoParquet(timed, out, { bbox: result.aoi.bbox, thread });
   return { stats: result.stats, times };
 }
 
@@ -158,19 +181,31 @@ console.log(
 );
 console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
 const pools = values.pools ? values.pools.split(",").map(Number) : [undefined];
+const threads = values.thread
+  ? values.thread
+      .split(",")
+      .map((t) => (t === "memory" ? ("memory" as const) : t === "default" ? undefined : t === "true"))
+  : [undefined];
 const runs = Array.from({ length: Number(values.reps) }, (_, rep) =>
   versions.flatMap(([version, lib]) =>
-    pools.map((pool) => ({ rep, name: pool ? `${version} ${pool}` : version, lib, pool })),
+    pools.flatMap((pool) =>
+      threads.map((thread) => {
+        const name = [version, pool, values.thread ? `thread=${thread ?? "default"}` : undefined]
+          .filter(Boolean)
+          .join(" ");
+        return { rep, name, lib, pool, thread };
+      }),
+    ),
   ),
 ).flat();
-for (const { rep, name, lib, pool } of runs) {
+for (const { rep, name, lib, pool, thread } of runs) {
   const log = new Map<string, Read[]>();
   await server.resetStats();
   await new Promise((resolve) => setImmediate(resolve));
   gcMs = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const { stats, times } = await once(lib, log, t0, pool);
+  const { stats, times } = await once(lib, log, t0, pool, thread);
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   await new Promise((resolve) => setImmediate(resolve));

@@ -23,7 +23,13 @@ const DIST = resolve(ROOT, "dist");
 const SRC = resolve(ROOT, "src");
 
 /** Packages loading native addons or .wasm files relative to their own files: never bundled. */
-const EXTERNAL = ["@duckdb/node-api", "better-sqlite3", "@resvg/resvg-js", "parquet-wasm"];
+const EXTERNAL = [
+  "@duckdb/node-api",
+  "better-sqlite3",
+  "@resvg/resvg-js",
+  "parquet-wasm",
+  "@bokuweb/zstd-wasm",
+];
 
 /**
  * Every bundled module keeps the `import.meta.url` tsc gives it (`src/export/geoparquet.ts` ->

@@ -1,13 +1,18 @@
 /**
- * GeoParquet from a query's plain result columns (result/columns.ts), encoded on a writer thread
- * (geoparquet-worker.ts) that builds the Arrow record batches itself: the calling thread sends each
- * batch's typed arrays, transferred, and loads no apache-arrow. The file is byte for byte the one
+ * GeoParquet from a query's plain result columns (result/columns.ts), encoded by the TypeScript
+ * encoder (geoparquet-encoder.ts) on a writer thread (geoparquet-worker.ts; the calling thread sends
+ * each batch's typed arrays, transferred, and loads no apache-arrow) or on the calling thread, the
+ * same bytes either way. A result with list columns, which that encoder does not write, goes through
+ * Arrow batches and parquet-wasm as before: the file is then byte for byte the one
  * {@link writeGeoParquet} writes from the record batches of the same result.
  */
-import type { Schema } from "apache-arrow";
+import { createWriteStream } from "node:fs";
+import { Writable } from "node:stream";
+import type { RecordBatch, Schema } from "apache-arrow";
 import type { ResultColumns } from "../result/columns.js";
 import { type BboxArray, geoMetadata } from "../store/geo.js";
 import { writeAtomically } from "./atomic.js";
+import { isEncodable } from "./geoparquet-encoder.js";
 import { type BatchMessage, startWriterThread } from "./geoparquet-thread.js";
 import type { ByteSink } from "./sink.js";
 
@@ -22,6 +27,11 @@ export interface WriteGeoParquetColumnsOptions {
    * the calling thread from the schema (it loads apache-arrow).
    */
   emptySchema: () => Promise<Schema>;
+  /**
+   * Encode on a writer thread (true, the default) or on the calling thread (false: the TypeScript
+   * encoder's CPU, ~0.2 us a row, on the query's thread, and no thread to start).
+   */
+  thread?: boolean;
 }
 
 /**
@@ -46,6 +56,7 @@ export async function writeGeoParquetColumns(
       : geoparquet.writeGeoParquetToSink(empty, target, write);
   }
   const geo = geoMetadata({ geometryTypes: ["Point"], bbox: opts.bbox });
+  if (opts.thread === false) return writeHere(first.value, iterator, target, { ...opts, geo });
   const start = {
     opts: {},
     columns: { geo, ...(opts.rowGroupSize === undefined ? {} : { rowGroupSize: opts.rowGroupSize }) },
@@ -84,4 +95,54 @@ function columnsMessage(c: ResultColumns): BatchMessage {
   });
   const message = { columns: { lat: own(c.lat), lon: own(c.lon), time: own(c.time), columns } };
   return { message, transfer: [...transfer], rows: c.lat.length };
+}
+
+/** Encodes the columns on this thread, into the file `target` (atomically) or the sink `target`. */
+async function writeHere(
+  first: ResultColumns,
+  iterator: AsyncIterator<ResultColumns>,
+  target: string | ByteSink,
+  opts: WriteGeoParquetColumnsOptions & { geo: string },
+): Promise<number> {
+  if (!isEncodable(first)) return writeBatchesHere(first, iterator, target, opts);
+  const { encodeResultColumns } = await import("./geoparquet-encode.js");
+  const next = async () => {
+    const step = await iterator.next();
+    return step.done ? undefined : step.value;
+  };
+  const encode = async (to: string | ByteSink) => {
+    const out =
+      typeof to === "string"
+        ? (Writable.toWeb(createWriteStream(to, { flags: "wx" })) as WritableStream<Uint8Array>)
+        : new WritableStream<Uint8Array>({ write: (chunk) => to.write(chunk) });
+    try {
+      return await encodeResultColumns(first, next, { geo: opts.geo, rowGroupSize: opts.rowGroupSize }, out);
+    } catch (err) {
+      await iterator.return?.();
+      throw err;
+    }
+  };
+  return typeof target === "string" ? writeAtomically(target, encode) : encode(target);
+}
+
+/** A result with list columns: its Arrow batches through the record batch writer, on this thread. */
+async function writeBatchesHere(
+  first: ResultColumns,
+  iterator: AsyncIterator<ResultColumns>,
+  target: string | ByteSink,
+  opts: WriteGeoParquetColumnsOptions,
+): Promise<number> {
+  const [{ resultBatch }, geoparquet] = await Promise.all([
+    import("../result/arrow.js"),
+    import("./geoparquet.js"),
+  ]);
+  async function* batches(): AsyncGenerator<RecordBatch> {
+    yield resultBatch(first);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next())
+      yield resultBatch(next.value);
+  }
+  const write = { bbox: opts.bbox, rowGroupSize: opts.rowGroupSize, thread: false };
+  return typeof target === "string"
+    ? geoparquet.writeGeoParquet(batches(), target, write)
+    : geoparquet.writeGeoParquetToSink(batches(), target, write);
 }

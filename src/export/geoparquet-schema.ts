@@ -4,8 +4,11 @@
  * (geoparquet.ts) and the writer thread (geoparquet-worker.ts), which builds the schema itself when it
  * is sent plain columns, so both write the same file.
  */
-import { DataType, type Schema } from "apache-arrow";
+import { DataType, type Schema, Table, tableToIPC } from "apache-arrow";
+import { resultBatch } from "../result/arrow.js";
+import type { ResultColumns } from "../result/columns.js";
 import type { ParquetWriteOptions } from "../store/parquet-wasm.js";
+import { RESULT_PAGE_BYTES } from "./parquet-pages.js";
 
 /**
  * Columns dictionary-encoded by default: the result's string columns (Arrow dictionaries of Utf8
@@ -34,15 +37,7 @@ export function columnMetadata(schema: Schema): Record<string, string> {
   return Object.keys(columns).length === 0 ? {} : { [COLUMN_METADATA_KEY]: JSON.stringify(columns) };
 }
 
-/**
- * Largest data page of a result file, bytes before compression (parquet-wasm's default is 1 MiB). A
- * page is compressed when it closes, so with 1 MiB pages a result of up to about a hundred thousand
- * rows had every page of its row group compressed after its last batch had arrived, on the query's
- * critical path (zstd is about half of the encoding's CPU); 128 KiB pages are compressed while the
- * batches arrive. The same encoding CPU and a file as large (45 340 rows: 59.6 / 57.6 ms, 1 585 466
- * / 1 574 779 bytes; docs/design/query.md).
- */
-export const RESULT_PAGE_BYTES = 128 * 1024;
+export { RESULT_PAGE_BYTES } from "./parquet-pages.js";
 
 /**
  * The writer settings of a result of `schema`: `geo` (the GeoParquet metadata, JSON) then the
@@ -60,4 +55,37 @@ export function writeOptionsOf(
     dictionaryColumns: opts.dictionaryColumns ?? stringColumns(schema),
     pageBytes: RESULT_PAGE_BYTES,
   };
+}
+
+/** A batch's columns with no rows: its schema's, cheaply. */
+function noRows(c: ResultColumns): ResultColumns {
+  return {
+    lat: c.lat.subarray(0, 0),
+    lon: c.lon.subarray(0, 0),
+    time: c.time.subarray(0, 0),
+    columns: c.columns.map((column) =>
+      "values" in column
+        ? {
+            ...column,
+            values: column.values.subarray(0, 0),
+            valid: column.valid?.subarray(0, 0),
+            rowValid: column.rowValid?.subarray(0, 0),
+          }
+        : column,
+    ),
+  };
+}
+
+/**
+ * The file key-value metadata of a result whose first batch is `first`, as the Arrow path writes it:
+ * `geo`, the columns' own metadata, and `ARROW:schema` (the batch's Arrow schema as an IPC schema
+ * message, its continuation marker and length first, base64), from which Arrow readers take the
+ * result's types back (dictionary strings, the UTC timestamp).
+ */
+export function resultFileMetadata(first: ResultColumns, geo: string): Record<string, string> {
+  const schema = resultBatch(noRows(first)).schema;
+  const ipc = tableToIPC(new Table(schema), "stream");
+  const length = new DataView(ipc.buffer, ipc.byteOffset).getInt32(4, true);
+  const message = Buffer.from(ipc.buffer, ipc.byteOffset, 8 + length).toString("base64");
+  return { geo, ...columnMetadata(schema), "ARROW:schema": message };
 }

@@ -2,7 +2,9 @@
  * The GeoParquet writer thread: receives a result's record batches as Arrow IPC streams (their
  * buffers transferred, not copied), encodes them into Parquet row groups and appends them to the
  * temporary output file, or hands them back to the sender for a byte sink (an S3 upload), so the
- * Parquet encoding runs beside the query on another core.
+ * Parquet encoding runs beside the query on another core. A result sent as plain columns is encoded
+ * by the TypeScript encoder (geoparquet-encoder.ts) when it has no list columns, by parquet-wasm
+ * through Arrow batches built here otherwise.
  *
  * Started before the first result's first batch (its module loading overlaps the query's first
  * requests) and kept for the next file: one thread writes one file after another. Messages in, per
@@ -19,7 +21,8 @@ import { createWriteStream } from "node:fs";
 import { Writable } from "node:stream";
 import { parentPort } from "node:worker_threads";
 import type { ResultColumns } from "../result/columns.js";
-import { type ParquetWriteOptions, pw, writerProperties } from "../store/parquet-wasm.js";
+import type { ParquetWriteOptions, pw as parquetWasm } from "../store/parquet-wasm.js";
+import { isEncodable } from "./geoparquet-encoder.js";
 
 /**
  * What turns plain columns into Arrow IPC here (apache-arrow, the result's Arrow schema), loaded as the
@@ -41,6 +44,14 @@ const arrowSide = (async () => {
   };
 })();
 arrowSide.catch(() => undefined);
+
+/** The TypeScript encoder and its zstd module, loaded as the thread starts. */
+const encoderSide = (async () => {
+  const [encode, zstd] = await Promise.all([import("./geoparquet-encode.js"), import("./zstd.js")]);
+  await zstd.loadZstd();
+  return encode;
+})();
+encoderSide.catch(() => undefined);
 
 /** What the writer thread writes: the file and its Parquet options. */
 export interface WriterStart {
@@ -121,13 +132,16 @@ async function write({ path, opts, columns }: WriterStart): Promise<void> {
   let settings = opts;
   if (columns) {
     held = await next();
+    if ("columns" in held && isEncodable(held.columns)) return writeEncoded(held.columns, columns, path);
     if ("columns" in held) {
       const { ipc, schema } = await ipcOf(held);
       heldIpc = ipc;
       settings = (await arrowSide).writeOptionsOf(schema!, columns.geo, columns);
     }
   }
-  const input = new ReadableStream<pw.RecordBatch>({
+  // parquet-wasm (compiled as it loads) only for the files the TypeScript encoder leaves to it.
+  const { pw, writerProperties } = await import("../store/parquet-wasm.js");
+  const input = new ReadableStream<parquetWasm.RecordBatch>({
     async pull(controller) {
       const message = held ?? (await next());
       held = undefined;
@@ -145,11 +159,35 @@ async function write({ path, opts, columns }: WriterStart): Promise<void> {
     },
   });
   const stream = await pw.transformParquetStream(input, writerProperties(settings));
-  const out =
-    path === undefined
-      ? new WritableStream<Uint8Array>({ write: handBack })
-      : Writable.toWeb(createWriteStream(path, { flags: "wx" }));
-  await stream.pipeTo(out);
+  await stream.pipeTo(outputOf(path));
+}
+
+/** The file to create, or the sender (a byte sink's pieces handed back). */
+function outputOf(path: string | undefined): WritableStream<Uint8Array> {
+  return path === undefined
+    ? new WritableStream<Uint8Array>({ write: handBack })
+    : Writable.toWeb(createWriteStream(path, { flags: "wx" }));
+}
+
+/**
+ * Writes one file of plain columns with the TypeScript encoder (export/geoparquet-encoder.ts; no
+ * Arrow batches, no parquet-wasm), from the first batch until `end`.
+ */
+async function writeEncoded(
+  first: ResultColumns,
+  start: NonNullable<WriterStart["columns"]>,
+  path: string | undefined,
+): Promise<void> {
+  const { encodeResultColumns } = await encoderSide;
+  port.postMessage({ taken: true });
+  const more = async () => {
+    const message = await next();
+    if ("end" in message) return undefined;
+    if (!("columns" in message)) throw new Error("aborted");
+    port.postMessage({ taken: true });
+    return message.columns;
+  };
+  await encodeResultColumns(first, more, start, outputOf(path));
 }
 
 /** An error as plain data for the sender. */

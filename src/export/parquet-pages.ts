@@ -1,0 +1,205 @@
+/**
+ * Parquet pages as the GeoParquet encoder (geoparquet-encoder.ts) writes them: data page v1 headers,
+ * RLE definition levels, and the part of a column chunk builder both column kinds share (pages
+ * compressed as they close, their locations for the offset index, the chunk's sizes and counts):
+ * parquet-plain.ts (fixed-width PLAIN values) and parquet-dictionary.ts (repeated strings).
+ */
+import { thriftStruct } from "./thrift-writer.js";
+
+/** Parquet physical types, encodings and page types (parquet.thrift). */
+export const PARQUET = {
+  INT32: 1,
+  INT64: 2,
+  FLOAT: 4,
+  DOUBLE: 5,
+  BYTE_ARRAY: 6,
+  PLAIN: 0,
+  RLE: 3,
+  RLE_DICTIONARY: 8,
+  DATA_PAGE: 0,
+  DICTIONARY_PAGE: 2,
+} as const;
+
+/**
+ * Largest data page of a result file, bytes before compression (parquet-wasm's default is 1 MiB). A
+ * page is compressed when it closes, so with 1 MiB pages a result of up to about a hundred thousand
+ * rows had every page of its row group compressed after its last batch had arrived, on the query's
+ * critical path (zstd is about half of the encoding's CPU); 128 KiB pages are compressed while the
+ * batches arrive. The same encoding CPU and a file as large (45 340 rows: 59.6 / 57.6 ms, 1 585 466
+ * / 1 574 779 bytes; docs/design/query.md).
+ */
+export const RESULT_PAGE_BYTES = 128 * 1024;
+
+/** Compresses one page's bytes (the codec of the file). */
+export type PageCompressor = (bytes: Uint8Array) => Uint8Array;
+
+/** A data page's location within its column chunk, for the offset index. */
+export interface PageLocation {
+  /** Bytes from the chunk's first page. */
+  offset: number;
+  /** Header and compressed body, bytes. */
+  size: number;
+  firstRow: number;
+}
+
+/** A finished column chunk: its pages' bytes and what the footer says of it. */
+export interface ColumnChunk {
+  pages: Uint8Array[];
+  /** Bytes of the dictionary page at the chunk's start (0: none). */
+  dictionaryBytes: number;
+  compressed: number;
+  uncompressed: number;
+  rows: number;
+  nulls: number;
+  encodings: number[];
+  /** Min and max as Parquet statistics bytes (plain encoding), when the chunk has values. */
+  min?: Uint8Array;
+  max?: Uint8Array;
+  /** Whether the deprecated min/max fields are written too (numbers, as the reference writer does). */
+  legacyStats: boolean;
+  locations: PageLocation[];
+}
+
+/** Definition levels (0 null, 1 value) as runs, for the RLE/bit-packed hybrid encoding. */
+export class LevelRuns {
+  private runs: number[] = [];
+  private value = -1;
+
+  add(level: number, count: number): void {
+    if (count === 0) return;
+    if (level === this.value) this.runs[this.runs.length - 1]! += count;
+    else {
+      this.runs.push(count);
+      this.value = level;
+      this.levels.push(level);
+    }
+  }
+
+  private levels: number[] = [];
+
+  /** The levels of a page, RLE runs behind their 4-byte length (data page v1); then empty. */
+  take(): Uint8Array {
+    const w = new Bytes(4 + this.runs.length * 6);
+    w.length = 4;
+    for (let i = 0; i < this.runs.length; i++) {
+      w.varint(this.runs[i]! * 2);
+      w.push(this.levels[i]!);
+    }
+    new DataView(w.bytes.buffer).setUint32(0, w.length - 4, true);
+    this.runs = [];
+    this.levels = [];
+    this.value = -1;
+    return w.bytes.subarray(0, w.length);
+  }
+}
+
+/** A small growable byte buffer. */
+export class Bytes {
+  bytes: Uint8Array;
+  length = 0;
+  constructor(capacity: number) {
+    this.bytes = new Uint8Array(capacity);
+  }
+  push(b: number): void {
+    if (this.length === this.bytes.length) {
+      const grown = new Uint8Array(this.bytes.length * 2 + 16);
+      grown.set(this.bytes);
+      this.bytes = grown;
+    }
+    this.bytes[this.length++] = b;
+  }
+  varint(v: number): void {
+    while (v >= 0x80) {
+      this.push((v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
+    this.push(v);
+  }
+}
+
+/** A page header and its compressed body as one piece. */
+export function pageBytes(header: Uint8Array, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(header.length + body.length);
+  out.set(header);
+  out.set(body, header.length);
+  return out;
+}
+
+/** A data page v1's header. */
+export function dataPageHeader(raw: number, compressed: number, rows: number, encoding: number): Uint8Array {
+  return thriftStruct((w) =>
+    w
+      .i32(1, PARQUET.DATA_PAGE)
+      .i32(2, raw)
+      .i32(3, compressed)
+      .struct(5, () => w.i32(1, rows).i32(2, encoding).i32(3, PARQUET.RLE).i32(4, PARQUET.RLE)),
+  );
+}
+
+/** Concatenation of pieces. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Pages of one column chunk in the making, shared by both column kinds. */
+export abstract class ChunkBuilder {
+  protected pages: Uint8Array[] = [];
+  protected locations: PageLocation[] = [];
+  protected compressedBytes = 0;
+  protected uncompressedBytes = 0;
+  protected rows = 0;
+  protected nulls = 0;
+  protected pageFirstRow = 0;
+  protected readonly levels: LevelRuns | undefined;
+
+  constructor(
+    protected readonly compress: PageCompressor,
+    optional: boolean,
+  ) {
+    this.levels = optional ? new LevelRuns() : undefined;
+  }
+
+  /** Closes a data page of `pageRows` rows whose body (levels, values) is `parts`. */
+  protected closePage(parts: Uint8Array[], pageRows: number, encoding: number): void {
+    const raw = parts.length === 1 ? parts[0]! : concat(parts);
+    const body = this.compress(raw);
+    const header = dataPageHeader(raw.length, body.length, pageRows, encoding);
+    this.locations.push({
+      offset: this.compressedBytes,
+      size: header.length + body.length,
+      firstRow: this.pageFirstRow,
+    });
+    this.pages.push(pageBytes(header, body));
+    this.compressedBytes += header.length + body.length;
+    this.uncompressedBytes += header.length + raw.length;
+    this.pageFirstRow = this.rows;
+  }
+
+  /** Resets the builder for the next row group. */
+  protected reset(): void {
+    this.pages = [];
+    this.locations = [];
+    this.compressedBytes = 0;
+    this.uncompressedBytes = 0;
+    this.rows = 0;
+    this.nulls = 0;
+    this.pageFirstRow = 0;
+  }
+}
+
+/** Typed arrays of the fixed-width physical types. */
+
+/** Bytewise (unsigned) order of two byte strings, Parquet's order of UTF8 statistics. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
