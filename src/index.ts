@@ -74,7 +74,23 @@ export type {
   SkippedInput,
 } from "./index-builder/index.js";
 export type { PlotPlanOptions, PlotReport, PlotResultOptions } from "./plot/index.js";
-export { plotPlan, plotResult } from "./plot/index.js";
+
+import type * as Plot from "./plot/index.js";
+
+/**
+ * Draws a query's read plan (see plot/index.ts); the plotting code (d3, some 120 modules) loads on the
+ * first call, not with the package.
+ */
+export async function plotPlan(...args: Parameters<typeof Plot.plotPlan>): ReturnType<typeof Plot.plotPlan> {
+  return (await import("./plot/index.js")).plotPlan(...args);
+}
+
+/** Draws a query result file (see plot/index.ts); the plotting code loads on the first call. */
+export async function plotResult(
+  ...args: Parameters<typeof Plot.plotResult>
+): ReturnType<typeof Plot.plotResult> {
+  return (await import("./plot/index.js")).plotResult(...args);
+}
 export type { Aoi, ByteRange, QuerySpec, QueryStats, ReadPlan } from "./query/index.js";
 export { coalesceRanges, parseAoi, planQuery, pointsInAoi } from "./query/index.js";
 export type { ResultRow } from "./query/rows.js";

@@ -2,7 +2,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import { checkRowCounts } from "./integrity.js";
 import { tableToParquet } from "./parquet.js";
 import { arraysTable, chunkCellsTable, chunksTable, granulesTable } from "./schema.js";
@@ -22,8 +22,14 @@ export function sqlString(value: string): string {
 /** A DuckDB connection, as {@link withConnection} lends it. */
 export type SqlConnection = DuckDBConnection;
 
-/** Runs `fn` with a fresh in-memory DuckDB connection (2 threads), closed afterwards. */
+/**
+ * Runs `fn` with a fresh in-memory DuckDB connection (2 threads), closed afterwards. DuckDB (its native
+ * library and some forty CommonJS files, about 0.4 s of CPU) loads on the first call, not when this
+ * module does: the library's entry and the command's query path import this module's helpers and
+ * types without running SQL.
+ */
 export async function withConnection<T>(fn: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+  const { DuckDBInstance } = await import("@duckdb/node-api");
   const instance = await DuckDBInstance.create(":memory:", { threads: "2" });
   const connection = await instance.connect();
   try {

@@ -193,18 +193,37 @@ describe("the packed package, installed", () => {
     writeFileSync(
       join(project, "count.js"),
       [
+        'import { createRequire } from "node:module";',
         'import { openStore } from "geochunks";',
+        // DuckDB (CommonJS, so in require's cache once loaded) loads with the first SQL, not the package.
+        'const duckdb = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes("@duckdb"));',
+        "const loadedWithPackage = duckdb();",
         'const store = await openStore("idx");',
         `const result = store.query({ aoi: "${BOX}" });`,
         "let rows = 0;",
         "for await (const batch of result) rows += batch.numRows;",
-        "console.log(JSON.stringify({ rows, granules: (await store.granules()).length }));",
+        "const loadedByQuery = duckdb();",
+        'const sql = await store.sql("SELECT count(*) AS n FROM granules");',
+        "console.log(JSON.stringify({ rows, granules: (await store.granules()).length, sqlGranules: Number(sql.rows[0].n), loadedWithPackage, loadedByQuery, loadedBySql: duckdb() }));",
       ].join("\n"),
     );
     const r = run("node", ["count.js"], project);
     expect(r.code, r.stderr).toBe(0);
-    const { rows, granules: n } = JSON.parse(r.stdout);
+    const {
+      rows,
+      granules: n,
+      sqlGranules,
+      loadedWithPackage,
+      loadedByQuery,
+      loadedBySql,
+    } = JSON.parse(r.stdout);
     expect(n).toBe(2);
+    expect(sqlGranules).toBe(2);
+    expect({ loadedWithPackage, loadedByQuery, loadedBySql }).toEqual({
+      loadedWithPackage: false,
+      loadedByQuery: false,
+      loadedBySql: true,
+    });
     const out = run(
       "npx",
       [
