@@ -38,20 +38,13 @@ export function decodeChunk(
  * {@link decodeChunk} with the deflate step on the libuv threadpool, so the main thread keeps working
  * (and several chunks inflate at once on several cores) while a chunk inflates; the same output and errors.
  */
-export async function decodeChunkAsync(
+export function decodeChunkAsync(
   stored: Uint8Array,
   spec: DecodeSpec,
   filterMask: number,
   chunk: ChunkName = "a chunk",
 ): Promise<Uint8Array> {
-  const at = pipelineOf(spec, filterMask, chunk);
-  let bytes = stored;
-  for (let i = spec.filters.length - 1; i >= 0; i--) {
-    if (filterMask & (1 << i)) continue;
-    const filter = spec.filters[i]!;
-    bytes = filter.id === 1 ? await inflateAsync(bytes, at) : applyReverse(bytes, filter, at);
-  }
-  return checkSize(bytes, at);
+  return decodeWith(stored, spec, filterMask, chunk, inflateAsync);
 }
 
 /**
@@ -59,24 +52,33 @@ export async function decodeChunkAsync(
  * costs the calling thread a copy of the stored chunk rather than a zlib stream per chunk; the same
  * output and errors. For the whole-dataset reads of `readDatasetValues` (the index's coordinates).
  */
-export async function decodeChunkOffThread(
+export function decodeChunkOffThread(
   stored: Uint8Array,
   spec: DecodeSpec,
   filterMask: number,
   chunk: ChunkName = "a chunk",
+): Promise<Uint8Array> {
+  return decodeWith(stored, spec, filterMask, chunk, (bytes, at) =>
+    inflateOffThread(bytes, inflateOptions(at)).catch((err: unknown) => {
+      throw corrupt(bytes, at, err);
+    }),
+  );
+}
+
+/** The filters of a chunk undone in reverse order, the deflate step by `inflate`. */
+async function decodeWith(
+  stored: Uint8Array,
+  spec: DecodeSpec,
+  filterMask: number,
+  chunk: ChunkName,
+  inflate: (bytes: Uint8Array, at: Pipeline) => Promise<Uint8Array>,
 ): Promise<Uint8Array> {
   const at = pipelineOf(spec, filterMask, chunk);
   let bytes = stored;
   for (let i = spec.filters.length - 1; i >= 0; i--) {
     if (filterMask & (1 << i)) continue;
     const filter = spec.filters[i]!;
-    if (filter.id !== 1) bytes = applyReverse(bytes, filter, at);
-    else {
-      const input = bytes;
-      bytes = await inflateOffThread(input, inflateOptions(at)).catch((err: unknown) => {
-        throw corrupt(input, at, err);
-      });
-    }
+    bytes = filter.id === 1 ? await inflate(bytes, at) : applyReverse(bytes, filter, at);
   }
   return checkSize(bytes, at);
 }
