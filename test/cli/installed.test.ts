@@ -242,6 +242,33 @@ describe("the packed package, installed", () => {
     expect(out.stdout.trim().split("\n")[1]).toBe(String(rows));
   });
 
+  it("loads the plotting code only when a picture is drawn", () => {
+    // Logs every d3 module the process loads (d3 is ESM: not in require's cache).
+    writeFileSync(
+      join(project, "hooks.mjs"),
+      'export async function load(url, context, next) { if (url.includes("/node_modules/d3-")) process.stderr.write("d3 " + url + "\\n"); return next(url, context); }',
+    );
+    writeFileSync(
+      join(project, "register.mjs"),
+      'import { register } from "node:module"; register("./hooks.mjs", import.meta.url);',
+    );
+    writeFileSync(
+      join(project, "plan.mjs"),
+      [
+        'import { plotPlan, toAoi } from "geochunks";',
+        `if (process.argv[2] === "draw") console.log(JSON.stringify(await plotPlan("idx", { out: "plan.svg", aoi: toAoi("${BOX}") })));`,
+      ].join("\n"),
+    );
+    const imported = run("node", ["--import", "./register.mjs", "plan.mjs"], project);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stderr).not.toContain("d3 ");
+    const drawn = run("node", ["--import", "./register.mjs", "plan.mjs", "draw"], project);
+    expect(drawn.code, drawn.stderr).toBe(0);
+    expect(drawn.stderr).toContain("d3 ");
+    expect(JSON.parse(drawn.stdout).chunks_read).toBeGreaterThan(0);
+    expect(readFileSync(join(project, "plan.svg"), "utf8")).toContain("<svg");
+  });
+
   it("works installed globally", () => {
     const prefix = join(dir, "global");
     const install = run(
