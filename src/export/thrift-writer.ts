@@ -3,16 +3,7 @@
  * appended to one growing byte buffer, the counterpart of store/thrift.ts' reader.
  */
 
-// Thrift compact protocol types.
-const TRUE = 1;
-const FALSE = 2;
-const BYTE = 3;
-const I16 = 4;
-const I32 = 5;
-const I64 = 6;
-const BINARY = 8;
-const LIST = 9;
-const STRUCT = 12;
+import { BINARY, BYTE, FALSE, I16, I32, I64, LIST, STRUCT, TRUE } from "../store/thrift.js";
 
 /** Element types of {@link ThriftWriter.list}. */
 export const LIST_OF = { i32: I32, i64: I64, binary: BINARY, struct: STRUCT } as const;
