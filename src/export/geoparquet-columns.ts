@@ -6,15 +6,13 @@
  * Arrow batches and parquet-wasm as before: the file is then byte for byte the one
  * {@link writeGeoParquet} writes from the record batches of the same result.
  */
-import { createWriteStream } from "node:fs";
-import { Writable } from "node:stream";
 import type { RecordBatch, Schema } from "apache-arrow";
 import type { ResultColumns } from "../result/columns.js";
 import { type BboxArray, geoMetadata } from "../store/geo.js";
 import { writeAtomically } from "./atomic.js";
 import { isEncodable } from "./geoparquet-encoder.js";
 import { type BatchMessage, startWriterThread } from "./geoparquet-thread.js";
-import type { ByteSink } from "./sink.js";
+import { type ByteSink, byteStream } from "./sink.js";
 
 /** Options for {@link writeGeoParquetColumns}. */
 export interface WriteGeoParquetColumnsOptions {
@@ -111,10 +109,7 @@ async function writeHere(
     return step.done ? undefined : step.value;
   };
   const encode = async (to: string | ByteSink) => {
-    const out =
-      typeof to === "string"
-        ? (Writable.toWeb(createWriteStream(to, { flags: "wx" })) as WritableStream<Uint8Array>)
-        : new WritableStream<Uint8Array>({ write: (chunk) => to.write(chunk) });
+    const out = byteStream(to);
     try {
       return await encodeResultColumns(first, next, { geo: opts.geo, rowGroupSize: opts.rowGroupSize }, out);
     } catch (err) {

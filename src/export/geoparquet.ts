@@ -4,9 +4,7 @@
  * batches as Arrow IPC. A query result is written from its plain columns instead, by the TypeScript
  * encoder (geoparquet-columns.ts, geoparquet-encoder.ts).
  */
-import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { Writable } from "node:stream";
 import { type RecordBatch, Schema, Table, tableToIPC } from "apache-arrow";
 import type { ResultColumns } from "../result/columns.js";
 import type { BboxArray } from "../store/geo.js";
@@ -16,7 +14,7 @@ import { writeAtomically } from "./atomic.js";
 import { writeGeoParquetColumns } from "./geoparquet-columns.js";
 import { writeOptionsOf } from "./geoparquet-schema.js";
 import { startWriterThread, type WriterThread } from "./geoparquet-thread.js";
-import type { ByteSink } from "./sink.js";
+import { type ByteSink, byteStream } from "./sink.js";
 import { hasIdleWriterThread } from "./writer-threads.js";
 
 export { COLUMN_METADATA_KEY } from "./geoparquet-schema.js";
@@ -154,11 +152,7 @@ async function encodeTo(
       return 0;
     }
     if (chosen.thread) return await chosen.thread.write(target, { opts: write }, first, iterator, ipcMessage);
-    const out =
-      typeof target === "string"
-        ? Writable.toWeb(createWriteStream(target, { flags: "wx" }))
-        : new WritableStream<Uint8Array>({ write: (chunk) => target.write(chunk) });
-    return await encodeHere(first, iterator, write, out);
+    return await encodeHere(first, iterator, write, byteStream(target));
   } finally {
     await chosen.thread?.close();
   }
