@@ -17,6 +17,11 @@ export interface ChildIndexArgs {
   dist?: string;
 }
 
+/** Where the child runs: `cpus` is a CPU list for `taskset -c` (e.g. "0": one core), else any core. */
+export interface ChildPlacement {
+  cpus?: string;
+}
+
 /** What bench/lib/index-child.mjs prints of its run. */
 export interface ChildIndexReport {
   seconds: number;
@@ -33,8 +38,14 @@ export interface ChildIndexReport {
  * it: in a benchmark's own process, run under the TypeScript loader, every module an index worker
  * thread loads would go through the loader's hooks (a worker inherits `--import`), which users never pay.
  */
-export async function indexInChild(args: ChildIndexArgs): Promise<ChildIndexReport> {
+export async function indexInChild(
+  args: ChildIndexArgs,
+  placement: ChildPlacement = {},
+): Promise<ChildIndexReport> {
   const script = fileURLToPath(new URL("./index-child.mjs", import.meta.url));
-  const { stdout } = await run(process.execPath, [script, JSON.stringify(args)], { maxBuffer: 1 << 20 });
+  const node = [process.execPath, script, JSON.stringify(args)];
+  // On the listed cores only: Node then sees them alone (os.availableParallelism follows the affinity).
+  const [command, ...rest] = placement.cpus === undefined ? node : ["taskset", "-c", placement.cpus, ...node];
+  const { stdout } = await run(command!, rest, { maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as ChildIndexReport;
 }
