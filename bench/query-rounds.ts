@@ -5,7 +5,7 @@
  * rounds of each granule (a read issued after another read of the same granule came back is one round
  * later). Over the benchmark's granules behind the loopback range server.
  *
- *   npx tsx bench/query-rounds.ts [--segments 110000] [--latency 20] [--reps 5] [--granules 4]
+ *   npx tsx bench/query-rounds.ts [--segments 110000] [--latency 20] [--reps 5] [--granules 4] [--link 25]
  *   ... --compare DIR   # runs alternate with another checkout's query (DIR/src/index.ts), same store
  *   ... --pools 128,256   # runs alternate between request pool sizes (the query's `requests`)
  *   ... --thread default,true,false,memory   # runs alternate between writeGeoParquet's `thread` values
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     compare: { type: "string" },
     pools: { type: "string" },
     thread: { type: "string" },
+    link: { type: "string" },
+    timeline: { type: "boolean", default: false },
   },
 });
 const segments = Number(values.segments);
@@ -47,7 +49,10 @@ const files = await ensureArchive(granuleDir, {
   far: 1,
   segmentsPerBeam: segments,
 });
-const server = await startServerProcess(granuleDir);
+// `--link MB/s`: the client's link shared by every response, as `npm run bench -- --link` sets it.
+const server = await startServerProcess(granuleDir, undefined, {
+  linkBytesPerSecond: values.link ? Number(values.link) * 1e6 : undefined,
+});
 const storeDir = join(root, "store");
 await rm(storeDir, { recursive: true, force: true });
 const urls = files.map((f) => server.url + f.split("/").pop()!);
@@ -57,7 +62,7 @@ await mkdir(root, { recursive: true });
 const out = join(root, "out.parquet");
 
 /** Reads of one granule: when each was issued and when it came back, ms. */
-type Read = { issued: number; done: number };
+type Read = { issued: number; done: number; bytes: number };
 function recordingOpen(log: Map<string, Read[]>, concurrency: number) {
   return async (url: string): Promise<OpenedSource> => {
     const source = await openSource(url, { http: { concurrency } });
@@ -68,7 +73,7 @@ function recordingOpen(log: Map<string, Read[]>, concurrency: number) {
       size: (o) => source.size(o),
       close: () => source.close(),
       async read(offset, length, o) {
-        const r = { issued: performance.now(), done: Number.POSITIVE_INFINITY };
+        const r = { issued: performance.now(), done: Number.POSITIVE_INFINITY, bytes: length };
         reads.push(r);
         const bytes = await source.read(offset, length, o);
         r.done = performance.now();
@@ -108,10 +113,36 @@ function roundsOf(reads: readonly Read[]): number {
   return most;
 }
 
+/**
+ * When the responses came back: per 25 ms since `t0`, the responses completed and their MB, the
+ * requests issued, and the result batches taken (`--timeline`).
+ */
+function timelineOf(reads: readonly Read[], batches: readonly number[], t0: number, end: number): string {
+  const step = 25;
+  const slots = Math.ceil(end / step) + 1;
+  const done = new Array<number>(slots).fill(0);
+  const mb = new Array<number>(slots).fill(0);
+  const issued = new Array<number>(slots).fill(0);
+  const taken = new Array<number>(slots).fill(0);
+  for (const r of reads) {
+    const d = Math.min(slots - 1, Math.floor((r.done - t0) / step));
+    done[d]! += 1;
+    mb[d]! += r.bytes / 1e6;
+    issued[Math.min(slots - 1, Math.floor((r.issued - t0) / step))]! += 1;
+  }
+  for (const b of batches) taken[Math.min(slots - 1, Math.floor(b / step))]! += 1;
+  return done
+    .map((n, i) => `${i * step}: +${issued[i]} req, ${n} done ${mb[i]!.toFixed(2)} MB, ${taken[i]} batches`)
+    .filter((line) => !line.endsWith("+0 req, 0 done 0.00 MB, 0 batches"))
+    .join("\n");
+}
+
 /** Times of a run's result batches (first, last) and of the written file, ms since `t0`. */
 interface Timeline {
   firstBatch: number;
   lastBatch: number;
+  /** Every batch's time. */
+  batches: number[];
 }
 
 type Library = Pick<typeof current, "openStore" | "writeGeoParquet">;
@@ -133,11 +164,12 @@ async function once(
   // `open` is a query option (PrepareOptions) the public input type does not list: it counts the reads.
   const input = { aoi, open: recordingOpen(log, requests ?? 128), requests };
   const result = store.query(input);
-  const times: Timeline = { firstBatch: Number.NaN, lastBatch: Number.NaN };
+  const times: Timeline = { firstBatch: Number.NaN, lastBatch: Number.NaN, batches: [] };
   const stamp = () => {
     const now = performance.now() - t0;
     if (Number.isNaN(times.firstBatch)) times.firstBatch = now;
     times.lastBatch = now;
+    times.batches.push(now);
   };
   // The result's batches and its plain columns (which writeGeoParquet reads from a query result), timed.
   const timed = {
@@ -218,6 +250,7 @@ for (const { rep, name, lib, pool, thread } of runs) {
   console.log(
     `| ${rep} | ${name} | ${wall.toFixed(3)} | ${((cpu.user + cpu.system) / 1e6).toFixed(3)} | ${gc.toFixed(0)} | ${served.cpuSeconds.toFixed(3)} | ${served.requests} | ${(served.bytes / 1e6).toFixed(1)} | ${stats.rows} | ${rounds} | ${mostInFlight(all)} | ${first.toFixed(0)} | ${last.toFixed(0)} | ${times.firstBatch.toFixed(0)} | ${times.lastBatch.toFixed(0)} |`,
   );
+  if (values.timeline) console.log(`\n${timelineOf(all, times.batches, t0, wall * 1000)}\n`);
 }
 if (session) {
   const { profile } = await session.post("Profiler.stop");

@@ -14,7 +14,8 @@
  *
  * Options: --crossing N --far N --latency 0,20,60 --reps N (geochunks, no-index; default 3) --slow-reps N
  * (h5coro, downloads; default 1) --aoi greenland,concave --concurrency N --bandwidth MB/s --index-latency 0
- * --no-index-build --no-rss --link MB/s --segments N --out DIR --product atl06|atl03 --photons N (ATL03 photons per strong beam). Env: H5CORO_SRC (h5coro checkout), H5CORO_LINE
+ * --no-index-build --no-rss --link MB/s --segments N --out DIR --product atl06|atl03 --photons N (ATL03 photons per strong beam)
+ * --contenders a,b (only these contenders, e.g. geochunks,geochunks-memory,download-h5py). Env: H5CORO_SRC (h5coro checkout), H5CORO_LINE
  * (its cache line, bytes), PYTHON.
  *
  *   npm run bench -- --store-scale   # the store scale benchmark instead (bench/store-scale.ts: an
@@ -75,6 +76,7 @@ const { values } = parseArgs({
     "no-index-build": { type: "boolean", default: false },
     "no-rss": { type: "boolean", default: false },
     out: { type: "string" },
+    contenders: { type: "string" },
   },
 });
 
@@ -207,7 +209,10 @@ async function main() {
   const t0 = performance.now();
   const files = await product.files(granuleDir, crossing, far);
   console.log(`${files.length} granules ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const contenders = product.contenders;
+  const only = values.contenders?.split(",");
+  const unknown = only?.filter((name) => !product.contenders.some((c) => c.name === name));
+  if (unknown?.length) throw new Error(`unknown --contenders ${unknown.join(", ")}`);
+  const contenders = only ? product.contenders.filter((c) => only.includes(c.name)) : product.contenders;
   const h5coroMissing = product.latLonPeer ? await h5coroUnavailable() : "ATL06 only";
   const result = await runHarness({
     granuleDir,
