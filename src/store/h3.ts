@@ -70,7 +70,6 @@ export function trackCells(
   while (i < end - 1) {
     const next = Math.min(end - 1, i + TRACK_SAMPLE_STEP);
     if (here !== undefined) {
-      if (!here.shaped) shapeOf(here, resolution);
       if (
         here.hexagon
           ? allValid(lon, lat, i + 1, next) && inHexagon(here.hexagon, lon[next]!, lat[next]!)
@@ -111,12 +110,10 @@ function compareBigints(a: bigint, b: bigint): number {
  */
 export const CELL_CACHE_SIZE = 8192;
 
-/** What a track walk keeps of a cell: its index, its hexagon or disc (once asked) and the neighbours found. */
+/** What a track walk keeps of a cell: its index, its hexagon or disc and the neighbours found. */
 interface CellEntry {
   readonly cell: string;
   readonly big: bigint;
-  /** True once {@link shapeOf} has drawn the hexagon or disc below. */
-  shaped: boolean;
   hexagon: CellHexagon | undefined;
   /** Where a hexagon is drawn: its six vertices as lat, lon pairs (degrees), as h3-js gives them. */
   vertices: Float64Array | undefined;
@@ -130,20 +127,20 @@ const cellCache = new Map<string, CellEntry>();
 /** The cell of the last point of the last {@link trackCells} call (where the next chunk row starts). */
 let lastTrackCell: { entry: CellEntry; resolution: number } | undefined;
 
-/** The entry of a cell, made (its shape not yet drawn) and kept when new. */
-function cellEntry(cell: string): CellEntry {
+/** The entry of a cell, made (its shape drawn) and kept when new. */
+function cellEntry(cell: string, resolution: number): CellEntry {
   let entry = cellCache.get(cell);
   if (entry === undefined) {
     if (cellCache.size >= CELL_CACHE_SIZE) cellCache.delete(cellCache.keys().next().value!);
     entry = {
       cell,
       big: cellToBigint(cell),
-      shaped: false,
       hexagon: undefined,
       vertices: undefined,
       disc: undefined,
       neighbours: [],
     };
+    shapeOf(entry, resolution);
     cellCache.set(cell, entry);
   }
   return entry;
@@ -156,7 +153,6 @@ function cellEntry(cell: string): CellEntry {
  * (any centre inside the cell draws its great-circle edges straight).
  */
 function shapeOf(entry: CellEntry, resolution: number): void {
-  entry.shaped = true;
   const boundary = cellToBoundary(entry.cell);
   if (boundary.length === 6 && getIcosahedronFaces(entry.cell).length === 1) {
     const vertices = new Float64Array(12);
@@ -246,8 +242,6 @@ class TrackWalk {
     const prev = this.#prev;
     if (cell.cell === prev?.cell) return;
     if (prev !== undefined && !prev.neighbours.includes(cell.cell)) {
-      if (!prev.shaped) shapeOf(prev, this.resolution);
-      if (!cell.shaped) shapeOf(cell, this.resolution);
       if (
         (prev.vertices !== undefined &&
           cell.vertices !== undefined &&
@@ -278,7 +272,7 @@ class TrackWalk {
         if (entry?.hexagon !== undefined && inHexagon(entry.hexagon, x, y)) return entry;
       }
     }
-    return cellEntry(latLngToCell(y, x, this.resolution));
+    return cellEntry(latLngToCell(y, x, this.resolution), this.resolution);
   }
 
   cellOrNone(i: number, near: CellEntry | undefined): CellEntry | undefined {
@@ -302,11 +296,9 @@ class TrackWalk {
   cellBetween(m: number, ca: CellEntry, cb: CellEntry): CellEntry {
     const x = this.lon[m]!;
     const y = this.lat[m]!;
-    if (!ca.shaped) shapeOf(ca, this.resolution);
     if (ca.hexagon && inHexagon(ca.hexagon, x, y)) return ca;
-    if (!cb.shaped) shapeOf(cb, this.resolution);
     if (cb.hexagon && inHexagon(cb.hexagon, x, y)) return cb;
-    return cellEntry(latLngToCell(y, x, this.resolution));
+    return cellEntry(latLngToCell(y, x, this.resolution), this.resolution);
   }
 }
 
@@ -324,8 +316,13 @@ export function cellShape(cell: string, resolution = getResolution(cell)): CellS
   };
 }
 
+/** True when every point in [from, to] is valid ({@link validLonLat}, written out: this runs once per step). */
 function allValid(lon: Float64Array, lat: Float64Array, from: number, to: number): boolean {
-  for (let k = from; k <= to; k++) if (!validLonLat(lon[k]!, lat[k]!)) return false;
+  for (let k = from; k <= to; k++) {
+    const x = lon[k]!;
+    const y = lat[k]!;
+    if (!(x >= -180 && x <= 180 && y >= -90 && y <= 90)) return false;
+  }
   return true;
 }
 
