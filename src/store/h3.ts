@@ -170,6 +170,15 @@ function shapeOf(entry: CellEntry, resolution: number): void {
   entry.disc = innerDisc(cellShape(entry.cell, resolution));
 }
 
+/**
+ * The hexagon {@link trackCells} draws for a cell, and its vertices as lat, lon pairs (degrees);
+ * undefined where it draws none (pentagons, cells of several faces or with distortion vertices).
+ */
+export function trackHexagon(cell: string): { hexagon: CellHexagon; vertices: Float64Array } | undefined {
+  const entry = cellEntry(cell, getResolution(cell));
+  return entry.hexagon && entry.vertices && { hexagon: entry.hexagon, vertices: entry.vertices };
+}
+
 /** The hexagon drawn about the point of the sphere above the mean of the vertices as unit vectors. */
 function hexagonAboutVertices(vertices: Float64Array): CellHexagon | undefined {
   let x = 0;
@@ -198,7 +207,7 @@ const SHARED_VERTEX_DEGREES = 1e-9;
  * True when two hexagons drawn by {@link shapeOf} share two vertices, and so an edge: three cells meet
  * at every vertex of the grid, each a neighbour of the others. False leaves the question to h3-js.
  */
-function shareAnEdge(a: Float64Array, b: Float64Array): boolean {
+export function shareAnEdge(a: Float64Array, b: Float64Array): boolean {
   let shared = 0;
   for (let i = 0; i < 12; i += 2) {
     for (let j = 0; j < 12; j += 2) {
