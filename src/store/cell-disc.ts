@@ -114,66 +114,72 @@ const RADIANS = Math.PI / 180;
  */
 export function innerHexagon(cell: CellShape): CellHexagon | undefined {
   if (cell.pentagon || cell.boundary.length !== 6 || cell.faces !== 1) return undefined;
-  const [lat0, lon0] = cell.centre;
-  const centre = {
-    sinLat0: Math.sin(lat0 * RADIANS),
-    cosLat0: Math.cos(lat0 * RADIANS),
-    lon0: lon0 * RADIANS,
-  };
-  const xy: [number, number][] = [];
-  for (const [lat, lon] of cell.boundary) {
-    const p = gnomonic(centre, lon, lat);
-    if (!p) return undefined;
-    xy.push(p);
+  const vertices = new Float64Array(12);
+  for (let k = 0; k < 6; k++) {
+    vertices[2 * k] = cell.boundary[k]![0];
+    vertices[2 * k + 1] = cell.boundary[k]![1];
+  }
+  return hexagonOf(cell.centre[0], cell.centre[1], vertices);
+}
+
+/**
+ * The hexagon ({@link CellHexagon}) of a cell of six vertices on one icosahedron face (the caller
+ * knows), drawn about (lat0, lon0), degrees, a point inside the cell; `vertices` are lat, lon pairs in
+ * order. Undefined when the centre is not inside by more than the margin. Plain loops over numbers:
+ * this runs once per cell a track enters.
+ */
+export function hexagonOf(lat0: number, lon0: number, vertices: Float64Array): CellHexagon | undefined {
+  const sinLat0 = Math.sin(lat0 * RADIANS);
+  const cosLat0 = Math.cos(lat0 * RADIANS);
+  const lambda0 = lon0 * RADIANS;
+  // The gnomonic projection of each vertex about (lat0, lon0).
+  const xy = new Float64Array(12);
+  for (let k = 0; k < 12; k += 2) {
+    const phi = vertices[k]! * RADIANS;
+    let dl = vertices[k + 1]! * RADIANS - lambda0;
+    if (dl > Math.PI) dl -= 2 * Math.PI;
+    else if (dl < -Math.PI) dl += 2 * Math.PI;
+    const sinPhi = Math.sin(phi);
+    const cosPhi = Math.cos(phi);
+    const cosDl = Math.cos(dl);
+    const cosc = sinLat0 * sinPhi + cosLat0 * cosPhi * cosDl;
+    if (!(cosc > MIN_COS_DISTANCE)) return undefined;
+    xy[k] = (cosPhi * Math.sin(dl)) / cosc;
+    xy[k + 1] = (cosLat0 * sinPhi - sinLat0 * cosPhi * cosDl) / cosc;
   }
   // Counter-clockwise or clockwise: the inward normal is on the left or right of each edge.
   let twiceArea = 0;
-  for (let k = 0; k < 6; k++) {
-    const [ax, ay] = xy[k]!;
-    const [bx, by] = xy[(k + 1) % 6]!;
-    twiceArea += ax * by - bx * ay;
+  for (let k = 0; k < 12; k += 2) {
+    const j = (k + 2) % 12;
+    twiceArea += xy[k]! * xy[j + 1]! - xy[j]! * xy[k + 1]!;
   }
   const turn = Math.sign(twiceArea);
   if (turn === 0) return undefined;
   const edges = new Float64Array(18);
   for (let k = 0; k < 6; k++) {
-    const [ax, ay] = xy[k]!;
-    const [bx, by] = xy[(k + 1) % 6]!;
+    const ax = xy[2 * k]!;
+    const ay = xy[2 * k + 1]!;
+    const j = (2 * k + 2) % 12;
+    const bx = xy[j]!;
+    const by = xy[j + 1]!;
     const length = Math.hypot(bx - ax, by - ay);
     if (!(length > 0)) return undefined;
     const nx = (-(by - ay) / length) * turn;
     const ny = ((bx - ax) / length) * turn;
+    const offset = nx * ax + ny * ay + HEXAGON_MARGIN;
+    // The centre must be inside every edge, by more than the margin.
+    if (!(offset < 0)) return undefined;
     edges[3 * k] = nx;
     edges[3 * k + 1] = ny;
-    edges[3 * k + 2] = nx * ax + ny * ay + HEXAGON_MARGIN;
-    // The centre must be inside every edge, by more than the margin.
-    if (!(edges[3 * k + 2]! < 0)) return undefined;
+    edges[3 * k + 2] = offset;
   }
-  return { ...centre, edges };
-}
-
-/** Gnomonic projection of (lon, lat) degrees about the centre; undefined far from it (or for NaN). */
-function gnomonic(
-  c: { sinLat0: number; cosLat0: number; lon0: number },
-  lon: number,
-  lat: number,
-): [number, number] | undefined {
-  const phi = lat * RADIANS;
-  let dl = lon * RADIANS - c.lon0;
-  if (dl > Math.PI) dl -= 2 * Math.PI;
-  else if (dl < -Math.PI) dl += 2 * Math.PI;
-  const sinPhi = Math.sin(phi);
-  const cosPhi = Math.cos(phi);
-  const cosDl = Math.cos(dl);
-  const cosc = c.sinLat0 * sinPhi + c.cosLat0 * cosPhi * cosDl;
-  if (!(cosc > MIN_COS_DISTANCE)) return undefined;
-  return [(cosPhi * Math.sin(dl)) / cosc, (c.cosLat0 * sinPhi - c.sinLat0 * cosPhi * cosDl) / cosc];
+  return { sinLat0, cosLat0, lon0: lambda0, edges };
 }
 
 /** True when the point (lon, lat), degrees, lies in the hexagon (false for NaN and fill values). */
 export function inHexagon(h: CellHexagon, lon: number, lat: number): boolean {
   if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90)) return false;
-  // gnomonic(), inlined: this runs once per step of every track.
+  // The gnomonic projection about the centre: this runs once per step of every track.
   const phi = lat * RADIANS;
   let dl = lon * RADIANS - h.lon0;
   if (dl > Math.PI) dl -= 2 * Math.PI;

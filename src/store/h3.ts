@@ -17,9 +17,9 @@ import {
   type CellDisc,
   type CellHexagon,
   type CellShape,
+  hexagonOf,
   inHexagon,
   innerDisc,
-  innerHexagon,
 } from "./cell-disc.js";
 
 /** A cell as the store keeps it: the H3 index as an unsigned 64-bit integer. */
@@ -49,7 +49,10 @@ export const TRACK_SAMPLE_STEP = 16;
  * is looked up). A step holding an invalid point is looked up point by point. A step of valid points
  * that ends in the current cell's hexagon (drawn in the gnomonic projection, where its edges are
  * straight), or whose points all lie in a disc inside the cell where no hexagon is drawn
- * (`cell-disc.ts`), stays in it without a lookup.
+ * (`cell-disc.ts`), stays in it without a lookup; a step that ends in the hexagon of a cell already
+ * found next to the current one is in that cell, without a lookup. Hexagons, discs and the neighbours
+ * found are kept across calls ({@link CELL_CACHE_SIZE} cells): pair beams 90 m apart and neighbouring
+ * chunk rows cross the same cells.
  */
 export function trackCells(
   lon: Float64Array,
@@ -60,26 +63,28 @@ export function trackCells(
 ): bigint[] {
   const walk = new TrackWalk(lon, lat, resolution);
   let i = start;
-  let here = start < end ? walk.cellOrNone(start) : undefined;
+  // The previous call's last cell (at this resolution): chunk rows follow one another along a track.
+  const near = lastTrackCell?.resolution === resolution ? lastTrackCell.entry : undefined;
+  let here = start < end ? walk.cellOrNone(start, near) : undefined;
   if (here !== undefined) walk.record(here);
   while (i < end - 1) {
     const next = Math.min(end - 1, i + TRACK_SAMPLE_STEP);
-    const inside = here === undefined ? undefined : walk.insideOf(here);
-    if (
-      inside &&
-      (inside.hexagon
-        ? allValid(lon, lat, i + 1, next) && inHexagon(inside.hexagon, lon[next]!, lat[next]!)
-        : allInDisc(inside.disc!, lon, lat, i + 1, next))
-    ) {
-      i = next;
-      continue;
+    if (here !== undefined) {
+      if (
+        here.hexagon
+          ? allValid(lon, lat, i + 1, next) && inHexagon(here.hexagon, lon[next]!, lat[next]!)
+          : here.disc !== undefined && allInDisc(here.disc, lon, lat, i + 1, next)
+      ) {
+        i = next;
+        continue;
+      }
     }
-    const there = walk.cellOrNone(next);
+    const there = walk.cellOrNone(next, here);
     if (here !== undefined && there !== undefined && allValid(lon, lat, i, next)) {
       walk.bisect(i, here, next, there);
     } else {
       for (let k = i + 1; k < next; k++) {
-        const cell = walk.cellOrNone(k);
+        const cell = walk.cellOrNone(k, undefined);
         if (cell !== undefined) walk.record(cell);
       }
       if (there !== undefined) walk.record(there);
@@ -87,8 +92,9 @@ export function trackCells(
     i = next;
     here = there;
   }
+  if (here !== undefined) lastTrackCell = { entry: here, resolution };
   const out: bigint[] = [];
-  for (const cell of walk.cells) out.push(cellToBigint(cell));
+  for (const cell of walk.cells) out.push(cellCache.get(cell)?.big ?? cellToBigint(cell));
   return out.sort(compareBigints);
 }
 
@@ -98,16 +104,141 @@ function compareBigints(a: bigint, b: bigint): number {
 }
 
 /**
+ * Cells whose shapes and neighbours {@link trackCells} keeps across calls, the oldest dropped first: a
+ * full-size ATL06 granule crosses about 900 cells at resolution 6, so this holds the cells of the
+ * granules read at a time (4 by default) several times over, in about 3 MB.
+ */
+export const CELL_CACHE_SIZE = 8192;
+
+/** What a track walk keeps of a cell: its index, its hexagon or disc and the neighbours found. */
+interface CellEntry {
+  readonly cell: string;
+  readonly big: bigint;
+  hexagon: CellHexagon | undefined;
+  /** Where a hexagon is drawn: its six vertices as lat, lon pairs (degrees), as h3-js gives them. */
+  vertices: Float64Array | undefined;
+  disc: CellDisc | undefined;
+  /** Cells found to be neighbours of this one (at most six). */
+  readonly neighbours: string[];
+}
+
+const cellCache = new Map<string, CellEntry>();
+
+/** The cell of the last point of the last {@link trackCells} call (where the next chunk row starts). */
+let lastTrackCell: { entry: CellEntry; resolution: number } | undefined;
+
+/** The entry of a cell, made (its shape drawn) and kept when new. */
+function cellEntry(cell: string, resolution: number): CellEntry {
+  let entry = cellCache.get(cell);
+  if (entry === undefined) {
+    if (cellCache.size >= CELL_CACHE_SIZE) cellCache.delete(cellCache.keys().next().value!);
+    entry = {
+      cell,
+      big: cellToBigint(cell),
+      hexagon: undefined,
+      vertices: undefined,
+      disc: undefined,
+      neighbours: [],
+    };
+    shapeOf(entry, resolution);
+    cellCache.set(cell, entry);
+  }
+  return entry;
+}
+
+/**
+ * Draws the cell's hexagon, else the disc inside it (neither where none is used). A hexagon needs
+ * two h3-js calls, not {@link cellShape}'s four: a cell of six vertices on one icosahedron face is
+ * no pentagon (pentagons meet five faces), and the hexagon is drawn about the centre of its vertices
+ * (any centre inside the cell draws its great-circle edges straight).
+ */
+function shapeOf(entry: CellEntry, resolution: number): void {
+  const boundary = cellToBoundary(entry.cell);
+  if (boundary.length === 6 && getIcosahedronFaces(entry.cell).length === 1) {
+    const vertices = new Float64Array(12);
+    for (let k = 0; k < 6; k++) {
+      vertices[2 * k] = boundary[k]![0]!;
+      vertices[2 * k + 1] = boundary[k]![1]!;
+    }
+    const hexagon = hexagonAboutVertices(vertices);
+    if (hexagon) {
+      entry.hexagon = hexagon;
+      entry.vertices = vertices;
+      return;
+    }
+  }
+  entry.disc = innerDisc(cellShape(entry.cell, resolution));
+}
+
+/**
+ * The hexagon {@link trackCells} draws for a cell, and its vertices as lat, lon pairs (degrees);
+ * undefined where it draws none (pentagons, cells of several faces or with distortion vertices).
+ */
+export function trackHexagon(cell: string): { hexagon: CellHexagon; vertices: Float64Array } | undefined {
+  const entry = cellEntry(cell, getResolution(cell));
+  return entry.hexagon && entry.vertices && { hexagon: entry.hexagon, vertices: entry.vertices };
+}
+
+/** The hexagon drawn about the point of the sphere above the mean of the vertices as unit vectors. */
+function hexagonAboutVertices(vertices: Float64Array): CellHexagon | undefined {
+  let x = 0;
+  let y = 0;
+  let z = 0;
+  for (let k = 0; k < 12; k += 2) {
+    const phi = (vertices[k]! * Math.PI) / 180;
+    const lambda = (vertices[k + 1]! * Math.PI) / 180;
+    const cosPhi = Math.cos(phi);
+    x += cosPhi * Math.cos(lambda);
+    y += cosPhi * Math.sin(lambda);
+    z += Math.sin(phi);
+  }
+  const lat0 = (Math.atan2(z, Math.sqrt(x * x + y * y)) * 180) / Math.PI;
+  return hexagonOf(lat0, (Math.atan2(y, x) * 180) / Math.PI, vertices);
+}
+
+/**
+ * Degrees within which two cells' vertices are taken as one (about 0.1 mm; h3-js computes a vertex
+ * shared by two cells from each cell alike, to rounding): cells that are not neighbours have no vertex
+ * closer than an edge (0.5 m at resolution 15).
+ */
+const SHARED_VERTEX_DEGREES = 1e-9;
+
+/**
+ * True when two hexagons drawn by {@link shapeOf} share two vertices, and so an edge: three cells meet
+ * at every vertex of the grid, each a neighbour of the others. False leaves the question to h3-js.
+ */
+export function shareAnEdge(a: Float64Array, b: Float64Array): boolean {
+  let shared = 0;
+  for (let i = 0; i < 12; i += 2) {
+    for (let j = 0; j < 12; j += 2) {
+      if (
+        Math.abs(a[i]! - b[j]!) < SHARED_VERTEX_DEGREES &&
+        Math.abs(a[i + 1]! - b[j + 1]!) < SHARED_VERTEX_DEGREES
+      ) {
+        if (++shared === 2) return true;
+        break;
+      }
+    }
+  }
+  return false;
+}
+
+/** Empties the cells {@link trackCells} keeps across calls (for tests; the output never depends on them). */
+export function clearTrackCellCache(): void {
+  cellCache.clear();
+  lastTrackCell = undefined;
+}
+
+/**
  * The state of one {@link trackCells} walk and its steps, as methods rather than closures made per
  * call: a closure made per call is a new call target each time, and the optimised code of the caller
  * (index-builder's chunk rows, which inline the walk) was thrown away at every chunk row (96 times over
  * five granules), its loops then running unoptimised.
  */
 class TrackWalk {
+  /** Cells of the track's points and of grid paths between points whose cells are not neighbours. */
   readonly cells = new Set<string>();
-  #prev: string | undefined;
-  /** The current cell's hexagon (else the disc inside it), by cell. */
-  readonly #insides = new Map<string, Inside | undefined>();
+  #prev: CellEntry | undefined;
 
   constructor(
     readonly lon: Float64Array,
@@ -116,27 +247,50 @@ class TrackWalk {
   ) {}
 
   /** Records the cell of the next point along the track (and the grid path from the last one). */
-  record(cell: string): void {
+  record(cell: CellEntry): void {
     const prev = this.#prev;
-    if (cell === prev) return;
-    if (prev !== undefined && !areNeighborCells(prev, cell)) {
-      for (const between of safeGridPath(prev, cell)) this.cells.add(between);
+    if (cell.cell === prev?.cell) return;
+    if (prev !== undefined && !prev.neighbours.includes(cell.cell)) {
+      if (
+        (prev.vertices !== undefined &&
+          cell.vertices !== undefined &&
+          shareAnEdge(prev.vertices, cell.vertices)) ||
+        areNeighborCells(prev.cell, cell.cell)
+      ) {
+        prev.neighbours.push(cell.cell);
+        cell.neighbours.push(prev.cell);
+      } else {
+        for (const between of safeGridPath(prev.cell, cell.cell)) this.cells.add(between);
+      }
     }
-    this.cells.add(cell);
+    this.cells.add(cell.cell);
     this.#prev = cell;
   }
 
-  cellAt(i: number): string {
-    return latLngToCell(this.lat[i]!, this.lon[i]!, this.resolution);
+  /**
+   * The cell of valid point i: `near` or a neighbour of it found earlier when the point lies in its
+   * hexagon, else looked up.
+   */
+  cellAt(i: number, near: CellEntry | undefined): CellEntry {
+    const x = this.lon[i]!;
+    const y = this.lat[i]!;
+    if (near !== undefined) {
+      if (near.hexagon !== undefined && inHexagon(near.hexagon, x, y)) return near;
+      for (const cell of near.neighbours) {
+        const entry = cellCache.get(cell);
+        if (entry?.hexagon !== undefined && inHexagon(entry.hexagon, x, y)) return entry;
+      }
+    }
+    return cellEntry(latLngToCell(y, x, this.resolution), this.resolution);
   }
 
-  cellOrNone(i: number): string | undefined {
-    return validLonLat(this.lon[i]!, this.lat[i]!) ? this.cellAt(i) : undefined;
+  cellOrNone(i: number, near: CellEntry | undefined): CellEntry | undefined {
+    return validLonLat(this.lon[i]!, this.lat[i]!) ? this.cellAt(i, near) : undefined;
   }
 
   /** Points (a, b] of a valid stretch whose ends lie in cells `ca` (recorded last) and `cb`. */
-  bisect(a: number, ca: string, b: number, cb: string): void {
-    if (ca === cb) return;
+  bisect(a: number, ca: CellEntry, b: number, cb: CellEntry): void {
+    if (ca.cell === cb.cell) return;
     if (b - a === 1) {
       this.record(cb);
       return;
@@ -147,25 +301,13 @@ class TrackWalk {
     this.bisect(m, cm, b, cb);
   }
 
-  /**
-   * The current cell's hexagon (else the disc inside it): a step of valid points that ends in the
-   * hexagon, or whose points all lie in the disc, stays in the cell, no lookup (a step whose ends
-   * share a cell is taken to stay in it, as in {@link trackCells}).
-   */
-  insideOf(cell: string): Inside | undefined {
-    if (!this.#insides.has(cell)) this.#insides.set(cell, insideShapes(cellShape(cell, this.resolution)));
-    return this.#insides.get(cell);
-  }
-
   /** The cell of valid point m between points of cells `ca` and `cb`: one of theirs when it lies in its hexagon. */
-  cellBetween(m: number, ca: string, cb: string): string {
+  cellBetween(m: number, ca: CellEntry, cb: CellEntry): CellEntry {
     const x = this.lon[m]!;
     const y = this.lat[m]!;
-    const a = this.insideOf(ca)?.hexagon;
-    if (a && inHexagon(a, x, y)) return ca;
-    const b = this.insideOf(cb)?.hexagon;
-    if (b && inHexagon(b, x, y)) return cb;
-    return this.cellAt(m);
+    if (ca.hexagon && inHexagon(ca.hexagon, x, y)) return ca;
+    if (cb.hexagon && inHexagon(cb.hexagon, x, y)) return cb;
+    return cellEntry(latLngToCell(y, x, this.resolution), this.resolution);
   }
 }
 
@@ -183,21 +325,13 @@ export function cellShape(cell: string, resolution = getResolution(cell)): CellS
   };
 }
 
-/** What tells a point of a cell without a lookup: its hexagon, else the disc inside it. */
-interface Inside {
-  hexagon: CellHexagon | undefined;
-  disc: CellDisc | undefined;
-}
-
-function insideShapes(shape: CellShape): Inside | undefined {
-  const hexagon = innerHexagon(shape);
-  if (hexagon) return { hexagon, disc: undefined };
-  const disc = innerDisc(shape);
-  return disc ? { hexagon: undefined, disc } : undefined;
-}
-
+/** True when every point in [from, to] is valid ({@link validLonLat}, written out: this runs once per step). */
 function allValid(lon: Float64Array, lat: Float64Array, from: number, to: number): boolean {
-  for (let k = from; k <= to; k++) if (!validLonLat(lon[k]!, lat[k]!)) return false;
+  for (let k = from; k <= to; k++) {
+    const x = lon[k]!;
+    const y = lat[k]!;
+    if (!(x >= -180 && x <= 180 && y >= -90 && y <= 90)) return false;
+  }
   return true;
 }
 
