@@ -64,6 +64,8 @@ export class PartEncoderState {
   readonly #encoded = new Map<string, Encoded>();
   /** Groups changed since last looked at. */
   readonly #dirty = new Set<string>();
+  /** File groups encoded so far (early and at the end) and the rows they held. */
+  readonly encodes = { groups: 0, rows: 0 };
 
   constructor(tileMinRows?: number) {
     this.#tileMinRows = tileMinRows;
@@ -157,6 +159,8 @@ export class PartEncoderState {
       files = [...encodePartitionFiles(partition, chunks, cells, this.#tileMinRows)];
     }
     this.#encoded.set(key, { inputs: inputs.join(","), rows, files });
+    this.encodes.groups++;
+    this.encodes.rows += rows;
     return files;
   }
 }
