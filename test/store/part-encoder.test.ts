@@ -1,12 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { seededRandom, syntheticBatch } from "../../fixtures/index/synthetic-index.js";
 import type { PartSet } from "../../src/store/manifest.js";
 import { PartEncoderState, startPartEncoder } from "../../src/store/part-encoder.js";
 import { mergeBatches, type StoreBatch, writePartSet } from "../../src/store/parts.js";
 import { Store } from "../../src/store/store.js";
+import { ROOT } from "../support/cli.js";
 import { duckdb } from "../support/results.js";
 
 /*
@@ -140,6 +142,22 @@ describe("part files encoded ahead", () => {
       );
       expect(row).toEqual({ n: batch.chunks.length, ids: batch.chunks.length });
       expect(written(dir, store.manifest.parts[0]!).files).toEqual(got.files.map(([f, b]) => [f, b]));
+    } finally {
+      await encoder.close();
+    }
+  });
+
+  it("the compiled package's thread (bundled) hands back the same files", async () => {
+    const compiled = pathToFileURL(join(ROOT, "dist/store/part-encoder.js")).href;
+    const { startPartEncoder: startCompiled } = (await import(
+      compiled
+    )) as typeof import("../../src/store/part-encoder.js");
+    const encoder = startCompiled();
+    try {
+      for (const i of [0, 1, 2]) encoder.add(i, inputs[i]!);
+      const set = await encoder.finish([0, 1, 2]);
+      expect(set, "the compiled thread failed").toBeDefined();
+      expect(await fromEncoded([0, 1, 2], { encoded: set!.files })).toEqual(await reference([0, 1, 2]));
     } finally {
       await encoder.close();
     }
