@@ -163,6 +163,19 @@ describe("part files encoded ahead", () => {
     }
   });
 
+  it("a staged set (index --shard) writes the files handed to it, committed as staged", async () => {
+    const state = new PartEncoderState();
+    for (const i of [4, 5, 6]) state.add(i, inputs[i]!);
+    const set = state.finish([4, 5, 6]);
+    const dir = tempDir();
+    const store = await Store.open(dir, { create: true });
+    const staged = await store.stage(mergeBatches([4, 5, 6].map((i) => inputs[i]!)), { encoded: set });
+    const want = await reference([4, 5, 6]);
+    const got = written(dir, staged);
+    expect({ files: got.files, stats: got.stats }).toEqual({ files: want.files, stats: want.stats });
+    expect(await store.commitStaged()).toMatchObject({ parts: 1 });
+  });
+
   it("a set encoded for other rows or another tile floor is not written: the store encodes the batch", async () => {
     const state = new PartEncoderState(0);
     for (const i of [0, 1, 2]) state.add(i, inputs[i]!);
