@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import {
+  cellsOfChunks,
   type PartEncoderInit,
   type PartEncoderReply,
   type PartEncoderRequest,
@@ -27,7 +28,9 @@ function schedule(): void {
 
 parentPort!.on("message", (request: PartEncoderRequest) => {
   if (request.kind === "add") {
-    state.add(request.index, request.batch);
+    const batch = request.batch;
+    if (request.cellsFromChunks) batch.chunkCells = cellsOfChunks(batch.chunks);
+    state.add(request.index, batch);
     schedule();
     return;
   }

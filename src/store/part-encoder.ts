@@ -165,9 +165,31 @@ export class PartEncoderState {
   }
 }
 
+/**
+ * Whether a batch's cell rows are its chunk rows' `h3_cells`, chunk by chunk in order (as the index
+ * builder makes them), so that the thread can make them again rather than take 17 820 more objects
+ * for six full-size granules (their copy cost about a third of the batch's).
+ */
+export function cellsFollowChunks(batch: StoreBatch): boolean {
+  let k = 0;
+  for (const chunk of batch.chunks) {
+    for (const h3_cell of chunk.h3_cells) {
+      const cell = batch.chunkCells[k++];
+      if (cell === undefined || cell.h3_cell !== h3_cell || cell.chunk_id !== chunk.chunk_id) return false;
+    }
+  }
+  return k === batch.chunkCells.length;
+}
+
+/** The cell rows of chunk rows' `h3_cells`, chunk by chunk. */
+export function cellsOfChunks(chunks: readonly ChunkRow[]): ChunkCellRow[] {
+  return chunks.flatMap((c) => c.h3_cells.map((h3_cell) => ({ h3_cell, chunk_id: c.chunk_id })));
+}
+
 /** Messages to the encoder thread. */
 export type PartEncoderRequest =
-  | { kind: "add"; index: number; batch: StoreBatch }
+  /** With `cellsFromChunks`, the batch comes without its cell rows ({@link cellsFollowChunks}). */
+  | { kind: "add"; index: number; batch: StoreBatch; cellsFromChunks?: boolean }
   | { kind: "finish"; indices: number[] };
 
 /** The encoder thread's answer to `finish`. */
@@ -238,7 +260,10 @@ export function startPartEncoder(init: PartEncoderInit = {}): PartEncoder {
     add(index, batch) {
       if (failed || !worker) return;
       try {
-        worker.postMessage({ kind: "add", index, batch } satisfies PartEncoderRequest);
+        const request: PartEncoderRequest = cellsFollowChunks(batch)
+          ? { kind: "add", index, batch: { ...batch, chunkCells: [] }, cellsFromChunks: true }
+          : { kind: "add", index, batch };
+        worker.postMessage(request);
       } catch {
         fail();
       }

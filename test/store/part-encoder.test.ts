@@ -5,7 +5,12 @@ import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { seededRandom, syntheticBatch } from "../../fixtures/index/synthetic-index.js";
 import type { PartSet } from "../../src/store/manifest.js";
-import { PartEncoderState, startPartEncoder } from "../../src/store/part-encoder.js";
+import {
+  cellsFollowChunks,
+  cellsOfChunks,
+  PartEncoderState,
+  startPartEncoder,
+} from "../../src/store/part-encoder.js";
 import { mergeBatches, type StoreBatch, writePartSet } from "../../src/store/parts.js";
 import { Store } from "../../src/store/store.js";
 import { ROOT } from "../support/cli.js";
@@ -123,10 +128,23 @@ describe("part files encoded ahead", () => {
     expect(rows()).toBeLessThanOrEqual(3 * total + 3 * 2 * chunkRows(0));
   });
 
+  it("cell rows are sent only when the chunk rows' cells do not give them", () => {
+    const batch = inputs[0]!;
+    expect(cellsFollowChunks(batch)).toBe(true);
+    expect(cellsOfChunks(batch.chunks)).toEqual(batch.chunkCells);
+    expect(cellsFollowChunks({ ...batch, chunkCells: [...batch.chunkCells].reverse() })).toBe(false);
+    expect(cellsFollowChunks({ ...batch, chunkCells: batch.chunkCells.slice(1) })).toBe(false);
+    expect(cellsFollowChunks({ ...batch, chunkCells: [...batch.chunkCells, batch.chunkCells[0]!] })).toBe(
+      false,
+    );
+  });
+
   it("through the encoder's thread, the store writes the files it hands back", async () => {
     const encoder = startPartEncoder();
     try {
-      for (const i of [2, 0, 1, 3, 4, 5, 6]) encoder.add(i, inputs[i]!);
+      // Input 3's cells in another order than its chunks' (sent as they are): the same files.
+      const reordered = { ...inputs[3]!, chunkCells: [...inputs[3]!.chunkCells].reverse() };
+      for (const i of [2, 0, 1, 3, 4, 5, 6]) encoder.add(i, i === 3 ? reordered : inputs[i]!);
       const keep = [0, 1, 2, 3, 4, 6];
       const set = await encoder.finish(keep);
       expect(set?.files.length).toBe(2 + 2 * 3);
