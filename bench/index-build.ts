@@ -222,8 +222,8 @@ function render(
       "metadata and chunk locations for the hierarchy, footprints and H3 cells). Server CPU s: the range " +
       `server's process (on the same cores) while serving the row, reading and sending ${SERVER_READ_CHUNK / 1024} KiB at a time. ` +
       "Process CPU s: the whole process tree of the contender from its start (Node or Python start-up and " +
-      "imports included, H5Coro's worker processes too), measured alike for both. Store written: seconds from the last granule read to the end (rows merged, the part files not yet " +
-      `encoded by the encoder thread encoded, the files and manifest written). Threads take whole granules: ${run.count} granules on 2 threads ` +
+      "imports included, H5Coro's worker processes too), measured alike for both. Store written: seconds from the last granule read to the end (rows merged, part files and manifest " +
+      `written by the calling thread alone). Threads take whole granules: ${run.count} granules on 2 threads ` +
       `cannot run more than ${(run.count / Math.ceil(run.count / 2)).toFixed(2)} times as fast as on 1.`,
     "",
     "| tool | source | threads | seconds | of which store written | CPU s | process CPU s | server CPU s | granules / s | requests / granule | MB / granule |",
