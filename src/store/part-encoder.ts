@@ -274,7 +274,11 @@ export function startPartEncoder(init: PartEncoderInit = {}): PartEncoder {
       return new Promise((resolve) => {
         waiting = resolve;
         w.ref();
-        w.postMessage({ kind: "finish", indices: [...indices] } satisfies PartEncoderRequest);
+        try {
+          w.postMessage({ kind: "finish", indices: [...indices] } satisfies PartEncoderRequest);
+        } catch {
+          fail();
+        }
       });
     },
     async close() {
