@@ -6,8 +6,9 @@
  * apache-arrow, h3-js...), and CommonJS packages are no longer scanned for their exports on every start.
  * Measured with bench/startup.ts (docs/design/startup.md).
  *
- * The command and the GeoParquet writer thread (`dist/export/geoparquet-worker.js`, which builds a query
- * result's Arrow batches: apache-arrow bundled instead of a hundred of its files) are bundled; the
+ * The command, the GeoParquet writer thread (`dist/export/geoparquet-worker.js`, which builds a query
+ * result's Arrow batches: apache-arrow bundled instead of a hundred of its files) and the index's part
+ * encoder thread (`dist/store/part-encoder-worker.js`, Arrow tables to Parquet) are bundled; the
  * library (`dist/index.js`, imported by package name) and the other worker threads stay the modules
  * tsc wrote. Packages with native or WebAssembly files beside their code stay
  * external and load from node_modules as before.
@@ -83,6 +84,7 @@ const result = await build({
   entryPoints: {
     "cli/bin": resolve(SRC, "cli/bin.ts"),
     "export/geoparquet-worker": resolve(SRC, "export/geoparquet-worker.ts"),
+    "store/part-encoder-worker": resolve(SRC, "store/part-encoder-worker.ts"),
   },
   outdir: DIST,
   entryNames: "[dir]/[name]",
@@ -118,5 +120,5 @@ await dropUnusedRequire(
 );
 await writeFile(resolve(DIST, "chunks", "inputs.json"), `${JSON.stringify(inputs, null, 1)}\n`);
 console.log(
-  `bundled dist/cli/bin.js, dist/export/geoparquet-worker.js and ${Object.keys(inputs).length - 2} chunks`,
+  `bundled dist/cli/bin.js, dist/export/geoparquet-worker.js, dist/store/part-encoder-worker.js and ${Object.keys(inputs).length - 3} chunks`,
 );

@@ -32,7 +32,7 @@ const report = await index(args.inputs, {
   },
 });
 const used = process.cpuUsage(cpu);
-// After the last granule is read: merging the rows and writing the store, on the calling thread alone.
+// After the last granule is read: merging the rows, encoding the part files not encoded yet, writing the store.
 const writeSeconds = (performance.now() - lastGranule) / 1000;
 console.log(
   JSON.stringify({

@@ -364,28 +364,132 @@ export function chunksTableParquet(table: Table, bbox: Bbox): Uint8Array {
 }
 
 /**
+ * One part file encoded, before a part set's id names it: its table, the partition and Hilbert tile
+ * of a `chunks` or `chunk_cells` file, its bytes, rows and sha256, and a `chunks` file's bbox and time
+ * range ({@link chunkFileSummary}).
+ */
+export interface EncodedPartFile {
+  table: StoreTable;
+  partition?: string;
+  tile?: number;
+  bytes: Uint8Array;
+  rows: number;
+  sha256: string;
+  summary?: Pick<PartFileStats, "bbox" | "time">;
+}
+
+/**
+ * A batch's part files encoded ahead of the write (part-encoder.ts), with the tile floor they were
+ * split by ({@link chunkTileLevel}): a writer splitting by another floor encodes the batch itself.
+ */
+export interface EncodedPartSet {
+  tileMinRows: number | undefined;
+  files: EncodedPartFile[];
+}
+
+/** The file's path in a part set of id `id`. */
+export function encodedFileName(
+  file: Pick<EncodedPartFile, "table" | "partition" | "tile">,
+  id: string,
+): string {
+  if (file.table === "granules" || file.table === "arrays") return `${file.table}/part-${id}.parquet`;
+  return chunkFileName(file.table, file.partition!, id, file.tile);
+}
+
+const encoded = (
+  table: StoreTable,
+  bytes: Uint8Array,
+  rows: number,
+  where: Pick<EncodedPartFile, "partition" | "tile"> = {},
+): EncodedPartFile => ({
+  table,
+  ...where,
+  bytes,
+  rows,
+  sha256: createHash("sha256").update(bytes).digest("hex"),
+});
+
+/** The `granules` file of a batch's granule rows. */
+export function encodeGranulesFile(granules: readonly GranuleRow[]): EncodedPartFile {
+  return encoded("granules", granulesParquet(granules), granules.length);
+}
+
+/** The `arrays` file of a batch's array rows. */
+export function encodeArraysFile(arrays: readonly ArrayRow[]): EncodedPartFile {
+  return encoded("arrays", arraysParquet(arrays), arrays.length);
+}
+
+/**
+ * The `chunks` and `chunk_cells` files of one partition's chunk rows (in the batch's order), each
+ * tile's cells taken from `cellsByChunk`: a `chunks` file, then its `chunk_cells` file, tile by tile.
+ */
+export function* encodePartitionFiles(
+  partition: string,
+  rows: readonly ChunkRow[],
+  cellsByChunk: ReadonlyMap<string, readonly ChunkCellRow[]>,
+  tileMinRows?: number,
+): Generator<EncodedPartFile> {
+  for (const { tile, rows: chunks } of chunkTiles(rows, tileMinRows)) {
+    const chunkFile = encoded("chunks", chunksParquet(chunks), chunks.length, { partition, tile });
+    yield { ...chunkFile, summary: chunkFileSummary(chunks) };
+    const cells = chunks.flatMap((c) => cellsByChunk.get(c.chunk_id) ?? []);
+    const cellBytes = tableToParquet(chunkCellsTable(cells), { rowGroupSize: CELLS_ROW_GROUP_SIZE });
+    yield encoded("chunk_cells", cellBytes, cells.length, { partition, tile });
+  }
+}
+
+/**
+ * A batch's chunk rows by partition ({@link partitionOf} of their granule), partitions in the order
+ * their first rows come, each partition's rows in the batch's order.
+ */
+export function chunksByPartition(batch: Pick<StoreBatch, "granules" | "chunks">): Map<string, ChunkRow[]> {
+  const partOf = new Map(batch.granules.map((g) => [g.granule_id, partitionOf(g)]));
+  return groupBy(batch.chunks, (c) => partOf.get(c.granule_id)!);
+}
+
+/** A batch's chunk cells by chunk id. */
+export const cellsByChunkId = (cells: readonly ChunkCellRow[]): Map<string, ChunkCellRow[]> =>
+  groupBy(cells, (c) => c.chunk_id);
+
+/**
+ * The part files of a batch, encoded one at a time as they are asked for: the `granules` file, the
+ * `arrays` file, then each partition's files ({@link encodePartitionFiles}).
+ */
+export function* encodePartFiles(batch: StoreBatch, tileMinRows?: number): Generator<EncodedPartFile> {
+  yield encodeGranulesFile(batch.granules);
+  yield encodeArraysFile(batch.arrays);
+  const cells = cellsByChunkId(batch.chunkCells);
+  for (const [partition, rows] of chunksByPartition(batch))
+    yield* encodePartitionFiles(partition, rows, cells, tileMinRows);
+}
+
+/**
  * Writes a batch as a new part set: one `granules` and one `arrays` file, and `chunks` and
  * `chunk_cells` files per product and month partition ({@link partitionOf}), chunks sorted along
  * a Hilbert curve and, in large partitions, split by Hilbert tile ({@link chunkTiles}); each
  * `chunks` file's bbox and time range are recorded with its stats. Each file is written
- * under a temporary name and renamed; nothing is visible until a manifest lists the set.
+ * under a temporary name and renamed; nothing is visible until a manifest lists the set. With
+ * `encoded` (the batch's files encoded ahead, e.g. on another thread while the rows were computed),
+ * those bytes are written instead of encoding the batch here.
  */
 export async function writePartSet(
   dir: string,
   batch: StoreBatch,
-  opts: { tileMinRows?: number } = {},
+  opts: { tileMinRows?: number; encoded?: Iterable<EncodedPartFile> } = {},
 ): Promise<WrittenPartSet> {
   const id = newPartId();
   const files: Record<StoreTable, string[]> = { granules: [], arrays: [], chunks: [], chunk_cells: [] };
   const untrack: (() => void)[] = [];
   const created: CreatedFolders[] = [];
   const stats: Record<string, PartFileStats> = {};
-  const writeAtomic = async (d: string, file: string, bytes: Uint8Array, rows: number) => {
-    untrack.push(await writeOne(d, file, bytes, created));
-    stats[file] = { bytes: bytes.length, rows, sha256: createHash("sha256").update(bytes).digest("hex") };
-  };
   try {
-    await writeTables(dir, batch, { id, files, stats, tileMinRows: opts.tileMinRows }, writeAtomic);
+    for (const file of opts.encoded ?? encodePartFiles(batch, opts.tileMinRows)) {
+      const name = encodedFileName(file, id);
+      // Listed before the write, so that a failed set removes a file its failed write left.
+      files[file.table].push(name);
+      untrack.push(await writeOne(dir, name, file.bytes, created));
+      stats[name] = { bytes: file.bytes.length, rows: file.rows, sha256: file.sha256, ...file.summary };
+    }
   } catch (err) {
     // A failed set removes its own files: nothing of it stays in the store.
     const written = STORE_TABLES_LIST.flatMap((t) => files[t]);
@@ -410,43 +514,6 @@ export async function writePartSet(
 }
 
 const STORE_TABLES_LIST: readonly StoreTable[] = ["granules", "arrays", "chunks", "chunk_cells"];
-
-async function writeTables(
-  dir: string,
-  batch: StoreBatch,
-  set: {
-    id: string;
-    files: Record<StoreTable, string[]>;
-    stats: Record<string, PartFileStats>;
-    tileMinRows?: number;
-  },
-  writeAtomic: (dir: string, file: string, bytes: Uint8Array, rows: number) => Promise<void>,
-): Promise<void> {
-  const { id, files, stats } = set;
-  const partOf = new Map(batch.granules.map((g) => [g.granule_id, partitionOf(g)]));
-  files.granules.push(`granules/part-${id}.parquet`);
-  await writeAtomic(dir, files.granules[0]!, granulesParquet(batch.granules), batch.granules.length);
-  files.arrays.push(`arrays/part-${id}.parquet`);
-  await writeAtomic(dir, files.arrays[0]!, arraysParquet(batch.arrays), batch.arrays.length);
-  const cellsByChunk = groupBy(batch.chunkCells, (c) => c.chunk_id);
-  for (const [partition, rows] of groupBy(batch.chunks, (c) => partOf.get(c.granule_id)!)) {
-    for (const { tile, rows: chunks } of chunkTiles(rows, set.tileMinRows)) {
-      const chunkFile = chunkFileName("chunks", partition, id, tile);
-      await writeAtomic(dir, chunkFile, chunksParquet(chunks), chunks.length);
-      stats[chunkFile] = { ...stats[chunkFile]!, ...chunkFileSummary(chunks) };
-      files.chunks.push(chunkFile);
-      const cells = chunks.flatMap((c) => cellsByChunk.get(c.chunk_id) ?? []);
-      const cellFile = chunkFileName("chunk_cells", partition, id, tile);
-      await writeAtomic(
-        dir,
-        cellFile,
-        tableToParquet(chunkCellsTable(cells), { rowGroupSize: CELLS_ROW_GROUP_SIZE }),
-        cells.length,
-      );
-      files.chunk_cells.push(cellFile);
-    }
-  }
-}
 
 /** Reads the rows of a part set, keeping only the granules `keep` accepts. */
 export async function readPartSet(

@@ -49,6 +49,7 @@ import {
 import { readParquetFile } from "./parquet.js";
 import { checkPartFile } from "./part-check.js";
 import {
+  type EncodedPartSet,
   mergeBatches,
   partitionKey,
   readPartSet,
@@ -325,15 +326,16 @@ export class Store {
    * atomically: holding the store lock (local), or by conditional writes, computed again on the
    * winner's manifest after a lost race (S3). A crash leaves the store as before or as after, and
    * concurrent writers land without losing each other's granules. `beforeSwap` runs between the two steps.
+   * `encoded`: the batch's part files encoded ahead (part-encoder.ts), written as they are.
    * @throws StoreBusyError when the lock stays held by a live writer too long, or an S3 commit loses
    *   {@link MAX_COMMIT_ATTEMPTS} races in a row.
    */
   async commit(
     batch: StoreBatch,
-    opts: { replace?: string[]; beforeSwap?: () => Promise<void> } = {},
+    opts: { replace?: string[]; beforeSwap?: () => Promise<void>; encoded?: EncodedPartSet } = {},
   ): Promise<CommitReport> {
     try {
-      const staged = batch.granules.length > 0 ? [await this.#writeStaged(batch)] : [];
+      const staged = batch.granules.length > 0 ? [await this.#writeStaged(batch, opts.encoded)] : [];
       try {
         await this.#backend.upload(staged.map((s) => s.part));
         await opts.beforeSwap?.();
@@ -367,14 +369,20 @@ export class Store {
    * {@link Store.commitStaged}: what each shard job of a parallel indexing run does. With `shard`,
    * the set records it and is `staged/shard-<index>-of-<count>.json`, written even when `batch` is
    * empty; a retried task of the same shard replaces its earlier set, whose part files the next
-   * commit's clean-up removes (docs/design/batch.md).
+   * commit's clean-up removes (docs/design/batch.md). `encoded` as for {@link Store.commit}.
    */
-  async stage(batch: StoreBatch, opts: { shard?: ShardStamp } = {}): Promise<PartSet> {
+  async stage(
+    batch: StoreBatch,
+    opts: { shard?: ShardStamp; encoded?: EncodedPartSet } = {},
+  ): Promise<PartSet> {
     try {
       const staged =
         opts.shard && batch.granules.length === 0
           ? emptyStagedSet(opts.shard)
-          : { ...(await this.#writeStaged(batch)), ...(opts.shard ? { shard: opts.shard } : {}) };
+          : {
+              ...(await this.#writeStaged(batch, opts.encoded)),
+              ...(opts.shard ? { shard: opts.shard } : {}),
+            };
       const name = opts.shard ? stagedShardName(opts.shard) : `${staged.part.id}.json`;
       try {
         if (listedGranules(staged.part).length > 0) await this.#backend.upload([staged.part]);
@@ -639,8 +647,11 @@ export class Store {
     return files.length;
   }
 
-  async #writeStaged(batch: StoreBatch): Promise<StagedPartSet> {
-    const part = await writePartSet(this.#backend.dir, batch, { tileMinRows: this.#opts.chunkTileMinRows });
+  async #writeStaged(batch: StoreBatch, encoded?: EncodedPartSet): Promise<StagedPartSet> {
+    const part = await writePartSet(this.#backend.dir, batch, {
+      tileMinRows: this.#opts.chunkTileMinRows,
+      encoded: encodedFor(batch, encoded, this.#opts.chunkTileMinRows),
+    });
     const fingerprints = Object.fromEntries(
       batch.granules.map((g) => [
         g.granule_id,
@@ -767,6 +778,25 @@ function publishedRuns(staged: readonly NamedStagedSet[], published: Manifest | 
 /** What identifies a run of shards: their count and the digest of their input list. */
 function shardRun(shard: ShardStamp): string {
   return `${shard.count}/${shard.inputs_sha256}`;
+}
+
+/**
+ * `encoded`'s files when they were split by the store's tile floor and hold the batch's rows (as many
+ * of each table), else undefined: the writer then encodes the batch itself.
+ */
+function encodedFor(
+  batch: StoreBatch,
+  encoded: EncodedPartSet | undefined,
+  tileMinRows: number | undefined,
+): EncodedPartSet["files"] | undefined {
+  if (!encoded || encoded.tileMinRows !== tileMinRows) return undefined;
+  const rows = (t: StoreTable) => encoded.files.reduce((n, f) => n + (f.table === t ? f.rows : 0), 0);
+  const whole =
+    rows("granules") === batch.granules.length &&
+    rows("arrays") === batch.arrays.length &&
+    rows("chunks") === batch.chunks.length &&
+    rows("chunk_cells") === batch.chunkCells.length;
+  return whole ? encoded.files : undefined;
 }
 
 /** A part set as retired now. */

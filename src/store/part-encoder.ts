@@ -1,0 +1,294 @@
+/**
+ * Encoding a part set's files while its rows are still being computed: an index run hands each
+ * input's rows over as soon as they are ready, and a thread of their own encodes the files those
+ * rows belong to while the run goes on, so that after the last granule only the files still out of
+ * date are encoded (docs/design/index-build.md, "The store's write after the last granule").
+ *
+ * The files are those {@link writePartSet} writes for the merged batch, byte for byte: each file
+ * depends only on the rows of the inputs that contribute to it (the `granules` and `arrays` files on
+ * every input's, a partition's `chunks` and `chunk_cells` files on its granules'), taken in input
+ * order, so a file encoded early is reused when no input that contributes to it came, or was dropped,
+ * since.
+ */
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import {
+  cellsByChunkId,
+  chunksByPartition,
+  type EncodedPartFile,
+  type EncodedPartSet,
+  encodeArraysFile,
+  encodeGranulesFile,
+  encodePartitionFiles,
+  type StoreBatch,
+} from "./parts.js";
+import type { ChunkCellRow, ChunkRow } from "./schema.js";
+
+/**
+ * How much a file's rows must have grown since it was last encoded before it is encoded again ahead
+ * of the end: every early encode of a file that more rows then change is wasted, and with a factor of
+ * 2 the wasted work is at most that of the final encode (1 + 1/2 + 1/4...), however many inputs add
+ * to the file, while a file whose inputs are all in (a partition of one granule) is encoded once.
+ */
+export const REENCODE_GROWTH = 2;
+
+/** An input's rows, split by the files they go to. */
+interface InputRows {
+  batch: StoreBatch;
+  /** Its chunk rows by partition. */
+  partitions: Map<string, ChunkRow[]>;
+  cells: Map<string, ChunkCellRow[]>;
+}
+
+/** A file group (the `granules` file, the `arrays` file, or one partition's files) as last encoded. */
+interface Encoded {
+  /** The inputs it was encoded from, in order. */
+  inputs: string;
+  rows: number;
+  files: EncodedPartFile[];
+}
+
+const GRANULES = "granules";
+const ARRAYS = "arrays";
+const partitionKey = (partition: string) => `partition:${partition}`;
+
+/**
+ * The bookkeeping of early encodes, in the thread that runs them: inputs' rows by input position,
+ * file groups as last encoded, and which groups have grown enough to be encoded again.
+ */
+export class PartEncoderState {
+  readonly #tileMinRows: number | undefined;
+  readonly #inputs = new Map<number, InputRows>();
+  readonly #encoded = new Map<string, Encoded>();
+  /** Groups changed since last looked at. */
+  readonly #dirty = new Set<string>();
+  /** File groups encoded so far (early and at the end) and the rows they held. */
+  readonly encodes = { groups: 0, rows: 0 };
+
+  constructor(tileMinRows?: number) {
+    this.#tileMinRows = tileMinRows;
+  }
+
+  /** Takes the rows of input `index` (a position in the run's inputs). */
+  add(index: number, batch: StoreBatch): void {
+    const rows: InputRows = {
+      batch,
+      partitions: chunksByPartition(batch),
+      cells: cellsByChunkId(batch.chunkCells),
+    };
+    this.#inputs.set(index, rows);
+    this.#dirty.add(GRANULES);
+    this.#dirty.add(ARRAYS);
+    for (const p of rows.partitions.keys()) this.#dirty.add(partitionKey(p));
+  }
+
+  /**
+   * Encodes one group whose rows have grown {@link REENCODE_GROWTH} times since its last encode
+   * (partitions first: they are the likeliest to be complete), from every input taken so far.
+   * @returns false when there was none.
+   */
+  encodeAhead(): boolean {
+    const all = [...this.#inputs.keys()].sort((a, b) => a - b);
+    const keys = [...this.#dirty].sort(
+      (a, b) => Number(b.startsWith("partition:")) - Number(a.startsWith("partition:")),
+    );
+    for (const key of keys) {
+      this.#dirty.delete(key);
+      const { inputs, rows } = this.#contributors(key, all);
+      const last = this.#encoded.get(key);
+      if (last?.inputs === inputs.join(",")) continue;
+      if (last && rows < REENCODE_GROWTH * last.rows) continue;
+      this.#encode(key, inputs, rows);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * The part files of the inputs at `indices` (others taken are left out), as {@link writePartSet}
+   * encodes their batches merged in input order: groups encoded from exactly these inputs are
+   * reused, the others encoded now.
+   * @throws RangeError when an input of `indices` was never taken.
+   */
+  finish(indices: readonly number[]): EncodedPartSet {
+    const order = [...indices].sort((a, b) => a - b);
+    for (const i of order) if (!this.#inputs.has(i)) throw new RangeError(`no rows taken for input ${i}`);
+    const partitions: string[] = [];
+    const seen = new Set<string>();
+    for (const i of order)
+      for (const p of this.#inputs.get(i)!.partitions.keys())
+        if (!seen.has(p)) {
+          seen.add(p);
+          partitions.push(p);
+        }
+    const files: EncodedPartFile[] = [];
+    for (const key of [GRANULES, ARRAYS, ...partitions.map(partitionKey)]) {
+      const { inputs, rows } = this.#contributors(key, order);
+      const last = this.#encoded.get(key);
+      files.push(...(last?.inputs === inputs.join(",") ? last.files : this.#encode(key, inputs, rows)));
+    }
+    return { tileMinRows: this.#tileMinRows, files };
+  }
+
+  /** The inputs among `among` (in input order) with rows in group `key`, and their rows. */
+  #contributors(key: string, among: readonly number[]) {
+    if (key === GRANULES || key === ARRAYS) {
+      // Every input of the set goes into these files.
+      const rows = among.reduce((n, i) => n + this.#inputs.get(i)!.batch[key].length, 0);
+      return { inputs: [...among], rows };
+    }
+    const partition = key.slice("partition:".length);
+    const inputs = among.filter((i) => this.#inputs.get(i)!.partitions.has(partition));
+    const rows = inputs.reduce((n, i) => n + this.#inputs.get(i)!.partitions.get(partition)!.length, 0);
+    return { inputs, rows };
+  }
+
+  #encode(key: string, inputs: readonly number[], rows: number): EncodedPartFile[] {
+    const of = inputs.map((i) => this.#inputs.get(i)!);
+    let files: EncodedPartFile[];
+    if (key === GRANULES) files = [encodeGranulesFile(of.flatMap((r) => r.batch.granules))];
+    else if (key === ARRAYS) files = [encodeArraysFile(of.flatMap((r) => r.batch.arrays))];
+    else {
+      const partition = key.slice("partition:".length);
+      const chunks = of.flatMap((r) => r.partitions.get(partition)!);
+      // Chunk ids hold their granule's id, so each chunk's cells are in its own input's rows.
+      const cells = new Map<string, ChunkCellRow[]>();
+      for (const r of of) for (const [id, list] of r.cells) cells.set(id, list);
+      files = [...encodePartitionFiles(partition, chunks, cells, this.#tileMinRows)];
+    }
+    this.#encoded.set(key, { inputs: inputs.join(","), rows, files });
+    this.encodes.groups++;
+    this.encodes.rows += rows;
+    return files;
+  }
+}
+
+/**
+ * Whether a batch's cell rows are its chunk rows' `h3_cells`, chunk by chunk in order (as the index
+ * builder makes them), so that the thread can make them again rather than take 17 820 more objects
+ * for six full-size granules (their copy cost about a third of the batch's).
+ */
+export function cellsFollowChunks(batch: StoreBatch): boolean {
+  let k = 0;
+  for (const chunk of batch.chunks) {
+    for (const h3_cell of chunk.h3_cells) {
+      const cell = batch.chunkCells[k++];
+      if (cell === undefined || cell.h3_cell !== h3_cell || cell.chunk_id !== chunk.chunk_id) return false;
+    }
+  }
+  return k === batch.chunkCells.length;
+}
+
+/** The cell rows of chunk rows' `h3_cells`, chunk by chunk. */
+export function cellsOfChunks(chunks: readonly ChunkRow[]): ChunkCellRow[] {
+  return chunks.flatMap((c) => c.h3_cells.map((h3_cell) => ({ h3_cell, chunk_id: c.chunk_id })));
+}
+
+/** Messages to the encoder thread. */
+export type PartEncoderRequest =
+  /** With `cellsFromChunks`, the batch comes without its cell rows ({@link cellsFollowChunks}). */
+  | { kind: "add"; index: number; batch: StoreBatch; cellsFromChunks?: boolean }
+  | { kind: "finish"; indices: number[] };
+
+/** The encoder thread's answer to `finish`. */
+export type PartEncoderReply = { set: EncodedPartSet } | { error: string };
+
+/** What the encoder thread starts with. */
+export interface PartEncoderInit {
+  tileMinRows?: number;
+}
+
+/** A thread encoding part files ahead; see {@link startPartEncoder}. */
+export interface PartEncoder {
+  /** Hands over input `index`'s rows (copied: the caller keeps its own). */
+  add(index: number, batch: StoreBatch): void;
+  /**
+   * The part files of the inputs at `indices` (in the order the run merges them), or undefined when
+   * the thread failed: the caller then encodes them itself.
+   */
+  finish(indices: readonly number[]): Promise<EncodedPartSet | undefined>;
+  /** Stops the thread. */
+  close(): Promise<void>;
+}
+
+/**
+ * The thread beside this module: the compiled script, or, when this module is TypeScript run from
+ * source (tests, benchmarks), a small loader that registers tsx in the thread first.
+ */
+function newWorker(workerData: PartEncoderInit): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith(".ts")) return new Worker(new URL("./part-encoder-worker.js", here), { workerData });
+  const tsxDir = dirname(createRequire(here).resolve("tsx/package.json"));
+  const tsx = pathToFileURL(join(tsxDir, "dist", "esm", "api", "index.mjs")).href;
+  const script = new URL("./part-encoder-worker.ts", here).href;
+  const loader = `import(${JSON.stringify(tsx)}).then((m) => m.register()).then(() => import(${JSON.stringify(script)}))`;
+  return new Worker(loader, { eval: true, workerData });
+}
+
+/**
+ * Starts a thread that encodes part files while the run computes rows: it loads the Parquet writer,
+ * then encodes each file group as rows come ({@link PartEncoderState.encodeAhead}), between messages.
+ * Unreferenced: it does not keep the process alive. A thread that cannot start or dies makes
+ * `finish` answer undefined.
+ */
+export function startPartEncoder(init: PartEncoderInit = {}): PartEncoder {
+  let worker: Worker | undefined;
+  let failed = false;
+  let waiting: ((set: EncodedPartSet | undefined) => void) | undefined;
+  const fail = () => {
+    failed = true;
+    waiting?.(undefined);
+    waiting = undefined;
+  };
+  try {
+    worker = newWorker(init);
+  } catch {
+    failed = true;
+  }
+  worker?.unref();
+  worker?.on("message", (reply: PartEncoderReply) => {
+    const done = waiting;
+    waiting = undefined;
+    worker?.unref();
+    done?.("set" in reply ? reply.set : undefined);
+  });
+  worker?.on("error", fail);
+  worker?.on("exit", fail);
+  return {
+    add(index, batch) {
+      if (failed || !worker) return;
+      try {
+        const request: PartEncoderRequest = cellsFollowChunks(batch)
+          ? { kind: "add", index, batch: { ...batch, chunkCells: [] }, cellsFromChunks: true }
+          : { kind: "add", index, batch };
+        worker.postMessage(request);
+      } catch {
+        fail();
+      }
+    },
+    finish(indices) {
+      if (failed || !worker) return Promise.resolve(undefined);
+      const w = worker;
+      return new Promise((resolve) => {
+        waiting = resolve;
+        w.ref();
+        try {
+          w.postMessage({ kind: "finish", indices: [...indices] } satisfies PartEncoderRequest);
+        } catch {
+          fail();
+        }
+      });
+    },
+    async close() {
+      if (!worker) return;
+      worker.removeAllListeners("exit");
+      worker.removeAllListeners("error");
+      // An error event after the listeners are gone would be thrown in this thread.
+      worker.on("error", () => undefined);
+      await worker.terminate();
+      waiting?.(undefined);
+    },
+  };
+}
