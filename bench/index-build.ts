@@ -61,7 +61,7 @@ interface Row {
    * moved by other work on the machine than wall-clock seconds.
    */
   processCpuSeconds?: number;
-  /** Seconds from the last granule read to the end: the rows merged and the store written, one thread. */
+  /** Seconds from the last granule read to the end: the part files still out of date encoded and the store written. */
   writeSeconds?: number;
   /** CPU seconds of the range server's process while serving this row (it runs on the same cores). */
   serverCpuSeconds: number;
@@ -262,8 +262,8 @@ function render(
       "metadata and chunk locations for the hierarchy, footprints and H3 cells). Server CPU s: the range " +
       `server's process (on the same cores) while serving the row, reading and sending ${SERVER_READ_CHUNK / 1024} KiB at a time. ` +
       "Process CPU s: the whole process tree of the contender from its start (Node or Python start-up and " +
-      "imports included, H5Coro's worker processes too), measured alike for both. Store written: seconds from the last granule read to the end (rows merged, part files and manifest " +
-      "written by the calling thread alone). Cores: those the geochunks process may use; the 1-core row runs it under " +
+      "imports included, H5Coro's worker processes too), measured alike for both. Store written: seconds from the last granule read to the end (the part files still out of date " +
+      "encoded, on the store's encoder thread when the run has more granules than it reads at once, then every file and the manifest written). Cores: those the geochunks process may use; the 1-core row runs it under " +
       "`taskset -c 0` with its default threads (Node sees one core), the range server staying free to use the other. " +
       `Threads take whole granules: ${run.count} granules on 2 threads ` +
       `cannot run more than ${(run.count / Math.ceil(run.count / 2)).toFixed(2)} times as fast as on 1.`,
