@@ -70,6 +70,7 @@ export class Hdf5File {
   readonly #root: number;
   readonly #headers = new Map<number, Promise<ObjectHeader>>();
   readonly #groups = new Map<number, Promise<Map<string, Link>>>();
+  readonly #datasets = new Map<string, Promise<DatasetMeta | undefined>>();
 
   private constructor(
     source: ByteSource,
@@ -132,7 +133,10 @@ export class Hdf5File {
     return isGroupHeader(header) ? readAttributes(this.#meta, header, opts) : undefined;
   }
 
-  /** Metadata of the dataset at `path`; undefined (never an error) when missing or not a dataset. */
+  /**
+   * Metadata of the dataset at `path`; undefined (never an error) when missing or not a dataset. Parsed
+   * once per path: later calls give the same object (not to be modified).
+   */
   async dataset(path: string, opts?: ReadOptions): Promise<DatasetInfo | undefined> {
     return (await this.#dataset(path, opts))?.info;
   }
@@ -231,7 +235,16 @@ export class Hdf5File {
     return ds;
   }
 
-  async #dataset(path: string, opts?: ReadOptions): Promise<DatasetMeta | undefined> {
+  /**
+   * The dataset's parsed header and attributes, once per path: the index asks for most datasets two to
+   * four times (listing, chunk locations, hierarchy, values), and parsing every attribute each time was
+   * most of the metadata CPU.
+   */
+  #dataset(path: string, opts?: ReadOptions): Promise<DatasetMeta | undefined> {
+    return memo(this.#datasets, normalize(path), () => this.#parseDataset(path, opts));
+  }
+
+  async #parseDataset(path: string, opts?: ReadOptions): Promise<DatasetMeta | undefined> {
     const address = await this.#resolve(path, opts);
     if (address === undefined) return undefined;
     const header = await this.#header(address, opts);
