@@ -373,6 +373,9 @@ function memo<K, V>(cache: Map<K, Promise<V>>, key: K, make: () => Promise<V>): 
 }
 
 function normalize(path: string): string {
+  // Already normal (the paths of tree() and of most callers): "/a/b", no empty or "." parts.
+  if (path.startsWith("/") && !path.endsWith("/") && !path.includes("//") && !/\/\.(\/|$)/.test(path))
+    return path;
   return `/${path
     .split("/")
     .filter((part) => part !== "" && part !== ".")

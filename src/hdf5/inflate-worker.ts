@@ -102,8 +102,8 @@ function take(length: number): ArrayBuffer {
 
 function give(buffer: ArrayBuffer | undefined): void {
   if (!buffer || buffer.byteLength === 0 || pooledSize(buffer.byteLength) !== buffer.byteLength) return;
-  let kept = pool.get(buffer.byteLength);
-  if (!kept) pool.set(buffer.byteLength, (kept = []));
+  const kept = pool.get(buffer.byteLength) ?? [];
+  pool.set(buffer.byteLength, kept);
   if (kept.length < POOL_PER_SIZE) kept.push(buffer);
 }
 
