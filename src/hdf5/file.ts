@@ -71,6 +71,7 @@ export class Hdf5File {
   readonly #headers = new Map<number, Promise<ObjectHeader>>();
   readonly #groups = new Map<number, Promise<Map<string, Link>>>();
   readonly #datasets = new Map<string, Promise<DatasetMeta | undefined>>();
+  #tree: Promise<Hdf5Tree> | undefined;
 
   private constructor(
     source: ByteSource,
@@ -149,8 +150,19 @@ export class Hdf5File {
   /**
    * Every group (except the root) and dataset path, sorted depth-first. Sibling groups are walked
    * concurrently so that their reads are batched; each group is visited once even if linked twice.
+   * Walked once per file (the index lists the datasets once per beam); each call gets its own lists.
    */
   async tree(opts?: ReadOptions): Promise<Hdf5Tree> {
+    this.#tree ??= this.#walkTree(opts);
+    const walked = this.#tree;
+    walked.catch(() => {
+      if (this.#tree === walked) this.#tree = undefined;
+    });
+    const { groups, datasets } = await walked;
+    return { groups: [...groups], datasets: [...datasets] };
+  }
+
+  async #walkTree(opts?: ReadOptions): Promise<Hdf5Tree> {
     const seen = new Set<number>([this.#root]);
     const walk = async (path: string, address: number): Promise<Hdf5Tree> => {
       opts?.signal?.throwIfAborted();
