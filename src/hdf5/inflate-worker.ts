@@ -43,27 +43,52 @@ type Answer =
   | { buffer: ArrayBuffer; offset: number; length: number }
   | { message: string; code?: string };
 
-/** One batch as sent: the stored chunks one after another in `input`, places for the outputs in `output`. */
+/**
+ * One batch as sent: the stored chunks one after another in `input`, places for the outputs in
+ * `output` (with `into`, the caller's own buffer, where each output goes whole or cut to `outLength`).
+ */
 interface Sent {
   id: number;
   input: ArrayBuffer;
   output: ArrayBuffer;
-  jobs: { at: number; length: number; outAt: number; limits: InflateLimits }[];
+  jobs: { at: number; length: number; outAt: number; outLength: number; limits: InflateLimits }[];
+  into?: boolean;
 }
+
+/** A chunk to inflate into the caller's buffer: at `outAt`, at most `outLength` bytes of its output. */
+export interface IntoJob {
+  bytes: Uint8Array;
+  outAt: number;
+  outLength: number;
+  limits: InflateLimits;
+}
+
+/** What {@link inflateInto} gives back: the buffer, and each chunk's inflated length or zlib's error. */
+export interface IntoResult {
+  target: ArrayBuffer;
+  results: ({ length: number } | Error)[];
+}
+
+/** A batch in flight: chunks each with its own promise, or one {@link inflateInto} call. */
+type InFlight = { jobs: Job[] } | { into(result: IntoResult | undefined): void };
 
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { inflateSync } = require("node:zlib");
-parentPort.on("message", ({ id, input, output, jobs }) => {
+parentPort.on("message", ({ id, input, output, jobs, into }) => {
   const stored = new Uint8Array(input);
   const out = new Uint8Array(output);
   const answers = [];
   // Both buffers go back, to be used again.
   const transfer = [input, output];
-  for (const { at, length, outAt, limits } of jobs) {
+  for (const { at, length, outAt, outLength, limits } of jobs) {
     try {
       const inflated = inflateSync(stored.subarray(at, at + length), limits);
-      if (inflated.byteLength <= limits.chunkSize) {
+      if (into) {
+        // Straight into the caller's values: the part of the chunk that fits its place.
+        out.set(inflated.subarray(0, Math.min(inflated.byteLength, outLength)), outAt);
+        answers.push({ at: outAt, length: inflated.byteLength });
+      } else if (inflated.byteLength <= limits.chunkSize) {
         out.set(inflated, outAt);
         answers.push({ at: outAt, length: inflated.byteLength });
       } else {
@@ -138,7 +163,7 @@ let broken = false;
 let queue: Job[] = [];
 let scheduled = false;
 let nextId = 0;
-const inFlight = new Map<number, Job[]>();
+const inFlight = new Map<number, InFlight>();
 
 /**
  * Inflates a zlib stream on this thread's inflate worker (the threadpool if it is unavailable).
@@ -173,7 +198,7 @@ function flush(): void {
     const batch = queue.splice(0, BATCH_CHUNKS);
     const sent = packed(nextId++, batch);
     if (inFlight.size === 0) w.ref();
-    inFlight.set(sent.id, batch);
+    inFlight.set(sent.id, { jobs: batch });
     w.postMessage(sent, [sent.input, sent.output]);
   }
   if (idleTimer !== undefined) clearTimeout(idleTimer);
@@ -185,25 +210,58 @@ function flush(): void {
  * that other reads still use), with a place for each output the size zlib is told to fill.
  */
 function packed(id: number, batch: readonly Job[]): Sent {
-  let inBytes = 0;
   let outBytes = 0;
-  for (const job of batch) {
-    inBytes += job.bytes.length;
-    outBytes += job.limits.chunkSize;
-  }
+  for (const job of batch) outBytes += job.limits.chunkSize;
+  let outAt = 0;
+  const places = batch.map((job) => {
+    const place = { outAt, outLength: job.limits.chunkSize };
+    outAt += job.limits.chunkSize;
+    return place;
+  });
+  return packedInto(id, batch, places, take(outBytes));
+}
+
+/** The stored chunks of `batch` packed into one pooled buffer, each output going to its place in `output`. */
+function packedInto(
+  id: number,
+  batch: readonly { bytes: Uint8Array; limits: InflateLimits }[],
+  places: readonly { outAt: number; outLength: number }[],
+  output: ArrayBuffer,
+): Sent {
+  let inBytes = 0;
+  for (const job of batch) inBytes += job.bytes.length;
   const input = take(inBytes);
-  const output = take(outBytes);
   const stored = new Uint8Array(input);
   const jobs: Sent["jobs"] = [];
   let at = 0;
-  let outAt = 0;
-  for (const job of batch) {
+  for (const [i, job] of batch.entries()) {
     stored.set(job.bytes, at);
-    jobs.push({ at, length: job.bytes.length, outAt, limits: job.limits });
+    jobs.push({ at, length: job.bytes.length, ...places[i]!, limits: job.limits });
     at += job.bytes.length;
-    outAt += job.limits.chunkSize;
   }
   return { id, input, output, jobs };
+}
+
+/**
+ * Inflates chunks on this thread's inflate worker straight into `target`, which is handed over while
+ * they inflate (detached here) and given back with each chunk's inflated length or zlib's error: no
+ * output buffer per chunk and no copy on this thread. Undefined when the worker is not available or
+ * dies meanwhile (the target is then lost; the caller starts again chunk by chunk).
+ */
+export function inflateInto(
+  target: ArrayBuffer,
+  chunks: readonly IntoJob[],
+): Promise<IntoResult | undefined> {
+  const w = broken ? undefined : started();
+  if (!w) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const sent = { ...packedInto(nextId++, chunks, chunks, target), into: true };
+    if (inFlight.size === 0) w.ref();
+    inFlight.set(sent.id, { into: resolve });
+    w.postMessage(sent, [sent.input, sent.output]);
+    if (idleTimer !== undefined) clearTimeout(idleTimer);
+    idleTimer = undefined;
+  });
 }
 
 /** The worker, started on first use; undefined when it cannot start. */
@@ -213,19 +271,18 @@ function started(): Worker | undefined {
     const w = new Worker(WORKER_SOURCE, { eval: true });
     w.unref();
     w.on("message", (reply: { id: number; input: ArrayBuffer; output: ArrayBuffer; answers: Answer[] }) => {
-      const batch = inFlight.get(reply.id);
+      const sent = inFlight.get(reply.id);
       inFlight.delete(reply.id);
       if (inFlight.size === 0) w.unref();
       give(reply.input);
-      const placed = reply.answers.filter((a) => "at" in a).length;
-      if (placed > 0) lent.set(reply.output, placed);
-      else give(reply.output);
-      batch?.forEach((job, i) => {
-        const a = reply.answers[i]!;
-        if ("at" in a) job.resolve(new Uint8Array(reply.output, a.at, a.length));
-        else if ("buffer" in a) job.resolve(new Uint8Array(a.buffer, a.offset, a.length));
-        else job.reject(Object.assign(new Error(a.message), a.code === undefined ? {} : { code: a.code }));
-      });
+      if (sent && "into" in sent) {
+        const results = reply.answers.map((a) =>
+          "at" in a ? { length: a.length } : "message" in a ? zlibError(a) : { length: a.length },
+        );
+        sent.into({ target: reply.output, results });
+      }
+      const batch = sent && "jobs" in sent ? sent.jobs : undefined;
+      if (batch) settle(batch, reply);
       // Next batches after the callers have taken these outputs (and given their buffers back).
       schedule();
       if (inFlight.size === 0 && queue.length === 0)
@@ -235,9 +292,12 @@ function started(): Worker | undefined {
       if (worker !== w) return;
       worker = undefined;
       broken = true;
-      const lost = [...inFlight.values()].flat();
+      const lost = [...inFlight.values()];
       inFlight.clear();
-      for (const job of lost) inflateOnPool(job.bytes, job.limits).then(job.resolve, job.reject);
+      for (const sent of lost) {
+        if ("into" in sent) sent.into(undefined);
+        else for (const job of sent.jobs) inflateOnPool(job.bytes, job.limits).then(job.resolve, job.reject);
+      }
       flush();
     };
     w.on("error", fail);
@@ -248,6 +308,24 @@ function started(): Worker | undefined {
     broken = true;
     return undefined;
   }
+}
+
+/** zlib's error as the worker reported it: its message and code. */
+function zlibError(a: { message: string; code?: string }): Error {
+  return Object.assign(new Error(a.message), a.code === undefined ? {} : { code: a.code });
+}
+
+/** Settles the chunks of a batch with the worker's answers; lends the output buffer to the chunks placed in it. */
+function settle(batch: readonly Job[], reply: { output: ArrayBuffer; answers: Answer[] }): void {
+  const placed = reply.answers.filter((a) => "at" in a).length;
+  if (placed > 0) lent.set(reply.output, placed);
+  else give(reply.output);
+  batch.forEach((job, i) => {
+    const a = reply.answers[i]!;
+    if ("at" in a) job.resolve(new Uint8Array(reply.output, a.at, a.length));
+    else if ("buffer" in a) job.resolve(new Uint8Array(a.buffer, a.offset, a.length));
+    else job.reject(zlibError(a));
+  });
 }
 
 function emptyPool(): void {
