@@ -3,7 +3,7 @@ import type { ByteSource, ReadOptions } from "../source/types.js";
 import type { DatasetMeta } from "./dataset.js";
 import { elementCount } from "./dataspace.js";
 import { float16ToFloat32Array, toTypedArray } from "./dtype.js";
-import { decodeChunkOffThread, decodeChunksInto } from "./filters.js";
+import { decodeChunkOffThread } from "./filters.js";
 import { readVlenValues } from "./global-heap.js";
 import { releaseInflated } from "./inflate-worker.js";
 import type { MetaReader } from "./reader.js";
@@ -44,8 +44,8 @@ export async function readDatasetValues(
   const window = windowOf(ds, opts.window);
   const count = elementCount(dataspace) === 0 ? 0 : window.shape.reduce((a, b) => a * b, 1);
   checkCount(ds, count);
-  let raw = filled(count, datatype.size, ds.fill);
-  if (count > 0) raw = await readWindowInto(raw, source, ds, { refs, window }, opts);
+  const raw = filled(count, datatype.size, ds.fill);
+  if (count > 0) await readWindowInto(raw, source, ds, { refs, window }, opts);
   return decodeValues(meta, ds, raw, count, opts);
 }
 
@@ -74,29 +74,27 @@ function windowOf(ds: DatasetMeta, rows: RowWindow | undefined): { start: number
   return { start, shape };
 }
 
-/** Reads the window's stored data into `raw`; gives back the filled bytes (`raw`, or a new view of its buffer). */
 async function readWindowInto(
   raw: Uint8Array,
   source: ByteSource,
   ds: DatasetMeta,
   at: { refs: ChunkRef[]; window: { start: number[]; shape: number[] } },
   opts: ReadOptions,
-): Promise<Uint8Array> {
+): Promise<void> {
   const { layout, datatype, dataspace } = ds;
   const { refs, window } = at;
   const whole = { shape: dataspace.shape, coords: dataspace.shape.map(() => 0) };
   if (layout.kind === "compact") {
     copyChunk(raw, window, { ...whole, bytes: padded(layout.data, datatype.size, dataspace) }, datatype.size);
   } else if (layout.kind === "contiguous") {
-    if (!refs[0]) return raw;
+    if (!refs[0]) return;
     const rowBytes = dataspace.shape.slice(1).reduce((a, b) => a * b, 1) * datatype.size;
     const from = (window.start[0] ?? 0) * rowBytes;
     const length = Math.min(raw.length, Math.max(0, refs[0].size - from));
     raw.set(await source.read(refs[0].offset + from, length, opts));
   } else {
-    return readChunksInto(raw, source, ds, at, opts);
+    await readChunksInto(raw, source, ds, at, opts);
   }
-  return raw;
 }
 
 /** Compact data shorter than the dataspace is padded with zeros (as the HDF5 library reads it). */
@@ -114,7 +112,7 @@ async function readChunksInto(
   ds: DatasetMeta,
   at: { refs: ChunkRef[]; window: { start: number[]; shape: number[] } },
   opts: ReadOptions,
-): Promise<Uint8Array> {
+): Promise<void> {
   const { window } = at;
   // everything but plain numbers is decoded from raw element bytes afterwards
   const dtype = /^[<>|][fiu]\d+$/.test(ds.info.dtype) ? ds.info.dtype : `|V${ds.datatype.size}`;
@@ -124,19 +122,6 @@ async function readChunksInto(
       (c, d) => c < window.start[d]! + window.shape[d]! && c + spec.chunkShape[d]! > window.start[d]!,
     ),
   );
-  if (inflatesInPlace(raw, spec, window, wanted)) {
-    // One-dimensional, deflate only, from the first row: each chunk inflates straight into its place.
-    const stored = await Promise.all(wanted.map((ref) => source.read(ref.offset, ref.size, opts)));
-    const placed = wanted.map((ref, i) => ({
-      stored: stored[i]!,
-      at: ref.coords[0]! * ds.datatype.size,
-      chunk: () => chunkLabel(ref),
-    }));
-    const inPlace = await decodeChunksInto(raw, placed, spec);
-    if (inPlace) return inPlace;
-    // The inflate worker was not there, or died with the values: chunk by chunk into new values.
-    raw = filled(raw.length / ds.datatype.size, ds.datatype.size, ds.fill);
-  }
   await Promise.all(
     wanted.map(async (ref) => {
       const stored = await source.read(ref.offset, ref.size, opts);
@@ -146,29 +131,6 @@ async function readChunksInto(
       copyChunk(raw, window, { bytes: chunk, shape: spec.chunkShape, coords: ref.coords }, ds.datatype.size);
       releaseInflated(chunk);
     }),
-  );
-  return raw;
-}
-
-/**
- * Whether {@link decodeChunksInto} can take the chunks: a one-dimensional window from the first row,
- * deflate as the only filter and applied to every chunk, and values that own their buffer.
- */
-function inflatesInPlace(
-  raw: Uint8Array,
-  spec: DecodeSpec,
-  window: { start: number[]; shape: number[] },
-  wanted: readonly ChunkRef[],
-): boolean {
-  return (
-    window.shape.length === 1 &&
-    window.start[0] === 0 &&
-    spec.filters.length === 1 &&
-    spec.filters[0]!.id === 1 &&
-    wanted.length > 0 &&
-    wanted.every((ref) => ref.filterMask === 0) &&
-    raw.byteOffset === 0 &&
-    raw.byteLength === raw.buffer.byteLength
   );
 }
 

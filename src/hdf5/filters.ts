@@ -1,7 +1,7 @@
 import { inflate as inflateCallback, inflateSync } from "node:zlib";
 import { InvalidHdf5Error, UnsupportedFilterError } from "../errors.js";
 import { itemSize } from "./dtype.js";
-import { inflateInto, inflateOffThread, releaseInflated } from "./inflate-worker.js";
+import { inflateOffThread, releaseInflated } from "./inflate-worker.js";
 import type { DecodeSpec, FilterInfo } from "./types.js";
 
 /** Slack allowed above the chunk size when inflating: a checksum or padding, never a deflate bomb. */
@@ -65,48 +65,6 @@ export function decodeChunkOffThread(
   );
 }
 
-/** A stored chunk of a one-dimensional dataset and where its decoded bytes go in the values. */
-export interface PlacedStoredChunk {
-  stored: Uint8Array;
-  /** Byte offset of the chunk's first element in the values. */
-  at: number;
-  chunk: ChunkName;
-}
-
-/**
- * Decodes the chunks of a dataset whose only filter is deflate straight into `values` (each chunk at
- * its offset, cut at the end of the values), on this thread's inflate worker: no buffer per chunk and
- * no copy on this thread. Gives the values back as a new view (the buffer travels to the worker and
- * back, so `values` itself is detached), or undefined when the worker is not available or died
- * meanwhile (then `values` is lost and the caller decodes chunk by chunk). The errors of
- * {@link decodeChunkOffThread}, the first chunk's first.
- */
-export async function decodeChunksInto(
-  values: Uint8Array,
-  chunks: readonly PlacedStoredChunk[],
-  spec: DecodeSpec,
-): Promise<Uint8Array | undefined> {
-  if (spec.filters.length !== 1 || spec.filters[0]!.id !== 1 || values.byteOffset !== 0)
-    throw new RangeError("decodeChunksInto takes deflate-only chunks and values of their own buffer");
-  const pipelines = chunks.map((c) => pipelineOf(spec, 0, c.chunk));
-  const done = await inflateInto(
-    values.buffer as ArrayBuffer,
-    chunks.map((c, i) => ({
-      bytes: c.stored,
-      outAt: c.at,
-      outLength: Math.max(0, Math.min(pipelines[i]!.expected, values.byteLength - c.at)),
-      limits: inflateOptions(pipelines[i]!),
-    })),
-  );
-  if (!done) return undefined;
-  for (const [i, result] of done.results.entries()) {
-    const at = pipelines[i]!;
-    if (result instanceof Error) throw corrupt(chunks[i]!.stored, at, result);
-    checkLength(result.length, at);
-  }
-  return new Uint8Array(done.target);
-}
-
 /** The filters of a chunk undone in reverse order, the deflate step by `inflate`. */
 async function decodeWith(
   stored: Uint8Array,
@@ -156,14 +114,10 @@ function pipelineOf(spec: DecodeSpec, filterMask: number, chunk: ChunkName): Pip
 }
 
 function checkSize(bytes: Uint8Array, at: Pipeline): Uint8Array {
-  checkLength(bytes.length, at);
-  return bytes;
-}
-
-function checkLength(length: number, at: Pipeline): void {
-  if (length !== at.expected) {
-    throw new InvalidHdf5Error(`${at.where} decodes to ${length} bytes; expected ${at.expected}`);
+  if (bytes.length !== at.expected) {
+    throw new InvalidHdf5Error(`${at.where} decodes to ${bytes.length} bytes; expected ${at.expected}`);
   }
+  return bytes;
 }
 
 /** Filters this reader undoes: deflate, shuffle, fletcher32. */

@@ -43,52 +43,27 @@ type Answer =
   | { buffer: ArrayBuffer; offset: number; length: number }
   | { message: string; code?: string };
 
-/**
- * One batch as sent: the stored chunks one after another in `input`, places for the outputs in
- * `output` (with `into`, the caller's own buffer, where each output goes whole or cut to `outLength`).
- */
+/** One batch as sent: the stored chunks one after another in `input`, places for the outputs in `output`. */
 interface Sent {
   id: number;
   input: ArrayBuffer;
   output: ArrayBuffer;
-  jobs: { at: number; length: number; outAt: number; outLength: number; limits: InflateLimits }[];
-  into?: boolean;
+  jobs: { at: number; length: number; outAt: number; limits: InflateLimits }[];
 }
-
-/** A chunk to inflate into the caller's buffer: at `outAt`, at most `outLength` bytes of its output. */
-export interface IntoJob {
-  bytes: Uint8Array;
-  outAt: number;
-  outLength: number;
-  limits: InflateLimits;
-}
-
-/** What {@link inflateInto} gives back: the buffer, and each chunk's inflated length or zlib's error. */
-export interface IntoResult {
-  target: ArrayBuffer;
-  results: ({ length: number } | Error)[];
-}
-
-/** A batch in flight: chunks each with its own promise, or one {@link inflateInto} call. */
-type InFlight = { jobs: Job[] } | { into(result: IntoResult | undefined): void };
 
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { inflateSync } = require("node:zlib");
-parentPort.on("message", ({ id, input, output, jobs, into }) => {
+parentPort.on("message", ({ id, input, output, jobs }) => {
   const stored = new Uint8Array(input);
   const out = new Uint8Array(output);
   const answers = [];
   // Both buffers go back, to be used again.
   const transfer = [input, output];
-  for (const { at, length, outAt, outLength, limits } of jobs) {
+  for (const { at, length, outAt, limits } of jobs) {
     try {
       const inflated = inflateSync(stored.subarray(at, at + length), limits);
-      if (into) {
-        // Straight into the caller's values: the part of the chunk that fits its place.
-        out.set(inflated.subarray(0, Math.min(inflated.byteLength, outLength)), outAt);
-        answers.push({ at: outAt, length: inflated.byteLength });
-      } else if (inflated.byteLength <= limits.chunkSize) {
+      if (inflated.byteLength <= limits.chunkSize) {
         out.set(inflated, outAt);
         answers.push({ at: outAt, length: inflated.byteLength });
       } else {
@@ -163,7 +138,7 @@ let broken = false;
 let queue: Job[] = [];
 let scheduled = false;
 let nextId = 0;
-const inFlight = new Map<number, InFlight>();
+const inFlight = new Map<number, Job[]>();
 
 /**
  * Inflates a zlib stream on this thread's inflate worker (the threadpool if it is unavailable).
@@ -198,7 +173,7 @@ function flush(): void {
     const batch = queue.splice(0, BATCH_CHUNKS);
     const sent = packed(nextId++, batch);
     if (inFlight.size === 0) w.ref();
-    inFlight.set(sent.id, { jobs: batch });
+    inFlight.set(sent.id, batch);
     w.postMessage(sent, [sent.input, sent.output]);
   }
   if (idleTimer !== undefined) clearTimeout(idleTimer);
@@ -210,58 +185,25 @@ function flush(): void {
  * that other reads still use), with a place for each output the size zlib is told to fill.
  */
 function packed(id: number, batch: readonly Job[]): Sent {
-  let outBytes = 0;
-  for (const job of batch) outBytes += job.limits.chunkSize;
-  let outAt = 0;
-  const places = batch.map((job) => {
-    const place = { outAt, outLength: job.limits.chunkSize };
-    outAt += job.limits.chunkSize;
-    return place;
-  });
-  return packedInto(id, batch, places, take(outBytes));
-}
-
-/** The stored chunks of `batch` packed into one pooled buffer, each output going to its place in `output`. */
-function packedInto(
-  id: number,
-  batch: readonly { bytes: Uint8Array; limits: InflateLimits }[],
-  places: readonly { outAt: number; outLength: number }[],
-  output: ArrayBuffer,
-): Sent {
   let inBytes = 0;
-  for (const job of batch) inBytes += job.bytes.length;
+  let outBytes = 0;
+  for (const job of batch) {
+    inBytes += job.bytes.length;
+    outBytes += job.limits.chunkSize;
+  }
   const input = take(inBytes);
+  const output = take(outBytes);
   const stored = new Uint8Array(input);
   const jobs: Sent["jobs"] = [];
   let at = 0;
-  for (const [i, job] of batch.entries()) {
+  let outAt = 0;
+  for (const job of batch) {
     stored.set(job.bytes, at);
-    jobs.push({ at, length: job.bytes.length, ...places[i]!, limits: job.limits });
+    jobs.push({ at, length: job.bytes.length, outAt, limits: job.limits });
     at += job.bytes.length;
+    outAt += job.limits.chunkSize;
   }
   return { id, input, output, jobs };
-}
-
-/**
- * Inflates chunks on this thread's inflate worker straight into `target`, which is handed over while
- * they inflate (detached here) and given back with each chunk's inflated length or zlib's error: no
- * output buffer per chunk and no copy on this thread. Undefined when the worker is not available or
- * dies meanwhile (the target is then lost; the caller starts again chunk by chunk).
- */
-export function inflateInto(
-  target: ArrayBuffer,
-  chunks: readonly IntoJob[],
-): Promise<IntoResult | undefined> {
-  const w = broken ? undefined : started();
-  if (!w) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    const sent = { ...packedInto(nextId++, chunks, chunks, target), into: true };
-    if (inFlight.size === 0) w.ref();
-    inFlight.set(sent.id, { into: resolve });
-    w.postMessage(sent, [sent.input, sent.output]);
-    if (idleTimer !== undefined) clearTimeout(idleTimer);
-    idleTimer = undefined;
-  });
 }
 
 /** The worker, started on first use; undefined when it cannot start. */
@@ -271,18 +213,19 @@ function started(): Worker | undefined {
     const w = new Worker(WORKER_SOURCE, { eval: true });
     w.unref();
     w.on("message", (reply: { id: number; input: ArrayBuffer; output: ArrayBuffer; answers: Answer[] }) => {
-      const sent = inFlight.get(reply.id);
+      const batch = inFlight.get(reply.id);
       inFlight.delete(reply.id);
       if (inFlight.size === 0) w.unref();
       give(reply.input);
-      if (sent && "into" in sent) {
-        const results = reply.answers.map((a) =>
-          "at" in a ? { length: a.length } : "message" in a ? zlibError(a) : { length: a.length },
-        );
-        sent.into({ target: reply.output, results });
-      }
-      const batch = sent && "jobs" in sent ? sent.jobs : undefined;
-      if (batch) settle(batch, reply);
+      const placed = reply.answers.filter((a) => "at" in a).length;
+      if (placed > 0) lent.set(reply.output, placed);
+      else give(reply.output);
+      batch?.forEach((job, i) => {
+        const a = reply.answers[i]!;
+        if ("at" in a) job.resolve(new Uint8Array(reply.output, a.at, a.length));
+        else if ("buffer" in a) job.resolve(new Uint8Array(a.buffer, a.offset, a.length));
+        else job.reject(Object.assign(new Error(a.message), a.code === undefined ? {} : { code: a.code }));
+      });
       // Next batches after the callers have taken these outputs (and given their buffers back).
       schedule();
       if (inFlight.size === 0 && queue.length === 0)
@@ -292,12 +235,9 @@ function started(): Worker | undefined {
       if (worker !== w) return;
       worker = undefined;
       broken = true;
-      const lost = [...inFlight.values()];
+      const lost = [...inFlight.values()].flat();
       inFlight.clear();
-      for (const sent of lost) {
-        if ("into" in sent) sent.into(undefined);
-        else for (const job of sent.jobs) inflateOnPool(job.bytes, job.limits).then(job.resolve, job.reject);
-      }
+      for (const job of lost) inflateOnPool(job.bytes, job.limits).then(job.resolve, job.reject);
       flush();
     };
     w.on("error", fail);
@@ -308,24 +248,6 @@ function started(): Worker | undefined {
     broken = true;
     return undefined;
   }
-}
-
-/** zlib's error as the worker reported it: its message and code. */
-function zlibError(a: { message: string; code?: string }): Error {
-  return Object.assign(new Error(a.message), a.code === undefined ? {} : { code: a.code });
-}
-
-/** Settles the chunks of a batch with the worker's answers; lends the output buffer to the chunks placed in it. */
-function settle(batch: readonly Job[], reply: { output: ArrayBuffer; answers: Answer[] }): void {
-  const placed = reply.answers.filter((a) => "at" in a).length;
-  if (placed > 0) lent.set(reply.output, placed);
-  else give(reply.output);
-  batch.forEach((job, i) => {
-    const a = reply.answers[i]!;
-    if ("at" in a) job.resolve(new Uint8Array(reply.output, a.at, a.length));
-    else if ("buffer" in a) job.resolve(new Uint8Array(a.buffer, a.offset, a.length));
-    else job.reject(zlibError(a));
-  });
 }
 
 function emptyPool(): void {

@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { InvalidHdf5Error } from "../../src/errors.js";
-import { decodeChunk, decodeChunkOffThread, decodeChunksInto } from "../../src/hdf5/filters.js";
+import { decodeChunk, decodeChunkOffThread } from "../../src/hdf5/filters.js";
 import { releaseInflated } from "../../src/hdf5/inflate-worker.js";
 import type { DecodeSpec } from "../../src/hdf5/types.js";
 import { ROOT } from "../support/cli.js";
@@ -74,49 +74,6 @@ describe("decodeChunkOffThread", () => {
     for (const { bytes, values } of held) {
       const expected = new Uint8Array(values.buffer);
       expect(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(expected)).toBe(true);
-    }
-  });
-
-  it("inflates a dataset's chunks straight into its values: each at its place, the last cut, gaps kept", async () => {
-    // 5 chunks of 1000 doubles in values of 4500 (the last chunk cut in half), chunk 2 not stored:
-    // its place keeps the values' own bytes (the fill value).
-    const chunks = Array.from({ length: 5 }, (_, k) => storedChunk(1000, k + 7, [DEFLATE]));
-    const values = new Uint8Array(4500 * 8).fill(0xab);
-    const placed = [0, 1, 3, 4].map((k) => ({
-      stored: chunks[k]!.bytes,
-      at: k * 8000,
-      chunk: `chunk [${k * 1000}]`,
-    }));
-    const out = await decodeChunksInto(values, placed, chunks[0]!.spec);
-    expect(values.byteLength).toBe(0); // handed over
-    expect(out!.byteLength).toBe(4500 * 8);
-    for (const k of [0, 1, 3]) {
-      const expected = Buffer.from(decodeChunk(chunks[k]!.bytes, chunks[k]!.spec, 0));
-      expect(Buffer.from(out!.subarray(k * 8000, (k + 1) * 8000)).equals(expected)).toBe(true);
-    }
-    expect(out!.subarray(2 * 8000, 3 * 8000).every((b) => b === 0xab)).toBe(true);
-    const last = Buffer.from(decodeChunk(chunks[4]!.bytes, chunks[4]!.spec, 0)).subarray(0, 4000);
-    expect(Buffer.from(out!.subarray(4 * 8000)).equals(last)).toBe(true);
-  });
-
-  it("fails as decodeChunk does when a chunk placed straight into the values is corrupt or of the wrong size", async () => {
-    const spec: DecodeSpec = { path: "/x", dtype: "<f8", chunkShape: [10], filters: [DEFLATE] };
-    const good = new Uint8Array(deflateSync(new Uint8Array(80)));
-    for (const bad of [Uint8Array.of(1, 2, 3, 4), new Uint8Array(deflateSync(new Uint8Array(72)))]) {
-      const message = (() => {
-        try {
-          decodeChunk(bad, spec, 0, "chunk [10] at offset 9");
-        } catch (err) {
-          return (err as Error).message;
-        }
-      })();
-      const placed = [
-        { stored: good, at: 0, chunk: "chunk [0] at offset 1" },
-        { stored: bad, at: 80, chunk: () => "chunk [10] at offset 9" },
-      ];
-      const err = await decodeChunksInto(new Uint8Array(160), placed, spec).catch((e: unknown) => e as Error);
-      expect(err).toBeInstanceOf(InvalidHdf5Error);
-      expect((err as Error).message).toBe(message);
     }
   });
 
