@@ -9,6 +9,7 @@ import {
   readUint16LE,
   readUint32LE,
   readUintLE,
+  times,
 } from "./cursor.js";
 import type { MetaReader } from "./reader.js";
 import { parseAt, readAt, readRaw } from "./reader.js";
@@ -80,7 +81,7 @@ export function parseNodeEntries<K>(
 export function readChunkKey(c: Cursor, rank: number): ChunkKey {
   const size = readUint32LE(c);
   const filterMask = readUint32LE(c);
-  const coords = Array.from({ length: rank + 1 }, () => readUintLE(c, 8, "chunk offset"));
+  const coords = times(rank + 1, () => readUintLE(c, 8, "chunk offset"));
   coords.pop();
   return { size, filterMask, coords };
 }

@@ -10,6 +10,7 @@ import {
   readUint16LE,
   readUint32LE,
   readUintLE,
+  times,
 } from "./cursor.js";
 import type { MetaReader } from "./reader.js";
 import { parseAt, readAt } from "./reader.js";
@@ -113,11 +114,8 @@ export async function readBTreeV2Records(
     const c = await readAt(meta, node, h.nodeSize, "v2 B-tree node", opts);
     expectSignature(c, depth === 0 ? "BTLF" : "BTIN", node);
     c.offset += 2; // version, type
-    const records = Array.from({ length: count }, () => readBytes(c, h.recordSize, "v2 B-tree record"));
-    const children =
-      depth === 0
-        ? []
-        : Array.from({ length: count + 1 }, () => readChild(c, meta.offsetSize, layout, depth));
+    const records = times(count, () => readBytes(c, h.recordSize, "v2 B-tree record"));
+    const children = depth === 0 ? [] : times(count + 1, () => readChild(c, meta.offsetSize, layout, depth));
     verifyChecksum(bytesOf(c), c.offset, "v2 B-tree node", node);
     if (depth === 0) return records;
     const below = await Promise.all(children.map((child) => visit(child.address, depth - 1, child.records)));

@@ -4,7 +4,7 @@ import { readChunkKey, readLeaves } from "./btree-v1.js";
 import { readBTreeV2Records } from "./btree-v2.js";
 import { chunkBytesOf, readElement } from "./chunk-elements.js";
 import type { Cursor } from "./cursor.js";
-import { cursorOf, readUintLE, UNDEFINED_ADDRESS } from "./cursor.js";
+import { cursorOf, readUintLE, times, UNDEFINED_ADDRESS } from "./cursor.js";
 import type { DatasetMeta } from "./dataset.js";
 import { readExtensibleArrayRefs } from "./extensible-array.js";
 import { readFixedArrayRefs } from "./fixed-array.js";
@@ -84,7 +84,7 @@ export function gridCoords(shape: number[], chunkShape: number[]): number[][] {
   let out: number[][] = [[]];
   shape.forEach((n, d) => {
     const step = chunkShape[d]!;
-    const starts = Array.from({ length: Math.ceil(n / step) }, (_, i) => i * step);
+    const starts = times(Math.ceil(n / step), (i) => i * step);
     out = out.flatMap((prefix) => starts.map((s) => [...prefix, s]));
   });
   return out;
@@ -115,7 +115,7 @@ function sortByCoords(refs: ChunkRef[]): ChunkRef[] {
 }
 
 function zeros(rank: number): number[] {
-  return Array.from({ length: rank }, () => 0);
+  return times(rank, () => 0);
 }
 
 /**

@@ -93,6 +93,11 @@ export function expectSignature(c: Cursor, signature: string, address: number): 
 
 /** Decodes bytes as Latin-1 (one char per byte), which is lossless for ASCII names. */
 export function latin1(bytes: Uint8Array): string {
+  if (bytes.length <= 16) {
+    let s = "";
+    for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
+    return s;
+  }
   let s = "";
   for (let i = 0; i < bytes.length; i += 4096) {
     s += String.fromCharCode(...bytes.subarray(i, Math.min(i + 4096, bytes.length)));
@@ -106,6 +111,19 @@ const utf8 = new TextDecoder("utf-8");
 export function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
   return utf8.decode(end < 0 ? bytes : bytes.subarray(0, end));
+}
+
+/**
+ * `[make(0), ..., make(n - 1)]`, made in that order. A plain loop: the parsers build many short lists,
+ * where `Array.from({ length: n }, ...)` costs about ten times as much.
+ */
+export function times<T>(n: number, make: (i: number) => T): T[] {
+  // Lengths as Array.from takes them: negative or NaN -> 0, fractions cut, above 2^32 - 1 an error.
+  const length = Math.max(0, Math.trunc(n) || 0);
+  if (length > 2 ** 32 - 1) throw new RangeError("Invalid array length");
+  const out: T[] = [];
+  for (let i = 0; i < length; i++) out.push(make(i));
+  return out;
 }
 
 /** Rounds `n` up to a multiple of `to`. */

@@ -5,6 +5,7 @@ import { elementCount } from "./dataspace.js";
 import { float16ToFloat32Array, toTypedArray } from "./dtype.js";
 import { decodeChunkOffThread } from "./filters.js";
 import { readVlenValues } from "./global-heap.js";
+import { releaseInflated } from "./inflate-worker.js";
 import type { MetaReader } from "./reader.js";
 import type { ChunkRef, DatasetInfo, DatasetValues, DecodeSpec } from "./types.js";
 import { decodeElements, decodeFixedString } from "./values.js";
@@ -128,6 +129,7 @@ async function readChunksInto(
       // and pays a copy per chunk rather than a zlib stream.
       const chunk = await decodeChunkOffThread(stored, spec, ref.filterMask, () => chunkLabel(ref));
       copyChunk(raw, window, { bytes: chunk, shape: spec.chunkShape, coords: ref.coords }, ds.datatype.size);
+      releaseInflated(chunk);
     }),
   );
 }

@@ -31,8 +31,10 @@ export function parseDataspace(view: DataView, offset: number, lengthSize: numbe
     const type = readUint8(c);
     kind = type === 0 ? "scalar" : type === 2 ? "null" : "simple";
   }
-  const shape = Array.from({ length: rank }, () => readUintLE(c, lengthSize, "dimension size"));
-  const maxshape = flags & 1 ? Array.from({ length: rank }, () => readMax(c, lengthSize)) : [...shape];
+  const shape: number[] = [];
+  for (let d = 0; d < rank; d++) shape.push(readUintLE(c, lengthSize, "dimension size"));
+  const maxshape: (number | null)[] = [];
+  for (let d = 0; d < rank; d++) maxshape.push(flags & 1 ? readMax(c, lengthSize) : shape[d]!);
   return { kind, shape, maxshape };
 }
 

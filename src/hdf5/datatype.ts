@@ -1,6 +1,6 @@
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { Cursor } from "./cursor.js";
-import { cString, readUint8, readUint32LE } from "./cursor.js";
+import { cString, readUint8, readUint32LE, times } from "./cursor.js";
 
 const CLASS_NAMES = [
   "fixed-point",
@@ -155,7 +155,7 @@ function readName(c: Cursor, padded: boolean): string {
 function arrayType(c: Cursor, t: Datatype, version: number, depth: number): Datatype {
   const rank = readUint8(c);
   if (version < 3) c.offset += 3; // reserved
-  const dims = Array.from({ length: rank }, () => readUint32LE(c));
+  const dims = times(rank, () => readUint32LE(c));
   if (version < 3) c.offset += rank * 4; // permutation indices
   const base = parseType(c, depth + 1);
   const count = dims.reduce((a, b) => a * b, 1);

@@ -4,7 +4,7 @@ import { verifyChecksum } from "./checksum.js";
 import type { Element, ElementShape } from "./chunk-elements.js";
 import { chunkBytesOf, coordsOf, gridOf, readElement, toRefs } from "./chunk-elements.js";
 import type { Cursor } from "./cursor.js";
-import { expectSignature, readAddress, readUint8, readUintLE, UNDEFINED_ADDRESS } from "./cursor.js";
+import { expectSignature, readAddress, readUint8, readUintLE, times, UNDEFINED_ADDRESS } from "./cursor.js";
 import type { DatasetMeta } from "./dataset.js";
 import { readPage } from "./fixed-array.js";
 import type { ChunkedLayout } from "./layout.js";
@@ -72,7 +72,7 @@ function superBlocks(h: EaHeader) {
   const count = 1 + h.maxBits - Math.log2(h.dataBlockMin);
   let start = h.indexElements;
   let firstBlock = 0;
-  return Array.from({ length: count }, (_, s) => {
+  return times(count, (s) => {
     const info = {
       blocks: 2 ** Math.floor(s / 2),
       elements: 2 ** Math.floor((s + 1) / 2) * h.dataBlockMin,
@@ -135,12 +135,12 @@ async function readEaElements(meta: MetaReader, h: EaHeader, opts?: ReadOptions)
     checkedBlock(bytes, "EAIB", h.indexBlock, size),
   );
   c.offset = prefix;
-  const out = Array.from({ length: h.indexElements }, (_, index) => ({
+  const out = times(h.indexElements, (index) => ({
     index,
     element: readElement(c, h.shape),
   }));
-  const blockAddresses = Array.from({ length: directBlocks }, () => readAddress(c, meta.offsetSize));
-  const superAddresses = Array.from({ length: secondaries }, () => readAddress(c, meta.offsetSize));
+  const blockAddresses = times(directBlocks, () => readAddress(c, meta.offsetSize));
+  const superAddresses = times(secondaries, () => readAddress(c, meta.offsetSize));
   const jobs: Promise<{ index: number; element: Element }[]>[] = [];
   for (const [s, info] of sblks.entries()) {
     if (info.start >= h.maxIndexSet) break;
@@ -201,12 +201,10 @@ async function readSecondary(
     const c = checkedBlock(bytes, "EASB", block.address, size);
     const bitmap = bytes.subarray(prefix, prefix + bitmapBytes);
     c.offset = prefix + bitmapBytes;
-    const addresses = Array.from({ length: block.blocks }, () => readAddress(c, meta.offsetSize));
+    const addresses = times(block.blocks, () => readAddress(c, meta.offsetSize));
     if (pages === 0) return { addresses, pages: undefined };
     // the bitmap takes ceil(pages / 8) bytes per data block, but its bits run on from block to block
-    const init = addresses.map((_, d) =>
-      Array.from({ length: pages }, (_, p) => bitSet(bitmap, d * pages + p)),
-    );
+    const init = addresses.map((_, d) => times(pages, (p) => bitSet(bitmap, d * pages + p)));
     return { addresses, pages: init };
   });
 }
@@ -234,7 +232,7 @@ async function readDataBlock(
   return parseAt(block.address, "extensible array data block", () => {
     const c = checkedBlock(bytes, "EADB", block.address, size);
     c.offset = prefix;
-    return Array.from({ length: block.elements }, (_, i) => ({
+    return times(block.elements, (i) => ({
       index: block.start + i,
       element: readElement(c, h.shape),
     }));

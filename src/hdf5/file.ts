@@ -70,6 +70,8 @@ export class Hdf5File {
   readonly #root: number;
   readonly #headers = new Map<number, Promise<ObjectHeader>>();
   readonly #groups = new Map<number, Promise<Map<string, Link>>>();
+  readonly #datasets = new Map<string, Promise<DatasetMeta | undefined>>();
+  #tree: Promise<Hdf5Tree> | undefined;
 
   private constructor(
     source: ByteSource,
@@ -132,7 +134,10 @@ export class Hdf5File {
     return isGroupHeader(header) ? readAttributes(this.#meta, header, opts) : undefined;
   }
 
-  /** Metadata of the dataset at `path`; undefined (never an error) when missing or not a dataset. */
+  /**
+   * Metadata of the dataset at `path`; undefined (never an error) when missing or not a dataset. Parsed
+   * once per path: later calls give the same object (not to be modified).
+   */
   async dataset(path: string, opts?: ReadOptions): Promise<DatasetInfo | undefined> {
     return (await this.#dataset(path, opts))?.info;
   }
@@ -145,8 +150,19 @@ export class Hdf5File {
   /**
    * Every group (except the root) and dataset path, sorted depth-first. Sibling groups are walked
    * concurrently so that their reads are batched; each group is visited once even if linked twice.
+   * Walked once per file (the index lists the datasets once per beam); each call gets its own lists.
    */
   async tree(opts?: ReadOptions): Promise<Hdf5Tree> {
+    this.#tree ??= this.#walkTree(opts);
+    const walked = this.#tree;
+    walked.catch(() => {
+      if (this.#tree === walked) this.#tree = undefined;
+    });
+    const { groups, datasets } = await walked;
+    return { groups: [...groups], datasets: [...datasets] };
+  }
+
+  async #walkTree(opts?: ReadOptions): Promise<Hdf5Tree> {
     const seen = new Set<number>([this.#root]);
     const walk = async (path: string, address: number): Promise<Hdf5Tree> => {
       opts?.signal?.throwIfAborted();
@@ -231,7 +247,16 @@ export class Hdf5File {
     return ds;
   }
 
-  async #dataset(path: string, opts?: ReadOptions): Promise<DatasetMeta | undefined> {
+  /**
+   * The dataset's parsed header and attributes, once per path: the index asks for most datasets two to
+   * four times (listing, chunk locations, hierarchy, values), and parsing every attribute each time was
+   * most of the metadata CPU.
+   */
+  #dataset(path: string, opts?: ReadOptions): Promise<DatasetMeta | undefined> {
+    return memo(this.#datasets, normalize(path), () => this.#parseDataset(path, opts));
+  }
+
+  async #parseDataset(path: string, opts?: ReadOptions): Promise<DatasetMeta | undefined> {
     const address = await this.#resolve(path, opts);
     if (address === undefined) return undefined;
     const header = await this.#header(address, opts);
@@ -360,6 +385,9 @@ function memo<K, V>(cache: Map<K, Promise<V>>, key: K, make: () => Promise<V>): 
 }
 
 function normalize(path: string): string {
+  // Already normal (the paths of tree() and of most callers): "/a/b", no empty or "." parts.
+  if (path.startsWith("/") && !path.endsWith("/") && !path.includes("//") && !/\/\.(\/|$)/.test(path))
+    return path;
   return `/${path
     .split("/")
     .filter((part) => part !== "" && part !== ".")

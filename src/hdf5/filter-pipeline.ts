@@ -1,6 +1,6 @@
 import { UnsupportedHdf5Error } from "../errors.js";
 import type { Cursor } from "./cursor.js";
-import { cString, padTo, readBytes, readUint8, readUint16LE, readUint32LE } from "./cursor.js";
+import { cString, padTo, readBytes, readUint8, readUint16LE, readUint32LE, times } from "./cursor.js";
 import type { FilterInfo } from "./types.js";
 
 /** Well-known names of the predefined and common registered HDF5 filters, by id. */
@@ -29,7 +29,7 @@ export function parseFilterPipeline(view: DataView, offset: number): FilterInfo[
   }
   const count = readUint8(c);
   if (version === 1) c.offset += 6; // reserved
-  return Array.from({ length: count }, () => parseFilter(c, version));
+  return times(count, () => parseFilter(c, version));
 }
 
 function parseFilter(c: Cursor, version: number): FilterInfo {
@@ -41,7 +41,7 @@ function parseFilter(c: Cursor, version: number): FilterInfo {
   if (nameLength > 0) {
     name = cString(readBytes(c, version === 1 ? padTo(nameLength, 8) : nameLength, "filter name"));
   }
-  const params = Array.from({ length: nValues }, () => readUint32LE(c));
+  const params = times(nValues, () => readUint32LE(c));
   if (version === 1 && nValues % 2 === 1) c.offset += 4; // padding
   return { id, name: name || (FILTER_NAMES[id] ?? `filter${id}`), flags, params };
 }

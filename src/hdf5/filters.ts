@@ -1,7 +1,7 @@
 import { inflate as inflateCallback, inflateSync } from "node:zlib";
 import { InvalidHdf5Error, UnsupportedFilterError } from "../errors.js";
 import { itemSize } from "./dtype.js";
-import { inflateOffThread } from "./inflate-worker.js";
+import { inflateOffThread, releaseInflated } from "./inflate-worker.js";
 import type { DecodeSpec, FilterInfo } from "./types.js";
 
 /** Slack allowed above the chunk size when inflating: a checksum or padding, never a deflate bomb. */
@@ -78,7 +78,10 @@ async function decodeWith(
   for (let i = spec.filters.length - 1; i >= 0; i--) {
     if (filterMask & (1 << i)) continue;
     const filter = spec.filters[i]!;
+    const before = bytes;
     bytes = filter.id === 1 ? await inflate(bytes, at) : applyReverse(bytes, filter, at);
+    // Inflated bytes a later step copied (unshuffled) are not needed any more: their buffer is used again.
+    if (before !== stored && before.buffer !== bytes.buffer) releaseInflated(before);
   }
   return checkSize(bytes, at);
 }

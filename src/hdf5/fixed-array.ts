@@ -4,7 +4,7 @@ import { verifyChecksum } from "./checksum.js";
 import type { Element, ElementShape } from "./chunk-elements.js";
 import { chunkBytesOf, coordsOf, gridOf, readElement, toRefs } from "./chunk-elements.js";
 import type { Cursor } from "./cursor.js";
-import { expectSignature, readAddress, readUint8, readUintLE, UNDEFINED_ADDRESS } from "./cursor.js";
+import { expectSignature, readAddress, readUint8, readUintLE, times, UNDEFINED_ADDRESS } from "./cursor.js";
 import type { DatasetMeta } from "./dataset.js";
 import type { ChunkedLayout } from "./layout.js";
 import type { MetaReader } from "./reader.js";
@@ -87,7 +87,7 @@ async function readPlainBlock(meta: MetaReader, h: FixedArrayHeader, opts?: Read
   return parseAt(h.block, "fixed array data block", () => {
     const c = checkedBlock(bytes, h.block, length);
     c.offset = prefix;
-    return Array.from({ length: h.count }, (_, index) => ({ index, element: readElement(c, h.shape) }));
+    return times(h.count, (index) => ({ index, element: readElement(c, h.shape) }));
   });
 }
 
@@ -134,7 +134,7 @@ export async function readPage(
   return parseAt(page.address, "array index page", () => {
     verifyChecksum(bytes, length, "array index page", page.address);
     const c: Cursor = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
-    return Array.from({ length: page.count }, (_, i) => ({
+    return times(page.count, (i) => ({
       index: page.first + i,
       element: readElement(c, shape),
     }));

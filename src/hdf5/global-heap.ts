@@ -11,6 +11,7 @@ import {
   readUint16LE,
   readUint32LE,
   readUintLE,
+  times,
 } from "./cursor.js";
 import type { Datatype } from "./datatype.js";
 import type { MetaReader } from "./reader.js";
@@ -79,7 +80,7 @@ export async function readVlenValues(
   opts?: ReadOptions,
 ): Promise<AttrValue[]> {
   const c = cursorOf(data);
-  const refs = Array.from({ length: count }, () => {
+  const refs = times(count, () => {
     const length = readUint32LE(c);
     return { length, address: readAddress(c, meta.offsetSize), index: readUint32LE(c) };
   });

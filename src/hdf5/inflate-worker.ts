@@ -23,6 +23,9 @@ export interface InflateLimits {
 /** Most chunks in one message: a batch returns whole, so long ones would hold the first results back. */
 const BATCH_CHUNKS = 16;
 
+/** Most messages the worker holds at once; later chunks wait in the queue. */
+const BATCHES_IN_FLIGHT = 4;
+
 interface Job {
   bytes: Uint8Array;
   limits: InflateLimits;
@@ -30,29 +33,104 @@ interface Job {
   reject(err: Error): void;
 }
 
-/** What the worker answers for one chunk: the inflated bytes, or zlib's error. */
-type Answer = { buffer: ArrayBuffer; offset: number; length: number } | { message: string; code?: string };
+/**
+ * What the worker answers for one chunk: where its inflated bytes lie in the batch's output buffer, or
+ * in a buffer of their own (an output longer than its place, which the caller then rejects), or
+ * zlib's error.
+ */
+type Answer =
+  | { at: number; length: number }
+  | { buffer: ArrayBuffer; offset: number; length: number }
+  | { message: string; code?: string };
+
+/** One batch as sent: the stored chunks one after another in `input`, places for the outputs in `output`. */
+interface Sent {
+  id: number;
+  input: ArrayBuffer;
+  output: ArrayBuffer;
+  jobs: { at: number; length: number; outAt: number; limits: InflateLimits }[];
+}
 
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { inflateSync } = require("node:zlib");
-parentPort.on("message", ({ id, jobs }) => {
+parentPort.on("message", ({ id, input, output, jobs }) => {
+  const stored = new Uint8Array(input);
+  const out = new Uint8Array(output);
   const answers = [];
-  const transfer = [];
-  for (const { bytes, limits } of jobs) {
+  // Both buffers go back, to be used again.
+  const transfer = [input, output];
+  for (const { at, length, outAt, limits } of jobs) {
     try {
-      let out = inflateSync(bytes, limits);
-      // Outputs under 4 KiB may lie in Node's shared buffer pool, which must not be handed over: copied.
-      if (out.byteLength < 4096 || transfer.includes(out.buffer)) out = new Uint8Array(out);
-      answers.push({ buffer: out.buffer, offset: out.byteOffset, length: out.byteLength });
-      transfer.push(out.buffer);
+      const inflated = inflateSync(stored.subarray(at, at + length), limits);
+      if (inflated.byteLength <= limits.chunkSize) {
+        out.set(inflated, outAt);
+        answers.push({ at: outAt, length: inflated.byteLength });
+      } else {
+        const own = new Uint8Array(inflated);
+        answers.push({ buffer: own.buffer, offset: 0, length: own.byteLength });
+        transfer.push(own.buffer);
+      }
     } catch (err) {
       answers.push({ message: String(err && err.message), code: err && err.code });
     }
   }
-  parentPort.postMessage({ id, answers }, transfer);
+  parentPort.postMessage({ id, input, output, answers }, transfer);
 });
 `;
+
+/**
+ * Buffers that travel to the worker and back, by size (powers of two from {@link POOL_MIN_BYTES} to
+ * {@link POOL_MAX_BYTES}): a batch's stored chunks are copied into one, their inflated bytes come back
+ * in another, and both are used again once the caller has taken the chunks. One buffer each way per
+ * batch, not per chunk: every transferred buffer costs the message, and fresh buffers cost the calling
+ * thread page faults and garbage collections started by external memory, far more than the copies.
+ */
+const pool = new Map<number, ArrayBuffer[]>();
+const POOL_MIN_BYTES = 64 * 1024;
+const POOL_MAX_BYTES = 16 * 1024 * 1024;
+/** Buffers kept per size; more are left to the garbage collector. */
+const POOL_PER_SIZE = 2 * BATCHES_IN_FLIGHT;
+/** The pool is emptied after this long without a batch, so an idle process does not hold it. */
+const POOL_IDLE_MS = 1000;
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
+/** Output buffers handed out, with the number of their chunks not yet given back by {@link releaseInflated}. */
+const lent = new WeakMap<ArrayBuffer, number>();
+
+/** The pool's size for `length` bytes, or undefined when buffers that large are not pooled. */
+function pooledSize(length: number): number | undefined {
+  if (length > POOL_MAX_BYTES) return undefined;
+  return Math.max(POOL_MIN_BYTES, 2 ** Math.ceil(Math.log2(Math.max(1, length))));
+}
+
+function take(length: number): ArrayBuffer {
+  const size = pooledSize(length);
+  if (size === undefined) return new ArrayBuffer(length);
+  return pool.get(size)?.pop() ?? new ArrayBuffer(size);
+}
+
+function give(buffer: ArrayBuffer): void {
+  if (buffer.byteLength === 0 || pooledSize(buffer.byteLength) !== buffer.byteLength) return;
+  const kept = pool.get(buffer.byteLength) ?? [];
+  pool.set(buffer.byteLength, kept);
+  if (kept.length < POOL_PER_SIZE) kept.push(buffer);
+}
+
+/**
+ * Gives bytes that {@link inflateOffThread} returned back: their buffer is used again once every chunk
+ * of its batch is given back. Only for a caller done with them (and with every view of them); other
+ * arrays are ignored, and a chunk never given back only keeps its batch's buffer out of the pool.
+ */
+export function releaseInflated(bytes: Uint8Array): void {
+  const buffer = bytes.buffer as ArrayBuffer;
+  const left = lent.get(buffer);
+  if (left === undefined) return;
+  if (left > 1) lent.set(buffer, left - 1);
+  else {
+    lent.delete(buffer);
+    give(buffer);
+  }
+}
 
 let worker: Worker | undefined;
 /** Set once the worker failed: every later chunk inflates on the threadpool. */
@@ -70,34 +148,62 @@ export function inflateOffThread(bytes: Uint8Array, limits: InflateLimits): Prom
   if (broken) return inflateOnPool(bytes, limits);
   return new Promise((resolve, reject) => {
     queue.push({ bytes, limits, resolve, reject });
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    schedule();
   });
+}
+
+function schedule(): void {
+  if (scheduled || queue.length === 0) return;
+  scheduled = true;
+  setImmediate(flush);
 }
 
 function flush(): void {
   scheduled = false;
-  const jobs = queue;
-  queue = [];
   const w = broken ? undefined : started();
   if (!w) {
+    const jobs = queue;
+    queue = [];
     for (const job of jobs) inflateOnPool(job.bytes, job.limits).then(job.resolve, job.reject);
     return;
   }
-  for (let i = 0; i < jobs.length; i += BATCH_CHUNKS) {
-    const batch = jobs.slice(i, i + BATCH_CHUNKS);
-    const id = nextId++;
-    // Copies: the stored bytes are views into cache lines that other reads still use.
-    const sent = batch.map((job) => ({ bytes: new Uint8Array(job.bytes), limits: job.limits }));
+  // A few batches at a time: enough to keep the worker busy, few enough that the buffers come back
+  // to the pool before the next ones are sent (the rest wait here, as views, costing nothing).
+  while (queue.length > 0 && inFlight.size < BATCHES_IN_FLIGHT) {
+    const batch = queue.splice(0, BATCH_CHUNKS);
+    const sent = packed(nextId++, batch);
     if (inFlight.size === 0) w.ref();
-    inFlight.set(id, batch);
-    w.postMessage(
-      { id, jobs: sent },
-      sent.map((s) => s.bytes.buffer),
-    );
+    inFlight.set(sent.id, batch);
+    w.postMessage(sent, [sent.input, sent.output]);
   }
+  if (idleTimer !== undefined) clearTimeout(idleTimer);
+  idleTimer = undefined;
+}
+
+/**
+ * A batch's stored chunks copied one after another into one buffer (they are views into cache lines
+ * that other reads still use), with a place for each output the size zlib is told to fill.
+ */
+function packed(id: number, batch: readonly Job[]): Sent {
+  let inBytes = 0;
+  let outBytes = 0;
+  for (const job of batch) {
+    inBytes += job.bytes.length;
+    outBytes += job.limits.chunkSize;
+  }
+  const input = take(inBytes);
+  const output = take(outBytes);
+  const stored = new Uint8Array(input);
+  const jobs: Sent["jobs"] = [];
+  let at = 0;
+  let outAt = 0;
+  for (const job of batch) {
+    stored.set(job.bytes, at);
+    jobs.push({ at, length: job.bytes.length, outAt, limits: job.limits });
+    at += job.bytes.length;
+    outAt += job.limits.chunkSize;
+  }
+  return { id, input, output, jobs };
 }
 
 /** The worker, started on first use; undefined when it cannot start. */
@@ -106,15 +212,24 @@ function started(): Worker | undefined {
   try {
     const w = new Worker(WORKER_SOURCE, { eval: true });
     w.unref();
-    w.on("message", ({ id, answers }: { id: number; answers: Answer[] }) => {
-      const batch = inFlight.get(id);
-      inFlight.delete(id);
+    w.on("message", (reply: { id: number; input: ArrayBuffer; output: ArrayBuffer; answers: Answer[] }) => {
+      const batch = inFlight.get(reply.id);
+      inFlight.delete(reply.id);
       if (inFlight.size === 0) w.unref();
+      give(reply.input);
+      const placed = reply.answers.filter((a) => "at" in a).length;
+      if (placed > 0) lent.set(reply.output, placed);
+      else give(reply.output);
       batch?.forEach((job, i) => {
-        const a = answers[i]!;
-        if ("buffer" in a) job.resolve(new Uint8Array(a.buffer, a.offset, a.length));
+        const a = reply.answers[i]!;
+        if ("at" in a) job.resolve(new Uint8Array(reply.output, a.at, a.length));
+        else if ("buffer" in a) job.resolve(new Uint8Array(a.buffer, a.offset, a.length));
         else job.reject(Object.assign(new Error(a.message), a.code === undefined ? {} : { code: a.code }));
       });
+      // Next batches after the callers have taken these outputs (and given their buffers back).
+      schedule();
+      if (inFlight.size === 0 && queue.length === 0)
+        idleTimer ??= setTimeout(emptyPool, POOL_IDLE_MS).unref();
     });
     const fail = () => {
       if (worker !== w) return;
@@ -123,6 +238,7 @@ function started(): Worker | undefined {
       const lost = [...inFlight.values()].flat();
       inFlight.clear();
       for (const job of lost) inflateOnPool(job.bytes, job.limits).then(job.resolve, job.reject);
+      flush();
     };
     w.on("error", fail);
     w.on("exit", fail);
@@ -132,6 +248,11 @@ function started(): Worker | undefined {
     broken = true;
     return undefined;
   }
+}
+
+function emptyPool(): void {
+  idleTimer = undefined;
+  pool.clear();
 }
 
 function inflateOnPool(bytes: Uint8Array, limits: InflateLimits): Promise<Uint8Array> {

@@ -1,6 +1,14 @@
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { Cursor } from "./cursor.js";
-import { readAddress, readBytes, readUint8, readUint16LE, readUint32LE, readUintLE } from "./cursor.js";
+import {
+  readAddress,
+  readBytes,
+  readUint8,
+  readUint16LE,
+  readUint32LE,
+  readUintLE,
+  times,
+} from "./cursor.js";
 
 /** Data stored inside the object header. */
 export interface CompactLayout {
@@ -82,7 +90,7 @@ export function parseLayout(
 function parseChunkedV3(c: Cursor, offsetSize: number): ChunkedLayout {
   const dims = readUint8(c);
   const address = readAddress(c, offsetSize);
-  const sizes = Array.from({ length: dims }, () => readUint32LE(c));
+  const sizes = times(dims, () => readUint32LE(c));
   return chunked(sizes, "btree-v1", address);
 }
 
@@ -90,7 +98,7 @@ function parseChunkedV4(c: Cursor, sizes: { offsetSize: number; lengthSize: numb
   const flags = readUint8(c);
   const dims = readUint8(c);
   const width = readUint8(c);
-  const dimSizes = Array.from({ length: dims }, () => readUintLE(c, width, "chunk dimension"));
+  const dimSizes = times(dims, () => readUintLE(c, width, "chunk dimension"));
   const typeId = readUint8(c);
   const index = INDEX_TYPES[typeId];
   if (!index) throw new InvalidHdf5Error(`unknown chunk index type ${typeId}`);
@@ -115,7 +123,7 @@ function parseV1V2(c: Cursor, offsetSize: number): Layout {
   const layoutClass = readUint8(c);
   c.offset += 5;
   const address = layoutClass === 0 ? -1 : readAddress(c, offsetSize);
-  const sizes = Array.from({ length: dims }, () => readUint32LE(c));
+  const sizes = times(dims, () => readUint32LE(c));
   if (layoutClass === 2) return chunked(sizes, "btree-v1", address); // the element-size field after is redundant
   if (layoutClass === 0) return { kind: "compact", data: readBytes(c, readUint32LE(c), "compact data") };
   return { kind: "contiguous", address, size: sizes.reduce((a, b) => a * b, 1) };

@@ -11,6 +11,7 @@ import {
   readUint16LE,
   readUint32LE,
   readUintLE,
+  times,
 } from "./cursor.js";
 import type { Link } from "./links.js";
 import type { MetaReader } from "./reader.js";
@@ -63,7 +64,7 @@ export function parseSymbolNode(
     throw new InvalidHdf5Error(`symbol table node at ${address} has version ${version}`, { address });
   c.offset += 1;
   const count = readUint16LE(c);
-  return Array.from({ length: count }, () => {
+  return times(count, () => {
     const nameOffset = readUintLE(c, offsetSize, "link name offset");
     const objectAddress = readAddress(c, offsetSize);
     const cacheType = readUint32LE(c);

@@ -1,3 +1,4 @@
+import { times } from "./cursor.js";
 import type { Datatype } from "./datatype.js";
 import { decodeFloat16 } from "./dtype.js";
 import type { AttrValue } from "./types.js";
@@ -43,7 +44,9 @@ export function decodeElement(view: DataView, offset: number, type: Datatype): A
 /** Decodes `count` consecutive elements. */
 export function decodeElements(bytes: Uint8Array, type: Datatype, count: number): AttrValue[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return Array.from({ length: count }, (_, i) => decodeElement(view, i * type.size, type));
+  const out: AttrValue[] = [];
+  for (let i = 0; i < count; i++) out.push(decodeElement(view, i * type.size, type));
+  return out;
 }
 
 /** Strips the padding of a fixed-length string: at the first NUL (null-terminated/padded) or trailing spaces. */
@@ -88,7 +91,7 @@ function decodeArray(view: DataView, offset: number, type: Datatype): AttrValue 
   const base = type.base;
   if (!base || !type.dims) return null;
   const count = type.dims.reduce((a, b) => a * b, 1);
-  const flat = Array.from({ length: count }, (_, i) => decodeElement(view, offset + i * base.size, base));
+  const flat = times(count, (i) => decodeElement(view, offset + i * base.size, base));
   return shapeValues(flat, type.dims);
 }
 
@@ -98,7 +101,5 @@ export function shapeValues(values: AttrValue[], shape: number[]): AttrValue {
   if (shape.length === 1) return values;
   const [, ...inner] = shape;
   const step = inner.reduce((a, b) => a * b, 1);
-  return Array.from({ length: shape[0]! }, (_, i) =>
-    shapeValues(values.slice(i * step, (i + 1) * step), inner),
-  );
+  return times(shape[0]!, (i) => shapeValues(values.slice(i * step, (i + 1) * step), inner));
 }

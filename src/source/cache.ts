@@ -55,6 +55,9 @@ export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {})
   if (!Number.isSafeInteger(blockSize) || blockSize <= 0)
     throw new RangeError(`invalid block size ${blockSize}`);
   const cache = opts.cache ?? new Map<number, Promise<Uint8Array>>();
+  // The bytes of every block fetched here, once they are in: reads of blocks already in memory are
+  // answered without a promise per block (a metadata walk reads each block many times).
+  const held = new Map<number, Uint8Array>();
   const pending = new Map<number, Deferred>();
   let scheduled = false;
   let fileSize = 0;
@@ -67,7 +70,7 @@ export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {})
     for (const [first, last] of runs(wanted, maxGapBlocks)) {
       for (let from = first; from <= last; from += maxRunBlocks) {
         const to = Math.min(last, from + maxRunBlocks - 1);
-        fetchRun(source, { first: from, last: to, blockSize, fileSize }, { cache, deferreds });
+        fetchRun(source, { first: from, last: to, blockSize, fileSize }, { cache, held, deferreds });
       }
     }
   };
@@ -109,6 +112,11 @@ export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {})
       if (length === 0) return new Uint8Array(0);
       const first = Math.floor(offset / blockSize);
       const last = Math.floor((offset + length - 1) / blockSize);
+      const inMemory = heldRange(held, { first, last, blockSize }, offset - first * blockSize, length);
+      if (inMemory) {
+        o?.signal?.throwIfAborted();
+        return inMemory;
+      }
       const missing = !cache.has(last);
       const blocks = Promise.all(Array.from({ length: last - first + 1 }, (_, i) => want(first + i)));
       if (missing) readAheadFrom(last + 1);
@@ -137,11 +145,37 @@ interface Run {
   fileSize: number;
 }
 
+/**
+ * Bytes `skip` to `skip + length` of blocks `first` to `last` when all are held and lie one after
+ * another in one fetched buffer (a view of it, no copy); undefined otherwise.
+ */
+function heldRange(
+  held: Map<number, Uint8Array>,
+  blocks: { first: number; last: number; blockSize: number },
+  skip: number,
+  length: number,
+): Uint8Array | undefined {
+  const { first, last, blockSize } = blocks;
+  const start = held.get(first);
+  if (!start) return undefined;
+  if (first === last) return start.subarray(skip, skip + length);
+  for (let k = first + 1; k <= last; k++) {
+    const block = held.get(k);
+    if (block?.buffer !== start.buffer || block.byteOffset !== start.byteOffset + (k - first) * blockSize)
+      return undefined;
+  }
+  return new Uint8Array(start.buffer, start.byteOffset + skip, length);
+}
+
 /** Reads one run and settles its wanted blocks; blocks read only as gap filler are cached too. */
 function fetchRun(
   source: ByteSource,
   run: Run,
-  state: { cache: Map<number, Promise<Uint8Array>>; deferreds: Map<number, Deferred> },
+  state: {
+    cache: Map<number, Promise<Uint8Array>>;
+    held: Map<number, Uint8Array>;
+    deferreds: Map<number, Deferred>;
+  },
 ): void {
   const start = run.first * run.blockSize;
   const stop = Math.min((run.last + 1) * run.blockSize, run.fileSize);
@@ -153,6 +187,8 @@ function fetchRun(
         const deferred = state.deferreds.get(k);
         if (deferred) deferred.resolve(block);
         else if (!state.cache.has(k)) state.cache.set(k, Promise.resolve(block));
+        else continue;
+        state.held.set(k, block);
       }
     },
     (err: unknown) => {

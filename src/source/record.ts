@@ -31,17 +31,18 @@ export function withReadRecording(source: ByteSource): { source: ByteSource; rec
       return bytes;
     },
   };
-  const memo = new Map<string, number | undefined>();
+  // Keyed by offset (a chunk row names each chunk once per dataset row that overlaps it), with its length.
+  const memo = new Map<number, { length: number; sum: number | undefined }>();
   const checksumOf = (offset: number, length: number) => {
-    const key = `${offset}:${length}`;
-    if (memo.has(key)) return memo.get(key);
+    const known = memo.get(offset);
+    if (known?.length === length) return known.sum;
     if (!sorted) {
       reads.sort((a, b) => a.offset - b.offset);
       sorted = true;
     }
     const held = holding(reads, offset, length, longest);
     const sum = held ? xxhash32(held) : undefined;
-    memo.set(key, sum);
+    memo.set(offset, { length, sum });
     return sum;
   };
   return { source: wrapped, recorded: { checksumOf } };

@@ -7,6 +7,7 @@ import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { InvalidHdf5Error } from "../../src/errors.js";
 import { decodeChunk, decodeChunkOffThread } from "../../src/hdf5/filters.js";
+import { releaseInflated } from "../../src/hdf5/inflate-worker.js";
 import type { DecodeSpec } from "../../src/hdf5/types.js";
 import { ROOT } from "../support/cli.js";
 
@@ -52,6 +53,28 @@ describe("decodeChunkOffThread", () => {
     }
     expect(line.byteLength).toBe(copy.byteLength);
     expect(Buffer.from(line).equals(Buffer.from(copy))).toBe(true);
+  });
+
+  it("uses given-back buffers again without touching chunks still held", async () => {
+    // Three rounds of 70 chunks (more than the batches in flight): after each round, every other
+    // chunk is given back and the rest are kept; a buffer used again too early would overwrite them.
+    const held: { bytes: Uint8Array; values: Float64Array }[] = [];
+    for (let round = 0; round < 3; round++) {
+      const chunks = Array.from({ length: 70 }, (_, k) =>
+        storedChunk(k % 7 === 0 ? 600 : 10_000, round * 100 + k + 1, k % 3 ? [DEFLATE] : [SHUFFLE, DEFLATE]),
+      );
+      const decoded = await Promise.all(chunks.map((c) => decodeChunkOffThread(c.bytes, c.spec, 0)));
+      for (const [k, bytes] of decoded.entries()) {
+        const expected = new Uint8Array(chunks[k]!.values.buffer);
+        expect(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(expected)).toBe(true);
+        if (k % 2) releaseInflated(bytes);
+        else held.push({ bytes, values: chunks[k]!.values });
+      }
+    }
+    for (const { bytes, values } of held) {
+      const expected = new Uint8Array(values.buffer);
+      expect(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(expected)).toBe(true);
+    }
   });
 
   it("rejects as decodeChunk throws: corrupt streams, outputs past the limit, wrong sizes", async () => {
