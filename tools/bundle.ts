@@ -9,7 +9,7 @@
  * The command, the GeoParquet writer thread (`dist/export/geoparquet-worker.js`, which builds a query
  * result's Arrow batches: apache-arrow bundled instead of a hundred of its files) and the index's part
  * encoder thread (`dist/store/part-encoder-worker.js`, Arrow tables to Parquet) and the index's worker
- * thread (`dist/index-builder/worker.js`, the reader, the products and h3-js: it loaded about 250
+ * thread (`dist/index-builder/worker.js`, the reader, the products and h3-js: it loaded 77 of our
  * modules one by one, and scanned h3-js for its CommonJS exports, on every start) are bundled; the
  * library (`dist/index.js`, imported by package name) and the inflate worker (a short script
  * evaluated in its thread) stay as they are. Packages with native or WebAssembly files beside their code stay
