@@ -70,6 +70,24 @@ describe("indexing in worker threads", () => {
     await expectSameRows(join(dir, "one"), join(dir, "two"));
   });
 
+  it("starts the bundled worker: its file imports only the bundle's chunks, the granule job among them", () => {
+    // tools/bundle.ts: the thread loads a few chunks instead of the compiled modules one by one.
+    const dist = join(import.meta.dirname, "../../dist");
+    const text = readFileSync(join(dist, "index-builder/worker.js"), "utf8");
+    const imported = [...text.matchAll(/(?:from|import)\s*"([^"]+)"/g)].map((m) => m[1]!);
+    expect(imported.length).toBeGreaterThan(0);
+    for (const spec of imported) expect(spec).toMatch(/^(\.\.\/chunks\/[\w-]+\.js|node:[\w/]+)$/);
+    const inputs = JSON.parse(readFileSync(join(dist, "chunks/inputs.json"), "utf8")) as Record<
+      string,
+      string[]
+    >;
+    const modules = ["index-builder/worker.js", ...imported.map((s) => s.replace(/^\.\.\//, ""))].flatMap(
+      (f) => inputs[f] ?? [],
+    );
+    expect(modules).toContain("src/index-builder/worker.ts");
+    expect(modules).toContain("src/index-builder/job.ts");
+  });
+
   it("skips bad inputs with the same reasons and exit codes (command line, --jobs 2)", async () => {
     const bad = join(dir, "bad");
     mkdirSync(bad);
