@@ -3,19 +3,8 @@
  * files, and started ahead of a write. Apart from geoparquet.ts, which feeds them, so that a command
  * can start one before the first request without loading the writer's libraries (apache-arrow).
  */
-import { Worker } from "node:worker_threads";
-
-/**
- * The writer thread: the compiled `geoparquet-worker.js` beside this file, or, when this file runs
- * from its TypeScript source (tests, benchmarks), the `.ts` source loaded through tsx.
- */
-function newWriterThread(): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./geoparquet-worker.js", import.meta.url));
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const source = new URL("./geoparquet-worker.ts", import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(source)}); });`;
-  return new Worker(boot, { eval: true });
-}
+import type { Worker } from "node:worker_threads";
+import { workerBeside } from "../threads.js";
 
 /**
  * Writer threads that finished a file cleanly and wait for the next one, unreferenced (they keep no
@@ -33,7 +22,7 @@ const MAX_IDLE_WRITERS = 1;
 /** An idle writer thread, or a new one. */
 export function takeWriterThread(): Worker {
   const idle = IDLE_WRITERS.pop();
-  if (!idle) return newWriterThread();
+  if (!idle) return workerBeside(import.meta.url, "geoparquet-worker");
   idle.worker.off("exit", idle.forget);
   idle.worker.ref();
   return idle.worker;
@@ -66,7 +55,7 @@ export function keepWriterThread(worker: Worker, used = true): void {
  * when a thread is idle already.
  */
 export function warmWriterThread(): void {
-  if (IDLE_WRITERS.length === 0) keepWriterThread(newWriterThread(), false);
+  if (IDLE_WRITERS.length === 0) keepWriterThread(workerBeside(import.meta.url, "geoparquet-worker"), false);
 }
 
 /** Whether a thread is idle: one that wrote a file, or one started ahead. */

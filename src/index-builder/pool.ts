@@ -3,13 +3,10 @@
  * and computing its rows is almost all of an index run's CPU), while the calling thread decides
  * between the steps and writes the store.
  */
-import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
 import type { HttpSourceOptions, SourceOptions } from "../source/index.js";
 import type { StoreBatch } from "../store/store.js";
+import { workerBeside } from "../threads.js";
 import type { DmrppMode } from "./dmrpp.js";
 import { type GranuleJob, openGranuleJob } from "./job.js";
 import type { LinkModel } from "./read-cost.js";
@@ -206,27 +203,12 @@ interface Thread {
   close(): Promise<void>;
 }
 
-/**
- * The worker thread beside this module: the compiled script, or, when this module is TypeScript run from
- * source (tests, benchmarks), a small loader that registers tsx in the thread first.
- */
-function newWorker(workerData: unknown): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith(".ts")) return new Worker(new URL("./worker.js", here), { workerData });
-  // tsx's ESM entry, found from this module (its CommonJS entry cannot register hooks from a thread).
-  const tsxDir = dirname(createRequire(here).resolve("tsx/package.json"));
-  const tsx = pathToFileURL(join(tsxDir, "dist", "esm", "api", "index.mjs")).href;
-  const script = new URL("./worker.ts", here).href;
-  const loader = `import(${JSON.stringify(tsx)}).then((m) => m.register()).then(() => import(${JSON.stringify(script)}))`;
-  return new Worker(loader, { eval: true, workerData });
-}
-
 async function startThread(
   init: WorkerInit,
   onWarning: HttpSourceOptions["onWarning"],
   onGranuleWarning: IndexPoolOptions["onWarning"],
 ): Promise<Thread> {
-  const worker = newWorker(init);
+  const worker = workerBeside(import.meta.url, "worker", { workerData: init });
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   let next = 0;
   let failed: Error | undefined;

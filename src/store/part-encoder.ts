@@ -10,10 +10,8 @@
  * order, so a file encoded early is reused when no input that contributes to it came, or was dropped,
  * since.
  */
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { workerBeside } from "../threads.js";
 import {
   cellsByChunkId,
   chunksByPartition,
@@ -214,20 +212,6 @@ export interface PartEncoder {
 }
 
 /**
- * The thread beside this module: the compiled script, or, when this module is TypeScript run from
- * source (tests, benchmarks), a small loader that registers tsx in the thread first.
- */
-function newWorker(workerData: PartEncoderInit): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith(".ts")) return new Worker(new URL("./part-encoder-worker.js", here), { workerData });
-  const tsxDir = dirname(createRequire(here).resolve("tsx/package.json"));
-  const tsx = pathToFileURL(join(tsxDir, "dist", "esm", "api", "index.mjs")).href;
-  const script = new URL("./part-encoder-worker.ts", here).href;
-  const loader = `import(${JSON.stringify(tsx)}).then((m) => m.register()).then(() => import(${JSON.stringify(script)}))`;
-  return new Worker(loader, { eval: true, workerData });
-}
-
-/**
  * Starts a thread that encodes part files while the run computes rows: it loads the Parquet writer,
  * then encodes each file group as rows come ({@link PartEncoderState.encodeAhead}), between messages.
  * Unreferenced: it does not keep the process alive. A thread that cannot start or dies makes
@@ -243,7 +227,7 @@ export function startPartEncoder(init: PartEncoderInit = {}): PartEncoder {
     waiting = undefined;
   };
   try {
-    worker = newWorker(init);
+    worker = workerBeside(import.meta.url, "part-encoder-worker", { workerData: init });
   } catch {
     failed = true;
   }
