@@ -129,6 +129,14 @@ async function compressorsFor(groups: readonly RowGroup[]): Promise<Compressors>
   const others = [...codecs].filter((c) => c !== undefined && c !== "ZSTD" && !BUILT_IN_CODECS.has(c));
   if (others.length > 0) return (await import("hyparquet-compressors")).compressors;
   if (!codecs.has("ZSTD")) return {};
+  zstdOnly ??= zstdCompressors();
+  return zstdOnly;
+}
+
+/** The ZSTD decompressor of {@link compressorsFor}, made once per process. */
+let zstdOnly: Promise<Compressors> | undefined;
+
+async function zstdCompressors(): Promise<Compressors> {
   const { decompress } = await import("fzstd");
   // Frames of raw blocks (most of the store's small pages) are their own bytes (zstd.ts).
   // No output buffer: fzstd 0.1 compares the buffer it is given with a number (`w == 1`), which
@@ -299,10 +307,16 @@ function passesOf(
     const pageSpans = chunks.map((c) => {
       const pages = pagesOf(c);
       if (!pages) return undefined;
+      // The last page whose first row is <= row, by bisection (a group's pages are in row order).
       const pageOf = (row: number) => {
-        let i = 0;
-        while (i + 1 < pages.length && Number(pages[i + 1]!.first_row_index) <= row) i++;
-        return i;
+        let lo = 0;
+        let hi = pages.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (Number(pages[mid]!.first_row_index) <= row) lo = mid;
+          else hi = mid - 1;
+        }
+        return lo;
       };
       return runs.map(([a, b]) => [pageOf(a), pageOf(b - 1)] as const);
     });
