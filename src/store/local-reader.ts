@@ -48,6 +48,8 @@ interface OpenedPart {
   identity: string;
   /** The footer, parsed once; the buffer keeps the bytes read (footer region, pages) for later queries. */
   part: Promise<PartFile>;
+  /** {@link keptBytes} of the file. */
+  bytes: number;
 }
 
 /**
@@ -62,6 +64,22 @@ const opened = new Map<string, OpenedPart>();
 const OPENED_MAX_FILES = 64;
 /** Largest part file whose read bytes are kept (bigger ones keep their footer only). */
 const OPENED_MAX_BYTES = 16 * 1024 * 1024;
+/** Most bytes of part files whose read bytes are kept, all together. */
+const OPENED_MAX_TOTAL = 64 * 1024 * 1024;
+
+/** Bytes of a kept part file counted against {@link OPENED_MAX_TOTAL}. */
+const keptBytes = (size: number) => (size <= OPENED_MAX_BYTES ? size : 0);
+
+/** Drops the least recently used part files past the bounds. */
+function evictOpened(): void {
+  let total = 0;
+  for (const e of opened.values()) total += e.bytes;
+  for (const [name, e] of opened) {
+    if (opened.size <= OPENED_MAX_FILES && total <= OPENED_MAX_TOTAL) break;
+    opened.delete(name);
+    total -= e.bytes;
+  }
+}
 
 const identityOf = (st: Stats) => `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
 
@@ -100,7 +118,7 @@ async function openPart(
     const buffer = partBuffer(fileSource(name, st.size), st.size);
     // Read without this query's signal: the footer serves every query waiting for it.
     const part = readPartFooter(dir, { path, name, buffer }, undefined);
-    entry = { identity, part };
+    entry = { identity, part, bytes: keptBytes(st.size) };
     // A failed read (aborted, damaged file) is not kept.
     part.catch(() => {
       if (opened.get(name) === entry) opened.delete(name);
@@ -109,13 +127,15 @@ async function openPart(
   // Most recently used last; the oldest dropped past the bound.
   opened.delete(name);
   opened.set(name, entry);
-  if (opened.size > OPENED_MAX_FILES) opened.delete(opened.keys().next().value!);
+  evictOpened();
   const kept = await entry.part;
   // The row count is checked against this query's manifest, which may record another.
   checkPartRows(dir, kept, recordedStats(manifest, path));
   // A large file's pages are not kept: a fresh buffer per query, the footer kept.
-  const buffer = st.size > OPENED_MAX_BYTES ? partBuffer(fileSource(name, st.size), st.size) : kept.buffer;
-  return { ...kept, path, buffer: withSignal(buffer, opts?.signal) };
+  if (entry.bytes === 0)
+    return { ...kept, path, buffer: partBuffer(fileSource(name, st.size), st.size, opts) };
+  // Values decoded from a kept file's bytes may be kept with its footer (select-parquet.ts).
+  return { ...kept, path, buffer: withSignal(kept.buffer, opts?.signal), kept: true };
 }
 
 /** The reader of the store in `dir` at the manifest snapshot `manifest`. */

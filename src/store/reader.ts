@@ -20,6 +20,11 @@ export interface PartFile {
   name: string;
   buffer: PartBuffer;
   metadata: FileMetaData;
+  /**
+   * True when the reader keeps this file (footer and bytes) for later queries while it is unchanged:
+   * values decoded from it may then be kept with its footer.
+   */
+  kept?: boolean;
 }
 
 /** A store as the TypeScript selection reads it. */

@@ -151,13 +151,14 @@ const dictionaries: DictionaryCache = new WeakMap();
 
 /**
  * Values of whole row groups decoded, by the columns read (their names joined): the test columns of
- * `chunks` and the key columns of `granules` and `arrays` are read whole on every query. They go
- * with their footer: a local part file kept between queries (local-reader.ts) decodes them once.
+ * `chunks` and the key columns of `granules` and `arrays` are read whole on every query. Kept only
+ * for a part file the reader keeps between queries (`PartFile.kept`, local-reader.ts, whose bounds
+ * are theirs), with its footer: such a file's groups are decoded once.
  * Callers never change the arrays (rows made of them copy the values, rows.ts).
  */
 const wholeGroups = new WeakMap<RowGroup, Map<string, Map<string, unknown[]>>>();
 
-/** Offset indexes of the column chunks read, decoded once; they go with their footers. */
+/** Offset indexes of the column chunks of kept part files, decoded once; they go with their footers. */
 const offsetIndexes = new WeakMap<ColumnChunk, OffsetIndex["page_locations"]>();
 
 /** Rows [start, end) of a row group, counted from its first row. */
@@ -429,7 +430,7 @@ async function readGroups(
     const range = offsetIndexRange(c)!;
     const view = new DataView(await part.buffer.slice(range[0], range[1]));
     const pages = readOffsetIndex({ view, offset: 0 }).page_locations;
-    offsetIndexes.set(c, pages);
+    if (part.kept) offsetIndexes.set(c, pages);
     return pages;
   };
   const passesOfRead = new Map<GroupRead, Pass[]>();
@@ -498,7 +499,7 @@ async function readGroups(
       const ordered = new Map(
         columns.flatMap((c) => (decoded.has(c) ? [[c, decoded.get(c)!] as const] : [])),
       );
-      if (key) {
+      if (key && part.kept) {
         const kept = wholeGroups.get(rowGroup) ?? new Map<string, Map<string, unknown[]>>();
         kept.set(key, ordered);
         wholeGroups.set(rowGroup, kept);
