@@ -110,8 +110,10 @@ async function openPart(
   path: string,
   name: string,
   opts: { signal?: AbortSignal } | undefined,
+  statted: Promise<Stats | Error>,
 ): Promise<PartFile> {
-  const st = await stat(name);
+  const st = await statted;
+  if (st instanceof Error) throw st;
   const identity = identityOf(st);
   let entry = opened.get(name);
   if (entry?.identity !== identity) {
@@ -147,11 +149,13 @@ function readerOf(dir: string, manifest: Readonly<Manifest>): StoreReader {
     products: () => manifestProducts(manifest),
     async openParts(paths, opts) {
       const files = paths.map((p) => join(dir, p));
+      // The identities of the files, taken alongside the checks (one round of file system calls).
+      const stats = files.map((f) => stat(f).catch((err: Error) => err));
       // Checked together; the first bad file in manifest order is the one reported.
       const checks = await Promise.allSettled(files.map((f) => checkPartFile(dir, manifest, f)));
       const failed = checks.find((c) => c.status === "rejected");
       if (failed) throw failed.reason;
-      return Promise.all(paths.map((path, i) => openPart(dir, manifest, path, files[i]!, opts)));
+      return Promise.all(paths.map((path, i) => openPart(dir, manifest, path, files[i]!, opts, stats[i]!)));
     },
   };
 }
