@@ -20,6 +20,11 @@ export interface PartFile {
   name: string;
   buffer: PartBuffer;
   metadata: FileMetaData;
+  /**
+   * True when the reader keeps this file (footer and bytes) for later queries while it is unchanged:
+   * values decoded from it may then be kept with its footer.
+   */
+  kept?: boolean;
 }
 
 /** A store as the TypeScript selection reads it. */
@@ -85,7 +90,20 @@ export async function readPartFooter(
       cause: err,
     });
   }
-  const rows = Number(metadata.num_rows);
+  checkPartRows(dir, { name: file.name, metadata }, want);
+  return { ...file, metadata };
+}
+
+/**
+ * Checks a part file's row count (its footer's) against what the manifest records of it.
+ * @throws StoreError naming the file when it holds another number of rows.
+ */
+export function checkPartRows(
+  dir: string,
+  file: Pick<PartFile, "name" | "metadata">,
+  want: PartFileStats | undefined,
+): void {
+  const rows = Number(file.metadata.num_rows);
   if (want && rows !== want.rows) {
     throw new StoreError(
       dir,
@@ -93,7 +111,6 @@ export async function readPartFooter(
         `run geochunks verify --store ${dir}`,
     );
   }
-  return { ...file, metadata };
 }
 
 /**

@@ -129,6 +129,14 @@ async function compressorsFor(groups: readonly RowGroup[]): Promise<Compressors>
   const others = [...codecs].filter((c) => c !== undefined && c !== "ZSTD" && !BUILT_IN_CODECS.has(c));
   if (others.length > 0) return (await import("hyparquet-compressors")).compressors;
   if (!codecs.has("ZSTD")) return {};
+  zstdOnly ??= zstdCompressors();
+  return zstdOnly;
+}
+
+/** The ZSTD decompressor of {@link compressorsFor}, made once per process. */
+let zstdOnly: Promise<Compressors> | undefined;
+
+async function zstdCompressors(): Promise<Compressors> {
   const { decompress } = await import("fzstd");
   // Frames of raw blocks (most of the store's small pages) are their own bytes (zstd.ts).
   // No output buffer: fzstd 0.1 compares the buffer it is given with a number (`w == 1`), which
@@ -140,6 +148,18 @@ async function compressorsFor(groups: readonly RowGroup[]): Promise<Compressors>
 
 /** Dictionaries of the column chunks read, decoded once (pages.ts); they go with their footers. */
 const dictionaries: DictionaryCache = new WeakMap();
+
+/**
+ * Values of whole row groups decoded, by the columns read (their names joined): the test columns of
+ * `chunks` and the key columns of `granules` and `arrays` are read whole on every query. Kept only
+ * for a part file the reader keeps between queries (`PartFile.kept`, local-reader.ts, whose bounds
+ * are theirs), with its footer: such a file's groups are decoded once.
+ * Callers never change the arrays (rows made of them copy the values, rows.ts).
+ */
+const wholeGroups = new WeakMap<RowGroup, Map<string, Map<string, unknown[]>>>();
+
+/** Offset indexes of the column chunks of kept part files, decoded once; they go with their footers. */
+const offsetIndexes = new WeakMap<ColumnChunk, OffsetIndex["page_locations"]>();
 
 /** Rows [start, end) of a row group, counted from its first row. */
 type Run = readonly [number, number];
@@ -288,10 +308,16 @@ function passesOf(
     const pageSpans = chunks.map((c) => {
       const pages = pagesOf(c);
       if (!pages) return undefined;
+      // The last page whose first row is <= row, by bisection (a group's pages are in row order).
       const pageOf = (row: number) => {
-        let i = 0;
-        while (i + 1 < pages.length && Number(pages[i + 1]!.first_row_index) <= row) i++;
-        return i;
+        let lo = 0;
+        let hi = pages.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (Number(pages[mid]!.first_row_index) <= row) lo = mid;
+          else hi = mid - 1;
+        }
+        return lo;
       };
       return runs.map(([a, b]) => [pageOf(a), pageOf(b - 1)] as const);
     });
@@ -388,13 +414,24 @@ async function readGroups(
     await Promise.all([...byPart].map(([part, ranges]) => part.buffer.prefetch(ranges, opts)));
   };
   // Whole groups: their column chunks. Runs: the offset indexes (or the chunks, without one).
+  // Whole groups decoded by an earlier query need no bytes.
+  const decodedBefore = (r: GroupRead) =>
+    !paged(r) && wholeGroups.get(r.part.metadata.row_groups[r.group]!)?.has(columns.join(",")) === true;
   await prefetchAll((r) =>
-    columnsOf(r).map((c) => (paged(r) ? (offsetIndexRange(c) ?? chunkRange(c)) : chunkRange(c))),
+    decodedBefore(r)
+      ? []
+      : columnsOf(r).flatMap((c) =>
+          !paged(r) ? [chunkRange(c)] : offsetIndexes.has(c) ? [] : [offsetIndexRange(c) ?? chunkRange(c)],
+        ),
   );
   const pagesOf = async (part: PartFile, c: ColumnChunk) => {
+    const known = offsetIndexes.get(c);
+    if (known) return known;
     const range = offsetIndexRange(c)!;
     const view = new DataView(await part.buffer.slice(range[0], range[1]));
-    return readOffsetIndex({ view, offset: 0 }).page_locations;
+    const pages = readOffsetIndex({ view, offset: 0 }).page_locations;
+    if (part.kept) offsetIndexes.set(c, pages);
+    return pages;
   };
   const passesOfRead = new Map<GroupRead, Pass[]>();
   const pageRangesOf = new Map<GroupRead, [number, number][]>();
@@ -430,7 +467,10 @@ async function readGroups(
       const wantedRuns = runs ?? [[0, groupRows] as Run];
       const at: number[] = [];
       for (const [a, b] of wantedRuns) for (let r = a; r < b; r++) at.push(r);
-      let values: Map<string, unknown[]>;
+      const rowGroup = part.metadata.row_groups[group]!;
+      const key = runs === undefined ? columns.join(",") : undefined;
+      let values = key === undefined ? undefined : wholeGroups.get(rowGroup)?.get(key);
+      if (values) return makeGroupRows(part, group, at, values);
       try {
         // The store's own shapes decoded page by page (pages.ts); hyparquet for any other.
         const pages = pagesOfRead.get(read);
@@ -455,7 +495,15 @@ async function readGroups(
         );
       }
       // Columns in the order asked for, so rows made from them list their fields in that order.
-      const ordered = new Map(columns.flatMap((c) => (values.has(c) ? [[c, values.get(c)!] as const] : [])));
+      const decoded = values;
+      const ordered = new Map(
+        columns.flatMap((c) => (decoded.has(c) ? [[c, decoded.get(c)!] as const] : [])),
+      );
+      if (key && part.kept) {
+        const kept = wholeGroups.get(rowGroup) ?? new Map<string, Map<string, unknown[]>>();
+        kept.set(key, ordered);
+        wholeGroups.set(rowGroup, kept);
+      }
       return makeGroupRows(part, group, at, ordered);
     }),
   );
