@@ -36,7 +36,7 @@ export async function writeAtomically<T>(path: string, write: (tmp: string) => P
   // Tracked so that SIGINT/SIGTERM remove it (and the files SQLite may keep beside a GeoPackage);
   // a killed run's are removed by the next write here.
   const beside = [tmp, ...SQLITE_SIDE_FILES.map((suffix) => `${tmp}${suffix}`)];
-  const untrack = beside.map(trackTemporary);
+  const untrack = beside.map((path) => trackTemporary(path));
   try {
     const result = await write(tmp);
     await rename(tmp, path);

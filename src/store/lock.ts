@@ -6,6 +6,7 @@
  * the very file (inode) found stale. See docs/design/store.md.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { link, open, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -73,24 +74,43 @@ function staleReason(info: LockInfo | undefined, mtimeMs: number): string | unde
   return age > HEARTBEAT_STALE_MS ? `untouched for ${Math.round(age / 1000)} s` : undefined;
 }
 
-/** Creates the lock with its contents in one step; false when another holds it. */
-async function tryCreate(dir: string, info: LockInfo): Promise<boolean> {
-  const tmp = temporaryName(join(dir, LOCK_NAME), info.owner);
-  const handle = await open(tmp, "wx");
+/** True when the lock file at `path` names `owner` (read synchronously, for a signal handler). */
+function ownedBy(path: string, owner: string): boolean {
   try {
-    await handle.writeFile(JSON.stringify(info));
-    await handle.sync();
-  } finally {
-    await handle.close();
+    return (JSON.parse(readFileSync(path, "utf8")) as LockInfo).owner === owner;
+  } catch {
+    return false;
   }
+}
+
+/**
+ * Creates the lock with its contents in one step; undefined when another holds it, else the function
+ * that stops tracking it. The lock is tracked as a temporary before it is linked into place (removed on
+ * an interrupt only while it names this owner): an interrupt between the link and the caller taking
+ * over would otherwise leave it behind.
+ */
+async function tryCreate(dir: string, info: LockInfo): Promise<(() => void) | undefined> {
+  const lockPath = join(dir, LOCK_NAME);
+  const tmp = temporaryName(lockPath, info.owner);
+  const untrackTmp = trackTemporary(tmp);
+  const untrack = trackTemporary(lockPath, (p) => ownedBy(p, info.owner));
   try {
-    await link(tmp, join(dir, LOCK_NAME));
-    return true;
+    const handle = await open(tmp, "wx");
+    try {
+      await handle.writeFile(JSON.stringify(info));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await link(tmp, lockPath);
+    return untrack;
   } catch (err) {
-    if (isCode(err, "EEXIST")) return false;
+    untrack();
+    if (isCode(err, "EEXIST")) return undefined;
     throw err;
   } finally {
     await unlink(tmp).catch(() => undefined);
+    untrackTmp();
   }
 }
 
@@ -172,12 +192,15 @@ export async function withStoreLock<T>(
   const deadline = Date.now() + timeoutMs;
   const info: LockInfo = { owner: unique(), host: hostname(), pid: process.pid, since: "" };
   let wait = 5;
+  // Stops tracking the lock as a temporary: an interrupted holder (SIGINT, SIGTERM) removes it on the way out.
+  let untrack: (() => void) | undefined;
   for (;;) {
     // Only try to create (a flushed temporary file each time) when no lock is there.
     let st = await stat(path).catch(() => undefined);
     if (!st) {
       info.since = new Date().toISOString();
-      if (await tryCreate(dir, info)) break;
+      untrack = await tryCreate(dir, info);
+      if (untrack) break;
       st = await stat(path).catch(() => undefined);
       if (!st) continue;
     }
@@ -203,13 +226,12 @@ export async function withStoreLock<T>(
     utimes(path, now, now).catch(() => undefined);
   }, HEARTBEAT_MS);
   heartbeat.unref();
-  // An interrupted holder (SIGINT, SIGTERM) removes its lock on the way out.
-  const untrack = trackTemporary(path);
   try {
     return await fn();
   } finally {
     clearInterval(heartbeat);
-    untrack();
+    // Tracked until it is gone: an interrupt while it is being released still removes it.
     await release(dir, info.owner);
+    untrack();
   }
 }

@@ -7,14 +7,17 @@ import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { hostname } from "node:os";
 
-const live = new Set<string>();
+/** Tracked temporaries, each with the test that it is still this process's (none: always). */
+const live = new Map<string, ((path: string) => boolean) | undefined>();
 
 /**
  * Records `path` as a temporary of this process until the returned function is called (once it is
- * renamed into place or removed).
+ * renamed into place or removed). `ours`, when given, is asked (synchronously) before the file is
+ * removed on an interrupt: a file that may not be there yet, or may be another's by then (the store
+ * lock, tracked before it is taken), is removed only while it says yes.
  */
-export function trackTemporary(path: string): () => void {
-  live.add(path);
+export function trackTemporary(path: string, ours?: (path: string) => boolean): () => void {
+  live.set(path, ours);
   return () => {
     live.delete(path);
   };
@@ -22,8 +25,12 @@ export function trackTemporary(path: string): () => void {
 
 /** Removes every tracked temporary now (synchronously: it runs in a signal handler before exit). */
 export function removeTemporariesSync(): string[] {
-  const removed = [...live];
-  for (const path of removed) rmSync(path, { force: true, recursive: true });
+  const removed: string[] = [];
+  for (const [path, ours] of live) {
+    if (ours && !ours(path)) continue;
+    rmSync(path, { force: true, recursive: true });
+    removed.push(path);
+  }
   live.clear();
   return removed;
 }

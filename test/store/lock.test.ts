@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isGeochunksError } from "../../src/errors.js";
 import { withStoreLock } from "../../src/store/lock.js";
+import { removeTemporariesSync } from "../../src/store/temporaries.js";
 import { ROOT } from "../support/cli.js";
 
 let dir: string | undefined;
@@ -80,6 +81,23 @@ describe("the store lock", () => {
       since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
     expect(leftovers(dir)).toEqual([]);
+  });
+
+  it("an interrupt removes the lock while it names this holder, and not once another writer holds it", async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-lock-"));
+    const lock = join(dir, "manifest.lock");
+    await withStoreLock(dir, async () => {
+      expect(removeTemporariesSync()).toEqual([lock]);
+      expect(readdirSync(dir!)).not.toContain("manifest.lock");
+    });
+    await withStoreLock(dir, async () => {
+      // Ours was broken as stale and another writer took the lock: an interrupt now leaves it alone.
+      const mine = JSON.parse(readFileSync(lock, "utf8"));
+      writeFileSync(lock, JSON.stringify({ ...mine, owner: "another" }));
+      expect(removeTemporariesSync()).toEqual([]);
+      expect(readdirSync(dir!)).toContain("manifest.lock");
+    });
+    expect(readdirSync(dir)).toContain("manifest.lock");
   });
 
   it("a live holder makes another writer give up with a runtime error naming it", async () => {
