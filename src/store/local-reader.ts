@@ -110,10 +110,8 @@ async function openPart(
   path: string,
   name: string,
   opts: { signal?: AbortSignal } | undefined,
-  statted: Promise<Stats | Error>,
+  st: Stats,
 ): Promise<PartFile> {
-  const st = await statted;
-  if (st instanceof Error) throw st;
   const identity = identityOf(st);
   let entry = opened.get(name);
   if (entry?.identity !== identity) {
@@ -149,13 +147,16 @@ function readerOf(dir: string, manifest: Readonly<Manifest>): StoreReader {
     products: () => manifestProducts(manifest),
     async openParts(paths, opts) {
       const files = paths.map((p) => join(dir, p));
-      // The identities of the files, taken alongside the checks (one round of file system calls).
-      const stats = files.map((f) => stat(f).catch((err: Error) => err));
-      // Checked together; the first bad file in manifest order is the one reported.
+      // Checked together; the first bad file in manifest order is the one reported. The check's `stat`
+      // is the file's identity for the kept part files.
       const checks = await Promise.allSettled(files.map((f) => checkPartFile(dir, manifest, f)));
       const failed = checks.find((c) => c.status === "rejected");
       if (failed) throw failed.reason;
-      return Promise.all(paths.map((path, i) => openPart(dir, manifest, path, files[i]!, opts, stats[i]!)));
+      return Promise.all(
+        paths.map((path, i) =>
+          openPart(dir, manifest, path, files[i]!, opts, (checks[i] as PromiseFulfilledResult<Stats>).value),
+        ),
+      );
     },
   };
 }

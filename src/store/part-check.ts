@@ -1,4 +1,5 @@
 /** The cheap check every reader makes of a local part file before reading it: there, and of the recorded size. */
+import type { Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import { relative, sep } from "node:path";
 import { StoreError } from "../errors.js";
@@ -7,10 +8,11 @@ import { type Manifest, readManifest } from "./manifest.js";
 /**
  * Checks that the part file at `path` (absolute, inside `dir`) exists with the size `manifest`
  * records for it (a `stat`).
+ * @returns the file's stats (its identity for the readers that keep it, local-reader.ts).
  * @throws StoreError naming the file: missing (saying when the store has moved on since `manifest`
  * and the part was retired and removed), resized, or unreadable.
  */
-export async function checkPartFile(dir: string, manifest: Readonly<Manifest>, path: string): Promise<void> {
+export async function checkPartFile(dir: string, manifest: Readonly<Manifest>, path: string): Promise<Stats> {
   const st = await stat(path).catch((err: NodeJS.ErrnoException) => err);
   if (!(st instanceof Error)) {
     const rel = relative(dir, path).split(sep).join("/");
@@ -22,7 +24,7 @@ export async function checkPartFile(dir: string, manifest: Readonly<Manifest>, p
           `extended or replaced; run geochunks verify --store ${dir}`,
       );
     }
-    return;
+    return st;
   }
   if (st.code !== "ENOENT") {
     throw new StoreError(dir, `${path}: cannot read the part file (${st.code})`, { cause: st });

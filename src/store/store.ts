@@ -260,8 +260,8 @@ export class Store {
    * Checks that the part file at `path` (absolute) is there with the size the manifest records.
    * @throws StoreError naming the file: missing (saying when a later commit retired it), or resized.
    */
-  checkFile(path: string): Promise<void> {
-    return checkPartFile(this.dir, this.#manifest, path);
+  async checkFile(path: string): Promise<void> {
+    await checkPartFile(this.dir, this.#manifest, path);
   }
 
   /** Products of the visible granules, sorted by name. */
