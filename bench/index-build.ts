@@ -179,6 +179,16 @@ async function main() {
       }
     } else console.error("skipping the 1-core rows: taskset (util-linux) is missing");
     for (const jobs of [1, 2]) rows.push(await median(reps, () => geochunks(files, jobs, "local files")));
+    // The same pair from local files: nothing else on the cores (over HTTP the range server shares
+    // the 2 cores of the 2-core row, while the 1-core row leaves it the other core).
+    if (!tasksetMissing()) {
+      for (const cores of [1, undefined] as const) {
+        rows.push(await median(reps, () => geochunks(files, undefined, "local files", cores)));
+        console.error(
+          `geochunks, default threads, ${rows.at(-1)!.cores} core(s), local files: ${rows.at(-1)!.seconds.toFixed(2)} s`,
+        );
+      }
+    }
     const missing = await h5coroUnavailable();
     if (missing) console.error(`skipping h5coro: ${missing}`);
     else {
@@ -231,19 +241,23 @@ function render(
       `${r.source.startsWith("HTTP") ? r.serverCpuSeconds.toFixed(2) : ""} | ` +
       `${(run.count / r.seconds).toFixed(2)} | ${(r.requests / run.count).toFixed(1)} | ${mb(r.bytes / run.count)} |`,
   );
-  const http = (threads: string, cores = availableParallelism()) =>
+  const fastest = (candidates: (Row | undefined)[]) =>
+    candidates.filter((r): r is Row => r !== undefined).sort((a, b) => a.seconds - b.seconds)[0];
+  const find = (source: string, threads: string, cores = availableParallelism()) =>
     rows.find(
       (r) =>
         r.tool === "geochunks index" &&
-        r.source.startsWith("HTTP") &&
+        r.source.startsWith(source) &&
         r.threads === threads &&
         r.cores === cores,
     );
+  const http = (threads: string, cores?: number) => find("HTTP", threads, cores);
+  const local = (threads: string, cores?: number) => find("local", threads, cores);
   const [one, two] = [http("1"), http("2")];
   const [oneCore, allCores] = [http("default", 1), http("default")];
+  const [localOneCore, localAllCores] = [local("default", 1), local("default")];
+  const localBest = fastest([local("1"), local("2"), localAllCores]);
   const h5coro = rows.find((r) => r.tool.startsWith("h5coro"));
-  const fastest = (candidates: (Row | undefined)[]) =>
-    candidates.filter((r): r is Row => r !== undefined).sort((a, b) => a.seconds - b.seconds)[0];
   const best = fastest([one, two, allCores]);
   const goal = (name: string, target: string, value: number | undefined, met: (v: number) => boolean) =>
     `| ${name} | ${target} | ${value === undefined ? "-" : value.toFixed(2)} | ${value === undefined ? "-" : met(value) ? "yes" : "**no**"} |`;
@@ -264,7 +278,8 @@ function render(
       "Process CPU s: the whole process tree of the contender from its start (Node or Python start-up and " +
       "imports included, H5Coro's worker processes too), measured alike for both. Store written: seconds from the last granule read to the end (the part files still out of date " +
       "encoded, on the store's encoder thread when the run has more granules than it reads at once, then every file and the manifest written). Cores: those the geochunks process may use; the 1-core row runs it under " +
-      "`taskset -c 0` with its default threads (Node sees one core), the range server staying free to use the other. " +
+      "`taskset -c 0` with its default threads (Node sees one core), the range server staying free to use the other; " +
+      "over HTTP the 2-core rows share their cores with the range server, so the same pair is also run from local files. " +
       `Threads take whole granules: ${run.count} granules on 2 threads ` +
       `cannot run more than ${(run.count / Math.ceil(run.count / 2)).toFixed(2)} times as fast as on 1.`,
     "",
@@ -290,6 +305,12 @@ function render(
       "2 cores against 1: seconds on 1 core (default threads, `taskset -c 0`) / seconds on 2 cores (fastest thread count) (HTTP)",
       ">= 1.7",
       oneCore && best ? oneCore.seconds / best.seconds : undefined,
+      (v) => v >= 1.7,
+    ),
+    goal(
+      "2 cores against 1, from local files (nothing else on the cores): seconds on 1 core (default threads, `taskset -c 0`) / seconds on 2 cores (fastest thread count)",
+      ">= 1.7",
+      localOneCore && localBest ? localOneCore.seconds / localBest.seconds : undefined,
       (v) => v >= 1.7,
     ),
     "",

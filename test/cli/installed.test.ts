@@ -243,10 +243,21 @@ describe("the packed package, installed", () => {
   });
 
   it("loads the plotting code only when a picture is drawn", () => {
-    // Logs every d3 module the process loads (d3 is ESM: not in require's cache).
+    // Logs every d3 module the process loads (d3 is ESM: not in require's cache), whether from
+    // node_modules or inside a file of the bundled library (its inputs listed in dist/chunks/inputs.json).
     writeFileSync(
       join(project, "hooks.mjs"),
-      'export async function load(url, context, next) { if (url.includes("/node_modules/d3-")) process.stderr.write("d3 " + url + "\\n"); return next(url, context); }',
+      [
+        'import { readFileSync } from "node:fs";',
+        'const dist = new URL("./node_modules/geochunks/dist/", import.meta.url).href;',
+        'const inputs = JSON.parse(readFileSync(new URL("chunks/inputs.json", dist), "utf8"));',
+        "export async function load(url, context, next) {",
+        "  const bundled = url.startsWith(dist) ? inputs[url.slice(dist.length)] ?? [] : [];",
+        '  if (url.includes("/node_modules/d3-") || bundled.some((m) => m.includes("node_modules/d3-")))',
+        '    process.stderr.write("d3 " + url + "\\n");',
+        "  return next(url, context);",
+        "}",
+      ].join("\n"),
     );
     writeFileSync(
       join(project, "register.mjs"),
