@@ -581,11 +581,41 @@ function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
   };
 }
 
-/** JSON that survives bigint and non-finite numbers. */
+/**
+ * JSON that survives bigint and non-finite numbers. Values holding neither (nearly all: attributes,
+ * filters, the hierarchy) are written without the replacer, which JSON.stringify calls for every
+ * key and value, after a walk that finds none: the same text at a fraction of the CPU.
+ */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    typeof v === "bigint" ? v.toString() : typeof v === "number" && !Number.isFinite(v) ? String(v) : v,
-  );
+  return plainJson(value, 0) ? JSON.stringify(value) : JSON.stringify(value, jsonReplacer);
+}
+
+function jsonReplacer(_key: string, v: unknown): unknown {
+  return typeof v === "bigint" ? v.toString() : typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
+}
+
+/** Deepest nesting {@link plainJson} walks; deeper values take the replacer. */
+const PLAIN_JSON_DEPTH = 64;
+
+/**
+ * True when JSON.stringify writes `value` as {@link jsonReplacer} would have it: no bigint and no
+ * non-finite number anywhere, and no `toJSON` method (whose result the replacer would see).
+ */
+function plainJson(value: unknown, depth: number): boolean {
+  if (typeof value === "number") return Number.isFinite(value);
+  if (typeof value === "bigint") return false;
+  if (typeof value !== "object" || value === null) return true;
+  if (depth > PLAIN_JSON_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!plainJson(value[i], depth + 1)) return false;
+    return true;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return false;
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    if (Object.hasOwn(record, key) && !plainJson(record[key], depth + 1)) return false;
+  }
+  return true;
 }
 
 function arrayRow(granuleId: string, info: DatasetInfo): ArrayRow {
