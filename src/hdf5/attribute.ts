@@ -6,7 +6,7 @@ import { elementCount, parseDataspace } from "./dataspace.js";
 import type { Datatype } from "./datatype.js";
 import { parseDatatype } from "./datatype.js";
 import type { AttrValue } from "./types.js";
-import { decodeElements, shapeValues } from "./values.js";
+import { decodeElement, decodeElements, decodeFixedString, shapeValues } from "./values.js";
 
 /** A decoded attribute. */
 export interface Attribute {
@@ -54,6 +54,12 @@ export function parseAttribute(view: DataView, offset: number, lengthSize: numbe
   }
   const data = readBytes(c, Math.min(count * type.size, available), "attribute data");
   if (type.typeClass === 9) return { name, value: null, vlen: { data, count, shape: space.shape, type } };
+  // A scalar (most attributes: strings, fill values, numbers) decoded in place, without the list of
+  // elements and the view over them that shapeValues would unwrap.
+  if (space.shape.length === 0 && count === 1 && data.length === type.size) {
+    if (type.typeClass === 3) return { name, value: decodeFixedString(data, type.stringPad) };
+    return { name, value: decodeElement(c.view, c.offset - data.length, type) };
+  }
   return { name, value: shapeValues(decodeElements(data, type, count), space.shape) };
 }
 
