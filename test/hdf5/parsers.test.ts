@@ -134,6 +134,37 @@ describe("object header messages", () => {
     ]);
     const ochk = bytes("OCHK", 3, u16(1), 0, 7, u32(0));
     expect(parseMessagesV2(ochk, true, 0)).toHaveLength(1);
+    // NIL messages (free space) are skipped; a message past the block's end is still an error.
+    const nil1 = bytes(
+      u16(0),
+      u16(8),
+      0,
+      0,
+      0,
+      0,
+      u64(0),
+      u16(1),
+      u16(8),
+      0,
+      0,
+      0,
+      0,
+      u64(7),
+      u16(0),
+      u16(0),
+      0,
+      0,
+      0,
+      0,
+    );
+    expect(parseMessagesV1(nil1).map((m) => [m.type, [...m.body]])).toEqual([[1, [7, 0, 0, 0, 0, 0, 0, 0]]]);
+    expect(() => parseMessagesV1(bytes(u16(0), u16(16), 0, 0, 0, 0, u64(0)))).toThrow(
+      "message type 0 needs 16 bytes at offset 8 but only 8 remain",
+    );
+    expect(() => parseMessagesV1(bytes(u16(3), u16(9), 0, 0, 0, 0, u64(0)))).toThrow(InvalidHdf5Error);
+    const nil2 = bytes(0, u16(3), 0, 1, 2, 3, 3, u16(1), 0, 9);
+    expect(parseMessagesV2(nil2, false, 0).map((m) => [m.type, [...m.body]])).toEqual([[3, [9]]]);
+    expect(() => parseMessagesV2(bytes(0, u16(5), 0, 1), false, 0)).toThrow(/overruns its block/);
     expect(() => parseMessagesV2(bytes("XXXX", u32(0)), true, 0)).toThrow(/OCHK/);
   });
 });
