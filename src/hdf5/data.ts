@@ -44,7 +44,10 @@ export async function readDatasetValues(
   const window = windowOf(ds, opts.window);
   const count = elementCount(dataspace) === 0 ? 0 : window.shape.reduce((a, b) => a * b, 1);
   checkCount(ds, count);
-  const raw = filled(count, datatype.size, ds.fill);
+  // Where the chunks cover the window, every element is written by a chunk: the fill value would only
+  // be written over (the coordinates of a full-size granule: 95 MB written twice).
+  const covered = ds.layout.kind === "chunked" && chunksCover(refs, ds.info.chunkShape, window);
+  const raw = filled(count, datatype.size, covered ? undefined : ds.fill);
   if (count > 0) await readWindowInto(raw, source, ds, { refs, window }, opts);
   return decodeValues(meta, ds, raw, count, opts);
 }
@@ -95,6 +98,47 @@ async function readWindowInto(
   } else {
     await readChunksInto(raw, source, ds, at, opts);
   }
+}
+
+/**
+ * True when the chunks of `refs` cover every element of the window: each chunk aligned on the chunk
+ * grid and the refs in strictly ascending order of coordinates (so no two are the same chunk), and the
+ * elements of the window they hold adding up to the window's. False for anything else, which keeps
+ * the fill value under the chunks.
+ */
+export function chunksCover(
+  refs: readonly ChunkRef[],
+  chunkShape: readonly number[] | null,
+  window: { start: number[]; shape: number[] },
+): boolean {
+  const rank = window.shape.length;
+  if (chunkShape === null || chunkShape.length < rank) return false;
+  let total = 1;
+  for (let d = 0; d < rank; d++) total *= window.shape[d]!;
+  let covered = 0;
+  let prev: number[] | undefined;
+  for (const ref of refs) {
+    const c = ref.coords;
+    if (c.length !== rank) return false;
+    let n = 1;
+    for (let d = 0; d < rank; d++) {
+      const size = chunkShape[d]!;
+      if (!(size > 0) || c[d]! % size !== 0) return false;
+      const lo = Math.max(c[d]!, window.start[d]!);
+      const hi = Math.min(c[d]! + size, window.start[d]! + window.shape[d]!);
+      n *= Math.max(0, hi - lo);
+    }
+    if (prev !== undefined && !ascending(prev, c)) return false;
+    prev = c;
+    covered += n;
+  }
+  return covered === total;
+}
+
+/** True when coordinates `a` come strictly before `b` (row-major). */
+function ascending(a: readonly number[], b: readonly number[]): boolean {
+  for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return a[d]! < b[d]!;
+  return false;
 }
 
 /** Compact data shorter than the dataspace is padded with zeros (as the HDF5 library reads it). */

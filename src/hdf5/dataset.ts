@@ -1,7 +1,7 @@
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { ReadOptions } from "../source/types.js";
 import type { Attribute } from "./attribute.js";
-import { parseAttribute } from "./attribute.js";
+import { parseAttributeMessage } from "./attribute.js";
 import { cursorOf } from "./cursor.js";
 import type { Dataspace } from "./dataspace.js";
 import { parseDataspace } from "./dataspace.js";
@@ -99,7 +99,7 @@ export async function readAttributes(
   const found: Attribute[] = [];
   for (const m of header.messages) {
     if (m.type !== MSG.attribute || m.flags & MESSAGE_SHARED) continue;
-    found.push(parseAttribute(view(m.body), 0, meta.lengthSize));
+    found.push(parseAttributeMessage(m.body, meta.lengthSize));
   }
   const info = first(header, MSG.attributeInfo);
   if (info) {

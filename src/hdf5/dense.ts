@@ -1,7 +1,7 @@
 import { UnsupportedHdf5Error } from "../errors.js";
 import type { ReadOptions } from "../source/types.js";
 import type { Attribute } from "./attribute.js";
-import { parseAttribute } from "./attribute.js";
+import { parseAttributeMessage } from "./attribute.js";
 import { readBTreeV2Records } from "./btree-v2.js";
 import type { Cursor } from "./cursor.js";
 import { cursorOf, readAddress, readUint8, UNDEFINED_ADDRESS } from "./cursor.js";
@@ -62,8 +62,6 @@ export async function readDenseAttributes(
 ): Promise<Attribute[]> {
   const objects = await readDenseObjects(meta, dense, 0, opts);
   return objects.map((bytes) =>
-    parseAt(dense.heapAddress, "dense attribute", () =>
-      parseAttribute(cursorOf(bytes).view, 0, meta.lengthSize),
-    ),
+    parseAt(dense.heapAddress, "dense attribute", () => parseAttributeMessage(bytes, meta.lengthSize)),
   );
 }

@@ -71,6 +71,12 @@ export class Hdf5File {
   readonly #headers = new Map<number, Promise<ObjectHeader>>();
   readonly #groups = new Map<number, Promise<Map<string, Link>>>();
   readonly #datasets = new Map<string, Promise<DatasetMeta | undefined>>();
+  /**
+   * Object header addresses of the paths the tree walk went through (hard links only, from the root):
+   * {@link Hdf5File.#resolve} answers them without going down the path again, one awaited header and
+   * group listing per component.
+   */
+  readonly #walked = new Map<string, number>();
   #tree: Promise<Hdf5Tree> | undefined;
 
   private constructor(
@@ -172,6 +178,7 @@ export class Hdf5File {
       const headers = await Promise.all(children.map(([, child]) => this.#header(child, opts)));
       const parts = children.map(async ([name, child], i): Promise<Hdf5Tree> => {
         const childPath = `${path}/${name}`;
+        if (name !== "" && name !== "." && !name.includes("/")) this.#walked.set(childPath, child);
         if (isDatasetHeader(headers[i]!)) return { groups: [], datasets: [childPath] };
         if (!isGroupHeader(headers[i]!) || seen.has(child)) return { groups: [], datasets: [] };
         seen.add(child);
@@ -272,6 +279,8 @@ export class Hdf5File {
    * @throws UnsupportedHdf5Error when the path goes through an external link.
    */
   async #resolve(path: string, opts?: ReadOptions, hops = 0): Promise<number | undefined> {
+    const walked = this.#walked.get(path);
+    if (walked !== undefined) return walked;
     let address = this.#root;
     const parts = path.split("/").filter((part) => part !== "" && part !== ".");
     for (const [i, name] of parts.entries()) {

@@ -49,8 +49,37 @@ export function parseGlobalHeap(
   return objects;
 }
 
-/** Reads a whole global heap collection. */
-export async function readGlobalHeap(
+/**
+ * The global heap collections read from each open file, by address: the variable-length attributes of
+ * a file's datasets (the DIMENSION_LIST of every dataset of an ATL06 granule, 503 in one real granule)
+ * share a few collections, each read and parsed whole once rather than once per attribute.
+ */
+const collections = new WeakMap<MetaReader, Map<number, Promise<GlobalHeapCollection>>>();
+
+/** Reads a whole global heap collection (once per open file; a failed read is tried again next time). */
+export function readGlobalHeap(
+  meta: MetaReader,
+  address: number,
+  opts?: ReadOptions,
+): Promise<GlobalHeapCollection> {
+  let read = collections.get(meta);
+  if (read === undefined) {
+    read = new Map();
+    collections.set(meta, read);
+  }
+  let collection = read.get(address);
+  if (collection === undefined) {
+    const reading = readCollection(meta, address, opts);
+    collection = reading;
+    read.set(address, reading);
+    reading.catch(() => {
+      if (read.get(address) === reading) read.delete(address);
+    });
+  }
+  return collection;
+}
+
+async function readCollection(
   meta: MetaReader,
   address: number,
   opts?: ReadOptions,
@@ -58,7 +87,8 @@ export async function readGlobalHeap(
   const head = await readAt(meta, address, 8 + meta.lengthSize, "global heap", opts);
   head.offset = 8;
   const size = readUintLE(head, meta.lengthSize, "collection size");
-  const bytes = await readRaw(meta, address, size, "global heap collection", opts);
+  // A copy: the objects kept are views of it, not of a (larger) block of the metadata cache.
+  const bytes = (await readRaw(meta, address, size, "global heap collection", opts)).slice();
   return parseAt(address, "global heap", () =>
     parseGlobalHeap(cursorOf(bytes).view, 0, address, meta.lengthSize),
   );
@@ -84,17 +114,15 @@ export async function readVlenValues(
     const length = readUint32LE(c);
     return { length, address: readAddress(c, meta.offsetSize), index: readUint32LE(c) };
   });
-  const collections = new Map<number, Promise<GlobalHeapCollection>>();
+  const heaps = new Map<number, Promise<GlobalHeapCollection>>();
   for (const r of refs) {
-    if (r.address > 0 && !collections.has(r.address)) {
-      collections.set(r.address, readGlobalHeap(meta, r.address, opts));
-    }
+    if (r.address > 0 && !heaps.has(r.address)) heaps.set(r.address, readGlobalHeap(meta, r.address, opts));
   }
   const empty = type.vlenString ? "" : [];
   return Promise.all(
     refs.map(async (r) => {
       if (r.address <= 0 || r.length === 0) return empty;
-      const object = (await collections.get(r.address)!).get(r.index);
+      const object = (await heaps.get(r.address)!).get(r.index);
       if (!object) {
         throw new InvalidHdf5Error(`global heap ${r.address} has no object ${r.index}`, {
           address: r.address,

@@ -5,6 +5,7 @@ import type { Cursor } from "./cursor.js";
 import {
   cursorOf,
   latin1,
+  need,
   readAddress,
   readBytes,
   readUint8,
@@ -168,16 +169,26 @@ export function parsePrefixV2(c: Cursor, address: number): FirstBlock {
   return { address: address + c.offset, length, flags };
 }
 
-/** Parses v1 messages: type(2) size(2) flags(1) reserved(3) then the body. */
+/**
+ * Parses v1 messages: type(2) size(2) flags(1) reserved(3) then the body. NIL messages (free space in
+ * the header, most messages of many headers) are checked like the others but not returned.
+ */
 export function parseMessagesV1(bytes: Uint8Array): HeaderMessage[] {
   const c = cursorOf(bytes);
+  const view = c.view;
   const out: HeaderMessage[] = [];
-  while (c.offset + 8 <= bytes.length) {
-    const type = readUint16LE(c);
-    const size = readUint16LE(c);
-    const flags = readUint8(c);
-    c.offset += 3;
-    out.push({ type, flags, body: readBytes(c, size, `message type ${type}`) });
+  let at = 0;
+  while (at + 8 <= bytes.length) {
+    const type = view.getUint16(at, true);
+    const size = view.getUint16(at + 2, true);
+    const flags = view.getUint8(at + 4);
+    at += 8;
+    if (at + size > bytes.length) {
+      c.offset = at;
+      need(c, size, `message type ${type}`);
+    }
+    if (type !== MSG.nil) out.push({ type, flags, body: bytes.subarray(at, at + size) });
+    at += size;
   }
   return out;
 }
@@ -205,7 +216,8 @@ export function parseMessagesV2(
     if (headerFlags & 0x04) c.offset += 2;
     if (c.offset + size > end)
       throw new InvalidHdf5Error(`message type ${type} of ${size} bytes overruns its block`);
-    out.push({ type, flags, body: readBytes(c, size, `message type ${type}`) });
+    if (type === MSG.nil) c.offset += size;
+    else out.push({ type, flags, body: readBytes(c, size, `message type ${type}`) });
   }
   return out;
 }

@@ -46,15 +46,32 @@ function breaksRun(dx: number, dy: number): boolean {
   return Math.hypot(dx, dy) > FOOTPRINT_GAP_DEGREES;
 }
 
-/** Runs [first, last] of valid points without an antimeridian jump or a gap between neighbours. */
-function footprintRuns(lon: Float64Array, lat: Float64Array, start: number, end: number): [number, number][] {
+/**
+ * Runs [first, last] of valid points without an antimeridian jump or a gap between neighbours, and
+ * the bounding box of the valid points ({@link bboxOf}'s, from the same walk) written into `box`.
+ */
+function footprintRuns(
+  lon: Float64Array,
+  lat: Float64Array,
+  start: number,
+  end: number,
+  box: Bbox,
+): [number, number][] {
   const runs: [number, number][] = [];
   let first = -1;
   let last = -1;
+  let xmin = Number.POSITIVE_INFINITY;
+  let ymin = Number.POSITIVE_INFINITY;
+  let xmax = Number.NEGATIVE_INFINITY;
+  let ymax = Number.NEGATIVE_INFINITY;
   for (let i = start; i < end; i++) {
     const x = lon[i]!;
     const y = lat[i]!;
     if (!validLonLat(x, y)) continue;
+    if (x < xmin) xmin = x;
+    if (x > xmax) xmax = x;
+    if (y < ymin) ymin = y;
+    if (y > ymax) ymax = y;
     if (first < 0 || (last >= 0 && breaksRun(x - lon[last]!, y - lat[last]!))) {
       if (first >= 0) runs.push([first, last]);
       first = i;
@@ -62,6 +79,10 @@ function footprintRuns(lon: Float64Array, lat: Float64Array, start: number, end:
     last = i;
   }
   if (first >= 0) runs.push([first, last]);
+  box.xmin = xmin;
+  box.ymin = ymin;
+  box.xmax = xmax;
+  box.ymax = ymax;
   return runs;
 }
 
@@ -72,13 +93,36 @@ export function footprintVertices(
   start: number,
   end: number,
 ): number[][] {
+  return verticesOfRuns(lon, lat, start, end, footprintRuns(lon, lat, start, end, emptyBox()));
+}
+
+function verticesOfRuns(
+  lon: Float64Array,
+  lat: Float64Array,
+  start: number,
+  end: number,
+  runs: readonly [number, number][],
+): number[][] {
   const stride = Math.max(1, Math.ceil((end - start) / (FOOTPRINT_MAX_VERTICES - 1)));
-  return footprintRuns(lon, lat, start, end).map(([first, last]) => {
-    const out: number[] = [];
-    for (let i = first; i <= last; i += stride) if (validLonLat(lon[i]!, lat[i]!)) out.push(i);
-    if (out[out.length - 1] !== last) out.push(last);
-    return out;
-  });
+  const out: number[][] = [];
+  for (const run of runs) {
+    const first = run[0];
+    const last = run[1];
+    const vertices: number[] = [];
+    for (let i = first; i <= last; i += stride) if (validLonLat(lon[i]!, lat[i]!)) vertices.push(i);
+    if (vertices[vertices.length - 1] !== last) vertices.push(last);
+    out.push(vertices);
+  }
+  return out;
+}
+
+function emptyBox(): Bbox {
+  return {
+    xmin: Number.POSITIVE_INFINITY,
+    ymin: Number.POSITIVE_INFINITY,
+    xmax: Number.NEGATIVE_INFINITY,
+    ymax: Number.NEGATIVE_INFINITY,
+  };
 }
 
 /** A chunk's footprint line (WKB) and the largest distance of its points from it (degrees). */
@@ -101,6 +145,21 @@ export function footprintWithError(
   return { geometry: footprintWkb(lon, lat, runs), error: largestOffset(lon, lat, runs) };
 }
 
+/**
+ * {@link bboxOf} and {@link footprintWithError} of points [start, end), the same values, the bbox
+ * taken in the walk that finds the footprint's runs rather than in a walk of its own.
+ */
+export function chunkGeometry(
+  lon: Float64Array,
+  lat: Float64Array,
+  start: number,
+  end: number,
+): Footprint & { bbox: Bbox } {
+  const bbox = emptyBox();
+  const runs = verticesOfRuns(lon, lat, start, end, footprintRuns(lon, lat, start, end, bbox));
+  return { bbox, geometry: footprintWkb(lon, lat, runs), error: largestOffset(lon, lat, runs) };
+}
+
 /** The footprint vertices as WKB: a LineString, a MultiLineString for several runs, a null line for none. */
 function footprintWkb(lon: Float64Array, lat: Float64Array, runs: readonly number[][]): Uint8Array {
   const lines = runs.map((run) => {
@@ -118,6 +177,17 @@ function footprintWkb(lon: Float64Array, lat: Float64Array, runs: readonly numbe
 }
 
 /**
+ * Smallest largest-offset (degrees, about 0.1 m) from which {@link largestOffset} skips points by their
+ * distance from the segment's line: the distance it computes for a point is off from the exact one by
+ * at most about 3e-13 degrees (coordinates up to 360 degrees apart, rounded to 2^-53), far under
+ * {@link LINE_SKIP_MARGIN} of anything this large, so a point skipped could not have won.
+ */
+const LINE_SKIP_MIN = 1e-6;
+
+/** Relative margin of the line test (its square): 1e-5 of 1e-6 degrees is 1e-11, above 3e-13. */
+const LINE_SKIP_MARGIN = 2e-5;
+
+/**
  * Largest distance from a valid point between two vertices to their segment. The square of a candidate
  * is compared first; `Math.hypot` runs only for points that may beat the largest so far, so the value
  * is the one {@link segmentDistance} gives.
@@ -125,6 +195,9 @@ function footprintWkb(lon: Float64Array, lat: Float64Array, runs: readonly numbe
 function largestOffset(lon: Float64Array, lat: Float64Array, runs: readonly number[][]): number {
   let worst = 0;
   let bound = 0;
+  // Square of the distance from the segment's line under which a point within the segment's span
+  // cannot beat the largest so far (0 until that is at least LINE_SKIP_MIN).
+  let lineBound = 0;
   for (const v of runs) {
     for (let k = 0; k + 1 < v.length; k++) {
       const a = v[k]!;
@@ -138,7 +211,15 @@ function largestOffset(lon: Float64Array, lat: Float64Array, runs: readonly numb
         const px = lon[i]!;
         const py = lat[i]!;
         if (!validLonLat(px, py)) continue;
-        const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / len2));
+        const qx = px - ax;
+        const qy = py - ay;
+        const dot = qx * dx + qy * dy;
+        if (dot >= 0 && dot <= len2) {
+          // Within the span the distance is the line's, |cross| / |d|: compared without a division.
+          const cross = qx * dy - qy * dx;
+          if (cross * cross < lineBound * len2) continue;
+        }
+        const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, dot / len2));
         const ex = px - (ax + t * dx);
         const ey = py - (ay + t * dy);
         // Below the bound (the square of the largest so far, less a margin far above rounding) it cannot win.
@@ -147,6 +228,7 @@ function largestOffset(lon: Float64Array, lat: Float64Array, runs: readonly numb
         if (d > worst) {
           worst = d;
           bound = d * d * (1 - 1e-9);
+          if (d >= LINE_SKIP_MIN) lineBound = d * d * (1 - LINE_SKIP_MARGIN);
         }
       }
     }

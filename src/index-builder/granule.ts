@@ -18,7 +18,7 @@ import type { ArrayRow, ChunkRefRow, ChunkRow, GranuleRow } from "../store/schem
 import type { StoreBatch } from "../store/store.js";
 import { wkbPolygon } from "../store/wkb.js";
 import { openGranuleFile, type SidecarOptions } from "./dmrpp.js";
-import { bboxOf, cellNeighbours, footprintWithError, h3CellsOf, validLonLat } from "./geometry.js";
+import { cellNeighbours, chunkGeometry, h3CellsOf, validLonLat } from "./geometry.js";
 import { readHierarchy } from "./hierarchy.js";
 import { blockReads, type MetadataReads, metadataReads } from "./read-cost.js";
 
@@ -393,7 +393,8 @@ function locatedChunkRows(
       if (t < tmin) tmin = t;
       if (t > tmax) tmax = t;
     }
-    const box = bboxOf(lon, lat, k0, k1);
+    const footprint = chunkGeometry(lon, lat, k0, k1);
+    const box = footprint.bbox;
     const bbox = Number.isFinite(box.xmin)
       ? {
           xmin: Math.max(-180, box.xmin - dLon),
@@ -402,7 +403,6 @@ function locatedChunkRows(
           ymax: Math.min(90, box.ymax + dLat),
         }
       : box;
-    const footprint = footprintWithError(lon, lat, k0, k1);
     const cells = new Set<bigint>();
     for (const cell of h3CellsOf(lon, lat, k0, k1, opts.h3Resolution)) {
       for (const near of cellNeighbours(cell)) cells.add(near);
@@ -561,7 +561,7 @@ function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
     if (t < tmin) tmin = t;
     if (t > tmax) tmax = t;
   }
-  const footprint = footprintWithError(a.lon, a.lat, a.start, a.end);
+  const footprint = chunkGeometry(a.lon, a.lat, a.start, a.end);
   return {
     chunk_id: `${ctx.granuleId}/${ctx.beam}/${a.start}`,
     granule_id: ctx.granuleId,
@@ -573,7 +573,7 @@ function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
     parent_count: null,
     time_start: ctx.profile.time.toUnixNs(tmin),
     time_end: ctx.profile.time.toUnixNs(tmax),
-    bbox: bboxOf(a.lon, a.lat, a.start, a.end),
+    bbox: footprint.bbox,
     geometry: footprint.geometry,
     footprint_error: footprint.error,
     h3_cells: h3CellsOf(a.lon, a.lat, a.start, a.end, a.h3Resolution),
@@ -581,11 +581,41 @@ function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
   };
 }
 
-/** JSON that survives bigint and non-finite numbers. */
+/**
+ * JSON that survives bigint and non-finite numbers. Values holding neither (nearly all: attributes,
+ * filters, the hierarchy) are written without the replacer, which JSON.stringify calls for every
+ * key and value, after a walk that finds none: the same text at a fraction of the CPU.
+ */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    typeof v === "bigint" ? v.toString() : typeof v === "number" && !Number.isFinite(v) ? String(v) : v,
-  );
+  return plainJson(value, 0) ? JSON.stringify(value) : JSON.stringify(value, jsonReplacer);
+}
+
+function jsonReplacer(_key: string, v: unknown): unknown {
+  return typeof v === "bigint" ? v.toString() : typeof v === "number" && !Number.isFinite(v) ? String(v) : v;
+}
+
+/** Deepest nesting {@link plainJson} walks; deeper values take the replacer. */
+const PLAIN_JSON_DEPTH = 64;
+
+/**
+ * True when JSON.stringify writes `value` as {@link jsonReplacer} would have it: no bigint and no
+ * non-finite number anywhere, and no `toJSON` method (whose result the replacer would see).
+ */
+function plainJson(value: unknown, depth: number): boolean {
+  if (typeof value === "number") return Number.isFinite(value);
+  if (typeof value === "bigint") return false;
+  if (typeof value !== "object" || value === null) return true;
+  if (depth > PLAIN_JSON_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!plainJson(value[i], depth + 1)) return false;
+    return true;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return false;
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    if (Object.hasOwn(record, key) && !plainJson(record[key], depth + 1)) return false;
+  }
+  return true;
 }
 
 function arrayRow(granuleId: string, info: DatasetInfo): ArrayRow {

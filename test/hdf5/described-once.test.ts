@@ -43,3 +43,37 @@ describe("an open file's tree and descriptions, asked for twice", () => {
     }
   });
 });
+
+/** What a path resolves to: the dataset's description, the object's kind, or the error's message. */
+async function answers(h5: Hdf5File, path: string): Promise<unknown[]> {
+  const settle = (p: Promise<unknown>) =>
+    p.then(
+      (v) => ["ok", v],
+      (e: Error) => ["error", e.message],
+    );
+  return Promise.all([settle(h5.dataset(path)), settle(h5.kindOf(path)), settle(h5.groupAttrs(path))]);
+}
+
+describe("paths resolved from the tree walk", () => {
+  it("give every corpus file's datasets, groups and links as a file never walked gives them", async () => {
+    let compared = 0;
+    for (const { path: file, truth } of corpusFiles()) {
+      const [walkedSource, freshSource] = [await openFileSource(file), await openFileSource(file)];
+      try {
+        const walked = await Hdf5File.open(walkedSource);
+        const fresh = await Hdf5File.open(freshSource);
+        const tree = await walked.tree();
+        const paths = [...tree.groups, ...tree.datasets, ...Object.keys(truth.datasets)];
+        paths.push("/soft", "/dangling", "/external", "/soft/", "/nowhere/x");
+        for (const path of new Set(paths)) {
+          expect(await answers(walked, path), `${file} ${path}`).toEqual(await answers(fresh, path));
+          compared++;
+        }
+      } finally {
+        await walkedSource.close();
+        await freshSource.close();
+      }
+    }
+    expect(compared).toBeGreaterThan(300);
+  });
+});

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../../src/errors.js";
-import { parseAttribute } from "../../src/hdf5/attribute.js";
+import { parseAttribute, parseAttributeMessage } from "../../src/hdf5/attribute.js";
 import { parseNodeEntries, parseNodeHeader, readChunkKey } from "../../src/hdf5/btree-v1.js";
 import { lookup3, verifyChecksum } from "../../src/hdf5/checksum.js";
 import { cursorOf, readAddress, readUintLE, UNDEFINED_ADDRESS } from "../../src/hdf5/cursor.js";
+import { chunksCover } from "../../src/hdf5/data.js";
 import { parseDataspace } from "../../src/hdf5/dataspace.js";
 import { parseDatatype } from "../../src/hdf5/datatype.js";
 import { parseFillValue, parseFillValueOld } from "../../src/hdf5/fill-value.js";
@@ -133,6 +134,37 @@ describe("object header messages", () => {
     ]);
     const ochk = bytes("OCHK", 3, u16(1), 0, 7, u32(0));
     expect(parseMessagesV2(ochk, true, 0)).toHaveLength(1);
+    // NIL messages (free space) are skipped; a message past the block's end is still an error.
+    const nil1 = bytes(
+      u16(0),
+      u16(8),
+      0,
+      0,
+      0,
+      0,
+      u64(0),
+      u16(1),
+      u16(8),
+      0,
+      0,
+      0,
+      0,
+      u64(7),
+      u16(0),
+      u16(0),
+      0,
+      0,
+      0,
+      0,
+    );
+    expect(parseMessagesV1(nil1).map((m) => [m.type, [...m.body]])).toEqual([[1, [7, 0, 0, 0, 0, 0, 0, 0]]]);
+    expect(() => parseMessagesV1(bytes(u16(0), u16(16), 0, 0, 0, 0, u64(0)))).toThrow(
+      "message type 0 needs 16 bytes at offset 8 but only 8 remain",
+    );
+    expect(() => parseMessagesV1(bytes(u16(3), u16(9), 0, 0, 0, 0, u64(0)))).toThrow(InvalidHdf5Error);
+    const nil2 = bytes(0, u16(3), 0, 1, 2, 3, 3, u16(1), 0, 9);
+    expect(parseMessagesV2(nil2, false, 0).map((m) => [m.type, [...m.body]])).toEqual([[3, [9]]]);
+    expect(() => parseMessagesV2(bytes(0, u16(5), 0, 1), false, 0)).toThrow(/overruns its block/);
     expect(() => parseMessagesV2(bytes("XXXX", u32(0)), true, 0)).toThrow(/OCHK/);
   });
 });
@@ -315,5 +347,88 @@ describe("attributes", () => {
       data,
     );
     expect(parseAttribute(view(v3), 0, 8)).toEqual({ name: "valid_min", value: [-90, 90] });
+  });
+
+  it("decodes a repeated attribute message once, each caller getting its own value", () => {
+    const ftype = bytes(0x11, 0x20, 0, 0, u32(8), new Uint8Array(12));
+    const fspace = bytes(2, 1, 0, 1, u64(2));
+    const data = new Uint8Array(new Float64Array([-90, 90]).buffer);
+    const message = (name: string) =>
+      bytes(
+        3,
+        0,
+        u16(name.length + 1),
+        u16(ftype.length),
+        u16(fspace.length),
+        0,
+        name,
+        0,
+        ftype,
+        fspace,
+        data,
+      );
+    // The same bytes at another place of another buffer (as in another beam's header).
+    const first = parseAttributeMessage(message("valid_max").subarray(0), 8);
+    const again = parseAttributeMessage(bytes(7, 7, message("valid_max")).subarray(2), 8);
+    expect(first).toEqual({ name: "valid_max", value: [-90, 90] });
+    expect(again).toEqual({ name: "valid_max", value: [-90, 90] });
+    (first.value as number[]).push(0);
+    expect(parseAttributeMessage(message("valid_max"), 8).value).toEqual([-90, 90]);
+    // Other bytes, other attribute.
+    expect(parseAttributeMessage(message("valid_mid"), 8).name).toBe("valid_mid");
+    // A dataspace of 4-byte lengths reads the same bytes otherwise: the length size is part of the key.
+    const space4 = bytes(2, 1, 0, 1, u32(2));
+    const short = bytes(3, 0, u16(3), u16(ftype.length), u16(space4.length), 0, "lo", 0, ftype, space4, data);
+    expect(parseAttributeMessage(short, 4)).toEqual({ name: "lo", value: [-90, 90] });
+    expect(() => parseAttributeMessage(short, 8)).toThrow(InvalidHdf5Error);
+    expect(() => parseAttributeMessage(short, 8)).toThrow(InvalidHdf5Error);
+  });
+
+  it("never keeps variable-length attributes, whose values live in the file's global heap", () => {
+    const vtype = bytes(0x19, 0x01, 0, 0, u32(16), bytes(0x13, 0, 0, 0, u32(1)));
+    const scalar = bytes(2, 0, 0, 0);
+    const descriptor = bytes(u32(5), u64(4096), u32(1));
+    const message = bytes(
+      3,
+      0,
+      u16(5),
+      u16(vtype.length),
+      u16(scalar.length),
+      0,
+      "note",
+      0,
+      vtype,
+      scalar,
+      descriptor,
+    );
+    const first = parseAttributeMessage(message, 8);
+    const again = parseAttributeMessage(message, 8);
+    expect(first.vlen?.count).toBe(1);
+    expect(again.vlen?.data).toEqual(descriptor);
+  });
+});
+
+describe("chunksCover", () => {
+  const ref = (...coords: number[]) => ({ coords, offset: 0, size: 1, filterMask: 0 });
+  const rows = (start: number, n: number) => ({ start: [start], shape: [n] });
+
+  it("is true only when aligned, distinct chunks hold every element of the window", () => {
+    expect(chunksCover([ref(0), ref(8), ref(16)], [8], rows(0, 20))).toBe(true);
+    expect(chunksCover([ref(0), ref(16)], [8], rows(0, 20))).toBe(false);
+    expect(chunksCover([ref(8)], [8], rows(9, 5))).toBe(true);
+    expect(chunksCover([ref(0), ref(8)], [8], rows(9, 8))).toBe(false);
+    expect(chunksCover([], [8], rows(0, 0))).toBe(true);
+    // The same chunk twice, out of order or off the grid: not trusted.
+    expect(chunksCover([ref(0), ref(0), ref(16)], [8], rows(0, 20))).toBe(false);
+    expect(chunksCover([ref(8), ref(0), ref(16)], [8], rows(0, 20))).toBe(false);
+    expect(chunksCover([ref(0), ref(4), ref(12)], [8], rows(0, 20))).toBe(false);
+    expect(chunksCover([ref(0)], null, rows(0, 8))).toBe(false);
+  });
+
+  it("counts the elements of every dimension", () => {
+    const grid = [ref(0, 0), ref(0, 8), ref(8, 0), ref(8, 8)];
+    expect(chunksCover(grid, [8, 8], { start: [0, 0], shape: [12, 12] })).toBe(true);
+    expect(chunksCover(grid.slice(0, 3), [8, 8], { start: [0, 0], shape: [12, 12] })).toBe(false);
+    expect(chunksCover(grid.slice(0, 2), [8, 8], { start: [2, 0], shape: [5, 16] })).toBe(true);
   });
 });

@@ -1,7 +1,13 @@
 import h5wasm from "h5wasm/node";
 import { describe, expect, it } from "vitest";
 import { demoGranuleSet, synthesizeAtl06 } from "../../fixtures/atl06/generate.js";
-import { footprintError, footprintOf, footprintWithError } from "../../src/index-builder/geometry.js";
+import {
+  bboxOf,
+  chunkGeometry,
+  footprintError,
+  footprintOf,
+  footprintWithError,
+} from "../../src/index-builder/geometry.js";
 import { trackCells } from "../../src/store/h3.js";
 import { MISSING_GRANULES, realGranules } from "../hdf5/granules.js";
 import { footprintErrorV1, footprintOfV1, trackCellsV1 } from "./oracle/geometry-v1.js";
@@ -33,6 +39,7 @@ function expectSameAsOracle(tracks: readonly Track[]): number {
       expect(fp.error, where).toBe(footprintErrorV1(lon, lat, a, b));
       expect(footprintOf(lon, lat, a, b), where).toEqual(fp.geometry);
       expect(footprintError(lon, lat, a, b), where).toBe(fp.error);
+      expect(chunkGeometry(lon, lat, a, b), where).toEqual({ ...fp, bbox: bboxOf(lon, lat, a, b) });
       for (const res of resolutions) {
         expect(trackCells(lon, lat, a, b, res), `${where} res ${res}`).toEqual(
           trackCellsV1(lon, lat, a, b, res),
@@ -68,6 +75,21 @@ describe("H3 cover and footprint equal the first implementation's", () => {
     }
     for (const i of [0, 17, 18, 500, 4321, 11_999]) lat[i] = 3.4028234663852886e38;
     tracks.push({ name: "holes", lon, lat, resolutions: [6, 9] });
+    // A track that wanders off its footprint on both sides, steps back along itself and runs straight
+    // (offsets from 0 to 1e-3 degrees: the largest offset is found among points near their segment's
+    // line), then runs with every point but the footprint's vertices (rows [30 000, 40 000), every
+    // 159th) off to one side by offsets that grow by under 0.01 % a point (each a new largest offset).
+    const w = 40_000;
+    const wx = new Float64Array(w);
+    const wy = new Float64Array(w);
+    for (let i = 0; i < w; i++) {
+      const wobble = i < 20_000 ? 1e-3 * Math.sin(i / 37) * Math.sin(i / 1500) : 0;
+      const k = i - 30_000;
+      const aside = k >= 0 && k % 159 !== 0 && i !== w - 1 ? 1e-4 * (1 + k * 1e-4) : 0;
+      wy[i] = -40 + i * 0.00018 - (i % 997 === 0 && i < 30_000 ? 0.01 : 0);
+      wx[i] = 20 + (i < 30_000 ? i * 0.00005 : 1.5) + wobble + aside;
+    }
+    tracks.push({ name: "wandering", lon: wx, lat: wy, resolutions: [6] });
     expect(expectSameAsOracle(tracks)).toBeGreaterThan(20);
   });
 
