@@ -180,12 +180,24 @@ export async function indexGranule(source: ByteSource, opts: IndexGranuleOptions
 export async function indexOpenedGranule(g: OpenedGranule, opts: IndexGranuleOptions): Promise<StoreBatch> {
   const granuleId = g.identity.granule_id;
   const batch: StoreBatch = { granules: [], arrays: [], chunks: [], chunkCells: [] };
+  // Each beam's rows are kept apart and joined in the order of the beams, not in the order their
+  // reads come back: the same granule always gives the same rows in the same order (and so the same
+  // part files).
   const beams = Promise.all(
-    g.beams.map((beam) => {
+    g.beams.map(async (beam) => {
       const { kind } = g.profile.beamLayout(beam, g.identity);
-      return indexBeam(g.file, { granuleId, beam, beamKind: kind, profile: g.profile }, batch, opts);
+      const own: StoreBatch = { granules: [], arrays: [], chunks: [], chunkCells: [] };
+      await indexBeam(g.file, { granuleId, beam, beamKind: kind, profile: g.profile }, own, opts);
+      return own;
     }),
-  ).then(() => new Set(batch.arrays.map((a) => a.path)));
+  ).then((perBeam) => {
+    for (const own of perBeam) {
+      for (const row of own.arrays) batch.arrays.push(row);
+      for (const row of own.chunks) batch.chunks.push(row);
+      for (const row of own.chunkCells) batch.chunkCells.push(row);
+    }
+    return new Set(batch.arrays.map((a) => a.path));
+  });
   // The hierarchy and the bounding polygon are read while the beams are indexed, not after them.
   const [hierarchy, ring] = await inOrder(
     beams,
