@@ -10,6 +10,7 @@ import {
   type PartEncoderRequest,
   PartEncoderState,
 } from "./part-encoder.js";
+import { loadPartEncoding } from "./parts.js";
 
 const state = new PartEncoderState((workerData as PartEncoderInit).tileMinRows);
 let scheduled = false;
@@ -26,7 +27,30 @@ function schedule(): void {
   setImmediate(encodeAhead);
 }
 
+// Requests wait for the page codec (zstd) to load; a codec that cannot load fails `finish`.
+let loaded: boolean | string = false;
+const waiting: PartEncoderRequest[] = [];
+loadPartEncoding().then(
+  () => {
+    loaded = true;
+    for (const request of waiting.splice(0)) handle(request);
+  },
+  (err: unknown) => {
+    loaded = String(err);
+    for (const request of waiting.splice(0)) handle(request);
+  },
+);
+
 parentPort!.on("message", (request: PartEncoderRequest) => {
+  if (loaded === false) waiting.push(request);
+  else handle(request);
+});
+
+function handle(request: PartEncoderRequest): void {
+  if (typeof loaded === "string") {
+    if (request.kind === "finish") parentPort!.postMessage({ error: loaded } satisfies PartEncoderReply);
+    return;
+  }
   if (request.kind === "add") {
     const batch = request.batch;
     if (request.cellsFromChunks) batch.chunkCells = cellsOfChunks(batch.chunks);
@@ -48,4 +72,4 @@ parentPort!.on("message", (request: PartEncoderRequest) => {
       (b) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer,
     );
   parentPort!.postMessage(reply, [...new Set(own.map((b) => b.buffer as ArrayBuffer))]);
-});
+}
