@@ -200,8 +200,18 @@ interface Leaf<R> extends FooterColumn {
   maxRep: number;
   dictionary: boolean;
   statistics: boolean;
-  /** Calls `entry` for each of the row's entries: repetition level, definition level, value if present. */
-  shred(row: R, entry: (rep: number, def: number, value?: LeafValue) => void): void;
+  /** Gives the row's entries to `sink`. */
+  shred(row: R, sink: Sink): void;
+}
+
+/** Where a leaf's entries go, row by row: levels and values. */
+interface Sink {
+  /** One entry of definition level `def` without a value (a null row, an empty list, a null item). */
+  none(rep: number, def: number): void;
+  /** A flat row's value (definition level 1). */
+  value(v: LeafValue): void;
+  /** A list row's items (at least one), each `get(item)` of required items or the item itself. */
+  items(list: readonly unknown[], get: ((item: never) => LeafValue) | undefined, optional: boolean): void;
 }
 
 function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Leaf<R>[] {
@@ -224,10 +234,10 @@ function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Le
           ...base([column.name], column.type, true),
           maxDef: 1,
           maxRep: 0,
-          shred: (row, entry) => {
+          shred: (row, sink) => {
             const v = column.get(row);
-            if (v === null || v === undefined) entry(0, 0);
-            else entry(0, 1, v);
+            if (v === null || v === undefined) sink.none(0, 0);
+            else sink.value(v);
           },
         });
         break;
@@ -237,10 +247,10 @@ function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Le
             ...base([column.name, field.name], field.type, false),
             maxDef: 1,
             maxRep: 0,
-            shred: (row, entry) => {
+            shred: (row, sink) => {
               const s = column.get(row);
-              if (s === null) entry(0, 0);
-              else entry(0, 1, field.get(s as never));
+              if (s === null) sink.none(0, 0);
+              else sink.value(field.get(s as never));
             },
           });
         break;
@@ -250,16 +260,11 @@ function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Le
           ...base([column.name, "list", "item"], column.type, Boolean(column.optionalItems)),
           maxDef,
           maxRep: 1,
-          shred: (row, entry) => {
+          shred: (row, sink) => {
             const list = column.get(row);
-            if (list === null) entry(0, 0);
-            else if (list.length === 0) entry(0, 1);
-            else
-              for (let k = 0; k < list.length; k++) {
-                const v = list[k];
-                if (v === null || v === undefined) entry(k === 0 ? 0 : 1, 2);
-                else entry(k === 0 ? 0 : 1, maxDef, v);
-              }
+            if (list === null) sink.none(0, 0);
+            else if (list.length === 0) sink.none(0, 1);
+            else sink.items(list, undefined, Boolean(column.optionalItems));
           },
         });
         break;
@@ -270,12 +275,11 @@ function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Le
             ...base([column.name, "list", "item", field.name], field.type, false),
             maxDef: 2,
             maxRep: 1,
-            shred: (row, entry) => {
+            shred: (row, sink) => {
               const list = column.get(row);
-              if (list === null) entry(0, 0);
-              else if (list.length === 0) entry(0, 1);
-              else
-                for (let k = 0; k < list.length; k++) entry(k === 0 ? 0 : 1, 2, field.get(list[k] as never));
+              if (list === null) sink.none(0, 0);
+              else if (list.length === 0) sink.none(0, 1);
+              else sink.items(list, field.get, false);
             },
           });
     }
@@ -405,15 +409,8 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
   let max: LeafValue | undefined;
   const numeric = order !== "bytes";
 
-  const entry = (rep: number, def: number, value?: LeafValue) => {
-    reps?.add(rep, 1);
-    defs.add(def, 1);
-    entries++;
-    pageEntries++;
-    if (value === undefined) {
-      nulls++;
-      return;
-    }
+  /** One value, PLAIN or as a dictionary index, into the open page and the statistics. */
+  const put = (value: LeafValue) => {
     if (index) {
       const key = value as string;
       let at = index.get(key);
@@ -441,6 +438,50 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
       if (min === undefined || compareBytes(bytes, min as Uint8Array) < 0) min = bytes.slice();
       if (max === undefined || compareBytes(bytes, max as Uint8Array) > 0) max = bytes.slice();
     }
+  };
+  const maxDef = leaf.maxDef;
+  const sink: Sink = {
+    none(rep, def) {
+      reps?.add(rep, 1);
+      defs.add(def, 1);
+      entries++;
+      pageEntries++;
+      nulls++;
+    },
+    value(v) {
+      reps?.add(0, 1);
+      defs.add(1, 1);
+      entries++;
+      pageEntries++;
+      put(v);
+    },
+    items(list, get, optional) {
+      const n = list.length;
+      reps!.add(0, 1);
+      reps!.add(1, n - 1);
+      entries += n;
+      pageEntries += n;
+      if (get) {
+        defs.add(maxDef, n);
+        for (let k = 0; k < n; k++) put(get(list[k] as never));
+        return;
+      }
+      if (!optional) {
+        defs.add(maxDef, n);
+        for (let k = 0; k < n; k++) put(list[k] as LeafValue);
+        return;
+      }
+      for (let k = 0; k < n; k++) {
+        const v = list[k] as LeafValue | null | undefined;
+        if (v === null || v === undefined) {
+          defs.add(maxDef - 1, 1);
+          nulls++;
+        } else {
+          defs.add(maxDef, 1);
+          put(v);
+        }
+      }
+    },
   };
 
   const bitsOf = () => Math.max(1, Math.ceil(Math.log2(Math.max(2, distinct.length))));
@@ -478,9 +519,13 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
     pageFirstRow = row;
   };
 
+  // Byte arrays of PLAIN pages (footprints, about 1 KB each) are checked every row, so their pages
+  // stay near the limit rather than reaching it plus a whole check's rows (as the Arrow writer's,
+  // which sized its checks by the values' mean size).
+  const every = !index && TYPES[leaf.type].width === 0 ? 1 : check;
   for (let r = 0; r < rows.length; r++) {
-    if (r > 0 && r % check === 0 && pageSize() >= pageLimit) closePage(r);
-    leaf.shred(rows[r]!, entry);
+    if (r > 0 && r % every === 0 && pageSize() >= pageLimit) closePage(r);
+    leaf.shred(rows[r]!, sink);
   }
   closePage(rows.length);
 

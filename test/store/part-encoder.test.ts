@@ -11,7 +11,7 @@ import {
   PartEncoderState,
   startPartEncoder,
 } from "../../src/store/part-encoder.js";
-import { mergeBatches, type StoreBatch, writePartSet } from "../../src/store/parts.js";
+import { loadPartEncoding, mergeBatches, type StoreBatch, writePartSet } from "../../src/store/parts.js";
 import { Store } from "../../src/store/store.js";
 import { ROOT } from "../support/cli.js";
 import { duckdb } from "../support/results.js";
@@ -78,6 +78,8 @@ async function fromEncoded(indices: readonly number[], files: Parameters<typeof 
   part.settle();
   return written(dir, part);
 }
+
+await loadPartEncoding();
 
 describe("part files encoded ahead", () => {
   it("are writePartSet's files, byte for byte, in every order and with inputs left out", async () => {
