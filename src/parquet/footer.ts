@@ -6,6 +6,8 @@
 import type { ColumnChunk } from "./pages.js";
 import { LIST_OF, type ThriftWriter, thriftStruct } from "./thrift-writer.js";
 
+const UTF8 = new TextEncoder();
+
 /** Parquet's ZSTD codec id. */
 const ZSTD = 6;
 
@@ -113,7 +115,7 @@ function columnMetaData(w: ThriftWriter, column: FooterColumn, chunk: ColumnChun
   for (const e of chunk.encodings) w.int(e);
   const path = column.path ?? [column.name];
   w.list(3, LIST_OF.binary, path.length);
-  for (const part of path) w.raw(new TextEncoder().encode(part));
+  for (const part of path) w.raw(UTF8.encode(part));
   w.i32(4, ZSTD).i64(5, chunk.rows).i64(6, chunk.uncompressed).i64(7, chunk.compressed);
   w.i64(9, start + chunk.dictionaryBytes);
   if (chunk.dictionaryBytes > 0) w.i64(11, start);

@@ -9,6 +9,8 @@ import { BINARY, BYTE, FALSE, I16, I32, I64, LIST, STRUCT, TRUE } from "./thrift
 /** Element types of {@link ThriftWriter.list}. */
 export const LIST_OF = { i32: I32, i64: I64, binary: BINARY, struct: STRUCT } as const;
 
+const UTF8 = new TextEncoder();
+
 /** A Thrift compact struct being written: field after field, in increasing field id order. */
 export class ThriftWriter {
   private bytes = new Uint8Array(256);
@@ -91,7 +93,7 @@ export class ThriftWriter {
   }
 
   string(id: number, v: string): this {
-    return this.binary(id, new TextEncoder().encode(v));
+    return this.binary(id, UTF8.encode(v));
   }
 
   /** A length-prefixed byte string without a field header (a list element). */
