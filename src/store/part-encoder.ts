@@ -20,6 +20,7 @@ import {
   encodeArraysFile,
   encodeGranulesFile,
   encodePartitionFiles,
+  loadPartEncoding,
   type StoreBatch,
 } from "./parts.js";
 import type { ChunkCellRow, ChunkRow } from "./schema.js";
@@ -273,6 +274,50 @@ export function startPartEncoder(init: PartEncoderInit = {}): PartEncoder {
       worker.on("error", () => undefined);
       await worker.terminate();
       waiting?.(undefined);
+    },
+  };
+}
+
+/**
+ * Encodes part files ahead on the calling thread: each input's rows are taken as they come, and one
+ * file group at a time is encoded between other work ({@link PartEncoderState.encodeAhead}, one group
+ * a turn of the event loop), with no thread to start and no rows to copy. `finish` encodes what is
+ * still out of date.
+ */
+export function localPartEncoder(init: PartEncoderInit = {}): PartEncoder {
+  const state = new PartEncoderState(init.tileMinRows);
+  let loaded = false;
+  let closed = false;
+  let scheduled = false;
+  const ready = loadPartEncoding().then(() => {
+    loaded = true;
+  });
+  const step = () => {
+    scheduled = false;
+    if (closed || !loaded) return;
+    if (state.encodeAhead()) schedule();
+  };
+  function schedule() {
+    if (scheduled || closed) return;
+    scheduled = true;
+    setImmediate(step);
+  }
+  return {
+    add(index, batch) {
+      state.add(index, batch);
+      if (loaded) schedule();
+      else void ready.then(schedule, () => undefined);
+    },
+    async finish(indices) {
+      try {
+        await ready;
+        return state.finish(indices);
+      } catch {
+        return undefined;
+      }
+    },
+    async close() {
+      closed = true;
     },
   };
 }
