@@ -72,8 +72,8 @@ describe("start-up loads only what a command needs", () => {
       expect(command.has(heavy), heavy).toBe(false);
   });
 
-  it("an index run writes its part files without apache-arrow or parquet-wasm, on either thread", () => {
-    for (const entry of ["index-builder/index.ts", "store/part-encoder-worker.ts", "store/store.ts"]) {
+  it("an index run writes its part files without apache-arrow or parquet-wasm", () => {
+    for (const entry of ["index-builder/index.ts", "index-builder/worker.ts", "store/store.ts"]) {
       const loaded = staticPackages(entry);
       for (const heavy of ["apache-arrow", "parquet-wasm", "@duckdb/node-api"])
         expect(loaded.has(heavy), `${entry}: ${heavy}`).toBe(false);
