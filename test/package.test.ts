@@ -32,7 +32,7 @@ describe("package shape", () => {
     const edges = {
       "h3-js": "src/store/h3.ts",
       "parquet-wasm/esm": "src/store/parquet-wasm.ts",
-      "@bokuweb/zstd-wasm": "src/export/zstd.ts",
+      "@bokuweb/zstd-wasm": "src/parquet/zstd.ts",
       "@duckdb/node-api": "src/store/sql.ts",
       "topojson-client": "src/plot/land.ts",
     };

@@ -7,8 +7,7 @@
  * Measured with bench/startup.ts (docs/design/startup.md).
  *
  * The command, the GeoParquet writer thread (`dist/export/geoparquet-worker.js`, which builds a query
- * result's Arrow batches: apache-arrow bundled instead of a hundred of its files) and the index's part
- * encoder thread (`dist/store/part-encoder-worker.js`, Arrow tables to Parquet) and the index's worker
+ * result's Arrow batches: apache-arrow bundled instead of a hundred of its files) and the index's worker
  * thread (`dist/index-builder/worker.js`, the reader, the products and h3-js: it loaded 77 of our
  * modules one by one, and scanned h3-js for its CommonJS exports, on every start) are bundled, and so
  * is the library (`dist/index.js`, imported by package name: its import took 0.32 s of CPU over some
@@ -89,7 +88,6 @@ const result = await build({
     index: resolve(SRC, "index.ts"),
     "cli/bin": resolve(SRC, "cli/bin.ts"),
     "export/geoparquet-worker": resolve(SRC, "export/geoparquet-worker.ts"),
-    "store/part-encoder-worker": resolve(SRC, "store/part-encoder-worker.ts"),
     "index-builder/worker": resolve(SRC, "index-builder/worker.ts"),
   },
   outdir: DIST,
@@ -126,5 +124,5 @@ await dropUnusedRequire(
 );
 await writeFile(resolve(DIST, "chunks", "inputs.json"), `${JSON.stringify(inputs, null, 1)}\n`);
 console.log(
-  `bundled dist/index.js, dist/cli/bin.js, dist/export/geoparquet-worker.js, dist/store/part-encoder-worker.js, dist/index-builder/worker.js and ${Object.keys(inputs).length - 5} chunks`,
+  `bundled dist/index.js, dist/cli/bin.js, dist/export/geoparquet-worker.js, dist/index-builder/worker.js and ${Object.keys(inputs).length - 4} chunks`,
 );

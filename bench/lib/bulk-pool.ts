@@ -24,6 +24,15 @@ import {
 } from "apache-arrow";
 import { bboxOf, footprintError } from "../../src/index-builder/geometry.js";
 import { antimeridianRuns } from "../../src/index-builder/granule.js";
+// The bulk writer splices column chunks of files the Arrow writer made; its files are checked
+// against that writer's (the store's own encoder writes the same tables, test/store/part-tables.test.ts).
+import {
+  arraysParquetArrow as arraysParquet,
+  chunksParquetArrow as chunksParquet,
+  chunksTable,
+  chunksTableParquet,
+  granulesParquetArrow as granulesParquet,
+} from "../../src/store/arrow-tables.js";
 import type { Bbox } from "../../src/store/geo.js";
 import { trackCells } from "../../src/store/h3.js";
 import { HILBERT_BITS, hilbertKey } from "../../src/store/hilbert.js";
@@ -39,18 +48,14 @@ import { parquetToTable, tableToParquet } from "../../src/store/parquet.js";
 import {
   ARRAYS_PAGES,
   ARRAYS_ROW_GROUP_SIZE,
-  arraysParquet,
   CELLS_ROW_GROUP_SIZE,
   CHUNKS_TILE_MIN_ROWS,
   chunkFileName,
-  chunksParquet,
-  chunksTableParquet,
   chunkTileLevel,
   chunkTiles,
-  granulesParquet,
   partitionOf,
 } from "../../src/store/parts.js";
-import { type ArrayRow, type ChunkRow, chunksTable, type GranuleRow } from "../../src/store/schema.js";
+import type { ArrayRow, ChunkRow, GranuleRow } from "../../src/store/schema.js";
 import { wkbLineString } from "../../src/store/wkb.js";
 import { spliceColumns, spliceDictionaries } from "./parquet-splice.js";
 

@@ -26,7 +26,7 @@ export async function encodeResultColumns(
   out: WritableStream<Uint8Array>,
 ): Promise<number> {
   const [{ loadZstd }, { resultFileMetadata }] = await Promise.all([
-    import("./zstd.js"),
+    import("../parquet/zstd.js"),
     import("./geoparquet-schema.js"),
   ]);
   const writer = out.getWriter();

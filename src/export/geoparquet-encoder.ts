@@ -8,13 +8,13 @@
  * part of its CPU (docs/design/query.md). List columns (`width`) are left to parquet-wasm.
  */
 import type { NumericArray } from "../hdf5/types.js";
+import { DictionaryChunkBuilder } from "../parquet/dictionary.js";
+import { type FooterColumn, fileMetaData, offsetIndex, type Placed } from "../parquet/footer.js";
+import { concat, PARQUET, type PageCompressor } from "../parquet/pages.js";
+import { type PlainArray, PlainChunkBuilder } from "../parquet/plain.js";
 import type { ColumnType } from "../products/index.js";
 import { GEOMETRY_COLUMN, type ResultColumnData, type ResultColumns } from "../result/columns.js";
-import { columnTypeOf, i32, LAYOUTS } from "./geoparquet-layouts.js";
-import { DictionaryChunkBuilder } from "./parquet-dictionary.js";
-import { type FooterColumn, fileMetaData, offsetIndex, type Placed } from "./parquet-footer.js";
-import { concat, PARQUET, type PageCompressor, RESULT_PAGE_BYTES } from "./parquet-pages.js";
-import { type PlainArray, PlainChunkBuilder } from "./parquet-plain.js";
+import { columnTypeOf, i32, LAYOUTS, RESULT_PAGE_BYTES } from "./geoparquet-layouts.js";
 
 /** Rows per row group: store/parquet-wasm.ts' DEFAULT_ROW_GROUP_SIZE, which a test holds equal. */
 export const RESULT_ROW_GROUP_ROWS = 65_536;
@@ -176,7 +176,7 @@ export interface GeoParquetEncoderOptions {
   metadata: Record<string, string>;
   /** Rows per row group. Default {@link RESULT_ROW_GROUP_ROWS}. */
   rowGroupSize?: number;
-  /** The page codec: zstd (export/zstd.ts). */
+  /** The page codec: zstd (parquet/zstd.ts). */
   compress: PageCompressor;
 }
 

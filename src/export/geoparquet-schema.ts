@@ -8,7 +8,7 @@ import { DataType, type Schema, Table, tableToIPC } from "apache-arrow";
 import { resultBatch } from "../result/arrow.js";
 import type { ResultColumns } from "../result/columns.js";
 import type { ParquetWriteOptions } from "../store/parquet-wasm.js";
-import { RESULT_PAGE_BYTES } from "./parquet-pages.js";
+import { RESULT_PAGE_BYTES } from "./geoparquet-layouts.js";
 
 /**
  * Columns dictionary-encoded by default: the result's string columns (Arrow dictionaries of Utf8
@@ -37,7 +37,7 @@ export function columnMetadata(schema: Schema): Record<string, string> {
   return Object.keys(columns).length === 0 ? {} : { [COLUMN_METADATA_KEY]: JSON.stringify(columns) };
 }
 
-export { RESULT_PAGE_BYTES } from "./parquet-pages.js";
+export { RESULT_PAGE_BYTES } from "./geoparquet-layouts.js";
 
 /**
  * The writer settings of a result of `schema`: `geo` (the GeoParquet metadata, JSON) then the

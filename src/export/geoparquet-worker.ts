@@ -47,7 +47,7 @@ arrowSide.catch(() => undefined);
 
 /** The TypeScript encoder and its zstd module, loaded as the thread starts. */
 const encoderSide = (async () => {
-  const [encode, zstd] = await Promise.all([import("./geoparquet-encode.js"), import("./zstd.js")]);
+  const [encode, zstd] = await Promise.all([import("./geoparquet-encode.js"), import("../parquet/zstd.js")]);
   await zstd.loadZstd();
   return encode;
 })();

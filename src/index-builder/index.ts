@@ -9,7 +9,7 @@ import { fingerprintChange, fingerprintOf, openSource } from "../source/index.js
 import { openStoreBackend } from "../store/backend.js";
 import { readFingerprints } from "../store/fingerprints.js";
 import type { GranuleFingerprint } from "../store/manifest.js";
-import { type PartEncoder, startPartEncoder } from "../store/part-encoder.js";
+import { localPartEncoder, type PartEncoder } from "../store/part-encoder.js";
 import { mergeBatches } from "../store/parts.js";
 import { DEFAULT_H3_RESOLUTION, Store, type StoreBatch } from "../store/store.js";
 import type { DmrppMode } from "./dmrpp.js";
@@ -219,10 +219,11 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
   const jobs = jobCount(opts, mine.length);
   const link = { ...DEFAULT_LINK, ...opts.link };
   const pool = jobs > 1 ? await startIndexPool(jobs, { ...opts, link }) : undefined;
-  // The store's part files are encoded on a thread of their own as granules' rows come, from the first
-  // granule to index on, so little is left to encode after the last one; only when more inputs than
-  // are read at once: otherwise they all finish together, and the thread would encode them all at the
-  // end, as cold as this one, for its start-up and the rows' copy (see encodesAhead).
+  // The store's part files are encoded on this thread as granules' rows come, a file group at a time
+  // between other work, so little is left to encode after the last one; only when more inputs than
+  // are read at once: otherwise they all finish together (see encodesAhead). With the store's own
+  // Parquet encoder this costs less CPU than the encoder thread did, which had to start, load its
+  // modules and take a copy of the rows (docs/design/index-build.md).
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   let encoder: PartEncoder | undefined;
   const openJob = (input: string): Promise<GranuleJob> =>
@@ -271,7 +272,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
           }
           const indexing = job.index({ h3Resolution, fingerprint });
           copies.add(id, i, indexing);
-          if (encodesAhead(mine.length, concurrency)) encoder ??= startPartEncoder();
+          if (encodesAhead(mine.length, concurrency)) encoder ??= localPartEncoder();
           const batch = await indexing;
           encoder?.add(i, batch);
           // This url held another granule before: its rows no longer describe any file.
@@ -359,11 +360,11 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
 }
 
 /**
- * Whether a run of `inputs` inputs, `concurrency` read at a time, encodes its part files ahead on a
- * thread of their own (store/part-encoder.ts). Only when some inputs wait for others to finish: runs
- * of 2 and 3 full-size granules (4 at a time) had as long a write after the last granule with the
- * thread as without (0.52-0.96 s against 0.59-1.08 s, load 8) and 0.06-0.27 s more CPU, since their
- * rows all come at the end; 6 granules 0.53 -> 0.16 s (docs/design/index-build.md).
+ * Whether a run of `inputs` inputs, `concurrency` read at a time, encodes its part files ahead, as
+ * rows come (store/part-encoder.ts `localPartEncoder`). Only when some inputs wait for others to
+ * finish: otherwise their rows all come at the end (measured with the encoder thread this replaced:
+ * runs of 2 and 3 full-size granules, 4 at a time, wrote no sooner and took 0.06-0.27 s more CPU;
+ * docs/design/index-build.md).
  */
 export function encodesAhead(inputs: number, concurrency: number): boolean {
   return inputs > concurrency;

@@ -1,6 +1,8 @@
 /**
  * The one module that imports the Parquet library (parquet-wasm), with the writer properties of
- * every file the project writes. It loads no Arrow library, so the GeoParquet writer thread
+ * the files written through it (results with list columns, kerchunk references; the store's part
+ * files are written by parquet/table.ts, with the same settings as `ParquetWriteOptions` below).
+ * It loads no Arrow library, so the GeoParquet writer thread
  * (export/geoparquet-worker.ts) encodes with the same settings without loading apache-arrow;
  * store/parquet.ts adds the Arrow tables.
  */

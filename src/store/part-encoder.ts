@@ -1,8 +1,8 @@
 /**
  * Encoding a part set's files while its rows are still being computed: an index run hands each
- * input's rows over as soon as they are ready, and a thread of their own encodes the files those
- * rows belong to while the run goes on, so that after the last granule only the files still out of
- * date are encoded (docs/design/index-build.md, "The store's write after the last granule").
+ * input's rows over as soon as they are ready, and the files those rows belong to are encoded between
+ * the run's other work, so that after the last granule only the files still out of date are encoded
+ * (docs/design/index-build.md, "The store's write after the last granule").
  *
  * The files are those {@link writePartSet} writes for the merged batch, byte for byte: each file
  * depends only on the rows of the inputs that contribute to it (the `granules` and `arrays` files on
@@ -10,8 +10,6 @@
  * order, so a file encoded early is reused when no input that contributes to it came, or was dropped,
  * since.
  */
-import type { Worker } from "node:worker_threads";
-import { workerBeside } from "../threads.js";
 import {
   cellsByChunkId,
   chunksByPartition,
@@ -20,6 +18,7 @@ import {
   encodeArraysFile,
   encodeGranulesFile,
   encodePartitionFiles,
+  loadPartEncoding,
   type StoreBatch,
 } from "./parts.js";
 import type { ChunkCellRow, ChunkRow } from "./schema.js";
@@ -163,116 +162,75 @@ export class PartEncoderState {
   }
 }
 
-/**
- * Whether a batch's cell rows are its chunk rows' `h3_cells`, chunk by chunk in order (as the index
- * builder makes them), so that the thread can make them again rather than take 17 820 more objects
- * for six full-size granules (their copy cost about a third of the batch's).
- */
-export function cellsFollowChunks(batch: StoreBatch): boolean {
-  let k = 0;
-  for (const chunk of batch.chunks) {
-    for (const h3_cell of chunk.h3_cells) {
-      const cell = batch.chunkCells[k++];
-      if (cell === undefined || cell.h3_cell !== h3_cell || cell.chunk_id !== chunk.chunk_id) return false;
-    }
-  }
-  return k === batch.chunkCells.length;
-}
-
-/** The cell rows of chunk rows' `h3_cells`, chunk by chunk. */
-export function cellsOfChunks(chunks: readonly ChunkRow[]): ChunkCellRow[] {
-  return chunks.flatMap((c) => c.h3_cells.map((h3_cell) => ({ h3_cell, chunk_id: c.chunk_id })));
-}
-
-/** Messages to the encoder thread. */
-export type PartEncoderRequest =
-  /** With `cellsFromChunks`, the batch comes without its cell rows ({@link cellsFollowChunks}). */
-  | { kind: "add"; index: number; batch: StoreBatch; cellsFromChunks?: boolean }
-  | { kind: "finish"; indices: number[] };
-
-/** The encoder thread's answer to `finish`. */
-export type PartEncoderReply = { set: EncodedPartSet } | { error: string };
-
-/** What the encoder thread starts with. */
+/** What the encoder starts with. */
 export interface PartEncoderInit {
   tileMinRows?: number;
 }
 
-/** A thread encoding part files ahead; see {@link startPartEncoder}. */
+/** Part files encoded ahead; see {@link localPartEncoder}. */
 export interface PartEncoder {
-  /** Hands over input `index`'s rows (copied: the caller keeps its own). */
+  /** Takes input `index`'s rows (kept, not copied: the caller must not change them). */
   add(index: number, batch: StoreBatch): void;
   /**
    * The part files of the inputs at `indices` (in the order the run merges them), or undefined when
-   * the thread failed: the caller then encodes them itself.
+   * an encode failed: the caller then encodes them itself.
    */
   finish(indices: readonly number[]): Promise<EncodedPartSet | undefined>;
-  /** Stops the thread. */
+  /** Stops encoding ahead. */
   close(): Promise<void>;
 }
 
 /**
- * Starts a thread that encodes part files while the run computes rows: it loads the Parquet writer,
- * then encodes each file group as rows come ({@link PartEncoderState.encodeAhead}), between messages.
- * Unreferenced: it does not keep the process alive. A thread that cannot start or dies makes
- * `finish` answer undefined.
+ * Encodes part files ahead on the calling thread: each input's rows are taken as they come, and one
+ * file group at a time is encoded between other work ({@link PartEncoderState.encodeAhead}, one group
+ * a turn of the event loop), with no thread to start and no rows to copy. `finish` encodes what is
+ * still out of date.
  */
-export function startPartEncoder(init: PartEncoderInit = {}): PartEncoder {
-  let worker: Worker | undefined;
+export function localPartEncoder(init: PartEncoderInit = {}): PartEncoder {
+  const state = new PartEncoderState(init.tileMinRows);
+  let loaded = false;
+  let closed = false;
   let failed = false;
-  let waiting: ((set: EncodedPartSet | undefined) => void) | undefined;
-  const fail = () => {
-    failed = true;
-    waiting?.(undefined);
-    waiting = undefined;
-  };
-  try {
-    worker = workerBeside(import.meta.url, "part-encoder-worker", { workerData: init });
-  } catch {
-    failed = true;
-  }
-  worker?.unref();
-  worker?.on("message", (reply: PartEncoderReply) => {
-    const done = waiting;
-    waiting = undefined;
-    worker?.unref();
-    done?.("set" in reply ? reply.set : undefined);
+  let scheduled = false;
+  const ready = loadPartEncoding().then(() => {
+    loaded = true;
   });
-  worker?.on("error", fail);
-  worker?.on("exit", fail);
+  const step = () => {
+    scheduled = false;
+    if (closed || failed || !loaded) return;
+    let more: boolean;
+    try {
+      more = state.encodeAhead();
+    } catch {
+      // Rows that cannot be encoded: `finish` answers undefined and the run encodes (and fails) itself.
+      failed = true;
+      return;
+    }
+    if (more) schedule();
+  };
+  function schedule() {
+    if (scheduled || closed) return;
+    scheduled = true;
+    setImmediate(step);
+  }
   return {
     add(index, batch) {
-      if (failed || !worker) return;
+      if (closed) return;
+      state.add(index, batch);
+      if (loaded) schedule();
+      else void ready.then(schedule, () => undefined);
+    },
+    async finish(indices) {
       try {
-        const request: PartEncoderRequest = cellsFollowChunks(batch)
-          ? { kind: "add", index, batch: { ...batch, chunkCells: [] }, cellsFromChunks: true }
-          : { kind: "add", index, batch };
-        worker.postMessage(request);
+        await ready;
+        if (failed) return undefined;
+        return state.finish(indices);
       } catch {
-        fail();
+        return undefined;
       }
     },
-    finish(indices) {
-      if (failed || !worker) return Promise.resolve(undefined);
-      const w = worker;
-      return new Promise((resolve) => {
-        waiting = resolve;
-        w.ref();
-        try {
-          w.postMessage({ kind: "finish", indices: [...indices] } satisfies PartEncoderRequest);
-        } catch {
-          fail();
-        }
-      });
-    },
     async close() {
-      if (!worker) return;
-      worker.removeAllListeners("exit");
-      worker.removeAllListeners("error");
-      // An error event after the listeners are gone would be thrown in this thread.
-      worker.on("error", () => undefined);
-      await worker.terminate();
-      waiting?.(undefined);
+      closed = true;
     },
   };
 }

@@ -2,24 +2,23 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { Table } from "apache-arrow";
 import { NoSpaceError } from "../errors.js";
+import { encodeTable, type TableOptions } from "../parquet/table.js";
+import { loadedZstd, loadZstd } from "../parquet/zstd.js";
 import { type Bbox, type BboxArray, EMPTY_BBOX, geoMetadata, unionBbox } from "./geo.js";
 import { HILBERT_BITS, hilbertKey } from "./hilbert.js";
 import { newPartId, type PartFileStats, type PartSet, type StoreTable } from "./manifest.js";
-import { type ParquetWriteOptions, readParquetFile, tableToParquet } from "./parquet.js";
+import type { ParquetWriteOptions } from "./parquet-wasm.js";
+import {
+  ARRAYS_COLUMNS,
+  ARROW_SCHEMAS,
+  CELLS_COLUMNS,
+  CHUNKS_COLUMNS,
+  GRANULES_COLUMNS,
+} from "./part-tables.js";
 import { partitionKey } from "./partition.js";
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
-import {
-  type ArrayRow,
-  arraysTable,
-  type ChunkCellRow,
-  type ChunkRow,
-  chunkCellsTable,
-  chunksTable,
-  type GranuleRow,
-  granulesTable,
-} from "./schema.js";
+import type { ArrayRow, ChunkCellRow, ChunkRow, GranuleRow } from "./schema.js";
 import { temporaryName, trackTemporary } from "./temporaries.js";
 
 /** Rows of some granules, written and committed together. */
@@ -318,17 +317,49 @@ export function chunkFileSummary(rows: readonly ChunkRow[]): Pick<PartFileStats,
 }
 
 /**
+ * Loads the page codec (zstd) the part files are written with: the encoding functions below need it
+ * loaded in their thread ({@link writePartSet} loads it itself).
+ */
+export async function loadPartEncoding(): Promise<void> {
+  await loadZstd();
+}
+
+/** The Parquet writer settings of a part file, from the store's page settings of its table. */
+function tableOptions(
+  pages: ParquetWriteOptions,
+  opts: Omit<TableOptions, "compress" | "pageBytes" | "pageCheckRows" | "dictionary">,
+  dictionary: (column: string) => boolean,
+): TableOptions {
+  const compress = loadedZstd();
+  if (!compress) throw new Error("part files encoded before the page codec was loaded (loadPartEncoding)");
+  return {
+    ...opts,
+    compress,
+    dictionary,
+    ...(pages.pageBytes === undefined ? {} : { pageBytes: pages.pageBytes }),
+    ...(pages.pageCheckRows === undefined ? {} : { pageCheckRows: pages.pageCheckRows }),
+  };
+}
+
+const among = (columns: readonly string[]) => (column: string) => columns.includes(column);
+
+/**
  * A `granules` file's bytes: GeoParquet sorted by granule id, in row groups of
- * {@link GRANULES_ROW_GROUP_SIZE}, with statistics on `granule_id` only.
+ * {@link GRANULES_ROW_GROUP_SIZE}, with statistics on `granule_id` only, no dictionaries.
  */
 export function granulesParquet(granules: readonly GranuleRow[]): Uint8Array {
   const bbox = granules.reduce((acc, g) => unionBbox(acc, g.bbox), EMPTY_BBOX);
-  return tableToParquet(granulesTable(byGranule(granules)), {
-    metadata: { geo: geoMetadata({ geometryTypes: ["Polygon"], bbox: toArray(bbox), covering: "bbox" }) },
-    rowGroupSize: GRANULES_ROW_GROUP_SIZE,
-    statisticsColumns: ["granule_id"],
-    ...GRANULES_PAGES,
-  });
+  const geo = geoMetadata({ geometryTypes: ["Polygon"], bbox: toArray(bbox), covering: "bbox" });
+  const opts = tableOptions(
+    GRANULES_PAGES,
+    {
+      rowGroupSize: GRANULES_ROW_GROUP_SIZE,
+      statistics: among(["granule_id"]),
+      metadata: { geo, "ARROW:schema": ARROW_SCHEMAS.granules },
+    },
+    among(GRANULES_PAGES.dictionaryColumns ?? []),
+  );
+  return encodeTable(byGranule(granules), GRANULES_COLUMNS, opts);
 }
 
 /**
@@ -336,31 +367,56 @@ export function granulesParquet(granules: readonly GranuleRow[]): Uint8Array {
  * with statistics on `granule_id` and `path` only.
  */
 export function arraysParquet(arrays: readonly ArrayRow[]): Uint8Array {
-  return tableToParquet(arraysTable(byGranule(arrays)), {
-    rowGroupSize: ARRAYS_ROW_GROUP_SIZE,
-    statisticsColumns: ["granule_id", "path"],
-    ...ARRAYS_PAGES,
-  });
+  const opts = tableOptions(
+    ARRAYS_PAGES,
+    {
+      rowGroupSize: ARRAYS_ROW_GROUP_SIZE,
+      statistics: among(["granule_id", "path"]),
+      metadata: { "ARROW:schema": ARROW_SCHEMAS.arrays },
+    },
+    among(ARRAYS_PAGES.dictionaryColumns ?? []),
+  );
+  return encodeTable(byGranule(arrays), ARRAYS_COLUMNS, opts);
 }
 
 /** A `chunks` file's bytes: GeoParquet with its bbox, in row groups of {@link CHUNKS_ROW_GROUP_SIZE}. */
 export function chunksParquet(chunks: readonly ChunkRow[]): Uint8Array {
   const bbox = chunks.reduce((acc, c) => unionBbox(acc, c.bbox), EMPTY_BBOX);
-  return chunksTableParquet(chunksTable([...chunks]), bbox);
-}
-
-/**
- * A `chunks` file's bytes from the rows' Arrow table (schema.ts `chunksTable`'s schema) and the
- * union of their bboxes: what {@link chunksParquet} writes, for bulk writers that build the columns
- * themselves (bench/store-scale.ts).
- */
-export function chunksTableParquet(table: Table, bbox: Bbox): Uint8Array {
   const geo = geoMetadata({
     geometryTypes: ["LineString", "MultiLineString"],
     bbox: toArray(bbox),
     covering: "bbox",
   });
-  return tableToParquet(table, { metadata: { geo }, rowGroupSize: CHUNKS_ROW_GROUP_SIZE, ...CHUNKS_PAGES });
+  const opts = tableOptions(
+    CHUNKS_PAGES,
+    {
+      rowGroupSize: CHUNKS_ROW_GROUP_SIZE,
+      statistics: (c) => !(CHUNKS_PAGES.noStatisticsColumns ?? []).includes(c),
+      metadata: { geo, "ARROW:schema": ARROW_SCHEMAS.chunks },
+    },
+    (c) => !(CHUNKS_PAGES.plainColumns ?? []).includes(c),
+  );
+  return encodeTable(chunks, CHUNKS_COLUMNS, opts);
+}
+
+/** A `chunk_cells` file's bytes: the rows sorted by cell (then chunk id), in row groups of {@link CELLS_ROW_GROUP_SIZE}. */
+export function chunkCellsParquet(cells: readonly ChunkCellRow[]): Uint8Array {
+  // By cell, then by chunk id in localeCompare's order (the Arrow writer's), each id ranked once
+  // rather than compared per pair: ICU's compare was most of this file's encoding (17 000 rows).
+  const ids = [...new Set(cells.map((c) => c.chunk_id))].sort((a, b) => a.localeCompare(b));
+  const rank = new Map(ids.map((id, i) => [id, i]));
+  const keys = BigUint64Array.from(cells, (c) => c.h3_cell);
+  const ranks = Int32Array.from(cells, (c) => rank.get(c.chunk_id)!);
+  const order = Array.from(cells, (_, i) => i).sort((a, b) =>
+    keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : ranks[a]! - ranks[b]!,
+  );
+  const sorted = order.map((i) => cells[i]!);
+  const opts = tableOptions(
+    {},
+    { rowGroupSize: CELLS_ROW_GROUP_SIZE, metadata: { "ARROW:schema": ARROW_SCHEMAS.chunk_cells } },
+    () => true,
+  );
+  return encodeTable(sorted, CELLS_COLUMNS, opts);
 }
 
 /**
@@ -433,7 +489,7 @@ export function* encodePartitionFiles(
     const chunkFile = encoded("chunks", chunksParquet(chunks), chunks.length, { partition, tile });
     yield { ...chunkFile, summary: chunkFileSummary(chunks) };
     const cells = chunks.flatMap((c) => cellsByChunk.get(c.chunk_id) ?? []);
-    const cellBytes = tableToParquet(chunkCellsTable(cells), { rowGroupSize: CELLS_ROW_GROUP_SIZE });
+    const cellBytes = chunkCellsParquet(cells);
     yield encoded("chunk_cells", cellBytes, cells.length, { partition, tile });
   }
 }
@@ -477,6 +533,7 @@ export async function writePartSet(
   batch: StoreBatch,
   opts: { tileMinRows?: number; encoded?: Iterable<EncodedPartFile> } = {},
 ): Promise<WrittenPartSet> {
+  await loadPartEncoding();
   const id = newPartId();
   const files: Record<StoreTable, string[]> = { granules: [], arrays: [], chunks: [], chunk_cells: [] };
   const untrack: (() => void)[] = [];
@@ -521,6 +578,7 @@ export async function readPartSet(
   part: PartSet,
   keep: (granuleId: string) => boolean,
 ): Promise<StoreBatch> {
+  const { readParquetFile } = await import("./parquet.js");
   const read = async (t: StoreTable) => Promise.all(part.files[t].map((f) => readParquetFile(join(dir, f))));
   const chunks = (await read("chunks")).flatMap(chunkRows).filter((r) => keep(r.granule_id));
   const chunkIds = new Set(chunks.map((c) => c.chunk_id));

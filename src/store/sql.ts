@@ -3,9 +3,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
+import { arraysTable, chunkCellsTable, chunksTable, granulesTable } from "./arrow-tables.js";
 import { checkRowCounts } from "./integrity.js";
 import { tableToParquet } from "./parquet.js";
-import { arraysTable, chunkCellsTable, chunksTable, granulesTable } from "./schema.js";
 import { STORE_TABLES, type Store, type StoreTable } from "./store.js";
 
 /** Rows of a SQL answer, JSON-friendly (64-bit integers as strings, timestamps as ISO-like text). */

@@ -46,7 +46,6 @@ import {
   type StoreTable,
   writeManifest,
 } from "./manifest.js";
-import { readParquetFile } from "./parquet.js";
 import { checkPartFile } from "./part-check.js";
 import {
   type EncodedPartSet,
@@ -61,7 +60,7 @@ import {
 import { arrayRows, chunkRows, granuleRows } from "./rows.js";
 import type { ArrayRow, ChunkRow, GranuleRow } from "./schema.js";
 import { emptyStagedSet, incompleteShardsError, shardSetProblem, stagedShardName } from "./shards.js";
-import { type StoreProblem, type VerifyReport, verifyStore } from "./verify.js";
+import type { StoreProblem, VerifyReport } from "./verify.js";
 
 export { STORE_TABLES, type StoreTable } from "./manifest.js";
 export type { StoreBatch } from "./parts.js";
@@ -308,6 +307,8 @@ export class Store {
   async #readAll(table: StoreTable) {
     return Promise.all(
       (await this.checkedFiles(table)).map(async (f) => {
+        // Arrow and the Parquet library load here, not with the store: an index run writes without them.
+        const { readParquetFile } = await import("./parquet.js");
         const t = await readParquetFile(f).catch((err: unknown) => {
           throw new StoreError(this.dir, `${f}: part file is not readable Parquet (${firstLine(err)})`, {
             cause: err,
@@ -504,6 +505,7 @@ export class Store {
     let report: RepairReport = { problems: [], rebuilt: 0, dropped: [] };
     try {
       this.#manifest = await this.#transact(async (disk, written) => {
+        const { verifyStore } = await import("./verify.js");
         const found = await verifyStore(this, disk);
         const { next, rebuilt, dropped } = await this.#rebuild(disk, found, written);
         report = { problems: found.problems, rebuilt, dropped: dropped.sort() };

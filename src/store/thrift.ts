@@ -3,18 +3,33 @@
  * lists and values read from the bytes without building objects.
  */
 
-// Thrift compact protocol types.
-export const TRUE = 1;
-export const FALSE = 2;
-export const BYTE = 3;
-export const I16 = 4;
-export const I32 = 5;
-export const I64 = 6;
-export const DOUBLE = 7;
-export const BINARY = 8;
-export const LIST = 9;
-export const SET = 10;
-export const STRUCT = 12;
+export {
+  BINARY,
+  BYTE,
+  DOUBLE,
+  FALSE,
+  I16,
+  I32,
+  I64,
+  LIST,
+  SET,
+  STRUCT,
+  TRUE,
+} from "../parquet/thrift-types.js";
+
+import {
+  BINARY,
+  BYTE,
+  DOUBLE,
+  FALSE,
+  I16,
+  I32,
+  I64,
+  LIST,
+  SET,
+  STRUCT,
+  TRUE,
+} from "../parquet/thrift-types.js";
 
 /** A position in a Thrift struct's bytes. */
 export class Cursor {

@@ -5,9 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import type { Table } from "apache-arrow";
+import { arraysTable, chunkCellsTable, chunksTable, granulesTable } from "./arrow-tables.js";
 import { idRange, type Manifest, type PartSet, STORE_TABLES, type StoreTable } from "./manifest.js";
 import { parquetToTable, tableToParquet } from "./parquet.js";
-import { arraysTable, chunkCellsTable, chunksTable, granulesTable } from "./schema.js";
 import { firstLine, type Store } from "./store.js";
 
 /** One thing wrong with a store. */

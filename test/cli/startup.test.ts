@@ -72,6 +72,14 @@ describe("start-up loads only what a command needs", () => {
       expect(command.has(heavy), heavy).toBe(false);
   });
 
+  it("an index run writes its part files without apache-arrow or parquet-wasm", () => {
+    for (const entry of ["index-builder/index.ts", "index-builder/worker.ts", "store/store.ts"]) {
+      const loaded = staticPackages(entry);
+      for (const heavy of ["apache-arrow", "parquet-wasm", "@duckdb/node-api"])
+        expect(loaded.has(heavy), `${entry}: ${heavy}`).toBe(false);
+    }
+  });
+
   it("the colour ramp names the help lists are the ramps plot draws", () => {
     expect(Object.keys(COLOUR_MAPS)).toEqual([...COLOUR_MAP_NAMES]);
   });
@@ -85,6 +93,47 @@ function runNode(args: string[]): Promise<{ code: number; stdout: string; stderr
     );
   });
 }
+
+describe("the installed command's index run", () => {
+  it("loads neither apache-arrow nor parquet-wasm nor DuckDB, and writes a store DuckDB reads", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "geochunks-index-modules-"));
+    try {
+      const granule = await writeSyntheticAtl06(dir, demoGranuleSet()[3]!);
+      const { log, preload } = writeModuleLog(dir);
+      const store = join(dir, "store");
+      const run = await runNode(["--import", preload, BIN, "index", granule, "--store", store]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/^indexed 1 added/);
+      const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
+        string,
+        string[]
+      >;
+      const dist = pathToFileURL(join(ROOT, "dist")).href;
+      const files = readFileSync(log, "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("file:"));
+      const modules = files.flatMap((u) => inputs[u.slice(dist.length + 1)] ?? []);
+      expect(modules).toContain("src/parquet/table.ts");
+      for (const heavy of [
+        "node_modules/apache-arrow/",
+        "node_modules/parquet-wasm/",
+        "node_modules/@duckdb/",
+      ])
+        expect(
+          modules.filter((m) => m.startsWith(heavy)),
+          heavy,
+        ).toEqual([]);
+      expect(files.filter((u) => /apache-arrow|parquet-wasm/.test(u))).toEqual([]);
+      const [read] = await duckdb(
+        `SELECT count(*)::INT AS n, count(DISTINCT granule_id)::INT AS g FROM '${join(store, "chunks")}/**/*.parquet'`,
+      );
+      expect(read!.g).toBe(1);
+      expect(read!.n).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
 
 describe("the installed command's query, up to its first granule request", () => {
   let dir: string;

@@ -7,7 +7,7 @@ import { index } from "../../src/index.js";
 import { duckdb } from "../support/results.js";
 
 /*
- * A run with more inputs than it reads at once encodes its part files ahead on the encoder thread
+ * A run with more inputs than it reads at once encodes its part files ahead, as rows come
  * (store/part-encoder.ts); the store it writes holds the rows a run encoding them at the end writes.
  */
 
@@ -16,9 +16,9 @@ vi.mock("../../src/store/part-encoder.js", async (original) => {
   const mod = await original<typeof import("../../src/store/part-encoder.js")>();
   return {
     ...mod,
-    startPartEncoder: (...args: Parameters<typeof mod.startPartEncoder>) => {
+    localPartEncoder: (...args: Parameters<typeof mod.localPartEncoder>) => {
       started.count++;
-      return mod.startPartEncoder(...args);
+      return mod.localPartEncoder(...args);
     },
   };
 });
@@ -52,12 +52,12 @@ describe("part files encoded ahead in an index run", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("write the rows a run encoding at the end writes, and only runs with inputs waiting start the thread", async () => {
+  it("write the rows a run encoding at the end writes, and only runs with inputs waiting encode ahead", async () => {
     // 3 inputs, 1 at a time (a copy of the first among them, left out as a duplicate): encoded ahead.
     const ahead = await index([...files, files[0]!], { store: join(dir, "ahead"), concurrency: 1, jobs: 1 });
     expect(started.count).toBe(1);
     expect(ahead.added).toHaveLength(3);
-    // 3 inputs, 4 at a time: encoded at the end, no thread.
+    // 3 inputs, 4 at a time: encoded at the end.
     const atEnd = await index(files, { store: join(dir, "end"), concurrency: 4, jobs: 1 });
     expect(started.count).toBe(1);
     expect(atEnd.added).toEqual(ahead.added);

@@ -26,7 +26,13 @@ import { describe, expect, it } from "vitest";
 import { seededRandom, syntheticBatch } from "../../fixtures/index/synthetic-index.js";
 import { type DictionaryCache, decodeRows } from "../../src/store/pages.js";
 import { pw } from "../../src/store/parquet-wasm.js";
-import { arraysParquet, chunksParquet, granulesParquet, mergeBatches } from "../../src/store/parts.js";
+import {
+  arraysParquet,
+  chunksParquet,
+  granulesParquet,
+  loadPartEncoding,
+  mergeBatches,
+} from "../../src/store/parts.js";
 import { PARSERS } from "../../src/store/reader.js";
 import type { ArrayRow } from "../../src/store/schema.js";
 
@@ -148,6 +154,8 @@ function storeFiles() {
     arrays: arraysParquet(arrays),
   };
 }
+
+await loadPartEncoding();
 
 describe("page reader", () => {
   const files = storeFiles();

@@ -5,13 +5,8 @@ import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { seededRandom, syntheticBatch } from "../../fixtures/index/synthetic-index.js";
 import type { PartSet } from "../../src/store/manifest.js";
-import {
-  cellsFollowChunks,
-  cellsOfChunks,
-  PartEncoderState,
-  startPartEncoder,
-} from "../../src/store/part-encoder.js";
-import { mergeBatches, type StoreBatch, writePartSet } from "../../src/store/parts.js";
+import { localPartEncoder, PartEncoderState } from "../../src/store/part-encoder.js";
+import { loadPartEncoding, mergeBatches, type StoreBatch, writePartSet } from "../../src/store/parts.js";
 import { Store } from "../../src/store/store.js";
 import { ROOT } from "../support/cli.js";
 import { duckdb } from "../support/results.js";
@@ -79,6 +74,8 @@ async function fromEncoded(indices: readonly number[], files: Parameters<typeof 
   return written(dir, part);
 }
 
+await loadPartEncoding();
+
 describe("part files encoded ahead", () => {
   it("are writePartSet's files, byte for byte, in every order and with inputs left out", async () => {
     const all = [0, 1, 2, 3, 4, 5, 6];
@@ -128,21 +125,10 @@ describe("part files encoded ahead", () => {
     expect(rows()).toBeLessThanOrEqual(3 * total + 3 * 2 * chunkRows(0));
   });
 
-  it("cell rows are sent only when the chunk rows' cells do not give them", () => {
-    const batch = inputs[0]!;
-    expect(cellsFollowChunks(batch)).toBe(true);
-    expect(cellsOfChunks(batch.chunks)).toEqual(batch.chunkCells);
-    expect(cellsFollowChunks({ ...batch, chunkCells: [...batch.chunkCells].reverse() })).toBe(false);
-    expect(cellsFollowChunks({ ...batch, chunkCells: batch.chunkCells.slice(1) })).toBe(false);
-    expect(cellsFollowChunks({ ...batch, chunkCells: [...batch.chunkCells, batch.chunkCells[0]!] })).toBe(
-      false,
-    );
-  });
-
-  it("through the encoder's thread, the store writes the files it hands back", async () => {
-    const encoder = startPartEncoder();
+  it("encoded ahead between the run's work (localPartEncoder), the store writes the files it hands back", async () => {
+    const encoder = localPartEncoder();
     try {
-      // Input 3's cells in another order than its chunks' (sent as they are): the same files.
+      // Input 3's cells in another order than its chunks': the same files.
       const reordered = { ...inputs[3]!, chunkCells: [...inputs[3]!.chunkCells].reverse() };
       for (const i of [2, 0, 1, 3, 4, 5, 6]) encoder.add(i, i === 3 ? reordered : inputs[i]!);
       const keep = [0, 1, 2, 3, 4, 6];
@@ -165,14 +151,18 @@ describe("part files encoded ahead", () => {
     }
   });
 
-  it("the compiled package's thread (bundled) hands back the same files", async () => {
+  it("the compiled package's encoder hands back the same files, also after encoding ahead", async () => {
     const compiled = pathToFileURL(join(ROOT, "dist/store/part-encoder.js")).href;
-    const { startPartEncoder: startCompiled } = (await import(
+    const { localPartEncoder: compiledEncoder } = (await import(
       compiled
     )) as typeof import("../../src/store/part-encoder.js");
-    const encoder = startCompiled();
+    const encoder = compiledEncoder();
     try {
-      for (const i of [0, 1, 2]) encoder.add(i, inputs[i]!);
+      for (const i of [0, 1, 2]) {
+        encoder.add(i, inputs[i]!);
+        // A few turns of the event loop: groups are encoded ahead between them.
+        for (let k = 0; k < 3; k++) await new Promise((done) => setImmediate(done));
+      }
       const set = await encoder.finish([0, 1, 2]);
       expect(set, "the compiled thread failed").toBeDefined();
       expect(await fromEncoded([0, 1, 2], { encoded: set!.files })).toEqual(await reference([0, 1, 2]));
@@ -207,11 +197,12 @@ describe("part files encoded ahead", () => {
     expect({ files, stats }).toEqual({ files: want.files, stats: want.stats });
   });
 
-  it("a thread that died answers undefined, and the run encodes itself", async () => {
-    const encoder = startPartEncoder();
+  it("an encode that failed ahead answers undefined, and the run encodes itself", async () => {
+    const encoder = localPartEncoder();
     encoder.add(0, inputs[0]!);
-    // A row that cannot be encoded (a bbox that is not a struct) fails the thread's finish.
+    // A row that cannot be encoded (a bbox that is not a struct) fails the encodes ahead and finish.
     encoder.add(1, { ...inputs[1]!, granules: [{ ...inputs[1]!.granules[0]!, bbox: null as never }] });
+    for (let k = 0; k < 5; k++) await new Promise((done) => setImmediate(done));
     expect(await encoder.finish([0, 1])).toBeUndefined();
     await encoder.close();
   });

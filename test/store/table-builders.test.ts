@@ -1,9 +1,10 @@
 import type { Table } from "apache-arrow";
 import { describe, expect, it } from "vitest";
 import { seededRandom, syntheticBatch } from "../../fixtures/index/synthetic-index.js";
+import { arraysTable, chunkCellsTable } from "../../src/store/arrow-tables.js";
 import { tableToParquet } from "../../src/store/parquet.js";
 import { ARRAYS_ROW_GROUP_SIZE, mergeBatches } from "../../src/store/parts.js";
-import { type ArrayRow, arraysTable, type ChunkCellRow, chunkCellsTable } from "../../src/store/schema.js";
+import type { ArrayRow, ChunkCellRow } from "../../src/store/schema.js";
 import { arraysTableV1, chunkCellsTableV1 } from "./oracle/tables-v1.js";
 
 const random = seededRandom(7);

@@ -20,16 +20,6 @@ export const PARQUET = {
   DICTIONARY_PAGE: 2,
 } as const;
 
-/**
- * Largest data page of a result file, bytes before compression (parquet-wasm's default is 1 MiB). A
- * page is compressed when it closes, so with 1 MiB pages a result of up to about a hundred thousand
- * rows had every page of its row group compressed after its last batch had arrived, on the query's
- * critical path (zstd is about half of the encoding's CPU); 128 KiB pages are compressed while the
- * batches arrive. The same encoding CPU and a file as large (45 340 rows: 59.6 / 57.6 ms, 1 585 466
- * / 1 574 779 bytes; docs/design/query.md).
- */
-export const RESULT_PAGE_BYTES = 128 * 1024;
-
 /** Compresses one page's bytes (the codec of the file). */
 export type PageCompressor = (bytes: Uint8Array) => Uint8Array;
 
@@ -49,8 +39,11 @@ export interface ColumnChunk {
   dictionaryBytes: number;
   compressed: number;
   uncompressed: number;
+  /** Values of the chunk, nulls included (its rows, for a flat column; its levels, for a nested one). */
   rows: number;
   nulls: number;
+  /** False for a chunk written without statistics (not even a null count). */
+  statistics?: boolean;
   encodings: number[];
   /** Min and max as Parquet statistics bytes (plain encoding), when the chunk has values. */
   min?: Uint8Array;

@@ -2,7 +2,7 @@
  * A column chunk of fixed-width PLAIN values (DOUBLE, FLOAT, INT32, INT64, or WKB points as
  * BYTE_ARRAY) from typed arrays, with its min/max statistics, for the GeoParquet encoder.
  */
-import { ChunkBuilder, type ColumnChunk, PARQUET, type PageCompressor } from "./parquet-pages.js";
+import { ChunkBuilder, type ColumnChunk, PARQUET, type PageCompressor } from "./pages.js";
 
 export type PlainArray = Float64Array | Float32Array | Int32Array | BigInt64Array;
 

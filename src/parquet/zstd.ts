@@ -4,7 +4,7 @@
  * no zstd in node:zlib; a result's pages keep the codec the parquet-wasm writer gives them.
  */
 import { compress, init } from "@bokuweb/zstd-wasm";
-import type { PageCompressor } from "./parquet-pages.js";
+import type { PageCompressor } from "./pages.js";
 
 /**
  * zstd level of the pages: 1, parquet-rs' default level, which parquet-wasm writes (a 42 674-row
@@ -20,6 +20,17 @@ export const ZSTD_LEVEL = 1;
  */
 const READY = Symbol.for("geochunks:zstd-wasm-ready");
 
+const compressPage: PageCompressor = (bytes) => compress(bytes, ZSTD_LEVEL);
+let loaded = false;
+
+/**
+ * The page compressor when {@link loadZstd} has completed in this thread (synchronous encoders, the
+ * store's part files, take it after their callers awaited the load), else undefined.
+ */
+export function loadedZstd(): PageCompressor | undefined {
+  return loaded ? compressPage : undefined;
+}
+
 /** The page compressor, once the WebAssembly module has loaded (about 5 ms, once a thread). */
 export async function loadZstd(): Promise<PageCompressor> {
   const shared = globalThis as { [READY]?: Promise<void> };
@@ -28,5 +39,6 @@ export async function loadZstd(): Promise<PageCompressor> {
     throw err;
   });
   await shared[READY];
-  return (bytes) => compress(bytes, ZSTD_LEVEL);
+  loaded = true;
+  return compressPage;
 }

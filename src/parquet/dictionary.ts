@@ -3,7 +3,7 @@
  * dictionary page, their indices in one RLE_DICTIONARY data page.
  */
 
-import { Bytes, ChunkBuilder, type ColumnChunk, compareBytes, PARQUET, pageBytes } from "./parquet-pages.js";
+import { Bytes, ChunkBuilder, type ColumnChunk, compareBytes, PARQUET, pageBytes } from "./pages.js";
 import { type ThriftWriter, thriftStruct } from "./thrift-writer.js";
 
 /**

@@ -2,7 +2,7 @@ import { decompress } from "fzstd";
 import { describe, expect, it } from "vitest";
 
 /*
- * The page codec of the GeoParquet encoder (export/zstd.ts). The package's init() instantiates its
+ * The page codec of the GeoParquet encoder (parquet/zstd.ts). The package's init() instantiates its
  * WebAssembly module anew on each call; two copies of our module in one process (the library and the
  * command's bundle) must share one instantiation, or pages compressed meanwhile come out corrupt.
  */
@@ -15,9 +15,9 @@ function page(seed: number, n = 16_384): Uint8Array {
 
 describe("the zstd page codec", () => {
   it("round-trips pages, also with two copies of the module loaded and initialised one after the other", async () => {
-    const first = await import("../../src/export/zstd.js");
+    const first = await import("../../src/parquet/zstd.js");
     // The query string makes a second instance of the same module, as a second copy in a process would be.
-    const second = (await import("../../src/export/zstd.js?copy" as string)) as typeof first;
+    const second = (await import("../../src/parquet/zstd.js?copy" as string)) as typeof first;
     expect(second).not.toBe(first);
     const a = await first.loadZstd();
     const pending = second.loadZstd();

@@ -1,12 +1,15 @@
 /**
  * The Thrift compact protocol as Parquet writes its page headers, footers and page indexes: fields
- * appended to one growing byte buffer, the counterpart of store/thrift.ts' reader.
+ * appended to one growing byte buffer, the counterpart of store/thrift.ts' reader. Format only: the GeoParquet
+ * result encoder (export/) and the store's part files (store/) both write with it.
  */
 
-import { BINARY, BYTE, FALSE, I16, I32, I64, LIST, STRUCT, TRUE } from "../store/thrift.js";
+import { BINARY, BYTE, FALSE, I16, I32, I64, LIST, STRUCT, TRUE } from "./thrift-types.js";
 
 /** Element types of {@link ThriftWriter.list}. */
 export const LIST_OF = { i32: I32, i64: I64, binary: BINARY, struct: STRUCT } as const;
+
+const UTF8 = new TextEncoder();
 
 /** A Thrift compact struct being written: field after field, in increasing field id order. */
 export class ThriftWriter {
@@ -90,7 +93,7 @@ export class ThriftWriter {
   }
 
   string(id: number, v: string): this {
-    return this.binary(id, new TextEncoder().encode(v));
+    return this.binary(id, UTF8.encode(v));
   }
 
   /** A length-prefixed byte string without a field header (a list element). */

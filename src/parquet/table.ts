@@ -1,0 +1,630 @@
+/**
+ * A Parquet file from rows of JavaScript objects, for the store's part files: columns are top-level
+ * values, structs of required values, lists of values and lists of structs of required values, each
+ * leaf shredded into repetition and definition levels as it is read from the rows. Data page v1,
+ * PLAIN values (or, for the string columns asked for, a dictionary page and RLE_DICTIONARY indices),
+ * RLE levels, pages compressed by the given codec as they close, column chunk statistics, an offset
+ * index per column chunk, the key-value metadata given. Every top-level column is OPTIONAL, as the
+ * Arrow writer the store used before made them (its `ARROW:schema` is metadata the caller passes).
+ * Format only: what the columns are is the caller's (store/part-tables.ts).
+ */
+import { type FooterColumn, fileMetaDataOf, offsetIndex, type Placed } from "./footer.js";
+import {
+  Bytes,
+  type ColumnChunk,
+  compareBytes,
+  concat,
+  dataPageHeader,
+  LevelRuns,
+  PARQUET,
+  type PageCompressor,
+  type PageLocation,
+  pageBytes,
+} from "./pages.js";
+import { LIST_OF, type ThriftWriter, thriftStruct } from "./thrift-writer.js";
+
+/** Value types of a leaf, as the Arrow types they were written from. */
+export type LeafType =
+  | "utf8"
+  | "binary"
+  | "int16"
+  | "int32"
+  | "uint32"
+  | "int64"
+  | "uint64"
+  | "float64"
+  | "timestamp_ns_utc";
+
+/** A leaf's value: a number or bigint (integers, floats, timestamps), a string (utf8) or bytes (binary). */
+export type LeafValue = number | bigint | string | Uint8Array;
+
+/** A field of a struct: a required value. */
+export interface StructField {
+  name: string;
+  type: LeafType;
+  get: (item: never) => LeafValue;
+}
+
+/** One top-level column and how each row gives its value (null: a null row). */
+export type TableColumn<R> =
+  | { kind: "value"; name: string; type: LeafType; get: (row: R) => LeafValue | null | undefined }
+  | { kind: "struct"; name: string; fields: readonly StructField[]; get: (row: R) => object | null }
+  | {
+      kind: "list";
+      name: string;
+      type: LeafType;
+      /** Whether items may be null (an OPTIONAL item). */
+      optionalItems?: boolean;
+      get: (row: R) => readonly (LeafValue | null | undefined)[] | null;
+    }
+  | {
+      kind: "list-struct";
+      name: string;
+      fields: readonly StructField[];
+      get: (row: R) => readonly object[] | null;
+    };
+
+/** Options of {@link encodeTable}. */
+export interface TableOptions {
+  /** Rows per row group. */
+  rowGroupSize: number;
+  /** A data page closes at the first check past this many bytes of values (before compression). Default 1 MiB. */
+  pageBytes?: number;
+  /** Rows between two page-size checks. Default 1024. */
+  pageCheckRows?: number;
+  /** Top-level utf8 columns written with a dictionary page (default none). */
+  dictionary?: (column: string) => boolean;
+  /** Top-level columns with min/max statistics (default all). */
+  statistics?: (column: string) => boolean;
+  /** File key-value metadata, in order. */
+  metadata?: Record<string, string>;
+  compress: PageCompressor;
+}
+
+const MAGIC = new TextEncoder().encode("PAR1");
+const encoder = new TextEncoder();
+
+/** Physical type, converted type, integer annotation and statistics order of each leaf type. */
+const TYPES: Record<
+  LeafType,
+  {
+    physical: number;
+    width: number;
+    order: "signed" | "unsigned" | "float" | "bytes";
+    annotate: (w: ThriftWriter) => void;
+  }
+> = {
+  utf8: {
+    physical: PARQUET.BYTE_ARRAY,
+    width: 0,
+    order: "bytes",
+    annotate: (w) => w.i32(6, 0).struct(10, () => w.struct(1, () => {})),
+  },
+  binary: { physical: PARQUET.BYTE_ARRAY, width: 0, order: "bytes", annotate: () => {} },
+  int16: {
+    physical: PARQUET.INT32,
+    width: 4,
+    order: "signed",
+    annotate: (w) => w.i32(6, 16).struct(10, () => w.struct(10, () => w.i8(1, 16).bool(2, true))),
+  },
+  int32: { physical: PARQUET.INT32, width: 4, order: "signed", annotate: () => {} },
+  uint32: {
+    physical: PARQUET.INT32,
+    width: 4,
+    order: "unsigned",
+    annotate: (w) => w.i32(6, 13).struct(10, () => w.struct(10, () => w.i8(1, 32).bool(2, false))),
+  },
+  int64: { physical: PARQUET.INT64, width: 8, order: "signed", annotate: () => {} },
+  uint64: {
+    physical: PARQUET.INT64,
+    width: 8,
+    order: "unsigned",
+    annotate: (w) => w.i32(6, 14).struct(10, () => w.struct(10, () => w.i8(1, 64).bool(2, false))),
+  },
+  float64: { physical: PARQUET.DOUBLE, width: 8, order: "float", annotate: () => {} },
+  // Timestamp(NANOS, UTC): logical type only (no converted type has nanoseconds).
+  timestamp_ns_utc: {
+    physical: PARQUET.INT64,
+    width: 8,
+    order: "signed",
+    annotate: (w) =>
+      w.struct(10, () => w.struct(8, () => w.bool(1, true).struct(2, () => w.struct(3, () => {})))),
+  },
+};
+
+/** A growable byte buffer of PLAIN values. */
+class Values {
+  bytes = new Uint8Array(1024);
+  view = new DataView(this.bytes.buffer);
+  length = 0;
+
+  room(n: number): void {
+    if (this.length + n <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + n));
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+    this.view = new DataView(grown.buffer);
+  }
+}
+
+/** Writes one value PLAIN; returns where it starts. */
+function putValue(out: Values, type: LeafType, v: LeafValue): number {
+  const at = out.length;
+  switch (type) {
+    case "utf8": {
+      const s = v as string;
+      out.room(4 + s.length * 3);
+      const { written } = encoder.encodeInto(s, out.bytes.subarray(at + 4));
+      out.view.setUint32(at, written, true);
+      out.length += 4 + written;
+      break;
+    }
+    case "binary": {
+      const b = v as Uint8Array;
+      out.room(4 + b.length);
+      out.view.setUint32(at, b.length, true);
+      out.bytes.set(b, at + 4);
+      out.length += 4 + b.length;
+      break;
+    }
+    case "int16":
+    case "int32":
+    case "uint32":
+      out.room(4);
+      out.view.setInt32(at, Number(v), true);
+      out.length += 4;
+      break;
+    case "float64":
+      out.room(8);
+      out.view.setFloat64(at, Number(v), true);
+      out.length += 8;
+      break;
+    default: {
+      out.room(8);
+      if (typeof v === "bigint") out.view.setBigUint64(at, BigInt.asUintN(64, v), true);
+      else {
+        const n = v as number;
+        out.view.setUint32(at, n >>> 0, true);
+        out.view.setInt32(at + 4, Math.floor(n / 4294967296), true);
+      }
+      out.length += 8;
+    }
+  }
+  return at;
+}
+
+/** A leaf column: its schema element, levels and how each row gives its entries. */
+interface Leaf<R> extends FooterColumn {
+  type: LeafType;
+  maxDef: number;
+  maxRep: number;
+  dictionary: boolean;
+  statistics: boolean;
+  /** Gives the row's entries to `sink`. */
+  shred(row: R, sink: Sink): void;
+}
+
+/** Where a leaf's entries go, row by row: levels and values. */
+interface Sink {
+  /** One entry of definition level `def` without a value (a null row, an empty list, a null item). */
+  none(rep: number, def: number): void;
+  /** A flat row's value (definition level 1). */
+  value(v: LeafValue): void;
+  /** A list row's items (at least one), each `get(item)` of required items or the item itself. */
+  items(list: readonly unknown[], get: ((item: never) => LeafValue) | undefined, optional: boolean): void;
+}
+
+function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Leaf<R>[] {
+  const out: Leaf<R>[] = [];
+  for (const column of columns) {
+    const statistics = opts.statistics?.(column.name) ?? true;
+    const base = (path: string[], type: LeafType, optional: boolean) => ({
+      name: path.at(-1)!,
+      path,
+      type,
+      physical: TYPES[type].physical,
+      optional,
+      annotate: TYPES[type].annotate,
+      statistics,
+      dictionary: type === "utf8" && (opts.dictionary?.(column.name) ?? false),
+    });
+    switch (column.kind) {
+      case "value":
+        out.push({
+          ...base([column.name], column.type, true),
+          maxDef: 1,
+          maxRep: 0,
+          shred: (row, sink) => {
+            const v = column.get(row);
+            if (v === null || v === undefined) sink.none(0, 0);
+            else sink.value(v);
+          },
+        });
+        break;
+      case "struct":
+        for (const field of column.fields)
+          out.push({
+            ...base([column.name, field.name], field.type, false),
+            maxDef: 1,
+            maxRep: 0,
+            shred: (row, sink) => {
+              const s = column.get(row);
+              if (s === null) sink.none(0, 0);
+              else sink.value(field.get(s as never));
+            },
+          });
+        break;
+      case "list": {
+        const maxDef = column.optionalItems ? 3 : 2;
+        out.push({
+          ...base([column.name, "list", "item"], column.type, Boolean(column.optionalItems)),
+          maxDef,
+          maxRep: 1,
+          shred: (row, sink) => {
+            const list = column.get(row);
+            if (list === null) sink.none(0, 0);
+            else if (list.length === 0) sink.none(0, 1);
+            else sink.items(list, undefined, Boolean(column.optionalItems));
+          },
+        });
+        break;
+      }
+      case "list-struct":
+        for (const field of column.fields)
+          out.push({
+            ...base([column.name, "list", "item", field.name], field.type, false),
+            maxDef: 2,
+            maxRep: 1,
+            shred: (row, sink) => {
+              const list = column.get(row);
+              if (list === null) sink.none(0, 0);
+              else if (list.length === 0) sink.none(0, 1);
+              else sink.items(list, field.get, false);
+            },
+          });
+    }
+  }
+  return out;
+}
+
+/** The schema elements of `columns` (field 2 of the footer), the root named as the Arrow writer named it. */
+function writeSchema<R>(w: ThriftWriter, columns: readonly TableColumn<R>[]): void {
+  let count = 1;
+  for (const c of columns)
+    count +=
+      c.kind === "value"
+        ? 1
+        : c.kind === "struct"
+          ? 1 + c.fields.length
+          : c.kind === "list"
+            ? 3
+            : 3 + c.fields.length;
+  w.list(2, LIST_OF.struct, count);
+  w.body(() => w.string(4, "arrow_schema").i32(5, columns.length));
+  const leaf = (name: string, type: LeafType, repetition: number) =>
+    w.body(() => {
+      w.i32(1, TYPES[type].physical).i32(3, repetition).string(4, name);
+      TYPES[type].annotate(w);
+    });
+  const group = (name: string, repetition: number, children: number, list = false) =>
+    w.body(() => {
+      w.i32(3, repetition).string(4, name).i32(5, children);
+      if (list) w.i32(6, 3).struct(10, () => w.struct(3, () => {}));
+    });
+  for (const c of columns) {
+    if (c.kind === "value") leaf(c.name, c.type, 1);
+    else if (c.kind === "struct") {
+      group(c.name, 1, c.fields.length);
+      for (const f of c.fields) leaf(f.name, f.type, 0);
+    } else {
+      group(c.name, 1, 1, true);
+      group("list", 2, 1);
+      if (c.kind === "list") leaf("item", c.type, c.optionalItems ? 1 : 0);
+      else {
+        group("item", 0, c.fields.length);
+        for (const f of c.fields) leaf(f.name, f.type, 0);
+      }
+    }
+  }
+}
+
+/** The RLE/bit-packed hybrid encoding of `n` dictionary indices of `bits` bits. */
+function hybrid(values: Int32Array, n: number, bits: number, out: Bytes): void {
+  const valueBytes = Math.ceil(bits / 8);
+  let i = 0;
+  const runAt = (at: number) => {
+    if (at + 8 > n) return false;
+    const v = values[at];
+    for (let k = at + 1; k < at + 8; k++) if (values[k] !== v) return false;
+    return true;
+  };
+  while (i < n) {
+    if (runAt(i)) {
+      let j = i + 8;
+      while (j < n && values[j] === values[i]) j++;
+      out.varint((j - i) * 2);
+      let v = values[i]!;
+      for (let b = 0; b < valueBytes; b++) {
+        out.push(v & 0xff);
+        v >>>= 8;
+      }
+      i = j;
+      continue;
+    }
+    const start = i;
+    let groups = 0;
+    do {
+      i += 8;
+      groups++;
+    } while (i < n && !runAt(i));
+    out.varint(groups * 2 + 1);
+    let acc = 0;
+    let held = 0;
+    for (let k = start; k < start + groups * 8; k++) {
+      acc |= (k < n ? values[k]! : 0) << held;
+      held += bits;
+      while (held >= 8) {
+        out.push(acc & 0xff);
+        acc >>>= 8;
+        held -= 8;
+      }
+    }
+    if (held > 0) out.push(acc & 0xff);
+  }
+}
+
+/** Min/max bytes of a statistics value. */
+function statBytes(type: LeafType, v: LeafValue): Uint8Array {
+  if (v instanceof Uint8Array) return v;
+  const out = new Values();
+  putValue(out, type, v);
+  const bytes = out.bytes.slice(0, out.length);
+  return type === "utf8" ? bytes.subarray(4) : bytes;
+}
+
+/** Writes one leaf's column chunk of `rows`. */
+function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): ColumnChunk {
+  const { compress } = opts;
+  const pageLimit = opts.pageBytes ?? 1024 * 1024;
+  const check = opts.pageCheckRows ?? 1024;
+  const order = TYPES[leaf.type].order;
+  const reps = leaf.maxRep > 0 ? new LevelRuns() : undefined;
+  const defs = new LevelRuns();
+  const values = new Values();
+  const pages: Uint8Array[] = [];
+  const locations: PageLocation[] = [];
+  let compressed = 0;
+  let uncompressed = 0;
+  let entries = 0;
+  let nulls = 0;
+  let pageEntries = 0;
+  let pageFirstRow = 0;
+  // Dictionary state: distinct values (PLAIN bytes), their index, the page's indices.
+  const index = leaf.dictionary ? new Map<string, number>() : undefined;
+  const distinct: Uint8Array[] = [];
+  let indices = new Int32Array(256);
+  let pageIndices = 0;
+  // Statistics (a dictionary column's come from its distinct values).
+  let min: LeafValue | undefined;
+  let max: LeafValue | undefined;
+  const numeric = order !== "bytes";
+
+  /** One value, PLAIN or as a dictionary index, into the open page and the statistics. */
+  const put = (value: LeafValue) => {
+    if (index) {
+      const key = value as string;
+      let at = index.get(key);
+      if (at === undefined) {
+        at = distinct.length;
+        index.set(key, at);
+        distinct.push(encoder.encode(key));
+      }
+      if (pageIndices === indices.length) {
+        const grown = new Int32Array(indices.length * 2);
+        grown.set(indices);
+        indices = grown;
+      }
+      indices[pageIndices++] = at;
+      return;
+    }
+    const at = putValue(values, leaf.type, value);
+    if (!leaf.statistics) return;
+    if (numeric) {
+      if (order === "float" && Number.isNaN(value as number)) return;
+      if (min === undefined || value < min) min = value;
+      if (max === undefined || value > max) max = value;
+    } else {
+      const bytes = values.bytes.subarray(at + 4, values.length);
+      if (min === undefined || compareBytes(bytes, min as Uint8Array) < 0) min = bytes.slice();
+      if (max === undefined || compareBytes(bytes, max as Uint8Array) > 0) max = bytes.slice();
+    }
+  };
+  const maxDef = leaf.maxDef;
+  const sink: Sink = {
+    none(rep, def) {
+      reps?.add(rep, 1);
+      defs.add(def, 1);
+      entries++;
+      pageEntries++;
+      nulls++;
+    },
+    value(v) {
+      reps?.add(0, 1);
+      defs.add(1, 1);
+      entries++;
+      pageEntries++;
+      put(v);
+    },
+    items(list, get, optional) {
+      const n = list.length;
+      reps!.add(0, 1);
+      reps!.add(1, n - 1);
+      entries += n;
+      pageEntries += n;
+      if (get) {
+        defs.add(maxDef, n);
+        for (let k = 0; k < n; k++) put(get(list[k] as never));
+        return;
+      }
+      if (!optional) {
+        defs.add(maxDef, n);
+        for (let k = 0; k < n; k++) put(list[k] as LeafValue);
+        return;
+      }
+      for (let k = 0; k < n; k++) {
+        const v = list[k] as LeafValue | null | undefined;
+        if (v === null || v === undefined) {
+          defs.add(maxDef - 1, 1);
+          nulls++;
+        } else {
+          defs.add(maxDef, 1);
+          put(v);
+        }
+      }
+    },
+  };
+
+  const bitsOf = () => Math.max(1, Math.ceil(Math.log2(Math.max(2, distinct.length))));
+  const pageSize = () => (index ? Math.ceil((pageIndices * bitsOf()) / 8) : values.length);
+
+  const closePage = (row: number) => {
+    if (pageEntries === 0) return;
+    const parts: Uint8Array[] = [];
+    if (reps) parts.push(reps.take());
+    parts.push(defs.take());
+    if (index) {
+      const bits = bitsOf();
+      const body = new Bytes(16 + pageIndices);
+      body.push(bits);
+      hybrid(indices, pageIndices, bits, body);
+      parts.push(body.bytes.subarray(0, body.length));
+      pageIndices = 0;
+    } else {
+      parts.push(values.bytes.subarray(0, values.length));
+      values.length = 0;
+    }
+    const raw = concat(parts);
+    const body = compress(raw);
+    const header = dataPageHeader(
+      raw.length,
+      body.length,
+      pageEntries,
+      index ? PARQUET.RLE_DICTIONARY : PARQUET.PLAIN,
+    );
+    locations.push({ offset: compressed, size: header.length + body.length, firstRow: pageFirstRow });
+    pages.push(pageBytes(header, body));
+    compressed += header.length + body.length;
+    uncompressed += header.length + raw.length;
+    pageEntries = 0;
+    pageFirstRow = row;
+  };
+
+  // Byte arrays of PLAIN pages (footprints, about 1 KB each) are checked every row, so their pages
+  // stay near the limit rather than reaching it plus a whole check's rows (as the Arrow writer's,
+  // which sized its checks by the values' mean size).
+  const every = !index && TYPES[leaf.type].width === 0 ? 1 : check;
+  for (let r = 0; r < rows.length; r++) {
+    if (r > 0 && r % every === 0 && pageSize() >= pageLimit) closePage(r);
+    leaf.shred(rows[r]!, sink);
+  }
+  closePage(rows.length);
+
+  let dictionaryBytes = 0;
+  if (index && distinct.length > 0) {
+    let n = 0;
+    for (const v of distinct) n += 4 + v.length;
+    const raw = new Uint8Array(n);
+    const view = new DataView(raw.buffer);
+    let at = 0;
+    for (const v of distinct) {
+      view.setUint32(at, v.length, true);
+      raw.set(v, at + 4);
+      at += 4 + v.length;
+    }
+    const body = compress(raw);
+    const header = thriftStruct((w) =>
+      w
+        .i32(1, PARQUET.DICTIONARY_PAGE)
+        .i32(2, raw.length)
+        .i32(3, body.length)
+        .struct(7, () => w.i32(1, distinct.length).i32(2, PARQUET.PLAIN)),
+    );
+    dictionaryBytes = header.length + body.length;
+    pages.unshift(pageBytes(header, body));
+    for (const loc of locations) loc.offset += dictionaryBytes;
+    compressed += dictionaryBytes;
+    uncompressed += header.length + raw.length;
+    if (leaf.statistics)
+      for (const v of distinct) {
+        if (min === undefined || compareBytes(v, min as Uint8Array) < 0) min = v;
+        if (max === undefined || compareBytes(v, max as Uint8Array) > 0) max = v;
+      }
+  }
+  let stats: { min?: Uint8Array; max?: Uint8Array } = {};
+  if (leaf.statistics && min !== undefined && max !== undefined) {
+    if (order === "float") {
+      // Parquet's float ordering: a zero minimum is written -0, a zero maximum +0.
+      if (min === 0) min = -0;
+      if (max === 0) max = 0;
+    }
+    stats = { min: statBytes(leaf.type, min), max: statBytes(leaf.type, max) };
+  }
+  return {
+    pages,
+    dictionaryBytes,
+    compressed,
+    uncompressed,
+    rows: entries,
+    nulls,
+    encodings: index ? [PARQUET.PLAIN, PARQUET.RLE, PARQUET.RLE_DICTIONARY] : [PARQUET.PLAIN, PARQUET.RLE],
+    ...stats,
+    legacyStats: order === "signed" || order === "float",
+    statistics: leaf.statistics,
+    locations,
+  };
+}
+
+/** A Parquet file of `rows`, with the columns `columns` (in order). */
+export function encodeTable<R>(
+  rows: readonly R[],
+  columns: readonly TableColumn<R>[],
+  opts: TableOptions,
+): Uint8Array {
+  const leaves = leavesOf(columns, opts);
+  const pieces: Uint8Array[] = [MAGIC];
+  let position = MAGIC.length;
+  const groups: { placed: Placed[]; rows: number }[] = [];
+  for (let from = 0; from < rows.length; from += opts.rowGroupSize) {
+    const groupRows = rows.slice(from, from + opts.rowGroupSize);
+    const placed: Placed[] = [];
+    for (const leaf of leaves) {
+      const chunk = leafChunk(leaf, groupRows, opts);
+      placed.push({ chunk, start: position });
+      pieces.push(...chunk.pages);
+      position += chunk.compressed;
+    }
+    groups.push({ placed, rows: groupRows.length });
+  }
+  const indexes = groups.map((g) =>
+    g.placed.map(({ chunk, start }) => {
+      const bytes = offsetIndex(chunk, start);
+      const at = position;
+      pieces.push(bytes);
+      position += bytes.length;
+      return { offset: at, length: bytes.length };
+    }),
+  );
+  const footer = fileMetaDataOf(
+    (w) => writeSchema(w, columns),
+    leaves,
+    groups,
+    indexes,
+    rows.length,
+    opts.metadata ?? {},
+  );
+  const tail = new Uint8Array(8);
+  new DataView(tail.buffer).setUint32(0, footer.length, true);
+  tail.set(MAGIC, 4);
+  pieces.push(footer, tail);
+  return concat(pieces);
+}
