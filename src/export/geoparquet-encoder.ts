@@ -9,7 +9,7 @@
  */
 import type { NumericArray } from "../hdf5/types.js";
 import { DictionaryChunkBuilder } from "../parquet/dictionary.js";
-import { type FooterColumn, fileMetaData, offsetIndex, type Placed } from "../parquet/footer.js";
+import { appendOffsetIndexes, type FooterColumn, fileMetaData, type Placed } from "../parquet/footer.js";
 import { concat, PARQUET, type PageCompressor } from "../parquet/pages.js";
 import { type PlainArray, PlainChunkBuilder } from "../parquet/plain.js";
 import type { ColumnType } from "../products/index.js";
@@ -235,15 +235,9 @@ export function openGeoParquetEncoder(first: ResultColumns, opts: GeoParquetEnco
         pieces.push(MAGIC);
         position = MAGIC.length;
       }
-      const indexes = groups.map((g) =>
-        g.placed.map(({ chunk, start }) => {
-          const bytes = offsetIndex(chunk, start);
-          const at = position;
-          pieces.push(bytes);
-          position += bytes.length;
-          return { offset: at, length: bytes.length };
-        }),
-      );
+      const appended = appendOffsetIndexes(groups, pieces, position);
+      const indexes = appended.indexes;
+      position = appended.position;
       const footer = fileMetaData(columns, groups, indexes, rows, opts.metadata);
       const tail = new Uint8Array(8);
       new DataView(tail.buffer).setUint32(0, footer.length, true);

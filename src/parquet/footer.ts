@@ -43,6 +43,29 @@ export function offsetIndex(chunk: ColumnChunk, start: number): Uint8Array {
   });
 }
 
+/**
+ * The offset indexes of every placed column chunk, appended to `pieces` after the last row group (the
+ * file's bytes so far end at `position`): where each one lies, group by group, for the footer, and the
+ * position after them.
+ */
+export function appendOffsetIndexes(
+  groups: readonly { placed: Placed[] }[],
+  pieces: Uint8Array[],
+  position: number,
+): { indexes: { offset: number; length: number }[][]; position: number } {
+  let at = position;
+  const indexes = groups.map((g) =>
+    g.placed.map(({ chunk, start }) => {
+      const bytes = offsetIndex(chunk, start);
+      const offset = at;
+      pieces.push(bytes);
+      at += bytes.length;
+      return { offset, length: bytes.length };
+    }),
+  );
+  return { indexes, position: at };
+}
+
 /** The footer of a flat schema (every column a top-level leaf): see {@link fileMetaDataOf}. */
 export function fileMetaData(
   columns: readonly FooterColumn[],

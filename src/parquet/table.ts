@@ -8,7 +8,7 @@
  * Arrow writer the store used before made them (its `ARROW:schema` is metadata the caller passes).
  * Format only: what the columns are is the caller's (store/part-tables.ts).
  */
-import { type FooterColumn, fileMetaDataOf, offsetIndex, type Placed } from "./footer.js";
+import { appendOffsetIndexes, type FooterColumn, fileMetaDataOf, type Placed } from "./footer.js";
 import {
   Bytes,
   type ColumnChunk,
@@ -605,15 +605,7 @@ export function encodeTable<R>(
     }
     groups.push({ placed, rows: groupRows.length });
   }
-  const indexes = groups.map((g) =>
-    g.placed.map(({ chunk, start }) => {
-      const bytes = offsetIndex(chunk, start);
-      const at = position;
-      pieces.push(bytes);
-      position += bytes.length;
-      return { offset: at, length: bytes.length };
-    }),
-  );
+  const { indexes } = appendOffsetIndexes(groups, pieces, position);
   const footer = fileMetaDataOf(
     (w) => writeSchema(w, columns),
     leaves,

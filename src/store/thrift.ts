@@ -3,20 +3,6 @@
  * lists and values read from the bytes without building objects.
  */
 
-export {
-  BINARY,
-  BYTE,
-  DOUBLE,
-  FALSE,
-  I16,
-  I32,
-  I64,
-  LIST,
-  SET,
-  STRUCT,
-  TRUE,
-} from "../parquet/thrift-types.js";
-
 import {
   BINARY,
   BYTE,
@@ -30,6 +16,8 @@ import {
   STRUCT,
   TRUE,
 } from "../parquet/thrift-types.js";
+
+export { BINARY, BYTE, DOUBLE, FALSE, I16, I32, I64, LIST, SET, STRUCT, TRUE };
 
 /** A position in a Thrift struct's bytes. */
 export class Cursor {
