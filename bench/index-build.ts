@@ -277,7 +277,7 @@ function render(
       `server's process (on the same cores) while serving the row, reading and sending ${SERVER_READ_CHUNK / 1024} KiB at a time. ` +
       "Process CPU s: the whole process tree of the contender from its start (Node or Python start-up and " +
       "imports included, H5Coro's worker processes too), measured alike for both. Store written: seconds from the last granule read to the end (the part files still out of date " +
-      "encoded, on the store's encoder thread when the run has more granules than it reads at once, then every file and the manifest written). Cores: those the geochunks process may use; the 1-core row runs it under " +
+      "encoded (the others were encoded as the granules' rows came, when the run has more granules than it reads at once), then every file and the manifest written). Cores: those the geochunks process may use; the 1-core row runs it under " +
       "`taskset -c 0` with its default threads (Node sees one core), the range server staying free to use the other; " +
       "over HTTP the 2-core rows share their cores with the range server, so the same pair is also run from local files. " +
       `Threads take whole granules: ${run.count} granules on 2 threads ` +
