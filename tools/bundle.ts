@@ -18,7 +18,7 @@
  *
  *   npx tsx tools/bundle.ts     (run by `npm run build` and `prepare` after tsc)
  */
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, readFile, rm, writeFile } from "node:fs/promises";
 import { relative, resolve } from "node:path";
 import { build, type Plugin } from "esbuild";
 
@@ -123,6 +123,9 @@ await dropUnusedRequire(
     .map((out) => resolve(ROOT, out)),
 );
 await writeFile(resolve(DIST, "chunks", "inputs.json"), `${JSON.stringify(inputs, null, 1)}\n`);
+// The command's file is written anew (esbuild's files are not executable): `npx geochunks` and the
+// link npm made to it run it directly, also after a build into an emptied dist/.
+await chmod(resolve(DIST, "cli", "bin.js"), 0o755);
 console.log(
   `bundled dist/index.js, dist/cli/bin.js, dist/export/geoparquet-worker.js, dist/index-builder/worker.js and ${Object.keys(inputs).length - 4} chunks`,
 );
