@@ -3,8 +3,7 @@
  * dictionary page, their indices in one RLE_DICTIONARY data page.
  */
 
-import { Bytes, ChunkBuilder, type ColumnChunk, compareBytes, PARQUET, pageBytes } from "./pages.js";
-import { type ThriftWriter, thriftStruct } from "./thrift-writer.js";
+import { Bytes, ChunkBuilder, type ColumnChunk, compareBytes, dictionaryPage, PARQUET } from "./pages.js";
 
 /**
  * A column of repeated strings (BYTE_ARRAY, UTF8): a dictionary page of the row group's distinct
@@ -82,27 +81,10 @@ export class DictionaryChunkBuilder extends ChunkBuilder {
 
   /** The dictionary page (PLAIN byte arrays), first of the chunk; returns its bytes. */
   private dictionaryPage(): number {
-    let n = 0;
-    for (const v of this.values) n += 4 + v.length;
-    const raw = new Uint8Array(n);
-    const view = new DataView(raw.buffer);
-    let at = 0;
-    for (const v of this.values) {
-      view.setUint32(at, v.length, true);
-      raw.set(v, at + 4);
-      at += 4 + v.length;
-    }
-    const body = this.compress(raw);
-    const header = thriftStruct((w: ThriftWriter) =>
-      w
-        .i32(1, PARQUET.DICTIONARY_PAGE)
-        .i32(2, raw.length)
-        .i32(3, body.length)
-        .struct(7, () => w.i32(1, this.values.length).i32(2, PARQUET.PLAIN)),
-    );
-    this.pages.push(pageBytes(header, body));
-    this.compressedBytes += header.length + body.length;
-    this.uncompressedBytes += header.length + raw.length;
-    return header.length + body.length;
+    const page = dictionaryPage(this.values, this.compress);
+    this.pages.push(page.bytes);
+    this.compressedBytes += page.compressed;
+    this.uncompressedBytes += page.uncompressed;
+    return page.compressed;
   }
 }

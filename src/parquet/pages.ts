@@ -129,6 +129,59 @@ export function dataPageHeader(raw: number, compressed: number, rows: number, en
   );
 }
 
+/** A page as written: header and compressed body in one piece, and its sizes. */
+export interface WrittenPage {
+  bytes: Uint8Array;
+  /** Header and compressed body, bytes. */
+  compressed: number;
+  /** Header and uncompressed body, bytes. */
+  uncompressed: number;
+}
+
+/** A data page v1 of `values` values (rows, or list entries) whose body (levels, values) is `parts`. */
+export function dataPage(
+  parts: readonly Uint8Array[],
+  values: number,
+  encoding: number,
+  compress: PageCompressor,
+): WrittenPage {
+  const raw = parts.length === 1 ? parts[0]! : concat(parts);
+  const body = compress(raw);
+  const header = dataPageHeader(raw.length, body.length, values, encoding);
+  return {
+    bytes: pageBytes(header, body),
+    compressed: header.length + body.length,
+    uncompressed: header.length + raw.length,
+  };
+}
+
+/** The dictionary page of `values`, PLAIN byte arrays in dictionary order. */
+export function dictionaryPage(values: readonly Uint8Array[], compress: PageCompressor): WrittenPage {
+  let n = 0;
+  for (const v of values) n += 4 + v.length;
+  const raw = new Uint8Array(n);
+  const view = new DataView(raw.buffer);
+  let at = 0;
+  for (const v of values) {
+    view.setUint32(at, v.length, true);
+    raw.set(v, at + 4);
+    at += 4 + v.length;
+  }
+  const body = compress(raw);
+  const header = thriftStruct((w) =>
+    w
+      .i32(1, PARQUET.DICTIONARY_PAGE)
+      .i32(2, raw.length)
+      .i32(3, body.length)
+      .struct(7, () => w.i32(1, values.length).i32(2, PARQUET.PLAIN)),
+  );
+  return {
+    bytes: pageBytes(header, body),
+    compressed: header.length + body.length,
+    uncompressed: header.length + raw.length,
+  };
+}
+
 /** Concatenation of pieces. */
 export function concat(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;
@@ -162,17 +215,11 @@ export abstract class ChunkBuilder {
 
   /** Closes a data page of `pageRows` rows whose body (levels, values) is `parts`. */
   protected closePage(parts: Uint8Array[], pageRows: number, encoding: number): void {
-    const raw = parts.length === 1 ? parts[0]! : concat(parts);
-    const body = this.compress(raw);
-    const header = dataPageHeader(raw.length, body.length, pageRows, encoding);
-    this.locations.push({
-      offset: this.compressedBytes,
-      size: header.length + body.length,
-      firstRow: this.pageFirstRow,
-    });
-    this.pages.push(pageBytes(header, body));
-    this.compressedBytes += header.length + body.length;
-    this.uncompressedBytes += header.length + raw.length;
+    const page = dataPage(parts, pageRows, encoding, this.compress);
+    this.locations.push({ offset: this.compressedBytes, size: page.compressed, firstRow: this.pageFirstRow });
+    this.pages.push(page.bytes);
+    this.compressedBytes += page.compressed;
+    this.uncompressedBytes += page.uncompressed;
     this.pageFirstRow = this.rows;
   }
 

@@ -14,14 +14,14 @@ import {
   type ColumnChunk,
   compareBytes,
   concat,
-  dataPageHeader,
+  dataPage,
+  dictionaryPage,
   LevelRuns,
   PARQUET,
   type PageCompressor,
   type PageLocation,
-  pageBytes,
 } from "./pages.js";
-import { LIST_OF, type ThriftWriter, thriftStruct } from "./thrift-writer.js";
+import { LIST_OF, type ThriftWriter } from "./thrift-writer.js";
 
 /** Value types of a leaf, as the Arrow types they were written from. */
 export type LeafType =
@@ -503,18 +503,11 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
       parts.push(values.bytes.subarray(0, values.length));
       values.length = 0;
     }
-    const raw = concat(parts);
-    const body = compress(raw);
-    const header = dataPageHeader(
-      raw.length,
-      body.length,
-      pageEntries,
-      index ? PARQUET.RLE_DICTIONARY : PARQUET.PLAIN,
-    );
-    locations.push({ offset: compressed, size: header.length + body.length, firstRow: pageFirstRow });
-    pages.push(pageBytes(header, body));
-    compressed += header.length + body.length;
-    uncompressed += header.length + raw.length;
+    const page = dataPage(parts, pageEntries, index ? PARQUET.RLE_DICTIONARY : PARQUET.PLAIN, compress);
+    locations.push({ offset: compressed, size: page.compressed, firstRow: pageFirstRow });
+    pages.push(page.bytes);
+    compressed += page.compressed;
+    uncompressed += page.uncompressed;
     pageEntries = 0;
     pageFirstRow = row;
   };
@@ -531,29 +524,12 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
 
   let dictionaryBytes = 0;
   if (index && distinct.length > 0) {
-    let n = 0;
-    for (const v of distinct) n += 4 + v.length;
-    const raw = new Uint8Array(n);
-    const view = new DataView(raw.buffer);
-    let at = 0;
-    for (const v of distinct) {
-      view.setUint32(at, v.length, true);
-      raw.set(v, at + 4);
-      at += 4 + v.length;
-    }
-    const body = compress(raw);
-    const header = thriftStruct((w) =>
-      w
-        .i32(1, PARQUET.DICTIONARY_PAGE)
-        .i32(2, raw.length)
-        .i32(3, body.length)
-        .struct(7, () => w.i32(1, distinct.length).i32(2, PARQUET.PLAIN)),
-    );
-    dictionaryBytes = header.length + body.length;
-    pages.unshift(pageBytes(header, body));
+    const page = dictionaryPage(distinct, compress);
+    dictionaryBytes = page.compressed;
+    pages.unshift(page.bytes);
     for (const loc of locations) loc.offset += dictionaryBytes;
     compressed += dictionaryBytes;
-    uncompressed += header.length + raw.length;
+    uncompressed += page.uncompressed;
     if (leaf.statistics)
       for (const v of distinct) {
         if (min === undefined || compareBytes(v, min as Uint8Array) < 0) min = v;
