@@ -75,7 +75,7 @@ const cpuMs = (f: () => void) => {
   const d = process.cpuUsage(t);
   return (d.user + d.system) / 1000;
 };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const load = () => loadavg()[0]!.toFixed(1);
 let same = true;
 const check = (fs: readonly Parts.EncodedPartFile[]) => {
