@@ -147,6 +147,16 @@ class Values {
   }
 }
 
+/**
+ * The open page's PLAIN values, and its dictionary indices, shared by every leaf chunk of the thread:
+ * a page's bytes are copied (compressed, or into the page) before the next page is written, so one
+ * buffer, grown to the largest page, serves them all rather than a buffer grown anew for each leaf.
+ */
+const pageValues = new Values();
+let pageIndexScratch = new Int32Array(1024);
+/** The open page's body (levels, then values) in one piece, for the codec. */
+const pageBody = new Values();
+
 /** Writes one value PLAIN; returns where it starts. */
 function putValue(out: Values, type: LeafType, v: LeafValue): number {
   const at = out.length;
@@ -181,7 +191,8 @@ function putValue(out: Values, type: LeafType, v: LeafValue): number {
       break;
     default: {
       out.room(8);
-      if (typeof v === "bigint") out.view.setBigUint64(at, BigInt.asUintN(64, v), true);
+      // setBigUint64 takes the value modulo 2^64, as BigInt.asUintN(64, v) would.
+      if (typeof v === "bigint") out.view.setBigUint64(at, v, true);
       else {
         const n = v as number;
         out.view.setUint32(at, n >>> 0, true);
@@ -390,7 +401,8 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
   const order = TYPES[leaf.type].order;
   const reps = leaf.maxRep > 0 ? new LevelRuns() : undefined;
   const defs = new LevelRuns();
-  const values = new Values();
+  const values = pageValues;
+  values.length = 0;
   const pages: Uint8Array[] = [];
   const locations: PageLocation[] = [];
   let compressed = 0;
@@ -402,16 +414,22 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
   // Dictionary state: distinct values (PLAIN bytes), their index, the page's indices.
   const index = leaf.dictionary ? new Map<string, number>() : undefined;
   const distinct: Uint8Array[] = [];
-  let indices = new Int32Array(256);
+  let indices = pageIndexScratch;
   let pageIndices = 0;
   // Statistics (a dictionary column's come from its distinct values).
   let min: LeafValue | undefined;
   let max: LeafValue | undefined;
   const numeric = order !== "bytes";
 
-  /** One value, PLAIN or as a dictionary index, into the open page and the statistics. */
-  const put = (value: LeafValue) => {
-    if (index) {
+  const statistics = leaf.statistics;
+  /**
+   * One value, PLAIN or as a dictionary index, into the open page and the statistics: a function for
+   * each kind of leaf, so that the values of the large columns (numbers of the refs, cells, footprints'
+   * bboxes) take no turn through the others' cases.
+   */
+  let put: (value: LeafValue) => void;
+  if (index)
+    put = (value) => {
       const key = value as string;
       let at = index.get(key);
       if (at === undefined) {
@@ -423,22 +441,54 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
         const grown = new Int32Array(indices.length * 2);
         grown.set(indices);
         indices = grown;
+        pageIndexScratch = grown;
       }
       indices[pageIndices++] = at;
-      return;
-    }
-    const at = putValue(values, leaf.type, value);
-    if (!leaf.statistics) return;
-    if (numeric) {
-      if (order === "float" && Number.isNaN(value as number)) return;
+    };
+  else if (leaf.type === "float64")
+    put = (value) => {
+      const v = value as number;
+      if (values.length + 8 > values.bytes.length) values.room(8);
+      values.view.setFloat64(values.length, v, true);
+      values.length += 8;
+      // NaN stays out of the statistics.
+      if (!statistics || Number.isNaN(v)) return;
+      if (min === undefined || v < (min as number)) min = v;
+      if (max === undefined || v > (max as number)) max = v;
+    };
+  else if (TYPES[leaf.type].width === 4)
+    put = (value) => {
+      const v = typeof value === "number" ? value : Number(value);
+      if (values.length + 4 > values.bytes.length) values.room(4);
+      values.view.setInt32(values.length, v, true);
+      values.length += 4;
+      if (!statistics) return;
       if (min === undefined || value < min) min = value;
       if (max === undefined || value > max) max = value;
-    } else {
+    };
+  else if (numeric)
+    put = (value) => {
+      if (values.length + 8 > values.bytes.length) values.room(8);
+      const at = values.length;
+      if (typeof value === "bigint") values.view.setBigUint64(at, value, true);
+      else {
+        const n = value as number;
+        values.view.setUint32(at, n >>> 0, true);
+        values.view.setInt32(at + 4, Math.floor(n / 4294967296), true);
+      }
+      values.length = at + 8;
+      if (!statistics) return;
+      if (min === undefined || value < min) min = value;
+      if (max === undefined || value > max) max = value;
+    };
+  else
+    put = (value) => {
+      const at = putValue(values, leaf.type, value);
+      if (!statistics) return;
       const bytes = values.bytes.subarray(at + 4, values.length);
       if (min === undefined || compareBytes(bytes, min as Uint8Array) < 0) min = bytes.slice();
       if (max === undefined || compareBytes(bytes, max as Uint8Array) > 0) max = bytes.slice();
-    }
-  };
+    };
   const maxDef = leaf.maxDef;
   const sink: Sink = {
     none(rep, def) {
@@ -489,21 +539,29 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
 
   const closePage = (row: number) => {
     if (pageEntries === 0) return;
-    const parts: Uint8Array[] = [];
-    if (reps) parts.push(reps.take());
-    parts.push(defs.take());
+    // Levels, then values, copied into one shared buffer: the codec takes the body in one piece.
+    const body = pageBody;
+    body.length = 0;
+    const append = (bytes: Uint8Array) => {
+      body.room(bytes.length);
+      body.bytes.set(bytes, body.length);
+      body.length += bytes.length;
+    };
+    if (reps) append(reps.take());
+    append(defs.take());
     if (index) {
       const bits = bitsOf();
-      const body = new Bytes(16 + pageIndices);
-      body.push(bits);
-      hybrid(indices, pageIndices, bits, body);
-      parts.push(body.bytes.subarray(0, body.length));
+      const packed = new Bytes(16 + pageIndices);
+      packed.push(bits);
+      hybrid(indices, pageIndices, bits, packed);
+      append(packed.bytes.subarray(0, packed.length));
       pageIndices = 0;
     } else {
-      parts.push(values.bytes.subarray(0, values.length));
+      append(values.bytes.subarray(0, values.length));
       values.length = 0;
     }
-    const page = dataPage(parts, pageEntries, index ? PARQUET.RLE_DICTIONARY : PARQUET.PLAIN, compress);
+    const raw = body.bytes.subarray(0, body.length);
+    const page = dataPage([raw], pageEntries, index ? PARQUET.RLE_DICTIONARY : PARQUET.PLAIN, compress);
     locations.push({ offset: compressed, size: page.compressed, firstRow: pageFirstRow });
     pages.push(page.bytes);
     compressed += page.compressed;
