@@ -47,8 +47,7 @@ const files: string[] = [];
 for (const opts of fullSizeGranuleSet(count))
   files.push(await writeSyntheticAtl06(granuleDir, { ...opts, reuse: true }));
 const store = join(cache, `part-encode-store-${count}`);
-if (!existsSync(join(store, "manifest.json")))
-  await indexGranules(files, { store, concurrency: 4, jobs: 1 });
+if (!existsSync(join(store, "manifest.json"))) await indexGranules(files, { store, concurrency: 4, jobs: 1 });
 const manifest = (await readManifest(store)) as Manifest;
 if (manifest.parts.length !== 1) throw new Error(`${store}: expected one part set`);
 const part = manifest.parts[0]!;
@@ -110,7 +109,10 @@ if (values.only !== "ahead") {
       continue;
     }
     totals.push(total);
-    for (const [t, ms] of Object.entries(times)) (byTable[t] ??= []).push(ms);
+    for (const [t, ms] of Object.entries(times)) {
+      byTable[t] ??= [];
+      byTable[t].push(ms);
+    }
   }
   const tables = Object.entries(byTable)
     .map(([t, ms]) => `${t} ${median(ms).toFixed(1)}`)
@@ -142,4 +144,3 @@ if (values.only !== "whole") {
 }
 console.log(same ? "every file as the index run wrote it (sha256)" : "FILES DIFFER from the index run's");
 if (!same) process.exitCode = 1;
-

@@ -211,18 +211,14 @@ interface Leaf<R> extends FooterColumn {
   maxRep: number;
   dictionary: boolean;
   statistics: boolean;
-  /** Gives the row's entries to `sink`. */
-  shred(row: R, sink: Sink): void;
-}
-
-/** Where a leaf's entries go, row by row: levels and values. */
-interface Sink {
-  /** One entry of definition level `def` without a value (a null row, an empty list, a null item). */
-  none(rep: number, def: number): void;
-  /** A flat row's value (definition level 1). */
-  value(v: LeafValue): void;
-  /** A list row's items (at least one), each `get(item)` of required items or the item itself. */
-  items(list: readonly unknown[], get: ((item: never) => LeafValue) | undefined, optional: boolean): void;
+  /** A flat leaf's value of a row (null or undefined: a null row); undefined for list leaves. */
+  value?: (row: R) => LeafValue | null | undefined;
+  /** A list leaf's list of a row (null: a null row). */
+  list?: (row: R) => readonly unknown[] | null;
+  /** A list of structs' field of an item; undefined: the items are the values. */
+  item?: (item: never) => LeafValue;
+  /** Whether a list's items may be null. */
+  optionalItems: boolean;
 }
 
 function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Leaf<R>[] {
@@ -238,19 +234,11 @@ function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Le
       annotate: TYPES[type].annotate,
       statistics,
       dictionary: type === "utf8" && (opts.dictionary?.(column.name) ?? false),
+      optionalItems: false,
     });
     switch (column.kind) {
       case "value":
-        out.push({
-          ...base([column.name], column.type, true),
-          maxDef: 1,
-          maxRep: 0,
-          shred: (row, sink) => {
-            const v = column.get(row);
-            if (v === null || v === undefined) sink.none(0, 0);
-            else sink.value(v);
-          },
-        });
+        out.push({ ...base([column.name], column.type, true), maxDef: 1, maxRep: 0, value: column.get });
         break;
       case "struct":
         for (const field of column.fields)
@@ -258,25 +246,20 @@ function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Le
             ...base([column.name, field.name], field.type, false),
             maxDef: 1,
             maxRep: 0,
-            shred: (row, sink) => {
+            value: (row) => {
               const s = column.get(row);
-              if (s === null) sink.none(0, 0);
-              else sink.value(field.get(s as never));
+              return s === null ? null : field.get(s as never);
             },
           });
         break;
       case "list": {
-        const maxDef = column.optionalItems ? 3 : 2;
+        const optionalItems = Boolean(column.optionalItems);
         out.push({
-          ...base([column.name, "list", "item"], column.type, Boolean(column.optionalItems)),
-          maxDef,
+          ...base([column.name, "list", "item"], column.type, optionalItems),
+          maxDef: optionalItems ? 3 : 2,
           maxRep: 1,
-          shred: (row, sink) => {
-            const list = column.get(row);
-            if (list === null) sink.none(0, 0);
-            else if (list.length === 0) sink.none(0, 1);
-            else sink.items(list, undefined, Boolean(column.optionalItems));
-          },
+          list: column.get,
+          optionalItems,
         });
         break;
       }
@@ -286,12 +269,8 @@ function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Le
             ...base([column.name, "list", "item", field.name], field.type, false),
             maxDef: 2,
             maxRep: 1,
-            shred: (row, sink) => {
-              const list = column.get(row);
-              if (list === null) sink.none(0, 0);
-              else if (list.length === 0) sink.none(0, 1);
-              else sink.items(list, field.get, false);
-            },
+            list: column.get,
+            item: field.get,
           });
     }
   }
@@ -489,51 +468,6 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
       if (min === undefined || compareBytes(bytes, min as Uint8Array) < 0) min = bytes.slice();
       if (max === undefined || compareBytes(bytes, max as Uint8Array) > 0) max = bytes.slice();
     };
-  const maxDef = leaf.maxDef;
-  const sink: Sink = {
-    none(rep, def) {
-      reps?.add(rep, 1);
-      defs.add(def, 1);
-      entries++;
-      pageEntries++;
-      nulls++;
-    },
-    value(v) {
-      reps?.add(0, 1);
-      defs.add(1, 1);
-      entries++;
-      pageEntries++;
-      put(v);
-    },
-    items(list, get, optional) {
-      const n = list.length;
-      reps!.add(0, 1);
-      reps!.add(1, n - 1);
-      entries += n;
-      pageEntries += n;
-      if (get) {
-        defs.add(maxDef, n);
-        for (let k = 0; k < n; k++) put(get(list[k] as never));
-        return;
-      }
-      if (!optional) {
-        defs.add(maxDef, n);
-        for (let k = 0; k < n; k++) put(list[k] as LeafValue);
-        return;
-      }
-      for (let k = 0; k < n; k++) {
-        const v = list[k] as LeafValue | null | undefined;
-        if (v === null || v === undefined) {
-          defs.add(maxDef - 1, 1);
-          nulls++;
-        } else {
-          defs.add(maxDef, 1);
-          put(v);
-        }
-      }
-    },
-  };
-
   const bitsOf = () => Math.max(1, Math.ceil(Math.log2(Math.max(2, distinct.length))));
   const pageSize = () => (index ? Math.ceil((pageIndices * bitsOf()) / 8) : values.length);
 
@@ -574,11 +508,96 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
   // stay near the limit rather than reaching it plus a whole check's rows (as the Arrow writer's,
   // which sized its checks by the values' mean size).
   const every = !index && TYPES[leaf.type].width === 0 ? 1 : check;
-  for (let r = 0; r < rows.length; r++) {
-    if (r > 0 && r % every === 0 && pageSize() >= pageLimit) closePage(r);
-    leaf.shred(rows[r]!, sink);
+  const n = rows.length;
+  // The rows' entries, levels kept as the current run of each (passed to the page's runs when the
+  // level changes and when the page closes) rather than a call an entry.
+  let def = -1;
+  let defRun = 0;
+  let rep = -1;
+  let repRun = 0;
+  const close = (row: number) => {
+    defs.add(def, defRun);
+    defRun = 0;
+    reps?.add(rep, repRun);
+    repRun = 0;
+    closePage(row);
+  };
+  const { value, list, item } = leaf;
+  if (value) {
+    for (let r = 0; r < n; r++) {
+      if (r > 0 && r % every === 0 && pageSize() >= pageLimit) close(r);
+      const v = value(rows[r]!);
+      const level = v === null || v === undefined ? 0 : 1;
+      if (level !== def) {
+        defs.add(def, defRun);
+        def = level;
+        defRun = 0;
+      }
+      defRun++;
+      pageEntries++;
+      if (level === 0) nulls++;
+      else put(v!);
+    }
+    entries = n;
+  } else {
+    const maxDef = leaf.maxDef;
+    const optional = leaf.optionalItems;
+    for (let r = 0; r < n; r++) {
+      if (r > 0 && r % every === 0 && pageSize() >= pageLimit) close(r);
+      const items = list!(rows[r]!);
+      const count = items === null || items.length === 0 ? 1 : items.length;
+      entries += count;
+      pageEntries += count;
+      // Repetition levels: 0 for the row's first entry, 1 for the others.
+      if (rep !== 0) {
+        reps!.add(rep, repRun);
+        rep = 0;
+        repRun = 0;
+      }
+      repRun++;
+      if (count > 1) {
+        reps!.add(0, repRun);
+        rep = 1;
+        repRun = count - 1;
+      }
+      if (items === null || items.length === 0) {
+        // A null row (level 0) or an empty list (level 1).
+        const level = items === null ? 0 : 1;
+        if (level !== def) {
+          defs.add(def, defRun);
+          def = level;
+          defRun = 0;
+        }
+        defRun++;
+        nulls++;
+        continue;
+      }
+      if (!optional) {
+        if (def !== maxDef) {
+          defs.add(def, defRun);
+          def = maxDef;
+          defRun = 0;
+        }
+        defRun += count;
+        if (item) for (let k = 0; k < count; k++) put(item(items[k] as never));
+        else for (let k = 0; k < count; k++) put(items[k] as LeafValue);
+        continue;
+      }
+      for (let k = 0; k < count; k++) {
+        const v = items[k] as LeafValue | null | undefined;
+        const level = v === null || v === undefined ? maxDef - 1 : maxDef;
+        if (level !== def) {
+          defs.add(def, defRun);
+          def = level;
+          defRun = 0;
+        }
+        defRun++;
+        if (level === maxDef) put(v!);
+        else nulls++;
+      }
+    }
   }
-  closePage(rows.length);
+  close(n);
 
   let dictionaryBytes = 0;
   if (index && distinct.length > 0) {
