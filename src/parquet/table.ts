@@ -84,6 +84,21 @@ export interface TableOptions {
 const MAGIC = new TextEncoder().encode("PAR1");
 const encoder = new TextEncoder();
 
+/**
+ * UTF-8 bytes of a string: ASCII ones (dataset paths, chunk and granule ids) copied code unit by code
+ * unit, which costs less than a TextEncoder call for strings this short; others through the encoder.
+ */
+function utf8Bytes(s: string): Uint8Array {
+  const n = s.length;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return encoder.encode(s);
+    out[i] = c;
+  }
+  return out;
+}
+
 /** Physical type, converted type, integer annotation and statistics order of each leaf type. */
 const TYPES: Record<
   LeafType,
@@ -414,7 +429,7 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
       if (at === undefined) {
         at = distinct.length;
         index.set(key, at);
-        distinct.push(encoder.encode(key));
+        distinct.push(utf8Bytes(key));
       }
       if (pageIndices === indices.length) {
         const grown = new Int32Array(indices.length * 2);

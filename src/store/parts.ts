@@ -399,6 +399,40 @@ export function chunksParquet(chunks: readonly ChunkRow[]): Uint8Array {
   return encodeTable(chunks, CHUNKS_COLUMNS, opts);
 }
 
+/**
+ * The order of `n` rows sorted by unsigned 32-bit keys, the most significant first (ties kept in row
+ * order): a least-significant-digit radix sort of bytes, a byte that all rows share skipped (most of a
+ * cell's bytes are the same in a file: its mode and resolution, the digits below the resolution).
+ * Several times faster than a comparison sort of the same keys on a file's cells.
+ */
+export function radixOrder(keys: readonly Uint32Array[], n: number): Uint32Array {
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  if (n < 2) return order;
+  let next = new Uint32Array(n);
+  const counts = new Uint32Array(256);
+  for (let k = keys.length - 1; k >= 0; k--) {
+    const key = keys[k]!;
+    for (let shift = 0; shift < 32; shift += 8) {
+      counts.fill(0);
+      for (let i = 0; i < n; i++) counts[(key[i]! >>> shift) & 0xff]!++;
+      if (counts[(key[0]! >>> shift) & 0xff] === n) continue;
+      let sum = 0;
+      for (let d = 0; d < 256; d++) {
+        const c = counts[d]!;
+        counts[d] = sum;
+        sum += c;
+      }
+      for (let i = 0; i < n; i++) {
+        const j = order[i]!;
+        next[counts[(key[j]! >>> shift) & 0xff]!++] = j;
+      }
+      [order, next] = [next, order];
+    }
+  }
+  return order;
+}
+
 /** A `chunk_cells` file's bytes: the rows sorted by cell (then chunk id), in row groups of {@link CELLS_ROW_GROUP_SIZE}. */
 export function chunkCellsParquet(cells: readonly ChunkCellRow[]): Uint8Array {
   // By cell, then by chunk id in localeCompare's order (the Arrow writer's), each id ranked once
@@ -408,10 +442,12 @@ export function chunkCellsParquet(cells: readonly ChunkCellRow[]): Uint8Array {
   const n = cells.length;
   // Each cell's key as two unsigned 32-bit words, compared without a BigInt per comparison (reading
   // a BigUint64Array's element makes one): most of the sort's CPU.
-  const words = new Uint32Array(BigUint64Array.from(cells, (c) => c.h3_cell).buffer);
+  const keys = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = cells[i]!.h3_cell;
+  const words = new Uint32Array(keys.buffer);
   const hi = new Uint32Array(n);
   const lo = new Uint32Array(n);
-  const ranks = new Int32Array(n);
+  const ranks = new Uint32Array(n);
   // A chunk's cells come together: its rank is looked up once a run of its id.
   let lastId: string | undefined;
   let lastRank = 0;
@@ -425,9 +461,7 @@ export function chunkCellsParquet(cells: readonly ChunkCellRow[]): Uint8Array {
     }
     ranks[i] = lastRank;
   }
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => hi[a]! - hi[b]! || lo[a]! - lo[b]! || ranks[a]! - ranks[b]! || a - b);
+  const order = radixOrder([hi, lo, ranks], n);
   const sorted = new Array<ChunkCellRow>(n);
   for (let i = 0; i < n; i++) sorted[i] = cells[order[i]!]!;
   const opts = tableOptions(
@@ -507,7 +541,11 @@ export function* encodePartitionFiles(
   for (const { tile, rows: chunks } of chunkTiles(rows, tileMinRows)) {
     const chunkFile = encoded("chunks", chunksParquet(chunks), chunks.length, { partition, tile });
     yield { ...chunkFile, summary: chunkFileSummary(chunks) };
-    const cells = chunks.flatMap((c) => cellsByChunk.get(c.chunk_id) ?? []);
+    const cells: ChunkCellRow[] = [];
+    for (const c of chunks) {
+      const list = cellsByChunk.get(c.chunk_id);
+      if (list) for (const cell of list) cells.push(cell);
+    }
     const cellBytes = chunkCellsParquet(cells);
     yield encoded("chunk_cells", cellBytes, cells.length, { partition, tile });
   }
