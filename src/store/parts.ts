@@ -399,6 +399,34 @@ export function chunksParquet(chunks: readonly ChunkRow[]): Uint8Array {
   return encodeTable(chunks, CHUNKS_COLUMNS, opts);
 }
 
+/** Whether a code unit is an ASCII digit (1), lowercase letter (2) or uppercase letter (3); else 0. */
+const alnumClass = (c: number) =>
+  c >= 48 && c <= 57 ? 1 : c >= 97 && c <= 122 ? 2 : c >= 65 && c <= 90 ? 3 : 0;
+
+/**
+ * The sign of `a.localeCompare(b)`, without the call when the strings' first differing code units are
+ * both digits, both lowercase or both uppercase ASCII letters (whose collation order is their code
+ * order, and decides at the first level), or when one string is the other followed by ASCII letters
+ * and digits only (the shorter first); else `localeCompare` itself. Chunk ids always fall in the first
+ * cases: the first `localeCompare` of a process sets up ICU's collator, about 6 ms of CPU.
+ */
+export function localeOrder(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i < n) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    const kind = alnumClass(x);
+    if (kind !== 0 && kind === alnumClass(y)) return x - y;
+    return a.localeCompare(b);
+  }
+  const longer = a.length > b.length ? a : b;
+  for (let k = n; k < longer.length; k++)
+    if (alnumClass(longer.charCodeAt(k)) === 0) return a.localeCompare(b);
+  return a.length - b.length;
+}
+
 /**
  * The order of `n` rows sorted by unsigned 32-bit keys, the most significant first (ties kept in row
  * order): a least-significant-digit radix sort of bytes, a byte that all rows share skipped (most of a
@@ -437,7 +465,7 @@ export function radixOrder(keys: readonly Uint32Array[], n: number): Uint32Array
 export function chunkCellsParquet(cells: readonly ChunkCellRow[]): Uint8Array {
   // By cell, then by chunk id in localeCompare's order (the Arrow writer's), each id ranked once
   // rather than compared per pair: ICU's compare was most of this file's encoding (17 000 rows).
-  const ids = [...new Set(cells.map((c) => c.chunk_id))].sort((a, b) => a.localeCompare(b));
+  const ids = [...new Set(cells.map((c) => c.chunk_id))].sort(localeOrder);
   const rank = new Map(ids.map((id, i) => [id, i]));
   const n = cells.length;
   // Each cell's key as two unsigned 32-bit words, compared without a BigInt per comparison (reading

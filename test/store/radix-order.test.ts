@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { seededRandom } from "../../fixtures/index/synthetic-index.js";
-import { radixOrder } from "../../src/store/parts.js";
+import { localeOrder, radixOrder } from "../../src/store/parts.js";
 
 /** The order a comparison sort gives: by each key in turn, ties by row. */
 function sortedOrder(keys: readonly Uint32Array[], n: number): number[] {
@@ -23,5 +23,41 @@ describe("radixOrder", () => {
         expect(Array.from(radixOrder(keys, n)), `n ${n}`).toEqual(sortedOrder(keys, n));
       }
     }
+  });
+});
+
+describe("localeOrder", () => {
+  it("orders strings as localeCompare does", () => {
+    const random = seededRandom(9);
+    const alphabet = "0123456789abcdeglrtzABGLRZ_/-. é";
+    const word = (n: number) =>
+      Array.from({ length: n }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
+    // Chunk ids (granule/beam/start, starts not zero-padded), then strings that share long starts and
+    // differ in every class of character, and strings that are others' starts.
+    const ids = ["ATL06_20190401165251_01010303_006_01", "ATL06_20200118191958_03920605_006_01"].flatMap(
+      (g) =>
+        ["gt1l", "gt1r", "gt2l", "gt3r"].flatMap((beam) =>
+          [0, 7, 100, 1000, 10_000, 2000, 20_000].map((s) => `${g}/${beam}/${s}`),
+        ),
+    );
+    const made = Array.from({ length: 400 }, () => `ATL06_2019/${word(1 + Math.floor(random() * 4))}`);
+    const all = [
+      ...ids,
+      ...made,
+      ...made.slice(0, 50).map((s) => s + word(2)),
+      "a",
+      "a0",
+      "aB",
+      "ab",
+      "a/",
+      "a_",
+      "",
+    ];
+    const wrong: string[] = [];
+    for (const a of all)
+      for (const b of all)
+        if (Math.sign(localeOrder(a, b)) !== Math.sign(a.localeCompare(b))) wrong.push(`${a} ${b}`);
+    expect(wrong).toEqual([]);
+    expect(all.length).toBeGreaterThan(500);
   });
 });
