@@ -429,8 +429,9 @@ export function localeOrder(a: string, b: string): number {
 
 /**
  * The order of `n` rows sorted by unsigned 32-bit keys, the most significant first (ties kept in row
- * order): a least-significant-digit radix sort of bytes, a byte that all rows share skipped (most of a
- * cell's bytes are the same in a file: its mode and resolution, the digits below the resolution).
+ * order): a least-significant-digit radix sort of bytes, a byte that all rows share skipped uncounted
+ * (most of a cell's bytes are the same in a file: its mode and resolution, the digits below the
+ * resolution).
  * Several times faster than a comparison sort of the same keys on a file's cells.
  */
 export function radixOrder(keys: readonly Uint32Array[], n: number): Uint32Array {
@@ -441,10 +442,18 @@ export function radixOrder(keys: readonly Uint32Array[], n: number): Uint32Array
   const counts = new Uint32Array(256);
   for (let k = keys.length - 1; k >= 0; k--) {
     const key = keys[k]!;
+    // The bits that differ between rows: a byte without any is left out, uncounted.
+    let any = 0;
+    let all = 0xffffffff;
+    for (let i = 0; i < n; i++) {
+      any |= key[i]!;
+      all &= key[i]!;
+    }
+    const varying = any ^ all;
     for (let shift = 0; shift < 32; shift += 8) {
+      if (((varying >>> shift) & 0xff) === 0) continue;
       counts.fill(0);
       for (let i = 0; i < n; i++) counts[(key[i]! >>> shift) & 0xff]!++;
-      if (counts[(key[0]! >>> shift) & 0xff] === n) continue;
       let sum = 0;
       for (let d = 0; d < 256; d++) {
         const c = counts[d]!;
