@@ -28,8 +28,10 @@ const NO_DICTIONARY = new Uint8Array(0);
  * runs on its own: the same frames, byte for byte (test/store/zstd.test.ts).
  */
 let context: number | undefined;
-const compressPage: PageCompressor = (bytes) =>
-  compressUsingDict((context ??= createCCtx()), bytes, NO_DICTIONARY, ZSTD_LEVEL);
+const compressPage: PageCompressor = (bytes) => {
+  context ??= createCCtx();
+  return compressUsingDict(context, bytes, NO_DICTIONARY, ZSTD_LEVEL);
+};
 let loaded = false;
 
 /**
