@@ -84,6 +84,21 @@ export interface TableOptions {
 const MAGIC = new TextEncoder().encode("PAR1");
 const encoder = new TextEncoder();
 
+/**
+ * UTF-8 bytes of a string: ASCII ones (dataset paths, chunk and granule ids) copied code unit by code
+ * unit, which costs less than a TextEncoder call for strings this short; others through the encoder.
+ */
+function utf8Bytes(s: string): Uint8Array {
+  const n = s.length;
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return encoder.encode(s);
+    out[i] = c;
+  }
+  return out;
+}
+
 /** Physical type, converted type, integer annotation and statistics order of each leaf type. */
 const TYPES: Record<
   LeafType,
@@ -147,6 +162,16 @@ class Values {
   }
 }
 
+/**
+ * The open page's PLAIN values, and its dictionary indices, shared by every leaf chunk of the thread:
+ * a page's bytes are copied (compressed, or into the page) before the next page is written, so one
+ * buffer, grown to the largest page, serves them all rather than a buffer grown anew for each leaf.
+ */
+const pageValues = new Values();
+let pageIndexScratch = new Int32Array(1024);
+/** The open page's body (levels, then values) in one piece, for the codec. */
+const pageBody = new Values();
+
 /** Writes one value PLAIN; returns where it starts. */
 function putValue(out: Values, type: LeafType, v: LeafValue): number {
   const at = out.length;
@@ -181,7 +206,8 @@ function putValue(out: Values, type: LeafType, v: LeafValue): number {
       break;
     default: {
       out.room(8);
-      if (typeof v === "bigint") out.view.setBigUint64(at, BigInt.asUintN(64, v), true);
+      // setBigUint64 takes the value modulo 2^64, as BigInt.asUintN(64, v) would.
+      if (typeof v === "bigint") out.view.setBigUint64(at, v, true);
       else {
         const n = v as number;
         out.view.setUint32(at, n >>> 0, true);
@@ -200,18 +226,14 @@ interface Leaf<R> extends FooterColumn {
   maxRep: number;
   dictionary: boolean;
   statistics: boolean;
-  /** Gives the row's entries to `sink`. */
-  shred(row: R, sink: Sink): void;
-}
-
-/** Where a leaf's entries go, row by row: levels and values. */
-interface Sink {
-  /** One entry of definition level `def` without a value (a null row, an empty list, a null item). */
-  none(rep: number, def: number): void;
-  /** A flat row's value (definition level 1). */
-  value(v: LeafValue): void;
-  /** A list row's items (at least one), each `get(item)` of required items or the item itself. */
-  items(list: readonly unknown[], get: ((item: never) => LeafValue) | undefined, optional: boolean): void;
+  /** A flat leaf's value of a row (null or undefined: a null row); undefined for list leaves. */
+  value?: (row: R) => LeafValue | null | undefined;
+  /** A list leaf's list of a row (null: a null row). */
+  list?: (row: R) => readonly unknown[] | null;
+  /** A list of structs' field of an item; undefined: the items are the values. */
+  item?: (item: never) => LeafValue;
+  /** Whether a list's items may be null. */
+  optionalItems: boolean;
 }
 
 function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Leaf<R>[] {
@@ -227,19 +249,11 @@ function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Le
       annotate: TYPES[type].annotate,
       statistics,
       dictionary: type === "utf8" && (opts.dictionary?.(column.name) ?? false),
+      optionalItems: false,
     });
     switch (column.kind) {
       case "value":
-        out.push({
-          ...base([column.name], column.type, true),
-          maxDef: 1,
-          maxRep: 0,
-          shred: (row, sink) => {
-            const v = column.get(row);
-            if (v === null || v === undefined) sink.none(0, 0);
-            else sink.value(v);
-          },
-        });
+        out.push({ ...base([column.name], column.type, true), maxDef: 1, maxRep: 0, value: column.get });
         break;
       case "struct":
         for (const field of column.fields)
@@ -247,25 +261,20 @@ function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Le
             ...base([column.name, field.name], field.type, false),
             maxDef: 1,
             maxRep: 0,
-            shred: (row, sink) => {
+            value: (row) => {
               const s = column.get(row);
-              if (s === null) sink.none(0, 0);
-              else sink.value(field.get(s as never));
+              return s === null ? null : field.get(s as never);
             },
           });
         break;
       case "list": {
-        const maxDef = column.optionalItems ? 3 : 2;
+        const optionalItems = Boolean(column.optionalItems);
         out.push({
-          ...base([column.name, "list", "item"], column.type, Boolean(column.optionalItems)),
-          maxDef,
+          ...base([column.name, "list", "item"], column.type, optionalItems),
+          maxDef: optionalItems ? 3 : 2,
           maxRep: 1,
-          shred: (row, sink) => {
-            const list = column.get(row);
-            if (list === null) sink.none(0, 0);
-            else if (list.length === 0) sink.none(0, 1);
-            else sink.items(list, undefined, Boolean(column.optionalItems));
-          },
+          list: column.get,
+          optionalItems,
         });
         break;
       }
@@ -275,12 +284,8 @@ function leavesOf<R>(columns: readonly TableColumn<R>[], opts: TableOptions): Le
             ...base([column.name, "list", "item", field.name], field.type, false),
             maxDef: 2,
             maxRep: 1,
-            shred: (row, sink) => {
-              const list = column.get(row);
-              if (list === null) sink.none(0, 0);
-              else if (list.length === 0) sink.none(0, 1);
-              else sink.items(list, field.get, false);
-            },
+            list: column.get,
+            item: field.get,
           });
     }
   }
@@ -390,7 +395,8 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
   const order = TYPES[leaf.type].order;
   const reps = leaf.maxRep > 0 ? new LevelRuns() : undefined;
   const defs = new LevelRuns();
-  const values = new Values();
+  const values = pageValues;
+  values.length = 0;
   const pages: Uint8Array[] = [];
   const locations: PageLocation[] = [];
   let compressed = 0;
@@ -402,108 +408,109 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
   // Dictionary state: distinct values (PLAIN bytes), their index, the page's indices.
   const index = leaf.dictionary ? new Map<string, number>() : undefined;
   const distinct: Uint8Array[] = [];
-  let indices = new Int32Array(256);
+  let indices = pageIndexScratch;
   let pageIndices = 0;
   // Statistics (a dictionary column's come from its distinct values).
   let min: LeafValue | undefined;
   let max: LeafValue | undefined;
   const numeric = order !== "bytes";
 
-  /** One value, PLAIN or as a dictionary index, into the open page and the statistics. */
-  const put = (value: LeafValue) => {
-    if (index) {
+  const statistics = leaf.statistics;
+  /**
+   * One value, PLAIN or as a dictionary index, into the open page and the statistics: a function for
+   * each kind of leaf, so that the values of the large columns (numbers of the refs, cells, footprints'
+   * bboxes) take no turn through the others' cases.
+   */
+  let put: (value: LeafValue) => void;
+  if (index)
+    put = (value) => {
       const key = value as string;
       let at = index.get(key);
       if (at === undefined) {
         at = distinct.length;
         index.set(key, at);
-        distinct.push(encoder.encode(key));
+        distinct.push(utf8Bytes(key));
       }
       if (pageIndices === indices.length) {
         const grown = new Int32Array(indices.length * 2);
         grown.set(indices);
         indices = grown;
+        pageIndexScratch = grown;
       }
       indices[pageIndices++] = at;
-      return;
-    }
-    const at = putValue(values, leaf.type, value);
-    if (!leaf.statistics) return;
-    if (numeric) {
-      if (order === "float" && Number.isNaN(value as number)) return;
+    };
+  else if (leaf.type === "float64")
+    put = (value) => {
+      const v = value as number;
+      if (values.length + 8 > values.bytes.length) values.room(8);
+      values.view.setFloat64(values.length, v, true);
+      values.length += 8;
+      // NaN stays out of the statistics.
+      if (!statistics || Number.isNaN(v)) return;
+      if (min === undefined || v < (min as number)) min = v;
+      if (max === undefined || v > (max as number)) max = v;
+    };
+  else if (TYPES[leaf.type].width === 4)
+    put = (value) => {
+      const v = typeof value === "number" ? value : Number(value);
+      if (values.length + 4 > values.bytes.length) values.room(4);
+      values.view.setInt32(values.length, v, true);
+      values.length += 4;
+      if (!statistics) return;
       if (min === undefined || value < min) min = value;
       if (max === undefined || value > max) max = value;
-    } else {
+    };
+  else if (numeric)
+    put = (value) => {
+      if (values.length + 8 > values.bytes.length) values.room(8);
+      const at = values.length;
+      if (typeof value === "bigint") values.view.setBigUint64(at, value, true);
+      else {
+        const n = value as number;
+        values.view.setUint32(at, n >>> 0, true);
+        values.view.setInt32(at + 4, Math.floor(n / 4294967296), true);
+      }
+      values.length = at + 8;
+      if (!statistics) return;
+      if (min === undefined || value < min) min = value;
+      if (max === undefined || value > max) max = value;
+    };
+  else
+    put = (value) => {
+      const at = putValue(values, leaf.type, value);
+      if (!statistics) return;
       const bytes = values.bytes.subarray(at + 4, values.length);
       if (min === undefined || compareBytes(bytes, min as Uint8Array) < 0) min = bytes.slice();
       if (max === undefined || compareBytes(bytes, max as Uint8Array) > 0) max = bytes.slice();
-    }
-  };
-  const maxDef = leaf.maxDef;
-  const sink: Sink = {
-    none(rep, def) {
-      reps?.add(rep, 1);
-      defs.add(def, 1);
-      entries++;
-      pageEntries++;
-      nulls++;
-    },
-    value(v) {
-      reps?.add(0, 1);
-      defs.add(1, 1);
-      entries++;
-      pageEntries++;
-      put(v);
-    },
-    items(list, get, optional) {
-      const n = list.length;
-      reps!.add(0, 1);
-      reps!.add(1, n - 1);
-      entries += n;
-      pageEntries += n;
-      if (get) {
-        defs.add(maxDef, n);
-        for (let k = 0; k < n; k++) put(get(list[k] as never));
-        return;
-      }
-      if (!optional) {
-        defs.add(maxDef, n);
-        for (let k = 0; k < n; k++) put(list[k] as LeafValue);
-        return;
-      }
-      for (let k = 0; k < n; k++) {
-        const v = list[k] as LeafValue | null | undefined;
-        if (v === null || v === undefined) {
-          defs.add(maxDef - 1, 1);
-          nulls++;
-        } else {
-          defs.add(maxDef, 1);
-          put(v);
-        }
-      }
-    },
-  };
-
+    };
   const bitsOf = () => Math.max(1, Math.ceil(Math.log2(Math.max(2, distinct.length))));
   const pageSize = () => (index ? Math.ceil((pageIndices * bitsOf()) / 8) : values.length);
 
   const closePage = (row: number) => {
     if (pageEntries === 0) return;
-    const parts: Uint8Array[] = [];
-    if (reps) parts.push(reps.take());
-    parts.push(defs.take());
+    // Levels, then values, copied into one shared buffer: the codec takes the body in one piece.
+    const body = pageBody;
+    body.length = 0;
+    const append = (bytes: Uint8Array) => {
+      body.room(bytes.length);
+      body.bytes.set(bytes, body.length);
+      body.length += bytes.length;
+    };
+    if (reps) append(reps.take());
+    append(defs.take());
     if (index) {
       const bits = bitsOf();
-      const body = new Bytes(16 + pageIndices);
-      body.push(bits);
-      hybrid(indices, pageIndices, bits, body);
-      parts.push(body.bytes.subarray(0, body.length));
+      const packed = new Bytes(16 + pageIndices);
+      packed.push(bits);
+      hybrid(indices, pageIndices, bits, packed);
+      append(packed.bytes.subarray(0, packed.length));
       pageIndices = 0;
     } else {
-      parts.push(values.bytes.subarray(0, values.length));
+      append(values.bytes.subarray(0, values.length));
       values.length = 0;
     }
-    const page = dataPage(parts, pageEntries, index ? PARQUET.RLE_DICTIONARY : PARQUET.PLAIN, compress);
+    const raw = body.bytes.subarray(0, body.length);
+    const page = dataPage([raw], pageEntries, index ? PARQUET.RLE_DICTIONARY : PARQUET.PLAIN, compress);
     locations.push({ offset: compressed, size: page.compressed, firstRow: pageFirstRow });
     pages.push(page.bytes);
     compressed += page.compressed;
@@ -516,11 +523,96 @@ function leafChunk<R>(leaf: Leaf<R>, rows: readonly R[], opts: TableOptions): Co
   // stay near the limit rather than reaching it plus a whole check's rows (as the Arrow writer's,
   // which sized its checks by the values' mean size).
   const every = !index && TYPES[leaf.type].width === 0 ? 1 : check;
-  for (let r = 0; r < rows.length; r++) {
-    if (r > 0 && r % every === 0 && pageSize() >= pageLimit) closePage(r);
-    leaf.shred(rows[r]!, sink);
+  const n = rows.length;
+  // The rows' entries, levels kept as the current run of each (passed to the page's runs when the
+  // level changes and when the page closes) rather than a call an entry.
+  let def = -1;
+  let defRun = 0;
+  let rep = -1;
+  let repRun = 0;
+  const close = (row: number) => {
+    defs.add(def, defRun);
+    defRun = 0;
+    reps?.add(rep, repRun);
+    repRun = 0;
+    closePage(row);
+  };
+  const { value, list, item } = leaf;
+  if (value) {
+    for (let r = 0; r < n; r++) {
+      if (r > 0 && r % every === 0 && pageSize() >= pageLimit) close(r);
+      const v = value(rows[r]!);
+      const level = v === null || v === undefined ? 0 : 1;
+      if (level !== def) {
+        defs.add(def, defRun);
+        def = level;
+        defRun = 0;
+      }
+      defRun++;
+      pageEntries++;
+      if (level === 0) nulls++;
+      else put(v!);
+    }
+    entries = n;
+  } else {
+    const maxDef = leaf.maxDef;
+    const optional = leaf.optionalItems;
+    for (let r = 0; r < n; r++) {
+      if (r > 0 && r % every === 0 && pageSize() >= pageLimit) close(r);
+      const items = list!(rows[r]!);
+      const count = items === null || items.length === 0 ? 1 : items.length;
+      entries += count;
+      pageEntries += count;
+      // Repetition levels: 0 for the row's first entry, 1 for the others.
+      if (rep !== 0) {
+        reps!.add(rep, repRun);
+        rep = 0;
+        repRun = 0;
+      }
+      repRun++;
+      if (count > 1) {
+        reps!.add(0, repRun);
+        rep = 1;
+        repRun = count - 1;
+      }
+      if (items === null || items.length === 0) {
+        // A null row (level 0) or an empty list (level 1).
+        const level = items === null ? 0 : 1;
+        if (level !== def) {
+          defs.add(def, defRun);
+          def = level;
+          defRun = 0;
+        }
+        defRun++;
+        nulls++;
+        continue;
+      }
+      if (!optional) {
+        if (def !== maxDef) {
+          defs.add(def, defRun);
+          def = maxDef;
+          defRun = 0;
+        }
+        defRun += count;
+        if (item) for (let k = 0; k < count; k++) put(item(items[k] as never));
+        else for (let k = 0; k < count; k++) put(items[k] as LeafValue);
+        continue;
+      }
+      for (let k = 0; k < count; k++) {
+        const v = items[k] as LeafValue | null | undefined;
+        const level = v === null || v === undefined ? maxDef - 1 : maxDef;
+        if (level !== def) {
+          defs.add(def, defRun);
+          def = level;
+          defRun = 0;
+        }
+        defRun++;
+        if (level === maxDef) put(v!);
+        else nulls++;
+      }
+    }
   }
-  closePage(rows.length);
+  close(n);
 
   let dictionaryBytes = 0;
   if (index && distinct.length > 0) {

@@ -1,3 +1,4 @@
+import { compress } from "@bokuweb/zstd-wasm";
 import { decompress } from "fzstd";
 import { describe, expect, it } from "vitest";
 
@@ -34,6 +35,34 @@ describe("the zstd page codec", () => {
     for (const [raw, packed] of [...during, ...after]) {
       expect(packed.length).toBeLessThan(raw.length);
       expect(Buffer.from(decompress(packed)).equals(Buffer.from(raw))).toBe(true);
+    }
+  });
+
+  it("gives the frames the package's own compress (a context a call) gives, page after page on one context", async () => {
+    const codec = await (await import("../../src/parquet/zstd.js")).loadZstd();
+    let state = 12345;
+    const random = (n: number) =>
+      Uint8Array.from({ length: n }, () => {
+        state = (state * 1103515245 + 12345) >>> 0;
+        return state >>> 24;
+      });
+    // Large, tiny, empty, incompressible and repetitive pages in turn: a context used before on a
+    // larger or different page must not change the next page's frame.
+    const pages = [
+      page(1, 40_000),
+      Uint8Array.of(7),
+      new Uint8Array(0),
+      random(5000),
+      page(2, 100),
+      new Uint8Array(300_000).fill(3),
+      random(70),
+      page(3),
+      page(3),
+    ];
+    for (const [i, p] of pages.entries()) {
+      const ours = codec(p);
+      expect(Buffer.from(ours).equals(Buffer.from(compress(p, 1))), `page ${i}`).toBe(true);
+      expect(Buffer.from(decompress(ours)).equals(Buffer.from(p)), `page ${i}`).toBe(true);
     }
   });
 });
