@@ -1,0 +1,382 @@
+/**
+ * The H3 cell of a point, computed here rather than by h3-js (whose calls parse and print the cell's
+ * text and run slowly until V8 has warmed its emscripten output up), and the cell's hexagon in the
+ * gnomonic projection of its icosahedron face, so that a track's points can be tested against it.
+ *
+ * H3 in short: the sphere is cut into the 20 faces of an icosahedron; a point belongs to the face whose
+ * centre is nearest, and is projected onto the plane of that face (gnomonic projection: great circles
+ * become straight lines). On each face a hexagonal lattice of resolution 0 has its origin at the face's
+ * centre and one axis towards one of the face's vertices, 2 lattice units away; resolution r + 1 is
+ * resolution r shrunk by sqrt(7) and turned by atan(sqrt(3) / 5) one way or the other (the "class III"
+ * resolutions are the odd ones, turned from the face's axes). A point's cell at resolution r is the
+ * lattice point nearest to it; climbing to resolution 0 (each cell's parent is the nearest lattice
+ * point of the coarser lattice), each step's offset from the parent is one of seven digits; the
+ * resolution-0 lattice point on the face names a base cell and how many sixths of a turn the face's
+ * axes are from the base cell's own; the digits, turned that many times, and the base cell are the
+ * index.
+ *
+ * Nothing here is copied from H3's sources: the faces are derived from h3-js's public API (the 12
+ * resolution-0 pentagons sit on the icosahedron's vertices and `getIcosahedronFaces` names the faces
+ * they meet; a face's centre is the normalised sum of its three vertices), the lattice's scale from
+ * the icosahedron's geometry, and the base cell and turn of each resolution-0 lattice point of each
+ * face are learnt lazily, the first time a point lands on it, from one h3-js `latLngToCell` answer
+ * (the turn that maps the digits found here onto h3-js's). Points whose base cell is one of the 12
+ * pentagons (whose digits follow further rules) are always handed to h3-js. The cells are h3-js's
+ * exactly (test/store/h3-grid.test.ts compares them over millions of points at every resolution).
+ */
+import { cellToLatLng, getIcosahedronFaces, getPentagons, latLngToCell } from "h3-js";
+
+const RADIANS = Math.PI / 180;
+const SQRT3_2 = Math.sqrt(3) / 2;
+
+/** Angle between the lattices of two successive resolutions: atan(sqrt(3) / 5), about 19.1 degrees. */
+const APERTURE_7_TURN = Math.atan(Math.sqrt(3) / 5);
+
+/**
+ * Gnomonic length of one resolution-0 lattice unit: half the gnomonic distance from a face's centre
+ * to its vertices, tan(37.38 degrees) / 2 = (3 - sqrt(5)) / 2 for a regular icosahedron.
+ */
+const RES0_UNIT = (3 - Math.sqrt(5)) / 2;
+
+/**
+ * Distance kept from a hexagon's edges and a face's edges, in lattice units of the cell's resolution
+ * (an edge is 0.5 from the centre): far above the rounding of the projection (about 1e-9 at
+ * resolution 15) and a few millimetres at resolution 6.
+ */
+const MARGIN = 1e-6;
+
+/** One face: its centre (unit vector) and, per resolution, its projection onto that resolution's lattice. */
+interface Face {
+  readonly nx: number;
+  readonly ny: number;
+  readonly nz: number;
+  /** Per resolution: rows (x, y) of the map from a point's gnomonic position to lattice units, 6 numbers. */
+  readonly lattice: Float64Array[];
+  /** Per resolution: the face's triangle as three edges (inward normal x, y and offset), 9 numbers. */
+  readonly triangle: Float64Array[];
+}
+
+let faces: Face[] | undefined;
+/** Base cells of the 12 pentagons. */
+let pentagonBaseCells: Set<number> | undefined;
+
+/** The faces, derived once (24 h3-js calls). */
+function allFaces(): Face[] {
+  if (faces) return faces;
+  const pentagons = getPentagons(0);
+  const vertices = pentagons.map((p) => unitVector(...(cellToLatLng(p) as [number, number])));
+  const facesOf = pentagons.map((p) => getIcosahedronFaces(p));
+  pentagonBaseCells = new Set(pentagons.map((p) => (parseInt(p.slice(0, 7), 16) >>> 13) & 127));
+  const out: Face[] = [];
+  for (let f = 0; f < 20; f++) {
+    const corners = vertices.filter((_, k) => facesOf[k]!.includes(f));
+    if (corners.length !== 3) throw new Error(`h3-js gave ${corners.length} vertices for face ${f}`);
+    const [a, b, c] = corners as [Vec, Vec, Vec];
+    const n = normalise([a[0] + b[0] + c[0], a[1] + b[1] + c[1], a[2] + b[2] + c[2]]);
+    // Axes: x towards the first vertex, y a quarter turn anticlockwise seen from outside (n x e1).
+    const dot = a[0] * n[0] + a[1] * n[1] + a[2] * n[2];
+    const e1 = normalise([a[0] - dot * n[0], a[1] - dot * n[1], a[2] - dot * n[2]]);
+    const e2: Vec = [n[1] * e1[2] - n[2] * e1[1], n[2] * e1[0] - n[0] * e1[2], n[0] * e1[1] - n[1] * e1[0]];
+    const lattice: Float64Array[] = [];
+    const triangle: Float64Array[] = [];
+    let scale = 1 / RES0_UNIT;
+    for (let r = 0; r <= 15; r++) {
+      if (r > 0) scale *= Math.sqrt(7);
+      // Odd resolutions: the lattice is turned anticlockwise by APERTURE_7_TURN from the face's axes.
+      const t = r % 2 === 1 ? APERTURE_7_TURN : 0;
+      const cos = Math.cos(t);
+      const sin = Math.sin(t);
+      const m = new Float64Array(6);
+      for (let k = 0; k < 3; k++) {
+        m[k] = scale * (cos * e1[k]! + sin * e2[k]!);
+        m[3 + k] = scale * (-sin * e1[k]! + cos * e2[k]!);
+      }
+      lattice.push(m);
+      const corner = (v: Vec): [number, number] => {
+        const d = v[0] * n[0] + v[1] * n[1] + v[2] * n[2];
+        return [
+          (m[0]! * v[0] + m[1]! * v[1] + m[2]! * v[2]) / d,
+          (m[3]! * v[0] + m[4]! * v[1] + m[5]! * v[2]) / d,
+        ];
+      };
+      const pts = [corner(a), corner(b), corner(c)];
+      const edges = new Float64Array(9);
+      for (let k = 0; k < 3; k++) {
+        const [ax, ay] = pts[k]!;
+        const [bx, by] = pts[(k + 1) % 3]!;
+        const [cx, cy] = pts[(k + 2) % 3]!;
+        const len = Math.hypot(bx - ax, by - ay);
+        let nx = -(by - ay) / len;
+        let ny = (bx - ax) / len;
+        if (nx * (cx - ax) + ny * (cy - ay) < 0) {
+          nx = -nx;
+          ny = -ny;
+        }
+        edges[3 * k] = nx;
+        edges[3 * k + 1] = ny;
+        edges[3 * k + 2] = nx * ax + ny * ay;
+      }
+      triangle.push(edges);
+    }
+    out.push({ nx: n[0], ny: n[1], nz: n[2], lattice, triangle });
+  }
+  faces = out;
+  return out;
+}
+
+type Vec = [number, number, number];
+
+function unitVector(lat: number, lng: number): Vec {
+  const phi = lat * RADIANS;
+  const lambda = lng * RADIANS;
+  return [Math.cos(phi) * Math.cos(lambda), Math.cos(phi) * Math.sin(lambda), Math.sin(phi)];
+}
+
+function normalise(v: Vec): Vec {
+  const l = Math.hypot(v[0], v[1], v[2]);
+  return [v[0] / l, v[1] / l, v[2] / l];
+}
+
+/**
+ * Base cell of each resolution-0 lattice point of each face (face * 27 + i * 9 + j * 3 + k, i, j, k in
+ * 0..2; {@link UNKNOWN} until learnt, {@link PENTAGON} for the pentagons', handed to h3-js), and the
+ * sixths of a turn from the face's axes to the base cell's ({@link UNKNOWN} until learnt).
+ */
+const baseCells = new Int16Array(20 * 27).fill(-1);
+const turnsOf = new Int8Array(20 * 27).fill(-1);
+const UNKNOWN = -1;
+const PENTAGON = -2;
+
+/** A digit turned a sixth of a turn anticlockwise (digits are i, j, k unit offsets as bits i j k). */
+const TURN_DIGIT = [0, 5, 3, 1, 6, 4, 2] as const;
+
+/** What {@link cellOf} leaves of its last point: the cell's face and centre in lattice units. */
+export const lastCell = { face: 0, x: 0, y: 0, hi: 0, lo: 0 };
+
+/** Scratch: the digits of the point being looked up, resolution 1 at index 1. */
+const digits = new Int8Array(16);
+
+/** Counts h3-js answers that disagreed with the digits found here (tests expect 0). */
+export const gridStats = { learnt: 0, askedH3: 0, disagreed: 0 };
+
+/**
+ * The H3 cell of (lat, lng), degrees, at `resolution`, as the high and low 32 bits of its index in
+ * {@link lastCell} (`hi`, `lo`), with its face and centre (for {@link hexagonOnFace}). Valid
+ * coordinates only.
+ */
+export function cellOf(lat: number, lng: number, resolution: number): void {
+  const all = faces ?? allFaces();
+  const phi = lat * RADIANS;
+  const lambda = lng * RADIANS;
+  const cosPhi = Math.cos(phi);
+  const px = cosPhi * Math.cos(lambda);
+  const py = cosPhi * Math.sin(lambda);
+  const pz = Math.sin(phi);
+  // The nearest face centre: the largest dot product.
+  let face = 0;
+  let best = -2;
+  for (let f = 0; f < 20; f++) {
+    const F = all[f]!;
+    const d = F.nx * px + F.ny * py + F.nz * pz;
+    if (d > best) {
+      best = d;
+      face = f;
+    }
+  }
+  const m = all[face]!.lattice[resolution]!;
+  const x = (m[0]! * px + m[1]! * py + m[2]! * pz) / best;
+  const y = (m[3]! * px + m[4]! * py + m[5]! * pz) / best;
+  // The nearest lattice point. Axial coordinates along i and j (120 degrees apart: x = i - j / 2,
+  // y = j sqrt(3) / 2) become cube coordinates (i - j, j, -i), which sum to 0 and round to the nearest
+  // lattice point when the one furthest from its rounding is recomputed from the other two.
+  const aj = y / SQRT3_2;
+  const ai = x + aj / 2;
+  const c1 = ai - aj;
+  const c3 = -ai;
+  let r1 = Math.round(c1);
+  let r2 = Math.round(aj);
+  let r3 = Math.round(c3);
+  const d1 = Math.abs(r1 - c1);
+  const d2 = Math.abs(r2 - aj);
+  const d3 = Math.abs(r3 - c3);
+  if (d1 > d2 && d1 > d3) r1 = -r2 - r3;
+  else if (d2 > d3) r2 = -r1 - r3;
+  else r3 = -r1 - r2;
+  let i = -r3;
+  let j = r2;
+  lastCell.face = face;
+  lastCell.x = i - 0.5 * j;
+  lastCell.y = SQRT3_2 * j;
+  // Climb to resolution 0, one digit per resolution.
+  for (let r = resolution; r > 0; r--) {
+    // Parent (I, J) of child (i, j) (both with k = 0): the child lattice maps the parent's unit
+    // vectors i, j to (3, 0, 1), (1, 3, 0) at odd resolutions and (3, 1, 0), (0, 3, 1) at even ones.
+    let I: number;
+    let J: number;
+    let ci: number;
+    let cj: number;
+    let ck: number;
+    if (r % 2 === 1) {
+      I = Math.round((3 * i - j) / 7);
+      J = Math.round((i + 2 * j) / 7);
+      ci = 3 * I + J;
+      cj = 3 * J;
+      ck = I;
+    } else {
+      I = Math.round((2 * i + j) / 7);
+      J = Math.round((3 * j - i) / 7);
+      ci = 3 * I;
+      cj = I + 3 * J;
+      ck = J;
+    }
+    // The child's offset from the parent's centre, normalised (smallest of i, j, k at 0): a digit.
+    let oi = i - ci;
+    let oj = j - cj;
+    let ok = -ck;
+    const low = Math.min(oi, oj, ok);
+    oi -= low;
+    oj -= low;
+    ok -= low;
+    digits[r] = 4 * oi + 2 * oj + ok;
+    i = I;
+    j = J;
+  }
+  const low = Math.min(i, j, 0);
+  const key = face * 27 + (i - low) * 9 + (j - low) * 3 - low;
+  const base = baseCells[key]!;
+  const turns = turnsOf[key]!;
+  if (base < 0 || (turns < 0 && resolution > 0)) {
+    learn(key, lat, lng, resolution);
+    return;
+  }
+  let hi = (1 << 27) | (resolution << 20) | (base << 13);
+  let lo = 0;
+  for (let r = 1; r <= 15; r++) {
+    let d = 7;
+    if (r <= resolution) {
+      d = digits[r]!;
+      for (let n = 0; n < turns; n++) d = TURN_DIGIT[d]!;
+    }
+    const bit = (15 - r) * 3;
+    if (bit >= 32) hi |= d << (bit - 32);
+    else if (bit <= 29) lo |= d << bit;
+    else {
+      lo |= (d & 3) << 30;
+      hi |= d >> 2;
+    }
+  }
+  lastCell.hi = hi;
+  lastCell.lo = lo >>> 0;
+}
+
+/**
+ * Asks h3-js for the cell (its answer goes to {@link lastCell}) and learns the base cell and turn of
+ * the resolution-0 lattice point `key` from it when it can: not for pentagons (always asked), nor
+ * when every digit is 0 (no turn to learn).
+ */
+function learn(key: number, lat: number, lng: number, resolution: number): void {
+  gridStats.askedH3++;
+  const cell = latLngToCell(lat, lng, resolution);
+  const hi = parseInt(cell.slice(0, cell.length - 8), 16);
+  const lo = parseInt(cell.slice(cell.length - 8), 16);
+  lastCell.hi = hi;
+  lastCell.lo = lo;
+  if (baseCells[key] === PENTAGON) return;
+  const base = (hi >>> 13) & 127;
+  if (pentagonBaseCells!.has(base)) {
+    baseCells[key] = PENTAGON;
+    return;
+  }
+  if (baseCells[key] === UNKNOWN) baseCells[key] = base;
+  else if (baseCells[key] !== base) gridStats.disagreed++;
+  let any = false;
+  for (let r = 1; r <= resolution; r++) if (digits[r] !== 0) any = true;
+  if (!any) return;
+  for (let turns = 0; turns < 6; turns++) {
+    let same = true;
+    for (let r = 1; r <= resolution && same; r++) {
+      let d: number = digits[r]!;
+      for (let n = 0; n < turns; n++) d = TURN_DIGIT[d]!;
+      const bit = (15 - r) * 3;
+      const h3 = bit >= 32 ? (hi >>> (bit - 32)) & 7 : bit <= 29 ? (lo >>> bit) & 7 : ((lo >>> 30) | (hi << 2)) & 7;
+      if (d !== h3) same = false;
+    }
+    if (same) {
+      turnsOf[key] = turns;
+      gridStats.learnt++;
+      return;
+    }
+  }
+  gridStats.disagreed++;
+}
+
+/** The H3 index of (lat, lng) at `resolution` as a bigint (see {@link cellOf}). */
+export function cellBigint(lat: number, lng: number, resolution: number): bigint {
+  cellOf(lat, lng, resolution);
+  return (BigInt(lastCell.hi) << 32n) | BigInt(lastCell.lo);
+}
+
+/**
+ * A cell's hexagon on its face, for {@link inCellHexagon}: the face's centre and lattice map, and the
+ * cell's centre in lattice units, 11 numbers.
+ */
+export type FaceHexagon = Float64Array;
+
+/**
+ * The hexagon of the cell {@link cellOf} found last, or undefined when the cell is not wholly inside
+ * its face by {@link MARGIN} (then its shape bends at the face's edge, or it is a pentagon). Every
+ * point whose projection onto the face lies in it belongs to the cell: such points are nearer that
+ * face's centre than any other (the face's triangle is convex), and their nearest lattice point is the
+ * cell's centre.
+ */
+export function hexagonOnFace(resolution: number): FaceHexagon | undefined {
+  const face = faces![lastCell.face]!;
+  const { x, y } = lastCell;
+  const tri = face.triangle[resolution]!;
+  // The hexagon's vertices, 1 / sqrt(3) from the centre at 30 + 60 k degrees.
+  for (let k = 0; k < 6; k++) {
+    const angle = ((30 + 60 * k) * Math.PI) / 180;
+    const vx = x + Math.cos(angle) / Math.sqrt(3);
+    const vy = y + Math.sin(angle) / Math.sqrt(3);
+    for (let e = 0; e < 9; e += 3) if (!(tri[e]! * vx + tri[e + 1]! * vy - tri[e + 2]! > MARGIN)) return undefined;
+  }
+  const m = face.lattice[resolution]!;
+  const h = new Float64Array(11);
+  h[0] = face.nx;
+  h[1] = face.ny;
+  h[2] = face.nz;
+  h.set(m, 3);
+  h[9] = x;
+  h[10] = y;
+  return h;
+}
+
+const HALF = 0.5 - MARGIN;
+
+/** True when the point (lon, lat), degrees, lies in the hexagon (false for NaN and fill values). */
+export function inCellHexagon(h: FaceHexagon, lon: number, lat: number): boolean {
+  if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90)) return false;
+  const phi = lat * RADIANS;
+  const lambda = lon * RADIANS;
+  const cosPhi = Math.cos(phi);
+  const px = cosPhi * Math.cos(lambda);
+  const py = cosPhi * Math.sin(lambda);
+  const pz = Math.sin(phi);
+  const d = h[0]! * px + h[1]! * py + h[2]! * pz;
+  if (!(d > 0.5)) return false;
+  const x = (h[3]! * px + h[4]! * py + h[5]! * pz) / d - h[9]!;
+  const y = (h[6]! * px + h[7]! * py + h[8]! * pz) / d - h[10]!;
+  if (!(x < HALF && x > -HALF)) return false;
+  const a = 0.5 * x + SQRT3_2 * y;
+  if (!(a < HALF && a > -HALF)) return false;
+  const b = SQRT3_2 * y - 0.5 * x;
+  return b < HALF && b > -HALF;
+}
+
+/** True when two cells' hexagons (same resolution) are on one face with centres one lattice unit apart. */
+export function hexagonsTouch(a: FaceHexagon, b: FaceHexagon): boolean {
+  if (a[0] !== b[0] || a[1] !== b[1] || a[2] !== b[2]) return false;
+  const dx = a[9]! - b[9]!;
+  const dy = a[10]! - b[10]!;
+  return Math.abs(dx * dx + dy * dy - 1) < 1e-6;
+}
