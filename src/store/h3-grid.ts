@@ -373,7 +373,10 @@ export function inCellHexagon(h: FaceHexagon, lon: number, lat: number): boolean
   return b < HALF && b > -HALF;
 }
 
-/** True when two cells' hexagons (same resolution) are on one face with centres one lattice unit apart. */
+/**
+ * True when two cells with hexagons ({@link hexagonOnFace}, same resolution) are neighbours: on one
+ * face with centres one lattice unit apart. Cells wholly inside two different faces share no edge.
+ */
 export function hexagonsTouch(a: FaceHexagon, b: FaceHexagon): boolean {
   if (a[0] !== b[0] || a[1] !== b[1] || a[2] !== b[2]) return false;
   const dx = a[9]! - b[9]!;

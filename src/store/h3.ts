@@ -110,6 +110,8 @@ export const CELL_CACHE_SIZE = 8192;
 
 /** What a track walk keeps of a cell: its index, its hexagon or disc and the neighbours found. */
 interface CellEntry {
+  /** The index without its mode and resolution bits, exact as a number ({@link cellKey}). */
+  readonly key: number;
   readonly big: bigint;
   /** The index as h3-js writes it, made when an h3-js call needs it. */
   text: string | undefined;
@@ -121,10 +123,18 @@ interface CellEntry {
   vertices: Float64Array | undefined;
   disc: CellDisc | undefined;
   /** Cells found to be neighbours of this one (at most six). */
-  readonly neighbours: bigint[];
+  readonly neighbours: number[];
 }
 
-const cellCache = new Map<bigint, CellEntry>();
+const cellCache = new Map<number, CellEntry>();
+
+/**
+ * A cell's index as a number: its low 52 bits (base cell and digits). The resolution is the count of
+ * digits before the first 7 (unused digits are 7, used ones never), so the key is the cell's.
+ */
+function cellKey(hi: number, lo: number): number {
+  return (hi & 0xfffff) * 0x1_0000_0000 + lo;
+}
 
 /** The cell's index as h3-js writes it. */
 function textOf(entry: CellEntry): string {
@@ -143,12 +153,13 @@ function inside(entry: CellEntry, lon: number, lat: number): boolean {
  */
 function entryAt(lon: number, lat: number, resolution: number): CellEntry {
   cellOf(lat, lon, resolution);
-  const big = (BigInt(lastCell.hi) << 32n) | BigInt(lastCell.lo);
-  let entry = cellCache.get(big);
+  const key = cellKey(lastCell.hi, lastCell.lo);
+  let entry = cellCache.get(key);
   if (entry === undefined) {
     if (cellCache.size >= CELL_CACHE_SIZE) cellCache.delete(cellCache.keys().next().value!);
     entry = {
-      big,
+      key,
+      big: (BigInt(lastCell.hi) << 32n) | BigInt(lastCell.lo),
       text: undefined,
       face: hexagonOnFace(resolution),
       hexagon: undefined,
@@ -157,7 +168,7 @@ function entryAt(lon: number, lat: number, resolution: number): CellEntry {
       neighbours: [],
     };
     if (entry.face === undefined) shapeOf(entry, resolution);
-    cellCache.set(big, entry);
+    cellCache.set(key, entry);
   }
   return entry;
 }
@@ -196,8 +207,10 @@ function shapeOf(entry: CellEntry, resolution: number): void {
  * several faces or with distortion vertices). Here for any cell, for tests.
  */
 export function trackHexagon(cell: string): { hexagon: CellHexagon; vertices: Float64Array } | undefined {
+  const big = cellToBigint(cell);
   const entry: CellEntry = {
-    big: cellToBigint(cell),
+    key: Number(big & 0xf_ffff_ffff_ffffn),
+    big,
     text: cell,
     face: undefined,
     hexagon: undefined,
@@ -279,17 +292,18 @@ class TrackWalk {
   /** Records the cell of the next point along the track (and the grid path from the last one). */
   record(cell: CellEntry): void {
     const prev = this.#prev;
-    if (cell.big === prev?.big) return;
-    if (prev !== undefined && !prev.neighbours.includes(cell.big)) {
+    if (cell.key === prev?.key) return;
+    if (prev !== undefined && !prev.neighbours.includes(cell.key)) {
       if (
-        (prev.face !== undefined && cell.face !== undefined && hexagonsTouch(prev.face, cell.face)) ||
-        (prev.vertices !== undefined &&
-          cell.vertices !== undefined &&
-          shareAnEdge(prev.vertices, cell.vertices)) ||
-        areNeighborCells(textOf(prev), textOf(cell))
+        prev.face !== undefined && cell.face !== undefined
+          ? hexagonsTouch(prev.face, cell.face)
+          : (prev.vertices !== undefined &&
+              cell.vertices !== undefined &&
+              shareAnEdge(prev.vertices, cell.vertices)) ||
+            areNeighborCells(textOf(prev), textOf(cell))
       ) {
-        prev.neighbours.push(cell.big);
-        cell.neighbours.push(prev.big);
+        prev.neighbours.push(cell.key);
+        cell.neighbours.push(prev.key);
       } else {
         for (const between of safeGridPath(textOf(prev), textOf(cell))) this.cells.add(cellToBigint(between));
       }
@@ -321,7 +335,7 @@ class TrackWalk {
 
   /** Points (a, b] of a valid stretch whose ends lie in cells `ca` (recorded last) and `cb`. */
   bisect(a: number, ca: CellEntry, b: number, cb: CellEntry): void {
-    if (ca.big === cb.big) return;
+    if (ca.key === cb.key) return;
     if (b - a === 1) {
       this.record(cb);
       return;
