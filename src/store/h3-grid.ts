@@ -150,7 +150,10 @@ const PENTAGON = -2;
 /** A digit turned a sixth of a turn anticlockwise (digits are i, j, k unit offsets as bits i j k). */
 const TURN_DIGIT = [0, 5, 3, 1, 6, 4, 2] as const;
 
-/** What {@link cellOf} leaves of its last point: the cell's face and centre in lattice units. */
+/**
+ * What {@link cellOf} leaves of its last point: the cell's index, face (-1 when h3-js disagreed with
+ * the lattice point found) and centre in lattice units.
+ */
 export const lastCell = { face: 0, x: 0, y: 0, hi: 0, lo: 0 };
 
 /** Scratch: the digits of the point being looked up, resolution 1 at index 1. */
@@ -288,7 +291,10 @@ function learn(key: number, lat: number, lng: number, resolution: number): void 
     return;
   }
   if (baseCells[key] === UNKNOWN) baseCells[key] = base;
-  else if (baseCells[key] !== base) gridStats.disagreed++;
+  else if (baseCells[key] !== base) {
+    disagree();
+    return;
+  }
   let any = false;
   for (let r = 1; r <= resolution; r++) if (digits[r] !== 0) any = true;
   if (!any) return;
@@ -307,7 +313,16 @@ function learn(key: number, lat: number, lng: number, resolution: number): void 
       return;
     }
   }
+  disagree();
+}
+
+/**
+ * h3-js's cell is not the one found here (never seen: tests count these): no hexagon is drawn from
+ * the lattice point found.
+ */
+function disagree(): void {
   gridStats.disagreed++;
+  lastCell.face = -1;
 }
 
 /** The H3 index of (lat, lng) at `resolution` as a bigint (see {@link cellOf}). */
@@ -330,6 +345,7 @@ export type FaceHexagon = Float64Array;
  * cell's centre.
  */
 export function hexagonOnFace(resolution: number): FaceHexagon | undefined {
+  if (lastCell.face < 0) return undefined;
   const face = faces![lastCell.face]!;
   const { x, y } = lastCell;
   const tri = face.triangle[resolution]!;
