@@ -304,7 +304,8 @@ function learn(key: number, lat: number, lng: number, resolution: number): void 
       let d: number = digits[r]!;
       for (let n = 0; n < turns; n++) d = TURN_DIGIT[d]!;
       const bit = (15 - r) * 3;
-      const h3 = bit >= 32 ? (hi >>> (bit - 32)) & 7 : bit <= 29 ? (lo >>> bit) & 7 : ((lo >>> 30) | (hi << 2)) & 7;
+      const h3 =
+        bit >= 32 ? (hi >>> (bit - 32)) & 7 : bit <= 29 ? (lo >>> bit) & 7 : ((lo >>> 30) | (hi << 2)) & 7;
       if (d !== h3) same = false;
     }
     if (same) {
@@ -354,7 +355,8 @@ export function hexagonOnFace(resolution: number): FaceHexagon | undefined {
     const angle = ((30 + 60 * k) * Math.PI) / 180;
     const vx = x + Math.cos(angle) / Math.sqrt(3);
     const vy = y + Math.sin(angle) / Math.sqrt(3);
-    for (let e = 0; e < 9; e += 3) if (!(tri[e]! * vx + tri[e + 1]! * vy - tri[e + 2]! > MARGIN)) return undefined;
+    for (let e = 0; e < 9; e += 3)
+      if (!(tri[e]! * vx + tri[e + 1]! * vy - tri[e + 2]! > MARGIN)) return undefined;
   }
   const m = face.lattice[resolution]!;
   const h = new Float64Array(11);

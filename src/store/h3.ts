@@ -20,7 +20,14 @@ import {
   inHexagon,
   innerDisc,
 } from "./cell-disc.js";
-import { cellOf, type FaceHexagon, hexagonOnFace, hexagonsTouch, inCellHexagon, lastCell } from "./h3-grid.js";
+import {
+  cellOf,
+  type FaceHexagon,
+  hexagonOnFace,
+  hexagonsTouch,
+  inCellHexagon,
+  lastCell,
+} from "./h3-grid.js";
 
 /** A cell as the store keeps it: the H3 index as an unsigned 64-bit integer. */
 export const cellToBigint = (cell: string): bigint => BigInt(`0x${cell}`);
@@ -138,7 +145,8 @@ function cellKey(hi: number, lo: number): number {
 
 /** The cell's index as h3-js writes it. */
 function textOf(entry: CellEntry): string {
-  return (entry.text ??= entry.big.toString(16));
+  if (entry.text === undefined) entry.text = entry.big.toString(16);
+  return entry.text;
 }
 
 /** True when the point (valid) lies in the cell's hexagon, either kind. */

@@ -55,7 +55,8 @@ function icosahedron(): { vertices: Vec[]; edges: [Vec, Vec][] } {
   for (let a = 0; a < 12; a++) {
     for (let b = a + 1; b < 12; b++) {
       // Two vertices of one edge share two faces.
-      if ([...faces[a]!].filter((f) => faces[b]!.has(f)).length === 2) edges.push([vertices[a]!, vertices[b]!]);
+      if ([...faces[a]!].filter((f) => faces[b]!.has(f)).length === 2)
+        edges.push([vertices[a]!, vertices[b]!]);
     }
   }
   return { vertices, edges };
@@ -99,7 +100,8 @@ describe("the H3 cell of a point, computed without h3-js", () => {
       }
     }
     for (const lat of [90, -90, 89.999999, -89.999999, 0, 45.5, -70.25]) {
-      for (const lng of [180, -180, 179.9999999999, -179.9999999999, 0, 1e-12, -1e-12]) points.push([lat, lng]);
+      for (const lng of [180, -180, 179.9999999999, -179.9999999999, 0, 1e-12, -1e-12])
+        points.push([lat, lng]);
     }
     let compared = 0;
     for (const [lat, lng] of points) {
