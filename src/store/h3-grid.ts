@@ -45,11 +45,17 @@ const RES0_UNIT = (3 - Math.sqrt(5)) / 2;
  */
 const MARGIN = 1e-6;
 
-/** One face: its centre (unit vector) and, per resolution, its projection onto that resolution's lattice. */
+/**
+ * One face: its centre (unit vector), vertices and axes and, per resolution (made when first used),
+ * its projection onto that resolution's lattice.
+ */
 interface Face {
   readonly nx: number;
   readonly ny: number;
   readonly nz: number;
+  readonly corners: readonly [Vec, Vec, Vec];
+  readonly e1: Vec;
+  readonly e2: Vec;
   /** Per resolution: rows (x, y) of the map from a point's gnomonic position to lattice units, 6 numbers. */
   readonly lattice: Float64Array[];
   /** Per resolution: the face's triangle as three edges (inward normal x, y and offset), 9 numbers. */
@@ -60,7 +66,7 @@ let faces: Face[] | undefined;
 /** Base cells of the 12 pentagons. */
 let pentagonBaseCells: Set<number> | undefined;
 
-/** The faces, derived once (24 h3-js calls). */
+/** The faces, derived once (25 h3-js calls). */
 function allFaces(): Face[] {
   if (faces) return faces;
   const pentagons = getPentagons(0);
@@ -77,51 +83,53 @@ function allFaces(): Face[] {
     const dot = a[0] * n[0] + a[1] * n[1] + a[2] * n[2];
     const e1 = normalise([a[0] - dot * n[0], a[1] - dot * n[1], a[2] - dot * n[2]]);
     const e2: Vec = [n[1] * e1[2] - n[2] * e1[1], n[2] * e1[0] - n[0] * e1[2], n[0] * e1[1] - n[1] * e1[0]];
-    const lattice: Float64Array[] = [];
-    const triangle: Float64Array[] = [];
-    let scale = 1 / RES0_UNIT;
-    for (let r = 0; r <= 15; r++) {
-      if (r > 0) scale *= Math.sqrt(7);
-      // Odd resolutions: the lattice is turned anticlockwise by APERTURE_7_TURN from the face's axes.
-      const t = r % 2 === 1 ? APERTURE_7_TURN : 0;
-      const cos = Math.cos(t);
-      const sin = Math.sin(t);
-      const m = new Float64Array(6);
-      for (let k = 0; k < 3; k++) {
-        m[k] = scale * (cos * e1[k]! + sin * e2[k]!);
-        m[3 + k] = scale * (-sin * e1[k]! + cos * e2[k]!);
-      }
-      lattice.push(m);
-      const corner = (v: Vec): [number, number] => {
-        const d = v[0] * n[0] + v[1] * n[1] + v[2] * n[2];
-        return [
-          (m[0]! * v[0] + m[1]! * v[1] + m[2]! * v[2]) / d,
-          (m[3]! * v[0] + m[4]! * v[1] + m[5]! * v[2]) / d,
-        ];
-      };
-      const pts = [corner(a), corner(b), corner(c)];
-      const edges = new Float64Array(9);
-      for (let k = 0; k < 3; k++) {
-        const [ax, ay] = pts[k]!;
-        const [bx, by] = pts[(k + 1) % 3]!;
-        const [cx, cy] = pts[(k + 2) % 3]!;
-        const len = Math.hypot(bx - ax, by - ay);
-        let nx = -(by - ay) / len;
-        let ny = (bx - ax) / len;
-        if (nx * (cx - ax) + ny * (cy - ay) < 0) {
-          nx = -nx;
-          ny = -ny;
-        }
-        edges[3 * k] = nx;
-        edges[3 * k + 1] = ny;
-        edges[3 * k + 2] = nx * ax + ny * ay;
-      }
-      triangle.push(edges);
-    }
-    out.push({ nx: n[0], ny: n[1], nz: n[2], lattice, triangle });
+    out.push({ nx: n[0], ny: n[1], nz: n[2], corners: [a, b, c], e1, e2, lattice: [], triangle: [] });
   }
   faces = out;
   return out;
+}
+
+/** Makes every face's lattice map and triangle at resolution r. */
+function makeLattices(all: Face[], r: number): void {
+  let scale = 1 / RES0_UNIT;
+  for (let k = 0; k < r; k++) scale *= Math.sqrt(7);
+  // Odd resolutions: the lattice is turned anticlockwise by APERTURE_7_TURN from the face's axes.
+  const t = r % 2 === 1 ? APERTURE_7_TURN : 0;
+  const cos = Math.cos(t);
+  const sin = Math.sin(t);
+  for (const face of all) {
+    const { e1, e2 } = face;
+    const m = new Float64Array(6);
+    for (let k = 0; k < 3; k++) {
+      m[k] = scale * (cos * e1[k]! + sin * e2[k]!);
+      m[3 + k] = scale * (-sin * e1[k]! + cos * e2[k]!);
+    }
+    const pts = face.corners.map((v): [number, number] => {
+      const d = v[0] * face.nx + v[1] * face.ny + v[2] * face.nz;
+      return [
+        (m[0]! * v[0] + m[1]! * v[1] + m[2]! * v[2]) / d,
+        (m[3]! * v[0] + m[4]! * v[1] + m[5]! * v[2]) / d,
+      ];
+    });
+    const edges = new Float64Array(9);
+    for (let k = 0; k < 3; k++) {
+      const [ax, ay] = pts[k]!;
+      const [bx, by] = pts[(k + 1) % 3]!;
+      const [cx, cy] = pts[(k + 2) % 3]!;
+      const len = Math.hypot(bx - ax, by - ay);
+      let nx = -(by - ay) / len;
+      let ny = (bx - ax) / len;
+      if (nx * (cx - ax) + ny * (cy - ay) < 0) {
+        nx = -nx;
+        ny = -ny;
+      }
+      edges[3 * k] = nx;
+      edges[3 * k + 1] = ny;
+      edges[3 * k + 2] = nx * ax + ny * ay;
+    }
+    face.lattice[r] = m;
+    face.triangle[r] = edges;
+  }
 }
 
 type Vec = [number, number, number];
@@ -186,7 +194,11 @@ export function cellOf(lat: number, lng: number, resolution: number): void {
       face = f;
     }
   }
-  const m = all[face]!.lattice[resolution]!;
+  let m = all[face]!.lattice[resolution];
+  if (m === undefined) {
+    makeLattices(all, resolution);
+    m = all[face]!.lattice[resolution]!;
+  }
   const x = (m[0]! * px + m[1]! * py + m[2]! * pz) / best;
   const y = (m[3]! * px + m[4]! * py + m[5]! * pz) / best;
   // The nearest lattice point. Axial coordinates along i and j (120 degrees apart: x = i - j / 2,
@@ -338,6 +350,12 @@ export function cellBigint(lat: number, lng: number, resolution: number): bigint
  */
 export type FaceHexagon = Float64Array;
 
+/** A hexagon's vertices about its centre, lattice units: 1 / sqrt(3) away at 30 + 60 k degrees. */
+const HEXAGON_CORNERS = Float64Array.from({ length: 12 }, (_, k) => {
+  const angle = ((30 + 60 * (k >> 1)) * Math.PI) / 180;
+  return (k % 2 === 0 ? Math.cos(angle) : Math.sin(angle)) / Math.sqrt(3);
+});
+
 /**
  * The hexagon of the cell {@link cellOf} found last, or undefined when the cell is not wholly inside
  * its face by {@link MARGIN} (then its shape bends at the face's edge, or it is a pentagon). Every
@@ -350,11 +368,9 @@ export function hexagonOnFace(resolution: number): FaceHexagon | undefined {
   const face = faces![lastCell.face]!;
   const { x, y } = lastCell;
   const tri = face.triangle[resolution]!;
-  // The hexagon's vertices, 1 / sqrt(3) from the centre at 30 + 60 k degrees.
-  for (let k = 0; k < 6; k++) {
-    const angle = ((30 + 60 * k) * Math.PI) / 180;
-    const vx = x + Math.cos(angle) / Math.sqrt(3);
-    const vy = y + Math.sin(angle) / Math.sqrt(3);
+  for (let k = 0; k < 12; k += 2) {
+    const vx = x + HEXAGON_CORNERS[k]!;
+    const vy = y + HEXAGON_CORNERS[k + 1]!;
     for (let e = 0; e < 9; e += 3)
       if (!(tri[e]! * vx + tri[e + 1]! * vy - tri[e + 2]! > MARGIN)) return undefined;
   }
