@@ -147,16 +147,27 @@ function normalise(v: Vec): Vec {
 
 /**
  * Base cell of each resolution-0 lattice point of each face (face * 27 + i * 9 + j * 3 + k, i, j, k in
- * 0..2; {@link UNKNOWN} until learnt, {@link PENTAGON} for the pentagons', handed to h3-js), and the
- * sixths of a turn from the face's axes to the base cell's ({@link UNKNOWN} until learnt).
+ * 0..2; {@link UNKNOWN} until learnt), and for base cells other than the 12 pentagons the sixths of a
+ * turn from the face's axes to the base cell's ({@link UNKNOWN} until learnt).
  */
 const baseCells = new Int16Array(20 * 27).fill(-1);
 const turnsOf = new Int8Array(20 * 27).fill(-1);
 const UNKNOWN = -1;
-const PENTAGON = -2;
+
+/**
+ * For lattice points of a pentagon's base cell, the ways of writing the digits still possible (bit
+ * 2 t + c: t sixths of a turn, the pentagon's turn rules, and a leading k digit turned clockwise when
+ * c is 1, anticlockwise when 0), narrowed by h3-js's answers; 0 when none is left (then h3-js is asked
+ * for every point there).
+ */
+const pentagonWays = new Uint16Array(20 * 27).fill(0xfff);
 
 /** A digit turned a sixth of a turn anticlockwise (digits are i, j, k unit offsets as bits i j k). */
 const TURN_DIGIT = [0, 5, 3, 1, 6, 4, 2] as const;
+/** A digit turned a sixth of a turn clockwise. */
+const TURN_DIGIT_CW = [0, 3, 6, 2, 5, 1, 4] as const;
+/** The digit of a unit offset along k. */
+const K_DIGIT = 1;
 
 /**
  * What {@link cellOf} leaves of its last point: the cell's index, face (-1 when h3-js disagreed with
@@ -259,19 +270,35 @@ export function cellOf(lat: number, lng: number, resolution: number): void {
   const low = Math.min(i, j, 0);
   const key = face * 27 + (i - low) * 9 + (j - low) * 3 - low;
   const base = baseCells[key]!;
-  const turns = turnsOf[key]!;
-  if (base < 0 || (turns < 0 && resolution > 0)) {
+  if (base < 0) {
     learn(key, lat, lng, resolution);
     return;
   }
+  if (pentagonBaseCells!.has(base)) {
+    pentagonCell(key, base, lat, lng, resolution);
+    return;
+  }
+  const turns = turnsOf[key]!;
+  if (turns < 0 && resolution > 0) {
+    learn(key, lat, lng, resolution);
+    return;
+  }
+  if (turns > 0) {
+    for (let r = 1; r <= resolution; r++) {
+      let d: number = digits[r]!;
+      for (let n = 0; n < turns; n++) d = TURN_DIGIT[d]!;
+      digits[r] = d;
+    }
+  }
+  writeIndex(base, resolution, digits);
+}
+
+/** Writes the index of a cell (base cell, digits at 1..resolution) to {@link lastCell}. */
+function writeIndex(base: number, resolution: number, digits: Int8Array): void {
   let hi = (1 << 27) | (resolution << 20) | (base << 13);
   let lo = 0;
   for (let r = 1; r <= 15; r++) {
-    let d = 7;
-    if (r <= resolution) {
-      d = digits[r]!;
-      for (let n = 0; n < turns; n++) d = TURN_DIGIT[d]!;
-    }
+    const d = r <= resolution ? digits[r]! : 7;
     const bit = (15 - r) * 3;
     if (bit >= 32) hi |= d << (bit - 32);
     else if (bit <= 29) lo |= d << bit;
@@ -296,10 +323,10 @@ function learn(key: number, lat: number, lng: number, resolution: number): void 
   const lo = parseInt(cell.slice(cell.length - 8), 16);
   lastCell.hi = hi;
   lastCell.lo = lo;
-  if (baseCells[key] === PENTAGON) return;
   const base = (hi >>> 13) & 127;
   if (pentagonBaseCells!.has(base)) {
-    baseCells[key] = PENTAGON;
+    if (baseCells[key] === UNKNOWN) baseCells[key] = base;
+    else if (baseCells[key] !== base) disagree();
     return;
   }
   if (baseCells[key] === UNKNOWN) baseCells[key] = base;
@@ -327,6 +354,80 @@ function learn(key: number, lat: number, lng: number, resolution: number): void 
     }
   }
   disagree();
+}
+
+/** Scratch for {@link pentagonCell}: the digits written one way. */
+const wayDigits = new Int8Array(16);
+
+/**
+ * The digits of a cell of a pentagon's base cell written one way (see {@link pentagonWays}) into
+ * {@link wayDigits}: a leading k digit (the pentagon has no k-axis sub-cells) first turned a sixth
+ * clockwise or anticlockwise, then the digits turned `turns` sixths anticlockwise, each turn again
+ * turning the whole index anticlockwise when its leading digit becomes k.
+ */
+function writeWay(way: number, resolution: number): void {
+  for (let r = 1; r <= resolution; r++) wayDigits[r] = digits[r]!;
+  const leading = () => {
+    for (let r = 1; r <= resolution; r++) if (wayDigits[r] !== 0) return wayDigits[r]!;
+    return 0;
+  };
+  const turnAll = (table: readonly number[]) => {
+    for (let r = 1; r <= resolution; r++) wayDigits[r] = table[wayDigits[r]!]!;
+  };
+  if (leading() === K_DIGIT) turnAll(way & 1 ? TURN_DIGIT_CW : TURN_DIGIT);
+  for (let t = way >> 1; t > 0; t--) {
+    let found = false;
+    for (let r = 1; r <= resolution; r++) {
+      wayDigits[r] = TURN_DIGIT[wayDigits[r]!]!;
+      if (!found && wayDigits[r] !== 0) {
+        found = true;
+        if (leading() === K_DIGIT) turnAll(TURN_DIGIT);
+      }
+    }
+  }
+}
+
+/**
+ * The cell of a point in a pentagon's base cell: written the ways still possible; when they all give
+ * one index, that is the cell, else h3-js is asked and the ways that did not give its answer dropped.
+ */
+function pentagonCell(key: number, base: number, lat: number, lng: number, resolution: number): void {
+  const ways = pentagonWays[key]!;
+  let hi = -1;
+  let lo = -1;
+  let agree = ways !== 0;
+  for (let way = 0; way < 12 && agree; way++) {
+    if (!(ways & (1 << way))) continue;
+    writeWay(way, resolution);
+    writeIndex(base, resolution, wayDigits);
+    if (hi === -1) {
+      hi = lastCell.hi;
+      lo = lastCell.lo;
+    } else if (lastCell.hi !== hi || lastCell.lo !== lo) agree = false;
+  }
+  if (agree) {
+    lastCell.hi = hi;
+    lastCell.lo = lo;
+    return;
+  }
+  gridStats.askedH3++;
+  const cell = latLngToCell(lat, lng, resolution);
+  const h3hi = parseInt(cell.slice(0, cell.length - 8), 16);
+  const h3lo = parseInt(cell.slice(cell.length - 8), 16);
+  let left = 0;
+  for (let way = 0; way < 12; way++) {
+    if (!(ways & (1 << way))) continue;
+    writeWay(way, resolution);
+    writeIndex(base, resolution, wayDigits);
+    if (lastCell.hi === h3hi && lastCell.lo === h3lo) left |= 1 << way;
+  }
+  lastCell.hi = h3hi;
+  lastCell.lo = h3lo;
+  if (ways === 0) lastCell.face = -1;
+  else {
+    pentagonWays[key] = left;
+    if (left === 0) disagree();
+  }
 }
 
 /**
