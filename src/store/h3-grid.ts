@@ -228,12 +228,43 @@ export function cellOf(lat: number, lng: number, resolution: number): void {
   if (d1 > d2 && d1 > d3) r1 = -r2 - r3;
   else if (d2 > d3) r2 = -r1 - r3;
   else r3 = -r1 - r2;
-  let i = -r3;
-  let j = r2;
   lastCell.face = face;
-  lastCell.x = i - 0.5 * j;
-  lastCell.y = SQRT3_2 * j;
-  // Climb to resolution 0, one digit per resolution.
+  lastCell.x = -r3 - 0.5 * r2;
+  lastCell.y = SQRT3_2 * r2;
+  const key = climb(face, -r3, r2, resolution);
+  const base = baseCells[key]!;
+  if (base < 0) {
+    learn(key, lat, lng, resolution);
+    return;
+  }
+  if (pentagonBaseCells!.has(base)) {
+    pentagonCell(key, base, lat, lng, resolution);
+    return;
+  }
+  const turns = turnsOf[key]!;
+  if (turns < 0 && resolution > 0) {
+    learn(key, lat, lng, resolution);
+    return;
+  }
+  turnDigits(turns, resolution);
+  writeIndex(base, resolution, digits);
+}
+
+/** Turns {@link digits} 1..resolution `turns` sixths anticlockwise. */
+function turnDigits(turns: number, resolution: number): void {
+  if (turns <= 0) return;
+  for (let r = 1; r <= resolution; r++) {
+    let d: number = digits[r]!;
+    for (let n = 0; n < turns; n++) d = TURN_DIGIT[d]!;
+    digits[r] = d;
+  }
+}
+
+/**
+ * Climbs from lattice point (i, j) (k = 0) of a face at `resolution` to resolution 0, one digit per
+ * resolution into {@link digits}; returns the key of the resolution-0 lattice point reached.
+ */
+function climb(face: number, i: number, j: number, resolution: number): number {
   for (let r = resolution; r > 0; r--) {
     // Parent (I, J) of child (i, j) (both with k = 0): the child lattice maps the parent's unit
     // vectors i, j to (3, 0, 1), (1, 3, 0) at odd resolutions and (3, 1, 0), (0, 3, 1) at even ones.
@@ -268,29 +299,7 @@ export function cellOf(lat: number, lng: number, resolution: number): void {
     j = J;
   }
   const low = Math.min(i, j, 0);
-  const key = face * 27 + (i - low) * 9 + (j - low) * 3 - low;
-  const base = baseCells[key]!;
-  if (base < 0) {
-    learn(key, lat, lng, resolution);
-    return;
-  }
-  if (pentagonBaseCells!.has(base)) {
-    pentagonCell(key, base, lat, lng, resolution);
-    return;
-  }
-  const turns = turnsOf[key]!;
-  if (turns < 0 && resolution > 0) {
-    learn(key, lat, lng, resolution);
-    return;
-  }
-  if (turns > 0) {
-    for (let r = 1; r <= resolution; r++) {
-      let d: number = digits[r]!;
-      for (let n = 0; n < turns; n++) d = TURN_DIGIT[d]!;
-      digits[r] = d;
-    }
-  }
-  writeIndex(base, resolution, digits);
+  return face * 27 + (i - low) * 9 + (j - low) * 3 - low;
 }
 
 /** Writes the index of a cell (base cell, digits at 1..resolution) to {@link lastCell}. */
@@ -517,4 +526,87 @@ export function hexagonsTouch(a: FaceHexagon, b: FaceHexagon): boolean {
   const dx = a[9]! - b[9]!;
   const dy = a[10]! - b[10]!;
   return Math.abs(dx * dx + dy * dy - 1) < 1e-6;
+}
+
+/** C's rounding (halves away from zero), as H3 rounds. */
+function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}
+
+/**
+ * A cell's lattice point in its base cell's own frame, from its digits (H3's "local IJK" of a cell
+ * seen from a cell of the same base cell): from the base cell's (0, 0, 0), each resolution moves to
+ * the finer lattice (the maps of {@link climb}) and adds the digit's unit offset. [i, j], k = 0.
+ */
+function baseFrameIjk(cell: bigint, resolution: number): [number, number] {
+  let i = 0;
+  let j = 0;
+  for (let r = 1; r <= resolution; r++) {
+    // Parent (I, J, 0) to the child lattice: (3I + J, 3J, I) at odd resolutions, (3I, I + 3J, J) at even.
+    let ci: number;
+    let cj: number;
+    let ck: number;
+    if (r % 2 === 1) {
+      ci = 3 * i + j;
+      cj = 3 * j;
+      ck = i;
+    } else {
+      ci = 3 * i;
+      cj = i + 3 * j;
+      ck = j;
+    }
+    const d = Number((cell >> BigInt((15 - r) * 3)) & 7n);
+    ci += d >> 2;
+    cj += (d >> 1) & 1;
+    ck += d & 1;
+    i = ci - ck;
+    j = cj - ck;
+  }
+  return [i, j];
+}
+
+/**
+ * H3's grid path between two cells of one base cell other than a pentagon's (h3-js's
+ * `gridPathCells`), or undefined where it is not computed here (cells of two base cells, a
+ * pentagon's, a path leaving the base cell). As H3 does it: both cells' lattice points in the base
+ * cell's frame ({@link baseFrameIjk}), H3's cube coordinates (-i + k, j - k, and the third making a
+ * sum of 0), points evenly spaced between them rounded to the nearest lattice point (halves away from
+ * zero, the furthest rounding recomputed from the others), each point's digits climbed back.
+ */
+export function basePath(a: bigint, b: bigint, resolution: number): bigint[] | undefined {
+  if (faces === undefined) allFaces();
+  const base = Number((a >> 45n) & 127n);
+  if (base !== Number((b >> 45n) & 127n) || pentagonBaseCells!.has(base)) return undefined;
+  const [ai, aj] = baseFrameIjk(a, resolution);
+  const [bi, bj] = baseFrameIjk(b, resolution);
+  const si = -ai;
+  const sj = aj;
+  const sk = -si - sj;
+  const ei = -bi;
+  const ej = bj;
+  const ek = -ei - ej;
+  const distance = Math.max(Math.abs(ei - si), Math.abs(ej - sj), Math.abs(ek - sk));
+  const iStep = distance ? (ei - si) / distance : 0;
+  const jStep = distance ? (ej - sj) / distance : 0;
+  const kStep = distance ? (ek - sk) / distance : 0;
+  const out: bigint[] = [];
+  for (let n = 0; n <= distance; n++) {
+    const ci = si + iStep * n;
+    const cj = sj + jStep * n;
+    const ck = sk + kStep * n;
+    let ri = roundHalfAway(ci);
+    let rj = roundHalfAway(cj);
+    let rk = roundHalfAway(ck);
+    const di = Math.abs(ri - ci);
+    const dj = Math.abs(rj - cj);
+    const dk = Math.abs(rk - ck);
+    if (di > dj && di > dk) ri = -rj - rk;
+    else if (dj > dk) rj = -ri - rk;
+    else rk = -ri - rj;
+    // Back from cube coordinates: i = -ri, j = rj, k = 0.
+    if (climb(0, -ri, rj, resolution) !== 0) return undefined;
+    writeIndex(base, resolution, digits);
+    out.push((BigInt(lastCell.hi) << 32n) | BigInt(lastCell.lo));
+  }
+  return out;
 }

@@ -21,6 +21,7 @@ import {
   innerDisc,
 } from "./cell-disc.js";
 import {
+  basePath,
   cellOf,
   type FaceHexagon,
   hexagonOnFace,
@@ -313,7 +314,11 @@ class TrackWalk {
         prev.neighbours.push(cell.key);
         cell.neighbours.push(prev.key);
       } else {
-        for (const between of safeGridPath(textOf(prev), textOf(cell))) this.cells.add(cellToBigint(between));
+        const path = basePath(prev.big, cell.big, this.resolution);
+        if (path !== undefined) for (const between of path) this.cells.add(between);
+        else
+          for (const between of safeGridPath(textOf(prev), textOf(cell)))
+            this.cells.add(cellToBigint(between));
       }
     }
     this.cells.add(cell.big);

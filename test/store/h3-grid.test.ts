@@ -5,10 +5,12 @@ import {
   getIcosahedronFaces,
   getPentagons,
   gridDisk,
+  gridPathCells,
   latLngToCell,
 } from "h3-js";
 import { describe, expect, it } from "vitest";
 import {
+  basePath,
   cellBigint,
   cellOf,
   gridStats,
@@ -189,5 +191,35 @@ describe("a cell's hexagon on its face", () => {
     }
     expect(pairs).toBeGreaterThan(2_500);
     expect(neighbours).toBeGreaterThan(900);
+  });
+});
+
+describe("a grid path inside one base cell", () => {
+  it("is h3-js's gridPathCells, cell for cell, at every resolution", () => {
+    const rand = random(5);
+    let same = 0;
+    let left = 0;
+    for (let k = 0; k < 1_600; k++) {
+      const [lat, lng] = onSphere(rand);
+      const res = k % 16;
+      const a = latLngToCell(lat, lng, res);
+      const disk = gridDisk(a, 5);
+      for (let q = 0; q < 6; q++) {
+        const b = disk[Math.floor(rand() * disk.length)]!;
+        const path = basePath(BigInt(`0x${a}`), BigInt(`0x${b}`), res);
+        if (!path) {
+          left++;
+          continue;
+        }
+        expect(
+          path.map((c) => c.toString(16)),
+          `${a} to ${b}`,
+        ).toEqual(gridPathCells(a, b));
+        same++;
+      }
+    }
+    // Pairs of two base cells (most at resolutions 0-2) or a pentagon's are left to h3-js.
+    expect(same).toBeGreaterThan(6_000);
+    expect(left).toBeLessThan(4_000);
   });
 });
