@@ -20,9 +20,10 @@
  * they meet; a face's centre is the normalised sum of its three vertices), the lattice's scale from
  * the icosahedron's geometry, and the base cell and turn of each resolution-0 lattice point of each
  * face are learnt lazily, the first time a point lands on it, from one h3-js `latLngToCell` answer
- * (the turn that maps the digits found here onto h3-js's). Points whose base cell is one of the 12
- * pentagons (whose digits follow further rules) are always handed to h3-js. The cells are h3-js's
- * exactly (test/store/h3-grid.test.ts compares them over millions of points at every resolution).
+ * (the turn that maps the digits found here onto h3-js's; for the 12 pentagons' base cells, whose
+ * digits follow two more rules, the way of writing them that fits h3-js's answers). The cells are
+ * h3-js's exactly (test/store/h3-grid.test.ts; 5 million random points at every resolution agreed).
+ * Grid paths between cells of one base cell ({@link basePath}) are computed as H3 computes them.
  */
 import { cellToLatLng, getIcosahedronFaces, getPentagons, latLngToCell } from "h3-js";
 
