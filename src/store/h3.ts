@@ -8,7 +8,6 @@ import {
   gridDisk,
   gridPathCells,
   isPentagon,
-  latLngToCell,
   POLYGON_TO_CELLS_FLAGS,
   polygonToCellsExperimental,
 } from "h3-js";
@@ -21,6 +20,15 @@ import {
   inHexagon,
   innerDisc,
 } from "./cell-disc.js";
+import {
+  basePath,
+  cellOf,
+  type FaceHexagon,
+  hexagonOnFace,
+  hexagonsTouch,
+  inCellHexagon,
+  lastCell,
+} from "./h3-grid.js";
 
 /** A cell as the store keeps it: the H3 index as an unsigned 64-bit integer. */
 export const cellToBigint = (cell: string): bigint => BigInt(`0x${cell}`);
@@ -71,8 +79,8 @@ export function trackCells(
     const next = Math.min(end - 1, i + TRACK_SAMPLE_STEP);
     if (here !== undefined) {
       if (
-        here.hexagon
-          ? allValid(lon, lat, i + 1, next) && inHexagon(here.hexagon, lon[next]!, lat[next]!)
+        here.face !== undefined || here.hexagon !== undefined
+          ? allValid(lon, lat, i + 1, next) && inside(here, lon[next]!, lat[next]!)
           : here.disc !== undefined && allInDisc(here.disc, lon, lat, i + 1, next)
       ) {
         i = next;
@@ -93,9 +101,7 @@ export function trackCells(
     here = there;
   }
   if (here !== undefined) lastTrackCell = { entry: here, resolution };
-  const out: bigint[] = [];
-  for (const cell of walk.cells) out.push(cellCache.get(cell)?.big ?? cellToBigint(cell));
-  return out.sort(compareBigints);
+  return [...walk.cells].sort(compareBigints);
 }
 
 /** Ascending order of bigints (one function for every sort, not a closure per call). */
@@ -112,39 +118,72 @@ export const CELL_CACHE_SIZE = 8192;
 
 /** What a track walk keeps of a cell: its index, its hexagon or disc and the neighbours found. */
 interface CellEntry {
-  readonly cell: string;
+  /** The index without its mode and resolution bits, exact as a number ({@link cellKey}). */
+  readonly key: number;
   readonly big: bigint;
+  /** The index as h3-js writes it, made when an h3-js call needs it. */
+  text: string | undefined;
+  /** The cell's hexagon on its icosahedron face, where the cell lies wholly inside one face. */
+  face: FaceHexagon | undefined;
+  /** Elsewhere, the hexagon drawn from h3-js's boundary, or the disc, or neither. */
   hexagon: CellHexagon | undefined;
   /** Where a hexagon is drawn: its six vertices as lat, lon pairs (degrees), as h3-js gives them. */
   vertices: Float64Array | undefined;
   disc: CellDisc | undefined;
   /** Cells found to be neighbours of this one (at most six). */
-  readonly neighbours: string[];
+  readonly neighbours: number[];
 }
 
-const cellCache = new Map<string, CellEntry>();
+const cellCache = new Map<number, CellEntry>();
 
-/** The cell of the last point of the last {@link trackCells} call (where the next chunk row starts). */
-let lastTrackCell: { entry: CellEntry; resolution: number } | undefined;
+/**
+ * A cell's index as a number: its low 52 bits (base cell and digits). The resolution is the count of
+ * digits before the first 7 (unused digits are 7, used ones never), so the key is the cell's.
+ */
+function cellKey(hi: number, lo: number): number {
+  return (hi & 0xfffff) * 0x1_0000_0000 + lo;
+}
 
-/** The entry of a cell, made (its shape drawn) and kept when new. */
-function cellEntry(cell: string, resolution: number): CellEntry {
-  let entry = cellCache.get(cell);
+/** The cell's index as h3-js writes it. */
+function textOf(entry: CellEntry): string {
+  if (entry.text === undefined) entry.text = entry.big.toString(16);
+  return entry.text;
+}
+
+/** True when the point (valid) lies in the cell's hexagon, either kind. */
+function inside(entry: CellEntry, lon: number, lat: number): boolean {
+  if (entry.face !== undefined) return inCellHexagon(entry.face, lon, lat);
+  return entry.hexagon !== undefined && inHexagon(entry.hexagon, lon, lat);
+}
+
+/**
+ * The entry of the cell of valid point (lon, lat), found by {@link cellOf}; a new one gets the cell's
+ * hexagon on its face where it lies wholly inside one face, else its shape from h3-js.
+ */
+function entryAt(lon: number, lat: number, resolution: number): CellEntry {
+  cellOf(lat, lon, resolution);
+  const key = cellKey(lastCell.hi, lastCell.lo);
+  let entry = cellCache.get(key);
   if (entry === undefined) {
     if (cellCache.size >= CELL_CACHE_SIZE) cellCache.delete(cellCache.keys().next().value!);
     entry = {
-      cell,
-      big: cellToBigint(cell),
+      key,
+      big: (BigInt(lastCell.hi) << 32n) | BigInt(lastCell.lo),
+      text: undefined,
+      face: hexagonOnFace(resolution),
       hexagon: undefined,
       vertices: undefined,
       disc: undefined,
       neighbours: [],
     };
-    shapeOf(entry, resolution);
-    cellCache.set(cell, entry);
+    if (entry.face === undefined) shapeOf(entry, resolution);
+    cellCache.set(key, entry);
   }
   return entry;
 }
+
+/** The cell of the last point of the last {@link trackCells} call (where the next chunk row starts). */
+let lastTrackCell: { entry: CellEntry; resolution: number } | undefined;
 
 /**
  * Draws the cell's hexagon, else the disc inside it (neither where none is used). A hexagon needs
@@ -153,8 +192,9 @@ function cellEntry(cell: string, resolution: number): CellEntry {
  * (any centre inside the cell draws its great-circle edges straight).
  */
 function shapeOf(entry: CellEntry, resolution: number): void {
-  const boundary = cellToBoundary(entry.cell);
-  if (boundary.length === 6 && getIcosahedronFaces(entry.cell).length === 1) {
+  const cell = textOf(entry);
+  const boundary = cellToBoundary(cell);
+  if (boundary.length === 6 && getIcosahedronFaces(cell).length === 1) {
     const vertices = new Float64Array(12);
     for (let k = 0; k < 6; k++) {
       vertices[2 * k] = boundary[k]![0]!;
@@ -167,15 +207,27 @@ function shapeOf(entry: CellEntry, resolution: number): void {
       return;
     }
   }
-  entry.disc = innerDisc(cellShape(entry.cell, resolution));
+  entry.disc = innerDisc(cellShape(cell, resolution));
 }
 
 /**
- * The hexagon {@link trackCells} draws for a cell, and its vertices as lat, lon pairs (degrees);
- * undefined where it draws none (pentagons, cells of several faces or with distortion vertices).
+ * The hexagon {@link trackCells} draws from h3-js's boundary for a cell not wholly inside one face,
+ * and its vertices as lat, lon pairs (degrees); undefined where it draws none (pentagons, cells of
+ * several faces or with distortion vertices). Here for any cell, for tests.
  */
 export function trackHexagon(cell: string): { hexagon: CellHexagon; vertices: Float64Array } | undefined {
-  const entry = cellEntry(cell, getResolution(cell));
+  const big = cellToBigint(cell);
+  const entry: CellEntry = {
+    key: Number(big & 0xf_ffff_ffff_ffffn),
+    big,
+    text: cell,
+    face: undefined,
+    hexagon: undefined,
+    vertices: undefined,
+    disc: undefined,
+    neighbours: [],
+  };
+  shapeOf(entry, getResolution(cell));
   return entry.hexagon && entry.vertices && { hexagon: entry.hexagon, vertices: entry.vertices };
 }
 
@@ -237,7 +289,7 @@ export function clearTrackCellCache(): void {
  */
 class TrackWalk {
   /** Cells of the track's points and of grid paths between points whose cells are not neighbours. */
-  readonly cells = new Set<string>();
+  readonly cells = new Set<bigint>();
   #prev: CellEntry | undefined;
 
   constructor(
@@ -249,21 +301,27 @@ class TrackWalk {
   /** Records the cell of the next point along the track (and the grid path from the last one). */
   record(cell: CellEntry): void {
     const prev = this.#prev;
-    if (cell.cell === prev?.cell) return;
-    if (prev !== undefined && !prev.neighbours.includes(cell.cell)) {
+    if (cell.key === prev?.key) return;
+    if (prev !== undefined && !prev.neighbours.includes(cell.key)) {
       if (
-        (prev.vertices !== undefined &&
-          cell.vertices !== undefined &&
-          shareAnEdge(prev.vertices, cell.vertices)) ||
-        areNeighborCells(prev.cell, cell.cell)
+        prev.face !== undefined && cell.face !== undefined
+          ? hexagonsTouch(prev.face, cell.face)
+          : (prev.vertices !== undefined &&
+              cell.vertices !== undefined &&
+              shareAnEdge(prev.vertices, cell.vertices)) ||
+            areNeighborCells(textOf(prev), textOf(cell))
       ) {
-        prev.neighbours.push(cell.cell);
-        cell.neighbours.push(prev.cell);
+        prev.neighbours.push(cell.key);
+        cell.neighbours.push(prev.key);
       } else {
-        for (const between of safeGridPath(prev.cell, cell.cell)) this.cells.add(between);
+        const path = basePath(prev.big, cell.big, this.resolution);
+        if (path !== undefined) for (const between of path) this.cells.add(between);
+        else
+          for (const between of safeGridPath(textOf(prev), textOf(cell)))
+            this.cells.add(cellToBigint(between));
       }
     }
-    this.cells.add(cell.cell);
+    this.cells.add(cell.big);
     this.#prev = cell;
   }
 
@@ -275,13 +333,13 @@ class TrackWalk {
     const x = this.lon[i]!;
     const y = this.lat[i]!;
     if (near !== undefined) {
-      if (near.hexagon !== undefined && inHexagon(near.hexagon, x, y)) return near;
+      if (inside(near, x, y)) return near;
       for (const cell of near.neighbours) {
         const entry = cellCache.get(cell);
-        if (entry?.hexagon !== undefined && inHexagon(entry.hexagon, x, y)) return entry;
+        if (entry !== undefined && inside(entry, x, y)) return entry;
       }
     }
-    return cellEntry(latLngToCell(y, x, this.resolution), this.resolution);
+    return entryAt(x, y, this.resolution);
   }
 
   cellOrNone(i: number, near: CellEntry | undefined): CellEntry | undefined {
@@ -290,7 +348,7 @@ class TrackWalk {
 
   /** Points (a, b] of a valid stretch whose ends lie in cells `ca` (recorded last) and `cb`. */
   bisect(a: number, ca: CellEntry, b: number, cb: CellEntry): void {
-    if (ca.cell === cb.cell) return;
+    if (ca.key === cb.key) return;
     if (b - a === 1) {
       this.record(cb);
       return;
@@ -305,9 +363,9 @@ class TrackWalk {
   cellBetween(m: number, ca: CellEntry, cb: CellEntry): CellEntry {
     const x = this.lon[m]!;
     const y = this.lat[m]!;
-    if (ca.hexagon && inHexagon(ca.hexagon, x, y)) return ca;
-    if (cb.hexagon && inHexagon(cb.hexagon, x, y)) return cb;
-    return cellEntry(latLngToCell(y, x, this.resolution), this.resolution);
+    if (inside(ca, x, y)) return ca;
+    if (inside(cb, x, y)) return cb;
+    return entryAt(x, y, this.resolution);
   }
 }
 
