@@ -204,10 +204,13 @@ interface ReadPlan {
 }
 
 /**
- * Lines of a granule fetched ahead at once, beside those its metadata walk asks for: enough to keep
- * the link busy, few enough that the walk's own reads are not queued behind them.
+ * Lines of a granule fetched ahead at once: as many as the HTTP source sends at once (16), so a
+ * granule's lines (16 or 17) go out in one wave and its reads take about one round trip plus the
+ * transfer; the metadata walk's reads of lines not yet fetched share the same lines' requests. With 8,
+ * the second wave went out only once the event loop, busy indexing the granules before, took the first
+ * wave's answers: 230 ms later on small synthetic granules (about 3 MB) at 40 ms.
  */
-export const LINES_AHEAD = 8;
+export const LINES_AHEAD = 16;
 
 /**
  * The order lines are fetched ahead: the first (superblock, root group) and the last (where the
