@@ -40,7 +40,11 @@ export function readAhead(concurrency: number): number {
 export interface IndexOptions {
   /** Store directory, or `s3://bucket/prefix` (written with `source.s3`'s credentials); created when missing (only once a granule is indexed). */
   store: string;
-  /** Granules read at the same time. Default {@link DEFAULT_CONCURRENCY}. */
+  /**
+   * Granules read at the same time. Default {@link DEFAULT_CONCURRENCY}. Remote granules whose bytes
+   * are all in (read in whole-file lines) make room for the next while they are indexed, up to
+   * {@link readAhead} more granules open at once.
+   */
   concurrency?: number;
   /**
    * Threads that read granules and compute their rows: the calling thread (which also writes the

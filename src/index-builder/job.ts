@@ -95,15 +95,18 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
     });
     return plan;
   };
-  // Lines read the whole file anyway (the cost model chose them for that): fetched ahead once the
-  // metadata is known to come from the file, its bytes arrive at the link's pace, not a dependent
-  // round at a time.
-  let fetching = false;
-  const fetchAhead = ({ size, reads: how, cached }: ReadPlan) => {
-    if (fetching || !cached || how?.kind !== "lines") return;
-    fetching = true;
-    const lines = Math.ceil(size / (how.cache.blockSize ?? size));
-    void cached.prefetch(lineOrder(lines), LINES_AHEAD, ahead).then(readsDone);
+  // Lines read the whole file anyway (the cost model chose them for that): fetched ahead, so the
+  // file's bytes arrive at the link's pace, not a dependent round at a time. First the first and last
+  // lines, once the granule is known to have no sidecar; the others once the HDF5 reader has opened
+  // the file: something that is not HDF5 (an error page, a truncated download) costs two lines, not
+  // the whole file.
+  let fetching: "ends" | "all" | undefined;
+  const fetchAhead = ({ size, reads: how, cached }: ReadPlan, which: "ends" | "all") => {
+    if (fetching === "all" || fetching === which || !cached || how?.kind !== "lines") return;
+    fetching = which;
+    const order = lineOrder(Math.ceil(size / (how.cache.blockSize ?? size)));
+    if (which === "ends") void cached.prefetch(order.slice(0, 2), 2, ahead);
+    else void cached.prefetch(order, LINES_AHEAD, ahead).then(readsDone);
   };
   return {
     url: source.url.href,
@@ -113,7 +116,7 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
       // Without a sidecar (known when its request comes back), the lines are fetched from then on.
       if (o?.identifyNext) {
         void Promise.all([planned(), sidecar.absent()]).then(
-          ([p, absent]) => absent && fetchAhead(p),
+          ([p, absent]) => absent && fetchAhead(p, "ends"),
           () => undefined,
         );
       }
@@ -142,7 +145,7 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
         reads: how,
         onMetadata: (from) => {
           if (from === "sidecar") data = source;
-          else fetchAhead(p);
+          else fetchAhead(p, "all");
         },
       });
       return granule.identity;

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -89,5 +90,26 @@ describe("reading remote granules ahead", () => {
     );
     expect(diff).toEqual({ a: 0, b: 0, n: expect.any(Number) });
     expect(diff!.n).toBeGreaterThan(0);
+  });
+
+  it("reads a few lines of a file that is not HDF5, not the whole file, and fails naming it", async () => {
+    const size = 8 * 1024 * 1024;
+    const junk = join(dir, "www", "ATL06_20200101000000_00000000_006_01.h5");
+    writeFileSync(junk, randomBytes(size));
+    const before = server.stats.bytes;
+    const report = await index([new URL(basename(junk), server.url).href], {
+      store: join(dir, "junk"),
+      link: { bytesPerSecond: Number.POSITIVE_INFINITY },
+    }).catch((err: unknown) => err as Error);
+    // The only input is bad: the run fails naming it.
+    expect(report).toBeInstanceOf(Error);
+    expect((report as Error).message).toMatch(
+      /^no HDF5 signature found in http:.*\/ATL06_20200101000000_00000000_006_01\.h5/,
+    );
+    // Lines of a sixteenth of the file: the first and the last were fetched ahead, and the HDF5
+    // reader's search for a signature (at 0, 512, 1024, 2048... bytes) read four more; fetching every
+    // line ahead would have read all sixteen.
+    await new Promise((done) => setTimeout(done, 3 * LATENCY_MS));
+    expect(server.stats.bytes - before).toBeLessThanOrEqual((6 * size) / 16);
   });
 });
