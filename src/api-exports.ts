@@ -11,7 +11,6 @@ import {
   readRepoState,
 } from "./export/icechunk/repository.js";
 import { writeKerchunkJson } from "./export/kerchunk.js";
-import { writeKerchunkParquet } from "./export/kerchunk-parquet.js";
 import { type StoreTableInfo, stacCollection, stacItem, type VirtualStoreInfo } from "./export/stac.js";
 import { buildVirtualTree, inlineSmallChunks, type VirtualTree } from "./export/virtual.js";
 import { type Aoi, parseAoi } from "./query/aoi.js";
@@ -170,7 +169,10 @@ export async function exportKerchunk(
   }
   const parquet = /\.parq(uet)?\/?$/.test(opts.out);
   const bytes = parquet
-    ? await writeKerchunkParquet(tree, opts.out, { recordSize: opts.recordSize })
+    ? // Loaded when used: it brings the Arrow and Parquet libraries (about 20 ms of CPU at import).
+      await (await import("./export/kerchunk-parquet.js")).writeKerchunkParquet(tree, opts.out, {
+        recordSize: opts.recordSize,
+      })
     : await writeKerchunkJson(tree, opts.out);
   return {
     out: opts.out,

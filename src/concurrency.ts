@@ -20,3 +20,72 @@ export async function mapLimit<T, R>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return out;
 }
+
+/** Limits of {@link mapPipelined}. */
+export interface PipelineLimits {
+  /** Items in their reading phase at once (from their start until they call `readsDone`). */
+  reading: number;
+  /** Items started and not finished at once, reading or not (what bounds memory). */
+  open: number;
+}
+
+/**
+ * Like {@link mapLimit}, but an item counts against `limits.reading` only until it calls the
+ * `readsDone` it is given (or finishes): then the next item starts, as long as fewer than
+ * `limits.open` are unfinished. Items whose input arrives in one phase and is worked on in the next
+ * (a granule fetched, then indexed) keep the link busy while earlier ones are worked on. Items start in
+ * order; results keep it. Rejects with the first error, after which no item starts.
+ */
+export function mapPipelined<T, R>(
+  items: readonly T[],
+  limits: PipelineLimits,
+  fn: (item: T, index: number, readsDone: () => void) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  const reading = Math.max(1, limits.reading);
+  const open = Math.max(reading, limits.open);
+  return new Promise<R[]>((resolve, reject) => {
+    let next = 0;
+    let readingNow = 0;
+    let openNow = 0;
+    let failed = false;
+    const pump = () => {
+      if (failed) return;
+      if (next >= items.length && openNow === 0) {
+        resolve(out);
+        return;
+      }
+      while (next < items.length && readingNow < reading && openNow < open) {
+        const i = next++;
+        readingNow++;
+        openNow++;
+        let read = false;
+        const readsDone = () => {
+          if (read) return;
+          read = true;
+          readingNow--;
+          queueMicrotask(pump);
+        };
+        let result: Promise<R>;
+        try {
+          result = fn(items[i]!, i, readsDone);
+        } catch (err) {
+          result = Promise.reject(err);
+        }
+        result.then(
+          (value) => {
+            out[i] = value;
+            openNow--;
+            readsDone();
+            queueMicrotask(pump);
+          },
+          (err: unknown) => {
+            failed = true;
+            reject(err);
+          },
+        );
+      }
+    };
+    pump();
+  });
+}

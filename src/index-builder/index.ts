@@ -1,7 +1,7 @@
 /** Indexing runs: many granules into one store, skipping unchanged files and replacing changed ones. */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { mapLimit } from "../concurrency.js";
+import { mapPipelined } from "../concurrency.js";
 import { isGeochunksError, namingInput } from "../errors.js";
 import { datasetPath, findProfile, registeredProfiles } from "../products/index.js";
 import type { SourceOptions } from "../source/index.js";
@@ -27,11 +27,24 @@ export type { LinkModel } from "./read-cost.js";
 /** Granules read at the same time by default. */
 export const DEFAULT_CONCURRENCY = 4;
 
+/**
+ * Granules opened beyond `concurrency` once earlier ones have all their bytes in and are being indexed
+ * (remote granules read in lines; see `GranuleJob.readsDone`): their reads then overlap the earlier
+ * ones' CPU work. Each holds its file's lines in memory until it is indexed.
+ */
+export function readAhead(concurrency: number): number {
+  return Math.ceil(concurrency / 2);
+}
+
 /** Options for {@link indexGranules}. */
 export interface IndexOptions {
   /** Store directory, or `s3://bucket/prefix` (written with `source.s3`'s credentials); created when missing (only once a granule is indexed). */
   store: string;
-  /** Granules read at the same time. Default {@link DEFAULT_CONCURRENCY}. */
+  /**
+   * Granules read at the same time. Default {@link DEFAULT_CONCURRENCY}. Remote granules whose bytes
+   * are all in (read in whole-file lines) make room for the next while they are indexed, up to
+   * {@link readAhead} more granules open at once.
+   */
   concurrency?: number;
   /**
    * Threads that read granules and compute their rows: the calling thread (which also writes the
@@ -238,71 +251,79 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
           onWarning: opts.onWarning,
         });
   try {
-    await mapLimit(mine, concurrency, async (input, i) => {
-      if (stop) return;
-      let job: GranuleJob | undefined;
-      try {
-        job = await openJob(input);
+    await mapPipelined(
+      mine,
+      { reading: concurrency, open: concurrency + readAhead(concurrency) },
+      async (input, i, readsDone) => {
+        if (stop) return;
+        let job: GranuleJob | undefined;
         try {
-          const fingerprint = await job.fingerprint();
-          report.bytesTotal += fingerprint.size;
-          const url = job.url;
-          const storedId = storedAt.get(url);
-          if (storedId !== undefined && fingerprintChange(known.get(storedId)!, fingerprint) === undefined) {
-            const change = opts.verify
-              ? await job.chunkChange((await storedChecksums()).get(storedId) ?? [])
-              : undefined;
-            if (change === undefined) {
-              outcomes[i] = { kind: "unchanged", id: storedId };
+          job = await openJob(input);
+          void job.readsDone().then(readsDone);
+          try {
+            const fingerprint = await job.fingerprint({ identifyNext: !storedAt.has(job.url) });
+            report.bytesTotal += fingerprint.size;
+            const url = job.url;
+            const storedId = storedAt.get(url);
+            if (
+              storedId !== undefined &&
+              fingerprintChange(known.get(storedId)!, fingerprint) === undefined
+            ) {
+              const change = opts.verify
+                ? await job.chunkChange((await storedChecksums()).get(storedId) ?? [])
+                : undefined;
+              if (change === undefined) {
+                outcomes[i] = { kind: "unchanged", id: storedId };
+                return;
+              }
+              report.changed.push({ input, granule_id: storedId, reason: change });
+            }
+            const identity = await job.identify();
+            const id = identity.granule_id;
+            const stored = known.get(id);
+            if (stored && stored.url !== url && (await stillThere(stored, opts))) {
+              outcomes[i] = { kind: "duplicate", id, sameAs: displayName(stored.url) };
               return;
             }
-            report.changed.push({ input, granule_id: storedId, reason: change });
+            const earlier = await copies.earlierCopy(id, i);
+            if (earlier !== undefined) {
+              outcomes[i] = { kind: "duplicate", id, sameAs: mine[earlier]! };
+              return;
+            }
+            const indexing = job.index({ h3Resolution, fingerprint });
+            copies.add(id, i, indexing);
+            if (encodesAhead(mine.length, concurrency)) encoder ??= localPartEncoder();
+            const batch = await indexing;
+            encoder?.add(i, batch);
+            // This url held another granule before: its rows no longer describe any file.
+            const replace = storedId !== undefined && storedId !== id ? [storedId] : [];
+            outcomes[i] = { kind: stored ? "replaced" : "added", id, batch, replace };
+          } finally {
+            const read = await job.stats();
+            report.bytesRead += read.bytes;
+            report.requests += read.requests;
           }
-          const identity = await job.identify();
-          const id = identity.granule_id;
-          const stored = known.get(id);
-          if (stored && stored.url !== url && (await stillThere(stored, opts))) {
-            outcomes[i] = { kind: "duplicate", id, sameAs: displayName(stored.url) };
-            return;
-          }
-          const earlier = await copies.earlierCopy(id, i);
-          if (earlier !== undefined) {
-            outcomes[i] = { kind: "duplicate", id, sameAs: mine[earlier]! };
-            return;
-          }
-          const indexing = job.index({ h3Resolution, fingerprint });
-          copies.add(id, i, indexing);
-          if (encodesAhead(mine.length, concurrency)) encoder ??= localPartEncoder();
-          const batch = await indexing;
-          encoder?.add(i, batch);
-          // This url held another granule before: its rows no longer describe any file.
-          const replace = storedId !== undefined && storedId !== id ? [storedId] : [];
-          outcomes[i] = { kind: stored ? "replaced" : "added", id, batch, replace };
+        } catch (err) {
+          const named = namingInput(err, input);
+          if (!isBadInput(named)) throw named;
+          const skip = { input, reason: reasonOf(named, input), error: named.name };
+          outcomes[i] = { kind: "skipped", skip, error: named };
+          if (opts.strict) stop = true;
         } finally {
-          const read = await job.stats();
-          report.bytesRead += read.bytes;
-          report.requests += read.requests;
+          await job?.close();
+          const o = outcomes[i];
+          if (o) {
+            const reason =
+              o.kind === "skipped"
+                ? o.skip.reason
+                : o.kind === "duplicate"
+                  ? `same granule as ${o.sameAs}`
+                  : undefined;
+            opts.onProgress?.({ done: ++done, total: mine.length, input, status: o.kind, reason });
+          }
         }
-      } catch (err) {
-        const named = namingInput(err, input);
-        if (!isBadInput(named)) throw named;
-        const skip = { input, reason: reasonOf(named, input), error: named.name };
-        outcomes[i] = { kind: "skipped", skip, error: named };
-        if (opts.strict) stop = true;
-      } finally {
-        await job?.close();
-        const o = outcomes[i];
-        if (o) {
-          const reason =
-            o.kind === "skipped"
-              ? o.skip.reason
-              : o.kind === "duplicate"
-                ? `same granule as ${o.sameAs}`
-                : undefined;
-          opts.onProgress?.({ done: ++done, total: mine.length, input, status: o.kind, reason });
-        }
-      }
-    });
+      },
+    );
   } catch (err) {
     await encoder?.close();
     throw err;

@@ -1,5 +1,5 @@
 /** One input of an indexing run, step by step: fingerprint, re-read check, identity, rows. */
-import type { Fingerprint, OpenedSource, SourceOptions } from "../source/index.js";
+import type { BlockCacheSource, Fingerprint, OpenedSource, SourceOptions } from "../source/index.js";
 import {
   fingerprintOf,
   openSource,
@@ -11,9 +11,9 @@ import {
 import type { ByteSource } from "../source/types.js";
 import type { StoreBatch } from "../store/store.js";
 import { recordChunkChecksums } from "./checksums.js";
-import { type DmrppMode, sidecarOptions } from "./dmrpp.js";
+import { type DmrppMode, type SidecarOptions, sidecarOptions, sidecarUrl } from "./dmrpp.js";
 import { type GranuleIdentity, indexOpenedGranule, type OpenedGranule, openGranule } from "./granule.js";
-import { type LinkModel, metadataReads } from "./read-cost.js";
+import { type LinkModel, type MetadataReads, metadataReads } from "./read-cost.js";
 import { chunkChange, type RecordedChunk } from "./verify.js";
 
 /**
@@ -24,14 +24,25 @@ import { chunkChange, type RecordedChunk } from "./verify.js";
 export interface GranuleJob {
   /** URL of the opened source (`file:` for paths). */
   readonly url: string;
-  /** Size and ETag/mtime of the input. */
-  fingerprint(): Promise<Fingerprint>;
+  /**
+   * Size and ETag/mtime of the input. `identifyNext`: the run will identify the granule whatever the
+   * fingerprint (its URL is not in the store), so the reads that step needs first (its DMR++ sidecar)
+   * start now, beside this one, not a round after it.
+   */
+  fingerprint(opts?: { identifyNext?: boolean }): Promise<Fingerprint>;
   /** Why the input's recorded chunks changed (see `chunkChange`), or undefined when they did not. */
   chunkChange(chunks: readonly RecordedChunk[]): Promise<string | undefined>;
   /** Opens the granule and reads what identifies it. */
   identify(): Promise<GranuleIdentity>;
   /** The store rows of the identified granule, with the checksums of the chunks read whole. */
   index(opts: { h3Resolution: number; fingerprint: Fingerprint }): Promise<StoreBatch>;
+  /**
+   * Resolves once the granule's reads are done: for a remote granule read in lines, once every line is
+   * in memory (fetched ahead from when its metadata is known to come from the HDF5 file); otherwise
+   * once it is indexed or closed. Never rejects. The run opens the next granule then, while this one is
+   * still being indexed.
+   */
+  readsDone(): Promise<void>;
   /** Requests and bytes read so far. */
   stats(): Promise<{ requests: number; bytes: number }>;
   /** Releases the source (and the worker's copy of the job). */
@@ -61,22 +72,62 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
   const { source, stats } = withReadStats(opened);
   // The sidecar's requests count as the granule's.
   const sidecarStats = { requests: 0, bytes: 0 };
-  const sidecar = sidecarOptions(opts, sidecarStats);
   const read = { signal: opts.signal };
+  const sidecar = withEarlyRead(sidecarOptions(opts, sidecarStats), sidecarUrl(source.url), read);
   let granule: OpenedGranule | undefined;
   let recorded: RecordedReads | undefined;
-  return {
-    url: source.url.href,
-    fingerprint: () => fingerprintOf(opened, read),
-    chunkChange: (chunks) => chunkChange(source, chunks, read),
-    async identify() {
-      const reads = metadataReads(source.url, await source.size(read), opts.link);
+  let readsDone!: () => void;
+  const reads = new Promise<void>((resolve) => {
+    readsDone = resolve;
+  });
+  // Stops fetching lines ahead once the job is closed (a granule found bad, or done).
+  const closing = new AbortController();
+  const ahead = { signal: opts.signal ? AbortSignal.any([opts.signal, closing.signal]) : closing.signal };
+  // How the metadata is read (from the file's size) and the cache that reads it, made once.
+  let plan: Promise<ReadPlan> | undefined;
+  const planned = (): Promise<ReadPlan> => {
+    plan ??= source.size(read).then((size) => {
+      const how = metadataReads(source.url, size, opts.link);
       // A remote granule's coordinate chunks are read through its metadata cache (in lines, they are
       // already there; in blocks, the holes the cost model reads through often hold them), unless its
-      // sidecar is used, which needs no metadata read: then only the chunks are read. Only data reads
-      // are recorded, for the chunk checksums; metadata goes through the HDF5 reader's own cache over
-      // the unrecorded source, so its blocks are not taken for data reads.
-      const cached = reads ? withBlockCache(source, reads.cache) : undefined;
+      // sidecar is used, which needs no metadata read: then only the chunks are read.
+      return { size, reads: how, cached: how ? withBlockCache(source, how.cache) : undefined };
+    });
+    return plan;
+  };
+  // Lines read the whole file anyway (the cost model chose them for that): fetched ahead, so the
+  // file's bytes arrive at the link's pace, not a dependent round at a time. First the first and last
+  // lines, once the granule is known to have no sidecar; the others once the HDF5 reader has opened
+  // the file: something that is not HDF5 (an error page, a truncated download) costs two lines, not
+  // the whole file.
+  let fetching: "ends" | "all" | undefined;
+  const fetchAhead = ({ size, reads: how, cached }: ReadPlan, which: "ends" | "all") => {
+    if (fetching === "all" || fetching === which || !cached || how?.kind !== "lines") return;
+    fetching = which;
+    const order = lineOrder(Math.ceil(size / (how.cache.blockSize ?? size)));
+    if (which === "ends") void cached.prefetch(order.slice(0, 2), 2, ahead);
+    else void cached.prefetch(order, LINES_AHEAD, ahead).then(readsDone);
+  };
+  return {
+    url: source.url.href,
+    async fingerprint(o) {
+      if (o?.identifyNext) sidecar.start();
+      const fingerprint = await fingerprintOf(opened, read);
+      // Without a sidecar (known when its request comes back), the lines are fetched from then on.
+      if (o?.identifyNext) {
+        void Promise.all([planned(), sidecar.absent()]).then(
+          ([p, absent]) => absent && fetchAhead(p, "ends"),
+          () => undefined,
+        );
+      }
+      return fingerprint;
+    },
+    chunkChange: (chunks) => chunkChange(source, chunks, read),
+    async identify() {
+      const p = await planned();
+      const { reads: how, cached } = p;
+      // Only data reads are recorded, for the chunk checksums; metadata goes through the HDF5 reader's
+      // own cache over the unrecorded source, so its blocks are not taken for data reads.
       let data: ByteSource = cached ?? source;
       const switched: ByteSource = {
         url: source.url,
@@ -91,23 +142,86 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
         sidecar,
         metadataSource: cached ?? source,
         spotCheckSource: source,
-        reads,
+        reads: how,
         onMetadata: (from) => {
           if (from === "sidecar") data = source;
+          else fetchAhead(p, "all");
         },
       });
       return granule.identity;
     },
     async index(o) {
       if (!granule || !recorded) throw new Error("a granule is indexed after it is identified");
-      const batch = await indexOpenedGranule(granule, { ...o, signal: opts.signal });
-      recordChunkChecksums(batch, recorded);
-      return batch;
+      try {
+        const batch = await indexOpenedGranule(granule, { ...o, signal: opts.signal });
+        recordChunkChecksums(batch, recorded);
+        return batch;
+      } finally {
+        readsDone();
+      }
     },
+    readsDone: () => reads,
     stats: async () => ({
       requests: stats.requests + sidecarStats.requests,
       bytes: stats.bytes + sidecarStats.bytes,
     }),
-    close: () => opened.close(),
+    close: () => {
+      closing.abort();
+      readsDone();
+      return opened.close();
+    },
   };
+}
+
+/**
+ * Sidecar options whose read of `url` can be started before the granule is opened ({@link start}),
+ * and is then not read again. Any other read goes through as asked.
+ */
+function withEarlyRead(
+  options: SidecarOptions,
+  url: string,
+  read: { signal?: AbortSignal },
+): SidecarOptions & { start(): void; absent(): Promise<boolean> } {
+  let early: Promise<Uint8Array | undefined> | undefined;
+  const start = () => {
+    if (early || options.mode === "off") return;
+    early = options.read(url, read);
+    early.catch(() => undefined);
+  };
+  return {
+    ...options,
+    start,
+    /** True once the early read found no sidecar (or none is looked for); false if it found one or failed. */
+    absent: async () =>
+      options.mode === "off" ||
+      (options.mode === "auto" && early !== undefined && (await early.catch(() => null)) === undefined),
+    read: (asked, o) => (asked === url && early ? early : options.read(asked, o)),
+  };
+}
+
+/** How a granule's metadata is read: its size, the cost model's choice and the cache that reads it. */
+interface ReadPlan {
+  size: number;
+  reads: MetadataReads | undefined;
+  cached: BlockCacheSource | undefined;
+}
+
+/**
+ * Lines of a granule fetched ahead at once: as many as the HTTP source sends at once (16), so a
+ * granule's lines (16 or 17) go out in one wave and its reads take about one round trip plus the
+ * transfer; the metadata walk's reads of lines not yet fetched share the same lines' requests. With 8,
+ * the second wave went out only once the event loop, busy indexing the granules before, took the first
+ * wave's answers: 230 ms later on small synthetic granules (about 3 MB) at 40 ms.
+ */
+export const LINES_AHEAD = 16;
+
+/**
+ * The order lines are fetched ahead: the first (superblock, root group) and the last (where the
+ * library leaves metadata written last), then front to back.
+ */
+export function lineOrder(lines: number): number[] {
+  const order = [0];
+  if (lines > 1) order.push(lines - 1);
+  for (let k = 1; k < lines - 1; k++) order.push(k);
+  return order;
 }

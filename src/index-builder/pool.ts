@@ -266,10 +266,11 @@ async function startThread(
       const step = <T>(name: JobStep, arg?: unknown) => call<T>({ step: name, job, arg });
       return {
         url,
-        fingerprint: () => step("fingerprint"),
+        fingerprint: (o) => step("fingerprint", o),
         chunkChange: (chunks) => step("chunkChange", chunks),
         identify: () => step("identify"),
         index: (o) => step<StoreBatch>("index", o),
+        readsDone: () => step<void>("readsDone").catch(() => undefined),
         stats: () => step("stats"),
         async close() {
           thread.busy--;

@@ -66,7 +66,7 @@ export const REMOTE_METADATA_BLOCK = 16 * 1024;
  * Metadata line of a remote granule read in lines, bytes, at most: a sixteenth of the file, between
  * {@link REMOTE_METADATA_MIN_LINE} and this. Release-006 granules keep each dataset's header and chunk
  * B-tree beside its data (metadata in every MiB of the file), so lines read the whole file in about 19
- * requests and 5 rounds.
+ * requests and 2 rounds.
  */
 export const REMOTE_METADATA_LINE = 4 * 1024 * 1024;
 
@@ -82,10 +82,11 @@ export const REMOTE_LINED_FILE_LIMIT = 256 * 1024 * 1024;
 /**
  * What reading a release-006 granule's metadata in blocks costs, per byte of the file: the index of a
  * full-size synthetic ATL06 granule (68.2 MB) read 16.2 MB (0.24 of it, 11 MB of which are the
- * coordinate chunks) in 242 requests (3.6 per MB) and 8 dependent rounds; in lines, 19 requests and 5
- * rounds for the whole file.
+ * coordinate chunks) in 242 requests (3.6 per MB) and 8 dependent rounds; in lines, 19 requests and 2
+ * rounds for the whole file (the size and the sidecar probe, then every line at once: job.ts fetches
+ * them ahead; 5 rounds when the metadata walk asked for them).
  */
-export const BLOCK_READ_SHAPE = { bytesPerByte: 0.24, requestsPerMB: 3.6, rounds: 8, linedRounds: 5 };
+export const BLOCK_READ_SHAPE = { bytesPerByte: 0.24, requestsPerMB: 3.6, rounds: 8, linedRounds: 2 };
 
 /** How a granule's metadata is read, and the cache options that do it. */
 export interface MetadataReads {

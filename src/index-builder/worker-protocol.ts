@@ -12,6 +12,7 @@ export type JobStep =
   | "chunkChange"
   | "identify"
   | "index"
+  | "readsDone"
   | "stats"
   | "close";
 

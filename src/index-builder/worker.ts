@@ -36,13 +36,15 @@ async function run(request: JobRequest): Promise<unknown> {
   if (!job) throw new Error(`no open job ${request.job} in this index worker`);
   switch (request.step) {
     case "fingerprint":
-      return job.fingerprint();
+      return job.fingerprint(request.arg as Parameters<GranuleJob["fingerprint"]>[0]);
     case "chunkChange":
       return job.chunkChange(request.arg as Parameters<GranuleJob["chunkChange"]>[0]);
     case "identify":
       return job.identify();
     case "index":
       return job.index(request.arg as Parameters<GranuleJob["index"]>[0]);
+    case "readsDone":
+      return job.readsDone();
     case "stats":
       return job.stats();
     case "close":

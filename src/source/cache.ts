@@ -41,13 +41,24 @@ interface Deferred {
   reject(err: unknown): void;
 }
 
+/** A {@link withBlockCache} source, which can also be asked to fetch blocks ahead of any read. */
+export interface BlockCacheSource extends ByteSource {
+  /**
+   * Fetches the blocks `order` names that are not cached yet, in that order, at most `inFlight` at a
+   * time beside the reads' own requests (a read of a block not fetched yet is sent at once, not queued
+   * behind these). Resolves once every block named is in memory, or failed (a failed block is left for
+   * a read to fetch again and report); never rejects.
+   */
+  prefetch(order: readonly number[], inFlight: number, opts?: { signal?: AbortSignal }): Promise<void>;
+}
+
 /**
  * Serves reads from aligned blocks kept in a cache. Reads issued together (in the same turn of the event
  * loop, e.g. under one `Promise.all`) are batched: their missing blocks are sorted and fetched in as few
  * requests as {@link BlockCacheOptions.maxGap} allows. Concurrent readers of a block share one fetch; a
  * failed fetch is forgotten so a retry reads again. The given source is not modified.
  */
-export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {}): ByteSource {
+export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {}): BlockCacheSource {
   const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
   const maxGapBlocks = Math.floor((opts.maxGap ?? DEFAULT_MAX_GAP) / blockSize);
   const aheadBlocks = Math.ceil((opts.readAhead ?? 0) / blockSize);
@@ -97,6 +108,28 @@ export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {})
   return {
     url: source.url,
     size: (o) => source.size(o),
+    async prefetch(order, inFlight, o) {
+      try {
+        fileSize = await source.size(o);
+      } catch {
+        return;
+      }
+      const blocks = Math.ceil(fileSize / blockSize);
+      let next = 0;
+      // Blocks a read asked for already: not fetched again, but waited for.
+      const asked: Promise<unknown>[] = [];
+      const lane = async (): Promise<void> => {
+        while (next < order.length && !o?.signal?.aborted) {
+          const block = order[next++]!;
+          if (block < 0 || block >= blocks) continue;
+          const cached = cache.get(block);
+          if (cached) asked.push(cached.catch(() => undefined));
+          else await want(block).catch(() => undefined);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, inFlight) }, lane));
+      await Promise.all(asked);
+    },
     async read(offset, length, o) {
       checkRange(offset, length, source.url);
       fileSize = await source.size(o);

@@ -1,6 +1,6 @@
 /** Byte sources: local files, memory, and wrappers that add behaviour. */
 export type { BlockCacheOptions } from "./cache.js";
-export { DEFAULT_BLOCK_SIZE, withBlockCache } from "./cache.js";
+export { type BlockCacheSource, DEFAULT_BLOCK_SIZE, withBlockCache } from "./cache.js";
 export type { BearerTokenOptions } from "./earthdata.js";
 export {
   DEFAULT_EARTHDATA_HOSTS,

@@ -94,6 +94,39 @@ function runNode(args: string[]): Promise<{ code: number; stdout: string; stderr
   });
 }
 
+describe("the library's import", () => {
+  it("loads none of the libraries only some calls need (Arrow, Parquet, DuckDB, H3, plotting)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "geochunks-import-modules-"));
+    try {
+      const { log, preload } = writeModuleLog(dir);
+      const entry = pathToFileURL(join(ROOT, "dist/index.js")).href;
+      const run = await runNode([
+        "--import",
+        preload,
+        "--input-type=module",
+        "-e",
+        `const api = await import(${JSON.stringify(entry)}); console.log(typeof api.index, typeof api.openStore);`,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.trim()).toBe("function function");
+      const files = readFileSync(log, "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("file:"));
+      expect(files).toContain(entry);
+      const loaded = files
+        .filter((u) => u.includes("/node_modules/"))
+        .map((u) => u.split("/node_modules/")[1]!);
+      for (const heavy of ["apache-arrow/", "parquet-wasm/", "@duckdb/", "h3-js/", "topojson-client/"])
+        expect(
+          loaded.filter((m) => m.startsWith(heavy)),
+          heavy,
+        ).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("the installed command's index run", () => {
   it("loads neither apache-arrow nor parquet-wasm nor DuckDB, and writes a store DuckDB reads", async () => {
     const dir = mkdtempSync(join(tmpdir(), "geochunks-index-modules-"));

@@ -64,3 +64,94 @@ describe("withBlockCache lines", () => {
     expect(reads).toHaveLength(3);
   });
 });
+
+describe("withBlockCache prefetch", () => {
+  /** A source whose reads wait until released, recording each read and how many were in flight. */
+  function gatedSource(size: number) {
+    const base = fromBytes(ramp(size));
+    const reads: number[] = [];
+    const waiting: (() => void)[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const source = {
+      ...base,
+      async read(o: number, l: number) {
+        reads.push(o);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise<void>((go) => waiting.push(go));
+        inFlight--;
+        return base.read(o, l);
+      },
+    };
+    /** Lets every read waiting now go on, and waits for the reads they lead to to be sent. */
+    const release = async () => {
+      for (const go of waiting.splice(0)) go();
+      await new Promise((done) => setImmediate(done));
+      await new Promise((done) => setImmediate(done));
+    };
+    return { source, reads, release, maxInFlight: () => maxInFlight };
+  }
+
+  it("fetches the named blocks in order, a few at a time, then every byte is served from memory", async () => {
+    const gated = gatedSource(10_000);
+    const lines = withBlockCache(gated.source, { blockSize: 1000, maxGap: 0, maxRequest: 1000 });
+    let done = false;
+    const fetched = lines.prefetch([0, 9, 1, 2, 3, 4, 5, 6, 7, 8], 3).then(() => {
+      done = true;
+    });
+    for (let k = 0; k < 6 && !done; k++) await gated.release();
+    await fetched;
+    // The first three go out together (one request each, in offset order), then one as each returns.
+    expect(gated.reads.slice(0, 3)).toEqual([0, 1000, 9000]);
+    expect(gated.reads.slice(3)).toEqual([2000, 3000, 4000, 5000, 6000, 7000, 8000]);
+    expect(gated.maxInFlight()).toBe(3);
+    const before = gated.reads.length;
+    expect([...(await lines.read(8990, 20))]).toEqual([...ramp(10_000).subarray(8990, 9010)]);
+    expect(gated.reads.length).toBe(before);
+  });
+
+  it("does not queue a read's own block behind the blocks fetched ahead, nor fetch a block twice", async () => {
+    const gated = gatedSource(10_000);
+    const lines = withBlockCache(gated.source, { blockSize: 1000, maxGap: 0, maxRequest: 1000 });
+    const fetched = lines.prefetch([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 2);
+    await new Promise((done) => setImmediate(done));
+    const read = lines.read(7500, 10);
+    await new Promise((done) => setImmediate(done));
+    // The read's block went out beside the two blocks fetched ahead, not after the other seven.
+    expect(gated.reads).toEqual([0, 1000, 7000]);
+    for (let k = 0; k < 8; k++) await gated.release();
+    expect([...(await read)]).toEqual([...ramp(10_000).subarray(7500, 7510)]);
+    await fetched;
+    expect([...gated.reads].sort((a, b) => a - b)).toEqual(
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((k) => k * 1000),
+    );
+  });
+
+  it("never rejects: a failed block is left for a read to fetch again and report", async () => {
+    const base = fromBytes(ramp(4000));
+    let failures = 1;
+    const flaky = {
+      ...base,
+      read(o: number, l: number) {
+        if (o === 2000 && failures-- > 0) return Promise.reject(new Error("reset by peer"));
+        return base.read(o, l);
+      },
+    };
+    const lines = withBlockCache(flaky, { blockSize: 1000, maxGap: 0, maxRequest: 1000 });
+    await expect(lines.prefetch([0, 1, 2, 3], 4)).resolves.toBeUndefined();
+    expect([...(await lines.read(2000, 3))]).toEqual([2000 & 0xff, 2001 & 0xff, 2002 & 0xff]);
+  });
+
+  it("stops sending once its signal is aborted", async () => {
+    const gated = gatedSource(10_000);
+    const lines = withBlockCache(gated.source, { blockSize: 1000, maxGap: 0, maxRequest: 1000 });
+    const stop = new AbortController();
+    const fetched = lines.prefetch([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 2, { signal: stop.signal });
+    await new Promise((done) => setImmediate(done));
+    stop.abort();
+    for (let k = 0; k < 3; k++) await gated.release();
+    await fetched;
+    expect(gated.reads).toEqual([0, 1000]);
+  });
+});

@@ -1,0 +1,115 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
+import { type RangeServer, startRangeServer } from "../../fixtures/servers/range-server.js";
+import { index } from "../../src/index.js";
+import { duckdb } from "../support/results.js";
+
+/*
+ * Remote granules read in whole-file lines: their lines are fetched ahead, the next granule is read
+ * while earlier ones are indexed, and a granule's sidecar probe goes out with its fingerprint. Checked
+ * from the requests a loopback server receives (arrival times), against the same store read locally.
+ */
+
+const LATENCY_MS = 40;
+
+describe("reading remote granules ahead", () => {
+  let dir: string;
+  let files: string[];
+  let server: RangeServer;
+  /** Every request the server received: when, its method and path. */
+  let log: { at: number; method: string; path: string }[];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-read-ahead-"));
+    mkdirSync(join(dir, "www"));
+    files = [];
+    for (const opts of demoGranuleSet().slice(0, 3)) {
+      files.push(await writeSyntheticAtl06(join(dir, "www"), { ...opts, segmentsPerBeam: 12_000 }));
+    }
+    log = [];
+    server = await startRangeServer({
+      root: join(dir, "www"),
+      latencyMs: LATENCY_MS,
+      fault: (req) => {
+        log.push({
+          at: performance.now(),
+          method: req.method ?? "",
+          path: decodeURIComponent(req.url ?? ""),
+        });
+        return undefined;
+      },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("opens the next granule before the one read before it is indexed, each byte read once", async () => {
+    const urls = files.map((f) => new URL(basename(f), server.url).href);
+    const indexed = new Map<string, number>();
+    const report = await index(urls, {
+      store: join(dir, "http"),
+      concurrency: 1,
+      // An uncapped link: the cost model reads granules of this size in whole-file lines.
+      link: { bytesPerSecond: Number.POSITIVE_INFINITY },
+      onProgress: (p) => indexed.set(p.input, performance.now()),
+    });
+    expect(report.added).toHaveLength(3);
+    expect(report.requests).toBe(log.length);
+    expect(report.requests / files.length).toBeLessThanOrEqual(30);
+    // Lines fetched ahead and lines the metadata walk asks for are the same lines, fetched once.
+    expect(report.bytesRead).toBeLessThanOrEqual(report.bytesTotal);
+    expect(report.bytesTotal).toBe(files.reduce((n, f) => n + statSync(f).size, 0));
+
+    const first = (name: string) => Math.min(...log.filter((r) => r.path.endsWith(name)).map((r) => r.at));
+    for (let k = 0; k + 1 < files.length; k++) {
+      // One granule at a time (concurrency 1), yet the next one's first request comes before this one is indexed.
+      expect(first(`/${basename(files[k + 1]!)}`)).toBeLessThan(indexed.get(urls[k]!)!);
+    }
+    for (const f of files) {
+      const name = basename(f);
+      const head = log.find((r) => r.method === "HEAD" && r.path === `/${name}`)!;
+      const sidecar = log.find((r) => r.path === `/${name}.dmrpp`)!;
+      // The sidecar probe goes out beside the fingerprint's HEAD, not a round (its latency) after it.
+      expect(Math.abs(sidecar.at - head.at)).toBeLessThan(LATENCY_MS / 2);
+    }
+
+    // The same chunk rows as the granules indexed from local files, one at a time.
+    await index(files, { store: join(dir, "local"), concurrency: 1 });
+    const rows = (store: string) =>
+      `SELECT * EXCLUDE (ref_checksums) FROM read_parquet('${join(dir, store)}/chunks/**/*.parquet')`;
+    const [diff] = await duckdb(
+      `SELECT (SELECT count(*) FROM (${rows("http")} EXCEPT ALL ${rows("local")}))::INTEGER AS a,
+              (SELECT count(*) FROM (${rows("local")} EXCEPT ALL ${rows("http")}))::INTEGER AS b,
+              (SELECT count(*) FROM (${rows("http")}))::INTEGER AS n`,
+    );
+    expect(diff).toEqual({ a: 0, b: 0, n: expect.any(Number) });
+    expect(diff!.n).toBeGreaterThan(0);
+  });
+
+  it("reads a few lines of a file that is not HDF5, not the whole file, and fails naming it", async () => {
+    const size = 8 * 1024 * 1024;
+    const junk = join(dir, "www", "ATL06_20200101000000_00000000_006_01.h5");
+    writeFileSync(junk, randomBytes(size));
+    const before = server.stats.bytes;
+    const report = await index([new URL(basename(junk), server.url).href], {
+      store: join(dir, "junk"),
+      link: { bytesPerSecond: Number.POSITIVE_INFINITY },
+    }).catch((err: unknown) => err as Error);
+    // The only input is bad: the run fails naming it.
+    expect(report).toBeInstanceOf(Error);
+    expect((report as Error).message).toMatch(
+      /^no HDF5 signature found in http:.*\/ATL06_20200101000000_00000000_006_01\.h5/,
+    );
+    // Lines of a sixteenth of the file: the first and the last were fetched ahead, and the HDF5
+    // reader's search for a signature (at 0, 512, 1024, 2048... bytes) read four more; fetching every
+    // line ahead would have read all sixteen.
+    await new Promise((done) => setTimeout(done, 3 * LATENCY_MS));
+    expect(server.stats.bytes - before).toBeLessThanOrEqual((6 * size) / 16);
+  });
+});
