@@ -2,7 +2,7 @@
 import { InvalidHdf5Error, NotAGranuleError } from "../errors.js";
 import { DmrppFile } from "../hdf5/dmrpp/index.js";
 import type { Hdf5Reader } from "../hdf5/hdf5-reader.js";
-import { type Hdf5OpenOptions, itemSize } from "../hdf5/index.js";
+import { type Hdf5OpenOptions, itemSize, ValueBufferPool } from "../hdf5/index.js";
 import type { ChunkRef, DatasetInfo, DatasetValues, NumericArray } from "../hdf5/types.js";
 import {
   datasetPath,
@@ -235,14 +235,36 @@ function float64Of(path: string, values: DatasetValues): Float64Array {
   return Float64Array.from(values as Exclude<NumericArray, BigInt64Array | BigUint64Array>);
 }
 
-/** Several datasets as float64, their chunks read together in coalesced requests. */
+/**
+ * The buffers of a beam's coordinate and parent-rate arrays, used again by the next beams and granules
+ * of this thread. Fresh buffers cost the kernel's page faults and zeroing as the chunks are copied in
+ * (16 MB per full-size ATL06 granule) and garbage collections started by their external memory. Each
+ * beam gives its arrays back once its rows are made ({@link releaseArrays}); the rows hold none of
+ * them (bboxes, footprints and cells are new values).
+ */
+const arrayBuffers = new ValueBufferPool();
+
+/** Gives arrays read by {@link readManyFloat64} back, for a beam done with them and every view of them. */
+function releaseArrays(...arrays: (Float64Array | undefined)[]): void {
+  for (const a of arrays) if (a) arrayBuffers.give(a);
+}
+
+/**
+ * Several datasets as float64, their chunks read together in coalesced requests, into buffers of
+ * {@link arrayBuffers}: the caller gives them back with {@link releaseArrays} when done.
+ */
 async function readManyFloat64(
   file: Hdf5Reader,
   paths: readonly string[],
   opts: { signal?: AbortSignal },
 ): Promise<Float64Array[]> {
-  const values = await file.readMany(paths, opts);
-  return values.map((v, i) => float64Of(paths[i]!, v));
+  const values = await file.readMany(paths, { ...opts, buffers: arrayBuffers });
+  return values.map((v, i) => {
+    const f = float64Of(paths[i]!, v);
+    // Converted: the values read are not needed any more.
+    if (f !== v && ArrayBuffer.isView(v)) arrayBuffers.give(v);
+    return f;
+  });
 }
 
 async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, opts: IndexGranuleOptions) {
@@ -314,6 +336,8 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
       for (const h3_cell of row.h3_cells) batch.chunkCells.push({ h3_cell, chunk_id: row.chunk_id });
     }
   }
+  releaseArrays(coordinates?.lat, coordinates?.lon, coordinates?.time, parent?.counts);
+  releaseArrays(located?.lat, located?.lon, located?.time);
 }
 
 /** A parent rate's reference points (NaN for parent rows without rows) and how far rows may be from them. */
@@ -351,6 +375,19 @@ async function readLocations(
     [locate.lat, locate.lon, locate.time].map(path),
     opts,
   )) as [Float64Array, Float64Array, Float64Array];
+  const located = locationsOf(locate, parent, lat, lon, time);
+  if (!located) releaseArrays(lat, lon, time);
+  return located;
+}
+
+/** The reference points read by {@link readLocations}, or undefined when they cannot place the beam. */
+function locationsOf(
+  locate: NonNullable<NonNullable<ProductProfile["parent"]>["locate"]>,
+  parent: ParentRows,
+  lat: Float64Array,
+  lon: Float64Array,
+  time: Float64Array,
+): Locations | undefined {
   if (lat.length !== parent.counts.length || lon.length !== lat.length || time.length !== lat.length) {
     return undefined;
   }
@@ -498,6 +535,7 @@ async function readParentRate(
     if (counts[k]! > 0) end = Math.max(end, first[k]! - parent.base + counts[k]!);
     ends[k] = end;
   }
+  releaseArrays(first);
   return { ends, counts };
 }
 
