@@ -486,21 +486,32 @@ export function antimeridianRuns(lon: Float64Array, start: number, end: number):
   const runs: [number, number][] = [];
   let runStart = start;
   let prev = Number.NaN;
-  for (let i = start; i < end; i++) {
+  for (;;) {
+    const cut = nextCrossing(lon, runStart, end, prev);
+    if (cut >= end) break;
+    runs.push([runStart, cut]);
+    runStart = cut;
+    prev = lon[cut]!;
+  }
+  if (end > runStart) runs.push([runStart, end]);
+  return runs;
+}
+
+/**
+ * The first row in [from, end) whose valid longitude jumps more than 180 degrees from the valid one
+ * before it (`prev` before `from`, NaN for none), or `end`. A loop of its own that only returns: the
+ * compiled loop (entered mid-call, on its hot path, after its first calls) used to fall out into code
+ * that had never run when it was compiled, which threw the compiled code away on every chunk row
+ * (264 times over 6 full-size granules).
+ */
+function nextCrossing(lon: Float64Array, from: number, end: number, prev: number): number {
+  for (let i = from; i < end; i++) {
     const x = lon[i]!;
     if (!(x >= -180 && x <= 180)) continue;
-    if (Math.abs(x - prev) > 180) {
-      runs.push([runStart, i]);
-      runStart = i;
-    }
+    if (Math.abs(x - prev) > 180) return i;
     prev = x;
   }
-  runs.push([runStart, end]);
-  // A loop, not a filter with a destructuring callback: array destructuring iterates (an iterator
-  // object per run), and a callback made per call left the caller's optimised code each time.
-  const kept: [number, number][] = [];
-  for (const run of runs) if (run[1] > run[0]) kept.push(run);
-  return kept;
+  return end;
 }
 
 /**
