@@ -305,17 +305,17 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
     (info): info is DatasetInfo => info !== undefined && (inRows(info) || inParent(info)),
   );
   const refs = await Promise.all(indexed.map((info) => file.chunkRefs(info.path, opts)));
-  const datasets = indexed.map((info, i) => ({ info, refs: refs[i]!, parentRate: !inRows(info) }));
+  const datasets = indexed.map((info, i) => refWalk(info, refs[i]!, !inRows(info)));
   for (const { info } of datasets) batch.arrays.push(arrayRow(ctx.granuleId, info));
   const step = latInfo.chunkShape?.[0] ?? Math.min(n, CONTIGUOUS_CHUNK_ROWS);
   for (let chunkStart = 0; chunkStart < n; chunkStart += step) {
     const chunkEnd = Math.min(n, chunkStart + step);
     const span = parent ? parentSpan(parent, chunkStart, chunkEnd) : undefined;
-    const refs = datasets.flatMap((d) =>
-      d.parentRate
-        ? refsOverlapping(d.info, d.refs, span!.start, span!.end)
-        : refsOverlapping(d.info, d.refs, chunkStart, chunkEnd),
-    );
+    const refs: ChunkRefRow[] = [];
+    for (const d of datasets) {
+      if (d.parentRate) refsOverlapping(d, span!.start, span!.end, refs);
+      else refsOverlapping(d, chunkStart, chunkEnd, refs);
+    }
     const rows = located
       ? locatedChunkRows(
           ctx,
@@ -572,37 +572,74 @@ function lowerBound(n: number, test: (k: number) => boolean): number {
 }
 
 /**
- * The stored chunks of a dataset that hold rows [start, end). A contiguous dataset has one stored
- * block: its rows [start, end) are cut out of it as one ref (raw bytes, no filter).
+ * A dataset's stored chunks as the chunk rows take them, window after window: `next` is the first
+ * chunk that may still meet a window, when the chunks come in row order (as the readers list them)
+ * and the windows' starts never decrease (as the chunk rows and their parent spans go).
  */
-function refsOverlapping(info: DatasetInfo, refs: ChunkRef[], start: number, end: number): ChunkRefRow[] {
+interface RefWalk {
+  info: DatasetInfo;
+  refs: ChunkRef[];
+  parentRate: boolean;
+  /** Chunks are in ascending order of their first row. */
+  inRowOrder: boolean;
+  next: number;
+  lastStart: number;
+}
+
+function refWalk(info: DatasetInfo, refs: ChunkRef[], parentRate: boolean): RefWalk {
+  let inRowOrder = true;
+  for (let k = 1; k < refs.length && inRowOrder; k++)
+    inRowOrder = refs[k]!.coords[0]! >= refs[k - 1]!.coords[0]!;
+  return { info, refs, parentRate, inRowOrder, next: 0, lastStart: 0 };
+}
+
+/**
+ * Adds to `out` the stored chunks of a dataset that hold rows [start, end), in the order of its
+ * chunks. A contiguous dataset has one stored block: its rows [start, end) are cut out of it as one
+ * ref (raw bytes, no filter). Chunks in row order are walked from where the last window left them
+ * rather than all tested for every window.
+ */
+function refsOverlapping(walk: RefWalk, start: number, end: number, out: ChunkRefRow[]): void {
+  const { info, refs } = walk;
   if (info.layout === "contiguous") {
     const block = refs[0];
-    if (!block || end <= start) return [];
+    if (!block || end <= start) return;
     const rowBytes = itemSize(info.dtype) * info.shape.slice(1).reduce((a, b) => a * b, 1);
     const size = (end - start) * rowBytes;
-    return [
-      {
-        path: info.path,
-        chunk_start: start,
-        col_start: 0,
-        offset: block.offset + start * rowBytes,
-        size,
-        filter_mask: 0,
-      },
-    ];
+    out.push({
+      path: info.path,
+      chunk_start: start,
+      col_start: 0,
+      offset: block.offset + start * rowBytes,
+      size,
+      filter_mask: 0,
+    });
+    return;
   }
   const rows = info.chunkShape?.[0] ?? info.shape[0] ?? 0;
-  return refs
-    .filter((r) => r.coords[0]! < end && r.coords[0]! + rows > start)
-    .map((r) => ({
-      path: info.path,
-      chunk_start: r.coords[0]!,
-      col_start: r.coords[1] ?? 0,
-      offset: r.offset,
-      size: r.size,
-      filter_mask: r.filterMask,
-    }));
+  let k = 0;
+  if (walk.inRowOrder && start >= walk.lastStart) {
+    // Chunks ending at or before `start` end before every later window too.
+    k = walk.next;
+    while (k < refs.length && refs[k]!.coords[0]! + rows <= start) k++;
+    walk.next = k;
+    walk.lastStart = start;
+  }
+  for (; k < refs.length; k++) {
+    const r = refs[k]!;
+    const first = r.coords[0]!;
+    if (walk.inRowOrder && first >= end) break;
+    if (first < end && first + rows > start) {
+      out.push({
+        path: info.path,
+        chunk_start: first,
+        col_start: r.coords[1] ?? 0,
+        offset: r.offset,
+        size: r.size,
+        filter_mask: r.filterMask,
+      });
+    }
+  }
 }
 
 interface ChunkArrays {
