@@ -242,7 +242,7 @@ function float64Of(path: string, values: DatasetValues): Float64Array {
  * beam gives its arrays back once its rows are made ({@link releaseArrays}); the rows hold none of
  * them (bboxes, footprints and cells are new values).
  */
-const arrayBuffers = new ValueBufferPool();
+export const arrayBuffers = new ValueBufferPool();
 
 /** Gives arrays read by {@link readManyFloat64} back, for a beam done with them and every view of them. */
 function releaseArrays(...arrays: (Float64Array | undefined)[]): void {
