@@ -59,6 +59,7 @@ export async function readDatasetValues(
   // Where the chunks cover the window, every element is written by a chunk: the fill value would only
   // be written over (the coordinates of a full-size granule: 95 MB written twice).
   const covered = ds.layout.kind === "chunked" && chunksCover(refs, ds.info.chunkShape, window);
+  const bytes = checkedBytes(count, datatype.size);
   // Made when the first bytes are there to go in, not when they are asked for: the index asks for
   // every beam's coordinates of several granules at once, and most of them wait for their reads
   // (with the buffers made up front, 72 buffers of 1 MB were held at once over 6 full-size granules;
@@ -68,7 +69,7 @@ export async function readDatasetValues(
     raw ??= filled(count, datatype.size, covered ? undefined : ds.fill, covered, opts.buffers);
     return raw;
   };
-  if (count > 0) await readWindowInto(output, count * datatype.size, source, ds, { refs, window }, opts);
+  if (count > 0) await readWindowInto(output, bytes, source, ds, { refs, window }, opts);
   return decodeValues(meta, ds, output(), count, opts);
 }
 
@@ -304,16 +305,25 @@ function filled(
   covered: boolean,
   buffers: ValueBuffers | undefined,
 ): Uint8Array {
-  const total = count * size;
-  if (!Number.isSafeInteger(total) || total > 2 ** 31) {
-    throw new InvalidHdf5Error(`dataset of ${count} elements of ${size} bytes is too large to read at once`);
-  }
+  const total = checkedBytes(count, size);
   if (!buffers) return fillWith(new Uint8Array(total), size, fill);
   const out = buffers.take(total);
   if (covered) return out;
   // A taken buffer holds whatever it held last.
   out.fill(0);
   return fillWith(out, size, fill);
+}
+
+/**
+ * Bytes of `count` elements of `size` bytes, checked before anything is read.
+ * @throws InvalidHdf5Error above 2 GiB.
+ */
+function checkedBytes(count: number, size: number): number {
+  const total = count * size;
+  if (!Number.isSafeInteger(total) || total > 2 ** 31) {
+    throw new InvalidHdf5Error(`dataset of ${count} elements of ${size} bytes is too large to read at once`);
+  }
+  return total;
 }
 
 /** `out`, all zeros, with each element set to `fill` (left as it is when undefined or zero). */

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { InvalidHdf5Error } from "../../src/errors.js";
+import { readDatasetValues } from "../../src/hdf5/data.js";
+import type { DatasetMeta } from "../../src/hdf5/dataset.js";
 import type { DatasetValues, ValueBuffers } from "../../src/hdf5/index.js";
 import { Hdf5File, ValueBufferPool } from "../../src/hdf5/index.js";
+import type { MetaReader } from "../../src/hdf5/reader.js";
 import { openFileSource } from "../../src/source/index.js";
 import { corpusFiles } from "./corpus.js";
 
@@ -91,5 +95,41 @@ describe("ValueBufferPool", () => {
     expect(pool.freeBytes).toBe(8192);
     pool.clear();
     expect(pool.freeBytes).toBe(0);
+  });
+});
+
+describe("a dataset too large to read at once", () => {
+  it("is refused before any byte is read, its buffer made lazily or not", async () => {
+    const n = 2 ** 29; // 4 GiB of float64
+    const ds = {
+      info: { path: "/big", dtype: "<f8", shape: [n], chunkShape: null, filters: [] },
+      datatype: { typeClass: 1, size: 8, dtype: "<f8", littleEndian: true, signed: true, stringPad: 0 },
+      dataspace: { kind: "simple", shape: [n], maxshape: [n] },
+      layout: { kind: "contiguous", address: 0, size: n * 8 },
+      fill: undefined,
+    } as unknown as DatasetMeta;
+    let reads = 0;
+    const source = {
+      url: new URL("file:///big.h5"),
+      size: async () => n * 8,
+      read: async (_offset: number, length: number) => {
+        reads += 1;
+        return new Uint8Array(Math.min(length, 16));
+      },
+    };
+    for (const buffers of [undefined, new DirtyBuffers()]) {
+      await expect(
+        readDatasetValues(
+          {} as MetaReader,
+          source,
+          ds,
+          [{ offset: 0, size: n * 8, coords: [0], filterMask: 0 }],
+          {
+            buffers,
+          },
+        ),
+      ).rejects.toThrow(InvalidHdf5Error);
+    }
+    expect(reads).toBe(0);
   });
 });
