@@ -63,7 +63,9 @@ try {
       console.log(
         `${name}\twall ${report.seconds.toFixed(2)} s\tCPU ${report.cpuSeconds.toFixed(2)} s\t` +
           `after last granule ${report.writeSeconds.toFixed(2)} s\t${report.requests} requests\t` +
-          `${(report.bytesRead / 1e6).toFixed(1)} MB\tload ${loadavg()[0]!.toFixed(1)}`,
+          `${(report.bytesRead / 1e6).toFixed(1)} MB\tGC ${report.gc.scavenges} scavenges ` +
+          `${report.gc.markCompacts} mark-compacts ${report.gc.ms.toFixed(0)} ms\t` +
+          `${report.minorFaults} minor faults\tload ${loadavg()[0]!.toFixed(1)}`,
       );
     }
   }
@@ -74,5 +76,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 for (const name of ["before", "after"] as const)
   console.log(
     `${name} medians: wall ${median(runs[name].map((r) => r.seconds)).toFixed(2)} s, ` +
-      `CPU ${median(runs[name].map((r) => r.cpuSeconds)).toFixed(2)} s`,
+      `CPU ${median(runs[name].map((r) => r.cpuSeconds)).toFixed(2)} s, ` +
+      `scavenges ${median(runs[name].map((r) => r.gc.scavenges))}, ` +
+      `mark-compacts ${median(runs[name].map((r) => r.gc.markCompacts))}, ` +
+      `minor faults ${median(runs[name].map((r) => r.minorFaults))}`,
   );

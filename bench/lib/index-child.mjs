@@ -5,10 +5,12 @@
  * flags, and every module it loads would go through the loader's hooks). Prints one JSON line: the
  * report's seconds, requests and bytes, the CPU seconds (user + system) of the process, its worker
  * threads included, over the run, and the seconds from the last granule read to the end (the store
- * written).
+ * written), and the calling thread's garbage collections over the run (scavenges, mark-compacts and
+ * their milliseconds, from `gc` performance entries) with the process's minor page faults.
  *
  *   node bench/lib/index-child.mjs '{"inputs": [...], "store": DIR, "concurrency": 4, "jobs": 2, "link": {...}, "dist": DIR}'
  */
+import { constants, PerformanceObserver } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 
 const args = JSON.parse(process.argv[2] ?? "{}");
@@ -20,6 +22,17 @@ const link = args.link && {
   ...args.link,
   bytesPerSecond: args.link.bytesPerSecond ?? Number.POSITIVE_INFINITY,
 };
+const gc = { scavenges: 0, markCompacts: 0, ms: 0 };
+const observer = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = entry.detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.scavenges += 1;
+    else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.markCompacts += 1;
+    gc.ms += entry.duration;
+  }
+});
+observer.observe({ entryTypes: ["gc"] });
+const faults = process.resourceUsage().minorPageFault;
 const cpu = process.cpuUsage();
 let lastGranule = performance.now();
 const report = await index(args.inputs, {
@@ -32,6 +45,10 @@ const report = await index(args.inputs, {
   },
 });
 const used = process.cpuUsage(cpu);
+const minorFaults = process.resourceUsage().minorPageFault - faults;
+// Entries still queued are delivered on a later turn.
+await new Promise((resolve) => setImmediate(resolve));
+observer.disconnect();
 // After the last granule is read: merging the rows, encoding the part files not encoded yet, writing the store.
 const writeSeconds = (performance.now() - lastGranule) / 1000;
 console.log(
@@ -42,5 +59,7 @@ console.log(
     bytesRead: report.bytesRead,
     chunks: report.chunks,
     writeSeconds,
+    gc,
+    minorFaults,
   }),
 );

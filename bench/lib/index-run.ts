@@ -31,6 +31,10 @@ export interface ChildIndexReport {
   requests: number;
   bytesRead: number;
   chunks: number;
+  /** The calling thread's garbage collections over the run. */
+  gc: { scavenges: number; markCompacts: number; ms: number };
+  /** Minor page faults of the process over the run. */
+  minorFaults: number;
 }
 
 /**

@@ -9,7 +9,6 @@ import {
   readUint16LE,
   readUint32LE,
   readUintLE,
-  times,
 } from "./cursor.js";
 import type { MetaReader } from "./reader.js";
 import { parseAt, readAt, readRaw } from "./reader.js";
@@ -81,8 +80,11 @@ export function parseNodeEntries<K>(
 export function readChunkKey(c: Cursor, rank: number): ChunkKey {
   const size = readUint32LE(c);
   const filterMask = readUint32LE(c);
-  const coords = times(rank + 1, () => readUintLE(c, 8, "chunk offset"));
-  coords.pop();
+  // rank + 1 offsets, the last (the element's byte offset, always 0) read and dropped; no closure or
+  // array per key beyond the coordinates (a granule's trees hold thousands of keys).
+  const coords: number[] = [];
+  for (let d = 0; d < rank; d++) coords.push(readUintLE(c, 8, "chunk offset"));
+  readUintLE(c, 8, "chunk offset");
   return { size, filterMask, coords };
 }
 

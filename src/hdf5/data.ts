@@ -8,6 +8,7 @@ import { readVlenValues } from "./global-heap.js";
 import { releaseInflated } from "./inflate-worker.js";
 import type { MetaReader } from "./reader.js";
 import type { ChunkRef, DatasetInfo, DatasetValues, DecodeSpec } from "./types.js";
+import type { ValueBuffers } from "./value-buffers.js";
 import { decodeElements, decodeFixedString } from "./values.js";
 
 /**
@@ -25,6 +26,17 @@ export interface RowWindow {
   stop: number;
 }
 
+/** Options of {@link readDatasetValues}. */
+export interface DatasetValuesOptions extends ReadOptions {
+  /** Only these rows of the first dimension; default the whole dataset. */
+  window?: RowWindow;
+  /**
+   * Where the values' bytes are written; default a new buffer. Numeric values come back as a view of
+   * the buffer taken (unless their bytes had to be swapped or converted), others are decoded from it.
+   */
+  buffers?: ValueBuffers;
+}
+
 /**
  * Reads and decodes a dataset, or the rows of `window`: numeric, enum and bitfield types as a typed array
  * (host order; half floats as an exact Float32Array), opaque types as raw bytes, fixed- and
@@ -38,7 +50,7 @@ export async function readDatasetValues(
   source: ByteSource,
   ds: DatasetMeta,
   refs: ChunkRef[],
-  opts: ReadOptions & { window?: RowWindow } = {},
+  opts: DatasetValuesOptions = {},
 ): Promise<DatasetValues> {
   const { datatype, dataspace } = ds;
   const window = windowOf(ds, opts.window);
@@ -47,9 +59,18 @@ export async function readDatasetValues(
   // Where the chunks cover the window, every element is written by a chunk: the fill value would only
   // be written over (the coordinates of a full-size granule: 95 MB written twice).
   const covered = ds.layout.kind === "chunked" && chunksCover(refs, ds.info.chunkShape, window);
-  const raw = filled(count, datatype.size, covered ? undefined : ds.fill);
-  if (count > 0) await readWindowInto(raw, source, ds, { refs, window }, opts);
-  return decodeValues(meta, ds, raw, count, opts);
+  const bytes = checkedBytes(count, datatype.size);
+  // Made when the first bytes are there to go in, not when they are asked for: the index asks for
+  // every beam's coordinates of several granules at once, and most of them wait for their reads
+  // (with the buffers made up front, 72 buffers of 1 MB were held at once over 6 full-size granules;
+  // made when the first chunk is in, 12).
+  let raw: Uint8Array | undefined;
+  const output = () => {
+    raw ??= filled(count, datatype.size, covered ? undefined : ds.fill, covered, opts.buffers);
+    return raw;
+  };
+  if (count > 0) await readWindowInto(output, bytes, source, ds, { refs, window }, opts);
+  return decodeValues(meta, ds, output(), count, opts);
 }
 
 /** Most elements decoded into plain values (compounds, strings...) in one read; typed arrays may hold more. */
@@ -77,8 +98,12 @@ function windowOf(ds: DatasetMeta, rows: RowWindow | undefined): { start: number
   return { start, shape };
 }
 
+/** The values' buffer of a read (`bytes` long), made on its first call. */
+type Output = () => Uint8Array;
+
 async function readWindowInto(
-  raw: Uint8Array,
+  output: Output,
+  bytes: number,
   source: ByteSource,
   ds: DatasetMeta,
   at: { refs: ChunkRef[]; window: { start: number[]; shape: number[] } },
@@ -88,15 +113,21 @@ async function readWindowInto(
   const { refs, window } = at;
   const whole = { shape: dataspace.shape, coords: dataspace.shape.map(() => 0) };
   if (layout.kind === "compact") {
-    copyChunk(raw, window, { ...whole, bytes: padded(layout.data, datatype.size, dataspace) }, datatype.size);
+    copyChunk(
+      output(),
+      window,
+      { ...whole, bytes: padded(layout.data, datatype.size, dataspace) },
+      datatype.size,
+    );
   } else if (layout.kind === "contiguous") {
     if (!refs[0]) return;
     const rowBytes = dataspace.shape.slice(1).reduce((a, b) => a * b, 1) * datatype.size;
     const from = (window.start[0] ?? 0) * rowBytes;
-    const length = Math.min(raw.length, Math.max(0, refs[0].size - from));
-    raw.set(await source.read(refs[0].offset + from, length, opts));
+    const length = Math.min(bytes, Math.max(0, refs[0].size - from));
+    const stored = await source.read(refs[0].offset + from, length, opts);
+    output().set(stored);
   } else {
-    await readChunksInto(raw, source, ds, at, opts);
+    await readChunksInto(output, source, ds, at, opts);
   }
 }
 
@@ -151,7 +182,7 @@ function padded(data: Uint8Array, size: number, space: DatasetMeta["dataspace"])
 }
 
 async function readChunksInto(
-  raw: Uint8Array,
+  output: Output,
   source: ByteSource,
   ds: DatasetMeta,
   at: { refs: ChunkRef[]; window: { start: number[]; shape: number[] } },
@@ -172,7 +203,12 @@ async function readChunksInto(
       // Inflated on the thread's inflate worker: the thread keeps parsing and computing meanwhile,
       // and pays a copy per chunk rather than a zlib stream.
       const chunk = await decodeChunkOffThread(stored, spec, ref.filterMask, () => chunkLabel(ref));
-      copyChunk(raw, window, { bytes: chunk, shape: spec.chunkShape, coords: ref.coords }, ds.datatype.size);
+      copyChunk(
+        output(),
+        window,
+        { bytes: chunk, shape: spec.chunkShape, coords: ref.coords },
+        ds.datatype.size,
+      );
       releaseInflated(chunk);
     }),
   );
@@ -258,13 +294,41 @@ async function decodeValues(
   );
 }
 
-/** A buffer of `count` elements, each set to `fill` (zeros when undefined). */
-function filled(count: number, size: number, fill: Uint8Array | undefined): Uint8Array {
+/**
+ * A buffer of `count` elements, each set to `fill` (zeros when undefined), or left as it is when
+ * `covered` (every byte is about to be written); from `buffers` when given.
+ */
+function filled(
+  count: number,
+  size: number,
+  fill: Uint8Array | undefined,
+  covered: boolean,
+  buffers: ValueBuffers | undefined,
+): Uint8Array {
+  const total = checkedBytes(count, size);
+  if (!buffers) return fillWith(new Uint8Array(total), size, fill);
+  const out = buffers.take(total);
+  if (covered) return out;
+  // A taken buffer holds whatever it held last.
+  out.fill(0);
+  return fillWith(out, size, fill);
+}
+
+/**
+ * Bytes of `count` elements of `size` bytes, checked before anything is read.
+ * @throws InvalidHdf5Error above 2 GiB.
+ */
+function checkedBytes(count: number, size: number): number {
   const total = count * size;
   if (!Number.isSafeInteger(total) || total > 2 ** 31) {
     throw new InvalidHdf5Error(`dataset of ${count} elements of ${size} bytes is too large to read at once`);
   }
-  const out = new Uint8Array(total);
+  return total;
+}
+
+/** `out`, all zeros, with each element set to `fill` (left as it is when undefined or zero). */
+function fillWith(out: Uint8Array, size: number, fill: Uint8Array | undefined): Uint8Array {
+  const total = out.length;
   if (total === 0 || !fill?.some((b) => b !== 0)) return out;
   out.set(fill.subarray(0, Math.min(size, total)));
   // doubling copies: log2(count) calls instead of one per element

@@ -1,7 +1,7 @@
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../errors.js";
 import type { BlockCacheOptions } from "../source/cache.js";
 import { withBlockCache } from "../source/cache.js";
-import { type PrefetchOptions, withPrefetch } from "../source/prefetch.js";
+import { withPrefetch } from "../source/prefetch.js";
 import type { ByteSource, ReadOptions } from "../source/types.js";
 import { readChunkRefs } from "./chunk-index.js";
 import { cursorOf } from "./cursor.js";
@@ -9,6 +9,7 @@ import { readDatasetValues } from "./data.js";
 import type { DatasetMeta } from "./dataset.js";
 import { isDatasetHeader, isGroupHeader, parseDatasetHeader, readAttributes } from "./dataset.js";
 import { readDenseLinks } from "./dense.js";
+import type { ReadManyOptions } from "./hdf5-reader.js";
 import type { ChunkIndexType } from "./layout.js";
 import type { Link } from "./links.js";
 import { isDense, parseLink, parseLinkInfo } from "./links.js";
@@ -223,7 +224,7 @@ export class Hdf5File {
    * group's datasets often lie in one block of the file, one request instead of one per chunk. Values
    * and errors as {@link Hdf5File.read}, in the order of `paths`.
    */
-  async readMany(paths: readonly string[], opts: PrefetchOptions = {}): Promise<DatasetValues[]> {
+  async readMany(paths: readonly string[], opts: ReadManyOptions = {}): Promise<DatasetValues[]> {
     const datasets = await Promise.all(paths.map((p) => this.#requireDataset(p, opts)));
     const refs = await Promise.all(datasets.map((ds) => readChunkRefs(this.#meta, ds, opts)));
     const spans = refs.flat().map((r) => ({ offset: r.offset, length: r.size }));

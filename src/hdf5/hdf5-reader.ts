@@ -3,6 +3,13 @@ import type { PrefetchOptions } from "../source/prefetch.js";
 import type { ByteSource, ReadOptions } from "../source/types.js";
 import type { Hdf5Tree } from "./file.js";
 import type { AttrValue, ChunkRef, DatasetInfo, DatasetValues } from "./types.js";
+import type { ValueBuffers } from "./value-buffers.js";
+
+/** Options of {@link Hdf5Reader.readMany}. */
+export interface ReadManyOptions extends PrefetchOptions {
+  /** Where the values' bytes are written (see `readDatasetValues`); default new buffers. */
+  buffers?: ValueBuffers;
+}
 
 /**
  * An open HDF5 file: its groups, attributes, dataset metadata, chunk locations and values. The
@@ -21,6 +28,6 @@ export interface Hdf5Reader {
   tree(opts?: ReadOptions): Promise<Hdf5Tree>;
   chunkRefs(path: string, opts?: ReadOptions): Promise<ChunkRef[]>;
   read(path: string, opts?: ReadOptions): Promise<DatasetValues>;
-  readMany(paths: readonly string[], opts?: PrefetchOptions): Promise<DatasetValues[]>;
+  readMany(paths: readonly string[], opts?: ReadManyOptions): Promise<DatasetValues[]>;
   readSlice(path: string, start: number, stop: number, opts?: ReadOptions): Promise<DatasetValues>;
 }

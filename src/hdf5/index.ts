@@ -17,3 +17,5 @@ export type {
   FilterInfo,
   NumericArray,
 } from "./types.js";
+export type { ValueBufferPoolOptions, ValueBuffers } from "./value-buffers.js";
+export { ValueBufferPool } from "./value-buffers.js";

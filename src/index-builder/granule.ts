@@ -2,7 +2,7 @@
 import { InvalidHdf5Error, NotAGranuleError } from "../errors.js";
 import { DmrppFile } from "../hdf5/dmrpp/index.js";
 import type { Hdf5Reader } from "../hdf5/hdf5-reader.js";
-import { type Hdf5OpenOptions, itemSize } from "../hdf5/index.js";
+import { type Hdf5OpenOptions, itemSize, ValueBufferPool } from "../hdf5/index.js";
 import type { ChunkRef, DatasetInfo, DatasetValues, NumericArray } from "../hdf5/types.js";
 import {
   datasetPath,
@@ -235,14 +235,36 @@ function float64Of(path: string, values: DatasetValues): Float64Array {
   return Float64Array.from(values as Exclude<NumericArray, BigInt64Array | BigUint64Array>);
 }
 
-/** Several datasets as float64, their chunks read together in coalesced requests. */
+/**
+ * The buffers of a beam's coordinate and parent-rate arrays, used again by the next beams and granules
+ * of this thread. Fresh buffers cost the kernel's page faults and zeroing as the chunks are copied in
+ * (16 MB per full-size ATL06 granule) and garbage collections started by their external memory. Each
+ * beam gives its arrays back once its rows are made ({@link releaseArrays}); the rows hold none of
+ * them (bboxes, footprints and cells are new values).
+ */
+export const arrayBuffers = new ValueBufferPool();
+
+/** Gives arrays read by {@link readManyFloat64} back, for a beam done with them and every view of them. */
+function releaseArrays(...arrays: (Float64Array | undefined)[]): void {
+  for (const a of arrays) if (a) arrayBuffers.give(a);
+}
+
+/**
+ * Several datasets as float64, their chunks read together in coalesced requests, into buffers of
+ * {@link arrayBuffers}: the caller gives them back with {@link releaseArrays} when done.
+ */
 async function readManyFloat64(
   file: Hdf5Reader,
   paths: readonly string[],
   opts: { signal?: AbortSignal },
 ): Promise<Float64Array[]> {
-  const values = await file.readMany(paths, opts);
-  return values.map((v, i) => float64Of(paths[i]!, v));
+  const values = await file.readMany(paths, { ...opts, buffers: arrayBuffers });
+  return values.map((v, i) => {
+    const f = float64Of(paths[i]!, v);
+    // Converted: the values read are not needed any more.
+    if (f !== v && ArrayBuffer.isView(v)) arrayBuffers.give(v);
+    return f;
+  });
 }
 
 async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, opts: IndexGranuleOptions) {
@@ -283,17 +305,17 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
     (info): info is DatasetInfo => info !== undefined && (inRows(info) || inParent(info)),
   );
   const refs = await Promise.all(indexed.map((info) => file.chunkRefs(info.path, opts)));
-  const datasets = indexed.map((info, i) => ({ info, refs: refs[i]!, parentRate: !inRows(info) }));
+  const datasets = indexed.map((info, i) => refWalk(info, refs[i]!, !inRows(info)));
   for (const { info } of datasets) batch.arrays.push(arrayRow(ctx.granuleId, info));
   const step = latInfo.chunkShape?.[0] ?? Math.min(n, CONTIGUOUS_CHUNK_ROWS);
   for (let chunkStart = 0; chunkStart < n; chunkStart += step) {
     const chunkEnd = Math.min(n, chunkStart + step);
     const span = parent ? parentSpan(parent, chunkStart, chunkEnd) : undefined;
-    const refs = datasets.flatMap((d) =>
-      d.parentRate
-        ? refsOverlapping(d.info, d.refs, span!.start, span!.end)
-        : refsOverlapping(d.info, d.refs, chunkStart, chunkEnd),
-    );
+    const refs: ChunkRefRow[] = [];
+    for (const d of datasets) {
+      if (d.parentRate) refsOverlapping(d, span!.start, span!.end, refs);
+      else refsOverlapping(d, chunkStart, chunkEnd, refs);
+    }
     const rows = located
       ? locatedChunkRows(
           ctx,
@@ -314,6 +336,8 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
       for (const h3_cell of row.h3_cells) batch.chunkCells.push({ h3_cell, chunk_id: row.chunk_id });
     }
   }
+  releaseArrays(coordinates?.lat, coordinates?.lon, coordinates?.time, parent?.counts);
+  releaseArrays(located?.lat, located?.lon, located?.time);
 }
 
 /** A parent rate's reference points (NaN for parent rows without rows) and how far rows may be from them. */
@@ -351,6 +375,19 @@ async function readLocations(
     [locate.lat, locate.lon, locate.time].map(path),
     opts,
   )) as [Float64Array, Float64Array, Float64Array];
+  const located = locationsOf(locate, parent, lat, lon, time);
+  if (!located) releaseArrays(lat, lon, time);
+  return located;
+}
+
+/** The reference points read by {@link readLocations}, or undefined when they cannot place the beam. */
+function locationsOf(
+  locate: NonNullable<NonNullable<ProductProfile["parent"]>["locate"]>,
+  parent: ParentRows,
+  lat: Float64Array,
+  lon: Float64Array,
+  time: Float64Array,
+): Locations | undefined {
   if (lat.length !== parent.counts.length || lon.length !== lat.length || time.length !== lat.length) {
     return undefined;
   }
@@ -448,22 +485,33 @@ function locatedChunkRows(
 export function antimeridianRuns(lon: Float64Array, start: number, end: number): [number, number][] {
   const runs: [number, number][] = [];
   let runStart = start;
-  let prev = Number.NaN;
-  for (let i = start; i < end; i++) {
-    const x = lon[i]!;
-    if (!(x >= -180 && x <= 180)) continue;
-    if (Math.abs(x - prev) > 180) {
-      runs.push([runStart, i]);
-      runStart = i;
-    }
-    prev = x;
+  for (;;) {
+    const cut = nextCrossing(lon, runStart, end);
+    if (cut >= end) break;
+    runs.push([runStart, cut]);
+    runStart = cut;
   }
-  runs.push([runStart, end]);
-  // A loop, not a filter with a destructuring callback: array destructuring iterates (an iterator
-  // object per run), and a callback made per call left the caller's optimised code each time.
-  const kept: [number, number][] = [];
-  for (const run of runs) if (run[1] > run[0]) kept.push(run);
-  return kept;
+  if (end > runStart) runs.push([runStart, end]);
+  return runs;
+}
+
+/**
+ * The first row in [from, end) whose valid longitude jumps more than 180 degrees from the valid one
+ * before it in [from, end), or `end` (a cut's own row starts the next search: it has no jump from
+ * itself). A loop of its own that only returns: the compiled loop of the single function it replaces
+ * (entered mid-call after its first calls) fell out into code that had never run when it was
+ * compiled, and was thrown away on 264 of the 396 chunk rows of 6 full-size granules.
+ */
+function nextCrossing(lon: Float64Array, from: number, end: number): number {
+  let prev = Number.NaN;
+  for (let i = from; i < end; i++) {
+    const x = lon[i]!;
+    if (x >= -180 && x <= 180) {
+      if (Math.abs(x - prev) > 180) return i;
+      prev = x;
+    }
+  }
+  return end;
 }
 
 /**
@@ -498,6 +546,7 @@ async function readParentRate(
     if (counts[k]! > 0) end = Math.max(end, first[k]! - parent.base + counts[k]!);
     ends[k] = end;
   }
+  releaseArrays(first);
   return { ends, counts };
 }
 
@@ -523,37 +572,74 @@ function lowerBound(n: number, test: (k: number) => boolean): number {
 }
 
 /**
- * The stored chunks of a dataset that hold rows [start, end). A contiguous dataset has one stored
- * block: its rows [start, end) are cut out of it as one ref (raw bytes, no filter).
+ * A dataset's stored chunks as the chunk rows take them, window after window: `next` is the first
+ * chunk that may still meet a window, when the chunks come in row order (as the readers list them)
+ * and the windows' starts never decrease (as the chunk rows and their parent spans go).
  */
-function refsOverlapping(info: DatasetInfo, refs: ChunkRef[], start: number, end: number): ChunkRefRow[] {
+interface RefWalk {
+  info: DatasetInfo;
+  refs: ChunkRef[];
+  parentRate: boolean;
+  /** Chunks are in ascending order of their first row. */
+  inRowOrder: boolean;
+  next: number;
+  lastStart: number;
+}
+
+function refWalk(info: DatasetInfo, refs: ChunkRef[], parentRate: boolean): RefWalk {
+  let inRowOrder = true;
+  for (let k = 1; k < refs.length && inRowOrder; k++)
+    inRowOrder = refs[k]!.coords[0]! >= refs[k - 1]!.coords[0]!;
+  return { info, refs, parentRate, inRowOrder, next: 0, lastStart: 0 };
+}
+
+/**
+ * Adds to `out` the stored chunks of a dataset that hold rows [start, end), in the order of its
+ * chunks. A contiguous dataset has one stored block: its rows [start, end) are cut out of it as one
+ * ref (raw bytes, no filter). Chunks in row order are walked from where the last window left them
+ * rather than all tested for every window.
+ */
+function refsOverlapping(walk: RefWalk, start: number, end: number, out: ChunkRefRow[]): void {
+  const { info, refs } = walk;
   if (info.layout === "contiguous") {
     const block = refs[0];
-    if (!block || end <= start) return [];
+    if (!block || end <= start) return;
     const rowBytes = itemSize(info.dtype) * info.shape.slice(1).reduce((a, b) => a * b, 1);
     const size = (end - start) * rowBytes;
-    return [
-      {
-        path: info.path,
-        chunk_start: start,
-        col_start: 0,
-        offset: block.offset + start * rowBytes,
-        size,
-        filter_mask: 0,
-      },
-    ];
+    out.push({
+      path: info.path,
+      chunk_start: start,
+      col_start: 0,
+      offset: block.offset + start * rowBytes,
+      size,
+      filter_mask: 0,
+    });
+    return;
   }
   const rows = info.chunkShape?.[0] ?? info.shape[0] ?? 0;
-  return refs
-    .filter((r) => r.coords[0]! < end && r.coords[0]! + rows > start)
-    .map((r) => ({
-      path: info.path,
-      chunk_start: r.coords[0]!,
-      col_start: r.coords[1] ?? 0,
-      offset: r.offset,
-      size: r.size,
-      filter_mask: r.filterMask,
-    }));
+  let k = 0;
+  if (walk.inRowOrder && start >= walk.lastStart) {
+    // Chunks ending at or before `start` end before every later window too.
+    k = walk.next;
+    while (k < refs.length && refs[k]!.coords[0]! + rows <= start) k++;
+    walk.next = k;
+    walk.lastStart = start;
+  }
+  for (; k < refs.length; k++) {
+    const r = refs[k]!;
+    const first = r.coords[0]!;
+    if (walk.inRowOrder && first >= end) break;
+    if (first < end && first + rows > start) {
+      out.push({
+        path: info.path,
+        chunk_start: first,
+        col_start: r.coords[1] ?? 0,
+        offset: r.offset,
+        size: r.size,
+        filter_mask: r.filterMask,
+      });
+    }
+  }
 }
 
 interface ChunkArrays {

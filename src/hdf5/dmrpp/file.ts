@@ -1,11 +1,11 @@
 /** An HDF5 file whose metadata comes from a DMR++ sidecar: only chunk data is read from the file. */
 import { InvalidHdf5Error, UnsupportedHdf5Error } from "../../errors.js";
-import { type PrefetchOptions, withPrefetch } from "../../source/prefetch.js";
+import { withPrefetch } from "../../source/prefetch.js";
 import type { ByteSource, ReadOptions } from "../../source/types.js";
 import { readDatasetValues } from "../data.js";
 import type { DatasetMeta } from "../dataset.js";
 import type { Hdf5Tree } from "../file.js";
-import type { Hdf5Reader } from "../hdf5-reader.js";
+import type { Hdf5Reader, ReadManyOptions } from "../hdf5-reader.js";
 import type { Layout } from "../layout.js";
 import type { MetaReader } from "../reader.js";
 import type { AttrValue, ChunkRef, DatasetInfo, DatasetValues } from "../types.js";
@@ -108,7 +108,7 @@ export class DmrppFile implements Hdf5Reader {
   }
 
   /** Reads several whole datasets, their chunks fetched in coalesced requests, as {@link Hdf5File.readMany}. */
-  async readMany(paths: readonly string[], opts: PrefetchOptions = {}): Promise<DatasetValues[]> {
+  async readMany(paths: readonly string[], opts: ReadManyOptions = {}): Promise<DatasetValues[]> {
     const spans = paths.flatMap((p) =>
       this.#require(p).refs.map((r) => ({ offset: r.offset, length: r.size })),
     );
@@ -126,7 +126,7 @@ export class DmrppFile implements Hdf5Reader {
     });
   }
 
-  async #values(path: string, source: ByteSource, opts?: ReadOptions): Promise<DatasetValues> {
+  async #values(path: string, source: ByteSource, opts?: ReadManyOptions): Promise<DatasetValues> {
     const ds = this.#require(path);
     if (!decodable(ds)) return (await this.#hdf5()).read(path, opts);
     const from = isSmall(ds) ? await this.#smallData(opts) : source;
