@@ -6,6 +6,7 @@ import { isGeochunksError, namingInput } from "../errors.js";
 import { datasetPath, findProfile, registeredProfiles } from "../products/index.js";
 import type { SourceOptions } from "../source/index.js";
 import { fingerprintChange, fingerprintOf, openSource } from "../source/index.js";
+import { createLimiter } from "../source/limit.js";
 import { openStoreBackend } from "../store/backend.js";
 import { readFingerprints } from "../store/fingerprints.js";
 import type { GranuleFingerprint } from "../store/manifest.js";
@@ -13,7 +14,7 @@ import { localPartEncoder, type PartEncoder } from "../store/part-encoder.js";
 import { mergeBatches } from "../store/parts.js";
 import { DEFAULT_H3_RESOLUTION, Store, type StoreBatch } from "../store/store.js";
 import type { DmrppMode } from "./dmrpp.js";
-import { type GranuleJob, openGranuleJob } from "./job.js";
+import { type GranuleJob, LINE_GATE, openGranuleJob } from "./job.js";
 import { jobCount, startIndexPool } from "./pool.js";
 import { DEFAULT_LINK, type LinkModel } from "./read-cost.js";
 import { shardStamp, shareOf } from "./shares.js";
@@ -239,6 +240,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
   // modules and take a copy of the rows (docs/design/index-build.md).
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   let encoder: PartEncoder | undefined;
+  const lineGate = createLimiter(LINE_GATE);
   const openJob = (input: string): Promise<GranuleJob> =>
     pool
       ? pool.open(input)
@@ -249,6 +251,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
           dmrpp: opts.dmrpp,
           link,
           onWarning: opts.onWarning,
+          lineGate,
         });
   try {
     await mapPipelined(

@@ -1,10 +1,13 @@
 /** Worker thread of an indexing run: runs the steps of granule jobs that pool.ts sends it. */
 import { parentPort, workerData } from "node:worker_threads";
 import type { SourceOptions } from "../source/index.js";
-import { type GranuleJob, openGranuleJob } from "./job.js";
+import { createLimiter } from "../source/limit.js";
+import { type GranuleJob, LINE_GATE, openGranuleJob } from "./job.js";
 import { errorToMessage, type JobReply, type JobRequest, type WorkerInit } from "./worker-protocol.js";
 
 const init = workerData as WorkerInit;
+/** This thread's granules fetch their lines ahead in the order they were opened (see LINE_GATE). */
+const lineGate = createLimiter(LINE_GATE);
 const source: SourceOptions | undefined = init.warnings
   ? {
       ...init.source,
@@ -21,6 +24,7 @@ async function run(request: JobRequest): Promise<unknown> {
   if (request.step === "ready") return undefined;
   if (request.step === "open") {
     const job = await openGranuleJob(request.input!, {
+      lineGate,
       product: init.product,
       source,
       dmrpp: init.dmrpp,

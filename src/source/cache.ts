@@ -1,5 +1,6 @@
 import { SourceError } from "../errors.js";
 import { checkRange } from "./file.js";
+import type { Limiter } from "./limit.js";
 import type { ByteSource } from "./types.js";
 
 /**
@@ -49,7 +50,19 @@ export interface BlockCacheSource extends ByteSource {
    * behind these). Resolves once every block named is in memory, or failed (a failed block is left for
    * a read to fetch again and report); never rejects.
    */
-  prefetch(order: readonly number[], inFlight: number, opts?: { signal?: AbortSignal }): Promise<void>;
+  prefetch(
+    order: readonly number[],
+    inFlight: number,
+    opts?: {
+      signal?: AbortSignal;
+      /**
+       * A limiter every block fetched ahead waits for, shared by the sources of a run: first come,
+       * first served, so the source that asked first gets its blocks first (the reads' own blocks do
+       * not wait for it).
+       */
+      gate?: Limiter;
+    },
+  ): Promise<void>;
 }
 
 /**
@@ -118,13 +131,20 @@ export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {})
       let next = 0;
       // Blocks a read asked for already: not fetched again, but waited for.
       const asked: Promise<unknown>[] = [];
+      const fetch = async (block: number): Promise<void> => {
+        const cached = cache.get(block);
+        if (cached) asked.push(cached.catch(() => undefined));
+        else await want(block).catch(() => undefined);
+      };
+      const gate = o?.gate;
       const lane = async (): Promise<void> => {
         while (next < order.length && !o?.signal?.aborted) {
           const block = order[next++]!;
           if (block < 0 || block >= blocks) continue;
-          const cached = cache.get(block);
-          if (cached) asked.push(cached.catch(() => undefined));
-          else await want(block).catch(() => undefined);
+          // Not given the signal: a listener per waiting block would pile up on it. A block whose
+          // turn comes after the abort is skipped instead.
+          if (gate) await gate.run(() => (o?.signal?.aborted ? Promise.resolve() : fetch(block)));
+          else await fetch(block);
         }
       };
       await Promise.all(Array.from({ length: Math.max(1, inFlight) }, lane));

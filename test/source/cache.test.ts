@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fromBytes, withBlockCache, withReadStats } from "../../src/source/index.js";
+import { createLimiter, fromBytes, withBlockCache, withReadStats } from "../../src/source/index.js";
 
 /** Bytes that encode their own offset, so a mis-sliced read shows. */
 function ramp(n: number): Uint8Array {
@@ -141,6 +141,31 @@ describe("withBlockCache prefetch", () => {
     const lines = withBlockCache(flaky, { blockSize: 1000, maxGap: 0, maxRequest: 1000 });
     await expect(lines.prefetch([0, 1, 2, 3], 4)).resolves.toBeUndefined();
     expect([...(await lines.read(2000, 3))]).toEqual([2000 & 0xff, 2001 & 0xff, 2002 & 0xff]);
+  });
+
+  it("with a shared gate, serves the source that asked first before the next", async () => {
+    const a = gatedSource(4000);
+    const b = gatedSource(4000);
+    const opts = { blockSize: 1000, maxGap: 0, maxRequest: 1000 };
+    const gate = createLimiter(2);
+    const order: string[] = [];
+    const tag = (name: string, gated: ReturnType<typeof gatedSource>) => ({
+      ...gated.source,
+      read(o: number, l: number) {
+        order.push(`${name}${o / 1000}`);
+        return gated.source.read(o, l);
+      },
+    });
+    const first = withBlockCache(tag("a", a), opts).prefetch([0, 1, 2, 3], 4, { gate });
+    const second = withBlockCache(tag("b", b), opts).prefetch([0, 1, 2, 3], 4, { gate });
+    for (let k = 0; k < 6; k++) {
+      await a.release();
+      await b.release();
+    }
+    await Promise.all([first, second]);
+    // Two at a time, every block of the first source before any of the second.
+    expect(order).toEqual(["a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3"]);
+    expect(a.maxInFlight()).toBe(2);
   });
 
   it("stops sending once its signal is aborted", async () => {
