@@ -271,7 +271,8 @@ function render(
       `${run.linkMBps === undefined ? "bandwidth uncapped" : `client link capped at ${run.linkMBps} MB/s (all responses together)`}, ` +
       `told to the index (\`link\`) for its cost model; ${run.concurrency} ` +
       `granules at a time for every contender; median of ${run.reps} run(s). CPU seconds: user + system of the ` +
-      "plain Node process running geochunks (its worker threads included). H5Coro reads the latitude, longitude and delta_time of every " +
+      "plain Node process running geochunks (its worker threads included), which sets the V8 compiler settings the " +
+      "command sets when it starts (cli/v8-flags.ts), as `geochunks index` runs. H5Coro reads the latitude, longitude and delta_time of every " +
       "beam with 4 MiB cache lines and nothing else; geochunks builds the whole store (also every dataset's " +
       "metadata and chunk locations for the hierarchy, footprints and H3 cells). Server CPU s: the range " +
       `server's process (on the same cores) while serving the row, reading and sending ${SERVER_READ_CHUNK / 1024} KiB at a time. ` +

@@ -8,7 +8,7 @@
  * written), and the calling thread's garbage collections over the run (scavenges, mark-compacts and
  * their milliseconds, from `gc` performance entries) with the process's minor page faults.
  *
- *   node bench/lib/index-child.mjs '{"inputs": [...], "store": DIR, "concurrency": 4, "jobs": 2, "link": {...}, "dist": DIR}'
+ *   node bench/lib/index-child.mjs '{"inputs": [...], "store": DIR, "concurrency": 4, "jobs": 2, "link": {...}, "dist": DIR, "v8": "command"}'
  */
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
@@ -16,6 +16,10 @@ import { pathToFileURL } from "node:url";
 const args = JSON.parse(process.argv[2] ?? "{}");
 // `dist`: another build of the package (a directory holding its index.js), for before/after runs.
 const dist = args.dist ? pathToFileURL(`${args.dist}/`) : new URL("../../dist/", import.meta.url);
+// `v8`: "command" (default) sets the V8 compiler settings `geochunks index` sets when it starts
+// (cli/v8-flags.ts, before the package's code loads), so the run is the command's; "node" keeps
+// node's defaults, as a long-running process embedding the library has them.
+if ((args.v8 ?? "command") === "command") await import(new URL("cli/v8-flags.js", dist).href);
 const { index } = await import(new URL("index.js", dist).href);
 // JSON has no Infinity: an uncapped link comes as null.
 const link = args.link && {
