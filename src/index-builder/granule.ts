@@ -95,7 +95,10 @@ export async function openGranule(
     metadataSource: from,
     smallDataBytes: SMALL_DATA_BYTES,
   });
-  const hdf5 = reads ? remote(reads.cache) : {};
+  // A local file's metadata is read from the unrecorded source too: its blocks, batched as the reads
+  // happen to come together, would otherwise give checksums to whichever other chunks they held, a
+  // different set from one run to the next.
+  const hdf5 = reads ? remote(reads.cache) : { metadataSource: opts.metadataSource };
   // A sidecar's spot check reads the metadata of two datasets: in blocks, never in lines.
   const spotCheck =
     reads?.kind === "lines"

@@ -144,8 +144,9 @@ describe("indexing in worker threads", () => {
       expect(report.requests / files.length).toBeLessThanOrEqual(30);
       // Lines read at most the whole file, each byte once; the coordinate chunks come from them.
       expect(report.bytesRead).toBeLessThanOrEqual(report.bytesTotal);
-      // Remote rows record the checksums of the coordinate chunks (local ones also those of other chunks
-      // that happened to sit in metadata blocks), and the granules' URLs and ETags.
+      // Both record the checksums of the chunks read as data (remote ones: those in the lines the
+      // coordinate reads took, local ones: those in the coordinates' coalesced reads), and the
+      // granules' URLs and ETags differ.
       await expectSameRows(join(dir, "one"), join(dir, "http"), {
         granules: ["url", "etag", "mtime"],
         chunks: ["ref_checksums"],
