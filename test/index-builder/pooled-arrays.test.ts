@@ -8,25 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
-import { seededRandom } from "../../fixtures/index/synthetic-index.js";
 import { arrayBuffers, indexGranule } from "../../src/index-builder/granule.js";
-import { type ByteSource, openFileSource } from "../../src/source/index.js";
+import { openFileSource } from "../../src/source/index.js";
 import type { StoreBatch } from "../../src/store/store.js";
 import { DEFAULT_H3_RESOLUTION } from "../../src/store/store.js";
-
-/** The file's reads, each answered after a delay of 0-4 ms drawn from `seed`. */
-function delayedReads(source: ByteSource, seed: number): ByteSource {
-  const random = seededRandom(seed);
-  return {
-    url: source.url,
-    size: (o) => source.size(o),
-    read: async (offset, length, o) => {
-      const bytes = await source.read(offset, length, o);
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 5)));
-      return bytes;
-    },
-  };
-}
+import { delayedReads } from "../support/delayed-reads.js";
 
 describe("coordinate arrays in pooled buffers", () => {
   let dir: string;

@@ -7,24 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
-import { seededRandom } from "../../fixtures/index/synthetic-index.js";
 import { indexGranule } from "../../src/index-builder/granule.js";
-import { type ByteSource, openFileSource } from "../../src/source/index.js";
+import { openFileSource } from "../../src/source/index.js";
 import { DEFAULT_H3_RESOLUTION } from "../../src/store/store.js";
-
-/** The file's reads, each answered after a delay of 0-4 ms drawn from `seed`: another order each seed. */
-function shuffledReads(source: ByteSource, seed: number): ByteSource {
-  const random = seededRandom(seed);
-  return {
-    url: source.url,
-    size: (o) => source.size(o),
-    read: async (offset, length, o) => {
-      const bytes = await source.read(offset, length, o);
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 5)));
-      return bytes;
-    },
-  };
-}
+import { delayedReads } from "../support/delayed-reads.js";
 
 describe("the rows of a granule", () => {
   let dir: string;
@@ -40,7 +26,7 @@ describe("the rows of a granule", () => {
     const batches = [];
     const fingerprint = { size: statSync(path).size, etag: null, mtime: null };
     for (const seed of [1, 2, 3]) {
-      const source = shuffledReads(await openFileSource(path), seed);
+      const source = delayedReads(await openFileSource(path), seed);
       batches.push(await indexGranule(source, { h3Resolution: DEFAULT_H3_RESOLUTION, fingerprint }));
     }
     const [first, ...others] = batches;
