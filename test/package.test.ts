@@ -30,7 +30,7 @@ describe("package shape", () => {
 
   it("each edge dependency is imported by one module", () => {
     const edges = {
-      "h3-js": "src/store/h3.ts",
+      "h3-js": "src/store/h3-lib.ts",
       "parquet-wasm/esm": "src/store/parquet-wasm.ts",
       "@bokuweb/zstd-wasm": "src/parquet/zstd.ts",
       "@duckdb/node-api": "src/store/sql.ts",

@@ -20,7 +20,7 @@ const DISC_SHARE = 0.85;
 /** Finest latitude (absolute, degrees) where discs are used; nearer the poles the plane is too coarse. */
 const DISC_MAX_LATITUDE = 80;
 
-/** What {@link innerDisc} needs of a cell (from h3-js, which only `h3.ts` and `h3-grid.ts` import). */
+/** What {@link innerDisc} needs of a cell (from h3-js, which only `h3-lib.ts` imports). */
 export interface CellShape {
   resolution: number;
   pentagon: boolean;

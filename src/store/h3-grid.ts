@@ -25,7 +25,7 @@
  * h3-js's exactly (test/store/h3-grid.test.ts; 5 million random points at every resolution agreed).
  * Grid paths between cells of one base cell ({@link basePath}) are computed as H3 computes them.
  */
-import { cellToLatLng, getIcosahedronFaces, getPentagons, latLngToCell } from "h3-js";
+import { cellToLatLng, getIcosahedronFaces, getPentagons, latLngToCell } from "./h3-lib.js";
 
 const RADIANS = Math.PI / 180;
 const SQRT3_2 = Math.sqrt(3) / 2;

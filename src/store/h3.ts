@@ -10,7 +10,7 @@ import {
   isPentagon,
   POLYGON_TO_CELLS_FLAGS,
   polygonToCellsExperimental,
-} from "h3-js";
+} from "./h3-lib.js";
 import {
   allInDisc,
   type CellDisc,
