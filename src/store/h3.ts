@@ -1,16 +1,5 @@
 /** H3 cells of the store: per-chunk cells along a track, and the cover of a query polygon. */
-import {
-  areNeighborCells,
-  cellToBoundary,
-  cellToLatLng,
-  getIcosahedronFaces,
-  getResolution,
-  gridDisk,
-  gridPathCells,
-  isPentagon,
-  POLYGON_TO_CELLS_FLAGS,
-  polygonToCellsExperimental,
-} from "./h3-lib.js";
+
 import {
   allInDisc,
   type CellDisc,
@@ -29,6 +18,18 @@ import {
   inCellHexagon,
   lastCell,
 } from "./h3-grid.js";
+import {
+  areNeighborCells,
+  cellToBoundary,
+  cellToLatLng,
+  getIcosahedronFaces,
+  getResolution,
+  gridDisk,
+  gridPathCells,
+  isPentagon,
+  POLYGON_TO_CELLS_FLAGS,
+  polygonToCellsExperimental,
+} from "./h3-lib.js";
 
 /** A cell as the store keeps it: the H3 index as an unsigned 64-bit integer. */
 export const cellToBigint = (cell: string): bigint => BigInt(`0x${cell}`);
