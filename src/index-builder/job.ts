@@ -104,8 +104,8 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
   // Lines read the whole file anyway (the cost model chose them for that): fetched ahead, so the
   // file's bytes arrive at the link's pace, not a dependent round at a time. First the first and last
   // lines, once the granule is known to have no sidecar; the others once the HDF5 reader has opened
-  // the file: something that is not HDF5 (an error page, a truncated download) costs two lines, not
-  // the whole file.
+  // the file: something that is not HDF5 (an error page, a truncated download) costs those two and
+  // the lines the reader's search for a signature reads, not the whole file.
   let fetching: "ends" | "all" | undefined;
   const fetchAhead = ({ size, reads: how, cached }: ReadPlan, which: "ends" | "all") => {
     if (fetching === "all" || fetching === which || !cached || how?.kind !== "lines") return;
