@@ -60,24 +60,25 @@ export function mapPipelined<T, R>(
         readingNow++;
         openNow++;
         let read = false;
-        const readsDone = () => {
-          if (read) return;
-          read = true;
-          readingNow--;
+        // The item's reads are done (`finished`: the item too); either makes room for the next.
+        const release = (finished: boolean) => {
+          if (!read) {
+            read = true;
+            readingNow--;
+          }
+          if (finished) openNow--;
           queueMicrotask(pump);
         };
         let result: Promise<R>;
         try {
-          result = fn(items[i]!, i, readsDone);
+          result = fn(items[i]!, i, () => release(false));
         } catch (err) {
           result = Promise.reject(err);
         }
         result.then(
           (value) => {
             out[i] = value;
-            openNow--;
-            readsDone();
-            queueMicrotask(pump);
+            release(true);
           },
           (err: unknown) => {
             failed = true;
