@@ -8,11 +8,11 @@
  *   npx tsx bench/dmrpp.ts [--count 2] [--segments 110000] [--latency 20] [--concurrency 2]
  */
 import { spawnSync } from "node:child_process";
-import { access, mkdir, rm } from "node:fs/promises";
+import { access, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { fullSizeGranuleSet, writeSyntheticAtl06 } from "../fixtures/atl06/generate.js";
+import { writeFullSizeGranules } from "../fixtures/atl06/generate.js";
 import { startRangeServer } from "../fixtures/servers/range-server.js";
 import { index } from "../src/index.js";
 import { Store } from "../src/store/store.js";
@@ -38,11 +38,7 @@ async function exists(path: string): Promise<boolean> {
 /** The granules and their sidecars, made once per size. */
 async function granules(count: number, segments: number): Promise<string[]> {
   const dir = join(cache, `granules-${segments}`);
-  await mkdir(dir, { recursive: true });
-  const files: string[] = [];
-  for (const opts of fullSizeGranuleSet(count)) {
-    files.push(await writeSyntheticAtl06(dir, { ...opts, segmentsPerBeam: segments, reuse: true }));
-  }
+  const files = await writeFullSizeGranules(dir, count, { segmentsPerBeam: segments });
   const missing = [];
   for (const f of files) if (!(await exists(`${f}.dmrpp`))) missing.push(f);
   if (missing.length > 0) {

@@ -9,12 +9,12 @@
  *   npx tsx bench/index-ab.ts --before .cache/before/dist [--after dist] [--count 6] [--reps 4]
  *     [--latency 20] [--jobs N] [--local]
  */
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { fullSizeGranuleSet, writeSyntheticAtl06 } from "../fixtures/atl06/generate.js";
+import { writeFullSizeGranules } from "../fixtures/atl06/generate.js";
 import buildIfStale from "../test/support/build.js";
 import { type ChildIndexReport, indexInChild } from "./lib/index-run.js";
 import { startServerProcess } from "./lib/server.js";
@@ -37,10 +37,7 @@ const builds = { before: resolve(values.before), after: resolve(values.after) };
 
 buildIfStale();
 const granuleDir = join(cache, "granules");
-await mkdir(granuleDir, { recursive: true });
-const files: string[] = [];
-for (const opts of fullSizeGranuleSet(Number(values.count)))
-  files.push(await writeSyntheticAtl06(granuleDir, { ...opts, reuse: true }));
+const files = await writeFullSizeGranules(granuleDir, Number(values.count));
 const server = await startServerProcess(granuleDir, undefined, { readChunkBytes: 256 * 1024 });
 const latency = Number(values.latency);
 const runs: Record<keyof typeof builds, ChildIndexReport[]> = { before: [], after: [] };

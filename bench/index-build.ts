@@ -16,12 +16,12 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { fullSizeGranuleSet, writeSyntheticAtl06 } from "../fixtures/atl06/generate.js";
+import { writeFullSizeGranules } from "../fixtures/atl06/generate.js";
 import buildIfStale from "../test/support/build.js";
 import { H5CORO_LINE, h5coroUnavailable } from "./contenders/h5coro.js";
 import { indexInChild } from "./lib/index-run.js";
@@ -114,10 +114,7 @@ async function main() {
   const concurrency = Number(values.concurrency);
   const reps = Number(values.reps);
   const granuleDir = join(cache, "granules");
-  await mkdir(granuleDir, { recursive: true });
-  const files: string[] = [];
-  for (const opts of fullSizeGranuleSet(count))
-    files.push(await writeSyntheticAtl06(granuleDir, { ...opts, reuse: true }));
+  const files = await writeFullSizeGranules(granuleDir, count);
   const loadStart = load();
   const linkMBps = values.link === undefined ? undefined : Number(values.link);
   const bytesPerSecond = linkMBps === undefined ? Number.POSITIVE_INFINITY : linkMBps * 1e6;

@@ -16,12 +16,11 @@
  *   npx tsx bench/part-encode.ts [--src DIR] [--count 6] [--reps 30] [--only whole|ahead]
  */
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { fullSizeGranuleSet, writeSyntheticAtl06 } from "../fixtures/atl06/generate.js";
+import { writeFullSizeGranules } from "../fixtures/atl06/generate.js";
 import { indexGranules } from "../src/index-builder/index.js";
 import { type Manifest, readManifest } from "../src/store/manifest.js";
 import type * as Encoder from "../src/store/part-encoder.js";
@@ -42,10 +41,7 @@ const count = Number(values.count);
 const reps = Number(values.reps);
 
 const granuleDir = join(cache, "granules");
-await mkdir(granuleDir, { recursive: true });
-const files: string[] = [];
-for (const opts of fullSizeGranuleSet(count))
-  files.push(await writeSyntheticAtl06(granuleDir, { ...opts, reuse: true }));
+const files = await writeFullSizeGranules(granuleDir, count);
 const store = join(cache, `part-encode-store-${count}`);
 if (!existsSync(join(store, "manifest.json"))) await indexGranules(files, { store, concurrency: 4, jobs: 1 });
 const manifest = (await readManifest(store)) as Manifest;

@@ -9,7 +9,7 @@ import { readFile, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { fullSizeGranuleSet, writeSyntheticAtl06 } from "../fixtures/atl06/generate.js";
+import { writeFullSizeGranules } from "../fixtures/atl06/generate.js";
 import { startRangeServer } from "../fixtures/servers/range-server.js";
 import { index, openStore } from "../src/index.js";
 
@@ -20,10 +20,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const granuleDir = join(root, ".cache", "bench", "granules");
 
 async function main() {
-  const files: string[] = [];
-  for (const opts of fullSizeGranuleSet(Number(values.count))) {
-    files.push(await writeSyntheticAtl06(granuleDir, { ...opts, reuse: true }));
-  }
+  const files = await writeFullSizeGranules(granuleDir, Number(values.count));
   const server = await startRangeServer({ root: granuleDir, latencyMs: Number(values.latency) });
   const store = join(root, ".cache", "bench", "gap-store");
   await rm(store, { recursive: true, force: true });
