@@ -7,8 +7,7 @@
  *
  *   npx tsx bench/dmrpp.ts [--count 2] [--segments 110000] [--latency 20] [--concurrency 2]
  */
-import { spawnSync } from "node:child_process";
-import { access, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -16,6 +15,7 @@ import { writeFullSizeGranules } from "../fixtures/atl06/generate.js";
 import { startRangeServer } from "../fixtures/servers/range-server.js";
 import { index } from "../src/index.js";
 import { Store } from "../src/store/store.js";
+import { writeSidecars } from "./lib/sidecars.js";
 
 const { values } = parseArgs({
   options: {
@@ -28,29 +28,12 @@ const { values } = parseArgs({
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cache = join(root, ".cache", "bench", "dmrpp");
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** The granules and their sidecars, made once per size. */
 async function granules(count: number, segments: number): Promise<string[]> {
-  const dir = join(cache, `granules-${segments}`);
-  const files = await writeFullSizeGranules(dir, count, { segmentsPerBeam: segments });
-  const missing = [];
-  for (const f of files) if (!(await exists(`${f}.dmrpp`))) missing.push(f);
-  if (missing.length > 0) {
-    // A developer's own python3 may lack h5py; Debian's has it (python3-h5py).
-    const python = ["python3", "/usr/bin/python3"].find(
-      (exe) => spawnSync(exe, ["-c", "import h5py"]).status === 0,
-    );
-    if (!python) throw new Error("no python3 imports h5py: install python3-h5py");
-    const script = join(root, "fixtures/dmrpp/make_dmrpp.py");
-    const run = spawnSync(python, [script, ...missing], { stdio: "inherit" });
-    if (run.status !== 0) throw new Error("make_dmrpp.py failed");
-  }
+  const files = await writeFullSizeGranules(join(cache, `granules-${segments}`), count, {
+    segmentsPerBeam: segments,
+  });
+  await writeSidecars(files);
   return files;
 }
 

@@ -2,7 +2,9 @@
  * Index-build benchmark on full-size synthetic ATL06 granules (release-006 layout, 110 000 segments
  * per beam, ~68 MB each), generated once into .cache/bench/granules, served by the loopback range
  * server (its own process) at a fixed latency per request. geochunks builds the store with 1 and 2
- * worker threads (and from local files with 1 and 2); H5Coro (when H5CORO_SRC names a checkout) reads
+ * worker threads (and from local files with 1 and 2), and with DMR++ sidecars beside the same granules
+ * (hard links in .cache/bench/granules-dmrpp, sidecars written once by fixtures/dmrpp/make_dmrpp.py with
+ * Python's h5py; those rows are skipped with a message without it); H5Coro (when H5CORO_SRC names a checkout) reads
  * the same latitude, longitude and delta_time arrays of every beam with 4 MiB cache lines, nothing
  * else. geochunks runs from the compiled package (rebuilt first when a source file is newer) in a plain
  * Node child process, as users run it. Reports seconds, CPU seconds, granules per second, requests and MB per granule, and the goals:
@@ -27,6 +29,7 @@ import { H5CORO_LINE, h5coroUnavailable } from "./contenders/h5coro.js";
 import { indexInChild } from "./lib/index-run.js";
 import { runPeer } from "./lib/python.js";
 import { startServerProcess } from "./lib/server.js";
+import { granulesWithSidecars } from "./lib/sidecars.js";
 
 const { values } = parseArgs({
   options: {
@@ -115,10 +118,19 @@ async function main() {
   const reps = Number(values.reps);
   const granuleDir = join(cache, "granules");
   const files = await writeFullSizeGranules(granuleDir, count);
+  // The same granules with DMR++ sidecars beside them, in a directory of their own (the rows over
+  // `granules/` probe for a sidecar and find none, as for a file without one).
+  const withSidecars = await granulesWithSidecars(files, join(cache, "granules-dmrpp")).catch(
+    (err: Error) => {
+      console.error(`skipping the DMR++ rows: ${err.message}`);
+      return undefined;
+    },
+  );
   const loadStart = load();
   const linkMBps = values.link === undefined ? undefined : Number(values.link);
   const bytesPerSecond = linkMBps === undefined ? Number.POSITIVE_INFINITY : linkMBps * 1e6;
-  const server = await startServerProcess(granuleDir, undefined, {
+  // The directory above both: granules/NAME and granules-dmrpp/NAME.
+  const server = await startServerProcess(cache, undefined, {
     linkBytesPerSecond: linkMBps === undefined ? undefined : bytesPerSecond,
     readChunkBytes: SERVER_READ_CHUNK,
   });
@@ -126,7 +138,8 @@ async function main() {
   const rows: Row[] = [];
   try {
     await server.setLatency(latency);
-    const urls = files.map((f) => new URL(basename(f), server.url).href);
+    const urlOf = (f: string) => new URL(`${basename(join(f, ".."))}/${basename(f)}`, server.url).href;
+    const urls = files.map(urlOf);
     const geochunks = async (
       inputs: string[],
       jobs: number | undefined,
@@ -175,6 +188,22 @@ async function main() {
         );
       }
     } else console.error("skipping the 1-core rows: taskset (util-linux) is missing");
+    if (withSidecars) {
+      // With sidecars, as NSIDC publishes them: the HDF5 metadata walk is skipped (docs/design/dmrpp.md).
+      const sidecarUrls = withSidecars.map(urlOf);
+      const source = `HTTP ${latency} ms, DMR++`;
+      rows.push(await median(reps, () => geochunks(sidecarUrls, 1, source)));
+      if (!tasksetMissing()) {
+        for (const cores of [1, undefined] as const)
+          rows.push(await median(reps, () => geochunks(sidecarUrls, undefined, source, cores)));
+      }
+      console.error(
+        `geochunks, DMR++ sidecars, HTTP: ${rows
+          .filter((r) => r.source === source)
+          .map((r) => r.seconds.toFixed(2))
+          .join(" / ")} s`,
+      );
+    }
     for (const jobs of [1, 2]) rows.push(await median(reps, () => geochunks(files, jobs, "local files")));
     // The same pair from local files: nothing else on the cores (over HTTP the range server shares
     // the 2 cores of the 2-core row, while the 1-core row leaves it the other core).
@@ -240,22 +269,23 @@ function render(
   );
   const fastest = (candidates: (Row | undefined)[]) =>
     candidates.filter((r): r is Row => r !== undefined).sort((a, b) => a.seconds - b.seconds)[0];
-  const find = (source: string, threads: string, cores = availableParallelism()) =>
+  const find = (source: (s: string) => boolean, threads: string, cores = availableParallelism()) =>
     rows.find(
-      (r) =>
-        r.tool === "geochunks index" &&
-        r.source.startsWith(source) &&
-        r.threads === threads &&
-        r.cores === cores,
+      (r) => r.tool === "geochunks index" && source(r.source) && r.threads === threads && r.cores === cores,
     );
-  const http = (threads: string, cores?: number) => find("HTTP", threads, cores);
-  const local = (threads: string, cores?: number) => find("local", threads, cores);
+  const http = (threads: string, cores?: number) =>
+    find((s) => s.startsWith("HTTP") && !s.endsWith("DMR++"), threads, cores);
+  const sidecar = (threads: string, cores?: number) =>
+    find((s) => s.startsWith("HTTP") && s.endsWith("DMR++"), threads, cores);
+  const local = (threads: string, cores?: number) => find((s) => s.startsWith("local"), threads, cores);
   const [one, two] = [http("1"), http("2")];
   const [oneCore, allCores] = [http("default", 1), http("default")];
   const [localOneCore, localAllCores] = [local("default", 1), local("default")];
   const localBest = fastest([local("1"), local("2"), localAllCores]);
   const h5coro = rows.find((r) => r.tool.startsWith("h5coro"));
   const best = fastest([one, two, allCores]);
+  const sidecarOneCore = sidecar("default", 1);
+  const sidecarBest = fastest([sidecar("1"), sidecar("default")]);
   const goal = (name: string, target: string, value: number | undefined, met: (v: number) => boolean) =>
     `| ${name} | ${target} | ${value === undefined ? "-" : value.toFixed(2)} | ${value === undefined ? "-" : met(value) ? "yes" : "**no**"} |`;
   const cpu = cpus()[0]?.model ?? "unknown CPU";
@@ -278,6 +308,9 @@ function render(
       "encoded (the others were encoded as the granules' rows came, when the run has more granules than it reads at once), then every file and the manifest written). Cores: those the geochunks process may use; the 1-core row runs it under " +
       "`taskset -c 0` with its default threads (Node sees one core), the range server staying free to use the other; " +
       "over HTTP the 2-core rows share their cores with the range server, so the same pair is also run from local files. " +
+      "DMR++: the same granules under other URLs with their DMR++ sidecars beside them (fixtures/dmrpp/make_dmrpp.py), " +
+      "as NSIDC publishes them for ICESat-2 granules: the index reads each granule's metadata from its sidecar and " +
+      "only the chunks it needs from the file (docs/design/dmrpp.md); the other HTTP rows probe for a sidecar and find none. " +
       `Threads take whole granules: ${run.count} granules on 2 threads ` +
       `cannot run more than ${(run.count / Math.ceil(run.count / 2)).toFixed(2)} times as fast as on 1.`,
     "",
@@ -288,9 +321,15 @@ function render(
     "| goal | target | value | met |",
     "|---|---|---|---|",
     goal(
-      "throughput: h5coro seconds / geochunks seconds (HTTP, fastest thread count)",
+      "throughput: h5coro seconds / geochunks seconds (HTTP, no sidecars, fastest thread count)",
       ">= 2",
       h5coro && best ? h5coro.seconds / best.seconds : undefined,
+      (v) => v >= 2,
+    ),
+    goal(
+      "throughput with DMR++ sidecars beside the granules (as NSIDC publishes them): h5coro seconds / geochunks seconds (HTTP, fastest thread count)",
+      ">= 2",
+      h5coro && sidecarBest ? h5coro.seconds / sidecarBest.seconds : undefined,
       (v) => v >= 2,
     ),
     goal(
@@ -303,6 +342,12 @@ function render(
       "2 cores against 1: seconds on 1 core (default threads, `taskset -c 0`) / seconds on 2 cores (fastest thread count) (HTTP)",
       ">= 1.7",
       oneCore && best ? oneCore.seconds / best.seconds : undefined,
+      (v) => v >= 1.7,
+    ),
+    goal(
+      "2 cores against 1 with DMR++ sidecars (HTTP)",
+      ">= 1.7",
+      sidecarOneCore && sidecarBest ? sidecarOneCore.seconds / sidecarBest.seconds : undefined,
       (v) => v >= 1.7,
     ),
     goal(
