@@ -29,9 +29,9 @@ const SKIPPED_ATTRIBUTE_TYPES = new Set(["Container", "null"]);
 export function attributesOf(e: XmlElement): Record<string, AttrValue> {
   const out: Record<string, AttrValue> = {};
   for (const a of e.children) {
-    if (local(a.name) !== "Attribute" || a.attrs.name === undefined) continue;
+    if (a.local !== "Attribute" || a.attrs.name === undefined) continue;
     if (SKIPPED_ATTRIBUTE_TYPES.has(a.attrs.type ?? "")) continue;
-    const texts = a.children.filter((c) => local(c.name) === "Value").map((c) => c.attrs.value ?? c.text);
+    const texts = a.children.filter((c) => c.local === "Value").map((c) => c.attrs.value ?? c.text);
     const values = texts.map((t) => attributeValue(t, a.attrs.type ?? "String"));
     // DAP4 does not tell a scalar from a one-element array: one value is taken as a scalar.
     out[a.attrs.name] = values.length === 1 ? values[0]! : values;
