@@ -52,7 +52,7 @@ const VARIETY = `<?xml version="1.0"?>
       <Int64 name="flat"><Dim name="/gt1l/row"/><dpp:compact>
         lAsAAAAAAAB9HgMAAAAAAA==
       </dpp:compact></Int64>
-      <UInt8 name="elsewhere"><Dim size="3"/><dpp:chunks fillValue="255"><dpp:chunk offset="0" nBytes="3" href="https://elsewhere/x.h5"/></dpp:chunks></UInt8>
+      <UInt8 name="elsewhere"><Dim size="3"/><dpp:chunks fillValue="255"><dpp:chunk offset="123456789012345" nBytes="1234567890123456" href="https://elsewhere/x.h5"/></dpp:chunks></UInt8>
       <String name="fixed"><dpp:FixedLengthStringArray string_length="5" pad="space_pad"/><dpp:chunks fillValue="ab"><dpp:chunk offset="1" nBytes="5"/></dpp:chunks></String>
       <Structure name="compound"><Int32 name="inner"/></Structure>
       <Opaque name="blob"/>

@@ -39,67 +39,101 @@ const SQUOTE = 0x27;
  *   mismatched tag, a truncated document, or no root element.
  */
 export function parseXml(text: string, what: string): XmlElement {
-  const stack: XmlElement[] = [];
-  const names = new Spellings(text, 255);
-  // Short texts repeat too: layout before a first child, attribute values such as units.
-  const texts = new Spellings(text, 64);
-  let root: XmlElement | undefined;
-  let i = 0;
-  const fail = (why: string): never => {
-    throw new InvalidHdf5Error(`${what}: not well-formed XML (${why} at character ${i})`);
-  };
-  while (i < text.length) {
-    const lt = text.indexOf("<", i);
-    const end = lt < 0 ? text.length : lt;
-    const open = stack.length > 0 ? stack[stack.length - 1] : undefined;
-    if (end > i) {
-      // Text between child elements is layout (DMR++ has no mixed content): only leaves keep theirs.
-      if (open) {
-        if (open.children.length === 0) open.text += decodeEntities(texts.get(i, end), fail);
-      } else if (text.slice(i, end).trim() !== "") fail("text outside the root element");
-    }
-    if (lt < 0) break;
-    i = lt;
-    const next = text.charCodeAt(i + 1);
-    if (next === BANG || next === QUESTION) {
-      if (text.startsWith("<!--", i)) i = skipPast(text, i, "-->", fail);
-      else if (text.startsWith("<![CDATA[", i)) {
-        const close = skipPast(text, i, "]]>", fail);
-        if (!open) fail("CDATA outside the root element");
-        open!.text += text.slice(i + 9, close - 3);
-        i = close;
-      } else if (next === QUESTION) i = skipPast(text, i, "?>", fail);
-      else i = skipPast(text, i, ">", fail);
-    } else if (next === SLASH) {
-      const close = skipPast(text, i, ">", fail);
-      const closed = stack.pop();
-      // `</name>` as written, else the general form (spaces around the name).
-      const same =
-        closed !== undefined && close === i + 3 + closed.name.length && text.startsWith(closed.name, i + 2);
-      if (!same) {
-        const name = text.slice(i + 2, close - 1).trim();
-        if (!closed || closed.name !== name) fail(`</${name}> closes <${closed?.name ?? "nothing"}>`);
-      }
-      i = close;
-    } else {
-      const tag = plainTag(text, i, names, fail) ?? generalTag(text, i, names, fail);
-      if (open) open.children.push(tag.element);
-      else if (root) fail("a second root element");
-      else root = tag.element;
-      if (!tag.selfClosing) stack.push(tag.element);
-      if (stack.length > MAX_DEPTH) fail(`elements nested deeper than ${MAX_DEPTH}`);
-      i = tag.end;
-    }
-  }
-  if (stack.length > 0) fail(`<${stack[stack.length - 1]!.name}> is never closed`);
-  return root ?? fail("no root element");
+  return new Reader(text, what).document();
 }
 
-interface Tag {
-  element: XmlElement;
-  selfClosing: boolean;
-  /** Index just past the tag's `>`. */
-  end: number;
+/** The children of an element that has none yet: shared, replaced by an array of its own on the first child. */
+const NO_CHILDREN: XmlElement[] = Object.freeze([]) as unknown as XmlElement[];
+
+class Reader {
+  readonly text: string;
+  readonly what: string;
+  /** Where the reader is: the start of the text or markup being read (error lines give it). */
+  i = 0;
+  readonly names: Spellings;
+  /** Short texts repeat too: layout before a first child, attribute values such as units. */
+  readonly texts: Spellings;
+  /** The first `&` at or after the last place asked about (the text's length when none). */
+  amp = -1;
+  /** Set by {@link plainTag} and {@link generalTag}: the tag just read ends with `/>`; and where it ends. */
+  selfClosing = false;
+  tagEnd = 0;
+
+  constructor(text: string, what: string) {
+    this.text = text;
+    this.what = what;
+    this.names = new Spellings(text, 255);
+    this.texts = new Spellings(text, 64);
+  }
+
+  readonly fail = (why: string): never => {
+    throw new InvalidHdf5Error(`${this.what}: not well-formed XML (${why} at character ${this.i})`);
+  };
+
+  /** `text[start, end)` with its entities decoded; most texts have none, and are not searched twice. */
+  decoded(start: number, end: number, spellings: Spellings | undefined): string {
+    if (this.amp < start) {
+      const at = this.text.indexOf("&", start);
+      this.amp = at < 0 ? this.text.length : at;
+    }
+    const raw = spellings ? spellings.get(start, end) : this.text.slice(start, end);
+    return this.amp < end ? decodeEntities(raw, this.fail) : raw;
+  }
+
+  document(): XmlElement {
+    const { text, fail } = this;
+    const stack: XmlElement[] = [];
+    let root: XmlElement | undefined;
+    while (this.i < text.length) {
+      const lt = text.indexOf("<", this.i);
+      const end = lt < 0 ? text.length : lt;
+      const open = stack.length > 0 ? stack[stack.length - 1] : undefined;
+      if (end > this.i) {
+        // Text between child elements is layout (DMR++ has no mixed content): only leaves keep theirs.
+        if (open) {
+          if (open.children.length === 0) open.text += this.decoded(this.i, end, this.texts);
+        } else if (text.slice(this.i, end).trim() !== "") fail("text outside the root element");
+      }
+      if (lt < 0) break;
+      this.i = lt;
+      const next = text.charCodeAt(lt + 1);
+      if (next === BANG || next === QUESTION) {
+        if (text.startsWith("<!--", lt)) this.i = skipPast(text, lt, "-->", fail);
+        else if (text.startsWith("<![CDATA[", lt)) {
+          const close = skipPast(text, lt, "]]>", fail);
+          if (!open) fail("CDATA outside the root element");
+          open!.text += text.slice(lt + 9, close - 3);
+          this.i = close;
+        } else if (next === QUESTION) this.i = skipPast(text, lt, "?>", fail);
+        else this.i = skipPast(text, lt, ">", fail);
+      } else if (next === SLASH) {
+        const close = skipPast(text, lt, ">", fail);
+        const closed = stack.pop();
+        // `</name>` as written, else the general form (spaces around the name).
+        const same =
+          closed !== undefined &&
+          close === lt + 3 + closed.name.length &&
+          text.startsWith(closed.name, lt + 2);
+        if (!same) {
+          const name = text.slice(lt + 2, close - 1).trim();
+          if (!closed || closed.name !== name) fail(`</${name}> closes <${closed?.name ?? "nothing"}>`);
+        }
+        this.i = close;
+      } else {
+        const element = plainTag(this, lt) ?? generalTag(this, lt);
+        if (open) {
+          if (open.children === NO_CHILDREN) open.children = [element];
+          else open.children.push(element);
+        } else if (root) fail("a second root element");
+        else root = element;
+        if (!this.selfClosing) stack.push(element);
+        if (stack.length > MAX_DEPTH) fail(`elements nested deeper than ${MAX_DEPTH}`);
+        this.i = this.tagEnd;
+      }
+    }
+    if (stack.length > 0) fail(`<${stack[stack.length - 1]!.name}> is never closed`);
+    return root ?? fail("no root element");
+  }
 }
 
 /** Characters of names in the plain form: ASCII letters, digits, `_`, `-`, `.` and `:`. */
@@ -120,16 +154,12 @@ function isLayout(c: number): boolean {
 }
 
 /**
- * The start tag at `from` when it has the plain form `<name a="v" b='w'>` or `<name .../>` (layout
- * whitespace only, names of {@link isNameChar}, `=` right after the name); else undefined, and the
- * general path reads it.
+ * The element of the start tag at `from` when the tag has the plain form `<name a="v" b='w'>` or
+ * `<name .../>` (layout whitespace only, names of {@link isNameChar}, `=` right after the name);
+ * else undefined, and {@link generalTag} reads it.
  */
-function plainTag(
-  text: string,
-  from: number,
-  names: Spellings,
-  fail: (why: string) => never,
-): Tag | undefined {
+function plainTag(reader: Reader, from: number): XmlElement | undefined {
+  const { text, names } = reader;
   let j = from + 1;
   while (isNameChar(text.charCodeAt(j))) j++;
   if (j === from + 1) return undefined;
@@ -138,10 +168,11 @@ function plainTag(
   for (;;) {
     let c = text.charCodeAt(j);
     while (isLayout(c)) c = text.charCodeAt(++j);
-    if (c === GT) return { element: element(name, names.local(name), attrs), selfClosing: false, end: j + 1 };
-    if (c === SLASH) {
-      if (text.charCodeAt(j + 1) !== GT) return undefined;
-      return { element: element(name, names.local(name), attrs), selfClosing: true, end: j + 2 };
+    if (c === GT || c === SLASH) {
+      if (c === SLASH && text.charCodeAt(j + 1) !== GT) return undefined;
+      reader.selfClosing = c === SLASH;
+      reader.tagEnd = c === SLASH ? j + 2 : j + 1;
+      return element(name, names.local(name), attrs);
     }
     const start = j;
     while (isNameChar(c)) c = text.charCodeAt(++j);
@@ -150,13 +181,14 @@ function plainTag(
     if (quote !== DQUOTE && quote !== SQUOTE) return undefined;
     const close = text.indexOf(quote === DQUOTE ? '"' : "'", j + 1);
     if (close < 0) return undefined;
-    attrs[names.get(start, j - 1)] = decodeEntities(text.slice(j + 1, close), fail);
+    attrs[names.get(start, j - 1)] = reader.decoded(j + 1, close, undefined);
     j = close + 1;
   }
 }
 
 /** Any start tag, the way the general grammar reads it (names of any characters, `\s` anywhere). */
-function generalTag(text: string, from: number, names: Spellings, fail: (why: string) => never): Tag {
+function generalTag(reader: Reader, from: number): XmlElement {
+  const { text, fail } = reader;
   const close = tagEnd(text, from, fail);
   const selfClosing = text[close - 2] === "/";
   const body = text.slice(from + 1, close - (selfClosing ? 2 : 1));
@@ -170,13 +202,15 @@ function generalTag(text: string, from: number, names: Spellings, fail: (why: st
     seen = m.index + m[0].length;
   }
   if (rest.slice(seen).trim() !== "") fail(`stray text in <${name}>`);
-  return { element: element(name, names.local(name), attrs), selfClosing, end: close };
+  reader.selfClosing = selfClosing;
+  reader.tagEnd = close;
+  return element(name, reader.names.local(name), attrs);
 }
 
 const ATTRIBUTE = /([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 
 function element(name: string, local: string, attrs: Record<string, string>): XmlElement {
-  return { name, local, attrs, children: [], text: "" };
+  return { name, local, attrs, children: NO_CHILDREN, text: "" };
 }
 
 /**
@@ -187,11 +221,11 @@ function element(name: string, local: string, attrs: Record<string, string>): Xm
 class Spellings {
   readonly #text: string;
   readonly #maxLength: number;
-  /** Last name seen by a key of its length and three of its characters; checked before use. */
-  readonly #byKey = new Map<number, string>();
+  /** The last substring seen by a hash of its length and three of its characters; checked before use. */
+  readonly #slots: (string | undefined)[] = new Array(SLOTS).fill(undefined);
   readonly #locals = new Map<string, string>();
 
-  /** Substrings longer than `maxLength` (at most 255) are sliced each time. */
+  /** Substrings longer than `maxLength` are sliced each time. */
   constructor(text: string, maxLength: number) {
     this.#text = text;
     this.#maxLength = maxLength;
@@ -202,16 +236,17 @@ class Spellings {
     const text = this.#text;
     const length = end - start;
     if (length > this.#maxLength) return text.slice(start, end);
-    const key =
-      length +
-      ((text.charCodeAt(start) & 0x7f) << 8) +
-      ((text.charCodeAt(end - 1) & 0x7f) << 15) +
-      ((text.charCodeAt(start + (length >> 1)) & 0x7f) << 22);
-    const known = this.#byKey.get(key);
+    const slot =
+      (length * 31 +
+        text.charCodeAt(start) * 7 +
+        text.charCodeAt(end - 1) * 131 +
+        text.charCodeAt(start + (length >> 1))) &
+      (SLOTS - 1);
+    const known = this.#slots[slot];
     if (known !== undefined && known.length === length && text.startsWith(known, start)) return known;
-    const name = text.slice(start, end);
-    this.#byKey.set(key, name);
-    return name;
+    const spelling = text.slice(start, end);
+    this.#slots[slot] = spelling;
+    return spelling;
   }
 
   /** `name` without its namespace prefix. */
@@ -225,6 +260,9 @@ class Spellings {
     return local;
   }
 }
+
+/** Slots of a {@link Spellings} (a power of two). */
+const SLOTS = 1024;
 
 /** Index just past the next `marker` after `from`. */
 function skipPast(text: string, from: number, marker: string, fail: (why: string) => never): number {
