@@ -9,7 +9,11 @@
  * round starts after a full garbage collection. Reports the median and minimum milliseconds per
  * document over all rounds.
  *
- *   npx tsx bench/dmrpp-parse.ts DIR [--before SRC] [--processes 4] [--rounds 8] [--reps 5]
+ * `--cold`: each process parses every document once, without warm-up and with the V8 settings of
+ * the `geochunks` command (src/cli/v8-flags.ts), as `geochunks index` meets its sidecars: the time
+ * of those parses per document, one figure per process (default 8 processes per parser).
+ *
+ *   npx tsx bench/dmrpp-parse.ts DIR [--before SRC] [--processes 4] [--rounds 8] [--reps 5] [--cold]
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -24,9 +28,10 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     before: { type: "string" },
-    processes: { type: "string", default: "4" },
+    processes: { type: "string" },
     rounds: { type: "string", default: "8" },
     reps: { type: "string", default: "5" },
+    cold: { type: "boolean", default: false },
     /** Internal: run the rounds of the parser under this `src/` and print them as JSON. */
     child: { type: "string" },
   },
@@ -63,7 +68,16 @@ function cpuMs(): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
-if (values.child) {
+if (values.child && values.cold) {
+  await import(resolve(values.child, "cli/v8-flags.ts"));
+  const parse = await parserOf(values.child);
+  const texts = documents();
+  const cpu = cpuMs();
+  const wall = performance.now();
+  for (const { name, text } of texts) parse(text, name);
+  const n = texts.length;
+  console.log(JSON.stringify([{ cpu: (cpuMs() - cpu) / n, wall: (performance.now() - wall) / n }]));
+} else if (values.child) {
   const parse = await parserOf(values.child);
   const texts = documents();
   const collect = (globalThis as { gc?: () => void }).gc;
@@ -93,10 +107,11 @@ if (values.child) {
   const script = fileURLToPath(import.meta.url);
   const times = new Map(parsers.map((p) => [p.label, { cpu: [] as number[], wall: [] as number[] }]));
   const loads: number[] = [];
-  for (let k = 0; k < Number(values.processes); k++) {
+  const processes = Number(values.processes ?? (values.cold ? 8 : 4));
+  for (let k = 0; k < processes; k++) {
     for (const p of k % 2 === 0 ? parsers : [...parsers].reverse()) {
       const args = ["--expose-gc", "--import", "tsx", script, dir, "--child", p.src];
-      args.push("--rounds", values.rounds!, "--reps", values.reps!);
+      args.push("--rounds", values.rounds!, "--reps", values.reps!, ...(values.cold ? ["--cold"] : []));
       const rounds = JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8" })) as {
         cpu: number;
         wall: number;
@@ -111,7 +126,7 @@ if (values.child) {
   const chars = texts.reduce((n, t) => n + t.text.length, 0) / texts.length;
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(
-    `${texts.length} documents of ${(chars / 1e3).toFixed(0)} K characters (mean); ${values.processes} processes of ${values.rounds} rounds of ${values.reps} parses per parser, alternated; load ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`,
+    `${texts.length} documents of ${(chars / 1e3).toFixed(0)} K characters (mean); ${processes} processes per parser, alternated, ${values.cold ? "each parsing every document once, cold" : `each ${values.rounds} rounds of ${values.reps} parses of every document after a warm-up`}; load ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`,
   );
   const which = existsSync(THREAD_STAT) ? "main-thread" : "process";
   for (const [label, { cpu, wall }] of times) {
