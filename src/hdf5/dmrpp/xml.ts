@@ -45,6 +45,7 @@ export function parseXml(text: string, what: string): XmlElement {
 /** The children of an element that has none yet: shared, replaced by an array of its own on the first child. */
 const NO_CHILDREN: XmlElement[] = Object.freeze([]) as unknown as XmlElement[];
 
+/** One parse: the text, where the reader is, and the spellings met so far. */
 class Reader {
   readonly text: string;
   readonly what: string;
