@@ -20,6 +20,7 @@ import { index } from "../../src/index.js";
 import { type FileSource, openFileSource } from "../../src/source/index.js";
 import { Store } from "../../src/store/store.js";
 import { pythonWith } from "../support/python.js";
+import { exactly, parseDmrppReference } from "./dmrpp-reference.js";
 import { MISSING_GRANULES, realGranules } from "./granules.js";
 
 const DMRPP_DIR = fileURLToPath(new URL("../../fixtures/dmrpp/", import.meta.url));
@@ -32,7 +33,10 @@ async function expectSameFile(
   opts: { values: boolean } = { values: true },
 ) {
   const hdf5 = await Hdf5File.open(source);
-  const doc = parseDmrpp(readFileSync(sidecar, "utf8"), sidecar);
+  const text = readFileSync(sidecar, "utf8");
+  const doc = parseDmrpp(text, sidecar);
+  // The parser gives exactly the document its earlier form gave (dmrpp-parse.test.ts).
+  expect(exactly(doc)).toBe(exactly(parseDmrppReference(text, sidecar)));
   const dmrpp = DmrppFile.open(source, doc, { fallback: async () => hdf5 });
   const tree = await hdf5.tree();
   expect(await dmrpp.tree()).toEqual(tree);

@@ -56,7 +56,7 @@ const HREF_TEMPLATE = "OPeNDAP_DMRpp_DATA_ACCESS_URL";
  */
 export function parseDmrpp(text: string, what: string): DmrppDocument {
   const root = parseXml(text, what);
-  if (local(root.name) !== "Dataset") {
+  if (root.local !== "Dataset") {
     throw new InvalidHdf5Error(`${what}: not a DMR++ document (root element <${root.name}>)`);
   }
   const href = attr(root, "href");
@@ -85,7 +85,7 @@ function walkGroup(group: XmlElement, path: string, ctx: WalkContext): void {
   ctx.doc.members.set(path || "/", names);
   ctx.doc.groups.set(path || "/", attributesOf(group));
   for (const child of group.children) {
-    if (local(child.name) === "Dimension") {
+    if (child.local === "Dimension") {
       ctx.dims.set(
         `${path}/${child.attrs.name}`,
         integer(child.attrs.size, `${path}/${child.attrs.name}`, ctx),
@@ -93,7 +93,7 @@ function walkGroup(group: XmlElement, path: string, ctx: WalkContext): void {
     }
   }
   for (const child of group.children) {
-    const kind = local(child.name);
+    const kind = child.local;
     const name = child.attrs.name;
     if (name === undefined) continue;
     if (kind === "Group") {
@@ -113,10 +113,8 @@ function parseVariable(
   ctx: WalkContext,
 ): DmrppDataset {
   const { path } = where;
-  const shape = v.children
-    .filter((c) => local(c.name) === "Dim")
-    .map((d) => dimSize(d, where.group, ctx, path));
-  const chunks = v.children.find((c) => local(c.name) === "chunks");
+  const shape = v.children.filter((c) => c.local === "Dim").map((d) => dimSize(d, where.group, ctx, path));
+  const chunks = child(v, "chunks");
   const datatype = datatypeOf(v, chunks);
   const chunkShape = chunks && child(chunks, "chunkDimensionSizes");
   const compact = child(v, "compact");
@@ -140,8 +138,10 @@ function parseVariable(
       `${ctx.what}: ${path} has ${shape.length} dimensions but chunks of [${info.chunkShape}]`,
     );
   }
-  const elements = chunks?.children.filter((c) => local(c.name) === "chunk") ?? [];
-  const refs = elements.map((c) => chunkRef(c, shape.length, ctx, path)).sort(byCoords);
+  const elements = chunks?.children.filter((c) => c.local === "chunk") ?? [];
+  const refs = elements.map((c) => chunkRef(c, shape.length, ctx, path));
+  // Builders write chunks in order; the (stable) sort is for documents that do not.
+  if (!isSorted(refs)) refs.sort(byCoords);
   return {
     info,
     datatype,
@@ -167,20 +167,21 @@ function dimSize(d: XmlElement, group: string, ctx: WalkContext, path: string): 
 }
 
 function datatypeOf(v: XmlElement, chunks: XmlElement | undefined): Datatype {
-  const kind = local(v.name);
+  const kind = v.local;
   const littleEndian = chunks?.attrs.byteOrder !== "BE";
   const atomic = ATOMIC[kind];
-  const base = { littleEndian, signed: false, stringPad: 0 };
   if (atomic) {
     const order = atomic.size === 1 ? "|" : littleEndian ? "<" : ">";
     return {
-      ...base,
+      littleEndian,
+      signed: atomic.kind !== "u",
+      stringPad: 0,
       typeClass: atomic.kind === "f" ? 1 : 0,
       size: atomic.size,
       dtype: `${order}${atomic.kind}${atomic.size}`,
-      signed: atomic.kind !== "u",
     };
   }
+  const base = { littleEndian, signed: false, stringPad: 0 };
   const fixed = child(v, "FixedLengthStringArray");
   if (kind === "String" && fixed) {
     const size = Number(fixed.attrs.string_length);
@@ -236,6 +237,8 @@ function chunkRef(c: XmlElement, rank: number, ctx: WalkContext, path: string): 
 }
 
 function integer(text: string | undefined, path: string, ctx: WalkContext): number {
+  const digits = text === undefined ? -1 : decimal(text, 0, text.length);
+  if (digits >= 0) return digits;
   const n = Number(text);
   if (text === undefined || !Number.isSafeInteger(n) || n < 0) {
     throw new InvalidHdf5Error(`${ctx.what}: ${path} has a bad size or offset ${JSON.stringify(text)}`);
@@ -243,13 +246,57 @@ function integer(text: string | undefined, path: string, ctx: WalkContext): numb
   return n;
 }
 
-/** `[0,10000]` (files in the wild) or `0 10000` (the newer schema) -> numbers. */
+/**
+ * `[0,10000]` (files in the wild) or `0 10000` (the newer schema) -> numbers: the text split at
+ * brackets, commas and whitespace, each piece read by {@link integer}.
+ */
 function numbers(text: string, path: string, ctx: WalkContext): number[] {
-  return text
-    .replace(/[[\]]/g, " ")
-    .split(/[\s,]+/)
-    .filter((s) => s !== "")
-    .map((s) => integer(s, path, ctx));
+  const out: number[] = [];
+  let start = 0;
+  for (let j = 0; j <= text.length; j++) {
+    const c = j < text.length ? text.charCodeAt(j) : SPACE;
+    if (
+      !(
+        c === SPACE ||
+        c === COMMA ||
+        c === OPEN ||
+        c === CLOSE ||
+        (c > 0x7e ? /\s/.test(text[j]!) : c <= SPACE && isSpace(c))
+      )
+    )
+      continue;
+    if (j > start) {
+      const digits = decimal(text, start, j);
+      out.push(digits >= 0 ? digits : integer(text.slice(start, j), path, ctx));
+    }
+    start = j + 1;
+  }
+  return out;
+}
+
+const SPACE = 0x20;
+const COMMA = 0x2c;
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
+
+/** ASCII whitespace of the `\s` class: tab, line feed, vertical tab, form feed, carriage return. */
+function isSpace(c: number): boolean {
+  return c >= 0x09 && c <= 0x0d;
+}
+
+/**
+ * `text[start, end)` as a number when it is 1 to 15 ASCII digits (always a safe integer), else -1:
+ * the common case of {@link integer}, without a string for the piece.
+ */
+function decimal(text: string, start: number, end: number): number {
+  if (end <= start || end - start > 15) return -1;
+  let n = 0;
+  for (let j = start; j < end; j++) {
+    const d = text.charCodeAt(j) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 function base64(text: string): Uint8Array {
@@ -263,7 +310,12 @@ function attr(e: XmlElement, name: string): string | undefined {
 }
 
 function child(e: XmlElement, name: string): XmlElement | undefined {
-  return e.children.find((c) => local(c.name) === name);
+  return e.children.find((c) => c.local === name);
+}
+
+function isSorted(refs: ChunkRef[]): boolean {
+  for (let k = 1; k < refs.length; k++) if (byCoords(refs[k - 1]!, refs[k]!) > 0) return false;
+  return true;
 }
 
 function byCoords(a: ChunkRef, b: ChunkRef): number {

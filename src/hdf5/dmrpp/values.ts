@@ -29,12 +29,16 @@ const SKIPPED_ATTRIBUTE_TYPES = new Set(["Container", "null"]);
 export function attributesOf(e: XmlElement): Record<string, AttrValue> {
   const out: Record<string, AttrValue> = {};
   for (const a of e.children) {
-    if (local(a.name) !== "Attribute" || a.attrs.name === undefined) continue;
-    if (SKIPPED_ATTRIBUTE_TYPES.has(a.attrs.type ?? "")) continue;
-    const texts = a.children.filter((c) => local(c.name) === "Value").map((c) => c.attrs.value ?? c.text);
-    const values = texts.map((t) => attributeValue(t, a.attrs.type ?? "String"));
+    const name = a.attrs.name;
+    if (a.local !== "Attribute" || name === undefined) continue;
+    const type = a.attrs.type;
+    if (SKIPPED_ATTRIBUTE_TYPES.has(type ?? "")) continue;
+    const values: AttrValue[] = [];
+    for (const c of a.children) {
+      if (c.local === "Value") values.push(attributeValue(c.attrs.value ?? c.text, type ?? "String"));
+    }
     // DAP4 does not tell a scalar from a one-element array: one value is taken as a scalar.
-    out[a.attrs.name] = values.length === 1 ? values[0]! : values;
+    out[name] = values.length === 1 ? values[0]! : values;
   }
   return out;
 }
@@ -49,6 +53,8 @@ function attributeValue(text: string, type: string): AttrValue {
   return integerValue(text.trim(), atomic.size);
 }
 
+const UTF8 = new TextEncoder();
+
 /** The fill value as the reader reports it, and as the element's bytes. */
 export function fillOf(
   text: string,
@@ -59,7 +65,7 @@ export function fillOf(
   const le = type.littleEndian;
   if (type.typeClass === 3) {
     const s = text === "unsupported-string" ? "" : text;
-    bytes.set(new TextEncoder().encode(s).subarray(0, type.size));
+    bytes.set(UTF8.encode(s).subarray(0, type.size));
     return { value: s, bytes };
   }
   if (type.typeClass === 1) {
@@ -80,10 +86,17 @@ export function fillOf(
 
 /** Decimal text of a float, including the spellings builders write for non-finite values. */
 function floatOf(text: string): number {
+  // A number written plainly (a digit first, or a minus sign and a digit) needs no other reading.
+  const first = text.charCodeAt(0) === 0x2d ? 1 : 0;
+  if (isDigit(text.charCodeAt(first))) return Number(text);
   const t = text.trim().toLowerCase();
   if (/^[+-]?nan/.test(t)) return Number.NaN;
   if (/^[+-]?inf/.test(t)) return t.startsWith("-") ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   return Number(t);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 /** An integer as the reader gives it: a number, or a bigint for 64-bit values beyond 2^53. */
