@@ -28,12 +28,27 @@ export function sidecarUrl(granule: URL): string {
   return `${granule.href}.dmrpp`;
 }
 
+/** What {@link openGranuleFile} opens: a reader to start with and the one to keep. */
+export interface OpenedGranuleFile {
+  /** The sidecar's reader while its spot check runs (when there is a sidecar to check), else `checked`'s reader. */
+  file: Hdf5Reader;
+  /**
+   * The reader to keep: `file` once the sidecar is found to describe this file, else the HDF5
+   * reader (the sidecar missing, or passed over with a warning in `auto` mode).
+   * @throws InvalidHdf5Error naming the sidecar in `require` mode when it is missing, invalid or stale;
+   *   as {@link Hdf5File.open} when the granule is not readable HDF5.
+   */
+  checked: Promise<Hdf5Reader>;
+}
+
 /**
  * Opens a granule's metadata: from its sidecar when `sidecar` says so and the sidecar describes
  * this file (its chunks inside the file, and the chunk refs of two datasets equal to the file's own
- * chunk index), else with the HDF5 reader.
- * @throws InvalidHdf5Error naming the sidecar in `require` mode when it is missing, invalid or stale;
- *   as {@link Hdf5File.open} otherwise.
+ * chunk index), else with the HDF5 reader. The sidecar's reader is handed out as soon as the sidecar
+ * is parsed, while its spot check reads the file's metadata (a few dependent rounds in blocks): the
+ * caller reads through it meanwhile and keeps only what `checked` confirms.
+ * @throws InvalidHdf5Error naming the sidecar in `require` mode when it is missing or does not parse;
+ *   as {@link Hdf5File.open} when there is no sidecar and the granule is not readable HDF5.
  */
 export async function openGranuleFile(
   source: ByteSource,
@@ -49,10 +64,14 @@ export async function openGranuleFile(
      */
     spotCheck?: Hdf5OpenOptions;
   },
-): Promise<Hdf5Reader> {
+): Promise<OpenedGranuleFile> {
   const sidecar = opts.sidecar;
   const hdf5 = () => Hdf5File.open(source, { ...opts.hdf5, signal: opts.signal });
-  if (!sidecar || sidecar.mode === "off") return hdf5();
+  const plain = async (): Promise<OpenedGranuleFile> => {
+    const file = await hdf5();
+    return { file, checked: Promise.resolve(file) };
+  };
+  if (!sidecar || sidecar.mode === "off") return plain();
   const url = sidecarUrl(source.url);
   const name = displayName(url);
   // The HDF5 reader opens while the sidecar is read: the spot check needs it, and so does a fallback.
@@ -61,33 +80,50 @@ export async function openGranuleFile(
   const spotCheck = opts.spotCheck;
   const opened = spotCheck ? undefined : hdf5();
   opened?.catch(() => undefined);
-  const withoutSidecar = () => opened ?? hdf5();
-  let problem: string;
+  const withoutSidecar = async (problem: string): Promise<Hdf5Reader> => {
+    if (sidecar.mode === "require") throw new InvalidHdf5Error(`${name}: ${problem}`);
+    sidecar.onWarning?.(`${name}: ${problem}; indexed without it`);
+    return opened ?? hdf5();
+  };
+  let doc: ReturnType<typeof parseDmrpp>;
   try {
     const bytes = await sidecar.read(url, opts);
     if (bytes === undefined) {
       if (sidecar.mode === "require")
         throw new InvalidHdf5Error(`${name}: no DMR++ sidecar (--dmrpp require)`);
-      return withoutSidecar();
+      if (!opened) return plain();
+      const file = await opened;
+      return { file, checked: Promise.resolve(file) };
     }
-    // A granule that is not readable HDF5 fails as such, whatever its sidecar says.
-    const file = await (opened ?? Hdf5File.open(source, { ...spotCheck, signal: opts.signal }));
-    const doc = parseDmrpp(new TextDecoder().decode(bytes), name);
-    const why = await verifyDmrpp(doc, {
-      fileSize: await source.size(opts),
-      hdf5: file,
-      signal: opts.signal,
-    });
-    if (why === undefined) return DmrppFile.open(source, doc, { fallback: async () => file });
-    problem = `stale DMR++ sidecar: ${why}`;
+    doc = parseDmrpp(new TextDecoder().decode(bytes), name);
   } catch (err) {
     if (!isSidecarProblem(err, name)) throw err;
-    const message = (err as Error).message;
-    problem = message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
+    const file = await withoutSidecar(problemOf(err, name));
+    return { file, checked: Promise.resolve(file) };
   }
-  if (sidecar.mode === "require") throw new InvalidHdf5Error(`${name}: ${problem}`);
-  sidecar.onWarning?.(`${name}: ${problem}; indexed without it`);
-  return withoutSidecar();
+  // A granule that is not readable HDF5 fails as such, whatever its sidecar says.
+  const spotChecked = opened ?? Hdf5File.open(source, { ...spotCheck, signal: opts.signal });
+  spotChecked.catch(() => undefined);
+  const file = DmrppFile.open(source, doc, { fallback: () => spotChecked });
+  const checked = (async (): Promise<Hdf5Reader> => {
+    const reader = await spotChecked;
+    let why: string | undefined;
+    try {
+      why = await verifyDmrpp(doc, { fileSize: await source.size(opts), hdf5: reader, signal: opts.signal });
+    } catch (err) {
+      if (!isSidecarProblem(err, name)) throw err;
+      return withoutSidecar(problemOf(err, name));
+    }
+    return why === undefined ? file : withoutSidecar(`stale DMR++ sidecar: ${why}`);
+  })();
+  checked.catch(() => undefined);
+  return { file, checked };
+}
+
+/** A sidecar failure's message without the sidecar's name in front. */
+function problemOf(err: unknown, name: string): string {
+  const message = (err as Error).message;
+  return message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
 }
 
 /**
@@ -121,7 +157,10 @@ export function sourceSidecarReader(
     try {
       opened = await openSource(url, source);
       const counted = withReadStats(opened);
+      // One request where the source can (HTTP: an open-ended range), not a size probe and a read.
+      const whole = opened as ByteSource & { readAll?: (o: { signal?: AbortSignal }) => Promise<Uint8Array> };
       try {
+        if (typeof whole.readAll === "function") return await whole.readAll(opts);
         return await counted.source.read(0, await counted.source.size(opts), opts);
       } finally {
         stats.requests += counted.stats.requests;

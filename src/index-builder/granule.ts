@@ -82,7 +82,10 @@ export async function openGranule(
     reads?: MetadataReads;
     /** Where a sidecar's spot check reads its metadata blocks when `reads` are lines; default `metadataSource`. */
     spotCheckSource?: ByteSource;
-    /** Told where the granule's metadata comes from once that is known, before any data is read. */
+    /**
+     * Told where the granule's metadata comes from, before any data is read: "sidecar" as soon as
+     * one is parsed (its spot check still running), then "hdf5" if the check passes it over.
+     */
     onMetadata?: (from: "sidecar" | "hdf5") => void;
   } = {},
 ): Promise<OpenedGranule> {
@@ -104,8 +107,37 @@ export async function openGranule(
     reads?.kind === "lines"
       ? remote(blockReads().cache, opts.spotCheckSource ?? opts.metadataSource)
       : undefined;
-  const file = await openGranuleFile(source, { sidecar: opts.sidecar, signal: opts.signal, hdf5, spotCheck });
-  opts.onMetadata?.(file instanceof DmrppFile ? "sidecar" : "hdf5");
+  const opened = await openGranuleFile(source, {
+    sidecar: opts.sidecar,
+    signal: opts.signal,
+    hdf5,
+    spotCheck,
+  });
+  const first = opened.file;
+  opts.onMetadata?.(first instanceof DmrppFile ? "sidecar" : "hdf5");
+  // A sidecar's reader is read through while its spot check runs; what it found is kept only once the
+  // check confirms the sidecar, else the granule is read again from its HDF5 metadata.
+  const early = identified(first, source, only, opts).then(
+    (granule) => ({ granule }),
+    (error: unknown) => ({ error }),
+  );
+  const file = await opened.checked;
+  if (file === first) {
+    const got = await early;
+    if ("error" in got) throw got.error;
+    return got.granule;
+  }
+  opts.onMetadata?.("hdf5");
+  return identified(file, source, only, opts);
+}
+
+/** The product, beams and identity of a granule whose metadata `file` reads (see {@link openGranule}). */
+async function identified(
+  file: Hdf5Reader,
+  source: ByteSource,
+  only: ProductProfile | undefined,
+  opts: { signal?: AbortSignal },
+): Promise<OpenedGranule> {
   // The whole hierarchy is read for the granule row anyway: walking it now, concurrently, turns the
   // product's one-by-one lookups (beam groups, identity datasets) into reads already in flight.
   file.tree(opts).catch(() => undefined);

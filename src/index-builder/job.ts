@@ -149,9 +149,11 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
         metadataSource: cached ?? source,
         spotCheckSource: source,
         reads: how,
+        // The sidecar's reader reads chunks straight from the file; the HDF5 reader's (also after a
+        // sidecar its spot check passed over) go through the metadata cache.
         onMetadata: (from) => {
-          if (from === "sidecar") data = source;
-          else fetchAhead(p, "all");
+          data = from === "sidecar" ? source : (cached ?? source);
+          if (from === "hdf5") fetchAhead(p, "all");
         },
       });
       return granule.identity;

@@ -270,6 +270,32 @@ export class HttpSource implements ByteSource {
     return got.bytes.subarray(offset - got.start, offset - got.start + length);
   }
 
+  /**
+   * The whole object with one GET of an open-ended range (`bytes=0-`), its size learned from the
+   * answer: one request and one round where `size()` then `read()` take two (once the size is known,
+   * the same as `read(0, size)`).
+   * @throws as {@link read}.
+   */
+  async readAll(opts?: ReadOptions): Promise<Uint8Array> {
+    const signal = opts?.signal;
+    signal?.throwIfAborted();
+    if (this.#known !== undefined) return this.read(0, this.#known, opts);
+    let got: Got;
+    try {
+      got = await this.#get(0, undefined, signal);
+    } catch (err) {
+      // An empty object answers bytes=0- with 416 and Content-Range "bytes */0".
+      if (err instanceof SourceError && err.status === 416 && this.#known === 0) return new Uint8Array(0);
+      throw err;
+    }
+    signal?.throwIfAborted();
+    // A server may answer an open-ended range with less than the rest (a range it chose itself).
+    if (got.start !== 0 || this.#known === undefined || got.bytes.length !== this.#known) {
+      return this.read(0, await this.size(opts), opts);
+    }
+    return got.bytes;
+  }
+
   /** Drops the kept body of a server that ignores ranges; the source stays usable. */
   async close(): Promise<void> {
     this.#whole = undefined;
@@ -296,7 +322,8 @@ export class HttpSource implements ByteSource {
     return this.#known;
   }
 
-  async #get(offset: number, length: number, signal: AbortSignal | undefined): Promise<Got> {
+  /** One range GET of `length` bytes at `offset`, or of everything from `offset` when `length` is undefined. */
+  async #get(offset: number, length: number | undefined, signal: AbortSignal | undefined): Promise<Got> {
     // Once a server is known to ignore ranges, reads (also those queued behind the limiter) use its body.
     const kept = async (): Promise<Got | undefined> => {
       const whole = this.#whole;
@@ -306,13 +333,13 @@ export class HttpSource implements ByteSource {
     };
     const early = await kept();
     if (early) return early;
-    const range = `bytes=${offset}-${offset + length - 1}`;
+    const range = length === undefined ? `bytes=${offset}-` : `bytes=${offset}-${offset + length - 1}`;
     return this.#request({ method: "GET", range, early: kept }, signal, async (res, progress) => {
       if (res.status === 416) {
         const total = parseContentRange(res.header("content-range"))?.total;
         await discard(res, undefined);
         if (total !== undefined) this.#learnSize(total);
-        throw this.#pastEnd(offset, length);
+        throw this.#pastEnd(offset, length ?? 0);
       }
       await this.#check(res, range);
       if (res.status === 200) return { start: 0, bytes: await this.#wholeBody(res, progress, range) };

@@ -1,0 +1,108 @@
+/**
+ * A remote granule with a DMR++ sidecar: the sidecar is read with one GET that goes out beside the
+ * granule's HEAD (no HEAD of its own first), and the sidecar's spot check (the file's own metadata of
+ * two datasets, read in small blocks) runs while the granule's identity is read through the sidecar,
+ * not before. Checked from the requests a loopback server receives, with rows equal to a local index.
+ */
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
+import { type RangeServer, startRangeServer } from "../../fixtures/servers/range-server.js";
+import { index } from "../../src/index.js";
+import { ROOT } from "../support/cli.js";
+import { pythonWith } from "../support/python.js";
+import { duckdb } from "../support/results.js";
+
+const LATENCY_MS = 30;
+/** The spot check's metadata blocks (blockReads: 16 KiB, aligned). */
+const BLOCK = 16 * 1024;
+
+describe("a granule with a sidecar, over a loopback server", () => {
+  let dir: string;
+  let file: string;
+  let server: RangeServer;
+  let log: { at: number; method: string; path: string; range: string | undefined }[];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-sidecar-rounds-"));
+    mkdirSync(join(dir, "www"));
+    file = await writeSyntheticAtl06(dir, { ...demoGranuleSet()[0]!, segmentsPerBeam: 12_000 });
+    const served = join(dir, "www", basename(file));
+    copyFileSync(file, served);
+    const made = spawnSync(pythonWith(["h5py"]), [join(ROOT, "fixtures/dmrpp/make_dmrpp.py"), served], {
+      encoding: "utf8",
+    });
+    expect(made.stderr).toBe("");
+    log = [];
+    server = await startRangeServer({
+      root: join(dir, "www"),
+      latencyMs: LATENCY_MS,
+      fault: (req) => {
+        const range = req.headers.range;
+        log.push({ at: performance.now(), method: req.method ?? "", path: req.url ?? "", range });
+        return undefined;
+      },
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reads the sidecar in one GET beside the HEAD and spot-checks it while the identity is read", async () => {
+    const url = new URL(basename(file), server.url).href;
+    const report = await index([url], {
+      store: join(dir, "http"),
+      // An uncapped link: without the sidecar the granule would be read in whole-file lines.
+      link: { bytesPerSecond: Number.POSITIVE_INFINITY },
+    });
+    expect(report.added).toHaveLength(1);
+    expect(report.requests).toBe(log.length);
+
+    const sidecar = log.filter((r) => r.path.endsWith(".dmrpp"));
+    expect(sidecar.map((r) => [r.method, r.range])).toEqual([["GET", "bytes=0-"]]);
+    const head = log.find((r) => r.method === "HEAD" && r.path.endsWith(".h5"));
+    expect(head).toBeDefined();
+    // Sent together: neither waited for the other's answer.
+    expect(Math.abs(sidecar[0]!.at - head!.at)).toBeLessThan(LATENCY_MS / 2);
+
+    // Reads of the granule: the spot check's aligned 16 KiB blocks, and the reads through the sidecar
+    // (small datasets and coordinate chunks, at the offsets the sidecar gives).
+    const ranges = log
+      .filter((r) => r.method === "GET" && r.path.endsWith(".h5"))
+      .map((r) => {
+        const [start, end] = /bytes=(\d+)-(\d+)/
+          .exec(r.range ?? "")!
+          .slice(1)
+          .map(Number) as [number, number];
+        // A block starts on a block boundary; the file's last one is shorter.
+        return { at: r.at, block: start % BLOCK === 0 && end - start + 1 <= BLOCK };
+      });
+    const lastBlock = Math.max(...ranges.filter((r) => r.block).map((r) => r.at));
+    const firstThroughSidecar = Math.min(...ranges.filter((r) => !r.block).map((r) => r.at));
+    expect(Number.isFinite(lastBlock) && Number.isFinite(firstThroughSidecar)).toBe(true);
+    expect(firstThroughSidecar).toBeLessThan(lastBlock);
+
+    // The same rows as a local index of the same file (but for where it was read from and checksums).
+    await index([file], { store: join(dir, "local"), dmrpp: "off" });
+    const select = (store: string, table: string, drop: string) =>
+      `SELECT * EXCLUDE (${drop}) FROM read_parquet('${join(dir, store)}/${table}/**/*.parquet')`;
+    for (const [table, drop] of [
+      ["granules", "url, etag, mtime"],
+      ["chunks", "ref_checksums"],
+    ] as const) {
+      for (const [a, b] of [
+        ["local", "http"],
+        ["http", "local"],
+      ]) {
+        const [row] = await duckdb(
+          `SELECT count(*)::INTEGER AS n FROM (${select(a, table, drop)} EXCEPT ALL ${select(b, table, drop)})`,
+        );
+        expect(row!.n, `${table} only in ${a}`).toBe(0);
+      }
+    }
+  });
+});
