@@ -134,6 +134,25 @@ describe("http source: size and validators", () => {
     expect(server.stats).toMatchObject({ requests: 2, heads: 1 });
   });
 
+  it("reads a whole object with one open-ended GET, learning its size (readAll)", async () => {
+    const source = await openServed(54_321);
+    server.resetStats();
+    const all = await source.readAll();
+    expectOffsetBytes(all, 0, 54_321);
+    expect(await source.size()).toBe(54_321);
+    expect(server.stats).toMatchObject({ requests: 1, heads: 0, bytes: 54_321 });
+    // Once the size is known: a plain read of it.
+    expectOffsetBytes(await source.readAll(), 0, 54_321);
+    expect(server.stats).toMatchObject({ requests: 2, heads: 0 });
+    // An empty object (416 to any range) and a server answering 200 with the whole body.
+    const empty = await HttpSource.open(`${server.url}${serve(new Uint8Array(0))}`, FAST);
+    expect((await empty.readAll()).length).toBe(0);
+    ignoring.resetStats();
+    const whole = await HttpSource.open(`${ignoring.url}${serve(offsetBytes(7_000))}`, FAST);
+    expectOffsetBytes(await whole.readAll(), 0, 7_000);
+    expect(ignoring.stats).toMatchObject({ requests: 1, bytes: 7_000 });
+  });
+
   it("forgets a failed size so the next call asks again", async () => {
     const source = await openServed(5_000, { ...FAST, retries: 0 });
     server.setFault(firstN(1, "503"));
