@@ -118,7 +118,15 @@ export async function openGranule(
   // A sidecar's reader is read through while its spot check runs; what it found is kept only once the
   // check confirms the sidecar, else the granule is read again from its HDF5 metadata.
   const early = identified(first, source, only, opts).then(
-    (granule) => ({ granule }),
+    (granule) => {
+      // The beams' coordinates are read through the sidecar while its check runs too: once the
+      // check confirms it, the index finds them arriving (a granule the run then skips has read
+      // them for nothing; one whose sidecar fails the check drops them).
+      if (first instanceof DmrppFile && !granule.profile.parent) {
+        for (const beam of granule.beams) first.prefetch(coordinatePaths(granule.profile, beam), opts);
+      }
+      return { granule };
+    },
     (error: unknown) => ({ error }),
   );
   const file = await opened.checked;
@@ -322,13 +330,11 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
   // The coordinate chunks of a beam usually lie in one block of the file: one request, not one each.
   const coordinates = located
     ? undefined
-    : await readManyFloat64(
-        file,
-        [profile.coordinates.lat, profile.coordinates.lon, profile.coordinates.time].map((v) =>
-          datasetPath(profile, beam, v),
-        ),
-        opts,
-      ).then(([lat, lon, time]) => ({ lat: lat!, lon: lon!, time: time! }));
+    : await readManyFloat64(file, coordinatePaths(profile, beam), opts).then(([lat, lon, time]) => ({
+        lat: lat!,
+        lon: lon!,
+        time: time!,
+      }));
   const infos = await described;
   const latInfo = infos.find((info) => info?.path === latPath);
   if (!latInfo) throw new NotAGranuleError(latPath, `no dataset ${latPath}`);
@@ -373,6 +379,12 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
   }
   releaseArrays(coordinates?.lat, coordinates?.lon, coordinates?.time, parent?.counts);
   releaseArrays(located?.lat, located?.lon, located?.time);
+}
+
+/** The latitude, longitude and time datasets of a beam, in that order. */
+function coordinatePaths(profile: ProductProfile, beam: string): string[] {
+  const { lat, lon, time } = profile.coordinates;
+  return [lat, lon, time].map((v) => datasetPath(profile, beam, v));
 }
 
 /** A parent rate's reference points (NaN for parent rows without rows) and how far rows may be from them. */

@@ -1,8 +1,8 @@
 /**
  * A remote granule with a DMR++ sidecar: the sidecar is read with one GET that goes out beside the
  * granule's HEAD (no HEAD of its own first), and the sidecar's spot check (the file's own metadata of
- * two datasets, read in small blocks) runs while the granule's identity is read through the sidecar,
- * not before. Checked from the requests a loopback server receives, with rows equal to a local index.
+ * two datasets, read in small blocks) runs while the granule's identity and coordinates are read
+ * through the sidecar, not before. Checked from the requests a loopback server receives, with rows equal to a local index.
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -52,7 +52,7 @@ describe("a granule with a sidecar, over a loopback server", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("reads the sidecar in one GET beside the HEAD and spot-checks it while the identity is read", async () => {
+  it("reads the sidecar in one GET beside the HEAD and spot-checks it while the identity and coordinates are read", async () => {
     const url = new URL(basename(file), server.url).href;
     const report = await index([url], {
       store: join(dir, "http"),
@@ -79,7 +79,7 @@ describe("a granule with a sidecar, over a loopback server", () => {
           .slice(1)
           .map(Number) as [number, number];
         // A block starts on a block boundary; the file's last one is shorter.
-        return { at: r.at, block: start % BLOCK === 0 && end - start + 1 <= BLOCK };
+        return { at: r.at, start, end, block: start % BLOCK === 0 && end - start + 1 <= BLOCK };
       });
     const lastBlock = Math.max(...ranges.filter((r) => r.block).map((r) => r.at));
     const firstThroughSidecar = Math.min(...ranges.filter((r) => !r.block).map((r) => r.at));
@@ -88,6 +88,19 @@ describe("a granule with a sidecar, over a loopback server", () => {
 
     // The same rows as a local index of the same file (but for where it was read from and checksums).
     await index([file], { store: join(dir, "local"), dmrpp: "off" });
+    // The coordinates are read through the sidecar while the check runs too: a read holding a
+    // latitude, longitude or delta_time chunk (where the local index says they lie) goes out before
+    // the spot check's last block.
+    const coordinates = await duckdb(
+      `SELECT DISTINCT r.offset::BIGINT AS o, r.size::BIGINT AS n FROM (
+         SELECT unnest(refs) AS r FROM read_parquet('${join(dir, "local")}/chunks/**/*.parquet'))
+        WHERE r.path LIKE '%/latitude' OR r.path LIKE '%/longitude' OR r.path LIKE '%/delta_time'`,
+    );
+    expect(coordinates.length).toBeGreaterThan(0);
+    const holdsCoordinates = (r: { start: number; end: number }) =>
+      coordinates.some((c) => Number(c.o) >= r.start && Number(c.o) + Number(c.n) - 1 <= r.end);
+    const firstCoordinates = Math.min(...ranges.filter(holdsCoordinates).map((r) => r.at));
+    expect(firstCoordinates).toBeLessThan(lastBlock);
     const select = (store: string, table: string, drop: string) =>
       `SELECT * EXCLUDE (${drop}) FROM read_parquet('${join(dir, store)}/${table}/**/*.parquet')`;
     for (const [table, drop] of [

@@ -37,6 +37,8 @@ export class DmrppFile implements Hdf5Reader {
   readonly #fallback: (() => Promise<Hdf5Reader>) | undefined;
   #opened: Promise<Hdf5Reader> | undefined;
   #small: Promise<ByteSource> | undefined;
+  /** Reads started by {@link prefetch}, by their paths, until a {@link readMany} of them takes them. */
+  readonly #ahead = new Map<string, Promise<ByteSource>>();
 
   private constructor(source: ByteSource, document: DmrppDocument, opts: DmrppFileOptions) {
     this.source = source;
@@ -109,11 +111,32 @@ export class DmrppFile implements Hdf5Reader {
 
   /** Reads several whole datasets, their chunks fetched in coalesced requests, as {@link Hdf5File.readMany}. */
   async readMany(paths: readonly string[], opts: ReadManyOptions = {}): Promise<DatasetValues[]> {
+    const key = paths.join("\n");
+    const ahead = this.#ahead.get(key);
+    this.#ahead.delete(key);
+    const source = (await ahead?.catch(() => undefined)) ?? (await this.#fetch(paths, opts));
+    return Promise.all(paths.map((p) => this.#values(p, source, opts)));
+  }
+
+  /**
+   * Starts the requests a later {@link readMany} of exactly `paths` makes (the same coalesced reads),
+   * so that it finds their bytes arriving or in: for a caller that knows what it will read before it
+   * may decode it. The bytes are held until that call (or until this reader is dropped); a failure
+   * is met again by the call, which then asks anew.
+   */
+  prefetch(paths: readonly string[], opts: ReadOptions = {}): void {
+    const key = paths.join("\n");
+    if (this.#ahead.has(key)) return;
+    const fetched = this.#fetch(paths, opts);
+    fetched.catch(() => undefined);
+    this.#ahead.set(key, fetched);
+  }
+
+  #fetch(paths: readonly string[], opts: ReadOptions): Promise<ByteSource> {
     const spans = paths.flatMap((p) =>
       this.#require(p).refs.map((r) => ({ offset: r.offset, length: r.size })),
     );
-    const source = await withPrefetch(this.source, spans, opts);
-    return Promise.all(paths.map((p) => this.#values(p, source, opts)));
+    return withPrefetch(this.source, spans, opts);
   }
 
   /** Reads rows `[start, stop)` of the first dimension, as {@link Hdf5File.readSlice}. */
