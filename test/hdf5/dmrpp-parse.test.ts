@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseDmrpp } from "../../src/hdf5/dmrpp/index.js";
+import { mulberry32 } from "../support/random.js";
 import { exactly, parseDmrppReference } from "./dmrpp-reference.js";
 
 const SAMPLE = fileURLToPath(new URL("../../fixtures/dmrpp/sample.h5.dmrpp", import.meta.url));
@@ -67,17 +68,6 @@ const VARIETY = `<?xml version="1.0"?>
 /** Characters that change how a document reads, for the mutations. */
 const INTERESTING = [..."<>/\"'&;=! ?[]-#x0123456789az:\n\t\u00a0", "&amp;", "<!--", "-->", "]]>", "CDATA["];
 
-/** A small deterministic generator (mulberry32), so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function mutate(text: string, next: () => number): string {
   const at = Math.floor(next() * text.length);
   const pick = INTERESTING[Math.floor(next() * INTERESTING.length)]!;
@@ -123,7 +113,7 @@ describe("the DMR++ parser", () => {
   });
 
   it("gives the same document or the same error line for thousands of cut and mutated documents", () => {
-    const next = random(20261207);
+    const next = mulberry32(20261207);
     let documents = 0;
     const errors = new Set<string>();
     for (let k = 0; k < 3000; k++) {
