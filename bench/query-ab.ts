@@ -8,7 +8,7 @@
  *
  *   npm run build && cp -r dist DIR/before    # the build to compare against, e.g. main's
  *   npx tsx bench/query-ab.ts --a DIR/before --b dist [--pairs 8] [--latency 20] [--segments 20000]
- *       [--modes file,memory,thread] [--runs 3]
+ *       [--modes file,memory,thread] [--runs 3] [--link 25]
  * modes: file (GeoParquet on the default thread), memory (the plain columns kept), thread (`thread: true`).
  */
 import { fork } from "node:child_process";
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     segments: { type: "string", default: "20000" },
     modes: { type: "string", default: "file" },
     runs: { type: "string", default: "3" },
+    link: { type: "string" },
   },
 });
 if (!values.a) throw new Error("--a DIR: the compiled build to compare against");
@@ -41,7 +42,10 @@ const root = join(process.cwd(), ".cache/bench", `query-ab-${segments}`);
 const granuleDir = join(process.cwd(), ".cache/bench", full ? "granules" : `granules-${segments}`);
 // The quick benchmark's granules: 4 through the polygon and one elsewhere.
 const files = await ensureArchive(granuleDir, { crossing: 4, far: 1, segmentsPerBeam: segments });
-const server = await startServerProcess(granuleDir);
+// `--link MB/s`: the client's link shared by every response, as `npm run bench -- --link` sets it.
+const server = await startServerProcess(granuleDir, undefined, {
+  linkBytesPerSecond: values.link ? Number(values.link) * 1e6 : undefined,
+});
 const storeDir = join(root, "store");
 await rm(storeDir, { recursive: true, force: true });
 await mkdir(root, { recursive: true });
@@ -71,7 +75,10 @@ function runChild(dist: string, mode: string, out: string): Promise<Run[]> {
 const modes = values.modes.split(",");
 const all = new Map<string, Run[][]>();
 const ms = (x: number) => x.toFixed(0);
-console.log(`latency ${values.latency} ms, ${segments} segments per beam; each run: wall/CPU/main/tail ms`);
+const link = values.link ? `, link ${values.link} MB/s` : "";
+console.log(
+  `latency ${values.latency} ms${link}, ${segments} segments per beam; each run: wall/CPU/main/tail ms`,
+);
 for (let pair = 0; pair < Number(values.pairs); pair++) {
   for (const [name, dist] of builds) {
     for (const mode of modes) {
