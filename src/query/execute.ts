@@ -13,7 +13,7 @@ import { createLimiter, type Limiter } from "../source/limit.js";
 import type { ByteSource } from "../source/types.js";
 import type { ArrayRow, ChunkRefRow } from "../store/schema.js";
 import { checkChunkChecksums } from "./checksums.js";
-import { coordinateMask, type DecodeOptions, decodeChunkRow } from "./decode.js";
+import { coordinateMask, type DecodeOptions, decodeChunkRow, type Hits } from "./decode.js";
 import { type Fetched, fetchRanges, mergeFetched, rangesOfRefs, refsByRange, refsOf } from "./fetch.js";
 import {
   type ByteRange,
@@ -311,19 +311,34 @@ async function runWindow(
     const id = g.granule.granule_id;
     // Each range's chunks are checked against their recorded checksums and decoded as it arrives, while
     // the round's other requests are in flight.
-    const arriving = (refs: readonly ChunkRefRow[], ranges: readonly ByteRange[]) => {
+    const arriving = (
+      refs: readonly ChunkRefRow[],
+      ranges: readonly ByteRange[],
+      then?: (f: Fetched, i: number) => void,
+    ) => {
       const byRange = refsByRange(ranges, refs);
       return (f: Fetched, i: number) => {
         checkChunkChecksums(g.granule, byRange[i]!, f);
-        return decodeRefs(f, byRange[i]!, id, arrays);
+        const decoding = decodeRefs(f, byRange[i]!, id, arrays);
+        if (!then) return decoding;
+        if (!decoding) return then(f, i);
+        return decoding.then(() => then(f, i));
       };
     };
-    const fetched = await fetchRanges(source, ranges1, { ...fetch, onRange: arriving(refs1, ranges1) });
+    // Chunk rows worked out while the round's other ranges are in flight (see `aheadOfRound`).
+    const ahead = aheadOfRound(g, chunks, early, refs1, ranges1, coordinates, run);
+    const fetched = await fetchRanges(source, ranges1, {
+      ...fetch,
+      onRange: arriving(refs1, ranges1, ahead.arrived),
+    });
     run.opts.onFirstRound?.();
     opened.checked ??= checkFingerprint(g, raw, opts);
     await opened.checked;
     const hits = chunks
-      .map((read) => ({ read, mask: coordinateMask(read, fetched, spec, run.decode) }))
+      .map((read) => ({
+        read,
+        mask: ahead.done.get(read)?.hits ?? coordinateMask(read, fetched, spec, run.decode),
+      }))
       .filter((h) => h.mask.count > 0);
     const refs2 = hits.filter((h) => !early.has(h.read)).flatMap((h) => others(h.read));
     const ranges2 = rangesOfRefs(refs2, maxGap);
@@ -331,7 +346,9 @@ async function runWindow(
     const all = mergeFetched(fetched, more);
     const batches: ResultColumns[] = [];
     for (const { read, mask } of hits) {
-      const columns = decodeChunkRow(g.granule, read, all, mask, run.decode);
+      const done = ahead.done.get(read);
+      const columns =
+        done && "columns" in done ? done.columns : decodeChunkRow(g.granule, read, all, mask, run.decode);
       if (!columns) continue;
       batches.push(columns);
       opts.stats.rows += columns.lat.length;
@@ -356,6 +373,76 @@ async function runWindow(
   } finally {
     if (--opened.remaining === 0) await raw.close();
   }
+}
+
+/** A chunk row worked out ahead: its points tested, and for a known hit its columns too. */
+interface DoneAhead {
+  hits: Hits;
+  columns?: ResultColumns | undefined;
+}
+
+/**
+ * Work on a window's chunk rows done while its first round is still arriving: once the ranges holding a
+ * chunk row's coordinate chunks are in (checked and decoded), its points are tested; once a known hit's
+ * other variables are in too, its columns are built. The main thread would otherwise do all of it after
+ * the round's last response, where it is the critical path (responses come back smallest first, so the
+ * coordinates of every window come last). Nothing leaves earlier: the round still completes, and the
+ * granule's fingerprint is checked, before these results are used, in the same order. A chunk row whose
+ * work throws here is left out of `done` and done again at its usual place, which then throws the same
+ * error.
+ */
+function aheadOfRound(
+  g: GranulePlan,
+  chunks: readonly ChunkRead[],
+  early: ReadonlySet<ChunkRead>,
+  refs: readonly ChunkRefRow[],
+  ranges: readonly ByteRange[],
+  coordinates: readonly string[],
+  run: QueryRun,
+): { done: Map<ChunkRead, DoneAhead>; arrived: (f: Fetched, i: number) => void } {
+  const byRange = refsByRange(ranges, refs);
+  const rangeOf = new Map<number, number>();
+  for (const [i, list] of byRange.entries()) for (const ref of list) rangeOf.set(ref.offset, i);
+  /** Ranges each chunk row still waits for: its coordinates' (`points`) and all of its round-one reads. */
+  const waits = new Map<ChunkRead, { points: Set<number>; all: Set<number> }>();
+  const waiting: ChunkRead[][] = ranges.map(() => []);
+  for (const read of chunks) {
+    const points = new Set<number>();
+    const all = new Set<number>();
+    for (const [name, list] of read.refs) {
+      const known = coordinates.includes(name);
+      if (!known && !early.has(read)) continue;
+      for (const ref of list) {
+        const i = rangeOf.get(ref.offset);
+        if (i === undefined) continue;
+        if (known) points.add(i);
+        all.add(i);
+      }
+    }
+    waits.set(read, { points, all });
+    for (const i of all) waiting[i]!.push(read);
+  }
+  const done = new Map<ChunkRead, DoneAhead>();
+  const arrived = (f: Fetched, i: number) => {
+    for (const read of waiting[i]!) {
+      const wait = waits.get(read)!;
+      wait.points.delete(i);
+      wait.all.delete(i);
+      try {
+        if (wait.points.size === 0 && !done.has(read))
+          done.set(read, { hits: coordinateMask(read, f, run.spec, run.decode) });
+        const ready = done.get(read);
+        if (ready && !("columns" in ready) && wait.all.size === 0 && early.has(read)) {
+          ready.columns =
+            ready.hits.count > 0 ? decodeChunkRow(g.granule, read, f, ready.hits, run.decode) : undefined;
+        }
+      } catch {
+        // Done again, and thrown, where the round's results are used (applyFilters may have changed the mask).
+        done.delete(read);
+      }
+    }
+  };
+  return { done, arrived };
 }
 
 /** Refuses a file whose size, ETag or mtime differs from what the index recorded. */

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { booleanPointInPolygon } from "@turf/turf";
 import h5wasm from "h5wasm/node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { index } from "../../src/index.js";
 import { findProfile } from "../../src/products/index.js";
@@ -204,6 +204,66 @@ describe("query executor: requests per chunk row", () => {
     expect([g!.chunks.length, expected.length]).toEqual([12, 30]);
     expect(stats.requests).toBe(30);
     expect(stats.bytes_read).toBe(expected.reduce((s, r) => s + r.length, 0));
+  });
+
+  it("works out each chunk row once its own ranges are in, while the round's other ranges are still in flight", async () => {
+    const quality = findProfile("ATL06")!.filters.find((f) => f.name === "quality")!;
+    const apply = vi.spyOn(quality, "apply");
+    try {
+      const store = await Store.open(storeDir);
+      const rec = recorder();
+      // One range of the round is held back until every other one is in and handled.
+      let release: () => void = () => {};
+      const released = new Promise<void>((done) => {
+        release = done;
+      });
+      let held: { offset: number; length: number } | undefined;
+      let back = 0;
+      let allOthersBack: () => void = () => {};
+      const othersBack = new Promise<void>((done) => {
+        allOthersBack = done;
+      });
+      const open = async (url: string): Promise<OpenedSource> => {
+        const source = await rec.open(url);
+        return {
+          ...source,
+          async read(offset, length, o) {
+            const first = held === undefined;
+            if (first) held = { offset, length };
+            const bytes = await source.read(offset, length, o);
+            if (first) await released;
+            else if (++back === 29) allOthersBack();
+            return bytes;
+          },
+        };
+      };
+      const spec = { aoi: parseAoi(JSON.stringify(GREENLAND)), quality: true };
+      const prepared = await prepareQuery(store, spec, { open });
+      const rows = (async () => {
+        let n = 0;
+        for await (const batch of prepared.run()) n += batch.numRows;
+        return n;
+      })();
+      await othersBack;
+      for (let i = 0; i < 5; i++) await new Promise((done) => setImmediate(done));
+      // Every chunk row is a known hit read in one round of 30 requests (the test above): those with no
+      // chunk in the held range have had their points tested and their columns built (the quality filter
+      // applied once each), the others wait for it.
+      const [g] = prepared.plan.granules;
+      const inHeld = (r: { offset: number; size: number }) =>
+        r.offset >= held!.offset && r.offset + r.size <= held!.offset + held!.length;
+      const waiting = g!.chunks.filter((c) => [...c.refs.values()].flat().some(inHeld));
+      expect(waiting.length).toBeGreaterThan(0);
+      expect(waiting.length).toBeLessThan(g!.chunks.length);
+      expect(apply).toHaveBeenCalledTimes(g!.chunks.length - waiting.length);
+      release();
+      // The rest once the held range is in; each chunk row filtered once; the rows of the query.
+      const { good } = await insideRows(file);
+      expect(await rows).toBe(good);
+      expect(apply).toHaveBeenCalledTimes(g!.chunks.length);
+    } finally {
+      apply.mockRestore();
+    }
   });
 
   it("selects the array rows of only the datasets the query reads (--quality, an extra variable): a row budget", async () => {
