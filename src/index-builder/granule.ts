@@ -48,6 +48,11 @@ export interface OpenedGranule {
   beams: string[];
   /** URL of the source it was read from. */
   url: string;
+  /**
+   * Resolves once the reads started ahead while the granule was opened (a sidecar's coordinate
+   * chunks) are done; absent when none were started.
+   */
+  readsAhead?: Promise<void>;
 }
 
 /** The input as messages name it: a path for local files, else the URL. */
@@ -123,7 +128,10 @@ export async function openGranule(
       // check confirms it, the index finds them arriving (a granule the run then skips has read
       // them for nothing; one whose sidecar fails the check drops them).
       if (first instanceof DmrppFile && !granule.profile.parent) {
-        for (const beam of granule.beams) first.prefetch(coordinatePaths(granule.profile, beam), opts);
+        const reads = granule.beams.map((beam) =>
+          first.prefetch(coordinatePaths(granule.profile, beam), opts),
+        );
+        return { granule: { ...granule, readsAhead: Promise.all(reads).then(() => undefined) } };
       }
       return { granule };
     },

@@ -39,7 +39,8 @@ export interface GranuleJob {
   index(opts: { h3Resolution: number; fingerprint: Fingerprint }): Promise<StoreBatch>;
   /**
    * Resolves once the granule's reads are done: for a remote granule read in lines, once every line is
-   * in memory (fetched ahead from when its metadata is known to come from the HDF5 file); otherwise
+   * in memory (fetched ahead from when its metadata is known to come from the HDF5 file); for one read
+   * through its sidecar, once its coordinate chunks are (read ahead while it is identified); otherwise
    * once it is indexed or closed. Never rejects. The run opens the next granule then, while this one is
    * still being indexed.
    */
@@ -156,6 +157,8 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
           if (from === "hdf5") fetchAhead(p, "all");
         },
       });
+      // A granule read through its sidecar has its reads done once its coordinates are in.
+      void granule.readsAhead?.then(readsDone);
       return granule.identity;
     },
     async index(o) {

@@ -23,6 +23,7 @@ const BLOCK = 16 * 1024;
 describe("a granule with a sidecar, over a loopback server", () => {
   let dir: string;
   let file: string;
+  let second: string;
   let server: RangeServer;
   let log: { at: number; method: string; path: string; range: string | undefined }[];
 
@@ -30,9 +31,11 @@ describe("a granule with a sidecar, over a loopback server", () => {
     dir = mkdtempSync(join(tmpdir(), "geochunks-sidecar-rounds-"));
     mkdirSync(join(dir, "www"));
     file = await writeSyntheticAtl06(dir, { ...demoGranuleSet()[0]!, segmentsPerBeam: 12_000 });
-    const served = join(dir, "www", basename(file));
-    copyFileSync(file, served);
-    const made = spawnSync(pythonWith(["h5py"]), [join(ROOT, "fixtures/dmrpp/make_dmrpp.py"), served], {
+    second = await writeSyntheticAtl06(dir, { ...demoGranuleSet()[1]!, segmentsPerBeam: 12_000 });
+    const served = [file, second].map((f) => join(dir, "www", basename(f)));
+    copyFileSync(file, served[0]!);
+    copyFileSync(second, served[1]!);
+    const made = spawnSync(pythonWith(["h5py"]), [join(ROOT, "fixtures/dmrpp/make_dmrpp.py"), ...served], {
       encoding: "utf8",
     });
     expect(made.stderr).toBe("");
@@ -117,5 +120,21 @@ describe("a granule with a sidecar, over a loopback server", () => {
         expect(row!.n, `${table} only in ${a}`).toBe(0);
       }
     }
+  });
+
+  it("opens the next granule once one read through its sidecar has its coordinates in, not once it is indexed", async () => {
+    const urls = [file, second].map((f) => new URL(basename(f), server.url).href);
+    const indexed = new Map<string, number>();
+    log.length = 0;
+    const report = await index(urls, {
+      store: join(dir, "two"),
+      concurrency: 1,
+      link: { bytesPerSecond: Number.POSITIVE_INFINITY },
+      onProgress: (p) => indexed.set(p.input, performance.now()),
+    });
+    expect(report.added).toHaveLength(2);
+    const firstRequest = Math.min(...log.filter((r) => r.path.includes(basename(second))).map((r) => r.at));
+    // One granule at a time (concurrency 1), yet the second one's first request comes before the first is indexed.
+    expect(firstRequest).toBeLessThan(indexed.get(urls[0]!)!);
   });
 });

@@ -122,14 +122,19 @@ export class DmrppFile implements Hdf5Reader {
    * Starts the requests a later {@link readMany} of exactly `paths` makes (the same coalesced reads),
    * so that it finds their bytes arriving or in: for a caller that knows what it will read before it
    * may decode it. The bytes are held until that call (or until this reader is dropped); a failure
-   * is met again by the call, which then asks anew.
+   * is met again by the call, which then asks anew. Resolves once the reads are done, failed or not.
    */
-  prefetch(paths: readonly string[], opts: ReadOptions = {}): void {
+  prefetch(paths: readonly string[], opts: ReadOptions = {}): Promise<void> {
     const key = paths.join("\n");
-    if (this.#ahead.has(key)) return;
-    const fetched = this.#fetch(paths, opts);
-    fetched.catch(() => undefined);
-    this.#ahead.set(key, fetched);
+    let fetched = this.#ahead.get(key);
+    if (!fetched) {
+      fetched = this.#fetch(paths, opts);
+      this.#ahead.set(key, fetched);
+    }
+    return fetched.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   #fetch(paths: readonly string[], opts: ReadOptions): Promise<ByteSource> {
