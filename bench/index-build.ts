@@ -218,26 +218,30 @@ async function main() {
     const missing = await h5coroUnavailable();
     if (missing) console.error(`skipping h5coro: ${missing}`);
     else {
-      await server.resetStats();
-      const before = childrenCpuSeconds();
-      const answer = await runPeer("h5coro-latlon", {
-        urls,
-        workers: concurrency,
-        cache_line_size: H5CORO_LINE,
-        h5coro_src: process.env.H5CORO_SRC,
-      });
-      const processCpuSeconds = childrenCpuSeconds() - before;
-      const stats = await server.stats();
-      rows.push({
-        tool: "h5coro lat/lon/time",
-        source: `HTTP ${latency} ms`,
-        threads: `${concurrency} processes`,
-        seconds: answer.seconds,
-        processCpuSeconds,
-        serverCpuSeconds: stats.cpuSeconds,
-        requests: stats.requests,
-        bytes: stats.bytes,
-      });
+      // As many runs as geochunks' rows, their median: one run of 4 processes varied by 15-20 %.
+      const h5coro = async (): Promise<Row> => {
+        await server.resetStats();
+        const before = childrenCpuSeconds();
+        const answer = await runPeer("h5coro-latlon", {
+          urls,
+          workers: concurrency,
+          cache_line_size: H5CORO_LINE,
+          h5coro_src: process.env.H5CORO_SRC,
+        });
+        const processCpuSeconds = childrenCpuSeconds() - before;
+        const stats = await server.stats();
+        return {
+          tool: "h5coro lat/lon/time",
+          source: `HTTP ${latency} ms`,
+          threads: `${concurrency} processes`,
+          seconds: answer.seconds,
+          processCpuSeconds,
+          serverCpuSeconds: stats.cpuSeconds,
+          requests: stats.requests,
+          bytes: stats.bytes,
+        };
+      };
+      rows.push(await median(reps, h5coro));
     }
   } finally {
     await server.close();
@@ -297,7 +301,7 @@ function render(
     `Loopback range server in its own process, ${run.latency} ms per request, ` +
       `${run.linkMBps === undefined ? "bandwidth uncapped" : `client link capped at ${run.linkMBps} MB/s (all responses together)`}, ` +
       `told to the index (\`link\`) for its cost model; ${run.concurrency} ` +
-      `granules at a time for every contender; median of ${run.reps} run(s). CPU seconds: user + system of the ` +
+      `granules at a time for every contender; median of ${run.reps} run(s) (H5Coro's too). CPU seconds: user + system of the ` +
       "plain Node process running geochunks (its worker threads included), which sets the V8 compiler settings the " +
       "command sets when it starts (cli/v8-flags.ts), as `geochunks index` runs. H5Coro reads the latitude, longitude and delta_time of every " +
       "beam with 4 MiB cache lines and nothing else; geochunks builds the whole store (also every dataset's " +
