@@ -122,6 +122,15 @@ export class S3Source implements ByteSource {
     return this.#named(this.#http.read(offset, length, opts));
   }
 
+  /**
+   * The whole object with one GET of an open-ended range, its size learned from the answer (see
+   * {@link HttpSource.readAll}): one request where `size` then `read` take two.
+   * @throws SourceError as {@link S3Source.read}.
+   */
+  readAll(opts?: ReadOptions): Promise<Uint8Array> {
+    return this.#named(this.#http.readAll(opts));
+  }
+
   /** Size, ETag and Last-Modified of the version being read. */
   fingerprint(opts?: ReadOptions): Promise<HttpFingerprint> {
     return this.#named(this.#http.fingerprint(opts));

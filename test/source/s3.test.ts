@@ -150,6 +150,18 @@ describe("S3 source against s3rver", () => {
     expect(fp).toMatchObject({ size: data.length, etag: expect.stringMatching(/^"[0-9a-f]{32}"$/) });
   });
 
+  it("reads a whole signed object with one open-ended GET (readAll), a missing one as 404", async () => {
+    const src = (await open("s3://private-data/dir/obj.bin", { credentials: KEY })) as S3Source;
+    const before = server.seen.length;
+    expectOffsetBytes(await src.readAll(), 0, data.length);
+    expect(await src.size()).toBe(data.length);
+    const sent = server.seen.slice(before);
+    expect(sent.map((r) => [r.method, r.headers.range])).toEqual([["GET", "bytes=0-"]]);
+    const missing = (await open("s3://private-data/dir/none.bin", { credentials: KEY })) as S3Source;
+    const err = await missing.readAll().catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 404, url: "s3://private-data/dir/none.bin" });
+  });
+
   const failure = async (url: string, extra: object = {}) => {
     const src = await open(url, extra);
     const err = await src.read(0, 10).catch((e: unknown) => e);
