@@ -67,11 +67,7 @@ export async function openGranuleFile(
 ): Promise<OpenedGranuleFile> {
   const sidecar = opts.sidecar;
   const hdf5 = () => Hdf5File.open(source, { ...opts.hdf5, signal: opts.signal });
-  const plain = async (): Promise<OpenedGranuleFile> => {
-    const file = await hdf5();
-    return { file, checked: Promise.resolve(file) };
-  };
-  if (!sidecar || sidecar.mode === "off") return plain();
+  if (!sidecar || sidecar.mode === "off") return settled(await hdf5());
   const url = sidecarUrl(source.url);
   const name = displayName(url);
   // The HDF5 reader opens while the sidecar is read: the spot check needs it, and so does a fallback.
@@ -91,15 +87,12 @@ export async function openGranuleFile(
     if (bytes === undefined) {
       if (sidecar.mode === "require")
         throw new InvalidHdf5Error(`${name}: no DMR++ sidecar (--dmrpp require)`);
-      if (!opened) return plain();
-      const file = await opened;
-      return { file, checked: Promise.resolve(file) };
+      return settled(await (opened ?? hdf5()));
     }
     doc = parseDmrpp(new TextDecoder().decode(bytes), name);
   } catch (err) {
     if (!isSidecarProblem(err, name)) throw err;
-    const file = await withoutSidecar(problemOf(err, name));
-    return { file, checked: Promise.resolve(file) };
+    return settled(await withoutSidecar(problemOf(err, name)));
   }
   // A granule that is not readable HDF5 fails as such, whatever its sidecar says.
   const spotChecked = opened ?? Hdf5File.open(source, { ...spotCheck, signal: opts.signal });
@@ -118,6 +111,11 @@ export async function openGranuleFile(
   })();
   checked.catch(() => undefined);
   return { file, checked };
+}
+
+/** A reader that is the one to keep from the start (no sidecar check pending). */
+function settled(file: Hdf5Reader): OpenedGranuleFile {
+  return { file, checked: Promise.resolve(file) };
 }
 
 /** A sidecar failure's message without the sidecar's name in front. */
@@ -157,10 +155,9 @@ export function sourceSidecarReader(
     try {
       opened = await openSource(url, source);
       const counted = withReadStats(opened);
-      // One request where the source can (HTTP: an open-ended range), not a size probe and a read.
-      const whole = opened as ByteSource & { readAll?: (o: { signal?: AbortSignal }) => Promise<Uint8Array> };
       try {
-        if (typeof whole.readAll === "function") return await whole.readAll(opts);
+        // One request where the source can (HTTP, S3: an open-ended range), not a size probe and a read.
+        if (opened.readAll) return await opened.readAll(opts);
         return await counted.source.read(0, await counted.source.size(opts), opts);
       } finally {
         stats.requests += counted.stats.requests;

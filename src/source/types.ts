@@ -20,4 +20,9 @@ export interface ByteSource {
    * @throws SourceError with status 416 when the range passes the end of the object.
    */
   read(offset: number, length: number, opts?: ReadOptions): Promise<Uint8Array>;
+  /**
+   * The whole object in one request, its size learned from the answer, where the source can
+   * (HTTP and S3: an open-ended range); else `read(0, await size())`.
+   */
+  readAll?(opts?: ReadOptions): Promise<Uint8Array>;
 }
