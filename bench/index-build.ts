@@ -30,6 +30,7 @@ import { indexInChild } from "./lib/index-run.js";
 import { runPeer } from "./lib/python.js";
 import { startServerProcess } from "./lib/server.js";
 import { granulesWithSidecars } from "./lib/sidecars.js";
+import { medianRun } from "./lib/stats.js";
 
 const { values } = parseArgs({
   options: {
@@ -101,14 +102,6 @@ function tasksetMissing(): string | undefined {
   }
 }
 
-/** Median of the runs' seconds, with the requests, bytes and CPU of that run. */
-async function median(reps: number, run: () => Promise<Row>): Promise<Row> {
-  const rows: Row[] = [];
-  for (let r = 0; r < reps; r++) rows.push(await run());
-  rows.sort((a, b) => a.seconds - b.seconds);
-  return rows[Math.floor(rows.length / 2)]!;
-}
-
 async function main() {
   // The compiled package, as users run it: the runs are child processes of plain Node.
   buildIfStale();
@@ -176,13 +169,13 @@ async function main() {
       };
     };
     for (const jobs of [1, 2]) {
-      rows.push(await median(reps, () => geochunks(urls, jobs, `HTTP ${latency} ms`)));
+      rows.push(await medianRun(reps, () => geochunks(urls, jobs, `HTTP ${latency} ms`)));
       console.error(`geochunks, ${jobs} thread(s), HTTP: ${rows.at(-1)!.seconds.toFixed(2)} s`);
     }
     // The default command (its own choice of threads) on one core, then on all: the 2-core goal.
     if (!tasksetMissing()) {
       for (const cores of [1, undefined] as const) {
-        rows.push(await median(reps, () => geochunks(urls, undefined, `HTTP ${latency} ms`, cores)));
+        rows.push(await medianRun(reps, () => geochunks(urls, undefined, `HTTP ${latency} ms`, cores)));
         console.error(
           `geochunks, default threads, ${rows.at(-1)!.cores} core(s), HTTP: ${rows.at(-1)!.seconds.toFixed(2)} s`,
         );
@@ -192,10 +185,10 @@ async function main() {
       // With sidecars, as NSIDC publishes them: the HDF5 metadata walk is skipped (docs/design/dmrpp.md).
       const sidecarUrls = withSidecars.map(urlOf);
       const source = `HTTP ${latency} ms, DMR++`;
-      rows.push(await median(reps, () => geochunks(sidecarUrls, 1, source)));
+      rows.push(await medianRun(reps, () => geochunks(sidecarUrls, 1, source)));
       if (!tasksetMissing()) {
         for (const cores of [1, undefined] as const)
-          rows.push(await median(reps, () => geochunks(sidecarUrls, undefined, source, cores)));
+          rows.push(await medianRun(reps, () => geochunks(sidecarUrls, undefined, source, cores)));
       }
       console.error(
         `geochunks, DMR++ sidecars, HTTP: ${rows
@@ -204,12 +197,12 @@ async function main() {
           .join(" / ")} s`,
       );
     }
-    for (const jobs of [1, 2]) rows.push(await median(reps, () => geochunks(files, jobs, "local files")));
+    for (const jobs of [1, 2]) rows.push(await medianRun(reps, () => geochunks(files, jobs, "local files")));
     // The same pair from local files: nothing else on the cores (over HTTP the range server shares
     // the 2 cores of the 2-core row, while the 1-core row leaves it the other core).
     if (!tasksetMissing()) {
       for (const cores of [1, undefined] as const) {
-        rows.push(await median(reps, () => geochunks(files, undefined, "local files", cores)));
+        rows.push(await medianRun(reps, () => geochunks(files, undefined, "local files", cores)));
         console.error(
           `geochunks, default threads, ${rows.at(-1)!.cores} core(s), local files: ${rows.at(-1)!.seconds.toFixed(2)} s`,
         );
@@ -241,7 +234,7 @@ async function main() {
           bytes: stats.bytes,
         };
       };
-      rows.push(await median(reps, h5coro));
+      rows.push(await medianRun(reps, h5coro));
     }
   } finally {
     await server.close();

@@ -17,7 +17,7 @@ import { runPeer } from "./python.js";
 import { digestKeys, granuleIdOf, type RowSet, rowKey } from "./rows.js";
 import { measureQueryRss, type RssResult } from "./rss.js";
 import { startServerProcess } from "./server.js";
-import { dirSize, median } from "./stats.js";
+import { dirSize, median, medianRun } from "./stats.js";
 
 export interface HarnessOptions {
   /** Directory served by the range server; every file of `files` must be in it. */
@@ -162,14 +162,9 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
     buildIfStale();
     const indexBuild: IndexBuildRow[] = [];
     // Each tool's row is the median of `reps` runs (one run varied by 15-20 % on a quiet machine).
-    const medianRun = async <T extends { seconds: number }>(run: () => Promise<T>): Promise<T> => {
-      const runs: T[] = [];
-      for (let rep = 0; rep < Math.max(1, opts.reps); rep++) runs.push(await run());
-      return runs.sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)]!;
-    };
     for (const latency of opts.indexLatencies.length > 0 ? opts.indexLatencies : [0]) {
       await server.setLatency(latency);
-      const index = await medianRun(async () => {
+      const index = await medianRun(opts.reps, async () => {
         await rm(storeDir, { recursive: true, force: true });
         await server.resetStats();
         // The compiled package in a plain Node child process, as users run it (see indexInChild).
@@ -190,7 +185,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
       );
       if (opts.indexLatencies.length > 0 && opts.h5coroLatLon) {
         const h5coro = opts.h5coroLatLon;
-        const answer = await medianRun(async () => {
+        const answer = await medianRun(opts.reps, async () => {
           await server.resetStats();
           const { seconds } = await runPeer("h5coro-latlon", {
             urls: all.map((g) => g.url),

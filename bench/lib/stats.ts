@@ -12,6 +12,20 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/**
+ * Runs `run` `reps` times (at least once), one after another, and returns the run of median seconds
+ * (the upper one of an even count), with whatever else it measured.
+ */
+export async function medianRun<T extends { seconds: number }>(
+  reps: number,
+  run: () => Promise<T>,
+): Promise<T> {
+  const runs: T[] = [];
+  for (let rep = 0; rep < Math.max(1, reps); rep++) runs.push(await run());
+  runs.sort((a, b) => a.seconds - b.seconds);
+  return runs[Math.floor(runs.length / 2)]!;
+}
+
 /** Total size of the files under `dir`, bytes. */
 export async function dirSize(dir: string): Promise<number> {
   let sum = 0;
