@@ -85,6 +85,16 @@ describe("start-up loads only what a command needs", () => {
   });
 });
 
+/**
+ * Runs node with `args` and the module log preloaded (its files written in `dir`): its exit code,
+ * output and the log's lines.
+ */
+async function runLogged(dir: string, args: string[]) {
+  const { log, preload } = writeModuleLog(dir);
+  const run = await runNode(["--import", preload, ...args]);
+  return { ...run, lines: readFileSync(log, "utf8").split("\n") };
+}
+
 /** Runs node with `args`; its exit code and output. */
 function runNode(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
@@ -98,20 +108,15 @@ describe("the library's import", () => {
   it("loads none of the libraries only some calls need (Arrow, Parquet, DuckDB, H3, plotting)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "geochunks-import-modules-"));
     try {
-      const { log, preload } = writeModuleLog(dir);
       const entry = pathToFileURL(join(ROOT, "dist/index.js")).href;
-      const run = await runNode([
-        "--import",
-        preload,
+      const run = await runLogged(dir, [
         "--input-type=module",
         "-e",
         `const api = await import(${JSON.stringify(entry)}); console.log(typeof api.index, typeof api.openStore);`,
       ]);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout.trim()).toBe("function function");
-      const files = readFileSync(log, "utf8")
-        .split("\n")
-        .filter((l) => l.startsWith("file:"));
+      const files = run.lines.filter((l) => l.startsWith("file:"));
       expect(files).toContain(entry);
       const loaded = files
         .filter((u) => u.includes("/node_modules/"))
@@ -132,9 +137,8 @@ describe("the installed command's index run", () => {
     const dir = mkdtempSync(join(tmpdir(), "geochunks-index-modules-"));
     try {
       const granule = await writeSyntheticAtl06(dir, demoGranuleSet()[3]!);
-      const { log, preload } = writeModuleLog(dir);
       const store = join(dir, "store");
-      const run = await runNode(["--import", preload, BIN, "index", granule, "--store", store]);
+      const run = await runLogged(dir, [BIN, "index", granule, "--store", store]);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toMatch(/^indexed 1 added/);
       const inputs = JSON.parse(readFileSync(join(ROOT, "dist/chunks/inputs.json"), "utf8")) as Record<
@@ -142,9 +146,7 @@ describe("the installed command's index run", () => {
         string[]
       >;
       const dist = pathToFileURL(join(ROOT, "dist")).href;
-      const files = readFileSync(log, "utf8")
-        .split("\n")
-        .filter((l) => l.startsWith("file:"));
+      const files = run.lines.filter((l) => l.startsWith("file:"));
       const modules = files.flatMap((u) => inputs[u.slice(dist.length + 1)] ?? []);
       expect(modules).toContain("src/parquet/table.ts");
       for (const heavy of [
@@ -181,11 +183,8 @@ describe("the installed command's query, up to its first granule request", () =>
     const granule = await writeSyntheticAtl06(dir, demoGranuleSet()[3]!);
     server = await startRangeServer({ root: dir });
     await index(server.url + granule.slice(dir.length + 1), { store: join(dir, "store") });
-    const { log, preload } = writeModuleLog(dir);
     // Asynchronously: the range server answers from this process.
-    const run = await runNode([
-      "--import",
-      preload,
+    const run = await runLogged(dir, [
       BIN,
       "query",
       "--store",
@@ -197,7 +196,7 @@ describe("the installed command's query, up to its first granule request", () =>
     ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^wrote [1-9]\d* rows/);
-    const lines = readFileSync(log, "utf8").split("\n");
+    const lines = run.lines;
     // The run must have reached its first request for the test to mean anything.
     expect(lines).toContain("FIRST-REQUEST");
     loaded = lines.slice(0, lines.indexOf("FIRST-REQUEST")).filter((l) => l.startsWith("file:"));
@@ -337,20 +336,16 @@ describe("the Parquet library's load", () => {
   it("is parquet-wasm's ES module build, not its CommonJS build node scans for exports", async () => {
     const dir = mkdtempSync(join(tmpdir(), "geochunks-pw-"));
     try {
-      const { log, preload } = writeModuleLog(dir);
       // The module the GeoParquet writer thread and every Parquet writer load it through.
       const module = pathToFileURL(join(ROOT, "dist/store/parquet-wasm.js")).href;
-      const run = await runNode([
-        "--import",
-        preload,
+      const run = await runLogged(dir, [
         "--input-type=module",
         "-e",
         `const { pw } = await import(${JSON.stringify(module)}); console.log(typeof pw.transformParquetStream);`,
       ]);
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout.trim()).toBe("function");
-      const files = readFileSync(log, "utf8")
-        .split("\n")
+      const files = run.lines
         .filter((l) => l.includes("/node_modules/parquet-wasm/"))
         .map((l) => l.slice(l.indexOf("/node_modules/parquet-wasm/") + "/node_modules/parquet-wasm/".length));
       expect(files).toEqual(["esm/parquet_wasm.js"]);
