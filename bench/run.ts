@@ -13,7 +13,7 @@
  *                                    # 20 and 60 ms, set beside SlideRule's published 28.8 s
  *
  * Options: --crossing N --far N --latency 0,20,60 --reps N (geochunks, no-index; default 3) --slow-reps N
- * (h5coro, downloads; default 1) --aoi greenland,concave --concurrency N --bandwidth MB/s --index-latency 0
+ * (h5coro, downloads; default 1) --aoi greenland,concave --concurrency N --bandwidth MB/s --index-latency 20 (default; the goal's latency)
  * --no-index-build --no-rss --link MB/s --segments N --out DIR --product atl06|atl03 --photons N (ATL03 photons per strong beam)
  * --contenders a,b (only these contenders, e.g. geochunks,geochunks-memory,download-h5py). Env: H5CORO_SRC (h5coro checkout), H5CORO_LINE
  * (its cache line, bytes), PYTHON.
@@ -55,6 +55,9 @@ if (process.argv.includes("--store-scale")) {
   await import("./store-scale.js");
   process.exit(0);
 }
+
+/** Latency of the index build's goal (>= 2x H5Coro's throughput over HTTP at 20 ms), its default here. */
+const INDEX_GOAL_LATENCY_MS = 20;
 
 const { values } = parseArgs({
   options: {
@@ -185,7 +188,8 @@ async function main() {
   const slowReps = Number(values["slow-reps"] ?? 1);
   const indexLatencies = values["no-index-build"]
     ? []
-    : (values["index-latency"] ?? String(latencies[0])).split(",").map(Number);
+    : // The index-build goal is set at 20 ms (an object store in the region); other latencies on request.
+      (values["index-latency"] ?? String(INDEX_GOAL_LATENCY_MS)).split(",").map(Number);
   const concurrency = Number(values.concurrency);
   const bytesPerSecond = values.bandwidth ? Number(values.bandwidth) * 1e6 : undefined;
   const linkBytesPerSecond = values.link ? Number(values.link) * 1e6 : undefined;
