@@ -38,7 +38,7 @@ const builds = { before: resolve(values.before), after: resolve(values.after) };
 buildIfStale();
 const granuleDir = join(cache, "granules");
 const files = await writeFullSizeGranules(granuleDir, Number(values.count));
-const server = await startServerProcess(granuleDir, undefined, { readChunkBytes: 256 * 1024 });
+const server = await startServerProcess(granuleDir);
 const latency = Number(values.latency);
 const runs: Record<keyof typeof builds, ChildIndexReport[]> = { before: [], after: [] };
 try {

@@ -32,7 +32,7 @@ import buildIfStale from "../test/support/build.js";
 import { H5CORO_LINE, h5coroUnavailable } from "./contenders/h5coro.js";
 import { indexInChild } from "./lib/index-run.js";
 import { runPeer } from "./lib/python.js";
-import { startServerProcess } from "./lib/server.js";
+import { startServerProcess, UNCAPPED_READ_CHUNK } from "./lib/server.js";
 import { granulesWithSidecars } from "./lib/sidecars.js";
 import { medianRun } from "./lib/stats.js";
 
@@ -48,12 +48,6 @@ const { values } = parseArgs({
 });
 const root = fileURLToPath(new URL("..", import.meta.url));
 const cache = join(root, ".cache", "bench");
-/**
- * Bytes the range server reads and sends at a time. It runs on the client's cores: at its default
- * 16 KiB, serving the five granules cost it 1.6 s of CPU (about a third of the client's), taken from
- * whichever contender runs; at 256 KiB 0.5-0.7 s (measured at load 7-10).
- */
-const SERVER_READ_CHUNK = 256 * 1024;
 
 interface Row {
   tool: string;
@@ -129,7 +123,8 @@ async function main() {
   // The directory above both: granules/NAME and granules-dmrpp/NAME.
   const server = await startServerProcess(cache, undefined, {
     linkBytesPerSecond: linkMBps === undefined ? undefined : bytesPerSecond,
-    readChunkBytes: SERVER_READ_CHUNK,
+    // Capped or not, the same pieces as the uncapped server's (the rows' server CPU compares across runs).
+    readChunkBytes: UNCAPPED_READ_CHUNK,
   });
   const store = join(cache, "index-store");
   const rows: Row[] = [];
@@ -303,7 +298,7 @@ function render(
       "command sets when it starts (cli/v8-flags.ts), as `geochunks index` runs. H5Coro reads the latitude, longitude and delta_time of every " +
       "beam with 4 MiB cache lines and nothing else; geochunks builds the whole store (also every dataset's " +
       "metadata and chunk locations for the hierarchy, footprints and H3 cells). Server CPU s: the range " +
-      `server's process (on the same cores) while serving the row, reading and sending ${SERVER_READ_CHUNK / 1024} KiB at a time. ` +
+      `server's process (on the same cores) while serving the row, reading and sending ${UNCAPPED_READ_CHUNK / 1024} KiB at a time. ` +
       "Process CPU s: the whole process tree of the contender from its start (Node or Python start-up and " +
       "imports included, H5Coro's worker processes too), measured alike for both. Store written: seconds from the last granule read to the end (the part files still out of date " +
       "encoded (the others were encoded as the granules' rows came, when the run has more granules than it reads at once), then every file and the manifest written). Cores: those the geochunks process may use; the 1-core row runs it under " +
