@@ -253,7 +253,7 @@ export function markdownReport(r: BenchReport): string {
     if (floors.length > 0) {
       const names = [...new Set(r.result.rows.map((x) => x.contender))];
       lines.push(
-        "Floor model (bench/lib/floor.ts): waves of requests x latency + bytes_minimal / link bandwidth + geochunks' CPU / cores; each contender's time / floor.",
+        "Floor model (bench/lib/floor.ts): waves of requests x latency + bytes_minimal / link bandwidth + geochunks' CPU / cores; each contender's time / floor. The terms are added, as the goal defines the model; a query also spends CPU while its requests are in flight, so a run can come in under the sum (a ratio below 1).",
         "",
         `| latency ms | waves | latency s | transfer s | CPU / ${r.machine.cpus} cores s | floor s | ${names.map((c) => `${c} / floor`).join(" | ")} |`,
         `|---|---|---|---|---|---|${names.map(() => "---").join("|")}|`,
