@@ -199,7 +199,9 @@ export function openGeoParquetEncoder(first: ResultColumns, opts: GeoParquetEnco
     const placed: Placed[] = [];
     for (const column of columns) {
       const chunk = column.builder.finish();
-      placed.push({ chunk, start: position });
+      // The footer needs the chunk's sizes, statistics and page locations, not its pages: those leave
+      // with this row group's bytes, so the encoder holds one row group, not every page of the file.
+      placed.push({ chunk: { ...chunk, pages: [] }, start: position });
       pieces.push(...chunk.pages);
       position += chunk.compressed;
     }

@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeGeoParquet } from "../../src/index.js";
 import { resultBatch } from "../../src/result/arrow.js";
+import type { ResultColumns } from "../../src/result/columns.js";
 // The writer's own instance of the Parquet library, whose heap the test measures.
 import { pw } from "../../src/store/parquet-wasm.js";
 import { duckdb } from "../support/results.js";
@@ -43,5 +46,54 @@ describe("GeoParquet writer memory", () => {
     expect(pw.wasmMemory().buffer.byteLength).toBeLessThan(48 * 2 ** 20);
     const [row] = await duckdb(`SELECT count(*)::INT AS n, sum(h)::DOUBLE AS s FROM read_parquet('${out}')`);
     expect(row).toEqual({ n: 1_600_000, s: (159 * 160 * 10_000) / 2 });
+  }, 120_000);
+
+  it("holds one row group, not the file's pages, when it writes a query result's columns", async () => {
+    // A query result as writeGeoParquet takes it (its rows as plain columns), encoded by the TypeScript
+    // encoder on this thread, so this process's array buffers are the encoder's.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const rows = 16_384;
+    const BATCHES = 160;
+    const held: number[] = [];
+    let seed = 1;
+    const noise = () => {
+      seed = (seed * 1_103_515_245 + 12_345) >>> 0;
+      const high = seed / 2 ** 32;
+      seed = (seed * 1_103_515_245 + 12_345) >>> 0;
+      return high + seed / 2 ** 64;
+    };
+    async function* columns(): AsyncGenerator<ResultColumns> {
+      for (let b = 0; b < BATCHES; b++) {
+        if (b === 16 || b === BATCHES - 1) {
+          gc();
+          held.push(process.memoryUsage().arrayBuffers);
+        }
+        // Values that zstd cannot shrink much, so that every page the encoder kept would show.
+        yield {
+          lat: new Float64Array(rows).map(() => 60 + noise()),
+          lon: new Float64Array(rows).map(() => -45 + noise()),
+          time: new BigInt64Array(rows).fill(1_600_000_000_000_000_000n + BigInt(b) * 1_000_000_000n),
+          columns: [{ name: "h", values: new Float32Array(rows).map(() => noise() * 3000) }],
+        };
+      }
+    }
+    const result = {
+      columns,
+      schema: () => Promise.reject(new Error("not empty")),
+      [Symbol.asyncIterator]: () => {
+        throw new Error("written from its columns");
+      },
+    };
+    const out = join(dir, "columns.parquet");
+    const written = await writeGeoParquet(result as never, out, { thread: false, rowGroupSize: rows });
+    expect(written).toBe(BATCHES * rows);
+    // 143 row groups pass between the two samples: an encoder that kept every page for the footer held
+    // 9-12 MB more at the second (the file's pages, compressed); this one 8-157 KB.
+    expect(held[1]! - held[0]!).toBeLessThan(4 * 2 ** 20);
+    const [row] = await duckdb(
+      `SELECT count(*)::INT AS n, count(DISTINCT time)::INT AS t FROM read_parquet('${out}')`,
+    );
+    expect(row).toEqual({ n: BATCHES * rows, t: BATCHES });
   }, 120_000);
 });
