@@ -2,13 +2,17 @@
  * Child process running the loopback range server, so that serving bytes never shares an event loop or a
  * thread with the contender being timed. Driven over IPC by {@link startServerProcess}.
  *
- *   node --import tsx bench/lib/server-child.ts ROOT [BYTES_PER_SECOND] [JSON {linkBytesPerSecond, aliases, readChunkBytes}]
+ *   node --import tsx bench/lib/server-child.ts ROOT [BYTES_PER_SECOND] [JSON {linkBytesPerSecond, aliases, readChunkBytes, log}]
+ *
+ * With `log`, every request is noted as it arrives (wall-clock milliseconds, `performance.timeOrigin`
+ * plus `performance.now()`, comparable with another process's; its method and path), and the `log`
+ * command returns the notes.
  */
 import { startRangeServer } from "../../fixtures/servers/range-server.js";
 
 interface Command {
   id: number;
-  cmd: "latency" | "reset" | "stats" | "close";
+  cmd: "latency" | "reset" | "stats" | "close" | "log";
   ms?: number;
 }
 
@@ -17,13 +21,22 @@ const more = JSON.parse(extra ?? "{}") as {
   linkBytesPerSecond?: number;
   aliases?: [string, string][];
   readChunkBytes?: number;
+  log?: boolean;
 };
+const requests: { at: number; method: string; path: string }[] = [];
 const server = await startRangeServer({
   root: root!,
   bytesPerSecond: Number(bytesPerSecond) || undefined,
   linkBytesPerSecond: more.linkBytesPerSecond,
   aliases: more.aliases ? new Map(more.aliases) : undefined,
   readChunkBytes: more.readChunkBytes,
+  fault: more.log
+    ? (req) => {
+        const at = performance.timeOrigin + performance.now();
+        requests.push({ at, method: req.method ?? "", path: decodeURIComponent(req.url ?? "") });
+        return undefined;
+      }
+    : undefined,
 });
 let cpuFrom = process.cpuUsage();
 const send = (message: object) => process.send?.(message);
@@ -36,6 +49,10 @@ process.on("message", async (m: Command) => {
   // The server's own CPU since the last reset: on a machine of few cores it competes with the contender.
   const used = process.cpuUsage(cpuFrom);
   const stats = { ...server.stats, cpuSeconds: (used.user + used.system) / 1e6 };
+  if (m.cmd === "log") {
+    send({ id: m.id, stats, requests });
+    return;
+  }
   if (m.cmd === "close") {
     await server.close();
     send({ id: m.id, stats });

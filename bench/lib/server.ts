@@ -12,6 +12,8 @@ export interface ServerProcess {
   setLatency(ms: number): Promise<void>;
   resetStats(): Promise<void>;
   stats(): Promise<ServerProcessStats>;
+  /** The requests received so far (with the `log` option; empty without). */
+  requests(): Promise<LoggedRequest[]>;
   close(): Promise<void>;
 }
 
@@ -23,6 +25,15 @@ export interface ServerLinkOptions {
   aliases?: ReadonlyMap<string, string>;
   /** Bytes the server reads and sends at a time (see `RangeServerOptions.readChunkBytes`). */
   readChunkBytes?: number;
+  /** Note every request as it arrives, for {@link ServerProcess.requests}. */
+  log?: boolean;
+}
+
+/** A request as the server process noted it: wall-clock milliseconds (`performance.timeOrigin + performance.now()`), method, path. */
+export interface LoggedRequest {
+  at: number;
+  method: string;
+  path: string;
 }
 
 /**
@@ -46,24 +57,26 @@ export async function startServerProcess(
     aliases: more.aliases ? [...more.aliases] : undefined,
     readChunkBytes:
       more.readChunkBytes ?? (bytesPerSecond || more.linkBytesPerSecond ? undefined : UNCAPPED_READ_CHUNK),
+    log: more.log,
   });
   const args = [root, String(bytesPerSecond ?? 0), extra];
   const child: ChildProcess = fork(script, args, { cwd, execArgv: ["--import", "tsx"], stdio: "inherit" });
-  const waiting = new Map<number, (stats: ServerProcessStats) => void>();
+  type Reply = { stats: ServerProcessStats; requests?: LoggedRequest[] };
+  const waiting = new Map<number, (reply: Reply) => void>();
   let next = 0;
   const url = await new Promise<string>((done, fail) => {
     child.once("error", fail);
     child.once("exit", (code) => fail(new Error(`range server process exited with ${code}`)));
-    child.on("message", (m: { ready?: string; id?: number; stats?: ServerProcessStats }) => {
+    child.on("message", (m: { ready?: string; id?: number } & Partial<Reply>) => {
       if (m.ready) done(m.ready);
       else if (m.id !== undefined) {
-        waiting.get(m.id)?.(m.stats!);
+        waiting.get(m.id)?.({ stats: m.stats!, requests: m.requests });
         waiting.delete(m.id);
       }
     });
   });
   const call = (cmd: string, ms?: number) =>
-    new Promise<ServerProcessStats>((done) => {
+    new Promise<Reply>((done) => {
       const id = next++;
       waiting.set(id, done);
       child.send({ id, cmd, ms });
@@ -72,7 +85,8 @@ export async function startServerProcess(
     url,
     setLatency: async (ms) => void (await call("latency", ms)),
     resetStats: async () => void (await call("reset")),
-    stats: () => call("stats"),
+    stats: async () => (await call("stats")).stats,
+    requests: async () => (await call("log")).requests ?? [],
     async close() {
       child.removeAllListeners("exit");
       const exited = new Promise<void>((done) => child.once("exit", () => done()));
