@@ -5,7 +5,7 @@
  *   node --import tsx bench/lib/server-child.ts ROOT [BYTES_PER_SECOND] [JSON {linkBytesPerSecond, aliases, readChunkBytes, log}]
  *
  * With `log`, every request is noted as it arrives (wall-clock milliseconds, `performance.timeOrigin`
- * plus `performance.now()`, comparable with another process's; its method and path), and the `log`
+ * plus `performance.now()`, comparable with another process's; its method, path and Range header), and the `log`
  * command returns the notes.
  */
 import { startRangeServer } from "../../fixtures/servers/range-server.js";
@@ -23,7 +23,7 @@ const more = JSON.parse(extra ?? "{}") as {
   readChunkBytes?: number;
   log?: boolean;
 };
-const requests: { at: number; method: string; path: string }[] = [];
+const requests: { at: number; method: string; path: string; range?: string }[] = [];
 const server = await startRangeServer({
   root: root!,
   bytesPerSecond: Number(bytesPerSecond) || undefined,
@@ -33,7 +33,8 @@ const server = await startRangeServer({
   fault: more.log
     ? (req) => {
         const at = performance.timeOrigin + performance.now();
-        requests.push({ at, method: req.method ?? "", path: decodeURIComponent(req.url ?? "") });
+        const path = decodeURIComponent(req.url ?? "");
+        requests.push({ at, method: req.method ?? "", path, range: req.headers.range });
         return undefined;
       }
     : undefined,

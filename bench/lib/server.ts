@@ -29,11 +29,12 @@ export interface ServerLinkOptions {
   log?: boolean;
 }
 
-/** A request as the server process noted it: wall-clock milliseconds (`performance.timeOrigin + performance.now()`), method, path. */
+/** A request as the server process noted it: wall-clock milliseconds (`performance.timeOrigin + performance.now()`), method, path, Range header. */
 export interface LoggedRequest {
   at: number;
   method: string;
   path: string;
+  range?: string;
 }
 
 /**

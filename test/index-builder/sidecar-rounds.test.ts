@@ -3,14 +3,16 @@
  * granule's HEAD (no HEAD of its own first), and the sidecar's spot check (the file's own metadata of
  * two datasets, read in small blocks) runs while the granule's identity and coordinates are read
  * through the sidecar, not before. Checked from the requests a loopback server receives, with rows equal to a local index.
+ * The server runs in a process of its own, so that it notes a request when it arrives, not when the
+ * index's thread lets an event loop it shares run.
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ServerProcess, startServerProcess } from "../../bench/lib/server.js";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
-import { type RangeServer, startRangeServer } from "../../fixtures/servers/range-server.js";
 import { index } from "../../src/index.js";
 import { ROOT } from "../support/cli.js";
 import { pythonWith } from "../support/python.js";
@@ -19,13 +21,14 @@ import { duckdb } from "../support/results.js";
 const LATENCY_MS = 30;
 /** The spot check's metadata blocks (blockReads: 16 KiB, aligned). */
 const BLOCK = 16 * 1024;
+/** Wall-clock milliseconds, comparable with the server process's notes. */
+const now = () => performance.timeOrigin + performance.now();
 
 describe("a granule with a sidecar, over a loopback server", () => {
   let dir: string;
   let file: string;
   let second: string;
-  let server: RangeServer;
-  let log: { at: number; method: string; path: string; range: string | undefined }[];
+  let server: ServerProcess;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "geochunks-sidecar-rounds-"));
@@ -39,16 +42,8 @@ describe("a granule with a sidecar, over a loopback server", () => {
       encoding: "utf8",
     });
     expect(made.stderr).toBe("");
-    log = [];
-    server = await startRangeServer({
-      root: join(dir, "www"),
-      latencyMs: LATENCY_MS,
-      fault: (req) => {
-        const range = req.headers.range;
-        log.push({ at: performance.now(), method: req.method ?? "", path: req.url ?? "", range });
-        return undefined;
-      },
-    });
+    server = await startServerProcess(join(dir, "www"), undefined, { log: true });
+    await server.setLatency(LATENCY_MS);
   });
   afterAll(async () => {
     await server?.close();
@@ -63,6 +58,7 @@ describe("a granule with a sidecar, over a loopback server", () => {
       link: { bytesPerSecond: Number.POSITIVE_INFINITY },
     });
     expect(report.added).toHaveLength(1);
+    const log = await server.requests();
     expect(report.requests).toBe(log.length);
 
     const sidecar = log.filter((r) => r.path.endsWith(".dmrpp"));
@@ -125,14 +121,15 @@ describe("a granule with a sidecar, over a loopback server", () => {
   it("opens the next granule once one read through its sidecar has its coordinates in, not once it is indexed", async () => {
     const urls = [file, second].map((f) => new URL(basename(f), server.url).href);
     const indexed = new Map<string, number>();
-    log.length = 0;
+    const earlier = (await server.requests()).length;
     const report = await index(urls, {
       store: join(dir, "two"),
       concurrency: 1,
       link: { bytesPerSecond: Number.POSITIVE_INFINITY },
-      onProgress: (p) => indexed.set(p.input, performance.now()),
+      onProgress: (p) => indexed.set(p.input, now()),
     });
     expect(report.added).toHaveLength(2);
+    const log = (await server.requests()).slice(earlier);
     const firstRequest = Math.min(...log.filter((r) => r.path.includes(basename(second))).map((r) => r.at));
     // One granule at a time (concurrency 1), yet the second one's first request comes before the first is indexed.
     expect(firstRequest).toBeLessThan(indexed.get(urls[0]!)!);
