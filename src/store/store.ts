@@ -126,6 +126,60 @@ export interface CompactOptions {
   vacuum?: boolean;
   /** With `vacuum`: keep parts retired less than this long ago (ms). Default 0. */
   olderThanMs?: number;
+  /**
+   * Chunk rows one rewritten part set holds at most, unless a single old set holds more. Default
+   * {@link COMPACT_GROUP_ROWS}.
+   */
+  groupRows?: number;
+}
+
+/**
+ * Chunk rows compaction merges into one part set at most: consecutive part sets are rewritten
+ * together up to this many, so compaction holds one group's rows at a time, not the store's. Read
+ * back as objects, a chunk row (its refs, cells and footprint) took about 10 KB of memory: a month of
+ * daily appends (538 290 rows) merged whole ran out of Node's heap, at 7.4 GB of memory.
+ */
+export const COMPACT_GROUP_ROWS = 65_536;
+
+/** Chunk rows of a part set: its `chunks` files' rows, from its stats (a granule's worth each, without them). */
+function partChunkRows(p: Readonly<PartSet>): number {
+  const counted = p.files.chunks.map((f) => p.stats?.[f]?.rows);
+  if (counted.every((n) => n !== undefined)) return counted.reduce((a, b) => a + b, 0);
+  return partGranuleCount(p) * 64;
+}
+
+/** `part` without its `chunk_cells` files, for a read whose cells are made from the chunks ({@link cellsFromChunks}). */
+function withoutCellFiles(part: Readonly<PartSet>): PartSet {
+  return { ...part, files: { ...part.files, chunk_cells: [] } };
+}
+
+/** `rows` with their `chunk_cells` rows made from the chunk rows' `h3_cells`, as the index makes them. */
+function cellsFromChunks(rows: StoreBatch): StoreBatch {
+  rows.chunkCells = rows.chunks.flatMap((c) =>
+    c.h3_cells.map((h3_cell) => ({ h3_cell, chunk_id: c.chunk_id })),
+  );
+  return rows;
+}
+
+/**
+ * `parts` in order, cut into runs of consecutive sets of at most `limit` chunk rows together (a set
+ * larger than that alone in its run).
+ */
+export function compactGroups(parts: readonly PartSet[], limit: number): PartSet[][] {
+  const groups: PartSet[][] = [];
+  let rows = 0;
+  for (const part of parts) {
+    const n = partChunkRows(part);
+    const last = groups[groups.length - 1];
+    if (last && rows + n <= limit) {
+      last.push(part);
+      rows += n;
+    } else {
+      groups.push([part]);
+      rows = n;
+    }
+  }
+  return groups;
 }
 
 /**
@@ -432,7 +486,8 @@ export class Store {
   }
 
   /**
-   * Rewrites all visible rows as one part set (per product and month partition), retires the old
+   * Rewrites the visible rows as few part sets (each partitioned by product and month): consecutive
+   * sets merged up to `groupRows` chunk rows a set, one group in memory at a time; retires the old
    * parts, and removes files crashed writers left. With `vacuum`, also removes retired parts now.
    * Query results do not change.
    */
@@ -445,19 +500,36 @@ export class Store {
         async (disk, written) => {
           before = disk.parts.length;
           let next = disk;
-          if (before > 1) {
-            await this.#backend.fetch(disk.parts);
-            const rows = mergeBatches(
-              await Promise.all(disk.parts.map((p) => readPartSet(this.#backend.dir, p, () => true))),
-            );
-            const part = await writePartSet(this.#backend.dir, rows, {
-              tileMinRows: this.#opts.chunkTileMinRows,
-            });
-            written.push(part);
+          const groups = compactGroups(disk.parts, opts.groupRows ?? COMPACT_GROUP_ROWS);
+          if (groups.some((g) => g.length > 1)) {
+            const parts: PartSet[] = [];
+            const replaced: PartSet[] = [];
+            for (const group of groups) {
+              // A set alone in its group stays as it is.
+              if (group.length === 1) {
+                parts.push(group[0]!);
+                continue;
+              }
+              // The cells are made again from the chunks' own `h3_cells` (what `chunk_cells` holds,
+              // one row a cell), not read back row by row from the cells files.
+              const sets = group.map(withoutCellFiles);
+              await this.#backend.fetch(sets);
+              const rows = cellsFromChunks(
+                mergeBatches(
+                  await Promise.all(sets.map((p) => readPartSet(this.#backend.dir, p, () => true))),
+                ),
+              );
+              const part = await writePartSet(this.#backend.dir, rows, {
+                tileMinRows: this.#opts.chunkTileMinRows,
+              });
+              written.push(part);
+              parts.push(part);
+              replaced.push(...group);
+            }
             next = {
               ...disk,
-              parts: [part],
-              retired: [...(disk.retired ?? []), ...disk.parts.map((p) => retire(p))],
+              parts,
+              retired: [...(disk.retired ?? []), ...replaced.map((p) => retire(p))],
             };
           }
           const split = expire(next.retired ?? [], grace);
@@ -539,12 +611,9 @@ export class Store {
       const part = next.parts[i]!;
       retiring.push(part);
       if (tables.size === 1 && tables.has("chunk_cells")) {
-        const intact = { ...part, files: { ...part.files, chunk_cells: [] } };
+        const intact = withoutCellFiles(part);
         await this.#backend.fetch([intact]);
-        const rows = await readPartSet(this.#backend.dir, intact, () => true);
-        rows.chunkCells = rows.chunks.flatMap((c) =>
-          c.h3_cells.map((h3_cell) => ({ h3_cell, chunk_id: c.chunk_id })),
-        );
+        const rows = cellsFromChunks(await readPartSet(this.#backend.dir, intact, () => true));
         const fresh = await writePartSet(this.#backend.dir, rows, {
           tileMinRows: this.#opts.chunkTileMinRows,
         });

@@ -6,6 +6,7 @@ import type { StoreBatch } from "../../src/store/store.js";
 import { Store } from "../../src/store/store.js";
 import { wkbLineString, wkbPolygon } from "../../src/store/wkb.js";
 import { visibleGranules } from "../support/granules.js";
+import { duckdb } from "../support/results.js";
 
 function batch(id: string, size: number): StoreBatch {
   const bbox = { xmin: 1, ymin: 2, xmax: 3, ymax: 4 };
@@ -199,6 +200,42 @@ describe("store commits", () => {
     const files = readdirSync(dir, { recursive: true }).map(String);
     expect(files.filter((f) => f.endsWith(".parquet"))).toHaveLength(4);
     expect(files).not.toContain("chunks/product=ATL06/month=1999-01/part-orphan.parquet");
+  });
+
+  it("compacts in groups of consecutive part sets up to groupRows chunk rows, one group in memory at a time", async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-store-"));
+    const store = await Store.open(dir, { create: true });
+    const ids = ["G1", "G2", "G3", "G4", "G5"];
+    // As the index makes them: a cells row for each of a chunk row's `h3_cells`.
+    for (const id of ids) {
+      const b = batch(id, 100);
+      b.chunkCells = b.chunks.flatMap((c) =>
+        c.h3_cells.map((h3_cell) => ({ h3_cell, chunk_id: c.chunk_id })),
+      );
+      await store.commit(b);
+    }
+    const before = await (await Store.open(dir)).chunks();
+    const byId = (rows: typeof before) => [...rows].sort((x, y) => x.chunk_id.localeCompare(y.chunk_id));
+    // The cells files, as DuckDB reads them (only live files: every compaction below vacuums).
+    const cells = () =>
+      duckdb(
+        `SELECT h3_cell::VARCHAR AS c, chunk_id FROM read_parquet('${dir}/chunk_cells/**/*.parquet') ORDER BY ALL`,
+      );
+    const cellsBefore = await cells();
+    expect(cellsBefore).toHaveLength(2 * ids.length);
+    // One chunk row a set: G1+G2 and G3+G4 are rewritten, G5 alone in its group stays as it is.
+    const g5 = (await Store.open(dir)).manifest.parts[4]!.id;
+    expect(await store.compact({ groupRows: 2, vacuum: true })).toEqual({ before: 5, after: 3, removed: 16 });
+    const reopened = await Store.open(dir);
+    expect(reopened.manifest.parts.map((p) => p.id)).toContain(g5);
+    expect(byId(await reopened.chunks())).toEqual(byId(before));
+    expect((await reopened.granules()).map((g) => g.granule_id).sort()).toEqual(ids);
+    expect(await cells()).toEqual(cellsBefore);
+    // Each group now holds as many rows as allowed: nothing left to merge at that size.
+    expect(await store.compact({ groupRows: 2 })).toMatchObject({ before: 3, after: 3 });
+    expect(await store.compact({ vacuum: true })).toMatchObject({ before: 3, after: 1 });
+    expect(byId(await (await Store.open(dir)).chunks())).toEqual(byId(before));
+    expect(await cells()).toEqual(cellsBefore);
   });
 
   it("breaks a lock left by a process that no longer exists", async () => {

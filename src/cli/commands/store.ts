@@ -80,13 +80,13 @@ interface CompactFlags {
   lockTimeout?: number;
 }
 
-/** Adds `compact` to the program: merges all part sets into one, removing orphaned files. */
+/** Adds `compact` to the program: merges part sets (up to 65 536 chunk rows each), removing orphaned files. */
 export function compactCommand(program: Command, io: Io): void {
   const command = program
     .command("compact")
     .description(
-      "merge the store's part sets into one and remove files left by crashed writers; superseded parts " +
-        "stay for readers for an hour unless --vacuum",
+      "merge the store's part sets (consecutive ones, up to 65 536 chunk rows a set) and remove files left " +
+        "by crashed writers; superseded parts stay for readers for an hour unless --vacuum",
     );
   addOptions(command, [
     STORE,
