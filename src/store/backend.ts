@@ -59,7 +59,7 @@ export interface StoreBackend {
   readFile(file: string): Promise<Uint8Array>;
   /** How messages name a file of the store: its path, or its `s3://` URL. */
   locate(file: string): string;
-  /** Makes part sets' files readable under {@link StoreBackend.dir} (downloads them where needed). */
+  /** Makes part sets' files that `readPartSet` reads (parts.ts `PART_READ_TABLES`) readable under {@link StoreBackend.dir} (downloads them where needed). */
   fetch(parts: readonly PartSet[]): Promise<void>;
   /** Makes part sets' files durable in the store without publishing them (uploads them where needed). */
   upload(parts: readonly PartSet[]): Promise<void>;

@@ -18,6 +18,12 @@ export const STORE_TABLES = ["granules", "arrays", "chunks", "chunk_cells"] as c
 export type StoreTable = (typeof STORE_TABLES)[number];
 
 /**
+ * Tables whose files parts.ts `readPartSet` reads: not `chunk_cells`, whose rows are the chunk rows'
+ * `h3_cells` again, one a cell (as the index writes them), and are made from those.
+ */
+export const PART_READ_TABLES: readonly StoreTable[] = ["granules", "arrays", "chunks"];
+
+/**
  * One indexing commit: part files holding the rows of some granules. `chunks` and `chunk_cells`
  * are split into hive-style partitions by product and month of the granule's start
  * (`chunks/product=ATL06/month=2023-08/part-<id>.parquet`).

@@ -21,6 +21,7 @@ import {
   MANIFEST_NAME,
   type Manifest,
   manifestText,
+  PART_READ_TABLES,
   type PartSet,
   parseManifest,
   STORE_TABLES,
@@ -152,7 +153,8 @@ export class S3StoreBackend implements StoreBackend {
   }
 
   async fetch(parts: readonly PartSet[]): Promise<void> {
-    const files = parts.flatMap((p) => STORE_TABLES.flatMap((t) => p.files[t]));
+    // Only the files readPartSet reads (it makes the cells from the chunks).
+    const files = parts.flatMap((p) => PART_READ_TABLES.flatMap((t) => p.files[t]));
     await mapLimit(files, TRANSFER_CONCURRENCY, async (f) => {
       const path = join(this.dir, f);
       // Files this process wrote (or fetched) into the working copy are there already.

@@ -141,24 +141,14 @@ export interface CompactOptions {
  */
 export const COMPACT_GROUP_ROWS = 65_536;
 
-/** Chunk rows of a part set: its `chunks` files' rows, from its stats (a granule's worth each, without them). */
+/** Chunk rows taken for a granule of a part set written before file stats were recorded (an ATL06 granule has 66). */
+const GRANULE_CHUNK_ROWS = 64;
+
+/** Chunk rows of a part set: its `chunks` files' rows from its stats, else {@link GRANULE_CHUNK_ROWS} a granule. */
 function partChunkRows(p: Readonly<PartSet>): number {
   const counted = p.files.chunks.map((f) => p.stats?.[f]?.rows);
   if (counted.every((n) => n !== undefined)) return counted.reduce((a, b) => a + b, 0);
-  return partGranuleCount(p) * 64;
-}
-
-/** `part` without its `chunk_cells` files, for a read whose cells are made from the chunks ({@link cellsFromChunks}). */
-function withoutCellFiles(part: Readonly<PartSet>): PartSet {
-  return { ...part, files: { ...part.files, chunk_cells: [] } };
-}
-
-/** `rows` with their `chunk_cells` rows made from the chunk rows' `h3_cells`, as the index makes them. */
-function cellsFromChunks(rows: StoreBatch): StoreBatch {
-  rows.chunkCells = rows.chunks.flatMap((c) =>
-    c.h3_cells.map((h3_cell) => ({ h3_cell, chunk_id: c.chunk_id })),
-  );
-  return rows;
+  return partGranuleCount(p) * GRANULE_CHUNK_ROWS;
 }
 
 /**
@@ -510,14 +500,9 @@ export class Store {
                 parts.push(group[0]!);
                 continue;
               }
-              // The cells are made again from the chunks' own `h3_cells` (what `chunk_cells` holds,
-              // one row a cell), not read back row by row from the cells files.
-              const sets = group.map(withoutCellFiles);
-              await this.#backend.fetch(sets);
-              const rows = cellsFromChunks(
-                mergeBatches(
-                  await Promise.all(sets.map((p) => readPartSet(this.#backend.dir, p, () => true))),
-                ),
+              await this.#backend.fetch(group);
+              const rows = mergeBatches(
+                await Promise.all(group.map((p) => readPartSet(this.#backend.dir, p, () => true))),
               );
               const part = await writePartSet(this.#backend.dir, rows, {
                 tileMinRows: this.#opts.chunkTileMinRows,
@@ -611,9 +596,9 @@ export class Store {
       const part = next.parts[i]!;
       retiring.push(part);
       if (tables.size === 1 && tables.has("chunk_cells")) {
-        const intact = withoutCellFiles(part);
-        await this.#backend.fetch([intact]);
-        const rows = cellsFromChunks(await readPartSet(this.#backend.dir, intact, () => true));
+        // readPartSet makes the cells from the chunks: the broken cells files are not read.
+        await this.#backend.fetch([part]);
+        const rows = await readPartSet(this.#backend.dir, part, () => true);
         const fresh = await writePartSet(this.#backend.dir, rows, {
           tileMinRows: this.#opts.chunkTileMinRows,
         });
