@@ -126,6 +126,8 @@ async function main() {
     // Capped or not, the same pieces as the uncapped server's (the rows' server CPU compares across runs).
     readChunkBytes: UNCAPPED_READ_CHUNK,
   });
+  // Sidecars too (name.dmrpp beside each); the hard-linked granules share their files' bytes.
+  await server.preload([...files, ...(withSidecars ?? []).flatMap((f) => [f, `${f}.dmrpp`])]);
   const store = join(cache, "index-store");
   const rows: Row[] = [];
   try {
@@ -298,7 +300,7 @@ function render(
       "command sets when it starts (cli/v8-flags.ts), as `geochunks index` runs. H5Coro reads the latitude, longitude and delta_time of every " +
       "beam with 4 MiB cache lines and nothing else; geochunks builds the whole store (also every dataset's " +
       "metadata and chunk locations for the hierarchy, footprints and H3 cells). Server CPU s: the range " +
-      `server's process (on the same cores) while serving the row, reading and sending ${UNCAPPED_READ_CHUNK / 1024} KiB at a time. ` +
+      `server's process (on the same cores) while serving the row, from its memory (the granules and sidecars read once before the runs), each body in one write (${UNCAPPED_READ_CHUNK / 1024} KiB pieces through a capped link). ` +
       "Process CPU s: the whole process tree of the contender from its start (Node or Python start-up and " +
       "imports included, H5Coro's worker processes too), measured alike for both. Store written: seconds from the last granule read to the end (the part files still out of date " +
       "encoded (the others were encoded as the granules' rows came, when the run has more granules than it reads at once), then every file and the manifest written). Cores: those the geochunks process may use; the 1-core row runs it under " +

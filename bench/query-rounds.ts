@@ -53,6 +53,7 @@ const files = await ensureArchive(granuleDir, {
 const server = await startServerProcess(granuleDir, undefined, {
   linkBytesPerSecond: values.link ? Number(values.link) * 1e6 : undefined,
 });
+await server.preload(files);
 const storeDir = join(root, "store");
 await rm(storeDir, { recursive: true, force: true });
 const urls = files.map((f) => server.url + f.split("/").pop()!);

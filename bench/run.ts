@@ -48,7 +48,6 @@ import {
 import { runFloors } from "./lib/floor.js";
 import { type HarnessOptions, runHarness } from "./lib/harness.js";
 import { type BenchReport, checkGoals, markdownReport, SLIDERULE_GREENLAND, svgChart } from "./lib/report.js";
-import { UNCAPPED_READ_CHUNK } from "./lib/server.js";
 import { machineInfo } from "./lib/stats.js";
 
 if (process.argv.includes("--store-scale")) {
@@ -263,7 +262,7 @@ async function main() {
     machine,
     loadAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
     runSeconds: Number(((performance.now() - t0) / 1000).toFixed(0)),
-    source: `HTTP/1.1 range requests to a loopback server (127.0.0.1, its own process), files read from the page cache ${bytesPerSecond || linkBytesPerSecond ? "16 KiB" : `${UNCAPPED_READ_CHUNK / 1024} KiB`} at a time`,
+    source: `HTTP/1.1 range requests to a loopback server (127.0.0.1, its own process) that holds the granules in memory (read once before the runs) and writes ${bytesPerSecond || linkBytesPerSecond ? "each body in 16 KiB pieces paced by the caps" : "each body in one write"}`,
     granuleConcurrency: concurrency,
     reps,
     slowReps,

@@ -149,6 +149,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
     linkBytesPerSecond: opts.linkBytesPerSecond,
   });
   try {
+    await server.preload(opts.files);
     const all: ListedGranule[] = opts.files.map((file) => ({
       granule_id: granuleIdOf(file),
       url: new URL(basename(file), server.url).href,

@@ -2,7 +2,7 @@
  * Child process running the loopback range server, so that serving bytes never shares an event loop or a
  * thread with the contender being timed. Driven over IPC by {@link startServerProcess}.
  *
- *   node --import tsx bench/lib/server-child.ts ROOT [BYTES_PER_SECOND] [JSON {linkBytesPerSecond, aliases, readChunkBytes, log}]
+ *   node --import tsx bench/lib/server-child.ts ROOT [BYTES_PER_SECOND] [JSON {linkBytesPerSecond, aliases, readChunkBytes, log, memoryBytes}]
  *
  * With `log`, every request is noted as it arrives (wall-clock milliseconds, `performance.timeOrigin`
  * plus `performance.now()`, comparable with another process's; its method, path and Range header), and the `log`
@@ -12,8 +12,9 @@ import { startRangeServer } from "../../fixtures/servers/range-server.js";
 
 interface Command {
   id: number;
-  cmd: "latency" | "reset" | "stats" | "close" | "log";
+  cmd: "latency" | "reset" | "stats" | "close" | "log" | "preload";
   ms?: number;
+  paths?: string[];
 }
 
 const [root, bytesPerSecond, extra] = process.argv.slice(2);
@@ -22,6 +23,7 @@ const more = JSON.parse(extra ?? "{}") as {
   aliases?: [string, string][];
   readChunkBytes?: number;
   log?: boolean;
+  memoryBytes?: number;
 };
 const requests: { at: number; method: string; path: string; range?: string }[] = [];
 const server = await startRangeServer({
@@ -30,6 +32,7 @@ const server = await startRangeServer({
   linkBytesPerSecond: more.linkBytesPerSecond,
   aliases: more.aliases ? new Map(more.aliases) : undefined,
   readChunkBytes: more.readChunkBytes,
+  memoryBytes: more.memoryBytes,
   fault: more.log
     ? (req) => {
         const at = performance.timeOrigin + performance.now();
@@ -43,6 +46,7 @@ let cpuFrom = process.cpuUsage();
 const send = (message: object) => process.send?.(message);
 process.on("message", async (m: Command) => {
   if (m.cmd === "latency") server.setLatency(m.ms ?? 0);
+  if (m.cmd === "preload") await server.preload(m.paths ?? []);
   if (m.cmd === "reset") {
     server.resetStats();
     cpuFrom = process.cpuUsage();
