@@ -39,6 +39,7 @@ buildIfStale();
 const granuleDir = join(cache, "granules");
 const files = await writeFullSizeGranules(granuleDir, Number(values.count));
 const server = await startServerProcess(granuleDir);
+await server.preload(files);
 const latency = Number(values.latency);
 const runs: Record<keyof typeof builds, ChildIndexReport[]> = { before: [], after: [] };
 try {

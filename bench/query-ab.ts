@@ -8,7 +8,7 @@
  *
  *   npm run build && cp -r dist DIR/before    # the build to compare against, e.g. main's
  *   npx tsx bench/query-ab.ts --a DIR/before --b dist [--pairs 8] [--latency 20] [--segments 20000]
- *       [--modes file,memory,thread] [--runs 3] [--link 25]
+ *       [--modes file,memory,thread] [--runs 3] [--link 25] [--granules 24]
  * modes: file (GeoParquet on the default thread), memory (the plain columns kept), thread (`thread: true`).
  */
 import { fork } from "node:child_process";
@@ -33,19 +33,25 @@ const { values } = parseArgs({
     modes: { type: "string", default: "file" },
     runs: { type: "string", default: "3" },
     link: { type: "string" },
+    granules: { type: "string", default: "4" },
   },
 });
 if (!values.a) throw new Error("--a DIR: the compiled build to compare against");
 const segments = Number(values.segments);
 const full = segments === FULL_SEGMENTS_PER_BEAM;
-const root = join(process.cwd(), ".cache/bench", `query-ab-${segments}`);
+const root = join(process.cwd(), ".cache/bench", `query-ab-${segments}-${values.granules}`);
 const granuleDir = join(process.cwd(), ".cache/bench", full ? "granules" : `granules-${segments}`);
-// The quick benchmark's granules: 4 through the polygon and one elsewhere.
-const files = await ensureArchive(granuleDir, { crossing: 4, far: 1, segmentsPerBeam: segments });
+// The quick benchmark's granules: 4 through the polygon (`--granules`; 24 as the full run lists) and one elsewhere.
+const files = await ensureArchive(granuleDir, {
+  crossing: Number(values.granules),
+  far: 1,
+  segmentsPerBeam: segments,
+});
 // `--link MB/s`: the client's link shared by every response, as `npm run bench -- --link` sets it.
 const server = await startServerProcess(granuleDir, undefined, {
   linkBytesPerSecond: values.link ? Number(values.link) * 1e6 : undefined,
 });
+await server.preload(files);
 const storeDir = join(root, "store");
 await rm(storeDir, { recursive: true, force: true });
 await mkdir(root, { recursive: true });

@@ -38,6 +38,7 @@ for (const o of fullSizeGranuleSet(Number(values.granules))) {
   files.push(await writeSyntheticAtl06(granuleDir, { ...o, start, segmentsPerBeam: segments, reuse: true }));
 }
 const server = await startServerProcess(granuleDir);
+await server.preload(files);
 const storeDir = join(root, "store");
 await rm(storeDir, { recursive: true, force: true });
 const urls = files.map((f) => server.url + f.split("/").pop()!);
