@@ -1,6 +1,7 @@
 /** Query execution: runs a plan's windows of chunk rows through the query's request pool, in plan order. */
 import type { RecordBatch } from "apache-arrow";
 import { IndexMismatchError } from "../errors.js";
+import { releaseInflated } from "../hdf5/inflate-worker.js";
 import type { ResultColumns } from "../result/columns.js";
 import {
   fingerprintChange,
@@ -358,6 +359,9 @@ async function runWindow(
         opts.stats.bytes_minimal += ref.size;
       }
     }
+    // The columns are copies (`gather`): the decoded chunks' buffers go back to the inflate worker's
+    // pool, so the next windows' chunks are inflated into them rather than into fresh memory.
+    for (const bytes of all.decoded.values()) releaseInflated(bytes);
     opts.stats.chunks_read += chunks.length;
     opts.stats.requests += stats.requests;
     opts.stats.bytes_read += stats.bytes;

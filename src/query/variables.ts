@@ -4,7 +4,7 @@
  */
 import { InvalidQueryError } from "../errors.js";
 import { itemSize, toTypedArray } from "../hdf5/dtype.js";
-import { decodeChunk, decodeChunkAsync } from "../hdf5/filters.js";
+import { decodeChunk, decodeChunkOffThread } from "../hdf5/filters.js";
 import type { FilterInfo, NumericArray } from "../hdf5/types.js";
 import type { ProductProfile } from "../products/index.js";
 import { datasetPath } from "../products/index.js";
@@ -128,25 +128,11 @@ export function readVariable(
 }
 
 /**
- * Largest decoded chunk (bytes) inflated on the main thread rather than on the libuv threadpool. Handing
- * a chunk to the threadpool (node:zlib's callback API builds a stream per call) costs the main thread
- * about as much as inflating 100 KB itself: the 168 ATL06 chunks (80 KB each decoded) of the benchmark's
- * Greenland query inflate in 22-28 ms of CPU on the main thread, against 32-56 ms of process CPU and
- * 26-33 ms of main-thread time through the threadpool (docs/design/query.md). Larger chunks (ATL03's
- * 100 000-photon chunks, 0.4-0.8 MB) still go to the threadpool.
- */
-export const MAIN_THREAD_INFLATE_MAX_BYTES = 128 * 1024;
-
-/** Decoded bytes of one whole chunk of `a`. */
-function chunkBytes(a: DecodedArray): number {
-  return a.spec.chunkShape.reduce((x, y) => x * y, 1) * itemSize(a.spec.dtype);
-}
-
-/**
- * Decodes the filtered chunks of `refs` (of granule `granuleId`) into `f.decoded`: chunks of at most
- * {@link MAIN_THREAD_INFLATE_MAX_BYTES} at once on this thread, larger ones on the threadpool (the
- * returned promise, if any, resolves when they are in). Called on each range as it arrives
- * (`FetchOptions.onRange`), so a round's chunks are decoded while its other requests are in flight.
+ * Decodes the filtered chunks of `refs` (of granule `granuleId`) into `f.decoded` on this thread's
+ * inflate worker (hdf5/inflate-worker.ts; the returned promise, if any, resolves when they are in).
+ * Called on each range as it arrives (`FetchOptions.onRange`), so a round's chunks inflate on another
+ * core while this thread takes in the round's other responses, tests points and builds columns: the
+ * query's main thread is its critical path, and inflating there took a third of it (docs/design/query.md).
  * Chunks of datasets the query has no array row for are left to the synchronous path of
  * {@link readVariable}.
  */
@@ -162,14 +148,9 @@ export function decodeRefs(
   for (const ref of refs) {
     const a = arrays.get(granuleId, ref.path);
     if (!a || a.contiguous || f.decoded.has(ref.offset) || started.has(ref.offset)) continue;
-    const stored = storedBytes(f, ref);
-    if (chunkBytes(a) <= MAIN_THREAD_INFLATE_MAX_BYTES) {
-      f.decoded.set(ref.offset, decodeChunk(stored, a.spec, ref.filter_mask));
-      continue;
-    }
     started.add(ref.offset);
     waits.push(
-      decodeChunkAsync(stored, a.spec, ref.filter_mask).then((bytes) => {
+      decodeChunkOffThread(storedBytes(f, ref), a.spec, ref.filter_mask).then((bytes) => {
         f.decoded.set(ref.offset, bytes);
       }),
     );

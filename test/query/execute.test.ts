@@ -245,16 +245,20 @@ describe("query executor: requests per chunk row", () => {
         return n;
       })();
       await othersBack;
-      for (let i = 0; i < 5; i++) await new Promise((done) => setImmediate(done));
       // Every chunk row is a known hit read in one round of 30 requests (the test above): those with no
-      // chunk in the held range have had their points tested and their columns built (the quality filter
-      // applied once each), the others wait for it.
+      // chunk in the held range have their points tested and their columns built (the quality filter
+      // applied once each) once their chunks are inflated (off this thread), the others wait for it.
       const [g] = prepared.plan.granules;
       const inHeld = (r: { offset: number; size: number }) =>
         r.offset >= held!.offset && r.offset + r.size <= held!.offset + held!.length;
       const waiting = g!.chunks.filter((c) => [...c.refs.values()].flat().some(inHeld));
       expect(waiting.length).toBeGreaterThan(0);
       expect(waiting.length).toBeLessThan(g!.chunks.length);
+      await vi.waitFor(() => expect(apply).toHaveBeenCalledTimes(g!.chunks.length - waiting.length), {
+        timeout: 10_000,
+      });
+      // Still none of the waiting ones: the held range is not in.
+      await new Promise((done) => setTimeout(done, 50));
       expect(apply).toHaveBeenCalledTimes(g!.chunks.length - waiting.length);
       release();
       // The rest once the held range is in; each chunk row filtered once; the rows of the query.

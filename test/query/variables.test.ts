@@ -1,12 +1,7 @@
 import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import type { Fetched } from "../../src/query/fetch.js";
-import {
-  decodeRefs,
-  MAIN_THREAD_INFLATE_MAX_BYTES,
-  QueryArrays,
-  readVariable as readAny,
-} from "../../src/query/variables.js";
+import { decodeRefs, QueryArrays, readVariable as readAny } from "../../src/query/variables.js";
 import type { ArrayRow, ChunkRefRow } from "../../src/store/schema.js";
 
 /*
@@ -75,9 +70,9 @@ describe("query variables", () => {
     expect(across.buffer).not.toBe(f.decoded.get(refs[0]!.offset)!.buffer);
   });
 
-  it("decodes chunks up to the main-thread size at once and larger ones on the threadpool, to the same values", async () => {
-    // Chunks of 2 * CHUNK_ROWS float64 values: one size under the main-thread limit, one over it.
-    for (const rows of [1024, MAIN_THREAD_INFLATE_MAX_BYTES / 8 + 1024]) {
+  it("decodes chunks small and large off this thread, each once, to the same values", async () => {
+    // Chunks of 8 KB (an ATL06 chunk is 80 KB) and of 1.1 MB (ATL03's photon chunks are up to 0.8 MB).
+    for (const rows of [1024, 140_000]) {
       const big: ArrayRow = { ...row, shape: [2 * rows], chunk_shape: [rows] };
       const chunks = [0, 1].map((c) => Float64Array.from({ length: rows }, (_, i) => Math.sin(c * rows + i)));
       const stored = chunks.map((v) => new Uint8Array(deflateSync(new Uint8Array(v.buffer))));
@@ -100,9 +95,9 @@ describe("query variables", () => {
       const arrays = new QueryArrays(new Map([[`G\u0000${big.path}`, big]]));
       // The same ref twice (chunk rows sharing a chunk) is decoded once.
       const pending = decodeRefs(f, [...refs, refs[1]!], "G", arrays);
-      const onThreadpool = rows * 8 > MAIN_THREAD_INFLATE_MAX_BYTES;
-      // Main-thread chunks are in when decodeRefs returns, with nothing to wait for.
-      expect(pending === undefined).toBe(!onThreadpool);
+      // Nothing is decoded on this thread: the chunks are in once the promise resolves.
+      expect(pending).toBeInstanceOf(Promise);
+      expect(f.decoded.size).toBe(0);
       await pending;
       expect(f.decoded.size).toBe(2);
       const a = arrays.get("G", big.path)!;
