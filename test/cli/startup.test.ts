@@ -330,6 +330,13 @@ describe("the installed command's query, up to its first granule request", () =>
     // for it rather than starting a second beside it.
     expect(events.filter((l) => l === "WORKER")).toEqual(["WORKER"]);
   });
+
+  it("starts one inflate thread, once the first request is out", () => {
+    // The chunks inflate on hdf5/inflate-worker.ts's thread, started on the first chunk to decode:
+    // nothing of it is on the path to the first request.
+    expect(events.filter((l) => l === "WORKER-EVAL")).toEqual(["WORKER-EVAL"]);
+    expect(events.indexOf("WORKER-EVAL")).toBeGreaterThan(events.indexOf("FIRST-REQUEST"));
+  });
 });
 
 describe("the Parquet library's load", () => {
