@@ -1,4 +1,4 @@
-import { inflate as inflateCallback, inflateSync } from "node:zlib";
+import { inflateSync } from "node:zlib";
 import { InvalidHdf5Error, UnsupportedFilterError } from "../errors.js";
 import { itemSize } from "./dtype.js";
 import { inflateOffThread, releaseInflated } from "./inflate-worker.js";
@@ -32,19 +32,6 @@ export function decodeChunk(
     bytes = filter.id === 1 ? inflate(bytes, at) : applyReverse(bytes, filter, at);
   }
   return checkSize(bytes, at);
-}
-
-/**
- * {@link decodeChunk} with the deflate step on the libuv threadpool, so the main thread keeps working
- * (and several chunks inflate at once on several cores) while a chunk inflates; the same output and errors.
- */
-export function decodeChunkAsync(
-  stored: Uint8Array,
-  spec: DecodeSpec,
-  filterMask: number,
-  chunk: ChunkName = "a chunk",
-): Promise<Uint8Array> {
-  return decodeWith(stored, spec, filterMask, chunk, inflateAsync);
 }
 
 /**
@@ -144,15 +131,6 @@ function inflate(bytes: Uint8Array, at: Pipeline): Uint8Array {
   } catch (err) {
     throw corrupt(bytes, at, err);
   }
-}
-
-function inflateAsync(bytes: Uint8Array, at: Pipeline): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    inflateCallback(bytes, inflateOptions(at), (err, out) => {
-      if (err) reject(corrupt(bytes, at, err));
-      else resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
-    });
-  });
 }
 
 function corrupt(bytes: Uint8Array, at: Pipeline, cause: unknown): InvalidHdf5Error {

@@ -3,7 +3,7 @@ export { decodeSpecOf } from "./data.js";
 export { itemSize, toTypedArray } from "./dtype.js";
 export type { Hdf5OpenOptions, Hdf5Tree } from "./file.js";
 export { Hdf5File } from "./file.js";
-export { decodeChunk, decodeChunkAsync, fletcher32, unshuffle } from "./filters.js";
+export { decodeChunk, fletcher32, unshuffle } from "./filters.js";
 export type { InspectDataset, InspectReport, JsonValue } from "./inspect.js";
 export { inspectHdf5, jsonSafe } from "./inspect.js";
 export type { ChunkIndexType } from "./layout.js";
