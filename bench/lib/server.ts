@@ -42,7 +42,8 @@ export interface LoggedRequest {
 }
 
 /**
- * Bytes an uncapped server reads and sends at a time unless told otherwise. The server runs on the
+ * Bytes an uncapped server reads and sends at a time unless told otherwise, for a file it does not
+ * hold in memory (past {@link SERVER_MEMORY_BYTES}; a file it holds goes out in one write). The server runs on the
  * client's cores, where an object store's CPU would not be: at the range server's own default of
  * 16 KiB, serving five full-size granules whole cost it 1.6 s of CPU (about a third of the client's),
  * taken from whichever contender runs; at 256 KiB 0.5-0.7 s (measured at load 7-10). A capped server
