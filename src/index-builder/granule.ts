@@ -31,6 +31,12 @@ export interface IndexGranuleOptions {
   /** Only this product (a registered profile's name); default: whatever the file's metadata says. */
   product?: string;
   signal?: AbortSignal;
+  /**
+   * The data is read through whole-file lines of this many bytes (a block cache): a beam's
+   * coalesced coordinate reads are split at the lines' edges, so that each is served as a view of
+   * its line rather than copied out of two.
+   */
+  lineBytes?: number;
 }
 
 /**
@@ -307,9 +313,13 @@ function releaseArrays(...arrays: (Float64Array | undefined)[]): void {
 async function readManyFloat64(
   file: Hdf5Reader,
   paths: readonly string[],
-  opts: { signal?: AbortSignal },
+  opts: { signal?: AbortSignal; lineBytes?: number },
 ): Promise<Float64Array[]> {
-  const values = await file.readMany(paths, { ...opts, buffers: arrayBuffers });
+  const values = await file.readMany(paths, {
+    signal: opts.signal,
+    boundary: opts.lineBytes,
+    buffers: arrayBuffers,
+  });
   return values.map((v, i) => {
     const f = float64Of(paths[i]!, v);
     // Converted: the values read are not needed any more.
@@ -421,7 +431,7 @@ async function readLocations(
   file: Hdf5Reader,
   ctx: BeamContext,
   parent: ParentRows,
-  opts: { signal?: AbortSignal },
+  opts: { signal?: AbortSignal; lineBytes?: number },
 ): Promise<Locations | undefined> {
   const locate = ctx.profile.parent!.locate!;
   const path = (p: string) => datasetPath(ctx.profile, ctx.beam, p);
@@ -587,7 +597,7 @@ interface ParentRows {
 async function readParentRate(
   file: Hdf5Reader,
   ctx: BeamContext,
-  opts: { signal?: AbortSignal },
+  opts: { signal?: AbortSignal; lineBytes?: number },
 ): Promise<ParentRows> {
   const parent = ctx.profile.parent!;
   const [first, counts] = (await readManyFloat64(

@@ -83,6 +83,8 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
   const sidecar = withEarlyRead(sidecarOptions(opts, sidecarStats), sidecarUrl(source.url), read);
   let granule: OpenedGranule | undefined;
   let recorded: RecordedReads | undefined;
+  // The size of the lines the granule's data is read through, when it is (see IndexGranuleOptions.lineBytes).
+  let lineBytes: number | undefined;
   let readsDone!: () => void;
   const reads = new Promise<void>((resolve) => {
     readsDone = resolve;
@@ -154,6 +156,7 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
         // sidecar its spot check passed over) go through the metadata cache.
         onMetadata: (from) => {
           data = from === "sidecar" ? source : (cached ?? source);
+          lineBytes = data === cached && how?.kind === "lines" ? how.cache.blockSize : undefined;
           if (from === "hdf5") fetchAhead(p, "all");
         },
       });
@@ -164,7 +167,7 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
     async index(o) {
       if (!granule || !recorded) throw new Error("a granule is indexed after it is identified");
       try {
-        const batch = await indexOpenedGranule(granule, { ...o, signal: opts.signal });
+        const batch = await indexOpenedGranule(granule, { ...o, signal: opts.signal, lineBytes });
         recordChunkChecksums(batch, recorded);
         return batch;
       } finally {

@@ -11,6 +11,13 @@ export interface Span {
 export interface PrefetchOptions extends ReadOptions {
   /** Largest hole between two ranges read through rather than split into two requests, bytes. Default 64 KiB. */
   maxGap?: number;
+  /**
+   * Ranges are not joined across a multiple of this many bytes. A source that holds its bytes in
+   * lines of this size (a block cache of whole-file lines) serves a read inside one line as a view
+   * of it, and copies one that spans two: a beam's coordinate block of 2 MB joined across a line
+   * cost a 2 MB copy. A single span that crosses one is read on its own. Default: no boundary.
+   */
+  boundary?: number;
 }
 
 /**
@@ -30,7 +37,7 @@ export async function withPrefetch(
   spans: readonly Span[],
   opts: PrefetchOptions = {},
 ): Promise<ByteSource> {
-  const ranges = coalesce(spans, opts.maxGap ?? DEFAULT_PREFETCH_GAP);
+  const ranges = coalesce(spans, opts.maxGap ?? DEFAULT_PREFETCH_GAP, opts.boundary);
   const buffers = await Promise.all(ranges.map((r) => source.read(r.offset, r.length, opts)));
   const holding = (offset: number, length: number) =>
     ranges.findIndex((r) => offset >= r.offset && offset + length <= r.offset + r.length);
@@ -46,13 +53,21 @@ export async function withPrefetch(
   };
 }
 
-/** Spans merged where the hole between them is at most `maxGap` bytes, in offset order. */
-function coalesce(spans: readonly Span[], maxGap: number): Span[] {
+/**
+ * Spans merged where the hole between them is at most `maxGap` bytes and the merged range stays
+ * between two multiples of `boundary` (when given), in offset order.
+ */
+export function coalesce(spans: readonly Span[], maxGap: number, boundary?: number): Span[] {
   const sorted = spans.filter((s) => s.length > 0).sort((a, b) => a.offset - b.offset);
   const out: Span[] = [];
+  const line = (offset: number) => (boundary ? Math.floor(offset / boundary) : 0);
   for (const s of sorted) {
     const last = out[out.length - 1];
-    if (last && s.offset <= last.offset + last.length + maxGap) {
+    if (
+      last &&
+      s.offset <= last.offset + last.length + maxGap &&
+      line(last.offset) === line(Math.max(last.offset + last.length, s.offset + s.length) - 1)
+    ) {
       last.length = Math.max(last.length, s.offset + s.length - last.offset);
     } else out.push({ offset: s.offset, length: s.length });
   }

@@ -48,3 +48,27 @@ describe("withPrefetch", () => {
     expect(stats.requests).toBe(5);
   });
 });
+
+describe("withPrefetch at a boundary", () => {
+  it("joins no ranges across a multiple of `boundary`, and reads a span crossing one alone", async () => {
+    const spans = [
+      { offset: 3000, length: 500 },
+      { offset: 3600, length: 900 }, // crosses 4096
+      { offset: 4600, length: 400 },
+      { offset: 5100, length: 100 },
+    ];
+    const joined = logged(1 << 16);
+    await withPrefetch(joined.source, spans, { maxGap: 1024 });
+    expect(joined.reads).toEqual([[3000, 2200]]);
+
+    const { source, reads } = logged(1 << 16);
+    const pre = await withPrefetch(source, spans, { maxGap: 1024, boundary: 4096 });
+    expect(reads).toEqual([
+      [3000, 500],
+      [3600, 900],
+      [4600, 600],
+    ]);
+    for (const s of spans) expectOffsetBytes(await pre.read(s.offset, s.length), s.offset, s.length);
+    expect(reads).toHaveLength(3);
+  });
+});
