@@ -34,7 +34,7 @@ import { geochunks } from "./contenders/geochunks.js";
 import { geochunksCli } from "./contenders/geochunks-cli.js";
 import { geochunksMemory } from "./contenders/geochunks-memory.js";
 import { H5CORO_LINE, h5coro, h5coroUnavailable } from "./contenders/h5coro.js";
-import { noIndex } from "./contenders/no-index.js";
+import { ATL06_QUERY_DATASETS, BEAMS, noIndex } from "./contenders/no-index.js";
 import type { Contender } from "./contenders/types.js";
 import { type BenchAoi, CONCAVE_AOI, greenlandAoi, WORLD_AOI } from "./lib/aois.js";
 import {
@@ -47,6 +47,7 @@ import {
 } from "./lib/archive.js";
 import { runFloors } from "./lib/floor.js";
 import { type HarnessOptions, runHarness } from "./lib/harness.js";
+import { measureInflateRate } from "./lib/inflate-rate.js";
 import { type BenchReport, checkGoals, markdownReport, SLIDERULE_GREENLAND, svgChart } from "./lib/report.js";
 import { machineInfo } from "./lib/stats.js";
 
@@ -99,8 +100,16 @@ interface ProductBench {
   /** H5Coro reads the index's lat/lon/time arrays too (ATL06 only). */
   latLonPeer: boolean;
   goals: Parameters<typeof checkGoals>[2];
+  /**
+   * The datasets below each beam that geochunks' query reads, whose decode rate the run measures for
+   * the least time any reader needs here (floor.ts `decodeBound`); none: no such bound.
+   */
+  decodeDatasets?: readonly string[];
   files(dir: string, crossing: number, far: number): Promise<string[]>;
 }
+
+/** Granules whose chunks the decode rate is measured on (about 11 MB stored at 12 MB, 62 MB at full size). */
+const DECODE_RATE_GRANULES = 4;
 
 /** Granules of the many-year archive over the Greenland box (`--archive N`), else undefined. */
 const archiveCount = values.archive ? Number(values.archive) : undefined;
@@ -122,6 +131,7 @@ const ATL06_BENCH: ProductBench = {
     : `synthetic ATL06 granules of ${segments.toLocaleString("en")} segments per beam (release-006 layout)`,
   latLonPeer: true,
   goals: {},
+  decodeDatasets: ATL06_QUERY_DATASETS,
   files: (dir, crossing, far) =>
     ensureArchive(dir, {
       crossing,
@@ -145,6 +155,7 @@ const ARCHIVE_BENCH: ProductBench = {
   archive: `distinct synthetic ATL06 granules of ${segments.toLocaleString("en")} segments per beam (release-006 layout) crossing the Greenland box on ${ARCHIVE_TRACKS} repeat tracks, one pass per track and 91-day cycle from January 2019`,
   latLonPeer: true,
   goals: {},
+  decodeDatasets: ATL06_QUERY_DATASETS,
   files: (dir, crossing) =>
     ensureManyYearArchive(dir, {
       count: crossing,
@@ -215,6 +226,18 @@ async function main() {
   const t0 = performance.now();
   const files = await product.files(granuleDir, crossing, far);
   console.log(`${files.length} granules ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  // Measured before the server starts, on otherwise idle cores: the rate of one thread.
+  const decodeRate = product.decodeDatasets
+    ? {
+        ...(await measureInflateRate(files.slice(0, DECODE_RATE_GRANULES), BEAMS, product.decodeDatasets)),
+        granules: Math.min(files.length, DECODE_RATE_GRANULES),
+        datasets: [...product.decodeDatasets],
+      }
+    : undefined;
+  if (decodeRate)
+    console.log(
+      `decode rate: ${(decodeRate.bytesPerCpuSecond / 1e6).toFixed(0)} MB of stored chunks per CPU second (${decodeRate.chunks} chunks)`,
+    );
   const only = values.contenders?.split(",");
   const unknown = only?.filter((name) => !product.contenders.some((c) => c.name === name));
   if (unknown?.length) throw new Error(`unknown --contenders ${unknown.join(", ")}`);
@@ -250,6 +273,7 @@ async function main() {
     pool: DEFAULT_QUERY_REQUESTS,
     cores: machine.cpus,
     listedBytes: new Map(result.aois.map((a) => [a.name, a.listedBytes])),
+    decodeBytesPerCpuSecond: decodeRate?.bytesPerCpuSecond,
   });
   const report: BenchReport = {
     date,
@@ -270,6 +294,7 @@ async function main() {
     bytesPerSecond: bytesPerSecond ?? null,
     linkBytesPerSecond: linkBytesPerSecond ?? null,
     floors,
+    decodeRate,
     contenders: contenders
       .filter((c) => !result.skipped.some((s) => s.contender === c.name))
       .map((c) => ({ name: c.name, description: c.description })),

@@ -13,9 +13,11 @@ import type { ByteSource } from "../../src/source/index.js";
 import { digestKeys, rowKey } from "../lib/rows.js";
 import type { Contender, ListedGranule } from "./types.js";
 
-const BEAMS = ["gt1l", "gt1r", "gt2l", "gt2r", "gt3l", "gt3r"];
+export const BEAMS = ["gt1l", "gt1r", "gt2l", "gt2r", "gt3l", "gt3r"];
 const COORDINATES = ["latitude", "longitude", "delta_time"];
 const OTHERS = ["h_li", "h_li_sigma", "atl06_quality_summary", "segment_id"];
+/** The datasets below each beam that this contender and geochunks' default query read. */
+export const ATL06_QUERY_DATASETS = [...COORDINATES, ...OTHERS].map((v) => `land_ice_segments/${v}`);
 
 /** One dataset's references: how to decode its chunks and where they are. */
 interface ArrayRefs {

@@ -74,6 +74,41 @@ export function downloadBound(
   };
 }
 
+/**
+ * The least time any reader of the answer's chunks can take on this machine, and so the best ratio a
+ * peer can show against geochunks here: one round of latency, bytes_minimal over the link, and on the
+ * cores the CPU that cannot be avoided, the decoding of bytes_minimal at this machine's measured rate
+ * (bench/lib/inflate-rate.ts) and the range server's CPU for geochunks' requests (the loopback server
+ * shares the cores, as an object store would not). Nothing else is counted (no HTTP parsing, point
+ * tests or output), so the real least time is longer and the real best ratio lower.
+ */
+export interface DecodeBound {
+  /** CPU seconds to decode bytes_minimal at the measured rate. */
+  decodeSeconds: number;
+  /** The range server's CPU seconds for geochunks' requests. */
+  serverCpuSeconds: number;
+  /** latency + transfer + (decodeSeconds + serverCpuSeconds) / cores. */
+  seconds: number;
+}
+
+/** The bound of {@link DecodeBound}. */
+export function decodeBound(i: {
+  latencyMs: number;
+  transfer: number;
+  bytes: number;
+  bytesPerCpuSecond: number;
+  serverCpuSeconds: number;
+  cores: number;
+}): DecodeBound {
+  const decodeSeconds = i.bytes / i.bytesPerCpuSecond;
+  const cpu = (decodeSeconds + i.serverCpuSeconds) / Math.max(1, i.cores);
+  return {
+    decodeSeconds,
+    serverCpuSeconds: i.serverCpuSeconds,
+    seconds: i.latencyMs / 1000 + i.transfer + cpu,
+  };
+}
+
 /** The floor of every AOI and latency of a run, from geochunks' rows. */
 export interface RunFloor extends Floor {
   aoi: string;
@@ -82,6 +117,8 @@ export interface RunFloor extends Floor {
   bytesPerSecond?: number;
   /** Best download-then-read / geochunks ratio on this AOI and link (undefined on the uncapped loopback). */
   download?: DownloadBound;
+  /** The least time of any reader here (undefined when the run measured no decode rate). */
+  decode?: DecodeBound;
 }
 
 /** What {@link runFloors} needs to know of the run besides its rows. */
@@ -94,6 +131,8 @@ export interface RunLink {
   cores: number;
   /** Bytes of the granules listed for each AOI (what download-then-read moves). */
   listedBytes?: ReadonlyMap<string, number>;
+  /** Stored bytes this machine decodes per CPU second (bench/lib/inflate-rate.ts); none: no decode bound. */
+  decodeBytesPerCpuSecond?: number;
 }
 
 /**
@@ -108,6 +147,7 @@ export function runFloors(
     requests: number;
     bytesMinimal: number;
     cpuSeconds: number;
+    serverCpuSeconds?: number;
   }[],
   link: RunLink,
 ): RunFloor[] {
@@ -135,6 +175,16 @@ export function runFloors(
         ...floor,
         bytesPerSecond: bandwidth,
         download: downloadBound(floor, listed, g.latency, downloadBandwidth),
+        decode: link.decodeBytesPerCpuSecond
+          ? decodeBound({
+              latencyMs: g.latency,
+              transfer: floor.transfer,
+              bytes: g.bytesMinimal,
+              bytesPerCpuSecond: link.decodeBytesPerCpuSecond,
+              serverCpuSeconds: g.serverCpuSeconds ?? 0,
+              cores: link.cores,
+            })
+          : undefined,
       };
     });
 }

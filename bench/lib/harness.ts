@@ -66,6 +66,11 @@ export interface ContenderRow {
   cpuSeconds: number;
   requests: number;
   bytes: number;
+  /**
+   * CPU seconds the range server's process spent serving a run's requests (median of the runs), on the same
+   * cores as the contender (an object store's CPU would not be).
+   */
+  serverCpuSeconds?: number;
   /** geochunks' bytes_minimal for this AOI. */
   bytesMinimal: number;
   rows: number;
@@ -250,6 +255,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
         for (const c of available) {
           const times: number[] = [];
           const cpus: number[] = [];
+          const serverCpus: number[] = [];
           let requests = 0;
           let bytes = 0;
           let set: RowSet | undefined;
@@ -267,6 +273,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
             const served = await server.stats();
             requests = served.requests;
             bytes = served.bytes;
+            serverCpus.push(served.cpuSeconds);
             versions = outcome.versions;
             if (outcome.bytesMinimal !== undefined) aoiInfo.bytesMinimal = outcome.bytesMinimal;
             set ??= await outcome.rows();
@@ -278,6 +285,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
             seconds: median(times),
             times: times.map((t) => Number(t.toFixed(3))),
             cpuSeconds: Number(median(cpus).toFixed(3)),
+            serverCpuSeconds: Number(median(serverCpus).toFixed(3)),
             requests,
             bytes,
             bytesMinimal: 0,

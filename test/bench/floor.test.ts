@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downloadBound, floorModel, runFloors } from "../../bench/lib/floor.js";
+import { decodeBound, downloadBound, floorModel, runFloors } from "../../bench/lib/floor.js";
 import { checkGoals } from "../../bench/lib/report.js";
 
 /** A contender's timed row of AOI "g": 10 requests reading the 100 minimal bytes, matching the oracle. */
@@ -142,5 +142,51 @@ describe("benchmark floor model", () => {
     // 272 MB: 49.5x at best, reachable.
     expect(goal(272e6).note).toContain("best possible on this AOI and link 49.5x");
     expect(goal(272e6).note).not.toContain("out of reach");
+  });
+
+  it("bounds H5Coro / geochunks by the decoding of bytes_minimal and the server's CPU on the cores", () => {
+    // 67 MB of stored chunks at 140 MB per CPU second, 0.15 s of server CPU, 2 cores, 20 ms, no link.
+    const bound = decodeBound({
+      latencyMs: 20,
+      transfer: 0,
+      bytes: 67e6,
+      bytesPerCpuSecond: 140e6,
+      serverCpuSeconds: 0.15,
+      cores: 2,
+    });
+    expect(bound.decodeSeconds).toBeCloseTo(67 / 140, 12);
+    expect(bound.seconds).toBeCloseTo(0.02 + (67 / 140 + 0.15) / 2, 12);
+    const row = {
+      aoi: "g",
+      latency: 20,
+      contender: "geochunks",
+      requests: 728,
+      bytesMinimal: 67e6,
+      cpuSeconds: 1,
+      serverCpuSeconds: 0.15,
+    };
+    const [floor] = runFloors([row], { pool: 128, cores: 2, decodeBytesPerCpuSecond: 140e6 });
+    expect(floor!.decode!.seconds).toBeCloseTo(bound.seconds, 12);
+    // Without a measured rate there is no bound.
+    expect(runFloors([row], { pool: 128, cores: 2 })[0]!.decode).toBeUndefined();
+    const result = {
+      granules: { total: 1, bytes: 1 },
+      aois: [{ name: "g" } as never],
+      rows: [timedRow("geochunks", 20, 0.7), timedRow("h5coro", 20, 1.5)],
+      skipped: [],
+      indexBuild: [],
+      storeDir: "",
+    };
+    const goal = (h5coroSeconds: number) => {
+      result.rows[1] = timedRow("h5coro", 20, h5coroSeconds);
+      return checkGoals(result, [20], { floors: [floor!] }).find((g) => g.goal === "time: h5coro / geochunks")!;
+    };
+    // 1.5 s / 0.334 s: 4.5x at best, so 6x is out of reach.
+    expect(goal(1.5).note).toContain("best possible on this machine 4.5x");
+    expect(goal(1.5).note).toContain("6x is out of reach here");
+    // 3 s: 9x at best, reachable (not met by 0.7 s).
+    expect(goal(3).note).toContain("best possible on this machine 9.0x");
+    expect(goal(3).note).not.toContain("out of reach");
+    expect(goal(3).met).toBe(false);
   });
 });

@@ -11,10 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { downloadH5wasm } from "../../bench/contenders/download.js";
 import { geochunks } from "../../bench/contenders/geochunks.js";
 import { geochunksCli } from "../../bench/contenders/geochunks-cli.js";
-import { noIndex } from "../../bench/contenders/no-index.js";
+import { ATL06_QUERY_DATASETS, BEAMS, noIndex } from "../../bench/contenders/no-index.js";
 import { greenlandAoi } from "../../bench/lib/aois.js";
 import { runFloors } from "../../bench/lib/floor.js";
 import { type HarnessResult, runHarness } from "../../bench/lib/harness.js";
+import { measureInflateRate } from "../../bench/lib/inflate-rate.js";
 import { demoGranuleSet, nominalStart, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -22,12 +23,13 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 describe("benchmark harness (smoke)", () => {
   let dir: string;
   let result: HarnessResult;
+  let files: string[];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "geochunks-bench-smoke-"));
     const granuleDir = join(dir, "granules");
     await mkdir(granuleDir);
-    const files: string[] = [];
+    files = [];
     // 30,000 rows per beam (three chunks), the AOI in the middle one: it covers a small part of each track.
     for (const opts of demoGranuleSet().slice(0, 2)) {
       const segmentsPerBeam = 30_000;
@@ -84,6 +86,21 @@ describe("benchmark harness (smoke)", () => {
     const [floor] = runFloors(result.rows, { linkBytesPerSecond: 400e6, pool: 128, cores: 2 });
     expect(floor!.transfer).toBeCloseTo(g.bytesMinimal / 400e6, 12);
     expect(floor!.cpu).toBeCloseTo(g.cpuSeconds / 2, 12);
+  });
+
+  it("records the server's CPU for each row, and the decode rate of the query's chunks", async () => {
+    for (const row of result.rows) expect(row.serverCpuSeconds, row.contender).toBeGreaterThanOrEqual(0);
+    // The downloads' whole files cost the server something.
+    expect(result.rows.find((r) => r.contender === "download-h5wasm")!.serverCpuSeconds).toBeGreaterThan(0);
+    const rate = await measureInflateRate(files, BEAMS, ATL06_QUERY_DATASETS, 1);
+    // 2 granules x 6 beams x 7 datasets x 3 chunks of 10,000 rows.
+    expect(rate.chunks).toBe(2 * 6 * 7 * 3);
+    expect(rate.bytes).toBeGreaterThan(0);
+    expect(rate.bytesPerCpuSecond).toBeCloseTo(rate.bytes / rate.cpuSeconds, 6);
+    // Geochunks' answer is a part of those chunks: it cannot need more stored bytes than they hold.
+    const g = result.rows.find((r) => r.contender === "geochunks")!;
+    expect(g.bytesMinimal).toBeLessThanOrEqual(rate.bytes);
+    await expect(measureInflateRate(files, BEAMS, ["no/such/dataset"])).rejects.toThrow(/no chunk of/);
   });
 
   it("reads fewer bytes with geochunks than with the others, the same through the command", () => {
