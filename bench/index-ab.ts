@@ -63,7 +63,8 @@ try {
           `after last granule ${report.writeSeconds.toFixed(2)} s\t${report.requests} requests\t` +
           `${(report.bytesRead / 1e6).toFixed(1)} MB\tGC ${report.gc.scavenges} scavenges ` +
           `${report.gc.markCompacts} mark-compacts ${report.gc.ms.toFixed(0)} ms\t` +
-          `${report.minorFaults} minor faults\tload ${loadavg()[0]!.toFixed(1)}`,
+          `${report.minorFaults} minor faults\tpeak RSS ${(report.maxRssBytes / 2 ** 20).toFixed(0)} MiB\t` +
+          `load ${loadavg()[0]!.toFixed(1)}`,
       );
     }
   }
@@ -77,5 +78,6 @@ for (const name of ["before", "after"] as const)
       `CPU ${median(runs[name].map((r) => r.cpuSeconds)).toFixed(2)} s, ` +
       `scavenges ${median(runs[name].map((r) => r.gc.scavenges))}, ` +
       `mark-compacts ${median(runs[name].map((r) => r.gc.markCompacts))}, ` +
-      `minor faults ${median(runs[name].map((r) => r.minorFaults))}`,
+      `minor faults ${median(runs[name].map((r) => r.minorFaults))}, ` +
+      `peak RSS ${(median(runs[name].map((r) => r.maxRssBytes)) / 2 ** 20).toFixed(0)} MiB`,
   );

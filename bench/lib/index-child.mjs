@@ -6,7 +6,8 @@
  * report's seconds, requests and bytes, the CPU seconds (user + system) of the process, its worker
  * threads included, over the run, and the seconds from the last granule read to the end (the store
  * written), and the calling thread's garbage collections over the run (scavenges, mark-compacts and
- * their milliseconds, from `gc` performance entries) with the process's minor page faults.
+ * their milliseconds, from `gc` performance entries) with the process's minor page faults and its peak
+ * resident memory.
  *
  *   node bench/lib/index-child.mjs '{"inputs": [...], "store": DIR, "concurrency": 4, "jobs": 2, "link": {...}, "dist": DIR, "v8": "command"}'
  */
@@ -65,5 +66,6 @@ console.log(
     writeSeconds,
     gc,
     minorFaults,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
   }),
 );

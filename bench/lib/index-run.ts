@@ -35,6 +35,8 @@ export interface ChildIndexReport {
   gc: { scavenges: number; markCompacts: number; ms: number };
   /** Minor page faults of the process over the run. */
   minorFaults: number;
+  /** Peak resident memory of the child process, bytes. */
+  maxRssBytes: number;
 }
 
 /**

@@ -85,6 +85,8 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
   let recorded: RecordedReads | undefined;
   // The size of the lines the granule's data is read through, when it is (see IndexGranuleOptions.lineBytes).
   let lineBytes: number | undefined;
+  // Set once the granule's rows are made: its lines may then go to the line pool when it is closed.
+  let indexed = false;
   let readsDone!: () => void;
   const reads = new Promise<void>((resolve) => {
     readsDone = resolve;
@@ -169,6 +171,7 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
       try {
         const batch = await indexOpenedGranule(granule, { ...o, signal: opts.signal, lineBytes });
         recordChunkChecksums(batch, recorded);
+        indexed = true;
         return batch;
       } finally {
         readsDone();
@@ -182,6 +185,14 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
     close: () => {
       closing.abort();
       readsDone();
+      // The lines of a granule indexed whole go to the next granules' responses: nothing of this job
+      // reads them any more, and its rows hold none of their bytes (a granule closed early, skipped or
+      // failed, may still have reads of them under way, so its lines are left to the collector).
+      if (indexed)
+        void plan?.then(
+          (p) => p.cached?.release(),
+          () => undefined,
+        );
       return opened.close();
     },
   };

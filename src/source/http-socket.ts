@@ -6,9 +6,11 @@
  * everything else (error pages, whole objects, chunked bodies) comes out in copied pieces, as from
  * node:http. `onread` is a `net.Socket` option that TLS sockets do not take: https: stays on node:https.
  */
+
 import type { Socket } from "node:net";
 import { connect } from "node:net";
 import type { HttpCall, HttpReply, HttpTransport } from "./http-transport.js";
+import { takeLineBuffer } from "./line-pool.js";
 
 /** Bytes of each connection's buffer for response heads and bodies read in pieces. */
 const SCRATCH_BYTES = 64 * 1024;
@@ -388,8 +390,12 @@ class SocketReply implements HttpReply {
     if (this.framing === "none" || (this.framing === "length" && this.#left === 0)) this.complete = true;
     else if (this.framing === "length" && head.status === 206 && this.#left <= MAX_IN_PLACE_BYTES) {
       // Uninitialised memory is fine: the body is handed out only once every byte has been written.
-      const raw = Buffer.allocUnsafeSlow(this.#left);
-      this.#body = new Uint8Array(raw.buffer, raw.byteOffset, this.#left);
+      const pooled = takeLineBuffer(this.#left);
+      if (pooled) this.#body = new Uint8Array(pooled);
+      else {
+        const raw = Buffer.allocUnsafeSlow(this.#left);
+        this.#body = new Uint8Array(raw.buffer, raw.byteOffset, this.#left);
+      }
     }
   }
 

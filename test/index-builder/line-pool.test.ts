@@ -1,0 +1,63 @@
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ServerProcess, startServerProcess } from "../../bench/lib/server.js";
+import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
+import { index } from "../../src/index.js";
+import { linePoolCounts } from "../../src/source/line-pool.js";
+import { duckdb } from "../support/results.js";
+
+/*
+ * The whole-file lines of a granule indexed over HTTP go back to a pool once it is indexed, and the
+ * next granules' responses are read into them. A row that kept a view of a line would then hold
+ * another granule's bytes: the rows of a run that used lines again must equal those of granules
+ * indexed one run each, where no line is used twice (the pool is emptied at the end of every run).
+ */
+describe("line buffers used again", () => {
+  let dir: string;
+  let urls: string[];
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "geochunks-line-pool-"));
+    mkdirSync(join(dir, "www"));
+    const files: string[] = [];
+    for (const opts of demoGranuleSet().slice(0, 4)) {
+      files.push(await writeSyntheticAtl06(join(dir, "www"), { ...opts, segmentsPerBeam: 12_000 }));
+    }
+    server = await startServerProcess(join(dir, "www"));
+    urls = files.map((f) => new URL(basename(f), server.url).href);
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reads later granules into earlier granules' lines, and makes the same rows", async () => {
+    // An uncapped link: the cost model reads granules of this size in whole-file lines.
+    const opts = { concurrency: 1, jobs: 1, link: { bytesPerSecond: Number.POSITIVE_INFINITY } };
+    const before = linePoolCounts();
+    const together = await index(urls, { ...opts, store: join(dir, "together") });
+    const during = linePoolCounts();
+    expect(together.added).toHaveLength(4);
+    // Every granule but the last gives its lines back; the later ones take them.
+    expect(during.given - before.given).toBeGreaterThan(0);
+    expect(during.taken - before.taken).toBeGreaterThan(0);
+    for (const url of urls) await index([url], { ...opts, store: join(dir, "apart") });
+
+    const table = (store: string, name: string) =>
+      `SELECT * FROM read_parquet('${join(dir, store)}/${name}/**/*.parquet', hive_partitioning = false)`;
+    for (const name of ["chunks", "chunk_cells", "arrays", "granules"]) {
+      const a = table("together", name);
+      const b = table("apart", name);
+      const [diff] = await duckdb(
+        `SELECT (SELECT count(*) FROM (${a} EXCEPT ALL ${b}))::INTEGER AS a,
+                (SELECT count(*) FROM (${b} EXCEPT ALL ${a}))::INTEGER AS b,
+                (SELECT count(*) FROM (${a}))::INTEGER AS n`,
+      );
+      expect(diff, name).toEqual({ a: 0, b: 0, n: expect.any(Number) });
+      expect(diff!.n, name).toBeGreaterThan(0);
+    }
+  });
+});
