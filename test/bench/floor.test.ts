@@ -179,7 +179,9 @@ describe("benchmark floor model", () => {
     };
     const goal = (h5coroSeconds: number) => {
       result.rows[1] = timedRow("h5coro", 20, h5coroSeconds);
-      return checkGoals(result, [20], { floors: [floor!] }).find((g) => g.goal === "time: h5coro / geochunks")!;
+      return checkGoals(result, [20], { floors: [floor!] }).find(
+        (g) => g.goal === "time: h5coro / geochunks",
+      )!;
     };
     // 1.5 s / 0.334 s: 4.5x at best, so 6x is out of reach.
     expect(goal(1.5).note).toContain("best possible on this machine 4.5x");
