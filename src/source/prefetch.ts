@@ -57,7 +57,7 @@ export async function withPrefetch(
  * Spans merged where the hole between them is at most `maxGap` bytes and the merged range stays
  * between two multiples of `boundary` (when given), in offset order.
  */
-export function coalesce(spans: readonly Span[], maxGap: number, boundary?: number): Span[] {
+function coalesce(spans: readonly Span[], maxGap: number, boundary?: number): Span[] {
   const sorted = spans.filter((s) => s.length > 0).sort((a, b) => a.offset - b.offset);
   const out: Span[] = [];
   const line = (offset: number) => (boundary ? Math.floor(offset / boundary) : 0);
