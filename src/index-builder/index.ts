@@ -7,7 +7,7 @@ import { datasetPath, findProfile, registeredProfiles } from "../products/index.
 import type { SourceOptions } from "../source/index.js";
 import { fingerprintChange, fingerprintOf, openSource } from "../source/index.js";
 import { createLimiter } from "../source/limit.js";
-import { drainLinePool } from "../source/line-pool.js";
+import { linePool } from "../source/line-pool.js";
 import { openStoreBackend } from "../store/backend.js";
 import { readFingerprints } from "../store/fingerprints.js";
 import type { GranuleFingerprint } from "../store/manifest.js";
@@ -334,7 +334,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
   } finally {
     await pool?.close();
     // Every granule is read: the lines' buffers kept for the next ones are not needed any more.
-    drainLinePool();
+    linePool.clear();
   }
   try {
     await writeRun();

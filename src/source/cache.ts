@@ -1,7 +1,7 @@
 import { SourceError } from "../errors.js";
 import { checkRange } from "./file.js";
 import type { Limiter } from "./limit.js";
-import { giveLineBuffer } from "./line-pool.js";
+import { linePool } from "./line-pool.js";
 import type { ByteSource } from "./types.js";
 
 /**
@@ -65,8 +65,8 @@ export interface BlockCacheSource extends ByteSource {
     },
   ): Promise<void>;
   /**
-   * Forgets every block and gives the buffers that each held one whole block to the line pool
-   * (line-pool.ts), for the next granule's lines. Only for a caller that holds no view of any block
+   * Forgets every block and gives the buffers they were read into to the line pool (line-pool.ts),
+   * which keeps those it handed out, for the next granule's lines. Only for a caller that holds no view of any block
    * read here any more, and reads nothing through this source afterwards. With a shared
    * `BlockCacheOptions.cache` it does nothing (other sources may hold the same blocks).
    */
@@ -160,15 +160,10 @@ export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {})
     },
     release() {
       if (opts.cache) return;
-      const buffers = new Set<ArrayBuffer>();
-      // Only a buffer a block fills whole was read for that block alone.
-      for (const block of held.values()) {
-        if (block.byteOffset === 0 && block.byteLength === block.buffer.byteLength)
-          buffers.add(block.buffer as ArrayBuffer);
-      }
+      // The pool takes back only the response bodies it handed out (each a run of blocks, nothing else).
+      for (const block of held.values()) linePool.give(block);
       held.clear();
       cache.clear();
-      for (const buffer of buffers) giveLineBuffer(buffer);
     },
     async read(offset, length, o) {
       checkRange(offset, length, source.url);

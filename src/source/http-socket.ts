@@ -10,7 +10,7 @@
 import type { Socket } from "node:net";
 import { connect } from "node:net";
 import type { HttpCall, HttpReply, HttpTransport } from "./http-transport.js";
-import { takeLineBuffer } from "./line-pool.js";
+import { linePool } from "./line-pool.js";
 
 /** Bytes of each connection's buffer for response heads and bodies read in pieces. */
 const SCRATCH_BYTES = 64 * 1024;
@@ -389,13 +389,9 @@ class SocketReply implements HttpReply {
     this.keepAliveMs = timeout === undefined ? undefined : Math.max(0, Number(timeout) * 1000 - 1000);
     if (this.framing === "none" || (this.framing === "length" && this.#left === 0)) this.complete = true;
     else if (this.framing === "length" && head.status === 206 && this.#left <= MAX_IN_PLACE_BYTES) {
-      // Uninitialised memory is fine: the body is handed out only once every byte has been written.
-      const pooled = takeLineBuffer(this.#left);
-      if (pooled) this.#body = new Uint8Array(pooled);
-      else {
-        const raw = Buffer.allocUnsafeSlow(this.#left);
-        this.#body = new Uint8Array(raw.buffer, raw.byteOffset, this.#left);
-      }
+      // From the line pool, where the index gives its lines back (uninitialised memory is fine: the body
+      // is handed out only once every byte has been written).
+      this.#body = linePool.take(this.#left);
     }
   }
 
