@@ -35,6 +35,11 @@ export interface DatasetValuesOptions extends ReadOptions {
    * the buffer taken (unless their bytes had to be swapped or converted), others are decoded from it.
    */
   buffers?: ValueBuffers;
+  /**
+   * Called with each stored chunk read and decoded whole: its file offset, stored size and XXH32
+   * (taken on the inflate worker for deflated chunks), for callers recording chunk checksums.
+   */
+  onStoredChecksum?: (offset: number, size: number, sum: number) => void;
 }
 
 /**
@@ -107,7 +112,7 @@ async function readWindowInto(
   source: ByteSource,
   ds: DatasetMeta,
   at: { refs: ChunkRef[]; window: { start: number[]; shape: number[] } },
-  opts: ReadOptions,
+  opts: DatasetValuesOptions,
 ): Promise<void> {
   const { layout, datatype, dataspace } = ds;
   const { refs, window } = at;
@@ -186,7 +191,7 @@ async function readChunksInto(
   source: ByteSource,
   ds: DatasetMeta,
   at: { refs: ChunkRef[]; window: { start: number[]; shape: number[] } },
-  opts: ReadOptions,
+  opts: DatasetValuesOptions,
 ): Promise<void> {
   const { window } = at;
   // everything but plain numbers is decoded from raw element bytes afterwards
@@ -202,7 +207,9 @@ async function readChunksInto(
       const stored = await source.read(ref.offset, ref.size, opts);
       // Inflated on the thread's inflate worker: the thread keeps parsing and computing meanwhile,
       // and pays a copy per chunk rather than a zlib stream.
-      const chunk = await decodeChunkOffThread(stored, spec, ref.filterMask, () => chunkLabel(ref));
+      const { onStoredChecksum } = opts;
+      const onSum = onStoredChecksum && ((sum: number) => onStoredChecksum(ref.offset, ref.size, sum));
+      const chunk = await decodeChunkOffThread(stored, spec, ref.filterMask, () => chunkLabel(ref), onSum);
       copyChunk(
         output(),
         window,

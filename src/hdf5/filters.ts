@@ -1,5 +1,6 @@
 import { inflateSync } from "node:zlib";
 import { InvalidHdf5Error, UnsupportedFilterError } from "../errors.js";
+import { xxhash32 } from "../source/xxhash32.js";
 import { itemSize } from "./dtype.js";
 import { inflateOffThread, releaseInflated } from "./inflate-worker.js";
 import type { DecodeSpec, FilterInfo } from "./types.js";
@@ -38,18 +39,31 @@ export function decodeChunk(
  * {@link decodeChunk} with the deflate step on this thread's inflate worker (inflate-worker.ts), which
  * costs the calling thread a copy of the stored chunk rather than a zlib stream per chunk; the same
  * output and errors. For the whole-dataset reads of `readDatasetValues` (the index's coordinates).
+ * `onStoredSum`, when given, is called once with the XXH32 of `stored`: taken on the worker when the
+ * first step undone is deflate (the worker then holds the stored bytes as they are), else here.
  */
 export function decodeChunkOffThread(
   stored: Uint8Array,
   spec: DecodeSpec,
   filterMask: number,
   chunk: ChunkName = "a chunk",
+  onStoredSum?: (sum: number) => void,
 ): Promise<Uint8Array> {
+  const onWorker = onStoredSum && firstUndone(spec, filterMask)?.id === 1 ? onStoredSum : undefined;
+  if (onStoredSum && !onWorker) onStoredSum(xxhash32(stored));
   return decodeWith(stored, spec, filterMask, chunk, (bytes, at) =>
-    inflateOffThread(bytes, inflateOptions(at)).catch((err: unknown) => {
-      throw corrupt(bytes, at, err);
-    }),
+    inflateOffThread(bytes, inflateOptions(at), bytes === stored ? onWorker : undefined).catch(
+      (err: unknown) => {
+        throw corrupt(bytes, at, err);
+      },
+    ),
   );
+}
+
+/** The filter undone first on a stored chunk: the pipeline's last one its mask does not skip. */
+function firstUndone(spec: DecodeSpec, filterMask: number): FilterInfo | undefined {
+  for (let i = spec.filters.length - 1; i >= 0; i--) if (!(filterMask & (1 << i))) return spec.filters[i];
+  return undefined;
 }
 
 /** The filters of a chunk undone in reverse order, the deflate step by `inflate`. */

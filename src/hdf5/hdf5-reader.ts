@@ -9,6 +9,8 @@ import type { ValueBuffers } from "./value-buffers.js";
 export interface ReadManyOptions extends PrefetchOptions {
   /** Where the values' bytes are written (see `readDatasetValues`); default new buffers. */
   buffers?: ValueBuffers;
+  /** Called with each stored chunk read and decoded whole (see `readDatasetValues`). */
+  onStoredChecksum?: (offset: number, size: number, sum: number) => void;
 }
 
 /**

@@ -13,6 +13,7 @@
  */
 import { Worker } from "node:worker_threads";
 import { inflate as inflateCallback } from "node:zlib";
+import { XXHASH32_SOURCE, xxhash32 } from "../source/xxhash32.js";
 
 /** Largest inflated size accepted and the size of the output buffer, as zlib options. */
 export interface InflateLimits {
@@ -29,6 +30,8 @@ const BATCHES_IN_FLIGHT = 4;
 interface Job {
   bytes: Uint8Array;
   limits: InflateLimits;
+  /** Called with the XXH32 of the stored bytes, computed where they are inflated. */
+  onSum: ((sum: number) => void) | undefined;
   resolve(bytes: Uint8Array): void;
   reject(err: Error): void;
 }
@@ -38,42 +41,48 @@ interface Job {
  * in a buffer of their own (an output longer than its place, which the caller then rejects), or
  * zlib's error.
  */
-type Answer =
+type Answer = (
   | { at: number; length: number }
   | { buffer: ArrayBuffer; offset: number; length: number }
-  | { message: string; code?: string };
+  | { message: string; code?: string }
+) & { sum?: number };
 
 /** One batch as sent: the stored chunks one after another in `input`, places for the outputs in `output`. */
 interface Sent {
   id: number;
   input: ArrayBuffer;
   output: ArrayBuffer;
-  jobs: { at: number; length: number; outAt: number; limits: InflateLimits }[];
+  jobs: { at: number; length: number; outAt: number; limits: InflateLimits; sum: boolean }[];
 }
 
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { inflateSync } = require("node:zlib");
+const xxhash32 = (${XXHASH32_SOURCE});
 parentPort.on("message", ({ id, input, output, jobs }) => {
   const stored = new Uint8Array(input);
   const out = new Uint8Array(output);
   const answers = [];
   // Both buffers go back, to be used again.
   const transfer = [input, output];
-  for (const { at, length, outAt, limits } of jobs) {
+  for (const { at, length, outAt, limits, sum } of jobs) {
+    const bytes = stored.subarray(at, at + length);
+    let answer;
     try {
-      const inflated = inflateSync(stored.subarray(at, at + length), limits);
+      const inflated = inflateSync(bytes, limits);
       if (inflated.byteLength <= limits.chunkSize) {
         out.set(inflated, outAt);
-        answers.push({ at: outAt, length: inflated.byteLength });
+        answer = { at: outAt, length: inflated.byteLength };
       } else {
         const own = new Uint8Array(inflated);
-        answers.push({ buffer: own.buffer, offset: 0, length: own.byteLength });
+        answer = { buffer: own.buffer, offset: 0, length: own.byteLength };
         transfer.push(own.buffer);
       }
     } catch (err) {
-      answers.push({ message: String(err && err.message), code: err && err.code });
+      answer = { message: String(err && err.message), code: err && err.code };
     }
+    if (sum) answer.sum = xxhash32(bytes);
+    answers.push(answer);
   }
   parentPort.postMessage({ id, input, output, answers }, transfer);
 });
@@ -143,11 +152,18 @@ const inFlight = new Map<number, Job[]>();
 /**
  * Inflates a zlib stream on this thread's inflate worker (the threadpool if it is unavailable).
  * Rejects with zlib's error (message and code) for a corrupt stream or an output above the limit.
+ * `onSum`, when given, is called with the XXH32 of `bytes` before the promise settles (whether the
+ * stream inflates or not), computed on the worker: the index's chunk checksums cost its calling
+ * thread nothing but this call.
  */
-export function inflateOffThread(bytes: Uint8Array, limits: InflateLimits): Promise<Uint8Array> {
-  if (broken) return inflateOnPool(bytes, limits);
+export function inflateOffThread(
+  bytes: Uint8Array,
+  limits: InflateLimits,
+  onSum?: (sum: number) => void,
+): Promise<Uint8Array> {
+  if (broken) return inflateOnPool({ bytes, limits, onSum });
   return new Promise((resolve, reject) => {
-    queue.push({ bytes, limits, resolve, reject });
+    queue.push({ bytes, limits, onSum, resolve, reject });
     schedule();
   });
 }
@@ -164,7 +180,7 @@ function flush(): void {
   if (!w) {
     const jobs = queue;
     queue = [];
-    for (const job of jobs) inflateOnPool(job.bytes, job.limits).then(job.resolve, job.reject);
+    for (const job of jobs) inflateOnPool(job).then(job.resolve, job.reject);
     return;
   }
   // A few batches at a time: enough to keep the worker busy, few enough that the buffers come back
@@ -199,7 +215,7 @@ function packed(id: number, batch: readonly Job[]): Sent {
   let outAt = 0;
   for (const job of batch) {
     stored.set(job.bytes, at);
-    jobs.push({ at, length: job.bytes.length, outAt, limits: job.limits });
+    jobs.push({ at, length: job.bytes.length, outAt, limits: job.limits, sum: job.onSum !== undefined });
     at += job.bytes.length;
     outAt += job.limits.chunkSize;
   }
@@ -222,6 +238,7 @@ function started(): Worker | undefined {
       else give(reply.output);
       batch?.forEach((job, i) => {
         const a = reply.answers[i]!;
+        if (a.sum !== undefined) job.onSum?.(a.sum);
         if ("at" in a) job.resolve(new Uint8Array(reply.output, a.at, a.length));
         else if ("buffer" in a) job.resolve(new Uint8Array(a.buffer, a.offset, a.length));
         else job.reject(Object.assign(new Error(a.message), a.code === undefined ? {} : { code: a.code }));
@@ -237,7 +254,7 @@ function started(): Worker | undefined {
       broken = true;
       const lost = [...inFlight.values()].flat();
       inFlight.clear();
-      for (const job of lost) inflateOnPool(job.bytes, job.limits).then(job.resolve, job.reject);
+      for (const job of lost) inflateOnPool(job).then(job.resolve, job.reject);
       flush();
     };
     w.on("error", fail);
@@ -255,7 +272,13 @@ function emptyPool(): void {
   pool.clear();
 }
 
-function inflateOnPool(bytes: Uint8Array, limits: InflateLimits): Promise<Uint8Array> {
+/** The threadpool's inflate, for a thread whose worker could not start or died; its sum taken here. */
+function inflateOnPool({
+  bytes,
+  limits,
+  onSum,
+}: Pick<Job, "bytes" | "limits" | "onSum">): Promise<Uint8Array> {
+  onSum?.(xxhash32(bytes));
   return new Promise((resolve, reject) => {
     inflateCallback(bytes, limits, (err, out) => {
       if (err) reject(err);

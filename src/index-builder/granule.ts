@@ -37,7 +37,15 @@ export interface IndexGranuleOptions {
    * its line rather than copied out of two.
    */
   lineBytes?: number;
+  /**
+   * Called with the file offset, stored size and XXH32 of each stored chunk the coordinates are
+   * decoded from (taken on the inflate worker; see `readDatasetValues`), for the chunk checksums.
+   */
+  onStoredChecksum?: (offset: number, size: number, sum: number) => void;
 }
+
+/** What the reads of a beam's coordinate arrays take of {@link IndexGranuleOptions}. */
+type CoordinateReads = Pick<IndexGranuleOptions, "signal" | "lineBytes" | "onStoredChecksum">;
 
 /**
  * What makes a granule the granule it is, read from the file's own metadata and never from its
@@ -313,12 +321,13 @@ function releaseArrays(...arrays: (Float64Array | undefined)[]): void {
 async function readManyFloat64(
   file: Hdf5Reader,
   paths: readonly string[],
-  opts: { signal?: AbortSignal; lineBytes?: number },
+  opts: CoordinateReads,
 ): Promise<Float64Array[]> {
   const values = await file.readMany(paths, {
     signal: opts.signal,
     boundary: opts.lineBytes,
     buffers: arrayBuffers,
+    onStoredChecksum: opts.onStoredChecksum,
   });
   return values.map((v, i) => {
     const f = float64Of(paths[i]!, v);
@@ -431,7 +440,7 @@ async function readLocations(
   file: Hdf5Reader,
   ctx: BeamContext,
   parent: ParentRows,
-  opts: { signal?: AbortSignal; lineBytes?: number },
+  opts: CoordinateReads,
 ): Promise<Locations | undefined> {
   const locate = ctx.profile.parent!.locate!;
   const path = (p: string) => datasetPath(ctx.profile, ctx.beam, p);
@@ -597,7 +606,7 @@ interface ParentRows {
 async function readParentRate(
   file: Hdf5Reader,
   ctx: BeamContext,
-  opts: { signal?: AbortSignal; lineBytes?: number },
+  opts: CoordinateReads,
 ): Promise<ParentRows> {
   const parent = ctx.profile.parent!;
   const [first, counts] = (await readManyFloat64(

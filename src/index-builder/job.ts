@@ -169,7 +169,13 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
     async index(o) {
       if (!granule || !recorded) throw new Error("a granule is indexed after it is identified");
       try {
-        const batch = await indexOpenedGranule(granule, { ...o, signal: opts.signal, lineBytes });
+        const batch = await indexOpenedGranule(granule, {
+          ...o,
+          signal: opts.signal,
+          lineBytes,
+          // The coordinate chunks' checksums come from the inflate worker, which copies them anyway.
+          onStoredChecksum: recorded.remember,
+        });
         recordChunkChecksums(batch, recorded);
         indexed = true;
         return batch;

@@ -8,6 +8,11 @@ export interface RecordedReads {
    * undefined (those bytes were never read, or only in pieces).
    */
   checksumOf(offset: number, length: number): number | undefined;
+  /**
+   * Takes the XXH32 of bytes [offset, offset + length) of a recorded read, computed elsewhere (the
+   * inflate worker, which holds a copy of them), as {@link checksumOf}'s answer for that range.
+   */
+  remember(offset: number, length: number, sum: number): void;
 }
 
 /**
@@ -45,7 +50,10 @@ export function withReadRecording(source: ByteSource): { source: ByteSource; rec
     memo.set(offset, { length, sum });
     return sum;
   };
-  return { source: wrapped, recorded: { checksumOf } };
+  const remember = (offset: number, length: number, sum: number) => {
+    memo.set(offset, { length, sum });
+  };
+  return { source: wrapped, recorded: { checksumOf, remember } };
 }
 
 /** Bytes [offset, offset + length) out of the first read (sorted by offset) that holds them all. */

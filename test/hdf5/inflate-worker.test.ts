@@ -9,6 +9,7 @@ import { InvalidHdf5Error } from "../../src/errors.js";
 import { decodeChunk, decodeChunkOffThread } from "../../src/hdf5/filters.js";
 import { releaseInflated } from "../../src/hdf5/inflate-worker.js";
 import type { DecodeSpec } from "../../src/hdf5/types.js";
+import { xxhash32 } from "../../src/source/xxhash32.js";
 import { ROOT } from "../support/cli.js";
 
 const DEFLATE = { id: 1, name: "deflate", flags: 1, params: [6] };
@@ -102,6 +103,43 @@ describe("decodeChunkOffThread", () => {
     }
   });
 
+  it("gives each stored chunk's XXH32: from the worker when deflate comes first, else on this thread", async () => {
+    const sums = (chunks: { bytes: Uint8Array; spec: DecodeSpec; mask: number }[]) => {
+      const got: (number | undefined)[] = chunks.map(() => undefined);
+      let sync = 0;
+      let inTurn = true;
+      const done = Promise.all(
+        chunks.map((c, k) =>
+          decodeChunkOffThread(c.bytes, c.spec, c.mask, "a chunk", (sum) => {
+            expect(got[k]).toBeUndefined();
+            got[k] = sum;
+            if (inTurn) sync += 1;
+          }).catch(() => undefined),
+        ),
+      );
+      inTurn = false;
+      return done.then(() => ({ got, sync }));
+    };
+    // Two rounds, so that a worker that failed to start in the first would show in the second
+    // (its chunks then inflate on the threadpool, their sums taken at once on this thread).
+    for (let round = 0; round < 2; round++) {
+      const deflated = Array.from({ length: 20 }, (_, k) => {
+        const c = storedChunk(5000, round * 50 + k + 1, k % 2 ? [SHUFFLE, DEFLATE] : [DEFLATE]);
+        return { ...c, mask: 0 };
+      });
+      // A stream that does not inflate still has its sum.
+      const corrupt = { ...storedChunk(10, 7, [DEFLATE]), bytes: Uint8Array.of(1, 2, 3, 4), mask: 0 };
+      const { got, sync } = await sums([...deflated, corrupt]);
+      expect(sync).toBe(0);
+      expect(got).toEqual([...deflated, corrupt].map((c) => xxhash32(c.bytes)));
+    }
+    // Deflate skipped by the chunk's filter mask: the stored bytes are the values, summed here.
+    const raw = storedChunk(1000, 5, []);
+    const { got, sync } = await sums([{ ...raw, spec: { ...raw.spec, filters: [DEFLATE] }, mask: 1 }]);
+    expect(sync).toBe(1);
+    expect(got).toEqual([xxhash32(raw.bytes)]);
+  });
+
   it("does not hold the process open (a script exits by itself after a read)", () => {
     const { bytes, spec } = storedChunk(1000, 3, [DEFLATE]);
     // A module file, not -e: the process of an evaluated module exits when it ends, whatever is left open.
@@ -112,13 +150,15 @@ describe("decodeChunkOffThread", () => {
       `import { decodeChunkOffThread } from ${JSON.stringify(pathToFileURL(join(ROOT, "dist/hdf5/filters.js")).href)};
       const spec = ${JSON.stringify(spec)};
       const stored = Buffer.from("${Buffer.from(bytes).toString("base64")}", "base64");
-      const out = await decodeChunkOffThread(stored, spec, 0);
-      console.log(out.length);`,
+      let sum;
+      const out = await decodeChunkOffThread(stored, spec, 0, "a chunk", (s) => { sum = s; });
+      console.log(out.length, sum);`,
     );
     try {
       // A process held open would be killed at the timeout, and execFileSync would throw.
       const out = execFileSync(process.execPath, [script], { encoding: "utf8", timeout: 20_000 });
-      expect(out.trim()).toBe("8000");
+      // The compiled worker's sum (its XXH32 is the compiled function's source text) is the reference's.
+      expect(out.trim()).toBe(`8000 ${xxhash32(bytes)}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
