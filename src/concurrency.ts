@@ -27,6 +27,11 @@ export interface PipelineLimits {
   reading: number;
   /** Items started and not finished at once, reading or not (what bounds memory). */
   open: number;
+  /**
+   * Items past `reading` open at once start only while the items done reading and not finished hold
+   * fewer bytes than this (what each told its `readsDone`); default no bound but `open`.
+   */
+  heldBytes?: number;
 }
 
 /**
@@ -34,20 +39,23 @@ export interface PipelineLimits {
  * `readsDone` it is given (or finishes): then the next item starts, as long as fewer than
  * `limits.open` are unfinished. Items whose input arrives in one phase and is worked on in the next
  * (a granule fetched, then indexed) keep the link busy while earlier ones are worked on. Items start in
- * order; results keep it. Rejects with the first error, after which no item starts.
+ * order; results keep it. Rejects with the first error, after which no item starts. An item may tell
+ * `readsDone` the bytes it holds until it finishes (`limits.heldBytes`).
  */
 export function mapPipelined<T, R>(
   items: readonly T[],
   limits: PipelineLimits,
-  fn: (item: T, index: number, readsDone: () => void) => Promise<R>,
+  fn: (item: T, index: number, readsDone: (heldBytes?: number) => void) => Promise<R>,
 ): Promise<R[]> {
   const out = new Array<R>(items.length);
   const reading = Math.max(1, limits.reading);
   const open = Math.max(reading, limits.open);
+  const maxHeld = limits.heldBytes ?? Number.POSITIVE_INFINITY;
   return new Promise<R[]>((resolve, reject) => {
     let next = 0;
     let readingNow = 0;
     let openNow = 0;
+    let heldNow = 0;
     let failed = false;
     const pump = () => {
       if (failed) return;
@@ -55,23 +63,37 @@ export function mapPipelined<T, R>(
         resolve(out);
         return;
       }
-      while (next < items.length && readingNow < reading && openNow < open) {
+      while (
+        next < items.length &&
+        readingNow < reading &&
+        openNow < open &&
+        (openNow < reading || heldNow < maxHeld)
+      ) {
         const i = next++;
         readingNow++;
         openNow++;
         let read = false;
+        let held = 0;
         // The item's reads are done (`finished`: the item too); either makes room for the next.
-        const release = (finished: boolean) => {
+        const release = (finished: boolean, heldBytes = 0) => {
           if (!read) {
             read = true;
             readingNow--;
+            if (!finished) {
+              held = heldBytes;
+              heldNow += held;
+            }
           }
-          if (finished) openNow--;
+          if (finished) {
+            openNow--;
+            heldNow -= held;
+            held = 0;
+          }
           queueMicrotask(pump);
         };
         let result: Promise<R>;
         try {
-          result = fn(items[i]!, i, () => release(false));
+          result = fn(items[i]!, i, (heldBytes) => release(false, heldBytes));
         } catch (err) {
           result = Promise.reject(err);
         }
