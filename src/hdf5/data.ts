@@ -202,12 +202,12 @@ async function readChunksInto(
       (c, d) => c < window.start[d]! + window.shape[d]! && c + spec.chunkShape[d]! > window.start[d]!,
     ),
   );
+  const { onStoredChecksum } = opts;
   await Promise.all(
     wanted.map(async (ref) => {
       const stored = await source.read(ref.offset, ref.size, opts);
       // Inflated on the thread's inflate worker: the thread keeps parsing and computing meanwhile,
       // and pays a copy per chunk rather than a zlib stream.
-      const { onStoredChecksum } = opts;
       const onSum = onStoredChecksum && ((sum: number) => onStoredChecksum(ref.offset, ref.size, sum));
       const chunk = await decodeChunkOffThread(stored, spec, ref.filterMask, () => chunkLabel(ref), onSum);
       copyChunk(

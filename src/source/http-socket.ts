@@ -6,7 +6,6 @@
  * everything else (error pages, whole objects, chunked bodies) comes out in copied pieces, as from
  * node:http. `onread` is a `net.Socket` option that TLS sockets do not take: https: stays on node:https.
  */
-
 import type { Socket } from "node:net";
 import { connect } from "node:net";
 import type { HttpCall, HttpReply, HttpTransport } from "./http-transport.js";
