@@ -17,9 +17,12 @@ const WASM_TIERING_BUDGET = 100_000_000;
 
 /**
  * Bytecode a JavaScript function runs before V8 considers optimising it (node's default: 67 584):
- * four times as much, so a short run optimises only its hottest loops.
+ * sixteen times as much, so a run optimises only its hottest loops. An index build of 24 full-size
+ * granules compiled 180 functions with TurboFan at four times (835 ms of compiler CPU, on V8's helper
+ * threads beside the two busy ones) and 88 at sixteen (441 ms); 32 and 64 times were slower again.
+ * Queries measured the same from four to thirty times (docs/design/startup.md).
  */
-const INTERRUPT_BUDGET = 4 * 67_584;
+const INTERRUPT_BUDGET = 16 * 67_584;
 
 /**
  * Young generation's starting semi-space, MB (V8 starts at 1 MB by default and grows it as a program allocates).

@@ -309,7 +309,7 @@ describe("the installed command's query, up to its first granule request", () =>
     const flags = events.filter((l) => l.startsWith("V8-FLAGS "));
     expect(flags).toEqual([
       "V8-FLAGS --wasm-tiering-budget=100000000",
-      "V8-FLAGS --interrupt-budget=270336",
+      "V8-FLAGS --interrupt-budget=1081344",
       "V8-FLAGS --min-semi-space-size=16",
       "V8-FLAGS --wasm-lazy-validation",
     ]);
