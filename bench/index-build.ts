@@ -6,7 +6,7 @@
  * (hard links in .cache/bench/granules-dmrpp, sidecars written once by fixtures/dmrpp/make_dmrpp.py with
  * Python's h5py; those rows are skipped with a message without it); H5Coro (when H5CORO_SRC names a checkout) reads
  * the same latitude, longitude and delta_time arrays of every beam with 4 MiB cache lines, nothing
- * else. geochunks runs from the compiled package (rebuilt first when a source file is newer) in a plain
+ * else, its runs interleaved with the 1- and 2-thread HTTP rows. geochunks runs from the compiled package (rebuilt first when a source file is newer) in a plain
  * Node child process, as users run it. Reports seconds, CPU seconds, granules per second, requests and MB per granule, and the goals:
  * throughput against H5Coro (>= 2x), requests per granule (<= 30), 2 cores against 1 (>= 1.7x: the
  * default command under `taskset -c 0`, where Node sees one core, against the fastest run on all cores).
@@ -34,7 +34,7 @@ import { indexInChild } from "./lib/index-run.js";
 import { runPeer } from "./lib/python.js";
 import { startServerProcess, UNCAPPED_READ_CHUNK } from "./lib/server.js";
 import { granulesWithSidecars } from "./lib/sidecars.js";
-import { medianRun } from "./lib/stats.js";
+import { interleavedMedians, medianRun } from "./lib/stats.js";
 
 const { values } = parseArgs({
   options: {
@@ -169,9 +169,41 @@ async function main() {
         bytes: report.bytesRead,
       };
     };
-    for (const jobs of [1, 2]) {
-      rows.push(await medianRun(reps, () => geochunks(urls, jobs, `HTTP ${latency} ms`)));
-      console.error(`geochunks, ${jobs} thread(s), HTTP: ${rows.at(-1)!.seconds.toFixed(2)} s`);
+    const missing = await h5coroUnavailable();
+    if (missing) console.error(`skipping h5coro: ${missing}`);
+    // As many runs as geochunks' rows, their median: one run of 4 processes varied by 15-20 %.
+    const h5coro = async (): Promise<Row> => {
+      await server.resetStats();
+      const before = childrenCpuSeconds();
+      const answer = await runPeer("h5coro-latlon", {
+        urls,
+        workers: concurrency,
+        cache_line_size: H5CORO_LINE,
+        h5coro_src: process.env.H5CORO_SRC,
+      });
+      const processCpuSeconds = childrenCpuSeconds() - before;
+      const stats = await server.stats();
+      return {
+        tool: "h5coro lat/lon/time",
+        source: `HTTP ${latency} ms`,
+        threads: `${concurrency} processes`,
+        seconds: answer.seconds,
+        processCpuSeconds,
+        serverCpuSeconds: stats.cpuSeconds,
+        requests: stats.requests,
+        bytes: stats.bytes,
+      };
+    };
+    // The rows the throughput goal compares, interleaved with H5Coro's (1 thread, 2 threads, H5Coro,
+    // and again), so that a drift of the machine's speed meets every contender alike.
+    const httpRows = await interleavedMedians(reps, [
+      () => geochunks(urls, 1, `HTTP ${latency} ms`),
+      () => geochunks(urls, 2, `HTTP ${latency} ms`),
+      ...(missing ? [] : [h5coro]),
+    ]);
+    for (const row of httpRows.slice(0, 2)) {
+      rows.push(row);
+      console.error(`geochunks, ${row.threads} thread(s), HTTP: ${row.seconds.toFixed(2)} s`);
     }
     // The default command (its own choice of threads) on one core, then on all: the 2-core goal.
     if (!tasksetMissing()) {
@@ -209,34 +241,7 @@ async function main() {
         );
       }
     }
-    const missing = await h5coroUnavailable();
-    if (missing) console.error(`skipping h5coro: ${missing}`);
-    else {
-      // As many runs as geochunks' rows, their median: one run of 4 processes varied by 15-20 %.
-      const h5coro = async (): Promise<Row> => {
-        await server.resetStats();
-        const before = childrenCpuSeconds();
-        const answer = await runPeer("h5coro-latlon", {
-          urls,
-          workers: concurrency,
-          cache_line_size: H5CORO_LINE,
-          h5coro_src: process.env.H5CORO_SRC,
-        });
-        const processCpuSeconds = childrenCpuSeconds() - before;
-        const stats = await server.stats();
-        return {
-          tool: "h5coro lat/lon/time",
-          source: `HTTP ${latency} ms`,
-          threads: `${concurrency} processes`,
-          seconds: answer.seconds,
-          processCpuSeconds,
-          serverCpuSeconds: stats.cpuSeconds,
-          requests: stats.requests,
-          bytes: stats.bytes,
-        };
-      };
-      rows.push(await medianRun(reps, h5coro));
-    }
+    if (httpRows[2]) rows.push(httpRows[2]);
   } finally {
     await server.close();
   }

@@ -17,7 +17,7 @@ import { runPeer } from "./python.js";
 import { digestKeys, granuleIdOf, type RowSet, rowKey } from "./rows.js";
 import { measureQueryRss, type RssResult } from "./rss.js";
 import { startServerProcess } from "./server.js";
-import { dirSize, median, medianRun } from "./stats.js";
+import { dirSize, interleavedMedians, median } from "./stats.js";
 
 export interface HarnessOptions {
   /** Directory served by the range server; every file of `files` must be in it. */
@@ -170,7 +170,7 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
     // Each tool's row is the median of `reps` runs (one run varied by 15-20 % on a quiet machine).
     for (const latency of opts.indexLatencies.length > 0 ? opts.indexLatencies : [0]) {
       await server.setLatency(latency);
-      const index = await medianRun(opts.reps, async () => {
+      const geochunksRun = async () => {
         await rm(storeDir, { recursive: true, force: true });
         await server.resetStats();
         // The compiled package in a plain Node child process, as users run it (see indexInChild).
@@ -182,25 +182,32 @@ export async function runHarness(opts: HarnessOptions): Promise<HarnessResult> {
           link: { latencyMs: latency, bytesPerSecond: opts.linkBytesPerSecond ?? null },
         });
         return { seconds: report.seconds, served: await server.stats() };
-      });
-      const row = buildRow("geochunks index", latency, all.length, index.seconds, index.served, totalBytes);
+      };
+      const h5coro = opts.indexLatencies.length > 0 ? opts.h5coroLatLon : undefined;
+      const h5coroRun = async () => {
+        await server.resetStats();
+        const { seconds } = await runPeer("h5coro-latlon", {
+          urls: all.map((g) => g.url),
+          workers: opts.granuleConcurrency,
+          cache_line_size: h5coro!.line,
+          h5coro_src: h5coro!.src,
+        });
+        return { seconds, served: await server.stats() };
+      };
+      // The two tools' runs interleaved (geochunks, H5Coro, geochunks...), so that a drift of the
+      // machine's speed meets both alike; the goal is their ratio.
+      const [index, answer] = await interleavedMedians(
+        opts.reps,
+        h5coro ? [geochunksRun, h5coroRun] : [geochunksRun],
+      );
+      // The queries below use the store of the last geochunks run.
+      const row = buildRow("geochunks index", latency, all.length, index!.seconds, index!.served, totalBytes);
       row.storeBytes = await dirSize(storeDir);
       indexBuild.push(row);
       log(
-        `index build at ${latency} ms: ${index.seconds.toFixed(1)} s, ${row.requestsPerGranule} requests per granule`,
+        `index build at ${latency} ms: ${index!.seconds.toFixed(1)} s, ${row.requestsPerGranule} requests per granule`,
       );
-      if (opts.indexLatencies.length > 0 && opts.h5coroLatLon) {
-        const h5coro = opts.h5coroLatLon;
-        const answer = await medianRun(opts.reps, async () => {
-          await server.resetStats();
-          const { seconds } = await runPeer("h5coro-latlon", {
-            urls: all.map((g) => g.url),
-            workers: opts.granuleConcurrency,
-            cache_line_size: h5coro.line,
-            h5coro_src: h5coro.src,
-          });
-          return { seconds, served: await server.stats() };
-        });
+      if (answer) {
         indexBuild.push(
           buildRow("h5coro lat/lon/time", latency, all.length, answer.seconds, answer.served, totalBytes),
         );

@@ -26,6 +26,25 @@ export async function medianRun<T extends { seconds: number }>(
   return runs[Math.floor(runs.length / 2)]!;
 }
 
+/**
+ * Runs each of `runs` `reps` times (at least once), interleaved (A, B, C, A, B, C...), and returns the
+ * run of median seconds of each, as {@link medianRun} would: contenders compared by their ratio then
+ * meet the same drifts of the machine's speed, not one of them the start of a run and the other its end.
+ */
+export async function interleavedMedians<T extends { seconds: number }>(
+  reps: number,
+  runs: readonly (() => Promise<T>)[],
+): Promise<T[]> {
+  const results: T[][] = runs.map(() => []);
+  for (let rep = 0; rep < Math.max(1, reps); rep++) {
+    for (let i = 0; i < runs.length; i++) results[i]!.push(await runs[i]!());
+  }
+  return results.map((r) => {
+    r.sort((a, b) => a.seconds - b.seconds);
+    return r[Math.floor(r.length / 2)]!;
+  });
+}
+
 /** Total size of the files under `dir`, bytes. */
 export async function dirSize(dir: string): Promise<number> {
   let sum = 0;
