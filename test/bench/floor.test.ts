@@ -85,6 +85,24 @@ describe("benchmark floor model", () => {
     expect(laptop.find((g) => g.goal === "time: download-then-read / geochunks")?.met).toBe(false);
   });
 
+  it("bounds the bytes goal by H5Coro's bytes over bytes_minimal", () => {
+    const result = {
+      granules: { total: 1, bytes: 1 },
+      aois: [{ name: "g" } as never],
+      rows: [timedRow("geochunks", 20, 1), { ...timedRow("h5coro", 20, 2), bytes: 468 }],
+      skipped: [],
+      indexBuild: [],
+      storeDir: "",
+    };
+    const goal = () => checkGoals(result, [20], {}).find((g) => g.goal === "bytes: h5coro / geochunks")!;
+    // 468 bytes against 100 minimal: 4.68 at best, whatever geochunks reads.
+    expect(goal()).toMatchObject({ value: 4.68, met: false });
+    expect(goal().note).toBe("best possible 4.68 (h5coro's bytes / bytes_minimal): 10x is out of reach here");
+    result.rows[1] = { ...timedRow("h5coro", 20, 2), bytes: 3600 };
+    expect(goal()).toMatchObject({ value: 36, met: true });
+    expect(goal().note).toBe("best possible 36.00 (h5coro's bytes / bytes_minimal)");
+  });
+
   it("bounds download-then-read / geochunks by whole granules against bytes_minimal over the link", () => {
     // 4 granules of 68 MB against 5.7 MB of answer chunks over 25 MB/s at 20 ms, geochunks in 2 waves.
     const floor = floorModel({
