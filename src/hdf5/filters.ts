@@ -5,6 +5,9 @@ import { itemSize } from "./dtype.js";
 import { inflateOffThread, releaseInflated } from "./inflate-worker.js";
 import type { DecodeSpec, FilterInfo } from "./types.js";
 
+/** HDF5's id of the deflate filter (H5Z_FILTER_DEFLATE). */
+const DEFLATE_FILTER_ID = 1;
+
 /** Slack allowed above the chunk size when inflating: a checksum or padding, never a deflate bomb. */
 const INFLATE_SLACK_BYTES = 64 * 1024;
 
@@ -30,7 +33,7 @@ export function decodeChunk(
   for (let i = spec.filters.length - 1; i >= 0; i--) {
     if (filterMask & (1 << i)) continue;
     const filter = spec.filters[i]!;
-    bytes = filter.id === 1 ? inflate(bytes, at) : applyReverse(bytes, filter, at);
+    bytes = filter.id === DEFLATE_FILTER_ID ? inflate(bytes, at) : applyReverse(bytes, filter, at);
   }
   return checkSize(bytes, at);
 }
@@ -49,7 +52,8 @@ export function decodeChunkOffThread(
   chunk: ChunkName = "a chunk",
   onStoredSum?: (sum: number) => void,
 ): Promise<Uint8Array> {
-  const onWorker = onStoredSum && firstUndone(spec, filterMask)?.id === 1 ? onStoredSum : undefined;
+  const onWorker =
+    onStoredSum && firstUndone(spec, filterMask)?.id === DEFLATE_FILTER_ID ? onStoredSum : undefined;
   if (onStoredSum && !onWorker) onStoredSum(xxhash32(stored));
   return decodeWith(stored, spec, filterMask, chunk, (bytes, at) =>
     inflateOffThread(bytes, inflateOptions(at), bytes === stored ? onWorker : undefined).catch(
@@ -80,7 +84,7 @@ async function decodeWith(
     if (filterMask & (1 << i)) continue;
     const filter = spec.filters[i]!;
     const before = bytes;
-    bytes = filter.id === 1 ? await inflate(bytes, at) : applyReverse(bytes, filter, at);
+    bytes = filter.id === DEFLATE_FILTER_ID ? await inflate(bytes, at) : applyReverse(bytes, filter, at);
     // Inflated bytes a later step copied (unshuffled) are not needed any more: their buffer is used again.
     if (before !== stored && before.buffer !== bytes.buffer) releaseInflated(before);
   }
