@@ -9,7 +9,8 @@
  * The command, the GeoParquet writer thread (`dist/export/geoparquet-worker.js`, which builds a query
  * result's Arrow batches: apache-arrow bundled instead of a hundred of its files) and the index's worker
  * thread (`dist/index-builder/worker.js`, the reader, the products and h3-js: it loaded 77 of our
- * modules one by one, and scanned h3-js for its CommonJS exports, on every start) are bundled, and so
+ * modules one by one, and scanned h3-js for its CommonJS exports, on every start), the network thread
+ * (`dist/source/http-thread-worker.js`, the HTTP readers) are bundled, and so
  * is the library (`dist/index.js`, imported by package name: its import took 0.32 s of CPU over some
  * 300 files, 0.13-0.15 s bundled; its types stay tsc's `dist/index.d.ts`). All share the chunks, so a
  * program importing the library and the threads it starts load the same files. The inflate worker (a
@@ -89,6 +90,7 @@ const result = await build({
     "cli/bin": resolve(SRC, "cli/bin.ts"),
     "export/geoparquet-worker": resolve(SRC, "export/geoparquet-worker.ts"),
     "index-builder/worker": resolve(SRC, "index-builder/worker.ts"),
+    "source/http-thread-worker": resolve(SRC, "source/http-thread-worker.ts"),
   },
   outdir: DIST,
   entryNames: "[dir]/[name]",
@@ -127,5 +129,5 @@ await writeFile(resolve(DIST, "chunks", "inputs.json"), `${JSON.stringify(inputs
 // link npm made to it run it directly, also after a build into an emptied dist/.
 await chmod(resolve(DIST, "cli", "bin.js"), 0o755);
 console.log(
-  `bundled dist/index.js, dist/cli/bin.js, dist/export/geoparquet-worker.js, dist/index-builder/worker.js and ${Object.keys(inputs).length - 4} chunks`,
+  `bundled dist/index.js, dist/cli/bin.js, dist/export/geoparquet-worker.js, dist/index-builder/worker.js, dist/source/http-thread-worker.js and ${Object.keys(inputs).length - 5} chunks`,
 );

@@ -4,7 +4,8 @@
  * index build of five full-size granules (about 1000 coordinate chunks of 80 KB) 70-160 us of the
  * calling thread per chunk, as much as inflating it there (`inflateSync`, 40-360 us). Here the
  * calling thread only copies each stored chunk into a buffer it hands over (the stored bytes are
- * views into the reader's cache lines, which stay) and takes the inflated bytes back without a copy;
+ * views into the reader's cache lines, which stay; lines in shared memory are read where they are)
+ * and takes the inflated bytes back without a copy;
  * the chunks asked for in one turn of the event loop travel in one message.
  *
  * The worker is started on first use, kept unreferenced while it has nothing to do (it never holds
@@ -52,7 +53,15 @@ interface Sent {
   id: number;
   input: ArrayBuffer;
   output: ArrayBuffer;
-  jobs: { at: number; length: number; outAt: number; limits: InflateLimits; sum: boolean }[];
+  jobs: {
+    at: number;
+    length: number;
+    outAt: number;
+    limits: InflateLimits;
+    sum: boolean;
+    /** The shared memory the stored bytes lie in at `at` (then not copied into `input`). */
+    shared?: SharedArrayBuffer;
+  }[];
 }
 
 const WORKER_SOURCE = `
@@ -65,8 +74,8 @@ parentPort.on("message", ({ id, input, output, jobs }) => {
   const answers = [];
   // Both buffers go back, to be used again.
   const transfer = [input, output];
-  for (const { at, length, outAt, limits, sum } of jobs) {
-    const bytes = stored.subarray(at, at + length);
+  for (const { at, length, outAt, limits, sum, shared } of jobs) {
+    const bytes = shared ? new Uint8Array(shared, at, length) : stored.subarray(at, at + length);
     let answer;
     try {
       const inflated = inflateSync(bytes, limits);
@@ -198,13 +207,16 @@ function flush(): void {
 
 /**
  * A batch's stored chunks copied one after another into one buffer (they are views into cache lines
- * that other reads still use), with a place for each output the size zlib is told to fill.
+ * that other reads still use), with a place for each output the size zlib is told to fill. Chunks in
+ * shared memory (lines the network thread read, source/http-thread.ts) are not copied: the worker
+ * reads them where they are. Their lines go back to their pool only once the granule's rows are made
+ * (`BlockCacheSource.release`), after every chunk of it is inflated.
  */
 function packed(id: number, batch: readonly Job[]): Sent {
   let inBytes = 0;
   let outBytes = 0;
   for (const job of batch) {
-    inBytes += job.bytes.length;
+    if (!(job.bytes.buffer instanceof SharedArrayBuffer)) inBytes += job.bytes.length;
     outBytes += job.limits.chunkSize;
   }
   const input = take(inBytes);
@@ -214,10 +226,16 @@ function packed(id: number, batch: readonly Job[]): Sent {
   let at = 0;
   let outAt = 0;
   for (const job of batch) {
-    stored.set(job.bytes, at);
-    jobs.push({ at, length: job.bytes.length, outAt, limits: job.limits, sum: job.onSum !== undefined });
-    at += job.bytes.length;
-    outAt += job.limits.chunkSize;
+    const { bytes, limits } = job;
+    const sum = job.onSum !== undefined;
+    if (bytes.buffer instanceof SharedArrayBuffer) {
+      jobs.push({ at: bytes.byteOffset, length: bytes.length, outAt, limits, sum, shared: bytes.buffer });
+    } else {
+      stored.set(bytes, at);
+      jobs.push({ at, length: bytes.length, outAt, limits, sum });
+      at += bytes.length;
+    }
+    outAt += limits.chunkSize;
   }
   return { id, input, output, jobs };
 }

@@ -7,7 +7,7 @@ import { datasetPath, findProfile, registeredProfiles } from "../products/index.
 import type { SourceOptions } from "../source/index.js";
 import { fingerprintChange, fingerprintOf, openSource } from "../source/index.js";
 import { createLimiter } from "../source/limit.js";
-import { linePool } from "../source/line-pool.js";
+import { clearLines } from "../source/line-pool.js";
 import { openStoreBackend } from "../store/backend.js";
 import { readFingerprints } from "../store/fingerprints.js";
 import type { GranuleFingerprint } from "../store/manifest.js";
@@ -200,8 +200,9 @@ type Outcome =
  * const report = await indexGranules(["ATL06_20230816161508_08782002_006_02.h5"], { store: "idx" });
  * for (const s of report.skipped) console.error(`${s.input}: skipped: ${s.reason}`);
  */
-export async function indexGranules(inputs: readonly string[], opts: IndexOptions): Promise<IndexReport> {
+export async function indexGranules(inputs: readonly string[], given: IndexOptions): Promise<IndexReport> {
   const started = performance.now();
+  const opts: IndexOptions = { ...given, source: readOnNetworkThread(given.source) };
   if (opts.product !== undefined && !registeredProfiles().some((p) => p.name === opts.product)) {
     const names = registeredProfiles().map((p) => p.name);
     throw new RangeError(`product ${opts.product} is not one of ${names.join(", ")}`);
@@ -353,7 +354,7 @@ export async function indexGranules(inputs: readonly string[], opts: IndexOption
   } finally {
     await pool?.close();
     // Every granule is read: the lines' buffers kept for the next ones are not needed any more.
-    linePool.clear();
+    clearLines();
   }
   try {
     await writeRun();
@@ -462,6 +463,19 @@ class RunCopies {
 }
 
 /** Whether the stored copy of a granule is still where and as it was indexed. */
+/**
+ * The run's source options with HTTP(S) bodies taken in on the network thread (`client: "thread"`,
+ * source/http-thread.ts) unless the caller chose a client or a `fetch`: an index run reads whole
+ * granules through their lines and computes on a fraction of the bytes, and the socket reads of 1.6 GB
+ * over 24 full-size granules were a third of the calling thread's CPU (docs/design/index-build.md).
+ * One object for the run, so that its sources share `maxRequests`'s limiter.
+ */
+function readOnNetworkThread(source: SourceOptions | undefined): SourceOptions {
+  const http = source?.http;
+  if (http?.fetch !== undefined || http?.client !== undefined) return source ?? {};
+  return { ...source, http: { ...http, client: "thread" } };
+}
+
 async function stillThere(stored: GranuleFingerprint, opts: IndexOptions): Promise<boolean> {
   try {
     const source = await openSource(stored.url, opts.source);

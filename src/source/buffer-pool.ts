@@ -16,8 +16,8 @@ export interface BufferPoolOptions {
    * memory for the others. Default false.
    */
   exactSizes?: boolean;
-  /** Makes a new buffer of `bytes` bytes; default `new ArrayBuffer` (zeroed). */
-  allocate?: (bytes: number) => ArrayBuffer;
+  /** Makes a new buffer of `bytes` bytes (an ArrayBuffer or a SharedArrayBuffer); default `new ArrayBuffer` (zeroed). */
+  allocate?: (bytes: number) => ArrayBufferLike;
 }
 
 /**
@@ -28,15 +28,15 @@ export interface BufferPoolOptions {
  * any other. Buffers it did not hand out, and buffers given back twice, are ignored.
  */
 export class BufferPool {
-  readonly #free = new Map<number, ArrayBuffer[]>();
+  readonly #free = new Map<number, ArrayBufferLike[]>();
   /** Buffers handed out and not yet given back. */
-  readonly #lent = new WeakSet<ArrayBuffer>();
+  readonly #lent = new WeakSet<ArrayBufferLike>();
   readonly #minBytes: number;
   readonly #maxBytes: number;
   readonly #maxFreeBytes: number;
   readonly #idleMs: number;
   readonly #exactSizes: boolean;
-  readonly #allocate: (bytes: number) => ArrayBuffer;
+  readonly #allocate: (bytes: number) => ArrayBufferLike;
   #freeBytes = 0;
   #reused = 0;
   #lastUse = 0;
@@ -67,7 +67,7 @@ export class BufferPool {
   /** Takes back the buffer under `values` (any view of a buffer {@link take} handed out). */
   give(values: ArrayBufferView): void {
     const buffer = values.buffer;
-    if (!(buffer instanceof ArrayBuffer) || !this.#lent.has(buffer)) return;
+    if (!this.#lent.has(buffer)) return;
     this.#lent.delete(buffer);
     const size = buffer.byteLength;
     if (this.#freeBytes + size > this.#maxFreeBytes) return;

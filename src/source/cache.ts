@@ -1,7 +1,7 @@
 import { SourceError } from "../errors.js";
 import { checkRange } from "./file.js";
 import type { Limiter } from "./limit.js";
-import { linePool } from "./line-pool.js";
+import { giveLine } from "./line-pool.js";
 import type { ByteSource } from "./types.js";
 
 /**
@@ -161,7 +161,7 @@ export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {})
     release() {
       if (opts.cache) return;
       // The pool takes back only the response bodies it handed out (each a run of blocks, nothing else).
-      for (const block of held.values()) linePool.give(block);
+      for (const block of held.values()) giveLine(block);
       held.clear();
       cache.clear();
     },

@@ -244,7 +244,7 @@ class Connection {
       }
       // Informational answers (100 Continue and the like) precede the real one.
       if (parsed.status >= 100 && parsed.status < 200 && parsed.status !== 101) continue;
-      const reply = new SocketReply(parsed, exchange.call.method, this);
+      const reply = new SocketReply(parsed, exchange.call, this);
       exchange.reply = reply;
       exchange.resolve(reply);
     }
@@ -367,7 +367,8 @@ class SocketReply implements HttpReply {
   #line = "";
   #state: "size" | "data" | "data-end" | "trailer" = "size";
 
-  constructor(head: Head, method: HttpCall["method"], conn: Connection) {
+  constructor(head: Head, call: HttpCall, conn: Connection) {
+    const method = call.method;
     this.status = head.status;
     this.#headers = head.headers;
     this.#conn = conn;
@@ -388,14 +389,19 @@ class SocketReply implements HttpReply {
     this.keepAliveMs = timeout === undefined ? undefined : Math.max(0, Number(timeout) * 1000 - 1000);
     if (this.framing === "none" || (this.framing === "length" && this.#left === 0)) this.complete = true;
     else if (this.framing === "length" && head.status === 206 && this.#left <= MAX_IN_PLACE_BYTES) {
-      // From the line pool, where the index gives its lines back (uninitialised memory is fine: the body
-      // is handed out only once every byte has been written).
-      this.#body = linePool.take(this.#left);
+      // The caller's buffer when it has the body's length, else one from the line pool, where the index
+      // gives its lines back (uninitialised memory is fine: the body is handed out only once every byte
+      // has been written).
+      this.#body = call.into?.length === this.#left ? call.into : linePool.take(this.#left);
     }
   }
 
   header(name: string): string | null {
     return this.#headers.get(name) ?? null;
+  }
+
+  headerEntries(): [string, string][] {
+    return [...this.#headers];
   }
 
   /** The rest of an in-place body, for the next socket read; undefined when reading into scratch. */

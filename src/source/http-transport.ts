@@ -12,6 +12,8 @@ export interface HttpReply {
   status: number;
   /** A response header by lower-case name; null when absent. */
   header(name: string): string | null;
+  /** Every response header, names in lower case (a repeated one joined with ", "). */
+  headerEntries(): [string, string][];
   /** The next piece of the body; undefined at its end. Rejects when the connection fails mid-body. */
   read(): Promise<Uint8Array | undefined>;
   /** Drops the rest of the body (and, mid-body, its connection). */
@@ -28,6 +30,11 @@ export interface HttpCall {
    * than they receive it (the stall timer must not count a long body's transfer as silence).
    */
   progress?: () => void;
+  /**
+   * A buffer a transport may read the body into when it is a 206 of exactly this length (the network
+   * thread lends its lines this way, in shared memory); the body handed out is then this buffer.
+   */
+  into?: Uint8Array;
 }
 
 /** Sends one request and resolves with its response once the headers are in. */
@@ -41,6 +48,13 @@ export function fetchTransport(fetchLike: FetchLike): HttpTransport {
     return {
       status: res.status,
       header: (name) => res.headers.get(name),
+      headerEntries: () => {
+        const entries: [string, string][] = [];
+        res.headers.forEach((value, name) => {
+          entries.push([name, value]);
+        });
+        return entries;
+      },
       async read() {
         if (!reader) return undefined;
         const chunk = await reader.read();
@@ -151,6 +165,11 @@ function replyOf(res: IncomingMessage, method: HttpCall["method"], done: () => v
       const value = res.headers[name];
       if (value === undefined) return null;
       return Array.isArray(value) ? value.join(", ") : value;
+    },
+    headerEntries() {
+      return Object.entries(res.headers).flatMap(([name, value]): [string, string][] =>
+        value === undefined ? [] : [[name, Array.isArray(value) ? value.join(", ") : value]],
+      );
     },
     async read() {
       for (;;) {

@@ -1,6 +1,7 @@
 import { SourceError } from "../errors.js";
 import { checkRange } from "./file.js";
 import { socketTransport } from "./http-socket.js";
+import { threadTransport } from "./http-thread.js";
 import {
   type FetchLike,
   fetchTransport,
@@ -42,9 +43,12 @@ export interface HttpSourceOptions {
   /**
    * The HTTP client when no `fetch` is given. `auto` (the default): http: URLs through the plain-TCP
    * HTTP/1.1 reader of `http-socket.ts` (a range body is read by the kernel straight into the buffer
-   * returned), https: through node:https; `node`: node:http and node:https for both.
+   * returned), https: through node:https; `node`: node:http and node:https for both; `thread`: as
+   * `auto`, on the network thread (http-thread.ts), which takes the bodies in there (long range bodies
+   * into shared memory) and leaves this thread's CPU to the caller: for runs that read much more than
+   * they compute on, as an index run does.
    */
-  client?: "auto" | "node";
+  client?: "auto" | "node" | "thread";
   /** Extra request headers sent with every request (e.g. `Authorization`); never shown in errors. */
   headers?: Record<string, string>;
   /** Requests in flight at once for this source; default {@link DEFAULT_HTTP_CONCURRENCY}. */
@@ -178,9 +182,11 @@ export class HttpSource implements ByteSource {
     this.#secrets = secrets.filter((s) => s.length >= 4);
     this.#transport = opts.fetch
       ? fetchTransport(opts.fetch)
-      : target.protocol === "http:" && opts.client !== "node"
-        ? socketTransport()
-        : nodeTransport();
+      : opts.client === "thread"
+        ? threadTransport()
+        : target.protocol === "http:" && opts.client !== "node"
+          ? socketTransport()
+          : nodeTransport();
     this.#limiter = opts.limiter ?? createLimiter(opts.concurrency ?? DEFAULT_HTTP_CONCURRENCY);
     this.#retries = opts.retries ?? DEFAULT_RETRIES;
     this.#backoff = opts.backoff ?? {};

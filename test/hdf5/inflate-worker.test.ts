@@ -56,6 +56,30 @@ describe("decodeChunkOffThread", () => {
     expect(Buffer.from(line).equals(Buffer.from(copy))).toBe(true);
   });
 
+  it("reads chunks in shared memory where they lie, mixed with chunks it copies, with their sums", async () => {
+    // Lines the network thread read are SharedArrayBuffers: their chunks go to the worker uncopied.
+    const chunks = Array.from({ length: 30 }, (_, k) =>
+      storedChunk(8000, k + 3, k % 3 ? [DEFLATE] : [SHUFFLE, DEFLATE]),
+    );
+    const shared = new Uint8Array(new SharedArrayBuffer(chunks.reduce((a, c) => a + c.bytes.length + 5, 0)));
+    let at = 3;
+    const views = chunks.map((c, k) => {
+      if (k % 2) return c.bytes;
+      shared.set(c.bytes, at);
+      const view = shared.subarray(at, at + c.bytes.length);
+      at += c.bytes.length + 5;
+      return view;
+    });
+    const sums: number[] = [];
+    const decoded = await Promise.all(
+      chunks.map((c, k) => decodeChunkOffThread(views[k]!, c.spec, 0, "a chunk", (sum) => (sums[k] = sum))),
+    );
+    for (const [k, c] of chunks.entries()) {
+      expect(Buffer.from(decoded[k]!).equals(new Uint8Array(c.values.buffer)), `chunk ${k}`).toBe(true);
+      expect(sums[k], `chunk ${k}`).toBe(xxhash32(c.bytes));
+    }
+  });
+
   it("uses given-back buffers again without touching chunks still held", async () => {
     // Three rounds of 70 chunks (more than the batches in flight): after each round, every other
     // chunk is given back and the rest are kept; a buffer used again too early would overwrite them.

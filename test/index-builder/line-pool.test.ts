@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerProcess, startServerProcess } from "../../bench/lib/server.js";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { index } from "../../src/index.js";
-import { linePool } from "../../src/source/line-pool.js";
+import { linePool, sharedLinePool } from "../../src/source/line-pool.js";
 import { duckdb } from "../support/results.js";
 
 /*
@@ -34,28 +34,42 @@ describe("line buffers used again", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("reads later granules into earlier granules' lines, and makes the same rows", async () => {
-    // An uncapped link: the cost model reads granules of this size in whole-file lines.
-    const opts = { concurrency: 1, jobs: 1, link: { bytesPerSecond: Number.POSITIVE_INFINITY } };
-    const before = linePool.reused;
-    const together = await index(urls, { ...opts, store: join(dir, "together") });
-    expect(together.added).toHaveLength(4);
-    // The granules indexed first give their lines back; the later ones' responses are read into them.
-    expect(linePool.reused).toBeGreaterThan(before);
-    for (const url of urls) await index([url], { ...opts, store: join(dir, "apart") });
+  // The index's default reads bodies on the network thread into shared lines; `auto` on this thread.
+  it.each([
+    { client: "thread (default)", http: undefined, pool: sharedLinePool, other: linePool },
+    { client: "auto", http: { client: "auto" as const }, pool: linePool, other: sharedLinePool },
+  ])(
+    "reads later granules into earlier granules' lines, and makes the same rows: client $client",
+    async ({ client, http, pool, other }) => {
+      // An uncapped link: the cost model reads granules of this size in whole-file lines.
+      const opts = {
+        concurrency: 1,
+        jobs: 1,
+        link: { bytesPerSecond: Number.POSITIVE_INFINITY },
+        source: { http },
+      };
+      const before = pool.reused;
+      const otherBefore = other.reused;
+      const together = await index(urls, { ...opts, store: join(dir, client, "together") });
+      expect(together.added).toHaveLength(4);
+      // The granules indexed first give their lines back; the later ones' responses are read into them.
+      expect(pool.reused).toBeGreaterThan(before);
+      expect(other.reused).toBe(otherBefore);
+      for (const url of urls) await index([url], { ...opts, store: join(dir, client, "apart") });
 
-    const table = (store: string, name: string) =>
-      `SELECT * FROM read_parquet('${join(dir, store)}/${name}/**/*.parquet', hive_partitioning = false)`;
-    for (const name of ["chunks", "chunk_cells", "arrays", "granules"]) {
-      const a = table("together", name);
-      const b = table("apart", name);
-      const [diff] = await duckdb(
-        `SELECT (SELECT count(*) FROM (${a} EXCEPT ALL ${b}))::INTEGER AS a,
+      const table = (store: string, name: string) =>
+        `SELECT * FROM read_parquet('${join(dir, store)}/${name}/**/*.parquet', hive_partitioning = false)`;
+      for (const name of ["chunks", "chunk_cells", "arrays", "granules"]) {
+        const a = table(join(client, "together"), name);
+        const b = table(join(client, "apart"), name);
+        const [diff] = await duckdb(
+          `SELECT (SELECT count(*) FROM (${a} EXCEPT ALL ${b}))::INTEGER AS a,
                 (SELECT count(*) FROM (${b} EXCEPT ALL ${a}))::INTEGER AS b,
                 (SELECT count(*) FROM (${a}))::INTEGER AS n`,
-      );
-      expect(diff, name).toEqual({ a: 0, b: 0, n: expect.any(Number) });
-      expect(diff!.n, name).toBeGreaterThan(0);
-    }
-  });
+        );
+        expect(diff, name).toEqual({ a: 0, b: 0, n: expect.any(Number) });
+        expect(diff!.n, name).toBeGreaterThan(0);
+      }
+    },
+  );
 });
