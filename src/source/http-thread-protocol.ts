@@ -1,4 +1,5 @@
 /** Messages between the calling thread and the network thread (http-thread.ts, http-thread-worker.ts). */
+import type { BearerTokenOptions } from "./earthdata.js";
 import type { HttpCall } from "./http-transport.js";
 
 /** A request as the network thread gets it. */
@@ -10,6 +11,8 @@ export interface ThreadRequest {
   headers: Record<string, string>;
   /** `node`: node:http(s) for http: URLs too (`HttpSourceOptions.client`). */
   client: "auto" | "node";
+  /** Sent through the global `fetch` with this token (`HttpSourceOptions.bearer`). */
+  bearer: BearerTokenOptions | undefined;
   /** Shared memory the body may be read into (see `HttpCall.into`). */
   into: Uint8Array | undefined;
 }

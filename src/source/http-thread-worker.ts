@@ -1,10 +1,12 @@
 /**
  * The network thread's script (http-thread.ts starts it): sends each request it is given over the
- * plain-TCP reader (http:) or node:http(s), and sends back the head, the body and the end. A body
- * the caller lent shared memory for (`into`) is written there: in place by the plain-TCP reader, by
- * one copy here from node:https's pieces; every other piece is sent as a copy.
+ * plain-TCP reader (http:) or node:http(s), or with a bearer token through the global `fetch`
+ * (earthdata.ts), and sends back the head, the body and the end. A body the caller lent shared memory
+ * for (`into`) is written there: in place by the plain-TCP reader, by one copy here from node:https's
+ * or fetch's pieces; every other piece is sent as a copy.
  */
 import { parentPort } from "node:worker_threads";
+import { withBearerToken } from "./earthdata.js";
 import { socketTransport } from "./http-socket.js";
 import {
   sendableError,
@@ -12,7 +14,7 @@ import {
   type ThreadRequest,
   type ThreadStop,
 } from "./http-thread-protocol.js";
-import { type HttpReply, nodeTransport } from "./http-transport.js";
+import { fetchTransport, type HttpReply, nodeTransport } from "./http-transport.js";
 
 /** Most often a request's progress is sent, ms: the caller's stall timer needs no finer grain. */
 const PROGRESS_MS = 100;
@@ -61,7 +63,11 @@ async function exchange(m: ThreadRequest): Promise<void> {
   };
   const into = m.into;
   try {
-    const transport = m.url.startsWith("http:") && m.client !== "node" ? socket : node;
+    const transport = m.bearer
+      ? fetchTransport(withBearerToken(m.bearer))
+      : m.url.startsWith("http:") && m.client !== "node"
+        ? socket
+        : node;
     const reply = await transport(m.url, {
       method: m.method,
       headers: m.headers,

@@ -14,6 +14,7 @@
  */
 import type { Worker } from "node:worker_threads";
 import { workerBeside } from "../threads.js";
+import type { BearerTokenOptions } from "./earthdata.js";
 import {
   receivedError,
   type ThreadMessage,
@@ -106,8 +107,16 @@ function rangeLength(range: string | undefined): number | undefined {
   return m ? Number(m[2]) - Number(m[1]) + 1 : undefined;
 }
 
-/** The transport; `client` as in {@link ThreadRequest}. */
-export function threadTransport(client: "auto" | "node" = "auto"): HttpTransport {
+/** Options of {@link threadTransport}, as in {@link ThreadRequest}. */
+export interface ThreadTransportOptions {
+  client?: "auto" | "node";
+  bearer?: BearerTokenOptions;
+}
+
+/** The transport. */
+export function threadTransport(opts: ThreadTransportOptions = {}): HttpTransport {
+  const client = opts.client ?? "auto";
+  const bearer = opts.bearer;
   return (url, call) =>
     new Promise<HttpReply>((resolve, reject) => {
       const { signal } = call;
@@ -140,6 +149,7 @@ export function threadTransport(client: "auto" | "node" = "auto"): HttpTransport
         method: call.method,
         headers: call.headers,
         client,
+        bearer,
         into,
       } satisfies ThreadRequest);
     });

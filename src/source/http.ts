@@ -1,4 +1,5 @@
 import { SourceError } from "../errors.js";
+import { type BearerTokenOptions, withBearerToken } from "./earthdata.js";
 import { checkRange } from "./file.js";
 import { socketTransport } from "./http-socket.js";
 import { threadTransport } from "./http-thread.js";
@@ -49,6 +50,12 @@ export interface HttpSourceOptions {
    * they compute on, as an index run does.
    */
   client?: "auto" | "node" | "thread";
+  /**
+   * A bearer token (Earthdata Login) sent only to its allowed hosts, redirects followed by
+   * `withBearerToken` (earthdata.ts) around `fetch` (or the global `fetch`); with client `thread` and no
+   * `fetch` given, on the network thread. `SourceOptions.bearer` comes here.
+   */
+  bearer?: BearerTokenOptions;
   /** Extra request headers sent with every request (e.g. `Authorization`); never shown in errors. */
   headers?: Record<string, string>;
   /** Requests in flight at once for this source; default {@link DEFAULT_HTTP_CONCURRENCY}. */
@@ -180,13 +187,7 @@ export class HttpSource implements ByteSource {
       if (SENSITIVE_HEADER.test(name)) secrets.push(value);
     }
     this.#secrets = secrets.filter((s) => s.length >= 4);
-    this.#transport = opts.fetch
-      ? fetchTransport(opts.fetch)
-      : opts.client === "thread"
-        ? threadTransport()
-        : target.protocol === "http:" && opts.client !== "node"
-          ? socketTransport()
-          : nodeTransport();
+    this.#transport = transportOf(target, opts);
     this.#limiter = opts.limiter ?? createLimiter(opts.concurrency ?? DEFAULT_HTTP_CONCURRENCY);
     this.#retries = opts.retries ?? DEFAULT_RETRIES;
     this.#backoff = opts.backoff ?? {};
@@ -557,6 +558,14 @@ export class HttpSource implements ByteSource {
     for (const secret of this.#secrets) text = text.replaceAll(secret, "***");
     return new SourceError(text, { status, url: this.url.href, cause });
   }
+}
+
+/** How a source's requests are sent (see {@link HttpSourceOptions.client}). */
+function transportOf(target: URL, opts: HttpSourceOptions): HttpTransport {
+  if (opts.client === "thread" && !opts.fetch) return threadTransport({ bearer: opts.bearer });
+  const fetchLike = opts.bearer ? withBearerToken(opts.bearer, opts.fetch) : opts.fetch;
+  if (fetchLike) return fetchTransport(fetchLike);
+  return target.protocol === "http:" && opts.client !== "node" ? socketTransport() : nodeTransport();
 }
 
 /**

@@ -1,7 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { SourceError } from "../errors.js";
 import type { BearerTokenOptions } from "./earthdata.js";
-import { withBearerToken } from "./earthdata.js";
 import { openFileSource } from "./file.js";
 import type { HttpSourceOptions } from "./http.js";
 import { openHttpSource } from "./http.js";
@@ -59,7 +58,7 @@ export async function openSource(pathOrUrl: string | URL, opts: SourceOptions = 
   if (scheme === "file:") return openFileSource(fileURLToPath(pathOrUrl));
   if (scheme === "http:" || scheme === "https:") {
     const base = httpOptionsOf(opts);
-    const http = opts.bearer ? { ...base, fetch: withBearerToken(opts.bearer, base?.fetch) } : base;
+    const http = opts.bearer ? { ...base, bearer: opts.bearer } : base;
     return openHttpSource(pathOrUrl, http);
   }
   if (scheme === "s3:") {

@@ -194,7 +194,7 @@ describe("network thread transport", () => {
   });
 
   it("copies node:http's pieces into the lent line (the https: path), and passes other bodies in pieces", async () => {
-    const transport = threadTransport("node");
+    const transport = threadTransport({ client: "node" });
     const reply = await transport(url(), call("bytes=1000-400999"));
     expect(reply.status).toBe(206);
     expect(reply.header("content-range")).toBe(`bytes 1000-400999/${SIZE}`);
