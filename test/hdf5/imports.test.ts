@@ -20,9 +20,18 @@ describe.each(["source", "hdf5"])("src/%s has no runtime dependencies", (folder)
     expect(bad).toEqual([]);
   });
 
-  it("never imports upward except errors and (for hdf5) source", () => {
+  it("never imports upward except the leaves errors and threads and (for hdf5) source", () => {
     const up = importsOf(folder).filter(({ spec }) => spec.startsWith("../"));
-    const allowed = folder === "hdf5" ? /^\.\.\/(errors|source\/[a-z0-9-]+)\.js$/ : /^\.\.\/errors\.js$/;
+    const allowed =
+      folder === "hdf5" ? /^\.\.\/(errors|threads|source\/[a-z0-9-]+)\.js$/ : /^\.\.\/(errors|threads)\.js$/;
     expect(up.filter(({ spec }) => !allowed.test(spec))).toEqual([]);
+  });
+});
+
+describe("the leaves every layer may import", () => {
+  it.each(["errors.ts", "threads.ts"])("%s imports only node: built-ins", (file) => {
+    const text = readFileSync(`${SRC}${file}`, "utf8");
+    const specs = [...text.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)].map((m) => m[1]!);
+    expect(specs.filter((spec) => !spec.startsWith("node:"))).toEqual([]);
   });
 });
