@@ -7,7 +7,7 @@
  * the medians. On a shared machine, compare CPU seconds first.
  *
  *   npx tsx bench/index-ab.ts --before .cache/before/dist [--after dist] [--count 6] [--reps 4]
- *     [--latency 20] [--jobs N] [--local]
+ *     [--latency 20] [--jobs N] [--local] [--segments N (per beam; default full size)]
  */
 import { rm } from "node:fs/promises";
 import { loadavg } from "node:os";
@@ -28,6 +28,8 @@ const { values } = parseArgs({
     latency: { type: "string", default: "20" },
     jobs: { type: "string" },
     local: { type: "boolean", default: false },
+    // Segments per beam: the full-size set's granules cut to this length (20000: about 12 MB each).
+    segments: { type: "string" },
   },
 });
 if (!values.before) throw new Error("--before DIR (a build's dist directory) is required");
@@ -36,8 +38,13 @@ const cache = join(root, ".cache", "bench");
 const builds = { before: resolve(values.before), after: resolve(values.after) };
 
 buildIfStale();
-const granuleDir = join(cache, "granules");
-const files = await writeFullSizeGranules(granuleDir, Number(values.count));
+const segments = values.segments === undefined ? undefined : Number(values.segments);
+const granuleDir = join(cache, segments === undefined ? "granules" : `granules-ab-${segments}`);
+const files = await writeFullSizeGranules(
+  granuleDir,
+  Number(values.count),
+  segments === undefined ? {} : { segmentsPerBeam: segments },
+);
 const server = await startServerProcess(granuleDir);
 await server.preload(files);
 const latency = Number(values.latency);

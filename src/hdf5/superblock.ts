@@ -105,6 +105,11 @@ function hasSignature(bytes: Uint8Array): boolean {
   return bytes.length === 8 && HDF5_SIGNATURE.every((b, i) => bytes[i] === b);
 }
 
+/** Whether the first bytes of a file hold the HDF5 signature where a superblock may start (see {@link signatureOffsets}). */
+export function signatureWithin(first: Uint8Array): boolean {
+  return signatureOffsets(first.length).some((at) => hasSignature(first.subarray(at, at + 8)));
+}
+
 /** Where a superblock may start: 0, then 512 and every power of two after it, below the file size. */
 export function signatureOffsets(fileSize: number): number[] {
   const out = [0];

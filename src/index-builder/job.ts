@@ -1,4 +1,6 @@
 /** One input of an indexing run, step by step: fingerprint, re-read check, identity, rows. */
+
+import { signatureWithin } from "../hdf5/superblock.js";
 import type { BlockCacheSource, Fingerprint, OpenedSource, SourceOptions } from "../source/index.js";
 import {
   fingerprintOf,
@@ -14,7 +16,7 @@ import type { StoreBatch } from "../store/store.js";
 import { recordChunkChecksums } from "./checksums.js";
 import { type DmrppMode, type SidecarOptions, sidecarOptions, sidecarUrl } from "./dmrpp.js";
 import { type GranuleIdentity, indexOpenedGranule, type OpenedGranule, openGranule } from "./granule.js";
-import { type LinkModel, type MetadataReads, metadataReads } from "./read-cost.js";
+import { type LinkModel, type MetadataReads, metadataReads, REMOTE_METADATA_BLOCK } from "./read-cost.js";
 import { chunkChange, type RecordedChunk } from "./verify.js";
 
 /**
@@ -96,13 +98,18 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
   const ahead = { signal: opts.signal ? AbortSignal.any([opts.signal, closing.signal]) : closing.signal };
   // How the metadata is read (from the file's size) and the cache that reads it, made once.
   let plan: Promise<ReadPlan> | undefined;
+  // The granule's first bytes, when they were read in place of a HEAD (see `fingerprint`).
+  let first: Uint8Array | undefined;
   const planned = (): Promise<ReadPlan> => {
     plan ??= source.size(read).then((size) => {
       const how = metadataReads(source.url, size, opts.link);
       // A remote granule's coordinate chunks are read through its metadata cache (in lines, they are
       // already there; in blocks, the holes the cost model reads through often hold them), unless its
       // sidecar is used, which needs no metadata read: then only the chunks are read.
-      return { size, reads: how, cached: how ? withBlockCache(source, how.cache) : undefined };
+      const cached = how ? withBlockCache(source, how.cache) : undefined;
+      // In blocks, the first bytes are the first block: the HDF5 reader's first round is not sent.
+      if (first) cached?.hold(0, first);
+      return { size, reads: how, cached };
     });
     return plan;
   };
@@ -122,12 +129,21 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
   return {
     url: source.url.href,
     async fingerprint(o) {
-      if (o?.identifyNext) sidecar.start();
-      const fingerprint = await fingerprintOf(opened, read);
-      // Without a sidecar (known when its request comes back), the lines are fetched from then on.
+      // A granule the run will identify whatever its fingerprint has its first bytes read in place of
+      // the HEAD that fingerprinted it (the answer's size, ETag and Last-Modified are the same): the
+      // same round, and then the HDF5 signature is known before the rest of the file is fetched.
       if (o?.identifyNext) {
+        sidecar.start();
+        first = await opened.readPrefix?.(PREFIX_BYTES, read);
+      }
+      const fingerprint = await fingerprintOf(opened, read);
+      // Without a sidecar (known when its request comes back), the lines are fetched from then on: all
+      // of them at once when the first bytes showed HDF5's signature, else the first and last, and the
+      // others once the HDF5 reader has opened the file.
+      if (o?.identifyNext) {
+        const which = first && signatureWithin(first) ? "all" : "ends";
         void Promise.all([planned(), sidecar.absent()]).then(
-          ([p, absent]) => absent && fetchAhead(p, "ends"),
+          ([p, absent]) => absent && fetchAhead(p, which),
           () => undefined,
         );
       }
@@ -203,6 +219,13 @@ export async function openGranuleJob(input: string, opts: GranuleJobOptions): Pr
     },
   };
 }
+
+/**
+ * Bytes read first from a new remote granule, in one request that costs the link what the HEAD did:
+ * every place its superblock may start up to 8 KiB (hdf5/superblock.ts `signatureOffsets`), and the
+ * first of the blocks its metadata is read in when the cost model chooses blocks.
+ */
+export const PREFIX_BYTES = REMOTE_METADATA_BLOCK;
 
 /**
  * Sidecar options whose read of `url` can be started before the granule is opened ({@link start}),

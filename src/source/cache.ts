@@ -71,6 +71,12 @@ export interface BlockCacheSource extends ByteSource {
    * `BlockCacheOptions.cache` it does nothing (other sources may hold the same blocks).
    */
   release(): void;
+  /**
+   * Keeps bytes already read at `offset` as the blocks they cover whole (from a block boundary; a
+   * partial block is ignored unless it ends the file), so that reads of them send nothing. Blocks
+   * cached already are left as they are.
+   */
+  hold(offset: number, bytes: Uint8Array): void;
 }
 
 /**
@@ -157,6 +163,20 @@ export function withBlockCache(source: ByteSource, opts: BlockCacheOptions = {})
       };
       await Promise.all(Array.from({ length: Math.max(1, inFlight) }, lane));
       await Promise.all(asked);
+    },
+    hold(offset, bytes) {
+      if (offset % blockSize !== 0) return;
+      const size = fileSize || undefined;
+      for (let at = 0; at < bytes.length; at += blockSize) {
+        const block = (offset + at) / blockSize;
+        const end = Math.min(at + blockSize, bytes.length);
+        // A block cut short by the end of what was read counts only where the file ends too.
+        if (end - at < blockSize && offset + end !== size) break;
+        if (cache.has(block)) continue;
+        const view = bytes.subarray(at, end);
+        held.set(block, view);
+        cache.set(block, Promise.resolve(view));
+      }
     },
     release() {
       if (opts.cache) return;

@@ -303,6 +303,34 @@ export class HttpSource implements ByteSource {
     return got.bytes;
   }
 
+  /**
+   * The first `length` bytes (all of them when the object is shorter) with one range GET, the size,
+   * ETag and Last-Modified learned from the answer: where `size()` (a HEAD) and then `read()` take two
+   * rounds. An index run reads a new granule's first bytes so, in place of the HEAD that fingerprinted
+   * it, and knows from them that it is HDF5 before it fetches the rest.
+   * @throws as {@link read}, but not for a short object.
+   */
+  async readPrefix(length: number, opts?: ReadOptions): Promise<Uint8Array> {
+    checkRange(0, length, this.url);
+    const signal = opts?.signal;
+    signal?.throwIfAborted();
+    if (this.#known !== undefined || length === 0) {
+      return this.read(0, Math.min(length, await this.size(opts)), opts);
+    }
+    let got: Got;
+    try {
+      got = await this.#get(0, length, signal);
+    } catch (err) {
+      // An empty object answers with 416 and Content-Range "bytes */0".
+      if (err instanceof SourceError && err.status === 416 && this.#known === 0) return new Uint8Array(0);
+      throw err;
+    }
+    signal?.throwIfAborted();
+    // A range the server chose itself: read what was asked, now that the size is known.
+    if (got.start !== 0) return this.read(0, Math.min(length, await this.size(opts)), opts);
+    return got.bytes.subarray(0, Math.min(length, got.bytes.length));
+  }
+
   /** Drops the kept body of a server that ignores ranges; the source stays usable. */
   async close(): Promise<void> {
     this.#whole = undefined;

@@ -131,6 +131,11 @@ export class S3Source implements ByteSource {
     return this.#named(this.#http.readAll(opts));
   }
 
+  /** The first `length` bytes with one GET, size and version learned (see {@link HttpSource.readPrefix}). */
+  readPrefix(length: number, opts?: ReadOptions): Promise<Uint8Array> {
+    return this.#named(this.#http.readPrefix(length, opts));
+  }
+
   /** Size, ETag and Last-Modified of the version being read. */
   fingerprint(opts?: ReadOptions): Promise<HttpFingerprint> {
     return this.#named(this.#http.fingerprint(opts));

@@ -25,4 +25,10 @@ export interface ByteSource {
    * (HTTP and S3: an open-ended range); else `read(0, await size())`.
    */
   readAll?(opts?: ReadOptions): Promise<Uint8Array>;
+  /**
+   * The first `length` bytes (all of them when the object is shorter) in one request, the size (and,
+   * remote, the version) learned from the answer, where the source can (HTTP and S3: a range GET where
+   * a HEAD and then a read would take two rounds).
+   */
+  readPrefix?(length: number, opts?: ReadOptions): Promise<Uint8Array>;
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerProcess, startServerProcess } from "../../bench/lib/server.js";
 import { demoGranuleSet, writeSyntheticAtl06 } from "../../fixtures/atl06/generate.js";
 import { index } from "../../src/index.js";
+import { PREFIX_BYTES } from "../../src/index-builder/job.js";
 import { duckdb } from "../support/results.js";
 
 /*
@@ -57,8 +58,9 @@ describe("reading remote granules ahead", () => {
     expect(report.added).toHaveLength(3);
     expect(report.requests).toBe(log.length);
     expect(report.requests / files.length).toBeLessThanOrEqual(30);
-    // Lines fetched ahead and lines the metadata walk asks for are the same lines, fetched once.
-    expect(report.bytesRead).toBeLessThanOrEqual(report.bytesTotal);
+    // Lines fetched ahead and lines the metadata walk asks for are the same lines, fetched once; each
+    // granule's first bytes once more, read in place of a HEAD (job.ts PREFIX_BYTES).
+    expect(report.bytesRead).toBeLessThanOrEqual(report.bytesTotal + files.length * PREFIX_BYTES);
     expect(report.bytesTotal).toBe(files.reduce((n, f) => n + statSync(f).size, 0));
 
     const first = (name: string) => Math.min(...log.filter((r) => r.path.endsWith(name)).map((r) => r.at));
@@ -68,11 +70,19 @@ describe("reading remote granules ahead", () => {
     }
     for (const f of files) {
       const name = basename(f);
-      const head = log.find((r) => r.method === "HEAD" && r.path === `/${name}`)!;
+      // The granule's first bytes, read in place of a HEAD (its size and ETag come with them).
+      const head = log.find((r) => r.path === `/${name}` && r.range === `bytes=0-${PREFIX_BYTES - 1}`)!;
       const sidecar = log.find((r) => r.path === `/${name}.dmrpp`)!;
-      // The sidecar probe goes out beside the fingerprint's HEAD, not a round (its latency) after it.
+      // The sidecar probe goes out beside the first bytes' GET, not a round (its latency) after it.
       expect(Math.abs(sidecar.at - head.at)).toBeLessThan(LATENCY_MS / 2);
+      // The first bytes held HDF5's signature: the lines go out in the round after them, the first and
+      // the last not a round before the others.
+      const lines = log.filter((r) => r.path === `/${name}` && r !== head).map((r) => r.at - head.at);
+      expect(lines.length).toBeGreaterThan(2);
+      expect(Math.min(...lines)).toBeGreaterThanOrEqual(LATENCY_MS * 0.9);
+      expect(Math.max(...lines) - Math.min(...lines)).toBeLessThan(LATENCY_MS / 2);
     }
+    expect(log.filter((r) => r.method === "HEAD")).toEqual([]);
 
     // The same chunk rows as the granules indexed from local files, one at a time.
     await index(files, { store: join(dir, "local"), concurrency: 1 });
@@ -101,10 +111,10 @@ describe("reading remote granules ahead", () => {
     expect((report as Error).message).toMatch(
       /^no HDF5 signature found in http:.*\/ATL06_20200101000000_00000000_006_01\.h5/,
     );
-    // Lines of a sixteenth of the file: the first and the last were fetched ahead, and the HDF5
-    // reader's search for a signature (at 0, 512, 1024, 2048... bytes) read four more; fetching every
-    // line ahead would have read all sixteen.
+    // Lines of a sixteenth of the file: its first bytes (no signature in them), then the first and
+    // the last line fetched ahead, and the HDF5 reader's search for a signature (at 0, 512, 1024,
+    // 2048... bytes) read four more; fetching every line ahead would have read all sixteen.
     await new Promise((done) => setTimeout(done, 3 * LATENCY_MS));
-    expect((await server.stats()).bytes - before).toBeLessThanOrEqual((6 * size) / 16);
+    expect((await server.stats()).bytes - before).toBeLessThanOrEqual((6 * size) / 16 + PREFIX_BYTES);
   });
 });

@@ -34,6 +34,26 @@ describe("withBlockCache read-ahead", () => {
   });
 });
 
+describe("withBlockCache hold", () => {
+  it("serves whole blocks of bytes read elsewhere without a request, and ignores partial ones", async () => {
+    const bytes = ramp(10_000);
+    const { source, stats } = withReadStats(fromBytes(bytes));
+    const cached = withBlockCache(source, { blockSize: 1024, maxGap: 0 });
+    // Two whole blocks and part of a third, from offset 0; a hold off a block boundary is ignored.
+    cached.hold(0, bytes.slice(0, 2500));
+    cached.hold(100, bytes.slice(100, 5000));
+    expect([...(await cached.read(1000, 48))]).toEqual([...bytes.subarray(1000, 1048)]);
+    expect(stats.requests).toBe(0);
+    await cached.read(2048, 10);
+    expect(stats).toEqual({ requests: 1, bytes: 1024 });
+    // The file's last block, shorter than a block, is held whole.
+    cached.hold(9216, bytes.slice(9216));
+    await cached.size();
+    expect([...(await cached.read(9990, 10))]).toEqual([...bytes.subarray(9990)]);
+    expect(stats.requests).toBe(1);
+  });
+});
+
 describe("withBlockCache lines", () => {
   it("splits a run of wanted lines into requests of maxRequest bytes, and merges misses of one line", async () => {
     const reads: [number, number][] = [];

@@ -153,6 +153,28 @@ describe("http source: size and validators", () => {
     expect(ignoring.stats).toMatchObject({ requests: 1, bytes: 7_000 });
   });
 
+  it("reads the first bytes with one GET, learning size and ETag without a HEAD (readPrefix)", async () => {
+    const source = await openServed(54_321);
+    server.resetStats();
+    expectOffsetBytes(await source.readPrefix(16_384), 0, 16_384);
+    expect(await source.fingerprint()).toMatchObject({ size: 54_321, etag: expect.any(String) });
+    expect(server.stats).toMatchObject({ requests: 1, heads: 0, bytes: 16_384 });
+    // Once the size is known: a plain read; a prefix longer than the object is the whole object.
+    expectOffsetBytes(await source.readPrefix(100), 0, 100);
+    const short = await openServed(5_000);
+    expectOffsetBytes(await short.readPrefix(16_384), 0, 5_000);
+    expect(await short.size()).toBe(5_000);
+    expectOffsetBytes(await short.readPrefix(16_384), 0, 5_000);
+    // An empty object (416 to any range), a server answering 200 with the whole body, a missing object.
+    const empty = await HttpSource.open(`${server.url}${serve(new Uint8Array(0))}`, FAST);
+    expect((await empty.readPrefix(16_384)).length).toBe(0);
+    const whole = await HttpSource.open(`${ignoring.url}${serve(offsetBytes(7_000))}`, FAST);
+    expectOffsetBytes(await whole.readPrefix(1_000), 0, 1_000);
+    expect(await whole.size()).toBe(7_000);
+    const missing = await HttpSource.open(`${server.url}missing.bin`, FAST);
+    expect((await rejection(missing.readPrefix(16_384))).status).toBe(404);
+  });
+
   it("forgets a failed size so the next call asks again", async () => {
     const source = await openServed(5_000, { ...FAST, retries: 0 });
     server.setFault(firstN(1, "503"));
