@@ -1,6 +1,7 @@
 /** Messages between the calling thread and the network thread (http-thread.ts, http-thread-worker.ts). */
-import type { BearerTokenOptions } from "./earthdata.js";
-import type { HttpCall } from "./http-transport.js";
+import { type BearerTokenOptions, withBearerToken } from "./earthdata.js";
+import { socketTransport } from "./http-socket.js";
+import { fetchTransport, type HttpCall, type HttpTransport, nodeTransport } from "./http-transport.js";
 
 /** A request as the network thread gets it. */
 export interface ThreadRequest {
@@ -53,4 +54,18 @@ function codeOf(err: Error): string | undefined {
 export function receivedError(sent: SentError): Error {
   const cause = sent.cause && Object.assign(new Error(sent.cause.message), { code: sent.cause.code });
   return Object.assign(new Error(sent.message, cause ? { cause } : undefined), { code: sent.code });
+}
+
+/**
+ * How a request is sent on whichever thread sends it: `fetch` with the token when a bearer token is
+ * set, the plain-TCP reader for http: (unless `client` is `node`), node:http(s) else. The readers
+ * keep their connections per thread, so a transport made per request costs a closure.
+ */
+export function transportFor(
+  url: string,
+  client: "auto" | "node",
+  bearer: BearerTokenOptions | undefined,
+): HttpTransport {
+  if (bearer) return fetchTransport(withBearerToken(bearer));
+  return url.startsWith("http:") && client !== "node" ? socketTransport() : nodeTransport();
 }

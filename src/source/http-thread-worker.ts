@@ -6,22 +6,19 @@
  * or fetch's pieces; every other piece is sent as a copy.
  */
 import { parentPort } from "node:worker_threads";
-import { withBearerToken } from "./earthdata.js";
-import { socketTransport } from "./http-socket.js";
 import {
   sendableError,
   type ThreadMessage,
   type ThreadRequest,
   type ThreadStop,
+  transportFor,
 } from "./http-thread-protocol.js";
-import { fetchTransport, type HttpReply, nodeTransport } from "./http-transport.js";
+import type { HttpReply } from "./http-transport.js";
 
 /** Most often a request's progress is sent, ms: the caller's stall timer needs no finer grain. */
 const PROGRESS_MS = 100;
 
 const port = parentPort!;
-const socket = socketTransport();
-const node = nodeTransport();
 /** Requests in flight: how to stop each, and its reply once the head is in. */
 const running = new Map<number, { stop: AbortController; reply?: HttpReply }>();
 
@@ -63,12 +60,11 @@ async function exchange(m: ThreadRequest): Promise<void> {
   };
   const into = m.into;
   try {
-    const transport = m.bearer
-      ? fetchTransport(withBearerToken(m.bearer))
-      : m.url.startsWith("http:") && m.client !== "node"
-        ? socket
-        : node;
-    const reply = await transport(m.url, {
+    const reply = await transportFor(
+      m.url,
+      m.client,
+      m.bearer,
+    )(m.url, {
       method: m.method,
       headers: m.headers,
       signal: stop.signal,

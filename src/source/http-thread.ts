@@ -10,7 +10,9 @@
  * An index run takes in every byte of its granules through whole-file lines (1.6 GB for 24 full-size
  * ones), and that intake was a third of its calling thread's CPU, on the thread that is the run's
  * critical path (docs/design/index-build.md). One thread per process (and per index worker thread
- * that uses it), started on the first request; it does not keep the process alive while idle.
+ * that uses it), started on the first request; it does not keep the process alive while idle. If it
+ * cannot start or dies, the requests in flight fail (and are retried) and later ones are sent on the
+ * calling thread.
  */
 import type { Worker } from "node:worker_threads";
 import { workerBeside } from "../threads.js";
@@ -20,6 +22,7 @@ import {
   type ThreadMessage,
   type ThreadRequest,
   type ThreadStop,
+  transportFor,
 } from "./http-thread-protocol.js";
 import type { HttpReply, HttpTransport } from "./http-transport.js";
 import { LINE_MIN_BYTES, sharedLinePool } from "./line-pool.js";
@@ -36,8 +39,19 @@ interface Pending {
 }
 
 let thread: Worker | undefined;
+/** Set once the thread failed to start or stopped: later requests are sent on the calling thread. */
+let broken = false;
 const pending = new Map<number, Pending>();
 let nextId = 1;
+
+/**
+ * Stops the network thread, as if it had died: requests in flight fail (the source retries them),
+ * later ones are sent on the calling thread. For a program that wants no thread left, and for tests.
+ */
+export async function stopNetworkThread(): Promise<void> {
+  broken = true;
+  await thread?.terminate();
+}
 
 function threadOf(): Worker {
   if (thread) return thread;
@@ -46,6 +60,7 @@ function threadOf(): Worker {
   const stopped = (err: Error) => {
     if (thread !== worker) return;
     thread = undefined;
+    broken = true;
     for (const [id, p] of pending) {
       pending.delete(id);
       // The buffer lent is left to the collector: the thread may have been writing into it.
@@ -117,14 +132,22 @@ export interface ThreadTransportOptions {
 export function threadTransport(opts: ThreadTransportOptions = {}): HttpTransport {
   const client = opts.client ?? "auto";
   const bearer = opts.bearer;
-  return (url, call) =>
-    new Promise<HttpReply>((resolve, reject) => {
+  return (url, call) => {
+    if (broken) return transportFor(url, client, bearer)(url, call);
+    return new Promise<HttpReply>((resolve, reject) => {
       const { signal } = call;
       if (signal.aborted) {
         reject(signal.reason);
         return;
       }
-      const worker = threadOf();
+      let worker: Worker;
+      try {
+        worker = threadOf();
+      } catch {
+        broken = true;
+        transportFor(url, client, bearer)(url, call).then(resolve, reject);
+        return;
+      }
       const id = nextId++;
       const length = call.method === "GET" ? rangeLength(call.headers.range) : undefined;
       const into = length !== undefined && length >= LINE_MIN_BYTES ? sharedLinePool.take(length) : undefined;
@@ -153,6 +176,7 @@ export function threadTransport(opts: ThreadTransportOptions = {}): HttpTranspor
         into,
       } satisfies ThreadRequest);
     });
+  };
 }
 
 /** A response whose body the network thread sends piece by piece (or as the lent buffer, whole). */

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import type { Fault, RangeServer } from "../../fixtures/servers/range-server.js";
 import { startRangeServer } from "../../fixtures/servers/range-server.js";
 import { SourceError } from "../../src/errors.js";
-import { threadTransport } from "../../src/source/http-thread.js";
+import { stopNetworkThread, threadTransport } from "../../src/source/http-thread.js";
 import type { HttpCall, HttpReply } from "../../src/source/http-transport.js";
 import { HttpSource, type HttpSourceOptions } from "../../src/source/index.js";
 import { sharedLinePool } from "../../src/source/line-pool.js";
@@ -227,5 +227,32 @@ describe("network thread transport", () => {
     // Nothing listens on port 1: the thread's connection error comes back with its code.
     const err = await refused("http://127.0.0.1:1/x", call("bytes=0-9")).catch((e: unknown) => e);
     expect((err as { code?: string }).code).toBe("ECONNREFUSED");
+  });
+});
+
+// Last in the file: the thread stays stopped for the rest of this module's life.
+describe("a network thread that dies", () => {
+  it("fails the requests in flight, which are retried, and sends later ones on this thread", async () => {
+    const slow = await startRangeServer({ root: dir, bytesPerSecond: 2_000_000 });
+    try {
+      const source = await HttpSource.open(`${slow.url}object.bin`, {
+        ...FAST,
+        client: "thread",
+        retries: 2,
+      });
+      expect((await source.read(0, 100_000)).buffer).toBeInstanceOf(SharedArrayBuffer);
+      // A body of 1 MB at 2 MB/s is in flight when the thread stops.
+      const reading = source.read(1_000, 1_000_000);
+      await new Promise((done) => setTimeout(done, 150));
+      await stopNetworkThread();
+      expectBytes(await reading, 1_000, 1_000_000);
+      expect(source.stats.retries).toBe(1);
+      // Later requests: on this thread's reader (its lines are not shared memory).
+      const later = await source.read(5, 200_000);
+      expectBytes(later, 5, 200_000);
+      expect(later.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    } finally {
+      await slow.close();
+    }
   });
 });
