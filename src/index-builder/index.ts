@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { mapPipelined } from "../concurrency.js";
 import { isGeochunksError, namingInput } from "../errors.js";
 import { datasetPath, findProfile, registeredProfiles } from "../products/index.js";
+import { warmNetworkThread } from "../source/http-thread.js";
 import type { SourceOptions } from "../source/index.js";
 import { fingerprintChange, fingerprintOf, openSource } from "../source/index.js";
 import { createLimiter } from "../source/limit.js";
@@ -203,6 +204,8 @@ type Outcome =
 export async function indexGranules(inputs: readonly string[], given: IndexOptions): Promise<IndexReport> {
   const started = performance.now();
   const opts: IndexOptions = { ...given, source: readOnNetworkThread(given.source) };
+  // The network thread starts while the store is opened, not at the first request.
+  if (opts.source?.http?.client === "thread" && inputs.some((i) => /^https?:/i.test(i))) warmNetworkThread();
   if (opts.product !== undefined && !registeredProfiles().some((p) => p.name === opts.product)) {
     const names = registeredProfiles().map((p) => p.name);
     throw new RangeError(`product ${opts.product} is not one of ${names.join(", ")}`);
