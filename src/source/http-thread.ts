@@ -36,6 +36,8 @@ interface Pending {
   reply: ThreadReply | undefined;
   /** The caller gave up (aborted): later messages are dropped, the lent buffer still awaited. */
   gone: boolean;
+  /** Stops following the call's signal. */
+  release(): void;
 }
 
 let thread: Worker | undefined;
@@ -75,6 +77,7 @@ function threadOf(): Worker {
     thread = undefined;
     broken = true;
     for (const [id, p] of pending) {
+      p.release();
       pending.delete(id);
       // The buffer lent is left to the collector: the thread may have been writing into it.
       if (p.reply) p.reply.fail(err);
@@ -125,6 +128,7 @@ function onMessage(m: ThreadMessage): void {
 
 /** A request's last message came: the thread is done with it and with the buffer lent. */
 function finish(id: number): void {
+  pending.get(id)?.release();
   pending.delete(id);
   if (pending.size === 0) thread?.unref();
 }
@@ -164,20 +168,25 @@ export function threadTransport(opts: ThreadTransportOptions = {}): HttpTranspor
       const id = nextId++;
       const length = call.method === "GET" ? rangeLength(call.headers.range) : undefined;
       const into = length !== undefined && length >= LINE_MIN_BYTES ? sharedLinePool.take(length) : undefined;
-      const p: Pending = { resolve, reject, progress: call.progress, into, reply: undefined, gone: false };
+      const onAbort = () => {
+        if (!pending.has(id)) return;
+        if (p.reply) p.reply.fail(Object.assign(new Error("aborted"), { code: "ECONNRESET" }));
+        else reject(signal.reason);
+        p.gone = true;
+        worker.postMessage({ type: "abort", id } satisfies ThreadStop);
+      };
+      const p: Pending = {
+        resolve,
+        reject,
+        progress: call.progress,
+        into,
+        reply: undefined,
+        gone: false,
+        release: () => signal.removeEventListener("abort", onAbort),
+      };
       if (pending.size === 0) worker.ref();
       pending.set(id, p);
-      signal.addEventListener(
-        "abort",
-        () => {
-          if (!pending.has(id)) return;
-          if (p.reply) p.reply.fail(Object.assign(new Error("aborted"), { code: "ECONNRESET" }));
-          else reject(signal.reason);
-          p.gone = true;
-          worker.postMessage({ type: "abort", id } satisfies ThreadStop);
-        },
-        { once: true },
-      );
+      signal.addEventListener("abort", onAbort, { once: true });
       worker.postMessage({
         type: "request",
         id,
