@@ -1,5 +1,4 @@
 /** One input of an indexing run, step by step: fingerprint, re-read check, identity, rows. */
-
 import { signatureWithin } from "../hdf5/superblock.js";
 import type { BlockCacheSource, Fingerprint, OpenedSource, SourceOptions } from "../source/index.js";
 import {

@@ -8,6 +8,7 @@
  */
 import type { Socket } from "node:net";
 import { connect } from "node:net";
+import { BodyPieces } from "./body-pieces.js";
 import type { HttpCall, HttpReply, HttpTransport } from "./http-transport.js";
 import { linePool } from "./line-pool.js";
 
@@ -359,9 +360,7 @@ class SocketReply implements HttpReply {
   /** The body read in place (206 with a length). */
   #body: Uint8Array | undefined;
   #at = 0;
-  readonly #pieces: Uint8Array[] = [];
-  #failure: Error | undefined;
-  #wake: (() => void) | undefined;
+  readonly #pieces = new BodyPieces();
   #cancelled = false;
   /** Chunked framing: the chunk-size line so far, and where the decoder is. */
   #line = "";
@@ -387,8 +386,10 @@ class SocketReply implements HttpReply {
     const timeout = /\btimeout=(\d+)/i.exec(head.headers.get("keep-alive") ?? "")?.[1];
     // A second's margin, so a connection is not taken just as the server closes it.
     this.keepAliveMs = timeout === undefined ? undefined : Math.max(0, Number(timeout) * 1000 - 1000);
-    if (this.framing === "none" || (this.framing === "length" && this.#left === 0)) this.complete = true;
-    else if (this.framing === "length" && head.status === 206 && this.#left <= MAX_IN_PLACE_BYTES) {
+    if (this.framing === "none" || (this.framing === "length" && this.#left === 0)) {
+      this.complete = true;
+      this.#pieces.end();
+    } else if (this.framing === "length" && head.status === 206 && this.#left <= MAX_IN_PLACE_BYTES) {
       // The caller's buffer when it has the body's length, else one from the line pool, where the index
       // gives its lines back (uninitialised memory is fine: the body is handed out only once every byte
       // has been written).
@@ -430,7 +431,6 @@ class SocketReply implements HttpReply {
       this.#left -= bytes.length;
       if (this.#left === 0) this.finish();
     }
-    this.#notify();
     return true;
   }
 
@@ -469,7 +469,6 @@ class SocketReply implements HttpReply {
         return true;
       }
     }
-    this.#notify();
     return true;
   }
 
@@ -477,37 +476,22 @@ class SocketReply implements HttpReply {
     this.complete = true;
     if (this.#body && !this.#cancelled) this.#pieces.push(this.#body);
     this.#body = undefined;
-    this.#notify();
+    this.#pieces.end();
   }
 
   fail(err: Error): void {
-    this.#failure ??= err;
     this.#body = undefined;
-    this.#notify();
+    this.#pieces.fail(err);
   }
 
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  async read(): Promise<Uint8Array | undefined> {
-    for (;;) {
-      const piece = this.#pieces.shift();
-      if (piece !== undefined) return piece;
-      if (this.complete) return undefined;
-      if (this.#failure) throw this.#failure;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
-    }
+  read(): Promise<Uint8Array | undefined> {
+    return this.#pieces.read();
   }
 
   async cancel(): Promise<void> {
     if (this.complete || this.#cancelled) return;
     this.#cancelled = true;
-    this.#pieces.length = 0;
+    this.#pieces.drop();
     // A short body (an error page, a HEAD's none) is drained so its connection is reused; a long one is cut.
     const short = this.framing === "length" && this.#left <= SHORT_BODY_BYTES;
     if (!short) this.#conn.abandon(this);

@@ -16,6 +16,7 @@
  */
 import type { Worker } from "node:worker_threads";
 import { workerBeside } from "../threads.js";
+import { BodyPieces } from "./body-pieces.js";
 import type { BearerTokenOptions } from "./earthdata.js";
 import {
   receivedError,
@@ -203,11 +204,8 @@ export function threadTransport(opts: ThreadTransportOptions = {}): HttpTranspor
 
 /** A response whose body the network thread sends piece by piece (or as the lent buffer, whole). */
 class ThreadReply implements HttpReply {
-  readonly #pieces: Uint8Array[] = [];
-  #complete = false;
-  #cancelled = false;
-  #failure: Error | undefined;
-  #wake: (() => void) | undefined;
+  readonly #body = new BodyPieces();
+  #done = false;
 
   constructor(
     readonly id: number,
@@ -223,45 +221,30 @@ class ThreadReply implements HttpReply {
     return [...this.headers];
   }
 
+  /** A piece from the thread; ignored once the body failed or was cancelled. */
   push(bytes: Uint8Array): void {
-    if (!this.#cancelled && !this.#failure) this.#pieces.push(bytes);
-    this.#notify();
+    if (!this.#done) this.#body.push(bytes);
   }
 
   finish(): void {
-    this.#complete = true;
-    this.#notify();
+    this.#done = true;
+    this.#body.end();
   }
 
   fail(err: Error): void {
-    this.#failure ??= err;
-    this.#notify();
+    this.#done = true;
+    this.#body.fail(err);
   }
 
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  async read(): Promise<Uint8Array | undefined> {
-    for (;;) {
-      const piece = this.#pieces.shift();
-      if (piece !== undefined) return piece;
-      if (this.#complete) return undefined;
-      if (this.#failure) throw this.#failure;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
-    }
+  read(): Promise<Uint8Array | undefined> {
+    return this.#body.read();
   }
 
   async cancel(): Promise<void> {
-    if (this.#complete || this.#cancelled) return;
-    this.#cancelled = true;
+    if (this.#done) return;
     // The rest is dropped: reads end here, whatever the thread reports of it.
-    this.#complete = true;
-    this.#pieces.length = 0;
+    this.finish();
+    this.#body.drop();
     thread?.postMessage({ type: "cancel", id: this.id } satisfies ThreadStop);
   }
 }
