@@ -1,73 +1,28 @@
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { Server, Socket } from "node:net";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Fault, RangeServer } from "../../fixtures/servers/range-server.js";
+import { describe, expect, it } from "vitest";
 import { startRangeServer } from "../../fixtures/servers/range-server.js";
 import { SourceError } from "../../src/errors.js";
 import { HttpSource, type HttpSourceOptions } from "../../src/source/index.js";
+import { firstN, RANGES, SIZE, servedObject } from "./served-object.js";
 
-const dir = mkdtempSync(join(tmpdir(), "geochunks-http-socket-"));
-const SIZE = 3_000_000;
-const content = randomBytes(SIZE);
-writeFileSync(join(dir, "object.bin"), content);
-let server: RangeServer;
-
-beforeAll(async () => {
-  server = await startRangeServer({ root: dir });
-});
-afterAll(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-afterEach(() => {
-  server.setFault(undefined);
-  server.resetStats();
-});
+const served = servedObject("geochunks-http-socket-");
+const { dir, content, expectBytes } = served;
 
 const FAST: HttpSourceOptions = { backoff: { baseMs: 2, maxMs: 20 } };
-
-function expectBytes(got: Uint8Array, offset: number, length: number): void {
-  expect(got.length).toBe(length);
-  expect(
-    Buffer.compare(
-      Buffer.from(got.buffer, got.byteOffset, got.length),
-      content.subarray(offset, offset + length),
-    ),
-  ).toBe(0);
-}
-
-/** Ranges of every size class the index and the query read: a byte, pieces, a 4 MiB-like line. */
-const RANGES: [number, number][] = [
-  [0, 1],
-  [17, 1000],
-  [65_530, 70_000],
-  [1_000_000, 1_048_576],
-  [SIZE - 2_000_000, 2_000_000],
-  [SIZE - 1, 1],
-];
-
-/** Faults the first `n` requests, then serves normally. */
-function firstN(n: number, fault: Fault) {
-  let left = n;
-  return () => (left-- > 0 ? fault : undefined);
-}
 
 describe("http source over the plain-TCP reader against node:http", () => {
   it("reads the same bytes with the same requests, on one kept-alive connection", async () => {
     const seen: Record<string, { requests: number; bytes: number; connections: number }> = {};
     for (const client of ["auto", "node"] as const) {
-      const source = await HttpSource.open(`${server.url}object.bin`, { client });
-      server.resetStats();
+      const source = await HttpSource.open(`${served.server.url}object.bin`, { client });
+      served.server.resetStats();
       const reads: Uint8Array[] = [];
       for (const [offset, length] of RANGES) reads.push(await source.read(offset, length));
       // Bodies read in place are the caller's: later reads on the same connection leave them alone.
       for (const [i, [offset, length]] of RANGES.entries()) expectBytes(reads[i]!, offset, length);
       expect(await source.size()).toBe(SIZE);
-      const { requests, bytes, connections } = server.stats;
+      const { requests, bytes, connections } = served.server.stats;
       seen[client] = { requests, bytes, connections };
       expect(source.stats).toEqual({ requests, retries: 0, bytes });
     }
@@ -76,69 +31,81 @@ describe("http source over the plain-TCP reader against node:http", () => {
   });
 
   it("reads concurrent ranges on parallel connections, then reuses them", async () => {
-    const source = await HttpSource.open(`${server.url}object.bin`, { concurrency: 4 });
+    const source = await HttpSource.open(`${served.server.url}object.bin`, { concurrency: 4 });
     const offsets = Array.from({ length: 24 }, (_, i) => (i * 104_729) % (SIZE - 200_000));
     const reads = await Promise.all(offsets.map((o) => source.read(o, 200_000)));
     for (const [i, o] of offsets.entries()) expectBytes(reads[i]!, o, 200_000);
-    expect(server.stats.requests).toBe(24);
-    expect(server.stats.connections).toBeLessThanOrEqual(4);
-    expect(server.stats.maxInFlight).toBeLessThanOrEqual(4);
+    expect(served.server.stats.requests).toBe(24);
+    expect(served.server.stats.connections).toBeLessThanOrEqual(4);
+    expect(served.server.stats.maxInFlight).toBeLessThanOrEqual(4);
   });
 
-  it("retries resets, 5xx and short bodies, and reports them when out of retries", async () => {
-    const source = await HttpSource.open(`${server.url}object.bin`, { ...FAST, retries: 3 });
-    for (const fault of ["reset", "503", "truncate", "500"] as const) {
-      server.setFault(firstN(2, fault));
-      server.resetStats();
-      expectBytes(await source.read(100_000, 1_000_000), 100_000, 1_000_000);
-      expect(server.stats.requests).toBe(3);
-    }
-    expect(source.stats.retries).toBe(8);
-    const once = await HttpSource.open(`${server.url}object.bin`, { ...FAST, retries: 0 });
-    const failures: Record<string, [number, string]> = {};
-    for (const fault of ["reset", "503", "truncate"] as const) {
-      server.setFault(() => fault);
-      const err = await once.read(0, 400_000).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(SourceError);
-      failures[fault] = [
-        (err as SourceError).status,
-        (err as SourceError).message.replace(server.url, "URL/"),
-      ];
-    }
-    expect(failures).toEqual({
-      reset: [502, "network error reading URL/object.bin (bytes=0-399999): ECONNRESET"],
-      "503": [503, "URL/object.bin answered HTTP 503 InternalError (bytes=0-399999)"],
-      truncate: [502, "body of URL/object.bin (bytes=0-399999) ended after 200000 of 400000 bytes"],
-    });
-  });
+  // `thread`: the same reader on the network thread (source/http-thread.ts), as an index run sends.
+  it.each(["auto", "thread"] as const)(
+    "retries resets, 5xx and short bodies, and reports them when out of retries (client %s)",
+    async (client) => {
+      const source = await HttpSource.open(`${served.server.url}object.bin`, { ...FAST, client, retries: 3 });
+      for (const fault of ["reset", "503", "truncate", "500"] as const) {
+        served.server.setFault(firstN(2, fault));
+        served.server.resetStats();
+        expectBytes(await source.read(100_000, 1_000_000), 100_000, 1_000_000);
+        expect(served.server.stats.requests).toBe(3);
+      }
+      expect(source.stats.retries).toBe(8);
+      const once = await HttpSource.open(`${served.server.url}object.bin`, { ...FAST, client, retries: 0 });
+      const failures: Record<string, [number, string]> = {};
+      for (const fault of ["reset", "503", "truncate"] as const) {
+        served.server.setFault(() => fault);
+        const err = await once.read(0, 400_000).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(SourceError);
+        failures[fault] = [
+          (err as SourceError).status,
+          (err as SourceError).message.replace(served.server.url, "URL/"),
+        ];
+      }
+      expect(failures).toEqual({
+        reset: [502, "network error reading URL/object.bin (bytes=0-399999): ECONNRESET"],
+        "503": [503, "URL/object.bin answered HTTP 503 InternalError (bytes=0-399999)"],
+        truncate: [502, "body of URL/object.bin (bytes=0-399999) ended after 200000 of 400000 bytes"],
+      });
+    },
+  );
 
-  it("feeds the stall timer while a slow body arrives in place", async () => {
-    const slow = await startRangeServer({ root: dir, bytesPerSecond: 400_000 });
-    try {
-      // 300 KB at 400 KB/s takes 0.75 s, over twice the stall timeout, with bytes every 40 ms.
-      const source = await HttpSource.open(`${slow.url}object.bin`, { timeoutMs: 300, retries: 0 });
-      expectBytes(await source.read(5, 300_000), 5, 300_000);
-      expect(source.stats).toMatchObject({ requests: 1, retries: 0 });
-    } finally {
-      await slow.close();
-    }
-  });
+  it.each(["auto", "thread"] as const)(
+    "feeds the stall timer while a slow body arrives in place (client %s)",
+    async (client) => {
+      const slow = await startRangeServer({ root: dir, bytesPerSecond: 400_000 });
+      try {
+        // 300 KB at 400 KB/s takes 0.75 s, over twice the stall timeout, with bytes every 40 ms: on the
+        // thread, its progress must cross to this one.
+        const source = await HttpSource.open(`${slow.url}object.bin`, { client, timeoutMs: 300, retries: 0 });
+        expectBytes(await source.read(5, 300_000), 5, 300_000);
+        expect(source.stats).toMatchObject({ requests: 1, retries: 0 });
+      } finally {
+        await slow.close();
+      }
+    },
+  );
 
-  it("rejects with the caller's reason when aborted mid-body, and reads on afterwards", async () => {
-    const slow = await startRangeServer({ root: dir, bytesPerSecond: 1_000_000 });
-    try {
-      const source = await HttpSource.open(`${slow.url}object.bin`);
-      const controller = new AbortController();
-      const reading = source.read(0, 2_000_000, { signal: controller.signal });
-      setTimeout(() => controller.abort(new Error("enough")), 100);
-      await expect(reading).rejects.toThrow("enough");
-      expectBytes(await source.read(7, 20_000), 7, 20_000);
-      expect(slow.stats.requests).toBe(2);
-      expect(slow.stats.connections).toBe(2);
-    } finally {
-      await slow.close();
-    }
-  });
+  it.each(["auto", "thread"] as const)(
+    "rejects with the caller's reason when aborted mid-body, and reads on afterwards (client %s)",
+    async (client) => {
+      const slow = await startRangeServer({ root: dir, bytesPerSecond: 1_000_000 });
+      try {
+        const source = await HttpSource.open(`${slow.url}object.bin`, { client });
+        const controller = new AbortController();
+        const reading = source.read(0, 2_000_000, { signal: controller.signal });
+        setTimeout(() => controller.abort(new Error("enough")), 100);
+        await expect(reading).rejects.toThrow("enough");
+        expectBytes(await source.read(7, 20_000), 7, 20_000);
+        expect(slow.stats.requests).toBe(2);
+        // The aborted request's connection was closed, not reused.
+        expect(slow.stats.connections).toBe(2);
+      } finally {
+        await slow.close();
+      }
+    },
+  );
 });
 
 /** A scripted HTTP/1.1 server: `answer(request head, n-th request on the socket)` writes the raw reply. */

@@ -1,65 +1,20 @@
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Fault, RangeServer } from "../../fixtures/servers/range-server.js";
+import { describe, expect, it, vi } from "vitest";
 import { startRangeServer } from "../../fixtures/servers/range-server.js";
-import { SourceError } from "../../src/errors.js";
 import { stopNetworkThread, threadTransport } from "../../src/source/http-thread.js";
 import type { HttpCall, HttpReply } from "../../src/source/http-transport.js";
 import { HttpSource, type HttpSourceOptions } from "../../src/source/index.js";
 import { sharedLinePool } from "../../src/source/line-pool.js";
+import { RANGES, SIZE, servedObject } from "./served-object.js";
 
 /*
  * The network thread (source/http-thread.ts) against a real range server on loopback: the same bytes,
  * requests and errors as the transports it runs, long range bodies in shared memory lent by this
  * thread, and stops (abort, cancel, stall timer) that reach the requests it runs.
  */
-const dir = mkdtempSync(join(tmpdir(), "geochunks-http-thread-"));
-const SIZE = 3_000_000;
-const content = randomBytes(SIZE);
-writeFileSync(join(dir, "object.bin"), content);
-let server: RangeServer;
-
-beforeAll(async () => {
-  server = await startRangeServer({ root: dir });
-});
-afterAll(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-afterEach(() => {
-  server.setFault(undefined);
-  server.resetStats();
-});
+const served = servedObject("geochunks-http-thread-");
+const { dir, content, expectBytes } = served;
 
 const FAST: HttpSourceOptions = { backoff: { baseMs: 2, maxMs: 20 } };
-
-function expectBytes(got: Uint8Array, offset: number, length: number): void {
-  expect(got.length).toBe(length);
-  expect(
-    Buffer.compare(
-      Buffer.from(got.buffer, got.byteOffset, got.length),
-      content.subarray(offset, offset + length),
-    ),
-  ).toBe(0);
-}
-
-/** Ranges of every size class the index reads: a byte, pieces, lines of 64 KiB to 2 MB. */
-const RANGES: [number, number][] = [
-  [0, 1],
-  [17, 1000],
-  [65_530, 70_000],
-  [1_000_000, 1_048_576],
-  [SIZE - 2_000_000, 2_000_000],
-  [SIZE - 1, 1],
-];
-
-function firstN(n: number, fault: Fault) {
-  let left = n;
-  return () => (left-- > 0 ? fault : undefined);
-}
 
 async function bodyOf(reply: HttpReply): Promise<Uint8Array[]> {
   const pieces: Uint8Array[] = [];
@@ -71,8 +26,8 @@ describe("http source on the network thread", () => {
   it("reads the same bytes with the same requests as on this thread, long bodies in shared memory", async () => {
     const seen: Record<string, { requests: number; bytes: number; connections: number }> = {};
     for (const client of ["auto", "thread"] as const) {
-      const source = await HttpSource.open(`${server.url}object.bin`, { client });
-      server.resetStats();
+      const source = await HttpSource.open(`${served.server.url}object.bin`, { client });
+      served.server.resetStats();
       const reads: Uint8Array[] = [];
       for (const [offset, length] of RANGES) reads.push(await source.read(offset, length));
       for (const [i, [offset, length]] of RANGES.entries()) {
@@ -82,7 +37,7 @@ describe("http source on the network thread", () => {
         expect(shared, `${client} ${length}`).toBe(client === "thread" && length >= 64 * 1024);
       }
       expect(await source.size()).toBe(SIZE);
-      const { requests, bytes, connections } = server.stats;
+      const { requests, bytes, connections } = served.server.stats;
       seen[client] = { requests, bytes, connections };
       expect(source.stats).toEqual({ requests, retries: 0, bytes });
     }
@@ -90,16 +45,19 @@ describe("http source on the network thread", () => {
   });
 
   it("reads concurrent ranges, and gives back the lines it did not hand out", async () => {
-    const source = await HttpSource.open(`${server.url}object.bin`, { client: "thread", concurrency: 4 });
+    const source = await HttpSource.open(`${served.server.url}object.bin`, {
+      client: "thread",
+      concurrency: 4,
+    });
     const offsets = Array.from({ length: 24 }, (_, i) => (i * 104_729) % (SIZE - 200_000));
     const reads = await Promise.all(offsets.map((o) => source.read(o, 200_000)));
     for (const [i, o] of offsets.entries()) expectBytes(reads[i]!, o, 200_000);
-    expect(server.stats.requests).toBe(24);
-    expect(server.stats.maxInFlight).toBeLessThanOrEqual(4);
+    expect(served.server.stats.requests).toBe(24);
+    expect(served.server.stats.maxInFlight).toBeLessThanOrEqual(4);
     // A 404's lent buffer was never handed out: it goes back to the pool, and the next line of that
     // size is read into it.
     const free = sharedLinePool.freeBytes;
-    const missing = await HttpSource.open(`${server.url}missing.bin`, { client: "thread" });
+    const missing = await HttpSource.open(`${served.server.url}missing.bin`, { client: "thread" });
     await expect(missing.read(0, 300_000)).rejects.toThrow(/not found/);
     // Once the thread has ended the request (the source threw after the error page's first piece).
     await vi.waitFor(() => expect(sharedLinePool.freeBytes).toBe(free + 300_000));
@@ -108,53 +66,9 @@ describe("http source on the network thread", () => {
     expect(sharedLinePool.reused).toBe(reused + 1);
   });
 
-  it("retries resets, 5xx and short bodies, with the errors of this thread's reader", async () => {
-    const source = await HttpSource.open(`${server.url}object.bin`, {
-      ...FAST,
-      client: "thread",
-      retries: 3,
-    });
-    for (const fault of ["reset", "503", "truncate", "500"] as const) {
-      server.setFault(firstN(2, fault));
-      server.resetStats();
-      expectBytes(await source.read(100_000, 1_000_000), 100_000, 1_000_000);
-      expect(server.stats.requests).toBe(3);
-    }
-    expect(source.stats.retries).toBe(8);
-    const failures: Record<string, Record<string, [number, string]>> = {};
-    for (const client of ["auto", "thread"] as const) {
-      const once = await HttpSource.open(`${server.url}object.bin`, { ...FAST, client, retries: 0 });
-      failures[client] = {};
-      for (const fault of ["reset", "503", "truncate"] as const) {
-        server.setFault(() => fault);
-        const err = await once.read(0, 400_000).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(SourceError);
-        failures[client]![fault] = [
-          (err as SourceError).status,
-          (err as SourceError).message.replace(server.url, "URL/"),
-        ];
-      }
-    }
-    expect(failures.thread).toEqual({
-      reset: [502, "network error reading URL/object.bin (bytes=0-399999): ECONNRESET"],
-      "503": [503, "URL/object.bin answered HTTP 503 InternalError (bytes=0-399999)"],
-      truncate: [502, "body of URL/object.bin (bytes=0-399999) ended after 200000 of 400000 bytes"],
-    });
-    expect(failures.thread).toEqual(failures.auto);
-  });
-
-  it("feeds the stall timer while a slow body arrives on the thread", async () => {
+  it("gives up on a server that sends nothing for longer than the stall timeout", async () => {
     const slow = await startRangeServer({ root: dir, bytesPerSecond: 400_000 });
     try {
-      // 300 KB at 400 KB/s takes 0.75 s, over twice the stall timeout: progress must cross threads.
-      const source = await HttpSource.open(`${slow.url}object.bin`, {
-        client: "thread",
-        timeoutMs: 300,
-        retries: 0,
-      });
-      expectBytes(await source.read(5, 300_000), 5, 300_000);
-      expect(source.stats).toMatchObject({ requests: 1, retries: 0 });
-      // A server that sends nothing for longer than the timeout is still given up on.
       const stalled = await HttpSource.open(`${slow.url}object.bin`, {
         client: "thread",
         timeoutMs: 300,
@@ -166,27 +80,10 @@ describe("http source on the network thread", () => {
       await slow.close();
     }
   });
-
-  it("rejects with the caller's reason when aborted mid-body, and reads on afterwards", async () => {
-    const slow = await startRangeServer({ root: dir, bytesPerSecond: 1_000_000 });
-    try {
-      const source = await HttpSource.open(`${slow.url}object.bin`, { client: "thread" });
-      const controller = new AbortController();
-      const reading = source.read(0, 2_000_000, { signal: controller.signal });
-      setTimeout(() => controller.abort(new Error("enough")), 100);
-      await expect(reading).rejects.toThrow("enough");
-      expectBytes(await source.read(7, 20_000), 7, 20_000);
-      expect(slow.stats.requests).toBe(2);
-      // The aborted request's connection was closed on the thread, not reused.
-      expect(slow.stats.connections).toBe(2);
-    } finally {
-      await slow.close();
-    }
-  });
 });
 
 describe("network thread transport", () => {
-  const url = () => `${server.url}object.bin`;
+  const url = () => `${served.server.url}object.bin`;
   const call = (range?: string): HttpCall => ({
     method: "GET",
     headers: range ? { range } : {},
