@@ -196,11 +196,16 @@ async function main() {
     };
     // The rows the throughput goal compares, interleaved with H5Coro's (1 thread, 2 threads, H5Coro,
     // and again), so that a drift of the machine's speed meets every contender alike.
-    const httpRows = await interleavedMedians(reps, [
-      () => geochunks(urls, 1, `HTTP ${latency} ms`),
-      () => geochunks(urls, 2, `HTTP ${latency} ms`),
-      ...(missing ? [] : [h5coro]),
-    ]);
+    // One round first, not kept (see interleavedMedians).
+    const httpRows = await interleavedMedians(
+      reps,
+      [
+        () => geochunks(urls, 1, `HTTP ${latency} ms`),
+        () => geochunks(urls, 2, `HTTP ${latency} ms`),
+        ...(missing ? [] : [h5coro]),
+      ],
+      1,
+    );
     for (const row of httpRows.slice(0, 2)) {
       rows.push(row);
       console.error(`geochunks, ${row.threads} thread(s), HTTP: ${row.seconds.toFixed(2)} s`);
@@ -300,7 +305,7 @@ function render(
     `Loopback range server in its own process, ${run.latency} ms per request, ` +
       `${run.linkMBps === undefined ? "bandwidth uncapped" : `client link capped at ${run.linkMBps} MB/s (all responses together)`}, ` +
       `told to the index (\`link\`) for its cost model; ${run.concurrency} ` +
-      `granules at a time for every contender; median of ${run.reps} run(s) (H5Coro's too). CPU seconds: user + system of the ` +
+      `granules at a time for every contender; median of ${run.reps} run(s) (H5Coro's too; the first rows, geochunks' 1 and 2 threads and H5Coro, interleaved after one round of each not kept). CPU seconds: user + system of the ` +
       "plain Node process running geochunks (its worker threads included), which sets the V8 compiler settings the " +
       "command sets when it starts (cli/v8-flags.ts), as `geochunks index` runs. H5Coro reads the latitude, longitude and delta_time of every " +
       "beam with 4 MiB cache lines and nothing else; geochunks builds the whole store (also every dataset's " +

@@ -342,7 +342,7 @@ export function markdownReport(r: BenchReport): string {
     lines.push(
       "## Index build",
       "",
-      `All ${r.result.granules.total} granules over HTTP, each tool's time the median of ${r.reps} run(s). geochunks builds the store (lat/lon/time chunks, footprints, H3 cells); H5Coro reads the same latitude, longitude and delta_time arrays of every beam and nothing else.`,
+      `All ${r.result.granules.total} granules over HTTP, each tool's time the median of ${r.reps} run(s), interleaved, after one round of each not kept. geochunks builds the store (lat/lon/time chunks, footprints, H3 cells); H5Coro reads the same latitude, longitude and delta_time arrays of every beam and nothing else.`,
       "",
       "| latency ms | tool | seconds | granules / s | requests / granule | MB read / granule | read / file size | store MB |",
       "|---|---|---|---|---|---|---|---|",

@@ -30,11 +30,15 @@ export async function medianRun<T extends { seconds: number }>(
  * Runs each of `runs` `reps` times (at least once), interleaved (A, B, C, A, B, C...), and returns the
  * run of median seconds of each, as {@link medianRun} would: contenders compared by their ratio then
  * meet the same drifts of the machine's speed, not one of them the start of a run and the other its end.
+ * `warmUps` rounds of the same, first, are not kept: on this machine the first runs after a minute
+ * idle took 30-45 % more CPU for the same work, the next ones less and less (docs/design/index-build.md).
  */
 export async function interleavedMedians<T extends { seconds: number }>(
   reps: number,
   runs: readonly (() => Promise<T>)[],
+  warmUps = 0,
 ): Promise<T[]> {
+  for (let rep = 0; rep < warmUps; rep++) for (const run of runs) await run();
   const results: T[][] = runs.map(() => []);
   for (let rep = 0; rep < Math.max(1, reps); rep++) {
     for (let i = 0; i < runs.length; i++) results[i]!.push(await runs[i]!());

@@ -18,6 +18,19 @@ describe("interleavedMedians", () => {
     expect(b).toEqual({ seconds: 20, name: "b" });
   });
 
+  it("runs warm-up rounds first, in the same order, and keeps none of them", async () => {
+    const calls: string[] = [];
+    let n = 0;
+    const runner = (name: string) => async () => {
+      calls.push(name);
+      // The warm-up rounds are the slowest: a median that kept them would be 100.
+      return { seconds: n++ < 2 ? 100 : 1, name };
+    };
+    const [a, b] = await interleavedMedians(1, [runner("a"), runner("b")], 1);
+    expect(calls).toEqual(["a", "b", "a", "b"]);
+    expect([a!.seconds, b!.seconds]).toEqual([1, 1]);
+  });
+
   it("picks the run medianRun picks for one contender, and runs once at least", async () => {
     const seq = [5, 4, 9, 1];
     let i = 0;
