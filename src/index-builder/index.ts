@@ -465,7 +465,6 @@ class RunCopies {
   }
 }
 
-/** Whether the stored copy of a granule is still where and as it was indexed. */
 /**
  * The run's source options with HTTP(S) bodies taken in on the network thread (`client: "thread"`,
  * source/http-thread.ts) unless the caller chose a client or a `fetch`: an index run reads whole
@@ -479,6 +478,7 @@ function readOnNetworkThread(source: SourceOptions | undefined): SourceOptions {
   return { ...source, http: { ...http, client: "thread" } };
 }
 
+/** Whether the stored copy of a granule is still where and as it was indexed. */
 async function stillThere(stored: GranuleFingerprint, opts: IndexOptions): Promise<boolean> {
   try {
     const source = await openSource(stored.url, opts.source);

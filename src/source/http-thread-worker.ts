@@ -60,11 +60,8 @@ async function exchange(m: ThreadRequest): Promise<void> {
   };
   const into = m.into;
   try {
-    const reply = await transportFor(
-      m.url,
-      m.client,
-      m.bearer,
-    )(m.url, {
+    const transport = transportFor(m.url, m.client, m.bearer);
+    const reply = await transport(m.url, {
       method: m.method,
       headers: m.headers,
       signal: stop.signal,

@@ -287,14 +287,8 @@ export class HttpSource implements ByteSource {
     const signal = opts?.signal;
     signal?.throwIfAborted();
     if (this.#known !== undefined) return this.read(0, this.#known, opts);
-    let got: Got;
-    try {
-      got = await this.#get(0, undefined, signal);
-    } catch (err) {
-      // An empty object answers bytes=0- with 416 and Content-Range "bytes */0".
-      if (err instanceof SourceError && err.status === 416 && this.#known === 0) return new Uint8Array(0);
-      throw err;
-    }
+    const got = await this.#getFromStart(undefined, signal);
+    if (!got) return new Uint8Array(0);
     signal?.throwIfAborted();
     // A server may answer an open-ended range with less than the rest (a range it chose itself).
     if (got.start !== 0 || this.#known === undefined || got.bytes.length !== this.#known) {
@@ -317,18 +311,23 @@ export class HttpSource implements ByteSource {
     if (this.#known !== undefined || length === 0) {
       return this.read(0, Math.min(length, await this.size(opts)), opts);
     }
-    let got: Got;
-    try {
-      got = await this.#get(0, length, signal);
-    } catch (err) {
-      // An empty object answers with 416 and Content-Range "bytes */0".
-      if (err instanceof SourceError && err.status === 416 && this.#known === 0) return new Uint8Array(0);
-      throw err;
-    }
+    const got = await this.#getFromStart(length, signal);
+    if (!got) return new Uint8Array(0);
     signal?.throwIfAborted();
     // A range the server chose itself: read what was asked, now that the size is known.
     if (got.start !== 0) return this.read(0, Math.min(length, await this.size(opts)), opts);
     return got.bytes.subarray(0, Math.min(length, got.bytes.length));
+  }
+
+  /** A GET from the object's start (`length` bytes, or to its end); undefined for an empty object. */
+  async #getFromStart(length: number | undefined, signal: AbortSignal | undefined): Promise<Got | undefined> {
+    try {
+      return await this.#get(0, length, signal);
+    } catch (err) {
+      // An empty object answers any range with 416 and Content-Range "bytes */0".
+      if (err instanceof SourceError && err.status === 416 && this.#known === 0) return undefined;
+      throw err;
+    }
   }
 
   /** Drops the kept body of a server that ignores ranges; the source stays usable. */
