@@ -3,8 +3,9 @@ import type { ByteSource, ReadOptions } from "../source/types.js";
 import type { DatasetMeta } from "./dataset.js";
 import { elementCount } from "./dataspace.js";
 import { float16ToFloat32Array, toTypedArray } from "./dtype.js";
-import { decodeChunkOffThread } from "./filters.js";
+import { decodeChunkInto, decodeChunkOffThread } from "./filters.js";
 import { readVlenValues } from "./global-heap.js";
+import type { Placement } from "./inflate-worker.js";
 import { releaseInflated } from "./inflate-worker.js";
 import type { MetaReader } from "./reader.js";
 import type { ChunkRef, DatasetInfo, DatasetValues, DecodeSpec } from "./types.js";
@@ -209,6 +210,19 @@ async function readChunksInto(
       // Inflated on the thread's inflate worker: the thread keeps parsing and computing meanwhile,
       // and pays a copy per chunk rather than a zlib stream.
       const onSum = onStoredChecksum && ((sum: number) => onStoredChecksum(ref.offset, ref.size, sum));
+      // Values in shared memory get a plain deflated chunk's bytes from the worker: no copy here.
+      const placing =
+        opts.buffers?.shared === true &&
+        window.shape.length === 1 &&
+        decodeChunkInto(
+          stored,
+          spec,
+          ref.filterMask,
+          () => placementOf(output(), window, ref.coords[0]!, spec.chunkShape[0]!, ds.datatype.size),
+          () => chunkLabel(ref),
+          onSum,
+        );
+      if (placing) return placing;
       const chunk = await decodeChunkOffThread(stored, spec, ref.filterMask, () => chunkLabel(ref), onSum);
       copyChunk(
         output(),
@@ -219,6 +233,31 @@ async function readChunksInto(
       releaseInflated(chunk);
     }),
   );
+}
+
+/**
+ * Where the inflate worker writes the part of a one-dimensional chunk whose first row is `first` that
+ * lies in the window, in the window's values `out` (shared memory: `ValueBuffers.shared`).
+ */
+function placementOf(
+  out: Uint8Array,
+  window: { start: number[]; shape: number[] },
+  first: number,
+  chunkRows: number,
+  itemSize: number,
+): Placement {
+  if (!(out.buffer instanceof SharedArrayBuffer)) {
+    throw new TypeError("ValueBuffers.shared is set, but a buffer taken is not a SharedArrayBuffer");
+  }
+  const start = window.start[0]!;
+  const lo = Math.max(first, start);
+  const hi = Math.max(lo, Math.min(first + chunkRows, start + window.shape[0]!));
+  return {
+    shared: out.buffer,
+    at: out.byteOffset + (lo - start) * itemSize,
+    from: (lo - first) * itemSize,
+    length: (hi - lo) * itemSize,
+  };
 }
 
 /** How error messages name a chunk: its coordinates and file offset. */

@@ -2,7 +2,7 @@ import { inflateSync } from "node:zlib";
 import { InvalidHdf5Error, UnsupportedFilterError } from "../errors.js";
 import { xxhash32 } from "../source/xxhash32.js";
 import { itemSize } from "./dtype.js";
-import { inflateOffThread, releaseInflated } from "./inflate-worker.js";
+import { inflateInto, inflateOffThread, type Placement, releaseInflated } from "./inflate-worker.js";
 import type { DecodeSpec, FilterInfo } from "./types.js";
 
 /** HDF5's id of the deflate filter (H5Z_FILTER_DEFLATE). */
@@ -64,6 +64,36 @@ export function decodeChunkOffThread(
   );
 }
 
+/**
+ * {@link decodeChunkOffThread} for a chunk whose only filter to undo is deflate, with its decoded bytes
+ * written by the inflate worker where `place()` says (asked when the chunk is sent to the worker: a
+ * whole-dataset read's values, in shared memory) instead of coming back to be copied there: the calling thread
+ * neither copies nor holds them. Resolves once they are in place; rejects as decodeChunk throws.
+ * Undefined, doing nothing, for a chunk with other filters to undo (decode it with
+ * decodeChunkOffThread).
+ */
+export function decodeChunkInto(
+  stored: Uint8Array,
+  spec: DecodeSpec,
+  filterMask: number,
+  place: () => Placement,
+  chunk: ChunkName = "a chunk",
+  onStoredSum?: (sum: number) => void,
+): Promise<void> | undefined {
+  let undone = 0;
+  for (let i = 0; i < spec.filters.length; i++) if (!(filterMask & (1 << i))) undone += 1;
+  if (undone !== 1 || firstUndone(spec, filterMask)?.id !== DEFLATE_FILTER_ID) return undefined;
+  const at = pipelineOf(spec, filterMask, chunk);
+  return inflateInto(stored, inflateOptions(at), place, onStoredSum).then(
+    (length) => {
+      if (length !== at.expected) throw sizeError(length, at);
+    },
+    (err: unknown) => {
+      throw corrupt(stored, at, err);
+    },
+  );
+}
+
 /** The filter undone first on a stored chunk: the pipeline's last one its mask does not skip. */
 function firstUndone(spec: DecodeSpec, filterMask: number): FilterInfo | undefined {
   for (let i = spec.filters.length - 1; i >= 0; i--) if (!(filterMask & (1 << i))) return spec.filters[i];
@@ -119,10 +149,12 @@ function pipelineOf(spec: DecodeSpec, filterMask: number, chunk: ChunkName): Pip
 }
 
 function checkSize(bytes: Uint8Array, at: Pipeline): Uint8Array {
-  if (bytes.length !== at.expected) {
-    throw new InvalidHdf5Error(`${at.where} decodes to ${bytes.length} bytes; expected ${at.expected}`);
-  }
+  if (bytes.length !== at.expected) throw sizeError(bytes.length, at);
   return bytes;
+}
+
+function sizeError(length: number, at: Pipeline): InvalidHdf5Error {
+  return new InvalidHdf5Error(`${at.where} decodes to ${length} bytes; expected ${at.expected}`);
 }
 
 /** Filters this reader undoes: deflate, shuffle, fletcher32. */

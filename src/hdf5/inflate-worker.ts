@@ -5,8 +5,9 @@
  * calling thread per chunk, as much as inflating it there (`inflateSync`, 40-360 us). Here the
  * calling thread only copies each stored chunk into a buffer it hands over (the stored bytes are
  * views into the reader's cache lines, which stay; lines in shared memory are read where they are)
- * and takes the inflated bytes back without a copy;
- * the chunks asked for in one turn of the event loop travel in one message.
+ * and takes the inflated bytes back without a copy, or, for a chunk placed ({@link inflateInto}), has
+ * the worker write them into the values' buffer in shared memory itself; the chunks asked for in one
+ * turn of the event loop travel in one message.
  *
  * The worker is started on first use, kept unreferenced while it has nothing to do (it never holds
  * the process open), and written as a short script evaluated in the worker (no file to find beside a
@@ -28,22 +29,41 @@ const BATCH_CHUNKS = 16;
 /** Most messages the worker holds at once; later chunks wait in the queue. */
 const BATCHES_IN_FLIGHT = 4;
 
+/**
+ * Where a chunk's inflated bytes go instead of coming back: `length` bytes of the output from byte
+ * `from`, written at byte `at` of `shared` (the values' buffer of a whole-dataset read), by the thread
+ * that inflated them. Bytes the output lacks are not written.
+ */
+export interface Placement {
+  shared: SharedArrayBuffer;
+  at: number;
+  from: number;
+  length: number;
+}
+
 interface Job {
   bytes: Uint8Array;
   limits: InflateLimits;
   /** Called with the XXH32 of the stored bytes, computed where they are inflated. */
   onSum: ((sum: number) => void) | undefined;
-  resolve(bytes: Uint8Array): void;
+  /**
+   * Where the output goes, asked when the chunk is sent to be inflated (so a values' buffer is made
+   * when its first chunk is, not when its stored bytes come in); the job then resolves with the
+   * output's length.
+   */
+  place?: () => Placement;
+  resolve(out: Uint8Array | number): void;
   reject(err: Error): void;
 }
 
 /**
  * What the worker answers for one chunk: where its inflated bytes lie in the batch's output buffer, or
- * in a buffer of their own (an output longer than its place, which the caller then rejects), or
- * zlib's error.
+ * in a buffer of their own (an output longer than its place, which the caller then rejects), or the
+ * length of an output it wrote where the chunk's {@link Placement} said, or zlib's error.
  */
 type Answer = (
   | { at: number; length: number }
+  | { placed: number }
   | { buffer: ArrayBuffer; offset: number; length: number }
   | { message: string; code?: string }
 ) & { sum?: number };
@@ -61,6 +81,8 @@ interface Sent {
     sum: boolean;
     /** The shared memory the stored bytes lie in at `at` (then not copied into `input`). */
     shared?: SharedArrayBuffer;
+    /** Where the output goes (then it has no place in `output`). */
+    place?: Placement;
   }[];
 }
 
@@ -74,12 +96,17 @@ parentPort.on("message", ({ id, input, output, jobs }) => {
   const answers = [];
   // Both buffers go back, to be used again.
   const transfer = [input, output];
-  for (const { at, length, outAt, limits, sum, shared } of jobs) {
+  for (const { at, length, outAt, limits, sum, shared, place } of jobs) {
     const bytes = shared ? new Uint8Array(shared, at, length) : stored.subarray(at, at + length);
     let answer;
     try {
       const inflated = inflateSync(bytes, limits);
-      if (inflated.byteLength <= limits.chunkSize) {
+      if (place) {
+        const end = Math.min(inflated.byteLength, place.from + place.length);
+        if (end > place.from)
+          new Uint8Array(place.shared, place.at, end - place.from).set(inflated.subarray(place.from, end));
+        answer = { placed: inflated.byteLength };
+      } else if (inflated.byteLength <= limits.chunkSize) {
         out.set(inflated, outAt);
         answer = { at: outAt, length: inflated.byteLength };
       } else {
@@ -170,9 +197,27 @@ export function inflateOffThread(
   limits: InflateLimits,
   onSum?: (sum: number) => void,
 ): Promise<Uint8Array> {
-  if (broken) return inflateOnPool({ bytes, limits, onSum });
+  if (broken) return inflateOnPool({ bytes, limits, onSum }) as Promise<Uint8Array>;
   return new Promise((resolve, reject) => {
-    queue.push({ bytes, limits, onSum, resolve, reject });
+    queue.push({ bytes, limits, onSum, resolve: (out) => resolve(out as Uint8Array), reject });
+    schedule();
+  });
+}
+
+/**
+ * {@link inflateOffThread} whose output is written by the inflate worker where `place()` says (asked
+ * when the chunk is sent to the worker), rather than coming back to be copied there: resolves with the output's length once its bytes are in place
+ * (here, on the threadpool's output, when the worker is unavailable). Rejects as inflateOffThread.
+ */
+export function inflateInto(
+  bytes: Uint8Array,
+  limits: InflateLimits,
+  place: () => Placement,
+  onSum?: (sum: number) => void,
+): Promise<number> {
+  if (broken) return inflateOnPool({ bytes, limits, onSum, place }) as Promise<number>;
+  return new Promise((resolve, reject) => {
+    queue.push({ bytes, limits, onSum, place, resolve: (out) => resolve(out as number), reject });
     schedule();
   });
 }
@@ -217,7 +262,7 @@ function packed(id: number, batch: readonly Job[]): Sent {
   let outBytes = 0;
   for (const job of batch) {
     if (!(job.bytes.buffer instanceof SharedArrayBuffer)) inBytes += job.bytes.length;
-    outBytes += job.limits.chunkSize;
+    if (!job.place) outBytes += job.limits.chunkSize;
   }
   const input = take(inBytes);
   const output = take(outBytes);
@@ -227,15 +272,24 @@ function packed(id: number, batch: readonly Job[]): Sent {
   let outAt = 0;
   for (const job of batch) {
     const { bytes, limits } = job;
+    const place = job.place?.();
     const sum = job.onSum !== undefined;
     if (bytes.buffer instanceof SharedArrayBuffer) {
-      jobs.push({ at: bytes.byteOffset, length: bytes.length, outAt, limits, sum, shared: bytes.buffer });
+      jobs.push({
+        at: bytes.byteOffset,
+        length: bytes.length,
+        outAt,
+        limits,
+        sum,
+        shared: bytes.buffer,
+        place,
+      });
     } else {
       stored.set(bytes, at);
-      jobs.push({ at, length: bytes.length, outAt, limits, sum });
+      jobs.push({ at, length: bytes.length, outAt, limits, sum, place });
       at += bytes.length;
     }
-    outAt += limits.chunkSize;
+    if (!place) outAt += limits.chunkSize;
   }
   return { id, input, output, jobs };
 }
@@ -257,7 +311,8 @@ function started(): Worker | undefined {
       batch?.forEach((job, i) => {
         const a = reply.answers[i]!;
         if (a.sum !== undefined) job.onSum?.(a.sum);
-        if ("at" in a) job.resolve(new Uint8Array(reply.output, a.at, a.length));
+        if ("placed" in a) job.resolve(a.placed);
+        else if ("at" in a) job.resolve(new Uint8Array(reply.output, a.at, a.length));
         else if ("buffer" in a) job.resolve(new Uint8Array(a.buffer, a.offset, a.length));
         else job.reject(Object.assign(new Error(a.message), a.code === undefined ? {} : { code: a.code }));
       });
@@ -285,22 +340,46 @@ function started(): Worker | undefined {
   }
 }
 
+/**
+ * Stops the inflate worker, as if it had died: its chunks in flight and every later one inflate on
+ * the threadpool. For a program that wants no thread left, and for tests.
+ */
+export async function stopInflateWorker(): Promise<void> {
+  const w = worker;
+  if (!w) {
+    broken = true;
+    return;
+  }
+  // Exiting fails over the chunks in flight (the worker's "exit" handler), then nothing starts it again.
+  await w.terminate();
+}
+
 function emptyPool(): void {
   idleTimer = undefined;
   pool.clear();
 }
 
-/** The threadpool's inflate, for a thread whose worker could not start or died; its sum taken here. */
+/**
+ * The threadpool's inflate, for a thread whose worker could not start or died; its sum taken and its
+ * output placed here.
+ */
 function inflateOnPool({
   bytes,
   limits,
   onSum,
-}: Pick<Job, "bytes" | "limits" | "onSum">): Promise<Uint8Array> {
+  place: where,
+}: Pick<Job, "bytes" | "limits" | "onSum" | "place">): Promise<Uint8Array | number> {
   onSum?.(xxhash32(bytes));
   return new Promise((resolve, reject) => {
     inflateCallback(bytes, limits, (err, out) => {
-      if (err) reject(err);
-      else resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+      if (err) return reject(err);
+      const inflated = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      if (!where) return resolve(inflated);
+      const place = where();
+      const end = Math.min(inflated.length, place.from + place.length);
+      if (end > place.from)
+        new Uint8Array(place.shared, place.at, end - place.from).set(inflated.subarray(place.from, end));
+      resolve(inflated.length);
     });
   });
 }

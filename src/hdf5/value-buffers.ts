@@ -14,6 +14,11 @@ export interface ValueBuffers {
    * contents undefined: the read writes every byte before it hands the values out.
    */
   take(bytes: number): Uint8Array;
+  /**
+   * True when every buffer taken is a view of a SharedArrayBuffer: the inflate worker then writes a
+   * plain deflated chunk's values into it itself, and this thread copies none of them.
+   */
+  readonly shared?: boolean;
 }
 
 /**

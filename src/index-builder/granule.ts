@@ -305,9 +305,11 @@ function float64Of(path: string, values: DatasetValues): Float64Array {
  * of this thread. Fresh buffers cost the kernel's page faults and zeroing as the chunks are copied in
  * (16 MB per full-size ATL06 granule) and garbage collections started by their external memory. Each
  * beam gives its arrays back once its rows are made ({@link releaseArrays}); the rows hold none of
- * them (bboxes, footprints and cells are new values).
+ * them (bboxes, footprints and cells are new values). In shared memory, so the inflate worker writes
+ * each plain deflated chunk's values into them itself (hdf5/data.ts), not this thread: 16 MB of copies
+ * per full-size granule off the thread that makes the rows.
  */
-export const arrayBuffers = new ValueBufferPool();
+export const arrayBuffers = new ValueBufferPool({ shared: true });
 
 /** Gives arrays read by {@link readManyFloat64} back, for a beam done with them and every view of them. */
 function releaseArrays(...arrays: (Float64Array | undefined)[]): void {

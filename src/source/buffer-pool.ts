@@ -18,6 +18,8 @@ export interface BufferPoolOptions {
   exactSizes?: boolean;
   /** Makes a new buffer of `bytes` bytes (an ArrayBuffer or a SharedArrayBuffer); default `new ArrayBuffer` (zeroed). */
   allocate?: (bytes: number) => ArrayBufferLike;
+  /** Buffers in shared memory: `allocate` defaults to `new SharedArrayBuffer`, and {@link BufferPool.shared} is true. */
+  shared?: boolean;
 }
 
 /**
@@ -37,6 +39,8 @@ export class BufferPool {
   readonly #idleMs: number;
   readonly #exactSizes: boolean;
   readonly #allocate: (bytes: number) => ArrayBufferLike;
+  /** True when the buffers are SharedArrayBuffers (see {@link BufferPoolOptions.shared}). */
+  readonly shared: boolean;
   #freeBytes = 0;
   #reused = 0;
   #lastUse = 0;
@@ -48,7 +52,10 @@ export class BufferPool {
     this.#maxFreeBytes = opts.maxFreeBytes ?? 96 * 1024 * 1024;
     this.#idleMs = opts.idleMs ?? 1000;
     this.#exactSizes = opts.exactSizes ?? false;
-    this.#allocate = opts.allocate ?? ((bytes) => new ArrayBuffer(bytes));
+    this.shared = opts.shared ?? false;
+    this.#allocate =
+      opts.allocate ??
+      (this.shared ? (bytes) => new SharedArrayBuffer(bytes) : (bytes) => new ArrayBuffer(bytes));
   }
 
   take(bytes: number): Uint8Array {

@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { InvalidHdf5Error } from "../../src/errors.js";
-import { decodeChunk, decodeChunkOffThread } from "../../src/hdf5/filters.js";
+import { decodeChunk, decodeChunkInto, decodeChunkOffThread } from "../../src/hdf5/filters.js";
 import { releaseInflated } from "../../src/hdf5/inflate-worker.js";
 import type { DecodeSpec } from "../../src/hdf5/types.js";
 import { xxhash32 } from "../../src/source/xxhash32.js";
@@ -162,6 +162,83 @@ describe("decodeChunkOffThread", () => {
     const { got, sync } = await sums([{ ...raw, spec: { ...raw.spec, filters: [DEFLATE] }, mask: 1 }]);
     expect(sync).toBe(1);
     expect(got).toEqual([xxhash32(raw.bytes)]);
+  });
+
+  it("writes plain deflated chunks where they are placed in shared memory, and nothing around them", async () => {
+    // Chunks of 1000 doubles placed end to end in one values buffer, each cut as a dataset window
+    // cuts its first and last chunks; chunks with a shuffle to undo are not placed (undefined) and go
+    // the usual way, in the same batches.
+    const n = 1000;
+    const chunks = Array.from({ length: 24 }, (_, k) =>
+      storedChunk(n, k + 11, k % 5 === 4 ? [SHUFFLE, DEFLATE] : [DEFLATE]),
+    );
+    const out = new Uint8Array(new SharedArrayBuffer(8 + chunks.length * n * 8 + 8)).fill(0xee);
+    const sums: number[] = [];
+    const cuts = chunks.map((_, k) => ({
+      from: k === 0 ? 40 * 8 : 0,
+      length: k === chunks.length - 1 ? 300 * 8 : n * 8,
+    }));
+    // Each place asked for once, when its chunk is sent to the worker, not when it is handed over.
+    const asked = chunks.map(() => 0);
+    const results = Promise.all(
+      chunks.map((c, k) => {
+        const place = () => {
+          asked[k]! += 1;
+          return { shared: out.buffer as SharedArrayBuffer, at: 8 + k * n * 8 + cuts[k]!.from, ...cuts[k]! };
+        };
+        const placing = decodeChunkInto(c.bytes, c.spec, 0, place, "a chunk", (sum) => (sums[k] = sum));
+        return placing
+          ? placing.then(() => "placed")
+          : decodeChunkOffThread(c.bytes, c.spec, 0, "a chunk", (sum) => (sums[k] = sum));
+      }),
+    );
+    expect(asked.every((a) => a === 0)).toBe(true);
+    const got = await results;
+    expect(asked).toEqual(chunks.map((_, k) => (k % 5 === 4 ? 0 : 1)));
+    const expected = new Uint8Array(out.length).fill(0xee);
+    for (const [k, c] of chunks.entries()) {
+      const values = new Uint8Array(c.values.buffer);
+      if (k % 5 === 4) {
+        expect(got[k]).toBeInstanceOf(Uint8Array);
+        expect(Buffer.from(got[k] as Uint8Array).equals(values)).toBe(true);
+      } else {
+        expect(got[k]).toBe("placed");
+        const { from, length } = cuts[k]!;
+        expected.set(values.subarray(from, from + length), 8 + k * n * 8 + from);
+      }
+      expect(sums[k], `chunk ${k}`).toBe(xxhash32(c.bytes));
+    }
+    expect(Buffer.from(out).equals(expected)).toBe(true);
+  });
+
+  it("rejects a placed chunk as decodeChunk throws, and leaves chunks it masks to the caller", async () => {
+    const spec: DecodeSpec = { path: "/x", dtype: "<f8", chunkShape: [10], filters: [DEFLATE] };
+    const shared = new SharedArrayBuffer(80);
+    const place = () => ({ shared, at: 0, from: 0, length: 80 });
+    for (const stored of [
+      Uint8Array.of(1, 2, 3, 4),
+      new Uint8Array(deflateSync(new Uint8Array(72))),
+      new Uint8Array(deflateSync(new Uint8Array(88))),
+      new Uint8Array(deflateSync(new Uint8Array(200_000))),
+    ]) {
+      const sync = (() => {
+        try {
+          decodeChunk(stored, spec, 0, "chunk [0] at offset 9");
+        } catch (err) {
+          return err as Error;
+        }
+        return undefined;
+      })();
+      const placed = await decodeChunkInto(stored, spec, 0, place, () => "chunk [0] at offset 9")!.catch(
+        (err: unknown) => err as Error,
+      );
+      expect(placed).toBeInstanceOf(InvalidHdf5Error);
+      expect((placed as Error).message).toBe(sync!.message);
+    }
+    // Deflate skipped by the mask, or a filter this reader does not undo: nothing placed.
+    expect(decodeChunkInto(new Uint8Array(80), spec, 1, place)).toBeUndefined();
+    const lzf = { id: 32000, name: "lzf", flags: 1, params: [] };
+    expect(decodeChunkInto(new Uint8Array(80), { ...spec, filters: [lzf] }, 0, place)).toBeUndefined();
   });
 
   it("does not hold the process open (a script exits by itself after a read)", () => {

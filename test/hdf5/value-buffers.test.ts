@@ -17,20 +17,24 @@ function comparable(values: DatasetValues): unknown {
   };
 }
 
-/** Buffers full of 0xab, as a pool's buffer used before would be. */
+/** Buffers full of 0xab, as a pool's buffer used before would be; in shared memory when `shared`. */
 class DirtyBuffers implements ValueBuffers {
   taken = 0;
+  constructor(readonly shared = false) {}
   take(bytes: number): Uint8Array {
     this.taken += 1;
-    return new Uint8Array(bytes).fill(0xab);
+    return new Uint8Array(this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)).fill(0xab);
   }
 }
 
 describe("values read into given buffers", () => {
   it("equal the values read into new buffers for every dataset of the corpus, fill values included", async () => {
     const dirty = new DirtyBuffers();
+    // In shared memory, the inflate worker writes plain deflated chunks' values itself.
+    const dirtyShared = new DirtyBuffers(true);
     // Tiny buffers pooled too, so that buffers go round between the corpus' small datasets.
     const pool = new ValueBufferPool({ minBytes: 1 });
+    const sharedPool = new ValueBufferPool({ minBytes: 1, shared: true });
     let datasets = 0;
     let filled = 0;
     for (const { path, truth } of corpusFiles()) {
@@ -45,12 +49,27 @@ describe("values read into given buffers", () => {
           } catch {
             continue; // datasets this reader refuses are refused the same way with buffers (below)
           }
-          const [intoDirty] = await file.readMany([name], { buffers: dirty });
-          expect({ name, values: comparable(intoDirty!) }).toEqual({ name, values: expected });
-          for (let round = 0; round < 2; round++) {
-            const [pooled] = await file.readMany([name], { buffers: pool });
-            expect({ name, round, values: comparable(pooled!) }).toEqual({ name, round, values: expected });
-            if (ArrayBuffer.isView(pooled)) pool.give(pooled);
+          for (const buffers of [dirty, dirtyShared]) {
+            const [intoDirty] = await file.readMany([name], { buffers });
+            const shared = buffers.shared;
+            expect({ name, shared, values: comparable(intoDirty!) }).toEqual({
+              name,
+              shared,
+              values: expected,
+            });
+          }
+          for (const buffers of [pool, sharedPool]) {
+            for (let round = 0; round < 2; round++) {
+              const [pooled] = await file.readMany([name], { buffers });
+              const shared = buffers.shared;
+              expect({ name, shared, round, values: comparable(pooled!) }).toEqual({
+                name,
+                shared,
+                round,
+                values: expected,
+              });
+              if (ArrayBuffer.isView(pooled)) buffers.give(pooled);
+            }
           }
           datasets += 1;
           if (name === "/layouts/chunked_fill" || name === "/layouts/contiguous_unwritten") filled += 1;
@@ -64,6 +83,7 @@ describe("values read into given buffers", () => {
     // over the dirty bytes.
     expect(filled).toBeGreaterThanOrEqual(2);
     expect(dirty.taken).toBeGreaterThan(100);
+    expect(dirtyShared.taken).toBe(dirty.taken);
   });
 });
 
