@@ -3,7 +3,7 @@ import type { ByteSource, ReadOptions } from "../source/types.js";
 import type { DatasetMeta } from "./dataset.js";
 import { elementCount } from "./dataspace.js";
 import { float16ToFloat32Array, toTypedArray } from "./dtype.js";
-import { decodeChunkInto, decodeChunkOffThread } from "./filters.js";
+import { decodeChunkHead, decodeChunkInto, decodeChunkOffThread } from "./filters.js";
 import { readVlenValues } from "./global-heap.js";
 import type { Placement } from "./inflate-worker.js";
 import { releaseInflated } from "./inflate-worker.js";
@@ -41,6 +41,14 @@ export interface DatasetValuesOptions extends ReadOptions {
    * (taken on the inflate worker for deflated chunks), for callers recording chunk checksums.
    */
   onStoredChecksum?: (offset: number, size: number, sum: number) => void;
+  /**
+   * Only the values at these rows of a one-dimensional dataset, in this order (repeats allowed):
+   * values as for the whole dataset, `rows.length` of them. A chunked dataset's chunks are read whole
+   * but decoded no further than their last row asked where their filters allow (deflate alone, or
+   * none; see `decodeChunkHead`): the first values of a deflated chunk cost a few hundred bytes of
+   * inflate. `onStoredChecksum` is called for every chunk read. Ignores `window` and `buffers`.
+   */
+  rows?: readonly number[];
 }
 
 /**
@@ -58,6 +66,7 @@ export async function readDatasetValues(
   refs: ChunkRef[],
   opts: DatasetValuesOptions = {},
 ): Promise<DatasetValues> {
+  if (opts.rows) return readRowsAt(meta, source, ds, refs, opts.rows, opts);
   const { datatype, dataspace } = ds;
   const window = windowOf(ds, opts.window);
   const count = elementCount(dataspace) === 0 ? 0 : window.shape.reduce((a, b) => a * b, 1);
@@ -77,6 +86,100 @@ export async function readDatasetValues(
   };
   if (count > 0) await readWindowInto(output, bytes, source, ds, { refs, window }, opts);
   return decodeValues(meta, ds, output(), count, opts);
+}
+
+/**
+ * The values at `rows` of a one-dimensional dataset ({@link DatasetValuesOptions.rows}): numeric
+ * chunked datasets chunk by chunk, each decoded as far as its last row asked; others read whole and
+ * picked from.
+ * @throws RangeError for a row outside the dataset; as {@link readDatasetValues} otherwise.
+ */
+async function readRowsAt(
+  meta: MetaReader,
+  source: ByteSource,
+  ds: DatasetMeta,
+  refs: ChunkRef[],
+  rows: readonly number[],
+  opts: DatasetValuesOptions,
+): Promise<DatasetValues> {
+  const { datatype, dataspace, info } = ds;
+  const n = dataspace.shape.length === 1 ? dataspace.shape[0]! : -1;
+  if (n < 0) throw new RangeError(`rows of ${info.path} asked, which is not one-dimensional`);
+  for (const row of rows) {
+    if (!Number.isInteger(row) || row < 0 || row >= n) {
+      throw new RangeError(`row ${row} of ${info.path} asked, outside its ${n} rows`);
+    }
+  }
+  const whole = { ...opts, rows: undefined, window: undefined, buffers: undefined };
+  if (!/^[<>|][fiu]\d+$/.test(info.dtype) || ds.layout.kind !== "chunked" || !info.chunkShape) {
+    return pickRows(
+      await readDatasetValues(meta, source, ds, refs, whole),
+      rows,
+      datatype.typeClass === 5 ? datatype.size : undefined,
+    );
+  }
+  const size = datatype.size;
+  const chunkRows = info.chunkShape[0]!;
+  // The places in `rows` of each chunk's rows, by the chunk's first row.
+  const asked = new Map<number, number[]>();
+  for (const [i, row] of rows.entries()) {
+    const first = row - (row % chunkRows);
+    const places = asked.get(first);
+    if (places) places.push(i);
+    else asked.set(first, [i]);
+  }
+  const refAt = new Map(refs.map((r) => [r.coords[0]!, r]));
+  const spec = decodeSpecOf(info);
+  const raw = new Uint8Array(rows.length * size);
+  const { onStoredChecksum } = opts;
+  await Promise.all(
+    [...asked].map(async ([first, places]) => {
+      const ref = refAt.get(first);
+      if (!ref) {
+        // Never written: the fill value (zeros without one).
+        for (const i of places) if (ds.fill) raw.set(ds.fill.subarray(0, size), i * size);
+        return;
+      }
+      let last = 0;
+      for (const i of places) last = Math.max(last, rows[i]! - first);
+      const stored = await source.read(ref.offset, ref.size, opts);
+      const onSum = onStoredChecksum && ((sum: number) => onStoredChecksum(ref.offset, ref.size, sum));
+      const head = await decodeChunkHead(
+        stored,
+        spec,
+        ref.filterMask,
+        (last + 1) * size,
+        () => chunkLabel(ref),
+        onSum,
+      );
+      for (const i of places) {
+        const at = (rows[i]! - first) * size;
+        raw.set(head.subarray(at, at + size), i * size);
+      }
+      releaseInflated(head);
+    }),
+  );
+  return decodeValues(meta, ds, raw, rows.length, opts);
+}
+
+/**
+ * The values at `rows` of a dataset's values read whole: elements of arrays and typed arrays, or
+ * `size` bytes each of opaque values (raw bytes).
+ */
+function pickRows(values: DatasetValues, rows: readonly number[], opaque: number | undefined): DatasetValues {
+  if (Array.isArray(values)) return rows.map((r) => values[r]);
+  if (opaque !== undefined) {
+    const raw = values as Uint8Array;
+    const out = new Uint8Array(rows.length * opaque);
+    for (const [i, r] of rows.entries()) out.set(raw.subarray(r * opaque, (r + 1) * opaque), i * opaque);
+    return out;
+  }
+  const typed = values as unknown as ArrayLike<number | bigint> & {
+    constructor: new (length: number) => { [i: number]: number | bigint };
+  };
+  const out = new typed.constructor(rows.length);
+  for (const [i, r] of rows.entries()) out[i] = typed[r]!;
+  return out as unknown as DatasetValues;
 }
 
 /** Most elements decoded into plain values (compounds, strings...) in one read; typed arrays may hold more. */

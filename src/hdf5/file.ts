@@ -229,7 +229,11 @@ export class Hdf5File {
     const refs = await Promise.all(datasets.map((ds) => readChunkRefs(this.#meta, ds, opts)));
     const spans = refs.flat().map((r) => ({ offset: r.offset, length: r.size }));
     const source = await withPrefetch(this.source, spans, opts);
-    return Promise.all(datasets.map((ds, i) => readDatasetValues(this.#meta, source, ds, refs[i]!, opts)));
+    return Promise.all(
+      datasets.map((ds, i) =>
+        readDatasetValues(this.#meta, source, ds, refs[i]!, { ...opts, rows: opts.rowsOf?.get(paths[i]!) }),
+      ),
+    );
   }
 
   /**

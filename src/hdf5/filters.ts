@@ -2,7 +2,13 @@ import { inflateSync } from "node:zlib";
 import { InvalidHdf5Error, UnsupportedFilterError } from "../errors.js";
 import { xxhash32 } from "../source/xxhash32.js";
 import { itemSize } from "./dtype.js";
-import { inflateInto, inflateOffThread, type Placement, releaseInflated } from "./inflate-worker.js";
+import {
+  inflateHeadOffThread,
+  inflateInto,
+  inflateOffThread,
+  type Placement,
+  releaseInflated,
+} from "./inflate-worker.js";
 import type { DecodeSpec, FilterInfo } from "./types.js";
 
 /** HDF5's id of the deflate filter (H5Z_FILTER_DEFLATE). */
@@ -92,6 +98,41 @@ export function decodeChunkInto(
       throw corrupt(stored, at, err);
     },
   );
+}
+
+/**
+ * The first `bytes` decoded bytes of a stored chunk, decoded no further than it takes where the filters
+ * allow: a chunk whose only filter to undo is deflate is inflated on the inflate worker until its head
+ * is out ({@link inflateHeadOffThread}); one without filters is its stored bytes; others (a shuffle,
+ * a checksum) are decoded whole ({@link decodeChunkOffThread}). `onStoredSum` as there.
+ * @throws as decodeChunk: InvalidHdf5Error when the chunk decodes to fewer bytes than asked (its
+ *   stream is then read whole) or its stream is corrupt where it is read.
+ */
+export async function decodeChunkHead(
+  stored: Uint8Array,
+  spec: DecodeSpec,
+  filterMask: number,
+  bytes: number,
+  chunk: ChunkName = "a chunk",
+  onStoredSum?: (sum: number) => void,
+): Promise<Uint8Array> {
+  const undone = spec.filters.filter((_, i) => !(filterMask & (1 << i)));
+  const at = pipelineOf(spec, filterMask, chunk);
+  if (undone.length === 0) {
+    onStoredSum?.(xxhash32(stored));
+    if (stored.length < bytes) throw sizeError(stored.length, at);
+    return stored.subarray(0, bytes);
+  }
+  if (undone.length > 1 || undone[0]!.id !== DEFLATE_FILTER_ID) {
+    return (await decodeChunkOffThread(stored, spec, filterMask, chunk, onStoredSum)).subarray(0, bytes);
+  }
+  const head = await inflateHeadOffThread(stored, bytes, inflateOptions(at), onStoredSum).catch(
+    (err: unknown) => {
+      throw corrupt(stored, at, err);
+    },
+  );
+  if (head.length < bytes) throw sizeError(head.length, at);
+  return head;
 }
 
 /** The filter undone first on a stored chunk: the pipeline's last one its mask does not skip. */

@@ -11,6 +11,12 @@ export interface ReadManyOptions extends PrefetchOptions {
   buffers?: ValueBuffers;
   /** Called with each stored chunk read and decoded whole (see `readDatasetValues`). */
   onStoredChecksum?: (offset: number, size: number, sum: number) => void;
+  /**
+   * For the paths in it, only the values at these rows (see `readDatasetValues`' `rows`): their chunks
+   * are read with the others', and decoded no further than the last row asked where their filters
+   * allow.
+   */
+  rowsOf?: ReadonlyMap<string, readonly number[]>;
 }
 
 /**

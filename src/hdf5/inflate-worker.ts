@@ -14,7 +14,7 @@
  * bundle). If it cannot start or dies, the chunks in flight and later ones inflate on the threadpool.
  */
 import { Worker } from "node:worker_threads";
-import { inflate as inflateCallback } from "node:zlib";
+import { inflate as inflateCallback, inflateSync } from "node:zlib";
 import { XXHASH32_SOURCE, xxhash32 } from "../source/xxhash32.js";
 
 /** Largest inflated size accepted and the size of the output buffer, as zlib options. */
@@ -52,6 +52,8 @@ interface Job {
    * output's length.
    */
   place?: () => Placement;
+  /** Only the output's first `head` bytes are wanted: the stream is inflated no further than it takes. */
+  head?: number;
   resolve(out: Uint8Array | number): void;
   reject(err: Error): void;
 }
@@ -83,30 +85,62 @@ interface Sent {
     shared?: SharedArrayBuffer;
     /** Where the output goes (then it has no place in `output`). */
     place?: Placement;
+    /** Only the output's first `head` bytes are wanted ({@link inflateHead}). */
+    head?: number;
+    /** Bytes kept for the output in `output` from `outAt`. */
+    slot: number;
   }[];
 }
+
+/**
+ * The first `head` bytes (fewer when the stream has fewer) of a zlib stream's output, inflating no more
+ * of it than it takes: a first try on as many stored bytes as the head plus a dynamic Huffman block's
+ * header, then four times as many until the head is out or the stream is whole. Sync-flushed, so a
+ * stream cut short gives what its bytes hold, not an error. Self-contained (zlib's inflateSync given),
+ * so that its source text runs on the worker as it is.
+ */
+export function inflateHead(
+  inflate: (bytes: Uint8Array, opts: object) => Uint8Array,
+  bytes: Uint8Array,
+  head: number,
+  maxOutputLength: number,
+): Uint8Array {
+  const Z_SYNC_FLUSH = 2;
+  for (let k = Math.min(bytes.length, head + 1024); ; k = Math.min(bytes.length, k * 4)) {
+    const out = inflate(bytes.subarray(0, k), {
+      finishFlush: Z_SYNC_FLUSH,
+      maxOutputLength,
+      chunkSize: 16384,
+    });
+    if (out.byteLength >= head || k === bytes.length) return out.subarray(0, head);
+  }
+}
+
+const INFLATE_HEAD_SOURCE = inflateHead.toString();
 
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { inflateSync } = require("node:zlib");
 const xxhash32 = (${XXHASH32_SOURCE});
+const inflateHead = (${INFLATE_HEAD_SOURCE});
 parentPort.on("message", ({ id, input, output, jobs }) => {
   const stored = new Uint8Array(input);
   const out = new Uint8Array(output);
   const answers = [];
   // Both buffers go back, to be used again.
   const transfer = [input, output];
-  for (const { at, length, outAt, limits, sum, shared, place } of jobs) {
+  for (const { at, length, outAt, limits, sum, shared, place, head, slot } of jobs) {
     const bytes = shared ? new Uint8Array(shared, at, length) : stored.subarray(at, at + length);
     let answer;
     try {
-      const inflated = inflateSync(bytes, limits);
+      const inflated =
+        head === undefined ? inflateSync(bytes, limits) : inflateHead(inflateSync, bytes, head, limits.maxOutputLength);
       if (place) {
         const end = Math.min(inflated.byteLength, place.from + place.length);
         if (end > place.from)
           new Uint8Array(place.shared, place.at, end - place.from).set(inflated.subarray(place.from, end));
         answer = { placed: inflated.byteLength };
-      } else if (inflated.byteLength <= limits.chunkSize) {
+      } else if (inflated.byteLength <= slot) {
         out.set(inflated, outAt);
         answer = { at: outAt, length: inflated.byteLength };
       } else {
@@ -205,6 +239,23 @@ export function inflateOffThread(
 }
 
 /**
+ * The first `head` bytes of a zlib stream's output (fewer when it has fewer), inflated on this thread's
+ * inflate worker no further than it takes ({@link inflateHead}); as {@link inflateOffThread} otherwise.
+ */
+export function inflateHeadOffThread(
+  bytes: Uint8Array,
+  head: number,
+  limits: InflateLimits,
+  onSum?: (sum: number) => void,
+): Promise<Uint8Array> {
+  if (broken) return inflateOnPool({ bytes, limits, onSum, head }) as Promise<Uint8Array>;
+  return new Promise((resolve, reject) => {
+    queue.push({ bytes, limits, onSum, head, resolve: (out) => resolve(out as Uint8Array), reject });
+    schedule();
+  });
+}
+
+/**
  * {@link inflateOffThread} whose output is written by the inflate worker where `place()` says (asked
  * when the chunk is sent to the worker), rather than coming back to be copied there: resolves with the output's length once its bytes are in place
  * (here, on the threadpool's output, when the worker is unavailable). Rejects as inflateOffThread.
@@ -262,7 +313,7 @@ function packed(id: number, batch: readonly Job[]): Sent {
   let outBytes = 0;
   for (const job of batch) {
     if (!(job.bytes.buffer instanceof SharedArrayBuffer)) inBytes += job.bytes.length;
-    if (!job.place) outBytes += job.limits.chunkSize;
+    outBytes += slotOf(job);
   }
   const input = take(inBytes);
   const output = take(outBytes);
@@ -271,9 +322,10 @@ function packed(id: number, batch: readonly Job[]): Sent {
   let at = 0;
   let outAt = 0;
   for (const job of batch) {
-    const { bytes, limits } = job;
+    const { bytes, limits, head } = job;
     const place = job.place?.();
     const sum = job.onSum !== undefined;
+    const slot = slotOf(job);
     if (bytes.buffer instanceof SharedArrayBuffer) {
       jobs.push({
         at: bytes.byteOffset,
@@ -283,15 +335,23 @@ function packed(id: number, batch: readonly Job[]): Sent {
         sum,
         shared: bytes.buffer,
         place,
+        head,
+        slot,
       });
     } else {
       stored.set(bytes, at);
-      jobs.push({ at, length: bytes.length, outAt, limits, sum, place });
+      jobs.push({ at, length: bytes.length, outAt, limits, sum, place, head, slot });
       at += bytes.length;
     }
-    if (!place) outAt += limits.chunkSize;
+    outAt += slot;
   }
   return { id, input, output, jobs };
+}
+
+/** Bytes a job's output takes in its batch's output buffer: none when placed, its head, or a whole chunk. */
+function slotOf(job: Job): number {
+  if (job.place) return 0;
+  return job.head ?? job.limits.chunkSize;
 }
 
 /** The worker, started on first use; undefined when it cannot start. */
@@ -368,8 +428,17 @@ function inflateOnPool({
   limits,
   onSum,
   place: where,
-}: Pick<Job, "bytes" | "limits" | "onSum" | "place">): Promise<Uint8Array | number> {
+  head,
+}: Pick<Job, "bytes" | "limits" | "onSum" | "place" | "head">): Promise<Uint8Array | number> {
   onSum?.(xxhash32(bytes));
+  if (head !== undefined) {
+    try {
+      const out = inflateHead(inflateSync, bytes, head, limits.maxOutputLength);
+      return Promise.resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
   return new Promise((resolve, reject) => {
     inflateCallback(bytes, limits, (err, out) => {
       if (err) return reject(err);

@@ -323,13 +323,14 @@ function releaseArrays(...arrays: (Float64Array | undefined)[]): void {
 async function readManyFloat64(
   file: Hdf5Reader,
   paths: readonly string[],
-  opts: CoordinateReads,
+  opts: CoordinateReads & { rowsOf?: ReadonlyMap<string, readonly number[]> },
 ): Promise<Float64Array[]> {
   const values = await file.readMany(paths, {
     signal: opts.signal,
     boundary: opts.lineBytes,
     buffers: arrayBuffers,
     onStoredChecksum: opts.onStoredChecksum,
+    rowsOf: opts.rowsOf,
   });
   return values.map((v, i) => {
     const f = float64Of(paths[i]!, v);
@@ -356,14 +357,7 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
   // Products whose parent rate locates its rows (ATL03) are placed from the parent rate's reference
   // points; a beam near the antimeridian falls back to every row's coordinates (exact there too).
   const located = parent && profile.parent?.locate ? await readLocations(file, ctx, parent, opts) : undefined;
-  // The coordinate chunks of a beam usually lie in one block of the file: one request, not one each.
-  const coordinates = located
-    ? undefined
-    : await readManyFloat64(file, coordinatePaths(profile, beam), opts).then(([lat, lon, time]) => ({
-        lat: lat!,
-        lon: lon!,
-        time: time!,
-      }));
+  const coordinates = located ? undefined : await readCoordinates(file, ctx, opts);
   const infos = await described;
   const latInfo = infos.find((info) => info?.path === latPath);
   if (!latInfo) throw new NotAGranuleError(latPath, `no dataset ${latPath}`);
@@ -377,7 +371,7 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
   const refs = await Promise.all(indexed.map((info) => file.chunkRefs(info.path, opts)));
   const datasets = indexed.map((info, i) => refWalk(info, refs[i]!, !inRows(info)));
   for (const { info } of datasets) batch.arrays.push(arrayRow(ctx.granuleId, info));
-  const step = latInfo.chunkShape?.[0] ?? Math.min(n, CONTIGUOUS_CHUNK_ROWS);
+  const step = chunkRowsOf(latInfo, n);
   for (let chunkStart = 0; chunkStart < n; chunkStart += step) {
     const chunkEnd = Math.min(n, chunkStart + step);
     const span = parent ? parentSpan(parent, chunkStart, chunkEnd) : undefined;
@@ -392,8 +386,17 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
           { start: chunkStart, end: chunkEnd, span: span!, parent: parent!, located },
           opts,
         )
-      : antimeridianRuns(coordinates!.lon, chunkStart, chunkEnd).map((run) =>
-          chunkRow(ctx, { start: run[0], end: run[1], ...coordinates!, h3Resolution: opts.h3Resolution }),
+      : coordinates!.pieces[chunkStart / step]!.map((run) =>
+          chunkRow(ctx, {
+            start: run[0],
+            end: run[1],
+            ...coordinates!,
+            times: coordinates!.heads && [
+              coordinates!.heads[chunkStart / step]!,
+              coordinates!.heads[chunkStart / step + 1]!,
+            ],
+            h3Resolution: opts.h3Resolution,
+          }),
         );
     for (const row of rows) {
       row.refs = refs;
@@ -406,8 +409,88 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
       for (const h3_cell of row.h3_cells) batch.chunkCells.push({ h3_cell, chunk_id: row.chunk_id });
     }
   }
-  releaseArrays(coordinates?.lat, coordinates?.lon, coordinates?.time, parent?.counts);
+  releaseArrays(coordinates?.lat, coordinates?.lon, coordinates?.time, coordinates?.heads, parent?.counts);
   releaseArrays(located?.lat, located?.lon, located?.time);
+}
+
+/** Rows of a beam's chunk rows: its latitude's chunks' (or {@link CONTIGUOUS_CHUNK_ROWS} when not chunked). */
+function chunkRowsOf(latInfo: DatasetInfo, n: number): number {
+  return latInfo.chunkShape?.[0] ?? Math.min(n, CONTIGUOUS_CHUNK_ROWS);
+}
+
+/** A beam's coordinates, read by {@link readCoordinates}. */
+interface Coordinates {
+  lat: Float64Array;
+  lon: Float64Array;
+  /** Every row's time, or undefined when `heads` holds the times the rows need. */
+  time: Float64Array | undefined;
+  /** The time of each chunk row's first row, then of the beam's last row (a product with sorted times). */
+  heads: Float64Array | undefined;
+  /** Each chunk row's pieces: its rows cut where the track crosses the antimeridian. */
+  pieces: [number, number][][];
+}
+
+/**
+ * A beam's latitude, longitude and time, their chunks read together (a beam's coordinate chunks usually
+ * lie in one block of the file: one request, not one each). For a product whose times are sorted
+ * (`ProductProfile.timeSorted`) only the times of each chunk row's first row and of the beam's last row
+ * are decoded (`rowsOf`: the start of each time chunk inflated, not all of it), unless they are out
+ * of order or a chunk row is cut at the antimeridian: then every row's, in a second read.
+ */
+async function readCoordinates(
+  file: Hdf5Reader,
+  ctx: BeamContext,
+  opts: CoordinateReads,
+): Promise<Coordinates> {
+  const paths = coordinatePaths(ctx.profile, ctx.beam);
+  const heads = ctx.profile.timeSorted ? await headRows(file, paths, opts) : undefined;
+  const reads = heads ? { ...opts, rowsOf: new Map([[paths[2]!, heads.rows]]) } : opts;
+  const [lat, lon, time] = (await readManyFloat64(file, paths, reads)) as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  const step = heads?.step ?? chunkRowsOf((await file.dataset(paths[0]!, opts))!, lat.length);
+  const pieces: [number, number][][] = [];
+  for (let start = 0; start < lat.length; start += step) {
+    pieces.push(antimeridianRuns(lon, start, Math.min(lat.length, start + step)));
+  }
+  if (!heads) return { lat, lon, time, heads: undefined, pieces };
+  if (ascending(time) && pieces.every((p) => p.length === 1))
+    return { lat, lon, time: undefined, heads: time, pieces };
+  const [all] = await readManyFloat64(file, [paths[2]!], opts);
+  return { lat, lon, time: all, heads: undefined, pieces };
+}
+
+/**
+ * The rows whose times a beam with sorted times needs: each chunk row's first, then the beam's last;
+ * undefined when the latitude and time are not one-dimensional arrays of the same rows.
+ */
+async function headRows(
+  file: Hdf5Reader,
+  paths: readonly string[],
+  opts: CoordinateReads,
+): Promise<{ step: number; rows: number[] } | undefined> {
+  const [latInfo, timeInfo] = await Promise.all([
+    file.dataset(paths[0]!, opts),
+    file.dataset(paths[2]!, opts),
+  ]);
+  const n = latInfo?.shape[0] ?? 0;
+  if (!latInfo || !timeInfo || latInfo.shape.length !== 1 || timeInfo.shape.length !== 1) return undefined;
+  if (timeInfo.shape[0] !== n || n === 0) return undefined;
+  const step = chunkRowsOf(latInfo, n);
+  const rows: number[] = [];
+  for (let row = 0; row < n; row += step) rows.push(row);
+  rows.push(n - 1);
+  return { step, rows };
+}
+
+/** True when every value is a number no smaller than the one before it. */
+function ascending(values: Float64Array): boolean {
+  for (let i = 0; i < values.length; i++) {
+    if (!(values[i]! >= (i > 0 ? values[i - 1]! : Number.NEGATIVE_INFINITY))) return false;
+  }
+  return true;
 }
 
 /** The latitude, longitude and time datasets of a beam, in that order. */
@@ -723,17 +806,22 @@ interface ChunkArrays {
   end: number;
   lat: Float64Array;
   lon: Float64Array;
-  time: Float64Array;
+  /** Every row's time, or undefined when `times` is given. */
+  time: Float64Array | undefined;
+  /** The chunk row's first time and the next chunk row's first (the beam's last for the last one). */
+  times?: [number, number] | undefined;
   h3Resolution: number;
 }
 
 function chunkRow(ctx: BeamContext, a: ChunkArrays): ChunkRow {
-  let tmin = Number.POSITIVE_INFINITY;
-  let tmax = Number.NEGATIVE_INFINITY;
-  for (let i = a.start; i < a.end; i++) {
-    const t = a.time[i]!;
-    if (t < tmin) tmin = t;
-    if (t > tmax) tmax = t;
+  let [tmin, tmax] = a.times ?? [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  if (!a.times) {
+    const time = a.time!;
+    for (let i = a.start; i < a.end; i++) {
+      const t = time[i]!;
+      if (t < tmin) tmin = t;
+      if (t > tmax) tmax = t;
+    }
   }
   const footprint = chunkGeometry(a.lon, a.lat, a.start, a.end);
   return {

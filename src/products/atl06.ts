@@ -28,6 +28,8 @@ export const ATL06: ProductProfile = {
   rows: "land_ice_segments",
   coordinates: { lat: "latitude", lon: "longitude", time: "delta_time" },
   time: GPS_SINCE_2018,
+  // Segments are written in along-track order, the order they were measured in.
+  timeSorted: true,
   noData: ICESAT2_NO_DATA,
   columns: [
     { name: "h_li", type: "float32", source: { kind: "dataset", path: "h_li" } },

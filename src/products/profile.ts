@@ -281,6 +281,15 @@ export interface ProductProfile {
   coordinates: { readonly lat: string; readonly lon: string; readonly time: string };
   /** The time scale of {@link ProductProfile.coordinates} `time`. */
   time: TimeScale;
+  /**
+   * True when `time` never decreases along a beam's rows (rows written in the order they were
+   * measured). The index then inflates only the start of each time chunk: it reads each chunk row's
+   * first time and the beam's last, and records a chunk row's time range as its first row's time to
+   * the next chunk row's first (the beam's last time for the last row): a range that holds every row's
+   * time, exact at the beam's ends. It reads the whole array instead where those times are out of
+   * order or a chunk row is split at the antimeridian. Default false: exact ranges from every row.
+   */
+  timeSorted?: boolean;
   /** A coarser rate broadcast to rows (ATL03 segments over photons); absent when there is none. */
   parent?: ParentRate;
   /**

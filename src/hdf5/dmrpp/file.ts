@@ -115,7 +115,7 @@ export class DmrppFile implements Hdf5Reader {
     const ahead = this.#ahead.get(key);
     this.#ahead.delete(key);
     const source = (await ahead?.catch(() => undefined)) ?? (await this.#fetch(paths, opts));
-    return Promise.all(paths.map((p) => this.#values(p, source, opts)));
+    return Promise.all(paths.map((p) => this.#values(p, source, { ...opts, rows: opts.rowsOf?.get(p) })));
   }
 
   /**
@@ -154,9 +154,18 @@ export class DmrppFile implements Hdf5Reader {
     });
   }
 
-  async #values(path: string, source: ByteSource, opts?: ReadManyOptions): Promise<DatasetValues> {
+  async #values(
+    path: string,
+    source: ByteSource,
+    opts?: ReadManyOptions & { rows?: readonly number[] },
+  ): Promise<DatasetValues> {
     const ds = this.#require(path);
-    if (!decodable(ds)) return (await this.#hdf5()).read(path, opts);
+    if (!decodable(ds)) {
+      const hdf5 = await this.#hdf5();
+      if (!opts?.rows) return hdf5.read(path, opts);
+      const [values] = await hdf5.readMany([path], { ...opts, rowsOf: new Map([[path, opts.rows]]) });
+      return values!;
+    }
     const from = isSmall(ds) ? await this.#smallData(opts) : source;
     return readDatasetValues(NO_METADATA, from, metaOf(ds), ds.refs, opts);
   }
