@@ -90,12 +90,22 @@ export function decodeChunkInto(
   for (let i = 0; i < spec.filters.length; i++) if (!(filterMask & (1 << i))) undone += 1;
   if (undone !== 1 || firstUndone(spec, filterMask)?.id !== DEFLATE_FILTER_ID) return undefined;
   const at = pipelineOf(spec, filterMask, chunk);
-  return inflateInto(stored, inflateOptions(at), place, onStoredSum).then(
+  // An error of `place` is the caller's, not the stream's: it goes back as it is.
+  let refused: { err: unknown } | undefined;
+  const where = () => {
+    try {
+      return place();
+    } catch (err) {
+      refused = { err };
+      throw err;
+    }
+  };
+  return inflateInto(stored, inflateOptions(at), where, onStoredSum).then(
     (length) => {
       if (length !== at.expected) throw sizeError(length, at);
     },
     (err: unknown) => {
-      throw corrupt(stored, at, err);
+      throw refused?.err === err ? err : corrupt(stored, at, err);
     },
   );
 }

@@ -52,6 +52,8 @@ interface Job {
    * output's length.
    */
   place?: () => Placement;
+  /** What `place` answered, once the chunk is sent. */
+  placed?: Placement;
   /** Only the output's first `head` bytes are wanted: the stream is inflated no further than it takes. */
   head?: number;
   resolve(out: Uint8Array | number): void;
@@ -291,7 +293,8 @@ function flush(): void {
   // A few batches at a time: enough to keep the worker busy, few enough that the buffers come back
   // to the pool before the next ones are sent (the rest wait here, as views, costing nothing).
   while (queue.length > 0 && inFlight.size < BATCHES_IN_FLIGHT) {
-    const batch = queue.splice(0, BATCH_CHUNKS);
+    const batch = queue.splice(0, BATCH_CHUNKS).filter(placedOrRejected);
+    if (batch.length === 0) continue;
     const sent = packed(nextId++, batch);
     if (inFlight.size === 0) w.ref();
     inFlight.set(sent.id, batch);
@@ -299,6 +302,21 @@ function flush(): void {
   }
   if (idleTimer !== undefined) clearTimeout(idleTimer);
   idleTimer = undefined;
+}
+
+/**
+ * Asks a placed job where its output goes, as it is sent: false, the job rejected with the error,
+ * when that throws (a caller's values not in shared memory).
+ */
+function placedOrRejected(job: Job): boolean {
+  if (!job.place) return true;
+  try {
+    job.placed = job.place();
+    return true;
+  } catch (err) {
+    job.reject(err as Error);
+    return false;
+  }
 }
 
 /**
@@ -323,7 +341,7 @@ function packed(id: number, batch: readonly Job[]): Sent {
   let outAt = 0;
   for (const job of batch) {
     const { bytes, limits, head } = job;
-    const place = job.place?.();
+    const place = job.placed;
     const sum = job.onSum !== undefined;
     const slot = slotOf(job);
     if (bytes.buffer instanceof SharedArrayBuffer) {
@@ -444,7 +462,12 @@ function inflateOnPool({
       if (err) return reject(err);
       const inflated = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       if (!where) return resolve(inflated);
-      const place = where();
+      let place: Placement;
+      try {
+        place = where();
+      } catch (e) {
+        return reject(e);
+      }
       const end = Math.min(inflated.length, place.from + place.length);
       if (end > place.from)
         new Uint8Array(place.shared, place.at, end - place.from).set(inflated.subarray(place.from, end));

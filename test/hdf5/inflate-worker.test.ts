@@ -235,6 +235,18 @@ describe("decodeChunkOffThread", () => {
       expect(placed).toBeInstanceOf(InvalidHdf5Error);
       expect((placed as Error).message).toBe(sync!.message);
     }
+    // A place that cannot be given (values not in shared memory) rejects its chunk alone.
+    const good = storedChunk(1000, 9, [DEFLATE]);
+    const out = new SharedArrayBuffer(8000);
+    const [refused, fine] = await Promise.allSettled([
+      decodeChunkInto(good.bytes, good.spec, 0, () => {
+        throw new TypeError("no place");
+      })!,
+      decodeChunkInto(good.bytes, good.spec, 0, () => ({ shared: out, at: 0, from: 0, length: 8000 }))!,
+    ]);
+    expect(refused).toMatchObject({ status: "rejected", reason: { message: "no place" } });
+    expect(fine.status).toBe("fulfilled");
+    expect(Buffer.from(new Uint8Array(out)).equals(new Uint8Array(good.values.buffer))).toBe(true);
     // Deflate skipped by the mask, or a filter this reader does not undo: nothing placed.
     expect(decodeChunkInto(new Uint8Array(80), spec, 1, place)).toBeUndefined();
     const lzf = { id: 32000, name: "lzf", flags: 1, params: [] };

@@ -87,6 +87,31 @@ describe("values read into given buffers", () => {
   });
 });
 
+describe("buffers said to be shared that are not", () => {
+  it("fail the read with one error, not the process", async () => {
+    const liar: ValueBuffers = { shared: true, take: (bytes) => new Uint8Array(bytes) };
+    const { path, truth } = corpusFiles().find(({ truth }) =>
+      Object.values(truth.datasets).some(
+        (d) =>
+          d.shape?.length === 1 && d.layout === "chunked" && d.filters.length === 1 && d.filters[0]!.id === 1,
+      ),
+    )!;
+    const name = Object.entries(truth.datasets).find(
+      ([, d]) =>
+        d.shape?.length === 1 && d.layout === "chunked" && d.filters.length === 1 && d.filters[0]!.id === 1,
+    )![0];
+    const source = await openFileSource(path);
+    try {
+      const file = await Hdf5File.open(source);
+      await expect(file.readMany([name], { buffers: liar })).rejects.toThrow(
+        "ValueBuffers.shared is set, but a buffer taken is not a SharedArrayBuffer",
+      );
+    } finally {
+      await source.close();
+    }
+  });
+});
+
 describe("ValueBufferPool", () => {
   it("hands a buffer given back out again, never while it is lent, and ignores others", () => {
     const pool = new ValueBufferPool({ minBytes: 1024, maxBytes: 1 << 20, maxFreeBytes: 8192 });
