@@ -30,6 +30,16 @@ function storedChunk(n: number, seed: number, filters: DecodeSpec["filters"]) {
   return { values, bytes, spec };
 }
 
+/** What decodeChunk throws for a stored chunk (named as the tests name it), or undefined. */
+function decodeError(stored: Uint8Array, spec: DecodeSpec): Error | undefined {
+  try {
+    decodeChunk(stored, spec, 0, "chunk [0] at offset 9");
+  } catch (err) {
+    return err as Error;
+  }
+  return undefined;
+}
+
 describe("decodeChunkOffThread", () => {
   it("gives decodeChunk's bytes for many chunks asked at once, leaving the stored views intact", async () => {
     // 40 chunks in one turn: three messages of at most 16; sizes from 1 KiB outputs (Node's buffer
@@ -110,14 +120,7 @@ describe("decodeChunkOffThread", () => {
       new Uint8Array(deflateSync(new Uint8Array(200_000))),
     ];
     for (const stored of cases) {
-      const sync = (() => {
-        try {
-          decodeChunk(stored, spec, 0, "chunk [0] at offset 9");
-        } catch (err) {
-          return err as Error;
-        }
-        return undefined;
-      })();
+      const sync = decodeError(stored, spec);
       expect(sync).toBeInstanceOf(InvalidHdf5Error);
       const off = await decodeChunkOffThread(stored, spec, 0, () => "chunk [0] at offset 9").catch(
         (err: unknown) => err as Error,
@@ -221,14 +224,7 @@ describe("decodeChunkOffThread", () => {
       new Uint8Array(deflateSync(new Uint8Array(88))),
       new Uint8Array(deflateSync(new Uint8Array(200_000))),
     ]) {
-      const sync = (() => {
-        try {
-          decodeChunk(stored, spec, 0, "chunk [0] at offset 9");
-        } catch (err) {
-          return err as Error;
-        }
-        return undefined;
-      })();
+      const sync = decodeError(stored, spec);
       const placed = await decodeChunkInto(stored, spec, 0, place, () => "chunk [0] at offset 9")!.catch(
         (err: unknown) => err as Error,
       );
