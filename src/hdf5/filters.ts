@@ -86,9 +86,7 @@ export function decodeChunkInto(
   chunk: ChunkName = "a chunk",
   onStoredSum?: (sum: number) => void,
 ): Promise<void> | undefined {
-  let undone = 0;
-  for (let i = 0; i < spec.filters.length; i++) if (!(filterMask & (1 << i))) undone += 1;
-  if (undone !== 1 || firstUndone(spec, filterMask)?.id !== DEFLATE_FILTER_ID) return undefined;
+  if (!onlyDeflate(undoneFilters(spec, filterMask))) return undefined;
   const at = pipelineOf(spec, filterMask, chunk);
   // An error of `place` is the caller's, not the stream's: it goes back as it is.
   let refused: { err: unknown } | undefined;
@@ -126,14 +124,14 @@ export async function decodeChunkHead(
   chunk: ChunkName = "a chunk",
   onStoredSum?: (sum: number) => void,
 ): Promise<Uint8Array> {
-  const undone = spec.filters.filter((_, i) => !(filterMask & (1 << i)));
+  const undone = undoneFilters(spec, filterMask);
   const at = pipelineOf(spec, filterMask, chunk);
   if (undone.length === 0) {
     onStoredSum?.(xxhash32(stored));
     if (stored.length < bytes) throw sizeError(stored.length, at);
     return stored.subarray(0, bytes);
   }
-  if (undone.length > 1 || undone[0]!.id !== DEFLATE_FILTER_ID) {
+  if (!onlyDeflate(undone)) {
     return (await decodeChunkOffThread(stored, spec, filterMask, chunk, onStoredSum)).subarray(0, bytes);
   }
   const head = await inflateHeadOffThread(stored, bytes, inflateOptions(at), onStoredSum).catch(
@@ -143,6 +141,16 @@ export async function decodeChunkHead(
   );
   if (head.length < bytes) throw sizeError(head.length, at);
   return head;
+}
+
+/** The filters of the pipeline a stored chunk's mask does not skip. */
+function undoneFilters(spec: DecodeSpec, filterMask: number): FilterInfo[] {
+  return spec.filters.filter((_, i) => !(filterMask & (1 << i)));
+}
+
+/** True when deflate is the one filter to undo. */
+function onlyDeflate(undone: readonly FilterInfo[]): boolean {
+  return undone.length === 1 && undone[0]!.id === DEFLATE_FILTER_ID;
 }
 
 /** The filter undone first on a stored chunk: the pipeline's last one its mask does not skip. */

@@ -120,11 +120,26 @@ export function inflateHead(
 
 const INFLATE_HEAD_SOURCE = inflateHead.toString();
 
+/**
+ * Writes the part of an inflated output that {@link Placement} `place` asks for where it says (bytes
+ * the output lacks are not written); the output's length. Self-contained, so that its source text runs
+ * on the worker as it is.
+ */
+export function placeOutput(place: Placement, inflated: Uint8Array): number {
+  const end = Math.min(inflated.byteLength, place.from + place.length);
+  if (end > place.from)
+    new Uint8Array(place.shared, place.at, end - place.from).set(inflated.subarray(place.from, end));
+  return inflated.byteLength;
+}
+
+const PLACE_OUTPUT_SOURCE = placeOutput.toString();
+
 const WORKER_SOURCE = `
 const { parentPort } = require("node:worker_threads");
 const { inflateSync } = require("node:zlib");
 const xxhash32 = (${XXHASH32_SOURCE});
 const inflateHead = (${INFLATE_HEAD_SOURCE});
+const placeOutput = (${PLACE_OUTPUT_SOURCE});
 parentPort.on("message", ({ id, input, output, jobs }) => {
   const stored = new Uint8Array(input);
   const out = new Uint8Array(output);
@@ -138,10 +153,7 @@ parentPort.on("message", ({ id, input, output, jobs }) => {
       const inflated =
         head === undefined ? inflateSync(bytes, limits) : inflateHead(inflateSync, bytes, head, limits.maxOutputLength);
       if (place) {
-        const end = Math.min(inflated.byteLength, place.from + place.length);
-        if (end > place.from)
-          new Uint8Array(place.shared, place.at, end - place.from).set(inflated.subarray(place.from, end));
-        answer = { placed: inflated.byteLength };
+        answer = { placed: placeOutput(place, inflated) };
       } else if (inflated.byteLength <= slot) {
         out.set(inflated, outAt);
         answer = { at: outAt, length: inflated.byteLength };
@@ -233,9 +245,14 @@ export function inflateOffThread(
   limits: InflateLimits,
   onSum?: (sum: number) => void,
 ): Promise<Uint8Array> {
-  if (broken) return inflateOnPool({ bytes, limits, onSum }) as Promise<Uint8Array>;
+  return enqueue({ bytes, limits, onSum }) as Promise<Uint8Array>;
+}
+
+/** A chunk for the worker (the threadpool when the worker is unavailable): its output, or its length when placed. */
+function enqueue(job: Omit<Job, "resolve" | "reject">): Promise<Uint8Array | number> {
+  if (broken) return inflateOnPool(job);
   return new Promise((resolve, reject) => {
-    queue.push({ bytes, limits, onSum, resolve: (out) => resolve(out as Uint8Array), reject });
+    queue.push({ ...job, resolve, reject });
     schedule();
   });
 }
@@ -250,11 +267,7 @@ export function inflateHeadOffThread(
   limits: InflateLimits,
   onSum?: (sum: number) => void,
 ): Promise<Uint8Array> {
-  if (broken) return inflateOnPool({ bytes, limits, onSum, head }) as Promise<Uint8Array>;
-  return new Promise((resolve, reject) => {
-    queue.push({ bytes, limits, onSum, head, resolve: (out) => resolve(out as Uint8Array), reject });
-    schedule();
-  });
+  return enqueue({ bytes, limits, onSum, head }) as Promise<Uint8Array>;
 }
 
 /**
@@ -268,11 +281,7 @@ export function inflateInto(
   place: () => Placement,
   onSum?: (sum: number) => void,
 ): Promise<number> {
-  if (broken) return inflateOnPool({ bytes, limits, onSum, place }) as Promise<number>;
-  return new Promise((resolve, reject) => {
-    queue.push({ bytes, limits, onSum, place, resolve: (out) => resolve(out as number), reject });
-    schedule();
-  });
+  return enqueue({ bytes, limits, onSum, place }) as Promise<number>;
 }
 
 function schedule(): void {
@@ -462,16 +471,11 @@ function inflateOnPool({
       if (err) return reject(err);
       const inflated = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       if (!where) return resolve(inflated);
-      let place: Placement;
       try {
-        place = where();
+        resolve(placeOutput(where(), inflated));
       } catch (e) {
-        return reject(e);
+        reject(e);
       }
-      const end = Math.min(inflated.length, place.from + place.length);
-      if (end > place.from)
-        new Uint8Array(place.shared, place.at, end - place.from).set(inflated.subarray(place.from, end));
-      resolve(inflated.length);
     });
   });
 }

@@ -371,7 +371,8 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
   const refs = await Promise.all(indexed.map((info) => file.chunkRefs(info.path, opts)));
   const datasets = indexed.map((info, i) => refWalk(info, refs[i]!, !inRows(info)));
   for (const { info } of datasets) batch.arrays.push(arrayRow(ctx.granuleId, info));
-  const step = chunkRowsOf(latInfo, n);
+  // The coordinates' pieces and times are by chunk row of this step.
+  const step = coordinates?.step ?? chunkRowsOf(latInfo, n);
   for (let chunkStart = 0; chunkStart < n; chunkStart += step) {
     const chunkEnd = Math.min(n, chunkStart + step);
     const span = parent ? parentSpan(parent, chunkStart, chunkEnd) : undefined;
@@ -386,18 +387,7 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
           { start: chunkStart, end: chunkEnd, span: span!, parent: parent!, located },
           opts,
         )
-      : coordinates!.pieces[chunkStart / step]!.map((run) =>
-          chunkRow(ctx, {
-            start: run[0],
-            end: run[1],
-            ...coordinates!,
-            times: coordinates!.heads && [
-              coordinates!.heads[chunkStart / step]!,
-              coordinates!.heads[chunkStart / step + 1]!,
-            ],
-            h3Resolution: opts.h3Resolution,
-          }),
-        );
+      : coordinateRows(ctx, coordinates!, chunkStart / step, opts.h3Resolution);
     for (const row of rows) {
       row.refs = refs;
       if (span) {
@@ -413,6 +403,14 @@ async function indexBeam(file: Hdf5Reader, ctx: BeamContext, batch: StoreBatch, 
   releaseArrays(located?.lat, located?.lon, located?.time);
 }
 
+/** The chunk row `k` of a beam read by {@link readCoordinates}: one row per piece of it. */
+function coordinateRows(ctx: BeamContext, c: Coordinates, k: number, h3Resolution: number): ChunkRow[] {
+  const times: [number, number] | undefined = c.heads && [c.heads[k]!, c.heads[k + 1]!];
+  return c.pieces[k]!.map(([start, end]) =>
+    chunkRow(ctx, { start, end, lat: c.lat, lon: c.lon, time: c.time, times, h3Resolution }),
+  );
+}
+
 /** Rows of a beam's chunk rows: its latitude's chunks' (or {@link CONTIGUOUS_CHUNK_ROWS} when not chunked). */
 function chunkRowsOf(latInfo: DatasetInfo, n: number): number {
   return latInfo.chunkShape?.[0] ?? Math.min(n, CONTIGUOUS_CHUNK_ROWS);
@@ -426,6 +424,8 @@ interface Coordinates {
   time: Float64Array | undefined;
   /** The time of each chunk row's first row, then of the beam's last row (a product with sorted times). */
   heads: Float64Array | undefined;
+  /** Rows of a chunk row ({@link chunkRowsOf}). */
+  step: number;
   /** Each chunk row's pieces: its rows cut where the track crosses the antimeridian. */
   pieces: [number, number][][];
 }
@@ -455,11 +455,11 @@ async function readCoordinates(
   for (let start = 0; start < lat.length; start += step) {
     pieces.push(antimeridianRuns(lon, start, Math.min(lat.length, start + step)));
   }
-  if (!heads) return { lat, lon, time, heads: undefined, pieces };
+  if (!heads) return { lat, lon, time, heads: undefined, step, pieces };
   if (ascending(time) && pieces.every((p) => p.length === 1))
-    return { lat, lon, time: undefined, heads: time, pieces };
+    return { lat, lon, time: undefined, heads: time, step, pieces };
   const [all] = await readManyFloat64(file, [paths[2]!], opts);
-  return { lat, lon, time: all, heads: undefined, pieces };
+  return { lat, lon, time: all, heads: undefined, step, pieces };
 }
 
 /**
